@@ -1,0 +1,89 @@
+"""Request dependencies as Annotated aliases: SessionDep, CurrentUser, ProjectMember(role)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from backend.core.db import get_sessionmaker
+from backend.core.errors import Forbidden, NotFound, Unauthorized
+from backend.projects.models import Project, Role
+from backend.projects.service import get_membership
+from backend.users.models import User
+from backend.users.service import resolve_token
+
+
+def get_session() -> Iterator[Session]:
+    """One transaction per request, committed when the handler returns without error."""
+    session = get_sessionmaker()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+_bearer = HTTPBearer(auto_error=False, description="A login token or a personal API token.")
+
+
+def get_current_user(
+    session: SessionDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> User:
+    if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
+        raise Unauthorized("missing bearer token", code="not_authenticated")
+    return resolve_token(session, token=creds.credentials)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_admin(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise Forbidden("only administrators can do this")
+    return user
+
+
+AdminUser = Annotated[User, Depends(require_admin)]
+
+
+@dataclass
+class ProjectAccess:
+    project: Project
+    user: User
+    role: Role
+
+
+def _project_access(needed: Role):
+    def dependency(
+        session: SessionDep, user: CurrentUser, project_id: Annotated[int, Path(ge=1)]
+    ) -> ProjectAccess:
+        project = session.get(Project, project_id)
+        membership = get_membership(session, project_id=project_id, user_id=user.id) if project else None
+        # A project the caller cannot see does not exist, as far as they can tell.
+        if project is None or membership is None:
+            raise NotFound(f"project {project_id} not found")
+        if not membership.role.allows(needed):
+            raise Forbidden(f"this needs the {needed.value} role; you are {membership.role.value}")
+        return ProjectAccess(project=project, user=user, role=membership.role)
+
+    return dependency
+
+
+def ProjectMember(role: Role = Role.viewer):  # noqa: N802 - reads as a type in signatures
+    """`access: ProjectMember(Role.maintainer)` loads the project, 404s strangers, 403s low roles."""
+    return Annotated[ProjectAccess, Depends(_project_access(role))]
+
+
+Viewer = ProjectMember(Role.viewer)
+Reviewer = ProjectMember(Role.reviewer)
+Maintainer = ProjectMember(Role.maintainer)
+Owner = ProjectMember(Role.owner)

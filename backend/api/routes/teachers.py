@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+
+from backend.api.deps import Maintainer, SessionDep, Viewer
+from backend.teachers import service
+from backend.teachers.schemas import TeacherCreate, TeacherOut, TeacherUpdate
+
+router = APIRouter(prefix="/projects/{project_id}/teachers", tags=["teachers"])
+TeacherId = Annotated[int, Path(ge=1)]
+
+
+@router.get("", operation_id="listTeachers")
+def list_teachers(session: SessionDep, access: Viewer) -> list[TeacherOut]:
+    return [service.to_out(t) for t in service.list_teachers(session, project=access.project)]
+
+
+@router.post("", operation_id="createTeacher", status_code=status.HTTP_201_CREATED)
+def create_teacher(session: SessionDep, access: Maintainer, body: TeacherCreate) -> TeacherOut:
+    """Register a teacher endpoint; its api_key is stored encrypted and never returned."""
+    return service.to_out(service.create_teacher(session, project=access.project, data=body))
+
+
+@router.get("/{teacher_id}", operation_id="getTeacher")
+def get_teacher(session: SessionDep, access: Viewer, teacher_id: TeacherId) -> TeacherOut:
+    return service.to_out(service.get_teacher(session, project=access.project, teacher_id=teacher_id))
+
+
+@router.patch("/{teacher_id}", operation_id="updateTeacher")
+def update_teacher(
+    session: SessionDep, access: Maintainer, teacher_id: TeacherId, body: TeacherUpdate
+) -> TeacherOut:
+    teacher = service.get_teacher(session, project=access.project, teacher_id=teacher_id)
+    return service.to_out(service.update_teacher(session, teacher=teacher, data=body))
+
+
+@router.delete("/{teacher_id}", operation_id="deleteTeacher", status_code=status.HTTP_204_NO_CONTENT)
+def delete_teacher(session: SessionDep, access: Maintainer, teacher_id: TeacherId) -> None:
+    session.delete(service.get_teacher(session, project=access.project, teacher_id=teacher_id))

@@ -1,0 +1,73 @@
+"""Settings, read from the environment with the DISTILLERY_ prefix (or a .env file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+
+
+class Settings(BaseSettings):
+    """Every DISTILLERY_* setting. README.md lists them; keep the two in step."""
+
+    model_config = SettingsConfigDict(env_prefix="DISTILLERY_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", description="Outside development a default SECRET_KEY is refused."
+    )
+    data_dir: Path = Field(Path("var"), description="Embedded database, broker folders and uploads.")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite at DATA_DIR/distillery.db.")
+    broker_url: str = Field("", description="Celery broker; empty means kombu's filesystem transport.")
+    secret_key: str = Field(DEV_SECRET_KEY, description="Signs nothing public; derives the key for secrets.")
+    session_ttl_hours: int = Field(24 * 7, ge=1, description="Lifetime of a login token.")
+    allow_signup: bool = Field(False, description="Let anyone create an account at /api/auth/signup.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API.")
+    frontend_dist: Path = Field(Path("frontend/dist"), description="Built dashboard served at /.")
+    max_upload_mb: int = Field(512, ge=1, description="Largest prompt file accepted, in MiB.")
+    task_soft_time_limit: int = Field(6 * 3600, ge=1, description="Seconds before a task is asked to stop.")
+    progress_interval_s: float = Field(1.0, ge=0, description="Minimum seconds between progress writes.")
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment != "development" and self.secret_key == DEV_SECRET_KEY:
+            raise ValueError(
+                "DISTILLERY_SECRET_KEY is left at its development default; set a long random value "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if len(self.secret_key) < 16:
+            raise ValueError("DISTILLERY_SECRET_KEY must be at least 16 characters")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            # Users paste postgres:// or postgresql:// URLs; we drive psycopg 3.
+            for prefix in ("postgres://", "postgresql://"):
+                if url.startswith(prefix):
+                    return "postgresql+psycopg://" + url[len(prefix) :]
+            return url
+        return f"sqlite:///{(self.data_dir / 'distillery.db').resolve()}"
+
+    @property
+    def celery_broker_url(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.data_dir / "broker"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

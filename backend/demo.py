@@ -1,0 +1,166 @@
+"""The offline demo: migrate, start a worker and the API on the embedded default, then drive
+the REST API exactly as a user would: log in, make a project, import prompts, launch a run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from backend.cli import spawn, stop
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_EMAIL = "admin@example.com"
+DEMO_PASSWORD = os.environ.get("DISTILLERY_DEMO_PASSWORD", "distillery-demo")
+PROMPTS = ROOT / "examples" / "prompts" / "word_problems.jsonl"
+
+
+def _ensure_admin() -> None:
+    from backend.core.db import session_scope
+    from backend.users.service import create_user, get_by_email
+
+    with session_scope() as s:
+        if get_by_email(s, email=DEMO_EMAIL) is None:
+            create_user(s, email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo admin", is_admin=True)
+
+
+def _wait_healthy(base: str, api: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if api.poll() is not None:
+            raise RuntimeError(f"the api exited with code {api.returncode}")
+        try:
+            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"the api did not answer on {base} within {timeout:.0f}s")
+
+
+def _check(resp: httpx.Response) -> dict:
+    if resp.status_code >= 400:
+        raise RuntimeError(
+            f"{resp.request.method} {resp.request.url.path} -> {resp.status_code}: {resp.text}"
+        )
+    return resp.json()
+
+
+def _drive(base: str, console: Console) -> bool:
+    with httpx.Client(base_url=base, timeout=60) as c:
+        token = _check(c.post("/api/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD}))
+        c.headers["Authorization"] = f"Bearer {token['access_token']}"
+        project = next((p for p in _check(c.get("/api/projects")) if p["name"] == "demo"), None)
+        project = project or _check(
+            c.post("/api/projects", json={"name": "demo", "description": "make demo"})
+        )
+        pid = project["id"]
+        with PROMPTS.open("rb") as fh:
+            imported = _check(
+                c.post(
+                    f"/api/projects/{pid}/prompt-sets",
+                    data={"name": "word-problems"},
+                    files={"file": (PROMPTS.name, fh, "application/jsonl")},
+                )
+            )
+        pset = imported["prompt_set"]
+        console.print(
+            f"imported {pset['prompt_count']} prompts as prompt set {pset['id']} v{pset['version']}"
+        )
+        accepted = _check(
+            c.post(
+                f"/api/projects/{pid}/runs",
+                json={
+                    "name": f"demo-profile-{int(time.time())}",
+                    "recipe": {"prompt_set_id": pset["id"], "stages": ["profile"]},
+                },
+            )
+        )
+        run_id = accepted["run"]["id"]
+        console.print(f"run {run_id} queued (job {accepted['job_id']}); waiting for the worker")
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            run = _check(c.get(f"/api/projects/{pid}/runs/{run_id}"))
+            if run["status"] in ("succeeded", "failed", "cancelled"):
+                break
+            time.sleep(0.5)
+        else:
+            raise RuntimeError(f"run {run_id} did not finish in 180 s (status {run['status']})")
+    _print_run(run, console)
+    return run["status"] == "succeeded"
+
+
+def _print_run(run: dict, console: Console) -> None:
+    console.print(f"run {run['id']} {run['name']}: [bold]{run['status']}[/bold]")
+    for st in run["stages"]:
+        if st["error"]:
+            console.print(f"  stage {st['kind']} failed: {st['error']}")
+    prof = run["summary"].get("profile")
+    if not prof:
+        return
+    table = Table(title=f"profile: {prof['prompt_count']} prompts")
+    table.add_column("length")
+    for key in ["min", *prof["chars"]["percentiles"], "max", "mean"]:
+        table.add_column(key, justify="right")
+    for unit in ("chars", "words"):
+        d = prof[unit]
+        table.add_row(
+            unit,
+            str(d["min"]),
+            *[f"{v:g}" for v in d["percentiles"].values()],
+            str(d["max"]),
+            f"{d['mean']:g}",
+        )
+    Console().print(table)
+
+
+def run_demo(*, port: int, keep_serving: bool, console: Console) -> int:
+    """Returns the exit code: 0 when the run succeeded."""
+    from backend.core.config import get_settings
+    from backend.core.migrate import upgrade_head
+
+    settings = get_settings()
+    console.print(f"database: {settings.sqlalchemy_url}  broker: {settings.celery_broker_url}")
+    upgrade_head()
+    _ensure_admin()
+    base = f"http://127.0.0.1:{port}"
+    py = sys.executable
+    worker = spawn([py, "-m", "backend.cli", "worker", "--queues", "cpu,gpu", "--loglevel", "WARNING"])
+    api = spawn(
+        [
+            py,
+            "-m",
+            "uvicorn",
+            "backend.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
+    )
+    try:
+        _wait_healthy(base, api)
+        console.print(f"dashboard and API on {base} (docs at {base}/docs); log in as {DEMO_EMAIL}")
+        ok = _drive(base, console)
+        if keep_serving:
+            console.print("serving until Ctrl-C")
+            while api.poll() is None and worker.poll() is None:
+                time.sleep(1)
+        return 0 if ok else 1
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as exc:
+        console.print(f"[red]demo failed:[/red] {exc}")
+        return 1
+    finally:
+        stop(api)
+        stop(worker)

@@ -1,0 +1,63 @@
+"""create_app(): routers, error handlers, and the built dashboard."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from backend.api.routes import auth, projects, prompt_sets, runs, teachers, tokens
+from backend.core.config import get_settings
+from backend.core.errors import install_error_handlers
+from backend.core.logging import configure_logging
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="Distillery",
+        version="0.1.0",
+        description="Teacher-to-student distillation: prompts, rollouts, filtering, training, evaluation.",
+        openapi_url="/api/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
+        )
+
+    api = APIRouter(prefix="/api")
+    for module in (auth, tokens, projects, teachers, prompt_sets, runs):
+        api.include_router(module.router)
+
+    @api.get("/health", operation_id="health", tags=["meta"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(api)
+    _mount_dashboard(app, settings.frontend_dist)
+    return app
+
+
+def _mount_dashboard(app: FastAPI, dist) -> None:
+    index = dist / "index.html"
+    if not index.is_file():
+        return
+    if (dist / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=dist / "assets"), name="assets")
+
+    # Client-side routes (/projects/3/runs) all load the single-page app.
+    @app.get("/{path:path}", include_in_schema=False)
+    def spa(path: str):
+        if path.startswith("api/"):
+            from backend.core.errors import NotFound
+
+            raise NotFound(f"no route /{path}")
+        candidate = (dist / path).resolve()
+        if path and candidate.is_file() and dist.resolve() in candidate.parents:
+            return FileResponse(candidate)
+        return FileResponse(index)

@@ -1,0 +1,33 @@
+"""Imports every domain's models so Base.metadata is complete (Alembic env and tests use this)."""
+
+from backend.core.db import Base
+from backend.datasets.models import DatasetSnapshot, ModelArtifact
+from backend.evals.models import Evaluation
+from backend.projects.models import Membership, Project, Role
+from backend.prompts.models import Prompt, PromptSet
+from backend.reviews.models import Review
+from backend.runs.models import Run, RunStage, Status
+from backend.samples.models import Generation, Verdict
+from backend.teachers.models import Teacher
+from backend.users.models import ApiToken, User
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "DatasetSnapshot",
+    "Evaluation",
+    "Generation",
+    "Membership",
+    "ModelArtifact",
+    "Project",
+    "Prompt",
+    "PromptSet",
+    "Review",
+    "Role",
+    "Run",
+    "RunStage",
+    "Status",
+    "Teacher",
+    "User",
+    "Verdict",
+]

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from backend.projects.models import Role
+
+
+class ProjectCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=10_000)
+
+
+class ProjectUpdate(BaseModel):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=10_000)
+
+
+class ProjectOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    description: str
+    created_at: datetime
+    role: Role | None = Field(None, description="The caller's role in this project.")
+
+
+class MemberAdd(BaseModel):
+    email: EmailStr
+    role: Role
+
+
+class MemberUpdate(BaseModel):
+    role: Role
+
+
+class MemberOut(BaseModel):
+    user_id: int
+    email: str
+    name: str
+    role: Role
+    created_at: datetime

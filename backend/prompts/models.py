@@ -1,0 +1,48 @@
+"""Prompt sets (versioned, frozen once a run uses them) and their prompts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.core.db import Base, BigId, JSONType, utcnow
+
+
+class PromptSet(Base):
+    __tablename__ = "prompt_sets"
+    __table_args__ = (UniqueConstraint("project_id", "name", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(default=1)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("prompt_sets.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(16), default="ready")  # importing | ready | failed
+    frozen: Mapped[bool] = mapped_column(default=False)
+    prompt_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    stats: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Prompt(Base):
+    __tablename__ = "prompts"
+    __table_args__ = (
+        UniqueConstraint("prompt_set_id", "position"),
+        Index("ix_prompts_set_hash", "prompt_set_id", "text_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    prompt_set_id: Mapped[int] = mapped_column(ForeignKey("prompt_sets.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(BigInteger)  # row order in the source file; keyset key
+    text: Mapped[str] = mapped_column(Text)
+    system: Mapped[str | None] = mapped_column(Text, default=None)
+    messages: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, default=None)
+    reference: Mapped[str | None] = mapped_column(Text, default=None)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    text_hash: Mapped[str] = mapped_column(String(32))
+    split: Mapped[str] = mapped_column(String(8), default="train")

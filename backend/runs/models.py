@@ -1,0 +1,72 @@
+"""Runs (one pass through the pipeline with a frozen recipe) and their stages."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.core.db import Base, JSONType, utcnow
+
+
+class Status(enum.StrEnum):
+    pending = "pending"
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelling = "cancelling"
+    cancelled = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (Status.succeeded, Status.failed, Status.cancelled)
+
+
+StatusType = Enum(Status, name="status", native_enum=False, length=16)
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_project_keyset", "project_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    recipe: Mapped[dict[str, Any]] = mapped_column(JSONType)  # full, versioned copy of every setting
+    recipe_version: Mapped[int] = mapped_column(default=1)
+    prompt_set_id: Mapped[int | None] = mapped_column(ForeignKey("prompt_sets.id", ondelete="RESTRICT"))
+    teacher_id: Mapped[int | None] = mapped_column(ForeignKey("teachers.id", ondelete="SET NULL"))
+    status: Mapped[Status] = mapped_column(StatusType, default=Status.pending)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    warnings: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class RunStage(Base):
+    """One stage of a run; also the 'job' that long operations hand back as job_id."""
+
+    __tablename__ = "run_stages"
+    __table_args__ = (UniqueConstraint("run_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[Status] = mapped_column(StatusType, default=Status.pending)
+    progress_done: Mapped[int] = mapped_column(default=0)
+    progress_total: Mapped[int | None] = mapped_column(default=None)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    task_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,0 +1,52 @@
+"""Teacher generations and the verdicts verifiers pass on them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.core.db import Base, BigId, JSONType, utcnow
+
+
+class Generation(Base):
+    __tablename__ = "generations"
+    __table_args__ = (
+        # Exactly-once: a retried task inserts with ON CONFLICT DO NOTHING on this key.
+        UniqueConstraint("run_id", "prompt_id", "attempt"),
+        Index("ix_generations_run_keyset", "run_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    prompt_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("prompts.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | failed
+    reasoning: Mapped[str | None] = mapped_column(Text, default=None)
+    content: Mapped[str | None] = mapped_column(Text, default=None)
+    finish_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    prompt_tokens: Mapped[int | None] = mapped_column(default=None)
+    completion_tokens: Mapped[int | None] = mapped_column(default=None)
+    latency_ms: Mapped[int | None] = mapped_column(default=None)
+    from_cache: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Verdict(Base):
+    __tablename__ = "verdicts"
+    __table_args__ = (
+        UniqueConstraint("generation_id", "verifier", "verifier_version"),
+        Index("ix_verdicts_generation", "generation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    generation_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("generations.id", ondelete="CASCADE"))
+    verifier: Mapped[str] = mapped_column(String(64))
+    verifier_version: Mapped[str] = mapped_column(String(32))
+    passed: Mapped[bool] = mapped_column()
+    score: Mapped[float | None] = mapped_column(Float, default=None)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+
+class TeacherBackend(StrEnum):
+    openai_compat = "openai_compat"
+    vllm = "vllm"
+    transformers_local = "transformers_local"
+
+
+class Licence(StrEnum):
+    open_weights = "open_weights"
+    api_no_compete = "api_no_compete"  # e.g. OpenAI's and Anthropic's terms
+    other = "other"
+
+
+def _check_url(v: str | None) -> str | None:
+    if v is not None and not v.startswith(("http://", "https://")):
+        raise ValueError("base_url must start with http:// or https://")
+    return v
+
+
+class TeacherCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    backend: TeacherBackend
+    model: str = Field(min_length=1, max_length=300, examples=["Qwen/Qwen2.5-7B-Instruct"])
+    base_url: str | None = Field(None, max_length=500, examples=["https://api.together.xyz/v1"])
+    api_key: SecretStr | None = Field(None, description="Write-only: stored encrypted, never returned.")
+    licence: Licence = Licence.open_weights
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    _url = field_validator("base_url")(_check_url)
+
+
+class TeacherUpdate(BaseModel):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    model: str | None = Field(None, min_length=1, max_length=300)
+    base_url: str | None = Field(None, max_length=500)
+    api_key: SecretStr | None = Field(None, description="Write-only; send an empty string to clear it.")
+    licence: Licence | None = None
+    settings: dict[str, Any] | None = None
+
+    _url = field_validator("base_url")(_check_url)
+
+
+class TeacherOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    project_id: int
+    name: str
+    backend: TeacherBackend
+    model: str
+    base_url: str | None
+    has_api_key: bool
+    licence: Licence
+    settings: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime

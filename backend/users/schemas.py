@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+
+class LoginIn(BaseModel):
+    email: EmailStr
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class SignupIn(BaseModel):
+    email: EmailStr
+    password: str = Field(min_length=8, max_length=1024)
+    name: str = Field("", max_length=200)
+
+
+class UserCreate(SignupIn):
+    is_admin: bool = False
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    name: str
+    is_admin: bool
+    created_at: datetime
+
+
+class TokenOut(BaseModel):
+    """The bearer token itself: shown once, never retrievable again."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime | None
+    user: UserOut
+
+
+class ApiTokenCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    expires_in_days: int | None = Field(None, ge=1, le=3650)
+
+
+class ApiTokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiTokenCreated(ApiTokenOut):
+    token: str = Field(description="The secret; shown in this response only.")

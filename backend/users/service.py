@@ -1,0 +1,96 @@
+"""Accounts, logins and tokens."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.core.errors import Conflict, NotFound, Unauthorized
+from backend.core.security import hash_password, hash_token, new_token, verify_password
+from backend.users.models import ApiToken, User
+
+
+def _aware(ts: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    return ts.replace(tzinfo=UTC) if ts is not None and ts.tzinfo is None else ts
+
+
+def get_by_email(session: Session, *, email: str) -> User | None:
+    """Look a user up by email, case-insensitively."""
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def create_user(
+    session: Session, *, email: str, password: str, name: str = "", is_admin: bool = False
+) -> User:
+    """Create an account; 409 when the email is taken."""
+    if get_by_email(session, email=email):
+        raise Conflict(f"a user with email {email!r} already exists", code="email_taken")
+    user = User(
+        email=email.strip().lower(), name=name, password_hash=hash_password(password), is_admin=is_admin
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User:
+    """Check a password; the same error whether the email or the password was wrong."""
+    user = get_by_email(session, email=email)
+    if user is None or not user.is_active or not verify_password(password, user.password_hash):
+        raise Unauthorized("email or password is wrong", code="bad_credentials")
+    return user
+
+
+def issue_token(
+    session: Session, *, user: User, kind: str, name: str, ttl: timedelta | None
+) -> tuple[ApiToken, str]:
+    """Store the hash of a new token; returns the row and the plaintext to show once."""
+    plaintext = new_token()
+    row = ApiToken(
+        user_id=user.id,
+        name=name,
+        kind=kind,
+        prefix=plaintext[:10],
+        token_hash=hash_token(plaintext),
+        expires_at=(datetime.now(UTC) + ttl) if ttl else None,
+    )
+    session.add(row)
+    session.flush()
+    return row, plaintext
+
+
+def resolve_token(session: Session, *, token: str) -> User:
+    """The active user a bearer token belongs to, or 401."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    now = datetime.now(UTC)
+    if row is None or row.revoked_at is not None:
+        raise Unauthorized("invalid or revoked token", code="invalid_token")
+    if row.expires_at is not None and _aware(row.expires_at) <= now:
+        raise Unauthorized("token expired", code="token_expired")
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized("invalid or revoked token", code="invalid_token")
+    # Written at most once a minute so reads stay cheap.
+    last = _aware(row.last_used_at)
+    if last is None or now - last > timedelta(minutes=1):
+        row.last_used_at = now
+    return user
+
+
+def list_personal_tokens(session: Session, *, user: User) -> list[ApiToken]:
+    """A user's personal tokens, newest first, revoked ones included."""
+    stmt = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.kind == "personal")
+    return list(session.scalars(stmt.order_by(ApiToken.id.desc())))
+
+
+def revoke_token(session: Session, *, user: User, token_id: int) -> ApiToken:
+    """Revoke one of the caller's tokens; another user's token is a 404."""
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound(f"token {token_id} not found")
+    if row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+    return row

@@ -1,0 +1,70 @@
+"""The profile stage: how many prompts, and how long they are."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy import select
+
+from backend.core.db import session_scope
+from backend.prompts.models import Prompt, PromptSet
+from workers.celery_app import celery_app
+from workers.stage_runner import StageContext, run_stage
+
+PAGE = 10_000
+
+
+def percentile(sorted_values: list[int], pct: float) -> float:
+    """Linear-interpolated percentile of an ascending list (numpy's default method)."""
+    if not sorted_values:
+        return 0.0
+    k = (len(sorted_values) - 1) * pct / 100
+    lo, hi = math.floor(k), math.ceil(k)
+    return float(sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo))
+
+
+def _describe(values: list[int], pcts: list[int]) -> dict[str, Any]:
+    values.sort()
+    if not values:
+        return {"min": 0, "max": 0, "mean": 0.0, "percentiles": {}}
+    return {
+        "min": values[0],
+        "max": values[-1],
+        "mean": round(sum(values) / len(values), 2),
+        "percentiles": {f"p{p}": round(percentile(values, p), 2) for p in pcts},
+    }
+
+
+def profile(ctx: StageContext) -> dict[str, Any]:
+    """Count the run's prompts and their length percentiles in characters and words."""
+    pcts = ctx.recipe.get("profile", {}).get("percentiles", [50, 90, 95, 99])
+    chars: list[int] = []
+    words: list[int] = []
+    with session_scope() as s:
+        total = s.get(PromptSet, ctx.prompt_set_id).prompt_count
+    ctx.progress(0, total, force=True)
+    last = -1
+    while True:
+        with session_scope() as s:
+            stmt = (
+                select(Prompt.position, Prompt.text)
+                .where(Prompt.prompt_set_id == ctx.prompt_set_id, Prompt.position > last)
+                .order_by(Prompt.position)
+                .limit(PAGE)
+            )
+            rows = s.execute(stmt).all()
+        if not rows:
+            break
+        for _, text in rows:
+            chars.append(len(text))
+            words.append(len(text.split()))
+        last = rows[-1][0]
+        ctx.progress(len(chars), total)
+    ctx.progress(len(chars), total, force=True)
+    return {"prompt_count": len(chars), "chars": _describe(chars, pcts), "words": _describe(words, pcts)}
+
+
+@celery_app.task(name="distillery.stage.profile", bind=True)
+def profile_stage(self, stage_id: int) -> None:
+    run_stage(stage_id, self.request.id, profile)
