@@ -27,7 +27,7 @@ class StageContext:
     def __init__(self, stage_id: int, run_id: int, recipe: dict[str, Any], prompt_set_id: int | None):
         self.stage_id, self.run_id, self.recipe, self.prompt_set_id = stage_id, run_id, recipe, prompt_set_id
         self._interval = get_settings().progress_interval_s
-        self._last_write = 0.0
+        self._last_write = float("-inf")  # the first report is always written
 
     def progress(self, done: int, total: int | None = None, *, force: bool = False) -> None:
         """Record progress at most once per interval; raises StageCancelled once the run is cancelled."""

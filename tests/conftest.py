@@ -1,0 +1,184 @@
+"""Test set-up: a fresh PostgreSQL database migrated to head, Redis db 15 as the broker, and
+helpers that make users and projects. Settings are fixed here before any backend import."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN = os.environ.get("DISTILLERY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("DISTILLERY_TEST_REDIS", "redis://127.0.0.1:6379/15")
+TEST_DB = f"distillery_test_{os.getpid()}"
+DATA_DIR = Path(tempfile.mkdtemp(prefix="distillery-test-"))
+PG_URL = PG_ADMIN.rsplit("/", 1)[0] + f"/{TEST_DB}"
+
+TEST_ENV = {
+    "DISTILLERY_ENVIRONMENT": "test",
+    "DISTILLERY_SECRET_KEY": "test-secret-key-not-for-production",
+    "DISTILLERY_DATABASE_URL": PG_URL,
+    "DISTILLERY_BROKER_URL": REDIS_URL,
+    "DISTILLERY_DATA_DIR": str(DATA_DIR),
+    "DISTILLERY_PROGRESS_INTERVAL_S": "0",
+    "DISTILLERY_FRONTEND_DIST": str(ROOT / "frontend" / "dist"),
+}
+os.environ.update(TEST_ENV)
+
+
+def _admin_exec(sql: str) -> None:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def pytest_configure(config):
+    _admin_exec(f'DROP DATABASE IF EXISTS "{TEST_DB}"')
+    _admin_exec(f'CREATE DATABASE "{TEST_DB}"')
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    from backend.core.migrate import upgrade_head
+
+    upgrade_head()
+
+
+def pytest_unconfigure(config):
+    from backend.core.db import get_engine
+
+    get_engine().dispose()
+    _admin_exec(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+
+
+_seq = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{os.getpid()}-{next(_seq)}"
+
+
+@pytest.fixture(scope="session")
+def app():
+    from backend.main import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c
+
+
+class Accounts:
+    """Makes users and bearer headers quickly (password hashing is the slow part, so users are reused)."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def user(self, *, admin: bool = False, password: str = "correct horse battery") -> dict:
+        from backend.core.db import session_scope
+        from backend.users.service import create_user
+
+        email = unique("user") + "@example.com"
+        with session_scope() as s:
+            u = create_user(s, email=email, password=password, name="Test", is_admin=admin)
+            uid = u.id
+        token = self.token_for(uid)
+        return {"id": uid, "email": email, "password": password, "headers": self.bearer(token)}
+
+    @staticmethod
+    def token_for(user_id: int) -> str:
+        from backend.core.db import session_scope
+        from backend.users.models import User
+        from backend.users.service import issue_token
+
+        with session_scope() as s:
+            _, token = issue_token(s, user=s.get(User, user_id), kind="session", name="test", ttl=None)
+        return token
+
+    @staticmethod
+    def bearer(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    def project(self, owner: dict, **members: dict) -> int:
+        """A project owned by `owner`, with each other user added at the role named by its key."""
+        from backend.core.db import session_scope
+        from backend.projects.models import Membership, Role
+        from backend.projects.service import create_project
+        from backend.users.models import User
+
+        with session_scope() as s:
+            p = create_project(s, owner=s.get(User, owner["id"]), name=unique("project"))
+            for role, user in members.items():
+                s.add(Membership(project_id=p.id, user_id=user["id"], role=Role(role)))
+            return p.id
+
+
+@pytest.fixture
+def accounts(client) -> Accounts:
+    return Accounts(client)
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    import json
+
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def import_prompts(client, headers, project_id: int, path: Path, name: str = "prompts", **form):
+    with path.open("rb") as fh:
+        return client.post(
+            f"/api/projects/{project_id}/prompt-sets",
+            headers=headers,
+            data={"name": name, **{k: str(v).lower() if isinstance(v, bool) else v for k, v in form.items()}},
+            files={"file": (path.name, fh, "application/octet-stream")},
+        )
+
+
+@pytest.fixture(scope="session")
+def celery_worker() -> Iterator[subprocess.Popen]:
+    """A real Celery worker process on Redis, consuming both queues."""
+    log = open(DATA_DIR / "worker.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "worker", "--queues", "cpu,gpu", "--concurrency", "1"],
+        cwd=ROOT, env={**os.environ, **TEST_ENV}, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    from workers.celery_app import celery_app
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"worker exited: {(DATA_DIR / 'worker.log').read_text()[-2000:]}")
+        if celery_app.control.ping(timeout=0.5):
+            break
+    else:
+        raise RuntimeError("worker never answered ping")
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def wait_run(client, headers, project_id: int, run_id: int, timeout: float = 90) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = client.get(f"/api/projects/{project_id}/runs/{run_id}", headers=headers).json()
+        if run["status"] in ("succeeded", "failed", "cancelled"):
+            return run
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} still {run['status']} after {timeout}s")
