@@ -152,7 +152,10 @@ def celery_worker() -> Iterator[subprocess.Popen]:
     log = open(DATA_DIR / "worker.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "backend.cli", "worker", "--queues", "cpu,gpu", "--concurrency", "1"],
-        cwd=ROOT, env={**os.environ, **TEST_ENV}, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env={**os.environ, **TEST_ENV},
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     from workers.celery_app import celery_app

@@ -13,8 +13,20 @@ from backend.models import Base
 from tests.conftest import PG_ADMIN, _admin_exec
 
 EXPECTED_TABLES = {
-    "users", "api_tokens", "projects", "memberships", "teachers", "prompt_sets", "prompts", "runs",
-    "run_stages", "generations", "verdicts", "reviews", "dataset_snapshots", "model_artifacts",
+    "users",
+    "api_tokens",
+    "projects",
+    "memberships",
+    "teachers",
+    "prompt_sets",
+    "prompts",
+    "runs",
+    "run_stages",
+    "generations",
+    "verdicts",
+    "reviews",
+    "dataset_snapshots",
+    "model_artifacts",
     "evaluations",
 }
 
@@ -44,8 +56,9 @@ def empty_engine(request, tmp_path):
     name = f"distillery_migr_{id(request)}"
     _admin_exec(f'DROP DATABASE IF EXISTS "{name}"')
     _admin_exec(f'CREATE DATABASE "{name}"')
-    engine = create_engine(PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-                           + f"/{name}")
+    engine = create_engine(
+        PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    )
     yield engine
     engine.dispose()
     _admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -88,6 +101,11 @@ def test_app_never_calls_create_all():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    calls = [f"{p}:{n}" for d in ("backend", "workers") for p in (root / d).rglob("*.py")
-             for n, line in enumerate(p.read_text().splitlines(), 1) if re.search(r"\.create_all\(", line)]
+    calls = [
+        f"{p}:{n}"
+        for d in ("backend", "workers")
+        for p in (root / d).rglob("*.py")
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if re.search(r"\.create_all\(", line)
+    ]
     assert calls == []

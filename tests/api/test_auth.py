@@ -81,8 +81,11 @@ def test_expired_token_is_refused(client, accounts):
     user = accounts.user()
     body = client.post("/api/tokens", headers=user["headers"], json={"name": "short", "expires_in_days": 1})
     with session_scope() as s:
-        s.execute(update(ApiToken).where(ApiToken.id == body.json()["id"])
-                  .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        s.execute(
+            update(ApiToken)
+            .where(ApiToken.id == body.json()["id"])
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
     r = client.get("/api/users/me", headers=accounts.bearer(body.json()["token"]))
     assert r.status_code == 401 and r.json()["error"]["code"] == "token_expired"
 

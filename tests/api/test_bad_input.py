@@ -33,21 +33,43 @@ def _fields(r) -> set[str]:
         ("PATCH", "/api/projects/{p}", {"name": "x" * 201}, "body.name"),
         ("POST", "/api/projects/{p}/members", {"email": "x@example.com", "role": "emperor"}, "body.role"),
         ("PATCH", "/api/projects/{p}/members/1", {"role": None}, "body.role"),
-        ("POST", "/api/projects/{p}/teachers", {"name": "t", "backend": "carrier-pigeon", "model": "m"},
-         "body.backend"),
-        ("POST", "/api/projects/{p}/teachers", {"name": "t", "backend": "vllm", "model": "m",
-                                                "base_url": "ftp://x"}, "body.base_url"),
+        (
+            "POST",
+            "/api/projects/{p}/teachers",
+            {"name": "t", "backend": "carrier-pigeon", "model": "m"},
+            "body.backend",
+        ),
+        (
+            "POST",
+            "/api/projects/{p}/teachers",
+            {"name": "t", "backend": "vllm", "model": "m", "base_url": "ftp://x"},
+            "body.base_url",
+        ),
         ("POST", "/api/projects/{p}/teachers", {"name": "t", "backend": "vllm"}, "body.model"),
-        ("POST", "/api/projects/{p}/runs", {"name": "r", "recipe": {"prompt_set_id": "{pset}",
-                                                                    "stages": ["teleport"]}},
-         "body.recipe.stages"),
-        ("POST", "/api/projects/{p}/runs", {"name": "r", "recipe": {"prompt_set_id": "{pset}",
-                                                                    "stages": []}}, "body.recipe.stages"),
-        ("POST", "/api/projects/{p}/runs", {"name": "r", "recipe": {"prompt_set_id": "{pset}", "x": 1}},
-         "body.recipe.x"),
-        ("POST", "/api/projects/{p}/runs", {"name": "r", "recipe": {"prompt_set_id": "{pset}",
-                                                                    "profile": {"percentiles": [101]}}},
-         "body.recipe.profile.percentiles"),
+        (
+            "POST",
+            "/api/projects/{p}/runs",
+            {"name": "r", "recipe": {"prompt_set_id": "{pset}", "stages": ["teleport"]}},
+            "body.recipe.stages",
+        ),
+        (
+            "POST",
+            "/api/projects/{p}/runs",
+            {"name": "r", "recipe": {"prompt_set_id": "{pset}", "stages": []}},
+            "body.recipe.stages",
+        ),
+        (
+            "POST",
+            "/api/projects/{p}/runs",
+            {"name": "r", "recipe": {"prompt_set_id": "{pset}", "x": 1}},
+            "body.recipe.x",
+        ),
+        (
+            "POST",
+            "/api/projects/{p}/runs",
+            {"name": "r", "recipe": {"prompt_set_id": "{pset}", "profile": {"percentiles": [101]}}},
+            "body.recipe.profile.percentiles",
+        ),
         ("GET", "/api/projects/{p}/runs?limit=0", None, "query.limit"),
         ("GET", "/api/projects/{p}/runs?status=bogus", None, "query.status"),
         ("GET", "/api/projects/{p}/runs?cursor=%%%", None, "query.cursor"),
@@ -71,15 +93,24 @@ def test_invalid_fields_are_422_with_paths(client, owned, method, url, body, fie
 
 def test_malformed_json_body_is_422_not_500(client, owned):
     owner, pid, _ = owned
-    r = client.post(f"/api/projects/{pid}/teachers", headers={**owner["headers"],
-                    "Content-Type": "application/json"}, content=b"{not json")
+    r = client.post(
+        f"/api/projects/{pid}/teachers",
+        headers={**owner["headers"], "Content-Type": "application/json"},
+        content=b"{not json",
+    )
     assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
 
 
 @pytest.mark.parametrize(
     "url",
-    ["/api/projects/999999", "/api/projects/{p}/runs/999999", "/api/projects/{p}/teachers/999999",
-     "/api/projects/{p}/prompt-sets/999999", "/api/projects/{p}/jobs/999999", "/api/no-such-route"],
+    [
+        "/api/projects/999999",
+        "/api/projects/{p}/runs/999999",
+        "/api/projects/{p}/teachers/999999",
+        "/api/projects/{p}/prompt-sets/999999",
+        "/api/projects/{p}/jobs/999999",
+        "/api/no-such-route",
+    ],
 )
 def test_unknown_ids_are_404(client, owned, url):
     owner, pid, _ = owned
@@ -108,8 +139,9 @@ def test_duplicates_are_409_and_change_nothing(client, accounts, owned):
 def test_member_errors(client, owned):
     owner, pid, _ = owned
     h = owner["headers"]
-    r = client.post(f"/api/projects/{pid}/members", headers=h, json={"email": "ghost@example.com",
-                                                                    "role": "viewer"})
+    r = client.post(
+        f"/api/projects/{pid}/members", headers=h, json={"email": "ghost@example.com", "role": "viewer"}
+    )
     assert r.status_code == 404 and r.json()["error"]["code"] == "user_not_found"
     r = client.patch(f"/api/projects/{pid}/members/{owner['id']}", headers=h, json={"role": "viewer"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "last_owner"
@@ -135,8 +167,12 @@ def test_cancel_finished_run_is_409(client, owned):
     from backend.runs.service import create_run
 
     with session_scope() as s:
-        run = create_run(s, project=s.get(Project, pid), user=None,
-                         data=RunCreate(name=unique("r"), recipe={"prompt_set_id": pset}))
+        run = create_run(
+            s,
+            project=s.get(Project, pid),
+            user=None,
+            data=RunCreate(name=unique("r"), recipe={"prompt_set_id": pset}),
+        )
         rid = run.id
     assert client.post(f"/api/projects/{pid}/runs/{rid}/cancel", headers=owner["headers"]).status_code == 202
     r = client.post(f"/api/projects/{pid}/runs/{rid}/cancel", headers=owner["headers"])
@@ -151,8 +187,15 @@ def test_keyset_pagination_walks_every_run_once(client, owned):
     from backend.runs.service import create_run
 
     with session_scope() as s:
-        ids = [create_run(s, project=s.get(Project, pid), user=None,
-                          data=RunCreate(name=f"r{i}", recipe={"prompt_set_id": pset})).id for i in range(7)]
+        ids = [
+            create_run(
+                s,
+                project=s.get(Project, pid),
+                user=None,
+                data=RunCreate(name=f"r{i}", recipe={"prompt_set_id": pset}),
+            ).id
+            for i in range(7)
+        ]
     seen, cursor = [], None
     while True:
         q = f"/api/projects/{pid}/runs?limit=3" + (f"&cursor={cursor}" if cursor else "")

@@ -24,9 +24,13 @@ ROUTES = [
     ("PATCH", "/api/projects/{p}/members/{viewer_id}", {"role": "reviewer"}, "owner", 200),
     ("DELETE", "/api/projects/{p}/members/{viewer_id}", None, "owner", 204),
     ("GET", "/api/projects/{p}/teachers", None, "viewer", 200),
-    ("POST", "/api/projects/{p}/teachers",
-     {"name": "t2", "backend": "openai_compat", "model": "m", "base_url": "http://127.0.0.1:1/v1"},
-     "maintainer", 201),
+    (
+        "POST",
+        "/api/projects/{p}/teachers",
+        {"name": "t2", "backend": "openai_compat", "model": "m", "base_url": "http://127.0.0.1:1/v1"},
+        "maintainer",
+        201,
+    ),
     ("GET", "/api/projects/{p}/teachers/{teacher}", None, "viewer", 200),
     ("PATCH", "/api/projects/{p}/teachers/{teacher}", {"model": "m2"}, "maintainer", 200),
     ("DELETE", "/api/projects/{p}/teachers/{teacher}", None, "maintainer", 204),
@@ -35,7 +39,13 @@ ROUTES = [
     ("GET", "/api/projects/{p}/prompt-sets/{pset}", None, "viewer", 200),
     ("GET", "/api/projects/{p}/prompt-sets/{pset}/prompts", None, "viewer", 200),
     ("GET", "/api/projects/{p}/runs", None, "viewer", 200),
-    ("POST", "/api/projects/{p}/runs", {"name": "r", "recipe": {"prompt_set_id": "{pset}"}}, "maintainer", 202),
+    (
+        "POST",
+        "/api/projects/{p}/runs",
+        {"name": "r", "recipe": {"prompt_set_id": "{pset}"}},
+        "maintainer",
+        202,
+    ),
     ("GET", "/api/projects/{p}/runs/{run}", None, "viewer", 200),
     ("GET", "/api/projects/{p}/runs/{run}/stages", None, "viewer", 200),
     ("POST", "/api/projects/{p}/runs/{run}/cancel", None, "maintainer", 202),
@@ -65,20 +75,36 @@ def world(client, accounts, people, tmp_path: Path):
     from backend.runs.service import create_run, stages_of
 
     owner = people["owner"]
-    pid = accounts.project(owner, viewer=people["viewer"], reviewer=people["reviewer"],
-                           maintainer=people["maintainer"])
+    pid = accounts.project(
+        owner, viewer=people["viewer"], reviewer=people["reviewer"], maintainer=people["maintainer"]
+    )
     h = owner["headers"]
-    teacher = client.post(f"/api/projects/{pid}/teachers", headers=h,
-                          json={"name": "t", "backend": "vllm", "model": "Qwen/Qwen2.5-0.5B-Instruct"}).json()
+    teacher = client.post(
+        f"/api/projects/{pid}/teachers",
+        headers=h,
+        json={"name": "t", "backend": "vllm", "model": "Qwen/Qwen2.5-0.5B-Instruct"},
+    ).json()
     path = write_jsonl(tmp_path / "p.jsonl", [{"prompt": f"q{i}"} for i in range(3)])
     pset = import_prompts(client, h, pid, path).json()["prompt_set"]
     with session_scope() as s:
-        run = create_run(s, project=s.get(Project, pid), user=None,
-                         data=RunCreate(name="r0", recipe={"prompt_set_id": pset["id"]}))
+        run = create_run(
+            s,
+            project=s.get(Project, pid),
+            user=None,
+            data=RunCreate(name="r0", recipe={"prompt_set_id": pset["id"]}),
+        )
         job = stages_of(s, run=run)[0].id
         run_id = run.id
-    return {"p": pid, "teacher": teacher["id"], "pset": pset["id"], "run": run_id, "job": job,
-            "viewer_id": people["viewer"]["id"], "newcomer": people["newcomer"]["email"], "path": path}
+    return {
+        "p": pid,
+        "teacher": teacher["id"],
+        "pset": pset["id"],
+        "run": run_id,
+        "job": job,
+        "viewer_id": people["viewer"]["id"],
+        "newcomer": people["newcomer"]["email"],
+        "path": path,
+    }
 
 
 def _fill(value, ids):
@@ -98,8 +124,9 @@ def _call(client, method, path, body, headers, world):
 
 
 @pytest.mark.parametrize("who", [*ROLES, "stranger", "anonymous"])
-@pytest.mark.parametrize(("method", "path", "body", "needed", "ok"), ROUTES,
-                         ids=[f"{m} {p}" for m, p, *_ in ROUTES])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "needed", "ok"), ROUTES, ids=[f"{m} {p}" for m, p, *_ in ROUTES]
+)
 def test_role_table(client, people, world, who, method, path, body, needed, ok):
     headers = {} if who == "anonymous" else people[who]["headers"]
     r = _call(client, method, path, body, headers, world)
@@ -113,22 +140,29 @@ def test_role_table(client, people, world, who, method, path, body, needed, ok):
         expected = 403
     assert r.status_code == expected, f"{who} {method} {path}: {r.status_code} {r.text[:300]}"
     if expected >= 400:
-        assert r.json()["error"]["code"] in {401: ("not_authenticated",), 403: ("forbidden",),
-                                             404: ("not_found",)}[expected]
+        assert (
+            r.json()["error"]["code"]
+            in {401: ("not_authenticated",), 403: ("forbidden",), 404: ("not_found",)}[expected]
+        )
 
 
 def test_foreign_resources_are_404_even_for_owners_of_another_project(client, accounts, people, world):
     """An owner of project B asking for project A's teacher/run through B's id gets 404, not A's data."""
     other = accounts.project(people["stranger"])
     h = people["stranger"]["headers"]
-    for url in (f"/api/projects/{other}/teachers/{world['teacher']}",
-                f"/api/projects/{other}/runs/{world['run']}",
-                f"/api/projects/{other}/prompt-sets/{world['pset']}",
-                f"/api/projects/{other}/jobs/{world['job']}"):
+    for url in (
+        f"/api/projects/{other}/teachers/{world['teacher']}",
+        f"/api/projects/{other}/runs/{world['run']}",
+        f"/api/projects/{other}/prompt-sets/{world['pset']}",
+        f"/api/projects/{other}/jobs/{world['job']}",
+    ):
         r = client.get(url, headers=h)
         assert r.status_code == 404, url
-    r = client.post(f"/api/projects/{other}/runs", headers=h,
-                    json={"name": "steal", "recipe": {"prompt_set_id": world["pset"]}})
+    r = client.post(
+        f"/api/projects/{other}/runs",
+        headers=h,
+        json={"name": "steal", "recipe": {"prompt_set_id": world["pset"]}},
+    )
     assert r.status_code == 404
 
 

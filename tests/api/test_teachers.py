@@ -13,16 +13,28 @@ def test_api_key_never_comes_back(client, accounts):
     owner = accounts.user()
     pid = accounts.project(owner)
     h = owner["headers"]
-    created = client.post(f"/api/projects/{pid}/teachers", headers=h, json={
-        "name": "deepseek", "backend": "openai_compat", "model": "deepseek-reasoner",
-        "base_url": "https://api.deepseek.com/v1", "api_key": KEY, "licence": "api_no_compete"})
+    created = client.post(
+        f"/api/projects/{pid}/teachers",
+        headers=h,
+        json={
+            "name": "deepseek",
+            "backend": "openai_compat",
+            "model": "deepseek-reasoner",
+            "base_url": "https://api.deepseek.com/v1",
+            "api_key": KEY,
+            "licence": "api_no_compete",
+        },
+    )
     assert created.status_code == 201, created.text
     tid = created.json()["id"]
     assert created.json()["has_api_key"] is True
-    responses = [created, client.get(f"/api/projects/{pid}/teachers", headers=h),
-                 client.get(f"/api/projects/{pid}/teachers/{tid}", headers=h),
-                 client.patch(f"/api/projects/{pid}/teachers/{tid}", headers=h, json={"model": "r2"}),
-                 client.get("/api/openapi.json")]
+    responses = [
+        created,
+        client.get(f"/api/projects/{pid}/teachers", headers=h),
+        client.get(f"/api/projects/{pid}/teachers/{tid}", headers=h),
+        client.patch(f"/api/projects/{pid}/teachers/{tid}", headers=h, json={"model": "r2"}),
+        client.get("/api/openapi.json"),
+    ]
     for r in responses:
         assert KEY not in r.text and "api_key_encrypted" not in r.text
 
@@ -34,8 +46,11 @@ def test_key_is_encrypted_at_rest_and_decrypts_for_workers(client, accounts):
 
     owner = accounts.user()
     pid = accounts.project(owner)
-    tid = client.post(f"/api/projects/{pid}/teachers", headers=owner["headers"], json={
-        "name": "t", "backend": "openai_compat", "model": "m", "api_key": KEY}).json()["id"]
+    tid = client.post(
+        f"/api/projects/{pid}/teachers",
+        headers=owner["headers"],
+        json={"name": "t", "backend": "openai_compat", "model": "m", "api_key": KEY},
+    ).json()["id"]
     with session_scope() as s:
         t = s.get(Teacher, tid)
         assert KEY not in t.api_key_encrypted
@@ -48,11 +63,16 @@ def test_key_can_be_replaced_and_cleared(client, accounts):
     owner = accounts.user()
     pid = accounts.project(owner)
     h = owner["headers"]
-    tid = client.post(f"/api/projects/{pid}/teachers", headers=h, json={
-        "name": "t", "backend": "openai_compat", "model": "m", "api_key": KEY}).json()["id"]
+    tid = client.post(
+        f"/api/projects/{pid}/teachers",
+        headers=h,
+        json={"name": "t", "backend": "openai_compat", "model": "m", "api_key": KEY},
+    ).json()["id"]
     r = client.patch(f"/api/projects/{pid}/teachers/{tid}", headers=h, json={"api_key": ""})
     assert r.status_code == 200 and r.json()["has_api_key"] is False
-    r = client.patch(f"/api/projects/{pid}/teachers/{tid}", headers=h, json={"api_key": "sk-new-key-123456789"})
+    r = client.patch(
+        f"/api/projects/{pid}/teachers/{tid}", headers=h, json={"api_key": "sk-new-key-123456789"}
+    )
     assert r.json()["has_api_key"] is True
 
 
@@ -62,13 +82,15 @@ def test_secrets_are_redacted_from_logs():
     from backend.core.logging import RedactingFilter, configure_logging, redact
 
     configure_logging("INFO")
-    handler = next(h for h in logging.getLogger().handlers
-                   if any(isinstance(f, RedactingFilter) for f in h.filters))
+    handler = next(
+        h for h in logging.getLogger().handlers if any(isinstance(f, RedactingFilter) for f in h.filters)
+    )
     buf = io.StringIO()
     old = handler.setStream(buf)
     try:
-        logging.getLogger("distillery.test").warning("calling endpoint with api_key=%s and Bearer %s", KEY,
-                                                     "dst_abcdefghijklmnop")
+        logging.getLogger("distillery.test").warning(
+            "calling endpoint with api_key=%s and Bearer %s", KEY, "dst_abcdefghijklmnop"
+        )
     finally:
         handler.setStream(old)
     out = buf.getvalue()
@@ -83,8 +105,11 @@ def test_licence_guard_warns_on_runs(client, accounts, tmp_path):
     owner = accounts.user()
     pid = accounts.project(owner)
     h = owner["headers"]
-    tid = client.post(f"/api/projects/{pid}/teachers", headers=h, json={
-        "name": "gpt", "backend": "openai_compat", "model": "gpt-5", "licence": "api_no_compete"}).json()["id"]
+    tid = client.post(
+        f"/api/projects/{pid}/teachers",
+        headers=h,
+        json={"name": "gpt", "backend": "openai_compat", "model": "gpt-5", "licence": "api_no_compete"},
+    ).json()["id"]
     pset = import_prompts(client, h, pid, write_jsonl(tmp_path / "p.jsonl", [{"prompt": "hi"}]))
     from backend.core.db import session_scope
     from backend.projects.models import Project
@@ -92,8 +117,14 @@ def test_licence_guard_warns_on_runs(client, accounts, tmp_path):
     from backend.runs.service import create_run
 
     with session_scope() as s:
-        run = create_run(s, project=s.get(Project, pid), user=None, data=RunCreate(
-            name="r", recipe={"prompt_set_id": pset.json()["prompt_set"]["id"], "teacher_id": tid}))
+        run = create_run(
+            s,
+            project=s.get(Project, pid),
+            user=None,
+            data=RunCreate(
+                name="r", recipe={"prompt_set_id": pset.json()["prompt_set"]["id"], "teacher_id": tid}
+            ),
+        )
         rid = run.id
     warnings = client.get(f"/api/projects/{pid}/runs/{rid}", headers=h).json()["warnings"]
     assert len(warnings) == 1 and "forbid training competing models" in warnings[0]

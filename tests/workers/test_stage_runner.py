@@ -24,8 +24,12 @@ def run_ids(client, accounts, tmp_path):
     with session_scope() as s:
         project = s.get(Project, pid)
         pset, _ = import_prompt_set(s, project=project, user=None, name="p", path=path, filename="p.jsonl")
-        run = create_run(s, project=project, user=None,
-                         data=RunCreate(name=unique("run"), recipe={"prompt_set_id": pset.id}))
+        run = create_run(
+            s,
+            project=project,
+            user=None,
+            data=RunCreate(name=unique("run"), recipe={"prompt_set_id": pset.id}),
+        )
         return run.id, [st.id for st in stages_of(s, run=run)]
 
 
@@ -36,7 +40,9 @@ def _state(run_id):
 
     with session_scope() as s:
         run = s.get(Run, run_id)
-        return run.status.value, [(st.status.value, st.progress_done, st.error) for st in stages_of(s, run=run)]
+        return run.status.value, [
+            (st.status.value, st.progress_done, st.error) for st in stages_of(s, run=run)
+        ]
 
 
 def test_success_stores_metrics_on_stage_and_run(run_ids, monkeypatch):

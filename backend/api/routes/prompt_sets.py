@@ -69,7 +69,10 @@ def import_prompt_set(
     skip_invalid: Annotated[bool, Form()] = False,
     mapping: Annotated[str | None, Form(description="JSON ColumnMapping")] = None,
 ) -> PromptSetImported:
-    """Import a file as a new version of a prompt set. Atomic unless skip_invalid: one bad row, nothing stored."""
+    """Import a file as a new version of a prompt set.
+
+    Atomic unless skip_invalid: one bad row and nothing is stored; the report names every bad row.
+    """
     cols = _parse_mapping(mapping)
     path = _save_upload(file, get_settings().uploads_dir)
     try:

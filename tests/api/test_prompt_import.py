@@ -1,0 +1,166 @@
+"""Prompt import through the API: layouts recognised, every bad row named, atomic by default."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import import_prompts, write_jsonl
+
+
+@pytest.fixture
+def proj(accounts):
+    owner = accounts.user()
+    return owner["headers"], accounts.project(owner)
+
+
+def _count_sets(client, h, pid) -> int:
+    return len(client.get(f"/api/projects/{pid}/prompt-sets", headers=h).json())
+
+
+def test_gsm8k_math_and_chat_layouts(client, proj, tmp_path):
+    h, pid = proj
+    path = write_jsonl(
+        tmp_path / "mixed.jsonl",
+        [
+            {"question": "Tom has 3 apples and buys 4. How many?", "answer": "3 + 4 = 7\n#### 7"},
+            {"problem": "Compute $1+1$.", "solution": "It is $\\boxed{2}$.", "level": "Level 1"},
+            {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi?"}]},
+        ],
+    )
+    r = import_prompts(client, h, pid, path, name="mixed")
+    assert r.status_code == 201, r.text
+    assert r.json()["report"] == {
+        "rows_read": 3,
+        "rows_stored": 3,
+        "rows_rejected": 0,
+        "errors": [],
+        "reasons": {},
+    }
+    ps = r.json()["prompt_set"]
+    items = client.get(f"/api/projects/{pid}/prompt-sets/{ps['id']}/prompts", headers=h).json()["items"]
+    assert [i["reference"] for i in items] == ["7", "It is $\\boxed{2}$.", None]
+    assert items[1]["meta"] == {"level": "Level 1"}
+    assert items[2]["text"] == "Hi?" and items[2]["system"] == "Be brief." and len(items[2]["messages"]) == 2
+
+
+def test_versions_increase_per_name(client, proj, tmp_path):
+    h, pid = proj
+    path = write_jsonl(tmp_path / "p.jsonl", [{"prompt": "x"}])
+    v = [import_prompts(client, h, pid, path, name="same").json()["prompt_set"]["version"] for _ in range(2)]
+    assert v == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("content", "row", "field", "reason"),
+    [
+        (b'{"prompt": "ok"}\n{"prompt": "broken"\n', 2, None, "malformed_json"),
+        (b'{"prompt": "ok"}\n{"prompt": "   "}\n', 2, "prompt", "empty_prompt"),
+        (b'{"prompt": "ok"}\n{"prompt": 42}\n', 2, "prompt", "wrong_type"),
+        (b'{"prompt": "ok"}\n{"text": "no prompt column"}\n', 2, None, "missing_prompt"),
+        (b'{"prompt": "ok"}\n{"prompt": "caf\xe9"}\n', 2, None, "not_utf8"),
+        (b'{"prompt": "ok"}\n[1, 2]\n', 2, None, "not_an_object"),
+        (
+            b'{"messages": [{"role": "user", "content": "hi"}]}\n{"messages": [{"role": "bot"}]}\n',
+            2,
+            "messages",
+            "bad_messages",
+        ),
+    ],
+)
+def test_bad_row_names_row_field_reason_and_stores_nothing(
+    client, proj, tmp_path, content, row, field, reason
+):
+    h, pid = proj
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(content)
+    r = import_prompts(client, h, pid, path)
+    assert r.status_code == 422, r.text
+    err = r.json()["error"]
+    assert err["code"] == "invalid_rows" and "nothing was stored" in err["message"]
+    first = err["details"]["report"]["errors"][0]
+    assert (first["row"], first["field"], first["reason"]) == (row, field, reason)
+    assert err["details"]["report"]["reasons"] == {reason: 1}
+    assert _count_sets(client, h, pid) == 0
+
+
+def test_missing_mapped_column_is_reported(client, proj, tmp_path):
+    h, pid = proj
+    path = write_jsonl(tmp_path / "p.jsonl", [{"q": "x"}])
+    r = import_prompts(client, h, pid, path, mapping=json.dumps({"prompt": "question"}))
+    first = r.json()["error"]["details"]["report"]["errors"][0]
+    assert (r.status_code, first["row"], first["field"], first["reason"]) == (
+        422,
+        1,
+        "question",
+        "missing_column",
+    )
+
+
+def test_skip_invalid_keeps_good_rows_and_the_report(client, proj, tmp_path):
+    h, pid = proj
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"prompt": "a"}\n{"prompt": ""}\n{"prompt": "b"}\nnot json\n')
+    r = import_prompts(client, h, pid, path, skip_invalid=True)
+    assert r.status_code == 201, r.text
+    rep = r.json()["report"]
+    assert rep["rows_stored"] == 2 and rep["rows_rejected"] == 2
+    assert [(e["row"], e["reason"]) for e in rep["errors"]] == [(2, "empty_prompt"), (4, "malformed_json")]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "code"),
+    [
+        ("empty.jsonl", b"", "empty_file"),
+        ("blank.jsonl", b"\n\n", "empty_file"),
+        ("binary.jsonl", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary_file"),
+        ("dupes.csv", b"prompt,prompt\nx,y\n", "duplicate_header"),
+        ("latin1.csv", b"prompt\ncaf\xe9\n", "not_utf8"),
+        ("data.xlsx", b"PK\x03\x04", "unsupported_format"),
+    ],
+)
+def test_unreadable_files_are_422_and_store_nothing(client, proj, tmp_path, name, content, code):
+    h, pid = proj
+    path = tmp_path / name
+    path.write_bytes(content)
+    r = import_prompts(client, h, pid, path)
+    assert r.status_code == 422 and r.json()["error"]["code"] == code, r.text
+    assert name in r.json()["error"]["message"]
+    assert _count_sets(client, h, pid) == 0
+
+
+def test_csv_with_mapping(client, proj, tmp_path):
+    h, pid = proj
+    path = tmp_path / "p.csv"
+    path.write_text('id,q,gold\n1,"What is 2+2?",4\n2,"Name a prime",7\n')
+    r = import_prompts(client, h, pid, path, mapping=json.dumps({"prompt": "q", "reference": "gold"}))
+    assert r.status_code == 201, r.text
+    items = client.get(
+        f"/api/projects/{pid}/prompt-sets/{r.json()['prompt_set']['id']}/prompts", headers=h
+    ).json()["items"]
+    assert [(i["text"], i["reference"], i["meta"]) for i in items] == [
+        ("What is 2+2?", "4", {"id": "1"}),
+        ("Name a prime", "7", {"id": "2"}),
+    ]
+
+
+def test_file_over_the_limit_is_413_and_stores_nothing(client, proj, tmp_path, monkeypatch):
+    from backend.core.config import get_settings
+
+    h, pid = proj
+    monkeypatch.setattr(get_settings(), "max_upload_mb", 1)
+    path = tmp_path / "big.jsonl"
+    line = json.dumps({"prompt": "x" * 1000}) + "\n"
+    path.write_text(line * 1100)
+    r = import_prompts(client, h, pid, path)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+    assert _count_sets(client, h, pid) == 0
+    assert list(get_settings().uploads_dir.glob("*.upload")) == []
+
+
+def test_bad_mapping_json_is_422(client, proj, tmp_path):
+    h, pid = proj
+    path = write_jsonl(tmp_path / "p.jsonl", [{"prompt": "x"}])
+    r = import_prompts(client, h, pid, path, mapping="{not json")
+    assert r.status_code == 422 and "body.mapping" in {f["path"] for f in r.json()["error"]["fields"]}

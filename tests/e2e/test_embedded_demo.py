@@ -1,0 +1,60 @@
+"""`distillery demo` on the embedded default: SQLite file, filesystem broker, a real worker process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_demo_runs_profile_stage_end_to_end(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DISTILLERY_")}
+    env["DISTILLERY_DATA_DIR"] = str(tmp_path / "var")
+    proc = subprocess.run(
+        [sys.executable, "-m", "backend.cli", "demo", "--port", str(free_port())],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert "imported 200 prompts" in out and "succeeded" in out and "profile: 200 prompts" in out
+
+    db = tmp_path / "var" / "distillery.db"
+    assert db.is_file() and (tmp_path / "var" / "broker" / "queue").is_dir()
+    with sqlite3.connect(db) as conn:
+        status, summary = conn.execute("select status, summary from runs order by id desc limit 1").fetchone()
+        stage = conn.execute("select status, task_id, progress_done from run_stages").fetchone()
+    assert status == "succeeded"
+    assert json.loads(summary)["profile"]["prompt_count"] == 200
+    assert stage[0] == "succeeded" and stage[1] and stage[2] == 200
+
+
+def test_default_secret_is_refused_outside_development(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DISTILLERY_")}
+    env.update(DISTILLERY_ENVIRONMENT="production", DISTILLERY_DATA_DIR=str(tmp_path))
+    proc = subprocess.run(
+        [sys.executable, "-m", "backend.cli", "migrate"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "DISTILLERY_SECRET_KEY is left at its development default" in proc.stderr
+    assert not (tmp_path / "distillery.db").exists()
