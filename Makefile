@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 FRONT_SRC := $(shell find frontend/src frontend/index.html frontend/vite.config.ts -type f 2>/dev/null)
 
-.PHONY: demo up test lint setup frontend bench clean
+.PHONY: demo up test lint setup frontend bench clean client
 
 setup: $(STAMP)
 
@@ -45,3 +45,8 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist var
+
+# Regenerate the OpenAPI schema and the dashboard's typed client after changing routes.
+client: setup
+	$(BIN)/distillery openapi > frontend/openapi.json
+	cd frontend && npm run gen

@@ -12,11 +12,6 @@ from backend.core.security import hash_password, hash_token, new_token, verify_p
 from backend.users.models import ApiToken, User
 
 
-def _aware(ts: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    return ts.replace(tzinfo=UTC) if ts is not None and ts.tzinfo is None else ts
-
-
 def get_by_email(session: Session, *, email: str) -> User | None:
     """Look a user up by email, case-insensitively."""
     return session.scalar(select(User).where(User.email == email.strip().lower()))
@@ -68,13 +63,13 @@ def resolve_token(session: Session, *, token: str) -> User:
     now = datetime.now(UTC)
     if row is None or row.revoked_at is not None:
         raise Unauthorized("invalid or revoked token", code="invalid_token")
-    if row.expires_at is not None and _aware(row.expires_at) <= now:
+    if row.expires_at is not None and row.expires_at <= now:
         raise Unauthorized("token expired", code="token_expired")
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         raise Unauthorized("invalid or revoked token", code="invalid_token")
     # Written at most once a minute so reads stay cheap.
-    last = _aware(row.last_used_at)
+    last = row.last_used_at
     if last is None or now - last > timedelta(minutes=1):
         row.last_used_at = now
     return user

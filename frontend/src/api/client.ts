@@ -1,0 +1,67 @@
+import createClient, { type Middleware } from "openapi-fetch";
+import type { components, paths } from "./schema";
+import { ApiError, toApiError } from "./errors";
+import { clearToken, getToken } from "./token";
+import { navigate } from "../router";
+
+export type Schemas = components["schemas"];
+export type Project = Schemas["ProjectOut"];
+export type Run = Schemas["RunOut"];
+export type RunDetail = Schemas["RunDetail"];
+export type Stage = Schemas["StageOut"];
+export type RunStatus = Schemas["Status"];
+export type Role = Schemas["Role"];
+export type User = Schemas["UserOut"];
+
+/**
+ * Attaches `Authorization: Bearer <token>` and, when an authenticated request
+ * comes back 401 (expired or revoked token), forgets the token and goes to the
+ * login page. A 401 from the login form itself is left for the form to show.
+ */
+export const authMiddleware: Middleware = {
+  onRequest({ request }) {
+    const token = getToken();
+    if (token && !request.headers.has("Authorization")) {
+      request.headers.set("Authorization", `Bearer ${token}`);
+    }
+    return request;
+  },
+  onResponse({ request, response }) {
+    if (response.status === 401 && request.headers.has("Authorization")) {
+      clearToken();
+      if (window.location.pathname !== "/login") {
+        const next = window.location.pathname + window.location.search;
+        navigate(`/login?next=${encodeURIComponent(next)}`, { replace: true });
+      }
+    }
+    return response;
+  },
+};
+
+export function makeClient(baseUrl: string = window.location.origin) {
+  const client = createClient<paths>({
+    baseUrl,
+    // Look fetch up at call time (not client creation) so tests can stub it.
+    fetch: (request: Request) => globalThis.fetch(request),
+  });
+  client.use(authMiddleware);
+  return client;
+}
+
+export const api = makeClient();
+
+/**
+ * Resolve an openapi-fetch call to its data, or throw an ApiError carrying the
+ * server's error.message.
+ */
+export async function unwrap<T>(
+  call: Promise<{ data?: T; error?: unknown; response: Response }>,
+): Promise<T> {
+  const { data, error, response } = await call;
+  if (!response.ok || error !== undefined) {
+    throw toApiError(error, response);
+  }
+  return data as T;
+}
+
+export { ApiError };

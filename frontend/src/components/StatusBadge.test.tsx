@@ -1,0 +1,35 @@
+import { render, screen } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { StatusBadge } from "./StatusBadge";
+import { ProgressBar } from "./ProgressBar";
+import type { RunStatus } from "../api/client";
+
+const ALL: RunStatus[] = ["pending", "queued", "running", "succeeded", "failed", "cancelling", "cancelled"];
+
+describe("StatusBadge", () => {
+  it.each(ALL)("renders %s with its own style", (status) => {
+    render(<StatusBadge status={status} />);
+    const badge = screen.getByTestId("status-badge");
+    expect(badge).toHaveTextContent(status);
+    expect(badge).toHaveAttribute("data-status", status);
+    expect(badge).toHaveClass("badge", `badge-${status}`);
+  });
+});
+
+describe("ProgressBar", () => {
+  it("shows done/total and fills to the percentage", () => {
+    render(<ProgressBar done={30} total={120} label="profile progress" />);
+    const bar = screen.getByRole("progressbar", { name: "profile progress" });
+    expect(bar).toHaveAttribute("aria-valuenow", "25");
+    expect(screen.getByTestId("progress-text")).toHaveTextContent("30 / 120 (25%)");
+    expect(bar.firstElementChild).toHaveStyle({ width: "25%" });
+  });
+
+  it("is indeterminate while the total is unknown", () => {
+    render(<ProgressBar done={5} total={null} />);
+    const bar = screen.getByRole("progressbar");
+    expect(bar).not.toHaveAttribute("aria-valuenow");
+    expect(bar).toHaveClass("progress-indeterminate");
+    expect(screen.getByTestId("progress-text")).toHaveTextContent("5 / ?");
+  });
+});

@@ -1,0 +1,22 @@
+"""The dashboard's typed client is generated from the API's schema; they must not drift."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from backend.main import create_app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_committed_schema_matches_the_api():
+    committed = json.loads((ROOT / "frontend" / "openapi.json").read_text())
+    assert committed == create_app().openapi(), (
+        "frontend/openapi.json is stale: run `make client` to regenerate it and the typed client"
+    )
+
+
+def test_operation_ids_are_unique_and_present():
+    ops = [op.get("operationId") for path in create_app().openapi()["paths"].values() for op in path.values()]
+    assert None not in ops and len(ops) == len(set(ops))
