@@ -23,7 +23,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="Embedded database, broker folders and uploads.")
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite at DATA_DIR/distillery.db.")
     broker_url: str = Field("", description="Celery broker; empty means kombu's filesystem transport.")
-    secret_key: str = Field(DEV_SECRET_KEY, description="Signs nothing public; derives the key for secrets.")
+    secret_key: str = Field(
+        DEV_SECRET_KEY,
+        description="Derives the key that encrypts teacher API keys at rest; keep it secret and stable.",
+    )
     session_ttl_hours: int = Field(24 * 7, ge=1, description="Lifetime of a login token.")
     allow_signup: bool = Field(False, description="Let anyone create an account at /api/auth/signup.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API.")
