@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session
 
 from backend.core.errors import Invalid, NotFound
 from backend.projects.models import Project
-from backend.prompts.importer import ImportFailed, Report, detect_format, parse_file
+from backend.prompts.importer import parse_file
 from backend.prompts.models import Prompt, PromptSet
+from backend.prompts.readers import detect_format
+from backend.prompts.report import ImportFailed, Report
 from backend.prompts.schemas import ColumnMapping
 from backend.users.models import User
 
