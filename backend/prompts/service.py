@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.core.errors import Invalid, NotFound
 from backend.projects.models import Project
+from backend.prompts.bulk import PromptWriter
 from backend.prompts.importer import parse_file
-from backend.prompts.models import Prompt, PromptSet
+from backend.prompts.models import PromptSet
 from backend.prompts.readers import detect_format
 from backend.prompts.report import ImportFailed, Report
 from backend.prompts.schemas import ColumnMapping
 from backend.users.models import User
 
-BATCH = 5000
+PROGRESS_EVERY = 10_000  # rows between progress callbacks (the callback throttles writes itself)
 
 
 def next_version(session: Session, *, project_id: int, name: str) -> int:
@@ -37,6 +39,7 @@ def import_prompt_set(
     filename: str,
     mapping: ColumnMapping | None = None,
     skip_invalid: bool = False,
+    on_progress: Callable[[int], None] | None = None,
 ) -> tuple[PromptSet, Report]:
     """Import a file as a new version of a prompt set; any rejected row aborts unless skip_invalid."""
     mapping = mapping or ColumnMapping()
@@ -51,30 +54,17 @@ def import_prompt_set(
     )
     session.add(pset)
     session.flush()
+    writer = PromptWriter(session)
     try:
         fmt = detect_format(path, filename)
-        batch: list[dict] = []
         for p in parse_file(path, fmt, mapping, report):
-            batch.append(
-                {
-                    "prompt_set_id": pset.id,
-                    "position": p.position,
-                    "text": p.text,
-                    "system": p.system,
-                    "messages": p.messages,
-                    "reference": p.reference,
-                    "meta": p.meta,
-                    "text_hash": p.text_hash,
-                    "split": "train",
-                }
+            writer.add(
+                (pset.id, p.position, p.text, p.system, p.messages, p.reference, p.meta, p.text_hash, "train")
             )
-            if len(batch) >= BATCH:
-                session.execute(insert(Prompt), batch)
-                report.rows_stored += len(batch)
-                batch.clear()
-        if batch:
-            session.execute(insert(Prompt), batch)
-            report.rows_stored += len(batch)
+            if on_progress is not None and report.rows_read % PROGRESS_EVERY == 0:
+                on_progress(report.rows_read)
+        writer.flush()
+        report.rows_stored = writer.written
     except ImportFailed as exc:
         fields = [{"path": "file", "message": exc.message, "type": exc.reason, "row": exc.row}]
         raise Invalid(f"{filename}: {exc.message}", code=exc.reason, fields=fields) from exc

@@ -31,9 +31,21 @@ def server():
         pytest.fail("frontend/dist is not built: run `make frontend` (make test does it)")
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "backend.main:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env={**os.environ, **TEST_ENV},
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "backend.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **TEST_ENV},
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
@@ -52,7 +64,7 @@ def server():
 
 def test_dashboard_serves_index_for_client_routes(server):
     r = httpx.get(f"{server}/projects/1")
-    assert r.status_code == 200 and "<div id=\"root\">" in r.text
+    assert r.status_code == 200 and '<div id="root">' in r.text
     api_404 = httpx.get(f"{server}/api/nope")
     assert api_404.status_code == 404 and api_404.json()["error"]["code"] == "not_found"
 
@@ -64,14 +76,28 @@ def test_login_and_watch_run_succeed_in_chromium(server, client, accounts, celer
     h = user["headers"]
     project_name = client.get(f"/api/projects/{pid}", headers=h).json()["name"]
     pset = import_prompts(client, h, pid, EXAMPLE).json()["prompt_set"]
-    run = client.post(f"/api/projects/{pid}/runs", headers=h,
-                      json={"name": "watched-run", "recipe": {"prompt_set_id": pset["id"]}})
+    run = client.post(
+        f"/api/projects/{pid}/runs",
+        headers=h,
+        json={"name": "watched-run", "recipe": {"prompt_set_id": pset["id"]}},
+    )
     assert run.status_code == 202
     shot = tmp_path / "dashboard.png"
     proc = subprocess.run(
-        ["node", "e2e/dashboard.mjs"], cwd=FRONTEND, capture_output=True, text=True, timeout=180,
-        env={**os.environ, "BASE_URL": server, "E2E_EMAIL": user["email"], "E2E_PASSWORD": "dashboard-pass-1",
-             "E2E_PROJECT": project_name, "E2E_RUN": "watched-run", "E2E_SCREENSHOT": str(shot)},
+        ["node", "e2e/dashboard.mjs"],
+        cwd=FRONTEND,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={
+            **os.environ,
+            "BASE_URL": server,
+            "E2E_EMAIL": user["email"],
+            "E2E_PASSWORD": "dashboard-pass-1",
+            "E2E_PROJECT": project_name,
+            "E2E_RUN": "watched-run",
+            "E2E_SCREENSHOT": str(shot),
+        },
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert shot.is_file() and shot.stat().st_size > 1000
