@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +16,8 @@ from rich.console import Console
 app = typer.Typer(help="Distillery: teacher-to-student distillation platform.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+prompts_app = typer.Typer(help="Manage prompt sets.", no_args_is_help=True)
+app.add_typer(prompts_app, name="prompts")
 console = Console(stderr=True)
 
 
@@ -81,6 +84,62 @@ def users_create(
     with session_scope() as s:
         user = create_user(s, email=email, password=password, name=name, is_admin=admin)
         console.print(f"created user {user.id} <{user.email}>")
+
+
+@prompts_app.command("import")
+def prompts_import(
+    file: Annotated[Path, typer.Argument(exists=True, help="JSONL, CSV, Parquet, or a save_to_disk folder.")],
+    project: Annotated[str, typer.Option(help="Project name or id.")],
+    name: Annotated[str, typer.Option(help="Prompt set name; a new version if it exists.")],
+    skip_invalid: Annotated[bool, typer.Option(help="Store the valid rows and report the rest.")] = False,
+    mapping: Annotated[str | None, typer.Option(help='JSON column mapping, e.g. {"prompt": "q"}.')] = None,
+) -> None:
+    """Import a prompt file through the same code path as the API, with a progress bar."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from sqlalchemy import select
+
+    from backend.core.db import session_scope
+    from backend.core.errors import AppError
+    from backend.projects.models import Project
+    from backend.prompts.schemas import ColumnMapping
+    from backend.prompts.service import import_prompt_set
+
+    cols = ColumnMapping.model_validate_json(mapping) if mapping else None
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+    ) as bar:
+        task = bar.add_task(f"importing {file.name}: 0 rows")
+        try:
+            with session_scope() as s:
+                proj = s.scalar(
+                    select(Project).where(
+                        Project.id == int(project) if project.isdigit() else Project.name == project
+                    )
+                )
+                if proj is None:
+                    raise typer.BadParameter(f"no project {project!r}", param_hint="--project")
+                pset, report = import_prompt_set(
+                    s,
+                    project=proj,
+                    user=None,
+                    name=name,
+                    path=file,
+                    filename=file.name,
+                    mapping=cols,
+                    skip_invalid=skip_invalid,
+                    on_progress=lambda n: bar.update(task, description=f"importing {file.name}: {n:,} rows"),
+                )
+                pset_id, version, stored = pset.id, pset.version, report.rows_stored
+        except AppError as exc:
+            console.print(f"[red]{exc.message}[/red]")
+            for err in ((exc.details or {}).get("report") or {}).get("errors", [])[:20]:
+                console.print(
+                    f"  row {err['row']}: {err['field'] or '-'}: {err['message']} ({err['reason']})"
+                )
+            raise typer.Exit(1) from exc
+    console.print(
+        f"prompt set {pset_id} ({name} v{version}): {stored:,} prompts stored, {report.rejected:,} rejected"
+    )
 
 
 @app.command()

@@ -62,18 +62,21 @@ def _drive(base: str, console: Console) -> bool:
         )
         pid = project["id"]
         with PROMPTS.open("rb") as fh:
-            imported = _check(
+            job = _check(
                 c.post(
                     f"/api/projects/{pid}/prompt-sets",
                     data={"name": "word-problems"},
                     files={"file": (PROMPTS.name, fh, "application/jsonl")},
                 )
             )
-        pset = imported["prompt_set"]
+        job = _wait(c, f"/api/projects/{pid}/jobs/{job['id']}", "import job")
+        if job["status"] != "succeeded":
+            raise RuntimeError(f"import failed: {job['error']}")
+        pset = job["result"]["prompt_set"]
         console.print(
             f"imported {pset['prompt_count']} prompts as prompt set {pset['id']} v{pset['version']}"
         )
-        accepted = _check(
+        run = _check(
             c.post(
                 f"/api/projects/{pid}/runs",
                 json={
@@ -82,18 +85,21 @@ def _drive(base: str, console: Console) -> bool:
                 },
             )
         )
-        run_id = accepted["run"]["id"]
-        console.print(f"run {run_id} queued (job {accepted['job_id']}); waiting for the worker")
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            run = _check(c.get(f"/api/projects/{pid}/runs/{run_id}"))
-            if run["status"] in ("succeeded", "failed", "cancelled"):
-                break
-            time.sleep(0.5)
-        else:
-            raise RuntimeError(f"run {run_id} did not finish in 180 s (status {run['status']})")
+        console.print(f"run {run['id']} queued; waiting for the worker")
+        run = _wait(c, f"/api/projects/{pid}/runs/{run['id']}", f"run {run['id']}")
     _print_run(run, console)
     return run["status"] == "succeeded"
+
+
+def _wait(c: httpx.Client, url: str, what: str, timeout: float = 180) -> dict:
+    """Poll a run or job until it finishes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        obj = _check(c.get(url))
+        if obj["status"] in ("succeeded", "failed", "cancelled"):
+            return obj
+        time.sleep(0.3)
+    raise RuntimeError(f"{what} did not finish in {timeout:.0f} s (status {obj['status']})")
 
 
 def _print_run(run: dict, console: Console) -> None:

@@ -3,6 +3,7 @@
 from backend.core.db import Base
 from backend.datasets.models import DatasetSnapshot, ModelArtifact
 from backend.evals.models import Evaluation
+from backend.jobs.models import Job
 from backend.projects.models import Membership, Project, Role
 from backend.prompts.models import Prompt, PromptSet
 from backend.reviews.models import Review
@@ -17,6 +18,7 @@ __all__ = [
     "DatasetSnapshot",
     "Evaluation",
     "Generation",
+    "Job",
     "Membership",
     "ModelArtifact",
     "Project",

@@ -7,7 +7,7 @@ from logging.config import fileConfig
 from alembic import context
 
 from backend.core.config import get_settings
-from backend.core.db import get_engine
+from backend.core.db import UTCDateTime, get_engine
 from backend.models import Base
 
 config = context.config
@@ -37,10 +37,21 @@ def run_migrations_online() -> None:
         _run(conn)
 
 
+def _render_item(type_, obj, autogen_context):
+    # UTCDateTime only converts on load; in the schema it is a plain timestamptz.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection) -> None:
     # Batch mode lets the same migrations alter tables on SQLite.
     context.configure(
-        connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

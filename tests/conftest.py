@@ -137,6 +137,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 
 
 def import_prompts(client, headers, project_id: int, path: Path, name: str = "prompts", **form):
+    """POST the file to the import route; returns the raw response (202 with a job, or an error)."""
     with path.open("rb") as fh:
         return client.post(
             f"/api/projects/{project_id}/prompt-sets",
@@ -144,6 +145,42 @@ def import_prompts(client, headers, project_id: int, path: Path, name: str = "pr
             data={"name": name, **{k: str(v).lower() if isinstance(v, bool) else v for k, v in form.items()}},
             files={"file": (path.name, fh, "application/octet-stream")},
         )
+
+
+def wait_job(client, headers, project_id: int, job_id: int, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/projects/{project_id}/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still {job['status']} after {timeout}s")
+
+
+@pytest.fixture
+def importer(client, celery_worker):
+    """Import through the API and the real worker; returns the finished job."""
+
+    def run(headers, project_id: int, path: Path, name: str = "prompts", **form) -> dict:
+        r = import_prompts(client, headers, project_id, path, name, **form)
+        assert r.status_code == 202, r.text
+        assert r.json()["kind"] == "prompt_import" and r.json()["status"] == "queued"
+        return wait_job(client, headers, project_id, r.json()["id"])
+
+    return run
+
+
+def seed_prompt_set(project_id: int, path: Path, name: str = "prompts") -> int:
+    """Import in-process through the service (no worker needed); returns the prompt set id."""
+    from backend.core.db import session_scope
+    from backend.projects.models import Project
+    from backend.prompts.service import import_prompt_set
+
+    with session_scope() as s:
+        pset, _ = import_prompt_set(
+            s, project=s.get(Project, project_id), user=None, name=name, path=path, filename=path.name
+        )
+        return pset.id
 
 
 @pytest.fixture(scope="session")

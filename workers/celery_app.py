@@ -31,7 +31,11 @@ def _transport_options(settings) -> dict:
 
 def make_celery() -> Celery:
     settings = get_settings()
-    app = Celery("distillery", broker=settings.celery_broker_url, include=["workers.tasks.profile"])
+    app = Celery(
+        "distillery",
+        broker=settings.celery_broker_url,
+        include=["workers.tasks.profile", "workers.tasks.prompt_import"],
+    )
     app.conf.update(
         broker_transport_options=_transport_options(settings),
         broker_connection_retry_on_startup=True,

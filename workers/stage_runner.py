@@ -4,46 +4,26 @@ stores metrics or the error, then queues the next stage."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from backend.core.config import get_settings
 from backend.core.db import session_scope
 from backend.runs.models import Run, RunStage, Status
 from backend.runs.service import enqueue_next_stage
+from workers.progress import Cancelled, ProgressReporter
 
 log = logging.getLogger(__name__)
 
 
-class StageCancelled(Exception):
-    """Raised inside a stage when a user cancelled its run."""
-
-
-class StageContext:
+class StageContext(ProgressReporter):
     """What a stage function gets: ids, the recipe, and progress reporting that also checks cancel."""
 
-    def __init__(self, stage_id: int, run_id: int, recipe: dict[str, Any], prompt_set_id: int | None):
-        self.stage_id, self.run_id, self.recipe, self.prompt_set_id = stage_id, run_id, recipe, prompt_set_id
-        self._interval = get_settings().progress_interval_s
-        self._last_write = float("-inf")  # the first report is always written
+    model = RunStage
 
-    def progress(self, done: int, total: int | None = None, *, force: bool = False) -> None:
-        """Record progress at most once per interval; raises StageCancelled once the run is cancelled."""
-        now = time.monotonic()
-        if not force and now - self._last_write < self._interval:
-            return
-        self._last_write = now
-        with session_scope() as s:
-            stage = s.get(RunStage, self.stage_id)
-            stage.progress_done = done
-            if total is not None:
-                stage.progress_total = total
-            stage.heartbeat_at = datetime.now(UTC)
-            cancelled = stage.status in (Status.cancelling, Status.cancelled)
-        if cancelled:
-            raise StageCancelled()
+    def __init__(self, stage_id: int, run_id: int, recipe: dict[str, Any], prompt_set_id: int | None):
+        super().__init__(stage_id)
+        self.stage_id, self.run_id, self.recipe, self.prompt_set_id = stage_id, run_id, recipe, prompt_set_id
 
 
 StageFn = Callable[[StageContext], dict[str, Any]]
@@ -91,7 +71,7 @@ def run_stage(stage_id: int, task_id: str | None, fn: StageFn) -> dict[str, Any]
         return None
     try:
         metrics = fn(ctx)
-    except StageCancelled:
+    except Cancelled:
         with session_scope() as s:
             stage = s.get(RunStage, stage_id)
             _finish(s, stage, s.get(Run, stage.run_id), Status.cancelled)

@@ -46,11 +46,6 @@ class PromptSetOut(BaseModel):
     created_at: datetime
 
 
-class PromptSetImported(BaseModel):
-    prompt_set: PromptSetOut
-    report: ImportReport
-
-
 class PromptOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

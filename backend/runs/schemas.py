@@ -86,10 +86,3 @@ class RunOut(BaseModel):
 
 class RunDetail(RunOut):
     stages: list[StageOut]
-
-
-class JobAccepted(BaseModel):
-    """Answer to long work: poll GET /api/projects/{project_id}/jobs/{job_id}."""
-
-    job_id: int
-    run: RunDetail

@@ -93,14 +93,6 @@ def get_run(session: Session, *, project: Project, run_id: int) -> Run:
     return run
 
 
-def get_stage(session: Session, *, project: Project, stage_id: int) -> RunStage:
-    """A stage (job) of one of this project's runs, or 404."""
-    stage = session.get(RunStage, stage_id)
-    if stage is None or session.get(Run, stage.run_id).project_id != project.id:
-        raise NotFound(f"job {stage_id} not found")
-    return stage
-
-
 def list_runs(
     session: Session, *, project: Project, limit: int, cursor: str | None, status: Status | None = None
 ) -> tuple[list[Run], str | None]:

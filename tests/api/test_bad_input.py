@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import import_prompts, unique, write_jsonl
+from tests.conftest import seed_prompt_set, unique, write_jsonl
 
 
 @pytest.fixture
@@ -13,7 +13,7 @@ def owned(client, accounts, tmp_path):
     owner = accounts.user()
     pid = accounts.project(owner)
     path = write_jsonl(tmp_path / "p.jsonl", [{"prompt": "what is 2+2?"}])
-    pset = import_prompts(client, owner["headers"], pid, path).json()["prompt_set"]["id"]
+    pset = seed_prompt_set(pid, path)
     return owner, pid, pset
 
 

@@ -19,7 +19,7 @@ def _count_sets(client, h, pid) -> int:
     return len(client.get(f"/api/projects/{pid}/prompt-sets", headers=h).json())
 
 
-def test_gsm8k_math_and_chat_layouts(client, proj, tmp_path):
+def test_gsm8k_math_and_chat_layouts(client, importer, proj, tmp_path):
     h, pid = proj
     path = write_jsonl(
         tmp_path / "mixed.jsonl",
@@ -29,26 +29,27 @@ def test_gsm8k_math_and_chat_layouts(client, proj, tmp_path):
             {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi?"}]},
         ],
     )
-    r = import_prompts(client, h, pid, path, name="mixed")
-    assert r.status_code == 201, r.text
-    assert r.json()["report"] == {
+    job = importer(h, pid, path, name="mixed")
+    assert job["status"] == "succeeded", job
+    assert job["progress_done"] == job["progress_total"] == 3
+    assert job["result"]["report"] == {
         "rows_read": 3,
         "rows_stored": 3,
         "rows_rejected": 0,
         "errors": [],
         "reasons": {},
     }
-    ps = r.json()["prompt_set"]
+    ps = job["result"]["prompt_set"]
     items = client.get(f"/api/projects/{pid}/prompt-sets/{ps['id']}/prompts", headers=h).json()["items"]
     assert [i["reference"] for i in items] == ["7", "It is $\\boxed{2}$.", None]
     assert items[1]["meta"] == {"level": "Level 1"}
     assert items[2]["text"] == "Hi?" and items[2]["system"] == "Be brief." and len(items[2]["messages"]) == 2
 
 
-def test_versions_increase_per_name(client, proj, tmp_path):
+def test_versions_increase_per_name(importer, proj, tmp_path):
     h, pid = proj
     path = write_jsonl(tmp_path / "p.jsonl", [{"prompt": "x"}])
-    v = [import_prompts(client, h, pid, path, name="same").json()["prompt_set"]["version"] for _ in range(2)]
+    v = [importer(h, pid, path, name="same")["result"]["prompt_set"]["version"] for _ in range(2)]
     assert v == [1, 2]
 
 
@@ -70,14 +71,14 @@ def test_versions_increase_per_name(client, proj, tmp_path):
     ],
 )
 def test_bad_row_names_row_field_reason_and_stores_nothing(
-    client, proj, tmp_path, content, row, field, reason
+    client, importer, proj, tmp_path, content, row, field, reason
 ):
     h, pid = proj
     path = tmp_path / "bad.jsonl"
     path.write_bytes(content)
-    r = import_prompts(client, h, pid, path)
-    assert r.status_code == 422, r.text
-    err = r.json()["error"]
+    job = importer(h, pid, path)
+    assert job["status"] == "failed", job
+    err = job["error"]
     assert err["code"] == "invalid_rows" and "nothing was stored" in err["message"]
     first = err["details"]["report"]["errors"][0]
     assert (first["row"], first["field"], first["reason"]) == (row, field, reason)
@@ -85,26 +86,26 @@ def test_bad_row_names_row_field_reason_and_stores_nothing(
     assert _count_sets(client, h, pid) == 0
 
 
-def test_missing_mapped_column_is_reported(client, proj, tmp_path):
+def test_missing_mapped_column_is_reported(importer, proj, tmp_path):
     h, pid = proj
     path = write_jsonl(tmp_path / "p.jsonl", [{"q": "x"}])
-    r = import_prompts(client, h, pid, path, mapping=json.dumps({"prompt": "question"}))
-    first = r.json()["error"]["details"]["report"]["errors"][0]
-    assert (r.status_code, first["row"], first["field"], first["reason"]) == (
-        422,
+    job = importer(h, pid, path, mapping=json.dumps({"prompt": "question"}))
+    first = job["error"]["details"]["report"]["errors"][0]
+    assert (job["status"], first["row"], first["field"], first["reason"]) == (
+        "failed",
         1,
         "question",
         "missing_column",
     )
 
 
-def test_skip_invalid_keeps_good_rows_and_the_report(client, proj, tmp_path):
+def test_skip_invalid_keeps_good_rows_and_the_report(importer, proj, tmp_path):
     h, pid = proj
     path = tmp_path / "p.jsonl"
     path.write_text('{"prompt": "a"}\n{"prompt": ""}\n{"prompt": "b"}\nnot json\n')
-    r = import_prompts(client, h, pid, path, skip_invalid=True)
-    assert r.status_code == 201, r.text
-    rep = r.json()["report"]
+    job = importer(h, pid, path, skip_invalid=True)
+    assert job["status"] == "succeeded", job
+    rep = job["result"]["report"]
     assert rep["rows_stored"] == 2 and rep["rows_rejected"] == 2
     assert [(e["row"], e["reason"]) for e in rep["errors"]] == [(2, "empty_prompt"), (4, "malformed_json")]
 
@@ -120,24 +121,26 @@ def test_skip_invalid_keeps_good_rows_and_the_report(client, proj, tmp_path):
         ("data.xlsx", b"PK\x03\x04", "unsupported_format"),
     ],
 )
-def test_unreadable_files_are_422_and_store_nothing(client, proj, tmp_path, name, content, code):
+def test_unreadable_files_fail_the_job_and_store_nothing(
+    client, importer, proj, tmp_path, name, content, code
+):
     h, pid = proj
     path = tmp_path / name
     path.write_bytes(content)
-    r = import_prompts(client, h, pid, path)
-    assert r.status_code == 422 and r.json()["error"]["code"] == code, r.text
-    assert name in r.json()["error"]["message"]
+    job = importer(h, pid, path)
+    assert job["status"] == "failed" and job["error"]["code"] == code, job
+    assert name in job["error"]["message"]
     assert _count_sets(client, h, pid) == 0
 
 
-def test_csv_with_mapping(client, proj, tmp_path):
+def test_csv_with_mapping(client, importer, proj, tmp_path):
     h, pid = proj
     path = tmp_path / "p.csv"
     path.write_text('id,q,gold\n1,"What is 2+2?",4\n2,"Name a prime",7\n')
-    r = import_prompts(client, h, pid, path, mapping=json.dumps({"prompt": "q", "reference": "gold"}))
-    assert r.status_code == 201, r.text
+    job = importer(h, pid, path, mapping=json.dumps({"prompt": "q", "reference": "gold"}))
+    assert job["status"] == "succeeded", job
     items = client.get(
-        f"/api/projects/{pid}/prompt-sets/{r.json()['prompt_set']['id']}/prompts", headers=h
+        f"/api/projects/{pid}/prompt-sets/{job['result']['prompt_set']['id']}/prompts", headers=h
     ).json()["items"]
     assert [(i["text"], i["reference"], i["meta"]) for i in items] == [
         ("What is 2+2?", "4", {"id": "1"}),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import import_prompts, unique, write_jsonl
+from tests.conftest import import_prompts, seed_prompt_set, unique, write_jsonl
 
 ROLES = ["viewer", "reviewer", "maintainer", "owner"]
 
@@ -35,7 +35,7 @@ ROUTES = [
     ("PATCH", "/api/projects/{p}/teachers/{teacher}", {"model": "m2"}, "maintainer", 200),
     ("DELETE", "/api/projects/{p}/teachers/{teacher}", None, "maintainer", 204),
     ("GET", "/api/projects/{p}/prompt-sets", None, "viewer", 200),
-    ("UPLOAD", "/api/projects/{p}/prompt-sets", None, "maintainer", 201),
+    ("UPLOAD", "/api/projects/{p}/prompt-sets", None, "maintainer", 202),
     ("GET", "/api/projects/{p}/prompt-sets/{pset}", None, "viewer", 200),
     ("GET", "/api/projects/{p}/prompt-sets/{pset}/prompts", None, "viewer", 200),
     ("GET", "/api/projects/{p}/runs", None, "viewer", 200),
@@ -49,7 +49,9 @@ ROUTES = [
     ("GET", "/api/projects/{p}/runs/{run}", None, "viewer", 200),
     ("GET", "/api/projects/{p}/runs/{run}/stages", None, "viewer", 200),
     ("POST", "/api/projects/{p}/runs/{run}/cancel", None, "maintainer", 202),
+    ("GET", "/api/projects/{p}/jobs", None, "viewer", 200),
     ("GET", "/api/projects/{p}/jobs/{job}", None, "viewer", 200),
+    ("POST", "/api/projects/{p}/jobs/{job}/cancel", None, "maintainer", 202),
     ("GET", "/api/projects/{p}/stage-kinds", None, "viewer", 200),
 ]
 
@@ -70,9 +72,10 @@ def people(app):
 def world(client, accounts, people, tmp_path: Path):
     """A fresh project with one member per role, a teacher, a prompt set and a pending run."""
     from backend.core.db import session_scope
+    from backend.jobs.models import Job
     from backend.projects.models import Project
     from backend.runs.schemas import RunCreate
-    from backend.runs.service import create_run, stages_of
+    from backend.runs.service import create_run
 
     owner = people["owner"]
     pid = accounts.project(
@@ -85,7 +88,7 @@ def world(client, accounts, people, tmp_path: Path):
         json={"name": "t", "backend": "vllm", "model": "Qwen/Qwen2.5-0.5B-Instruct"},
     ).json()
     path = write_jsonl(tmp_path / "p.jsonl", [{"prompt": f"q{i}"} for i in range(3)])
-    pset = import_prompts(client, h, pid, path).json()["prompt_set"]
+    pset = {"id": seed_prompt_set(pid, path)}
     with session_scope() as s:
         run = create_run(
             s,
@@ -93,8 +96,11 @@ def world(client, accounts, people, tmp_path: Path):
             user=None,
             data=RunCreate(name="r0", recipe={"prompt_set_id": pset["id"]}),
         )
-        job = stages_of(s, run=run)[0].id
         run_id = run.id
+        job = Job(project_id=pid, kind="prompt_import", params={})  # queued, never sent: a row to read
+        s.add(job)
+        s.flush()
+        job = job.id
     return {
         "p": pid,
         "teacher": teacher["id"],

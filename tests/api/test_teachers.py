@@ -100,7 +100,7 @@ def test_secrets_are_redacted_from_logs():
 
 
 def test_licence_guard_warns_on_runs(client, accounts, tmp_path):
-    from tests.conftest import import_prompts, write_jsonl
+    from tests.conftest import seed_prompt_set, write_jsonl
 
     owner = accounts.user()
     pid = accounts.project(owner)
@@ -110,7 +110,7 @@ def test_licence_guard_warns_on_runs(client, accounts, tmp_path):
         headers=h,
         json={"name": "gpt", "backend": "openai_compat", "model": "gpt-5", "licence": "api_no_compete"},
     ).json()["id"]
-    pset = import_prompts(client, h, pid, write_jsonl(tmp_path / "p.jsonl", [{"prompt": "hi"}]))
+    pset_id = seed_prompt_set(pid, write_jsonl(tmp_path / "p.jsonl", [{"prompt": "hi"}]))
     from backend.core.db import session_scope
     from backend.projects.models import Project
     from backend.runs.schemas import RunCreate
@@ -121,9 +121,7 @@ def test_licence_guard_warns_on_runs(client, accounts, tmp_path):
             s,
             project=s.get(Project, pid),
             user=None,
-            data=RunCreate(
-                name="r", recipe={"prompt_set_id": pset.json()["prompt_set"]["id"], "teacher_id": tid}
-            ),
+            data=RunCreate(name="r", recipe={"prompt_set_id": pset_id, "teacher_id": tid}),
         )
         rid = run.id
     warnings = client.get(f"/api/projects/{pid}/runs/{rid}", headers=h).json()["warnings"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TEST_ENV, import_prompts
+from tests.conftest import TEST_ENV
 from tests.e2e.test_embedded_demo import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,13 +69,13 @@ def test_dashboard_serves_index_for_client_routes(server):
     assert api_404.status_code == 404 and api_404.json()["error"]["code"] == "not_found"
 
 
-def test_login_and_watch_run_succeed_in_chromium(server, client, accounts, celery_worker, tmp_path):
+def test_login_and_watch_run_succeed_in_chromium(server, client, accounts, importer, tmp_path):
     assert shutil.which("node"), "node is required for the dashboard test"
     user = accounts.user(password="dashboard-pass-1")
     pid = accounts.project(user)
     h = user["headers"]
     project_name = client.get(f"/api/projects/{pid}", headers=h).json()["name"]
-    pset = import_prompts(client, h, pid, EXAMPLE).json()["prompt_set"]
+    pset = importer(h, pid, EXAMPLE)["result"]["prompt_set"]
     run = client.post(
         f"/api/projects/{pid}/runs",
         headers=h,

@@ -6,16 +6,16 @@ import json
 import statistics
 from pathlib import Path
 
-from tests.conftest import import_prompts, wait_run
+from tests.conftest import wait_run
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "prompts" / "word_problems.jsonl"
 
 
-def test_profile_run_through_redis_and_worker(client, accounts, celery_worker):
+def test_profile_run_through_redis_and_worker(client, accounts, importer):
     owner = accounts.user()
     pid = accounts.project(owner)
     h = owner["headers"]
-    pset = import_prompts(client, h, pid, EXAMPLE, name="words").json()["prompt_set"]
+    pset = importer(h, pid, EXAMPLE, name="words")["result"]["prompt_set"]
     accepted = client.post(
         f"/api/projects/{pid}/runs",
         headers=h,
@@ -26,9 +26,9 @@ def test_profile_run_through_redis_and_worker(client, accounts, celery_worker):
     )
     assert accepted.status_code == 202, accepted.text
     body = accepted.json()
-    assert body["run"]["status"] == "queued" and body["job_id"] == body["run"]["stages"][0]["id"]
+    assert body["status"] == "queued" and [st["status"] for st in body["stages"]] == ["queued"]
 
-    run = wait_run(client, h, pid, body["run"]["id"])
+    run = wait_run(client, h, pid, body["id"])
     assert run["status"] == "succeeded", run
     stage = run["stages"][0]
     assert stage["status"] == "succeeded" and stage["progress_done"] == stage["progress_total"] == 200
@@ -41,13 +41,13 @@ def test_profile_run_through_redis_and_worker(client, accounts, celery_worker):
     assert prof["chars"]["percentiles"]["p50"] == statistics.median(lengths)
     assert set(prof["chars"]["percentiles"]) == {"p50", "p90"}
 
-    job = client.get(f"/api/projects/{pid}/jobs/{body['job_id']}", headers=h).json()
-    assert job["status"] == "succeeded" and job["metrics"] == prof
+    stages = client.get(f"/api/projects/{pid}/runs/{body['id']}/stages", headers=h).json()
+    assert stages[0]["status"] == "succeeded" and stages[0]["metrics"] == prof
     # The prompt set a run used is frozen: edits must make a new version.
     assert client.get(f"/api/projects/{pid}/prompt-sets/{pset['id']}", headers=h).json()["frozen"] is True
 
 
-def test_worker_records_failure_of_a_broken_stage(client, accounts, celery_worker):
+def test_worker_records_failure_of_a_broken_stage(client, accounts, importer):
     """A stage that raises fails with its error stored on the run; the worker goes on to the next run."""
     from backend.core.db import session_scope
     from backend.projects.models import Project
@@ -57,7 +57,7 @@ def test_worker_records_failure_of_a_broken_stage(client, accounts, celery_worke
     owner = accounts.user()
     pid = accounts.project(owner)
     h = owner["headers"]
-    pset = import_prompts(client, h, pid, EXAMPLE).json()["prompt_set"]
+    pset = importer(h, pid, EXAMPLE)["result"]["prompt_set"]
     with session_scope() as s:
         run = create_run(
             s,
@@ -79,4 +79,4 @@ def test_worker_records_failure_of_a_broken_stage(client, accounts, celery_worke
         headers=h,
         json={"name": "after", "recipe": {"prompt_set_id": pset["id"]}},
     ).json()
-    assert wait_run(client, h, pid, follow["run"]["id"])["status"] == "succeeded"
+    assert wait_run(client, h, pid, follow["id"])["status"] == "succeeded"

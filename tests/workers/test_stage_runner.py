@@ -122,7 +122,7 @@ def test_progress_writes_are_throttled(run_ids, monkeypatch):
     ctx._interval = 3600
     writes = []
     real = db.session_scope
-    monkeypatch.setattr("workers.stage_runner.session_scope", lambda: writes.append(1) or real())
+    monkeypatch.setattr("workers.progress.session_scope", lambda: writes.append(1) or real())
     for i in range(1000):
         ctx.progress(i, 1000)
     assert len(writes) == 1

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 from pathlib import Path as FsPath
 from typing import Annotated
@@ -14,9 +13,11 @@ from backend.api.deps import Maintainer, SessionDep, Viewer
 from backend.core.config import get_settings
 from backend.core.errors import Invalid, TooLarge
 from backend.core.pagination import Page, keyset
+from backend.jobs.schemas import JobOut
+from backend.jobs.service import submit_job
 from backend.prompts import service
 from backend.prompts.models import Prompt
-from backend.prompts.schemas import ColumnMapping, PromptOut, PromptSetImported, PromptSetOut
+from backend.prompts.schemas import ColumnMapping, PromptOut, PromptSetOut
 
 router = APIRouter(prefix="/projects/{project_id}/prompt-sets", tags=["prompt-sets"])
 PromptSetId = Annotated[int, Path(ge=1)]
@@ -60,35 +61,35 @@ def list_prompt_sets(session: SessionDep, access: Viewer) -> list[PromptSetOut]:
     return [PromptSetOut.model_validate(p) for p in service.list_prompt_sets(session, project=access.project)]
 
 
-@router.post("", operation_id="importPromptSet", status_code=status.HTTP_201_CREATED)
+@router.post("", operation_id="importPromptSet", status_code=status.HTTP_202_ACCEPTED)
 def import_prompt_set(
     session: SessionDep,
     access: Maintainer,
-    file: Annotated[UploadFile, File(description="JSONL or CSV")],
+    file: Annotated[
+        UploadFile, File(description="JSONL, CSV, Parquet, or a zip/tar of a save_to_disk folder")
+    ],
     name: Annotated[str, Form(min_length=1, max_length=200)],
     skip_invalid: Annotated[bool, Form()] = False,
     mapping: Annotated[str | None, Form(description="JSON ColumnMapping")] = None,
-) -> PromptSetImported:
-    """Import a file as a new version of a prompt set.
+) -> JobOut:
+    """Import a file as a new version of a prompt set, as a job: poll it for progress and the report.
 
-    Atomic unless skip_invalid: one bad row and nothing is stored; the report names every bad row.
+    Atomic unless skip_invalid: one bad row and nothing is stored; the job's error names every bad row
+    (the first 200, and a count per reason).
     """
     cols = _parse_mapping(mapping)
     path = _save_upload(file, get_settings().uploads_dir)
-    try:
-        pset, report = service.import_prompt_set(
-            session,
-            project=access.project,
-            user=access.user,
-            name=name,
-            path=path,
-            filename=file.filename or "upload",
-            mapping=cols,
-            skip_invalid=skip_invalid,
-        )
-    finally:
-        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
-    return PromptSetImported(prompt_set=PromptSetOut.model_validate(pset), report=report.out())
+    params = {
+        "path": str(path.resolve()),
+        "filename": file.filename or "upload",
+        "name": name,
+        "mapping": cols.model_dump() if cols else None,
+        "skip_invalid": skip_invalid,
+    }
+    job = submit_job(
+        session, project=access.project, kind="prompt_import", params=params, user_id=access.user.id
+    )
+    return JobOut.model_validate(job)
 
 
 @router.get("/{prompt_set_id}", operation_id="getPromptSet")

@@ -8,7 +8,7 @@ from backend.api.deps import Maintainer, SessionDep, Viewer
 from backend.core.pagination import Page
 from backend.runs import service
 from backend.runs.models import Run, Status
-from backend.runs.schemas import JobAccepted, RunCreate, RunDetail, RunOut, StageOut
+from backend.runs.schemas import RunCreate, RunDetail, RunOut, StageOut
 from backend.runs.stages import STAGES
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["runs"])
@@ -34,11 +34,11 @@ def list_runs(
 
 
 @router.post("/runs", operation_id="createRun", status_code=status.HTTP_202_ACCEPTED)
-def create_run(session: SessionDep, access: Maintainer, body: RunCreate) -> JobAccepted:
-    """Create a run from a recipe and queue its first stage; poll the job for progress."""
+def create_run(session: SessionDep, access: Maintainer, body: RunCreate) -> RunDetail:
+    """Create a run from a recipe and queue its first stage; poll the run for its stages' progress."""
     run = service.create_run(session, project=access.project, user=access.user, data=body)
-    stage = service.enqueue_next_stage(session, run=run)
-    return JobAccepted(job_id=stage.id, run=_detail(session, run))
+    service.enqueue_next_stage(session, run=run)
+    return _detail(session, run)
 
 
 @router.get("/runs/{run_id}", operation_id="getRun")
@@ -57,12 +57,6 @@ def cancel_run(session: SessionDep, access: Maintainer, run_id: RunId) -> RunDet
     """Stop a run: queued stages never start, a running one stops at its next progress check."""
     run = service.cancel_run(session, run=service.get_run(session, project=access.project, run_id=run_id))
     return _detail(session, run)
-
-
-@router.get("/jobs/{job_id}", operation_id="getJob")
-def get_job(session: SessionDep, access: Viewer, job_id: Annotated[int, Path(ge=1)]) -> StageOut:
-    """A long operation's status and progress (job ids are stage ids)."""
-    return StageOut.model_validate(service.get_stage(session, project=access.project, stage_id=job_id))
 
 
 @router.get("/stage-kinds", operation_id="listStageKinds")

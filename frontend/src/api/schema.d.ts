@@ -285,9 +285,10 @@ export interface paths {
         put?: never;
         /**
          * Import Prompt Set
-         * @description Import a file as a new version of a prompt set.
+         * @description Import a file as a new version of a prompt set, as a job: poll it for progress and the report.
          *
-         *     Atomic unless skip_invalid: one bad row and nothing is stored; the report names every bad row.
+         *     Atomic unless skip_invalid: one bad row and nothing is stored; the job's error names every bad row
+         *     (the first 200, and a count per reason).
          */
         post: operations["importPromptSet"];
         delete?: never;
@@ -348,7 +349,7 @@ export interface paths {
         put?: never;
         /**
          * Create Run
-         * @description Create a run from a recipe and queue its first stage; poll the job for progress.
+         * @description Create a run from a recipe and queue its first stage; poll the run for its stages' progress.
          */
         post: operations["createRun"];
         delete?: never;
@@ -411,26 +412,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{project_id}/jobs/{job_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get Job
-         * @description A long operation's status and progress (job ids are stage ids).
-         */
-        get: operations["getJob"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/projects/{project_id}/stage-kinds": {
         parameters: {
             query?: never;
@@ -445,6 +426,63 @@ export interface paths {
         get: operations["listStageKinds"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Jobs
+         * @description Imports and other long operations, newest first.
+         */
+        get: operations["listJobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Job
+         * @description A long operation's status, progress, result or error.
+         */
+        get: operations["getJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/jobs/{job_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel Job */
+        post: operations["cancelJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -528,7 +566,7 @@ export interface components {
         Body_importPromptSet: {
             /**
              * File
-             * @description JSONL or CSV
+             * @description JSONL, CSV, Parquet, or a zip/tar of a save_to_disk folder
              */
             file: string;
             /** Name */
@@ -549,35 +587,39 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
-        /** ImportReport */
-        ImportReport: {
-            /** Rows Read */
-            rows_read: number;
-            /** Rows Stored */
-            rows_stored: number;
-            /** Rows Rejected */
-            rows_rejected: number;
-            /**
-             * Errors
-             * @description The first 200 rejected rows.
-             */
-            errors: components["schemas"]["RowError"][];
-            /**
-             * Reasons
-             * @description Rejected rows per reason.
-             */
-            reasons: {
-                [key: string]: number;
-            };
-        };
         /**
-         * JobAccepted
-         * @description Answer to long work: poll GET /api/projects/{project_id}/jobs/{job_id}.
+         * JobOut
+         * @description A long operation: poll until status is succeeded, failed or cancelled.
          */
-        JobAccepted: {
-            /** Job Id */
-            job_id: number;
-            run: components["schemas"]["RunDetail"];
+        JobOut: {
+            /** Id */
+            id: number;
+            /** Project Id */
+            project_id: number;
+            /** Kind */
+            kind: string;
+            status: components["schemas"]["Status"];
+            /** Progress Done */
+            progress_done: number;
+            /** Progress Total */
+            progress_total: number | null;
+            /** Result */
+            result: {
+                [key: string]: unknown;
+            };
+            /** Error */
+            error: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
         };
         /**
          * Licence
@@ -621,6 +663,13 @@ export interface components {
         /** MemberUpdate */
         MemberUpdate: {
             role: components["schemas"]["Role"];
+        };
+        /** Page[JobOut] */
+        Page_JobOut_: {
+            /** Items */
+            items: components["schemas"]["JobOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
         };
         /** Page[PromptOut] */
         Page_PromptOut_: {
@@ -706,11 +755,6 @@ export interface components {
             /** Split */
             split: string;
         };
-        /** PromptSetImported */
-        PromptSetImported: {
-            prompt_set: components["schemas"]["PromptSetOut"];
-            report: components["schemas"]["ImportReport"];
-        };
         /** PromptSetOut */
         PromptSetOut: {
             /** Id */
@@ -771,20 +815,6 @@ export interface components {
          * @enum {string}
          */
         Role: "viewer" | "reviewer" | "maintainer" | "owner";
-        /** RowError */
-        RowError: {
-            /**
-             * Row
-             * @description 1-based line (JSONL) or data row (CSV) in the file.
-             */
-            row: number;
-            /** Field */
-            field: string | null;
-            /** Reason */
-            reason: string;
-            /** Message */
-            message: string;
-        };
         /** RunCreate */
         RunCreate: {
             /** Name */
@@ -1780,12 +1810,12 @@ export interface operations {
         };
         responses: {
             /** @description Successful Response */
-            201: {
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PromptSetImported"];
+                    "application/json": components["schemas"]["JobOut"];
                 };
             };
             /** @description Validation Error */
@@ -1922,7 +1952,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JobAccepted"];
+                    "application/json": components["schemas"]["RunDetail"];
                 };
             };
             /** @description Validation Error */
@@ -2032,38 +2062,6 @@ export interface operations {
             };
         };
     };
-    getJob: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                job_id: number;
-                project_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["StageOut"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
     listStageKinds: {
         parameters: {
             query?: never;
@@ -2084,6 +2082,104 @@ export interface operations {
                     "application/json": {
                         [key: string]: string;
                     }[];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    listJobs: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_JobOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancelJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
                 };
             };
             /** @description Validation Error */

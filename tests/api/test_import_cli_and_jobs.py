@@ -1,0 +1,87 @@
+"""The CLI import (same code path as the API), import jobs' progress, clean-up and cancellation."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import TEST_ENV, write_jsonl
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **TEST_ENV},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_import_stores_a_version(client, accounts, tmp_path):
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    name = client.get(f"/api/projects/{pid}", headers=owner["headers"]).json()["name"]
+    path = write_jsonl(
+        tmp_path / "p.jsonl", [{"question": f"What is {i}+1?", "answer": f"#### {i + 1}"} for i in range(25)]
+    )
+    done = _cli("prompts", "import", str(path), "--project", name, "--name", "cli-set")
+    assert done.returncode == 0, done.stderr
+    assert "25 prompts stored" in done.stderr
+    sets = client.get(f"/api/projects/{pid}/prompt-sets", headers=owner["headers"]).json()
+    assert [(s["name"], s["version"], s["prompt_count"]) for s in sets] == [("cli-set", 1, 25)]
+
+
+def test_cli_import_reports_bad_rows_and_stores_nothing(client, accounts, tmp_path):
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"prompt": "fine"}\n{"prompt": ""}\n')
+    done = _cli("prompts", "import", str(path), "--project", str(pid), "--name", "x")
+    assert done.returncode == 1
+    assert "row 2: prompt: the prompt is empty (empty_prompt)" in done.stderr
+    assert client.get(f"/api/projects/{pid}/prompt-sets", headers=owner["headers"]).json() == []
+    unknown = _cli("prompts", "import", str(path), "--project", "no-such-project", "--name", "x")
+    assert unknown.returncode != 0 and "no project 'no-such-project'" in unknown.stderr
+
+
+def test_import_job_reports_progress_and_deletes_the_upload(client, accounts, importer, tmp_path):
+    from backend.core.config import get_settings
+
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    path = write_jsonl(tmp_path / "p.jsonl", [{"prompt": f"prompt number {i}"} for i in range(12_345)])
+    job = importer(owner["headers"], pid, path)
+    assert job["status"] == "succeeded"
+    assert job["progress_done"] == job["progress_total"] == 12_345
+    assert job["result"]["prompt_set"]["prompt_count"] == 12_345
+    assert list(get_settings().uploads_dir.glob("*.upload")) == []
+    listed = client.get(f"/api/projects/{pid}/jobs", headers=owner["headers"]).json()["items"]
+    assert [j["id"] for j in listed] == [job["id"]]
+
+
+def test_cancelled_job_never_runs(client, accounts, tmp_path):
+    from backend.core.db import session_scope
+    from backend.jobs.models import Job
+    from workers.job_runner import run_job
+
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    with session_scope() as s:
+        job = Job(project_id=pid, kind="prompt_import", params={})
+        s.add(job)
+        s.flush()
+        jid = job.id
+    r = client.post(f"/api/projects/{pid}/jobs/{jid}/cancel", headers=owner["headers"])
+    assert r.status_code == 202 and r.json()["status"] == "cancelled"
+    calls = []
+    assert run_job(jid, "t", lambda ctx: calls.append(1) or {}) is None
+    assert calls == []
+    again = client.post(f"/api/projects/{pid}/jobs/{jid}/cancel", headers=owner["headers"])
+    assert again.status_code == 409 and again.json()["error"]["code"] == "job_finished"
+    assert again.json()["error"]["message"].endswith("already cancelled")
