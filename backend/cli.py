@@ -93,6 +93,13 @@ def prompts_import(
     name: Annotated[str, typer.Option(help="Prompt set name; a new version if it exists.")],
     skip_invalid: Annotated[bool, typer.Option(help="Store the valid rows and report the rest.")] = False,
     mapping: Annotated[str | None, typer.Option(help='JSON column mapping, e.g. {"prompt": "q"}.')] = None,
+    dedup: Annotated[bool, typer.Option(help="Drop exact duplicates (normalised text).")] = True,
+    near_dup: Annotated[float, typer.Option(help="Near-duplicate Jaccard threshold; 0 turns it off.")] = 0.8,
+    decontaminate_against: Annotated[
+        int | None, typer.Option(help="Prompt set id of an evaluation set to decontaminate against.")
+    ] = None,
+    ngram: Annotated[int, typer.Option(help="n-gram size for decontamination.")] = 8,
+    eval_ratio: Annotated[float, typer.Option(help="Share of prompts in the eval split.")] = 0.0,
 ) -> None:
     """Import a prompt file through the same code path as the API, with a progress bar."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -101,10 +108,17 @@ def prompts_import(
     from backend.core.db import session_scope
     from backend.core.errors import AppError
     from backend.projects.models import Project
-    from backend.prompts.schemas import ColumnMapping
+    from backend.prompts.schemas import CleaningOptions, ColumnMapping
     from backend.prompts.service import import_prompt_set
 
     cols = ColumnMapping.model_validate_json(mapping) if mapping else None
+    opts = CleaningOptions(
+        dedup_exact=dedup,
+        near_dup_threshold=near_dup or None,
+        ngram=ngram,
+        decontaminate_against=decontaminate_against,
+        eval_ratio=eval_ratio,
+    )
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
     ) as bar:
@@ -127,6 +141,7 @@ def prompts_import(
                     filename=file.name,
                     mapping=cols,
                     skip_invalid=skip_invalid,
+                    options=opts,
                     on_progress=lambda n: bar.update(task, description=f"importing {file.name}: {n:,} rows"),
                 )
                 pset_id, version, stored = pset.id, pset.version, report.rows_stored
@@ -137,8 +152,10 @@ def prompts_import(
                     f"  row {err['row']}: {err['field'] or '-'}: {err['message']} ({err['reason']})"
                 )
             raise typer.Exit(1) from exc
+    removed = ", ".join(f"{n:,} {why.replace('_', ' ')}" for why, n in report.removed.items()) or "none"
     console.print(
-        f"prompt set {pset_id} ({name} v{version}): {stored:,} prompts stored, {report.rejected:,} rejected"
+        f"prompt set {pset_id} ({name} v{version}): {stored:,} prompts stored, "
+        f"{report.rejected:,} rejected, removed: {removed}"
     )
 
 

@@ -39,9 +39,15 @@ def main() -> None:
     rng = random.Random(20261128)
     out = Path(__file__).parent / "prompts" / "word_problems.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
+    seen: set[str] = set()
     with out.open("w") as fh:
-        for _ in range(200):
-            fh.write(json.dumps(problem(rng)) + "\n")
+        while len(seen) < 200:
+            row = problem(rng)
+            # Two problems that differ only in a name are near duplicates; the import would drop one.
+            shape = " ".join(w for w in row["question"].split() if w.rstrip(".") not in NAMES)
+            if shape not in seen:
+                seen.add(shape)
+                fh.write(json.dumps(row) + "\n")
 
 
 if __name__ == "__main__":

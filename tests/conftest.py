@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -55,6 +56,7 @@ def pytest_unconfigure(config):
 
     get_engine().dispose()
     _admin_exec(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+    shutil.rmtree(DATA_DIR, ignore_errors=True)
 
 
 _seq = itertools.count(1)

@@ -6,8 +6,14 @@ import time
 from datetime import UTC, datetime
 
 from backend.core.config import get_settings
-from backend.core.db import session_scope
+from backend.core.db import get_engine, session_scope
 from backend.runs.models import Status
+
+
+def side_writes_allowed() -> bool:
+    """False on SQLite: while a task holds the write lock for a long import, no other connection may
+    write, so such tasks report progress only at their edges there."""
+    return get_engine().dialect.name != "sqlite"
 
 
 class Cancelled(Exception):

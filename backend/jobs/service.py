@@ -18,7 +18,10 @@ from backend.runs.models import Status
 log = logging.getLogger(__name__)
 
 # kind -> (Celery task name, queue)
-JOB_TASKS = {"prompt_import": ("distillery.prompts.import", "cpu")}
+JOB_TASKS = {
+    "prompt_import": ("distillery.prompts.import", "cpu"),
+    "prompt_derive": ("distillery.prompts.derive", "cpu"),
+}
 
 
 def submit_job(

@@ -5,10 +5,9 @@ Parsing is separated from storage so the same code serves the API, the CLI and b
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +20,21 @@ _REFERENCE_KEYS = ("answer", "solution", "reference", "output", "response")
 _GSM8K_ANSWER = re.compile(r"####\s*(.+?)\s*$", re.S)
 
 
-@dataclass
 class ParsedPrompt:
-    position: int
-    text: str
-    system: str | None
-    messages: list[dict[str, Any]] | None
-    reference: str | None
-    meta: dict[str, Any]
+    """One valid prompt; its normalised-text hash is computed once, on first use."""
+
+    __slots__ = ("position", "text", "system", "messages", "reference", "meta", "_hash")
+
+    def __init__(self, position, text, system=None, messages=None, reference=None, meta=None):
+        self.position, self.text, self.system = position, text, system
+        self.messages, self.reference, self.meta = messages, reference, meta if meta is not None else {}
+        self._hash: str | None = None
 
     @property
     def text_hash(self) -> str:
-        return hashlib.blake2b(normalise(self.text).encode(), digest_size=16).hexdigest()
+        if self._hash is None:
+            self._hash = blake2b(" ".join(self.text.lower().split()).encode(), digest_size=16).hexdigest()
+        return self._hash
 
 
 def normalise(text: str) -> str:
@@ -120,7 +122,7 @@ def map_record(
 
 def parse_file(path: Path, fmt: str, mapping: ColumnMapping, report: Report) -> Iterator[ParsedPrompt]:
     """Every valid prompt in the file; rejected rows go into the report."""
-    if path.stat().st_size == 0:
+    if path.is_file() and path.stat().st_size == 0:
         raise ImportFailed("empty_file", "the file is empty")
     records = READERS[fmt](path, report)
     for rowno, obj in records:

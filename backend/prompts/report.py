@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from backend.prompts.schemas import ImportReport, RowError
+from backend.prompts.schemas import ImportReport, Removed, RowError
 
 MAX_REPORTED_ERRORS = 200
 
@@ -24,6 +24,8 @@ class Report:
     rows_stored: int = 0
     errors: list[RowError] = field(default_factory=list)
     reasons: Counter = field(default_factory=Counter)
+    removed: dict[str, int] = field(default_factory=dict)  # valid rows the cleaning removed, per reason
+    removed_examples: list[Removed] = field(default_factory=list)
 
     def reject(self, row: int, fld: str | None, reason: str, message: str) -> None:
         self.reasons[reason] += 1
@@ -41,4 +43,6 @@ class Report:
             rows_rejected=self.rejected,
             errors=self.errors,
             reasons=dict(self.reasons),
+            removed=self.removed,
+            removed_examples=self.removed_examples,
         )

@@ -15,6 +15,37 @@ class ColumnMapping(BaseModel):
     metadata: list[str] | None = Field(None, description="Columns kept as metadata; default: the rest.")
 
 
+class CleaningOptions(BaseModel):
+    """How a prompt set is cleaned on import (or when a new version is derived from an old one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dedup_exact: bool = Field(True, description="Drop rows whose normalised text was seen before.")
+    near_dup_threshold: float | None = Field(
+        0.8,
+        ge=0.05,
+        le=1.0,
+        description="MinHash LSH Jaccard threshold for near duplicates; null turns it off.",
+    )
+    shingle_words: int = Field(5, ge=1, le=20, description="Word shingle size for near-duplicate detection.")
+    decontaminate_against: int | None = Field(
+        None,
+        ge=1,
+        description="Prompt set id of an evaluation set; rows sharing an n-gram with it are removed.",
+    )
+    ngram: int = Field(8, ge=3, le=50, description="n-gram size for decontamination (open-r1 uses 8).")
+    eval_ratio: float = Field(0.0, ge=0.0, lt=1.0, description="Share of prompts placed in the eval split.")
+    split_seed: str = Field("", max_length=100, description="Changes which prompts land in eval.")
+
+
+class Removed(BaseModel):
+    row: int = Field(description="Row (line) of the removed prompt in the source.")
+    reason: str = Field(description="exact_duplicate | near_duplicate | contaminated")
+    matched: int = Field(description="Row it duplicates, or the evaluation set's position it matched.")
+    text: str = Field(description="The removed prompt, cut to 200 characters.")
+    matched_text: str | None = Field(None, description="The text it matched, cut to 200 characters.")
+
+
 class RowError(BaseModel):
     row: int = Field(description="1-based line (JSONL) or data row (CSV) in the file.")
     field: str | None
@@ -28,6 +59,8 @@ class ImportReport(BaseModel):
     rows_rejected: int
     errors: list[RowError] = Field(description="The first 200 rejected rows.")
     reasons: dict[str, int] = Field(description="Rejected rows per reason.")
+    removed: dict[str, int] = Field(default_factory=dict, description="Valid rows removed per reason.")
+    removed_examples: list[Removed] = Field(default_factory=list, description="The first removed rows.")
 
 
 class PromptSetOut(BaseModel):

@@ -8,17 +8,18 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.core.errors import Invalid, NotFound
+from backend.core.errors import Conflict, Invalid, NotFound
 from backend.projects.models import Project
 from backend.prompts.bulk import PromptWriter
-from backend.prompts.importer import parse_file
-from backend.prompts.models import PromptSet
+from backend.prompts.importer import ParsedPrompt, parse_file
+from backend.prompts.models import Prompt, PromptSet
+from backend.prompts.pipeline import Cleaner
 from backend.prompts.readers import detect_format
 from backend.prompts.report import ImportFailed, Report
-from backend.prompts.schemas import ColumnMapping
+from backend.prompts.schemas import CleaningOptions, ColumnMapping
 from backend.users.models import User
 
-PROGRESS_EVERY = 10_000  # rows between progress callbacks (the callback throttles writes itself)
+CLEAN_BATCH = 5_000  # prompts per cleaning batch; near-duplicate hashing is vectorised over a batch
 
 
 def next_version(session: Session, *, project_id: int, name: str) -> int:
@@ -39,10 +40,16 @@ def import_prompt_set(
     filename: str,
     mapping: ColumnMapping | None = None,
     skip_invalid: bool = False,
+    options: CleaningOptions | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> tuple[PromptSet, Report]:
-    """Import a file as a new version of a prompt set; any rejected row aborts unless skip_invalid."""
+    """Import a file as a new version of a prompt set, cleaned on the way in.
+
+    Atomic unless skip_invalid: any rejected row aborts the import and nothing is stored.
+    """
     mapping = mapping or ColumnMapping()
+    options = options or CleaningOptions()
+    cleaner = Cleaner(options, _eval_rows(session, project=project, options=options))
     report = Report()
     pset = PromptSet(
         project_id=project.id,
@@ -55,19 +62,45 @@ def import_prompt_set(
     session.add(pset)
     session.flush()
     writer = PromptWriter(session)
+    batch: list[ParsedPrompt] = []
+
+    def drain() -> None:
+        # Once a row is rejected an atomic import is doomed: keep reading for the report, stop writing.
+        if not report.rejected or skip_invalid:
+            for p, split in cleaner.process(batch):
+                writer.add(
+                    (
+                        pset.id,
+                        p.position,
+                        p.text,
+                        p.system,
+                        p.messages,
+                        p.reference,
+                        p.meta,
+                        p.text_hash,
+                        split,
+                    )
+                )
+        batch.clear()
+        if on_progress is not None:
+            on_progress(report.rows_read)
+
     try:
-        fmt = detect_format(path, filename)
-        for p in parse_file(path, fmt, mapping, report):
-            writer.add(
-                (pset.id, p.position, p.text, p.system, p.messages, p.reference, p.meta, p.text_hash, "train")
-            )
-            if on_progress is not None and report.rows_read % PROGRESS_EVERY == 0:
-                on_progress(report.rows_read)
-        writer.flush()
-        report.rows_stored = writer.written
+        for p in parse_file(path, detect_format(path, filename), mapping, report):
+            batch.append(p)
+            if len(batch) >= CLEAN_BATCH:
+                drain()
+        drain()
+        writer.close()
     except ImportFailed as exc:
+        writer.abort(exc)
         fields = [{"path": "file", "message": exc.message, "type": exc.reason, "row": exc.row}]
         raise Invalid(f"{filename}: {exc.message}", code=exc.reason, fields=fields) from exc
+    except BaseException as exc:
+        writer.abort(exc)
+        raise
+    report.rows_stored = writer.written
+    report.removed, report.removed_examples = dict(cleaner.removed), cleaner.examples
     if report.rejected and not skip_invalid:
         first = report.errors[0]
         raise Invalid(
@@ -82,11 +115,101 @@ def import_prompt_set(
             code="no_valid_rows",
             details={"report": report.out().model_dump()},
         )
+    _fill_matched_texts(session, pset.id, cleaner.examples)
     pset.prompt_count = report.rows_stored
     pset.status = "ready"
-    pset.stats = {"count": report.rows_stored, "rejected": report.rejected}
+    pset.stats = cleaner.stats(source=filename, rows_read=report.rows_read, rejected=report.rejected)
     session.flush()
     return pset, report
+
+
+def derive_version(
+    session: Session,
+    *,
+    project: Project,
+    source: PromptSet,
+    user: User | None,
+    options: CleaningOptions,
+    on_progress: Callable[[int], None] | None = None,
+) -> PromptSet:
+    """Clean an existing version into a new one (lineage in parent_id); the source is never changed."""
+    if source.status != "ready":
+        raise Conflict(f"prompt set {source.id} is {source.status}, not ready", code="prompt_set_not_ready")
+    cleaner = Cleaner(options, _eval_rows(session, project=project, options=options))
+    pset = PromptSet(
+        project_id=project.id,
+        name=source.name,
+        version=next_version(session, project_id=project.id, name=source.name),
+        parent_id=source.id,
+        source=f"{source.name} v{source.version}",
+        status="importing",
+        created_by=user.id if user else None,
+    )
+    session.add(pset)
+    session.flush()
+    cols = (Prompt.position, Prompt.text, Prompt.system, Prompt.messages, Prompt.reference, Prompt.meta)
+    stmt = select(*cols).where(Prompt.prompt_set_id == source.id).order_by(Prompt.position)
+    read = 0
+    writer = PromptWriter(session)
+    try:
+        # The source version is immutable, so a second connection streams it while COPY holds the first.
+        with session.get_bind().connect() as reader:
+            result = reader.execution_options(stream_results=True, yield_per=CLEAN_BATCH).execute(stmt)
+            for page in result.partitions():
+                for p, split in cleaner.process([ParsedPrompt(*r) for r in page]):
+                    writer.add(
+                        (
+                            pset.id,
+                            p.position,
+                            p.text,
+                            p.system,
+                            p.messages,
+                            p.reference,
+                            p.meta,
+                            p.text_hash,
+                            split,
+                        )
+                    )
+                read += len(page)
+                if on_progress is not None:
+                    on_progress(read)
+        writer.close()
+    except BaseException as exc:
+        writer.abort(exc)
+        raise
+    _fill_matched_texts(session, pset.id, cleaner.examples)
+    pset.prompt_count = writer.written
+    pset.status = "ready"
+    pset.stats = {
+        **cleaner.stats(source=pset.source, rows_read=read, rejected=0),
+        "removed_examples": [e.model_dump() for e in cleaner.examples],
+    }
+    session.flush()
+    return pset
+
+
+def _eval_rows(
+    session: Session, *, project: Project, options: CleaningOptions
+) -> list[tuple[int, str]] | None:
+    if options.decontaminate_against is None:
+        return None
+    ev = get_prompt_set(session, project=project, prompt_set_id=options.decontaminate_against)
+    stmt = select(Prompt.position, Prompt.text).where(Prompt.prompt_set_id == ev.id).order_by(Prompt.position)
+    return [(pos, text) for pos, text in session.execute(stmt)]
+
+
+def _fill_matched_texts(session: Session, prompt_set_id: int, examples: list) -> None:
+    """Duplicates of rows from earlier batches: look the kept row's text up once, at the end."""
+    want = {e.matched for e in examples if e.matched_text is None and e.reason != "contaminated"}
+    if not want:
+        return
+    stmt = select(Prompt.position, Prompt.text).where(
+        Prompt.prompt_set_id == prompt_set_id, Prompt.position.in_(want)
+    )
+    texts = dict(session.execute(stmt).all())
+    for e in examples:
+        if e.matched_text is None and e.matched in texts:
+            e.matched_text = texts[e.matched][:200]
 
 
 def get_prompt_set(session: Session, *, project: Project, prompt_set_id: int) -> PromptSet:

@@ -38,6 +38,8 @@ def test_gsm8k_math_and_chat_layouts(client, importer, proj, tmp_path):
         "rows_rejected": 0,
         "errors": [],
         "reasons": {},
+        "removed": {},
+        "removed_examples": [],
     }
     ps = job["result"]["prompt_set"]
     items = client.get(f"/api/projects/{pid}/prompt-sets/{ps['id']}/prompts", headers=h).json()["items"]

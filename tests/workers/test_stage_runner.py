@@ -20,7 +20,9 @@ def run_ids(client, accounts, tmp_path):
 
     owner = accounts.user()
     pid = accounts.project(owner)
-    path = write_jsonl(tmp_path / "p.jsonl", [{"prompt": "a " * i} for i in range(1, 11)])
+    path = write_jsonl(
+        tmp_path / "p.jsonl", [{"prompt": " ".join(f"p{i}w{j}" for j in range(i))} for i in range(1, 11)]
+    )
     with session_scope() as s:
         project = s.get(Project, pid)
         pset, _ = import_prompt_set(s, project=project, user=None, name="p", path=path, filename="p.jsonl")

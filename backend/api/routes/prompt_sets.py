@@ -6,7 +6,7 @@ from pathlib import Path as FsPath
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile, status
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
 from backend.api.deps import Maintainer, SessionDep, Viewer
@@ -17,7 +17,7 @@ from backend.jobs.schemas import JobOut
 from backend.jobs.service import submit_job
 from backend.prompts import service
 from backend.prompts.models import Prompt
-from backend.prompts.schemas import ColumnMapping, PromptOut, PromptSetOut
+from backend.prompts.schemas import CleaningOptions, ColumnMapping, PromptOut, PromptSetOut
 
 router = APIRouter(prefix="/projects/{project_id}/prompt-sets", tags=["prompt-sets"])
 PromptSetId = Annotated[int, Path(ge=1)]
@@ -44,15 +44,24 @@ def _save_upload(upload: UploadFile, dest_dir: FsPath) -> FsPath:
     return path
 
 
-def _parse_mapping(raw: str | None) -> ColumnMapping | None:
+def _parse_form_json(raw: str | None, model: type[BaseModel], field: str) -> BaseModel | None:
+    """Multipart forms carry nested settings as JSON strings; validate them like a JSON body."""
     if not raw:
         return None
     try:
-        return ColumnMapping.model_validate(json.loads(raw))
-    except (json.JSONDecodeError, ValidationError) as exc:
+        return model.model_validate(json.loads(raw))
+    except json.JSONDecodeError as exc:
         raise Invalid(
-            f"mapping is not a valid column mapping: {exc}",
-            fields=[{"path": "body.mapping", "message": str(exc)[:500], "type": "value_error"}],
+            f"{field} is not valid JSON: {exc.msg}",
+            fields=[{"path": f"body.{field}", "message": exc.msg, "type": "json_invalid"}],
+        ) from exc
+    except ValidationError as exc:
+        fields = [
+            {"path": ".".join(["body", field, *map(str, e["loc"])]), "message": e["msg"], "type": e["type"]}
+            for e in exc.errors()
+        ]
+        raise Invalid(
+            f"{field} is invalid: {fields[0]['path']}: {fields[0]['message']}", fields=fields
         ) from exc
 
 
@@ -71,13 +80,19 @@ def import_prompt_set(
     name: Annotated[str, Form(min_length=1, max_length=200)],
     skip_invalid: Annotated[bool, Form()] = False,
     mapping: Annotated[str | None, Form(description="JSON ColumnMapping")] = None,
+    options: Annotated[
+        str | None, Form(description="JSON CleaningOptions (dedup, decontamination, split)")
+    ] = None,
 ) -> JobOut:
     """Import a file as a new version of a prompt set, as a job: poll it for progress and the report.
 
     Atomic unless skip_invalid: one bad row and nothing is stored; the job's error names every bad row
     (the first 200, and a count per reason).
     """
-    cols = _parse_mapping(mapping)
+    cols = _parse_form_json(mapping, ColumnMapping, "mapping")
+    opts = _parse_form_json(options, CleaningOptions, "options") or CleaningOptions()
+    if opts.decontaminate_against is not None:
+        service.get_prompt_set(session, project=access.project, prompt_set_id=opts.decontaminate_against)
     path = _save_upload(file, get_settings().uploads_dir)
     params = {
         "path": str(path.resolve()),
@@ -85,6 +100,7 @@ def import_prompt_set(
         "name": name,
         "mapping": cols.model_dump() if cols else None,
         "skip_invalid": skip_invalid,
+        "options": opts.model_dump(),
     }
     job = submit_job(
         session, project=access.project, kind="prompt_import", params=params, user_id=access.user.id
@@ -97,6 +113,23 @@ def get_prompt_set(session: SessionDep, access: Viewer, prompt_set_id: PromptSet
     return PromptSetOut.model_validate(
         service.get_prompt_set(session, project=access.project, prompt_set_id=prompt_set_id)
     )
+
+
+@router.post(
+    "/{prompt_set_id}/versions", operation_id="derivePromptSetVersion", status_code=status.HTTP_202_ACCEPTED
+)
+def derive_version(
+    session: SessionDep, access: Maintainer, prompt_set_id: PromptSetId, body: CleaningOptions
+) -> JobOut:
+    """Clean a version into a new one (dedup, decontaminate, re-split) as a job; the source is unchanged."""
+    src = service.get_prompt_set(session, project=access.project, prompt_set_id=prompt_set_id)
+    if body.decontaminate_against is not None:
+        service.get_prompt_set(session, project=access.project, prompt_set_id=body.decontaminate_against)
+    params = {"source_id": src.id, "options": body.model_dump()}
+    job = submit_job(
+        session, project=access.project, kind="prompt_derive", params=params, user_id=access.user.id
+    )
+    return JobOut.model_validate(job)
 
 
 @router.get("/{prompt_set_id}/prompts", operation_id="listPrompts")

@@ -314,6 +314,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/prompt-sets/{prompt_set_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Derive Version
+         * @description Clean a version into a new one (dedup, decontaminate, re-split) as a job; the source is unchanged.
+         */
+        post: operations["derivePromptSetVersion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/prompt-sets/{prompt_set_id}/prompts": {
         parameters: {
             query?: never;
@@ -581,6 +601,58 @@ export interface components {
              * @description JSON ColumnMapping
              */
             mapping?: string | null;
+            /**
+             * Options
+             * @description JSON CleaningOptions (dedup, decontamination, split)
+             */
+            options?: string | null;
+        };
+        /**
+         * CleaningOptions
+         * @description How a prompt set is cleaned on import (or when a new version is derived from an old one).
+         */
+        CleaningOptions: {
+            /**
+             * Dedup Exact
+             * @description Drop rows whose normalised text was seen before.
+             * @default true
+             */
+            dedup_exact: boolean;
+            /**
+             * Near Dup Threshold
+             * @description MinHash LSH Jaccard threshold for near duplicates; null turns it off.
+             * @default 0.8
+             */
+            near_dup_threshold: number | null;
+            /**
+             * Shingle Words
+             * @description Word shingle size for near-duplicate detection.
+             * @default 5
+             */
+            shingle_words: number;
+            /**
+             * Decontaminate Against
+             * @description Prompt set id of an evaluation set; rows sharing an n-gram with it are removed.
+             */
+            decontaminate_against?: number | null;
+            /**
+             * Ngram
+             * @description n-gram size for decontamination (open-r1 uses 8).
+             * @default 8
+             */
+            ngram: number;
+            /**
+             * Eval Ratio
+             * @description Share of prompts placed in the eval split.
+             * @default 0
+             */
+            eval_ratio: number;
+            /**
+             * Split Seed
+             * @description Changes which prompts land in eval.
+             * @default
+             */
+            split_seed: string;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -1848,6 +1920,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PromptSetOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    derivePromptSetVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                prompt_set_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CleaningOptions"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
                 };
             };
             /** @description Validation Error */

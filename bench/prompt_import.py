@@ -1,0 +1,176 @@
+"""Prompt import at a million rows, through the code path the API's import job uses.
+
+Writes a JSONL of N prompts with realistic lengths (GSM8K/MATH-like, 20-200 words), 5% exact
+duplicates (case and whitespace changed) and 1% near duplicates (one word changed), then imports it
+into a fresh PostgreSQL database with deduplication on, and prints rows/s and peak RSS. The peer is
+PostgreSQL's own COPY of the same prompt texts with no parsing, validation or deduplication, timed in
+the same run: the ratio says how much of the raw database speed the platform keeps.
+
+    .venv/bin/python bench/prompt_import.py [--rows 1000000] [--pg postgresql://postgres@127.0.0.1:5432]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+WORDS = [f"w{i}" for i in range(3000)] + (
+    "the a of to and in is how many what if each total find compute prove that number sum product "
+    "apples marbles train speed hours minutes cost dollars percent triangle circle area radius integer "
+    "prime divisible remainder equation solve value probability coins dice chosen randomly"
+).split()
+
+
+def write_dataset(path: Path, rows: int, seed: int = 7) -> dict[str, int]:
+    rng = random.Random(seed)
+    exact = near = 0
+    originals: list[str] = []
+    with path.open("w") as fh:
+        for i in range(rows):
+            r = rng.random()
+            if originals and r < 0.05:
+                src = rng.choice(originals)
+                text = "  " + src.upper() if rng.random() < 0.5 else src.replace(" ", "  ")
+                exact += 1
+            elif originals and r < 0.06:
+                words = rng.choice(originals).split()
+                words[rng.randrange(len(words))] = rng.choice(WORDS)
+                text = " ".join(words)
+                near += 1
+            else:
+                n = min(200, max(20, int(rng.lognormvariate(3.9, 0.45))))
+                text = " ".join(rng.choices(WORDS, k=n)) + "?"
+                if len(originals) < 50_000:
+                    originals.append(text)
+                elif rng.random() < 0.05:
+                    originals[rng.randrange(len(originals))] = text
+            fh.write(json.dumps({"question": text, "answer": f"#### {i % 997}", "id": i}) + "\n")
+    return {"rows": rows, "exact_duplicates_written": exact, "near_duplicates_written": near}
+
+
+def _fresh_db(admin: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(f"{admin}/postgres", autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        c.execute(f'CREATE DATABASE "{name}"')
+    return f"{admin}/{name}"
+
+
+def import_child(url: str, path: str) -> None:
+    """Runs in its own process so peak RSS is the import's alone."""
+    os.environ.update(
+        DISTILLERY_DATABASE_URL=url,
+        DISTILLERY_ENVIRONMENT="test",
+        DISTILLERY_SECRET_KEY="bench-secret-key-0123456789",
+    )
+    from backend.core.db import session_scope
+    from backend.core.migrate import upgrade_head
+    from backend.projects.service import create_project
+    from backend.prompts.service import import_prompt_set
+    from backend.users.service import create_user
+
+    upgrade_head()
+    with session_scope() as s:
+        user = create_user(s, email="bench@example.com", password="bench-password")
+        project = create_project(s, owner=user, name="bench")
+        pid = project.id
+    t0 = time.perf_counter()
+    with session_scope() as s:
+        from backend.projects.models import Project
+
+        pset, report = import_prompt_set(
+            s,
+            project=s.get(Project, pid),
+            user=None,
+            name="bench",
+            path=Path(path),
+            filename="bench.jsonl",
+            skip_invalid=True,
+        )
+        stats = dict(pset.stats)
+    elapsed = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "stored": report.rows_stored,
+                "read": report.rows_read,
+                "peak_rss_mib": rss,
+                "stats": stats,
+            }
+        )
+    )
+
+
+def copy_peer(url: str, path: Path) -> float:
+    """PostgreSQL COPY of the prompt texts alone: no JSON parsing, validation or dedup in Python."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute("CREATE UNLOGGED TABLE IF NOT EXISTS peer (doc jsonb)")
+        c.execute("TRUNCATE peer")
+    t0 = time.perf_counter()
+    with psycopg.connect(url) as c, c.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE raw (line text)")
+        with cur.copy(
+            "COPY raw (line) FROM STDIN WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')"
+        ) as cp:
+            with path.open("rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    cp.write(chunk)
+        cur.execute("INSERT INTO peer SELECT line::jsonb FROM raw")
+        c.commit()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
+    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        import_child(*args.child)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.jsonl"
+        t0 = time.perf_counter()
+        made = write_dataset(path, args.rows)
+        mib, secs = path.stat().st_size / 2**20, time.perf_counter() - t0
+        print(
+            f"wrote {args.rows:,} rows ({mib:.0f} MiB) in {secs:.1f}s: {made['exact_duplicates_written']:,} "
+            f"exact and {made['near_duplicates_written']:,} near duplicates"
+        )
+        url = _fresh_db(args.pg, "distillery_bench")
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", url, str(path)], capture_output=True, text=True, check=True
+        )
+        res = json.loads(out.stdout.strip().splitlines()[-1])
+        peer = copy_peer(url, path)
+    rate = args.rows / res["seconds"]
+    peer_rate = args.rows / peer
+    print(f"{'path':<44}{'seconds':>9}{'rows/s':>11}")
+    print(f"{'distillery import (parse, validate, dedup)':<44}{res['seconds']:>9.1f}{rate:>11,.0f}")
+    print(f"{'peer: bare COPY + jsonb cast in PostgreSQL':<44}{peer:>9.1f}{peer_rate:>11,.0f}")
+    print(f"ratio distillery/peer: {rate / peer_rate:.2f}")
+    print(f"peak RSS of the import process: {res['peak_rss_mib']:.0f} MiB")
+    print(f"stored {res['stored']:,} of {res['read']:,}; stats: {json.dumps(res['stats'])[:400]}")
+    target = rate >= 50_000 and res["peak_rss_mib"] < 1024
+    print(f"target (>= 50,000 rows/s, < 1 GiB): {'met' if target else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
