@@ -51,7 +51,7 @@ def _json(value: Any) -> str:
 class PromptWriter:
     """Buffers rows and flushes them in batches inside the caller's transaction (so imports stay atomic)."""
 
-    def __init__(self, session: Session, batch: int = 20_000):
+    def __init__(self, session: Session, batch: int = 5_000):
         self.session, self.batch = session, batch
         self.rows: list[tuple[Any, ...]] = []
         self.written = 0
@@ -97,7 +97,12 @@ class PromptWriter:
             # One COPY for the whole import: PostgreSQL ingests while we parse the next batch.
             raw = self.session.connection().connection.driver_connection  # psycopg.Connection
             self._cursor = raw.cursor()
-            self._copy_cm = self._cursor.copy(f"COPY prompts ({', '.join(COLUMNS)}) FROM STDIN")
+            from psycopg.copy import QueuedLibpqWriter
+
+            # A writer thread feeds PostgreSQL while this thread parses and cleans the next batch.
+            self._copy_cm = self._cursor.copy(
+                f"COPY prompts ({', '.join(COLUMNS)}) FROM STDIN", writer=QueuedLibpqWriter(self._cursor)
+            )
             self._copy = self._copy_cm.__enter__()
         null, esc = NULL, copy_text
         lines = []

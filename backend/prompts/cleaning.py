@@ -38,6 +38,8 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 _P = U64(0x100000001B3)  # odd, so invertible modulo 2**64
 _P_INV = U64(pow(0x100000001B3, -1, 2**64))
+_Q = U64(0x9E3779B97F4A7C15 | 1)
+_Q_INV = U64(pow(0x9E3779B97F4A7C15 | 1, -1, 2**64))
 _SPACE = np.zeros(256, dtype=bool)
 _SPACE[[0, 9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True  # ASCII whitespace, as str.split sees it, and NUL
 
@@ -79,6 +81,33 @@ def word_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     doc = np.cumsum(is_nul)[starts] if starts.size else np.empty(0, np.int64)
     counts = np.bincount(doc, minlength=len(texts)).astype(np.int64)
     return _mix(h + U64(0x9E3779B97F4A7C15)), counts
+
+
+Words = tuple[np.ndarray, np.ndarray]  # (flat word hashes, word count per text), as word_hashes returns
+
+
+def text_hashes(words: Words) -> list[str]:
+    """128-bit hex hash of each text's normalised word sequence (case and spacing do not matter).
+
+    Two polynomial hashes of the word hashes, one per 64-bit half, from prefix sums over the batch.
+    """
+    wh, counts = words
+    n = wh.size
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    halves = []
+    for base, inv, salt in ((_P, _P_INV, 0x243F6A8885A308D3), (_Q, _Q_INV, 0x13198A2E03707344)):
+        with np.errstate(over="ignore"):
+            prefix = np.concatenate([[U64(0)], np.cumsum(wh * _powers(base, n), dtype=U64)])
+            h = (prefix[ends] - prefix[starts]) * _powers(inv, n + 1)[starts]
+        halves.append(_mix(h ^ (counts.astype(U64) * U64(salt))).tolist())
+    return [f"{a:016x}{b:016x}" for a, b in zip(*halves, strict=True)]
+
+
+def select(words: Words, rows: np.ndarray) -> Words:
+    """The word hashes of some texts of a batch (rows: a boolean mask over texts)."""
+    wh, counts = words
+    return wh[np.repeat(rows, counts)], counts[rows]
 
 
 def _kgrams(words: np.ndarray, counts: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -173,6 +202,9 @@ class _Growing:
         self.n = need
 
 
+_MISSING = object()
+
+
 class ExactDeduper:
     """First occurrence of each normalised text wins."""
 
@@ -243,12 +275,17 @@ class NearDeduper:
         inter = np.intersect1d(x, y, assume_unique=True).size
         return inter / (x.size + y.size - inter)
 
-    def add_batch(self, keys: Sequence[Any], texts: Sequence[str]) -> list[Any | None]:
-        """For each text, None if new, else the key of an earlier near-duplicate (which wins)."""
+    def add_batch(
+        self, keys: Sequence[Any], texts: Sequence[str], words: Words | None = None
+    ) -> list[Any | None]:
+        """For each text, None if new, else the key of an earlier near-duplicate (which wins).
+
+        words: the texts' word_hashes, when the caller already has them.
+        """
         n = len(texts)
         if n == 0:
             return []
-        h, doc = _kgrams(*word_hashes(texts), self.shingle)
+        h, doc = _kgrams(*(words if words is not None else word_hashes(texts)), self.shingle)
         base = len(self._keys)
         # Store each row's shingle set: sort (row, hash) pairs once for the whole batch.
         packed = np.sort((doc.astype(U64) << U64(32)) | (h >> U64(32)))
@@ -292,12 +329,12 @@ class Decontaminator:
         order = np.lexsort((doc, h))
         self._hashes, self._docs = h[order], doc[order]
 
-    def match_batch(self, texts: Sequence[str]) -> list[int | None]:
+    def match_batch(self, texts: Sequence[str], words: Words | None = None) -> list[int | None]:
         """For each text, the index of the first evaluation row it shares an n-gram with, or None."""
         out: list[int | None] = [None] * len(texts)
         if not texts or self._hashes.size == 0:
             return out
-        h, doc = _kgrams(*word_hashes(texts), self.n)
+        h, doc = _kgrams(*(words if words is not None else word_hashes(texts)), self.n)
         i = np.searchsorted(self._hashes, h)  # leftmost: the smallest eval row with that n-gram
         i_ok = np.minimum(i, self._hashes.size - 1)
         hit = (i < self._hashes.size) & (self._hashes[i_ok] == h)

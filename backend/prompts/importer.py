@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
+from backend.prompts.cleaning import text_hashes, word_hashes
 from backend.prompts.readers import READERS
 from backend.prompts.report import ImportFailed, Report
 from backend.prompts.schemas import ColumnMapping
@@ -32,8 +32,9 @@ class ParsedPrompt:
 
     @property
     def text_hash(self) -> str:
+        """Hash of the normalised text; the cleaning pipeline fills it for a whole batch at once."""
         if self._hash is None:
-            self._hash = blake2b(" ".join(self.text.lower().split()).encode(), digest_size=16).hexdigest()
+            self._hash = text_hashes(word_hashes([self.text]))[0]
         return self._hash
 
 
@@ -63,70 +64,97 @@ def _check_messages(value: Any) -> str | None:
     return None
 
 
-def map_record(
-    rowno: int, obj: dict[str, Any], mapping: ColumnMapping, report: Report
-) -> ParsedPrompt | None:
-    """Turn one record into a prompt, or record why it is rejected."""
-    pkey = _pick(obj, mapping.prompt, _PROMPT_KEYS)
-    if pkey is None:
-        report.reject(
-            rowno,
-            mapping.prompt,
-            "missing_prompt",
-            f"no prompt column (looked for {', '.join(_PROMPT_KEYS)})",
-        )
-        return None
-    if pkey not in obj:
-        report.reject(rowno, pkey, "missing_column", f"column {pkey!r} is missing")
-        return None
-    value = obj[pkey]
-    messages = None
-    system = None
-    if isinstance(value, list):
-        problem = _check_messages(value)
-        if problem:
-            report.reject(rowno, pkey, "bad_messages", problem)
+class RecordMapper:
+    """Turns records into prompts. The column layout (which key is the prompt, the reference, the
+    metadata) is worked out once per distinct set of keys, not once per row."""
+
+    def __init__(self, mapping: ColumnMapping, report: Report):
+        self.mapping, self.report = mapping, report
+        self._layouts: dict[tuple[str, ...], tuple[str | None, str | None, tuple[str, ...]]] = {}
+
+    def _layout(self, obj: dict[str, Any]) -> tuple[str | None, str | None, tuple[str, ...]]:
+        m = self.mapping
+        pkey = _pick(obj, m.prompt, _PROMPT_KEYS)
+        rkey = _pick(obj, m.reference, _REFERENCE_KEYS)
+        used = {pkey, rkey, m.system}
+        keep = tuple(m.metadata) if m.metadata is not None else tuple(k for k in obj if k not in used)
+        return pkey, rkey, keep
+
+    def __call__(self, rowno: int, obj: dict[str, Any]) -> ParsedPrompt | None:
+        """The prompt in one record, or None after recording why the row is rejected."""
+        shape = tuple(obj)
+        layout = self._layouts.get(shape)
+        if layout is None:
+            layout = self._layouts[shape] = self._layout(obj)
+        pkey, rkey, keep = layout
+        reject, mapping = self.report.reject, self.mapping
+        if pkey is None:
+            reject(
+                rowno,
+                mapping.prompt,
+                "missing_prompt",
+                f"no prompt column (looked for {', '.join(_PROMPT_KEYS)})",
+            )
             return None
-        messages = value
-        system = next((m["content"] for m in value if m["role"] == "system"), None)
-        text = value[-1]["content"]
-    elif isinstance(value, str):
-        text = value
-    else:
-        report.reject(rowno, pkey, "wrong_type", f"expected text, got {type(value).__name__}")
-        return None
-    if not text.strip():
-        report.reject(rowno, pkey, "empty_prompt", "the prompt is empty")
-        return None
-    if mapping.system:
-        sv = obj.get(mapping.system)
-        if sv is not None and not isinstance(sv, str):
-            report.reject(rowno, mapping.system, "wrong_type", f"expected text, got {type(sv).__name__}")
+        if pkey not in obj:
+            reject(rowno, pkey, "missing_column", f"column {pkey!r} is missing")
             return None
-        system = sv or system
-    rkey = _pick(obj, mapping.reference, _REFERENCE_KEYS)
-    reference = obj.get(rkey) if rkey else None
-    if reference is not None and not isinstance(reference, str | int | float):
-        report.reject(rowno, rkey, "wrong_type", f"expected text or a number, got {type(reference).__name__}")
-        return None
-    if reference is not None:
-        reference = str(reference)
-        gsm = _GSM8K_ANSWER.search(reference) if rkey == "answer" else None
-        if gsm:  # GSM8K keeps the rationale before '#### 42'; the verifier wants 42
-            reference = gsm.group(1)
-    used = {pkey, rkey, mapping.system}
-    keep = mapping.metadata if mapping.metadata is not None else [k for k in obj if k not in used]
-    meta = {k: obj[k] for k in keep if k in obj}
-    return ParsedPrompt(rowno, text, system, messages, reference, meta)
+        value = obj[pkey]
+        messages = system = None
+        if type(value) is str:
+            text = value
+        elif isinstance(value, list):
+            problem = _check_messages(value)
+            if problem:
+                reject(rowno, pkey, "bad_messages", problem)
+                return None
+            messages = value
+            system = next((m["content"] for m in value if m["role"] == "system"), None)
+            text = value[-1]["content"]
+        else:
+            reject(rowno, pkey, "wrong_type", f"expected text, got {type(value).__name__}")
+            return None
+        if not text or text.isspace():
+            reject(rowno, pkey, "empty_prompt", "the prompt is empty")
+            return None
+        if "\x00" in text:
+            reject(
+                rowno, pkey, "nul_character", "the prompt contains a NUL character, which cannot be stored"
+            )
+            return None
+        if mapping.system:
+            sv = obj.get(mapping.system)
+            if sv is not None and not isinstance(sv, str):
+                reject(rowno, mapping.system, "wrong_type", f"expected text, got {type(sv).__name__}")
+                return None
+            system = sv or system
+        reference = obj.get(rkey) if rkey else None
+        if reference is not None:
+            if type(reference) is not str:
+                if not isinstance(reference, str | int | float) or isinstance(reference, bool):
+                    reject(
+                        rowno,
+                        rkey,
+                        "wrong_type",
+                        f"expected text or a number, got {type(reference).__name__}",
+                    )
+                    return None
+                reference = str(reference)
+            if rkey == "answer" and "####" in reference:
+                gsm = _GSM8K_ANSWER.search(reference)
+                if gsm:  # GSM8K keeps the rationale before '#### 42'; the verifier wants 42
+                    reference = gsm.group(1)
+        meta = {k: obj[k] for k in keep if k in obj}
+        return ParsedPrompt(rowno, text, system, messages, reference, meta)
 
 
 def parse_file(path: Path, fmt: str, mapping: ColumnMapping, report: Report) -> Iterator[ParsedPrompt]:
     """Every valid prompt in the file; rejected rows go into the report."""
     if path.is_file() and path.stat().st_size == 0:
         raise ImportFailed("empty_file", "the file is empty")
-    records = READERS[fmt](path, report)
-    for rowno, obj in records:
-        parsed = map_record(rowno, obj, mapping, report)
+    mapper = RecordMapper(mapping, report)
+    for rowno, obj in READERS[fmt](path, report):
+        parsed = mapper(rowno, obj)
         if parsed is not None:
             yield parsed
     if report.rows_read == 0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.db import Base, BigId, JSONType, utcnow
@@ -31,10 +31,9 @@ class PromptSet(Base):
 
 class Prompt(Base):
     __tablename__ = "prompts"
-    __table_args__ = (
-        UniqueConstraint("prompt_set_id", "position"),
-        Index("ix_prompts_set_hash", "prompt_set_id", "text_hash"),
-    )
+    # Deliberately no index on text_hash: deduplication runs in memory during an import, and every
+    # extra index slows the COPY that writes a million rows.
+    __table_args__ = (UniqueConstraint("prompt_set_id", "position"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     prompt_set_id: Mapped[int] = mapped_column(ForeignKey("prompt_sets.id", ondelete="CASCADE"))

@@ -8,7 +8,18 @@ from array import array
 from collections import Counter
 from typing import Any
 
-from backend.prompts.cleaning import Decontaminator, ExactDeduper, NearDeduper, length_stats, split_of
+import numpy as np
+
+from backend.prompts.cleaning import (
+    Decontaminator,
+    ExactDeduper,
+    NearDeduper,
+    length_stats,
+    select,
+    split_of,
+    text_hashes,
+    word_hashes,
+)
 from backend.prompts.importer import ParsedPrompt
 from backend.prompts.schemas import CleaningOptions, Removed
 
@@ -52,26 +63,34 @@ class Cleaner:
 
     def process(self, batch: list[ParsedPrompt]) -> list[tuple[ParsedPrompt, str]]:
         """The prompts of a batch that survive, each with its split."""
-        keep = []
-        texts_here = {}
-        hits = self.decon.match_batch([p.text for p in batch]) if self.decon is not None else None
+        if not batch:
+            return []
+        texts = [p.text for p in batch]
+        words = word_hashes(texts)  # hashed once per batch, shared by every step below
+        for p, h in zip(batch, text_hashes(words), strict=True):
+            p._hash = h
+        hits = self.decon.match_batch(texts, words) if self.decon is not None else None
+        alive = np.ones(len(batch), dtype=bool)
+        texts_here: dict[int, str] = {}
         for i, p in enumerate(batch):
             if self.exact is not None:
-                first = self.exact.add(p.position, p.text_hash)
+                first = self.exact.add(p.position, p._hash)
                 if first is not None:
                     self._remove(p, "exact_duplicate", first, texts_here.get(first))
+                    alive[i] = False
                     continue
-            if hits is not None:
-                hit = hits[i]
-                if hit is not None:
-                    pos, text = self.eval_rows[hit]
-                    self._remove(p, "contaminated", pos, text)
-                    continue
+            if hits is not None and hits[i] is not None:
+                pos, text = self.eval_rows[hits[i]]
+                self._remove(p, "contaminated", pos, text)
+                alive[i] = False
+                continue
             if len(self.examples) < MAX_EXAMPLES:
                 texts_here[p.position] = p.text
-            keep.append(p)
+        keep = [p for p, a in zip(batch, alive.tolist(), strict=True) if a]
         if self.near is not None and keep:
-            matches = self.near.add_batch([p.position for p in keep], [p.text for p in keep])
+            matches = self.near.add_batch(
+                [p.position for p in keep], [p.text for p in keep], select(words, alive)
+            )
             survivors = []
             for p, m in zip(keep, matches, strict=True):
                 if m is None:
@@ -80,7 +99,7 @@ class Cleaner:
                     self._remove(p, "near_duplicate", m, texts_here.get(m))
             keep = survivors
         ratio, seed = self.options.eval_ratio, self.options.split_seed
-        out = [(p, split_of(p.text_hash, ratio, seed) if ratio else "train") for p in keep]
+        out = [(p, split_of(p._hash, ratio, seed) if ratio else "train") for p in keep]
         self.lengths.extend(len(p.text) for p in keep)
         self.splits.update(s for _, s in out)
         return out

@@ -27,6 +27,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.ipc
 import pyarrow.parquet as pq
@@ -68,31 +69,41 @@ def detect_format(path: Path, filename: str) -> str:
 
 
 def _records_jsonl(path: Path, report: Report) -> Iterator[tuple[int, dict[str, Any]]]:
+    loads = orjson.loads
     with path.open("rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
             if b"\x00" in raw:
                 raise ImportFailed("binary_file", f"line {lineno}: binary data, not JSON Lines", lineno)
-            if not raw.strip():
-                continue
             report.rows_read += 1
             try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                report.reject(lineno, None, "not_utf8", f"bytes at offset {exc.start} are not UTF-8")
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                report.reject(
-                    lineno, None, "malformed_json", f"malformed JSON: {exc.msg} at column {exc.colno}"
-                )
-                continue
-            if not isinstance(obj, dict):
+                obj = loads(raw)  # the fast path: orjson parses (and checks UTF-8 of) the bytes directly
+            except orjson.JSONDecodeError:
+                obj = _explain_bad_line(raw, lineno, report)
+                if obj is None:
+                    continue
+            if type(obj) is not dict:
                 report.reject(
                     lineno, None, "not_an_object", f"expected a JSON object, got {type(obj).__name__}"
                 )
                 continue
             yield lineno, obj
+
+
+def _explain_bad_line(raw: bytes, lineno: int, report: Report) -> Any | None:
+    """A line orjson refused: blank, not UTF-8, or malformed; report it with the stdlib's clearer message."""
+    if not raw.strip():
+        report.rows_read -= 1  # blank lines are not rows
+        return None
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        report.reject(lineno, None, "not_utf8", f"bytes at offset {exc.start} are not UTF-8")
+        return None
+    try:
+        return json.loads(line)  # orjson is stricter about a few things (e.g. NaN); accept what json does
+    except json.JSONDecodeError as exc:
+        report.reject(lineno, None, "malformed_json", f"malformed JSON: {exc.msg} at column {exc.colno}")
+        return None
 
 
 def _records_csv(path: Path, report: Report) -> Iterator[tuple[int, dict[str, Any]]]:
