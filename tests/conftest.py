@@ -149,14 +149,19 @@ def import_prompts(client, headers, project_id: int, path: Path, name: str = "pr
         )
 
 
-def wait_job(client, headers, project_id: int, job_id: int, timeout: float = 120) -> dict:
+def wait_finished(client, headers, url: str, timeout: float = 120) -> dict:
+    """Poll a job or run until it succeeded, failed or was cancelled."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = client.get(f"/api/projects/{project_id}/jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("succeeded", "failed", "cancelled"):
-            return job
+        obj = client.get(url, headers=headers).json()
+        if obj["status"] in ("succeeded", "failed", "cancelled"):
+            return obj
         time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still {job['status']} after {timeout}s")
+    raise AssertionError(f"{url} still {obj['status']} after {timeout}s")
+
+
+def wait_job(client, headers, project_id: int, job_id: int) -> dict:
+    return wait_finished(client, headers, f"/api/projects/{project_id}/jobs/{job_id}")
 
 
 @pytest.fixture
@@ -216,11 +221,5 @@ def celery_worker() -> Iterator[subprocess.Popen]:
     log.close()
 
 
-def wait_run(client, headers, project_id: int, run_id: int, timeout: float = 90) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = client.get(f"/api/projects/{project_id}/runs/{run_id}", headers=headers).json()
-        if run["status"] in ("succeeded", "failed", "cancelled"):
-            return run
-        time.sleep(0.2)
-    raise AssertionError(f"run {run_id} still {run['status']} after {timeout}s")
+def wait_run(client, headers, project_id: int, run_id: int) -> dict:
+    return wait_finished(client, headers, f"/api/projects/{project_id}/runs/{run_id}")

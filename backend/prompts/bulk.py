@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from backend.prompts.importer import ParsedPrompt
 from backend.prompts.models import Prompt
 
 COLUMNS = (
@@ -51,16 +52,28 @@ def _json(value: Any) -> str:
 class PromptWriter:
     """Buffers rows and flushes them in batches inside the caller's transaction (so imports stay atomic)."""
 
-    def __init__(self, session: Session, batch: int = 5_000):
-        self.session, self.batch = session, batch
+    def __init__(self, session: Session, prompt_set_id: int, batch: int = 5_000):
+        self.session, self.prompt_set_id, self.batch = session, prompt_set_id, batch
         self.rows: list[tuple[Any, ...]] = []
         self.written = 0
         self._postgres = session.get_bind().dialect.name == "postgresql"
         self._copy_cm = self._copy = self._cursor = None
 
-    def add(self, row: tuple[Any, ...]) -> None:
-        """row follows COLUMNS; messages and meta are Python objects."""
-        self.rows.append(row)
+    def add(self, p: ParsedPrompt, split: str) -> None:
+        """Queue one prompt of this writer's prompt set."""
+        self.rows.append(
+            (
+                self.prompt_set_id,
+                p.position,
+                p.text,
+                p.system,
+                p.messages,
+                p.reference,
+                p.meta,
+                p.text_hash,
+                split,
+            )
+        )
         if len(self.rows) >= self.batch:
             self.flush()
 

@@ -61,26 +61,14 @@ def import_prompt_set(
     )
     session.add(pset)
     session.flush()
-    writer = PromptWriter(session)
+    writer = PromptWriter(session, pset.id)
     batch: list[ParsedPrompt] = []
 
     def drain() -> None:
         # Once a row is rejected an atomic import is doomed: keep reading for the report, stop writing.
         if not report.rejected or skip_invalid:
             for p, split in cleaner.process(batch):
-                writer.add(
-                    (
-                        pset.id,
-                        p.position,
-                        p.text,
-                        p.system,
-                        p.messages,
-                        p.reference,
-                        p.meta,
-                        p.text_hash,
-                        split,
-                    )
-                )
+                writer.add(p, split)
         batch.clear()
         if on_progress is not None:
             on_progress(report.rows_read)
@@ -150,26 +138,14 @@ def derive_version(
     cols = (Prompt.position, Prompt.text, Prompt.system, Prompt.messages, Prompt.reference, Prompt.meta)
     stmt = select(*cols).where(Prompt.prompt_set_id == source.id).order_by(Prompt.position)
     read = 0
-    writer = PromptWriter(session)
+    writer = PromptWriter(session, pset.id)
     try:
         # The source version is immutable, so a second connection streams it while COPY holds the first.
         with session.get_bind().connect() as reader:
             result = reader.execution_options(stream_results=True, yield_per=CLEAN_BATCH).execute(stmt)
             for page in result.partitions():
                 for p, split in cleaner.process([ParsedPrompt(*r) for r in page]):
-                    writer.add(
-                        (
-                            pset.id,
-                            p.position,
-                            p.text,
-                            p.system,
-                            p.messages,
-                            p.reference,
-                            p.meta,
-                            p.text_hash,
-                            split,
-                        )
-                    )
+                    writer.add(p, split)
                 read += len(page)
                 if on_progress is not None:
                     on_progress(read)
