@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 JOB_TASKS = {
     "prompt_import": ("distillery.prompts.import", "cpu"),
     "prompt_derive": ("distillery.prompts.derive", "cpu"),
+    "prompt_synthesize": ("distillery.prompts.synthesize", "cpu"),  # waits on a remote teacher, not a GPU
 }
 
 

@@ -119,8 +119,13 @@ def derive_version(
     user: User | None,
     options: CleaningOptions,
     on_progress: Callable[[int], None] | None = None,
+    extra: list[ParsedPrompt] | None = None,
+    label: str | None = None,
 ) -> PromptSet:
-    """Clean an existing version into a new one (lineage in parent_id); the source is never changed."""
+    """Clean an existing version into a new one (lineage in parent_id); the source is never changed.
+
+    extra: new prompts (synthesized variants) cleaned after the source's, so any that repeat the set go.
+    """
     if source.status != "ready":
         raise Conflict(f"prompt set {source.id} is {source.status}, not ready", code="prompt_set_not_ready")
     cleaner = Cleaner(options, _eval_rows(session, project=project, options=options))
@@ -129,7 +134,7 @@ def derive_version(
         name=source.name,
         version=next_version(session, project_id=project.id, name=source.name),
         parent_id=source.id,
-        source=f"{source.name} v{source.version}",
+        source=label or f"{source.name} v{source.version}",
         status="importing",
         created_by=user.id if user else None,
     )
@@ -149,6 +154,10 @@ def derive_version(
                 read += len(page)
                 if on_progress is not None:
                     on_progress(read)
+        for i in range(0, len(extra or []), CLEAN_BATCH):
+            for p, split in cleaner.process(extra[i : i + CLEAN_BATCH]):
+                writer.add(p, split)
+            read += len(extra[i : i + CLEAN_BATCH])
         writer.close()
     except BaseException as exc:
         writer.abort(exc)

@@ -71,3 +71,112 @@ def derive_version(ctx: JobContext) -> dict[str, Any]:
 @celery_app.task(name="distillery.prompts.derive", bind=True)
 def prompt_derive_task(self, job_id: int) -> None:
     run_job(job_id, self.request.id, derive_version)
+
+
+def synthesize(ctx: JobContext) -> dict[str, Any]:
+    """The job body: the teacher evolves seed prompts; the variants land as a new version with lineage."""
+    import asyncio
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    from backend.core.errors import Invalid
+    from backend.prompts.importer import ParsedPrompt
+    from backend.prompts.models import Prompt
+    from backend.prompts.synthesis import SynthesisOptions, clean_variant, conversation
+    from backend.teachers.service import api_key_of, get_teacher
+    from workers.teachers.openai_compat import OpenAICompatClient
+
+    opts = SynthesisOptions.model_validate(ctx.params["options"])
+    with session_scope() as s:
+        project = s.get(Project, ctx.project_id)
+        source = service.get_prompt_set(s, project=project, prompt_set_id=ctx.params["source_id"])
+        teacher = get_teacher(s, project=project, teacher_id=opts.teacher_id)
+        if not teacher.base_url:
+            raise Invalid(
+                f"teacher {teacher.name!r} has no base_url; synthesis needs an OpenAI-compatible endpoint",
+                code="teacher_without_endpoint",
+            )
+        client = OpenAICompatClient(
+            base_url=teacher.base_url,
+            model=teacher.model,
+            api_key=api_key_of(teacher),
+            concurrency=opts.concurrency,
+            max_retries=int(teacher.settings.get("max_retries", 5)),
+            timeout_s=float(teacher.settings.get("timeout_s", 120)),
+            sampling={"temperature": opts.temperature, "max_tokens": opts.max_tokens},
+        )
+        stmt = (
+            select(Prompt.position, Prompt.text)
+            .where(Prompt.prompt_set_id == source.id)
+            .order_by(Prompt.position)
+        )
+        seeds = s.execute(stmt.limit(opts.max_seeds) if opts.max_seeds else stmt).all()
+        next_pos = (
+            s.scalar(
+                select(Prompt.position)
+                .where(Prompt.prompt_set_id == source.id)
+                .order_by(Prompt.position.desc())
+                .limit(1)
+            )
+            or 0
+        ) + 1
+        teacher_name, label = (
+            teacher.name,
+            f"synthesized from {source.name} v{source.version} by {teacher.name}",
+        )
+    jobs = [(pos, text, evo) for pos, text in seeds for evo in opts.evolutions]
+    ctx.progress(0, len(jobs), force=True)
+    variants: list[ParsedPrompt] = []
+    dropped: Counter[str] = Counter()
+    chunk = max(opts.concurrency * 4, 64)
+    for start in range(0, len(jobs), chunk):
+        part = jobs[start : start + chunk]
+        answers = asyncio.run(client.chat_many([conversation(text, evo) for _, text, evo in part]))
+        for (pos, seed, evo), (answer,) in zip(part, answers, strict=True):
+            if not answer.ok:
+                dropped[f"teacher_failed: {answer.error}"] += 1
+                continue
+            text, why = clean_variant(answer.content, seed)
+            if text is None:
+                dropped[why] += 1
+                continue
+            meta = {
+                "evolved_from": pos,
+                "evolution": evo.value,
+                "teacher": teacher_name,
+                "finish_reason": answer.finish_reason,
+            }
+            variants.append(ParsedPrompt(next_pos + len(variants), text, meta=meta))
+        ctx.progress(start + len(part), len(jobs))
+    if not variants:
+        raise Invalid(
+            f"the teacher produced no usable variant out of {len(jobs)} requests",
+            code="no_variants",
+            details={"dropped": dict(dropped)},
+        )
+    with session_scope() as s:
+        project = s.get(Project, ctx.project_id)
+        source = service.get_prompt_set(s, project=project, prompt_set_id=ctx.params["source_id"])
+        pset = service.derive_version(
+            s,
+            project=project,
+            source=source,
+            user=s.get(User, ctx.user_id) if ctx.user_id else None,
+            options=CleaningOptions.model_validate(ctx.params.get("cleaning") or {}),
+            extra=variants,
+            label=label,
+        )
+        out = {
+            "prompt_set": PromptSetOut.model_validate(pset).model_dump(mode="json"),
+            "requested": len(jobs),
+            "variants": len(variants),
+            "dropped": dict(dropped),
+            "added": pset.prompt_count - source.prompt_count,
+        }
+    return out
+
+
+@celery_app.task(name="distillery.prompts.synthesize", bind=True)
+def prompt_synthesize_task(self, job_id: int) -> None:
+    run_job(job_id, self.request.id, synthesize)

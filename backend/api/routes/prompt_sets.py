@@ -18,6 +18,8 @@ from backend.jobs.service import submit_job
 from backend.prompts import service
 from backend.prompts.models import Prompt
 from backend.prompts.schemas import CleaningOptions, ColumnMapping, PromptOut, PromptSetOut
+from backend.prompts.synthesis import SynthesisOptions
+from backend.teachers.service import get_teacher
 
 router = APIRouter(prefix="/projects/{project_id}/prompt-sets", tags=["prompt-sets"])
 PromptSetId = Annotated[int, Path(ge=1)]
@@ -128,6 +130,32 @@ def derive_version(
     params = {"source_id": src.id, "options": body.model_dump()}
     job = submit_job(
         session, project=access.project, kind="prompt_derive", params=params, user_id=access.user.id
+    )
+    return JobOut.model_validate(job)
+
+
+@router.post(
+    "/{prompt_set_id}/synthesize", operation_id="synthesizePrompts", status_code=status.HTTP_202_ACCEPTED
+)
+def synthesize(
+    session: SessionDep, access: Maintainer, prompt_set_id: PromptSetId, body: SynthesisOptions
+) -> JobOut:
+    """Evol-Instruct: a teacher writes deeper and broader variants of the set's prompts, as a job.
+
+    The variants land, deduplicated against the set, in a new version holding the seeds too; each records
+    the seed it evolved from.
+    """
+    src = service.get_prompt_set(session, project=access.project, prompt_set_id=prompt_set_id)
+    teacher = get_teacher(session, project=access.project, teacher_id=body.teacher_id)
+    if not teacher.base_url:
+        raise Invalid(
+            f"teacher {teacher.name!r} has no base_url; synthesis needs an OpenAI-compatible endpoint",
+            code="teacher_without_endpoint",
+            fields=[{"path": "body.teacher_id", "message": "teacher has no base_url", "type": "value_error"}],
+        )
+    params = {"source_id": src.id, "options": body.model_dump(mode="json")}
+    job = submit_job(
+        session, project=access.project, kind="prompt_synthesize", params=params, user_id=access.user.id
     )
     return JobOut.model_validate(job)
 

@@ -334,6 +334,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/prompt-sets/{prompt_set_id}/synthesize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Synthesize
+         * @description Evol-Instruct: a teacher writes deeper and broader variants of the set's prompts, as a job.
+         *
+         *     The variants land, deduplicated against the set, in a new version holding the seeds too; each records
+         *     the seed it evolved from.
+         */
+        post: operations["synthesizePrompts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/prompt-sets/{prompt_set_id}/prompts": {
         parameters: {
             query?: never;
@@ -654,6 +677,11 @@ export interface components {
              */
             split_seed: string;
         };
+        /**
+         * Evolution
+         * @enum {string}
+         */
+        Evolution: "deepen" | "concretize" | "reasoning" | "broaden";
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -1016,6 +1044,42 @@ export interface components {
          * @enum {string}
          */
         Status: "pending" | "queued" | "running" | "succeeded" | "failed" | "cancelling" | "cancelled";
+        /** SynthesisOptions */
+        SynthesisOptions: {
+            /**
+             * Teacher Id
+             * @description An OpenAI-compatible teacher of this project (needs a base_url).
+             */
+            teacher_id: number;
+            /**
+             * Evolutions
+             * @default [
+             *       "deepen",
+             *       "broaden"
+             *     ]
+             */
+            evolutions: components["schemas"]["Evolution"][];
+            /**
+             * Max Seeds
+             * @description Use only the first N prompts as seeds.
+             */
+            max_seeds?: number | null;
+            /**
+             * Temperature
+             * @default 0.7
+             */
+            temperature: number;
+            /**
+             * Max Tokens
+             * @default 512
+             */
+            max_tokens: number;
+            /**
+             * Concurrency
+             * @default 16
+             */
+            concurrency: number;
+        };
         /**
          * TeacherBackend
          * @enum {string}
@@ -1946,6 +2010,42 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CleaningOptions"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    synthesizePrompts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                prompt_set_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SynthesisOptions"];
             };
         };
         responses: {
