@@ -30,18 +30,20 @@ def _ensure_admin() -> None:
             create_user(s, email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo admin", is_admin=True)
 
 
-def _wait_healthy(base: str, api: subprocess.Popen, timeout: float = 60) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Poll a server's health URL until it answers 200; fail early if its process exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if api.poll() is not None:
-            raise RuntimeError(f"the api exited with code {api.returncode}")
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited with code {proc.returncode} before {url} answered")
         try:
-            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+            if httpx.get(url, timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.3)
-    raise RuntimeError(f"the api did not answer on {base} within {timeout:.0f}s")
+    proc.kill()
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
 
 
 def _check(resp: httpx.Response) -> dict:
@@ -154,7 +156,7 @@ def run_demo(*, port: int, keep_serving: bool, console: Console) -> int:
         ]
     )
     try:
-        _wait_healthy(base, api)
+        wait_healthy(f"{base}/api/health", api)
         console.print(f"dashboard and API on {base} (docs at {base}/docs); log in as {DEMO_EMAIL}")
         ok = _drive(base, console)
         if keep_serving:

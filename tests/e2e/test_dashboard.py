@@ -9,12 +9,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from backend.demo import wait_healthy
 from tests.conftest import TEST_ENV
 from tests.e2e.test_embedded_demo import free_port
 
@@ -48,15 +48,7 @@ def server():
         env={**os.environ, **TEST_ENV},
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("uvicorn did not start")
+    wait_healthy(f"{base}/api/health", proc)
     yield base
     proc.terminate()
     proc.wait(15)

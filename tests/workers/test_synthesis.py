@@ -6,12 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
+from backend.demo import wait_healthy
 from tests.conftest import DATA_DIR, wait_job, write_jsonl
 from tests.e2e.test_embedded_demo import free_port
 
@@ -36,18 +35,10 @@ def tiny_server():
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError((DATA_DIR / "transformers-serve.log").read_text()[-3000:])
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError("transformers serve did not start")
+    try:
+        wait_healthy(f"{base}/health", proc, timeout=120)
+    except RuntimeError as exc:
+        raise RuntimeError(f"{exc}: {(DATA_DIR / 'transformers-serve.log').read_text()[-3000:]}") from exc
     yield f"{base}/v1", str(model_dir)
     proc.terminate()
     proc.wait(20)
