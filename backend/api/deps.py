@@ -31,7 +31,9 @@ def get_session() -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit before the response leaves. With the default ("request") the commit ran after
+# the client had its answer, so a client that logged in and called again at once could find no token.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 _bearer = HTTPBearer(auto_error=False, description="A login token or a personal API token.")
 
 

@@ -93,3 +93,18 @@ def test_login_and_watch_run_succeed_in_chromium(server, client, accounts, impor
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert shot.is_file() and shot.stat().st_size > 1000
+
+
+def test_a_write_is_committed_before_its_response_is_sent(server, accounts):
+    """Log in and use the token at once, many times: the token row must exist when the answer arrives."""
+    from typing import get_args
+
+    from backend.api.deps import SessionDep
+
+    assert get_args(SessionDep)[1].scope == "function"
+    user = accounts.user(password="race-pass-123")
+    with httpx.Client(base_url=server, timeout=10) as c:
+        for _ in range(30):
+            token = c.post("/api/auth/login", json={"email": user["email"], "password": "race-pass-123"})
+            me = c.get("/api/users/me", headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+            assert me.status_code == 200, me.text
