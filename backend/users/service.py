@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.core.errors import Conflict, NotFound, Unauthorized
@@ -89,3 +89,12 @@ def revoke_token(session: Session, *, user: User, token_id: int) -> ApiToken:
     if row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
     return row
+
+
+def revoke_sessions(session: Session, *, user: User) -> None:
+    """Revoke every login session of a user; personal tokens keep working."""
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.kind == "session", ApiToken.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )

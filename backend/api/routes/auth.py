@@ -25,17 +25,7 @@ def login(session: SessionDep, body: LoginIn) -> TokenOut:
 @router.post("/auth/logout", operation_id="logout", status_code=status.HTTP_204_NO_CONTENT)
 def logout(session: SessionDep, user: CurrentUser) -> None:
     """Revoke every login session of the caller (personal tokens stay)."""
-    from datetime import UTC, datetime
-
-    from sqlalchemy import update
-
-    from backend.users.models import ApiToken
-
-    session.execute(
-        update(ApiToken)
-        .where(ApiToken.user_id == user.id, ApiToken.kind == "session", ApiToken.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(UTC))
-    )
+    service.revoke_sessions(session, user=user)
 
 
 @router.post("/auth/signup", operation_id="signup", status_code=status.HTTP_201_CREATED)
