@@ -30,6 +30,23 @@ def _ensure_admin() -> None:
             create_user(s, email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo admin", is_admin=True)
 
 
+def api_argv(port: int) -> list[str]:
+    """The command that serves the API and dashboard on 127.0.0.1:port in a child process."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "backend.main:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+
+
 def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
     """Poll a server's health URL until it answers 200; fail early if its process exits."""
     deadline = time.monotonic() + timeout
@@ -140,21 +157,7 @@ def run_demo(*, port: int, keep_serving: bool, console: Console) -> int:
     base = f"http://127.0.0.1:{port}"
     py = sys.executable
     worker = spawn([py, "-m", "backend.cli", "worker", "--queues", "cpu,gpu", "--loglevel", "WARNING"])
-    api = spawn(
-        [
-            py,
-            "-m",
-            "uvicorn",
-            "backend.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ]
-    )
+    api = spawn(api_argv(port))
     try:
         wait_healthy(f"{base}/api/health", api)
         console.print(f"dashboard and API on {base} (docs at {base}/docs); log in as {DEMO_EMAIL}")

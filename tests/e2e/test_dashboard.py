@@ -8,13 +8,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from backend.demo import wait_healthy
+from backend.demo import api_argv, wait_healthy
 from tests.conftest import TEST_ENV
 from tests.e2e.test_embedded_demo import free_port
 
@@ -30,23 +29,7 @@ def server():
     if not (FRONTEND / "dist" / "index.html").is_file():
         pytest.fail("frontend/dist is not built: run `make frontend` (make test does it)")
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "backend.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **TEST_ENV},
-    )
+    proc = subprocess.Popen(api_argv(port), cwd=ROOT, env={**os.environ, **TEST_ENV})
     base = f"http://127.0.0.1:{port}"
     wait_healthy(f"{base}/api/health", proc)
     yield base
