@@ -95,8 +95,10 @@ def build(out: Path, *, hidden: int = 64, layers: int = 2, seed: int = 0, steps:
         hidden_size=hidden,
         intermediate_size=hidden * 2,
         num_hidden_layers=layers,
-        num_attention_heads=4,
-        num_key_value_heads=4,
+        # head_dim 64: vLLM's CPU attention kernels refuse smaller heads (16 fails with
+        # "Unsupported CPU attention configuration").
+        num_attention_heads=max(1, hidden // 64),
+        num_key_value_heads=max(1, hidden // 64),
         max_position_embeddings=1024,
         pad_token_id=fast.pad_token_id,
         eos_token_id=fast.eos_token_id,
