@@ -7,6 +7,7 @@ from backend.jobs.models import Job
 from backend.projects.models import Membership, Project, Role
 from backend.prompts.models import Prompt, PromptSet
 from backend.reviews.models import Review
+from backend.rollouts.models import Price, ResponseCache, RolloutChunk
 from backend.runs.models import Run, RunStage, Status
 from backend.samples.models import Generation, Verdict
 from backend.teachers.models import Teacher
@@ -24,7 +25,10 @@ __all__ = [
     "Project",
     "Prompt",
     "PromptSet",
+    "Price",
+    "ResponseCache",
     "Review",
+    "RolloutChunk",
     "Role",
     "Run",
     "RunStage",

@@ -190,35 +190,58 @@ def seed_prompt_set(project_id: int, path: Path, name: str = "prompts") -> int:
         return pset.id
 
 
-@pytest.fixture(scope="session")
-def celery_worker() -> Iterator[subprocess.Popen]:
-    """A real Celery worker process on Redis, consuming both queues."""
-    log = open(DATA_DIR / "worker.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", "worker", "--queues", "cpu,gpu", "--concurrency", "1"],
-        cwd=ROOT,
-        env={**os.environ, **TEST_ENV},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    from workers.celery_app import celery_app
+class WorkerProcess:
+    """A real Celery worker process on Redis, consuming both queues; tests may SIGKILL and restart it."""
 
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"worker exited: {(DATA_DIR / 'worker.log').read_text()[-2000:]}")
-        if celery_app.control.ping(timeout=0.5):
-            break
-    else:
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen | None = None
+        self.log_path = DATA_DIR / "worker.log"
+
+    def start(self) -> WorkerProcess:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it; closed on stop
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "worker", "--queues", "cpu,gpu", "--concurrency", "1"],
+            cwd=ROOT,
+            env={**os.environ, **TEST_ENV},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        from workers.celery_app import celery_app
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited: {self.log_path.read_text()[-2000:]}")
+            if celery_app.control.ping(timeout=0.5):
+                return self
         raise RuntimeError("worker never answered ping")
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children at once: no shutdown handlers run."""
+        import signal
+
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(20)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def celery_worker() -> Iterator[WorkerProcess]:
+    """One worker for the whole session (restarted by tests that kill it)."""
+    worker = WorkerProcess().start()
+    yield worker
+    worker.stop()
 
 
 def wait_run(client, headers, project_id: int, run_id: int) -> dict:

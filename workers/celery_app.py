@@ -34,7 +34,7 @@ def make_celery() -> Celery:
     app = Celery(
         "distillery",
         broker=settings.celery_broker_url,
-        include=["workers.tasks.profile", "workers.tasks.prompt_sets"],
+        include=["workers.tasks.profile", "workers.tasks.prompt_sets", "workers.tasks.rollout"],
     )
     app.conf.update(
         broker_transport_options=_transport_options(settings),

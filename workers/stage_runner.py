@@ -26,7 +26,9 @@ class StageContext(ProgressReporter):
         self.stage_id, self.run_id, self.recipe, self.prompt_set_id = stage_id, run_id, recipe, prompt_set_id
 
 
-StageFn = Callable[[StageContext], dict[str, Any]]
+StageFn = Callable[[StageContext], dict[str, Any] | None]
+# What a stage function returns when tasks of its own (a rollout's chunks) will finish the stage.
+DEFERRED = None
 
 
 def _claim(stage_id: int, task_id: str | None) -> StageContext | None:
@@ -40,7 +42,7 @@ def _claim(stage_id: int, task_id: str | None) -> StageContext | None:
             Status.cancelled,
             Status.cancelling,
         ):
-            _finish(s, stage, run, Status.cancelled)
+            finish_stage(s, stage, run, Status.cancelled)
             return None
         if stage.status in (Status.succeeded, Status.failed):
             log.info("stage %s already %s; duplicate delivery ignored", stage_id, stage.status.value)
@@ -54,7 +56,7 @@ def _claim(stage_id: int, task_id: str | None) -> StageContext | None:
         return StageContext(stage.id, run.id, run.recipe, run.prompt_set_id)
 
 
-def _finish(s, stage: RunStage, run: Run, status: Status, error: str | None = None) -> None:
+def finish_stage(s, stage: RunStage, run: Run, status: Status, error: str | None = None) -> None:
     now = datetime.now(UTC)
     stage.status, stage.finished_at, stage.error = status, now, error
     if status in (Status.failed, Status.cancelled):
@@ -74,28 +76,38 @@ def run_stage(stage_id: int, task_id: str | None, fn: StageFn) -> dict[str, Any]
     except Cancelled:
         with session_scope() as s:
             stage = s.get(RunStage, stage_id)
-            _finish(s, stage, s.get(Run, stage.run_id), Status.cancelled)
+            finish_stage(s, stage, s.get(Run, stage.run_id), Status.cancelled)
         log.info("stage %s cancelled", stage_id)
         return None
     except BaseException as exc:
         message = f"{type(exc).__name__}: {exc}"[:4000]
         with session_scope() as s:
             stage = s.get(RunStage, stage_id)
-            _finish(s, stage, s.get(Run, stage.run_id), Status.failed, message)
+            finish_stage(s, stage, s.get(Run, stage.run_id), Status.failed, message)
         log.exception("stage %s failed", stage_id)
         raise
+    if metrics is DEFERRED:
+        return None
     with session_scope() as s:
         stage = s.get(RunStage, stage_id)
-        run = s.get(Run, stage.run_id)
-        stage.metrics = metrics
-        stage.progress_done = max(stage.progress_done, stage.progress_total or 0)
-        run.summary = {**(run.summary or {}), stage.kind: metrics}
-        if stage.status == Status.cancelling or run.status == Status.cancelling:
-            # Finished before it saw the cancel: keep the result, stop the pipeline here.
-            _finish(s, stage, run, Status.cancelled)
-            stage.status = Status.succeeded
-            return metrics
-        _finish(s, stage, run, Status.succeeded)
-        s.flush()
-        enqueue_next_stage(s, run=run)
+        complete_stage(s, stage, s.get(Run, stage.run_id), metrics)
     return metrics
+
+
+def complete_stage(s, stage: RunStage, run: Run, metrics: dict[str, Any]) -> None:
+    """Store a finished stage's metrics on it and the run, then queue the next stage (or stop
+    there when the user cancelled meanwhile)."""
+    stage.metrics = metrics
+    stage.progress_done = max(stage.progress_done, stage.progress_total or 0)
+    run.summary = {**(run.summary or {}), stage.kind: metrics}
+    if stage.status == Status.cancelling or run.status == Status.cancelling:
+        # Finished before it saw the cancel: the stage's result stands, the pipeline stops here.
+        now = datetime.now(UTC)
+        stage.status, stage.finished_at = Status.succeeded, now
+        run.status, run.finished_at = Status.cancelled, now
+        for other in s.query(RunStage).filter(RunStage.run_id == run.id, RunStage.status == Status.pending):
+            other.status, other.finished_at = Status.cancelled, now
+        return
+    finish_stage(s, stage, run, Status.succeeded)
+    s.flush()
+    enqueue_next_stage(s, run=run)

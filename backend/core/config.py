@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     task_soft_time_limit: int = Field(6 * 3600, ge=1, description="Seconds before a task is asked to stop.")
     progress_interval_s: float = Field(1.0, ge=0, description="Minimum seconds between progress writes.")
     log_level: str = Field("INFO", description="Python logging level.")
+    stale_after_s: float = Field(
+        120, gt=0, description="A running stage whose heartbeat is older than this may be re-queued."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

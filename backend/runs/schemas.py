@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from backend.rollouts.schemas import RolloutSettings
 from backend.runs.models import Status
 from backend.runs.stages import STAGES
 
@@ -32,6 +33,7 @@ class Recipe(BaseModel):
     teacher_id: int | None = Field(None, ge=1)
     stages: list[str] = Field(["profile"], min_length=1)
     profile: ProfileSettings = Field(default_factory=ProfileSettings)
+    rollout: RolloutSettings = Field(default_factory=RolloutSettings)
 
     @field_validator("stages")
     @classmethod
@@ -42,6 +44,12 @@ class Recipe(BaseModel):
         if len(set(v)) != len(v):
             raise ValueError("a stage may appear only once")
         return v
+
+    @model_validator(mode="after")
+    def _teacher_for_rollout(self) -> Recipe:
+        if "rollout" in self.stages and self.teacher_id is None:
+            raise ValueError("the rollout stage needs teacher_id")
+        return self
 
 
 class RunCreate(BaseModel):

@@ -25,5 +25,12 @@ STAGES: dict[str, StageKind] = {
             "distillery.stage.profile",
             "Prompt count and length percentiles, stored on the run.",
         ),
+        StageKind(
+            "rollout",
+            "cpu",
+            "distillery.stage.rollout",
+            "The teacher writes n attempts per prompt; chunks run as tasks on the cpu queue (API teachers) "
+            "or the gpu queue (vllm, transformers_local).",
+        ),
     ]
 }

@@ -85,6 +85,7 @@ def synthesize(ctx: JobContext) -> dict[str, Any]:
     from backend.prompts.models import Prompt
     from backend.prompts.synthesis import SynthesisOptions, clean_variant, conversation
     from backend.teachers.service import api_key_of, get_teacher
+    from workers.teachers.base import Sampling
     from workers.teachers.openai_compat import OpenAICompatClient
 
     opts = SynthesisOptions.model_validate(ctx.params["options"])
@@ -104,7 +105,7 @@ def synthesize(ctx: JobContext) -> dict[str, Any]:
             concurrency=opts.concurrency,
             max_retries=int(teacher.settings.get("max_retries", 5)),
             timeout_s=float(teacher.settings.get("timeout_s", 120)),
-            sampling={"temperature": opts.temperature, "max_tokens": opts.max_tokens},
+            sampling=Sampling(temperature=opts.temperature, max_tokens=opts.max_tokens),
         )
         stmt = (
             select(Prompt.position, Prompt.text)

@@ -1,40 +1,88 @@
 """Any OpenAI-compatible chat endpoint: OpenAI, Together, DeepSeek, Fireworks, OpenRouter, vLLM, SGLang,
 Ollama, `transformers serve`.
 
-Async with bounded concurrency; 429, 5xx, timeouts and resets are retried with exponential backoff and
-jitter (Retry-After honoured); after the last try the attempt comes back as failed with its cause, never
-dropped. Reasoning is taken from `reasoning_content` / `reasoning` (DeepSeek, vLLM's reasoning parsers)
-or from <think>...</think> in the content.
+- Bounded concurrency on one aiohttp session (httpx costs about 3x more CPU per request, and one
+  worker process must store well over 1,000 completions a second).
+- 429, 5xx, timeouts and connection resets are retried with exponential backoff and jitter;
+  Retry-After and the x-ratelimit-* headers pause every request of the client, not just the one
+  that hit the limit. After the last try the attempt comes back failed with its cause, never dropped.
+- n samples per request; where a provider ignores n (answers one choice), the rest are asked for
+  one at a time, and later requests go straight to single samples.
+- Reasoning from `reasoning_content` / `reasoning` (DeepSeek, vLLM's reasoning parsers) or a leading
+  <think>...</think> in the content. Empty content under load is retried, not stored as an answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import re
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
+import orjson
+
+from workers.teachers.base import Completion, Request, Sampling, split_reasoning
+
+log = logging.getLogger(__name__)
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
-_THINK = re.compile(r"^\s*<think>(.*?)</think>\s*", re.S)
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+MAX_PAUSE_S = 60.0
 
 
-@dataclass
-class Completion:
-    content: str | None
-    reasoning: str | None = None
-    finish_reason: str | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    latency_ms: int | None = None
-    error: str | None = None  # set when every try failed: the cause, e.g. "http 429" or "timeout"
+def parse_duration(value: str | None) -> float | None:
+    """Seconds in an x-ratelimit-reset-* value: "1s", "6m0s", "20ms", "0.42s", or a bare number."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    parts = _DURATION.findall(value)
+    if not parts:
+        return None
+    return sum(float(n) * _UNIT_S[u] for n, u in parts)
 
-    @property
-    def ok(self) -> bool:
-        return self.error is None
+
+class RateGate:
+    """Shared pause for all requests of one client, set from Retry-After and x-ratelimit-* headers."""
+
+    def __init__(self, low_water: int = 1):
+        self.low_water = low_water  # pause once this few requests (or tokens) are left in the window
+        self._until = 0.0
+        self.pauses = 0
+
+    async def wait(self) -> None:
+        while (delay := self._until - time.monotonic()) > 0:
+            await asyncio.sleep(delay)
+
+    def pause(self, seconds: float) -> None:
+        until = time.monotonic() + min(max(seconds, 0.0), MAX_PAUSE_S)
+        if until > self._until:
+            self._until = until
+            self.pauses += 1
+
+    def observe(self, headers: Any) -> None:
+        """Pause until the window resets when the provider says requests or tokens are running out."""
+        for kind in ("requests", "tokens"):
+            remaining = headers.get(f"x-ratelimit-remaining-{kind}")
+            if remaining is None:
+                continue
+            try:
+                left = float(remaining)
+            except ValueError:
+                continue
+            if left < self.low_water:
+                reset = parse_duration(headers.get(f"x-ratelimit-reset-{kind}"))
+                if reset:
+                    self.pause(reset)
 
 
 @dataclass
@@ -46,92 +94,150 @@ class OpenAICompatClient:
     max_retries: int = 5
     timeout_s: float = 120.0
     backoff_s: float = 0.5
-    sampling: dict[str, Any] = field(default_factory=dict)  # temperature, top_p, max_tokens, seed, stop...
+    max_backoff_s: float = 30.0
+    sampling: Sampling = field(default_factory=Sampling)
+    name: str = "openai_compat"
+    n_supported: bool | None = None  # None until a response with n > 1 tells
+    gate: RateGate = field(default_factory=RateGate)
+    _http: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
+    _sem: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
 
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+    @property
+    def gpu_seconds(self) -> float:
+        return 0.0  # a remote endpoint bills tokens, not our accelerator time
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            headers = {"Content-Type": "application/json"}
+            if self.api_key:
+                headers["Authorization"] = f"Bearer {self.api_key}"
+            self._http = aiohttp.ClientSession(
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=self.timeout_s),
+                connector=aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300),
+            )
+            self._sem = asyncio.Semaphore(self.concurrency)
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def generate(self, requests: list[Request]) -> AsyncIterator[tuple[Request, list[Completion]]]:
+        """Yield each request with its n completions as soon as they are in."""
+        self._session()
+
+        async def one(req: Request) -> tuple[Request, list[Completion]]:
+            return req, await self.complete(req.messages, req.n)
+
+        tasks = [asyncio.ensure_future(one(r)) for r in requests]
+        try:
+            for fut in asyncio.as_completed(tasks):
+                yield await fut
+        finally:
+            for t in tasks:
+                t.cancel()  # a cancelled rollout stops paying for what it will not store
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def chat_many(
         self, conversations: list[list[dict[str, str]]], n: int = 1
     ) -> list[list[Completion]]:
         """n completions for each conversation, in order; failures are returned, not raised."""
-        sem = asyncio.Semaphore(self.concurrency)
-        async with httpx.AsyncClient(
-            base_url=self.base_url.rstrip("/"), timeout=self.timeout_s, headers=self._headers()
-        ) as http:
+        try:
+            self._session()
+            return list(await asyncio.gather(*(self.complete(m, n) for m in conversations)))
+        finally:
+            await self.aclose()
 
-            async def one(messages):
-                async with sem:
-                    return await self._chat(http, messages, n)
-
-            return await asyncio.gather(*(one(m) for m in conversations))
-
-    async def _chat(
-        self, http: httpx.AsyncClient, messages: list[dict[str, str]], n: int
-    ) -> list[Completion]:
-        body = {"model": self.model, "messages": messages, "n": n, **self.sampling}
-        cause = "unknown"
-        for attempt in range(self.max_retries + 1):
-            started = time.monotonic()
-            wait = None
-            try:
-                resp = await http.post("/chat/completions", json=body)
-                if resp.status_code == 200:
-                    out = self._parse(resp.json(), n, int((time.monotonic() - started) * 1000))
-                    if out is not None:
-                        return out
-                    cause = "empty content"  # providers under load sometimes answer nothing: retry
-                elif resp.status_code in RETRY_STATUS:
-                    cause = f"http {resp.status_code}"
-                    wait = _retry_after(resp)
-                else:
-                    msg = resp.text[:300]
-                    return [Completion(None, error=f"http {resp.status_code}: {msg}")] * n
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                cause = (
-                    "timeout"
-                    if isinstance(exc, httpx.TimeoutException)
-                    else f"connection: {type(exc).__name__}"
-                )
-            except ValueError:
-                cause = "malformed response"
-            if attempt < self.max_retries:
-                await asyncio.sleep(
-                    wait if wait is not None else self.backoff_s * 2**attempt * random.uniform(0.5, 1.5)
-                )
-        return [Completion(None, error=f"{cause} after {self.max_retries + 1} tries") for _ in range(n)]
-
-    @staticmethod
-    def _parse(data: dict[str, Any], n: int, latency_ms: int) -> list[Completion] | None:
-        choices = data.get("choices") or []
-        usage = data.get("usage") or {}
-        out = []
-        for ch in choices:
-            msg = ch.get("message") or {}
-            content = msg.get("content")
-            reasoning = msg.get("reasoning_content") or msg.get("reasoning")
-            if content and reasoning is None and (m := _THINK.match(content)):
-                reasoning, content = m.group(1).strip(), content[m.end() :]
-            if not content or not content.strip():
-                return None
-            out.append(
-                Completion(
-                    content,
-                    reasoning,
-                    ch.get("finish_reason"),
-                    usage.get("prompt_tokens"),
-                    usage.get("completion_tokens"),
-                    latency_ms,
-                )
-            )
-        if not out:
-            return None
+    async def complete(self, messages: list[dict[str, str]], n: int) -> list[Completion]:
+        """n completions of one conversation, falling back to single samples where n is ignored."""
+        if n > 1 and self.n_supported is False:
+            singles = await asyncio.gather(*(self._request(messages, 1) for _ in range(n)))
+            return [c for group in singles for c in group]
+        out = await self._request(messages, n)
+        if len(out) < n and out and out[0].ok:
+            if self.n_supported is None:
+                log.info("%s answered %d of n=%d choices; asking one at a time", self.base_url, len(out), n)
+            self.n_supported = False
+            rest = await asyncio.gather(*(self._request(messages, 1) for _ in range(n - len(out))))
+            out += [c for group in rest for c in group]
+        elif n > 1 and len(out) == n and out[0].ok:
+            self.n_supported = True
         return out[:n]
 
+    async def _request(self, messages: list[dict[str, str]], n: int) -> list[Completion]:
+        http = self._session()
+        body = {"model": self.model, "messages": messages, **self.sampling.openai_body()}
+        if n != 1:
+            body["n"] = n
+        payload = orjson.dumps(body)
+        url = self.base_url.rstrip("/") + "/chat/completions"
+        cause = "unknown"
+        assert self._sem is not None
+        for attempt in range(self.max_retries + 1):
+            wait = None
+            async with self._sem:
+                await self.gate.wait()
+                started = time.monotonic()
+                try:
+                    async with http.post(url, data=payload) as resp:
+                        raw = await resp.read()
+                        self.gate.observe(resp.headers)
+                        if resp.status == 200:
+                            out = _parse(orjson.loads(raw), int((time.monotonic() - started) * 1000))
+                            if out:
+                                return out
+                            cause = "empty content"  # providers under load sometimes answer nothing
+                        elif resp.status in RETRY_STATUS:
+                            cause = f"http {resp.status}"
+                            wait = _retry_after(resp.headers)
+                            if resp.status == 429:
+                                self.gate.pause(wait if wait is not None else self._backoff(attempt))
+                        else:
+                            msg = raw[:300].decode("utf-8", "replace")
+                            return [Completion(None, error=f"http {resp.status}: {msg}") for _ in range(n)]
+                except TimeoutError:
+                    cause = "timeout"
+                except aiohttp.ClientError as exc:
+                    cause = f"connection: {type(exc).__name__}"
+                except ValueError:  # orjson.JSONDecodeError, or a body of the wrong shape
+                    cause = "malformed response"
+            if attempt < self.max_retries:
+                await asyncio.sleep(wait if wait is not None else self._backoff(attempt))
+        return [Completion(None, error=f"{cause} after {self.max_retries + 1} tries") for _ in range(n)]
 
-def _retry_after(resp: httpx.Response) -> float | None:
-    value = resp.headers.get("retry-after")
+    def _backoff(self, attempt: int) -> float:
+        return min(self.backoff_s * 2**attempt, self.max_backoff_s) * random.uniform(0.5, 1.5)
+
+
+def _parse(data: dict[str, Any], latency_ms: int) -> list[Completion] | None:
+    """Completions of one response, or None where any choice came back empty (retried as a whole)."""
+    if not isinstance(data, dict):
+        raise ValueError("response is not a JSON object")
+    choices = data.get("choices") or []
+    usage = data.get("usage") or {}
+    prompt_tokens = usage.get("prompt_tokens")
+    total_out = usage.get("completion_tokens")
+    out = []
+    for i, ch in enumerate(choices):
+        msg = ch.get("message") or {}
+        content, reasoning = split_reasoning(
+            msg.get("content"), msg.get("reasoning_content") or msg.get("reasoning")
+        )
+        finish = ch.get("finish_reason")
+        if not (content and content.strip()) and not (finish == "length" and reasoning):
+            return None  # a trace cut inside <think> is kept (truncated); an empty answer is not
+        share = None
+        if total_out is not None and choices:
+            share = total_out // len(choices) + (1 if i < total_out % len(choices) else 0)
+        out.append(Completion(content, reasoning, finish, prompt_tokens, share, latency_ms))
+    return out or None
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = headers.get("retry-after")
     try:
-        return min(float(value), 60.0) if value is not None else None
+        return min(float(value), MAX_PAUSE_S) if value is not None else None
     except ValueError:
         return None

@@ -3,13 +3,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
+from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from backend.api.deps import Maintainer, SessionDep, Viewer
+from backend.core.errors import Invalid
 from backend.core.pagination import Page
+from backend.prompts.service import get_prompt_set
+from backend.rollouts import service as rollouts
+from backend.rollouts.schemas import GenerationOut, RolloutEstimate
 from backend.runs import service
 from backend.runs.models import Run, Status
-from backend.runs.schemas import RunCreate, RunDetail, RunOut, StageOut
+from backend.runs.schemas import Recipe, RunCreate, RunDetail, RunOut, StageOut
 from backend.runs.stages import STAGES
+from backend.teachers.service import get_teacher
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["runs"])
 RunId = Annotated[int, Path(ge=1)]
@@ -57,6 +63,71 @@ def cancel_run(session: SessionDep, access: Maintainer, run_id: RunId) -> RunDet
     """Stop a run: queued stages never start, a running one stops at its next progress check."""
     run = service.cancel_run(session, run=service.get_run(session, project=access.project, run_id=run_id))
     return _detail(session, run)
+
+
+@router.post("/runs/{run_id}/requeue", operation_id="requeueRun", status_code=status.HTTP_202_ACCEPTED)
+def requeue_run(session: SessionDep, access: Maintainer, run_id: RunId) -> RunDetail:
+    """Send a failed, cancelled or stalled run back to the queue; only missing generations are made."""
+    run = rollouts.requeue_run(session, run=service.get_run(session, project=access.project, run_id=run_id))
+    service.enqueue_next_stage(session, run=run)
+    return _detail(session, run)
+
+
+@router.post("/runs/estimate", operation_id="estimateRollout")
+def estimate_rollout(session: SessionDep, access: Viewer, recipe: Recipe) -> RolloutEstimate:
+    """Tokens, cost and time a recipe's rollout would take, before launching it."""
+    if recipe.teacher_id is None:
+        raise Invalid(
+            "an estimate needs teacher_id",
+            fields=[{"path": "body.teacher_id", "message": "required", "type": "missing"}],
+        )
+    pset = get_prompt_set(session, project=access.project, prompt_set_id=recipe.prompt_set_id)
+    teacher = get_teacher(session, project=access.project, teacher_id=recipe.teacher_id)
+    return rollouts.estimate(
+        session, project_id=access.project.id, prompt_set=pset, teacher=teacher, settings=recipe.rollout
+    )
+
+
+@router.get("/runs/{run_id}/generations", operation_id="listGenerations")
+def list_generations(
+    session: SessionDep,
+    access: Viewer,
+    run_id: RunId,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: str | None = None,
+    status: Annotated[str | None, Query(pattern="^(ok|failed)$")] = None,
+) -> Page[GenerationOut]:
+    """A run's generations, oldest first, a page at a time."""
+    run = service.get_run(session, project=access.project, run_id=run_id)
+    rows, nxt = rollouts.list_generations(session, run=run, limit=limit, cursor=cursor, status=status)
+    return Page[GenerationOut](items=[_generation(g) for g in rows], next_cursor=nxt)
+
+
+def _generation(g) -> GenerationOut:
+    fields = {c: getattr(g, c) for c in GenerationOut.model_fields if c != "truncated"}
+    return GenerationOut(**fields, truncated=g.finish_reason == "length")
+
+
+@router.get("/runs/{run_id}/card", operation_id="getDatasetCard", response_class=PlainTextResponse)
+def dataset_card(session: SessionDep, access: Viewer, run_id: RunId) -> str:
+    """The run's dataset card (markdown), with the teacher's licence warning where there is one."""
+    run = service.get_run(session, project=access.project, run_id=run_id)
+    return rollouts.dataset_card(session, run=run)
+
+
+@router.get("/runs/{run_id}/export", operation_id="exportGenerations")
+def export_generations(
+    session: SessionDep, access: Maintainer, run_id: RunId, acknowledge_terms: bool = False
+) -> StreamingResponse:
+    """The run's successful generations as JSONL, for redistribution. A teacher whose terms forbid
+    training competing models needs acknowledge_terms=true (403 terms_not_acknowledged otherwise)."""
+    run = service.get_run(session, project=access.project, run_id=run_id)
+    rollouts.check_export(run=run, acknowledge_terms=acknowledge_terms)
+    return StreamingResponse(
+        rollouts.export_jsonl(run_id=run.id),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="run-{run.id}-generations.jsonl"'},
+    )
 
 
 @router.get("/stage-kinds", operation_id="listStageKinds")

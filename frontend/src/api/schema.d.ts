@@ -455,6 +455,107 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/runs/{run_id}/requeue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Requeue Run
+         * @description Send a failed, cancelled or stalled run back to the queue; only missing generations are made.
+         */
+        post: operations["requeueRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/runs/estimate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Estimate Rollout
+         * @description Tokens, cost and time a recipe's rollout would take, before launching it.
+         */
+        post: operations["estimateRollout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/runs/{run_id}/generations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Generations
+         * @description A run's generations, oldest first, a page at a time.
+         */
+        get: operations["listGenerations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/runs/{run_id}/card": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dataset Card
+         * @description The run's dataset card (markdown), with the teacher's licence warning where there is one.
+         */
+        get: operations["getDatasetCard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/runs/{run_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Generations
+         * @description The run's successful generations as JSONL, for redistribution. A teacher whose terms forbid
+         *     training competing models needs acknowledge_terms=true (403 terms_not_acknowledged otherwise).
+         */
+        get: operations["exportGenerations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/stage-kinds": {
         parameters: {
             query?: never;
@@ -527,6 +628,48 @@ export interface paths {
         /** Cancel Job */
         post: operations["cancelJob"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/prices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Prices
+         * @description Dollars per million input/output tokens per (provider, model); provider "local" prices a
+         *     GPU-hour for vllm and transformers_local teachers. Model "*" is a provider's fallback.
+         */
+        get: operations["listPrices"];
+        /**
+         * Put Price
+         * @description Create or replace the price of (provider, model).
+         */
+        put: operations["putPrice"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/prices/{price_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Price */
+        delete: operations["deletePrice"];
         options?: never;
         head?: never;
         patch?: never;
@@ -682,6 +825,42 @@ export interface components {
          * @enum {string}
          */
         Evolution: "deepen" | "concretize" | "reasoning" | "broaden";
+        /** GenerationOut */
+        GenerationOut: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: number;
+            /** Prompt Id */
+            prompt_id: number;
+            /** Attempt */
+            attempt: number;
+            /** Status */
+            status: string;
+            /** Reasoning */
+            reasoning: string | null;
+            /** Content */
+            content: string | null;
+            /** Finish Reason */
+            finish_reason: string | null;
+            /** Truncated */
+            truncated: boolean;
+            /** Error */
+            error: string | null;
+            /** Prompt Tokens */
+            prompt_tokens: number | null;
+            /** Completion Tokens */
+            completion_tokens: number | null;
+            /** Latency Ms */
+            latency_ms: number | null;
+            /** From Cache */
+            from_cache: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -764,6 +943,13 @@ export interface components {
         MemberUpdate: {
             role: components["schemas"]["Role"];
         };
+        /** Page[GenerationOut] */
+        Page_GenerationOut_: {
+            /** Items */
+            items: components["schemas"]["GenerationOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Page[JobOut] */
         Page_JobOut_: {
             /** Items */
@@ -784,6 +970,91 @@ export interface components {
             items: components["schemas"]["RunOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
+        };
+        /** PriceIn */
+        PriceIn: {
+            /**
+             * Provider
+             * @example openai
+             * @example together
+             * @example local
+             */
+            provider: string;
+            /**
+             * Model
+             * @example deepseek-reasoner
+             * @example *
+             */
+            model: string;
+            /**
+             * Input Per M
+             * @description Dollars per million input tokens.
+             * @default 0
+             */
+            input_per_m: number;
+            /**
+             * Output Per M
+             * @description Dollars per million output tokens.
+             * @default 0
+             */
+            output_per_m: number;
+            /**
+             * Gpu Hour
+             * @description Dollars per GPU-hour (local teachers).
+             * @default 0
+             */
+            gpu_hour: number;
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+        };
+        /** PriceOut */
+        PriceOut: {
+            /**
+             * Provider
+             * @example openai
+             * @example together
+             * @example local
+             */
+            provider: string;
+            /**
+             * Model
+             * @example deepseek-reasoner
+             * @example *
+             */
+            model: string;
+            /**
+             * Input Per M
+             * @description Dollars per million input tokens.
+             * @default 0
+             */
+            input_per_m: number;
+            /**
+             * Output Per M
+             * @description Dollars per million output tokens.
+             * @default 0
+             */
+            output_per_m: number;
+            /**
+             * Gpu Hour
+             * @description Dollars per GPU-hour (local teachers).
+             * @default 0
+             */
+            gpu_hour: number;
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+            /** Id */
+            id: number;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
         };
         /** ProfileSettings */
         ProfileSettings: {
@@ -908,6 +1179,7 @@ export interface components {
              */
             stages: string[];
             profile?: components["schemas"]["ProfileSettings"];
+            rollout?: components["schemas"]["RolloutSettings"];
         };
         /**
          * Role
@@ -915,6 +1187,118 @@ export interface components {
          * @enum {string}
          */
         Role: "viewer" | "reviewer" | "maintainer" | "owner";
+        /** RolloutEstimate */
+        RolloutEstimate: {
+            /** Prompts */
+            prompts: number;
+            /** Attempts */
+            attempts: number;
+            /** Cached Attempts */
+            cached_attempts: number;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Output Tokens */
+            output_tokens: number;
+            /** Cost Usd */
+            cost_usd: number | null;
+            /** Seconds */
+            seconds: number | null;
+            /** Price */
+            price: {
+                [key: string]: number | string;
+            } | null;
+            /**
+             * Basis
+             * @description How each figure was estimated.
+             */
+            basis: string[];
+        };
+        /**
+         * RolloutSettings
+         * @description How the teacher is sampled, and how the work is cut up. Part of a run's frozen recipe.
+         */
+        RolloutSettings: {
+            /**
+             * N
+             * @description Attempts per prompt.
+             * @default 4
+             */
+            n: number;
+            /**
+             * Temperature
+             * @default 0.7
+             */
+            temperature: number;
+            /**
+             * Top P
+             * @default 1
+             */
+            top_p: number;
+            /**
+             * Max Tokens
+             * @description Cap on each attempt's tokens.
+             * @default 1024
+             */
+            max_tokens: number;
+            /**
+             * Seed
+             * @description Per-request seed, where the teacher supports one.
+             */
+            seed?: number | null;
+            /** Stop */
+            stop?: string[] | null;
+            /**
+             * Top K
+             * @description vLLM / SGLang only (sent as extra body).
+             */
+            top_k?: number | null;
+            /**
+             * Min P
+             * @description vLLM / SGLang only (sent as extra body).
+             */
+            min_p?: number | null;
+            /**
+             * System Prompt
+             * @description For prompts that have none.
+             */
+            system_prompt?: string | null;
+            /**
+             * Split
+             * @description Which split of the prompt set to roll out; eval prompts stay held out.
+             * @default train
+             * @enum {string}
+             */
+            split: "train" | "eval" | "all";
+            /**
+             * Chunk Size
+             * @description Prompts per Celery task.
+             * @default 256
+             */
+            chunk_size: number;
+            /**
+             * Concurrency
+             * @description Requests in flight per worker.
+             * @default 64
+             */
+            concurrency: number;
+            /**
+             * Max Retries
+             * @default 5
+             */
+            max_retries: number;
+            /**
+             * Timeout S
+             * @description Per request.
+             * @default 600
+             */
+            timeout_s: number;
+            /**
+             * Use Cache
+             * @description Re-use identical earlier generations instead of paying twice.
+             * @default true
+             */
+            use_cache: boolean;
+        };
         /** RunCreate */
         RunCreate: {
             /** Name */
@@ -2270,6 +2654,175 @@ export interface operations {
             };
         };
     };
+    requeueRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    estimateRollout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Recipe"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolloutEstimate"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    listGenerations: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+                status?: string | null;
+            };
+            header?: never;
+            path: {
+                run_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_GenerationOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getDatasetCard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    exportGenerations: {
+        parameters: {
+            query?: {
+                acknowledge_terms?: boolean;
+            };
+            header?: never;
+            path: {
+                run_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     listStageKinds: {
         parameters: {
             query?: never;
@@ -2389,6 +2942,88 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["JobOut"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    listPrices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceOut"][];
+                };
+            };
+        };
+    };
+    putPrice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PriceIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    deletePrice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                price_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {

@@ -1,0 +1,231 @@
+"""Batched, idempotent writes of a rollout chunk's generations, its counters and the stage's progress.
+
+Every batch is one transaction: the generations (INSERT ... ON CONFLICT (run, prompt, attempt) DO
+UPDATE only where the stored attempt failed), their response-cache entries, and the chunk's counters.
+A worker killed between batches loses only the batch it had not committed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.core.config import get_settings
+from backend.core.db import get_engine, session_scope
+from backend.rollouts import service
+from backend.rollouts.models import ResponseCache, RolloutChunk
+from backend.runs.models import RunStage, Status
+from backend.samples.models import Generation
+from workers.teachers.base import Completion
+
+if TYPE_CHECKING:
+    from workers.tasks.rollout import ChunkJob
+
+UPDATABLE = (
+    "status",
+    "reasoning",
+    "content",
+    "finish_reason",
+    "error",
+    "prompt_tokens",
+    "completion_tokens",
+    "latency_ms",
+    "from_cache",
+    "created_at",
+)
+
+
+@dataclass
+class Row:
+    prompt_id: int
+    attempt: int
+    completion: Completion
+    cache_key: str | None  # set for a fresh success: it becomes a cache entry
+    from_cache: bool = False
+    billed_prompt_tokens: int = 0  # the prompt is paid once per request, whatever n is
+
+
+@dataclass
+class Hits:
+    pairs: set[tuple[int, int]]
+
+    def total(self) -> int:
+        return len(self.pairs)
+
+
+def _insert():
+    if get_engine().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def upsert_generations(session: Session, rows: list[dict[str, Any]]) -> list[tuple[int, int, int, str]]:
+    """Insert rows; a row whose (run, prompt, attempt) exists replaces it only if that one failed.
+    Returns (id, prompt_id, attempt, status) of the rows actually written."""
+    if not rows:
+        return []
+    stmt = _insert()(Generation)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["run_id", "prompt_id", "attempt"],
+        set_={c: getattr(stmt.excluded, c) for c in UPDATABLE},
+        where=Generation.status == "failed",
+    ).returning(Generation.id, Generation.prompt_id, Generation.attempt, Generation.status)
+    return [tuple(r) for r in session.execute(stmt, rows)]
+
+
+class GenerationWriter:
+    def __init__(self, job: ChunkJob):
+        self.job = job
+        self._interval = get_settings().progress_interval_s
+        self._last_progress = float("-inf")
+
+    def existing_ok(self, prompt_ids: list[int]) -> set[tuple[int, int]]:
+        """(prompt, attempt) pairs of this run that already succeeded."""
+        if not prompt_ids:
+            return set()
+        with session_scope() as s:
+            stmt = select(Generation.prompt_id, Generation.attempt).where(
+                Generation.run_id == self.job.run_id,
+                Generation.prompt_id.in_(prompt_ids),
+                Generation.status == "ok",
+            )
+            return {(p, a) for p, a in s.execute(stmt)}
+
+    def start(self) -> None:
+        """Reset the chunk's counters from what is stored; failed attempts will be asked again."""
+        job = self.job
+        with session_scope() as s:
+            chunk = s.get(RolloutChunk, job.chunk_id)
+            pids = self._prompt_ids(s)
+            stats = s.execute(
+                select(
+                    func.count(),
+                    func.count().filter(Generation.finish_reason == "length"),
+                    func.count().filter(Generation.from_cache.is_(True)),
+                    func.coalesce(func.sum(Generation.prompt_tokens), 0),
+                    func.coalesce(func.sum(Generation.completion_tokens), 0),
+                ).where(
+                    Generation.run_id == job.run_id,
+                    Generation.prompt_id.in_(pids),
+                    Generation.status == "ok",
+                )
+            ).one()
+            chunk.done, chunk.truncated, chunk.cached, chunk.prompt_tokens, chunk.completion_tokens = stats
+            chunk.failed, chunk.failures = 0, {}
+
+    def _prompt_ids(self, s: Session) -> Any:
+        from backend.prompts.models import Prompt
+
+        job = self.job
+        return (
+            select(Prompt.id)
+            .where(
+                Prompt.prompt_set_id == job.prompt_set_id,
+                Prompt.position.between(job.first, job.last),
+                service.split_filter(job.settings),
+            )
+            .scalar_subquery()
+        )
+
+    def copy_cached(self, keys: dict[tuple[int, int], str]) -> Hits:
+        """Write the pairs the response cache can answer as generations of this run (from_cache)."""
+        by_key = {k: pair for pair, k in keys.items()}
+        found: list[Row] = []
+        with session_scope() as s:
+            items = list(by_key)
+            for i in range(0, len(items), 1000):
+                stmt = (
+                    select(ResponseCache.key, Generation)
+                    .join(Generation, Generation.id == ResponseCache.generation_id)
+                    .where(ResponseCache.key.in_(items[i : i + 1000]))
+                )
+                for key, g in s.execute(stmt):
+                    if g.run_id == self.job.run_id:
+                        continue
+                    pid, attempt = by_key[key]
+                    c = Completion(
+                        g.content,
+                        g.reasoning,
+                        g.finish_reason,
+                        g.prompt_tokens,
+                        g.completion_tokens,
+                        g.latency_ms,
+                    )
+                    found.append(Row(pid, attempt, c, None, from_cache=True))
+        if found:
+            self.flush(found, 0.0)
+        return Hits({(r.prompt_id, r.attempt) for r in found})
+
+    def flush(self, rows: list[Row], gpu_seconds: float) -> Status:
+        """Write one batch and the counters; returns the stage's status (the cancellation check)."""
+        job = self.job
+        now = datetime.now(UTC)
+        values = [
+            {
+                "run_id": job.run_id,
+                "prompt_id": r.prompt_id,
+                "attempt": r.attempt,
+                "status": "ok" if r.completion.ok else "failed",
+                "reasoning": r.completion.reasoning,
+                "content": r.completion.content,
+                "finish_reason": r.completion.finish_reason,
+                "error": r.completion.error,
+                "prompt_tokens": r.completion.prompt_tokens,
+                "completion_tokens": r.completion.completion_tokens,
+                "latency_ms": r.completion.latency_ms,
+                "from_cache": r.from_cache,
+                "created_at": now,
+            }
+            for r in rows
+        ]
+        with session_scope() as s:
+            written = upsert_generations(s, values)
+            by_pair = {(r.prompt_id, r.attempt): r for r in rows}
+            counts: Counter[str] = Counter()
+            failures: Counter[str] = Counter()
+            cost_in = cost_out = 0
+            entries = []
+            for gid, pid, attempt, status in written:
+                r = by_pair[(pid, attempt)]
+                c = r.completion
+                if status == "ok":
+                    counts["done"] += 1
+                    counts["truncated"] += c.truncated
+                    counts["cached"] += r.from_cache
+                    counts["prompt_tokens"] += c.prompt_tokens or 0
+                    counts["completion_tokens"] += c.completion_tokens or 0
+                    if not r.from_cache:
+                        cost_in += r.billed_prompt_tokens
+                        cost_out += c.completion_tokens or 0
+                    if r.cache_key:
+                        entries.append({"key": r.cache_key, "generation_id": gid, "created_at": now})
+                else:
+                    counts["failed"] += 1
+                    failures[c.cause or "unknown"] += 1
+            if entries:
+                s.execute(_insert()(ResponseCache).on_conflict_do_nothing(index_elements=["key"]), entries)
+            chunk = s.get(RolloutChunk, job.chunk_id)
+            for k, v in counts.items():
+                setattr(chunk, k, getattr(chunk, k) + v)
+            if failures:
+                chunk.failures = dict(Counter(chunk.failures or {}) + failures)
+            chunk.gpu_seconds += gpu_seconds
+            if job.quote is not None:
+                chunk.cost_usd += job.quote.cost(
+                    prompt_tokens=cost_in, completion_tokens=cost_out, gpu_seconds=gpu_seconds
+                )
+            chunk.heartbeat_at = now
+            stage = s.get(RunStage, job.stage_id)
+            if time.monotonic() - self._last_progress >= self._interval:
+                self._last_progress = time.monotonic()
+                s.flush()
+                service.write_progress(s, stage=stage)
+            return stage.status

@@ -1,0 +1,303 @@
+"""The rollout stage: the teacher writes n attempts per prompt.
+
+The stage task cuts the prompt set into chunks and sends one Celery task per chunk; each chunk task
+asks the teacher for the attempts its prompts are missing and writes them in batches with
+ON CONFLICT on (run, prompt, attempt), so a retried, duplicated or re-queued task never duplicates a
+row and only a failed attempt is ever overwritten. The last chunk to finish completes the stage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from backend.core.config import get_settings
+from backend.core.db import session_scope
+from backend.core.errors import Invalid
+from backend.prompts.models import Prompt
+from backend.rollouts import service
+from backend.rollouts.models import RolloutChunk
+from backend.rollouts.schemas import RolloutSettings
+from backend.runs.models import Run, RunStage, Status
+from backend.teachers.models import Teacher
+from backend.teachers.service import api_key_of
+from workers.celery_app import celery_app
+from workers.progress import Cancelled
+from workers.rollout_writer import GenerationWriter, Row
+from workers.stage_runner import DEFERRED, StageContext, complete_stage, finish_stage, run_stage
+from workers.teachers.base import Completion, Request, Sampling
+from workers.teachers.factory import TeacherSpec, make_teacher
+
+log = logging.getLogger(__name__)
+CHUNK_TASK = "distillery.rollout.chunk"
+FLUSH_ROWS = 256
+
+
+def sampling_of(settings: RolloutSettings) -> Sampling:
+    return Sampling(
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        max_tokens=settings.max_tokens,
+        seed=settings.seed,
+        stop=tuple(settings.stop) if settings.stop else None,
+        top_k=settings.top_k,
+        min_p=settings.min_p,
+    )
+
+
+def _spec(teacher: Teacher) -> TeacherSpec:
+    return TeacherSpec(
+        teacher.backend, teacher.model, teacher.base_url, api_key_of(teacher), teacher.settings
+    )
+
+
+# ---- the stage task: plan and dispatch ---------------------------------------------------------
+
+
+def plan_and_dispatch(ctx: StageContext) -> None:
+    """Plan the chunks (once), then queue a task for every chunk not yet done."""
+    settings = RolloutSettings.model_validate(ctx.recipe.get("rollout", {}))
+    with session_scope() as s:
+        stage, run = s.get(RunStage, ctx.stage_id), s.get(Run, ctx.run_id)
+        teacher = s.get(Teacher, run.teacher_id) if run.teacher_id else None
+        if teacher is None:
+            raise Invalid("the run's teacher no longer exists", code="teacher_missing")
+        prompts = service.plan_chunks(s, stage=stage, prompt_set_id=run.prompt_set_id, settings=settings)
+        stage.progress_total = prompts * settings.n
+        service.write_progress(s, stage=stage)
+        todo = [c for c in service.chunks_of(s, stage_id=stage.id) if c.status != Status.succeeded]
+        for c in todo:
+            c.status = Status.queued
+        queue, ids = _spec(teacher).queue, [c.id for c in todo]
+        if not ids:
+            complete_stage(s, stage, run, service.aggregate(s, stage=stage))
+            return DEFERRED
+    for chunk_id in ids:
+        celery_app.send_task(CHUNK_TASK, args=[ctx.stage_id, chunk_id], queue=queue)
+    log.info("rollout stage %s: %d prompts x %d, %d chunks queued on %s", ctx.stage_id, prompts, settings.n,
+             len(ids), queue)  # fmt: skip
+    return DEFERRED
+
+
+@celery_app.task(name="distillery.stage.rollout", bind=True)
+def rollout_stage(self, stage_id: int) -> None:
+    run_stage(stage_id, self.request.id, plan_and_dispatch)
+
+
+# ---- a chunk task ----------------------------------------------------------------------------
+
+
+@dataclass
+class ChunkJob:
+    stage_id: int
+    chunk_id: int
+    run_id: int
+    project_id: int
+    settings: RolloutSettings
+    teacher: TeacherSpec
+    cache_prefix: bytes
+    quote: service.Quote | None
+    first: int
+    last: int
+    prompt_set_id: int
+
+
+def _claim_chunk(stage_id: int, chunk_id: int, task_id: str | None) -> ChunkJob | None:
+    with session_scope() as s:
+        chunk = s.get(RolloutChunk, chunk_id)
+        stage = s.get(RunStage, stage_id)
+        if chunk is None or stage is None:
+            return None
+        run = s.get(Run, stage.run_id)
+        if stage.status != Status.running or run.status != Status.running:
+            if chunk.status in (Status.queued, Status.pending):
+                chunk.status = Status.cancelled
+            return None
+        if chunk.status in (Status.succeeded, Status.cancelled):
+            return None
+        now = datetime.now(UTC)
+        if (
+            chunk.status == Status.running
+            and chunk.task_id != task_id
+            and chunk.heartbeat_at
+            and (now - chunk.heartbeat_at).total_seconds() < get_settings().stale_after_s
+        ):
+            log.info("chunk %s is being generated by task %s; skipping", chunk_id, chunk.task_id)
+            return None
+        chunk.status, chunk.task_id, chunk.heartbeat_at, chunk.error = Status.running, task_id, now, None
+        settings = RolloutSettings.model_validate(run.recipe.get("rollout", {}))
+        teacher = s.get(Teacher, run.teacher_id)
+        return ChunkJob(
+            stage_id=stage_id,
+            chunk_id=chunk_id,
+            run_id=run.id,
+            project_id=run.project_id,
+            settings=settings,
+            teacher=_spec(teacher),
+            cache_prefix=service.cache_prefix(project_id=run.project_id, teacher=teacher, settings=settings),
+            quote=service.quote_for(s, teacher=teacher),
+            first=chunk.first_position,
+            last=chunk.last_position,
+            prompt_set_id=run.prompt_set_id,
+        )
+
+
+def _load_work(job: ChunkJob, writer: GenerationWriter) -> list[Request]:
+    """The missing (prompt, attempt) pairs of this chunk, minus what the cache answers."""
+    with session_scope() as s:
+        rows = s.execute(
+            select(Prompt.id, Prompt.text, Prompt.system, Prompt.messages)
+            .where(
+                Prompt.prompt_set_id == job.prompt_set_id,
+                Prompt.position.between(job.first, job.last),
+                service.split_filter(job.settings),
+            )
+            .order_by(Prompt.position)
+        ).all()
+    have = writer.existing_ok([r.id for r in rows])
+    n, todo = job.settings.n, []
+    for pid, text, system, messages in rows:
+        missing = [a for a in range(n) if (pid, a) not in have]
+        if missing:
+            convo = service.conversation(text, system, messages, job.settings.system_prompt)
+            todo.append((pid, convo, missing))
+    if job.settings.use_cache and todo:
+        keys = {
+            (pid, a): service.cache_key(job.cache_prefix, convo, a)
+            for pid, convo, missing in todo
+            for a in missing
+        }
+        hits = writer.copy_cached(keys)
+        todo = [
+            (pid, convo, [a for a in missing if (pid, a) not in hits.pairs])
+            for pid, convo, missing in todo
+            if any((pid, a) not in hits.pairs for a in missing)
+        ]
+    return [Request(key=(pid, missing), messages=convo, n=len(missing)) for pid, convo, missing in todo]
+
+
+def _rows(job: ChunkJob, req: Request, completions: list[Completion]) -> list[Row]:
+    pid, attempts = req.key
+    out = []
+    billed = False
+    for attempt, c in zip(attempts, completions, strict=False):
+        key = service.cache_key(job.cache_prefix, req.messages, attempt) if c.ok else None
+        row = Row(pid, attempt, c, key)
+        if c.ok and not billed:
+            row.billed_prompt_tokens, billed = c.prompt_tokens or 0, True
+        out.append(row)
+    for attempt in attempts[len(completions) :]:  # a backend that answered short: record, never drop
+        out.append(Row(pid, attempt, Completion(None, error="teacher returned fewer choices than n"), None))
+    return out
+
+
+async def _generate(job: ChunkJob, requests: list[Request], writer: GenerationWriter) -> None:
+    backend = make_teacher(
+        job.teacher,
+        sampling_of(job.settings),
+        concurrency=job.settings.concurrency,
+        max_retries=job.settings.max_retries,
+        timeout_s=job.settings.timeout_s,
+    )
+    interval = max(get_settings().progress_interval_s, 0.2)
+    queue: asyncio.Queue = asyncio.Queue()
+    done = object()
+
+    async def produce() -> None:
+        try:
+            async for item in backend.generate(requests):
+                queue.put_nowait(item)
+        finally:
+            queue.put_nowait(done)
+
+    producer = asyncio.create_task(produce())
+    pending: list[Row] = []
+    gpu_seen = 0.0
+    last_flush = time.monotonic()
+    try:
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), timeout=interval)
+            except TimeoutError:
+                item = None
+            finished = item is done
+            if item is not None and not finished:
+                req, completions = item
+                pending += _rows(job, req, completions)
+            now = time.monotonic()
+            if finished or len(pending) >= FLUSH_ROWS or now - last_flush >= interval:
+                gpu = backend.gpu_seconds - gpu_seen
+                gpu_seen = backend.gpu_seconds
+                batch, pending, last_flush = pending, [], now
+                # Writes run in a thread so responses keep arriving while PostgreSQL works.
+                status = await asyncio.to_thread(writer.flush, batch, gpu)
+                if status != Status.running:
+                    raise Cancelled()
+            if finished:
+                break
+        await producer
+    finally:
+        producer.cancel()
+        await asyncio.gather(producer, return_exceptions=True)
+        await backend.aclose()
+
+
+def _settle(job: ChunkJob | None, stage_id: int, chunk_id: int, status: Status, error: str | None) -> None:
+    """Record how the chunk ended; fail the stage on an error; complete it when this was the last."""
+    with session_scope() as s:
+        chunk = s.get(RolloutChunk, chunk_id)
+        stage = s.execute(select(RunStage).where(RunStage.id == stage_id).with_for_update()).scalar_one()
+        run = s.get(Run, stage.run_id)
+        if job is not None:
+            chunk.status, chunk.error, chunk.heartbeat_at = status, error, datetime.now(UTC)
+        if stage.status.finished:
+            return
+        if status == Status.failed:
+            service.write_progress(s, stage=stage)
+            finish_stage(s, stage, run, Status.failed, f"chunk {chunk.index}: {error}")
+            return
+        states = Counter(c.status for c in service.chunks_of(s, stage_id=stage_id))
+        if stage.status == Status.cancelling or run.status == Status.cancelling:
+            if not states[Status.running]:
+                service.write_progress(s, stage=stage)
+                finish_stage(s, stage, run, Status.cancelled)
+            return
+        if states[Status.succeeded] == sum(states.values()):
+            metrics = service.aggregate(s, stage=stage)
+            complete_stage(s, stage, run, metrics)
+
+
+def run_chunk(stage_id: int, chunk_id: int, task_id: str | None) -> None:
+    """Generate what one chunk is missing."""
+    job = _claim_chunk(stage_id, chunk_id, task_id)
+    if job is None:
+        _settle(None, stage_id, chunk_id, Status.cancelled, None)
+        return
+    writer = GenerationWriter(job)
+    try:
+        writer.start()
+        requests = _load_work(job, writer)
+        if requests:
+            asyncio.run(_generate(job, requests, writer))
+        else:
+            writer.flush([], 0.0)
+    except Cancelled:
+        _settle(job, stage_id, chunk_id, Status.cancelled, None)
+        log.info("chunk %s of stage %s cancelled", chunk_id, stage_id)
+        return
+    except BaseException as exc:
+        _settle(job, stage_id, chunk_id, Status.failed, f"{type(exc).__name__}: {exc}"[:4000])
+        log.exception("chunk %s of stage %s failed", chunk_id, stage_id)
+        raise
+    _settle(job, stage_id, chunk_id, Status.succeeded, None)
+
+
+@celery_app.task(name=CHUNK_TASK, bind=True)
+def rollout_chunk(self, stage_id: int, chunk_id: int) -> None:
+    run_chunk(stage_id, chunk_id, self.request.id)

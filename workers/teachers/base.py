@@ -1,0 +1,115 @@
+"""What every teacher backend takes and gives back: sampling settings in, completions out.
+
+A backend gets a list of `Request`s (one conversation, n samples) and yields each request's
+completions as soon as they are ready, so the rollout can write while the teacher keeps generating.
+A failed sample comes back as a `Completion` with `error` set to its cause; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+_THINK = re.compile(r"^\s*<think>(.*?)(?:</think>\s*|$)", re.S)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Sampling settings passed through to the teacher; top_k and min_p travel in vLLM's extra body."""
+
+    temperature: float = 0.7
+    top_p: float = 1.0
+    max_tokens: int = 1024
+    seed: int | None = None
+    stop: tuple[str, ...] | None = None
+    top_k: int | None = None
+    min_p: float | None = None
+
+    def openai_body(self) -> dict[str, Any]:
+        """The request fields: the standard ones, then extra_body's (top_k, min_p) at the top level,
+        as the OpenAI SDK sends them."""
+        body: dict[str, Any] = {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_tokens,
+        }
+        if self.seed is not None:
+            body["seed"] = self.seed
+        if self.stop:
+            body["stop"] = list(self.stop)
+        if self.top_k is not None:
+            body["top_k"] = self.top_k
+        if self.min_p is not None:
+            body["min_p"] = self.min_p
+        return body
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["stop"] = list(self.stop) if self.stop else None
+        return d
+
+
+@dataclass
+class Completion:
+    content: str | None
+    reasoning: str | None = None
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_ms: int | None = None
+    error: str | None = None  # the cause, when every try failed: "http 429 after 6 tries", "timeout ..."
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def truncated(self) -> bool:
+        """The teacher stopped at max_tokens: the trace is cut short."""
+        return self.finish_reason == "length"
+
+    @property
+    def cause(self) -> str | None:
+        """The failure's kind without its counts, for grouping: 'http 429', 'timeout', 'empty content'."""
+        if self.error is None:
+            return None
+        return self.error.split(" after ")[0].split(":")[0].strip()
+
+
+@dataclass
+class Request:
+    """One conversation to sample n times; `key` is the caller's, handed back untouched."""
+
+    key: Any
+    messages: list[dict[str, str]]
+    n: int = 1
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def split_reasoning(content: str | None, reasoning: str | None) -> tuple[str | None, str | None]:
+    """(content, reasoning): reasoning as the server gave it, else taken from a leading <think> block.
+
+    An unclosed <think> (a trace cut at max_tokens) is all reasoning and no answer.
+    """
+    if content and reasoning is None and (m := _THINK.match(content)):
+        return content[m.end() :], m.group(1).strip()
+    return content, reasoning
+
+
+class TeacherBackend(Protocol):
+    """One interface for openai_compat, vllm and transformers_local."""
+
+    name: str
+
+    def generate(self, requests: list[Request]) -> AsyncIterator[tuple[Request, list[Completion]]]:
+        """Yield (request, its n completions) for every request, in completion order."""
+        ...
+
+    @property
+    def gpu_seconds(self) -> float:
+        """Accelerator time spent so far, for local teachers' cost; 0 for remote APIs."""
+        ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,96 @@
+"""Build the backend a teacher row names: openai_compat, vllm (a server this worker starts, or one
+already running at base_url) or transformers_local."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from workers.teachers.base import Completion, Request, Sampling, TeacherBackend
+
+LOCAL_BACKENDS = {"vllm", "transformers_local"}
+
+
+@dataclass(frozen=True)
+class TeacherSpec:
+    """What a worker needs of a teacher row, read inside a session and used after it closes."""
+
+    backend: str
+    model: str
+    base_url: str | None
+    api_key: str | None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def queue(self) -> str:
+        """Local inference needs the gpu queue; an endpoint (API or a running vLLM) the cpu one."""
+        return "gpu" if self.backend in LOCAL_BACKENDS and not self.base_url else "cpu"
+
+
+class HeldDevice:
+    """Counts wall time inside generate() as GPU-seconds: a server this worker started holds its
+    accelerator for as long as it generates."""
+
+    def __init__(self, inner: TeacherBackend):
+        self.inner, self.name, self._seconds = inner, inner.name, 0.0
+
+    async def generate(self, requests: list[Request]) -> AsyncIterator[tuple[Request, list[Completion]]]:
+        started = time.monotonic()
+        try:
+            async for item in self.inner.generate(requests):
+                yield item
+        finally:
+            self._seconds += time.monotonic() - started
+
+    @property
+    def gpu_seconds(self) -> float:
+        return self._seconds
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def make_teacher(
+    spec: TeacherSpec,
+    sampling: Sampling,
+    *,
+    concurrency: int = 64,
+    max_retries: int = 5,
+    timeout_s: float = 600,
+) -> TeacherBackend:
+    """The backend for spec; a vllm teacher without base_url gets a server started in this process."""
+    from workers.teachers.openai_compat import OpenAICompatClient
+
+    def client(base_url: str, model: str, api_key: str | None) -> OpenAICompatClient:
+        return OpenAICompatClient(
+            base_url=base_url,
+            model=model,
+            api_key=api_key,
+            concurrency=concurrency,
+            max_retries=max_retries,
+            timeout_s=timeout_s,
+            sampling=sampling,
+        )
+
+    if spec.backend == "openai_compat" or (spec.backend == "vllm" and spec.base_url):
+        if not spec.base_url:
+            raise ValueError("an openai_compat teacher needs base_url")
+        return client(spec.base_url, spec.model, spec.api_key)
+    if spec.backend == "vllm":
+        from workers.teachers.vllm_server import VLLMServerSpec, acquire
+
+        server = acquire(VLLMServerSpec.from_settings(spec.model, spec.settings))
+        return HeldDevice(client(server.base_url, server.served_name, None))
+    if spec.backend == "transformers_local":
+        from workers.teachers.transformers_local import TransformersLocalTeacher
+
+        return TransformersLocalTeacher(
+            spec.model,
+            sampling,
+            device=str(spec.settings.get("device", "auto")),
+            batch_size=int(spec.settings.get("batch_size", 16)),
+            dtype=str(spec.settings.get("dtype", "auto")),
+        )
+    raise ValueError(f"unknown teacher backend {spec.backend!r}")
