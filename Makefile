@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 FRONT_SRC := $(shell find frontend/src frontend/index.html frontend/vite.config.ts -type f 2>/dev/null)
 
-.PHONY: demo up test lint setup frontend bench clean client
+.PHONY: demo up test lint setup frontend bench clean client vllm
 
 setup: $(STAMP)
 
@@ -23,6 +23,12 @@ frontend/dist/index.html: frontend/node_modules/.package-lock.json $(FRONT_SRC)
 
 frontend: frontend/dist/index.html
 
+# vLLM's CPU build in .venv-vllm, for the vllm teacher backend (its pins clash with .venv).
+vllm: .venv-vllm/.installed-0.32.0
+
+.venv-vllm/.installed-0.32.0: scripts/setup-vllm.sh
+	bash scripts/setup-vllm.sh
+
 demo: setup frontend
 	$(BIN)/distillery demo
 
@@ -33,7 +39,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: setup frontend
+test: setup frontend vllm
 	bash scripts/ensure-services.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -44,7 +50,7 @@ bench: setup
 	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) frontend/node_modules frontend/dist var
+	rm -rf $(VENV) .venv-vllm frontend/node_modules frontend/dist var
 
 # Regenerate the OpenAPI schema and the dashboard's typed client after changing routes.
 client: setup

@@ -246,3 +246,34 @@ def celery_worker() -> Iterator[WorkerProcess]:
 
 def wait_run(client, headers, project_id: int, run_id: int) -> dict:
     return wait_finished(client, headers, f"/api/projects/{project_id}/runs/{run_id}")
+
+
+@pytest.fixture(scope="session")
+def tiny_server():
+    """`transformers serve` over a tiny Llama built from config; yields (base_url, model id)."""
+    sys.path.insert(0, str(ROOT / "examples"))
+    from tiny_model import build
+
+    from backend.demo import wait_healthy
+    from tests.e2e.test_embedded_demo import free_port
+
+    model_dir = build(DATA_DIR / "models" / "tiny-chat")
+    port = free_port()
+    log = open(DATA_DIR / "transformers-serve.log", "wb")  # noqa: SIM115 - closed below
+    exe = Path(sys.executable).parent / "transformers"
+    proc = subprocess.Popen(
+        [str(exe), "serve", str(model_dir), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(f"{base}/health", proc, timeout=120)
+    except RuntimeError as exc:
+        raise RuntimeError(f"{exc}: {(DATA_DIR / 'transformers-serve.log').read_text()[-3000:]}") from exc
+    yield f"{base}/v1", str(model_dir)
+    proc.terminate()
+    proc.wait(20)
+    log.close()

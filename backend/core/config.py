@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     task_soft_time_limit: int = Field(6 * 3600, ge=1, description="Seconds before a task is asked to stop.")
     progress_interval_s: float = Field(1.0, ge=0, description="Minimum seconds between progress writes.")
     log_level: str = Field("INFO", description="Python logging level.")
+    vllm_python: str = Field(
+        "",
+        description="Interpreter that has vLLM, for the vllm teacher; empty means .venv-vllm/bin/python "
+        "(scripts/setup-vllm.sh) where it exists, else this one.",
+    )
     stale_after_s: float = Field(
         120, gt=0, description="A running stage whose heartbeat is older than this may be re-queued."
     )

@@ -3,46 +3,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-
-from backend.demo import wait_healthy
-from tests.conftest import DATA_DIR, wait_job, write_jsonl
+from tests.conftest import wait_job, write_jsonl
 from tests.e2e.test_embedded_demo import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def tiny_server():
-    """`transformers serve` over a tiny Llama built from config; yields (base_url, model id)."""
-    sys.path.insert(0, str(ROOT / "examples"))
-    from tiny_model import build
-
-    model_dir = build(DATA_DIR / "models" / "tiny-chat")
-    port = free_port()
-    log = open(DATA_DIR / "transformers-serve.log", "wb")  # noqa: SIM115 - closed below
-    exe = Path(sys.executable).parent / "transformers"
-    proc = subprocess.Popen(
-        [str(exe), "serve", str(model_dir), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(f"{base}/health", proc, timeout=120)
-    except RuntimeError as exc:
-        raise RuntimeError(f"{exc}: {(DATA_DIR / 'transformers-serve.log').read_text()[-3000:]}") from exc
-    yield f"{base}/v1", str(model_dir)
-    proc.terminate()
-    proc.wait(20)
-    log.close()
 
 
 def _teacher(client, h, pid, **fields) -> int:

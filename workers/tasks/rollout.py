@@ -288,6 +288,7 @@ def run_chunk(stage_id: int, chunk_id: int, task_id: str | None) -> None:
         else:
             writer.flush([], 0.0)
     except Cancelled:
+        _release_idle_server(job, stage_id)
         _settle(job, stage_id, chunk_id, Status.cancelled, None)
         log.info("chunk %s of stage %s cancelled", chunk_id, stage_id)
         return
@@ -295,7 +296,26 @@ def run_chunk(stage_id: int, chunk_id: int, task_id: str | None) -> None:
         _settle(job, stage_id, chunk_id, Status.failed, f"{type(exc).__name__}: {exc}"[:4000])
         log.exception("chunk %s of stage %s failed", chunk_id, stage_id)
         raise
+    _release_idle_server(job, stage_id)  # before the stage can show succeeded: nothing left running
     _settle(job, stage_id, chunk_id, Status.succeeded, None)
+
+
+def _release_idle_server(job: ChunkJob, stage_id: int) -> None:
+    """Stop this worker's vLLM server once no chunk of the stage is left waiting for it."""
+    if job.teacher.backend != "vllm" or job.teacher.base_url:
+        return
+    with session_scope() as s:
+        waiting = s.scalar(
+            select(RolloutChunk.id)
+            .where(
+                RolloutChunk.stage_id == stage_id, RolloutChunk.status.in_([Status.pending, Status.queued])
+            )
+            .limit(1)
+        )
+    if waiting is None:
+        from workers.teachers.vllm_server import release_all
+
+        release_all()
 
 
 @celery_app.task(name=CHUNK_TASK, bind=True)

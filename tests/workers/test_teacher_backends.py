@@ -1,0 +1,164 @@
+"""Every teacher backend, end to end through the API and a real Celery worker, against real servers
+over the project's tiny model: vLLM's CPU build (the vllm backend starts and stops it), `transformers
+serve` (openai_compat) and in-process generate (transformers_local)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA_DIR, seed_prompt_set, unique, wait_run, write_jsonl
+from tests.workers.test_rollout import _generations
+
+ROOT = Path(__file__).resolve().parents[2]
+VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
+
+
+@pytest.fixture(scope="module")
+def tiny_model() -> Path:
+    sys.path.insert(0, str(ROOT / "examples"))
+    from tiny_model import build
+
+    return build(DATA_DIR / "models" / "tiny-chat")
+
+
+def _run_rollout(
+    client, accounts, tmp_path, teacher: dict, prompts: int, **rollout
+) -> tuple[dict, list, dict]:
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    h = owner["headers"]
+    rows = [{"prompt": f"how many apples are left if {i} of {i + 7} are eaten"} for i in range(prompts)]
+    pset = seed_prompt_set(pid, write_jsonl(tmp_path / f"{unique('b')}.jsonl", rows))
+    r = client.post(f"/api/projects/{pid}/teachers", headers=h, json={"name": "t", **teacher})
+    assert r.status_code == 201, r.text
+    recipe = {"prompt_set_id": pset, "teacher_id": r.json()["id"], "stages": ["rollout"], "rollout": rollout}
+    run = client.post(
+        f"/api/projects/{pid}/runs", headers=h, json={"name": unique("r"), "recipe": recipe}
+    ).json()
+    run = wait_run(client, h, pid, run["id"])
+    return run, _generations(client, h, pid, run["id"]), h
+
+
+def _vllm_processes(model_dir: Path) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"vllm.entrypoints.openai.api_server" in cmd and str(model_dir).encode() in cmd:
+            pids.append(int(entry.name))
+    return pids
+
+
+@pytest.mark.skipif(not VLLM_PYTHON.exists(), reason="vLLM's CPU build is missing: run scripts/setup-vllm.sh")
+def test_vllm_backend_starts_drives_and_stops_a_real_vllm(
+    client, accounts, celery_worker, tiny_model, tmp_path
+):
+    teacher = {
+        "backend": "vllm",
+        "model": str(tiny_model),
+        "settings": {
+            "served_model_name": "tiny",
+            "dtype": "float32",
+            "max_model_len": 256,
+            "enforce_eager": True,
+            "gpu_memory_utilization": 0.1,
+        },
+    }
+    run, gens, _ = _run_rollout(
+        client, accounts, tmp_path, teacher, 10, n=3, max_tokens=16, temperature=1.0, chunk_size=4
+    )
+    assert run["status"] == "succeeded", run
+    assert len(gens) == 30 and len({(g["prompt_id"], g["attempt"]) for g in gens}) == 30
+    assert all(g["status"] == "ok" and g["content"] for g in gens), [g["error"] for g in gens if g["error"]]
+    # The tiny model rarely stops on its own inside 16 tokens: truncated traces show as truncated.
+    assert any(g["truncated"] and g["completion_tokens"] == 16 for g in gens)
+    assert all(g["completion_tokens"] <= 16 and g["prompt_tokens"] > 0 for g in gens)
+    m = run["stages"][0]["metrics"]
+    assert m["gpu_seconds"] > 0 and m["cost_usd"] > 0  # the seeded local price: $2.50 a GPU-hour
+    assert m["cost_usd"] == pytest.approx(m["gpu_seconds"] * 2.5 / 3600, rel=0.05, abs=1e-6)
+    assert _vllm_processes(tiny_model) == []  # stopped once no chunk was left for it
+
+
+def test_openai_compat_against_transformers_serve(client, accounts, celery_worker, tiny_server, tmp_path):
+    base_url, model = tiny_server
+    teacher = {"backend": "openai_compat", "model": model, "base_url": base_url}
+    run, gens, _ = _run_rollout(client, accounts, tmp_path, teacher, 4, n=2, max_tokens=12, temperature=1.0)
+    assert run["status"] == "succeeded", run
+    assert len(gens) == 8 and {g["attempt"] for g in gens} == {0, 1}
+    assert all(g["status"] == "ok" and g["content"] for g in gens), [g["error"] for g in gens if g["error"]]
+    assert run["stages"][0]["metrics"]["completion_tokens"] > 0
+
+
+def test_transformers_local_backend(client, accounts, celery_worker, tiny_model, tmp_path):
+    teacher = {"backend": "transformers_local", "model": str(tiny_model), "settings": {"batch_size": 8}}
+    run, gens, _ = _run_rollout(client, accounts, tmp_path, teacher, 5, n=2, max_tokens=10, temperature=0.9)
+    assert run["status"] == "succeeded", run
+    assert len(gens) == 10
+    assert all(g["status"] == "ok" and g["content"] for g in gens)
+    assert all(0 < g["completion_tokens"] <= 10 for g in gens)
+    assert all(g["truncated"] == (g["completion_tokens"] == 10) for g in gens)
+    assert run["stages"][0]["metrics"]["gpu_seconds"] > 0
+
+
+def test_transformers_local_sampling_details(tiny_model):
+    """Seeds repeat, stop strings cut, and mixed n in one call comes back whole."""
+    import asyncio
+
+    from workers.teachers.base import Request, Sampling
+    from workers.teachers.transformers_local import TransformersLocalTeacher
+
+    async def collect(teacher, reqs):
+        return {r.key: c async for r, c in teacher.generate(reqs)}
+
+    msgs = [{"role": "user", "content": "how many apples"}]
+    seeded = TransformersLocalTeacher(str(tiny_model), Sampling(temperature=1.0, max_tokens=8, seed=7))
+    a = asyncio.run(collect(seeded, [Request("a", msgs, 2)]))
+    b = asyncio.run(collect(seeded, [Request("a", msgs, 2)]))
+    assert [c.content for c in a["a"]] == [c.content for c in b["a"]]
+    mixed = asyncio.run(collect(seeded, [Request("one", msgs, 1), Request("three", msgs, 3)]))
+    assert (len(mixed["one"]), len(mixed["three"])) == (1, 3)
+    word = a["a"][0].content.split()[1] if len(a["a"][0].content.split()) > 1 else a["a"][0].content.strip()
+    stopper = TransformersLocalTeacher(
+        str(tiny_model), Sampling(temperature=1.0, max_tokens=8, seed=7, stop=(word,))
+    )
+    cut = asyncio.run(collect(stopper, [Request("a", msgs, 2)]))
+    assert word not in cut["a"][0].content and cut["a"][0].finish_reason == "stop"
+
+
+def test_vllm_spec_from_teacher_settings():
+    from workers.teachers.vllm_server import VLLMServerSpec
+
+    spec = VLLMServerSpec.from_settings(
+        "Qwen/Qwen2.5-7B-Instruct",
+        {
+            "tensor_parallel_size": 2,
+            "reasoning_parser": "deepseek_r1",
+            "enable_prefix_caching": False,
+            "x": 1,
+        },
+    )
+    argv = spec.argv("python", "127.0.0.1", 8000)
+    assert argv[argv.index("--tensor-parallel-size") + 1] == "2"
+    assert argv[argv.index("--reasoning-parser") + 1] == "deepseek_r1"
+    assert (
+        "--no-enable-prefix-caching" in argv and argv[argv.index("--model") + 1] == "Qwen/Qwen2.5-7B-Instruct"
+    )
+    with pytest.raises(ValueError, match="tensor_parallel_size must be int"):
+        VLLMServerSpec.from_settings("m", {"tensor_parallel_size": "two"})
+
+
+@pytest.mark.skipif(not VLLM_PYTHON.exists(), reason="vLLM's CPU build is missing: run scripts/setup-vllm.sh")
+def test_vllm_start_error_carries_the_servers_own_words(tmp_path):
+    from workers.teachers.vllm_server import VLLMServer, VLLMServerSpec, VLLMStartError
+
+    spec = VLLMServerSpec(str(tmp_path / "no-such-model"), dtype="float32", enforce_eager=True)
+    with pytest.raises(VLLMStartError) as err:
+        VLLMServer(spec, python=str(VLLM_PYTHON)).start(timeout_s=120)
+    assert "no-such-model" in str(err.value)
