@@ -1,0 +1,247 @@
+"""How fast the platform stores completions when the teacher answers instantly: its own overhead.
+
+An instant-answer OpenAI-compatible server (the project's fake, ~2 KB answers with a reasoning part)
+runs on loopback. One Celery worker process (concurrency 1) runs a rollout stage of N prompts x 1
+attempt through the real path: the aiohttp client, parsing, batched ON CONFLICT writes to a fresh
+PostgreSQL database, progress. In the same run, the peer: bespokelabs-curator (PyPI
+`bespokelabs-curator`, in its own venv bench/.venv-curator, since it pins its own stack) sends the
+same N requests to the same server and writes its own dataset cache. Also shown: the server's own
+ceiling, a bare aiohttp loop that parses nothing and stores nothing.
+
+    .venv/bin/python bench/rollout_overhead.py [--requests 20000] [--no-curator]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+CURATOR_VENV = ROOT / "bench" / ".venv-curator"
+PG = "postgresql://postgres@127.0.0.1:5432"
+BROKER = "redis://127.0.0.1:6379/13"
+
+
+def _fresh_db(name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        c.execute(f'CREATE DATABASE "{name}"')
+    return f"{PG}/{name}"
+
+
+def _free_port() -> int:
+    from tests.e2e.test_embedded_demo import free_port
+
+    return free_port()
+
+
+def prompts(n: int) -> list[str]:
+    return [
+        f"Problem {i}: a train leaves at {i % 12} o'clock at {40 + i % 50} km/h. When does it arrive?"
+        for i in range(n)
+    ]
+
+
+def ceiling(base: str, n: int, concurrency: int) -> float:
+    """Requests/s of a bare aiohttp loop against the server: no parsing, no storage."""
+    import asyncio
+
+    import aiohttp
+    import orjson
+
+    async def go() -> float:
+        sem = asyncio.Semaphore(concurrency)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as http:
+
+            async def one(i: int) -> None:
+                body = orjson.dumps(
+                    {"model": "fake-teacher", "messages": [{"role": "user", "content": f"q{i}"}]}
+                )
+                async with sem, http.post(f"{base}/v1/chat/completions", data=body) as r:
+                    await r.read()
+
+            t0 = time.perf_counter()
+            await asyncio.gather(*(one(i) for i in range(n)))
+            return n / (time.perf_counter() - t0)
+
+    return asyncio.run(go())
+
+
+def platform(base: str, n: int, concurrency: int, chunk: int) -> dict:
+    """A rollout stage through a real Celery worker into PostgreSQL; completions/s from the stage's own
+    start and finish times."""
+    data = Path(tempfile.mkdtemp(prefix="distillery-bench-"))
+    env = {
+        "DISTILLERY_DATABASE_URL": _fresh_db("distillery_bench_rollout"),
+        "DISTILLERY_BROKER_URL": BROKER,
+        "DISTILLERY_ENVIRONMENT": "test",
+        "DISTILLERY_SECRET_KEY": "bench-secret-key-0123456789",
+        "DISTILLERY_DATA_DIR": str(data),
+        "DISTILLERY_LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    import redis
+
+    redis.Redis.from_url(BROKER).flushdb()
+    from backend.core.db import session_scope
+    from backend.core.migrate import upgrade_head
+    from backend.projects.models import Project
+    from backend.projects.service import create_project
+    from backend.prompts.schemas import CleaningOptions
+    from backend.prompts.service import import_prompt_set
+    from backend.runs.models import Run, RunStage
+    from backend.runs.schemas import RunCreate
+    from backend.runs.service import create_run, enqueue_next_stage, stages_of
+    from backend.teachers.schemas import TeacherCreate
+    from backend.teachers.service import create_teacher
+    from backend.users.service import create_user
+
+    upgrade_head()
+    src = data / "prompts.jsonl"
+    src.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in prompts(n)))
+    with session_scope() as s:
+        user = create_user(s, email="bench@example.com", password="bench-password")
+        project = create_project(s, owner=user, name="bench")
+        pset, _ = import_prompt_set(
+            s,
+            project=project,
+            user=None,
+            name="bench",
+            path=src,
+            filename=src.name,
+            options=CleaningOptions(near_dup_threshold=None),  # the prompts differ only in numbers
+        )
+        teacher = create_teacher(
+            s,
+            project=project,
+            data=TeacherCreate(
+                name="fake", backend="openai_compat", model="fake-teacher", base_url=f"{base}/v1"
+            ),
+        )
+        ids = (project.id, pset.id, teacher.id)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "worker", "--queues", "cpu", "--concurrency", "1"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=open(data / "worker.log", "wb"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        from workers.celery_app import celery_app
+
+        while not celery_app.control.ping(timeout=0.5):
+            if worker.poll() is not None:
+                raise RuntimeError((data / "worker.log").read_text()[-2000:])
+        with session_scope() as s:
+            recipe = {
+                "prompt_set_id": ids[1],
+                "teacher_id": ids[2],
+                "stages": ["rollout"],
+                "rollout": {
+                    "n": 1,
+                    "split": "all",
+                    "chunk_size": chunk,
+                    "concurrency": concurrency,
+                    "use_cache": False,
+                },
+            }
+            run = create_run(
+                s, project=s.get(Project, ids[0]), user=None, data=RunCreate(name="b", recipe=recipe)
+            )
+            enqueue_next_stage(s, run=run)
+            run_id = run.id
+        while True:
+            time.sleep(0.5)
+            with session_scope() as s:
+                run = s.get(Run, run_id)
+                if run.status.finished:
+                    stage: RunStage = stages_of(s, run=run)[0]
+                    secs = (stage.finished_at - stage.started_at).total_seconds()
+                    m = dict(stage.metrics)
+                    break
+        from sqlalchemy import func, select
+
+        from backend.samples.models import Generation
+
+        with session_scope() as s:
+            stored = s.scalar(
+                select(func.count()).where(Generation.run_id == run_id, Generation.status == "ok")
+            )
+        return {"status": run.status.value, "seconds": secs, "stored": stored, "metrics": m}
+    finally:
+        worker.terminate()
+        worker.wait(30)
+
+
+def curator(base: str, n: int, concurrency: int) -> dict:
+    """bespokelabs-curator's online OpenAI backend against the same server and prompts."""
+    py = CURATOR_VENV / "bin" / "python"
+    if not py.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(CURATOR_VENV)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "bespokelabs-curator"], check=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run(
+            [str(py), str(ROOT / "bench" / "peers" / "curator_peer.py"), base, str(n), str(concurrency), tmp],
+            capture_output=True,
+            text=True,
+            env={
+                **os.environ,
+                "CURATOR_CACHE_DIR": tmp,
+                "OPENAI_API_KEY": "sk-fake",
+                "CURATOR_DISABLE_RICH_DISPLAY": "1",
+                "TELEMETRY_ENABLED": "False",
+            },
+            timeout=3600,
+        )
+    if out.returncode != 0:
+        raise RuntimeError(f"curator peer failed: {out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=20_000)
+    ap.add_argument("--answer-bytes", type=int, default=2048)
+    ap.add_argument("--concurrency", type=int, default=128)
+    ap.add_argument("--chunk-size", type=int, default=2500)
+    ap.add_argument("--no-curator", action="store_true")
+    args = ap.parse_args()
+    from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
+
+    port = _free_port()
+    server = start_fake_server(port, "--answer-bytes", str(args.answer_bytes))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        roof = ceiling(base, min(args.requests, 5000), args.concurrency)
+        ours = platform(base, args.requests, args.concurrency, args.chunk_size)
+        peer = None if args.no_curator else curator(base, args.requests, args.concurrency)
+    finally:
+        stop_fake_server(server)
+    rate = ours["stored"] / ours["seconds"]
+    print(f"{args.requests:,} requests, ~{args.answer_bytes} B answers with reasoning, ", end="")
+    print(f"concurrency {args.concurrency}")
+    print(f"{'path':<58}{'seconds':>9}{'stored/s':>10}")
+    print(f"{'server ceiling: bare aiohttp loop, nothing parsed or stored':<58}{'':>9}{roof:>10,.0f}")
+    print(f"{'distillery: Celery worker -> client -> PostgreSQL':<58}{ours['seconds']:>9.1f}{rate:>10,.0f}")
+    if peer:
+        prate = peer["stored"] / peer["seconds"]
+        print(f"{'peer: bespokelabs-curator ' + peer['version']:<58}{peer['seconds']:>9.1f}{prate:>10,.0f}")
+        print(f"ratio distillery/curator: {rate / prate:.2f} (target >= 2)")
+    verdict = "met" if rate >= 1000 else "NOT met"
+    print(f"stored {ours['stored']:,} of {args.requests:,} ({ours['status']}); target >= 1,000/s: {verdict}")
+    keys = ("succeeded", "failed", "completions_per_s")
+    print(f"stage metrics: {json.dumps({k: ours['metrics'][k] for k in keys})}")
+
+
+if __name__ == "__main__":
+    main()
