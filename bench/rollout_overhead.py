@@ -25,17 +25,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 CURATOR_VENV = ROOT / "bench" / ".venv-curator"
-PG = "postgresql://postgres@127.0.0.1:5432"
-BROKER = "redis://127.0.0.1:6379/13"
-
-
-def _fresh_db(name: str) -> str:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        c.execute(f'CREATE DATABASE "{name}"')
-    return f"{PG}/{name}"
 
 
 def _free_port() -> int:
@@ -77,110 +66,15 @@ def ceiling(base: str, n: int, concurrency: int) -> float:
 
 
 def platform(base: str, n: int, concurrency: int, chunk: int) -> dict:
-    """A rollout stage through a real Celery worker into PostgreSQL; completions/s from the stage's own
-    start and finish times."""
-    data = Path(tempfile.mkdtemp(prefix="distillery-bench-"))
-    env = {
-        "DISTILLERY_DATABASE_URL": _fresh_db("distillery_bench_rollout"),
-        "DISTILLERY_BROKER_URL": BROKER,
-        "DISTILLERY_ENVIRONMENT": "test",
-        "DISTILLERY_SECRET_KEY": "bench-secret-key-0123456789",
-        "DISTILLERY_DATA_DIR": str(data),
-        "DISTILLERY_LOG_LEVEL": "WARNING",
-    }
-    os.environ.update(env)
-    import redis
+    """A rollout stage through a real Celery worker into PostgreSQL."""
+    from bench.harness import Platform
 
-    redis.Redis.from_url(BROKER).flushdb()
-    from backend.core.db import session_scope
-    from backend.core.migrate import upgrade_head
-    from backend.projects.models import Project
-    from backend.projects.service import create_project
-    from backend.prompts.schemas import CleaningOptions
-    from backend.prompts.service import import_prompt_set
-    from backend.runs.models import Run, RunStage
-    from backend.runs.schemas import RunCreate
-    from backend.runs.service import create_run, enqueue_next_stage, stages_of
-    from backend.teachers.schemas import TeacherCreate
-    from backend.teachers.service import create_teacher
-    from backend.users.service import create_user
-
-    upgrade_head()
-    src = data / "prompts.jsonl"
-    src.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in prompts(n)))
-    with session_scope() as s:
-        user = create_user(s, email="bench@example.com", password="bench-password")
-        project = create_project(s, owner=user, name="bench")
-        pset, _ = import_prompt_set(
-            s,
-            project=project,
-            user=None,
-            name="bench",
-            path=src,
-            filename=src.name,
-            options=CleaningOptions(near_dup_threshold=None),  # the prompts differ only in numbers
-        )
-        teacher = create_teacher(
-            s,
-            project=project,
-            data=TeacherCreate(
-                name="fake", backend="openai_compat", model="fake-teacher", base_url=f"{base}/v1"
-            ),
-        )
-        ids = (project.id, pset.id, teacher.id)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", "worker", "--queues", "cpu", "--concurrency", "1"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=open(data / "worker.log", "wb"),  # noqa: SIM115
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    p = Platform(prompts(n), queues="cpu")
     try:
-        from workers.celery_app import celery_app
-
-        while not celery_app.control.ping(timeout=0.5):
-            if worker.poll() is not None:
-                raise RuntimeError((data / "worker.log").read_text()[-2000:])
-        with session_scope() as s:
-            recipe = {
-                "prompt_set_id": ids[1],
-                "teacher_id": ids[2],
-                "stages": ["rollout"],
-                "rollout": {
-                    "n": 1,
-                    "split": "all",
-                    "chunk_size": chunk,
-                    "concurrency": concurrency,
-                    "use_cache": False,
-                },
-            }
-            run = create_run(
-                s, project=s.get(Project, ids[0]), user=None, data=RunCreate(name="b", recipe=recipe)
-            )
-            enqueue_next_stage(s, run=run)
-            run_id = run.id
-        while True:
-            time.sleep(0.5)
-            with session_scope() as s:
-                run = s.get(Run, run_id)
-                if run.status.finished:
-                    stage: RunStage = stages_of(s, run=run)[0]
-                    secs = (stage.finished_at - stage.started_at).total_seconds()
-                    m = dict(stage.metrics)
-                    break
-        from sqlalchemy import func, select
-
-        from backend.samples.models import Generation
-
-        with session_scope() as s:
-            stored = s.scalar(
-                select(func.count()).where(Generation.run_id == run_id, Generation.status == "ok")
-            )
-        return {"status": run.status.value, "seconds": secs, "stored": stored, "metrics": m}
+        tid = p.teacher("fake", backend="openai_compat", model="fake-teacher", base_url=f"{base}/v1")
+        return p.rollout(tid, n=1, chunk_size=chunk, concurrency=concurrency)
     finally:
-        worker.terminate()
-        worker.wait(30)
+        p.close()
 
 
 def curator(base: str, n: int, concurrency: int) -> dict:

@@ -41,6 +41,11 @@ UPDATABLE = (
 )
 
 
+def _text(value: str | None) -> str | None:
+    """PostgreSQL text cannot hold NUL; teachers (small ones especially) do emit it."""
+    return value.replace("\x00", "\ufffd") if value and "\x00" in value else value
+
+
 @dataclass
 class Row:
     prompt_id: int
@@ -174,10 +179,10 @@ class GenerationWriter:
                 "prompt_id": r.prompt_id,
                 "attempt": r.attempt,
                 "status": "ok" if r.completion.ok else "failed",
-                "reasoning": r.completion.reasoning,
-                "content": r.completion.content,
+                "reasoning": _text(r.completion.reasoning),
+                "content": _text(r.completion.content),
                 "finish_reason": r.completion.finish_reason,
-                "error": r.completion.error,
+                "error": _text(r.completion.error),
                 "prompt_tokens": r.completion.prompt_tokens,
                 "completion_tokens": r.completion.completion_tokens,
                 "latency_ms": r.completion.latency_ms,

@@ -24,7 +24,7 @@ import orjson
 from aiohttp import web
 
 ROOT = Path(__file__).resolve().parents[2]
-FAULTS = ("429", "500", "timeout", "reset", "malformed", "empty", "length")
+FAULTS = ("429", "500", "timeout", "reset", "malformed", "empty", "length", "nul")
 WORDS = "so first we add the numbers then carry the one and check the sum again because care matters".split()
 
 
@@ -44,6 +44,7 @@ class FakeServerConfig:
     rate_malformed: float = 0.0
     rate_empty: float = 0.0
     rate_length: float = 0.0
+    rate_nul: float = 0.0  # a NUL character inside the answer, as small models emit
     seed: int = 0
     max_faults_per_prompt: int = 0  # 0: no cap; else a conversation is faulted at most this many times
     ignore_n: bool = False
@@ -194,6 +195,9 @@ class FakeOpenAIServer:
         if draws["empty"] < cfg.rate_empty:
             self.stats["empty"] += 1
             payload = self._body(n, prompt_tokens, empty=True)
+        elif draws["nul"] < cfg.rate_nul:
+            self.stats["nul"] += 1
+            payload = self._body(n, prompt_tokens).replace(b"The answer is", b"The\\u0000answer is")
         elif draws["length"] < cfg.rate_length:
             self.stats["length"] += 1
             payload = self._body(n, prompt_tokens, truncated=True)

@@ -26,6 +26,7 @@ FAULTS = [
     "--rate-malformed", "0.05",
     "--rate-empty", "0.05",
     "--rate-length", "0.1",
+    "--rate-nul", "0.1",
     "--answer-bytes", "600",
 ]  # fmt: skip
 
@@ -111,9 +112,10 @@ def test_faults_end_with_exactly_prompts_times_n(client, accounts, celery_worker
     ok = [g for g in gens if g["status"] == "ok"]
     assert all(g["content"] and g["reasoning"] for g in ok if not g["truncated"])
     assert any(g["truncated"] and g["finish_reason"] == "length" for g in ok)
+    assert any("The\ufffdanswer is" in g["content"] for g in ok)  # NUL, which PostgreSQL refuses, replaced
     stats = _stats(faulty)
     injected = {k: stats["faults"][k] - before["faults"].get(k, 0) for k in stats["faults"]}
-    for kind in ("429", "500", "timeout", "reset", "malformed", "empty", "length"):
+    for kind in ("429", "500", "timeout", "reset", "malformed", "empty", "length", "nul"):
         assert injected.get(kind, 0) > 0, (kind, injected)
     stage = run["stages"][0]
     m = stage["metrics"]
