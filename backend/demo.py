@@ -95,12 +95,19 @@ def _drive(base: str, console: Console) -> bool:
         console.print(
             f"imported {pset['prompt_count']} prompts as prompt set {pset['id']} v{pset['version']}"
         )
+        teacher = _local_teacher(c, pid, console)
         run = _check(
             c.post(
                 f"/api/projects/{pid}/runs",
                 json={
-                    "name": f"demo-profile-{int(time.time())}",
-                    "recipe": {"prompt_set_id": pset["id"], "stages": ["profile"]},
+                    "name": f"demo-{int(time.time())}",
+                    "recipe": {
+                        "prompt_set_id": pset["id"],
+                        "teacher_id": teacher,
+                        "stages": ["profile", "rollout"],
+                        # The tiny model writes nonsense fast: enough to see every part work.
+                        "rollout": {"n": 2, "max_tokens": 24, "temperature": 1.0, "split": "all"},
+                    },
                 },
             )
         )
@@ -108,6 +115,29 @@ def _drive(base: str, console: Console) -> bool:
         run = _wait(c, f"/api/projects/{pid}/runs/{run['id']}", f"run {run['id']}")
     _print_run(run, console)
     return run["status"] == "succeeded"
+
+
+def _local_teacher(c: httpx.Client, pid: int, console: Console) -> int:
+    """The transformers_local teacher over the project's tiny model, built here in seconds (no hub)."""
+    sys.path.insert(0, str(ROOT / "examples"))
+    from tiny_model import build
+
+    from backend.core.config import get_settings
+
+    model = build(get_settings().data_dir / "models" / "tiny-chat")
+    found = next(
+        (t for t in _check(c.get(f"/api/projects/{pid}/teachers")) if t["name"] == "tiny-local"), None
+    )
+    if found:
+        return found["id"]
+    console.print(f"teacher: transformers_local over {model}")
+    body = {
+        "name": "tiny-local",
+        "backend": "transformers_local",
+        "model": str(model),
+        "settings": {"batch_size": 32},
+    }
+    return _check(c.post(f"/api/projects/{pid}/teachers", json=body))["id"]
 
 
 def _wait(c: httpx.Client, url: str, what: str, timeout: float = 180) -> dict:
@@ -126,6 +156,14 @@ def _print_run(run: dict, console: Console) -> None:
     for st in run["stages"]:
         if st["error"]:
             console.print(f"  stage {st['kind']} failed: {st['error']}")
+    roll = run["summary"].get("rollout")
+    if roll:
+        r = roll
+        console.print(
+            f"rollout: {r['succeeded']} generations ({r['truncated']} truncated, {r['failed']} failed, "
+            f"{r['from_cache']} from cache), {r['completion_tokens']} tokens at {r['tokens_per_s']} tok/s, "
+            f"{r['gpu_seconds']} device-seconds, ${r['cost_usd']:.4f}"
+        )
     prof = run["summary"].get("profile")
     if not prof:
         return

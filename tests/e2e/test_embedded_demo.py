@@ -29,7 +29,7 @@ def free_port() -> int:
     raise RuntimeError("no free port in 20000-32000")
 
 
-def test_demo_runs_profile_stage_end_to_end(tmp_path):
+def test_demo_runs_profile_and_rollout_end_to_end(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISTILLERY_")}
     env["DISTILLERY_DATA_DIR"] = str(tmp_path / "var")
     proc = subprocess.run(
@@ -43,15 +43,23 @@ def test_demo_runs_profile_stage_end_to_end(tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     assert "imported 200 prompts" in out and "succeeded" in out and "profile: 200 prompts" in out
+    assert "rollout: 400 generations" in out
 
     db = tmp_path / "var" / "distillery.db"
     assert db.is_file() and (tmp_path / "var" / "broker" / "queue").is_dir()
     with sqlite3.connect(db) as conn:
         status, summary = conn.execute("select status, summary from runs order by id desc limit 1").fetchone()
-        stage = conn.execute("select status, task_id, progress_done from run_stages").fetchone()
+        stages = conn.execute(
+            "select kind, status, task_id, progress_done from run_stages order by position"
+        ).fetchall()
+        gens = conn.execute(
+            "select count(*), count(distinct prompt_id * 10 + attempt) from generations"
+        ).fetchone()
     assert status == "succeeded"
     assert json.loads(summary)["profile"]["prompt_count"] == 200
-    assert stage[0] == "succeeded" and stage[1] and stage[2] == 200
+    assert stages[0][1:] == ("succeeded", stages[0][2], 200) and stages[0][2]
+    assert stages[1][0] == "rollout" and stages[1][1] == "succeeded" and stages[1][3] == 400
+    assert gens == (400, 400)  # SQLite too: one row per (prompt, attempt)
 
 
 def test_default_secret_is_refused_outside_development(tmp_path):
