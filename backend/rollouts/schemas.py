@@ -33,7 +33,6 @@ class RolloutSettings(BaseModel):
 class RolloutEstimate(BaseModel):
     prompts: int
     attempts: int
-    cached_attempts: int
     input_tokens: int
     output_tokens: int
     cost_usd: float | None

@@ -307,7 +307,6 @@ def estimate(
     return RolloutEstimate(
         prompts=prompts,
         attempts=attempts,
-        cached_attempts=0,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         cost_usd=cost,

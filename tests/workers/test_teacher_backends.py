@@ -162,3 +162,15 @@ def test_vllm_start_error_carries_the_servers_own_words(tmp_path):
     with pytest.raises(VLLMStartError) as err:
         VLLMServer(spec, python=str(VLLM_PYTHON)).start(timeout_s=120)
     assert "no-such-model" in str(err.value)
+
+
+def test_a_teacher_that_cannot_load_fails_the_run_with_its_reason(client, accounts, celery_worker, tmp_path):
+    missing = tmp_path / "no-such-model"
+    teacher = {"backend": "transformers_local", "model": str(missing)}
+    run, gens, _ = _run_rollout(client, accounts, tmp_path, teacher, 3, n=1, max_tokens=4)
+    # transformers_local records a batch that raised as failed attempts with the exception's words.
+    assert run["status"] == "succeeded"
+    assert len(gens) == 3 and all(g["status"] == "failed" for g in gens)
+    assert all(str(missing) in g["error"] or "no-such-model" in g["error"] for g in gens)
+    m = run["stages"][0]["metrics"]
+    assert m["failed"] == 3 and sum(m["failures"].values()) == 3

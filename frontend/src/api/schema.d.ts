@@ -1193,8 +1193,6 @@ export interface components {
             prompts: number;
             /** Attempts */
             attempts: number;
-            /** Cached Attempts */
-            cached_attempts: number;
             /** Input Tokens */
             input_tokens: number;
             /** Output Tokens */
