@@ -221,20 +221,37 @@ def chunks_of(session: Session, *, stage_id: int) -> list[RolloutChunk]:
 
 
 def aggregate(session: Session, *, stage: RunStage) -> dict[str, Any]:
-    """The stage's live metrics, summed over its chunks."""
-    chunks = chunks_of(session, stage_id=stage.id)
-    failures: Counter[str] = Counter()
-    for c in chunks:
-        failures.update(c.failures or {})
+    """The stage's live metrics, summed in SQL over its chunks (thousands at a million prompts)."""
+    keys = (
+        "done",
+        "failed",
+        "truncated",
+        "cached",
+        "prompt_tokens",
+        "completion_tokens",
+        "cost_usd",
+        "gpu_seconds",
+    )
+    of_stage = RolloutChunk.stage_id == stage.id
+    row = session.execute(
+        select(*(func.coalesce(func.sum(getattr(RolloutChunk, k)), 0) for k in keys)).where(of_stage)
+    ).one()
+    # PostgreSQL sums bigint columns as numeric: back to int and float here.
     sums = {
-        k: sum(getattr(c, k) for c in chunks)
-        for k in ("done", "failed", "truncated", "cached", "prompt_tokens", "completion_tokens")
+        k: (float(v) if k in ("cost_usd", "gpu_seconds") else int(v)) for k, v in zip(keys, row, strict=True)
     }
-    cost = sum(c.cost_usd for c in chunks)
+    failures: Counter[str] = Counter()
+    for f in session.scalars(select(RolloutChunk.failures).where(of_stage, RolloutChunk.failed > 0)):
+        failures.update(f or {})
+    statuses = dict(
+        session.execute(
+            select(RolloutChunk.status, func.count()).where(of_stage).group_by(RolloutChunk.status)
+        ).all()
+    )
+    cost = sums["cost_usd"]
     started = stage.started_at or datetime.now(UTC)
     elapsed = max((datetime.now(UTC) - started).total_seconds(), 1e-6)
     generated = sums["done"] - sums["cached"]
-    statuses = Counter(c.status.value for c in chunks)
     return {
         "generations": sums["done"] + sums["failed"],
         "succeeded": sums["done"],
@@ -247,9 +264,9 @@ def aggregate(session: Session, *, stage: RunStage) -> dict[str, Any]:
         "tokens_per_s": round(sums["completion_tokens"] / elapsed, 1),
         "completions_per_s": round(generated / elapsed, 2),
         "cost_usd": round(cost, 6),
-        "gpu_seconds": round(sum(c.gpu_seconds for c in chunks), 2),
+        "gpu_seconds": round(sums["gpu_seconds"], 2),
         "elapsed_s": round(elapsed, 1),
-        "chunks": dict(statuses),
+        "chunks": {str(getattr(k, "value", k)): v for k, v in statuses.items()},
     }
 
 
