@@ -8,8 +8,11 @@
  *
  * Logs in through the form, opens the project, and waits until the run named
  * E2E_RUN shows status "succeeded" (picked up by the page's live refresh; the
- * page is never reloaded). Exits 0 on success, 1 (after printing what the page
- * showed) on any failure.
+ * page is never reloaded). With E2E_LAUNCH_TEACHER set (a teacher's name), it
+ * then launches a rollout from the "New rollout" form (n=1, E2E_MAX_TOKENS
+ * tokens), checks the estimate, and waits for the new run to succeed and show
+ * its generations. Exits 0 on success, 1 (after printing what the page showed)
+ * on any failure.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,6 +47,43 @@ const RUN = env("E2E_RUN");
 const SCREENSHOT = process.env.E2E_SCREENSHOT || "";
 const TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS || 120_000);
 const EXECUTABLE = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const LAUNCH_TEACHER = process.env.E2E_LAUNCH_TEACHER || "";
+const MAX_TOKENS = process.env.E2E_MAX_TOKENS || "8";
+
+async function launchRollout(page) {
+  const form = page.getByTestId("launch-rollout");
+  await form.waitFor();
+  const setSelect = form.getByTestId("launch-prompt-set");
+  await setSelect.locator("option:not([value=''])").first().waitFor({ state: "attached" });
+  const setValue = await setSelect.locator("option:not([value=''])").first().getAttribute("value");
+  await setSelect.selectOption(setValue);
+  const teacherSelect = form.getByTestId("launch-teacher");
+  const option = teacherSelect.locator("option").filter({ hasText: LAUNCH_TEACHER }).first();
+  await option.waitFor({ state: "attached" });
+  await teacherSelect.selectOption(await option.getAttribute("value"));
+  await form.getByTestId("launch-n").fill("1");
+  await form.getByTestId("launch-max-tokens").fill(MAX_TOKENS);
+  await form.getByTestId("launch-estimate").click();
+  const estimate = form.getByTestId("launch-estimate-result");
+  await estimate.waitFor();
+  log(`estimate: ${(await estimate.innerText()).split("\n")[0]}`);
+  await form.getByTestId("launch-submit").click();
+  await page.waitForURL(/\/runs\/\d+$/);
+  const detail = page.getByTestId("run-detail");
+  await detail.waitFor();
+  log(`launched a rollout: ${page.url()}`);
+  const deadline = Date.now() + TIMEOUT_MS;
+  for (;;) {
+    const status = await detail.getAttribute("data-run-status");
+    if (status === "succeeded") break;
+    if (status === "failed" || status === "cancelled") throw new Error(`the launched rollout ended ${status}`);
+    if (Date.now() > deadline) throw new Error(`the launched rollout is still ${status} after ${TIMEOUT_MS} ms`);
+    await page.waitForTimeout(500);
+  }
+  await detail.getByTestId("generation").first().waitFor();
+  const shown = await detail.getByTestId("generation").count();
+  log(`the launched rollout succeeded; ${shown} generations shown`);
+}
 
 const log = (...a) => console.log(`[e2e ${new Date().toISOString()}]`, ...a);
 
@@ -134,6 +174,8 @@ async function main() {
     await detail.waitFor();
     const stageCount = await detail.getByTestId("stage").count();
     log(`run detail shown with ${stageCount} stage(s)`);
+
+    if (LAUNCH_TEACHER) await launchRollout(page);
 
     if (SCREENSHOT) {
       await page.screenshot({ path: SCREENSHOT, fullPage: true });

@@ -1,4 +1,5 @@
-"""The built dashboard in headless Chromium: log in, open a project, watch a run reach succeeded.
+"""The built dashboard in headless Chromium: log in, open a project, watch a run reach succeeded,
+then launch a rollout from the form and see its generations.
 
 Runs against a real uvicorn process on the test PostgreSQL database and the real Celery worker.
 """
@@ -14,7 +15,7 @@ import httpx
 import pytest
 
 from backend.demo import api_argv, wait_healthy
-from tests.conftest import TEST_ENV
+from tests.conftest import DATA_DIR, TEST_ENV
 from tests.e2e.test_embedded_demo import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +45,7 @@ def test_dashboard_serves_index_for_client_routes(server):
     assert api_404.status_code == 404 and api_404.json()["error"]["code"] == "not_found"
 
 
-def test_login_and_watch_run_succeed_in_chromium(server, client, accounts, importer, tmp_path):
+def test_login_watch_a_run_and_launch_a_rollout_in_chromium(server, client, accounts, importer, tmp_path):
     assert shutil.which("node"), "node is required for the dashboard test"
     user = accounts.user(password="dashboard-pass-1")
     pid = accounts.project(user)
@@ -57,6 +58,14 @@ def test_login_and_watch_run_succeed_in_chromium(server, client, accounts, impor
         json={"name": "watched-run", "recipe": {"prompt_set_id": pset["id"]}},
     )
     assert run.status_code == 202
+    import sys
+
+    sys.path.insert(0, str(ROOT / "examples"))
+    from tiny_model import build
+
+    model = build(DATA_DIR / "models" / "tiny-chat")
+    teacher = {"name": "tiny-local", "backend": "transformers_local", "model": str(model)}
+    assert client.post(f"/api/projects/{pid}/teachers", headers=h, json=teacher).status_code == 201
     shot = tmp_path / "dashboard.png"
     proc = subprocess.run(
         ["node", "e2e/dashboard.mjs"],
@@ -72,10 +81,16 @@ def test_login_and_watch_run_succeed_in_chromium(server, client, accounts, impor
             "E2E_PROJECT": project_name,
             "E2E_RUN": "watched-run",
             "E2E_SCREENSHOT": str(shot),
+            "E2E_LAUNCH_TEACHER": "tiny-local",
         },
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert shot.is_file() and shot.stat().st_size > 1000
+    assert "the launched rollout succeeded" in proc.stdout
+    runs = client.get(f"/api/projects/{pid}/runs", headers=h).json()["items"]
+    launched = next(r for r in runs if r["name"] != "watched-run")
+    assert launched["status"] == "succeeded" and launched["recipe"]["rollout"]["n"] == 1
+    assert launched["recipe"]["rollout"]["max_tokens"] == 8
 
 
 def test_a_write_is_committed_before_its_response_is_sent(server, accounts):

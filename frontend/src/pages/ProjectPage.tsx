@@ -1,6 +1,8 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Project, type Role, type Run, type RunDetail, type Stage } from "../api/client";
 import { errorMessage } from "../api/errors";
+import { Generations } from "../components/Generations";
+import { LaunchRollout } from "../components/LaunchRollout";
 import { ProgressBar } from "../components/ProgressBar";
 import { StatusBadge } from "../components/StatusBadge";
 import {
@@ -71,6 +73,7 @@ export function ProjectPage({ projectId, runId }: { projectId: number; runId: nu
       <Breadcrumbs project={project.data} />
       <h1 data-testid="project-name">{project.data?.name ?? "…"}</h1>
       {project.data?.description && <p className="muted">{project.data.description}</p>}
+      {atLeast(project.data?.role, "maintainer") && <LaunchRollout projectId={projectId} />}
 
       <div className={runId ? "split" : ""}>
         <section className="card">
@@ -178,6 +181,14 @@ function RunPanel({ projectId, runId, role }: { projectId: number; runId: number
     },
   });
 
+  const requeue = useMutation({
+    mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/runs/{run_id}/requeue", { params: { path } })),
+    onSuccess: (detail) => {
+      queryClient.setQueryData(["run", projectId, runId], detail);
+      void queryClient.invalidateQueries({ queryKey: ["runs", projectId] });
+    },
+  });
+
   const cancel = useMutation({
     mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/runs/{run_id}/cancel", { params: { path } })),
     onSuccess: (detail) => {
@@ -205,7 +216,9 @@ function RunPanel({ projectId, runId, role }: { projectId: number; runId: number
 
   const r: RunDetail = run.data;
   const canCancel = !isFinished(r.status) && r.status !== "cancelling" && (role === null || atLeast(role, "maintainer"));
+  const canRequeue = (r.status === "failed" || r.status === "cancelled") && (role === null || atLeast(role, "maintainer"));
   const profile = readProfile(r.summary);
+  const hasRollout = r.stages.some((s) => s.kind === "rollout");
 
   return (
     <section className="card run-panel" data-testid="run-detail" data-run-id={r.id} data-run-status={r.status}>
@@ -214,6 +227,17 @@ function RunPanel({ projectId, runId, role }: { projectId: number; runId: number
           {r.name} <StatusBadge status={r.status} />
         </h2>
         <div className="card-actions">
+          {canRequeue && (
+            <button
+              type="button"
+              className="secondary"
+              disabled={requeue.isPending}
+              onClick={() => requeue.mutate()}
+              data-testid="run-requeue"
+            >
+              {requeue.isPending ? "Re-queuing…" : "Re-queue (only what is missing)"}
+            </button>
+          )}
           {canCancel && (
             <button
               type="button"
@@ -230,9 +254,9 @@ function RunPanel({ projectId, runId, role }: { projectId: number; runId: number
           </Link>
         </div>
       </div>
-      {cancel.isError && (
+      {(cancel.isError || requeue.isError) && (
         <p className="error" role="alert">
-          {errorMessage(cancel.error)}
+          {errorMessage(cancel.error ?? requeue.error)}
         </p>
       )}
       <dl className="facts">
@@ -272,6 +296,7 @@ function RunPanel({ projectId, runId, role }: { projectId: number; runId: number
       )}
 
       {profile && <ProfileTable profile={profile} />}
+      {hasRollout && <Generations projectId={projectId} runId={r.id} live={!isFinished(r.status)} />}
     </section>
   );
 }

@@ -1,0 +1,66 @@
+import { screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it } from "vitest";
+import { jsonResponse, mockApi, renderWithClient, requestsTo, user } from "../test/helpers";
+import { LaunchRollout } from "./LaunchRollout";
+
+const sets = [{ id: 7, project_id: 3, name: "gsm8k", version: 2, prompt_count: 1200 }];
+const teachers = [{ id: 9, project_id: 3, name: "r1", backend: "openai_compat", model: "deepseek-reasoner" }];
+const estimate = {
+  prompts: 1200,
+  attempts: 4800,
+  input_tokens: 300000,
+  output_tokens: 4915200,
+  cost_usd: 10.93,
+  seconds: null,
+  price: { input_per_m: 0.55, output_per_m: 2.19, gpu_hour: 0, source: "price table deepseek/deepseek-reasoner" },
+  basis: ["1200 prompts in split 'train' x n=4", "cost: price table deepseek/deepseek-reasoner"],
+};
+
+describe("LaunchRollout", () => {
+  it("estimates, then launches the recipe it showed and opens the run", async () => {
+    const fetchMock = mockApi({
+      "GET /api/users/me": () => jsonResponse(user),
+      "GET /api/projects/3/prompt-sets": () => jsonResponse(sets),
+      "GET /api/projects/3/teachers": () => jsonResponse(teachers),
+      "POST /api/projects/3/runs/estimate": () => jsonResponse(estimate),
+      "POST /api/projects/3/runs": () => jsonResponse({ id: 44, name: "x", status: "queued", stages: [] }, 202),
+    });
+    const u = userEvent.setup();
+    renderWithClient(<LaunchRollout projectId={3} />);
+
+    await screen.findByRole("option", { name: /gsm8k v2/ });
+    expect(screen.getByTestId("launch-submit")).toBeDisabled();
+    await u.selectOptions(screen.getByTestId("launch-prompt-set"), "7");
+    await u.selectOptions(screen.getByTestId("launch-teacher"), "9");
+    await u.clear(screen.getByTestId("launch-n"));
+    await u.type(screen.getByTestId("launch-n"), "4");
+    await u.click(screen.getByTestId("launch-estimate"));
+    expect(await screen.findByTestId("launch-estimate-cost")).toHaveTextContent("$10.93");
+    expect(screen.getByTestId("launch-estimate-result")).toHaveTextContent("4,800 attempts");
+
+    await u.click(screen.getByTestId("launch-submit"));
+    await waitFor(() => expect(window.location.pathname).toBe("/projects/3/runs/44"));
+    const [sent] = requestsTo(fetchMock, "/api/projects/3/runs");
+    const body = await sent.json();
+    expect(body.recipe).toEqual({ prompt_set_id: 7, teacher_id: 9, stages: ["rollout"], rollout: { n: 4, max_tokens: 1024, temperature: 0.7 } });
+    const [asked] = requestsTo(fetchMock, "/api/projects/3/runs/estimate");
+    expect((await asked.json()).rollout.n).toBe(4);
+  });
+
+  it("shows the API's error when the estimate is refused", async () => {
+    mockApi({
+      "GET /api/projects/3/prompt-sets": () => jsonResponse(sets),
+      "GET /api/projects/3/teachers": () => jsonResponse(teachers),
+      "POST /api/projects/3/runs/estimate": () =>
+        jsonResponse({ error: { code: "not_found", message: "teacher 9 not found" } }, 404),
+    });
+    const u = userEvent.setup();
+    renderWithClient(<LaunchRollout projectId={3} />);
+    await screen.findByRole("option", { name: /gsm8k v2/ });
+    await u.selectOptions(screen.getByTestId("launch-prompt-set"), "7");
+    await u.selectOptions(screen.getByTestId("launch-teacher"), "9");
+    await u.click(screen.getByTestId("launch-estimate"));
+    expect(await screen.findByRole("alert")).toHaveTextContent("teacher 9 not found");
+  });
+});

@@ -1,0 +1,137 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { api, unwrap, type Schemas } from "../api/client";
+import { errorMessage } from "../api/errors";
+import { formatNumber } from "../lib/format";
+import { navigate } from "../router";
+
+type Estimate = Schemas["RolloutEstimate"];
+type Recipe = Schemas["Recipe"];
+
+/** Pick a prompt set and a teacher, see tokens/cost/time, then launch a rollout run. */
+export function LaunchRollout({ projectId }: { projectId: number }) {
+  const queryClient = useQueryClient();
+  const path = { project_id: projectId };
+  const sets = useQuery({
+    queryKey: ["prompt-sets", projectId],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/prompt-sets", { params: { path } })),
+  });
+  const teachers = useQuery({
+    queryKey: ["teachers", projectId],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/teachers", { params: { path } })),
+  });
+  const [promptSet, setPromptSet] = useState<number | "">("");
+  const [teacher, setTeacher] = useState<number | "">("");
+  const [n, setN] = useState(4);
+  const [maxTokens, setMaxTokens] = useState(1024);
+  const [temperature, setTemperature] = useState(0.7);
+  const [name, setName] = useState("");
+
+  // The schema marks every defaulted field as required; the API fills in what is not sent.
+  const recipe = () =>
+    ({
+      prompt_set_id: Number(promptSet),
+      teacher_id: Number(teacher),
+      stages: ["rollout"],
+      rollout: { n, max_tokens: maxTokens, temperature },
+    }) as unknown as Recipe;
+  const estimate = useMutation({
+    mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/runs/estimate", { params: { path }, body: recipe() })),
+  });
+  const launch = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST("/api/projects/{project_id}/runs", {
+          params: { path },
+          body: { name: name || `rollout-${new Date().toISOString().slice(0, 16)}`, recipe: recipe() },
+        }),
+      ),
+    onSuccess: (run) => {
+      void queryClient.invalidateQueries({ queryKey: ["runs", projectId] });
+      navigate(`/projects/${projectId}/runs/${run.id}`);
+    },
+  });
+  const ready = promptSet !== "" && teacher !== "";
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (ready) launch.mutate();
+  };
+
+  return (
+    <form className="card launch" onSubmit={submit} data-testid="launch-rollout">
+      <h2>New rollout</h2>
+      <div className="form-grid">
+        <label>
+          Prompt set
+          <select value={promptSet} onChange={(e) => setPromptSet(e.target.value ? Number(e.target.value) : "")} data-testid="launch-prompt-set">
+            <option value="">choose…</option>
+            {(sets.data ?? []).map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.name} v{s.version} ({formatNumber(s.prompt_count)})
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Teacher
+          <select value={teacher} onChange={(e) => setTeacher(e.target.value ? Number(e.target.value) : "")} data-testid="launch-teacher">
+            <option value="">choose…</option>
+            {(teachers.data ?? []).map((t) => (
+              <option key={t.id} value={t.id}>
+                {t.name} ({t.backend}, {t.model})
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Attempts per prompt
+          <input type="number" min={1} max={64} value={n} onChange={(e) => setN(Number(e.target.value))} data-testid="launch-n" />
+        </label>
+        <label>
+          Max tokens
+          <input type="number" min={1} value={maxTokens} onChange={(e) => setMaxTokens(Number(e.target.value))} data-testid="launch-max-tokens" />
+        </label>
+        <label>
+          Temperature
+          <input type="number" min={0} max={2} step={0.1} value={temperature} onChange={(e) => setTemperature(Number(e.target.value))} />
+        </label>
+        <label>
+          Name
+          <input value={name} onChange={(e) => setName(e.target.value)} placeholder="optional" />
+        </label>
+      </div>
+      <div className="card-actions">
+        <button type="button" className="secondary" disabled={!ready || estimate.isPending} onClick={() => estimate.mutate()} data-testid="launch-estimate">
+          Estimate
+        </button>
+        <button type="submit" disabled={!ready || launch.isPending} data-testid="launch-submit">
+          {launch.isPending ? "Launching…" : "Launch"}
+        </button>
+      </div>
+      {estimate.data && <EstimateView estimate={estimate.data} />}
+      {(estimate.isError || launch.isError) && (
+        <p className="error" role="alert">
+          {errorMessage(estimate.error ?? launch.error)}
+        </p>
+      )}
+    </form>
+  );
+}
+
+function EstimateView({ estimate }: { estimate: Estimate }) {
+  return (
+    <div className="estimate" data-testid="launch-estimate-result">
+      <p>
+        {formatNumber(estimate.attempts)} attempts ({formatNumber(estimate.prompts)} prompts), about{" "}
+        {formatNumber(estimate.input_tokens)} input and at most {formatNumber(estimate.output_tokens)} output tokens;{" "}
+        cost <strong data-testid="launch-estimate-cost">{estimate.cost_usd === null ? "unknown" : `$${estimate.cost_usd.toFixed(2)}`}</strong>
+        {estimate.seconds !== null && <>, about {Math.ceil(estimate.seconds / 60)} min</>}.
+      </p>
+      <ul className="muted small">
+        {estimate.basis.map((b) => (
+          <li key={b}>{b}</li>
+        ))}
+      </ul>
+    </div>
+  );
+}
