@@ -61,6 +61,7 @@ def main() -> None:
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--chunk-size", type=int, default=256)
     args = ap.parse_args()
     from tiny_model import build
 
@@ -77,7 +78,7 @@ def main() -> None:
         with VLLMServer(spec) as server:
             tid = platform.teacher("vllm", backend="vllm", model="tiny", base_url=server.base_url)
             settings = {"n": args.n, "max_tokens": args.max_tokens, "temperature": args.temperature,
-                        "concurrency": args.concurrency}  # fmt: skip
+                        "concurrency": args.concurrency, "chunk_size": args.chunk_size}  # fmt: skip
             direct(vllm_python(), server.base_url, "tiny", texts[:32], args)  # warm-up, not counted
             for _ in range(args.rounds):
                 d = direct(vllm_python(), server.base_url, "tiny", texts, args)
@@ -94,11 +95,7 @@ def main() -> None:
     print(f"concurrency {args.concurrency}, vLLM {vllm_python()}")
     print(f"{'path':<46}{'seconds':>9}{'compl.':>8}{'compl/s':>9}{'tok/s':>9}")
     for name, secs, comp, tok in rows:
-        label = (
-            "direct: openai SDK loop, nothing stored"
-            if name == "direct"
-            else "platform: Celery rollout -> PostgreSQL"
-        )
+        label = LABELS[name]
         print(f"{label:<46}{secs:>9.1f}{comp:>8}{comp / secs:>9.1f}{tok / secs:>9.0f}")
     med = {k: statistics.median(c / s for n, s, c, _ in rows if n == k) for k in LABELS}
     ratio = med["platform"] / med["direct"]

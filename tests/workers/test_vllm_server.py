@@ -1,0 +1,208 @@
+"""workers.teachers.vllm_server against a real vLLM (the CPU build in .venv-vllm, which `make test`
+sets up) serving the project's tiny model. vLLM takes ~25 s to start on a small CPU box, so the
+module starts two servers in all: one that serves, and one that cannot load its model."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import DATA_DIR
+from workers.teachers.vllm_server import (
+    VLLMServer,
+    VLLMServerSpec,
+    VLLMStartError,
+    acquire,
+    current,
+    release_all,
+    vllm_python,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_argv_spells_every_flag_as_vllm_does():
+    spec = VLLMServerSpec(
+        "Qwen/Qwen3-8B",
+        tensor_parallel_size=2,
+        reasoning_parser="qwen3",
+        max_model_len=8192,
+        extra_args=("--max-num-seqs", "256"),
+    )
+    assert spec.argv("/py", "127.0.0.1", 8000) == [
+        "/py", "-m", "vllm.entrypoints.openai.api_server",
+        "--model", "Qwen/Qwen3-8B",
+        "--served-model-name", "Qwen/Qwen3-8B",
+        "--host", "127.0.0.1",
+        "--port", "8000",
+        "--tensor-parallel-size", "2",
+        "--max-model-len", "8192",
+        "--gpu-memory-utilization", "0.9",
+        "--enable-prefix-caching",
+        "--reasoning-parser", "qwen3",
+        "--dtype", "auto",
+        "--max-num-seqs", "256",
+    ]  # fmt: skip
+    lean = VLLMServerSpec("m", served_model_name="t", enable_prefix_caching=False, enforce_eager=True)
+    argv = lean.argv("/py", "127.0.0.1", 1)
+    assert "--no-enable-prefix-caching" in argv and "--enforce-eager" in argv
+    assert "--max-model-len" not in argv and "--reasoning-parser" not in argv
+    assert argv[argv.index("--served-model-name") + 1] == "t" and lean.served_name == "t"
+
+
+def test_spec_from_teacher_settings():
+    spec = VLLMServerSpec.from_settings(
+        "m",
+        {
+            "tensor_parallel_size": 2,
+            "gpu_memory_utilization": 1,
+            "extra_args": ["--seed", "1"],
+            "device": "x",
+        },
+    )
+    assert spec == VLLMServerSpec(
+        "m", tensor_parallel_size=2, gpu_memory_utilization=1.0, extra_args=("--seed", "1")
+    )
+    assert VLLMServerSpec.from_settings("m", {"max_model_len": None}) == VLLMServerSpec("m")
+    for bad, key in (
+        ({"tensor_parallel_size": "2"}, "tensor_parallel_size"),
+        ({"enforce_eager": 1}, "enforce_eager"),
+        ({"max_model_len": True}, "max_model_len"),
+        ({"reasoning_parser": 3}, "reasoning_parser"),
+        ({"extra_args": "--seed 1"}, "extra_args"),
+        ({"gpu_memory_utilization": 1.5}, "gpu_memory_utilization"),
+        ({"tensor_parallel_size": 0}, "tensor_parallel_size"),
+    ):
+        with pytest.raises(ValueError, match=key):
+            VLLMServerSpec.from_settings("m", bad)
+
+
+@pytest.fixture(scope="module")
+def python() -> str:
+    python = vllm_python()
+    found = Path(python).exists() and (
+        subprocess.run(
+            [python, "-c", "import importlib.util, sys; sys.exit(importlib.util.find_spec('vllm') is None)"],
+            capture_output=True,
+        ).returncode
+        == 0
+    )
+    if not found:
+        pytest.skip(
+            f"no vLLM in {python}: run scripts/setup-vllm.sh (make vllm) or set DISTILLERY_VLLM_PYTHON"
+        )
+    return python
+
+
+@pytest.fixture(scope="module")
+def tiny_spec(python) -> VLLMServerSpec:
+    sys.path.insert(0, str(ROOT / "examples"))
+    from tiny_model import build
+
+    model = build(DATA_DIR / "models" / "tiny-chat")
+    return VLLMServerSpec(
+        str(model),
+        served_model_name="tiny",
+        dtype="float32",
+        max_model_len=256,
+        enforce_eager=True,
+        gpu_memory_utilization=0.1,  # on CPU, a share of RAM
+    )
+
+
+@pytest.fixture(scope="module")
+def server(tiny_spec):
+    try:
+        yield acquire(tiny_spec)
+    finally:
+        release_all()
+
+
+def _live_group(pgid: int) -> list[int]:
+    """Processes of the group that are not zombies (the reaper may lag behind)."""
+    members = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            rest = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if rest[0] not in "ZX" and int(rest[2]) == pgid:
+            members.append(int(entry))
+    return members
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _vllm_processes_for(model: str) -> list[int]:
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if "vllm.entrypoints" in cmdline and model in cmdline:
+            found.append(int(entry))
+    return found
+
+
+def test_serves_chat_completions_and_is_kept_warm(server, tiny_spec):
+    assert server.alive() and server.startup_s is not None
+    assert server.base_url == f"http://127.0.0.1:{server.port}/v1" and server.served_name == "tiny"
+    assert 20000 <= server.port <= 32000
+    assert len(_live_group(server.proc.pid)) >= 2  # the API server and its engine core, at least
+    # An equal spec gets the same warm server, not a second start.
+    assert acquire(VLLMServerSpec(**vars(tiny_spec))) is server and current() is server
+
+    r = httpx.post(
+        f"{server.base_url}/chat/completions",
+        json={
+            "model": "tiny",
+            "messages": [{"role": "user", "content": "how many apples are left"}],
+            "n": 3,
+            "max_tokens": 16,
+            "temperature": 1.0,
+        },
+        timeout=120,
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    choices = body["choices"]
+    assert len(choices) == 3
+    assert all(isinstance(c["message"]["content"], str) and c["message"]["content"] for c in choices)
+    assert any(c["finish_reason"] == "length" for c in choices)
+    assert body["usage"]["completion_tokens"] > 0 and body["usage"]["prompt_tokens"] > 0
+    assert server.log_path is not None and server.log_path.stat().st_size > 0
+
+
+def test_a_server_that_cannot_start_says_why_and_acquire_stops_the_old_one(server, tmp_path):
+    pgid, port = server.proc.pid, server.port
+    missing = tmp_path / "no-such-model"
+    with pytest.raises(VLLMStartError) as err:
+        acquire(VLLMServerSpec(str(missing), dtype="float32", enforce_eager=True), timeout_s=180)
+    message = str(err.value)
+    # The server's own words, from its log: the model it could not find.
+    assert "exited with code" in message and "no-such-model" in message and "Error" in message
+    assert len(message.splitlines()) > 10
+    assert current() is None and not _vllm_processes_for(str(missing))
+
+    # Acquiring another spec stopped the running server: all of its process group, and its port.
+    assert not server.alive() and server.proc.returncode is not None
+    assert _live_group(pgid) == [] and not _port_open(port)
+    server.stop()  # idempotent
+    release_all()
+
+
+def test_stop_before_start_and_context_manager_without_starting():
+    s = VLLMServer(VLLMServerSpec("m"), python=sys.executable)
+    s.stop()
+    assert not s.alive() and s.tail() == "(no log)"
