@@ -118,6 +118,21 @@ def test_faults_end_with_exactly_prompts_times_n(client, accounts, celery_worker
     for kind in ("429", "500", "timeout", "reset", "malformed", "empty", "length", "nul"):
         assert injected.get(kind, 0) > 0, (kind, injected)
     stage = run["stages"][0]
+    from sqlalchemy import func, select
+
+    from backend.core.db import session_scope
+    from backend.rollouts.models import RolloutChunk
+
+    with session_scope() as s:
+        chunks, tasks, done = s.execute(
+            select(
+                func.count(),
+                func.count(func.distinct(RolloutChunk.task_id)),
+                func.count().filter(RolloutChunk.status == "succeeded"),
+            ).where(RolloutChunk.stage_id == stage["id"])
+        ).one()
+    # 80 prompts in chunks of 32; a task running dry took over the next chunk instead of draining.
+    assert chunks == done == 3 and tasks < chunks
     m = stage["metrics"]
     assert stage["progress_done"] == stage["progress_total"] == 240
     assert (m["succeeded"], m["failed"], m["failures"]) == (234, 6, {"http 500": 6})
