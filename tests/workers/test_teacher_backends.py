@@ -132,38 +132,6 @@ def test_transformers_local_sampling_details(tiny_model):
     assert word not in cut["a"][0].content and cut["a"][0].finish_reason == "stop"
 
 
-def test_vllm_spec_from_teacher_settings():
-    from workers.teachers.vllm_server import VLLMServerSpec
-
-    spec = VLLMServerSpec.from_settings(
-        "Qwen/Qwen2.5-7B-Instruct",
-        {
-            "tensor_parallel_size": 2,
-            "reasoning_parser": "deepseek_r1",
-            "enable_prefix_caching": False,
-            "x": 1,
-        },
-    )
-    argv = spec.argv("python", "127.0.0.1", 8000)
-    assert argv[argv.index("--tensor-parallel-size") + 1] == "2"
-    assert argv[argv.index("--reasoning-parser") + 1] == "deepseek_r1"
-    assert (
-        "--no-enable-prefix-caching" in argv and argv[argv.index("--model") + 1] == "Qwen/Qwen2.5-7B-Instruct"
-    )
-    with pytest.raises(ValueError, match="tensor_parallel_size must be int"):
-        VLLMServerSpec.from_settings("m", {"tensor_parallel_size": "two"})
-
-
-@pytest.mark.skipif(not VLLM_PYTHON.exists(), reason="vLLM's CPU build is missing: run scripts/setup-vllm.sh")
-def test_vllm_start_error_carries_the_servers_own_words(tmp_path):
-    from workers.teachers.vllm_server import VLLMServer, VLLMServerSpec, VLLMStartError
-
-    spec = VLLMServerSpec(str(tmp_path / "no-such-model"), dtype="float32", enforce_eager=True)
-    with pytest.raises(VLLMStartError) as err:
-        VLLMServer(spec, python=str(VLLM_PYTHON)).start(timeout_s=120)
-    assert "no-such-model" in str(err.value)
-
-
 def test_a_teacher_that_cannot_load_fails_the_run_with_its_reason(client, accounts, celery_worker, tmp_path):
     missing = tmp_path / "no-such-model"
     teacher = {"backend": "transformers_local", "model": str(missing)}
