@@ -67,9 +67,12 @@ async function launchRollout(page) {
   const estimate = form.getByTestId("launch-estimate-result");
   await estimate.waitFor();
   log(`estimate: ${(await estimate.innerText()).split("\n")[0]}`);
+  // The watched run's panel may be open already: wait for the URL of a different run.
+  const before = page.url();
   await form.getByTestId("launch-submit").click();
-  await page.waitForURL(/\/runs\/\d+$/);
-  const detail = page.getByTestId("run-detail");
+  await page.waitForURL((u) => /\/runs\/\d+$/.test(u.pathname) && u.href !== before);
+  const runId = page.url().match(/\/runs\/(\d+)$/)[1];
+  const detail = page.locator(`[data-testid="run-detail"][data-run-id="${runId}"]`);
   await detail.waitFor();
   log(`launched a rollout: ${page.url()}`);
   const deadline = Date.now() + TIMEOUT_MS;

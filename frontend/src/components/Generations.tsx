@@ -10,7 +10,8 @@ const PAGE = 50;
 export function Generations({ projectId, runId, live }: { projectId: number; runId: number; live: boolean }) {
   const [status, setStatus] = useState<"" | "ok" | "failed">("");
   const gens = useInfiniteQuery({
-    queryKey: ["generations", projectId, runId, status],
+    // `live` is in the key so the list is fetched once more when the run finishes.
+    queryKey: ["generations", projectId, runId, status, live],
     initialPageParam: null as string | null,
     queryFn: ({ pageParam }) =>
       unwrap(
