@@ -27,12 +27,6 @@ sys.path.insert(0, str(ROOT))
 CURATOR_VENV = ROOT / "bench" / ".venv-curator"
 
 
-def _free_port() -> int:
-    from tests.e2e.test_embedded_demo import free_port
-
-    return free_port()
-
-
 def prompts(n: int) -> list[str]:
     return [
         f"Problem {i}: a train leaves at {i % 12} o'clock at {40 + i % 50} km/h. When does it arrive?"
@@ -110,9 +104,10 @@ def main() -> None:
     ap.add_argument("--chunk-size", type=int, default=2500)
     ap.add_argument("--no-curator", action="store_true")
     args = ap.parse_args()
+    from backend.core.net import free_port
     from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
 
-    port = _free_port()
+    port = free_port()
     server = start_fake_server(port, "--answer-bytes", str(args.answer_bytes))
     base = f"http://127.0.0.1:{port}"
     try:

@@ -254,8 +254,8 @@ def tiny_server():
     sys.path.insert(0, str(ROOT / "examples"))
     from tiny_model import build
 
+    from backend.core.net import free_port
     from backend.demo import wait_healthy
-    from tests.e2e.test_embedded_demo import free_port
 
     model_dir = build(DATA_DIR / "models" / "tiny-chat")
     port = free_port()

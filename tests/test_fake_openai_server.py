@@ -14,7 +14,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from tests.e2e.test_embedded_demo import free_port
+from backend.core.net import free_port
 from tests.fakes.fake_openai_server import (
     FakeOpenAIServer,
     FakeServerConfig,

@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from backend.core.net import free_port
 from backend.demo import api_argv, wait_healthy
 from tests.conftest import DATA_DIR, TEST_ENV
-from tests.e2e.test_embedded_demo import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "frontend"

@@ -4,29 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import socket
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+from backend.core.net import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    """A free port below Linux's ephemeral range (32768-60999): a port from bind(0) is one the kernel
-    may hand to any outgoing connection (Redis, PostgreSQL) before our server binds it."""
-    rng = random.Random()
-    for _ in range(200):
-        port = rng.randrange(20000, 32000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 20000-32000")
 
 
 def test_demo_runs_profile_and_rollout_end_to_end(tmp_path):

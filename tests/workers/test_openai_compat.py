@@ -8,8 +8,8 @@ import asyncio
 import httpx
 import pytest
 
+from backend.core.net import free_port
 from tests.conftest import DATA_DIR
-from tests.e2e.test_embedded_demo import free_port
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
 from workers.teachers.base import Completion, Sampling, split_reasoning
 from workers.teachers.openai_compat import OpenAICompatClient, RateGate, parse_duration

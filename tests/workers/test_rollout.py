@@ -10,8 +10,8 @@ from collections import Counter
 import httpx
 import pytest
 
+from backend.core.net import free_port
 from tests.conftest import DATA_DIR, unique, wait_run, write_jsonl
-from tests.e2e.test_embedded_demo import free_port
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
 
 # The server draws each conversation's faults from a hash of (seed, conversation, try), so they fall the

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
+from backend.core.net import free_port
 from tests.conftest import DATA_DIR, seed_prompt_set, unique, wait_run, write_jsonl
-from tests.e2e.test_embedded_demo import free_port
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
 from tests.workers.test_rollout import _generations
 

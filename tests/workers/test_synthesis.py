@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from backend.core.net import free_port
 from tests.conftest import wait_job, write_jsonl
-from tests.e2e.test_embedded_demo import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -21,7 +21,6 @@ import atexit
 import json
 import logging
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -35,11 +34,11 @@ from typing import Any
 import httpx
 
 from backend.core.config import get_settings
+from backend.core.net import free_port
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = "vllm.entrypoints.openai.api_server"
-PORT_RANGE = (20000, 32000)
 TAIL_LINES = 40
 
 
@@ -121,19 +120,6 @@ def vllm_python() -> str:
         return configured
     local = ROOT / ".venv-vllm" / "bin" / "python"
     return str(local) if local.exists() else sys.executable
-
-
-def _free_port() -> int:
-    """A loopback port in PORT_RANGE that nothing is bound to right now."""
-    for _ in range(200):
-        port = random.randint(*PORT_RANGE)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORT_RANGE[0]}-{PORT_RANGE[1]}")
 
 
 def _group_members(pgid: int) -> list[int]:
@@ -234,7 +220,7 @@ class VLLMServer:
 
     def _start_once(self, folder: Path, started: float, timeout_s: float) -> VLLMServer:
         self._owner = os.getpid()
-        self.port = _free_port()
+        self.port = free_port()
         self.log_path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{self.port}.log"
         argv = self.spec.argv(self.python, "127.0.0.1", self.port)
         env = os.environ.copy()  # HF_HUB_OFFLINE, CUDA_VISIBLE_DEVICES etc. as the caller has them
