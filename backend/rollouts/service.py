@@ -24,6 +24,7 @@ from backend.rollouts.schemas import PriceIn, RolloutEstimate, RolloutSettings
 from backend.runs.models import Run, RunStage, Status
 from backend.samples.models import Generation
 from backend.teachers.models import Teacher
+from backend.teachers.schemas import runs_locally
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,6 @@ PROVIDER_HOSTS = {
     "api.anthropic.com": "anthropic",
     "generativelanguage.googleapis.com": "google",
 }
-LOCAL_BACKENDS = {"vllm", "transformers_local"}
 
 
 # ---- conversations and the cache key ----------------------------------------------------------
@@ -96,7 +96,7 @@ def cache_key(prefix: bytes, messages: list[dict[str, str]], attempt: int) -> st
 
 def provider_of(teacher: Teacher) -> str:
     """'local' for vllm and transformers_local without an endpoint, else the API's provider name."""
-    if teacher.backend in LOCAL_BACKENDS and not teacher.base_url:
+    if runs_locally(teacher.backend, teacher.base_url):
         return "local"
     host = (urlparse(teacher.base_url or "").hostname or "").lower()
     return PROVIDER_HOSTS.get(host, "custom")

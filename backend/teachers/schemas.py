@@ -13,6 +13,15 @@ class TeacherBackend(StrEnum):
     transformers_local = "transformers_local"
 
 
+LOCAL_BACKENDS = frozenset({TeacherBackend.vllm, TeacherBackend.transformers_local})
+
+
+def runs_locally(backend: str, base_url: str | None) -> bool:
+    """vllm and transformers_local without an endpoint generate on the worker's own accelerator
+    (gpu queue, priced per GPU-hour); everything else is an endpoint (cpu queue, priced per token)."""
+    return backend in LOCAL_BACKENDS and not base_url
+
+
 class Licence(StrEnum):
     open_weights = "open_weights"
     api_no_compete = "api_no_compete"  # e.g. OpenAI's and Anthropic's terms

@@ -8,9 +8,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend.teachers.schemas import runs_locally
 from workers.teachers.base import Completion, Request, Sampling, TeacherBackend
-
-LOCAL_BACKENDS = {"vllm", "transformers_local"}
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,7 @@ class TeacherSpec:
     @property
     def queue(self) -> str:
         """Local inference needs the gpu queue; an endpoint (API or a running vLLM) the cpu one."""
-        return "gpu" if self.backend in LOCAL_BACKENDS and not self.base_url else "cpu"
+        return "gpu" if runs_locally(self.backend, self.base_url) else "cpu"
 
 
 class HeldDevice:
