@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from backend.core.config import get_settings
 from backend.core.db import get_engine, session_scope
+from backend.prompts.models import Prompt
 from backend.rollouts import service
 from backend.rollouts.models import ResponseCache, RolloutChunk
 from backend.runs.models import RunStage, Status
@@ -54,14 +55,6 @@ class Row:
     cache_key: str | None  # set for a fresh success: it becomes a cache entry
     from_cache: bool = False
     billed_prompt_tokens: int = 0  # the prompt is paid once per request, whatever n is
-
-
-@dataclass
-class Hits:
-    pairs: set[tuple[int, int]]
-
-    def total(self) -> int:
-        return len(self.pairs)
 
 
 def _insert():
@@ -109,7 +102,7 @@ class GenerationWriter:
         job = self.job
         with session_scope() as s:
             chunk = s.get(RolloutChunk, job.chunk_id)
-            pids = self._prompt_ids(s)
+            pids = select(Prompt.id).where(*job.prompts_where()).scalar_subquery()
             stats = s.execute(
                 select(
                     func.count(),
@@ -126,21 +119,7 @@ class GenerationWriter:
             chunk.done, chunk.truncated, chunk.cached, chunk.prompt_tokens, chunk.completion_tokens = stats
             chunk.failed, chunk.failures = 0, {}
 
-    def _prompt_ids(self, s: Session) -> Any:
-        from backend.prompts.models import Prompt
-
-        job = self.job
-        return (
-            select(Prompt.id)
-            .where(
-                Prompt.prompt_set_id == job.prompt_set_id,
-                Prompt.position.between(job.first, job.last),
-                service.split_filter(job.settings),
-            )
-            .scalar_subquery()
-        )
-
-    def copy_cached(self, keys: dict[tuple[int, int], str]) -> Hits:
+    def copy_cached(self, keys: dict[tuple[int, int], str]) -> set[tuple[int, int]]:
         """Write the pairs the response cache can answer as generations of this run (from_cache)."""
         by_key = {k: pair for pair, k in keys.items()}
         found: list[Row] = []
@@ -167,7 +146,7 @@ class GenerationWriter:
                     found.append(Row(pid, attempt, c, None, from_cache=True))
         if found:
             self.flush(found, 0.0)
-        return Hits({(r.prompt_id, r.attempt) for r in found})
+        return {(r.prompt_id, r.attempt) for r in found}
 
     def flush(self, rows: list[Row], gpu_seconds: float) -> Status:
         """Write one batch and the counters; returns the stage's status (the cancellation check)."""

@@ -107,6 +107,14 @@ class ChunkJob:
     last: int
     prompt_set_id: int
 
+    def prompts_where(self) -> tuple:
+        """The chunk's prompts: its slice of positions, in the rollout's split."""
+        return (
+            Prompt.prompt_set_id == self.prompt_set_id,
+            Prompt.position.between(self.first, self.last),
+            service.split_filter(self.settings),
+        )
+
 
 def _claim_chunk(stage_id: int, chunk_id: int | None, task_id: str | None) -> ChunkJob | None:
     """Take a chunk for this task: the one its message names, or (chunk_id None) the stage's next
@@ -157,15 +165,12 @@ def _claim_chunk(stage_id: int, chunk_id: int | None, task_id: str | None) -> Ch
 
 
 def _load_work(job: ChunkJob, writer: GenerationWriter) -> list[Request]:
-    """The missing (prompt, attempt) pairs of this chunk, minus what the cache answers."""
+    """The missing (prompt, attempt) pairs of this chunk, minus what the cache answers. Each request
+    carries its attempts' cache keys: they look up the cache here and become its entries later."""
     with session_scope() as s:
         rows = s.execute(
             select(Prompt.id, Prompt.text, Prompt.system, Prompt.messages)
-            .where(
-                Prompt.prompt_set_id == job.prompt_set_id,
-                Prompt.position.between(job.first, job.last),
-                service.split_filter(job.settings),
-            )
+            .where(*job.prompts_where())
             .order_by(Prompt.position)
         ).all()
     have = writer.existing_ok([r.id for r in rows])
@@ -174,29 +179,26 @@ def _load_work(job: ChunkJob, writer: GenerationWriter) -> list[Request]:
         missing = [a for a in range(n) if (pid, a) not in have]
         if missing:
             convo = service.conversation(text, system, messages, job.settings.system_prompt)
-            todo.append((pid, convo, missing))
+            keys = {a: service.cache_key(job.cache_prefix, convo, a) for a in missing}
+            todo.append((pid, convo, keys))
     if job.settings.use_cache and todo:
-        keys = {
-            (pid, a): service.cache_key(job.cache_prefix, convo, a)
-            for pid, convo, missing in todo
-            for a in missing
-        }
-        hits = writer.copy_cached(keys)
+        hits = writer.copy_cached({(pid, a): k for pid, _, keys in todo for a, k in keys.items()})
         todo = [
-            (pid, convo, [a for a in missing if (pid, a) not in hits.pairs])
-            for pid, convo, missing in todo
-            if any((pid, a) not in hits.pairs for a in missing)
+            (pid, convo, {a: k for a, k in keys.items() if (pid, a) not in hits}) for pid, convo, keys in todo
         ]
-    return [Request(key=(pid, missing), messages=convo, n=len(missing)) for pid, convo, missing in todo]
+    return [
+        Request(key=(pid, list(keys), list(keys.values())), messages=convo, n=len(keys))
+        for pid, convo, keys in todo
+        if keys
+    ]
 
 
 def _rows(job: ChunkJob, req: Request, completions: list[Completion]) -> list[Row]:
-    pid, attempts = req.key
+    pid, attempts, keys = req.key
     out = []
     billed = False
-    for attempt, c in zip(attempts, completions, strict=False):
-        key = service.cache_key(job.cache_prefix, req.messages, attempt) if c.ok else None
-        row = Row(pid, attempt, c, key)
+    for attempt, key, c in zip(attempts, keys, completions, strict=False):
+        row = Row(pid, attempt, c, key if c.ok else None)
         if c.ok and not billed:
             row.billed_prompt_tokens, billed = c.prompt_tokens or 0, True
         out.append(row)
