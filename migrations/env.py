@@ -45,7 +45,13 @@ def _render_item(type_, obj, autogen_context):
 
 
 def _run(connection) -> None:
-    # Batch mode lets the same migrations alter tables on SQLite.
+    # Batch mode lets the same migrations alter tables on SQLite, by copying a table into a new one and
+    # dropping the old. With foreign keys on, that drop would delete the rows that reference the old
+    # table (ON DELETE CASCADE), so on SQLite they are off while migrating (SQLite ignores this pragma
+    # inside a transaction, so it goes first) and every reference is checked before the commit.
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -55,8 +61,14 @@ def _run(connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"migrating left rows whose references are broken: {broken[:5]}")
     if connection.in_transaction():
         connection.commit()
+    if sqlite:  # on the driver's connection: a caller's transaction block may still be open here
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

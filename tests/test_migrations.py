@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, select
 
 from backend.core.db import make_engine
 from backend.core.migrate import alembic_config
@@ -109,3 +109,115 @@ def test_app_never_calls_create_all():
         if re.search(r"\.create_all\(", line)
     ]
     assert calls == []
+
+
+def _seed_sets(engine) -> dict[str, int]:
+    """A project with two prompt sets of three prompts each, and a run with a generation on set a."""
+    from sqlalchemy.orm import Session
+
+    from backend.projects.models import Project
+    from backend.prompts.models import Prompt, PromptSet
+    from backend.runs.models import Run
+    from backend.samples.models import Generation
+
+    with Session(engine) as s:
+        project = Project(name="p")
+        s.add(project)
+        s.flush()
+        ids = {"project": project.id}
+        for name in ("a", "b"):
+            ps = PromptSet(project_id=project.id, name=name)
+            s.add(ps)
+            s.flush()
+            ids[name] = ps.id
+            s.add_all(
+                Prompt(prompt_set_id=ps.id, position=i, text=f"{name}{i}", meta={}, text_hash="0" * 32)
+                for i in range(3)
+            )
+        s.flush()
+        run = Run(project_id=project.id, name="r", recipe={}, prompt_set_id=ids["a"])
+        s.add(run)
+        s.flush()
+        first = s.scalars(select(Prompt.id).where(Prompt.prompt_set_id == ids["a"])).first()
+        s.add(Generation(run_id=run.id, prompt_id=first, attempt=0))
+        s.commit()
+        ids["run"] = run.id
+    return ids
+
+
+def _count(engine, sql: str) -> int:
+    with engine.connect() as conn:
+        return conn.exec_driver_sql(sql).scalar_one()
+
+
+def test_a_prompt_needs_an_existing_prompt_set(empty_engine):
+    """prompts.prompt_set_id has no foreign key (it cost half the COPY speed); triggers enforce it."""
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.orm import Session
+
+    from backend.prompts.models import Prompt
+
+    _upgrade(empty_engine)
+    ids = _seed_sets(empty_engine)
+    assert not inspect(empty_engine).get_foreign_keys("prompts")
+    with Session(empty_engine) as s:
+        s.add_all(
+            [
+                Prompt(prompt_set_id=ids["a"], position=10, text="ok", meta={}, text_hash="1" * 32),
+                Prompt(prompt_set_id=999_999, position=0, text="orphan", meta={}, text_hash="2" * 32),
+            ]
+        )
+        with pytest.raises(DBAPIError, match="prompt set"):
+            s.commit()
+    with Session(empty_engine) as s:  # moving a prompt to a set that does not exist fails too
+        p = s.scalars(select(Prompt).where(Prompt.prompt_set_id == ids["b"])).first()
+        p.prompt_set_id = 999_999
+        with pytest.raises(DBAPIError, match="prompt set"):
+            s.commit()
+    assert _count(empty_engine, "SELECT count(*) FROM prompts") == 6
+    if empty_engine.dialect.name == "postgresql":  # COPY, the import's path, is checked as well
+        with empty_engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            with pytest.raises(Exception, match="prompt set 999999 does not exist"):
+                with raw.cursor().copy(
+                    "COPY prompts (prompt_set_id, position, text, meta, text_hash, split) FROM STDIN"
+                ) as cp:
+                    cp.write(f"{ids['a']}\t20\tx\t{{}}\t{'3' * 32}\ttrain\n")
+                    cp.write(f"999999\t21\ty\t{{}}\t{'4' * 32}\ttrain\n")
+            raw.rollback()
+        assert _count(empty_engine, "SELECT count(*) FROM prompts") == 6
+
+
+def test_deleting_a_prompt_set_deletes_its_prompts_and_their_generations(empty_engine):
+    _upgrade(empty_engine)
+    ids = _seed_sets(empty_engine)
+    with empty_engine.begin() as conn:
+        conn.exec_driver_sql(f"DELETE FROM prompt_sets WHERE id = {ids['b']}")
+    assert _count(empty_engine, f"SELECT count(*) FROM prompts WHERE prompt_set_id = {ids['b']}") == 0
+    assert _count(empty_engine, f"SELECT count(*) FROM prompts WHERE prompt_set_id = {ids['a']}") == 3
+    assert _count(empty_engine, "SELECT count(*) FROM generations") == 1
+    with empty_engine.begin() as conn:  # a project's deletion cascades through its sets to prompts
+        conn.exec_driver_sql(f"DELETE FROM projects WHERE id = {ids['project']}")
+    assert _count(empty_engine, "SELECT count(*) FROM prompts") == 0
+    assert _count(empty_engine, "SELECT count(*) FROM generations") == 0
+
+
+def test_upgrade_of_a_sqlite_database_with_data_keeps_every_row(tmp_path):
+    """Migration 0005 rebuilds SQLite's prompts table; the generations that point at it must survive."""
+    from alembic import command
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0004")
+    _seed_sets(engine)
+    assert inspect(engine).get_foreign_keys("prompts")
+    _upgrade(engine)
+    assert not inspect(engine).get_foreign_keys("prompts")
+    assert _count(engine, "SELECT count(*) FROM prompts") == 6
+    assert _count(engine, "SELECT count(*) FROM generations") == 1
+    assert _count(engine, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == 3
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+    engine.dispose()

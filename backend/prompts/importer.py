@@ -5,7 +5,6 @@ Parsing is separated from storage so the same code serves the API, the CLI and b
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ from backend.prompts.schemas import ColumnMapping
 
 _PROMPT_KEYS = ("prompt", "question", "problem", "instruction", "input", "messages")
 _REFERENCE_KEYS = ("answer", "solution", "reference", "output", "response")
-_GSM8K_ANSWER = re.compile(r"####\s*(.+?)\s*$", re.S)
 
 
 class ParsedPrompt:
@@ -59,6 +57,8 @@ def _check_messages(value: Any) -> str | None:
             or m.get("role") not in ("system", "user", "assistant")
         ):
             return f"messages[{i}] must be an object with role system/user/assistant and string content"
+        if "\x00" in m["content"]:
+            return f"messages[{i}] contains a NUL character, which cannot be stored"
     if value[-1]["role"] != "user":
         return "the last message must be from the user"
     return None
@@ -127,6 +127,9 @@ class RecordMapper:
             if sv is not None and not isinstance(sv, str):
                 reject(rowno, mapping.system, "wrong_type", f"expected text, got {type(sv).__name__}")
                 return None
+            if sv and "\x00" in sv:
+                reject(rowno, mapping.system, "nul_character", "the system prompt contains a NUL character")
+                return None
             system = sv or system
         reference = obj.get(rkey) if rkey else None
         if reference is not None:
@@ -140,10 +143,14 @@ class RecordMapper:
                     )
                     return None
                 reference = str(reference)
+            elif "\x00" in reference:
+                reject(rowno, rkey, "nul_character", "the reference contains a NUL character")
+                return None
             if rkey == "answer" and "####" in reference:
-                gsm = _GSM8K_ANSWER.search(reference)
-                if gsm:  # GSM8K keeps the rationale before '#### 42'; the verifier wants 42
-                    reference = gsm.group(1)
+                # GSM8K keeps the rationale before '#### 42'; the verifier wants 42
+                final = reference.partition("####")[2].strip()
+                if final:
+                    reference = final
         meta = {k: obj[k] for k in keep if k in obj}
         return ParsedPrompt(rowno, text, system, messages, reference, meta)
 

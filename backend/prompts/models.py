@@ -32,11 +32,14 @@ class PromptSet(Base):
 class Prompt(Base):
     __tablename__ = "prompts"
     # Deliberately no index on text_hash: deduplication runs in memory during an import, and every
-    # extra index slows the COPY that writes a million rows.
+    # extra index slows the COPY that writes a million rows. For the same reason prompt_set_id has no
+    # foreign key, which would look its prompt set up once per row: migration 0005 gives the same
+    # guarantees (the set must exist and is locked FOR KEY SHARE; deleting it deletes its prompts) with
+    # triggers that run once per statement.
     __table_args__ = (UniqueConstraint("prompt_set_id", "position"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    prompt_set_id: Mapped[int] = mapped_column(ForeignKey("prompt_sets.id", ondelete="CASCADE"))
+    prompt_set_id: Mapped[int] = mapped_column(index=False)  # references prompt_sets.id (see above)
     position: Mapped[int] = mapped_column(BigInteger)  # row order in the source file; keyset key
     text: Mapped[str] = mapped_column(Text)
     system: Mapped[str | None] = mapped_column(Text, default=None)

@@ -4,6 +4,7 @@ and the statistics stored with the version."""
 
 from __future__ import annotations
 
+import operator
 from array import array
 from collections import Counter
 from typing import Any
@@ -14,10 +15,11 @@ from backend.prompts.cleaning import (
     Decontaminator,
     ExactDeduper,
     NearDeduper,
+    hex_hashes,
     length_stats,
     select,
     split_of,
-    text_hashes,
+    text_hash_pairs,
     word_hashes,
 )
 from backend.prompts.importer import ParsedPrompt
@@ -61,48 +63,60 @@ class Cleaner:
                 )
             )
 
-    def process(self, batch: list[ParsedPrompt]) -> list[tuple[ParsedPrompt, str]]:
-        """The prompts of a batch that survive, each with its split."""
+    def process(self, batch: list[ParsedPrompt]) -> tuple[list[ParsedPrompt], list[str]]:
+        """The prompts of a batch that survive, in order, and the split of each.
+
+        Every step works on the whole batch (numpy, or C-level loops over lists); Python code runs only
+        for the rows a step removes.
+        """
         if not batch:
-            return []
+            return [], []
         texts = [p.text for p in batch]
         words = word_hashes(texts)  # hashed once per batch, shared by every step below
-        for p, h in zip(batch, text_hashes(words), strict=True):
+        pairs = text_hash_pairs(words)
+        hashes = hex_hashes(pairs)
+        for p, h in zip(batch, hashes, strict=True):
             p._hash = h
-        hits = self.decon.match_batch(texts, words) if self.decon is not None else None
         alive = np.ones(len(batch), dtype=bool)
-        texts_here: dict[int, str] = {}
-        for i, p in enumerate(batch):
-            if self.exact is not None:
-                first = self.exact.add(p.position, p._hash)
-                if first is not None:
-                    self._remove(p, "exact_duplicate", first, texts_here.get(first))
+        if self.exact is not None:
+            positions = [p.position for p in batch]
+            firsts = self.exact.add_batch(positions, pairs[:, 0].tolist())
+            dup = np.flatnonzero(np.fromiter(map(operator.is_not, firsts, positions), bool, len(batch)))
+            if dup.size:
+                alive[dup] = False
+                here = {p.position: p.text for p in batch} if len(self.examples) < MAX_EXAMPLES else {}
+                for i in dup.tolist():
+                    self._remove(batch[i], "exact_duplicate", firsts[i], here.get(firsts[i]))
+        if self.decon is not None:
+            for i, hit in enumerate(self.decon.match_batch(texts, words)):
+                if hit is not None and alive[i]:
+                    pos, text = self.eval_rows[hit]
+                    self._remove(batch[i], "contaminated", pos, text)
                     alive[i] = False
-                    continue
-            if hits is not None and hits[i] is not None:
-                pos, text = self.eval_rows[hits[i]]
-                self._remove(p, "contaminated", pos, text)
-                alive[i] = False
-                continue
-            if len(self.examples) < MAX_EXAMPLES:
-                texts_here[p.position] = p.text
-        keep = [p for p, a in zip(batch, alive.tolist(), strict=True) if a]
-        if self.near is not None and keep:
+        if self.near is not None and alive.any():
+            live = np.flatnonzero(alive)
+            keep = [batch[i] for i in live.tolist()]
             matches = self.near.add_batch(
                 [p.position for p in keep], [p.text for p in keep], select(words, alive)
             )
-            survivors = []
-            for p, m in zip(keep, matches, strict=True):
-                if m is None:
-                    survivors.append(p)
-                else:
-                    self._remove(p, "near_duplicate", m, texts_here.get(m))
-            keep = survivors
+            if any(m is not None for m in matches):
+                here = {p.position: p.text for p in keep} if len(self.examples) < MAX_EXAMPLES else {}
+                for i, m in enumerate(matches):
+                    if m is not None:
+                        self._remove(keep[i], "near_duplicate", m, here.get(m))
+                        alive[live[i]] = False
+        live = np.flatnonzero(alive)
+        keep = (
+            [batch[i] for i in live.tolist()] if live.size < len(batch) else batch[:]
+        )  # callers reuse batch
         ratio, seed = self.options.eval_ratio, self.options.split_seed
-        out = [(p, split_of(p._hash, ratio, seed) if ratio else "train") for p in keep]
-        self.lengths.extend(len(p.text) for p in keep)
-        self.splits.update(s for _, s in out)
-        return out
+        splits = [split_of(p._hash, ratio, seed) for p in keep] if ratio else ["train"] * len(keep)
+        self.lengths.extend(np.fromiter(map(len, texts), np.uint32, len(texts))[live].tolist())
+        if ratio:
+            self.splits.update(splits)
+        else:
+            self.splits["train"] += len(keep)
+        return keep, splits
 
     def stats(self, *, source: str, rows_read: int, rejected: int) -> dict[str, Any]:
         """What is stored on the prompt-set version."""

@@ -67,8 +67,7 @@ def import_prompt_set(
     def drain() -> None:
         # Once a row is rejected an atomic import is doomed: keep reading for the report, stop writing.
         if not report.rejected or skip_invalid:
-            for p, split in cleaner.process(batch):
-                writer.add(p, split)
+            writer.add_batch(*cleaner.process(batch))
         batch.clear()
         if on_progress is not None:
             on_progress(report.rows_read)
@@ -149,14 +148,12 @@ def derive_version(
         with session.get_bind().connect() as reader:
             result = reader.execution_options(stream_results=True, yield_per=CLEAN_BATCH).execute(stmt)
             for page in result.partitions():
-                for p, split in cleaner.process([ParsedPrompt(*r) for r in page]):
-                    writer.add(p, split)
+                writer.add_batch(*cleaner.process([ParsedPrompt(*r) for r in page]))
                 read += len(page)
                 if on_progress is not None:
                     on_progress(read)
         for i in range(0, len(extra or []), CLEAN_BATCH):
-            for p, split in cleaner.process(extra[i : i + CLEAN_BATCH]):
-                writer.add(p, split)
+            writer.add_batch(*cleaner.process(extra[i : i + CLEAN_BATCH]))
             read += len(extra[i : i + CLEAN_BATCH])
         writer.close()
     except BaseException as exc:

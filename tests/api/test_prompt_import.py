@@ -48,6 +48,17 @@ def test_gsm8k_math_and_chat_layouts(client, importer, proj, tmp_path):
     assert items[2]["text"] == "Hi?" and items[2]["system"] == "Be brief." and len(items[2]["messages"]) == 2
 
 
+def test_nul_in_metadata_is_stored_as_replacement_character(client, importer, proj, tmp_path):
+    """jsonb cannot hold NUL; metadata keeps the row with U+FFFD instead (the prompt itself is refused)."""
+    h, pid = proj
+    rows = [{"prompt": "first", "source": "a\x00b", "tags": ["x\x00"]}, {"prompt": "second", "source": "c"}]
+    job = importer(h, pid, write_jsonl(tmp_path / "p.jsonl", rows))
+    assert job["status"] == "succeeded", job
+    ps = job["result"]["prompt_set"]
+    items = client.get(f"/api/projects/{pid}/prompt-sets/{ps['id']}/prompts", headers=h).json()["items"]
+    assert [i["meta"] for i in items] == [{"source": "a\ufffdb", "tags": ["x\ufffd"]}, {"source": "c"}]
+
+
 def test_versions_increase_per_name(importer, proj, tmp_path):
     h, pid = proj
     path = write_jsonl(tmp_path / "p.jsonl", [{"prompt": "x"}])
@@ -66,6 +77,14 @@ def test_versions_increase_per_name(importer, proj, tmp_path):
         (b'{"prompt": "ok"}\n[1, 2]\n', 2, None, "not_an_object"),
         (
             b'{"messages": [{"role": "user", "content": "hi"}]}\n{"messages": [{"role": "bot"}]}\n',
+            2,
+            "messages",
+            "bad_messages",
+        ),
+        (b'{"prompt": "ok"}\n{"prompt": "q", "answer": "4\\u0000"}\n', 2, "answer", "nul_character"),
+        (
+            b'{"messages": [{"role": "user", "content": "hi"}]}\n'
+            b'{"messages": [{"role": "system", "content": "a\\u0000"}, {"role": "user", "content": "b"}]}\n',
             2,
             "messages",
             "bad_messages",
