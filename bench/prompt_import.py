@@ -87,8 +87,14 @@ def import_child(url: str, path: str) -> None:
         project = create_project(s, owner=user, name="bench")
         pid = project.id
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     with session_scope() as s:
+        from sqlalchemy import text
+
         from backend.projects.models import Project
+
+        backend_pid = s.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        pg0 = _cpu_seconds(backend_pid)
 
         pset, report = import_prompt_set(
             s,
@@ -100,7 +106,9 @@ def import_child(url: str, path: str) -> None:
             skip_invalid=True,
         )
         stats = dict(pset.stats)
+        pg_cpu = _cpu_seconds(backend_pid) - pg0
     elapsed = time.perf_counter() - t0
+    py_cpu = time.process_time() - cpu0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         json.dumps(
@@ -109,10 +117,21 @@ def import_child(url: str, path: str) -> None:
                 "stored": report.rows_stored,
                 "read": report.rows_read,
                 "peak_rss_mib": rss,
+                "python_cpu": py_cpu,
+                "postgres_cpu": pg_cpu,
                 "stats": stats,
             }
         )
     )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a local process has used so far, from /proc; NaN if unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def copy_peer(url: str, path: Path) -> float:
@@ -167,6 +186,10 @@ def main() -> None:
     print(f"{'peer: bare COPY + jsonb cast in PostgreSQL':<44}{peer:>9.1f}{peer_rate:>11,.0f}")
     print(f"ratio distillery/peer: {rate / peer_rate:.2f}")
     print(f"peak RSS of the import process: {res['peak_rss_mib']:.0f} MiB")
+    print(
+        f"CPU seconds: import process {res['python_cpu']:.1f}, its PostgreSQL backend "
+        f"{res['postgres_cpu']:.1f} (wall {res['seconds']:.1f}, {os.cpu_count()} cores)"
+    )
     print(f"stored {res['stored']:,} of {res['read']:,}; stats: {json.dumps(res['stats'])[:400]}")
     target = rate >= 50_000 and res["peak_rss_mib"] < 1024
     print(f"target (>= 50,000 rows/s, < 1 GiB): {'met' if target else 'NOT met'}")

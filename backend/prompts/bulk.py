@@ -115,19 +115,29 @@ class PromptWriter:
         self._copy.write(copy_lines(self.prompt_set_id, prompts, splits))
 
 
-def _escaped(values: list[str]) -> list[str]:
-    """Every value escaped for COPY's text format (backslash, newline, tab and carriage return), with
-    four C-level passes over the whole list joined into one string
-    (NUL, the separator, is never in a stored value: the importer rejects it)."""
-    if not values:
-        return []
-    joined = "\x00".join(values)
+_SPECIAL = ("\\", "\n", "\t", "\r")
+
+
+def _escape_one(value: str) -> str:
     for raw, escaped in (("\\", "\\\\"), ("\n", "\\n"), ("\t", "\\t"), ("\r", "\\r")):
-        if raw in joined:
-            joined = joined.replace(raw, escaped)
-    out = joined.split("\x00")
-    if len(out) != len(values):
-        raise ValueError("a value to store contains a NUL character")
+        if raw in value:
+            value = value.replace(raw, escaped)
+    return value
+
+
+def _escaped(values: list[str]) -> list[str]:
+    """Every value escaped for COPY's text format (backslash, newline, tab and carriage return).
+
+    Most prompts need nothing escaped, so the whole list is scanned once for the four characters (C-level
+    `in` over the joined values) and only the values that hold one are rewritten.
+    """
+    joined = "".join(values)
+    if not any(c in joined for c in _SPECIAL):
+        return values
+    out = list(values)
+    for i, v in enumerate(values):
+        if "\\" in v or "\n" in v or "\t" in v or "\r" in v:
+            out[i] = _escape_one(v)
     return out
 
 
@@ -157,23 +167,40 @@ def _dumps(value: Any) -> str:
 
 
 def copy_lines(prompt_set_id: int, prompts: list[ParsedPrompt], splits: list[str]) -> str:
-    """The rows of COPY text (in COLUMNS order) for some prompts of one prompt set: each column is
-    escaped for the whole batch at once, then the lines are joined."""
-    texts = _escaped([p.text for p in prompts])
+    """The rows of COPY text (in COLUMNS order) for some prompts of one prompt set.
+
+    No Python code runs per row: each column is built as a list (escaped for the whole batch at once),
+    the columns are interleaved into one list by slice assignment and joined with tabs. Rows end where
+    one row's split meets the next row's prompt set id: that pair is one element, "train\\n7".
+    """
+    n = len(prompts)
+    if not n:
+        return ""
     systems = [p.system for p in prompts]
-    systems = _column(systems, str) if any(v is not None for v in systems) else [NULL] * len(prompts)
     messages = [p.messages for p in prompts]
-    messages = _column(messages, _dumps) if any(v is not None for v in messages) else [NULL] * len(prompts)
-    references = _column([p.reference for p in prompts], str)
     metas = [orjson.dumps(p.meta).decode() for p in prompts]
     if any("\\u0000" in m for m in metas):  # jsonb cannot hold NUL: store U+FFFD, as generations do
         metas = [_dumps(_scrub(p.meta)) if "\\u0000" in m else m for p, m in zip(prompts, metas, strict=True)]
-    metas = _escaped(metas)
-    head = f"{prompt_set_id}\t"
-    lines = [
-        f"{head}{p.position}\t{t}\t{sy}\t{m}\t{r}\t{me}\t{p.text_hash}\t{sp}\n"
-        for p, t, sy, m, r, me, sp in zip(
-            prompts, texts, systems, messages, references, metas, splits, strict=True
-        )
+    columns = [
+        list(map(str, (p.position for p in prompts))),
+        _escaped([p.text for p in prompts]),
+        _column(systems, str) if any(v is not None for v in systems) else [NULL] * n,
+        _column(messages, _dumps) if any(v is not None for v in messages) else [NULL] * n,
+        _column([p.reference for p in prompts], str),
+        _escaped(metas),
+        [p.text_hash for p in prompts],
     ]
-    return "".join(lines)
+    ps = str(prompt_set_id)
+    first = splits[0]
+    if splits.count(first) == n:
+        ends = [f"{first}\n{ps}"] * n
+    else:
+        ends = [f"{sp}\n{ps}" for sp in splits]
+    columns.append(ends)
+    width = len(columns)
+    flat: list[str] = [""] * (n * width)
+    for i, col in enumerate(columns):
+        flat[i::width] = col
+    # The first row starts with the id; the last one's end is its split and a newline alone.
+    flat[-1] = splits[-1] + "\n"
+    return ps + "\t" + "\t".join(flat)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -62,15 +64,33 @@ def import_prompt_set(
     session.add(pset)
     session.flush()
     writer = PromptWriter(session, pset.id)
+    # Reading and mapping rows is Python work that holds the GIL; cleaning is mostly numpy, which lets it
+    # go, and the writer's COPY runs in psycopg's own thread. So batches are cleaned and written on a
+    # second thread, in order, while this one reads the next batch: the three overlap on two cores.
+    # At most one batch waits for that thread, so memory stays flat.
+    stage = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prompt-import-clean")
+    pending: deque[Future[None]] = deque()
     batch: list[ParsedPrompt] = []
 
+    def clean_and_write(rows: list[ParsedPrompt]) -> None:
+        writer.add_batch(*cleaner.process(rows))
+
     def drain() -> None:
+        nonlocal batch
         # Once a row is rejected an atomic import is doomed: keep reading for the report, stop writing.
-        if not report.rejected or skip_invalid:
-            writer.add_batch(*cleaner.process(batch))
-        batch.clear()
+        if batch and (not report.rejected or skip_invalid):
+            pending.append(stage.submit(clean_and_write, batch))
+        batch = []
+        while len(pending) > 1 or (pending and pending[0].done()):
+            pending.popleft().result()  # raises what the cleaning thread raised
         if on_progress is not None:
             on_progress(report.rows_read)
+
+    def stop(exc: BaseException) -> None:
+        for f in pending:
+            f.cancel()
+        stage.shutdown(wait=True)  # the cleaning thread is done with the writer before it is aborted
+        writer.abort(exc)
 
     try:
         for p in parse_file(path, detect_format(path, filename), mapping, report):
@@ -78,14 +98,18 @@ def import_prompt_set(
             if len(batch) >= CLEAN_BATCH:
                 drain()
         drain()
+        while pending:
+            pending.popleft().result()
         writer.close()
     except ImportFailed as exc:
-        writer.abort(exc)
+        stop(exc)
         fields = [{"path": "file", "message": exc.message, "type": exc.reason, "row": exc.row}]
         raise Invalid(f"{filename}: {exc.message}", code=exc.reason, fields=fields) from exc
     except BaseException as exc:
-        writer.abort(exc)
+        stop(exc)
         raise
+    finally:
+        stage.shutdown(wait=True)
     report.rows_stored = writer.written
     report.removed, report.removed_examples = dict(cleaner.removed), cleaner.examples
     if report.rejected and not skip_invalid:

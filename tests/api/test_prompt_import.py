@@ -59,6 +59,24 @@ def test_nul_in_metadata_is_stored_as_replacement_character(client, importer, pr
     assert [i["meta"] for i in items] == [{"source": "a\ufffdb", "tags": ["x\ufffd"]}, {"source": "c"}]
 
 
+def test_text_with_copy_special_characters_round_trips(client, importer, proj, tmp_path):
+    """Backslashes, newlines, tabs and carriage returns are escaped for COPY and come back unchanged."""
+    h, pid = proj
+    tricky = "a\\b\nc\td\re \\N \\\\n"
+    rows = [
+        {"prompt": "plain"},
+        {"prompt": tricky, "answer": tricky, "note": tricky},
+        {"messages": [{"role": "system", "content": tricky}, {"role": "user", "content": "u" + tricky}]},
+    ]
+    job = importer(h, pid, write_jsonl(tmp_path / "p.jsonl", rows))
+    assert job["status"] == "succeeded", job
+    ps = job["result"]["prompt_set"]
+    items = client.get(f"/api/projects/{pid}/prompt-sets/{ps['id']}/prompts", headers=h).json()["items"]
+    assert [i["text"] for i in items] == ["plain", tricky, "u" + tricky]
+    assert items[1]["reference"] == tricky and items[1]["meta"] == {"note": tricky}
+    assert items[2]["system"] == tricky and items[2]["messages"][0]["content"] == tricky
+
+
 def test_versions_increase_per_name(importer, proj, tmp_path):
     h, pid = proj
     path = write_jsonl(tmp_path / "p.jsonl", [{"prompt": "x"}])
