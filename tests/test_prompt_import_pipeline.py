@@ -1,0 +1,130 @@
+"""The import pipeline at more than one batch: rows are read on one thread while earlier batches are
+cleaned and COPYed on another. A failure at any point, on either thread, must leave nothing stored."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy import func, select
+
+from backend.core.db import session_scope
+from backend.core.errors import Invalid
+from backend.projects.models import Project
+from backend.projects.service import create_project
+from backend.prompts import pipeline
+from backend.prompts.models import Prompt, PromptSet
+from backend.prompts.service import CLEAN_BATCH, import_prompt_set
+from backend.users.service import create_user
+from tests.conftest import unique
+
+ROWS = 3 * CLEAN_BATCH + 123  # several batches in flight
+
+
+@pytest.fixture
+def project_id() -> int:
+    with session_scope() as s:
+        user = create_user(s, email=f"{unique('pipe')}@example.com", password="pipeline-password")
+        return create_project(s, owner=user, name=unique("pipeline")).id
+
+
+def _write(path: Path, lines: list[bytes]) -> Path:
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def _rows(n: int = ROWS) -> list[bytes]:
+    # Every 10th row repeats row 0's text in other case and spacing: an exact duplicate across batches.
+    return [
+        orjson.dumps({"prompt": "  WHAT is 0 plus one?" if i % 10 == 0 and i else f"What is {i} plus one?"})
+        for i in range(n)
+    ]
+
+
+def _import(project_id: int, path: Path, **kw):
+    with session_scope() as s:
+        pset, report = import_prompt_set(
+            s, project=s.get(Project, project_id), user=None, name="p", path=path, filename=path.name, **kw
+        )
+        return pset.id, report
+
+
+def _stored(project_id: int) -> tuple[int, int]:
+    with session_scope() as s:
+        sets = s.scalar(select(func.count()).select_from(PromptSet).where(PromptSet.project_id == project_id))
+        prompts = s.scalar(
+            select(func.count())
+            .select_from(Prompt)
+            .join(PromptSet, PromptSet.id == Prompt.prompt_set_id)
+            .where(PromptSet.project_id == project_id)
+        )
+        return sets, prompts
+
+
+def test_many_batches_keep_order_and_first_seen_duplicates(project_id, tmp_path):
+    set_id, report = _import(project_id, _write(tmp_path / "ok.jsonl", _rows()))
+    dups = (ROWS - 1) // 10
+    assert (report.rows_read, report.rows_stored, report.removed) == (
+        ROWS,
+        ROWS - dups,
+        {"exact_duplicate": dups},
+    )
+    with session_scope() as s:
+        positions = s.scalars(
+            select(Prompt.position).where(Prompt.prompt_set_id == set_id).order_by(Prompt.position)
+        ).all()
+    assert positions == [i + 1 for i in range(ROWS) if i == 0 or i % 10]  # line numbers, first seen kept
+    assert all(e.matched == 1 for e in report.removed_examples)
+
+
+def test_a_bad_row_in_a_late_batch_stores_nothing(project_id, tmp_path):
+    lines = _rows()
+    lines[ROWS - 50] = b'{"prompt": "unterminated'
+    with pytest.raises(Invalid) as err:
+        _import(project_id, _write(tmp_path / "bad.jsonl", lines))
+    first = err.value.details["report"]["errors"][0]
+    assert (first["row"], first["reason"]) == (ROWS - 49, "malformed_json")
+    assert _stored(project_id) == (0, 0)
+
+
+def test_binary_data_after_batches_were_written_stores_nothing(project_id, tmp_path):
+    lines = _rows()
+    lines[2 * CLEAN_BATCH + 7] = b'{"prompt": "x\x00\x01\x02"}'
+    with pytest.raises(Invalid) as err:
+        _import(project_id, _write(tmp_path / "bin.jsonl", lines))
+    assert err.value.code == "binary_file" and f"line {2 * CLEAN_BATCH + 8}" in str(err.value)
+    assert _stored(project_id) == (0, 0)
+
+
+def test_skip_invalid_across_batches(project_id, tmp_path):
+    lines = _rows()
+    bad = [7, CLEAN_BATCH + 3, ROWS - 1]
+    for i in bad:
+        lines[i] = b'{"prompt": ""}'
+    _, report = _import(project_id, _write(tmp_path / "skip.jsonl", lines), skip_invalid=True)
+    dups = sum(1 for i in range(1, ROWS) if i % 10 == 0 and i not in bad)
+    assert report.rejected == 3 and [e.row for e in report.errors] == [i + 1 for i in bad]
+    assert report.rows_stored == ROWS - 3 - dups
+    assert _stored(project_id) == (1, ROWS - 3 - dups)
+
+
+def test_a_failure_on_the_cleaning_thread_stores_nothing_and_stops_the_thread(
+    project_id, tmp_path, monkeypatch
+):
+    real, calls = pipeline.Cleaner.process, []
+
+    def failing(self, batch):
+        calls.append(len(batch))
+        if len(calls) == 2:
+            raise RuntimeError("cleaning blew up")
+        return real(self, batch)
+
+    monkeypatch.setattr(pipeline.Cleaner, "process", failing)
+    before = threading.active_count()
+    with pytest.raises(RuntimeError, match="cleaning blew up"):
+        _import(project_id, _write(tmp_path / "boom.jsonl", _rows()))
+    assert threading.active_count() == before
+    assert not any(t.name.startswith("prompt-import-clean") for t in threading.enumerate())
+    assert _stored(project_id) == (0, 0)
