@@ -1,9 +1,9 @@
-"""The import pipeline at more than one batch: rows are read on one thread while earlier batches are
-cleaned and COPYed on another. A failure at any point, on either thread, must leave nothing stored."""
+"""The import pipeline at more than one batch: earlier batches have already gone into the COPY when a
+later one fails, and a failure at any point must still leave nothing stored."""
 
 from __future__ import annotations
 
-import threading
+import gc
 from pathlib import Path
 
 import orjson
@@ -110,9 +110,7 @@ def test_skip_invalid_across_batches(project_id, tmp_path):
     assert _stored(project_id) == (1, ROWS - 3 - dups)
 
 
-def test_a_failure_on_the_cleaning_thread_stores_nothing_and_stops_the_thread(
-    project_id, tmp_path, monkeypatch
-):
+def test_a_failure_while_cleaning_a_later_batch_stores_nothing(project_id, tmp_path, monkeypatch):
     real, calls = pipeline.Cleaner.process, []
 
     def failing(self, batch):
@@ -122,9 +120,40 @@ def test_a_failure_on_the_cleaning_thread_stores_nothing_and_stops_the_thread(
         return real(self, batch)
 
     monkeypatch.setattr(pipeline.Cleaner, "process", failing)
-    before = threading.active_count()
     with pytest.raises(RuntimeError, match="cleaning blew up"):
         _import(project_id, _write(tmp_path / "boom.jsonl", _rows()))
-    assert threading.active_count() == before
-    assert not any(t.name.startswith("prompt-import-clean") for t in threading.enumerate())
+    assert calls == [CLEAN_BATCH, CLEAN_BATCH]
     assert _stored(project_id) == (0, 0)
+    assert gc.isenabled()  # the import pauses the garbage collector and must turn it back on
+
+
+def test_the_inline_mapping_of_common_rows_matches_the_full_check():
+    """RecordMapper.batches maps common rows inline; each row must come out as __call__ makes it."""
+    from backend.prompts.importer import RecordMapper
+    from backend.prompts.report import Report
+    from backend.prompts.schemas import ColumnMapping
+
+    records = [
+        {"question": "q1", "answer": "work\n#### 42", "id": 1},
+        {"question": "q2", "answer": "####   "},
+        {"question": "q3", "answer": 7},
+        {"question": "q4", "answer": None, "tags": ["a"]},
+        {"question": "  "},
+        {"question": "nul\x00"},
+        {"question": "q5", "answer": "a\x00"},
+        {"question": ["not", "text"]},
+        {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]},
+        {"problem": "p", "solution": "\\boxed{1}", "level": 3},
+        {"question": "q6", "answer": "x #### 1 #### 2"},
+    ] * 3  # the second and third rounds meet layouts already worked out
+    rows = list(enumerate(records, start=1))
+
+    def dump(p):
+        return None if p is None else (p.position, p.text, p.system, p.messages, p.reference, p.meta)
+
+    for mapping in (ColumnMapping(), ColumnMapping(system="sys"), ColumnMapping(metadata=["id"])):
+        full_report, fast_report = Report(), Report()
+        full = [dump(p) for p in (RecordMapper(mapping, full_report)(r, o) for r, o in rows) if p is not None]
+        fast = [dump(p) for b in RecordMapper(mapping, fast_report).batches(iter(rows), 4) for p in b]
+        assert fast == full and len(full) == 21
+        assert fast_report.errors == full_report.errors and fast_report.reasons == full_report.reasons

@@ -80,6 +80,42 @@ class RecordMapper:
         keep = tuple(m.metadata) if m.metadata is not None else tuple(k for k in obj if k not in used)
         return pkey, rkey, keep
 
+    def batches(
+        self, records: Iterator[tuple[int, dict[str, Any]]], size: int
+    ) -> Iterator[list[ParsedPrompt]]:
+        """The valid prompts of the records in lists of up to `size`; rejected rows go into the report.
+
+        The common row (a text prompt that needs no check beyond being non-empty text without NUL, a
+        text reference or none, metadata as the record holds it) is mapped inline here; every other row
+        goes through __call__, which checks it in full. Both give the same result.
+        """
+        layouts, full, mapping = self._layouts, self.__call__, self.mapping
+        plain = mapping.system is None and mapping.metadata is None
+        out: list[ParsedPrompt] = []
+        for rowno, obj in records:
+            layout = layouts.get(tuple(obj))
+            if layout is not None and plain:
+                pkey, rkey, keep = layout
+                text = obj.get(pkey)
+                if type(text) is str and text and "\x00" not in text and not text.isspace():
+                    ref = obj.get(rkey) if rkey is not None else None
+                    if ref is None or (type(ref) is str and "\x00" not in ref):
+                        if ref and rkey == "answer" and "####" in ref:
+                            ref = ref.partition("####")[2].strip() or ref
+                        out.append(ParsedPrompt(rowno, text, None, None, ref, {k: obj[k] for k in keep}))
+                        if len(out) >= size:
+                            yield out
+                            out = []
+                        continue
+            parsed = full(rowno, obj)
+            if parsed is not None:
+                out.append(parsed)
+                if len(out) >= size:
+                    yield out
+                    out = []
+        if out:
+            yield out
+
     def __call__(self, rowno: int, obj: dict[str, Any]) -> ParsedPrompt | None:
         """The prompt in one record, or None after recording why the row is rejected."""
         shape = tuple(obj)
@@ -155,14 +191,18 @@ class RecordMapper:
         return ParsedPrompt(rowno, text, system, messages, reference, meta)
 
 
-def parse_file(path: Path, fmt: str, mapping: ColumnMapping, report: Report) -> Iterator[ParsedPrompt]:
-    """Every valid prompt in the file; rejected rows go into the report."""
+def parse_batches(
+    path: Path, fmt: str, mapping: ColumnMapping, report: Report, size: int
+) -> Iterator[list[ParsedPrompt]]:
+    """Every valid prompt in the file, in lists of up to `size`; rejected rows go into the report."""
     if path.is_file() and path.stat().st_size == 0:
         raise ImportFailed("empty_file", "the file is empty")
-    mapper = RecordMapper(mapping, report)
-    for rowno, obj in READERS[fmt](path, report):
-        parsed = mapper(rowno, obj)
-        if parsed is not None:
-            yield parsed
+    yield from RecordMapper(mapping, report).batches(READERS[fmt](path, report), size)
     if report.rows_read == 0:
         raise ImportFailed("empty_file", "the file has no rows")
+
+
+def parse_file(path: Path, fmt: str, mapping: ColumnMapping, report: Report) -> Iterator[ParsedPrompt]:
+    """Every valid prompt in the file; rejected rows go into the report."""
+    for batch in parse_batches(path, fmt, mapping, report, 1024):
+        yield from batch

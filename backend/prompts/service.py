@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections import deque
+import gc
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -13,7 +12,7 @@ from sqlalchemy.orm import Session
 from backend.core.errors import Conflict, Invalid, NotFound
 from backend.projects.models import Project
 from backend.prompts.bulk import PromptWriter
-from backend.prompts.importer import ParsedPrompt, parse_file
+from backend.prompts.importer import ParsedPrompt, parse_batches
 from backend.prompts.models import Prompt, PromptSet
 from backend.prompts.pipeline import Cleaner
 from backend.prompts.readers import detect_format
@@ -22,6 +21,16 @@ from backend.prompts.schemas import CleaningOptions, ColumnMapping
 from backend.users.models import User
 
 CLEAN_BATCH = 5_000  # prompts per cleaning batch; near-duplicate hashing is vectorised over a batch
+
+
+def _pause_gc() -> bool:
+    """Pause the cyclic garbage collector; returns whether it was on. An import allocates millions of
+    short-lived objects (rows, their metadata dicts) and makes no reference cycles, but each of them
+    counts towards the next collection, and collections walk every live container: about a tenth of the
+    import's CPU time, measured on 200,000 rows. Reference counting still frees everything at once."""
+    was = gc.isenabled()
+    gc.disable()
+    return was
 
 
 def next_version(session: Session, *, project_id: int, name: str) -> int:
@@ -64,52 +73,25 @@ def import_prompt_set(
     session.add(pset)
     session.flush()
     writer = PromptWriter(session, pset.id)
-    # Reading and mapping rows is Python work that holds the GIL; cleaning is mostly numpy, which lets it
-    # go, and the writer's COPY runs in psycopg's own thread. So batches are cleaned and written on a
-    # second thread, in order, while this one reads the next batch: the three overlap on two cores.
-    # At most one batch waits for that thread, so memory stays flat.
-    stage = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prompt-import-clean")
-    pending: deque[Future[None]] = deque()
-    batch: list[ParsedPrompt] = []
-
-    def clean_and_write(rows: list[ParsedPrompt]) -> None:
-        writer.add_batch(*cleaner.process(rows))
-
-    def drain() -> None:
-        nonlocal batch
-        # Once a row is rejected an atomic import is doomed: keep reading for the report, stop writing.
-        if batch and (not report.rejected or skip_invalid):
-            pending.append(stage.submit(clean_and_write, batch))
-        batch = []
-        while len(pending) > 1 or (pending and pending[0].done()):
-            pending.popleft().result()  # raises what the cleaning thread raised
-        if on_progress is not None:
-            on_progress(report.rows_read)
-
-    def stop(exc: BaseException) -> None:
-        for f in pending:
-            f.cancel()
-        stage.shutdown(wait=True)  # the cleaning thread is done with the writer before it is aborted
-        writer.abort(exc)
-
+    gc_was = _pause_gc()
     try:
-        for p in parse_file(path, detect_format(path, filename), mapping, report):
-            batch.append(p)
-            if len(batch) >= CLEAN_BATCH:
-                drain()
-        drain()
-        while pending:
-            pending.popleft().result()
+        for batch in parse_batches(path, detect_format(path, filename), mapping, report, CLEAN_BATCH):
+            # Once a row is rejected an atomic import is doomed: keep reading for the report, stop writing.
+            if not report.rejected or skip_invalid:
+                writer.add_batch(*cleaner.process(batch))
+            if on_progress is not None:
+                on_progress(report.rows_read)
         writer.close()
     except ImportFailed as exc:
-        stop(exc)
+        writer.abort(exc)
         fields = [{"path": "file", "message": exc.message, "type": exc.reason, "row": exc.row}]
         raise Invalid(f"{filename}: {exc.message}", code=exc.reason, fields=fields) from exc
     except BaseException as exc:
-        stop(exc)
+        writer.abort(exc)
         raise
     finally:
-        stage.shutdown(wait=True)
+        if gc_was:
+            gc.enable()
     report.rows_stored = writer.written
     report.removed, report.removed_examples = dict(cleaner.removed), cleaner.examples
     if report.rejected and not skip_invalid:
