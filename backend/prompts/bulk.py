@@ -143,6 +143,11 @@ def _escaped(values: list[str]) -> list[str]:
 
 def _column(values: list[Any], encode) -> list[str]:
     """A nullable column in COPY text: \\N for None, else encode(value), escaped as a batch."""
+    nulls = values.count(None)
+    if nulls == len(values):
+        return [NULL] * len(values)
+    if not nulls and encode is str and all(type(v) is str for v in values):
+        return _escaped(values)
     present = [i for i, v in enumerate(values) if v is not None]
     out = [NULL] * len(values)
     if present:
@@ -176,16 +181,15 @@ def copy_lines(prompt_set_id: int, prompts: list[ParsedPrompt], splits: list[str
     n = len(prompts)
     if not n:
         return ""
-    systems = [p.system for p in prompts]
-    messages = [p.messages for p in prompts]
-    metas = [orjson.dumps(p.meta).decode() for p in prompts]
-    if any("\\u0000" in m for m in metas):  # jsonb cannot hold NUL: store U+FFFD, as generations do
+    dumps = orjson.dumps
+    metas = [dumps(p.meta).decode() for p in prompts]
+    if "\\u0000" in "".join(metas):  # jsonb cannot hold NUL: store U+FFFD, as generations do
         metas = [_dumps(_scrub(p.meta)) if "\\u0000" in m else m for p, m in zip(prompts, metas, strict=True)]
     columns = [
-        list(map(str, (p.position for p in prompts))),
+        list(map(str, [p.position for p in prompts])),
         _escaped([p.text for p in prompts]),
-        _column(systems, str) if any(v is not None for v in systems) else [NULL] * n,
-        _column(messages, _dumps) if any(v is not None for v in messages) else [NULL] * n,
+        _column([p.system for p in prompts], str),
+        _column([p.messages for p in prompts], _dumps),
         _column([p.reference for p in prompts], str),
         _escaped(metas),
         [p.text_hash for p in prompts],
