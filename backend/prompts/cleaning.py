@@ -199,12 +199,30 @@ def gram_hashes(words: np.ndarray, counts: np.ndarray, k: int) -> tuple[np.ndarr
 
     A text with fewer than k words (but at least one) has one gram: all its words.
     """
-    offsets = np.cumsum(counts) - counts
+    n = words.size
     per_text = np.where(counts >= k, counts - k + 1, counts > 0).astype(np.int64)
-    size = np.repeat(np.minimum(counts, k), per_text)
-    g = _window_sums(words, _ranges(offsets, per_text), size, _P, _P_INV)
     with np.errstate(over="ignore"):
-        g += size.astype(U64) * _GOLD
+        # every k-word window of the whole array by Horner's rule, sum(words[i + j] * _P**j) + k * _GOLD
+        # (the constant rides along from the start), then the windows that end inside their own text
+        g = words[k - 1 :] + U64(k) * _GOLD * _powers(_P_INV, k)[k - 1]
+        for j in range(k - 2, -1, -1) if g.size else ():
+            g *= _P
+            g += words[j : n - k + 1 + j]
+        inside = np.ones(g.size, dtype=bool)
+        bad = (np.cumsum(counts)[:, None] - np.arange(1, k)).ravel()  # a text's last k - 1 words
+        inside[bad[(bad >= 0) & (bad < g.size)]] = False  # (those of a shorter text fall on the last text's)
+        g = g[inside]
+        short = np.flatnonzero((counts < k) & (counts > 0))
+        if short.size:  # one gram of all its words
+            s = _window_sums(words, (np.cumsum(counts) - counts)[short], counts[short], _P, _P_INV)
+            s += counts[short].astype(U64) * _GOLD
+            at = (np.cumsum(per_text) - 1)[short]
+            rest = np.ones(int(per_text.sum()), dtype=bool)
+            rest[at] = False
+            out = np.empty(rest.size, U64)
+            out[rest] = g
+            out[at] = s
+            g = out
     return _mix(g), per_text
 
 
@@ -396,59 +414,95 @@ class _Sorted:
         return start + smaller.sum(axis=1)
 
 
+class _KeyFilter:
+    """A blocked Bloom filter of 32-bit keys: a key sets 3 bits of one 64-bit word (its top bits pick the
+    word, so a sorted run of keys touches the words in order), a cheap "certainly absent" before a
+    search. At 13 to 16 bits a key about 1% of absent keys get through (a 1-bit bitmap lets 6% through)."""
+
+    def __init__(self, bits: int) -> None:
+        self.bits = bits
+        self.words = np.zeros(1 << (bits - 6), dtype=U64)
+
+    def _where(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        k = keys.astype(U64)
+        with np.errstate(over="ignore"):
+            h = k * _M1  # the product's high bits depend on every bit of the key
+        word = (k >> U64(38 - self.bits)).astype(np.intp)
+        one = U64(1)
+        mask = one << ((h >> U64(40)) & U64(63))
+        mask |= one << ((h >> U64(46)) & U64(63))
+        mask |= one << ((h >> U64(52)) & U64(63))
+        return word, mask
+
+    def add(self, sorted_keys: np.ndarray) -> None:
+        """Adds keys given in increasing order (a fancy |= would keep one of several writes to a word)."""
+        if not sorted_keys.size:
+            return
+        word, mask = self._where(sorted_keys)
+        while True:  # of equal words (next to each other) the last write wins: redo the others
+            self.words[word] |= mask
+            again = np.flatnonzero(word[1:] == word[:-1])
+            if not again.size:
+                return
+            word, mask = word[again], mask[again]
+
+    def may_hold(self, keys: np.ndarray) -> np.ndarray:
+        word, mask = self._where(keys)
+        return (self.words[word] & mask) == mask
+
+
 class _BandIndex:
     """(32-bit band key, row ordinal) pairs packed into sorted uint64 arrays (levels, merged like a binary
-    counter), behind a bitmap of the keys' top bits that turns most absent keys away before any search.
-    A big level has a directory: where each run of keys with the same top bits starts (about 4 keys a
-    run), so a lookup reads one small run instead of binary-searching millions of keys.
+    counter), behind a blocked Bloom filter of the keys that turns about 99% of absent keys away before
+    any search. A level keeps every FENCE-th entry (a fence, in cache), so a lookup binary-searches the
+    fence and then reads one short window of the level instead of binary-searching millions of keys.
 
     A key's entries sort by ordinal, so its first entries are its earliest rows.
     """
 
     MAX_LEVEL = 1 << 22  # entries; bigger levels are not merged, so no merge copies much at once
-    MAX_FILTER_BITS = 27  # 16 MiB; the bitmap grows with the entries, keeping at most 1 bit in 16 set
-    DIRECTORY_FROM = 1 << 15  # entries
+    FILTER_BITS = 27  # 16 MiB: 13 bits a key at 10M keys
+    FENCE = 32
 
     def __init__(self) -> None:
-        self.levels: list[np.ndarray | _Sorted] = []  # big levels have a directory
+        self.levels: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted entries, every FENCE-th of them)
         self.entries = 0
-        self.filter = _BitFilter(20)
+        self.filter = _KeyFilter(self.FILTER_BITS)  # zeroed lazily: pages are mapped as keys reach them
 
     @property
     def nbytes(self) -> int:
-        levels = sum(level.nbytes for level in self.levels)
-        return self.filter.array.nbytes + levels
+        levels = sum(values.nbytes + fence.nbytes for values, fence in self.levels)
+        return self.filter.words.nbytes + levels
 
     def add(self, keys: np.ndarray, ords: np.ndarray) -> None:
         self.entries += keys.size
-        if self.entries > 1 << (self.filter.bits - 4) and self.filter.bits < self.MAX_FILTER_BITS:
-            self.filter = _BitFilter(min(self.MAX_FILTER_BITS, (self.entries << 4).bit_length()))
-            for level in self.levels:
-                self.filter.add(level.values if isinstance(level, _Sorted) else level)
         run = (keys.astype(U64) << U64(32)) | ords.astype(U64)
-        self.filter.add(run)
         run.sort()
-        while self.levels and self.levels[-1].size <= 2 * run.size < self.MAX_LEVEL:
-            old = self.levels.pop()
-            old = old.values if isinstance(old, _Sorted) else old
-            run = np.sort(np.concatenate([old, run]), kind="stable")  # merges two sorted runs
-        self.levels.append(_Sorted(run) if run.size >= self.DIRECTORY_FROM else run)
+        self.filter.add(run >> U64(32))
+        while self.levels and self.levels[-1][0].size <= 2 * run.size < self.MAX_LEVEL:
+            run = np.concatenate([self.levels.pop()[0], run])
+            run.sort(kind="stable")  # merges two sorted runs
+        self.levels.append((run, run[:: self.FENCE].copy()))
 
     def lookup(self, queries: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
         """(query index, ordinal) pairs: up to `cap` earliest rows per query key and level."""
-        maybe = np.flatnonzero(self.filter.may_hold(queries.astype(U64) << U64(32)))
+        maybe = np.flatnonzero(self.filter.may_hold(queries))
         maybe = maybe[np.argsort(queries[maybe])]  # sorted queries search faster
         key = queries[maybe].astype(U64)
         low = key << U64(32)
+        f = self.FENCE
+        # fence[i - 1] < low <= fence[i]: the key's first entry is in ((i - 1) * f, i * f], so its first
+        # `cap` entries are in a window of f + cap - 1 entries from (i - 1) * f + 1
+        window = np.arange(f + cap - 1)
         qs, os_ = [], []
-        for level in self.levels:
-            if isinstance(level, _Sorted):
-                at, entries = level.search(low), level.values
-            else:
-                at, entries = np.searchsorted(level, low), level
-            at = at[:, None] + np.arange(cap)
-            found = entries[np.minimum(at, entries.size - 1)]
-            q, j = np.nonzero(((found >> U64(32)) == key[:, None]) & (at < entries.size))
+        for values, fence in self.levels:
+            start = np.maximum(np.searchsorted(fence, low) * f - (f - 1), 0)
+            at = start[:, None] + window
+            found = values[np.minimum(at, values.size - 1)]
+            hit = ((found >> U64(32)) == key[:, None]) & (at < values.size)
+            if cap < window.size:
+                hit &= np.cumsum(hit, axis=1) <= cap
+            q, j = np.nonzero(hit)
             if q.size:
                 qs.append(maybe[q])
                 os_.append(found[q, j] & U64(0xFFFFFFFF))
@@ -575,8 +629,9 @@ class NearDeduper:
             raise ValueError("keys, texts and words differ in length")
         keys = list(keys)
         out: list[Any | None] = []
-        for i in range(0, len(keys), CHUNK):
-            part = slice(i, i + CHUNK)
+        step = 8 * CHUNK  # bigger chunks: fewer, longer index runs and numpy calls a row
+        for i in range(0, len(keys), step):
+            part = slice(i, i + step)
             out.extend(
                 self._add_chunk(
                     keys[part], _word_hashes(texts[part]) if words is None else select(words, part)
@@ -611,29 +666,33 @@ class NearDeduper:
         self._keys.extend(keys)
 
     def _signatures(self, g: np.ndarray, doc: np.ndarray, n: int) -> np.ndarray:
-        """(n, bins) one-permutation MinHash signatures: a shingle's top bits pick its bin, its low 32 bits
-        are its value. Empty bins are densified by rotation: they take the value of the next non-empty
-        bin (circularly), salted by the distance, so a pair's bins still agree with probability equal to
-        its Jaccard similarity (Shrivastava and Li, 2014)."""
-        p = self.bins
+        """(n, bands * rows_per_band) one-permutation MinHash signatures (the bins the bands use): a
+        shingle's top bits pick its bin, its low 32 bits are its value. Empty bins are densified by
+        rotation: they take the value of the next non-empty bin (circularly, among all `bins`), salted by
+        the distance, so a pair's bins still agree with probability equal to its Jaccard similarity
+        (Shrivastava and Li, 2014). A text without words keeps empty bins."""
+        p, used = self.bins, self.bands * self.rows_per_band
         sig = np.full(n * p, _EMPTY, dtype=np.uint32)
-        where = (doc << self._bin_bits) | (g >> U64(64 - self._bin_bits)).astype(np.int64)
+        where = (doc << self._bin_bits) | (g >> U64(64 - self._bin_bits)).astype(np.int32)
         np.minimum.at(sig, where, g.astype(np.uint32))
-        empty = sig == _EMPTY
-        gaps = np.flatnonzero(empty)
-        if gaps.size:
-            nxt = np.arange(n * p + 1)
-            nxt[gaps] = n * p
-            nxt = np.minimum.accumulate(nxt[::-1])[::-1]  # the next non-empty bin, or n * p
-            row = gaps >> self._bin_bits
-            src = nxt[gaps]
-            src = np.where(src >> self._bin_bits == row, src, nxt[row << self._bin_bits])  # else wrap
-            ok = src >> self._bin_bits == row  # a text without words has no non-empty bin
-            gaps, src = gaps[ok], src[ok]
-            dist = ((src - gaps) & (p - 1)).astype(np.uint32)
+        out = sig.reshape(n, p)[:, :used].copy()
+        gaps = np.flatnonzero(out == _EMPTY)
+        full = sig != _EMPTY
+        ne = np.flatnonzero(full).astype(np.int32)  # the non-empty bins
+        if gaps.size and ne.size:
+            before = np.cumsum(full, dtype=np.int32)  # non-empty bins up to and including each bin
+            row = (gaps // used).astype(np.int32)
+            start = row * p
+            at = start + (gaps - row * used).astype(np.int32)
+            src = ne[np.minimum(before[at], ne.size - 1)]  # the first non-empty bin after the gap
+            wrap = np.flatnonzero((src < at) | (src >= start + p))  # none after it in its row: its first
+            if wrap.size:
+                src[wrap] = ne[np.minimum(before[start[wrap]] - full[start[wrap]], ne.size - 1)]
+            ok = (src >= start) & (src < start + p)  # else a text without words
+            dist = ((src - at) & (p - 1)).astype(np.uint32)
             with np.errstate(over="ignore"):
-                sig[gaps] = sig[src] + dist * np.uint32(0x9E3779B1)
-        return sig.reshape(n, p)
+                out.reshape(-1)[gaps[ok]] = sig[src[ok]] + dist[ok] * np.uint32(0x9E3779B1)
+        return out
 
     def _band_keys(self, sig: np.ndarray) -> np.ndarray:
         """(n, bands) 32-bit keys; band b holds bins b, b + bands, b + 2 * bands, ... (spread around
@@ -702,7 +761,7 @@ class NearDeduper:
     def _add_chunk(self, keys: list[Any], words: Words) -> list[Any | None]:
         n = len(keys)
         g, per_text = gram_hashes(*words, self.shingle)
-        doc = np.repeat(np.arange(n, dtype=np.int64), per_text)
+        doc = np.repeat(np.arange(n, dtype=np.int32), per_text)
         here = self._chunk_sets(g, per_text, n)
         live = per_text > 0
         bkeys = self._band_keys(self._signatures(g, doc, n))
