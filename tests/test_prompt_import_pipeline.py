@@ -157,3 +157,45 @@ def test_the_inline_mapping_of_common_rows_matches_the_full_check():
         fast = [dump(p) for b in RecordMapper(mapping, fast_report).batches(iter(rows), 4) for p in b]
         assert fast == full and len(full) == 21
         assert fast_report.errors == full_report.errors and fast_report.reasons == full_report.reasons
+
+
+def test_the_inlined_jsonl_reader_matches_the_generic_one(tmp_path):
+    """parse_batches reads JSON Lines in one fused loop; it must report and keep exactly what the
+    generic reader (readers.READERS['jsonl']) and RecordMapper.batches do."""
+    from backend.prompts.importer import RecordMapper, parse_batches
+    from backend.prompts.readers import READERS
+    from backend.prompts.report import Report
+    from backend.prompts.schemas import ColumnMapping
+
+    lines = [
+        b'{"question": "q1", "answer": "#### 1", "id": 1}',
+        b"",
+        b"   ",
+        b'{"question": "q2"',
+        b"[1, 2]",
+        b'{"question": "caf\xe9"}',
+        b'{"question": "  "}',
+        b'{"messages": [{"role": "user", "content": "hi"}]}',
+        b'{"question": NaN}',
+        b'{"prompt": "p", "answer": 3.5}',
+        b'{"question": "last", "answer": "x"}',
+    ]
+    path = _write(tmp_path / "mixed.jsonl", lines * 3)
+
+    def dump(p):
+        return (p.position, p.text, p.system, p.messages, p.reference, p.meta)
+
+    for size in (1, 4, 1000):
+        fused_report, generic_report = Report(), Report()
+        fused = [
+            dump(p) for b in parse_batches(path, "jsonl", ColumnMapping(), fused_report, size) for p in b
+        ]
+        generic = [
+            dump(p)
+            for b in RecordMapper(ColumnMapping(), generic_report).batches(
+                READERS["jsonl"](path, generic_report), size
+            )
+            for p in b
+        ]
+        assert fused == generic and len(fused) == 12
+        assert fused_report == generic_report and fused_report.rows_read == 27

@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from backend.prompts.cleaning import text_hashes, word_hashes
-from backend.prompts.readers import READERS
+from backend.prompts.readers import READERS, explain_bad_line, reject_not_an_object
 from backend.prompts.report import ImportFailed, Report
 from backend.prompts.schemas import ColumnMapping
 
@@ -116,6 +118,51 @@ class RecordMapper:
         if out:
             yield out
 
+    def jsonl_batches(self, path: Path, size: int) -> Iterator[list[ParsedPrompt]]:
+        """batches() of a JSON Lines file, with the reading inlined: what readers.records_jsonl and
+        batches() do, in one loop, for the common row (a JSON object with a text prompt); every other
+        line goes the long way, through the reader's error reporting and __call__."""
+        report, loads, decode_error = self.report, orjson.loads, orjson.JSONDecodeError
+        layouts, full = self._layouts, self.__call__
+        plain = self.mapping.system is None and self.mapping.metadata is None
+        out: list[ParsedPrompt] = []
+        with path.open("rb") as fh:
+            for rowno, raw in enumerate(fh, start=1):
+                if b"\x00" in raw:
+                    raise ImportFailed("binary_file", f"line {rowno}: binary data, not JSON Lines", rowno)
+                report.rows_read += 1
+                try:
+                    obj = loads(raw)
+                except decode_error:
+                    obj = explain_bad_line(raw, rowno, report)
+                    if obj is None:
+                        continue
+                if type(obj) is not dict:
+                    reject_not_an_object(obj, rowno, report)
+                    continue
+                layout = layouts.get(tuple(obj))
+                if layout is not None and plain:
+                    pkey, rkey, keep = layout
+                    text = obj.get(pkey)
+                    if type(text) is str and text and "\x00" not in text and not text.isspace():
+                        ref = obj.get(rkey) if rkey is not None else None
+                        if ref is None or (type(ref) is str and "\x00" not in ref):
+                            if ref and rkey == "answer" and "####" in ref:
+                                ref = ref.partition("####")[2].strip() or ref
+                            out.append(ParsedPrompt(rowno, text, None, None, ref, {k: obj[k] for k in keep}))
+                            if len(out) >= size:
+                                yield out
+                                out = []
+                            continue
+                parsed = full(rowno, obj)
+                if parsed is not None:
+                    out.append(parsed)
+                    if len(out) >= size:
+                        yield out
+                        out = []
+        if out:
+            yield out
+
     def __call__(self, rowno: int, obj: dict[str, Any]) -> ParsedPrompt | None:
         """The prompt in one record, or None after recording why the row is rejected."""
         shape = tuple(obj)
@@ -197,7 +244,11 @@ def parse_batches(
     """Every valid prompt in the file, in lists of up to `size`; rejected rows go into the report."""
     if path.is_file() and path.stat().st_size == 0:
         raise ImportFailed("empty_file", "the file is empty")
-    yield from RecordMapper(mapping, report).batches(READERS[fmt](path, report), size)
+    mapper = RecordMapper(mapping, report)
+    if fmt == "jsonl":
+        yield from mapper.jsonl_batches(path, size)
+    else:
+        yield from mapper.batches(READERS[fmt](path, report), size)
     if report.rows_read == 0:
         raise ImportFailed("empty_file", "the file has no rows")
 
