@@ -109,6 +109,8 @@ def import_child(url: str, path: str) -> None:
         pg_cpu = _cpu_seconds(backend_pid) - pg0
     elapsed = time.perf_counter() - t0
     py_cpu = time.process_time() - cpu0
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child_cpu = kids.ru_utime + kids.ru_stime  # the parse process, when the import used one
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         json.dumps(
@@ -118,6 +120,7 @@ def import_child(url: str, path: str) -> None:
                 "read": report.rows_read,
                 "peak_rss_mib": rss,
                 "python_cpu": py_cpu,
+                "child_cpu": child_cpu,
                 "postgres_cpu": pg_cpu,
                 "stats": stats,
             }
@@ -187,7 +190,8 @@ def main() -> None:
     print(f"ratio distillery/peer: {rate / peer_rate:.2f}")
     print(f"peak RSS of the import process: {res['peak_rss_mib']:.0f} MiB")
     print(
-        f"CPU seconds: import process {res['python_cpu']:.1f}, its PostgreSQL backend "
+        f"CPU seconds: import process {res['python_cpu']:.1f}, its parse process {res['child_cpu']:.1f}, "
+        f"its PostgreSQL backend "
         f"{res['postgres_cpu']:.1f} (wall {res['seconds']:.1f}, {os.cpu_count()} cores)"
     )
     print(f"stored {res['stored']:,} of {res['read']:,}; stats: {json.dumps(res['stats'])[:400]}")

@@ -1,5 +1,8 @@
 """The import pipeline at more than one batch: earlier batches have already gone into the COPY when a
-later one fails, and a failure at any point must still leave nothing stored."""
+later one fails, and a failure at any point must still leave nothing stored.
+
+Every import test here runs twice: in one process, and with a parse process (what files from
+DISTILLERY_PARSE_PROCESS_MIN_MB up get on PostgreSQL; the threshold is 0 for the test)."""
 
 from __future__ import annotations
 
@@ -23,8 +26,17 @@ from tests.conftest import unique
 ROWS = 3 * CLEAN_BATCH + 123  # several batches in flight
 
 
+@pytest.fixture(params=["one_process", "parse_process"])
+def mode(request, monkeypatch) -> str:
+    from backend.prompts import service
+
+    if request.param == "parse_process":
+        monkeypatch.setattr(service, "_parse_process_min_bytes", lambda: 0)
+    return request.param
+
+
 @pytest.fixture
-def project_id() -> int:
+def project_id(mode) -> int:
     with session_scope() as s:
         user = create_user(s, email=f"{unique('pipe')}@example.com", password="pipeline-password")
         return create_project(s, owner=user, name=unique("pipeline")).id
@@ -111,15 +123,15 @@ def test_skip_invalid_across_batches(project_id, tmp_path):
 
 
 def test_a_failure_while_cleaning_a_later_batch_stores_nothing(project_id, tmp_path, monkeypatch):
-    real, calls = pipeline.Cleaner.process, []
+    real, calls = pipeline.Cleaner.select, []
 
-    def failing(self, batch):
-        calls.append(len(batch))
+    def failing(self, rows):
+        calls.append(rows.n)
         if len(calls) == 2:
             raise RuntimeError("cleaning blew up")
-        return real(self, batch)
+        return real(self, rows)
 
-    monkeypatch.setattr(pipeline.Cleaner, "process", failing)
+    monkeypatch.setattr(pipeline.Cleaner, "select", failing)
     with pytest.raises(RuntimeError, match="cleaning blew up"):
         _import(project_id, _write(tmp_path / "boom.jsonl", _rows()))
     assert calls == [CLEAN_BATCH, CLEAN_BATCH]
@@ -199,3 +211,24 @@ def test_the_inlined_jsonl_reader_matches_the_generic_one(tmp_path):
         ]
         assert fused == generic and len(fused) == 12
         assert fused_report == generic_report and fused_report.rows_read == 27
+
+
+def test_a_parse_process_that_dies_fails_the_import_and_stores_nothing(
+    project_id, mode, tmp_path, monkeypatch
+):
+    if mode != "parse_process":
+        pytest.skip("only the parse process can die on its own")
+    from backend.prompts import parse_process
+
+    real = parse_process.ParseProcess.batches
+
+    def dying(self):
+        for i, batch in enumerate(real(self)):
+            if i == 1:
+                self._proc.kill()  # what the OOM killer would do
+            yield batch
+
+    monkeypatch.setattr(parse_process.ParseProcess, "batches", dying)
+    with pytest.raises(RuntimeError, match="parse process ended unexpectedly"):
+        _import(project_id, _write(tmp_path / "dies.jsonl", _rows()))
+    assert _stored(project_id) == (0, 0)

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API.")
     frontend_dist: Path = Field(Path("frontend/dist"), description="Built dashboard served at /.")
     max_upload_mb: int = Field(512, ge=1, description="Largest prompt file accepted, in MiB.")
+    parse_process_min_mb: float = Field(
+        16,
+        ge=0,
+        description="On PostgreSQL, prompt files from this size up are read and hashed in a second process "
+        "while the import process deduplicates and writes (uses two cores).",
+    )
     task_soft_time_limit: int = Field(6 * 3600, ge=1, description="Seconds before a task is asked to stop.")
     progress_interval_s: float = Field(1.0, ge=0, description="Minimum seconds between progress writes.")
     log_level: str = Field("INFO", description="Python logging level.")

@@ -100,7 +100,18 @@ class PromptWriter:
             self._cursor.close()
             self._copy_cm = self._copy = self._cursor = None
 
-    def _write_copy(self, prompts: list[ParsedPrompt], splits: list[str]) -> None:
+    @property
+    def postgres(self) -> bool:
+        return self._postgres
+
+    def write_encoded(self, lines: bytes, rows: int) -> None:
+        """Send COPY lines that are ready (built by the parse process) for `rows` prompts; PostgreSQL only."""
+        self.flush()
+        self._start_copy()
+        self._copy.write(lines)
+        self.written += rows
+
+    def _start_copy(self) -> None:
         if self._copy is None:
             # One COPY for the whole import: PostgreSQL ingests while we parse the next batch.
             raw = self.session.connection().connection.driver_connection  # psycopg.Connection
@@ -112,6 +123,9 @@ class PromptWriter:
                 f"COPY prompts ({', '.join(COLUMNS)}) FROM STDIN", writer=QueuedLibpqWriter(self._cursor)
             )
             self._copy = self._copy_cm.__enter__()
+
+    def _write_copy(self, prompts: list[ParsedPrompt], splits: list[str]) -> None:
+        self._start_copy()
         self._copy.write(copy_lines(self.prompt_set_id, prompts, splits))
 
 
