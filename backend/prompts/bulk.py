@@ -160,7 +160,7 @@ def _column(values: list[Any], encode) -> list[str]:
     nulls = values.count(None)
     if nulls == len(values):
         return [NULL] * len(values)
-    if not nulls and encode is str and all(type(v) is str for v in values):
+    if not nulls and encode is str and set(map(type, values)) == {str}:
         return _escaped(values)
     present = [i for i, v in enumerate(values) if v is not None]
     out = [NULL] * len(values)
@@ -185,8 +185,11 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def copy_lines(prompt_set_id: int, prompts: list[ParsedPrompt], splits: list[str]) -> str:
-    """The rows of COPY text (in COLUMNS order) for some prompts of one prompt set.
+def copy_lines(
+    prompt_set_id: int, prompts: list[ParsedPrompt], splits: list[str], hashes: list[str] | None = None
+) -> str:
+    """The rows of COPY text (in COLUMNS order) for some prompts of one prompt set (hashes: their text
+    hashes, when the caller has them as a list).
 
     No Python code runs per row: each column is built as a list (escaped for the whole batch at once),
     the columns are interleaved into one list by slice assignment and joined with tabs. Rows end where
@@ -206,7 +209,7 @@ def copy_lines(prompt_set_id: int, prompts: list[ParsedPrompt], splits: list[str
         _column([p.messages for p in prompts], _dumps),
         _column([p.reference for p in prompts], str),
         _escaped(metas),
-        [p.text_hash for p in prompts],
+        [p.text_hash for p in prompts] if hashes is None else hashes,
     ]
     ps = str(prompt_set_id)
     first = splits[0]

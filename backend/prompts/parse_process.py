@@ -99,11 +99,9 @@ def _encode(
     texts = [p.text for p in batch]
     rows = HashedRows.of(texts, [p.position for p in batch])
     hashes = hex_hashes(rows.pairs)
-    for p, h in zip(batch, hashes, strict=True):
-        p._hash = h
     ratio, seed = options.eval_ratio, options.split_seed
     splits = [split_of(h, ratio, seed) for h in hashes] if ratio else ["train"] * len(batch)
-    blob = copy_lines(prompt_set_id, batch, splits).encode()
+    blob = copy_lines(prompt_set_id, batch, splits, hashes).encode()
     # Escaping leaves no newline inside a field: every newline ends a line.
     offsets = np.zeros(len(batch) + 1, dtype=np.int64)
     offsets[1:] = np.flatnonzero(np.frombuffer(blob, np.uint8) == 10) + 1
