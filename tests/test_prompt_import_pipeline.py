@@ -89,6 +89,19 @@ def test_many_batches_keep_order_and_first_seen_duplicates(project_id, tmp_path)
         ).all()
     assert positions == [i + 1 for i in range(ROWS) if i == 0 or i % 10]  # line numbers, first seen kept
     assert all(e.matched == 1 for e in report.removed_examples)
+    assert {(e.text, e.matched_text) for e in report.removed_examples} == {
+        ("  WHAT is 0 plus one?", "What is 0 plus one?")
+    }
+
+
+def test_removed_examples_show_the_texts_as_written(project_id, tmp_path):
+    """In the parse-process path the texts of removed rows are read back out of their COPY lines."""
+    first, again = "Tab\there, a\\backslash\nand a newline", "TAB\there,  A\\BACKSLASH\nAND A NEWLINE"
+    lines = [orjson.dumps({"prompt": t}) for t in (first, "other", again)]
+    _, report = _import(project_id, _write(tmp_path / "esc.jsonl", lines))
+    assert [(e.row, e.text, e.matched, e.matched_text) for e in report.removed_examples] == [
+        (3, again, 1, first)
+    ]
 
 
 def test_a_bad_row_in_a_late_batch_stores_nothing(project_id, tmp_path):
