@@ -107,47 +107,63 @@ def word_hashes(texts: Sequence[str]) -> Words:
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
+_SWAR_A = U64(0x3F3F3F3F3F3F3F3F)  # + an ASCII byte: its top bit is set iff the byte >= "A"
+_SWAR_Z = U64(0x2525252525252525)  # + an ASCII byte: its top bit is set iff the byte > "Z"
+_SWAR_TOP = U64(0x8080808080808080)
+_PAD = " " * 24  # after the last text: room to read 8 bytes past any word
+
+
 def _word_hashes(texts: Sequence[str]) -> Words:
     from backend.prompts.importer import normalise  # not at the top: the importer imports this module
 
-    other = [i for i, t in enumerate(texts) if not t.isascii()]
     nbytes = np.fromiter(map(len, texts), np.int64, len(texts))
-    if other:  # Unicode whitespace and case: let str.lower().split() do them; then bytes, not chars
+    joined = " ".join(["", *texts, _PAD])  # a separator on both sides of every text
+    if joined.isascii():  # lower-case A-Z 8 bytes at a time (bytes below 0x80 never carry)
+        x = np.frombuffer(joined.encode("ascii"), U64, count=len(joined) // 8)
+        with np.errstate(over="ignore"):
+            buf = x + _SWAR_A
+            upper = x + _SWAR_Z
+            buf ^= upper
+            buf &= _SWAR_TOP
+            buf >>= U64(2)
+            buf |= x
+    else:  # Unicode whitespace and case: let str.lower().split() do them; then bytes, not chars
         texts = list(texts)
-        for i in other:
-            texts[i] = normalise(texts[i])
-            nbytes[i] = len(texts[i].encode("utf-8", "surrogatepass"))
-    body = " ".join(texts).lower().encode("utf-8", "surrogatepass")  # ASCII: lower() keeps lengths
-    buf = b" " + body + b" " * 24  # a separator on both sides, and room to read 8 bytes past any word
-    n = len(body) + 2
-    raw = np.frombuffer(buf, np.uint8)
-    sep = raw[:n] <= 32
-    low = np.flatnonzero(raw[:n] < 32)
+        for i, t in enumerate(texts):
+            if not t.isascii():
+                texts[i] = normalise(t)
+                nbytes[i] = len(texts[i].encode("utf-8", "surrogatepass"))
+        # normalised texts are already lower case (str.lower is idempotent), and bytes.lower() lowers
+        # only A-Z: the same bytes as str.lower() of the whole string, then encoded
+        joined = " ".join(["", *texts, _PAD]).encode("utf-8", "surrogatepass").lower()
+        buf = np.frombuffer(joined, U64, count=len(joined) // 8)
+    raw = buf.view(np.uint8)[: len(joined) - len(_PAD)]
+    sep = raw <= 32
+    low = np.flatnonzero(raw < 32)
     if low.size:  # control characters other than whitespace belong to words, as in str.split()
         sep[low[~_WHITESPACE[raw[low]]]] = False
-    edges = np.flatnonzero(sep[1:] != sep[:-1]) + 1
-    pairs = edges.reshape(-1, 2)
-    starts = pairs[:, 0].copy()  # contiguous: faster to index with
-    lengths = pairs[:, 1] - starts
-    aligned = np.frombuffer(buf, U64, count=len(buf) // 8)
-
-    def load(offsets: np.ndarray, size: np.ndarray) -> np.ndarray:
-        """The first `size` (at least 1) bytes at byte `offsets`, little-endian, zero-padded to 8."""
-        q, r = offsets >> 3, (offsets & 7).astype(U64) << U64(3)
-        return ((aligned[q] >> r) | (aligned[q + 1] << (U64(64) - r))) & _MASK[np.minimum(size, 8)]
-
-    h = load(starts, lengths)  # a word of up to 8 bytes is its bytes (no NUL inside, so no ambiguity)
+    pairs = np.flatnonzero(sep[1:] != sep[:-1]).reshape(-1, 2)  # byte e + 1 starts or ends a word
+    at = pairs[:, 0].copy()  # each word starts at byte at + 1; contiguous: faster to index with
+    lengths = pairs[:, 1] - at
+    # the 8 bytes (little-endian) from every byte offset + 1 of buf, unaligned
+    load = np.ndarray((buf.nbytes - 8,), dtype="<u8", buffer=buf, offset=1, strides=(1,))
+    h = load.take(at)  # a word of up to 8 bytes is its bytes, zero-padded
+    h &= _MASK.take(np.minimum(lengths, 8))
     long = np.flatnonzero(lengths > 8)
     k = 1
     with np.errstate(over="ignore"):
         while long.size:
             rest = lengths[long] - 8 * k
-            h[long] = _mix(h[long] + U64(k)) + load(starts[long] + 8 * k, rest)
+            w = load.take(at[long] + 8 * k)
+            w &= _MASK.take(np.minimum(rest, 8))
+            w += _mix(h[long] + U64(k))
+            h[long] = w
             long = long[rest > 8]
             k += 1
         h += _GOLD
-    doc_starts = np.cumsum(nbytes + 1) - nbytes  # byte offset of each text in buf
-    counts = np.diff(np.searchsorted(starts, doc_starts), append=starts.size)
+    doc_at = np.cumsum(nbytes + 1)  # each text starts at byte doc_at + 1
+    doc_at -= nbytes + 1
+    counts = np.diff(np.searchsorted(at, doc_at), append=at.size)
     return _mix(h), counts
 
 
