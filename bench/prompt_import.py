@@ -121,6 +121,7 @@ def import_child(url: str, path: str) -> None:
                 "peak_rss_mib": rss,
                 "python_cpu": py_cpu,
                 "child_cpu": child_cpu,
+                "child_rss_mib": kids.ru_maxrss / 1024,
                 "postgres_cpu": pg_cpu,
                 "stats": stats,
             }
@@ -188,15 +189,18 @@ def main() -> None:
     print(f"{'distillery import (parse, validate, dedup)':<44}{res['seconds']:>9.1f}{rate:>11,.0f}")
     print(f"{'peer: bare COPY + jsonb cast in PostgreSQL':<44}{peer:>9.1f}{peer_rate:>11,.0f}")
     print(f"ratio distillery/peer: {rate / peer_rate:.2f}")
-    print(f"peak RSS of the import process: {res['peak_rss_mib']:.0f} MiB")
+    print(
+        f"peak RSS of the import process: {res['peak_rss_mib']:.0f} MiB, "
+        f"of its parse process: {res['child_rss_mib']:.0f} MiB"
+    )
     print(
         f"CPU seconds: import process {res['python_cpu']:.1f}, its parse process {res['child_cpu']:.1f}, "
         f"its PostgreSQL backend "
         f"{res['postgres_cpu']:.1f} (wall {res['seconds']:.1f}, {os.cpu_count()} cores)"
     )
     print(f"stored {res['stored']:,} of {res['read']:,}; stats: {json.dumps(res['stats'])[:400]}")
-    target = rate >= 50_000 and res["peak_rss_mib"] < 1024
-    print(f"target (>= 50,000 rows/s, < 1 GiB): {'met' if target else 'NOT met'}")
+    target = rate >= 50_000 and res["peak_rss_mib"] + res["child_rss_mib"] < 1024
+    print(f"target (>= 50,000 rows/s, < 1 GiB both processes together): {'met' if target else 'NOT met'}")
 
 
 if __name__ == "__main__":

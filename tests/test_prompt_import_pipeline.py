@@ -237,11 +237,12 @@ def test_a_parse_process_that_dies_fails_the_import_and_stores_nothing(
 
     def dying(self):
         for i, batch in enumerate(real(self)):
-            if i == 1:
+            if i == 0:
                 self._proc.kill()  # what the OOM killer would do
             yield batch
 
     monkeypatch.setattr(parse_process.ParseProcess, "batches", dying)
+    # More batches than the receiving thread takes ahead, so the kill lands while the child still writes.
     with pytest.raises(RuntimeError, match="parse process ended unexpectedly"):
-        _import(project_id, _write(tmp_path / "dies.jsonl", _rows()))
+        _import(project_id, _write(tmp_path / "dies.jsonl", _rows(10 * CLEAN_BATCH)))
     assert _stored(project_id) == (0, 0)

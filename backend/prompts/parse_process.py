@@ -24,10 +24,12 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import queue
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +44,7 @@ from backend.prompts.report import ImportFailed, Report
 from backend.prompts.schemas import CleaningOptions, ColumnMapping
 
 _HEADER = struct.Struct("<Q")
+RECEIVE_AHEAD = 1  # batches received and waiting, besides the one being cleaned
 
 
 @dataclass
@@ -178,6 +181,31 @@ class ParseProcess:
         }
         self._proc.stdin.write(json.dumps(job).encode())
         self._proc.stdin.close()
+        # A thread takes each message off the pipe as soon as it is written: the pipe holds 64 KiB and a
+        # batch is megabytes, so without it the parse process would wait while this one cleans a batch.
+        self._messages: queue.Queue[Any] = queue.Queue(maxsize=RECEIVE_AHEAD)
+        self._stopping = threading.Event()
+        self._receiver = threading.Thread(target=self._receive, name="parse-process-receiver", daemon=True)
+        self._receiver.start()
+
+    def _receive(self) -> None:
+        try:
+            while True:
+                (size,) = _HEADER.unpack(self._read(_HEADER.size))
+                message = pickle.loads(self._read(size))
+                self._put(message)
+                if not isinstance(message, EncodedBatch):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            self._put(exc)
+
+    def _put(self, item: Any) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._messages.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     def _read(self, n: int) -> bytes:
         data = self._proc.stdout.read(n)
@@ -191,8 +219,9 @@ class ParseProcess:
     def batches(self) -> Iterator[EncodedBatch]:
         """The batches in file order; raises ImportFailed if the file cannot be read."""
         while True:
-            (size,) = _HEADER.unpack(self._read(_HEADER.size))
-            message = pickle.loads(self._read(size))
+            message = self._messages.get()
+            if isinstance(message, BaseException):
+                raise message
             if isinstance(message, EncodedBatch):
                 yield message
                 continue
@@ -204,9 +233,11 @@ class ParseProcess:
 
     def stop(self) -> None:
         """End the process (it may still be reading) and release what it holds."""
+        self._stopping.set()
         if self._proc.poll() is None:
             self._proc.kill()
         self._proc.wait()
+        self._receiver.join()  # the pipe is closed at the other end now: its read returns
         self._proc.stdout.close()
         self._stderr.close()
 
