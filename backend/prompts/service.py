@@ -22,7 +22,7 @@ from backend.prompts.report import ImportFailed, Report
 from backend.prompts.schemas import CleaningOptions, ColumnMapping
 from backend.users.models import User
 
-CLEAN_BATCH = 5_000  # prompts per cleaning batch; near-duplicate hashing is vectorised over a batch
+CLEAN_BATCH = 4_096  # prompts per cleaning batch; near-duplicate hashing is vectorised over a batch
 
 
 def _parse_process_min_bytes() -> float:
