@@ -13,7 +13,7 @@ import orjson
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from backend.prompts.importer import ParsedPrompt
+from backend.prompts.importer import Columns, ParsedPrompt
 from backend.prompts.models import Prompt
 
 COLUMNS = (
@@ -189,27 +189,34 @@ def copy_lines(
     prompt_set_id: int, prompts: list[ParsedPrompt], splits: list[str], hashes: list[str] | None = None
 ) -> str:
     """The rows of COPY text (in COLUMNS order) for some prompts of one prompt set (hashes: their text
-    hashes, when the caller has them as a list).
+    hashes, when the caller has them as a list)."""
+    if hashes is None:
+        hashes = [p.text_hash for p in prompts]
+    return copy_columns(prompt_set_id, Columns.of(prompts), splits, hashes)
+
+
+def copy_columns(prompt_set_id: int, c: Columns, splits: list[str], hashes: list[str]) -> str:
+    """copy_lines of prompts held as Columns.
 
     No Python code runs per row: each column is built as a list (escaped for the whole batch at once),
     the columns are interleaved into one list by slice assignment and joined with tabs. Rows end where
     one row's split meets the next row's prompt set id: that pair is one element, "train\\n7".
     """
-    n = len(prompts)
+    n = len(c)
     if not n:
         return ""
     dumps = orjson.dumps
-    metas = [dumps(p.meta).decode() for p in prompts]
+    metas = [dumps(m).decode() for m in c.metas]
     if "\\u0000" in "".join(metas):  # jsonb cannot hold NUL: store U+FFFD, as generations do
-        metas = [_dumps(_scrub(p.meta)) if "\\u0000" in m else m for p, m in zip(prompts, metas, strict=True)]
+        metas = [_dumps(_scrub(m)) if "\\u0000" in j else j for m, j in zip(c.metas, metas, strict=True)]
     columns = [
-        list(map(str, [p.position for p in prompts])),
-        _escaped([p.text for p in prompts]),
-        _column([p.system for p in prompts], str),
-        _column([p.messages for p in prompts], _dumps),
-        _column([p.reference for p in prompts], str),
+        list(map(str, c.positions)),
+        _escaped(c.texts),
+        _column(c.systems, str),
+        _column(c.messages, _dumps),
+        _column(c.references, str),
         _escaped(metas),
-        [p.text_hash for p in prompts] if hashes is None else hashes,
+        hashes,
     ]
     ps = str(prompt_set_id)
     first = splits[0]

@@ -38,6 +38,46 @@ class ParsedPrompt:
         return self._hash
 
 
+class Columns:
+    """Prompts as one list per field (what ParsedPrompt holds per row), for code that works a column
+    at a time: no object per row."""
+
+    __slots__ = ("positions", "texts", "systems", "messages", "references", "metas")
+
+    def __init__(self) -> None:
+        self.positions: list[int] = []
+        self.texts: list[str] = []
+        self.systems: list[str | None] = []
+        self.messages: list[list[dict[str, Any]] | None] = []
+        self.references: list[str | None] = []
+        self.metas: list[dict[str, Any]] = []
+
+    def lists(self) -> tuple[list, ...]:
+        return self.positions, self.texts, self.systems, self.messages, self.references, self.metas
+
+    def append(self, p: ParsedPrompt) -> None:
+        self.positions.append(p.position)
+        self.texts.append(p.text)
+        self.systems.append(p.system)
+        self.messages.append(p.messages)
+        self.references.append(p.reference)
+        self.metas.append(p.meta)
+
+    @classmethod
+    def of(cls, prompts: list[ParsedPrompt]) -> Columns:
+        c = cls()
+        c.positions = [p.position for p in prompts]
+        c.texts = [p.text for p in prompts]
+        c.systems = [p.system for p in prompts]
+        c.messages = [p.messages for p in prompts]
+        c.references = [p.reference for p in prompts]
+        c.metas = [p.meta for p in prompts]
+        return c
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+
 def normalise(text: str) -> str:
     """Case- and whitespace-insensitive form used for exact-duplicate hashing."""
     return " ".join(text.lower().split())
@@ -119,13 +159,20 @@ class RecordMapper:
             yield out
 
     def jsonl_batches(self, path: Path, size: int) -> Iterator[list[ParsedPrompt]]:
-        """batches() of a JSON Lines file, with the reading inlined: what readers.records_jsonl and
-        batches() do, in one loop, for the common row (a JSON object with a text prompt); every other
-        line goes the long way, through the reader's error reporting and __call__."""
+        """batches() of a JSON Lines file (see jsonl_columns)."""
+        for c in self.jsonl_columns(path, size):
+            yield list(map(ParsedPrompt, c.positions, c.texts, c.systems, c.messages, c.references, c.metas))
+
+    def jsonl_columns(self, path: Path, size: int) -> Iterator[Columns]:
+        """The valid prompts of a JSON Lines file as Columns of up to `size` rows, with the reading
+        inlined: what readers.records_jsonl and batches() do, in one loop, for the common row (a JSON
+        object with a text prompt); every other line goes the long way, through the reader's error
+        reporting and __call__."""
         report, loads, decode_error = self.report, orjson.loads, orjson.JSONDecodeError
         layouts, full = self._layouts, self.__call__
         plain = self.mapping.system is None and self.mapping.metadata is None
-        out: list[ParsedPrompt] = []
+        out = Columns()
+        positions, texts, systems, messages, references, metas = out.lists()
         with path.open("rb") as fh:
             for rowno, raw in enumerate(fh, start=1):
                 if b"\x00" in raw:
@@ -141,6 +188,7 @@ class RecordMapper:
                     reject_not_an_object(obj, rowno, report)
                     continue
                 layout = layouts.get(tuple(obj))
+                parsed = None
                 if layout is not None and plain:
                     pkey, rkey, keep = layout
                     text = obj.get(pkey)
@@ -149,18 +197,23 @@ class RecordMapper:
                         if ref is None or (type(ref) is str and "\x00" not in ref):
                             if ref and rkey == "answer" and "####" in ref:
                                 ref = ref.partition("####")[2].strip() or ref
-                            out.append(ParsedPrompt(rowno, text, None, None, ref, {k: obj[k] for k in keep}))
-                            if len(out) >= size:
-                                yield out
-                                out = []
-                            continue
-                parsed = full(rowno, obj)
-                if parsed is not None:
+                            positions.append(rowno)
+                            texts.append(text)
+                            systems.append(None)
+                            messages.append(None)
+                            references.append(ref)
+                            metas.append({k: obj[k] for k in keep})
+                            parsed = True
+                if parsed is None:
+                    parsed = full(rowno, obj)
+                    if parsed is None:
+                        continue
                     out.append(parsed)
-                    if len(out) >= size:
-                        yield out
-                        out = []
-        if out:
+                if len(positions) >= size:
+                    yield out
+                    out = Columns()
+                    positions, texts, systems, messages, references, metas = out.lists()
+        if positions:
             yield out
 
     def __call__(self, rowno: int, obj: dict[str, Any]) -> ParsedPrompt | None:
@@ -249,6 +302,21 @@ def parse_batches(
         yield from mapper.jsonl_batches(path, size)
     else:
         yield from mapper.batches(READERS[fmt](path, report), size)
+    if report.rows_read == 0:
+        raise ImportFailed("empty_file", "the file has no rows")
+
+
+def parse_columns(
+    path: Path, fmt: str, mapping: ColumnMapping, report: Report, size: int
+) -> Iterator[Columns]:
+    """parse_batches, as Columns (JSON Lines straight from the fused reader, other formats converted)."""
+    if fmt != "jsonl":
+        for batch in parse_batches(path, fmt, mapping, report, size):
+            yield Columns.of(batch)
+        return
+    if path.is_file() and path.stat().st_size == 0:
+        raise ImportFailed("empty_file", "the file is empty")
+    yield from RecordMapper(mapping, report).jsonl_columns(path, size)
     if report.rows_read == 0:
         raise ImportFailed("empty_file", "the file has no rows")
 

@@ -37,8 +37,9 @@ from typing import IO, Any
 
 import numpy as np
 
-from backend.prompts.bulk import copy_lines
+from backend.prompts.bulk import copy_columns
 from backend.prompts.cleaning import hex_hashes, split_of
+from backend.prompts.importer import Columns
 from backend.prompts.pipeline import HashedRows
 from backend.prompts.report import ImportFailed, Report
 from backend.prompts.schemas import CleaningOptions, ColumnMapping
@@ -97,14 +98,13 @@ def _unescape(field: str) -> str:
 
 
 def _encode(
-    batch, prompt_set_id: int, options: CleaningOptions, rows_read: int, rejected: int
+    batch: Columns, prompt_set_id: int, options: CleaningOptions, rows_read: int, rejected: int
 ) -> EncodedBatch:
-    texts = [p.text for p in batch]
-    rows = HashedRows.of(texts, [p.position for p in batch])
+    rows = HashedRows.of(batch.texts, batch.positions)
     hashes = hex_hashes(rows.pairs)
     ratio, seed = options.eval_ratio, options.split_seed
     splits = [split_of(h, ratio, seed) for h in hashes] if ratio else ["train"] * len(batch)
-    blob = copy_lines(prompt_set_id, batch, splits, hashes).encode()
+    blob = copy_columns(prompt_set_id, batch, splits, hashes).encode()
     # Escaping leaves no newline inside a field: every newline ends a line.
     offsets = np.zeros(len(batch) + 1, dtype=np.int64)
     offsets[1:] = np.flatnonzero(np.frombuffer(blob, np.uint8) == 10) + 1
@@ -129,7 +129,7 @@ def _send(out: IO[bytes], message: Any) -> None:
 
 def child_main() -> None:
     """The parse process: the job as JSON on stdin, messages on stdout."""
-    from backend.prompts.importer import parse_batches
+    from backend.prompts.importer import parse_columns
 
     job = json.loads(sys.stdin.read())
     out = os.fdopen(sys.stdout.fileno(), "wb", buffering=1 << 20, closefd=False)
@@ -141,7 +141,7 @@ def child_main() -> None:
 
     gc.disable()  # see service._pause_gc
     try:
-        for batch in parse_batches(Path(job["path"]), job["fmt"], mapping, report, job["size"]):
+        for batch in parse_columns(Path(job["path"]), job["fmt"], mapping, report, job["size"]):
             _send(out, _encode(batch, job["prompt_set_id"], options, report.rows_read, report.rejected))
     except ImportFailed as exc:
         _send(out, ("failed", exc.reason, exc.message, exc.row, report))
