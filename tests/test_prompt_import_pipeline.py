@@ -35,11 +35,15 @@ def mode(request, monkeypatch) -> str:
     return request.param
 
 
-@pytest.fixture
-def project_id(mode) -> int:
+def _new_project() -> int:
     with session_scope() as s:
         user = create_user(s, email=f"{unique('pipe')}@example.com", password="pipeline-password")
         return create_project(s, owner=user, name=unique("pipeline")).id
+
+
+@pytest.fixture
+def project_id(mode) -> int:
+    return _new_project()
 
 
 def _write(path: Path, lines: list[bytes]) -> Path:
@@ -226,12 +230,11 @@ def test_the_inlined_jsonl_reader_matches_the_generic_one(tmp_path):
         assert fused_report == generic_report and fused_report.rows_read == 27
 
 
-def test_a_parse_process_that_dies_fails_the_import_and_stores_nothing(
-    project_id, mode, tmp_path, monkeypatch
-):
-    if mode != "parse_process":
-        pytest.skip("only the parse process can die on its own")
-    from backend.prompts import parse_process
+def test_a_parse_process_that_dies_fails_the_import_and_stores_nothing(tmp_path, monkeypatch):
+    from backend.prompts import parse_process, service
+
+    monkeypatch.setattr(service, "_parse_process_min_bytes", lambda: 0)
+    project_id = _new_project()
 
     real = parse_process.ParseProcess.batches
 
