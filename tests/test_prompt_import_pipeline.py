@@ -188,11 +188,10 @@ def test_the_inline_mapping_of_common_rows_matches_the_full_check():
         assert fast_report.errors == full_report.errors and fast_report.reasons == full_report.reasons
 
 
-def test_the_inlined_jsonl_reader_matches_the_generic_one(tmp_path):
-    """parse_batches reads JSON Lines in one fused loop; it must report and keep exactly what the
-    generic reader (readers.READERS['jsonl']) and RecordMapper.batches do."""
-    from backend.prompts.importer import RecordMapper, parse_batches
-    from backend.prompts.readers import READERS
+def test_the_parse_process_reads_exactly_what_the_import_process_would(tmp_path):
+    """The parse process reads with parse_columns, the one-process import with parse_batches: on a file
+    with every kind of bad line they must keep and report the same rows."""
+    from backend.prompts.importer import parse_batches, parse_columns
     from backend.prompts.report import Report
     from backend.prompts.schemas import ColumnMapping
 
@@ -217,14 +216,12 @@ def test_the_inlined_jsonl_reader_matches_the_generic_one(tmp_path):
     for size in (1, 4, 1000):
         fused_report, generic_report = Report(), Report()
         fused = [
-            dump(p) for b in parse_batches(path, "jsonl", ColumnMapping(), fused_report, size) for p in b
+            (c.positions[i], c.texts[i], c.systems[i], c.messages[i], c.references[i], c.metas[i])
+            for c in parse_columns(path, "jsonl", ColumnMapping(), fused_report, size)
+            for i in range(len(c))
         ]
         generic = [
-            dump(p)
-            for b in RecordMapper(ColumnMapping(), generic_report).batches(
-                READERS["jsonl"](path, generic_report), size
-            )
-            for p in b
+            dump(p) for b in parse_batches(path, "jsonl", ColumnMapping(), generic_report, size) for p in b
         ]
         assert fused == generic and len(fused) == 12
         assert fused_report == generic_report and fused_report.rows_read == 27

@@ -43,10 +43,6 @@ class PromptWriter:
         self._postgres = session.get_bind().dialect.name == "postgresql"
         self._copy_cm = self._copy = self._cursor = None
 
-    def add(self, p: ParsedPrompt, split: str) -> None:
-        """Queue one prompt of this writer's prompt set."""
-        self.add_batch([p], [split])
-
     def add_batch(self, prompts: list[ParsedPrompt], splits: list[str]) -> None:
         """Queue prompts of this writer's prompt set, each with its split."""
         self.rows.append((prompts, splits))
@@ -185,14 +181,9 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def copy_lines(
-    prompt_set_id: int, prompts: list[ParsedPrompt], splits: list[str], hashes: list[str] | None = None
-) -> str:
-    """The rows of COPY text (in COLUMNS order) for some prompts of one prompt set (hashes: their text
-    hashes, when the caller has them as a list)."""
-    if hashes is None:
-        hashes = [p.text_hash for p in prompts]
-    return copy_columns(prompt_set_id, Columns.of(prompts), splits, hashes)
+def copy_lines(prompt_set_id: int, prompts: list[ParsedPrompt], splits: list[str]) -> str:
+    """The rows of COPY text (in COLUMNS order) for some prompts of one prompt set."""
+    return copy_columns(prompt_set_id, Columns.of(prompts), splits, [p.text_hash for p in prompts])
 
 
 def copy_columns(prompt_set_id: int, c: Columns, splits: list[str], hashes: list[str]) -> str:

@@ -9,10 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from backend.prompts.cleaning import text_hashes, word_hashes
-from backend.prompts.readers import READERS, explain_bad_line, reject_not_an_object
+from backend.prompts.readers import READERS
 from backend.prompts.report import ImportFailed, Report
 from backend.prompts.schemas import ColumnMapping
 
@@ -125,17 +123,25 @@ class RecordMapper:
     def batches(
         self, records: Iterator[tuple[int, dict[str, Any]]], size: int
     ) -> Iterator[list[ParsedPrompt]]:
-        """The valid prompts of the records in lists of up to `size`; rejected rows go into the report.
+        """The valid prompts of the records in lists of up to `size` (see columns)."""
+        for c in self.columns(records, size):
+            yield list(map(ParsedPrompt, c.positions, c.texts, c.systems, c.messages, c.references, c.metas))
+
+    def columns(self, records: Iterator[tuple[int, dict[str, Any]]], size: int) -> Iterator[Columns]:
+        """The valid prompts of the records as Columns of up to `size` rows; rejected rows go into the
+        report.
 
         The common row (a text prompt that needs no check beyond being non-empty text without NUL, a
         text reference or none, metadata as the record holds it) is mapped inline here; every other row
         goes through __call__, which checks it in full. Both give the same result.
         """
-        layouts, full, mapping = self._layouts, self.__call__, self.mapping
-        plain = mapping.system is None and mapping.metadata is None
-        out: list[ParsedPrompt] = []
+        layouts, full = self._layouts, self.__call__
+        plain = self.mapping.system is None and self.mapping.metadata is None
+        out = Columns()
+        positions, texts, systems, messages, references, metas = out.lists()
         for rowno, obj in records:
             layout = layouts.get(tuple(obj))
+            parsed = None
             if layout is not None and plain:
                 pkey, rkey, keep = layout
                 text = obj.get(pkey)
@@ -144,75 +150,22 @@ class RecordMapper:
                     if ref is None or (type(ref) is str and "\x00" not in ref):
                         if ref and rkey == "answer" and "####" in ref:
                             ref = ref.partition("####")[2].strip() or ref
-                        out.append(ParsedPrompt(rowno, text, None, None, ref, {k: obj[k] for k in keep}))
-                        if len(out) >= size:
-                            yield out
-                            out = []
-                        continue
-            parsed = full(rowno, obj)
-            if parsed is not None:
-                out.append(parsed)
-                if len(out) >= size:
-                    yield out
-                    out = []
-        if out:
-            yield out
-
-    def jsonl_batches(self, path: Path, size: int) -> Iterator[list[ParsedPrompt]]:
-        """batches() of a JSON Lines file (see jsonl_columns)."""
-        for c in self.jsonl_columns(path, size):
-            yield list(map(ParsedPrompt, c.positions, c.texts, c.systems, c.messages, c.references, c.metas))
-
-    def jsonl_columns(self, path: Path, size: int) -> Iterator[Columns]:
-        """The valid prompts of a JSON Lines file as Columns of up to `size` rows, with the reading
-        inlined: what readers.records_jsonl and batches() do, in one loop, for the common row (a JSON
-        object with a text prompt); every other line goes the long way, through the reader's error
-        reporting and __call__."""
-        report, loads, decode_error = self.report, orjson.loads, orjson.JSONDecodeError
-        layouts, full = self._layouts, self.__call__
-        plain = self.mapping.system is None and self.mapping.metadata is None
-        out = Columns()
-        positions, texts, systems, messages, references, metas = out.lists()
-        with path.open("rb") as fh:
-            for rowno, raw in enumerate(fh, start=1):
-                if b"\x00" in raw:
-                    raise ImportFailed("binary_file", f"line {rowno}: binary data, not JSON Lines", rowno)
-                report.rows_read += 1
-                try:
-                    obj = loads(raw)
-                except decode_error:
-                    obj = explain_bad_line(raw, rowno, report)
-                    if obj is None:
-                        continue
-                if type(obj) is not dict:
-                    reject_not_an_object(obj, rowno, report)
-                    continue
-                layout = layouts.get(tuple(obj))
-                parsed = None
-                if layout is not None and plain:
-                    pkey, rkey, keep = layout
-                    text = obj.get(pkey)
-                    if type(text) is str and text and "\x00" not in text and not text.isspace():
-                        ref = obj.get(rkey) if rkey is not None else None
-                        if ref is None or (type(ref) is str and "\x00" not in ref):
-                            if ref and rkey == "answer" and "####" in ref:
-                                ref = ref.partition("####")[2].strip() or ref
-                            positions.append(rowno)
-                            texts.append(text)
-                            systems.append(None)
-                            messages.append(None)
-                            references.append(ref)
-                            metas.append({k: obj[k] for k in keep})
-                            parsed = True
+                        positions.append(rowno)
+                        texts.append(text)
+                        systems.append(None)
+                        messages.append(None)
+                        references.append(ref)
+                        metas.append({k: obj[k] for k in keep})
+                        parsed = True
+            if parsed is None:
+                parsed = full(rowno, obj)
                 if parsed is None:
-                    parsed = full(rowno, obj)
-                    if parsed is None:
-                        continue
-                    out.append(parsed)
-                if len(positions) >= size:
-                    yield out
-                    out = Columns()
-                    positions, texts, systems, messages, references, metas = out.lists()
+                    continue
+                out.append(parsed)
+            if len(positions) >= size:
+                yield out
+                out = Columns()
+                positions, texts, systems, messages, references, metas = out.lists()
         if positions:
             yield out
 
@@ -291,37 +244,24 @@ class RecordMapper:
         return ParsedPrompt(rowno, text, system, messages, reference, meta)
 
 
+def _records(path: Path, fmt: str, report: Report) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The file's records, read by its format's reader; an empty file, or one with no rows, fails."""
+    if path.is_file() and path.stat().st_size == 0:
+        raise ImportFailed("empty_file", "the file is empty")
+    yield from READERS[fmt](path, report)
+    if report.rows_read == 0:
+        raise ImportFailed("empty_file", "the file has no rows")
+
+
 def parse_batches(
     path: Path, fmt: str, mapping: ColumnMapping, report: Report, size: int
 ) -> Iterator[list[ParsedPrompt]]:
     """Every valid prompt in the file, in lists of up to `size`; rejected rows go into the report."""
-    if path.is_file() and path.stat().st_size == 0:
-        raise ImportFailed("empty_file", "the file is empty")
-    mapper = RecordMapper(mapping, report)
-    if fmt == "jsonl":
-        yield from mapper.jsonl_batches(path, size)
-    else:
-        yield from mapper.batches(READERS[fmt](path, report), size)
-    if report.rows_read == 0:
-        raise ImportFailed("empty_file", "the file has no rows")
+    yield from RecordMapper(mapping, report).batches(_records(path, fmt, report), size)
 
 
 def parse_columns(
     path: Path, fmt: str, mapping: ColumnMapping, report: Report, size: int
 ) -> Iterator[Columns]:
-    """parse_batches, as Columns (JSON Lines straight from the fused reader, other formats converted)."""
-    if fmt != "jsonl":
-        for batch in parse_batches(path, fmt, mapping, report, size):
-            yield Columns.of(batch)
-        return
-    if path.is_file() and path.stat().st_size == 0:
-        raise ImportFailed("empty_file", "the file is empty")
-    yield from RecordMapper(mapping, report).jsonl_columns(path, size)
-    if report.rows_read == 0:
-        raise ImportFailed("empty_file", "the file has no rows")
-
-
-def parse_file(path: Path, fmt: str, mapping: ColumnMapping, report: Report) -> Iterator[ParsedPrompt]:
-    """Every valid prompt in the file; rejected rows go into the report."""
-    for batch in parse_batches(path, fmt, mapping, report, 1024):
-        yield from batch
+    """parse_batches, as Columns: no object per row."""
+    yield from RecordMapper(mapping, report).columns(_records(path, fmt, report), size)

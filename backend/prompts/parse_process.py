@@ -25,6 +25,7 @@ import json
 import os
 import pickle
 import queue
+import re
 import struct
 import subprocess
 import sys
@@ -38,9 +39,9 @@ from typing import IO, Any
 import numpy as np
 
 from backend.prompts.bulk import copy_columns
-from backend.prompts.cleaning import hex_hashes, split_of
+from backend.prompts.cleaning import hex_hashes
 from backend.prompts.importer import Columns
-from backend.prompts.pipeline import HashedRows
+from backend.prompts.pipeline import HashedRows, split_column
 from backend.prompts.report import ImportFailed, Report
 from backend.prompts.schemas import CleaningOptions, ColumnMapping
 
@@ -81,20 +82,13 @@ class EncodedBatch:
         return b"".join([blob[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)])
 
 
+_COPY_ESCAPE = re.compile(r"\\(.)", re.S)
+_COPY_CODES = {"n": "\n", "t": "\t", "r": "\r"}
+
+
 def _unescape(field: str) -> str:
-    if "\\" not in field:
-        return field
-    out, i = [], 0
-    codes = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
-    while i < len(field):
-        c = field[i]
-        if c == "\\" and i + 1 < len(field):
-            out.append(codes.get(field[i + 1], field[i + 1]))
-            i += 2
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
+    """A field of COPY text back to its value (the inverse of bulk's escaping)."""
+    return _COPY_ESCAPE.sub(lambda m: _COPY_CODES.get(m[1], m[1]), field) if "\\" in field else field
 
 
 def _encode(
@@ -102,8 +96,7 @@ def _encode(
 ) -> EncodedBatch:
     rows = HashedRows.of(batch.texts, batch.positions)
     hashes = hex_hashes(rows.pairs)
-    ratio, seed = options.eval_ratio, options.split_seed
-    splits = [split_of(h, ratio, seed) for h in hashes] if ratio else ["train"] * len(batch)
+    splits = split_column(hashes, options)
     blob = copy_columns(prompt_set_id, batch, splits, hashes).encode()
     # Escaping leaves no newline inside a field: every newline ends a line.
     offsets = np.zeros(len(batch) + 1, dtype=np.int64)
@@ -115,7 +108,7 @@ def _encode(
         words=rows.words,
         pairs=rows.pairs,
         lengths=rows.lengths,
-        evals=np.array([s == "eval" for s in splits]) if ratio else None,
+        evals=np.array([s == "eval" for s in splits]) if options.eval_ratio else None,
         blob=blob,
         offsets=offsets,
     )

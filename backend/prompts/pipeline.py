@@ -49,6 +49,12 @@ class HashedRows:
         return cls(positions, words, text_hash_pairs(words), lengths, texts.__getitem__)
 
 
+def split_column(hashes: list[str], options: CleaningOptions) -> list[str]:
+    """The split of each prompt, from its text hash."""
+    ratio, seed = options.eval_ratio, options.split_seed
+    return [split_of(h, ratio, seed) for h in hashes] if ratio else ["train"] * len(hashes)
+
+
 def _cut(text: str | None) -> str | None:
     return None if text is None else text[:200]
 
@@ -133,8 +139,7 @@ class Cleaner:
             p._hash = h
         alive = self.select(rows)
         keep = [batch[i] for i in np.flatnonzero(alive).tolist()]
-        ratio, seed = self.options.eval_ratio, self.options.split_seed
-        splits = [split_of(p._hash, ratio, seed) for p in keep] if ratio else ["train"] * len(keep)
+        splits = split_column([p._hash for p in keep], self.options)
         evals = splits.count("eval")
         self.count_splits(train=len(splits) - evals, eval=evals)
         return keep, splits

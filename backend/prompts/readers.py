@@ -78,20 +78,18 @@ def _records_jsonl(path: Path, report: Report) -> Iterator[tuple[int, dict[str, 
             try:
                 obj = loads(raw)  # the fast path: orjson parses (and checks UTF-8 of) the bytes directly
             except orjson.JSONDecodeError:
-                obj = explain_bad_line(raw, lineno, report)
+                obj = _explain_bad_line(raw, lineno, report)
                 if obj is None:
                     continue
             if type(obj) is not dict:
-                reject_not_an_object(obj, lineno, report)
+                report.reject(
+                    lineno, None, "not_an_object", f"expected a JSON object, got {type(obj).__name__}"
+                )
                 continue
             yield lineno, obj
 
 
-def reject_not_an_object(obj: Any, lineno: int, report: Report) -> None:
-    report.reject(lineno, None, "not_an_object", f"expected a JSON object, got {type(obj).__name__}")
-
-
-def explain_bad_line(raw: bytes, lineno: int, report: Report) -> Any | None:
+def _explain_bad_line(raw: bytes, lineno: int, report: Report) -> Any | None:
     """A line orjson refused: blank, not UTF-8, or malformed; report it with the stdlib's clearer message."""
     if not raw.strip():
         report.rows_read -= 1  # blank lines are not rows
