@@ -52,9 +52,13 @@ def worker(
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
 ) -> None:
     """Start a Celery worker on the given queues."""
-    from workers.celery_app import celery_app
-
+    # The worker is its own program (workers/): backend only starts it, never imports it.
     argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.celery_app:celery_app",
         "worker",
         "-Q",
         queues,
@@ -67,7 +71,7 @@ def worker(
     ]
     if max_tasks_per_child:
         argv += ["--max-tasks-per-child", str(max_tasks_per_child)]
-    celery_app.worker_main(argv)
+    os.execv(sys.executable, argv)
 
 
 @users_app.command("create")

@@ -4,11 +4,12 @@ from backend.core.db import Base
 from backend.datasets.models import DatasetSnapshot, ModelArtifact
 from backend.evals.models import Evaluation
 from backend.jobs.models import Job
+from backend.prices.models import Price
 from backend.projects.models import Membership, Project, Role
 from backend.prompts.models import Prompt, PromptSet
 from backend.reviews.models import Review
-from backend.rollouts.models import Price, ResponseCache, RolloutChunk
-from backend.runs.models import Run, RunStage, Status
+from backend.rollouts.models import ResponseCache
+from backend.runs.models import Run, RunStage, StageChunk, Status
 from backend.samples.models import Generation, Verdict
 from backend.teachers.models import Teacher
 from backend.users.models import ApiToken, User
@@ -28,10 +29,10 @@ __all__ = [
     "Price",
     "ResponseCache",
     "Review",
-    "RolloutChunk",
     "Role",
     "Run",
     "RunStage",
+    "StageChunk",
     "Status",
     "Teacher",
     "User",

@@ -98,9 +98,10 @@ class Platform:
 
         from backend.core.db import session_scope
         from backend.projects.models import Project
+        from backend.runs.lifecycle import enqueue_next_stage, stages_of
         from backend.runs.models import Run
         from backend.runs.schemas import RunCreate
-        from backend.runs.service import create_run, enqueue_next_stage, stages_of
+        from backend.runs.service import create_run
         from backend.samples.models import Generation
 
         recipe = {

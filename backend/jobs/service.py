@@ -1,41 +1,35 @@
-"""Create, queue, read and cancel jobs."""
+"""Create, queue and read jobs (cancel_job, like every status change, is in backend/runs/lifecycle.py)."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.core.errors import Conflict, NotFound
+from backend.core import queue
+from backend.core.errors import NotFound
 from backend.core.pagination import keyset
+from backend.jobs.kinds import JOBS
 from backend.jobs.models import Job
 from backend.projects.models import Project
+from backend.runs.lifecycle import cancel_job
 from backend.runs.models import Status
 
 log = logging.getLogger(__name__)
-
-# kind -> (Celery task name, queue)
-JOB_TASKS = {
-    "prompt_import": ("distillery.prompts.import", "cpu"),
-    "prompt_derive": ("distillery.prompts.derive", "cpu"),
-    "prompt_synthesize": ("distillery.prompts.synthesize", "cpu"),  # waits on a remote teacher, not a GPU
-}
+__all__ = ["cancel_job", "get_job", "list_jobs", "submit_job"]
 
 
 def submit_job(
     session: Session, *, project: Project, kind: str, params: dict[str, Any], user_id: int | None
 ) -> Job:
     """Store a job and queue its task; commits first so the worker sees the row before the message."""
-    from workers.celery_app import celery_app
-
-    task, queue = JOB_TASKS[kind]
+    spec = JOBS[kind]
     job = Job(project_id=project.id, kind=kind, params=params, created_by=user_id, status=Status.queued)
     session.add(job)
     session.commit()
-    job.task_id = celery_app.send_task(task, args=[job.id], queue=queue).id
+    job.task_id = queue.send(spec.task, [job.id], queue=spec.queue, time_limit_s=spec.time_limit_s)
     session.commit()
     log.info("queued %s job %s", kind, job.id)
     return job
@@ -57,14 +51,3 @@ def list_jobs(
         session, select(Job).where(Job.project_id == project.id), Job.id, limit=limit, cursor=cursor
     )
     return list(rows), nxt
-
-
-def cancel_job(session: Session, *, job: Job) -> Job:
-    """A queued job never starts; a running one stops at its next progress write."""
-    if job.status.finished:
-        raise Conflict(f"job {job.id} already {job.status.value}", code="job_finished")
-    if job.status == Status.running:
-        job.status = Status.cancelling
-    else:
-        job.status, job.finished_at = Status.cancelled, datetime.now(UTC)
-    return job

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,6 +29,25 @@ class RolloutSettings(BaseModel):
     use_cache: bool = Field(True, description="Re-use identical earlier generations instead of paying twice.")
 
 
+class RolloutSummary(BaseModel):
+    """The rollout stage's metrics, live while it runs and final once it is done."""
+
+    generations: int = Field(description="Attempts stored, succeeded or failed.")
+    succeeded: int
+    failed: int
+    truncated: int = Field(description="Attempts cut at max_tokens.")
+    from_cache: int = Field(description="Attempts answered by the response cache (not paid again).")
+    failures: dict[str, int] = Field(description="Failed attempts by cause.")
+    prompt_tokens: int
+    completion_tokens: int
+    tokens_per_s: float
+    completions_per_s: float
+    cost_usd: float
+    gpu_seconds: float
+    elapsed_s: float
+    chunks: dict[str, int] = Field(description="Chunks by status.")
+
+
 class RolloutEstimate(BaseModel):
     prompts: int
     attempts: int
@@ -39,39 +57,3 @@ class RolloutEstimate(BaseModel):
     seconds: float | None
     price: dict[str, float | str] | None
     basis: list[str] = Field(description="How each figure was estimated.")
-
-
-class PriceIn(BaseModel):
-    provider: str = Field(min_length=1, max_length=64, examples=["openai", "together", "local"])
-    model: str = Field(min_length=1, max_length=300, examples=["deepseek-reasoner", "*"])
-    input_per_m: float = Field(0, ge=0, description="Dollars per million input tokens.")
-    output_per_m: float = Field(0, ge=0, description="Dollars per million output tokens.")
-    gpu_hour: float = Field(0, ge=0, description="Dollars per GPU-hour (local teachers).")
-    note: str = Field("", max_length=300)
-
-
-class PriceOut(PriceIn):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    updated_at: datetime
-
-
-class GenerationOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    run_id: int
-    prompt_id: int
-    attempt: int
-    status: str
-    reasoning: str | None
-    content: str | None
-    finish_reason: str | None
-    truncated: bool
-    error: str | None
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    latency_ms: int | None
-    from_cache: bool
-    created_at: datetime

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.db import Base, JSONType, utcnow
@@ -70,3 +70,26 @@ class RunStage(Base):
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class StageChunk(Base):
+    """A slice of a fan-out stage's work (by prompt position) that one Celery task does.
+
+    Chunks are planned once per stage; a re-queue re-sends the unfinished ones. `counters` holds what
+    the chunk's latest attempt did, summed into the stage's metrics (the stage's own rows, such as
+    generations, stay the truth): numbers add up, and a dict of numbers adds up key by key."""
+
+    __tablename__ = "stage_chunks"
+    __table_args__ = (UniqueConstraint("stage_id", "index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(ForeignKey("run_stages.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column()
+    first_position: Mapped[int] = mapped_column(BigInteger)
+    last_position: Mapped[int] = mapped_column(BigInteger)
+    items: Mapped[int] = mapped_column()
+    status: Mapped[Status] = mapped_column(StatusType, default=Status.pending)
+    task_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    counters: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    error: Mapped[str | None] = mapped_column(Text, default=None)

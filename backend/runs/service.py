@@ -1,9 +1,8 @@
-"""Runs: create from a recipe, launch stages on the queue, list, cancel."""
+"""Runs: create from a recipe, read and list. Status changes live in backend/runs/lifecycle.py."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,19 +11,14 @@ from backend.core.errors import Conflict, NotFound
 from backend.core.pagination import keyset
 from backend.projects.models import Project
 from backend.prompts.service import get_prompt_set
+from backend.runs.lifecycle import stages_of
 from backend.runs.models import Run, RunStage, Status
 from backend.runs.schemas import RunCreate
-from backend.runs.stages import STAGES
 from backend.teachers.service import get_teacher
 from backend.users.models import User
 
 log = logging.getLogger(__name__)
-
-
-def stages_of(session: Session, *, run: Run) -> list[RunStage]:
-    """A run's stages in pipeline order."""
-    stmt = select(RunStage).where(RunStage.run_id == run.id).order_by(RunStage.position)
-    return list(session.scalars(stmt))
+__all__ = ["create_run", "get_run", "list_runs", "stages_of"]
 
 
 def create_run(session: Session, *, project: Project, user: User | None, data: RunCreate) -> Run:
@@ -59,32 +53,6 @@ def create_run(session: Session, *, project: Project, user: User | None, data: R
     return run
 
 
-def enqueue_next_stage(session: Session, *, run: Run) -> RunStage | None:
-    """Queue the first pending stage of a run; mark the run succeeded when none is left.
-
-    Commits first: the worker must see the rows before its task arrives.
-    """
-    from workers.celery_app import celery_app  # the api only needs Celery to send, never to run
-
-    stage = next((s for s in stages_of(session, run=run) if s.status == Status.pending), None)
-    now = datetime.now(UTC)
-    if stage is None:
-        run.status = Status.succeeded
-        run.finished_at = now
-        session.commit()
-        return None
-    stage.status = Status.queued
-    if run.status == Status.pending:
-        run.status = Status.queued
-    session.commit()
-    kind = STAGES[stage.kind]
-    result = celery_app.send_task(kind.task, args=[stage.id], queue=kind.queue)
-    stage.task_id = result.id
-    session.commit()
-    log.info("queued stage %s (%s) of run %s as task %s", stage.id, stage.kind, run.id, result.id)
-    return stage
-
-
 def get_run(session: Session, *, project: Project, run_id: int) -> Run:
     """A run of this project, or 404."""
     run = session.get(Run, run_id)
@@ -102,38 +70,3 @@ def list_runs(
         stmt = stmt.where(Run.status == status)
     rows, nxt = keyset(session, stmt, Run.id, limit=limit, cursor=cursor)
     return list(rows), nxt
-
-
-def cancel_run(session: Session, *, run: Run) -> Run:
-    """Cancel pending and queued stages now; a running stage stops at its next progress check."""
-    if run.status.finished:
-        raise Conflict(f"run {run.id} already {run.status.value}", code="run_finished")
-    now = datetime.now(UTC)
-    running = False
-    revoke: list[str] = []
-    for stage in stages_of(session, run=run):
-        if stage.status in (Status.pending, Status.queued):
-            if stage.task_id:
-                revoke.append(stage.task_id)
-            stage.status, stage.finished_at = Status.cancelled, now
-        elif stage.status in (Status.running, Status.cancelling):
-            stage.status = Status.cancelling
-            running = True
-    run.status = Status.cancelling if running else Status.cancelled
-    if not running:
-        run.finished_at = now
-    session.commit()
-    if revoke:
-        _revoke(revoke)
-    return run
-
-
-def _revoke(task_ids: list[str]) -> None:
-    # Revocation is a courtesy: the worker re-checks the stage's status before doing any work,
-    # and the filesystem transport has no broadcast channel.
-    from workers.celery_app import celery_app
-
-    try:
-        celery_app.control.revoke(task_ids)
-    except Exception as exc:  # noqa: BLE001
-        log.info("could not broadcast revoke (%s); workers will skip cancelled stages", exc)

@@ -1,36 +1,77 @@
-"""The stage kinds a recipe may name, and the Celery queue and task each runs on.
+"""The stage registry: every stage kind a recipe may name, with its whole contract in one entry.
 
-Kept free of worker imports so the api can validate recipes without loading the ML stack.
+An entry says what the stage takes (a typed settings model: the recipe's key of the same name), what
+it reports (a typed summary model: the stage's metrics, carried by the OpenAPI schema and the
+generated client), what must come before it, where it runs (queue, task name, time limit) and which
+worker module defines its task. Adding a stage is one entry here and one module under
+workers/stages/. Kept free of worker imports so the api validates recipes without the ML stack;
+the worker imports `module` (workers/celery_app.py) and a test checks both sides agree.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import BaseModel
+
+from backend.prompts.profile import ProfileSettings, ProfileSummary
+from backend.rollouts.schemas import RolloutSettings, RolloutSummary
+
 
 @dataclass(frozen=True)
 class StageKind:
     name: str
-    queue: str  # "cpu" or "gpu"
-    task: str  # explicit Celery task name
     help: str
+    settings: type[BaseModel]  # the recipe's `name` key; the stage receives it validated
+    summary: type[BaseModel]  # the stage's metrics, as stored on the stage and in the run's summary
+    module: str  # the worker module whose import registers the task(s)
+    queue: str = "cpu"  # where the stage task runs; a fan-out stage may send its chunks elsewhere
+    requires: tuple[str, ...] = ()  # stages that must come earlier in the same recipe
+    needs_teacher: bool = False  # the recipe must name teacher_id
+    fanout: bool = False  # cut into chunks, each a task of its own (workers/fanout.py)
+    time_limit_s: int | None = None  # per task; None: DISTILLERY_TASK_SOFT_TIME_LIMIT
+
+    @property
+    def task(self) -> str:
+        return f"distillery.stage.{self.name}"
+
+    @property
+    def chunk_task(self) -> str | None:
+        return f"distillery.stage.{self.name}.chunk" if self.fanout else None
+
+    @property
+    def tasks(self) -> list[str]:
+        return [self.task] + ([self.chunk_task] if self.chunk_task else [])
 
 
 STAGES: dict[str, StageKind] = {
     s.name: s
     for s in [
         StageKind(
-            "profile",
-            "cpu",
-            "distillery.stage.profile",
-            "Prompt count and length percentiles, stored on the run.",
+            name="profile",
+            help="Prompt count and length percentiles, stored on the run.",
+            settings=ProfileSettings,
+            summary=ProfileSummary,
+            module="workers.stages.profile",
+            time_limit_s=3600,
         ),
         StageKind(
-            "rollout",
-            "cpu",
-            "distillery.stage.rollout",
-            "The teacher writes n attempts per prompt; chunks run as tasks on the cpu queue (API teachers) "
-            "or the gpu queue (vllm, transformers_local).",
+            name="rollout",
+            help="The teacher writes n attempts per prompt; chunks run as tasks on the cpu queue (API "
+            "teachers) or the gpu queue (vllm, transformers_local).",
+            settings=RolloutSettings,
+            summary=RolloutSummary,
+            module="workers.stages.rollout",
+            needs_teacher=True,
+            fanout=True,
         ),
     ]
 }
+
+
+def stage_kind(name: str) -> StageKind:
+    """The registry entry for a kind; unknown names fail loudly with the known ones."""
+    try:
+        return STAGES[name]
+    except KeyError:
+        raise KeyError(f"unknown stage kind {name!r}; known: {sorted(STAGES)}") from None

@@ -68,7 +68,7 @@ def test_import_job_reports_progress_and_deletes_the_upload(client, accounts, im
 def test_cancelled_job_never_runs(client, accounts, tmp_path):
     from backend.core.db import session_scope
     from backend.jobs.models import Job
-    from workers.job_runner import run_job
+    from workers.runner import run_job
 
     owner = accounts.user()
     pid = accounts.project(owner)

@@ -51,8 +51,9 @@ def test_worker_records_failure_of_a_broken_stage(client, accounts, importer):
     """A stage that raises fails with its error stored on the run; the worker goes on to the next run."""
     from backend.core.db import session_scope
     from backend.projects.models import Project
+    from backend.runs.lifecycle import enqueue_next_stage
     from backend.runs.schemas import RunCreate
-    from backend.runs.service import create_run, enqueue_next_stage
+    from backend.runs.service import create_run
 
     owner = accounts.user()
     pid = accounts.project(owner)

@@ -121,15 +121,15 @@ def test_faults_end_with_exactly_prompts_times_n(client, accounts, celery_worker
     from sqlalchemy import func, select
 
     from backend.core.db import session_scope
-    from backend.rollouts.models import RolloutChunk
+    from backend.runs.models import StageChunk
 
     with session_scope() as s:
         chunks, tasks, done = s.execute(
             select(
                 func.count(),
-                func.count(func.distinct(RolloutChunk.task_id)),
-                func.count().filter(RolloutChunk.status == "succeeded"),
-            ).where(RolloutChunk.stage_id == stage["id"])
+                func.count(func.distinct(StageChunk.task_id)),
+                func.count().filter(StageChunk.status == "succeeded"),
+            ).where(StageChunk.stage_id == stage["id"])
         ).one()
     # 80 prompts in chunks of 32; a task running dry took over the next chunk instead of draining.
     assert chunks == done == 3 and tasks < chunks

@@ -48,10 +48,10 @@ def _state(run_id):
 
 
 def test_success_stores_metrics_on_stage_and_run(run_ids, monkeypatch):
-    from workers.stage_runner import run_stage
-    from workers.tasks.profile import profile
+    from workers.runner import run_stage
+    from workers.stages.profile import profile
 
-    monkeypatch.setattr("backend.runs.service.enqueue_next_stage", lambda *a, **k: None)
+    monkeypatch.setattr("backend.runs.lifecycle.enqueue_next_stage", lambda *a, **k: None)
     run_id, (stage_id,) = run_ids
     metrics = run_stage(stage_id, "task-1", profile)
     assert metrics["prompt_count"] == 10
@@ -62,7 +62,7 @@ def test_success_stores_metrics_on_stage_and_run(run_ids, monkeypatch):
 
 
 def test_failure_is_recorded_then_reraised(run_ids):
-    from workers.stage_runner import run_stage
+    from workers.runner import run_stage
 
     run_id, (stage_id,) = run_ids
 
@@ -79,9 +79,9 @@ def test_failure_is_recorded_then_reraised(run_ids):
 
 def test_cancel_stops_a_running_stage_at_its_next_progress_write(run_ids):
     from backend.core.db import session_scope
+    from backend.runs.lifecycle import cancel_run
     from backend.runs.models import Run
-    from backend.runs.service import cancel_run
-    from workers.stage_runner import run_stage
+    from workers.runner import run_stage
 
     run_id, (stage_id,) = run_ids
     steps = []
@@ -103,9 +103,9 @@ def test_cancel_stops_a_running_stage_at_its_next_progress_write(run_ids):
 
 def test_cancelled_stage_never_starts_and_duplicate_delivery_is_ignored(run_ids, monkeypatch):
     from backend.core.db import session_scope
+    from backend.runs.lifecycle import cancel_run
     from backend.runs.models import Run
-    from backend.runs.service import cancel_run
-    from workers.stage_runner import run_stage
+    from workers.runner import run_stage
 
     run_id, (stage_id,) = run_ids
     with session_scope() as s:
@@ -117,7 +117,7 @@ def test_cancelled_stage_never_starts_and_duplicate_delivery_is_ignored(run_ids,
 
 def test_progress_writes_are_throttled(run_ids, monkeypatch):
     from backend.core import db
-    from workers.stage_runner import StageContext
+    from workers.runner import StageContext
 
     run_id, (stage_id,) = run_ids
     ctx = StageContext(stage_id, run_id, {}, None)

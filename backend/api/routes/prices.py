@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 
 from backend.api.deps import AdminUser, CurrentUser, SessionDep
-from backend.rollouts import service
-from backend.rollouts.schemas import PriceIn, PriceOut
+from backend.prices import service
+from backend.prices.schemas import PriceIn, PriceOut
 
 router = APIRouter(prefix="/prices", tags=["prices"])
 

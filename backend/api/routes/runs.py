@@ -8,13 +8,16 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from backend.api.deps import Maintainer, SessionDep, Viewer
 from backend.core.errors import Invalid
 from backend.core.pagination import Page
+from backend.datasets import export
 from backend.prompts.service import get_prompt_set
-from backend.rollouts import service as rollouts
-from backend.rollouts.schemas import GenerationOut, RolloutEstimate
-from backend.runs import service
+from backend.rollouts.estimate import estimate
+from backend.rollouts.schemas import RolloutEstimate
+from backend.runs import lifecycle, service
 from backend.runs.models import Run, Status
-from backend.runs.schemas import Recipe, RunCreate, RunDetail, RunOut, StageOut
+from backend.runs.schemas import Recipe, RunCreate, RunDetail, RunOut, StageKindOut, StageOut, stage_out
 from backend.runs.stages import STAGES
+from backend.samples.schemas import GenerationOut
+from backend.samples.service import list_generations as generations_page
 from backend.teachers.service import get_teacher
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["runs"])
@@ -22,7 +25,7 @@ RunId = Annotated[int, Path(ge=1)]
 
 
 def _detail(session, run: Run) -> RunDetail:
-    stages = [StageOut.model_validate(s) for s in service.stages_of(session, run=run)]
+    stages = [stage_out(s) for s in service.stages_of(session, run=run)]
     return RunDetail(**RunOut.model_validate(run).model_dump(), stages=stages)
 
 
@@ -43,7 +46,7 @@ def list_runs(
 def create_run(session: SessionDep, access: Maintainer, body: RunCreate) -> RunDetail:
     """Create a run from a recipe and queue its first stage; poll the run for its stages' progress."""
     run = service.create_run(session, project=access.project, user=access.user, data=body)
-    service.enqueue_next_stage(session, run=run)
+    lifecycle.enqueue_next_stage(session, run=run)
     return _detail(session, run)
 
 
@@ -55,21 +58,21 @@ def get_run(session: SessionDep, access: Viewer, run_id: RunId) -> RunDetail:
 @router.get("/runs/{run_id}/stages", operation_id="listRunStages")
 def list_stages(session: SessionDep, access: Viewer, run_id: RunId) -> list[StageOut]:
     run = service.get_run(session, project=access.project, run_id=run_id)
-    return [StageOut.model_validate(s) for s in service.stages_of(session, run=run)]
+    return [stage_out(s) for s in service.stages_of(session, run=run)]
 
 
 @router.post("/runs/{run_id}/cancel", operation_id="cancelRun", status_code=status.HTTP_202_ACCEPTED)
 def cancel_run(session: SessionDep, access: Maintainer, run_id: RunId) -> RunDetail:
     """Stop a run: queued stages never start, a running one stops at its next progress check."""
-    run = service.cancel_run(session, run=service.get_run(session, project=access.project, run_id=run_id))
+    run = lifecycle.cancel_run(session, run=service.get_run(session, project=access.project, run_id=run_id))
     return _detail(session, run)
 
 
 @router.post("/runs/{run_id}/requeue", operation_id="requeueRun", status_code=status.HTTP_202_ACCEPTED)
 def requeue_run(session: SessionDep, access: Maintainer, run_id: RunId) -> RunDetail:
     """Send a failed, cancelled or stalled run back to the queue; only missing generations are made."""
-    run = rollouts.requeue_run(session, run=service.get_run(session, project=access.project, run_id=run_id))
-    service.enqueue_next_stage(session, run=run)
+    run = lifecycle.requeue_run(session, run=service.get_run(session, project=access.project, run_id=run_id))
+    lifecycle.enqueue_next_stage(session, run=run)
     return _detail(session, run)
 
 
@@ -83,7 +86,7 @@ def estimate_rollout(session: SessionDep, access: Viewer, recipe: Recipe) -> Rol
         )
     pset = get_prompt_set(session, project=access.project, prompt_set_id=recipe.prompt_set_id)
     teacher = get_teacher(session, project=access.project, teacher_id=recipe.teacher_id)
-    return rollouts.estimate(
+    return estimate(
         session, project_id=access.project.id, prompt_set=pset, teacher=teacher, settings=recipe.rollout
     )
 
@@ -99,7 +102,7 @@ def list_generations(
 ) -> Page[GenerationOut]:
     """A run's generations, oldest first, a page at a time."""
     run = service.get_run(session, project=access.project, run_id=run_id)
-    rows, nxt = rollouts.list_generations(session, run=run, limit=limit, cursor=cursor, status=status)
+    rows, nxt = generations_page(session, run=run, limit=limit, cursor=cursor, status=status)
     return Page[GenerationOut](items=[_generation(g) for g in rows], next_cursor=nxt)
 
 
@@ -112,7 +115,7 @@ def _generation(g) -> GenerationOut:
 def dataset_card(session: SessionDep, access: Viewer, run_id: RunId) -> str:
     """The run's dataset card (markdown), with the teacher's licence warning where there is one."""
     run = service.get_run(session, project=access.project, run_id=run_id)
-    return rollouts.dataset_card(session, run=run)
+    return export.dataset_card(session, run=run)
 
 
 @router.get("/runs/{run_id}/export", operation_id="exportGenerations")
@@ -122,15 +125,25 @@ def export_generations(
     """The run's successful generations as JSONL, for redistribution. A teacher whose terms forbid
     training competing models needs acknowledge_terms=true (403 terms_not_acknowledged otherwise)."""
     run = service.get_run(session, project=access.project, run_id=run_id)
-    rollouts.check_export(run=run, acknowledge_terms=acknowledge_terms)
+    export.check_export(run=run, acknowledge_terms=acknowledge_terms)
     return StreamingResponse(
-        rollouts.export_jsonl(run_id=run.id),
+        export.export_jsonl(run_id=run.id),
         media_type="application/x-ndjson",
         headers={"Content-Disposition": f'attachment; filename="run-{run.id}-generations.jsonl"'},
     )
 
 
 @router.get("/stage-kinds", operation_id="listStageKinds")
-def stage_kinds(access: Viewer) -> list[dict[str, str]]:
-    """The stages a recipe may name."""
-    return [{"name": k.name, "queue": k.queue, "help": k.help} for k in STAGES.values()]
+def stage_kinds(access: Viewer) -> list[StageKindOut]:
+    """The stages a recipe may name, with what each needs and the JSON Schema of its settings."""
+    return [
+        StageKindOut(
+            name=k.name,
+            queue=k.queue,
+            help=k.help,
+            requires=list(k.requires),
+            needs_teacher=k.needs_teacher,
+            settings_schema=k.settings.model_json_schema(),
+        )
+        for k in STAGES.values()
+    ]

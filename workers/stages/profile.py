@@ -9,8 +9,10 @@ from sqlalchemy import select
 
 from backend.core.db import session_scope
 from backend.prompts.models import Prompt, PromptSet
+from backend.prompts.profile import ProfileSettings
+from backend.runs.stages import STAGES
 from workers.celery_app import celery_app
-from workers.stage_runner import StageContext, run_stage
+from workers.runner import StageContext, run_stage
 
 PAGE = 10_000
 
@@ -38,7 +40,7 @@ def _describe(values: list[int], pcts: list[int]) -> dict[str, Any]:
 
 def profile(ctx: StageContext) -> dict[str, Any]:
     """Count the run's prompts and their length percentiles in characters and words."""
-    pcts = ctx.recipe.get("profile", {}).get("percentiles", [50, 90, 95, 99])
+    settings: ProfileSettings = ctx.settings or ProfileSettings()
     chars: list[int] = []
     words: list[int] = []
     with session_scope() as s:
@@ -62,9 +64,10 @@ def profile(ctx: StageContext) -> dict[str, Any]:
         last = rows[-1][0]
         ctx.progress(len(chars), total)
     ctx.progress(len(chars), total, force=True)
+    pcts = settings.percentiles
     return {"prompt_count": len(chars), "chars": _describe(chars, pcts), "words": _describe(words, pcts)}
 
 
-@celery_app.task(name="distillery.stage.profile", bind=True)
+@celery_app.task(name=STAGES["profile"].task, bind=True)
 def profile_stage(self, stage_id: int) -> None:
     run_stage(stage_id, self.request.id, profile)

@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from backend.core.db import session_scope
+from backend.jobs.kinds import JOBS
 from backend.projects.models import Project
 from backend.prompts import service
 from backend.prompts.schemas import CleaningOptions, ColumnMapping, PromptSetOut
 from backend.users.models import User
 from workers.celery_app import celery_app
-from workers.job_runner import JobContext, run_job
 from workers.progress import side_writes_allowed
+from workers.runner import JobContext, run_job
 
 
 def import_prompts(ctx: JobContext) -> dict[str, Any]:
@@ -43,7 +44,7 @@ def import_prompts(ctx: JobContext) -> dict[str, Any]:
     return out
 
 
-@celery_app.task(name="distillery.prompts.import", bind=True)
+@celery_app.task(name=JOBS["prompt_import"].task, bind=True)
 def prompt_import_task(self, job_id: int) -> None:
     run_job(job_id, self.request.id, import_prompts)
 
@@ -68,7 +69,7 @@ def derive_version(ctx: JobContext) -> dict[str, Any]:
     return out
 
 
-@celery_app.task(name="distillery.prompts.derive", bind=True)
+@celery_app.task(name=JOBS["prompt_derive"].task, bind=True)
 def prompt_derive_task(self, job_id: int) -> None:
     run_job(job_id, self.request.id, derive_version)
 
@@ -178,6 +179,6 @@ def synthesize(ctx: JobContext) -> dict[str, Any]:
     return out
 
 
-@celery_app.task(name="distillery.prompts.synthesize", bind=True)
+@celery_app.task(name=JOBS["prompt_synthesize"].task, bind=True)
 def prompt_synthesize_task(self, job_id: int) -> None:
     run_job(job_id, self.request.id, synthesize)

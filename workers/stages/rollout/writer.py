@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,14 +19,12 @@ from sqlalchemy.orm import Session
 from backend.core.config import get_settings
 from backend.core.db import get_engine, session_scope
 from backend.prompts.models import Prompt
-from backend.rollouts import service
-from backend.rollouts.models import ResponseCache, RolloutChunk
-from backend.runs.models import RunStage, Status
+from backend.rollouts.models import ResponseCache
+from backend.runs.chunks import add_counters
+from backend.runs.models import RunStage, StageChunk, Status
 from backend.samples.models import Generation
+from workers.stages.rollout.job import ChunkJob
 from workers.teachers.base import Completion
-
-if TYPE_CHECKING:
-    from workers.tasks.rollout import ChunkJob
 
 UPDATABLE = (
     "status",
@@ -80,8 +78,9 @@ def upsert_generations(session: Session, rows: list[dict[str, Any]]) -> list[tup
 
 
 class GenerationWriter:
-    def __init__(self, job: ChunkJob):
+    def __init__(self, job: ChunkJob, write_progress):
         self.job = job
+        self._write_progress = write_progress  # (session, stage=) -> the stage's status
         self._interval = get_settings().progress_interval_s
         self._last_progress = float("-inf")
 
@@ -101,7 +100,7 @@ class GenerationWriter:
         """Reset the chunk's counters from what is stored; failed attempts will be asked again."""
         job = self.job
         with session_scope() as s:
-            chunk = s.get(RolloutChunk, job.chunk_id)
+            chunk = s.get(StageChunk, job.chunk_id)
             pids = select(Prompt.id).where(*job.prompts_where()).scalar_subquery()
             stats = s.execute(
                 select(
@@ -116,8 +115,11 @@ class GenerationWriter:
                     Generation.status == "ok",
                 )
             ).one()
-            chunk.done, chunk.truncated, chunk.cached, chunk.prompt_tokens, chunk.completion_tokens = stats
-            chunk.failed, chunk.failures = 0, {}
+            names = ("done", "truncated", "cached", "prompt_tokens", "completion_tokens")
+            # Money already spent stays counted: a re-run of the chunk does not make it unspent.
+            kept = {k: (chunk.counters or {}).get(k, 0.0) for k in ("cost_usd", "gpu_seconds")}
+            chunk.counters = {**dict(zip(names, map(int, stats), strict=True)), **kept, "failed": 0,
+                              "failures": {}}  # fmt: skip
 
     def copy_cached(self, keys: dict[tuple[int, int], str]) -> set[tuple[int, int]]:
         """Write the pairs the response cache can answer as generations of this run (from_cache)."""
@@ -196,20 +198,19 @@ class GenerationWriter:
                     failures[c.cause or "unknown"] += 1
             if entries:
                 s.execute(_insert()(ResponseCache).on_conflict_do_nothing(index_elements=["key"]), entries)
-            chunk = s.get(RolloutChunk, job.chunk_id)
-            for k, v in counts.items():
-                setattr(chunk, k, getattr(chunk, k) + v)
+            chunk = s.get(StageChunk, job.chunk_id)
+            more: dict[str, Any] = {**counts, "gpu_seconds": gpu_seconds}
             if failures:
-                chunk.failures = dict(Counter(chunk.failures or {}) + failures)
-            chunk.gpu_seconds += gpu_seconds
+                more["failures"] = dict(failures)
             if job.quote is not None:
-                chunk.cost_usd += job.quote.cost(
+                more["cost_usd"] = job.quote.cost(
                     prompt_tokens=cost_in, completion_tokens=cost_out, gpu_seconds=gpu_seconds
                 )
+            chunk.counters = add_counters(chunk.counters or {}, more)
             chunk.heartbeat_at = now
             stage = s.get(RunStage, job.stage_id)
             if time.monotonic() - self._last_progress >= self._interval:
                 self._last_progress = time.monotonic()
                 s.flush()
-                service.write_progress(s, stage=stage)
+                self._write_progress(s, stage=stage)
             return stage.status

@@ -1,0 +1,31 @@
+"""The profile stage's contract: what it takes and what it reports about a prompt set."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class ProfileSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    percentiles: list[int] = Field([50, 90, 95, 99], description="Length percentiles to report.")
+
+    @field_validator("percentiles")
+    @classmethod
+    def _in_range(cls, v: list[int]) -> list[int]:
+        if not v or any(p < 0 or p > 100 for p in v):
+            raise ValueError("percentiles must be between 0 and 100")
+        return sorted(set(v))
+
+
+class LengthSummary(BaseModel):
+    min: int = Field(description="Shortest prompt.")
+    max: int = Field(description="Longest prompt.")
+    mean: float
+    percentiles: dict[str, float] = Field(description="Keyed like 'p50' (numpy's linear method).")
+
+
+class ProfileSummary(BaseModel):
+    prompt_count: int
+    chars: LengthSummary = Field(description="Prompt lengths in characters.")
+    words: LengthSummary = Field(description="Prompt lengths in whitespace-separated words.")

@@ -1,0 +1,60 @@
+"""The rollout stage's live metrics, summed over its chunks' counters."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from backend.prompts.models import Prompt
+from backend.rollouts.schemas import RolloutSettings
+from backend.runs.chunks import chunk_totals
+from backend.runs.models import RunStage, Status
+
+
+def split_filter(settings: RolloutSettings):
+    """The WHERE clause for the split a rollout covers."""
+    return True if settings.split == "all" else Prompt.split == settings.split
+
+
+COUNTERS = ("done", "failed", "truncated", "cached", "prompt_tokens", "completion_tokens")
+
+
+def aggregate(session: Session, *, stage: RunStage) -> dict[str, Any]:
+    """The stage's live metrics (RolloutSummary), summed over its chunks' counters."""
+    totals, statuses = chunk_totals(session, stage_id=stage.id)
+    sums = {k: int(totals.get(k, 0)) for k in COUNTERS}
+    sums["cost_usd"] = float(totals.get("cost_usd", 0.0))
+    sums["gpu_seconds"] = float(totals.get("gpu_seconds", 0.0))
+    failures = Counter(totals.get("failures") or {})
+    cost = sums["cost_usd"]
+    started = stage.started_at or datetime.now(UTC)
+    elapsed = max((datetime.now(UTC) - started).total_seconds(), 1e-6)
+    generated = sums["done"] - sums["cached"]
+    return {
+        "generations": sums["done"] + sums["failed"],
+        "succeeded": sums["done"],
+        "failed": sums["failed"],
+        "truncated": sums["truncated"],
+        "from_cache": sums["cached"],
+        "failures": dict(failures.most_common()),
+        "prompt_tokens": sums["prompt_tokens"],
+        "completion_tokens": sums["completion_tokens"],
+        "tokens_per_s": round(sums["completion_tokens"] / elapsed, 1),
+        "completions_per_s": round(generated / elapsed, 2),
+        "cost_usd": round(cost, 6),
+        "gpu_seconds": round(sums["gpu_seconds"], 2),
+        "elapsed_s": round(elapsed, 1),
+        "chunks": statuses,
+    }
+
+
+def write_progress(session: Session, *, stage: RunStage) -> Status:
+    """Store the aggregate on the stage; returns the stage's status (the cancellation check)."""
+    metrics = aggregate(session, stage=stage)
+    stage.metrics = {**(stage.metrics or {}), **metrics}
+    stage.progress_done = metrics["generations"]
+    stage.heartbeat_at = datetime.now(UTC)
+    return stage.status

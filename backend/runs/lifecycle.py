@@ -1,0 +1,307 @@
+"""Every status change of runs, stages, chunks and jobs, in one place.
+
+The allowed transitions are one table per entity; `move` is the only writer of `.status` and raises
+IllegalTransition for anything else. The operations below (queue the next stage, claim, finish,
+complete, cancel, re-queue) are the run life cycle; the API and the workers both call them, each
+inside its own transaction. Sending a task goes through backend.core.queue, by registered name.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.core import queue
+from backend.core.config import get_settings
+from backend.core.errors import Conflict
+from backend.jobs.models import Job
+from backend.runs.models import Run, RunStage, StageChunk, Status
+from backend.runs.stages import stage_kind
+
+log = logging.getLogger(__name__)
+P, Q, R, S, F, CG, C = (
+    Status.pending,
+    Status.queued,
+    Status.running,
+    Status.succeeded,
+    Status.failed,
+    Status.cancelling,
+    Status.cancelled,
+)
+
+# from -> the statuses it may move to. A status moving to itself is a no-op only where listed.
+TRANSITIONS: dict[str, dict[Status, frozenset[Status]]] = {
+    "run": {
+        P: frozenset({Q, R, S, F, CG, C}),
+        Q: frozenset({R, S, F, CG, C, P}),
+        R: frozenset({R, S, F, CG, C, P}),
+        CG: frozenset({CG, C, F, P}),
+        F: frozenset({P}),  # re-queue
+        C: frozenset({C, P}),
+        S: frozenset(),
+    },
+    "stage": {
+        P: frozenset({Q, R, C}),
+        Q: frozenset({R, F, CG, C, P}),
+        R: frozenset({R, S, F, CG, C, P}),  # R -> R: a task redelivered after its worker died
+        CG: frozenset({CG, S, F, C, P}),  # CG -> S: it finished before it saw the cancel
+        F: frozenset({P}),
+        C: frozenset({C, P}),
+        S: frozenset(),
+    },
+    "chunk": {
+        P: frozenset({Q, R, C}),
+        Q: frozenset({Q, R, C, P}),
+        R: frozenset({Q, R, S, F, C, P}),  # R -> R: a stale chunk taken over by another task
+        F: frozenset({Q, P}),
+        C: frozenset({Q, C, P}),
+        S: frozenset(),
+        CG: frozenset(),
+    },
+    "job": {
+        P: frozenset({Q}),
+        Q: frozenset({R, C}),
+        R: frozenset({R, S, F, CG, C}),
+        CG: frozenset({S, F, C}),
+        S: frozenset(),
+        F: frozenset(),
+        C: frozenset(),
+    },
+}
+ENTITY = {Run: "run", RunStage: "stage", StageChunk: "chunk", Job: "job"}
+
+
+class IllegalTransition(RuntimeError):
+    """A status change the life cycle does not allow: a bug, never a user error."""
+
+
+def move(row: Run | RunStage | StageChunk | Job, to: Status, *, now: datetime | None = None) -> None:
+    """Change a row's status if the table allows it; stamps started_at / finished_at where it has them."""
+    entity = ENTITY[type(row)]
+    frm = row.status or (P if entity != "job" else Q)
+    if to not in TRANSITIONS[entity][frm]:
+        raise IllegalTransition(f"{entity} {row.id}: {frm.value} -> {to.value} is not allowed")
+    now = now or datetime.now(UTC)
+    row.status = to
+    if to == R and hasattr(row, "started_at") and (entity != "run" or row.started_at is None):
+        row.started_at = now
+    if hasattr(row, "finished_at"):
+        row.finished_at = now if to.finished else None
+
+
+def stages_of(session: Session, *, run: Run) -> list[RunStage]:
+    """A run's stages in pipeline order."""
+    stmt = select(RunStage).where(RunStage.run_id == run.id).order_by(RunStage.position)
+    return list(session.scalars(stmt))
+
+
+# ---- runs and stages ---------------------------------------------------------------------------
+
+
+def enqueue_next_stage(session: Session, *, run: Run) -> RunStage | None:
+    """Queue the first pending stage of a run; mark the run succeeded when none is left.
+
+    Commits first: the worker must see the rows before its task arrives.
+    """
+    stage = next((s for s in stages_of(session, run=run) if s.status == P), None)
+    if stage is None:
+        move(run, S)
+        session.commit()
+        return None
+    move(stage, Q)
+    if run.status == P:
+        move(run, Q)
+    session.commit()
+    kind = stage_kind(stage.kind)
+    stage.task_id = queue.send(kind.task, [stage.id], queue=kind.queue, time_limit_s=kind.time_limit_s)
+    session.commit()
+    log.info("queued stage %s (%s) of run %s as task %s", stage.id, stage.kind, run.id, stage.task_id)
+    return stage
+
+
+def claim_stage(session: Session, *, stage: RunStage, run: Run, task_id: str | None) -> bool:
+    """Mark a stage running for this task; False when it must not run (cancelled, or already done)."""
+    if CG in (stage.status, run.status) or C in (stage.status, run.status):
+        finish_stage(session, stage=stage, run=run, status=C)
+        return False
+    if stage.status in (S, F):
+        log.info("stage %s already %s; duplicate delivery ignored", stage.id, stage.status.value)
+        return False
+    now = datetime.now(UTC)
+    move(stage, R, now=now)
+    stage.heartbeat_at, stage.error = now, None
+    stage.task_id = task_id or stage.task_id
+    move(run, R, now=now)
+    return True
+
+
+def finish_stage(
+    session: Session, *, stage: RunStage, run: Run, status: Status, error: str | None = None
+) -> None:
+    """End a stage as succeeded, failed or cancelled; a failed or cancelled one ends its run too."""
+    now = datetime.now(UTC)
+    move(stage, status, now=now)
+    stage.error = error
+    if status in (F, C):
+        move(run, status, now=now)
+        run.error = f"stage {stage.kind}: {error}" if error else run.error
+        _cancel_pending(session, run=run, now=now)
+
+
+def complete_stage(session: Session, *, stage: RunStage, run: Run, metrics: dict[str, Any]) -> None:
+    """Store a finished stage's metrics (checked against its kind's summary model) on it and the run,
+    then queue the next stage, or stop there when the user cancelled meanwhile."""
+    metrics = stage_kind(stage.kind).summary.model_validate(metrics).model_dump(mode="json")
+    stage.metrics = metrics
+    stage.progress_done = max(stage.progress_done, stage.progress_total or 0)
+    run.summary = {**(run.summary or {}), stage.kind: metrics}
+    if CG in (stage.status, run.status):
+        # Finished before it saw the cancel: the stage's result stands, the pipeline stops here.
+        now = datetime.now(UTC)
+        move(stage, S, now=now)
+        move(run, C, now=now)
+        _cancel_pending(session, run=run, now=now)
+        return
+    finish_stage(session, stage=stage, run=run, status=S)
+    session.flush()
+    enqueue_next_stage(session, run=run)
+
+
+def _cancel_pending(session: Session, *, run: Run, now: datetime) -> None:
+    for other in session.scalars(select(RunStage).where(RunStage.run_id == run.id, RunStage.status == P)):
+        move(other, C, now=now)
+
+
+def cancel_run(session: Session, *, run: Run) -> Run:
+    """Cancel pending and queued stages now; a running stage stops at its next progress check."""
+    if run.status.finished:
+        raise Conflict(f"run {run.id} already {run.status.value}", code="run_finished")
+    now = datetime.now(UTC)
+    running = False
+    revoke: list[str] = []
+    for stage in stages_of(session, run=run):
+        if stage.status in (P, Q):
+            if stage.task_id:
+                revoke.append(stage.task_id)
+            move(stage, C, now=now)
+        elif stage.status in (R, CG):
+            move(stage, CG, now=now)
+            running = True
+    move(run, CG if running else C, now=now)
+    session.commit()
+    if revoke:
+        queue.revoke(revoke)
+    return run
+
+
+def requeue_run(session: Session, *, run: Run) -> Run:
+    """Send a failed, cancelled or stalled run back to pending (the caller queues it); its stages
+    then do only what is missing. A run whose worker still reports is refused."""
+    if run.status == S:
+        raise Conflict(f"run {run.id} already succeeded", code="run_finished")
+    now = datetime.now(UTC)
+    stages = stages_of(session, run=run)
+    if not run.status.finished and run.status != P:  # pending: nothing was ever sent
+        _refuse_if_alive(session, run=run, stages=stages, now=now)
+    for stage in stages:
+        if stage.status != S:
+            if stage.status != P:
+                move(stage, P, now=now)
+            stage.error, stage.task_id = None, None
+            for chunk in chunks_of(session, stage_id=stage.id):
+                if chunk.status not in (S, P):
+                    move(chunk, P)
+                    chunk.error, chunk.task_id = None, None
+    if run.status != P:
+        move(run, P, now=now)
+    run.error = None
+    session.flush()
+    return run
+
+
+def _refuse_if_alive(session: Session, *, run: Run, stages: list[RunStage], now: datetime) -> None:
+    stale = get_settings().stale_after_s
+    beats = [s.heartbeat_at or s.started_at or s.created_at for s in stages if not s.status.finished]
+    beats += [
+        c.heartbeat_at
+        for s in stages
+        for c in chunks_of(session, stage_id=s.id)
+        if c.status == R and c.heartbeat_at
+    ]
+    fresh = [b for b in beats if b and (now - b).total_seconds() < stale]
+    if fresh:
+        age = min((now - b).total_seconds() for b in fresh)
+        raise Conflict(
+            f"run {run.id} is {run.status.value} and its worker reported {age:.0f} s ago; "
+            f"re-queue it once it is finished, or after {stale:.0f} s without a heartbeat",
+            code="run_active",
+        )
+
+
+# ---- chunks ------------------------------------------------------------------------------------
+
+
+def chunks_of(session: Session, *, stage_id: int) -> list[StageChunk]:
+    """A stage's chunks in index order."""
+    stmt = select(StageChunk).where(StageChunk.stage_id == stage_id).order_by(StageChunk.index)
+    return list(session.scalars(stmt))
+
+
+def claim_chunk(session: Session, *, chunk: StageChunk, task_id: str | None, now: datetime) -> None:
+    move(chunk, R, now=now)
+    chunk.task_id, chunk.heartbeat_at, chunk.error = task_id, now, None
+
+
+def settle_chunk(session: Session, *, chunk: StageChunk, status: Status, error: str | None) -> None:
+    move(chunk, status)
+    chunk.error, chunk.heartbeat_at = error, datetime.now(UTC)
+
+
+def queue_chunks(session: Session, *, stage_id: int) -> list[int]:
+    """Mark every unfinished chunk of a stage queued; returns their ids in index order."""
+    todo = [c for c in chunks_of(session, stage_id=stage_id) if c.status != S]
+    for c in todo:
+        move(c, Q)
+    return [c.id for c in todo]
+
+
+def cancel_waiting_chunk(session: Session, *, chunk: StageChunk) -> None:
+    if chunk.status in (Q, P):
+        move(chunk, C)
+
+
+# ---- jobs --------------------------------------------------------------------------------------
+
+
+def claim_job(session: Session, *, job: Job, task_id: str | None) -> bool:
+    """Mark a job running for this task; False when it must not run (cancelled or already done)."""
+    if job.status.finished:
+        log.info("job %s already %s; duplicate delivery ignored", job.id, job.status.value)
+        return False
+    if job.status == CG:
+        move(job, C)
+        return False
+    move(job, R)
+    job.task_id = task_id or job.task_id
+    return True
+
+
+def finish_job(
+    session: Session, *, job: Job, status: Status, result: dict | None = None, error: dict | None = None
+) -> None:
+    move(job, status)
+    if result is not None:
+        job.result = result
+    job.error = error
+
+
+def cancel_job(session: Session, *, job: Job) -> Job:
+    """A queued job never starts; a running one stops at its next progress write."""
+    if job.status.finished:
+        raise Conflict(f"job {job.id} already {job.status.value}", code="job_finished")
+    move(job, CG if job.status == R else C)
+    return job

@@ -1,0 +1,21 @@
+"""Reading a run's generations."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.core.pagination import keyset
+from backend.runs.models import Run
+from backend.samples.models import Generation
+
+
+def list_generations(
+    session: Session, *, run: Run, limit: int, cursor: str | None, status: str | None = None
+) -> tuple[list[Generation], str | None]:
+    """A page of a run's generations, oldest first."""
+    stmt = select(Generation).where(Generation.run_id == run.id)
+    if status is not None:
+        stmt = stmt.where(Generation.status == status)
+    rows, nxt = keyset(session, stmt, Generation.id, limit=limit, cursor=cursor, descending=False)
+    return list(rows), nxt

@@ -1,0 +1,159 @@
+"""The one chunked fan-out: plan, dispatch, claim (SKIP LOCKED), take over, settle, re-queue.
+
+A fan-out stage (rollout today; filter, judge and evaluation next) cuts its work into chunks of
+ascending prompt positions. Its stage task plans the chunks once and sends one chunk task each;
+a chunk task claims its chunk, or, while its own work runs dry, takes over the stage's next queued
+chunk so the backend it drives never idles between chunks. Each chunk is settled as it ends: a
+failed chunk fails the stage, a cancel ends it once nothing runs, and the last chunk to succeed
+completes the stage with the summary of all chunks. Re-queue (backend/runs/lifecycle.requeue_run)
+resets unfinished chunks; their tasks then redo only what is missing, which each stage's own writes
+make idempotent. Status changes go through backend/runs/lifecycle.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from backend.core import queue
+from backend.core.config import get_settings
+from backend.core.db import session_scope
+from backend.runs import lifecycle
+from backend.runs.chunks import plan_chunks
+from backend.runs.models import Run, RunStage, StageChunk, Status
+from backend.runs.stages import stage_kind
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+# (session, chunk, stage, run) -> what the chunk task needs, built inside the claiming transaction
+Build = Callable[[Session, StageChunk, RunStage, Run], T]
+
+
+@dataclass(frozen=True)
+class Fanout:
+    """One fan-out stage's hooks: how its live metrics are summed and how many items they count."""
+
+    kind: str
+    summarize: Callable[[Session, RunStage], dict[str, Any]]  # the stage's summary from its chunks
+    done_of: Callable[[dict[str, Any]], int]  # progress_done from that summary
+
+    @property
+    def chunk_task(self) -> str:
+        return stage_kind(self.kind).chunk_task
+
+    def write_progress(self, session: Session, *, stage: RunStage) -> Status:
+        """Store the live summary on the stage; returns its status (the cancellation check)."""
+        metrics = self.summarize(session, stage)
+        stage.metrics = {**(stage.metrics or {}), **metrics}
+        stage.progress_done = self.done_of(metrics)
+        stage.heartbeat_at = datetime.now(UTC)
+        return stage.status
+
+    # ---- the stage task ----------------------------------------------------------------------
+
+    def plan_and_dispatch(
+        self, session: Session, *, stage: RunStage, run: Run, positions: Select, chunk_size: int,
+        per_item: int, chunk_queue: str,
+    ) -> list[int]:  # fmt: skip
+        """Plan the chunks (once), set the stage's total to items x per_item, mark every unfinished
+        chunk queued and commit; then send a task for each. With nothing left, complete the stage."""
+        items = plan_chunks(session, stage_id=stage.id, positions=positions, chunk_size=chunk_size)
+        stage.progress_total = items * per_item
+        self.write_progress(session, stage=stage)
+        ids = lifecycle.queue_chunks(session, stage_id=stage.id)
+        if not ids:
+            lifecycle.complete_stage(session, stage=stage, run=run, metrics=self.summarize(session, stage))
+            return []
+        session.commit()
+        for chunk_id in ids:
+            queue.send(self.chunk_task, [stage.id, chunk_id], queue=chunk_queue)
+        log.info("%s stage %s: %d items, %d chunks queued on %s", self.kind, stage.id, items, len(ids),
+                 chunk_queue)  # fmt: skip
+        return ids
+
+    # ---- chunk tasks -------------------------------------------------------------------------
+
+    def claim(self, stage_id: int, chunk_id: int | None, task_id: str | None, build: Build) -> T | None:
+        """Take a chunk for this task: the one its message names, or (chunk_id None) the stage's next
+        queued one, skipping rows other tasks hold locked. None when there is nothing to do: the
+        stage no longer runs, the chunk is done, or a live task (fresh heartbeat) is on it."""
+        with session_scope() as s:
+            stmt = select(StageChunk).with_for_update(skip_locked=chunk_id is None)
+            if chunk_id is None:
+                stmt = stmt.where(StageChunk.stage_id == stage_id, StageChunk.status == Status.queued)
+                stmt = stmt.order_by(StageChunk.index).limit(1)
+            else:
+                stmt = stmt.where(StageChunk.id == chunk_id)
+            chunk = s.scalar(stmt)
+            stage = s.get(RunStage, stage_id)
+            if chunk is None or stage is None:
+                return None
+            run = s.get(Run, stage.run_id)
+            if stage.status != Status.running or run.status != Status.running:
+                lifecycle.cancel_waiting_chunk(s, chunk=chunk)
+                return None
+            if chunk.status in (Status.succeeded, Status.cancelled):
+                return None
+            now = datetime.now(UTC)
+            if (
+                chunk.status == Status.running
+                and chunk.task_id != task_id
+                and chunk.heartbeat_at
+                and (now - chunk.heartbeat_at).total_seconds() < get_settings().stale_after_s
+            ):
+                log.info("chunk %s is being worked on by task %s; skipping", chunk.id, chunk.task_id)
+                return None
+            lifecycle.claim_chunk(s, chunk=chunk, task_id=task_id, now=now)
+            return build(s, chunk, stage, run)
+
+    def settle(self, stage_id: int, chunk_id: int, status: Status | None, error: str | None) -> None:
+        """Record how a chunk ended (status None: this task never held it) and what that means for
+        the stage: a failure fails it, a cancel ends it once nothing runs, the last success
+        completes it."""
+        with session_scope() as s:
+            chunk = s.get(StageChunk, chunk_id)
+            stage = s.execute(select(RunStage).where(RunStage.id == stage_id).with_for_update()).scalar_one()
+            run = s.get(Run, stage.run_id)
+            if status is not None:
+                lifecycle.settle_chunk(s, chunk=chunk, status=status, error=error)
+            if stage.status.finished:
+                return
+            if status == Status.failed:
+                self.write_progress(s, stage=stage)
+                lifecycle.finish_stage(s, stage=stage, run=run, status=Status.failed,
+                                       error=f"chunk {chunk.index}: {error}")  # fmt: skip
+                return
+            states = Counter(c.status for c in lifecycle.chunks_of(s, stage_id=stage_id))
+            if Status.cancelling in (stage.status, run.status):
+                if not states[Status.running]:
+                    self.write_progress(s, stage=stage)
+                    lifecycle.finish_stage(s, stage=stage, run=run, status=Status.cancelled)
+                return
+            if states[Status.succeeded] == sum(states.values()):
+                lifecycle.complete_stage(s, stage=stage, run=run, metrics=self.summarize(s, stage))
+
+    def chunk_still_running(self, chunk_id: int) -> bool:
+        with session_scope() as s:
+            return s.get(StageChunk, chunk_id).status == Status.running
+
+    def any_waiting(self, stage_id: int) -> bool:
+        """Whether a chunk of the stage is still waiting for a task (pending or queued)."""
+        with session_scope() as s:
+            return (
+                s.scalar(
+                    select(StageChunk.id)
+                    .where(
+                        StageChunk.stage_id == stage_id,
+                        StageChunk.status.in_([Status.pending, Status.queued]),
+                    )
+                    .limit(1)
+                )  # fmt: skip
+                is not None
+            )

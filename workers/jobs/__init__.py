@@ -1,0 +1,1 @@
+"""Job bodies: long operations outside a run, each registered under its name in backend/jobs/kinds.py."""

@@ -1,0 +1,66 @@
+"""The rollout stage: the teacher writes n attempts per prompt.
+
+The stage task cuts the prompt set into chunks (workers/fanout.py) and sends one Celery task per
+chunk, on the gpu queue for a teacher that runs on the worker and the cpu queue for an endpoint.
+Each chunk task (chunk.py) writes its attempts with ON CONFLICT on (run, prompt, attempt), so a
+retried, duplicated or re-queued task never duplicates a row and only a failed attempt is ever
+overwritten. The last chunk to finish completes the stage.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from backend.core.db import session_scope
+from backend.core.errors import Invalid
+from backend.prompts.models import Prompt
+from backend.rollouts.metrics import split_filter
+from backend.rollouts.schemas import RolloutSettings
+from backend.runs.models import Run, RunStage
+from backend.runs.stages import STAGES
+from backend.teachers.models import Teacher
+from workers.celery_app import celery_app
+from workers.runner import DEFERRED, StageContext, run_stage
+from workers.stages.rollout.chunk import run_chunk
+from workers.stages.rollout.fanout import FANOUT
+from workers.stages.rollout.job import teacher_spec
+
+log = logging.getLogger(__name__)
+KIND = STAGES["rollout"]
+
+
+def plan_and_dispatch(ctx: StageContext) -> None:
+    """Plan the chunks (once), then queue a task for every chunk not yet done."""
+    settings: RolloutSettings = ctx.settings
+    with session_scope() as s:
+        stage, run = s.get(RunStage, ctx.stage_id), s.get(Run, ctx.run_id)
+        teacher = s.get(Teacher, run.teacher_id) if run.teacher_id else None
+        if teacher is None:
+            raise Invalid("the run's teacher no longer exists", code="teacher_missing")
+        positions = (
+            select(Prompt.position)
+            .where(Prompt.prompt_set_id == run.prompt_set_id, split_filter(settings))
+            .order_by(Prompt.position)
+        )
+        FANOUT.plan_and_dispatch(
+            s,
+            stage=stage,
+            run=run,
+            positions=positions,
+            chunk_size=settings.chunk_size,
+            per_item=settings.n,
+            chunk_queue=teacher_spec(teacher).queue,
+        )
+    return DEFERRED
+
+
+@celery_app.task(name=KIND.task, bind=True)
+def rollout_stage(self, stage_id: int) -> None:
+    run_stage(stage_id, self.request.id, plan_and_dispatch)
+
+
+@celery_app.task(name=KIND.chunk_task, bind=True)
+def rollout_chunk(self, stage_id: int, chunk_id: int) -> None:
+    run_chunk(stage_id, chunk_id, self.request.id)

@@ -1,0 +1,225 @@
+"""A rollout chunk task: ask the teacher for the attempts its prompts are missing, minus what the
+response cache answers, and write them in batches (workers/stages/rollout/writer.py). While the
+teacher has free slots near the chunk's end, the same task takes over the stage's next queued chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from sqlalchemy import select
+
+from backend.core.config import get_settings
+from backend.core.db import session_scope
+from backend.prompts.models import Prompt
+from backend.rollouts.requests import cache_key, conversation
+from backend.runs.models import Status
+from workers.progress import Cancelled
+from workers.stages.rollout.fanout import FANOUT
+from workers.stages.rollout.job import ChunkJob, build_job, sampling_of
+from workers.stages.rollout.writer import GenerationWriter, Row
+from workers.teachers.base import Completion, Request
+from workers.teachers.factory import make_teacher
+
+log = logging.getLogger(__name__)
+FLUSH_ROWS = 256
+
+
+def _load_work(job: ChunkJob, writer: GenerationWriter) -> list[Request]:
+    """The missing (prompt, attempt) pairs of this chunk, minus what the cache answers. Each request
+    carries its attempts' cache keys: they look up the cache here and become its entries later."""
+    with session_scope() as s:
+        rows = s.execute(
+            select(Prompt.id, Prompt.text, Prompt.system, Prompt.messages)
+            .where(*job.prompts_where())
+            .order_by(Prompt.position)
+        ).all()
+    have = writer.existing_ok([r.id for r in rows])
+    n, todo = job.settings.n, []
+    for pid, text, system, messages in rows:
+        missing = [a for a in range(n) if (pid, a) not in have]
+        if missing:
+            convo = conversation(text, system, messages, job.settings.system_prompt)
+            keys = {a: cache_key(job.cache_prefix, convo, a) for a in missing}
+            todo.append((pid, convo, keys))
+    if job.settings.use_cache and todo:
+        hits = writer.copy_cached({(pid, a): k for pid, _, keys in todo for a, k in keys.items()})
+        todo = [
+            (pid, convo, {a: k for a, k in keys.items() if (pid, a) not in hits}) for pid, convo, keys in todo
+        ]
+    return [
+        Request(key=(pid, list(keys), list(keys.values())), messages=convo, n=len(keys))
+        for pid, convo, keys in todo
+        if keys
+    ]
+
+
+def _rows(job: ChunkJob, req: Request, completions: list[Completion]) -> list[Row]:
+    pid, attempts, keys = req.key
+    out = []
+    billed = False
+    for attempt, key, c in zip(attempts, keys, completions, strict=False):
+        row = Row(pid, attempt, c, key if c.ok else None)
+        if c.ok and not billed:
+            row.billed_prompt_tokens, billed = c.prompt_tokens or 0, True
+        out.append(row)
+    for attempt in attempts[len(completions) :]:  # a backend that answered short: record, never drop
+        out.append(Row(pid, attempt, Completion(None, error="teacher returned fewer choices than n"), None))
+    return out
+
+
+class Outstanding:
+    """Requests handed to the teacher and not answered yet, over every chunk one task drives."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+
+async def _generate(
+    job: ChunkJob, requests: list[Request], writer: GenerationWriter, backend, outstanding: Outstanding
+) -> None:
+    interval = max(get_settings().progress_interval_s, 0.2)
+    queue: asyncio.Queue = asyncio.Queue()
+    done = object()
+    outstanding.n += len(requests)
+    left = len(requests)
+
+    async def produce() -> None:
+        try:
+            async for item in backend.generate(requests):
+                queue.put_nowait(item)
+        finally:
+            queue.put_nowait(done)
+
+    producer = asyncio.create_task(produce())
+    pending: list[Row] = []
+    gpu_seen = 0.0
+    last_flush = time.monotonic()
+    try:
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), timeout=interval)
+            except TimeoutError:
+                item = None
+            finished = item is done
+            if item is not None and not finished:
+                req, completions = item
+                pending += _rows(job, req, completions)
+                outstanding.n -= 1
+                left -= 1
+            now = time.monotonic()
+            if finished or len(pending) >= FLUSH_ROWS or now - last_flush >= interval:
+                gpu = backend.gpu_seconds - gpu_seen
+                gpu_seen = backend.gpu_seconds
+                batch, pending, last_flush = pending, [], now
+                # Writes run in a thread so responses keep arriving while PostgreSQL works.
+                status = await asyncio.to_thread(writer.flush, batch, gpu)
+                if status != Status.running:
+                    raise Cancelled()
+            if finished:
+                break
+        await producer
+    finally:
+        outstanding.n -= left
+        producer.cancel()
+        await asyncio.gather(producer, return_exceptions=True)
+
+
+def _prepare(job: ChunkJob) -> tuple[GenerationWriter, list[Request]]:
+    writer = GenerationWriter(job, FANOUT.write_progress)
+    writer.start()
+    return writer, _load_work(job, writer)
+
+
+async def _drive(first: ChunkJob, task_id: str | None) -> None:
+    """Generate the first chunk; while the teacher has free slots (the chunk's last requests are in
+    flight), take over the stage's next queued chunk so the teacher's batch never thins out between
+    chunks. Each chunk is settled as it ends."""
+    settings = first.settings
+    backend = make_teacher(
+        first.teacher,
+        sampling_of(settings),
+        concurrency=settings.concurrency,
+        max_retries=settings.max_retries,
+        timeout_s=settings.timeout_s,
+    )
+    # In-process generate runs one batch at a time: nothing to overlap there.
+    overlap = first.teacher.backend != "transformers_local"
+    outstanding = Outstanding()
+    active: dict[asyncio.Task, ChunkJob] = {}
+    more, stop = overlap, False
+
+    async def start(job: ChunkJob) -> None:
+        try:
+            writer, requests = await asyncio.to_thread(_prepare, job)
+        except Exception as exc:  # noqa: BLE001 - recorded on the chunk and the stage
+            await asyncio.to_thread(FANOUT.settle, job.stage_id, job.chunk_id, Status.failed, _why(exc))
+            raise
+        active[asyncio.create_task(_generate(job, requests, writer, backend, outstanding))] = job
+
+    try:
+        await start(first)
+        while active:
+            done, _ = await asyncio.wait(
+                active, timeout=0.05 if more and not stop else None, return_when=asyncio.FIRST_COMPLETED
+            )
+            ended = []
+            for task in done:
+                job = active.pop(task)
+                exc = task.exception()
+                if exc is None:
+                    ended.append((job, Status.succeeded, None))
+                elif isinstance(exc, Cancelled):
+                    ended.append((job, Status.cancelled, None))
+                    stop = True
+                else:
+                    log.error("chunk %s of stage %s failed", job.chunk_id, job.stage_id, exc_info=exc)
+                    ended.append((job, Status.failed, _why(exc)))
+                    stop = True
+            if more and not stop and outstanding.n < settings.concurrency:
+                nxt = await asyncio.to_thread(FANOUT.claim, first.stage_id, None, task_id, build_job)
+                if nxt is None:
+                    more = False
+                else:
+                    log.info("task %s takes over chunk %s", task_id, nxt.chunk_id)
+                    await start(nxt)
+            if not active:
+                await asyncio.to_thread(_release_idle_server, first, first.stage_id)
+            for job, status, error in ended:
+                await asyncio.to_thread(FANOUT.settle, job.stage_id, job.chunk_id, status, error)
+    finally:
+        for task in active:
+            task.cancel()
+        await asyncio.gather(*active, return_exceptions=True)
+        await backend.aclose()
+
+
+def _why(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:4000]
+
+
+def run_chunk(stage_id: int, chunk_id: int, task_id: str | None) -> None:
+    """Generate what one chunk is missing (and, near its end, what the next queued chunks are)."""
+    job = FANOUT.claim(stage_id, chunk_id, task_id, build_job)
+    if job is None:
+        FANOUT.settle(stage_id, chunk_id, None, None)
+        return
+    try:
+        asyncio.run(_drive(job, task_id))
+    except BaseException as exc:  # the chunk that raised is already settled; make sure this one is
+        if FANOUT.chunk_still_running(chunk_id):
+            FANOUT.settle(stage_id, chunk_id, Status.failed, _why(exc))
+        log.exception("rollout task for chunk %s of stage %s failed", chunk_id, stage_id)
+        raise
+
+
+def _release_idle_server(job: ChunkJob, stage_id: int) -> None:
+    """Stop this worker's vLLM server once no chunk of the stage is left waiting for it."""
+    if job.teacher.backend != "vllm" or job.teacher.base_url:
+        return
+    if not FANOUT.any_waiting(stage_id):
+        from workers.teachers.vllm_server import release_all
+
+        release_all()

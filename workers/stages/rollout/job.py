@@ -1,0 +1,78 @@
+"""What one rollout chunk task needs, read once when it claims the chunk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from backend.prices.service import Quote, quote_for
+from backend.prompts.models import Prompt
+from backend.rollouts.metrics import split_filter
+from backend.rollouts.requests import cache_prefix
+from backend.rollouts.schemas import RolloutSettings
+from backend.runs.models import Run, RunStage, StageChunk
+from backend.teachers.models import Teacher
+from backend.teachers.service import api_key_of
+from workers.teachers.base import Sampling
+from workers.teachers.factory import TeacherSpec
+
+
+def sampling_of(settings: RolloutSettings) -> Sampling:
+    return Sampling(
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        max_tokens=settings.max_tokens,
+        seed=settings.seed,
+        stop=tuple(settings.stop) if settings.stop else None,
+        top_k=settings.top_k,
+        min_p=settings.min_p,
+    )
+
+
+def teacher_spec(teacher: Teacher) -> TeacherSpec:
+    return TeacherSpec(
+        teacher.backend, teacher.model, teacher.base_url, api_key_of(teacher), teacher.settings
+    )
+
+
+@dataclass
+class ChunkJob:
+    stage_id: int
+    chunk_id: int
+    run_id: int
+    project_id: int
+    settings: RolloutSettings
+    teacher: TeacherSpec
+    cache_prefix: bytes
+    quote: Quote | None
+    first: int
+    last: int
+    prompt_set_id: int
+
+    def prompts_where(self) -> tuple:
+        """The chunk's prompts: its slice of positions, in the rollout's split."""
+        return (
+            Prompt.prompt_set_id == self.prompt_set_id,
+            Prompt.position.between(self.first, self.last),
+            split_filter(self.settings),
+        )
+
+
+def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> ChunkJob:
+    """The fan-out's build hook: everything the chunk's generation needs, read in the claim."""
+    settings = RolloutSettings.model_validate(run.recipe.get("rollout", {}))
+    teacher = s.get(Teacher, run.teacher_id)
+    return ChunkJob(
+        stage_id=stage.id,
+        chunk_id=chunk.id,
+        run_id=run.id,
+        project_id=run.project_id,
+        settings=settings,
+        teacher=teacher_spec(teacher),
+        cache_prefix=cache_prefix(project_id=run.project_id, teacher=teacher, settings=settings),
+        quote=quote_for(s, teacher=teacher),
+        first=chunk.first_position,
+        last=chunk.last_position,
+        prompt_set_id=run.prompt_set_id,
+    )
