@@ -119,6 +119,13 @@ class StageKindOut(BaseModel):
     settings_schema: dict[str, Any] = Field(description="JSON Schema of the stage's recipe settings.")
 
 
+RunSummary = create_model(
+    "RunSummary",
+    __doc__="Each finished stage's summary, under its kind's name.",
+    **{k.name: (k.summary | None, None) for k in STAGES.values()},
+)
+
+
 class RunOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -129,7 +136,7 @@ class RunOut(BaseModel):
     recipe: dict[str, Any]
     prompt_set_id: int | None
     teacher_id: int | None
-    summary: dict[str, Any]
+    summary: RunSummary  # type: ignore[valid-type]
     warnings: list[str]
     error: str | None
     created_at: datetime

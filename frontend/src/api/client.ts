@@ -8,7 +8,13 @@ export type Schemas = components["schemas"];
 export type Project = Schemas["ProjectOut"];
 export type Run = Schemas["RunOut"];
 export type RunDetail = Schemas["RunDetail"];
-export type Stage = Schemas["StageOut"];
+/** A stage as its kind's typed view (discriminated by `kind`): metrics follow the stage registry's
+ * summary model for that kind. */
+export type Stage = RunDetail["stages"][number];
+export type RunSummary = Schemas["RunSummary"];
+export type ProfileSummary = Schemas["ProfileSummary"];
+export type LengthSummary = Schemas["LengthSummary"];
+export type RolloutSummary = Schemas["RolloutSummary"];
 export type RunStatus = Schemas["Status"];
 export type Role = Schemas["Role"];
 export type User = Schemas["UserOut"];

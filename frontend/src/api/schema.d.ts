@@ -565,7 +565,7 @@ export interface paths {
         };
         /**
          * Stage Kinds
-         * @description The stages a recipe may name.
+         * @description The stages a recipe may name, with what each needs and the JSON Schema of its settings.
          */
         get: operations["listStageKinds"];
         put?: never;
@@ -900,6 +900,28 @@ export interface components {
             /** Finished At */
             finished_at: string | null;
         };
+        /** LengthSummary */
+        LengthSummary: {
+            /**
+             * Min
+             * @description Shortest prompt.
+             */
+            min: number;
+            /**
+             * Max
+             * @description Longest prompt.
+             */
+            max: number;
+            /** Mean */
+            mean: number;
+            /**
+             * Percentiles
+             * @description Keyed like 'p50' (numpy's linear method).
+             */
+            percentiles: {
+                [key: string]: number;
+            };
+        };
         /**
          * Licence
          * @enum {string}
@@ -1070,6 +1092,47 @@ export interface components {
              */
             percentiles: number[];
         };
+        /** ProfileStage */
+        ProfileStage: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: number;
+            /** Position */
+            position: number;
+            status: components["schemas"]["Status"];
+            /** Progress Done */
+            progress_done: number;
+            /** Progress Total */
+            progress_total: number | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "profile";
+            /** @description None until the stage reports. */
+            metrics?: components["schemas"]["ProfileSummary"] | null;
+        };
+        /** ProfileSummary */
+        ProfileSummary: {
+            /** Prompt Count */
+            prompt_count: number;
+            /** @description Prompt lengths in characters. */
+            chars: components["schemas"]["LengthSummary"];
+            /** @description Prompt lengths in whitespace-separated words. */
+            words: components["schemas"]["LengthSummary"];
+        };
         /** ProjectCreate */
         ProjectCreate: {
             /** Name */
@@ -1158,7 +1221,8 @@ export interface components {
         };
         /**
          * Recipe
-         * @description Everything a run needs; stored whole with the run so any number can be traced to it.
+         * @description Everything a run needs; stored whole with the run so any number can be traced to it. Each stage
+         *     kind adds a key of its own name holding its settings (see GET /api/projects/{id}/stage-kinds).
          */
         Recipe: {
             /**
@@ -1169,16 +1233,19 @@ export interface components {
             version: 1;
             /** Prompt Set Id */
             prompt_set_id: number;
-            /** Teacher Id */
-            teacher_id?: number | null;
             /**
              * Stages
+             * @description Stage kinds, in pipeline order.
              * @default [
              *       "profile"
              *     ]
              */
             stages: string[];
+            /** Teacher Id */
+            teacher_id?: number | null;
+            /** @description Settings of the profile stage. */
             profile?: components["schemas"]["ProfileSettings"];
+            /** @description Settings of the rollout stage. */
             rollout?: components["schemas"]["RolloutSettings"];
         };
         /**
@@ -1297,6 +1364,91 @@ export interface components {
              */
             use_cache: boolean;
         };
+        /** RolloutStage */
+        RolloutStage: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: number;
+            /** Position */
+            position: number;
+            status: components["schemas"]["Status"];
+            /** Progress Done */
+            progress_done: number;
+            /** Progress Total */
+            progress_total: number | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "rollout";
+            /** @description None until the stage reports. */
+            metrics?: components["schemas"]["RolloutSummary"] | null;
+        };
+        /**
+         * RolloutSummary
+         * @description The rollout stage's metrics, live while it runs and final once it is done.
+         */
+        RolloutSummary: {
+            /**
+             * Generations
+             * @description Attempts stored, succeeded or failed.
+             */
+            generations: number;
+            /** Succeeded */
+            succeeded: number;
+            /** Failed */
+            failed: number;
+            /**
+             * Truncated
+             * @description Attempts cut at max_tokens.
+             */
+            truncated: number;
+            /**
+             * From Cache
+             * @description Attempts answered by the response cache (not paid again).
+             */
+            from_cache: number;
+            /**
+             * Failures
+             * @description Failed attempts by cause.
+             */
+            failures: {
+                [key: string]: number;
+            };
+            /** Prompt Tokens */
+            prompt_tokens: number;
+            /** Completion Tokens */
+            completion_tokens: number;
+            /** Tokens Per S */
+            tokens_per_s: number;
+            /** Completions Per S */
+            completions_per_s: number;
+            /** Cost Usd */
+            cost_usd: number;
+            /** Gpu Seconds */
+            gpu_seconds: number;
+            /** Elapsed S */
+            elapsed_s: number;
+            /**
+             * Chunks
+             * @description Chunks by status.
+             */
+            chunks: {
+                [key: string]: number;
+            };
+        };
         /** RunCreate */
         RunCreate: {
             /** Name */
@@ -1320,10 +1472,7 @@ export interface components {
             prompt_set_id: number | null;
             /** Teacher Id */
             teacher_id: number | null;
-            /** Summary */
-            summary: {
-                [key: string]: unknown;
-            };
+            summary: components["schemas"]["RunSummary"];
             /** Warnings */
             warnings: string[];
             /** Error */
@@ -1338,7 +1487,7 @@ export interface components {
             /** Finished At */
             finished_at: string | null;
             /** Stages */
-            stages: components["schemas"]["StageOut"][];
+            stages: (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"])[];
         };
         /** RunOut */
         RunOut: {
@@ -1357,10 +1506,7 @@ export interface components {
             prompt_set_id: number | null;
             /** Teacher Id */
             teacher_id: number | null;
-            /** Summary */
-            summary: {
-                [key: string]: unknown;
-            };
+            summary: components["schemas"]["RunSummary"];
             /** Warnings */
             warnings: string[];
             /** Error */
@@ -1374,6 +1520,14 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+        };
+        /**
+         * RunSummary
+         * @description Each finished stage's summary, under its kind's name.
+         */
+        RunSummary: {
+            profile?: components["schemas"]["ProfileSummary"] | null;
+            rollout?: components["schemas"]["RolloutSummary"] | null;
         };
         /** SignupIn */
         SignupIn: {
@@ -1390,36 +1544,25 @@ export interface components {
              */
             name: string;
         };
-        /** StageOut */
-        StageOut: {
-            /** Id */
-            id: number;
-            /** Run Id */
-            run_id: number;
-            /** Position */
-            position: number;
-            /** Kind */
-            kind: string;
-            status: components["schemas"]["Status"];
-            /** Progress Done */
-            progress_done: number;
-            /** Progress Total */
-            progress_total: number | null;
-            /** Metrics */
-            metrics: {
+        /** StageKindOut */
+        StageKindOut: {
+            /** Name */
+            name: string;
+            /** Queue */
+            queue: string;
+            /** Help */
+            help: string;
+            /** Requires */
+            requires: string[];
+            /** Needs Teacher */
+            needs_teacher: boolean;
+            /**
+             * Settings Schema
+             * @description JSON Schema of the stage's recipe settings.
+             */
+            settings_schema: {
                 [key: string]: unknown;
             };
-            /** Error */
-            error: string | null;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /** Started At */
-            started_at: string | null;
-            /** Finished At */
-            finished_at: string | null;
         };
         /**
          * Status
@@ -2606,7 +2749,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["StageOut"][];
+                    "application/json": (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"])[];
                 };
             };
             /** @description Validation Error */
@@ -2838,9 +2981,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    }[];
+                    "application/json": components["schemas"]["StageKindOut"][];
                 };
             };
             /** @description Validation Error */

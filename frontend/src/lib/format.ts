@@ -1,4 +1,4 @@
-import type { RunStatus } from "../api/client";
+import type { LengthSummary, RunStatus } from "../api/client";
 
 export const FINISHED_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>(["succeeded", "failed", "cancelled"]);
 
@@ -72,38 +72,8 @@ export function formatMetric(v: unknown): string {
   return JSON.stringify(v);
 }
 
-export interface LengthStats {
-  min: number;
-  max: number;
-  mean: number;
-  percentiles: Record<string, number>;
-}
-
-export interface ProfileSummary {
-  prompt_count: number;
-  chars?: LengthStats;
-  words?: LengthStats;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function asStats(v: unknown): LengthStats | undefined {
-  if (!isRecord(v)) return undefined;
-  const percentiles = isRecord(v.percentiles) ? (v.percentiles as Record<string, number>) : {};
-  return { min: Number(v.min ?? 0), max: Number(v.max ?? 0), mean: Number(v.mean ?? 0), percentiles };
-}
-
-/** Pull summary.profile out of a run's free-form summary, if the profile stage has run. */
-export function readProfile(summary: Record<string, unknown> | null | undefined): ProfileSummary | null {
-  const p = summary?.profile;
-  if (!isRecord(p) || typeof p.prompt_count !== "number") return null;
-  return { prompt_count: p.prompt_count, chars: asStats(p.chars), words: asStats(p.words) };
-}
-
 /** Percentile keys in numeric order: p50, p90, p95, p99. */
-export function percentileKeys(stats: LengthStats[]): string[] {
+export function percentileKeys(stats: LengthSummary[]): string[] {
   const keys = new Set<string>();
   for (const s of stats) for (const k of Object.keys(s.percentiles)) keys.add(k);
   return [...keys].sort((a, b) => parseFloat(a.replace(/^p/, "")) - parseFloat(b.replace(/^p/, "")));

@@ -75,11 +75,16 @@ describe("project page", () => {
       stages: [
         {
           id: 11, run_id: 5, position: 1, kind: "rollout", status: "running", progress_done: 300, progress_total: 1200,
-          metrics: { tokens: 45000 }, error: null, created_at: "2026-01-01T00:00:00", started_at: null, finished_at: null,
+          metrics: {
+            generations: 300, succeeded: 300, failed: 0, truncated: 0, from_cache: 0, failures: {}, prompt_tokens: 9000,
+            completion_tokens: 45000, tokens_per_s: 150, completions_per_s: 1, cost_usd: 0, gpu_seconds: 0, elapsed_s: 300,
+            chunks: { running: 1 },
+          },
+          error: null, created_at: "2026-01-01T00:00:00", started_at: null, finished_at: null,
         },
         {
           id: 10, run_id: 5, position: 0, kind: "profile", status: "succeeded", progress_done: 1200, progress_total: 1200,
-          metrics: {}, error: null, created_at: "2026-01-01T00:00:00", started_at: null, finished_at: null,
+          metrics: null, error: null, created_at: "2026-01-01T00:00:00", started_at: null, finished_at: null,
         },
       ],
     };
@@ -96,7 +101,7 @@ describe("project page", () => {
     expect(stages.map((s) => s.getAttribute("data-stage-kind"))).toEqual(["profile", "rollout"]);
     expect(within(stages[0]).getByTestId("progress-text")).toHaveTextContent("1,200 / 1,200 (100%)");
     expect(within(stages[1]).getByTestId("progress-text")).toHaveTextContent("300 / 1,200 (25%)");
-    expect(within(stages[1]).getByText("tokens").nextSibling).toHaveTextContent("45,000");
+    expect(within(stages[1]).getByText("completion_tokens").nextSibling).toHaveTextContent("45,000");
 
     expect(within(panel).getByTestId("profile-prompt-count")).toHaveTextContent("1,200");
     const chars = within(panel).getByTestId("profile-characters");

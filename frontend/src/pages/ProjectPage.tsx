@@ -1,5 +1,15 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, unwrap, type Project, type Role, type Run, type RunDetail, type Stage } from "../api/client";
+import {
+  api,
+  unwrap,
+  type LengthSummary,
+  type ProfileSummary,
+  type Project,
+  type Role,
+  type Run,
+  type RunDetail,
+  type Stage,
+} from "../api/client";
 import { errorMessage } from "../api/errors";
 import { Generations } from "../components/Generations";
 import { LaunchRollout } from "../components/LaunchRollout";
@@ -12,8 +22,6 @@ import {
   formatTime,
   isFinished,
   percentileKeys,
-  readProfile,
-  type LengthStats,
 } from "../lib/format";
 import { Link, navigate } from "../router";
 
@@ -217,7 +225,7 @@ function RunPanel({ projectId, runId, role }: { projectId: number; runId: number
   const r: RunDetail = run.data;
   const canCancel = !isFinished(r.status) && r.status !== "cancelling" && (role === null || atLeast(role, "maintainer"));
   const canRequeue = (r.status === "failed" || r.status === "cancelled") && (role === null || atLeast(role, "maintainer"));
-  const profile = readProfile(r.summary);
+  const profile = r.summary.profile ?? null;
   const hasRollout = r.stages.some((s) => s.kind === "rollout");
 
   return (
@@ -326,10 +334,11 @@ export function StageItem({ stage }: { stage: Stage }) {
   );
 }
 
-export function ProfileTable({ profile }: { profile: NonNullable<ReturnType<typeof readProfile>> }) {
-  const rows: [string, LengthStats][] = [];
-  if (profile.chars) rows.push(["characters", profile.chars]);
-  if (profile.words) rows.push(["words", profile.words]);
+export function ProfileTable({ profile }: { profile: ProfileSummary }) {
+  const rows: [string, LengthSummary][] = [
+    ["characters", profile.chars],
+    ["words", profile.words],
+  ];
   const keys = percentileKeys(rows.map(([, s]) => s));
   return (
     <div className="profile" data-testid="profile">

@@ -1,0 +1,123 @@
+"""The kernel's contracts: backend never imports workers, the registries and the worker agree, and
+the recipe is validated from the registry with field paths."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.append((node.lineno, node.module))
+    return out
+
+
+def test_no_backend_module_imports_workers():
+    offenders = [
+        f"{p.relative_to(ROOT)}:{line} imports {name}"
+        for p in sorted((ROOT / "backend").rglob("*.py"))
+        for line, name in _imports(p)
+        if name == "workers" or name.startswith("workers.")
+    ]
+    assert offenders == []
+
+
+def test_the_api_and_cli_load_without_any_worker_module():
+    code = (
+        "import sys, backend.main, backend.cli, backend.demo; "
+        "backend.main.create_app(); "
+        "print(sorted(m for m in sys.modules if m == 'workers' or m.startswith('workers.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_registries_and_the_worker_register_the_same_tasks():
+    from backend.jobs.kinds import JOBS
+    from backend.runs.stages import STAGES
+    from workers.celery_app import celery_app
+
+    celery_app.loader.import_default_modules()
+    registered = {name for name in celery_app.tasks if name.startswith("distillery.")}
+    declared = {t for k in STAGES.values() for t in k.tasks} | {k.task for k in JOBS.values()}
+    assert registered == declared
+    for kind in STAGES.values():
+        assert kind.queue in ("cpu", "gpu")
+        assert all(r in STAGES for r in kind.requires), kind.name
+
+
+def test_every_stage_kind_has_a_typed_recipe_key_and_typed_metrics_in_the_schema(app):
+    from backend.runs.schemas import Recipe
+    from backend.runs.stages import STAGES
+
+    schema = app.openapi()["components"]["schemas"]
+    for kind in STAGES.values():
+        assert Recipe.model_fields[kind.name].annotation is kind.settings
+        assert kind.summary.__name__ in schema, kind.name
+        view = schema[f"{kind.name.capitalize()}Stage"]
+        assert view["properties"]["kind"]["const"] == kind.name
+        assert kind.summary.__name__ in str(view["properties"]["metrics"])
+    assert set(schema["RunSummary"]["properties"]) == set(STAGES)
+
+
+@pytest.mark.parametrize(
+    ("recipe", "path", "needle"),
+    [
+        ({"stages": ["profile", "nope"]}, ["body", "recipe", "stages"], "unknown stage"),
+        ({"stages": ["profile", "profile"]}, ["body", "recipe", "stages"], "only once"),
+        ({"stages": ["rollout"]}, ["body", "recipe", "teacher_id"], "needs teacher_id"),
+        ({"rollout": {"n": 0}}, ["body", "recipe", "rollout", "n"], "greater than or equal"),
+        ({"rollout": {"bogus": 1}}, ["body", "recipe", "rollout", "bogus"], "xtra"),
+        ({"profile": {"percentiles": [7, 200]}}, ["body", "recipe", "profile", "percentiles"], "between"),
+    ],
+)
+def test_recipe_errors_name_the_field(client, accounts, recipe, path, needle):
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    r = client.post(
+        f"/api/projects/{pid}/runs",
+        headers=owner["headers"],
+        json={"name": "r", "recipe": {"prompt_set_id": 1, **recipe}},
+    )
+    assert r.status_code == 422, r.text
+    fields = r.json()["error"]["fields"]
+    hit = [f for f in fields if f["path"] == ".".join(path)]
+    assert hit and needle in hit[0]["message"], fields
+
+
+def test_prerequisites_come_from_the_registry(monkeypatch):
+    from dataclasses import replace
+
+    from pydantic import ValidationError
+
+    from backend.runs import stages
+    from backend.runs.schemas import Recipe
+
+    monkeypatch.setitem(stages.STAGES, "profile", replace(stages.STAGES["profile"], requires=("rollout",)))
+    with pytest.raises(ValidationError, match=r"stage 'profile' needs \['rollout'\] earlier"):
+        Recipe.model_validate({"prompt_set_id": 1, "teacher_id": 1, "stages": ["profile", "rollout"]})
+    ok = Recipe.model_validate({"prompt_set_id": 1, "teacher_id": 1, "stages": ["rollout", "profile"]})
+    assert ok.stages == ["rollout", "profile"]
+
+
+def test_stage_kinds_route_lists_each_contract(client, accounts):
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    kinds = {
+        k["name"]: k for k in client.get(f"/api/projects/{pid}/stage-kinds", headers=owner["headers"]).json()
+    }
+    assert kinds["rollout"]["needs_teacher"] is True
+    assert "n" in kinds["rollout"]["settings_schema"]["properties"]
+    assert kinds["profile"]["requires"] == []

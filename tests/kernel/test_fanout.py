@@ -1,0 +1,156 @@
+"""The generic fan-out on PostgreSQL, tested once for every stage that uses it: plan, claim,
+take over (SKIP LOCKED and stale heartbeats), settle (complete, fail, cancel) and re-queue."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from backend.core.db import session_scope
+from backend.runs import lifecycle
+from backend.runs.chunks import add_counters, chunk_totals, plan_chunks
+from backend.runs.models import Run, RunStage, StageChunk, Status
+from workers.fanout import Fanout
+
+
+def _summary(session, stage):
+    totals, statuses = chunk_totals(session, stage_id=stage.id)
+    done = int(totals.get("done", 0))
+    return {
+        "generations": done, "succeeded": done, "failed": 0, "truncated": 0, "from_cache": 0,
+        "failures": totals.get("failures", {}), "prompt_tokens": 0, "completion_tokens": 0,
+        "tokens_per_s": 0.0, "completions_per_s": 0.0, "cost_usd": 0.0, "gpu_seconds": 0.0,
+        "elapsed_s": 0.0, "chunks": statuses,
+    }  # fmt: skip
+
+
+FAN = Fanout(kind="rollout", summarize=_summary, done_of=lambda m: m["generations"])
+
+
+def _ids(s, chunk, stage, run):
+    return chunk.id
+
+
+@pytest.fixture
+def stage_id(accounts):
+    """A running one-stage run whose stage has 10 items planned as chunks of 4, 4 and 2, queued."""
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    with session_scope() as s:
+        run = Run(project_id=pid, name="fan", recipe={}, status=Status.queued)
+        s.add(run)
+        s.flush()
+        stage = RunStage(run_id=run.id, position=0, kind="rollout", status=Status.queued)
+        s.add(stage)
+        s.flush()
+        assert lifecycle.claim_stage(s, stage=stage, run=run, task_id="stage-task")
+        items = plan_chunks(s, stage_id=stage.id, positions=select(func.generate_series(0, 9)), chunk_size=4)
+        assert items == 10
+        assert (
+            plan_chunks(s, stage_id=stage.id, positions=select(func.generate_series(0, 99)), chunk_size=4)
+            == 10
+        )
+        lifecycle.queue_chunks(s, stage_id=stage.id)
+        return stage.id
+
+
+def _chunks(stage_id):
+    with session_scope() as s:
+        return [(c.index, c.first_position, c.last_position, c.items, c.status.value, c.task_id)
+                for c in lifecycle.chunks_of(s, stage_id=stage_id)]  # fmt: skip
+
+
+def _stage_run(stage_id):
+    with session_scope() as s:
+        stage = s.get(RunStage, stage_id)
+        run = s.get(Run, stage.run_id)
+        return stage.status, run.status, stage.error, dict(stage.metrics or {})
+
+
+def test_plan_cuts_ranges_once(stage_id):
+    assert [c[:5] for c in _chunks(stage_id)] == [
+        (0, 0, 3, 4, "queued"),
+        (1, 4, 7, 4, "queued"),
+        (2, 8, 9, 2, "queued"),
+    ]
+
+
+def test_takeover_skips_a_chunk_another_task_holds_locked(stage_id):
+    ids = [c.id for c in _all(stage_id)]
+    first = FAN.claim(stage_id, ids[0], "t1", _ids)
+    assert first == ids[0]
+    with session_scope() as other:  # another task's claim transaction, still open
+        other.execute(select(StageChunk).where(StageChunk.id == ids[1]).with_for_update()).scalar_one()
+        taken = FAN.claim(stage_id, None, "t1", _ids)
+    assert taken == ids[2]
+    assert FAN.claim(stage_id, None, "t1", _ids) == ids[1]  # lock released: the next queued one
+    assert FAN.claim(stage_id, None, "t1", _ids) is None  # nothing queued is left
+
+
+def test_a_live_chunk_is_left_alone_and_a_stale_one_is_taken_over(stage_id):
+    cid = _all(stage_id)[0].id
+    assert FAN.claim(stage_id, cid, "t1", _ids) == cid
+    assert FAN.claim(stage_id, cid, "t2", _ids) is None  # fresh heartbeat: t1 is on it
+    with session_scope() as s:
+        s.get(StageChunk, cid).heartbeat_at = datetime.now(UTC) - timedelta(hours=1)
+    assert FAN.claim(stage_id, cid, "t2", _ids) == cid  # its worker died: take it over
+    assert _chunks(stage_id)[0][5] == "t2"
+
+
+def test_the_last_success_completes_the_stage_with_the_summed_counters(stage_id):
+    chunks = _all(stage_id)
+    for i, c in enumerate(chunks):
+        assert FAN.claim(stage_id, c.id, f"t{i}", _ids) == c.id
+        with session_scope() as s:
+            row = s.get(StageChunk, c.id)
+            row.counters = add_counters(row.counters, {"done": c.items, "failures": {"x": 1}})
+        FAN.settle(stage_id, c.id, Status.succeeded, None)
+        status, run_status, _, metrics = _stage_run(stage_id)
+        if i < len(chunks) - 1:
+            assert (status, run_status) == (Status.running, Status.running)
+    assert (status, run_status) == (Status.succeeded, Status.succeeded)
+    assert metrics["succeeded"] == 10 and metrics["failures"] == {"x": 3}
+    assert metrics["chunks"] == {"succeeded": 3}
+
+
+def test_a_failed_chunk_fails_the_stage_and_requeue_resets_only_unfinished_chunks(stage_id, monkeypatch):
+    from backend.core.config import get_settings
+
+    a, b, c = _all(stage_id)
+    FAN.claim(stage_id, a.id, "t", _ids)
+    FAN.settle(stage_id, a.id, Status.succeeded, None)
+    FAN.claim(stage_id, b.id, "t", _ids)
+    FAN.settle(stage_id, b.id, Status.failed, "teacher said no")
+    status, run_status, error, _ = _stage_run(stage_id)
+    assert (status, run_status) == (Status.failed, Status.failed)
+    assert error == "chunk 1: teacher said no"
+    assert FAN.claim(stage_id, c.id, "t", _ids) is None  # the stage no longer runs
+    assert [x[4] for x in _chunks(stage_id)] == ["succeeded", "failed", "cancelled"]
+
+    monkeypatch.setattr(get_settings(), "stale_after_s", 0.0)
+    with session_scope() as s:
+        run = s.get(Run, s.get(RunStage, stage_id).run_id)
+        lifecycle.requeue_run(s, run=run)
+    assert [x[4] for x in _chunks(stage_id)] == ["succeeded", "pending", "pending"]
+    assert _stage_run(stage_id)[:2] == (Status.pending, Status.pending)
+
+
+def test_cancel_ends_the_stage_once_no_chunk_runs(stage_id):
+    a, b, _ = _all(stage_id)
+    FAN.claim(stage_id, a.id, "t", _ids)
+    FAN.claim(stage_id, b.id, "u", _ids)
+    with session_scope() as s:
+        lifecycle.cancel_run(s, run=s.get(Run, s.get(RunStage, stage_id).run_id))
+    FAN.settle(stage_id, a.id, Status.cancelled, None)
+    assert _stage_run(stage_id)[0] == Status.cancelling  # b still runs
+    FAN.settle(stage_id, b.id, Status.cancelled, None)
+    assert _stage_run(stage_id)[:2] == (Status.cancelled, Status.cancelled)
+
+
+def _all(stage_id):
+    with session_scope() as s:
+        chunks = lifecycle.chunks_of(s, stage_id=stage_id)
+        s.expunge_all()
+        return chunks
