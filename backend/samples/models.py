@@ -32,21 +32,31 @@ class Generation(Base):
     completion_tokens: Mapped[int | None] = mapped_column(default=None)
     latency_ms: Mapped[int | None] = mapped_column(default=None)
     from_cache: Mapped[bool] = mapped_column(default=False)
+    # The filter stage's decision (its verifiers combined): None until filtered, or when no verifier
+    # could decide (timeout, error, a reference that does not parse).
+    accepted: Mapped[bool | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Verdict(Base):
+    """One verifier's verdict on one generation; a combination of several ("all"/"any") is a verdict
+    of its own. status: passed | wrong | unparseable | timeout | error | reference_unparseable."""
+
     __tablename__ = "verdicts"
     __table_args__ = (
         UniqueConstraint("generation_id", "verifier", "verifier_version"),
         Index("ix_verdicts_generation", "generation_id"),
+        Index("ix_verdicts_run_keyset", "run_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     generation_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("generations.id", ondelete="CASCADE"))
     verifier: Mapped[str] = mapped_column(String(64))
     verifier_version: Mapped[str] = mapped_column(String(32))
-    passed: Mapped[bool] = mapped_column()
+    status: Mapped[str] = mapped_column(String(32))
+    passed: Mapped[bool | None] = mapped_column(default=None)  # None: the verifier could not decide
     score: Mapped[float | None] = mapped_column(Float, default=None)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -14,6 +14,7 @@ from backend.rollouts.schemas import RolloutSettings
 from backend.runs.models import Run, RunStage, StageChunk
 from backend.teachers.models import Teacher
 from backend.teachers.service import api_key_of
+from workers.runner import settings_for
 from workers.teachers.base import Sampling
 from workers.teachers.factory import TeacherSpec
 
@@ -61,7 +62,7 @@ class ChunkJob:
 
 def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> ChunkJob:
     """The fan-out's build hook: everything the chunk's generation needs, read in the claim."""
-    settings = RolloutSettings.model_validate(run.recipe.get("rollout", {}))
+    settings = settings_for("rollout", run.recipe)
     teacher = s.get(Teacher, run.teacher_id)
     return ChunkJob(
         stage_id=stage.id,

@@ -1,0 +1,81 @@
+"""A snapshot's dataset card: README.md with the YAML header the Hugging Face Hub reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+FORMATS = {
+    "messages": "conversational `messages` (system, user, assistant with the reasoning in <think>...</think>), "
+    "for SFTTrainer",
+    "prompt_completion": "conversational `prompt` / `completion`, for SFTTrainer (loss on the completion)",
+    "preference": "conversational `prompt` / `chosen` / `rejected`, for DPOTrainer",
+}
+
+
+def _yaml_str(s: str) -> str:
+    return orjson.dumps(s).decode()  # a JSON string is a valid YAML scalar
+
+
+def render_card(
+    *,
+    name: str,
+    content_hash: str,
+    configs: list[str],
+    teacher: dict[str, Any] | None,
+    warnings: list[str],
+    prompt_set: dict[str, Any] | None,
+    verifiers: dict[str, Any] | None,
+    selection: dict[str, Any],
+    counts: dict[str, int],
+    filter_summary: dict[str, Any] | None,
+    run: dict[str, Any],
+) -> str:
+    head = ["---", f"pretty_name: {_yaml_str(name)}", "license: other"]
+    head += ["tags:", "  - distillation", "  - reasoning", "  - distillery"]
+    head.append("configs:")
+    for c in configs:
+        head += [f"  - config_name: {c}", "    data_files:", "      - split: train", f"        path: {c}.parquet"]
+    head.append("---")
+    body = [f"# {name}", ""]
+    for w in warnings:
+        body += [f"> **Licence warning:** {w}. Check the provider's terms before redistributing.", ""]
+    body += ["Made by Distillery from a teacher's verified reasoning traces.", ""]
+    body += ["## Source", ""]
+    if teacher:
+        body.append(
+            f"- teacher: {teacher['name']} ({teacher['backend']}, `{teacher['model']}`), licence terms: "
+            f"{teacher['licence']}"
+        )
+    else:
+        body.append("- teacher: (deleted)")
+    if prompt_set:
+        body.append(f"- prompt set: {prompt_set['name']} v{prompt_set['version']} (id {prompt_set['id']})")
+    body.append(f"- run: {run['id']} ({run['name']}), recipe version {run['recipe_version']}")
+    body.append(f"- content hash: `{content_hash}`")
+    body += ["", "## Filtering", ""]
+    if verifiers:
+        names = ", ".join(f"{v['name']} v{v['version']}" for v in verifiers["verifiers"])
+        body.append(f"- verifiers ({verifiers['mode']}): {names}")
+        for v in verifiers["verifiers"]:
+            body.append(f"  - {v['name']} settings: `{orjson.dumps(v['settings']).decode()}`")
+    body.append(f"- selection: `{orjson.dumps(selection).decode()}`")
+    if filter_summary:
+        body.append(
+            f"- verified {filter_summary['verified']} attempts: {filter_summary['accepted']} accepted, "
+            f"{filter_summary['rejected']} rejected, {filter_summary['undecided']} undecided"
+        )
+        if filter_summary.get("cost_per_accepted_usd") is not None:
+            body.append(f"- teacher cost per accepted trace: ${filter_summary['cost_per_accepted_usd']:.6f}")
+        if filter_summary.get("gpu_seconds_per_accepted") is not None:
+            body.append(f"- GPU-seconds per accepted trace: {filter_summary['gpu_seconds_per_accepted']}")
+    body += ["", "## Counts after each filter", "", "| step | rows |", "|---|---|"]
+    for step in ("accepted", "after_pass_rate_band", "after_near_duplicates", "after_max_per_prompt"):
+        body.append(f"| {step.replace('_', ' ')} | {counts[step]} |")
+    body.append(f"| preference pairs | {counts['preference_pairs']} |")
+    body += ["", "## Files", ""]
+    for c in configs:
+        body.append(f"- `{c}.parquet` and `{c}.jsonl`: {FORMATS[c]}")
+    body += ["", 'Load with `datasets.load_dataset("parquet", data_files="messages.parquet")`.', ""]
+    return "\n".join(head) + "\n\n" + "\n".join(body)

@@ -1,0 +1,73 @@
+"""Snapshots: the selection policy that cuts one from a run, what it reports, and how it is shown."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class SnapshotSettings(BaseModel):
+    """Which verified attempts become training rows. Applied in this order: pass-rate band, near
+    duplicates, at most k per prompt."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, max_length=200, description="The snapshot's name; default: the run's.")
+    pass_rate_band: tuple[float, float] | None = Field(
+        None,
+        description="Keep prompts whose share of accepted attempts lies in [low, high]: (0.1, 0.9) drops "
+        "prompts the teacher always or never solves, as open-r1 does. None keeps every prompt.",
+    )
+    drop_near_duplicates: bool = Field(True, description="Drop near-duplicate attempts of the same prompt.")
+    near_duplicate_jaccard: float = Field(
+        0.8, gt=0, le=1, description="Word 5-gram Jaccard from which two attempts count as near duplicates."
+    )
+    max_per_prompt: int | None = Field(None, ge=1, le=1024, description="At most k attempts per prompt.")
+    pick: Literal["shortest", "random"] = Field(
+        "shortest", description="Which attempts max_per_prompt keeps: the shortest, or a seeded random few."
+    )
+    seed: int = Field(0, description="Seed of the random pick.")
+    preference_pairs: bool = Field(
+        True, description="Also write chosen/rejected pairs (an accepted and a rejected attempt of a prompt)."
+    )
+    pairs_per_prompt: int = Field(1, ge=1, le=64, description="At most this many pairs per prompt.")
+
+    @model_validator(mode="after")
+    def _band(self) -> SnapshotSettings:
+        if self.pass_rate_band is not None:
+            lo, hi = self.pass_rate_band
+            if not 0 <= lo <= hi <= 1:
+                raise ValueError("pass_rate_band must be (low, high) with 0 <= low <= high <= 1")
+        return self
+
+
+class SnapshotCounts(BaseModel):
+    accepted: int = Field(description="Accepted attempts of the run.")
+    after_pass_rate_band: int
+    after_near_duplicates: int
+    after_max_per_prompt: int
+    prompts: int = Field(description="Prompts with at least one row.")
+    preference_pairs: int
+
+
+class SnapshotSummary(BaseModel):
+    snapshot_id: int
+    content_hash: str
+    counts: SnapshotCounts
+    files: dict[str, int] = Field(description="File name -> size in bytes.")
+    reused: bool = Field(description="An identical snapshot existed already; it was reused.")
+
+
+class SnapshotOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    project_id: int
+    run_id: int | None
+    name: str
+    content_hash: str
+    row_counts: dict[str, Any]
+    files: dict[str, Any]
+    created_at: datetime

@@ -1,0 +1,258 @@
+"""The snapshot stage: the run's accepted attempts, selected by the recipe's policy, written once as
+an immutable, content-hashed dataset (Parquet and JSONL in the forms TRL reads, plus a dataset card).
+
+Rows stream prompt by prompt from PostgreSQL (a server-side cursor) into the files, so memory stays
+flat at a million generations. The content hash is the SHA-256 of the JSONL files; an identical
+snapshot of the same project is reused, never written twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import func, select
+
+from backend.core.config import get_settings
+from backend.core.db import session_scope
+from backend.core.errors import Invalid
+from backend.datasets.card import render_card
+from backend.datasets.models import DatasetSnapshot
+from backend.datasets.schemas import SnapshotSettings
+from backend.datasets.selection import Attempt, assistant_text, select_prompt
+from backend.prompts.models import Prompt, PromptSet
+from backend.rollouts.requests import conversation
+from backend.runs.models import Run
+from backend.runs.stages import STAGES
+from backend.samples.models import Generation
+from backend.teachers.models import Teacher
+from backend.verifiers.registry import VERIFIERS
+from workers.celery_app import celery_app
+from workers.runner import StageContext, run_stage, settings_for
+
+log = logging.getLogger(__name__)
+BATCH = 1000
+_TURN = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+_META = [("prompt_id", pa.int64()), ("reference", pa.string())]
+SCHEMAS = {
+    "messages": pa.schema([("messages", _TURN), *_META, ("generation_id", pa.int64())]),
+    "prompt_completion": pa.schema([("prompt", _TURN), ("completion", _TURN), *_META, ("generation_id", pa.int64())]),
+    "preference": pa.schema(
+        [("prompt", _TURN), ("chosen", _TURN), ("rejected", _TURN), *_META,
+         ("chosen_id", pa.int64()), ("rejected_id", pa.int64())]
+    ),
+}  # fmt: skip
+
+
+class _Sink:
+    """One config's JSONL and Parquet files, written a batch at a time."""
+
+    def __init__(self, folder: Path, name: str):
+        self.name, self.rows, self._batch = name, 0, []
+        self.jsonl = (folder / f"{name}.jsonl").open("wb")
+        self.parquet = pq.ParquetWriter(folder / f"{name}.parquet", SCHEMAS[name])
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.jsonl.write(orjson.dumps(row) + b"\n")
+        self._batch.append(row)
+        self.rows += 1
+        if len(self._batch) >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._batch:
+            self.parquet.write_table(pa.Table.from_pylist(self._batch, schema=SCHEMAS[self.name]))
+            self._batch = []
+
+    def close(self) -> None:
+        self._flush()
+        self.jsonl.close()
+        self.parquet.close()
+
+
+def _attempts(run_id: int):
+    """(prompt, its attempts) in prompt order, streamed."""
+    stmt = (
+        select(
+            Generation.prompt_id, Generation.id, Generation.attempt, Generation.accepted,
+            Generation.reasoning, Generation.content, Generation.completion_tokens,
+        )
+        .where(Generation.run_id == run_id, Generation.status == "ok")
+        .order_by(Generation.prompt_id, Generation.attempt)
+        .execution_options(yield_per=BATCH)
+    )  # fmt: skip
+    current, group = None, []
+    with session_scope() as s:
+        for pid, gid, attempt, accepted, reasoning, content, tokens in s.execute(stmt):
+            if pid != current and group:
+                yield current, group
+                group = []
+            current = pid
+            group.append(Attempt(gid, attempt, accepted, reasoning, content, tokens))
+    if group:
+        yield current, group
+
+
+def _prompts(ids: list[int], default_system: str | None) -> dict[int, tuple[list[dict], str | None]]:
+    with session_scope() as s:
+        rows = s.execute(
+            select(Prompt.id, Prompt.text, Prompt.system, Prompt.messages, Prompt.reference).where(Prompt.id.in_(ids))
+        ).all()
+    return {r[0]: (conversation(r[1], r[2], r[3], default_system), r[4]) for r in rows}
+
+
+def write_snapshot(ctx: StageContext) -> dict[str, Any]:
+    settings: SnapshotSettings = ctx.settings
+    rollout = settings_for("rollout", ctx.recipe)
+    with session_scope() as s:
+        run = s.get(Run, ctx.run_id)
+        project_id, run_name = run.project_id, run.name
+        total = s.scalar(
+            select(func.count()).where(Generation.run_id == run.id, Generation.accepted.is_(True))
+        )
+    root = get_settings().data_dir / "snapshots" / str(project_id)
+    tmp = root / f".tmp-{uuid.uuid4().hex}"
+    tmp.mkdir(parents=True)
+    try:
+        counts, configs = _write_rows(ctx, tmp, settings, rollout.system_prompt, total)
+        digest = hashlib.sha256()
+        for c in configs:
+            with (tmp / f"{c}.jsonl").open("rb") as fh:
+                for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                    digest.update(block)
+        content_hash = digest.hexdigest()
+        return _store(ctx, tmp, root, content_hash, configs, counts, settings, settings.name or run_name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_rows(ctx, folder: Path, settings: SnapshotSettings, system: str | None, total: int):
+    sinks = {name: _Sink(folder, name) for name in SCHEMAS}
+    counts = dict.fromkeys(("accepted", "after_pass_rate_band", "after_near_duplicates", "after_max_per_prompt",
+                            "prompts", "preference_pairs"), 0)  # fmt: skip
+    ctx.progress(0, total, force=True)
+    pending: list[tuple[int, Any]] = []
+
+    def drain() -> None:
+        prompts = _prompts([pid for pid, _ in pending], system)
+        for pid, picked in pending:
+            convo, reference = prompts[pid]
+            user = [m for m in convo]
+            for a in picked.rows:
+                turn = [{"role": "assistant", "content": assistant_text(a.reasoning, a.content)}]
+                meta = {"prompt_id": pid, "reference": reference, "generation_id": a.generation_id}
+                sinks["messages"].add({"messages": user + turn, **meta})
+                sinks["prompt_completion"].add({"prompt": user, "completion": turn, **meta})
+            for chosen, rejected in picked.pairs:
+                sinks["preference"].add({
+                    "prompt": user,
+                    "chosen": [{"role": "assistant", "content": assistant_text(chosen.reasoning, chosen.content)}],
+                    "rejected": [{"role": "assistant", "content": assistant_text(rejected.reasoning,
+                                                                                 rejected.content)}],
+                    "prompt_id": pid, "reference": reference,
+                    "chosen_id": chosen.generation_id, "rejected_id": rejected.generation_id,
+                })  # fmt: skip
+        pending.clear()
+        ctx.progress(counts["accepted"], total)
+
+    try:
+        for pid, attempts in _attempts(ctx.run_id):
+            picked = select_prompt(pid, attempts, settings)
+            counts["accepted"] += picked.accepted
+            counts["after_pass_rate_band"] += picked.after_band
+            counts["after_near_duplicates"] += picked.after_near_duplicates
+            counts["after_max_per_prompt"] += len(picked.rows)
+            counts["prompts"] += bool(picked.rows)
+            counts["preference_pairs"] += len(picked.pairs)
+            if picked.rows or picked.pairs:
+                pending.append((pid, picked))
+            if len(pending) >= BATCH:
+                drain()
+        drain()
+    finally:
+        for sink in sinks.values():
+            sink.close()
+    configs = [name for name in SCHEMAS if sinks[name].rows]
+    for name in SCHEMAS:
+        if not sinks[name].rows:
+            (folder / f"{name}.jsonl").unlink()
+            (folder / f"{name}.parquet").unlink()
+    if not configs:
+        raise Invalid("no attempt survived the filter and selection: the snapshot would be empty", code="empty_snapshot")
+    return counts, configs
+
+
+def _store(ctx, tmp: Path, root: Path, content_hash: str, configs, counts, settings, name) -> dict[str, Any]:
+    with session_scope() as s:
+        existing = s.scalar(
+            select(DatasetSnapshot).where(
+                DatasetSnapshot.project_id == s.get(Run, ctx.run_id).project_id,
+                DatasetSnapshot.content_hash == content_hash,
+            )
+        )
+        if existing is not None:
+            return _summary(existing, counts, reused=True)
+        run = s.get(Run, ctx.run_id)
+        card = render_card(**_card_inputs(s, run, name, content_hash, configs, settings, counts))
+        (tmp / "README.md").write_text(card)
+        final = root / content_hash
+        if not final.exists():
+            tmp.rename(final)
+        files = {p.name: p.stat().st_size for p in sorted(final.iterdir())}
+        snap = DatasetSnapshot(
+            project_id=run.project_id,
+            run_id=run.id,
+            name=name,
+            content_hash=content_hash,
+            row_counts={**counts, **{c: counts["after_max_per_prompt"] for c in configs if c != "preference"}},
+            files=files,
+            card={"markdown": card},
+        )
+        s.add(snap)
+        s.flush()
+        return _summary(snap, counts, reused=False)
+
+
+def _summary(snap: DatasetSnapshot, counts, *, reused: bool) -> dict[str, Any]:
+    return {"snapshot_id": snap.id, "content_hash": snap.content_hash, "counts": counts,
+            "files": dict(snap.files), "reused": reused}  # fmt: skip
+
+
+def _card_inputs(s, run: Run, name, content_hash, configs, settings: SnapshotSettings, counts) -> dict[str, Any]:
+    teacher = s.get(Teacher, run.teacher_id) if run.teacher_id else None
+    pset = s.get(PromptSet, run.prompt_set_id) if run.prompt_set_id else None
+    verifiers = None
+    if "filter" in run.recipe.get("stages", []):
+        combo = settings_for("filter", run.recipe).verifiers
+        verifiers = {
+            "mode": combo.mode,
+            "verifiers": [
+                {"name": v.name, "version": VERIFIERS[v.name].version, "settings": v.settings} for v in combo.verifiers
+            ],
+        }
+    return {
+        "name": name,
+        "content_hash": content_hash,
+        "configs": configs,
+        "teacher": {"name": teacher.name, "backend": teacher.backend, "model": teacher.model,
+                    "licence": teacher.licence} if teacher else None,  # fmt: skip
+        "warnings": [w for w in (run.warnings or []) if "forbid" in w],
+        "prompt_set": {"id": pset.id, "name": pset.name, "version": pset.version} if pset else None,
+        "verifiers": verifiers,
+        "selection": settings.model_dump(mode="json"),
+        "counts": counts,
+        "filter_summary": (run.summary or {}).get("filter"),
+        "run": {"id": run.id, "name": run.name, "recipe_version": run.recipe_version},
+    }
+
+
+@celery_app.task(name=STAGES["snapshot"].task, bind=True)
+def snapshot_stage(self, stage_id: int) -> None:
+    run_stage(stage_id, self.request.id, write_snapshot)
