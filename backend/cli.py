@@ -161,7 +161,9 @@ def prompts_import(
 
 @app.command()
 def verify(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help='JSONL of {"completion", "reference"}.')],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help='JSONL of {"completion", "reference"}.')
+    ],
     verifier: Annotated[list[str], typer.Option(help="Verifier name; repeat for several.")],
     settings: Annotated[str | None, typer.Option(help="JSON settings (for one verifier), or a list.")] = None,
     mode: Annotated[str, typer.Option(help="With several verifiers: all or any must pass.")] = "all",

@@ -12,7 +12,9 @@ class _Settings(BaseModel):
 
 
 class MathSettings(_Settings):
-    timeout_s: float = Field(5.0, gt=0, le=120, description="Hard limit per check; past it the verdict is timeout.")
+    timeout_s: float = Field(
+        5.0, gt=0, le=120, description="Hard limit per check; past it the verdict is timeout."
+    )
     first_tier: bool = Field(True, description="Settle plain strings and numbers without sympy.")
     float_rounding: int = Field(6, ge=0, le=15, description="Decimal places numbers are compared at.")
 
@@ -35,11 +37,15 @@ class FormatSettings(_Settings):
     min_reasoning_chars: int = Field(1, ge=0, description="Shortest acceptable reasoning.")
     max_reasoning_chars: int | None = Field(None, gt=0, description="Longest acceptable reasoning.")
     min_answer_chars: int = Field(1, ge=0, description="Shortest acceptable answer after the reasoning.")
-    max_chars: int | None = Field(None, gt=0, description="Longest acceptable completion, reasoning included.")
+    max_chars: int | None = Field(
+        None, gt=0, description="Longest acceptable completion, reasoning included."
+    )
 
 
 class MatchSettings(_Settings):
-    extract: bool = Field(True, description="Compare the stated answer (\\boxed, Answer:) rather than all of it.")
+    extract: bool = Field(
+        True, description="Compare the stated answer (\\boxed, Answer:) rather than all of it."
+    )
 
 
 class RegexSettings(_Settings):

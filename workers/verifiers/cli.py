@@ -24,7 +24,10 @@ def _combo(verifiers: list[str], settings: str | None, mode: str) -> VerifierCom
     if not isinstance(parsed, list) or len(parsed) != len(verifiers):
         raise ValueError("--settings is one JSON object, or a list with one object per --verifier")
     return VerifierCombo.model_validate(
-        {"mode": mode, "verifiers": [{"name": n, "settings": s} for n, s in zip(verifiers, parsed, strict=True)]}
+        {
+            "mode": mode,
+            "verifiers": [{"name": n, "settings": s} for n, s in zip(verifiers, parsed, strict=True)],
+        }
     )
 
 
@@ -78,5 +81,7 @@ def run_verify(path: Path, verifiers: list[str], settings: str | None, mode: str
     total = sum(counts.values())
     rate = counts["passed"] / total if total else 0.0
     parts = ", ".join(f"{n:,} {s}" for s, n in counts.most_common())
-    console.print(f"{total:,} verdicts in {time.perf_counter() - started:.1f}s: {parts or 'none'}; pass rate {rate:.1%}")
+    console.print(
+        f"{total:,} verdicts in {time.perf_counter() - started:.1f}s: {parts or 'none'}; pass rate {rate:.1%}"
+    )
     return 0

@@ -56,7 +56,12 @@ def parse_tests(tests: Any) -> list[Test]:
             if isinstance(t, str):
                 out.append(Test(code=t))
             elif isinstance(t, dict) and ("output" in t or "stdout" in t):
-                out.append(Test(stdin=str(t.get("input", t.get("stdin", ""))), expected=str(t.get("output", t.get("stdout")))))
+                out.append(
+                    Test(
+                        stdin=str(t.get("input", t.get("stdin", ""))),
+                        expected=str(t.get("output", t.get("stdout"))),
+                    )
+                )
             else:
                 raise ValueError(f"not a test: {str(t)[:100]}")
         return out

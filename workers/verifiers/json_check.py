@@ -36,7 +36,9 @@ def verify_batch(items: list[Item], settings: JsonSettings) -> list[Verdict]:
         if validator is not None:
             errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))[:5]
         if errors:
-            detail = [{"path": "/".join(map(str, e.absolute_path)), "message": e.message[:200]} for e in errors]
+            detail = [
+                {"path": "/".join(map(str, e.absolute_path)), "message": e.message[:200]} for e in errors
+            ]
             out.append(verdict(NAME, VERSION, "wrong", _ms(t0), errors=detail))
         else:
             out.append(verdict(NAME, VERSION, "passed", _ms(t0)))

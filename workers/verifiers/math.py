@@ -74,7 +74,9 @@ def _first(item: Item, s: MathSettings) -> Verdict | tuple[str, str]:
         letter = extract.choice_letter(found[0] if found else split.answer)
         if letter is None:
             return verdict(NAME, VERSION, "unparseable", reason="no choice letter found")
-        return verdict(NAME, VERSION, "passed" if letter == letter_ref else "wrong", answer=letter, tier="letter")
+        return verdict(
+            NAME, VERSION, "passed" if letter == letter_ref else "wrong", answer=letter, tier="letter"
+        )
     if found is None:
         reason = "cut off inside the reasoning" if not split.closed else "no answer found"
         return verdict(NAME, VERSION, "unparseable", reason=reason)
@@ -122,7 +124,8 @@ def references_parse(references: list[str | None], timeout_s: float = 5.0) -> li
     for ref in references:
         answer = extract.extract_reference(ref) if ref and ref.strip() else ""
         cheap = bool(answer) and (
-            first_tier.number(first_tier.normalise(answer)) is not None or extract.choice_letter(answer) is not None
+            first_tier.number(first_tier.normalise(answer)) is not None
+            or extract.choice_letter(answer) is not None
         )
         out.append(cheap)
         if answer and not cheap:

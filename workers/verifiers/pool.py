@@ -60,7 +60,10 @@ class HardTimeoutPool:
     def _spawn(self) -> _Worker:
         p_rx, c_tx = os.pipe()
         c_rx, p_tx = os.pipe()
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")])),
+        }
         proc = subprocess.Popen(
             [sys.executable, "-m", "workers.verifiers.pool_worker", str(c_rx), str(c_tx), *self.preload],
             pass_fds=(c_rx, c_tx),

@@ -94,7 +94,11 @@ def probe(bwrap: str | None) -> str | None:
         os.chmod(d, 0o777)
         try:
             p = subprocess.run(
-                [*_bwrap_argv(bwrap, d), "/usr/bin/true"], capture_output=True, timeout=20, env={}, **_as_nobody()
+                [*_bwrap_argv(bwrap, d), "/usr/bin/true"],
+                capture_output=True,
+                timeout=20,
+                env={},
+                **_as_nobody(),
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"bubblewrap cannot start: {exc}"
@@ -115,7 +119,13 @@ def run_python(code: str, stdin: str, limits: Limits, *, python: str, sandboxed:
         os.chmod(Path(work, "main.py"), 0o644)
         info_r, info_w = os.pipe() if sandboxed else (None, None)
         if sandboxed:
-            argv = [*_prlimit(limits), *_bwrap_argv(bwrap_path() or "bwrap", work, info_w), python, "-I", "main.py"]
+            argv = [
+                *_prlimit(limits),
+                *_bwrap_argv(bwrap_path() or "bwrap", work, info_w),
+                python,
+                "-I",
+                "main.py",
+            ]
         else:
             argv = [*_prlimit(limits), python, "-I", "main.py"]
         # stdout and stderr go to files, so the file-size limit caps them too
@@ -139,7 +149,9 @@ def run_python(code: str, stdin: str, limits: Limits, *, python: str, sandboxed:
             finally:
                 if info_r is not None:
                     os.close(info_r)
-            return RunResult(status, proc.returncode, _read(out), _read(err), "bwrap" if sandboxed else "none")
+            return RunResult(
+                status, proc.returncode, _read(out), _read(err), "bwrap" if sandboxed else "none"
+            )
 
 
 def _kill(proc: subprocess.Popen, info_r: int | None) -> None:

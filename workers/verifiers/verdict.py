@@ -62,7 +62,12 @@ class Verdict:
 
 
 def verdict(
-    verifier: str, version: str, status: Status, duration_ms: float = 0.0, score: float | None = None, **detail
+    verifier: str,
+    version: str,
+    status: Status,
+    duration_ms: float = 0.0,
+    score: float | None = None,
+    **detail,
 ) -> Verdict:
     """A verdict whose score defaults to 1 for a pass and 0 otherwise."""
     if score is None:

@@ -12,7 +12,9 @@ from workers.verifiers.verdict import Item, Verdict
 COMBO_VERSION = "1"
 
 
-def verify_many(combo: VerifierCombo | dict[str, Any], items: Iterable[Item | dict[str, Any]]) -> list[Verdict]:
+def verify_many(
+    combo: VerifierCombo | dict[str, Any], items: Iterable[Item | dict[str, Any]]
+) -> list[Verdict]:
     """Each item through every verifier of the combo; with more than one, a verdict named after the
     mode ("all" or "any") whose parts are the verifiers' own verdicts."""
     combo = combo if isinstance(combo, VerifierCombo) else VerifierCombo.model_validate(combo)
@@ -23,7 +25,9 @@ def verify_many(combo: VerifierCombo | dict[str, Any], items: Iterable[Item | di
         fn = resolve(kind.function)
         verdicts = fn(items, spec.typed_settings())
         if len(verdicts) != len(items):
-            raise RuntimeError(f"verifier {spec.name} answered {len(verdicts)} verdicts for {len(items)} items")
+            raise RuntimeError(
+                f"verifier {spec.name} answered {len(verdicts)} verdicts for {len(items)} items"
+            )
         per_verifier.append(verdicts)
     if len(per_verifier) == 1:
         return per_verifier[0]
