@@ -164,6 +164,21 @@ def prompts_import(
 
 
 @app.command()
+def verify(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help='JSONL of {"completion", "reference"}.')
+    ],
+    verifier: Annotated[list[str], typer.Option(help="Verifier name; repeat for several.")],
+    settings: Annotated[str | None, typer.Option(help="JSON settings (for one verifier), or a list.")] = None,
+    mode: Annotated[str, typer.Option(help="With several verifiers: all or any must pass.")] = "all",
+) -> None:
+    """Verify completions from a file: one JSON verdict per line on stdout, a summary on stderr."""
+    from workers.verifiers.cli import run_verify
+
+    raise typer.Exit(run_verify(file, verifier, settings, mode, console=console))
+
+
+@app.command()
 def openapi() -> None:
     """Print the OpenAPI schema (the dashboard's client is generated from it)."""
     from backend.main import create_app

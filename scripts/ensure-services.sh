@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure what `make test` needs is running: PostgreSQL and Redis on loopback, and Chromium.
+# Makes sure what `make test` needs is running: PostgreSQL and Redis on loopback, Chromium, and
+# bubblewrap (the code verifier's sandbox).
 # Starts them when installed but stopped; installs them with apt-get when missing and we are root.
 set -euo pipefail
 
@@ -35,3 +36,6 @@ echo "redis: up on 127.0.0.1:6379"
 
 if [ ! -x /usr/bin/chromium ]; then apt_install chromium chromium-driver; fi
 echo "chromium: $(/usr/bin/chromium --version 2>/dev/null || echo missing)"
+
+if ! command -v bwrap >/dev/null; then apt_install bubblewrap; fi
+echo "bubblewrap: $(bwrap --version 2>/dev/null || echo missing)"

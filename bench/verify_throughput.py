@@ -1,0 +1,117 @@
+"""Throughput of the math verifier against a plain serial loop of math_verify, and its hard timeout.
+
+N realistic completions (bench/math_answers.py: right, wrong, unparseable, long LaTeX) go through
+`verify_many` with the math verifier (first tier in this process, math-verify in the hard-timeout
+pool, one worker per core). The peer, in the same run, is what a script would do: for each item
+`verify(parse("$" + reference + "$"), parse(completion))`, serially, with math-verify's own alarm timeouts.
+The hang family is left out of both (the peer would never finish it). Then the hang family, spread
+through the first items, goes through verify_many alone: each must be answered `timeout` within the
+hard timeout + 1 s and every other item must get the same verdict as before (nothing stalls or shifts).
+
+    .venv/bin/python bench/verify_throughput.py [--n 100000] [--hang 24] [--timeout 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.math_answers import make  # noqa: E402
+
+
+def peer_loop(items: list[dict]) -> tuple[list[bool], float]:
+    from math_verify import parse, verify
+
+    t0 = time.perf_counter()
+    out = [bool(verify(parse("$" + i["reference"] + "$"), parse(i["completion"]))) for i in items]
+    return out, time.perf_counter() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--hang", type=int, default=24)
+    ap.add_argument("--timeout", type=float, default=3.0)
+    ap.add_argument("--around", type=int, default=3000, help="normal items mixed with the hang family")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    logging.getLogger("math_verify").setLevel(logging.CRITICAL)
+
+    from workers.verifiers.pool import close_shared_pool, shared_pool
+    from workers.verifiers.verify import verify_many
+
+    items = make(args.n, args.hang)
+    rest = [i for i in items if i["kind"] != "hang"]
+    combo = {"verifiers": [{"name": "math", "settings": {"timeout_s": args.timeout}}]}
+    cores = os.cpu_count()
+
+    peer, t_peer = peer_loop(rest)
+
+    t0 = time.perf_counter()
+    pool = shared_pool()
+    pool.map("workers.verifiers.math:slow_check", [("1", "1", 6)] * pool.size, args.timeout)  # all ready
+    t_start = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ours = verify_many(combo, rest)
+    t_ours = time.perf_counter() - t0
+
+    statuses = Counter(v.status for v in ours)
+    tiers = Counter(v.detail.get("tier", "-") for v in ours)
+    agree: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for item, v, p in zip(rest, ours, peer, strict=True):
+        agree[item["kind"]][0] += v.passed is p
+        agree[item["kind"]][1] += 1
+
+    # the hang family spread through normal items, through the same pool
+    mixed = rest[: args.around]
+    mixed_hang = [i for i in items if i["kind"] == "hang"]
+    step = max(1, len(mixed) // (len(mixed_hang) + 1))
+    for j, h in enumerate(mixed_hang):
+        mixed.insert((j + 1) * step + j, h)
+    expected = {id(i): v for i, v in zip(rest, ours, strict=True)}
+    t0 = time.perf_counter()
+    got = verify_many(combo, mixed)
+    t_mixed = time.perf_counter() - t0
+    hang_v = [v for i, v in zip(mixed, got, strict=True) if i["kind"] == "hang"]
+    shifted = sum(
+        1
+        for i, v in zip(mixed, got, strict=True)
+        if i["kind"] != "hang" and v.status != expected[id(i)].status
+    )
+    worst = max((v.duration_ms for v in hang_v), default=0.0) / 1000
+    kills = pool.kills
+    close_shared_pool()
+
+    ratio = t_peer / t_ours
+    print(f"math verifier throughput, {len(rest):,} items (+{len(mixed_hang)} hang family), {cores} cores")
+    print(f"{'':34}{'seconds':>10}{'items/s':>12}")
+    print(f"{'plain serial math_verify loop':34}{t_peer:>10.1f}{len(rest) / t_peer:>12,.0f}")
+    print(f"{'verify_many (math, pooled)':34}{t_ours:>10.1f}{len(rest) / t_ours:>12,.0f}")
+    print(f"pool start (once per process, not in the time above): {t_start:.2f}s")
+    print(f"verdicts: {dict(statuses)}")
+    print(f"settled by: {dict(tiers)}")
+    print("agreement with the plain loop's passed, by kind:")
+    for kind, (same, n) in sorted(agree.items()):
+        print(f"  {kind:16} {same / n:7.1%} of {n:,}")
+    ok_hang = all(v.status == "timeout" for v in hang_v) and worst <= args.timeout + 1
+    print(
+        f"hang family: {sum(v.status == 'timeout' for v in hang_v)}/{len(hang_v)} answered timeout, "
+        f"slowest {worst:.2f}s (limit {args.timeout + 1:.1f}s), {kills} workers killed; "
+        f"{len(mixed) - len(hang_v):,} items around them, {shifted} with a different verdict; {t_mixed:.1f}s"
+    )
+    ok_ratio = ratio >= 1.8
+    print(f"ratio: {ratio:.2f}x the serial loop (target >= 1.8x): {'PASS' if ok_ratio else 'FAIL'}")
+    print(f"hard timeout: {'PASS' if ok_hang and shifted == 0 else 'FAIL'}; stalls: 0")
+    return 0 if ok_ratio and ok_hang and shifted == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Verifiers: pure checks of a completion against its prompt's reference or tests."""

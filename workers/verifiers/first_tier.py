@@ -1,0 +1,81 @@
+"""The cheap first tier of the math verifier: normalised strings, then exact numbers (integers,
+fractions, decimals, percents, thousands separators). It answers only where it is sure; anything
+else goes on to math-verify."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from typing import Literal
+
+Decision = Literal["passed", "wrong"] | None
+
+_DROP = re.compile(r"\\left|\\right|\\!|\\,|\\;|\\:|\\ |\^\{?\\circ\}?|\\displaystyle|\s+")
+_TEXT = re.compile(r"\\(?:text|textbf|mathrm|mbox)\{([^{}]*)\}")
+_WRAP = re.compile(r"^(?:\$+|\\\(|\\\[)(.*?)(?:\$+|\\\)|\\\])$", re.S)
+_ASSIGN = re.compile(r"^[a-zA-Z]=(?=.)")
+_INT = re.compile(r"[+-]?\d+")
+_DEC = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)")
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_SLASH = re.compile(r"([+-]?\d+)/(\d+)")
+_FRAC = re.compile(r"([+-]?)\\frac\{([+-]?\d+)\}\{([+-]?\d+)\}")
+_FRAC_SHORT = re.compile(r"([+-]?)\\frac(\d)(\d)")
+
+
+def normalise(s: str) -> str:
+    s = s.strip()
+    m = _WRAP.match(s)
+    if m:
+        s = m.group(1)
+    s = _TEXT.sub(r"\1", s)
+    s = _DROP.sub("", s).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\%", "%")
+    s = s.replace("{,}", ",").rstrip(".")
+    return _ASSIGN.sub("", s)
+
+
+def number(s: str) -> tuple[Fraction, bool] | None:
+    """(value, is_percent) of a normalised plain number, or None."""
+    pct = s.endswith("%")
+    if pct:
+        s = s[:-1]
+    if s.startswith("$"):  # a currency sign, once the maths wrapper is gone
+        s = s[1:]
+    if _THOUSANDS.fullmatch(s):
+        s = s.replace(",", "")
+    try:
+        if _INT.fullmatch(s) or _DEC.fullmatch(s):
+            return Fraction(s), pct
+        m = _SLASH.fullmatch(s)
+        if m:
+            return _ratio("", m.group(1), m.group(2)), pct
+        m = _FRAC.fullmatch(s) or _FRAC_SHORT.fullmatch(s)
+        if m:
+            return _ratio(*m.groups()), pct
+    except ZeroDivisionError:
+        return None
+    return None
+
+
+def _ratio(sign: str, num: str, den: str) -> Fraction:
+    value = Fraction(int(num), int(den))
+    return -value if sign == "-" else value
+
+
+def decide(answer: str, reference: str, float_rounding: int = 6) -> Decision:
+    """passed / wrong where plain strings or plain numbers settle it; None to ask math-verify."""
+    a, r = normalise(answer), normalise(reference)
+    if a == r and a:
+        return "passed"
+    na, nr = number(a), number(r)
+    if na is None or nr is None:
+        return None
+    (va, pa), (vr, pr) = na, nr
+    # "50%" may be written for 50 or for 0.5: either reading counts
+    readings_a = [va, va / 100] if pa else [va]
+    readings_r = [vr, vr / 100] if pr else [vr]
+    if any(x == y for x in readings_a for y in readings_r):
+        return "passed"
+    # math-verify calls numbers equal once rounded: leave near misses to it
+    if any(round(x, float_rounding) == round(y, float_rounding) for x in readings_a for y in readings_r):
+        return None
+    return "wrong"
