@@ -18,6 +18,8 @@ users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 prompts_app = typer.Typer(help="Manage prompt sets.", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
+runs_app = typer.Typer(help="Launch and watch runs.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
 console = Console(stderr=True)
 
 
@@ -161,6 +163,29 @@ def prompts_import(
         f"prompt set {pset_id} ({name} v{version}): {stored:,} prompts stored, "
         f"{report.rejected:,} rejected, removed: {removed}"
     )
+
+
+@runs_app.command("create")
+def runs_create(
+    recipe: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The recipe, YAML or JSON.")],
+    project: Annotated[str, typer.Option(help="Project name or id.")],
+    name: Annotated[str, typer.Option(help="The run's name.")],
+    wait: Annotated[bool, typer.Option(help="Follow the run's stages until it ends.")] = False,
+) -> None:
+    """Create a run from a recipe file (the same recipe the API takes) and queue it; a worker runs it."""
+    from backend.runs.cli import create_from_file, follow
+
+    run_id = create_from_file(recipe, project=project, name=name, console=console)
+    if wait:
+        raise typer.Exit(follow(run_id, console=console))
+
+
+@runs_app.command("show")
+def runs_show(run_id: Annotated[int, typer.Argument(help="Run id.")]) -> None:
+    """A run's status, stages and their metrics."""
+    from backend.runs.cli import show
+
+    raise typer.Exit(show(run_id, console=console))
 
 
 @app.command()

@@ -7,7 +7,8 @@ from typing import Any
 import orjson
 
 FORMATS = {
-    "messages": "conversational `messages` (system, user, assistant with the reasoning in <think>...</think>), "
+    "messages": "conversational `messages` (system, user, assistant with the reasoning in "
+    "<think>...</think>), "
     "for SFTTrainer",
     "prompt_completion": "conversational `prompt` / `completion`, for SFTTrainer (loss on the completion)",
     "preference": "conversational `prompt` / `chosen` / `rejected`, for DPOTrainer",
@@ -36,7 +37,12 @@ def render_card(
     head += ["tags:", "  - distillation", "  - reasoning", "  - distillery"]
     head.append("configs:")
     for c in configs:
-        head += [f"  - config_name: {c}", "    data_files:", "      - split: train", f"        path: {c}.parquet"]
+        head += [
+            f"  - config_name: {c}",
+            "    data_files:",
+            "      - split: train",
+            f"        path: {c}.parquet",
+        ]
     head.append("---")
     body = [f"# {name}", ""]
     for w in warnings:

@@ -93,7 +93,11 @@ def select_prompt(prompt_id: int, attempts: list[Attempt], settings: SnapshotSet
     if not in_band(len(accepted), len(attempts), settings.pass_rate_band):
         return Picked([], [], len(accepted), 0, 0)
     banded = accepted
-    unique = drop_near_duplicates(banded, settings.near_duplicate_jaccard) if settings.drop_near_duplicates else banded
+    unique = (
+        drop_near_duplicates(banded, settings.near_duplicate_jaccard)
+        if settings.drop_near_duplicates
+        else banded
+    )
     rows = pick(unique, settings, prompt_id)
     pairs: list[tuple[Attempt, Attempt]] = []
     if settings.preference_pairs and rows and rejected:

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from backend.datasets.schemas import SnapshotSettings, SnapshotSummary
 from backend.prompts.profile import ProfileSettings, ProfileSummary
 from backend.rollouts.schemas import RolloutSettings, RolloutSummary
+from backend.verifiers.filter import FilterSettings, FilterSummary
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,28 @@ STAGES: dict[str, StageKind] = {
             module="workers.stages.rollout",
             needs_teacher=True,
             fanout=True,
+        ),
+        StageKind(
+            name="filter",
+            help="Every attempt goes through the recipe's verifiers (math, code, format, exact, regex, json; "
+            "all/any); verdicts are stored per attempt with per-verifier acceptance and per-prompt pass "
+            "rates.",
+            settings=FilterSettings,
+            summary=FilterSummary,
+            module="workers.stages.filter",
+            requires=("rollout",),
+            fanout=True,
+        ),
+        StageKind(
+            name="snapshot",
+            help="The accepted attempts, selected by the policy (pass-rate band, near duplicates, k per "
+            "prompt), written once as an immutable, content-hashed dataset: Parquet and JSONL for TRL, "
+            "preference pairs, and a dataset card.",
+            settings=SnapshotSettings,
+            summary=SnapshotSummary,
+            module="workers.stages.snapshot",
+            requires=("filter",),
+            time_limit_s=6 * 3600,
         ),
     ]
 }

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class GenerationOut(BaseModel):
@@ -22,4 +23,22 @@ class GenerationOut(BaseModel):
     completion_tokens: int | None
     latency_ms: int | None
     from_cache: bool
+    accepted: bool | None = Field(
+        description="The filter stage's decision; None until filtered or undecided."
+    )
+    created_at: datetime
+
+
+class VerdictOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    generation_id: int
+    verifier: str
+    verifier_version: str
+    status: str = Field(description="passed | wrong | unparseable | timeout | error | reference_unparseable")
+    passed: bool | None
+    score: float | None
+    detail: dict[str, Any]
+    duration_ms: float
     created_at: datetime

@@ -77,6 +77,13 @@ class FakeServerConfig:
     )
     ratelimit_window_s: float = field(default=1.0, metadata={"help": "the rate-limit window in seconds"})
     latency_s: float = field(default=0.0, metadata={"help": "sleep this long before each normal answer"})
+    answers: str = field(
+        default="",
+        metadata={
+            "help": "comma-separated final answers: choice i of a request ends 'Answer: answers[i %% k]' "
+            "instead of 'The answer is 42.' (a teacher that is sometimes wrong, for verifiers)"
+        },
+    )
 
 
 def _text(nbytes: int, rng: random.Random) -> str:
@@ -131,6 +138,14 @@ class FakeOpenAIServer:
             tmpl = b'{"index":%%d,"message":%s,"finish_reason":"%s"}' % (orjson.dumps(msg), finish)
             self._choice[variant] = (tmpl, _words(msg))
         self._choices: dict[tuple[str, int], tuple[bytes, int]] = {}  # (variant, n) -> choices, words
+        self._alternatives: list[tuple[bytes, int]] = []  # --answers: one "stop" choice per answer
+        base = self.answer
+        for final in filter(None, (a.strip() for a in cfg.answers.split(","))):
+            self.answer = base.removesuffix(" The answer is 42.") + f"\nAnswer: {final}"
+            msg = self._message("stop")
+            tmpl = b'{"index":%%d,"message":%s,"finish_reason":"stop"}' % orjson.dumps(msg)
+            self._alternatives.append((tmpl, _words(msg)))
+        self.answer = base
 
     # -- answers --------------------------------------------------------------------------------
 
@@ -155,6 +170,10 @@ class FakeOpenAIServer:
 
     def _choices_for(self, variant: str, n: int) -> tuple[bytes, int]:
         hit = self._choices.get((variant, n))
+        if hit is None and variant == "stop" and self._alternatives:
+            alts = [self._alternatives[i % len(self._alternatives)] for i in range(n)]
+            hit = (b",".join(t % i for i, (t, _) in enumerate(alts)), sum(w for _, w in alts))
+            self._choices[(variant, n)] = hit
         if hit is None:
             tmpl, words = self._choice[variant]
             hit = (b",".join(tmpl % i for i in range(n)), words * n)

@@ -43,7 +43,9 @@ _TURN = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
 _META = [("prompt_id", pa.int64()), ("reference", pa.string())]
 SCHEMAS = {
     "messages": pa.schema([("messages", _TURN), *_META, ("generation_id", pa.int64())]),
-    "prompt_completion": pa.schema([("prompt", _TURN), ("completion", _TURN), *_META, ("generation_id", pa.int64())]),
+    "prompt_completion": pa.schema(
+        [("prompt", _TURN), ("completion", _TURN), *_META, ("generation_id", pa.int64())]
+    ),
     "preference": pa.schema(
         [("prompt", _TURN), ("chosen", _TURN), ("rejected", _TURN), *_META,
          ("chosen_id", pa.int64()), ("rejected_id", pa.int64())]
@@ -103,7 +105,9 @@ def _attempts(run_id: int):
 def _prompts(ids: list[int], default_system: str | None) -> dict[int, tuple[list[dict], str | None]]:
     with session_scope() as s:
         rows = s.execute(
-            select(Prompt.id, Prompt.text, Prompt.system, Prompt.messages, Prompt.reference).where(Prompt.id.in_(ids))
+            select(Prompt.id, Prompt.text, Prompt.system, Prompt.messages, Prompt.reference).where(
+                Prompt.id.in_(ids)
+            )
         ).all()
     return {r[0]: (conversation(r[1], r[2], r[3], default_system), r[4]) for r in rows}
 
@@ -133,10 +137,14 @@ def write_snapshot(ctx: StageContext) -> dict[str, Any]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _assistant(a: Attempt) -> list[dict[str, str]]:
+    return [{"role": "assistant", "content": assistant_text(a.reasoning, a.content)}]
+
+
 def _write_rows(ctx, folder: Path, settings: SnapshotSettings, system: str | None, total: int):
     sinks = {name: _Sink(folder, name) for name in SCHEMAS}
-    counts = dict.fromkeys(("accepted", "after_pass_rate_band", "after_near_duplicates", "after_max_per_prompt",
-                            "prompts", "preference_pairs"), 0)  # fmt: skip
+    steps = ("accepted", "after_pass_rate_band", "after_near_duplicates", "after_max_per_prompt")
+    counts = dict.fromkeys((*steps, "prompts", "preference_pairs"), 0)
     ctx.progress(0, total, force=True)
     pending: list[tuple[int, Any]] = []
 
@@ -144,21 +152,23 @@ def _write_rows(ctx, folder: Path, settings: SnapshotSettings, system: str | Non
         prompts = _prompts([pid for pid, _ in pending], system)
         for pid, picked in pending:
             convo, reference = prompts[pid]
-            user = [m for m in convo]
             for a in picked.rows:
-                turn = [{"role": "assistant", "content": assistant_text(a.reasoning, a.content)}]
+                turn = _assistant(a)
                 meta = {"prompt_id": pid, "reference": reference, "generation_id": a.generation_id}
-                sinks["messages"].add({"messages": user + turn, **meta})
-                sinks["prompt_completion"].add({"prompt": user, "completion": turn, **meta})
+                sinks["messages"].add({"messages": convo + turn, **meta})
+                sinks["prompt_completion"].add({"prompt": convo, "completion": turn, **meta})
             for chosen, rejected in picked.pairs:
-                sinks["preference"].add({
-                    "prompt": user,
-                    "chosen": [{"role": "assistant", "content": assistant_text(chosen.reasoning, chosen.content)}],
-                    "rejected": [{"role": "assistant", "content": assistant_text(rejected.reasoning,
-                                                                                 rejected.content)}],
-                    "prompt_id": pid, "reference": reference,
-                    "chosen_id": chosen.generation_id, "rejected_id": rejected.generation_id,
-                })  # fmt: skip
+                sinks["preference"].add(
+                    {
+                        "prompt": convo,
+                        "chosen": _assistant(chosen),
+                        "rejected": _assistant(rejected),
+                        "prompt_id": pid,
+                        "reference": reference,
+                        "chosen_id": chosen.generation_id,
+                        "rejected_id": rejected.generation_id,
+                    }
+                )
         pending.clear()
         ctx.progress(counts["accepted"], total)
 
@@ -185,7 +195,9 @@ def _write_rows(ctx, folder: Path, settings: SnapshotSettings, system: str | Non
             (folder / f"{name}.jsonl").unlink()
             (folder / f"{name}.parquet").unlink()
     if not configs:
-        raise Invalid("no attempt survived the filter and selection: the snapshot would be empty", code="empty_snapshot")
+        raise Invalid(
+            "no attempt survived the filter and selection: the snapshot would be empty", code="empty_snapshot"
+        )
     return counts, configs
 
 
@@ -211,7 +223,10 @@ def _store(ctx, tmp: Path, root: Path, content_hash: str, configs, counts, setti
             run_id=run.id,
             name=name,
             content_hash=content_hash,
-            row_counts={**counts, **{c: counts["after_max_per_prompt"] for c in configs if c != "preference"}},
+            row_counts={
+                **counts,
+                **{c: counts["after_max_per_prompt"] for c in configs if c != "preference"},
+            },
             files=files,
             card={"markdown": card},
         )
@@ -225,7 +240,9 @@ def _summary(snap: DatasetSnapshot, counts, *, reused: bool) -> dict[str, Any]:
             "files": dict(snap.files), "reused": reused}  # fmt: skip
 
 
-def _card_inputs(s, run: Run, name, content_hash, configs, settings: SnapshotSettings, counts) -> dict[str, Any]:
+def _card_inputs(
+    s, run: Run, name, content_hash, configs, settings: SnapshotSettings, counts
+) -> dict[str, Any]:
     teacher = s.get(Teacher, run.teacher_id) if run.teacher_id else None
     pset = s.get(PromptSet, run.prompt_set_id) if run.prompt_set_id else None
     verifiers = None
@@ -234,15 +251,22 @@ def _card_inputs(s, run: Run, name, content_hash, configs, settings: SnapshotSet
         verifiers = {
             "mode": combo.mode,
             "verifiers": [
-                {"name": v.name, "version": VERIFIERS[v.name].version, "settings": v.settings} for v in combo.verifiers
+                {"name": v.name, "version": VERIFIERS[v.name].version, "settings": v.settings}
+                for v in combo.verifiers
             ],
         }
     return {
         "name": name,
         "content_hash": content_hash,
         "configs": configs,
-        "teacher": {"name": teacher.name, "backend": teacher.backend, "model": teacher.model,
-                    "licence": teacher.licence} if teacher else None,  # fmt: skip
+        "teacher": {
+            "name": teacher.name,
+            "backend": teacher.backend,
+            "model": teacher.model,
+            "licence": teacher.licence,
+        }
+        if teacher
+        else None,  # fmt: skip
         "warnings": [w for w in (run.warnings or []) if "forbid" in w],
         "prompt_set": {"id": pset.id, "name": pset.name, "version": pset.version} if pset else None,
         "verifiers": verifiers,

@@ -16,8 +16,9 @@ from backend.runs import lifecycle, service
 from backend.runs.models import Run, Status
 from backend.runs.schemas import Recipe, RunCreate, RunDetail, RunOut, StageKindOut, StageOut, stage_out
 from backend.runs.stages import STAGES
-from backend.samples.schemas import GenerationOut
+from backend.samples.schemas import GenerationOut, VerdictOut
 from backend.samples.service import list_generations as generations_page
+from backend.samples.service import verdicts_of
 from backend.teachers.service import get_teacher
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["runs"])
@@ -99,11 +100,26 @@ def list_generations(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: str | None = None,
     status: Annotated[str | None, Query(pattern="^(ok|failed)$")] = None,
+    accepted: Annotated[bool | None, Query(description="Only attempts the filter accepted (or not).")] = None,
 ) -> Page[GenerationOut]:
     """A run's generations, oldest first, a page at a time."""
     run = service.get_run(session, project=access.project, run_id=run_id)
-    rows, nxt = generations_page(session, run=run, limit=limit, cursor=cursor, status=status)
+    rows, nxt = generations_page(
+        session, run=run, limit=limit, cursor=cursor, status=status, accepted=accepted
+    )
     return Page[GenerationOut](items=[_generation(g) for g in rows], next_cursor=nxt)
+
+
+@router.get("/runs/{run_id}/generations/{generation_id}/verdicts", operation_id="listVerdicts")
+def list_verdicts(
+    session: SessionDep,
+    access: Viewer,
+    run_id: RunId,
+    generation_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+) -> list[VerdictOut]:
+    """Each verifier's verdict on one attempt (and the combination's, named all or any)."""
+    run = service.get_run(session, project=access.project, run_id=run_id)
+    return [VerdictOut.model_validate(v) for v in verdicts_of(session, run=run, generation_id=generation_id)]
 
 
 def _generation(g) -> GenerationOut:

@@ -515,6 +515,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/runs/{run_id}/generations/{generation_id}/verdicts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Verdicts
+         * @description Each verifier's verdict on one attempt (and the combination's, named all or any).
+         */
+        get: operations["listVerdicts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/runs/{run_id}/card": {
         parameters: {
             query?: never;
@@ -675,6 +695,84 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/snapshots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Snapshots
+         * @description Snapshots, newest first, a page at a time; run_id narrows them to one run.
+         */
+        get: operations["listSnapshots"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/snapshots/{snapshot_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Snapshot */
+        get: operations["getSnapshot"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/snapshots/{snapshot_id}/card": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Snapshot Card
+         * @description The snapshot's README.md: the Hub's YAML header, sources, verifiers, counts after each filter.
+         */
+        get: operations["getSnapshotCard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/snapshots/{snapshot_id}/files/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download File
+         * @description One file of the snapshot (messages.parquet, preference.jsonl, README.md...). A teacher whose terms
+         *     forbid training competing models needs acknowledge_terms=true (403 terms_not_acknowledged).
+         */
+        get: operations["downloadSnapshotFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -825,6 +923,127 @@ export interface components {
          * @enum {string}
          */
         Evolution: "deepen" | "concretize" | "reasoning" | "broaden";
+        /** FilterSettings */
+        FilterSettings: {
+            /** @description The verifiers every attempt goes through, combined with all/any. */
+            verifiers?: components["schemas"]["VerifierCombo"];
+            /**
+             * Chunk Size
+             * @description Prompts per Celery task.
+             * @default 256
+             */
+            chunk_size: number;
+            /**
+             * Batch
+             * @description Attempts verified and written per batch.
+             * @default 512
+             */
+            batch: number;
+        };
+        /** FilterStage */
+        FilterStage: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: number;
+            /** Position */
+            position: number;
+            status: components["schemas"]["Status"];
+            /** Progress Done */
+            progress_done: number;
+            /** Progress Total */
+            progress_total: number | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "filter";
+            /** @description None until the stage reports. */
+            metrics?: components["schemas"]["FilterSummary"] | null;
+        };
+        /**
+         * FilterSummary
+         * @description Live while the stage runs, final once it is done.
+         */
+        FilterSummary: {
+            /**
+             * Verified
+             * @description Attempts with a final verdict.
+             */
+            verified: number;
+            /** Accepted */
+            accepted: number;
+            /**
+             * Rejected
+             * @description A verifier said wrong or unparseable.
+             */
+            rejected: number;
+            /**
+             * Undecided
+             * @description No verifier could decide: timeout, error, unparseable reference.
+             */
+            undecided: number;
+            /**
+             * Acceptance Rate
+             * @description accepted / verified.
+             */
+            acceptance_rate: number;
+            /**
+             * By Verifier
+             * @description Verdicts by status for each verifier (and for the combination, named all or any).
+             */
+            by_verifier: {
+                [key: string]: components["schemas"]["VerdictCounts"];
+            };
+            /**
+             * Prompts
+             * @description Prompts with at least one attempt, over finished chunks.
+             */
+            prompts: number;
+            /**
+             * Prompts Solved
+             * @description Prompts with at least one accepted attempt.
+             */
+            prompts_solved: number;
+            /**
+             * Pass Rate Histogram
+             * @description Prompts by share of accepted attempts.
+             */
+            pass_rate_histogram: {
+                [key: string]: number;
+            };
+            /**
+             * Cost Usd
+             * @description The rollout's teacher cost.
+             */
+            cost_usd: number;
+            /** Cost Per Accepted Usd */
+            cost_per_accepted_usd: number | null;
+            /** Gpu Seconds Per Accepted */
+            gpu_seconds_per_accepted: number | null;
+            /** Verified Per S */
+            verified_per_s: number;
+            /** Elapsed S */
+            elapsed_s: number;
+            /**
+             * Chunks
+             * @description Chunks by status.
+             */
+            chunks: {
+                [key: string]: number;
+            };
+        };
         /** GenerationOut */
         GenerationOut: {
             /** Id */
@@ -855,6 +1074,11 @@ export interface components {
             latency_ms: number | null;
             /** From Cache */
             from_cache: boolean;
+            /**
+             * Accepted
+             * @description The filter stage's decision; None until filtered or undecided.
+             */
+            accepted: boolean | null;
             /**
              * Created At
              * Format: date-time
@@ -990,6 +1214,13 @@ export interface components {
         Page_RunOut_: {
             /** Items */
             items: components["schemas"]["RunOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[SnapshotOut] */
+        Page_SnapshotOut_: {
+            /** Items */
+            items: components["schemas"]["SnapshotOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -1247,6 +1478,10 @@ export interface components {
             profile?: components["schemas"]["ProfileSettings"];
             /** @description Settings of the rollout stage. */
             rollout?: components["schemas"]["RolloutSettings"];
+            /** @description Settings of the filter stage. */
+            filter?: components["schemas"]["FilterSettings"];
+            /** @description Settings of the snapshot stage. */
+            snapshot?: components["schemas"]["SnapshotSettings"];
         };
         /**
          * Role
@@ -1487,7 +1722,7 @@ export interface components {
             /** Finished At */
             finished_at: string | null;
             /** Stages */
-            stages: (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"])[];
+            stages: (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["SnapshotStage"])[];
         };
         /** RunOut */
         RunOut: {
@@ -1528,6 +1763,8 @@ export interface components {
         RunSummary: {
             profile?: components["schemas"]["ProfileSummary"] | null;
             rollout?: components["schemas"]["RolloutSummary"] | null;
+            filter?: components["schemas"]["FilterSummary"] | null;
+            snapshot?: components["schemas"]["SnapshotSummary"] | null;
         };
         /** SignupIn */
         SignupIn: {
@@ -1543,6 +1780,167 @@ export interface components {
              * @default
              */
             name: string;
+        };
+        /** SnapshotCounts */
+        SnapshotCounts: {
+            /**
+             * Accepted
+             * @description Accepted attempts of the run.
+             */
+            accepted: number;
+            /** After Pass Rate Band */
+            after_pass_rate_band: number;
+            /** After Near Duplicates */
+            after_near_duplicates: number;
+            /** After Max Per Prompt */
+            after_max_per_prompt: number;
+            /**
+             * Prompts
+             * @description Prompts with at least one row.
+             */
+            prompts: number;
+            /** Preference Pairs */
+            preference_pairs: number;
+        };
+        /** SnapshotOut */
+        SnapshotOut: {
+            /** Id */
+            id: number;
+            /** Project Id */
+            project_id: number;
+            /** Run Id */
+            run_id: number | null;
+            /** Name */
+            name: string;
+            /** Content Hash */
+            content_hash: string;
+            /** Row Counts */
+            row_counts: {
+                [key: string]: unknown;
+            };
+            /** Files */
+            files: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /**
+         * SnapshotSettings
+         * @description Which verified attempts become training rows. Applied in this order: pass-rate band, near
+         *     duplicates, at most k per prompt.
+         */
+        SnapshotSettings: {
+            /**
+             * Name
+             * @description The snapshot's name; default: the run's.
+             */
+            name?: string | null;
+            /**
+             * Pass Rate Band
+             * @description Keep prompts whose share of accepted attempts lies in [low, high]: (0.1, 0.9) drops prompts the teacher always or never solves, as open-r1 does. None keeps every prompt.
+             */
+            pass_rate_band?: [
+                number,
+                number
+            ] | null;
+            /**
+             * Drop Near Duplicates
+             * @description Drop near-duplicate attempts of the same prompt.
+             * @default true
+             */
+            drop_near_duplicates: boolean;
+            /**
+             * Near Duplicate Jaccard
+             * @description Word 5-gram Jaccard from which two attempts count as near duplicates.
+             * @default 0.8
+             */
+            near_duplicate_jaccard: number;
+            /**
+             * Max Per Prompt
+             * @description At most k attempts per prompt.
+             */
+            max_per_prompt?: number | null;
+            /**
+             * Pick
+             * @description Which attempts max_per_prompt keeps: the shortest, or a seeded random few.
+             * @default shortest
+             * @enum {string}
+             */
+            pick: "shortest" | "random";
+            /**
+             * Seed
+             * @description Seed of the random pick.
+             * @default 0
+             */
+            seed: number;
+            /**
+             * Preference Pairs
+             * @description Also write chosen/rejected pairs (an accepted and a rejected attempt of a prompt).
+             * @default true
+             */
+            preference_pairs: boolean;
+            /**
+             * Pairs Per Prompt
+             * @description At most this many pairs per prompt.
+             * @default 1
+             */
+            pairs_per_prompt: number;
+        };
+        /** SnapshotStage */
+        SnapshotStage: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: number;
+            /** Position */
+            position: number;
+            status: components["schemas"]["Status"];
+            /** Progress Done */
+            progress_done: number;
+            /** Progress Total */
+            progress_total: number | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "snapshot";
+            /** @description None until the stage reports. */
+            metrics?: components["schemas"]["SnapshotSummary"] | null;
+        };
+        /** SnapshotSummary */
+        SnapshotSummary: {
+            /** Snapshot Id */
+            snapshot_id: number;
+            /** Content Hash */
+            content_hash: string;
+            counts: components["schemas"]["SnapshotCounts"];
+            /**
+             * Files
+             * @description File name -> size in bytes.
+             */
+            files: {
+                [key: string]: number;
+            };
+            /**
+             * Reused
+             * @description An identical snapshot existed already; it was reused.
+             */
+            reused: boolean;
         };
         /** StageKindOut */
         StageKindOut: {
@@ -1751,6 +2149,97 @@ export interface components {
             input?: unknown;
             /** Context */
             ctx?: Record<string, never>;
+        };
+        /** VerdictCounts */
+        VerdictCounts: {
+            /**
+             * Passed
+             * @default 0
+             */
+            passed: number;
+            /**
+             * Wrong
+             * @default 0
+             */
+            wrong: number;
+            /**
+             * Unparseable
+             * @default 0
+             */
+            unparseable: number;
+            /**
+             * Timeout
+             * @default 0
+             */
+            timeout: number;
+            /**
+             * Error
+             * @default 0
+             */
+            error: number;
+            /**
+             * Reference Unparseable
+             * @default 0
+             */
+            reference_unparseable: number;
+        };
+        /** VerdictOut */
+        VerdictOut: {
+            /** Id */
+            id: number;
+            /** Generation Id */
+            generation_id: number;
+            /** Verifier */
+            verifier: string;
+            /** Verifier Version */
+            verifier_version: string;
+            /**
+             * Status
+             * @description passed | wrong | unparseable | timeout | error | reference_unparseable
+             */
+            status: string;
+            /** Passed */
+            passed: boolean | null;
+            /** Score */
+            score: number | null;
+            /** Detail */
+            detail: {
+                [key: string]: unknown;
+            };
+            /** Duration Ms */
+            duration_ms: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** VerifierCombo */
+        VerifierCombo: {
+            /**
+             * Mode
+             * @description Pass when all verifiers pass, or any one.
+             * @default all
+             * @enum {string}
+             */
+            mode: "all" | "any";
+            /** Verifiers */
+            verifiers: components["schemas"]["VerifierSpec"][];
+        };
+        /** VerifierSpec */
+        VerifierSpec: {
+            /**
+             * Name
+             * @description A verifier from the registry.
+             */
+            name: string;
+            /**
+             * Settings
+             * @description That verifier's settings.
+             */
+            settings?: {
+                [key: string]: unknown;
+            };
         };
     };
     responses: never;
@@ -2749,7 +3238,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"])[];
+                    "application/json": (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["SnapshotStage"])[];
                 };
             };
             /** @description Validation Error */
@@ -2868,6 +3357,8 @@ export interface operations {
                 limit?: number;
                 cursor?: string | null;
                 status?: string | null;
+                /** @description Only attempts the filter accepted (or not). */
+                accepted?: boolean | null;
             };
             header?: never;
             path: {
@@ -2885,6 +3376,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_GenerationOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    listVerdicts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                generation_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerdictOut"][];
                 };
             };
             /** @description Validation Error */
@@ -3163,6 +3687,142 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    listSnapshots: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+                run_id?: number | null;
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SnapshotOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getSnapshot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                snapshot_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SnapshotOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getSnapshotCard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                snapshot_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    downloadSnapshotFile: {
+        parameters: {
+            query?: {
+                acknowledge_terms?: boolean;
+            };
+            header?: never;
+            path: {
+                snapshot_id: number;
+                name: string;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apache.parquet": unknown;
+                    "application/x-ndjson": unknown;
+                    "text/markdown": unknown;
+                };
             };
             /** @description Validation Error */
             422: {

@@ -76,7 +76,11 @@ def _chunk_generations(job: FilterJob, s: Session):
 def _todo(job: FilterJob, s: Session, ids_of_chunk, after: int, limit: int):
     name, version = job.final
     decided = exists().where(
-        and_(Verdict.generation_id == Generation.id, Verdict.verifier == name, Verdict.verifier_version == version)
+        and_(
+            Verdict.generation_id == Generation.id,
+            Verdict.verifier == name,
+            Verdict.verifier_version == version,
+        )
     )
     return s.execute(
         select(

@@ -1,0 +1,107 @@
+"""`distillery runs ...`: the same recipe and services as the API, from a terminal."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import orjson
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from sqlalchemy import select
+
+from backend.core.db import session_scope
+from backend.core.errors import AppError
+from backend.projects.models import Project
+from backend.runs import lifecycle
+from backend.runs.models import Run
+from backend.runs.schemas import RunCreate
+from backend.runs.service import create_run
+
+
+def read_recipe(path: Path) -> dict:
+    """A recipe file: YAML (the TRL / open-r1 style) or JSON."""
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise typer.BadParameter(f"{path}: not YAML: {exc}", param_hint="RECIPE") from None
+    else:
+        try:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            raise typer.BadParameter(f"{path}: not JSON: {exc}", param_hint="RECIPE") from None
+    if not isinstance(data, dict):
+        raise typer.BadParameter(f"{path}: a recipe is a mapping of settings", param_hint="RECIPE")
+    return data
+
+
+def create_from_file(path: Path, *, project: str, name: str, console: Console) -> int:
+    try:
+        data = RunCreate.model_validate({"name": name, "recipe": read_recipe(path)})
+    except ValidationError as exc:
+        for e in exc.errors():
+            console.print(f"[red]{'.'.join(map(str, e['loc']))}: {e['msg']}[/red]")
+        raise typer.Exit(2) from None
+    try:
+        with session_scope() as s:
+            proj = s.scalar(
+                select(Project).where(
+                    Project.id == int(project) if project.isdigit() else Project.name == project
+                )
+            )
+            if proj is None:
+                raise typer.BadParameter(f"no project {project!r}", param_hint="--project")
+            run = create_run(s, project=proj, user=None, data=data)
+            lifecycle.enqueue_next_stage(s, run=run)
+            run_id, stages = run.id, data.recipe.stages
+    except AppError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"run {run_id} queued: {' -> '.join(stages)}")
+    return run_id
+
+
+def _line(stage) -> str:
+    total = f"/{stage.progress_total:,}" if stage.progress_total is not None else ""
+    err = f"  {stage.error}" if stage.error else ""
+    return f"  {stage.kind:<10} {stage.status.value:<10} {stage.progress_done:,}{total}{err}"
+
+
+def show(run_id: int, *, console: Console) -> int:
+    with session_scope() as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            console.print(f"[red]no run {run_id}[/red]")
+            return 1
+        console.print(f"run {run.id} ({run.name}): {run.status.value}")
+        for stage in lifecycle.stages_of(s, run=run):
+            console.print(_line(stage))
+            if stage.metrics:
+                console.print(f"    {orjson.dumps(stage.metrics).decode()[:400]}")
+        if run.error:
+            console.print(f"[red]{run.error}[/red]")
+        return 0 if run.status.value != "failed" else 1
+
+
+def follow(run_id: int, *, console: Console, poll_s: float = 1.0) -> int:
+    """Print each stage's progress as it changes, until the run ends; exit 0 only on success."""
+    seen: dict[int, str] = {}
+    while True:
+        with session_scope() as s:
+            run = s.get(Run, run_id)
+            for stage in lifecycle.stages_of(s, run=run):
+                line = _line(stage)
+                if seen.get(stage.id) != line:
+                    seen[stage.id] = line
+                    console.print(line)
+            status = run.status
+            error = run.error
+        if status.finished:
+            console.print(f"run {run_id}: {status.value}" + (f": {error}" if error else ""))
+            return 0 if status.value == "succeeded" else 1
+        time.sleep(poll_s)

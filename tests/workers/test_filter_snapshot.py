@@ -1,0 +1,171 @@
+"""rollout -> filter -> snapshot through the API and a real Celery worker on PostgreSQL: verdicts per
+attempt, acceptance per verifier, per-prompt pass rates, idempotent re-filtering, selection policies,
+and a snapshot whose Parquet files `datasets` loads and whose card the Hub reads."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+
+import pyarrow.parquet as pq
+import pytest
+
+from backend.core.net import free_port
+from tests.conftest import DATA_DIR, seed_prompt_set, unique, wait_run, write_jsonl
+from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
+
+# Choice i of every request answers ANSWERS[i % 2]: attempts 0 and 2 say 42, attempts 1 and 3 say 7.
+ANSWERS = "42,7"
+
+
+@pytest.fixture(scope="module")
+def teacher_url():
+    port = free_port()
+    proc = start_fake_server(
+        port, "--answers", ANSWERS, "--answer-bytes", "400", log_path=DATA_DIR / "fake-mixed.log"
+    )
+    yield f"http://127.0.0.1:{port}/v1"
+    stop_fake_server(proc)
+
+
+def _project(client, accounts, tmp_path, teacher_url, rows):
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    h = owner["headers"]
+    pset = seed_prompt_set(pid, write_jsonl(tmp_path / f"{unique('p')}.jsonl", rows))
+    body = {"name": "mixed", "backend": "openai_compat", "model": "fake-teacher", "base_url": teacher_url}
+    r = client.post(f"/api/projects/{pid}/teachers", headers=h, json=body)
+    assert r.status_code == 201, r.text
+    return pid, h, pset, r.json()["id"]
+
+
+PROMPTS = [
+    *({"prompt": f"What is six times seven? ({i})", "reference": "42"} for i in range(6)),
+    *({"prompt": f"What is three plus four? ({i})", "reference": "7"} for i in range(3)),
+    {"prompt": "Which dessert is best?", "reference": "banana split with \\frac"},  # does not parse
+]
+
+
+def _run(client, h, pid, pset, tid, **snapshot) -> dict:
+    recipe = {
+        "prompt_set_id": pset,
+        "teacher_id": tid,
+        "stages": ["rollout", "filter", "snapshot"],
+        "rollout": {"n": 4, "max_tokens": 64, "chunk_size": 4, "use_cache": False},
+        "filter": {
+            "verifiers": {"verifiers": [{"name": "math", "settings": {"timeout_s": 10}}]},
+            "chunk_size": 3,
+        },
+        "snapshot": snapshot,
+    }
+    r = client.post(f"/api/projects/{pid}/runs", headers=h, json={"name": unique("run"), "recipe": recipe})
+    assert r.status_code == 202, r.text
+    return wait_run(client, h, pid, r.json()["id"])
+
+
+def test_rollout_filter_snapshot_end_to_end(client, accounts, tmp_path, teacher_url, celery_worker):
+    pid, h, pset, tid = _project(client, accounts, tmp_path, teacher_url, PROMPTS)
+    run = _run(client, h, pid, pset, tid, max_per_prompt=1, drop_near_duplicates=True)
+    assert run["status"] == "succeeded", run
+    f = run["summary"]["filter"]
+    assert f["verified"] == 40
+    assert (f["accepted"], f["rejected"], f["undecided"]) == (18, 18, 4)
+    assert f["by_verifier"]["math"]["passed"] == 18 and f["by_verifier"]["math"]["wrong"] == 18
+    assert f["by_verifier"]["math"]["reference_unparseable"] == 4
+    assert f["prompts"] == 10 and f["prompts_solved"] == 9
+    assert f["pass_rate_histogram"]["0.5-0.75"] == 9 and f["pass_rate_histogram"]["0"] == 1
+    assert f["acceptance_rate"] == pytest.approx(18 / 40)
+
+    # Each attempt carries its decision; its verdicts say which verifier, version and why.
+    page = client.get(
+        f"/api/projects/{pid}/runs/{run['id']}/generations", headers=h, params={"accepted": "true"}
+    )
+    accepted = page.json()["items"]
+    assert len(accepted) == 18 and all(g["accepted"] is True for g in accepted)
+    # "42" prompts (6) pass on attempts 0 and 2, "7" prompts (3) on attempts 1 and 3
+    assert sorted(Counter(g["attempt"] % 2 for g in accepted).items()) == [(0, 12), (1, 6)]
+    verdicts = client.get(
+        f"/api/projects/{pid}/runs/{run['id']}/generations/{accepted[0]['id']}/verdicts", headers=h
+    ).json()
+    assert [(v["verifier"], v["verifier_version"], v["status"], v["passed"]) for v in verdicts] == [
+        ("math", "1", "passed", True)
+    ]
+
+    # The snapshot: attempts 0 and 2 of a prompt are identical, so near-dup removal keeps one of them.
+    s = run["summary"]["snapshot"]
+    assert s["counts"] == {
+        "accepted": 18, "after_pass_rate_band": 18, "after_near_duplicates": 9, "after_max_per_prompt": 9,
+        "prompts": 9, "preference_pairs": 9,
+    }  # fmt: skip
+    snaps = client.get(f"/api/projects/{pid}/snapshots", headers=h, params={"run_id": run["id"]}).json()[
+        "items"
+    ]
+    assert [x["id"] for x in snaps] == [s["snapshot_id"]] and snaps[0]["content_hash"] == s["content_hash"]
+    base = f"/api/projects/{pid}/snapshots/{s['snapshot_id']}"
+    assert set(snaps[0]["files"]) >= {"messages.parquet", "messages.jsonl", "preference.parquet", "README.md"}
+
+    # Parquet files load with datasets, in the forms TRL reads.
+    import datasets
+
+    path = tmp_path / "messages.parquet"
+    path.write_bytes(client.get(f"{base}/files/messages.parquet", headers=h).content)
+    ds = datasets.load_dataset("parquet", data_files=str(path), split="train")
+    assert len(ds) == 9
+    turns = ds[0]["messages"]
+    assert [t["role"] for t in turns] == ["user", "assistant"]
+    assert turns[1]["content"].startswith("<think>") and "</think>" in turns[1]["content"]
+    assert "Answer: 42" in turns[1]["content"] or "Answer: 7" in turns[1]["content"]
+    pref = pq.read_table(io.BytesIO(client.get(f"{base}/files/preference.parquet", headers=h).content))
+    row = pref.to_pylist()[0]
+    assert row["chosen"][0]["content"] != row["rejected"][0]["content"]
+
+    card = client.get(f"{base}/card", headers=h).text
+    assert card.startswith("---\n") and "config_name: messages" in card and "config_name: preference" in card
+    assert "math v1" in card and "| after near duplicates | 9 |" in card
+    assert client.get(f"{base}/files/../../etc/passwd", headers=h).status_code == 404
+    assert client.get(f"{base}/files/secrets.txt", headers=h).status_code == 404
+
+
+def test_refiltering_a_chunk_never_duplicates_a_verdict(
+    client, accounts, tmp_path, teacher_url, celery_worker
+):
+    from sqlalchemy import func, select
+
+    from backend.core.db import session_scope
+    from backend.runs.models import Run, RunStage, StageChunk
+    from backend.samples.models import Verdict
+    from workers.stages.filter.chunk import build_job, filter_chunk
+
+    pid, h, pset, tid = _project(client, accounts, tmp_path, teacher_url, PROMPTS[:4])
+    run = _run(client, h, pid, pset, tid)
+    assert run["status"] == "succeeded", run
+    stage_id = next(st["id"] for st in run["stages"] if st["kind"] == "filter")
+
+    def state():
+        with session_scope() as s:
+            n = s.scalar(select(func.count()).select_from(Verdict).where(Verdict.run_id == run["id"]))
+            counters = [
+                c.counters for c in s.scalars(select(StageChunk).where(StageChunk.stage_id == stage_id))
+            ]
+            return n, counters
+
+    before = state()
+    with session_scope() as s:
+        stage = s.get(RunStage, stage_id)
+        jobs = [
+            build_job(s, chunk, stage, s.get(Run, stage.run_id))
+            for chunk in s.scalars(select(StageChunk).where(StageChunk.stage_id == stage_id))
+        ]
+    for job in jobs:  # a retried or re-queued chunk task: everything has its final verdict already
+        filter_chunk(job)
+    assert before[0] == 16 and state() == before
+
+
+def test_a_band_that_keeps_nothing_fails_the_snapshot_with_a_clear_error(
+    client, accounts, tmp_path, teacher_url, celery_worker
+):
+    pid, h, pset, tid = _project(client, accounts, tmp_path, teacher_url, PROMPTS[:3])
+    run = _run(client, h, pid, pset, tid, pass_rate_band=[0.9, 1.0])
+    assert run["status"] == "failed"
+    snapshot = next(st for st in run["stages"] if st["kind"] == "snapshot")
+    assert "no attempt survived" in snapshot["error"]
