@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,31 +33,39 @@ WORDS = [f"w{i}" for i in range(3000)] + (
 ).split()
 
 
-def write_dataset(path: Path, rows: int, seed: int = 7) -> dict[str, int]:
+def dataset(rows: int, seed: int = 7) -> Iterator[tuple[str, str, int]]:
+    """(text, kind, source) per row: kind is "original", "exact" or "near"; source is the row a
+    duplicate was made from (its own index for an original)."""
     rng = random.Random(seed)
-    exact = near = 0
-    originals: list[str] = []
+    originals: list[tuple[str, int]] = []
+    for i in range(rows):
+        r = rng.random()
+        if originals and r < 0.05:
+            src, at = rng.choice(originals)
+            text = "  " + src.upper() if rng.random() < 0.5 else src.replace(" ", "  ")
+            yield text, "exact", at
+        elif originals and r < 0.06:
+            src, at = rng.choice(originals)
+            words = src.split()
+            words[rng.randrange(len(words))] = rng.choice(WORDS)
+            yield " ".join(words), "near", at
+        else:
+            n = min(200, max(20, int(rng.lognormvariate(3.9, 0.45))))
+            text = " ".join(rng.choices(WORDS, k=n)) + "?"
+            if len(originals) < 50_000:
+                originals.append((text, i))
+            elif rng.random() < 0.05:
+                originals[rng.randrange(len(originals))] = (text, i)
+            yield text, "original", i
+
+
+def write_dataset(path: Path, rows: int, seed: int = 7) -> dict[str, int]:
+    made = {"exact": 0, "near": 0, "original": 0}
     with path.open("w") as fh:
-        for i in range(rows):
-            r = rng.random()
-            if originals and r < 0.05:
-                src = rng.choice(originals)
-                text = "  " + src.upper() if rng.random() < 0.5 else src.replace(" ", "  ")
-                exact += 1
-            elif originals and r < 0.06:
-                words = rng.choice(originals).split()
-                words[rng.randrange(len(words))] = rng.choice(WORDS)
-                text = " ".join(words)
-                near += 1
-            else:
-                n = min(200, max(20, int(rng.lognormvariate(3.9, 0.45))))
-                text = " ".join(rng.choices(WORDS, k=n)) + "?"
-                if len(originals) < 50_000:
-                    originals.append(text)
-                elif rng.random() < 0.05:
-                    originals[rng.randrange(len(originals))] = text
+        for i, (text, kind, _) in enumerate(dataset(rows, seed)):
+            made[kind] += 1
             fh.write(json.dumps({"question": text, "answer": f"#### {i % 997}", "id": i}) + "\n")
-    return {"rows": rows, "exact_duplicates_written": exact, "near_duplicates_written": near}
+    return {"rows": rows, "exact_duplicates_written": made["exact"], "near_duplicates_written": made["near"]}
 
 
 def _fresh_db(admin: str, name: str) -> str:
