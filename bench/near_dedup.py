@@ -134,7 +134,9 @@ def rensa(texts: list[str], confirm_perm: int = 0) -> tuple[np.ndarray, np.ndarr
         for i in range(0, len(texts), BATCH):
             sets = [shingles(t) for t in texts[i : i + BATCH]]
             sigs = RMinHash.from_token_sets(sets, 64, 42)
-            yield zip(sigs, RMinHash.from_token_sets(sets, confirm_perm, 43)) if confirm_perm else sigs
+            if confirm_perm:
+                sigs = zip(sigs, RMinHash.from_token_sets(sets, confirm_perm, 43), strict=True)
+            yield sigs
 
     if not confirm_perm:
 
@@ -233,7 +235,8 @@ def main() -> None:
                     res["removed"] = int((match >= 0).sum())
                 res["n"] = n
                 runs[name].append(res)
-                print(f"  round {rnd + 1} {name:<11} {n:>9,} rows {res['seconds']:7.1f}s {res['us_row']:6.1f} us/row")
+                secs, us = res["seconds"], res["us_row"]
+                print(f"  round {rnd + 1} {name:<11} {n:>9,} rows {secs:7.1f}s {us:6.1f} us/row")
     report(runs)
 
 
