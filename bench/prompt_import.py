@@ -7,9 +7,9 @@ PostgreSQL's own COPY of the same prompt texts with no parsing, validation or de
 the same run: the ratio says how much of the raw database speed the platform keeps.
 
 Then the COPY writing alone, on the same rows (parsed, hashed and split beforehand, untimed) into the
-same table, each in a transaction rolled back: the import's psycopg `copy.write_row` (bulk.copy_columns
-and write_rows) against the hand-built COPY text lines it used before (bench/peers/copy_text.py,
-encoded, written in large chunks), both through the import's QueuedLibpqWriter, rounds alternating. The
+same table, each in a transaction rolled back: the import's hand-built COPY text lines
+(bulk.copy_columns, encoded, written in large chunks) against psycopg's `copy.write_row` (psycopg 3's
+own adaptation, one call a row), both through the import's QueuedLibpqWriter, rounds alternating. The
 difference of the two is set against the whole import's time: the share the hand-built lines save.
 
     .venv/bin/python bench/prompt_import.py [--rows 1000000] [--pg postgresql://postgres@127.0.0.1:5432]
@@ -191,17 +191,22 @@ def _prepared_rows(path: Path) -> list[tuple]:
 
 
 def _hand_lines(cp, ps: int, batches: list[tuple]) -> None:
-    from bench.peers.copy_text import copy_text
+    from backend.prompts.bulk import copy_columns
 
     for c, hashes, splits in batches:
-        cp.write(copy_text(ps, c, splits, hashes).encode())
+        cp.write(copy_columns(ps, c, splits, hashes).encode())
 
 
 def _write_rows(cp, ps: int, batches: list[tuple]) -> None:
-    from backend.prompts.bulk import copy_columns, write_rows
+    import orjson
 
+    dumps = orjson.dumps
     for c, hashes, splits in batches:
-        write_rows(cp, copy_columns(ps, c, splits, hashes))
+        msgs = [None if m is None else dumps(m).decode() for m in c.messages]
+        metas = [dumps(m).decode() for m in c.metas]
+        cols = (c.positions, c.texts, c.systems, msgs, c.references, metas, hashes, splits)
+        for row in zip(*cols, strict=True):
+            cp.write_row((ps, *row))
 
 
 def copy_writers(url: str, path: Path, rounds: int) -> dict[str, list[dict[str, float]]]:

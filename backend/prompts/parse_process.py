@@ -4,15 +4,15 @@ and writes it.
 On PostgreSQL the import of a large file is split across processes, so that it uses more than one core
 (threads would not: the per-row Python work holds the GIL):
 
-    parse process:  read + validate + map rows -> word and text hashes -> COPY columns (JSON encoded)
-    import process: exact / near duplicates, decontamination -> COPY (write_row) of the surviving rows
+    parse process:  read + validate + map rows -> word and text hashes -> COPY lines (encoded)
+    import process: exact / near duplicates, decontamination -> COPY of the surviving lines
     PostgreSQL:     the COPY itself
 
-Everything a row needs that does not depend on other rows is done here, including its COPY columns (JSON
-already encoded): the import process only decides which rows survive and hands them to psycopg's
-write_row. It receives, per batch, the rows' positions, word hashes, text hashes and lengths (numpy
-arrays, pickled as raw memory), the COPY columns as lists, and the running counts of rows read and
-rejected. The report of rejected rows comes at the end; a file that cannot be read at all
+Everything a row needs that does not depend on other rows is done here, including its COPY line: the
+import process only decides which rows survive and hands their lines to PostgreSQL as they are. It
+receives, per batch, the rows' positions, word hashes, text hashes and lengths (numpy arrays, pickled as
+raw memory), the COPY lines as one UTF-8 blob with the offset of each line, and the running counts of
+rows read and rejected. The report of rejected rows comes at the end; a file that cannot be read at all
 ends the stream with the ImportFailed it raised.
 
 Messages go over the child's stdout as pickles, each behind its length (8 bytes, little-endian). The
@@ -25,6 +25,7 @@ import json
 import os
 import pickle
 import queue
+import re
 import struct
 import subprocess
 import sys
@@ -59,17 +60,35 @@ class EncodedBatch:
     pairs: np.ndarray
     lengths: np.ndarray
     evals: np.ndarray | None  # which rows fall in the eval split; None when eval_ratio is 0
-    columns: list[list]  # bulk.copy_columns of the batch
+    blob: bytes  # the COPY lines of every row of the batch, back to back
+    offsets: np.ndarray  # where each line starts in blob, and where the last one ends
 
     def hashed_rows(self) -> HashedRows:
         return HashedRows(self.positions, self.words, self.pairs, self.lengths, self.text)
 
     def text(self, i: int) -> str:
-        return self.columns[2][i]
+        """The prompt text of row i, read back out of its COPY line (the third field, unescaped)."""
+        line = self.blob[self.offsets[i] : self.offsets[i + 1]].decode()
+        field = line.split("\t", 3)[2]
+        return _unescape(field)
 
-    def survivors(self, alive: np.ndarray) -> list[int] | None:
-        """The indices of the rows that survive, for PromptWriter.write_columns; None for all."""
-        return None if alive.all() else np.flatnonzero(alive).tolist()
+    def lines(self, alive: np.ndarray) -> bytes:
+        """The COPY lines of the rows that survive: whole runs of consecutive survivors at a time."""
+        if alive.all():
+            return self.blob
+        edges = np.flatnonzero(np.diff(np.concatenate([[False], alive, [False]]).astype(np.int8)))
+        starts, ends = self.offsets[edges[0::2]], self.offsets[edges[1::2]]
+        blob = self.blob
+        return b"".join([blob[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)])
+
+
+_COPY_ESCAPE = re.compile(r"\\(.)", re.S)
+_COPY_CODES = {"n": "\n", "t": "\t", "r": "\r"}
+
+
+def _unescape(field: str) -> str:
+    """A field of COPY text back to its value (the inverse of bulk's escaping)."""
+    return _COPY_ESCAPE.sub(lambda m: _COPY_CODES.get(m[1], m[1]), field) if "\\" in field else field
 
 
 def _encode(
@@ -78,6 +97,10 @@ def _encode(
     rows = HashedRows.of(batch.texts, batch.positions)
     hashes = hex_hashes(rows.pairs)
     splits = split_column(hashes, options)
+    blob = copy_columns(prompt_set_id, batch, splits, hashes).encode()
+    # Escaping leaves no newline inside a field: every newline ends a line.
+    offsets = np.zeros(len(batch) + 1, dtype=np.int64)
+    offsets[1:] = np.flatnonzero(np.frombuffer(blob, np.uint8) == 10) + 1
     return EncodedBatch(
         rows_read=rows_read,
         rejected=rejected,
@@ -86,7 +109,8 @@ def _encode(
         pairs=rows.pairs,
         lengths=rows.lengths,
         evals=np.array([s == "eval" for s in splits]) if options.eval_ratio else None,
-        columns=copy_columns(prompt_set_id, batch, splits, hashes),
+        blob=blob,
+        offsets=offsets,
     )
 
 

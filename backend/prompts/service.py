@@ -53,8 +53,8 @@ def _import_in_two_processes(
     on_progress: Callable[[int], None] | None,
 ) -> None:
     """The import of a big file on PostgreSQL: a parse process reads, checks and hashes the rows and
-    builds their COPY columns (backend/prompts/parse_process.py); this one removes duplicates and writes
-    the surviving rows. Same result as the one-process loop in import_prompt_set, on two cores."""
+    builds their COPY lines (backend/prompts/parse_process.py); this one removes duplicates and writes
+    the surviving lines. Same result as the one-process loop in import_prompt_set, on two cores."""
     proc = ParseProcess(
         path=path,
         fmt=fmt,
@@ -71,7 +71,7 @@ def _import_in_two_processes(
                 kept = int(alive.sum())
                 evals = int(batch.evals[alive].sum()) if batch.evals is not None else 0
                 cleaner.count_splits(train=kept - evals, eval=evals)
-                writer.write_columns(batch.columns, batch.survivors(alive))
+                writer.write_encoded(batch.lines(alive), kept)
             if on_progress is not None:
                 on_progress(report.rows_read)
     finally:
