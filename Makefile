@@ -12,7 +12,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,ml]'
+	$(BIN)/pip install -q -e '.[dev,ml,bench]'
 	touch $@
 
 frontend/node_modules/.package-lock.json: frontend/package.json frontend/package-lock.json

@@ -8,7 +8,13 @@ PostgreSQL database, progress. In the same run, the peer: bespokelabs-curator (P
 same N requests to the same server and writes its own dataset cache. Also shown: the server's own
 ceiling, a bare aiohttp loop that parses nothing and stores nothing.
 
+The client alone (bench/peers/client_loop.py, each in its own process, rounds alternating): our
+OpenAICompatClient against the openai SDK on its aiohttp transport (`openai[aiohttp]`,
+DefaultAioHttpClient) and on its default httpx one, the same requests at the same concurrency, each
+answer split into content and reasoning. CPU per request is the client process's own.
+
     .venv/bin/python bench/rollout_overhead.py [--requests 20000] [--no-curator]
+        [--client-requests 5000] [--client-rounds 3] [--clients-only]
 """
 
 from __future__ import annotations
@@ -96,6 +102,47 @@ def curator(base: str, n: int, concurrency: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+CLIENTS = ("ours", "sdk-aiohttp", "sdk-httpx")
+
+
+def clients(base: str, n: int, concurrency: int, rounds: int) -> dict[str, list[dict]]:
+    """Each client alone in a process, rounds alternating the clients so drift hits all alike."""
+    runs: dict[str, list[dict]] = {c: [] for c in CLIENTS}
+    script = str(ROOT / "bench" / "peers" / "client_loop.py")
+    for _ in range(rounds):
+        for c in CLIENTS:
+            out = subprocess.run(
+                [sys.executable, script, c, f"{base}/v1", str(n), str(concurrency), "1"],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            res = json.loads(out.stdout.strip().splitlines()[-1])
+            if res["completions"] != n:
+                raise RuntimeError(f"{c}: {res['completions']} of {n} completions")
+            runs[c].append(res)
+    return runs
+
+
+def print_clients(runs: dict[str, list[dict]], n: int, concurrency: int) -> None:
+    import statistics
+
+    rounds = len(runs["ours"])
+    print(f"client alone: {n:,} requests, concurrency {concurrency}, {rounds} rounds (median, range)")
+    print(f"{'client':<14}{'req/s':>9}{'range':>15}{'CPU us/req':>12}{'range':>15}")
+    for c, rs in runs.items():
+        rate = [n / r["seconds"] for r in rs]
+        cpu = [r["cpu_s"] / n * 1e6 for r in rs]
+        print(f"{c:<14}{statistics.median(rate):>9,.0f}{f'{min(rate):,.0f}-{max(rate):,.0f}':>15}"
+              f"{statistics.median(cpu):>12,.0f}{f'{min(cpu):,.0f}-{max(cpu):,.0f}':>15}")  # fmt: skip
+    for c in CLIENTS[1:]:
+        per = [p["cpu_s"] / o["cpu_s"] for o, p in zip(runs["ours"], runs[c], strict=True)]
+        thr = [o["seconds"] / p["seconds"] for o, p in zip(runs["ours"], runs[c], strict=True)]
+        print(f"{c}/ours per round: CPU per request {statistics.median(per):.2f}x "
+              f"({min(per):.2f}-{max(per):.2f}), throughput {statistics.median(thr):.2f}x "
+              f"({min(thr):.2f}-{max(thr):.2f})")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=20_000)
@@ -103,6 +150,9 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=128)
     ap.add_argument("--chunk-size", type=int, default=2500)
     ap.add_argument("--no-curator", action="store_true")
+    ap.add_argument("--client-requests", type=int, default=5000)
+    ap.add_argument("--client-rounds", type=int, default=3)
+    ap.add_argument("--clients-only", action="store_true", help="only the client comparison")
     args = ap.parse_args()
     from backend.core.net import free_port
     from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
@@ -111,6 +161,10 @@ def main() -> None:
     server = start_fake_server(port, "--answer-bytes", str(args.answer_bytes))
     base = f"http://127.0.0.1:{port}"
     try:
+        picks = clients(base, args.client_requests, args.concurrency, args.client_rounds)
+        print_clients(picks, args.client_requests, args.concurrency)
+        if args.clients_only:
+            return
         roof = ceiling(base, min(args.requests, 5000), args.concurrency)
         ours = platform(base, args.requests, args.concurrency, args.chunk_size)
         peer = None if args.no_curator else curator(base, args.requests, args.concurrency)

@@ -2,6 +2,7 @@
 (the CPU build from scripts/setup-vllm.sh, over the project's tiny model):
 
 - direct: a plain async loop of the openai SDK (vLLM's own client stack), nothing stored;
+- sdk-aiohttp: the openai SDK on its aiohttp transport (DefaultAioHttpClient), the same loop;
 - bare: a bare aiohttp loop (the HTTP stack the platform's client uses), nothing stored; on this
   2-core machine the client's own CPU competes with vLLM's CPU engine, so this is the stricter peer;
 - platform: a full rollout stage through a Celery worker into PostgreSQL, with the teacher pointed at
@@ -28,9 +29,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "examples"))
 
 
+PEER_SDK = "openai_direct.py"
 LABELS = {
     "direct": "direct: openai SDK loop, nothing stored",
     "bare": "direct: bare aiohttp loop, nothing stored",
+    "sdk-aiohttp": "direct: openai SDK on aiohttp, nothing stored",
     "platform": "platform: Celery rollout -> PostgreSQL",
 }
 
@@ -43,12 +46,12 @@ def prompts(n: int) -> list[str]:
 
 
 def direct(
-    python: str, base: str, model: str, texts: list[str], args, peer: str = "openai_direct.py"
+    python: str, base: str, model: str, texts: list[str], args, peer: str = "openai_direct.py", *extra: str
 ) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(texts, fh)
     cmd = [python, str(ROOT / "bench" / "peers" / peer), base, model, fh.name, str(args.n),
-           str(args.max_tokens), str(args.temperature), str(args.concurrency)]  # fmt: skip
+           str(args.max_tokens), str(args.temperature), str(args.concurrency), *extra]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=3600)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -85,6 +88,9 @@ def main() -> None:
                 rows.append(("direct", d["seconds"], d["completions"], d["tokens"]))
                 a = direct(sys.executable, server.base_url, "tiny", texts, args, peer="aiohttp_direct.py")
                 rows.append(("bare", a["seconds"], a["completions"], a["tokens"]))
+                # the SDK on aiohttp, with this interpreter (vLLM's has no httpx-aiohttp)
+                h = direct(sys.executable, server.base_url, "tiny", texts, args, PEER_SDK, "aiohttp")
+                rows.append(("sdk-aiohttp", h["seconds"], h["completions"], h["tokens"]))
                 p = platform.rollout(tid, **settings)
                 if p["status"] != "succeeded":
                     raise RuntimeError(f"rollout {p['status']}: {p['error']}")

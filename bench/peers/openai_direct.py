@@ -1,8 +1,11 @@
 """The peer for bench/rollout_vllm.py, run with vLLM's own interpreter (which has the openai SDK): a
 plain async loop of the openai SDK against the server, n samples per prompt, nothing stored. Prints one
-JSON line: {"seconds", "completions", "tokens"}.
+JSON line: {"seconds", "completions", "tokens"}. TRANSPORT "aiohttp" puts the SDK on its aiohttp transport
+(`openai[aiohttp]`, DefaultAioHttpClient; run it with an interpreter that has httpx-aiohttp); the default is
+the SDK's httpx.
 
     python bench/peers/openai_direct.py BASE_URL MODEL PROMPTS_JSON N MAX_TOKENS TEMPERATURE CONCURRENCY
+        [TRANSPORT]
 """
 
 import asyncio
@@ -22,7 +25,12 @@ async def main() -> None:
         int(sys.argv[7]),
     )
     prompts = json.load(open(path))
-    client = AsyncOpenAI(base_url=base, api_key="none", max_retries=0, timeout=600)
+    kwargs = {}
+    if sys.argv[8:9] == ["aiohttp"]:
+        from openai import DefaultAioHttpClient
+
+        kwargs["http_client"] = DefaultAioHttpClient(timeout=600)
+    client = AsyncOpenAI(base_url=base, api_key="none", max_retries=0, timeout=600, **kwargs)
     sem = asyncio.Semaphore(concurrency)
     done = tokens = 0
 
