@@ -47,7 +47,9 @@ def setup(generations: int, attempts: int) -> tuple[int, list[dict]]:
     items = make(generations, 0, seed=7)
     prompts = generations // attempts
     with session_scope() as s:
-        project = create_project(s, owner=create_user(s, email="b@example.com", password="bench-pw"), name="b")
+        project = create_project(
+            s, owner=create_user(s, email="b@example.com", password="bench-pw"), name="b"
+        )
         from backend.prompts.models import PromptSet
 
         pset = PromptSet(project_id=project.id, name="b", prompt_count=prompts, status="ready")
@@ -58,7 +60,9 @@ def setup(generations: int, attempts: int) -> tuple[int, list[dict]]:
             "rollout": {"n": attempts, "split": "all"},
             "filter": {"verifiers": {"verifiers": [{"name": "math"}]}, "chunk_size": 256, "batch": 512},
         }
-        run = Run(project_id=project.id, name="b", recipe=recipe, prompt_set_id=pset.id, status=Status.running)
+        run = Run(
+            project_id=project.id, name="b", recipe=recipe, prompt_set_id=pset.id, status=Status.running
+        )
         s.add(run)
         s.flush()
         s.add(RunStage(run_id=run.id, position=0, kind="rollout", status=Status.succeeded))
@@ -93,7 +97,10 @@ def peer(items: list[dict], batch: int) -> float:
     combo = VerifierCombo(verifiers=[{"name": "math"}])
     t0 = time.perf_counter()
     for i in range(0, len(items), batch):
-        verify_many(combo, [{"completion": x["completion"], "reference": x["reference"]} for x in items[i : i + batch]])
+        verify_many(
+            combo,
+            [{"completion": x["completion"], "reference": x["reference"]} for x in items[i : i + batch]],
+        )
     return time.perf_counter() - t0
 
 
@@ -112,7 +119,9 @@ def ours(stage_id: int) -> tuple[float, dict]:
     with session_scope() as s:
         stage = s.get(RunStage, stage_id)
         run = s.get(Run, stage.run_id)
-        positions = select(Prompt.position).where(Prompt.prompt_set_id == run.prompt_set_id).order_by(Prompt.position)
+        positions = (
+            select(Prompt.position).where(Prompt.prompt_set_id == run.prompt_set_id).order_by(Prompt.position)
+        )
         plan_chunks(s, stage_id=stage_id, positions=positions, chunk_size=256)
         ids = lifecycle.queue_chunks(s, stage_id=stage_id)
     for chunk_id in ids:
@@ -143,8 +152,8 @@ def main() -> int:
     out.write(f"{'ours: filter stage':24}{ours_s:>10.1f}{n / ours_s:>12.0f}\n")
     ratio = peer_s / ours_s
     out.write(f"ratio ours/peer throughput: {ratio:.2f} (target >= 0.80)\n")
-    out.write(f"verified {summary['verified']}, accepted {summary['accepted']}, rejected {summary['rejected']}, "
-              f"undecided {summary['undecided']}\n")  # fmt: skip
+    counts = ", ".join(f"{k} {summary[k]}" for k in ("verified", "accepted", "rejected", "undecided"))
+    out.write(counts + "\n")
     sys.stdout.write(out.getvalue())
     return 0 if summary["verified"] == n else 1
 

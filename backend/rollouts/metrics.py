@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from backend.prompts.models import Prompt
 from backend.rollouts.schemas import RolloutSettings
 from backend.runs.chunks import chunk_totals
-from backend.runs.models import RunStage, Status
+from backend.runs.models import RunStage
 
 
 def split_filter(settings: RolloutSettings):
@@ -29,6 +29,7 @@ def aggregate(session: Session, *, stage: RunStage) -> dict[str, Any]:
     sums["cost_usd"] = float(totals.get("cost_usd", 0.0))
     sums["gpu_seconds"] = float(totals.get("gpu_seconds", 0.0))
     failures = Counter(totals.get("failures") or {})
+    skipped = int(totals.get("skipped", 0))
     cost = sums["cost_usd"]
     started = stage.started_at or datetime.now(UTC)
     elapsed = max((datetime.now(UTC) - started).total_seconds(), 1e-6)
@@ -48,13 +49,6 @@ def aggregate(session: Session, *, stage: RunStage) -> dict[str, Any]:
         "gpu_seconds": round(sums["gpu_seconds"], 2),
         "elapsed_s": round(elapsed, 1),
         "chunks": statuses,
+        "attempts_skipped": skipped,
+        "cost_saved_usd": round(cost / generated * skipped, 6) if generated and skipped else 0.0,
     }
-
-
-def write_progress(session: Session, *, stage: RunStage) -> Status:
-    """Store the aggregate on the stage; returns the stage's status (the cancellation check)."""
-    metrics = aggregate(session, stage=stage)
-    stage.metrics = {**(stage.metrics or {}), **metrics}
-    stage.progress_done = metrics["generations"]
-    stage.heartbeat_at = datetime.now(UTC)
-    return stage.status

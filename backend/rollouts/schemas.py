@@ -27,6 +27,26 @@ class RolloutSettings(BaseModel):
     max_retries: int = Field(5, ge=0, le=20)
     timeout_s: float = Field(600, gt=0, le=7200, description="Per request.")
     use_cache: bool = Field(True, description="Re-use identical earlier generations instead of paying twice.")
+    stop_when_verified: int | None = Field(
+        None,
+        ge=1,
+        description="Adaptive sampling: verify attempts as they arrive (with the recipe's filter verifiers) "
+        "and stop sampling a prompt once this many passed. Needs the filter stage.",
+    )
+    stop_after_failures: int | None = Field(
+        None, ge=1, description="Adaptive sampling: also stop a prompt once this many attempts failed."
+    )
+
+
+def check_adaptive(recipe) -> list[str]:
+    """Cross-stage rule of the rollout (the registry's recipe check): adaptive sampling verifies with
+    the filter stage's verifiers, so that stage must be in the recipe."""
+    r = recipe.rollout
+    adaptive = r.stop_when_verified is not None or r.stop_after_failures is not None
+    if adaptive and "filter" not in recipe.stages:
+        return ["rollout.stop_when_verified: adaptive sampling verifies with the filter stage's verifiers; "
+                "add 'filter' to stages"]  # fmt: skip
+    return []
 
 
 class RolloutSummary(BaseModel):
@@ -46,6 +66,12 @@ class RolloutSummary(BaseModel):
     gpu_seconds: float
     elapsed_s: float
     chunks: dict[str, int] = Field(description="Chunks by status.")
+    attempts_skipped: int = Field(
+        0, description="Adaptive sampling: attempts never asked for, of n per prompt."
+    )
+    cost_saved_usd: float = Field(
+        0.0, description="Adaptive sampling: the skipped attempts at this rollout's mean cost per attempt."
+    )
 
 
 class RolloutEstimate(BaseModel):

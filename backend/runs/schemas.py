@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from backend.runs.models import Status
 from backend.runs.stages import STAGES
@@ -47,6 +55,15 @@ class RecipeBase(BaseModel):
         if needing and v is None:
             raise ValueError(f"the {needing[0]} stage needs teacher_id")
         return v
+
+    @model_validator(mode="after")
+    def _cross_stage_rules(self) -> RecipeBase:
+        problems = [
+            p for name in self.stages if STAGES[name].recipe_check for p in STAGES[name].recipe_check(self)
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     def settings_of(self, kind: str) -> BaseModel:
         """The typed settings of one stage kind."""

@@ -10,13 +10,15 @@ the worker imports `module` (workers/celery_app.py) and a test checks both sides
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
 
 from backend.datasets.schemas import SnapshotSettings, SnapshotSummary
 from backend.prompts.profile import ProfileSettings, ProfileSummary
-from backend.rollouts.schemas import RolloutSettings, RolloutSummary
+from backend.rollouts.schemas import RolloutSettings, RolloutSummary, check_adaptive
 from backend.verifiers.filter import FilterSettings, FilterSummary
 
 
@@ -32,6 +34,8 @@ class StageKind:
     needs_teacher: bool = False  # the recipe must name teacher_id
     fanout: bool = False  # cut into chunks, each a task of its own (workers/fanout.py)
     time_limit_s: int | None = None  # per task; None: DISTILLERY_TASK_SOFT_TIME_LIMIT
+    # rules that span stages: the validated recipe -> messages naming the field ("rollout.x: ...")
+    recipe_check: Callable[[Any], list[str]] | None = None
 
     @property
     def task(self) -> str:
@@ -66,6 +70,7 @@ STAGES: dict[str, StageKind] = {
             module="workers.stages.rollout",
             needs_teacher=True,
             fanout=True,
+            recipe_check=check_adaptive,
         ),
         StageKind(
             name="filter",

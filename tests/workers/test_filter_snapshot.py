@@ -169,3 +169,63 @@ def test_a_band_that_keeps_nothing_fails_the_snapshot_with_a_clear_error(
     assert run["status"] == "failed"
     snapshot = next(st for st in run["stages"] if st["kind"] == "snapshot")
     assert "no attempt survived" in snapshot["error"]
+
+
+def test_adaptive_sampling_stops_a_prompt_at_its_passes_or_failures(
+    client, accounts, tmp_path, teacher_url, celery_worker
+):
+    rows = [
+        *({"prompt": f"six times seven ({i})", "reference": "42"} for i in range(3)),
+        *({"prompt": f"three plus four ({i})", "reference": "7"} for i in range(2)),
+    ]
+    pid, h, pset, tid = _project(client, accounts, tmp_path, teacher_url, rows)
+    prices = {"price_input_per_m": 1.0, "price_output_per_m": 2.0}
+    assert (
+        client.patch(f"/api/projects/{pid}/teachers/{tid}", headers=h, json={"settings": prices}).status_code
+        == 200
+    )
+    recipe = {
+        "prompt_set_id": pset,
+        "teacher_id": tid,
+        "stages": ["rollout", "filter"],
+        # every round asks for the attempts still wanted; the fake teacher's first choice always says 42
+        "rollout": {
+            "n": 4,
+            "max_tokens": 64,
+            "use_cache": False,
+            "stop_when_verified": 1,
+            "stop_after_failures": 2,
+        },
+        "filter": {"verifiers": {"verifiers": [{"name": "math"}]}},
+    }
+    r = client.post(
+        f"/api/projects/{pid}/runs", headers=h, json={"name": unique("adaptive"), "recipe": recipe}
+    )
+    assert r.status_code == 202, r.text
+    run = wait_run(client, h, pid, r.json()["id"])
+    assert run["status"] == "succeeded", run
+    roll, filt = run["summary"]["rollout"], run["summary"]["filter"]
+    # "42" prompts: one attempt, passed; "7" prompts: two attempts, both wrong, then stopped
+    assert roll["succeeded"] == 3 * 1 + 2 * 2 and roll["attempts_skipped"] == 3 * 3 + 2 * 2
+    assert roll["cost_usd"] > 0 and roll["cost_saved_usd"] == pytest.approx(
+        roll["cost_usd"] / 7 * 13, rel=1e-3
+    )
+    assert (filt["verified"], filt["accepted"], filt["rejected"]) == (7, 3, 4)
+    stage = next(s for s in run["stages"] if s["kind"] == "rollout")
+    assert stage["progress_done"] == stage["progress_total"] == 20
+
+
+def test_adaptive_sampling_needs_the_filter_stage(client, accounts):
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    recipe = {
+        "prompt_set_id": 1,
+        "teacher_id": 1,
+        "stages": ["rollout"],
+        "rollout": {"stop_when_verified": 2},
+    }
+    r = client.post(
+        f"/api/projects/{pid}/runs", headers=owner["headers"], json={"name": "a", "recipe": recipe}
+    )
+    assert r.status_code == 422
+    assert "add 'filter' to stages" in r.json()["error"]["fields"][0]["message"]

@@ -17,7 +17,7 @@ from backend.rollouts.metrics import split_filter
 from backend.runs.models import Run, RunStage, StageChunk, Status
 from backend.samples.models import Generation, Verdict
 from backend.verifiers.filter import FilterSettings
-from backend.verifiers.registry import VERIFIERS
+from backend.verifiers.registry import VERIFIERS, VerifierCombo
 from workers.progress import Cancelled
 from workers.runner import settings_for
 from workers.stages.filter.fanout import FANOUT
@@ -41,11 +41,14 @@ class FilterJob:
 
     @property
     def final(self) -> tuple[str, str]:
-        """(verifier, version) of the verdict that decides: the combination's, or the one verifier's."""
-        specs = self.settings.verifiers.verifiers
-        if len(specs) == 1:
-            return specs[0].name, VERIFIERS[specs[0].name].version
-        return self.settings.verifiers.mode, COMBO_VERSION
+        return final_of(self.settings.verifiers)
+
+
+def final_of(combo: VerifierCombo) -> tuple[str, str]:
+    """(verifier, version) of the verdict that decides: the combination's, or the one verifier's."""
+    if len(combo.verifiers) == 1:
+        return combo.verifiers[0].name, VERIFIERS[combo.verifiers[0].name].version
+    return combo.mode, COMBO_VERSION
 
 
 def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> FilterJob:

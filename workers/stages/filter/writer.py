@@ -84,33 +84,8 @@ class VerdictWriter:
     def flush(self, ids: list[int], verdicts: list[Judged], verify_ms: float) -> Status:
         """Write one batch; returns the stage's status (the cancellation check)."""
         now = datetime.now(UTC)
-        rows: list[dict[str, Any]] = []
-        decisions: list[dict[str, Any]] = []
-        per_verifier: dict[str, Counter[str]] = {}
-        counts: Counter[str] = Counter()
-        for gid, v in zip(ids, verdicts, strict=True):
-            for part in (*v.parts, v):
-                rows.append(
-                    {
-                        "run_id": self.run_id,
-                        "generation_id": gid,
-                        "verifier": part.verifier,
-                        "verifier_version": part.version,
-                        "status": part.status,
-                        "passed": part.passed,
-                        "score": part.score,
-                        "detail": _text(part.detail),
-                        "duration_ms": part.duration_ms,
-                        "created_at": now,
-                    }
-                )
-                per_verifier.setdefault(part.verifier, Counter())[part.status] += 1
-            decisions.append({"id": gid, "accepted": v.passed})
-            counts["verified"] += 1
-            counts[outcome(v.passed)] += 1
         with session_scope() as s:
-            _upsert(s, rows)
-            s.execute(update(Generation), decisions)
+            counts, per_verifier = store_verdicts(s, run_id=self.run_id, ids=ids, verdicts=verdicts, now=now)
             chunk = s.get(StageChunk, self.chunk_id)
             more: dict[str, Any] = {**counts, "verify_ms": verify_ms}
             more.update({f"v:{name}": dict(c) for name, c in per_verifier.items()})
@@ -143,6 +118,41 @@ class VerdictWriter:
                 "prompts_solved": sum(1 for _, _, acc in rows if acc),
                 "pass_rate_histogram": dict(hist),
             }
+
+
+def store_verdicts(
+    session: Session, *, run_id: int, ids: list[int], verdicts: list[Judged], now: datetime
+) -> tuple[Counter[str], dict[str, Counter[str]]]:
+    """Upsert each generation's verdicts (its verifiers' and their combination's) and store its
+    decision; returns the outcome counts and the statuses per verifier."""
+    rows: list[dict[str, Any]] = []
+    decisions: list[dict[str, Any]] = []
+    per_verifier: dict[str, Counter[str]] = {}
+    counts: Counter[str] = Counter()
+    for gid, v in zip(ids, verdicts, strict=True):
+        for part in (*v.parts, v):
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "generation_id": gid,
+                    "verifier": part.verifier,
+                    "verifier_version": part.version,
+                    "status": part.status,
+                    "passed": part.passed,
+                    "score": part.score,
+                    "detail": _text(part.detail),
+                    "duration_ms": part.duration_ms,
+                    "created_at": now,
+                }
+            )
+            per_verifier.setdefault(part.verifier, Counter())[part.status] += 1
+        decisions.append({"id": gid, "accepted": v.passed})
+        counts["verified"] += 1
+        counts[outcome(v.passed)] += 1
+    _upsert(session, rows)
+    if decisions:
+        session.execute(update(Generation), decisions)
+    return counts, per_verifier
 
 
 def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:

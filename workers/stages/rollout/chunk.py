@@ -17,6 +17,7 @@ from backend.prompts.models import Prompt
 from backend.rollouts.requests import cache_key, conversation
 from backend.runs.models import Status
 from workers.progress import Cancelled
+from workers.stages.rollout.adaptive import generate_adaptive
 from workers.stages.rollout.fanout import FANOUT
 from workers.stages.rollout.job import ChunkJob, build_job, sampling_of
 from workers.stages.rollout.writer import GenerationWriter, Row
@@ -157,7 +158,13 @@ async def _drive(first: ChunkJob, task_id: str | None) -> None:
         except Exception as exc:  # noqa: BLE001 - recorded on the chunk and the stage
             await asyncio.to_thread(FANOUT.settle, job.stage_id, job.chunk_id, Status.failed, _why(exc))
             raise
-        active[asyncio.create_task(_generate(job, requests, writer, backend, outstanding))] = job
+        if job.verifiers is None:
+            work = _generate(job, requests, writer, backend, outstanding)
+        else:
+            work = generate_adaptive(
+                job, requests, lambda batch: _generate(job, batch, writer, backend, outstanding)
+            )
+        active[asyncio.create_task(work)] = job
 
     try:
         await start(first)

@@ -8,5 +8,5 @@ from workers.fanout import Fanout
 FANOUT = Fanout(
     kind="rollout",
     summarize=lambda session, stage: aggregate(session, stage=stage),
-    done_of=lambda metrics: metrics["generations"],
+    done_of=lambda metrics: metrics["generations"] + metrics["attempts_skipped"],
 )

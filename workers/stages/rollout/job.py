@@ -14,6 +14,7 @@ from backend.rollouts.schemas import RolloutSettings
 from backend.runs.models import Run, RunStage, StageChunk
 from backend.teachers.models import Teacher
 from backend.teachers.service import api_key_of
+from backend.verifiers.registry import VerifierCombo
 from workers.runner import settings_for
 from workers.teachers.base import Sampling
 from workers.teachers.factory import TeacherSpec
@@ -50,6 +51,7 @@ class ChunkJob:
     first: int
     last: int
     prompt_set_id: int
+    verifiers: VerifierCombo | None = None  # set for adaptive sampling: the filter stage's verifiers
 
     def prompts_where(self) -> tuple:
         """The chunk's prompts: its slice of positions, in the rollout's split."""
@@ -76,4 +78,9 @@ def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> Chunk
         first=chunk.first_position,
         last=chunk.last_position,
         prompt_set_id=run.prompt_set_id,
+        verifiers=settings_for("filter", run.recipe).verifiers if _adaptive(settings) else None,
     )
+
+
+def _adaptive(settings: RolloutSettings) -> bool:
+    return settings.stop_when_verified is not None or settings.stop_after_failures is not None
