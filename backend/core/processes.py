@@ -16,7 +16,7 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NoReturn
 
 import httpx
 
@@ -239,7 +239,9 @@ def wait_healthy(
         )
 
 
-def _fail(proc: subprocess.Popen, name: str, message: str, code: int | None, log_path: Path | None):
+def _fail(
+    proc: subprocess.Popen, name: str, message: str, code: int | None, log_path: Path | None
+) -> NoReturn:
     stop(proc, grace_s=5, name=name)  # a dead leader's children may still hold its port
     if log_path is not None:
         message += f"; the end of its log {log_path}:\n{log_tail(log_path)}"
