@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -228,22 +225,6 @@ def up(port: Annotated[int, typer.Option(help="Port for the API and dashboard.")
     from backend.demo import run_demo
 
     raise typer.Exit(run_demo(port=port, keep_serving=True, console=console))
-
-
-def spawn(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
-    """Start a child in its own process group so it can be stopped with everything it forked."""
-    return subprocess.Popen(args, env={**os.environ, **(env or {})}, start_new_session=True)
-
-
-def stop(proc: subprocess.Popen, timeout: float = 15) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)  # the parent stops its own children (Celery's pool) cleanly
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 if __name__ == "__main__":

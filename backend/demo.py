@@ -4,7 +4,6 @@ the REST API exactly as a user would: log in, make a project, import prompts, la
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -13,7 +12,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from backend.cli import spawn, stop
+from backend.core.processes import spawn, stop, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_EMAIL = "admin@example.com"
@@ -45,22 +44,6 @@ def api_argv(port: int) -> list[str]:
         "--log-level",
         "warning",
     ]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    """Poll a server's health URL until it answers 200; fail early if its process exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} exited with code {proc.returncode} before {url} answered")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
 
 
 def _check(resp: httpx.Response) -> dict:
@@ -197,7 +180,7 @@ def run_demo(*, port: int, keep_serving: bool, console: Console) -> int:
     worker = spawn([py, "-m", "backend.cli", "worker", "--queues", "cpu,gpu", "--loglevel", "WARNING"])
     api = spawn(api_argv(port))
     try:
-        wait_healthy(f"{base}/api/health", api)
+        wait_healthy(f"{base}/api/health", api, name="the API server")
         console.print(f"dashboard and API on {base} (docs at {base}/docs); log in as {DEMO_EMAIL}")
         ok = _drive(base, console)
         if keep_serving:
@@ -211,5 +194,5 @@ def run_demo(*, port: int, keep_serving: bool, console: Console) -> int:
         console.print(f"[red]demo failed:[/red] {exc}")
         return 1
     finally:
-        stop(api)
-        stop(worker)
+        stop(api, name="the API server")
+        stop(worker, name="the worker", term="leader")  # Celery's main process stops its pool cleanly

@@ -198,42 +198,39 @@ class WorkerProcess:
         self.log_path = DATA_DIR / "worker.log"
 
     def start(self) -> WorkerProcess:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it; closed on stop
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "worker", "--queues", "cpu,gpu", "--concurrency", "1"],
-            cwd=ROOT,
-            env={**os.environ, **TEST_ENV},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
+        from backend.core.processes import spawn, wait_until
         from workers.celery_app import celery_app
 
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"worker exited: {self.log_path.read_text()[-2000:]}")
-            if celery_app.control.ping(timeout=0.5):
-                return self
-        raise RuntimeError("worker never answered ping")
+        self.proc = spawn(
+            [sys.executable, "-m", "backend.cli", "worker", "--queues", "cpu,gpu", "--concurrency", "1"],
+            cwd=ROOT,
+            env=TEST_ENV,
+            log_path=self.log_path,
+            append=True,
+        )
+        wait_until(
+            lambda: bool(celery_app.control.ping(timeout=0.5)),
+            self.proc,
+            ready_as="answering a Celery ping",
+            timeout=60,
+            name="the test worker",
+            log_path=self.log_path,
+            interval=0,  # the ping waits half a second itself
+        )
+        return self
 
     def kill(self) -> None:
         """SIGKILL the worker and its pool children at once: no shutdown handlers run."""
-        import signal
+        from backend.core.processes import kill
 
         assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(20)
+        kill(self.proc)
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        from backend.core.processes import stop
+
+        if self.proc is not None:
+            stop(self.proc, grace_s=20, name="the test worker", term="leader")
 
 
 @pytest.fixture(scope="session")
@@ -255,25 +252,18 @@ def tiny_server():
     from tiny_model import build
 
     from backend.core.net import free_port
-    from backend.demo import wait_healthy
+    from backend.core.processes import spawn, stop, wait_healthy
 
     model_dir = build(DATA_DIR / "models" / "tiny-chat")
     port = free_port()
-    log = open(DATA_DIR / "transformers-serve.log", "wb")  # noqa: SIM115 - closed below
+    log_path = DATA_DIR / "transformers-serve.log"
     exe = Path(sys.executable).parent / "transformers"
-    proc = subprocess.Popen(
+    proc = spawn(
         [str(exe), "serve", str(model_dir), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        start_new_session=True,
+        env={"HF_HUB_OFFLINE": "1"},
+        log_path=log_path,
     )
     base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(f"{base}/health", proc, timeout=120)
-    except RuntimeError as exc:
-        raise RuntimeError(f"{exc}: {(DATA_DIR / 'transformers-serve.log').read_text()[-3000:]}") from exc
+    wait_healthy(f"{base}/health", proc, timeout=120, name="transformers serve", log_path=log_path)
     yield f"{base}/v1", str(model_dir)
-    proc.terminate()
-    proc.wait(20)
-    log.close()
+    stop(proc, grace_s=20, name="transformers serve")

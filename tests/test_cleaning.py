@@ -1,4 +1,4 @@
-"""Cleaning primitives (backend/prompts/cleaning.py) on their own: pure functions, no database.
+"""Cleaning primitives (backend/prompts/dedup/, split.py, stats.py) on their own: pure functions, no database.
 
 Similarities are checked against a reference computed here in plain Python (word 5-shingles of
 `normalise(text).split()`), so a near-duplicate test states the Jaccard similarity it relies on.
@@ -12,19 +12,14 @@ import random
 import numpy as np
 import pytest
 
-from backend.prompts import cleaning
-from backend.prompts.cleaning import (
-    Decontaminator,
-    ExactDeduper,
-    NearDeduper,
-    length_stats,
-    lsh_params,
-    select,
-    split_of,
-    text_hashes,
-    word_hashes,
-)
-from backend.prompts.importer import normalise
+from backend.prompts.dedup import hashing
+from backend.prompts.dedup.decontam import Decontaminator
+from backend.prompts.dedup.exact import ExactDeduper
+from backend.prompts.dedup.hashing import normalise, select, text_hashes, word_hashes
+from backend.prompts.dedup.minhash import lsh_params
+from backend.prompts.dedup.near import NearDeduper
+from backend.prompts.split import split_of
+from backend.prompts.stats import length_stats
 
 VOCAB = [f"w{i}" for i in range(20_000)]
 
@@ -105,7 +100,7 @@ def test_word_hashes_tell_long_words_apart_by_every_byte():
 def test_word_hashes_are_the_same_in_any_batch_and_chunking(monkeypatch):
     texts = _texts(50, seed=4) + ["Ünïcode words here", "x"]
     whole = word_hashes(texts)
-    monkeypatch.setattr(cleaning, "CHUNK", 7)
+    monkeypatch.setattr(hashing, "CHUNK", 7)
     chunked = word_hashes(texts)
     one_by_one = [word_hashes([t]) for t in texts]
     assert np.array_equal(whole[0], chunked[0]) and np.array_equal(whole[1], chunked[1])
@@ -241,7 +236,7 @@ def test_earlier_rows_win_within_and_across_batches():
 
 
 def test_batches_larger_than_a_chunk_keep_row_order(monkeypatch):
-    monkeypatch.setattr(cleaning, "CHUNK", 16)
+    monkeypatch.setattr(hashing, "CHUNK", 16)
     base = _texts(40, words=60, seed=3)
     texts = base + [_replace(t, [25]) for t in base]  # each near copy after all originals
     texts[5] = _replace(base[30], [3])  # row 5: a near copy of the later row 30

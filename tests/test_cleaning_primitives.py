@@ -7,15 +7,13 @@ import random
 import numpy as np
 import pytest
 
-from backend.prompts.cleaning import (
-    Decontaminator,
-    ExactDeduper,
-    NearDeduper,
-    length_stats,
-    split_of,
-    word_hashes,
-)
+from backend.prompts.dedup.decontam import Decontaminator
+from backend.prompts.dedup.exact import ExactDeduper
+from backend.prompts.dedup.hashing import word_hashes
+from backend.prompts.dedup.near import NearDeduper
 from backend.prompts.importer import ParsedPrompt
+from backend.prompts.split import split_of
+from backend.prompts.stats import length_stats
 
 
 def _texts(k: int, words: int = 60, seed: int = 0) -> list[str]:

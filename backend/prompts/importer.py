@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from backend.prompts.cleaning import text_hashes, word_hashes
+from backend.prompts.dedup.hashing import text_hashes, word_hashes
 from backend.prompts.readers import READERS
 from backend.prompts.report import ImportFailed, Report
 from backend.prompts.schemas import ColumnMapping
@@ -74,11 +74,6 @@ class Columns:
 
     def __len__(self) -> int:
         return len(self.positions)
-
-
-def normalise(text: str) -> str:
-    """Case- and whitespace-insensitive form used for exact-duplicate hashing."""
-    return " ".join(text.lower().split())
 
 
 def _pick(obj: dict[str, Any], wanted: str | None, defaults: tuple[str, ...]) -> str | None:

@@ -39,11 +39,12 @@ from typing import IO, Any
 import numpy as np
 
 from backend.prompts.bulk import copy_columns
-from backend.prompts.cleaning import hex_hashes
+from backend.prompts.dedup.hashing import hex_hashes
 from backend.prompts.importer import Columns
-from backend.prompts.pipeline import HashedRows, split_column
+from backend.prompts.pipeline import HashedRows
 from backend.prompts.report import ImportFailed, Report
 from backend.prompts.schemas import CleaningOptions, ColumnMapping
+from backend.prompts.split import split_column
 
 _HEADER = struct.Struct("<Q")
 RECEIVE_AHEAD = 1  # batches received and waiting, besides the one being cleaned

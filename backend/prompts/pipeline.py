@@ -11,20 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from backend.prompts.cleaning import (
-    Decontaminator,
-    ExactDeduper,
-    NearDeduper,
-    Words,
-    hex_hashes,
-    length_stats,
-    select,
-    split_of,
-    text_hash_pairs,
-    word_hashes,
-)
+from backend.prompts.dedup.decontam import Decontaminator
+from backend.prompts.dedup.exact import ExactDeduper
+from backend.prompts.dedup.hashing import Words, hex_hashes, select, text_hash_pairs, word_hashes
+from backend.prompts.dedup.near import NearDeduper
 from backend.prompts.importer import ParsedPrompt
 from backend.prompts.schemas import CleaningOptions, Removed
+from backend.prompts.split import split_column
+from backend.prompts.stats import length_stats
 
 MAX_EXAMPLES = 50
 
@@ -47,12 +41,6 @@ class HashedRows:
         words = word_hashes(texts)  # hashed once per batch, shared by every step
         lengths = np.fromiter(map(len, texts), np.uint32, len(texts))
         return cls(positions, words, text_hash_pairs(words), lengths, texts.__getitem__)
-
-
-def split_column(hashes: list[str], options: CleaningOptions) -> list[str]:
-    """The split of each prompt, from its text hash."""
-    ratio, seed = options.eval_ratio, options.split_seed
-    return [split_of(h, ratio, seed) for h in hashes] if ratio else ["train"] * len(hashes)
 
 
 def _cut(text: str | None) -> str | None:

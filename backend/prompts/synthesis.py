@@ -10,6 +10,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.prompts.dedup.hashing import normalise
+
 
 class Evolution(StrEnum):
     deepen = "deepen"  # add a constraint or requirement
@@ -72,6 +74,6 @@ def clean_variant(text: str | None, seed: str) -> tuple[str | None, str | None]:
         return None, "too_short"
     if "#Given Prompt#" in text:
         return None, "echoed_instructions"
-    if " ".join(text.lower().split()) == " ".join(seed.lower().split()):
+    if normalise(text) == normalise(seed):
         return None, "same_as_seed"
     return text, None

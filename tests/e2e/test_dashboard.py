@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from backend.core.net import free_port
-from backend.demo import api_argv, wait_healthy
+from backend.core.processes import wait_healthy
+from backend.demo import api_argv
 from tests.conftest import DATA_DIR, TEST_ENV
 
 ROOT = Path(__file__).resolve().parents[2]

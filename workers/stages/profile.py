@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from sqlalchemy import select
 
 from backend.core.db import session_scope
+from backend.core.stats import percentile
 from backend.prompts.models import Prompt, PromptSet
 from backend.prompts.profile import ProfileSettings
 from backend.runs.stages import STAGES
@@ -15,15 +15,6 @@ from workers.celery_app import celery_app
 from workers.runner import StageContext, run_stage
 
 PAGE = 10_000
-
-
-def percentile(sorted_values: list[int], pct: float) -> float:
-    """Linear-interpolated percentile of an ascending list (numpy's default method)."""
-    if not sorted_values:
-        return 0.0
-    k = (len(sorted_values) - 1) * pct / 100
-    lo, hi = math.floor(k), math.ceil(k)
-    return float(sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo))
 
 
 def _describe(values: list[int], pcts: list[int]) -> dict[str, Any]:

@@ -21,7 +21,6 @@ import atexit
 import json
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -31,18 +30,25 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from backend.core.config import get_settings
 from backend.core.net import free_port
+from backend.core.processes import (
+    TAIL_LINES,
+    ProcessError,
+    group_members,
+    log_tail,
+    pid_alive,
+    spawn,
+    stop_group,
+    wait_healthy,
+)
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = "vllm.entrypoints.openai.api_server"
-TAIL_LINES = 40
 
 
-class VLLMStartError(RuntimeError):
+class VLLMStartError(ProcessError):
     """The server exited or never became healthy; the message carries the end of its log."""
 
 
@@ -122,59 +128,6 @@ def vllm_python() -> str:
     return str(local) if local.exists() else sys.executable
 
 
-def _group_members(pgid: int) -> list[int]:
-    """Live (not zombie) processes of a process group. Orphaned children may never be reaped where
-    PID 1 does not reap, so signalling the group with 0 cannot tell a dead group from a live one."""
-    if pgid <= 1:  # 0 would mean our own group to killpg; never one of ours
-        return []
-    try:
-        entries = os.listdir("/proc")
-    except OSError:  # no /proc: ask the kernel, zombies and all
-        try:
-            os.killpg(pgid, 0)
-            return [pgid]
-        except (ProcessLookupError, PermissionError):
-            return []
-    members = []
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
-        rest = stat[stat.rfind(")") + 2 :].split()
-        if len(rest) > 2 and rest[0] not in "ZX" and int(rest[2]) == pgid:
-            members.append(int(entry))
-    return members
-
-
-def _stop_group(pgid: int, proc: subprocess.Popen | None, grace_s: float) -> None:
-    """SIGTERM the group, wait up to grace_s for all of it to go, then SIGKILL what is left."""
-    if pgid <= 1:
-        return
-    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 10.0)):
-        if not _group_members(pgid) and (proc is None or proc.poll() is not None):
-            return
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            pass
-        except PermissionError:  # the group id was taken over by someone else's process
-            return
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            if proc is not None:
-                proc.poll()  # reap the leader, or it stays a zombie of ours
-            if not _group_members(pgid) and (proc is None or proc.returncode is not None):
-                return
-            time.sleep(0.2)
-        if sig == signal.SIGTERM:
-            log.warning("vLLM process group %s ignored SIGTERM for %.0f s; killing it", pgid, grace_s)
-    log.error("vLLM process group %s still has %s after SIGKILL", pgid, _group_members(pgid))
-
-
 class VLLMServer:
     """One vLLM server process group on a loopback port; a context manager that starts and stops it."""
 
@@ -223,48 +176,31 @@ class VLLMServer:
         self.port = free_port()
         self.log_path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{self.port}.log"
         argv = self.spec.argv(self.python, "127.0.0.1", self.port)
-        env = os.environ.copy()  # HF_HUB_OFFLINE, CUDA_VISIBLE_DEVICES etc. as the caller has them
-        env.setdefault("PYTHONUNBUFFERED", "1")  # so a crash's last words reach the log
+        # HF_HUB_OFFLINE, CUDA_VISIBLE_DEVICES etc. as the caller has them; unbuffered, so that a
+        # crash's last words reach the log
+        env = {"PYTHONUNBUFFERED": os.environ.get("PYTHONUNBUFFERED", "1")}
         log.info("starting vLLM (log %s): %s", self.log_path, " ".join(argv))
-        with open(self.log_path, "wb") as out:
-            self.proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env=env,
-                cwd=folder,
-            )
+        self.proc = spawn(argv, env=env, cwd=folder, log_path=self.log_path)
         self._running = True
         self._write_record(folder)
-        with httpx.Client(timeout=2) as http:
-            while True:
-                if self.proc.poll() is not None:
-                    code = self.proc.returncode
-                    self.stop(grace_s=5)  # the engine's own children may outlive the API server
-                    raise VLLMStartError(f"vLLM exited with code {code} while starting:\n{self.tail()}")
-                elapsed = time.monotonic() - started
-                if elapsed > timeout_s:
-                    self.stop(grace_s=5)
-                    raise VLLMStartError(f"vLLM was not healthy after {timeout_s:.0f} s:\n{self.tail()}")
-                try:
-                    if http.get(f"http://127.0.0.1:{self.port}/health").status_code == 200:
-                        self.startup_s = elapsed
-                        log.info("vLLM ready on port %s after %.1f s", self.port, elapsed)
-                        return self
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.5)
+        try:
+            wait_healthy(
+                f"http://127.0.0.1:{self.port}/health",
+                self.proc,
+                timeout=timeout_s - (time.monotonic() - started),
+                name="vLLM",
+                log_path=self.log_path,
+            )
+        except ProcessError as e:
+            self.stop(grace_s=5)  # its group is gone already: this drops the record
+            raise VLLMStartError(str(e), name=e.name, returncode=e.returncode) from e
+        self.startup_s = time.monotonic() - started
+        log.info("vLLM ready on port %s after %.1f s", self.port, self.startup_s)
+        return self
 
     def tail(self, lines: int = TAIL_LINES) -> str:
         """The last lines of the server's log: on failure, the real reason is in there."""
-        if self.log_path is None:
-            return "(no log)"
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError as e:
-            return f"(log {self.log_path} unreadable: {e})"
+        return log_tail(self.log_path, lines)
 
     def stop(self, grace_s: float = 30) -> None:
         """SIGTERM the server's process group (API server, engine core, workers), wait up to grace_s
@@ -272,7 +208,7 @@ class VLLMServer:
         if self.proc is None or not self._running or os.getpid() != self._owner:
             return
         self._running = False
-        _stop_group(self.proc.pid, self.proc, grace_s)
+        stop_group(self.proc.pid, self.proc, grace_s=grace_s, name="vLLM")
         if self._record is not None:
             self._record.unlink(missing_ok=True)
             self._record = None
@@ -306,29 +242,16 @@ def reap_orphans(folder: Path) -> None:
             pgid, owner = int(record["pgid"]), int(record["owner"])
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if record.get("host") != host or _pid_alive(owner):
+        if record.get("host") != host or pid_alive(owner):
             continue
         try:
             cmdline = Path(f"/proc/{pgid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             cmdline = ""
-        if ENTRYPOINT in cmdline or (not cmdline and _group_members(pgid)):
+        if ENTRYPOINT in cmdline or (not cmdline and group_members(pgid)):
             log.warning("stopping vLLM group %s left by dead worker process %s", pgid, owner)
-            _stop_group(pgid, None, grace_s=30)
+            stop_group(pgid, grace_s=30, name="vLLM")
         path.unlink(missing_ok=True)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is dead for our purpose
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
-    except (OSError, IndexError):
-        return True
 
 
 _lock = threading.RLock()  # re-entrant: a shutdown hook may run on the thread that holds it
