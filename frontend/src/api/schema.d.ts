@@ -1598,6 +1598,16 @@ export interface components {
              * @default true
              */
             use_cache: boolean;
+            /**
+             * Stop When Verified
+             * @description Adaptive sampling: verify attempts as they arrive (with the recipe's filter verifiers) and stop sampling a prompt once this many passed. Needs the filter stage.
+             */
+            stop_when_verified?: number | null;
+            /**
+             * Stop After Failures
+             * @description Adaptive sampling: also stop a prompt once this many attempts failed.
+             */
+            stop_after_failures?: number | null;
         };
         /** RolloutStage */
         RolloutStage: {
@@ -1683,6 +1693,18 @@ export interface components {
             chunks: {
                 [key: string]: number;
             };
+            /**
+             * Attempts Skipped
+             * @description Adaptive sampling: attempts never asked for, of n per prompt.
+             * @default 0
+             */
+            attempts_skipped: number;
+            /**
+             * Cost Saved Usd
+             * @description Adaptive sampling: the skipped attempts at this rollout's mean cost per attempt.
+             * @default 0
+             */
+            cost_saved_usd: number;
         };
         /** RunCreate */
         RunCreate: {
