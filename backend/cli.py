@@ -196,9 +196,12 @@ def verify(
     mode: Annotated[str, typer.Option(help="With several verifiers: all or any must pass.")] = "all",
 ) -> None:
     """Verify completions from a file: one JSON verdict per line on stdout, a summary on stderr."""
-    from workers.verifiers.cli import run_verify
-
-    raise typer.Exit(run_verify(file, verifier, settings, mode, console=console))
+    # The verifiers are worker code (sympy, the sandbox): backend starts them, never imports them.
+    argv = [sys.executable, "-m", "workers.verifiers.cli", str(file), "--mode", mode]
+    argv += [a for v in verifier for a in ("--verifier", v)]
+    if settings is not None:
+        argv += ["--settings", settings]
+    os.execv(sys.executable, argv)
 
 
 @app.command()

@@ -85,3 +85,24 @@ def run_verify(path: Path, verifiers: list[str], settings: str | None, mode: str
         f"{total:,} verdicts in {time.perf_counter() - started:.1f}s: {parts or 'none'}; pass rate {rate:.1%}"
     )
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m workers.verifiers.cli FILE --verifier NAME ...`, which `distillery verify` runs."""
+    import argparse
+
+    from rich.console import Console
+
+    p = argparse.ArgumentParser(prog="distillery verify", description=__doc__)
+    p.add_argument("file", type=Path)
+    p.add_argument("--verifier", action="append", required=True)
+    p.add_argument("--settings", default=None)
+    p.add_argument("--mode", default="all", choices=["all", "any"])
+    args = p.parse_args(argv)
+    if not args.file.is_file():
+        p.error(f"{args.file}: no such file")
+    return run_verify(args.file, args.verifier, args.settings, args.mode, console=Console(stderr=True))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
