@@ -12,6 +12,7 @@ from backend.prompts import service
 from backend.prompts.schemas import CleaningOptions, ColumnMapping, PromptSetOut
 from backend.users.models import User
 from workers.celery_app import celery_app
+from workers.jobs.reference_stats import reference_stats
 from workers.progress import side_writes_allowed
 from workers.runner import JobContext, run_job
 
@@ -41,6 +42,8 @@ def import_prompts(ctx: JobContext) -> dict[str, Any]:
     finally:
         path.unlink(missing_ok=True)
     ctx.progress(report.rows_read, report.rows_read, force=True)
+    # After the import's own transaction: a slow reference check never holds the import's rows back.
+    out["prompt_set"]["stats"]["references"] = reference_stats(out["prompt_set"]["id"])
     return out
 
 
