@@ -2,7 +2,7 @@
 
 from backend.core.db import Base
 from backend.datasets.models import DatasetSnapshot, ModelArtifact
-from backend.evals.models import Evaluation
+from backend.evals.models import EvalSample, Evaluation
 from backend.jobs.models import Job
 from backend.prices.models import Price
 from backend.projects.models import Membership, Project, Role
@@ -18,6 +18,7 @@ __all__ = [
     "ApiToken",
     "Base",
     "DatasetSnapshot",
+    "EvalSample",
     "Evaluation",
     "Generation",
     "Job",

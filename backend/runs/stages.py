@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from backend.datasets.schemas import SnapshotSettings, SnapshotSummary
+from backend.evals.schemas import EvalSettings, EvalSummary
 from backend.prompts.profile import ProfileSettings, ProfileSummary
 from backend.rollouts.schemas import RolloutSettings, RolloutSummary, check_adaptive
 from backend.verifiers.filter import FilterSettings, FilterSummary
@@ -93,6 +94,18 @@ STAGES: dict[str, StageKind] = {
             module="workers.stages.snapshot",
             requires=("filter",),
             time_limit_s=6 * 3600,
+        ),
+        StageKind(
+            name="evaluate",
+            help="The base student, the trained student(s) and the teacher answer the held-out prompts (k "
+            "samples; greedy for k = 1); the same verifiers score them: pass@1 with a bootstrap interval, "
+            "pass@k, maj@k, output length, truncation, and the comparison. A run of its own or the last "
+            "stage of a training run.",
+            settings=EvalSettings,
+            summary=EvalSummary,
+            module="workers.stages.evaluate",
+            queue="gpu",
+            time_limit_s=12 * 3600,
         ),
     ]
 }

@@ -773,6 +773,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/runs/{run_id}/evaluations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Evaluations
+         * @description Each evaluated model of the run with its scores and config hash.
+         */
+        get: operations["listRunEvaluations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/evaluations/{evaluation_id}/samples": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Samples
+         * @description One evaluation's answers, a page at a time; prompt_id gives every answer to one prompt.
+         */
+        get: operations["listEvalSamples"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -917,6 +957,199 @@ export interface components {
              * @default
              */
             split_seed: string;
+        };
+        /** Comparison */
+        Comparison: {
+            /**
+             * Param Ratio
+             * @description Teacher parameters over student parameters.
+             */
+            param_ratio: number | null;
+            /**
+             * Gap To Teacher
+             * @description Student pass@1 minus the teacher's.
+             */
+            gap_to_teacher: number | null;
+            /**
+             * Gain Over Base
+             * @description Student pass@1 minus the base's.
+             */
+            gain_over_base: number | null;
+        };
+        /** EvalModel */
+        EvalModel: {
+            /**
+             * Role
+             * @description base: the student before training; student: a trained one; teacher.
+             * @enum {string}
+             */
+            role: "base" | "student" | "teacher" | "other";
+            /**
+             * Label
+             * @description Shown in reports; default: the role.
+             */
+            label?: string | null;
+            /**
+             * Model
+             * @description Hub id or local path. Default: the run's trained student (student), the train stage's student (base), the run's teacher (teacher).
+             */
+            model?: string | null;
+            /**
+             * Backend
+             * @description How a local model generates (a teacher row uses its own backend).
+             * @default transformers_local
+             * @enum {string}
+             */
+            backend: "transformers_local" | "vllm";
+        };
+        /** EvalSampleOut */
+        EvalSampleOut: {
+            /** Id */
+            id: number;
+            /** Prompt Id */
+            prompt_id: number;
+            /** Sample */
+            sample: number;
+            /** Content */
+            content: string | null;
+            /** Reasoning */
+            reasoning: string | null;
+            /** Finish Reason */
+            finish_reason: string | null;
+            /** Completion Tokens */
+            completion_tokens: number | null;
+            /** Answer */
+            answer: string | null;
+            /** Status */
+            status: string;
+            /** Passed */
+            passed: boolean | null;
+        };
+        /** EvalSettings */
+        EvalSettings: {
+            /**
+             * Split
+             * @description Which split of the run's prompt set.
+             * @default eval
+             * @enum {string}
+             */
+            split: "eval" | "train" | "all";
+            /**
+             * Prompt Set Id
+             * @description Evaluate on this prompt set (of the project) instead.
+             */
+            prompt_set_id?: number | null;
+            /**
+             * Models
+             * @description Who answers. A default model that does not exist in the run (no teacher, nothing trained) is left out.
+             */
+            models?: components["schemas"]["EvalModel"][];
+            /**
+             * K
+             * @description Samples per prompt: 1 is greedy; more are sampled.
+             * @default 1
+             */
+            k: number;
+            /**
+             * Temperature
+             * @description For k > 1.
+             * @default 1
+             */
+            temperature: number;
+            /**
+             * Top P
+             * @default 1
+             */
+            top_p: number;
+            /**
+             * Max Tokens
+             * @description Per answer.
+             * @default 512
+             */
+            max_tokens: number;
+            /**
+             * Seed
+             * @description Sampling seed; with it, re-running gives the same numbers.
+             * @default 0
+             */
+            seed: number;
+            /**
+             * Max Prompts
+             * @description The first N prompts only.
+             */
+            max_prompts?: number | null;
+            /** @description Default: the recipe's filter verifiers, else the math verifier. */
+            verifiers?: components["schemas"]["VerifierCombo"] | null;
+            /**
+             * Bootstrap
+             * @description Resamples for the 95% intervals.
+             * @default 1000
+             */
+            bootstrap: number;
+        };
+        /** EvalSummary */
+        EvalSummary: {
+            /** Prompts */
+            prompts: number;
+            /** K */
+            k: number;
+            /** Models */
+            models: components["schemas"]["ModelScore"][];
+            comparison: components["schemas"]["Comparison"];
+        };
+        /** EvaluateStage */
+        EvaluateStage: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: number;
+            /** Position */
+            position: number;
+            status: components["schemas"]["Status"];
+            /** Progress Done */
+            progress_done: number;
+            /** Progress Total */
+            progress_total: number | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "evaluate";
+            /** @description None until the stage reports. */
+            metrics?: components["schemas"]["EvalSummary"] | null;
+        };
+        /** EvaluationOut */
+        EvaluationOut: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: number | null;
+            /** Stage Id */
+            stage_id: number | null;
+            /** Artifact Id */
+            artifact_id: number | null;
+            /** Label */
+            label: string;
+            /** Role */
+            role: string;
+            /** Model */
+            model: string;
+            /** Prompt Set Id */
+            prompt_set_id: number | null;
+            /** Config Hash */
+            config_hash: string;
+            metrics: components["schemas"]["ModelScore"] | null;
         };
         /**
          * Evolution
@@ -1188,6 +1421,66 @@ export interface components {
         /** MemberUpdate */
         MemberUpdate: {
             role: components["schemas"]["Role"];
+        };
+        /** ModelScore */
+        ModelScore: {
+            /** Label */
+            label: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "base" | "student" | "teacher" | "other";
+            /** Model */
+            model: string;
+            /** Evaluation Id */
+            evaluation_id: number;
+            /**
+             * Params
+             * @description Parameter count, where the weights are local.
+             */
+            params: number | null;
+            /** Samples */
+            samples: number;
+            /**
+             * Pass At 1
+             * @description Mean over prompts of the share of correct samples.
+             */
+            pass_at_1: number;
+            /**
+             * Pass At 1 Ci
+             * @description Bootstrap 95% interval over prompts.
+             */
+            pass_at_1_ci: [
+                number,
+                number
+            ];
+            /**
+             * Pass At K
+             * @description Unbiased pass@k (Codex paper), k = samples per prompt.
+             */
+            pass_at_k: number;
+            /**
+             * Maj At K
+             * @description Share of prompts whose most common answer is correct.
+             */
+            maj_at_k: number;
+            /** Mean Output Tokens */
+            mean_output_tokens: number;
+            /** Truncation Rate */
+            truncation_rate: number;
+            /**
+             * Config Hash
+             * @description SHA-256 of model and tokenizer files, chat template, sampling, seed, max lengths and verifier versions.
+             */
+            config_hash: string;
+        };
+        /** Page[EvalSampleOut] */
+        Page_EvalSampleOut_: {
+            /** Items */
+            items: components["schemas"]["EvalSampleOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
         };
         /** Page[GenerationOut] */
         Page_GenerationOut_: {
@@ -1482,6 +1775,8 @@ export interface components {
             filter?: components["schemas"]["FilterSettings"];
             /** @description Settings of the snapshot stage. */
             snapshot?: components["schemas"]["SnapshotSettings"];
+            /** @description Settings of the evaluate stage. */
+            evaluate?: components["schemas"]["EvalSettings"];
         };
         /**
          * Role
@@ -1744,7 +2039,7 @@ export interface components {
             /** Finished At */
             finished_at: string | null;
             /** Stages */
-            stages: (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["SnapshotStage"])[];
+            stages: (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["EvaluateStage"])[];
         };
         /** RunOut */
         RunOut: {
@@ -1787,6 +2082,7 @@ export interface components {
             rollout?: components["schemas"]["RolloutSummary"] | null;
             filter?: components["schemas"]["FilterSummary"] | null;
             snapshot?: components["schemas"]["SnapshotSummary"] | null;
+            evaluate?: components["schemas"]["EvalSummary"] | null;
         };
         /** SignupIn */
         SignupIn: {
@@ -3260,7 +3556,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["SnapshotStage"])[];
+                    "application/json": (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["EvaluateStage"])[];
                 };
             };
             /** @description Validation Error */
@@ -3844,6 +4140,76 @@ export interface operations {
                     "application/vnd.apache.parquet": unknown;
                     "application/x-ndjson": unknown;
                     "text/markdown": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    listRunEvaluations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvaluationOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    listEvalSamples: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+                /** @description false: the answers that failed. */
+                passed?: boolean | null;
+                prompt_id?: number | null;
+            };
+            header?: never;
+            path: {
+                evaluation_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_EvalSampleOut_"];
                 };
             };
             /** @description Validation Error */

@@ -1,0 +1,42 @@
+"""Evaluations: each model's scores in a run, and every answer it gave (to see which prompts a student
+still fails and compare with the teacher's answer to the same prompt)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from backend.api.deps import SessionDep, Viewer
+from backend.core.pagination import Page
+from backend.evals import service
+from backend.evals.schemas import EvalSampleOut, EvaluationOut
+from backend.runs.service import get_run
+
+router = APIRouter(prefix="/projects/{project_id}", tags=["evaluations"])
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/runs/{run_id}/evaluations", operation_id="listRunEvaluations")
+def list_evaluations(session: SessionDep, access: Viewer, run_id: Id) -> list[EvaluationOut]:
+    """Each evaluated model of the run with its scores and config hash."""
+    run = get_run(session, project=access.project, run_id=run_id)
+    return [EvaluationOut.model_validate(e) for e in service.evaluations_of(session, run=run)]
+
+
+@router.get("/evaluations/{evaluation_id}/samples", operation_id="listEvalSamples")
+def list_samples(
+    session: SessionDep,
+    access: Viewer,
+    evaluation_id: Id,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: str | None = None,
+    passed: Annotated[bool | None, Query(description="false: the answers that failed.")] = None,
+    prompt_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+) -> Page[EvalSampleOut]:
+    """One evaluation's answers, a page at a time; prompt_id gives every answer to one prompt."""
+    ev = service.get_evaluation(session, project=access.project, evaluation_id=evaluation_id)
+    rows, nxt = service.samples_page(
+        session, evaluation=ev, limit=limit, cursor=cursor, passed=passed, prompt_id=prompt_id
+    )
+    return Page[EvalSampleOut](items=[EvalSampleOut.model_validate(r) for r in rows], next_cursor=nxt)

@@ -1,0 +1,54 @@
+"""Scores of an evaluation from per-sample results: pass@1, unbiased pass@k, maj@k, bootstrap
+intervals. Pure functions over {prompt: [(answer, passed), ...]}, tested on hand-computed values."""
+
+from __future__ import annotations
+
+from collections import Counter
+from math import comb
+
+import numpy as np
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """The Codex paper's unbiased estimator: 1 - C(n - c, k) / C(n, k) for n samples, c correct."""
+    if k > n:
+        raise ValueError(f"pass@{k} needs at least {k} samples, got {n}")
+    if n - c < k:
+        return 1.0
+    return 1.0 - comb(n - c, k) / comb(n, k)
+
+
+def majority_correct(samples: list[tuple[str | None, bool]]) -> bool:
+    """Whether the most common stated answer is a correct one (ties: the first answer seen wins)."""
+    answers = [a for a, _ in samples if a is not None]
+    if not answers:
+        return False
+    top = Counter(answers).most_common(1)[0][0]
+    return any(ok for a, ok in samples if a == top)
+
+
+def bootstrap_ci(values: list[float], *, resamples: int, seed: int) -> tuple[float, float]:
+    """Percentile 95% interval of the mean over prompts, from a seeded resampling."""
+    if not values:
+        return (0.0, 0.0)
+    a = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = a[rng.integers(0, len(a), size=(resamples, len(a)))].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return (round(float(lo), 4), round(float(hi), 4))
+
+
+def score(per_prompt: dict[int, list[tuple[str | None, bool]]], *, resamples: int, seed: int) -> dict:
+    """pass@1 (mean share correct), its interval, pass@k and maj@k with k the samples per prompt."""
+    if not per_prompt:
+        return {"pass_at_1": 0.0, "pass_at_1_ci": (0.0, 0.0), "pass_at_k": 0.0, "maj_at_k": 0.0}
+    k = min(len(s) for s in per_prompt.values())
+    shares = [sum(ok for _, ok in s) / len(s) for s in per_prompt.values()]
+    return {
+        "pass_at_1": round(float(np.mean(shares)), 4),
+        "pass_at_1_ci": bootstrap_ci(shares, resamples=resamples, seed=seed),
+        "pass_at_k": round(
+            float(np.mean([pass_at_k(len(s), sum(ok for _, ok in s), k) for s in per_prompt.values()])), 4
+        ),
+        "maj_at_k": round(float(np.mean([majority_correct(s) for s in per_prompt.values()])), 4),
+    }

@@ -1,0 +1,130 @@
+"""The evaluate stage's contract: which models answer which held-out prompts, and the report."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from backend.verifiers.registry import VerifierCombo
+
+Role = Literal["base", "student", "teacher", "other"]
+
+
+class EvalModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role = Field(description="base: the student before training; student: a trained one; teacher.")
+    label: str | None = Field(None, max_length=100, description="Shown in reports; default: the role.")
+    model: str | None = Field(
+        None,
+        max_length=1000,
+        description="Hub id or local path. Default: the run's trained student (student), the train stage's "
+        "student (base), the run's teacher (teacher).",
+    )
+    backend: Literal["transformers_local", "vllm"] = Field(
+        "transformers_local", description="How a local model generates (a teacher row uses its own backend)."
+    )
+
+
+class EvalSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    split: Literal["eval", "train", "all"] = Field("eval", description="Which split of the run's prompt set.")
+    prompt_set_id: int | None = Field(
+        None, ge=1, le=2**31 - 1, description="Evaluate on this prompt set (of the project) instead."
+    )
+    models: list[EvalModel] = Field(
+        default_factory=lambda: [
+            EvalModel(role="base"),
+            EvalModel(role="student"),
+            EvalModel(role="teacher"),
+        ],
+        min_length=1,
+        description="Who answers. A default model that does not exist in the run (no teacher, nothing "
+        "trained) is left out.",
+    )
+    k: int = Field(1, ge=1, le=64, description="Samples per prompt: 1 is greedy; more are sampled.")
+    temperature: float = Field(1.0, gt=0, le=2, description="For k > 1.")
+    top_p: float = Field(1.0, gt=0, le=1)
+    max_tokens: int = Field(512, ge=1, le=65_536, description="Per answer.")
+    seed: int = Field(0, description="Sampling seed; with it, re-running gives the same numbers.")
+    max_prompts: int | None = Field(None, ge=1, description="The first N prompts only.")
+    verifiers: VerifierCombo | None = Field(
+        None, description="Default: the recipe's filter verifiers, else the math verifier."
+    )
+    bootstrap: int = Field(1000, ge=100, le=100_000, description="Resamples for the 95% intervals.")
+
+    @model_validator(mode="after")
+    def _unique_labels(self) -> EvalSettings:
+        labels = [m.label or m.role for m in self.models]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"each model needs its own label; got {labels}")
+        return self
+
+
+class ModelScore(BaseModel):
+    label: str
+    role: Role
+    model: str
+    evaluation_id: int
+    params: int | None = Field(description="Parameter count, where the weights are local.")
+    samples: int
+    pass_at_1: float = Field(description="Mean over prompts of the share of correct samples.")
+    pass_at_1_ci: tuple[float, float] = Field(description="Bootstrap 95% interval over prompts.")
+    pass_at_k: float = Field(description="Unbiased pass@k (Codex paper), k = samples per prompt.")
+    maj_at_k: float = Field(description="Share of prompts whose most common answer is correct.")
+    mean_output_tokens: float
+    truncation_rate: float
+    config_hash: str = Field(
+        description="SHA-256 of model and tokenizer files, chat template, sampling, seed, max lengths and "
+        "verifier versions."
+    )
+
+
+class Comparison(BaseModel):
+    param_ratio: float | None = Field(description="Teacher parameters over student parameters.")
+    gap_to_teacher: float | None = Field(description="Student pass@1 minus the teacher's.")
+    gain_over_base: float | None = Field(description="Student pass@1 minus the base's.")
+
+
+class EvalSummary(BaseModel):
+    prompts: int
+    k: int
+    models: list[ModelScore]
+    comparison: Comparison
+
+
+class EvaluationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    run_id: int | None
+    stage_id: int | None
+    artifact_id: int | None
+    label: str
+    role: str
+    model: str
+    prompt_set_id: int | None
+    config_hash: str
+    metrics: ModelScore | None
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _none_until_scored(cls, v):
+        return v or None
+
+
+class EvalSampleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    prompt_id: int
+    sample: int
+    content: str | None
+    reasoning: str | None
+    finish_reason: str | None
+    completion_tokens: int | None
+    answer: str | None
+    status: str
+    passed: bool | None

@@ -1,0 +1,269 @@
+"""The evaluate stage: the base student, the trained student(s) and the teacher each answer every
+held-out prompt (k samples, greedy for k = 1) through the same backends teachers use, the recipe's
+verifiers score the answers, and each model's scores and every answer are stored.
+
+The report records a config hash per model (its files, chat template, sampling, seed, max lengths,
+verifier versions): the same evaluation re-run gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from backend.core.db import session_scope
+from backend.core.errors import Invalid
+from backend.datasets.models import ModelArtifact
+from backend.evals import config_hash as ch
+from backend.evals.metrics import score
+from backend.evals.models import EvalSample, Evaluation
+from backend.evals.schemas import EvalSettings
+from backend.prompts.models import Prompt, PromptSet
+from backend.rollouts.requests import conversation
+from backend.runs.models import Run
+from backend.runs.stages import STAGES
+from backend.teachers.models import Teacher
+from backend.verifiers.registry import VERIFIERS, VerifierCombo
+from workers.celery_app import celery_app
+from workers.runner import StageContext, run_stage, settings_for
+from workers.stages.rollout.job import teacher_spec
+from workers.teachers.base import Request, Sampling
+from workers.teachers.factory import TeacherSpec, make_teacher
+from workers.verifiers.verdict import Item
+from workers.verifiers.verify import verify_many
+
+log = logging.getLogger(__name__)
+BATCH = 64
+
+
+@dataclass
+class Contender:
+    label: str
+    role: str
+    model: str
+    spec: TeacherSpec
+    artifact_id: int | None = None
+
+
+def _contenders(s, run: Run, settings: EvalSettings) -> list[Contender]:
+    """The models to evaluate; a default that the run does not have (no teacher, nothing trained) is
+    left out, a model asked for by name that cannot be resolved is an error."""
+    recipe = run.recipe or {}
+    artifact = s.scalar(
+        select(ModelArtifact).where(ModelArtifact.run_id == run.id).order_by(ModelArtifact.id.desc()).limit(1)
+    )
+    teacher = s.get(Teacher, run.teacher_id) if run.teacher_id else None
+    base = (recipe.get("train") or {}).get("student")
+    out = []
+    for m in settings.models:
+        label = m.label or m.role
+        model, artifact_id, spec = m.model, None, None
+        if m.role == "teacher" and model is None:
+            if teacher is None:
+                continue
+            spec, model = teacher_spec(teacher), teacher.model
+        elif m.role == "student" and model is None:
+            if artifact is None:
+                continue
+            model, artifact_id = artifact.path, artifact.id
+        elif m.role == "base" and model is None:
+            if base is None:
+                continue
+            model = base
+        if model is None:
+            raise Invalid(f"evaluate.models: {label!r} names no model", code="eval_model_missing")
+        out.append(
+            Contender(
+                label, m.role, model, spec or TeacherSpec(m.backend, model, None, None, {}), artifact_id
+            )
+        )
+    if not out:
+        raise Invalid("evaluate: no model to evaluate (no teacher, no trained student, none named)",
+                      code="eval_nothing")  # fmt: skip
+    return out
+
+
+def _prompts(
+    s, run: Run, settings: EvalSettings, system: str | None
+) -> tuple[int, list[tuple[int, list, str]]]:
+    pset_id = settings.prompt_set_id or run.prompt_set_id
+    pset = s.get(PromptSet, pset_id)
+    if pset is None or pset.project_id != run.project_id:
+        raise Invalid(
+            f"evaluate.prompt_set_id: prompt set {pset_id} not found in this project", code="not_found"
+        )
+    stmt = select(Prompt.id, Prompt.text, Prompt.system, Prompt.messages, Prompt.reference).where(
+        Prompt.prompt_set_id == pset_id
+    )
+    if settings.split != "all" and settings.prompt_set_id is None:
+        stmt = stmt.where(Prompt.split == settings.split)
+    stmt = stmt.order_by(Prompt.position)
+    if settings.max_prompts:
+        stmt = stmt.limit(settings.max_prompts)
+    rows = [(pid, conversation(t, sy, msgs, system), ref) for pid, t, sy, msgs, ref in s.execute(stmt)]
+    if not rows:
+        raise Invalid(
+            f"evaluate: the prompt set has no prompts in split {settings.split!r}", code="eval_empty"
+        )
+    return pset_id, rows
+
+
+def _sampling(settings: EvalSettings) -> Sampling:
+    greedy = settings.k == 1
+    return Sampling(
+        temperature=0.0 if greedy else settings.temperature,
+        top_p=1.0 if greedy else settings.top_p,
+        max_tokens=settings.max_tokens,
+        seed=settings.seed,
+    )
+
+
+async def _answers(spec: TeacherSpec, sampling: Sampling, prompts, k: int, on_batch) -> dict[int, list]:
+    backend = make_teacher(spec, sampling, concurrency=BATCH)
+    out: dict[int, list] = {}
+    try:
+        requests = [Request(key=pid, messages=convo, n=k) for pid, convo, _ in prompts]
+        async for req, completions in backend.generate(requests):
+            out[req.key] = completions
+            on_batch(len(out))
+    finally:
+        await backend.aclose()
+    return out
+
+
+def evaluate(ctx: StageContext) -> dict[str, Any]:
+    settings: EvalSettings = ctx.settings
+    with session_scope() as s:
+        run = s.get(Run, ctx.run_id)
+        combo = settings.verifiers or _recipe_verifiers(run.recipe)
+        system = (run.recipe.get("rollout") or {}).get("system_prompt")
+        contenders = _contenders(s, run, settings)
+        pset_id, prompts = _prompts(s, run, settings, system)
+        project_id = run.project_id
+    sampling = _sampling(settings)
+    versions = {v.name: VERIFIERS[v.name].version for v in combo.verifiers}
+    total = len(prompts) * len(contenders)
+    ctx.progress(0, total, force=True)
+    scores = []
+    for i, c in enumerate(contenders):
+        answers = asyncio.run(
+            _answers(
+                c.spec,
+                sampling,
+                prompts,
+                settings.k,
+                lambda n, i=i: ctx.progress(i * len(prompts) + n, total),
+            )
+        )
+        scores.append(
+            _score(ctx, c, prompts, answers, combo, settings, sampling, versions, project_id, pset_id)
+        )
+    ctx.progress(total, total, force=True)
+    return {"prompts": len(prompts), "k": settings.k, "models": scores, "comparison": _compare(scores)}
+
+
+def _recipe_verifiers(recipe: dict) -> VerifierCombo:
+    if "filter" in recipe.get("stages", []):
+        return settings_for("filter", recipe).verifiers
+    return VerifierCombo(verifiers=[{"name": "math"}])
+
+
+def _score(ctx, c: Contender, prompts, answers, combo, settings, sampling, versions, project_id, pset_id):
+    flat: list[tuple[int, int, Any, str]] = []
+    for pid, _, ref in prompts:
+        for j, comp in enumerate(answers.get(pid, [])):
+            flat.append((pid, j, comp, ref))
+    items = [
+        Item(
+            completion=comp.content or "",
+            reasoning=comp.reasoning,
+            finish_reason=comp.finish_reason,
+            reference=ref,
+        )
+        for _, _, comp, ref in flat
+    ]
+    verdicts = verify_many(combo, items) if items else []
+    per_prompt: dict[int, list[tuple[str | None, bool]]] = {pid: [] for pid, _, _ in prompts}
+    rows = []
+    for (pid, j, comp, _), v in zip(flat, verdicts, strict=True):
+        answer = (v.parts[-1].detail if v.parts else v.detail).get("answer")
+        per_prompt[pid].append((answer, v.passed is True))
+        rows.append(
+            {
+                "prompt_id": pid,
+                "sample": j,
+                "content": _text(comp.content),
+                "reasoning": _text(comp.reasoning),
+                "finish_reason": comp.finish_reason,
+                "completion_tokens": comp.completion_tokens,
+                "answer": _text(answer),
+                "status": v.status,
+                "passed": v.passed,
+            }
+        )
+    endpoint = {"backend": c.spec.backend, "base_url": c.spec.base_url} if c.spec.base_url else None
+    config = ch.config_of(model=c.model, endpoint=endpoint, sampling={**sampling.as_dict(), "k": settings.k},
+                          verifiers=versions)  # fmt: skip
+    tokens = [r["completion_tokens"] or 0 for r in rows]
+    metrics = {
+        "label": c.label,
+        "role": c.role,
+        "model": c.model,
+        "params": ch.local_params(c.model),
+        "samples": len(rows),
+        **score(per_prompt, resamples=settings.bootstrap, seed=settings.seed),
+        "mean_output_tokens": round(sum(tokens) / len(tokens), 2) if tokens else 0.0,
+        "truncation_rate": round(sum(r["finish_reason"] == "length" for r in rows) / len(rows), 4)
+        if rows
+        else 0.0,
+        "config_hash": ch.config_hash(config),
+    }
+    with session_scope() as s:
+        ev = Evaluation(
+            project_id=project_id,
+            run_id=ctx.run_id,
+            stage_id=ctx.stage_id,
+            artifact_id=c.artifact_id,
+            label=c.label,
+            model=c.model[:300],
+            role=c.role,
+            prompt_set_id=pset_id,
+            verifier=",".join(versions),
+            config=config,
+            config_hash=metrics["config_hash"],
+        )
+        s.add(ev)
+        s.flush()
+        metrics["evaluation_id"] = ev.id
+        ev.metrics = metrics
+        if rows:
+            s.execute(EvalSample.__table__.insert(), [{**r, "evaluation_id": ev.id} for r in rows])
+    return metrics
+
+
+def _text(value: str | None) -> str | None:
+    return value.replace("\x00", "\ufffd") if value and "\x00" in value else value
+
+
+def _compare(scores: list[dict]) -> dict[str, float | None]:
+    by_role = {m["role"]: m for m in scores}
+    student, base, teacher = by_role.get("student"), by_role.get("base"), by_role.get("teacher")
+    ratio = None
+    if student and teacher and student["params"] and teacher["params"]:
+        ratio = round(teacher["params"] / student["params"], 2)
+    return {
+        "param_ratio": ratio,
+        "gap_to_teacher": round(student["pass_at_1"] - teacher["pass_at_1"], 4)
+        if student and teacher
+        else None,
+        "gain_over_base": round(student["pass_at_1"] - base["pass_at_1"], 4) if student and base else None,
+    }
+
+
+@celery_app.task(name=STAGES["evaluate"].task, bind=True)
+def evaluate_stage(self, stage_id: int) -> None:
+    run_stage(stage_id, self.request.id, evaluate)
