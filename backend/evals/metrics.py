@@ -27,21 +27,21 @@ def majority_correct(samples: list[tuple[str | None, bool]]) -> bool:
     return any(ok for a, ok in samples if a == top)
 
 
-def bootstrap_ci(values: list[float], *, resamples: int, seed: int) -> tuple[float, float]:
+def bootstrap_ci(values: list[float], *, resamples: int, seed: int) -> list[float]:
     """Percentile 95% interval of the mean over prompts, from a seeded resampling."""
     if not values:
-        return (0.0, 0.0)
+        return [0.0, 0.0]
     a = np.asarray(values, dtype=float)
     rng = np.random.default_rng(seed)
     means = a[rng.integers(0, len(a), size=(resamples, len(a)))].mean(axis=1)
     lo, hi = np.percentile(means, [2.5, 97.5])
-    return (round(float(lo), 4), round(float(hi), 4))
+    return [round(float(lo), 4), round(float(hi), 4)]
 
 
 def score(per_prompt: dict[int, list[tuple[str | None, bool]]], *, resamples: int, seed: int) -> dict:
     """pass@1 (mean share correct), its interval, pass@k and maj@k with k the samples per prompt."""
     if not per_prompt:
-        return {"pass_at_1": 0.0, "pass_at_1_ci": (0.0, 0.0), "pass_at_k": 0.0, "maj_at_k": 0.0}
+        return {"pass_at_1": 0.0, "pass_at_1_ci": [0.0, 0.0], "pass_at_k": 0.0, "maj_at_k": 0.0}
     k = min(len(s) for s in per_prompt.values())
     shares = [sum(ok for _, ok in s) / len(s) for s in per_prompt.values()]
     return {

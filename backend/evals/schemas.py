@@ -71,7 +71,9 @@ class ModelScore(BaseModel):
     params: int | None = Field(description="Parameter count, where the weights are local.")
     samples: int
     pass_at_1: float = Field(description="Mean over prompts of the share of correct samples.")
-    pass_at_1_ci: tuple[float, float] = Field(description="Bootstrap 95% interval over prompts.")
+    pass_at_1_ci: list[float] = Field(
+        min_length=2, max_length=2, description="Bootstrap 95% interval (low, high)."
+    )
     pass_at_k: float = Field(description="Unbiased pass@k (Codex paper), k = samples per prompt.")
     maj_at_k: float = Field(description="Share of prompts whose most common answer is correct.")
     mean_output_tokens: float

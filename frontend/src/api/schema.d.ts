@@ -1449,12 +1449,9 @@ export interface components {
             pass_at_1: number;
             /**
              * Pass At 1 Ci
-             * @description Bootstrap 95% interval over prompts.
+             * @description Bootstrap 95% interval (low, high).
              */
-            pass_at_1_ci: [
-                number,
-                number
-            ];
+            pass_at_1_ci: number[];
             /**
              * Pass At K
              * @description Unbiased pass@k (Codex paper), k = samples per prompt.
