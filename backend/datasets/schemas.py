@@ -15,6 +15,14 @@ class SnapshotSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, max_length=200, description="The snapshot's name; default: the run's.")
+    include: Literal["accepted", "all"] = Field(
+        "accepted",
+        description="accepted: the attempts the filter kept; all: every finished attempt, unfiltered (an "
+        "ablation that shows what filtering buys).",
+    )
+    reasoning: Literal["keep", "drop"] = Field(
+        "keep", description="drop: the answer alone, without the reasoning (an ablation of the traces)."
+    )
     pass_rate_band: tuple[float, float] | None = Field(
         None,
         description="Keep prompts whose share of accepted attempts lies in [low, high]: (0.1, 0.9) drops "

@@ -88,7 +88,7 @@ def pick(attempts: list[Attempt], settings: SnapshotSettings, prompt_id: int) ->
 
 def select_prompt(prompt_id: int, attempts: list[Attempt], settings: SnapshotSettings) -> Picked:
     """One prompt's rows and pairs under the policy (attempts in attempt order)."""
-    accepted = [a for a in attempts if a.accepted]
+    accepted = [a for a in attempts if a.accepted or settings.include == "all"]
     rejected = [a for a in attempts if a.accepted is False]
     if not in_band(len(accepted), len(attempts), settings.pass_rate_band):
         return Picked([], [], len(accepted), 0, 0)
@@ -100,7 +100,7 @@ def select_prompt(prompt_id: int, attempts: list[Attempt], settings: SnapshotSet
     )
     rows = pick(unique, settings, prompt_id)
     pairs: list[tuple[Attempt, Attempt]] = []
-    if settings.preference_pairs and rows and rejected:
+    if settings.preference_pairs and settings.include == "accepted" and rows and rejected:
         for i in range(min(settings.pairs_per_prompt, len(rows), len(rejected))):
             pairs.append((rows[i], rejected[i]))
     return Picked(rows, pairs, len(accepted), len(banded), len(unique))

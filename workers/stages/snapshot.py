@@ -118,9 +118,8 @@ def write_snapshot(ctx: StageContext) -> dict[str, Any]:
     with session_scope() as s:
         run = s.get(Run, ctx.run_id)
         project_id, run_name = run.project_id, run.name
-        total = s.scalar(
-            select(func.count()).where(Generation.run_id == run.id, Generation.accepted.is_(True))
-        )
+        which = Generation.accepted.is_(True) if settings.include == "accepted" else Generation.status == "ok"
+        total = s.scalar(select(func.count()).where(Generation.run_id == run.id, which))
     root = get_settings().data_dir / "snapshots" / str(project_id)
     tmp = root / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
@@ -137,8 +136,12 @@ def write_snapshot(ctx: StageContext) -> dict[str, Any]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _assistant(a: Attempt) -> list[dict[str, str]]:
-    return [{"role": "assistant", "content": assistant_text(a.reasoning, a.content)}]
+def _assistant(a: Attempt, keep_reasoning: bool = True) -> list[dict[str, str]]:
+    reasoning = a.reasoning if keep_reasoning else None
+    content = a.content or ""
+    if not keep_reasoning and "</think>" in content:  # reasoning inline in the content
+        content = content.rsplit("</think>", 1)[1].strip()
+    return [{"role": "assistant", "content": assistant_text(reasoning, content)}]
 
 
 def _write_rows(ctx, folder: Path, settings: SnapshotSettings, system: str | None, total: int):
@@ -153,7 +156,7 @@ def _write_rows(ctx, folder: Path, settings: SnapshotSettings, system: str | Non
         for pid, picked in pending:
             convo, reference = prompts[pid]
             for a in picked.rows:
-                turn = _assistant(a)
+                turn = _assistant(a, settings.reasoning == "keep")
                 meta = {"prompt_id": pid, "reference": reference, "generation_id": a.generation_id}
                 sinks["messages"].add({"messages": convo + turn, **meta})
                 sinks["prompt_completion"].add({"prompt": convo, "completion": turn, **meta})
