@@ -29,8 +29,10 @@ vllm: .venv-vllm/.installed-0.32.0
 .venv-vllm/.installed-0.32.0: scripts/setup-vllm.sh
 	bash scripts/setup-vllm.sh
 
+SEEDS ?= 1
+
 demo: setup frontend
-	$(BIN)/distillery demo
+	$(BIN)/distillery demo --seeds $(SEEDS)
 
 up: setup frontend
 	$(BIN)/distillery up

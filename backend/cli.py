@@ -216,16 +216,23 @@ def openapi() -> None:
 def demo(
     port: Annotated[int, typer.Option(help="Port for the API and dashboard.")] = 8000,
     keep_serving: Annotated[bool, typer.Option("--keep-serving", help="Serve until Ctrl-C.")] = False,
+    seeds: Annotated[int, typer.Option(min=1, max=10, help="Train every arm with this many seeds.")] = 1,
+    size: Annotated[
+        str, typer.Option(help="full (the demo), or small (a quick check of the plumbing).")
+    ] = "full",
 ) -> None:
-    """Run the platform on its embedded default and push the example prompt set through a run."""
+    """The whole distillation on the embedded default: a tiny teacher's traces verified, a 10x smaller
+    student trained on them and evaluated, with two ablations; a table and var/demo/report.json."""
     from backend.demo import run_demo
 
-    raise typer.Exit(run_demo(port=port, keep_serving=keep_serving, console=console))
+    if size not in ("full", "small"):
+        raise typer.BadParameter("full or small", param_hint="--size")
+    raise typer.Exit(run_demo(port=port, keep_serving=keep_serving, console=console, seeds=seeds, size=size))
 
 
 @app.command()
 def up(port: Annotated[int, typer.Option(help="Port for the API and dashboard.")] = 8000) -> None:
-    """Like demo, then keep serving until Ctrl-C."""
+    """Like demo, then keep serving the dashboard and API until Ctrl-C (the demo's runs are reused)."""
     from backend.demo import run_demo
 
     raise typer.Exit(run_demo(port=port, keep_serving=True, console=console))

@@ -1,0 +1,182 @@
+"""The distillation the demo shows, driven through the REST API as a user would: a prompt set of
+multiplication problems, the project's tiny teacher (which skips its working on x9), four attempts
+per prompt at temperature 1.0, the math verifier, a snapshot, an SFT student 10x smaller, and the
+evaluation against its base and the teacher. Two ablations reuse the same rollout (the response cache
+answers it): the student on unfiltered traces, and on answers without reasoning.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+
+ROOT = Path(__file__).resolve().parents[1]
+TASK = ROOT / "examples" / "multiply"
+TEACHER = TASK / "teacher"
+
+
+@dataclass(frozen=True)
+class Size:
+    prompts: int  # train + eval
+    eval_ratio: float
+    attempts: int
+    steps: int
+    eval_prompts: int
+
+
+SIZES = {
+    "full": Size(prompts=1400, eval_ratio=0.15, attempts=4, steps=1300, eval_prompts=200),
+    "small": Size(prompts=120, eval_ratio=0.25, attempts=2, steps=40, eval_prompts=20),
+}
+ARMS = {  # snapshot settings per arm
+    "verified": {"drop_near_duplicates": False, "preference_pairs": False},
+    "unfiltered": {"drop_near_duplicates": False, "preference_pairs": False, "include": "all"},
+    "answers_only": {"drop_near_duplicates": False, "preference_pairs": False, "reasoning": "drop"},
+}
+
+
+def _task():
+    sys.path.insert(0, str(TASK))
+    import student
+    import task
+
+    return task, student
+
+
+class Api:
+    def __init__(self, client: httpx.Client):
+        self.c = client
+
+    def __call__(self, method: str, url: str, **kw) -> Any:
+        resp = self.c.request(method, url, **kw)
+        if resp.status_code >= 400:
+            raise RuntimeError(f"{method} {url} -> {resp.status_code}: {resp.text[:2000]}")
+        return resp.json()
+
+    def wait(self, url: str, what: str, timeout: float, console: Console | None = None) -> dict:
+        deadline, seen = time.monotonic() + timeout, {}
+        while time.monotonic() < deadline:
+            obj = self("GET", url)
+            for st in obj.get("stages", []):
+                line = f"{st['status']} {st['progress_done']}/{st['progress_total']}"
+                if console is not None and st["status"] != "pending" and seen.get(st["id"]) != line:
+                    if st["status"] in ("succeeded", "failed") or seen.get(st["id"]) is None:
+                        console.print(f"  {what}: {st['kind']} {st['status']}")
+                    seen[st["id"]] = line
+            if obj["status"] in ("succeeded", "failed", "cancelled"):
+                return obj
+            time.sleep(0.5)
+        raise RuntimeError(f"{what} did not finish in {timeout:.0f} s")
+
+
+def prompt_set(api: Api, pid: int, size: Size, data_dir: Path, console: Console) -> dict:
+    task, _ = _task()
+    name = f"multiply-{size.prompts}"
+    found = [p for p in api("GET", f"/api/projects/{pid}/prompt-sets") if p["name"] == name]
+    if found:
+        return found[0]
+    path = data_dir / "demo" / f"{name}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in task.rows(size.prompts, seed=1)))
+    options = {"near_dup_threshold": None, "eval_ratio": size.eval_ratio}
+    with path.open("rb") as fh:
+        form = {"name": name, "options": json.dumps(options)}
+        files = {"file": (path.name, fh, "application/jsonl")}
+        job = api("POST", f"/api/projects/{pid}/prompt-sets", data=form, files=files)
+    job = api.wait(f"/api/projects/{pid}/jobs/{job['id']}", "import", 120)
+    if job["status"] != "succeeded":
+        raise RuntimeError(f"import failed: {job['error']}")
+    pset = job["result"]["prompt_set"]
+    console.print(f"prompt set {pset['id']}: {pset['prompt_count']} multiplication problems")
+    return pset
+
+
+def teacher(api: Api, pid: int) -> int:
+    for t in api("GET", f"/api/projects/{pid}/teachers"):
+        if t["name"] == "tiny-multiplier":
+            return t["id"]
+    body = {
+        "name": "tiny-multiplier",
+        "backend": "transformers_local",
+        "model": str(TEACHER),
+        "settings": {"batch_size": 64, "device": "cpu"},
+    }
+    return api("POST", f"/api/projects/{pid}/teachers", json=body)["id"]
+
+
+def recipe(pset: int, tid: int, size: Size, arm: str, seed: int, base: Path) -> dict:
+    return {
+        "prompt_set_id": pset,
+        "teacher_id": tid,
+        "stages": ["rollout", "filter", "snapshot", "train", "evaluate"],
+        "rollout": {"n": size.attempts, "temperature": 1.0, "max_tokens": 96, "seed": 0, "chunk_size": 512},
+        "filter": {"verifiers": {"verifiers": [{"name": "math"}]}},
+        "snapshot": ARMS[arm],
+        "train": {
+            "student": str(base),
+            "method": "sft",
+            "learning_rate": 3e-3,
+            "lr_scheduler_type": "cosine",
+            "warmup_ratio": 0.05,
+            "max_steps": size.steps,
+            "per_device_batch_size": 32,
+            "seed": seed,
+            "save_steps": max(size.steps // 2, 10),
+        },
+        "evaluate": {
+            "models": [{"role": "base"}, {"role": "student"}, {"role": "teacher"}]
+            if arm == "verified"
+            else [{"role": "student"}],
+            "max_tokens": 96,
+            "max_prompts": size.eval_prompts,
+        },
+    }
+
+
+def run_arms(
+    api: Api, pid: int, size: Size, seeds: list[int], data_dir: Path, console: Console
+) -> list[dict]:
+    """Each arm for each seed, one run each; returns the finished runs."""
+    _, student = _task()
+    base = student.build(data_dir / "demo" / "student-base")
+    pset = prompt_set(api, pid, size, data_dir, console)
+    tid = teacher(api, pid)
+    done = {r["name"]: r for r in _finished_runs(api, pid)}
+    runs = []
+    for seed in seeds:
+        for arm in ARMS:
+            body = {"name": f"demo-{arm}-{size.prompts}-seed{seed}",
+                    "recipe": recipe(pset["id"], tid, size, arm, seed, base)}  # fmt: skip
+            if body["name"] in done:  # a demo that ran before: its runs are reused, not redone
+                run = api("GET", f"/api/projects/{pid}/runs/{done[body['name']]['id']}")
+                runs.append({"arm": arm, "seed": seed, **run})
+                continue
+            run = api("POST", f"/api/projects/{pid}/runs", json=body)
+            console.print(f"run {run['id']}: {arm}, seed {seed}")
+            run = api.wait(f"/api/projects/{pid}/runs/{run['id']}", f"{arm}/{seed}", 1800, console)
+            if run["status"] != "succeeded":
+                failed = [f"{s['kind']}: {s['error']}" for s in run["stages"] if s["error"]]
+                raise RuntimeError(f"run {run['id']} ({arm}) {run['status']}: {'; '.join(failed)}")
+            runs.append({"arm": arm, "seed": seed, **run})
+    return runs
+
+
+def _finished_runs(api: Api, pid: int) -> list[dict]:
+    out, cursor = [], None
+    while True:
+        page = api(
+            "GET",
+            f"/api/projects/{pid}/runs",
+            params={"limit": 200, "status": "succeeded", **({"cursor": cursor} if cursor else {})},
+        )
+        out += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return out
