@@ -4,10 +4,11 @@ from backend.core.db import Base
 from backend.datasets.models import DatasetSnapshot, ModelArtifact
 from backend.evals.models import Evaluation
 from backend.jobs.models import Job
+from backend.judge.models import JudgeCache, Rubric
 from backend.prices.models import Price
 from backend.projects.models import Membership, Project, Role
 from backend.prompts.models import Prompt, PromptSet
-from backend.reviews.models import Review
+from backend.reviews.models import HumanLabel, Review, ReviewTask
 from backend.rollouts.models import ResponseCache
 from backend.runs.models import Run, RunStage, StageChunk, Status
 from backend.samples.models import Generation, Verdict
@@ -20,6 +21,8 @@ __all__ = [
     "DatasetSnapshot",
     "Evaluation",
     "Generation",
+    "HumanLabel",
+    "JudgeCache",
     "Job",
     "Membership",
     "ModelArtifact",
@@ -29,7 +32,9 @@ __all__ = [
     "Price",
     "ResponseCache",
     "Review",
+    "ReviewTask",
     "Role",
+    "Rubric",
     "Run",
     "RunStage",
     "StageChunk",
