@@ -40,11 +40,23 @@ def agreement(pairs: list[Pair], threshold: float, *, seed: int = 0) -> dict:
 
     y = np.array([p.human for p in pairs], dtype=bool)
     pred = np.array([p.score is not None and p.score >= threshold for p in pairs], dtype=bool)
-    (tn, fp), (fn, tp) = confusion_matrix(y, pred, labels=[False, True]).tolist()
     n = len(pairs)
+    if n == 0:
+        return {
+            "threshold": threshold,
+            "labels": 0,
+            "accuracy": None,
+            "kappa": None,
+            "precision": None,
+            "precision_ci95": None,
+            "recall": None,
+            "recall_ci95": None,
+            "confusion": {"true_accept": 0, "false_accept": 0, "false_reject": 0, "true_reject": 0},
+        }
+    (tn, fp), (fn, tp) = confusion_matrix(y, pred, labels=[False, True]).tolist()
     kappa = float(cohen_kappa_score(y, pred)) if n and len(set(y) | set(pred)) > 1 else None
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(BOOTSTRAP, n)) if n else np.zeros((0, 0), dtype=int)
+    idx = rng.integers(0, n, size=(BOOTSTRAP, n))
     yb, pb = y[idx], pred[idx]
     tpb = (yb & pb).sum(axis=1)
     prec_b, rec_b = _ratio(tpb, pb.sum(axis=1)), _ratio(tpb, yb.sum(axis=1))
