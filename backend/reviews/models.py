@@ -32,7 +32,15 @@ class ReviewTask(Base):
             postgresql_where=text("state <> 'done' AND state <> 'closed'"),
             sqlite_where=text("state <> 'done' AND state <> 'closed'"),
         ),
-        Index("ix_review_tasks_generation", "generation_id"),
+        Index("ix_review_tasks_generation", "generation_id", "reviewer_id"),
+        # a reviewer's live item, found without reading the open ones
+        Index(
+            "ix_review_tasks_leased",
+            "run_id",
+            "reviewer_id",
+            postgresql_where=text("state = 'leased'"),
+            sqlite_where=text("state = 'leased'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

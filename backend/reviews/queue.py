@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, func, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
 
 from backend.core.errors import Conflict, NotFound
 from backend.judge.labels import upsert_labels
@@ -21,6 +21,7 @@ from backend.runs.models import Run
 from backend.samples.models import Generation
 
 SKIP_PENALTY = 100  # a skipped item goes behind every fresh one
+MAX_TWINS = 64  # candidates passed over (twins of this reviewer's items) before giving up
 
 
 def lease_s_of(run: Run) -> int:
@@ -43,25 +44,41 @@ def claim_next(session: Session, *, run: Run, user_id: int) -> ReviewTask | None
         .limit(1)
         .with_for_update()
     )
-    if mine is None:
-        other = aliased(ReviewTask)
-        mine = session.scalar(
+    passed: list[int] = []
+    while mine is None and len(passed) < MAX_TWINS:
+        # The twin check is a lookup per candidate, not part of the query: as an anti-join the
+        # planner reads every slot the reviewer ever decided (a scan at a million items).
+        stmt = (
             select(ReviewTask)
             .where(
                 ReviewTask.run_id == run.id,
                 ReviewTask.state != DONE,
                 ReviewTask.state != CLOSED,
                 or_(ReviewTask.state == OPEN, ReviewTask.lease_until < now),
-                ~exists().where(
-                    other.generation_id == ReviewTask.generation_id,
-                    other.id != ReviewTask.id,
-                    other.reviewer_id == user_id,
-                ),
             )
             .order_by(ReviewTask.priority, ReviewTask.id)
             .limit(1)
             .with_for_update(skip_locked=True)
         )
+        if passed:
+            stmt = stmt.where(ReviewTask.id.not_in(passed))
+        candidate = session.scalar(stmt)
+        if candidate is None:
+            return None
+        twin = session.scalar(
+            select(ReviewTask.id)
+            .where(
+                ReviewTask.generation_id == candidate.generation_id,
+                ReviewTask.reviewer_id == user_id,
+                ReviewTask.id != candidate.id,
+                ReviewTask.run_id == run.id,
+            )
+            .limit(1)
+        )
+        if twin is None:
+            mine = candidate
+        else:
+            passed.append(candidate.id)  # the other slot of an item this reviewer has: leave it to others
     if mine is not None:
         mine.state, mine.reviewer_id, mine.lease_until = LEASED, user_id, until
     return mine
@@ -220,7 +237,10 @@ def close(session: Session, *, run: Run) -> int:
     return n
 
 
+LEFT_CAP = 10_000
+
+
 def left(session: Session, *, run_id: int) -> int:
-    return session.scalar(
-        select(func.count()).where(ReviewTask.run_id == run_id, ReviewTask.state.in_([OPEN, LEASED]))
-    )
+    """Slots still open or leased, counted up to LEFT_CAP (a claim must not scan a million rows)."""
+    ids = select(ReviewTask.id).where(ReviewTask.run_id == run_id, ReviewTask.state.in_([OPEN, LEASED]))
+    return session.scalar(select(func.count()).select_from(ids.limit(LEFT_CAP).subquery()))

@@ -59,7 +59,7 @@ class ItemOut(BaseModel):
 
 class ClaimOut(BaseModel):
     item: ItemOut | None = Field(description="None when nothing is left for this reviewer.")
-    left: int = Field(description="Slots still open or leased in the run's queue.")
+    left: int = Field(description="Slots still open or leased in the run's queue (counted up to 10,000).")
 
 
 class DecisionIn(BaseModel):

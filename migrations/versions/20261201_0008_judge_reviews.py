@@ -118,7 +118,14 @@ def upgrade() -> None:
             postgresql_where=sa.text("state <> 'done' AND state <> 'closed'"),
             sqlite_where=sa.text("state <> 'done' AND state <> 'closed'"),
         )
-        batch_op.create_index("ix_review_tasks_generation", ["generation_id"], unique=False)
+        batch_op.create_index("ix_review_tasks_generation", ["generation_id", "reviewer_id"], unique=False)
+        batch_op.create_index(
+            "ix_review_tasks_leased",
+            ["run_id", "reviewer_id"],
+            unique=False,
+            postgresql_where=sa.text("state = 'leased'"),
+            sqlite_where=sa.text("state = 'leased'"),
+        )
 
     with op.batch_alter_table("reviews", schema=None) as batch_op:
         batch_op.add_column(sa.Column("run_id", sa.Integer(), nullable=True))
@@ -147,6 +154,7 @@ def downgrade() -> None:
         batch_op.drop_column("run_id")
 
     with op.batch_alter_table("review_tasks", schema=None) as batch_op:
+        batch_op.drop_index("ix_review_tasks_leased")
         batch_op.drop_index("ix_review_tasks_generation")
         batch_op.drop_index(
             "ix_review_tasks_claim",
