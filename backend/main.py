@@ -11,9 +11,11 @@ from backend.api.routes import (
     auth,
     evaluations,
     jobs,
+    judge,
     prices,
     projects,
     prompt_sets,
+    reviews,
     runs,
     snapshots,
     teachers,
@@ -42,7 +44,20 @@ def create_app() -> FastAPI:
         )
 
     api = APIRouter(prefix="/api")
-    for module in (auth, tokens, projects, teachers, prompt_sets, runs, jobs, prices, snapshots, evaluations):
+    for module in (
+        auth,
+        tokens,
+        projects,
+        teachers,
+        prompt_sets,
+        runs,
+        jobs,
+        prices,
+        snapshots,
+        evaluations,
+        judge,
+        reviews,
+    ):
         api.include_router(module.router)
 
     @api.get("/health", operation_id="health", tags=["meta"])

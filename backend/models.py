@@ -4,10 +4,11 @@ from backend.core.db import Base
 from backend.datasets.models import DatasetSnapshot, ModelArtifact
 from backend.evals.models import EvalSample, Evaluation
 from backend.jobs.models import Job
+from backend.judge.models import JudgeCache, Rubric
 from backend.prices.models import Price
 from backend.projects.models import Membership, Project, Role
 from backend.prompts.models import Prompt, PromptSet
-from backend.reviews.models import Review
+from backend.reviews.models import HumanLabel, Review, ReviewTask
 from backend.rollouts.models import ResponseCache
 from backend.runs.models import Run, RunStage, StageChunk, Status
 from backend.samples.models import Generation, Verdict
@@ -21,6 +22,8 @@ __all__ = [
     "EvalSample",
     "Evaluation",
     "Generation",
+    "HumanLabel",
+    "JudgeCache",
     "Job",
     "Membership",
     "ModelArtifact",
@@ -30,7 +33,9 @@ __all__ = [
     "Price",
     "ResponseCache",
     "Review",
+    "ReviewTask",
     "Role",
+    "Rubric",
     "Run",
     "RunStage",
     "StageChunk",

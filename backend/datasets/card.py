@@ -32,6 +32,7 @@ def render_card(
     counts: dict[str, int],
     filter_summary: dict[str, Any] | None,
     run: dict[str, Any],
+    judge_summary: dict[str, Any] | None = None,
 ) -> str:
     head = ["---", f"pretty_name: {_yaml_str(name)}", "license: other"]
     head += ["tags:", "  - distillation", "  - reasoning", "  - distillery"]
@@ -76,6 +77,17 @@ def render_card(
             body.append(f"- teacher cost per accepted trace: ${filter_summary['cost_per_accepted_usd']:.6f}")
         if filter_summary.get("gpu_seconds_per_accepted") is not None:
             body.append(f"- GPU-seconds per accepted trace: {filter_summary['gpu_seconds_per_accepted']}")
+    if judge_summary:
+        t = judge_summary["thresholds"]
+        body.append(
+            f"- judged by rubric v{judge_summary['rubric_version']}: accept at score >= {t['accept']:g}, "
+            f"reject below {t['reject']:g} (thresholds: {t['source']}, {t.get('labels', 0)} human labels)"
+        )
+    if any(counts.get(k) for k in ("human_accepted", "human_rejected", "human_edits")):
+        body.append(
+            f"- human review: {counts.get('human_accepted', 0)} accepted, {counts.get('human_rejected', 0)} "
+            f"rejected, {counts.get('human_edits', 0)} edited"
+        )
     body += ["", "## Counts after each filter", "", "| step | rows |", "|---|---|"]
     for step in ("accepted", "after_pass_rate_band", "after_near_duplicates", "after_max_per_prompt"):
         body.append(f"| {step.replace('_', ' ')} | {counts[step]} |")

@@ -58,6 +58,11 @@ class SnapshotCounts(BaseModel):
     after_max_per_prompt: int
     prompts: int = Field(description="Prompts with at least one row.")
     preference_pairs: int
+    human_accepted: int = Field(
+        0, description="Attempts a reviewer accepted (admitted whatever the machines said)."
+    )
+    human_rejected: int = Field(0, description="Attempts a reviewer rejected (removed).")
+    human_edits: int = Field(0, description="Attempts a reviewer edited (the edit replaces the original).")
 
 
 class SnapshotSummary(BaseModel):

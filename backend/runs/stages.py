@@ -18,7 +18,9 @@ from pydantic import BaseModel
 
 from backend.datasets.schemas import SnapshotSettings, SnapshotSummary
 from backend.evals.schemas import EvalSettings, EvalSummary
+from backend.judge.schemas import JudgeSettings, JudgeSummary
 from backend.prompts.profile import ProfileSettings, ProfileSummary
+from backend.reviews.schemas import ReviewSettings, ReviewSummary
 from backend.rollouts.schemas import RolloutSettings, RolloutSummary, check_adaptive
 from backend.verifiers.filter import FilterSettings, FilterSummary
 
@@ -49,6 +51,13 @@ class StageKind:
     @property
     def tasks(self) -> list[str]:
         return [self.task] + ([self.chunk_task] if self.chunk_task else [])
+
+
+def check_review(recipe: Any) -> list[str]:
+    """The queue is filled from verdicts: a filter or a judge stage must come before review."""
+    stages = recipe.stages
+    before = stages[: stages.index("review")]
+    return [] if {"filter", "judge"} & set(before) else ["stages: review needs filter or judge earlier"]
 
 
 STAGES: dict[str, StageKind] = {
@@ -83,6 +92,28 @@ STAGES: dict[str, StageKind] = {
             module="workers.stages.filter",
             requires=("rollout",),
             fanout=True,
+        ),
+        StageKind(
+            name="judge",
+            help="An LLM judge scores every attempt against the project's rubric (a teacher endpoint; JSON "
+            "where supported, a robust parse otherwise); verdicts are stored per attempt with score and "
+            "rationale, replies cached, cost tracked. Thresholds: the recipe's, calibrated, or the rubric's.",
+            settings=JudgeSettings,
+            summary=JudgeSummary,
+            module="workers.stages.judge",
+            requires=("rollout",),
+            fanout=True,
+        ),
+        StageKind(
+            name="review",
+            help="Doubtful attempts (verifier/judge disagreements first, judge rejects and unsure ones, "
+            "unparseable references, a seeded share of accepted ones) go to the run's human review queue; "
+            "the stage completes from the API once the queue is drained or a maintainer closes it.",
+            settings=ReviewSettings,
+            summary=ReviewSummary,
+            module="workers.stages.review",
+            requires=("rollout",),
+            recipe_check=check_review,
         ),
         StageKind(
             name="snapshot",

@@ -84,6 +84,13 @@ class FakeServerConfig:
             "instead of 'The answer is 42.' (a teacher that is sometimes wrong, for verifiers)"
         },
     )
+    judge_scores: str = field(
+        default="",
+        metadata={
+            "help": 'act as a judge: \'V=S,...\' answers {"score": S, "rationale": ...} as JSON when the '
+            "last message contains 'Answer: V', and a reply with no score otherwise (an unparseable verdict)"
+        },
+    )
 
 
 def _text(nbytes: int, rng: random.Random) -> str:
@@ -287,8 +294,27 @@ class FakeOpenAIServer:
                 self.stats[kind] += 1
                 variant = kind
                 break
+        if cfg.judge_scores:
+            return web.Response(body=self._judge_body(texts), content_type=_JSON, headers=headers)
         payload = self._body(variant, n, sum(len(t.split()) for t in texts))
         return web.Response(body=payload, content_type=_JSON, headers=headers)
+
+    def _judge_body(self, texts: list[str]) -> bytes:
+        last = texts[-1] if texts else ""
+        content = "I cannot tell."
+        for pair in filter(None, (p.strip() for p in self.cfg.judge_scores.split(","))):
+            value, _, score = pair.partition("=")
+            if f"Answer: {value}" in last:
+                content = orjson.dumps(
+                    {"score": float(score), "rationale": f"the answer is {value}"}
+                ).decode()
+                break
+        choice = {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+        usage = {"prompt_tokens": len(last.split()), "completion_tokens": len(content.split()),
+                 "total_tokens": len(last.split()) + len(content.split())}  # fmt: skip
+        return orjson.dumps({"id": f"chatcmpl-judge-{self.requests}", "object": "chat.completion",
+                             "created": int(time.time()), "model": self.cfg.model, "choices": [choice],
+                             "usage": usage})  # fmt: skip
 
     async def health(self, _request: web.Request) -> web.Response:
         return web.Response(text="ok")

@@ -95,7 +95,7 @@ def test_rollout_filter_snapshot_end_to_end(client, accounts, tmp_path, teacher_
     s = run["summary"]["snapshot"]
     assert s["counts"] == {
         "accepted": 18, "after_pass_rate_band": 18, "after_near_duplicates": 9, "after_max_per_prompt": 9,
-        "prompts": 9, "preference_pairs": 9,
+        "prompts": 9, "preference_pairs": 9, "human_accepted": 0, "human_rejected": 0, "human_edits": 0,
     }  # fmt: skip
     snaps = client.get(f"/api/projects/{pid}/snapshots", headers=h, params={"run_id": run["id"]}).json()[
         "items"

@@ -28,6 +28,7 @@ from backend.datasets.models import DatasetSnapshot
 from backend.datasets.schemas import SnapshotSettings
 from backend.datasets.selection import Attempt, assistant_text, select_prompt
 from backend.prompts.models import Prompt, PromptSet
+from backend.reviews.decisions import human_decisions
 from backend.rollouts.requests import conversation
 from backend.runs.models import Run
 from backend.runs.stages import STAGES
@@ -39,6 +40,7 @@ from workers.runner import StageContext, run_stage, settings_for
 
 log = logging.getLogger(__name__)
 BATCH = 1000
+HUMAN = ("human_accepted", "human_rejected", "human_edits")
 _TURN = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
 _META = [("prompt_id", pa.int64()), ("reference", pa.string())]
 SCHEMAS = {
@@ -79,8 +81,11 @@ class _Sink:
         self.parquet.close()
 
 
-def _attempts(run_id: int):
-    """(prompt, its attempts) in prompt order, streamed."""
+def _attempts(run_id: int, tally: dict[str, int]):
+    """(prompt, its attempts) in prompt order, streamed; a human decision from the review overrides the
+    machines' (accept admits, reject removes, an edit admits the edited text)."""
+    with session_scope() as s:
+        humans = human_decisions(s, run_id=run_id)
     stmt = (
         select(
             Generation.prompt_id, Generation.id, Generation.attempt, Generation.accepted,
@@ -97,6 +102,12 @@ def _attempts(run_id: int):
                 yield current, group
                 group = []
             current = pid
+            if (h := humans.get(gid)) is not None:
+                tally["human_accepted" if h.accepted else "human_rejected"] += 1
+                tally["human_edits"] += h.edited
+                accepted = h.accepted
+                if h.edited:
+                    content, reasoning, tokens = h.content, h.reasoning, None
             group.append(Attempt(gid, attempt, accepted, reasoning, content, tokens))
     if group:
         yield current, group
@@ -147,7 +158,7 @@ def _assistant(a: Attempt, keep_reasoning: bool = True) -> list[dict[str, str]]:
 def _write_rows(ctx, folder: Path, settings: SnapshotSettings, system: str | None, total: int):
     sinks = {name: _Sink(folder, name) for name in SCHEMAS}
     steps = ("accepted", "after_pass_rate_band", "after_near_duplicates", "after_max_per_prompt")
-    counts = dict.fromkeys((*steps, "prompts", "preference_pairs"), 0)
+    counts = dict.fromkeys((*steps, "prompts", "preference_pairs", *HUMAN), 0)
     ctx.progress(0, total, force=True)
     pending: list[tuple[int, Any]] = []
 
@@ -176,7 +187,7 @@ def _write_rows(ctx, folder: Path, settings: SnapshotSettings, system: str | Non
         ctx.progress(counts["accepted"], total)
 
     try:
-        for pid, attempts in _attempts(ctx.run_id):
+        for pid, attempts in _attempts(ctx.run_id, counts):
             picked = select_prompt(pid, attempts, settings)
             counts["accepted"] += picked.accepted
             counts["after_pass_rate_band"] += picked.after_band
@@ -276,6 +287,7 @@ def _card_inputs(
         "selection": settings.model_dump(mode="json"),
         "counts": counts,
         "filter_summary": (run.summary or {}).get("filter"),
+        "judge_summary": (run.summary or {}).get("judge"),
         "run": {"id": run.id, "name": run.name, "recipe_version": run.recipe_version},
     }
 

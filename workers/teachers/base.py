@@ -26,6 +26,7 @@ class Sampling:
     stop: tuple[str, ...] | None = None
     top_k: int | None = None
     min_p: float | None = None
+    json_object: bool = False  # response_format json_object (a judge asking for a JSON verdict)
 
     def openai_body(self) -> dict[str, Any]:
         """The request fields: the standard ones, then extra_body's (top_k, min_p) at the top level,
@@ -43,6 +44,8 @@ class Sampling:
             body["top_k"] = self.top_k
         if self.min_p is not None:
             body["min_p"] = self.min_p
+        if self.json_object:
+            body["response_format"] = {"type": "json_object"}
         return body
 
     def as_dict(self) -> dict[str, Any]:

@@ -813,6 +813,227 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/rubrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Rubrics
+         * @description Every version, newest first.
+         */
+        get: operations["listRubrics"];
+        put?: never;
+        /**
+         * Create Rubric
+         * @description A new version of the project's rubric (versions are never changed in place).
+         */
+        post: operations["createRubric"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/rubrics/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Rubric */
+        get: operations["getRubric"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/rubrics/{version}/calibration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Calibration
+         * @description This judge version against the project's human labels: accuracy, Cohen's kappa, precision and
+         *     recall of accept with bootstrap 95% intervals, the confusion table, and the thresholds that reach
+         *     the target precision with their coverage; too few labels says so.
+         */
+        get: operations["getCalibration"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/labels/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Labels
+         * @description Human accept/reject labels by generation id, for calibration; a later import replaces yours.
+         */
+        post: operations["importLabels"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/runs/{run_id}/review/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim
+         * @description The next item for you, with a lease (renew it with heartbeat); your own live item if you hold one.
+         */
+        post: operations["claimReviewItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/runs/{run_id}/review/items/{task_id}/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Heartbeat */
+        post: operations["heartbeatReviewItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/runs/{run_id}/review/items/{task_id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decide
+         * @description accept, reject, edit (the new text beside the original) or skip (back in the queue). 409 when
+         *     the lease expired or is someone else's.
+         */
+        post: operations["decideReviewItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/runs/{run_id}/review/undo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undo
+         * @description Take back your last decision in this run; its item is yours again.
+         */
+        post: operations["undoReviewDecision"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/runs/{run_id}/review/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close
+         * @description End the review now: undecided items are closed and the run goes on to its next stage.
+         */
+        post: operations["closeReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/runs/{run_id}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * State
+         * @description Slots by state and reason, agreement on the overlap items (kappa per pair, alpha), per reviewer.
+         */
+        get: operations["getReviewQueue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/runs/{run_id}/review/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Log
+         * @description The audit log: every decision, undo included, oldest first, a page after id `after`.
+         */
+        get: operations["reviewLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -886,6 +1107,14 @@ export interface components {
             /** Revoked At */
             revoked_at: string | null;
         };
+        /** Body_importLabels */
+        Body_importLabels: {
+            /**
+             * File
+             * @description JSONL or CSV with generation_id and label (accept/reject)
+             */
+            file: string;
+        };
         /** Body_importPromptSet */
         Body_importPromptSet: {
             /**
@@ -910,6 +1139,16 @@ export interface components {
              * @description JSON CleaningOptions (dedup, decontamination, split)
              */
             options?: string | null;
+        };
+        /** ClaimOut */
+        ClaimOut: {
+            /** @description None when nothing is left for this reviewer. */
+            item: components["schemas"]["ItemOut"] | null;
+            /**
+             * Left
+             * @description Slots still open or leased in the run's queue (counted up to 10,000).
+             */
+            left: number;
         };
         /**
          * CleaningOptions
@@ -975,6 +1214,60 @@ export interface components {
              * @description Student pass@1 minus the base's.
              */
             gain_over_base: number | null;
+        };
+        /** DecisionIn */
+        DecisionIn: {
+            /**
+             * Decision
+             * @enum {string}
+             */
+            decision: "accept" | "reject" | "edit" | "skip";
+            /**
+             * Content
+             * @description The edited answer (edit).
+             */
+            content?: string | null;
+            /**
+             * Reasoning
+             * @description The edited reasoning (edit).
+             */
+            reasoning?: string | null;
+            /**
+             * Note
+             * @description Why, for the audit log.
+             * @default
+             */
+            note: string;
+        };
+        /** DecisionOut */
+        DecisionOut: {
+            /** Id */
+            id: number;
+            /** Task Id */
+            task_id: number | null;
+            /** Generation Id */
+            generation_id: number;
+            /** Reviewer Id */
+            reviewer_id: number | null;
+            /** Decision */
+            decision: string;
+            /** Before */
+            before: {
+                [key: string]: unknown;
+            } | null;
+            /** After */
+            after: {
+                [key: string]: unknown;
+            } | null;
+            /** Note */
+            note: string;
+            /** Undone */
+            undone: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
         };
         /** EvalModel */
         EvalModel: {
@@ -1324,6 +1617,42 @@ export interface components {
             detail?: components["schemas"]["ValidationError"][];
         };
         /**
+         * ItemOut
+         * @description A claimed item: the lease, the attempt and what the machines said about it.
+         */
+        ItemOut: {
+            /** Task Id */
+            task_id: number;
+            /** Run Id */
+            run_id: number;
+            /** Generation Id */
+            generation_id: number;
+            /** Reason */
+            reason: string;
+            /**
+             * Lease Until
+             * Format: date-time
+             */
+            lease_until: string;
+            /** Prompt */
+            prompt: {
+                [key: string]: unknown;
+            }[];
+            /** Reference */
+            reference: string | null;
+            /** Reasoning */
+            reasoning: string | null;
+            /** Content */
+            content: string | null;
+            /**
+             * Verdicts
+             * @description Verifier and judge verdicts on the attempt.
+             */
+            verdicts: {
+                [key: string]: unknown;
+            }[];
+        };
+        /**
          * JobOut
          * @description A long operation: poll until status is succeeded, failed or cancelled.
          */
@@ -1356,6 +1685,174 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+        };
+        /** JudgeSettings */
+        JudgeSettings: {
+            /**
+             * Rubric Version
+             * @description The project's rubric version; None: latest.
+             */
+            rubric_version?: number | null;
+            /**
+             * Teacher Id
+             * @description The judge endpoint (a teacher); None: the run's.
+             */
+            teacher_id?: number | null;
+            /**
+             * Accept Threshold
+             * @description Accept at or above this score; None: calibrated, else the rubric's pass_score.
+             */
+            accept_threshold?: number | null;
+            /**
+             * Reject Threshold
+             * @description Reject below this score; between the two is unsure. None: as accept_threshold.
+             */
+            reject_threshold?: number | null;
+            /**
+             * Target Precision
+             * @description Precision calibration aims for.
+             * @default 0.95
+             */
+            target_precision: number;
+            /**
+             * Overrides Verifiers
+             * @description The judge decides every attempt; by default only those no verifier decided.
+             * @default false
+             */
+            overrides_verifiers: boolean;
+            /**
+             * Json Mode
+             * @description Ask for response_format json_object where supported.
+             * @default true
+             */
+            json_mode: boolean;
+            /**
+             * Use Cache
+             * @description Answer identical judge requests from the cache.
+             * @default true
+             */
+            use_cache: boolean;
+            /**
+             * Max Tokens
+             * @description Longest judge reply.
+             * @default 512
+             */
+            max_tokens: number;
+            /**
+             * Temperature
+             * @description Judge sampling temperature.
+             * @default 0
+             */
+            temperature: number;
+            /**
+             * Chunk Size
+             * @description Prompts per Celery task.
+             * @default 64
+             */
+            chunk_size: number;
+            /**
+             * Concurrency
+             * @description Judge requests in flight per task.
+             * @default 16
+             */
+            concurrency: number;
+            /**
+             * Max Retries
+             * @description Retries of a failed judge request.
+             * @default 3
+             */
+            max_retries: number;
+            /**
+             * Timeout S
+             * @description Per judge request.
+             * @default 120
+             */
+            timeout_s: number;
+        };
+        /** JudgeStage */
+        JudgeStage: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: number;
+            /** Position */
+            position: number;
+            status: components["schemas"]["Status"];
+            /** Progress Done */
+            progress_done: number;
+            /** Progress Total */
+            progress_total: number | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "judge";
+            /** @description None until the stage reports. */
+            metrics?: components["schemas"]["JudgeSummary"] | null;
+        };
+        /** JudgeSummary */
+        JudgeSummary: {
+            /**
+             * Judged
+             * @description Attempts with a judge verdict.
+             */
+            judged: number;
+            /** Accepted */
+            accepted: number;
+            /** Rejected */
+            rejected: number;
+            /**
+             * Unsure
+             * @description Scored between the thresholds.
+             */
+            unsure: number;
+            /**
+             * Unparseable
+             * @description Replies with no score in them (never a pass).
+             */
+            unparseable: number;
+            /**
+             * Errors
+             * @description Judge requests that failed after every retry.
+             */
+            errors: number;
+            /**
+             * Cached
+             * @description Replies answered from the cache (not paid).
+             */
+            cached: number;
+            /** Prompt Tokens */
+            prompt_tokens: number;
+            /** Completion Tokens */
+            completion_tokens: number;
+            /**
+             * Cost Usd
+             * @description The judge's cost.
+             */
+            cost_usd: number;
+            /** Rubric Version */
+            rubric_version: number;
+            thresholds: components["schemas"]["Thresholds"];
+            /** Elapsed S */
+            elapsed_s: number;
+            /**
+             * Chunks
+             * @description Chunks by status.
+             */
+            chunks: {
+                [key: string]: number;
+            };
         };
         /** LengthSummary */
         LengthSummary: {
@@ -1513,6 +2010,15 @@ export interface components {
             items: components["schemas"]["SnapshotOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
+        };
+        /** PairAgreement */
+        PairAgreement: {
+            /** Reviewers */
+            reviewers: number[];
+            /** Items */
+            items: number;
+            /** Kappa */
+            kappa: number | null;
         };
         /** PriceIn */
         PriceIn: {
@@ -1740,6 +2246,30 @@ export interface components {
              */
             created_at: string;
         };
+        /** QueueOut */
+        QueueOut: {
+            /** Run Id */
+            run_id: number;
+            /** Stage Status */
+            stage_status: string | null;
+            /**
+             * States
+             * @description Slots by state.
+             */
+            states: {
+                [key: string]: number;
+            };
+            /** By Reason */
+            by_reason: {
+                [key: string]: number;
+            };
+            /** Pairs */
+            pairs: components["schemas"]["PairAgreement"][];
+            /** Alpha */
+            alpha: number | null;
+            /** Reviewers */
+            reviewers: components["schemas"]["ReviewerStats"][];
+        };
         /**
          * Recipe
          * @description Everything a run needs; stored whole with the run so any number can be traced to it. Each stage
@@ -1770,10 +2300,150 @@ export interface components {
             rollout?: components["schemas"]["RolloutSettings"];
             /** @description Settings of the filter stage. */
             filter?: components["schemas"]["FilterSettings"];
+            /** @description Settings of the judge stage. */
+            judge?: components["schemas"]["JudgeSettings"];
+            /** @description Settings of the review stage. */
+            review?: components["schemas"]["ReviewSettings"];
             /** @description Settings of the snapshot stage. */
             snapshot?: components["schemas"]["SnapshotSettings"];
             /** @description Settings of the evaluate stage. */
             evaluate?: components["schemas"]["EvalSettings"];
+        };
+        /** ReviewSettings */
+        ReviewSettings: {
+            /**
+             * Sample Share
+             * @description Share of accepted attempts sent to review (seeded), to keep measuring precision.
+             * @default 0.05
+             */
+            sample_share: number;
+            /**
+             * Uncalibrated Share
+             * @description The share instead, while the judge has too few labels to be calibrated.
+             * @default 0.2
+             */
+            uncalibrated_share: number;
+            /**
+             * Overlap Share
+             * @description Share of items two reviewers each decide.
+             * @default 0.1
+             */
+            overlap_share: number;
+            /**
+             * Seed
+             * @description Seed of the sampled and overlap shares.
+             * @default 0
+             */
+            seed: number;
+            /**
+             * Lease S
+             * @description How long a claimed item stays a reviewer's without a heartbeat.
+             * @default 600
+             */
+            lease_s: number;
+            /**
+             * Max Items
+             * @description At most this many items are routed.
+             * @default 1000000
+             */
+            max_items: number;
+        };
+        /** ReviewStage */
+        ReviewStage: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: number;
+            /** Position */
+            position: number;
+            status: components["schemas"]["Status"];
+            /** Progress Done */
+            progress_done: number;
+            /** Progress Total */
+            progress_total: number | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "review";
+            /** @description None until the stage reports. */
+            metrics?: components["schemas"]["ReviewSummary"] | null;
+        };
+        /** ReviewSummary */
+        ReviewSummary: {
+            /**
+             * Routed
+             * @description Generations routed to the queue.
+             */
+            routed: number;
+            /**
+             * Tasks
+             * @description Review slots (an overlap item has two).
+             */
+            tasks: number;
+            /**
+             * By Reason
+             * @description Routed generations by why.
+             */
+            by_reason: {
+                [key: string]: number;
+            };
+            /**
+             * Decided
+             * @description Slots decided.
+             */
+            decided: number;
+            /** Accepted */
+            accepted: number;
+            /** Rejected */
+            rejected: number;
+            /** Edited */
+            edited: number;
+            /**
+             * Skipped
+             * @description Skip decisions (the item went back to the queue).
+             */
+            skipped: number;
+            /**
+             * Closed
+             * @description A maintainer closed the queue before it was drained.
+             */
+            closed: boolean;
+            /**
+             * Left
+             * @description Slots nobody decided.
+             */
+            left: number;
+            /**
+             * Alpha
+             * @description Krippendorff's alpha over the overlap items.
+             */
+            alpha?: number | null;
+        };
+        /** ReviewerStats */
+        ReviewerStats: {
+            /** Reviewer Id */
+            reviewer_id: number;
+            /** Decided */
+            decided: number;
+            /** Overlap Items */
+            overlap_items: number;
+            /**
+             * Agreement
+             * @description Share of overlap items where this reviewer agrees with the other.
+             */
+            agreement: number | null;
         };
         /**
          * Role
@@ -1998,6 +2668,70 @@ export interface components {
              */
             cost_saved_usd: number;
         };
+        /** RubricIn */
+        RubricIn: {
+            /**
+             * Template
+             * @description The judge's prompt; {question}, {reference}, {reasoning} and {answer} are filled in (other braces are left alone). It should ask for JSON {"score": ..., "rationale": ...}.
+             */
+            template: string;
+            /**
+             * Scale
+             * @description A numeric score, or pass/fail.
+             * @default score
+             * @enum {string}
+             */
+            scale: "score" | "pass_fail";
+            /**
+             * Scale Min
+             * @description Lowest score on the scale (score scales).
+             * @default 1
+             */
+            scale_min: number;
+            /**
+             * Scale Max
+             * @description Highest score on the scale (score scales).
+             * @default 5
+             */
+            scale_max: number;
+            /**
+             * Pass Score
+             * @description Accept at or above this score until calibration says otherwise; default the top of the scale.
+             */
+            pass_score?: number | null;
+            /**
+             * Note
+             * @description What changed in this version.
+             * @default
+             */
+            note: string;
+        };
+        /** RubricOut */
+        RubricOut: {
+            /** Id */
+            id: number;
+            /** Project Id */
+            project_id: number;
+            /** Version */
+            version: number;
+            /** Template */
+            template: string;
+            /** Scale */
+            scale: string;
+            /** Scale Min */
+            scale_min: number;
+            /** Scale Max */
+            scale_max: number;
+            /** Pass Score */
+            pass_score: number;
+            /** Note */
+            note: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
         /** RunCreate */
         RunCreate: {
             /** Name */
@@ -2036,7 +2770,7 @@ export interface components {
             /** Finished At */
             finished_at: string | null;
             /** Stages */
-            stages: (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["EvaluateStage"])[];
+            stages: (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["JudgeStage"] | components["schemas"]["ReviewStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["EvaluateStage"])[];
         };
         /** RunOut */
         RunOut: {
@@ -2078,6 +2812,8 @@ export interface components {
             profile?: components["schemas"]["ProfileSummary"] | null;
             rollout?: components["schemas"]["RolloutSummary"] | null;
             filter?: components["schemas"]["FilterSummary"] | null;
+            judge?: components["schemas"]["JudgeSummary"] | null;
+            review?: components["schemas"]["ReviewSummary"] | null;
             snapshot?: components["schemas"]["SnapshotSummary"] | null;
             evaluate?: components["schemas"]["EvalSummary"] | null;
         };
@@ -2116,6 +2852,24 @@ export interface components {
             prompts: number;
             /** Preference Pairs */
             preference_pairs: number;
+            /**
+             * Human Accepted
+             * @description Attempts a reviewer accepted (admitted whatever the machines said).
+             * @default 0
+             */
+            human_accepted: number;
+            /**
+             * Human Rejected
+             * @description Attempts a reviewer rejected (removed).
+             * @default 0
+             */
+            human_rejected: number;
+            /**
+             * Human Edits
+             * @description Attempts a reviewer edited (the edit replaces the original).
+             * @default 0
+             */
+            human_edits: number;
         };
         /** SnapshotOut */
         SnapshotOut: {
@@ -2154,6 +2908,20 @@ export interface components {
              * @description The snapshot's name; default: the run's.
              */
             name?: string | null;
+            /**
+             * Include
+             * @description accepted: the attempts the filter kept; all: every finished attempt, unfiltered (an ablation that shows what filtering buys).
+             * @default accepted
+             * @enum {string}
+             */
+            include: "accepted" | "all";
+            /**
+             * Reasoning
+             * @description drop: the answer alone, without the reasoning (an ablation of the traces).
+             * @default keep
+             * @enum {string}
+             */
+            reasoning: "keep" | "drop";
             /**
              * Pass Rate Band
              * @description Keep prompts whose share of accepted attempts lies in [low, high]: (0.1, 0.9) drops prompts the teacher always or never solves, as open-r1 does. None keeps every prompt.
@@ -2399,6 +3167,31 @@ export interface components {
             settings?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /** Thresholds */
+        Thresholds: {
+            /**
+             * Accept
+             * @description Accept at or above.
+             */
+            accept: number;
+            /**
+             * Reject
+             * @description Reject below.
+             */
+            reject: number;
+            /**
+             * Source
+             * @description Where they came from.
+             * @enum {string}
+             */
+            source: "settings" | "calibrated" | "rubric";
+            /**
+             * Labels
+             * @description Human labels calibration saw.
+             * @default 0
+             */
+            labels: number;
         };
         /**
          * TokenOut
@@ -3553,7 +4346,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["EvaluateStage"])[];
+                    "application/json": (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["JudgeStage"] | components["schemas"]["ReviewStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["EvaluateStage"])[];
                 };
             };
             /** @description Validation Error */
@@ -4207,6 +5000,413 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_EvalSampleOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    listRubrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RubricOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    createRubric: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RubricIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RubricOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getRubric: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RubricOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getCalibration: {
+        parameters: {
+            query?: {
+                target_precision?: number;
+                seed?: number;
+            };
+            header?: never;
+            path: {
+                version: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    importLabels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_importLabels"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: number;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    claimReviewItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClaimOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    heartbeatReviewItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                task_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    decideReviewItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                task_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecisionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecisionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    undoReviewDecision: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    closeReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: number;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getReviewQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reviewLog: {
+        parameters: {
+            query?: {
+                limit?: number;
+                after?: number;
+            };
+            header?: never;
+            path: {
+                run_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecisionOut"][];
                 };
             };
             /** @description Validation Error */

@@ -1,0 +1,130 @@
+"""The human review queue of a run: claim, heartbeat, decide, undo, close; its state, agreement and
+audit log. Reviewers and up decide; viewers read; strangers get 404."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from sqlalchemy import func, select
+
+from backend.api.deps import Maintainer, Reviewer, SessionDep, Viewer
+from backend.reviews import queue
+from backend.reviews.agreement import agreement
+from backend.reviews.items import item_out
+from backend.reviews.models import Review, ReviewTask
+from backend.reviews.schemas import ClaimOut, DecisionIn, DecisionOut, ItemOut, QueueOut
+from backend.reviews.summary import review_stage
+from backend.runs.service import get_run
+
+router = APIRouter(prefix="/projects/{project_id}/runs/{run_id}/review", tags=["reviews"])
+RunId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+TaskId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+@router.post("/claim", operation_id="claimReviewItem")
+def claim(session: SessionDep, access: Reviewer, run_id: RunId) -> ClaimOut:
+    """The next item for you, with a lease (renew it with heartbeat); your own live item if you hold one."""
+    run = get_run(session, project=access.project, run_id=run_id)
+    task = queue.claim_next(session, run=run, user_id=access.user.id)
+    session.flush()
+    return ClaimOut(item=item_out(session, task) if task else None, left=queue.left(session, run_id=run.id))
+
+
+@router.post("/items/{task_id}/heartbeat", operation_id="heartbeatReviewItem")
+def heartbeat(session: SessionDep, access: Reviewer, run_id: RunId, task_id: TaskId) -> ItemOut:
+    run = get_run(session, project=access.project, run_id=run_id)
+    return item_out(session, queue.heartbeat(session, run=run, task_id=task_id, user_id=access.user.id))
+
+
+@router.post("/items/{task_id}/decision", operation_id="decideReviewItem")
+def decide(
+    session: SessionDep, access: Reviewer, run_id: RunId, task_id: TaskId, body: DecisionIn
+) -> DecisionOut:
+    """accept, reject, edit (the new text beside the original) or skip (back in the queue). 409 when
+    the lease expired or is someone else's."""
+    run = get_run(session, project=access.project, run_id=run_id)
+    review = queue.decide(session, run=run, task_id=task_id, user_id=access.user.id, body=body)
+    return DecisionOut.model_validate(review)
+
+
+@router.post("/undo", operation_id="undoReviewDecision")
+def undo(session: SessionDep, access: Reviewer, run_id: RunId) -> ItemOut:
+    """Take back your last decision in this run; its item is yours again."""
+    run = get_run(session, project=access.project, run_id=run_id)
+    return item_out(session, queue.undo(session, run=run, user_id=access.user.id))
+
+
+@router.post("/close", operation_id="closeReview")
+def close(session: SessionDep, access: Maintainer, run_id: RunId) -> dict[str, int]:
+    """End the review now: undecided items are closed and the run goes on to its next stage."""
+    run = get_run(session, project=access.project, run_id=run_id)
+    return {"closed": queue.close(session, run=run)}
+
+
+@router.get("", operation_id="getReviewQueue")
+def state(session: SessionDep, access: Viewer, run_id: RunId) -> QueueOut:
+    """Slots by state and reason, agreement on the overlap items (kappa per pair, alpha), per reviewer."""
+    run = get_run(session, project=access.project, run_id=run_id)
+    states = dict(
+        session.execute(
+            select(ReviewTask.state, func.count())
+            .where(ReviewTask.run_id == run.id)
+            .group_by(ReviewTask.state)
+        ).all()
+    )
+    reasons = dict(
+        session.execute(
+            select(ReviewTask.reason, func.count())
+            .where(ReviewTask.run_id == run.id)
+            .group_by(ReviewTask.reason)
+        ).all()
+    )
+    decided = dict(
+        session.execute(
+            select(Review.reviewer_id, func.count())
+            .where(
+                Review.run_id == run.id,
+                Review.undone.is_(False),
+                Review.decision.in_(["accept", "reject", "edit"]),
+            )
+            .group_by(Review.reviewer_id)
+        ).all()
+    )
+    agree = agreement(session, run_id=run.id)
+    stage = review_stage(session, run=run)
+    reviewers = [
+        {
+            "reviewer_id": u,
+            "decided": n,
+            "overlap_items": agree["per_reviewer"].get(u, (0, None))[0],
+            "agreement": agree["per_reviewer"].get(u, (0, None))[1],
+        }
+        for u, n in decided.items()
+        if u
+    ]
+    return QueueOut(
+        run_id=run.id,
+        stage_status=stage.status.value if stage else None,
+        states=states,
+        by_reason=reasons,
+        pairs=agree["pairs"],
+        alpha=agree["alpha"],
+        reviewers=reviewers,
+    )
+
+
+@router.get("/log", operation_id="reviewLog")
+def log(
+    session: SessionDep,
+    access: Viewer,
+    run_id: RunId,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+) -> list[DecisionOut]:
+    """The audit log: every decision, undo included, oldest first, a page after id `after`."""
+    run = get_run(session, project=access.project, run_id=run_id)
+    rows = session.scalars(
+        select(Review).where(Review.run_id == run.id, Review.id > after).order_by(Review.id).limit(limit)
+    )
+    return [DecisionOut.model_validate(r) for r in rows]

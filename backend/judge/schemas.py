@@ -1,0 +1,111 @@
+"""Rubric input/output, and the judge stage's settings and summary."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from backend.judge.prompt import FIELDS, placeholders
+
+
+class RubricIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    template: str = Field(
+        min_length=1,
+        max_length=50_000,
+        description="The judge's prompt; {question}, {reference}, {reasoning} and {answer} are filled in "
+        '(other braces are left alone). It should ask for JSON {"score": ..., "rationale": ...}.',
+    )
+    scale: Literal["score", "pass_fail"] = Field("score", description="A numeric score, or pass/fail.")
+    scale_min: float = Field(1, description="Lowest score on the scale (score scales).")
+    scale_max: float = Field(5, description="Highest score on the scale (score scales).")
+    pass_score: float | None = Field(
+        None,
+        description="Accept at or above this score until calibration says otherwise; default the top "
+        "of the scale.",
+    )
+    note: str = Field("", max_length=2000, description="What changed in this version.")
+
+    @model_validator(mode="after")
+    def _check(self) -> RubricIn:
+        unknown = placeholders(self.template) - set(FIELDS)
+        if "answer" not in placeholders(self.template):
+            raise ValueError("the template must contain {answer}")
+        if unknown:
+            raise ValueError(f"unknown placeholders {sorted(unknown)}; known: {list(FIELDS)}")
+        if self.scale == "pass_fail":
+            self.scale_min, self.scale_max = 0, 1
+        if self.scale_min >= self.scale_max:
+            raise ValueError("scale_min must be below scale_max")
+        if self.pass_score is None:
+            self.pass_score = self.scale_max
+        if not self.scale_min <= self.pass_score <= self.scale_max:
+            raise ValueError("pass_score must lie on the scale")
+        return self
+
+
+class RubricOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    project_id: int
+    version: int
+    template: str
+    scale: str
+    scale_min: float
+    scale_max: float
+    pass_score: float
+    note: str
+    created_at: datetime
+
+
+class JudgeSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rubric_version: int | None = Field(None, ge=1, description="The project's rubric version; None: latest.")
+    teacher_id: int | None = Field(None, ge=1, description="The judge endpoint (a teacher); None: the run's.")
+    accept_threshold: float | None = Field(
+        None, description="Accept at or above this score; None: calibrated, else the rubric's pass_score."
+    )
+    reject_threshold: float | None = Field(
+        None, description="Reject below this score; between the two is unsure. None: as accept_threshold."
+    )
+    target_precision: float = Field(0.95, gt=0, le=1, description="Precision calibration aims for.")
+    overrides_verifiers: bool = Field(
+        False, description="The judge decides every attempt; by default only those no verifier decided."
+    )
+    json_mode: bool = Field(True, description="Ask for response_format json_object where supported.")
+    use_cache: bool = Field(True, description="Answer identical judge requests from the cache.")
+    max_tokens: int = Field(512, ge=1, le=32_768, description="Longest judge reply.")
+    temperature: float = Field(0.0, ge=0, le=2, description="Judge sampling temperature.")
+    chunk_size: int = Field(64, ge=1, le=100_000, description="Prompts per Celery task.")
+    concurrency: int = Field(16, ge=1, le=1024, description="Judge requests in flight per task.")
+    max_retries: int = Field(3, ge=0, le=20, description="Retries of a failed judge request.")
+    timeout_s: float = Field(120, gt=0, le=3600, description="Per judge request.")
+
+
+class Thresholds(BaseModel):
+    accept: float = Field(description="Accept at or above.")
+    reject: float = Field(description="Reject below.")
+    source: Literal["settings", "calibrated", "rubric"] = Field(description="Where they came from.")
+    labels: int = Field(0, description="Human labels calibration saw.")
+
+
+class JudgeSummary(BaseModel):
+    judged: int = Field(description="Attempts with a judge verdict.")
+    accepted: int
+    rejected: int
+    unsure: int = Field(description="Scored between the thresholds.")
+    unparseable: int = Field(description="Replies with no score in them (never a pass).")
+    errors: int = Field(description="Judge requests that failed after every retry.")
+    cached: int = Field(description="Replies answered from the cache (not paid).")
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float = Field(description="The judge's cost.")
+    rubric_version: int
+    thresholds: Thresholds
+    elapsed_s: float
+    chunks: dict[str, int] = Field(description="Chunks by status.")

@@ -1,0 +1,37 @@
+"""The review stage: route the run's doubtful attempts into its human review queue, then wait.
+
+The stage task only fills the queue and returns DEFERRED; the API completes the stage
+(backend/reviews/summary.finish_if_drained) once the queue is drained or a maintainer closes it.
+A queue with nothing in it completes at once.
+"""
+
+from __future__ import annotations
+
+from backend.core.db import session_scope
+from backend.reviews.routing import reasons, route
+from backend.reviews.schemas import ReviewSettings
+from backend.reviews.summary import summary
+from backend.runs.models import Run
+from backend.runs.stages import STAGES
+from workers.celery_app import celery_app
+from workers.runner import DEFERRED, StageContext, run_stage
+
+
+def fill_queue(ctx: StageContext):
+    settings: ReviewSettings = ctx.settings
+    with session_scope() as s:
+        run = s.get(Run, ctx.run_id)
+        judge = (run.summary or {}).get("judge") or {}
+        version = str(judge["rubric_version"]) if judge else None
+        calibrated = (judge.get("thresholds") or {}).get("source") == "calibrated"
+        chosen = reasons(s, run_id=run.id, judge_version=version, settings=settings, calibrated=calibrated)
+        slots = route(s, run_id=run.id, chosen=chosen, settings=settings)
+        ctx.progress(0, slots, force=True)
+        if slots == 0:
+            return summary(s, run=run)
+    return DEFERRED
+
+
+@celery_app.task(name=STAGES["review"].task, bind=True)
+def review_stage(self, stage_id: int) -> None:
+    run_stage(stage_id, self.request.id, fill_queue)
