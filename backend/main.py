@@ -7,7 +7,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from backend.api.routes import auth, jobs, prices, projects, prompt_sets, runs, snapshots, teachers, tokens
+from backend.api.routes import auth, jobs, models, prices, projects, prompt_sets, runs, snapshots, teachers, tokens
 from backend.core.config import get_settings
 from backend.core.errors import install_error_handlers
 from backend.core.logging import configure_logging
@@ -31,7 +31,7 @@ def create_app() -> FastAPI:
         )
 
     api = APIRouter(prefix="/api")
-    for module in (auth, tokens, projects, teachers, prompt_sets, runs, jobs, prices, snapshots):
+    for module in (auth, tokens, projects, teachers, prompt_sets, runs, jobs, prices, snapshots, models):
         api.include_router(module.router)
 
     @api.get("/health", operation_id="health", tags=["meta"])
