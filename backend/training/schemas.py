@@ -162,6 +162,9 @@ class TrainSummary(BaseModel):
     excluded_too_long: int = 0
     max_length: int | None = Field(None, description="The max_length trained with.")
     resumed_from_step: int | None = Field(None, description="The checkpoint a re-queued run resumed from.")
+    optimizer_steps: int | None = Field(
+        None, description="Steps the optimizer's state has seen: equals step after a resume when it was restored."
+    )
     snapshot_id: int | None = None
     artifact_id: int | None = Field(None, description="The model artifact registered at the end.")
     path: str | None = Field(None, description="The final model's folder (Hugging Face format).")

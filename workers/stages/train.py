@@ -10,7 +10,9 @@ with its card and register it as a model artifact.
 from __future__ import annotations
 
 import importlib
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from backend.core.db import session_scope
@@ -20,7 +22,7 @@ from backend.training.schemas import TrainSettings
 from workers.celery_app import celery_app
 from workers.runner import StageContext, run_stage
 from workers.training import artifacts, checks
-from workers.training.callbacks import make_callback, write_metrics
+from workers.training.callbacks import make_callback, thin, write_metrics
 from workers.training.checkpoints import last_checkpoint, stage_dir
 from workers.training.data import resolve_snapshot
 from workers.training.student import load_model, load_tokenizer, lora_config
@@ -33,6 +35,18 @@ def _model_max(name: str) -> int | None:
     from transformers import AutoConfig
 
     return getattr(AutoConfig.from_pretrained(name), "max_position_embeddings", None)
+
+
+def _checkpoint_series(checkpoint: str) -> list[dict]:
+    """The loss curve up to a checkpoint, from the log history the Trainer saved with it."""
+    state = json.loads((Path(checkpoint) / "trainer_state.json").read_text())
+    keys = ("loss", "learning_rate", "grad_norm")
+    return thin([{"step": e["step"], **{k: e.get(k) for k in keys}} for e in state["log_history"] if "loss" in e])
+
+
+def _optimizer_steps(trainer) -> int | None:
+    steps = [int(st["step"]) for st in trainer.optimizer.state.values() if "step" in st]
+    return max(steps) if steps else None
 
 
 def train(ctx: StageContext) -> dict[str, Any]:
@@ -61,12 +75,15 @@ def train(ctx: StageContext) -> dict[str, Any]:
     folder = stage_dir(project_id, ctx.run_id, ctx.stage_id)
     resume = last_checkpoint(folder)
     summary["resumed_from_step"] = resume[1] if resume else None
+    if resume:  # the loss curve goes on from where the killed worker left it
+        summary["series"] = _checkpoint_series(resume[0])
     trainer = method.build(
         settings, model, tokenizer, dataset, report, str(folder), [make_callback(ctx, summary)], peft_config
     )
     log.info("stage %s: %s on %d examples, resume %s", ctx.stage_id, settings.method, len(dataset), resume)
     result = trainer.train(resume_from_checkpoint=resume[0] if resume else None)
     summary.update(step=trainer.state.global_step, loss=summary.get("loss") or result.training_loss)
+    summary["optimizer_steps"] = _optimizer_steps(trainer)
 
     final = folder / "final"
     artifacts.save_model(trainer, tokenizer, final, merge=bool(settings.lora and settings.lora.merge))

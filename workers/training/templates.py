@@ -18,7 +18,8 @@ TINY_CHAT_TEMPLATE = (
 )
 TINY_TRAINING_TEMPLATE = (
     "{% for m in messages %}{% if m['role'] == 'assistant' %}<|assistant|>\n"
-    "{% generation %}{{ m['content'] }}<|end|>{% endgeneration %}\n"
+    # the newline as an expression: the templates' Jinja trims one written after a block tag
+    "{% generation %}{{ m['content'] }}<|end|>{% endgeneration %}{{ '\\n' }}"
     "{% else %}<|{{ m['role'] }}|>\n{{ m['content'] }}<|end|>\n{% endif %}{% endfor %}"
     "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
 )
