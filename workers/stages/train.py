@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import time
 import logging
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from backend.runs.stages import STAGES
 from backend.training.schemas import TrainSettings
 from workers.celery_app import celery_app
 from workers.runner import StageContext, run_stage
-from workers.training import artifacts, checks
+from workers.training import artifacts, checks, launch
 from workers.training.callbacks import make_callback, thin, write_metrics
 from workers.training.checkpoints import last_checkpoint, stage_dir
 from workers.training.data import resolve_snapshot
@@ -49,11 +50,43 @@ def _optimizer_steps(trainer) -> int | None:
     return max(steps) if steps else None
 
 
-def train(ctx: StageContext) -> dict[str, Any]:
+def _launch(ctx: StageContext, folder: Path, processes: int) -> dict[str, Any]:
+    """Train on every GPU of the host through accelerate launch; the stage's own task waits for it."""
+    import subprocess
+
+    settings: TrainSettings = ctx.settings
+    config = launch.write_config(folder, processes, settings.distributed)
+    result = folder / "result.json"
+    result.unlink(missing_ok=True)
+    cmd = launch.launch_command(config, processes, ctx.stage_id, result)
+    log.info("stage %s: %s", ctx.stage_id, " ".join(cmd))
+    proc = subprocess.Popen(cmd)
+    try:
+        while proc.poll() is None:
+            time.sleep(5)
+            ctx.progress(0, None)  # only the cancel check: rank 0 writes the progress
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+    if proc.returncode != 0 or not result.is_file():
+        ctx.progress(0, None, force=True)  # a cancel ended it: Cancelled, not a failure
+        raise RuntimeError(f"accelerate launch exited with {proc.returncode}; see the worker's log")
+    return {**json.loads(result.read_text()), "launch": cmd}
+
+
+def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, Any] | None:
+    """The stage's body. In the worker's process (distributed_rank None) on a host with several GPUs it
+    hands over to accelerate launch, whose processes call it again with their rank."""
     settings: TrainSettings = ctx.settings
     method = importlib.import_module(METHODS[settings.method])
     with session_scope() as s:
         project_id = s.get(Run, ctx.run_id).project_id
+    folder = stage_dir(project_id, ctx.run_id, ctx.stage_id)
+    if distributed_rank is None:
+        processes = launch.processes_for(settings.num_gpus, launch.gpu_count())
+        if processes > 1:
+            return _launch(ctx, folder, processes)
+    main = distributed_rank in (None, 0)
     snap = resolve_snapshot(ctx.run_id, settings.snapshot_id)
     ctx.progress(0, settings.max_steps, force=True)
     tokenizer = load_tokenizer(settings.student)
@@ -67,12 +100,12 @@ def train(ctx: StageContext) -> dict[str, Any]:
         "excluded_too_long": len(report.lengths) - len(report.keep),
         "max_length": report.max_length,
     }
-    write_metrics(ctx.stage_id, summary)
+    if main:
+        write_metrics(ctx.stage_id, summary)
     checks.refuse_if_failed(report)
 
     model = load_model(settings.student, quantize_4bit=bool(settings.lora and settings.lora.quantize_4bit))
     peft_config = lora_config(model, settings.lora) if settings.lora else None
-    folder = stage_dir(project_id, ctx.run_id, ctx.stage_id)
     resume = last_checkpoint(folder)
     summary["resumed_from_step"] = resume[1] if resume else None
     if resume:  # the loss curve goes on from where the killed worker left it
@@ -87,6 +120,8 @@ def train(ctx: StageContext) -> dict[str, Any]:
 
     final = folder / "final"
     artifacts.save_model(trainer, tokenizer, final, merge=bool(settings.lora and settings.lora.merge))
+    if not main:
+        return None
     lin = artifacts.lineage(ctx.run_id, snap.id, last_checkpoint(folder)[0] if last_checkpoint(folder) else None)
     recipe = settings.model_dump(mode="json")
     (final / "README.md").write_text(

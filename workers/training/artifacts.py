@@ -22,8 +22,12 @@ def save_model(trainer, tokenizer, folder: Path, *, merge: bool) -> None:
     model = trainer.model
     if merge and hasattr(model, "merge_and_unload"):
         model = model.merge_and_unload()
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+        if trainer.is_world_process_zero():
+            model.save_pretrained(folder)
+    else:
+        trainer.save_model(str(folder))  # gathers ZeRO-3 / FSDP shards on several GPUs
+    if trainer.is_world_process_zero():
+        tokenizer.save_pretrained(folder)
 
 
 def lineage(run_id: int, snapshot_id: int, checkpoint: str | None) -> dict[str, Any]:
