@@ -75,3 +75,18 @@ def test_sft_lora_merged_saves_plain_weights(client, accounts, tmp_path, student
     run = train_run(client, h, pid, pset, train)
     assert run["status"] == "succeeded", run
     assert (Path(run["summary"]["train"]["path"]) / "adapter_config.json").is_file()
+
+
+def test_dpo_on_the_snapshots_pairs(client, accounts, tmp_path, student, celery_worker):
+    pid, h, pset = project_with_prompts(client, accounts, tmp_path)
+    snap = make_snapshot(pid, conversations(6, seed=2))
+    train = {"student": student, "snapshot_id": snap, "method": "dpo", "max_steps": 2,
+             "per_device_batch_size": 2, "learning_rate": 1e-4, "beta": 0.1}  # fmt: skip
+    run = train_run(client, h, pid, pset, train)
+    assert run["status"] == "succeeded", run
+    s = run["summary"]["train"]
+    assert s["method"] == "dpo" and s["step"] == 2 and s["examples"] == 6 and s["loss"] is not None
+    names = {c["name"] for c in s["checks"]}
+    assert "assistant_mask" not in names and {"pad_token", "too_long", "truncated_traces"} <= names
+    m = client.get(f"/api/projects/{pid}/models/{s['artifact_id']}", headers=h).json()
+    assert m["method"] == "dpo" and (Path(m["path"]) / "model.safetensors").is_file()
