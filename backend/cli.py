@@ -1,4 +1,4 @@
-"""The `distillery` command: serve, worker, migrate, users, demo."""
+"""The `distillery` command: serve, worker, migrate, users, runs, train, demo."""
 
 from __future__ import annotations
 
@@ -184,6 +184,25 @@ def runs_show(run_id: Annotated[int, typer.Argument(help="Run id.")]) -> None:
     from backend.runs.cli import show
 
     raise typer.Exit(show(run_id, console=console))
+
+
+@app.command()
+def train(
+    recipe: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="A recipe, or just its train settings (YAML).")
+    ],
+    project: Annotated[str, typer.Option(help="Project name or id.")],
+    name: Annotated[str, typer.Option(help="The run's name.")] = "train",
+    snapshot: Annotated[int | None, typer.Option(help="Train this existing snapshot.")] = None,
+    wait: Annotated[bool, typer.Option(help="Follow the run until it ends.")] = False,
+) -> None:
+    """Train a student: a run whose stages end with train (a gpu worker trains it)."""
+    from backend.runs.cli import follow
+    from backend.training.cli import create_train_run
+
+    run_id = create_train_run(recipe, project=project, name=name, snapshot=snapshot, console=console)
+    if wait:
+        raise typer.Exit(follow(run_id, console=console))
 
 
 @app.command()

@@ -12,6 +12,7 @@ from backend.api.routes import (
     evaluations,
     jobs,
     judge,
+    models,
     prices,
     projects,
     prompt_sets,
@@ -57,6 +58,7 @@ def create_app() -> FastAPI:
         evaluations,
         judge,
         reviews,
+        models,
     ):
         api.include_router(module.router)
 

@@ -241,8 +241,8 @@ def celery_worker() -> Iterator[WorkerProcess]:
     worker.stop()
 
 
-def wait_run(client, headers, project_id: int, run_id: int) -> dict:
-    return wait_finished(client, headers, f"/api/projects/{project_id}/runs/{run_id}")
+def wait_run(client, headers, project_id: int, run_id: int, timeout: float = 120) -> dict:
+    return wait_finished(client, headers, f"/api/projects/{project_id}/runs/{run_id}", timeout=timeout)
 
 
 @pytest.fixture(scope="session")

@@ -41,21 +41,30 @@ def read_recipe(path: Path) -> dict:
 
 
 def create_from_file(path: Path, *, project: str, name: str, console: Console) -> int:
+    return create_from_recipe(read_recipe(path), project=project, name=name, console=console)
+
+
+def find_project(s, project: str) -> Project:
+    """A project by id or name, or a --project error."""
+    proj = s.scalar(
+        select(Project).where(Project.id == int(project) if project.isdigit() else Project.name == project)
+    )
+    if proj is None:
+        raise typer.BadParameter(f"no project {project!r}", param_hint="--project")
+    return proj
+
+
+def create_from_recipe(recipe: dict, *, project: str, name: str, console: Console) -> int:
+    """Validate a recipe (errors printed with their field paths), create the run and queue it."""
     try:
-        data = RunCreate.model_validate({"name": name, "recipe": read_recipe(path)})
+        data = RunCreate.model_validate({"name": name, "recipe": recipe})
     except ValidationError as exc:
         for e in exc.errors():
             console.print(f"[red]{'.'.join(map(str, e['loc']))}: {e['msg']}[/red]")
         raise typer.Exit(2) from None
     try:
         with session_scope() as s:
-            proj = s.scalar(
-                select(Project).where(
-                    Project.id == int(project) if project.isdigit() else Project.name == project
-                )
-            )
-            if proj is None:
-                raise typer.BadParameter(f"no project {project!r}", param_hint="--project")
+            proj = find_project(s, project)
             run = create_run(s, project=proj, user=None, data=data)
             lifecycle.enqueue_next_stage(s, run=run)
             run_id, stages = run.id, data.recipe.stages

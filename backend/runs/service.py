@@ -14,6 +14,7 @@ from backend.prompts.service import get_prompt_set
 from backend.runs.lifecycle import stages_of
 from backend.runs.models import Run, RunStage, Status
 from backend.runs.schemas import RunCreate
+from backend.runs.stages import STAGES
 from backend.teachers.service import get_teacher
 from backend.users.models import User
 
@@ -34,6 +35,9 @@ def create_run(session: Session, *, project: Project, user: User | None, data: R
             warnings.append(
                 f"teacher {teacher.name!r} is served under API terms that forbid training competing models"
             )
+    for kind in recipe.stages:
+        if STAGES[kind].create_check is not None:
+            STAGES[kind].create_check(session, project, recipe)
     pset.frozen = True  # edits now make a new version
     run = Run(
         project_id=project.id,

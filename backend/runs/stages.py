@@ -22,6 +22,8 @@ from backend.judge.schemas import JudgeSettings, JudgeSummary
 from backend.prompts.profile import ProfileSettings, ProfileSummary
 from backend.reviews.schemas import ReviewSettings, ReviewSummary
 from backend.rollouts.schemas import RolloutSettings, RolloutSummary, check_adaptive
+from backend.training.schemas import TrainSettings, TrainSummary, check_train
+from backend.training.service import check_train_references
 from backend.verifiers.filter import FilterSettings, FilterSummary
 
 
@@ -39,6 +41,9 @@ class StageKind:
     time_limit_s: int | None = None  # per task; None: DISTILLERY_TASK_SOFT_TIME_LIMIT
     # rules that span stages: the validated recipe -> messages naming the field ("rollout.x: ...")
     recipe_check: Callable[[Any], list[str]] | None = None
+    # checks against the database when a run is created (session, project, recipe) -> None, raising
+    # AppError (a 404 for a reference to another project, a 422 for what the stage cannot use)
+    create_check: Callable[[Any, Any, Any], None] | None = None
 
     @property
     def task(self) -> str:
@@ -125,6 +130,21 @@ STAGES: dict[str, StageKind] = {
             module="workers.stages.snapshot",
             requires=("filter",),
             time_limit_s=6 * 3600,
+        ),
+        StageKind(
+            name="train",
+            help="The student is trained with TRL on the snapshot (SFT full or LoRA, DPO on its pairs, GRPO "
+            "with the verifiers as rewards, on-policy distillation from a local teacher) after pre-flight "
+            "checks; checkpoints resume a re-queued run; the model is saved with its card and lineage.",
+            settings=TrainSettings,
+            summary=TrainSummary,
+            module="workers.stages.train",
+            queue="gpu",
+            # a snapshot stage earlier in the recipe, or train.snapshot_id: check_train says which
+            requires=(),
+            time_limit_s=72 * 3600,
+            recipe_check=check_train,
+            create_check=check_train_references,
         ),
         StageKind(
             name="evaluate",

@@ -1,0 +1,199 @@
+"""The train stage's contract: the recipe's `train` key (TRL / open-r1 style fields, each with its help
+and range) and what the stage reports. Kept free of torch and TRL so the api validates recipes fast."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+CHECKS = ("eos_trained", "assistant_mask", "reasoning_kept", "too_long", "truncated_traces", "pad_token")
+Check = Literal[
+    "eos_trained", "assistant_mask", "reasoning_kept", "too_long", "truncated_traces", "pad_token"
+]
+SERIES_MAX = 500  # points kept of each training curve; older points are thinned, never the newest
+
+
+class LoraSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    r: int = Field(16, ge=1, le=1024, description="LoRA rank.")
+    alpha: int = Field(32, ge=1, le=4096, description="LoRA alpha (the update is scaled by alpha / r).")
+    dropout: float = Field(0.05, ge=0, lt=1, description="Dropout on the LoRA branch.")
+    target_modules: list[str] | Literal["all-linear"] = Field(
+        "all-linear",
+        description="Module names to adapt (q_proj, v_proj...), or 'all-linear'. Names the student lacks "
+        "are refused before training.",
+    )
+    merge: bool = Field(False, description="Merge the adapter into the base weights when saving.")
+    quantize_4bit: bool = Field(False, description="QLoRA: load the base in 4 bits (bitsandbytes, GPU only).")
+
+
+class TrainSettings(BaseModel):
+    """How the student is trained on the run's snapshot (or on snapshot_id)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    student: str = Field(
+        "Qwen/Qwen2.5-0.5B-Instruct",
+        min_length=1,
+        max_length=500,
+        description="The student: a Hugging Face hub id or a local path the worker can read.",
+    )
+    method: Literal["sft", "dpo", "grpo", "distill"] = Field(
+        "sft",
+        description="sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the "
+        "filter's verifiers as rewards; distill: on-policy distillation from a local teacher.",
+    )
+    snapshot_id: int | None = Field(
+        None, ge=1, description="Train this snapshot of the project instead of the run's own snapshot stage."
+    )
+    chat_template: str | None = Field(
+        None,
+        max_length=100_000,
+        description="A training chat template (Jinja with {% generation %} markers) to use instead of the "
+        "student's; needed only for a family TRL ships no training template for.",
+    )
+    lora: LoraSettings | None = Field(None, description="None: full fine-tune; else LoRA (peft).")
+    learning_rate: float = Field(2e-5, gt=0, le=1e-2, description="Peak learning rate.")
+    lr_scheduler_type: Literal["linear", "cosine", "constant", "constant_with_warmup"] = Field(
+        "cosine", description="Learning-rate schedule."
+    )
+    warmup_ratio: float = Field(0.03, ge=0, le=0.5, description="Share of the steps spent warming up.")
+    weight_decay: float = Field(0.0, ge=0, le=1, description="AdamW weight decay.")
+    epochs: float = Field(1.0, gt=0, le=100, description="Passes over the data (ignored when max_steps set).")
+    max_steps: int | None = Field(None, ge=1, le=10_000_000, description="Stop after this many steps.")
+    per_device_batch_size: int = Field(8, ge=1, le=1024, description="Sequences per device per step.")
+    gradient_accumulation: int = Field(1, ge=1, le=1024, description="Micro-batches per optimizer step.")
+    max_length: int | None = Field(
+        None,
+        ge=16,
+        le=262_144,
+        description="Longest sequence in tokens. None: the snapshot's longest example on the student's "
+        "tokenizer (never TRL's default 1024, which silently cuts long traces and their EOS).",
+    )
+    too_long: Literal["exclude", "refuse"] = Field(
+        "exclude", description="Examples over max_length: dropped and counted, or the run refuses."
+    )
+    packing: bool = Field(
+        False,
+        description="Pack sequences into max_length rows (padding-free; needs flash or sdpa attention).",
+    )
+    gradient_checkpointing: bool = Field(False, description="Recompute activations to save memory.")
+    use_kernels: bool = Field(True, description="Liger kernels when installed and on a GPU.")
+    seed: int = Field(42, description="Seed of data order and initialisation.")
+    save_steps: int = Field(
+        200,
+        ge=1,
+        le=1_000_000,
+        description="Checkpoint every N steps; a re-queued run resumes from the last.",
+    )
+    save_total_limit: int = Field(2, ge=1, le=100, description="Checkpoints kept on disk.")
+    logging_steps: int = Field(1, ge=1, le=10_000, description="Steps between logged losses.")
+    beta: float = Field(
+        0.1,
+        ge=0,
+        le=10,
+        description="dpo: KL strength; distill: 0 forward KL, 1 reverse KL (0 <= beta <= 1).",
+    )
+    num_generations: int = Field(4, ge=2, le=256, description="grpo: completions sampled per prompt.")
+    max_completion_length: int = Field(
+        256, ge=1, le=131_072, description="grpo / distill: longest sampled completion in tokens."
+    )
+    override_checks: list[Check] = Field(
+        [],
+        description="Pre-flight checks to waive, each recorded in the summary: " + ", ".join(CHECKS) + ".",
+    )
+    num_gpus: int | None = Field(
+        None, ge=1, le=1024, description="GPUs on the worker to train across; None: all it has."
+    )
+    distributed: Literal["deepspeed_zero2", "deepspeed_zero3", "fsdp"] = Field(
+        "deepspeed_zero2", description="How several GPUs share the work (accelerate config)."
+    )
+
+    @model_validator(mode="after")
+    def _method_rules(self) -> TrainSettings:
+        if self.method == "distill" and self.beta > 1:
+            raise ValueError("distill: beta interpolates forward (0) and reverse (1) KL, so 0 <= beta <= 1")
+        if self.lora and self.lora.merge and self.lora.quantize_4bit:
+            raise ValueError(
+                "lora.merge with quantize_4bit would merge into 4-bit weights; merge a 16-bit base"
+            )
+        return self
+
+
+def check_train(recipe: Any) -> list[str]:
+    """Cross-stage rules: the data comes from a snapshot stage before train, or from snapshot_id; GRPO
+    needs the filter's verifiers, and on-policy distillation a teacher."""
+    train: TrainSettings = recipe.settings_of("train")
+    problems = []
+    stages = recipe.stages
+    if train.snapshot_id is None and "snapshot" not in stages[: stages.index("train")]:
+        problems.append("train: needs a snapshot stage earlier in stages, or train.snapshot_id")
+    if train.method == "grpo" and "filter" not in stages and train.snapshot_id is None:
+        problems.append("train.method: grpo rewards with the filter's verifiers; add the filter stage")
+    if train.method == "distill" and recipe.teacher_id is None:
+        problems.append(
+            "train.method: distill needs teacher_id (a local teacher with the student's tokenizer)"
+        )
+    return problems
+
+
+class CheckResult(BaseModel):
+    name: str
+    passed: bool
+    overridden: bool = Field(False, description="Failed, but the recipe waived it (override_checks).")
+    count: int = Field(0, description="Examples that fail the check.")
+    total: int = Field(0, description="Examples checked.")
+    examples: list[str] = Field([], description="A few offending examples (ids or rendered text).")
+    fix: str | None = Field(None, description="What to change when it fails.")
+
+
+class TrainPoint(BaseModel):
+    step: int
+    loss: float | None = None
+    learning_rate: float | None = None
+    grad_norm: float | None = None
+
+
+class TrainSummary(BaseModel):
+    """Written live while training (step, loss, series) and completed at the end (artifact)."""
+
+    method: str = ""
+    step: int = Field(0, description="Optimizer steps done (the global step; continues after a resume).")
+    max_steps: int | None = None
+    epoch: float | None = None
+    loss: float | None = Field(None, description="Latest training loss.")
+    learning_rate: float | None = None
+    grad_norm: float | None = None
+    tokens_per_s: float | None = Field(None, description="Trained tokens per second (this process).")
+    series: list[TrainPoint] = Field([], description=f"The loss curve, at most {SERIES_MAX} points.")
+    checks: list[CheckResult] = Field([], description="The pre-flight checks.")
+    overrides: list[str] = Field([], description="Checks failed but waived by the recipe.")
+    examples: int | None = Field(None, description="Training examples after exclusions.")
+    excluded_too_long: int = 0
+    max_length: int | None = Field(None, description="The max_length trained with.")
+    resumed_from_step: int | None = Field(None, description="The checkpoint a re-queued run resumed from.")
+    optimizer_steps: int | None = Field(
+        None,
+        description="Steps the optimizer's state has seen: equals step after a resume when it was restored.",
+    )
+    snapshot_id: int | None = None
+    artifact_id: int | None = Field(None, description="The model artifact registered at the end.")
+    path: str | None = Field(None, description="The final model's folder (Hugging Face format).")
+    launch: list[str] | None = Field(None, description="The accelerate launch command, on several GPUs.")
+
+
+class ModelArtifactOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    project_id: int
+    run_id: int | None
+    snapshot_id: int | None
+    base_model: str
+    method: str
+    path: str
+    metrics: dict[str, Any]
+    created_at: datetime

@@ -1,0 +1,57 @@
+"""Model artifacts (read, list) and the train stage's checks against the database at run creation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.core.errors import Invalid, NotFound
+from backend.core.pagination import keyset
+from backend.datasets.models import DatasetSnapshot, ModelArtifact
+from backend.projects.models import Project
+from backend.teachers.schemas import runs_locally
+from backend.teachers.service import get_teacher
+
+
+def check_train_references(session: Session, project: Project, recipe: Any) -> None:
+    """A snapshot_id of another project is a 404; an API teacher for on-policy distillation is a 422,
+    since the trainer needs the teacher's logits on the student's own tokens."""
+    train = recipe.settings_of("train")
+    if train.snapshot_id is not None:
+        snap = session.get(DatasetSnapshot, train.snapshot_id)
+        if snap is None or snap.project_id != project.id:
+            raise NotFound(f"snapshot {train.snapshot_id} not found")
+    if train.method == "distill" and recipe.teacher_id is not None:
+        teacher = get_teacher(session, project=project, teacher_id=recipe.teacher_id)
+        if not runs_locally(teacher.backend, teacher.base_url):
+            raise Invalid(
+                f"on-policy distillation scores the student's own tokens with the teacher's logits, so the "
+                f"teacher must run on the worker (transformers_local without base_url, same tokenizer as "
+                f"the student); teacher {teacher.name!r} is an endpoint ({teacher.backend}), which returns "
+                f"text, not logits",
+                code="teacher_not_local",
+                fields=[
+                    {"path": "body.recipe.teacher_id", "message": "a local teacher is needed for distill"}
+                ],
+            )
+
+
+def get_model(session: Session, *, project: Project, model_id: int) -> ModelArtifact:
+    """A model artifact of this project, or 404."""
+    art = session.get(ModelArtifact, model_id)
+    if art is None or art.project_id != project.id:
+        raise NotFound(f"model {model_id} not found")
+    return art
+
+
+def list_models(
+    session: Session, *, project: Project, limit: int, cursor: str | None, run_id: int | None = None
+) -> tuple[list[ModelArtifact], str | None]:
+    """A page of model artifacts, newest first."""
+    stmt = select(ModelArtifact).where(ModelArtifact.project_id == project.id)
+    if run_id is not None:
+        stmt = stmt.where(ModelArtifact.run_id == run_id)
+    rows, nxt = keyset(session, stmt, ModelArtifact.id, limit=limit, cursor=cursor)
+    return list(rows), nxt

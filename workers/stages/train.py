@@ -1,0 +1,146 @@
+"""The train stage: the student trained with TRL on a snapshot, on the gpu queue.
+
+Steps, each failing with a user error before the next: resolve the snapshot (of the run's project),
+load the tokenizer (a student that cannot load fails here), render and check every example on the
+exact training template (the report is stored on the stage; a failed check trains nothing), load the
+model and its LoRA, train from the last checkpoint if a previous worker left one, save the final model
+with its card and register it as a model artifact.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from backend.core.db import session_scope
+from backend.runs.models import Run
+from backend.runs.stages import STAGES
+from backend.training.schemas import TrainSettings
+from workers.celery_app import celery_app
+from workers.runner import StageContext, run_stage
+from workers.training import artifacts, checks, launch
+from workers.training.callbacks import make_callback, thin, write_metrics
+from workers.training.checkpoints import last_checkpoint, stage_dir
+from workers.training.data import resolve_snapshot
+from workers.training.student import load_model, load_tokenizer, lora_config
+
+log = logging.getLogger(__name__)
+METHODS = {m: f"workers.training.{m}" for m in ("sft", "dpo", "grpo", "distill")}
+
+
+def _model_max(name: str) -> int | None:
+    from transformers import AutoConfig
+
+    return getattr(AutoConfig.from_pretrained(name), "max_position_embeddings", None)
+
+
+def _checkpoint_series(checkpoint: str) -> list[dict]:
+    """The loss curve up to a checkpoint, from the log history the Trainer saved with it."""
+    state = json.loads((Path(checkpoint) / "trainer_state.json").read_text())
+    keys = ("loss", "learning_rate", "grad_norm")
+    return thin(
+        [{"step": e["step"], **{k: e.get(k) for k in keys}} for e in state["log_history"] if "loss" in e]
+    )
+
+
+def _optimizer_steps(trainer) -> int | None:
+    steps = [int(st["step"]) for st in trainer.optimizer.state.values() if "step" in st]
+    return max(steps) if steps else None
+
+
+def _launch(ctx: StageContext, folder: Path, processes: int) -> dict[str, Any]:
+    """Train on every GPU of the host through accelerate launch; the stage's own task waits for it."""
+    import subprocess
+
+    settings: TrainSettings = ctx.settings
+    config = launch.write_config(folder, processes, settings.distributed)
+    result = folder / "result.json"
+    result.unlink(missing_ok=True)
+    cmd = launch.launch_command(config, processes, ctx.stage_id, result)
+    log.info("stage %s: %s", ctx.stage_id, " ".join(cmd))
+    proc = subprocess.Popen(cmd)
+    try:
+        while proc.poll() is None:
+            time.sleep(5)
+            ctx.progress(0, None)  # only the cancel check: rank 0 writes the progress
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+    if proc.returncode != 0 or not result.is_file():
+        ctx.progress(0, None, force=True)  # a cancel ended it: Cancelled, not a failure
+        raise RuntimeError(f"accelerate launch exited with {proc.returncode}; see the worker's log")
+    return {**json.loads(result.read_text()), "launch": cmd}
+
+
+def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, Any] | None:
+    """The stage's body. In the worker's process (distributed_rank None) on a host with several GPUs it
+    hands over to accelerate launch, whose processes call it again with their rank."""
+    settings: TrainSettings = ctx.settings
+    method = importlib.import_module(METHODS[settings.method])
+    with session_scope() as s:
+        project_id = s.get(Run, ctx.run_id).project_id
+    folder = stage_dir(project_id, ctx.run_id, ctx.stage_id)
+    if distributed_rank is None:
+        processes = launch.processes_for(settings.num_gpus, launch.gpu_count())
+        if processes > 1:
+            return _launch(ctx, folder, processes)
+    main = distributed_rank in (None, 0)
+    snap = resolve_snapshot(ctx.run_id, settings.snapshot_id)
+    ctx.progress(0, settings.max_steps, force=True)
+    tokenizer = load_tokenizer(settings.student)
+    dataset, report = method.prepare(settings, snap, tokenizer, _model_max(settings.student), ctx)
+    summary: dict[str, Any] = {
+        "method": settings.method,
+        "snapshot_id": snap.id,
+        "checks": [r.model_dump() for r in report.results],
+        "overrides": report.overrides,
+        "examples": len(dataset),
+        "excluded_too_long": len(report.lengths) - len(report.keep),
+        "max_length": report.max_length,
+    }
+    if main:
+        write_metrics(ctx.stage_id, summary)
+    checks.refuse_if_failed(report)
+
+    model = load_model(settings.student, quantize_4bit=bool(settings.lora and settings.lora.quantize_4bit))
+    peft_config = lora_config(model, settings.lora) if settings.lora else None
+    resume = last_checkpoint(folder)
+    summary["resumed_from_step"] = resume[1] if resume else None
+    if resume:  # the loss curve goes on from where the killed worker left it
+        summary["series"] = _checkpoint_series(resume[0])
+    trainer = method.build(
+        settings, model, tokenizer, dataset, report, str(folder), [make_callback(ctx, summary)], peft_config
+    )
+    log.info("stage %s: %s on %d examples, resume %s", ctx.stage_id, settings.method, len(dataset), resume)
+    result = trainer.train(resume_from_checkpoint=resume[0] if resume else None)
+    summary.update(step=trainer.state.global_step, loss=summary.get("loss") or result.training_loss)
+    summary["optimizer_steps"] = _optimizer_steps(trainer)
+
+    final = folder / "final"
+    artifacts.save_model(trainer, tokenizer, final, merge=bool(settings.lora and settings.lora.merge))
+    if not main:
+        return None
+    lin = artifacts.lineage(
+        ctx.run_id, snap.id, last_checkpoint(folder)[0] if last_checkpoint(folder) else None
+    )
+    recipe = settings.model_dump(mode="json")
+    (final / "README.md").write_text(
+        artifacts.render_card(base=settings.student, method=settings.method, lineage=lin, recipe=recipe,
+                              summary=summary)
+    )  # fmt: skip
+    metrics = {k: summary.get(k) for k in ("step", "loss", "tokens_per_s", "epoch", "examples", "max_length")}
+    summary["artifact_id"] = artifacts.register(
+        project_id=project_id, run_id=ctx.run_id, snapshot_id=snap.id, base=settings.student,
+        method=settings.method, path=final, metrics={**metrics, "lineage": lin, "recipe": recipe},
+    )  # fmt: skip
+    summary["path"] = str(final)
+    return summary
+
+
+@celery_app.task(name=STAGES["train"].task, bind=True)
+def train_stage(self, stage_id: int) -> None:
+    run_stage(stage_id, self.request.id, train)

@@ -1,0 +1,81 @@
+"""The trained student saved in Hugging Face format with a model card, registered as a model artifact
+with its lineage (teacher -> snapshot -> checkpoint)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from backend.core.db import session_scope
+from backend.datasets.models import DatasetSnapshot, ModelArtifact
+from backend.runs.models import Run
+from backend.teachers.models import Teacher
+
+log = logging.getLogger(__name__)
+
+
+def save_model(trainer, tokenizer, folder: Path, *, merge: bool) -> None:
+    """The final weights; a LoRA adapter merged into its base on request (else saved as an adapter)."""
+    model = trainer.model
+    if merge and hasattr(model, "merge_and_unload"):
+        model = model.merge_and_unload()
+        if trainer.is_world_process_zero():
+            model.save_pretrained(folder)
+    else:
+        trainer.save_model(str(folder))  # gathers ZeRO-3 / FSDP shards on several GPUs
+    if trainer.is_world_process_zero():
+        tokenizer.save_pretrained(folder)
+
+
+def lineage(run_id: int, snapshot_id: int, checkpoint: str | None) -> dict[str, Any]:
+    with session_scope() as s:
+        run = s.get(Run, run_id)
+        snap = s.get(DatasetSnapshot, snapshot_id)
+        source_run = s.get(Run, snap.run_id) if snap.run_id else None
+        teacher_id = (source_run.teacher_id if source_run else None) or run.teacher_id
+        teacher = s.get(Teacher, teacher_id) if teacher_id else None
+        return {
+            "teacher": {"id": teacher.id, "name": teacher.name, "model": teacher.model} if teacher else None,
+            "snapshot": {"id": snap.id, "content_hash": snap.content_hash, "run_id": snap.run_id},
+            "checkpoint": checkpoint,
+            "run": {"id": run.id, "name": run.name},
+        }
+
+
+def render_card(*, base: str, method: str, lineage: dict, recipe: dict, summary: dict) -> str:
+    header = {"base_model": base, "library_name": "transformers", "tags": ["distillery", "trl", method]}
+    teacher = lineage.get("teacher") or {}
+    snap = lineage["snapshot"]
+    lines = [
+        "---", yaml.safe_dump(header, sort_keys=False).strip(), "---", "",
+        f"# {lineage['run']['name']}: {method} of {base}", "",
+        f"- base model: `{base}`",
+        f"- teacher: {teacher.get('name', 'none')} (`{teacher.get('model', '-')}`)",
+        f"- snapshot: {snap['id']} (sha256 `{snap['content_hash']}`)",
+        f"- resumed from: {lineage.get('checkpoint') or 'no checkpoint'}",
+        f"- steps: {summary.get('step')}, final loss: {summary.get('loss')}",
+        "- evaluation: none yet", "", "## Recipe", "", "```yaml",
+        yaml.safe_dump(recipe, sort_keys=False).strip(), "```", "",
+    ]  # fmt: skip
+    return "\n".join(lines)
+
+
+def register(
+    *, project_id: int, run_id: int, snapshot_id: int, base: str, method: str, path: Path, metrics: dict
+) -> int:
+    with session_scope() as s:
+        art = ModelArtifact(
+            project_id=project_id,
+            run_id=run_id,
+            snapshot_id=snapshot_id,
+            base_model=base[:300],
+            method=method,
+            path=str(path),
+            metrics=metrics,
+        )
+        s.add(art)
+        s.flush()
+        return art.id
