@@ -8,6 +8,7 @@ answers it): the student on unfiltered traces, and on answers without reasoning.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[1]
 TASK = ROOT / "examples" / "multiply"
-TEACHER = TASK / "teacher"
+TEACHER = Path(os.environ.get("DISTILLERY_DEMO_TEACHER", TASK / "teacher"))  # override: a teacher of your own
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def recipe(pset: int, tid: int, size: Size, arm: str, seed: int, base: Path) -> 
         "prompt_set_id": pset,
         "teacher_id": tid,
         "stages": ["rollout", "filter", "snapshot", "train", "evaluate"],
-        "rollout": {"n": size.attempts, "temperature": 1.0, "max_tokens": 96, "seed": 0, "chunk_size": 512},
+        "rollout": {"n": size.attempts, "temperature": 1.0, "max_tokens": 160, "seed": 0, "chunk_size": 512},
         "filter": {"verifiers": {"verifiers": [{"name": "math"}]}},
         "snapshot": ARMS[arm],
         "train": {
@@ -134,7 +135,7 @@ def recipe(pset: int, tid: int, size: Size, arm: str, seed: int, base: Path) -> 
             "models": [{"role": "base"}, {"role": "student"}, {"role": "teacher"}]
             if arm == "verified"
             else [{"role": "student"}],
-            "max_tokens": 96,
+            "max_tokens": 160,
             "max_prompts": size.eval_prompts,
         },
     }
