@@ -45,6 +45,14 @@ def test_answer_is_taken_after_the_reasoning():
     assert v.status == "unparseable" and v.detail["reason"] == "cut off inside the reasoning"
 
 
+def test_numeric_references_from_json_and_bad_items():
+    assert math([{"completion": "#### 72", "reference": 72}])[0].status == "passed"
+    with pytest.raises(ValueError, match="completion"):
+        math([{"reference": "1"}])
+    with pytest.raises(ValueError, match="reference"):
+        math([{"completion": "1", "reference": ["1"]}])
+
+
 def test_reasoning_field_and_letters():
     v = math([{"completion": "Answer: (C)", "reasoning": "C fits", "reference": "C"}])[0]
     assert (v.status, v.detail["tier"]) == ("passed", "letter")
