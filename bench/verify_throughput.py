@@ -8,7 +8,10 @@ The hang family is left out of both (the peer would never finish it). Then the h
 through the first items, goes through verify_many alone: each must be answered `timeout` within the
 hard timeout + 1 s and every other item must get the same verdict as before (nothing stalls or shifts).
 
-    .venv/bin/python bench/verify_throughput.py [--n 100000] [--hang 24] [--timeout 3]
+    .venv/bin/python bench/verify_throughput.py [--n 100000] [--hang 24] [--timeout 3] [--subset 10000]
+
+The subset row runs the same verifier with its first tier off on the first items, beside the loop's time
+on those items: how much of the gain is the pool and the short extracted answer, not the first tier.
 """
 
 from __future__ import annotations
@@ -27,12 +30,18 @@ sys.path.insert(0, str(ROOT))
 from bench.math_answers import make  # noqa: E402
 
 
-def peer_loop(items: list[dict]) -> tuple[list[bool], float]:
+def peer_loop(items: list[dict], checkpoint: int) -> tuple[list[bool], float, float]:
+    """The loop's verdicts, its seconds, and its seconds for the first `checkpoint` items."""
     from math_verify import parse, verify
 
+    out: list[bool] = []
     t0 = time.perf_counter()
-    out = [bool(verify(parse("$" + i["reference"] + "$"), parse(i["completion"]))) for i in items]
-    return out, time.perf_counter() - t0
+    t_first = 0.0
+    for n, i in enumerate(items, 1):
+        out.append(bool(verify(parse("$" + i["reference"] + "$"), parse(i["completion"]))))
+        if n == checkpoint:
+            t_first = time.perf_counter() - t0
+    return out, time.perf_counter() - t0, t_first or time.perf_counter() - t0
 
 
 def main() -> int:
@@ -41,6 +50,7 @@ def main() -> int:
     ap.add_argument("--hang", type=int, default=24)
     ap.add_argument("--timeout", type=float, default=3.0)
     ap.add_argument("--around", type=int, default=3000, help="normal items mixed with the hang family")
+    ap.add_argument("--subset", type=int, default=10_000, help="items also run with the first tier off")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
@@ -53,7 +63,8 @@ def main() -> int:
     combo = {"verifiers": [{"name": "math", "settings": {"timeout_s": args.timeout}}]}
     cores = os.cpu_count()
 
-    peer, t_peer = peer_loop(rest)
+    sub = min(args.subset, len(rest))
+    peer, t_peer, t_peer_sub = peer_loop(rest, sub)
 
     t0 = time.perf_counter()
     pool = shared_pool()
@@ -63,12 +74,21 @@ def main() -> int:
     ours = verify_many(combo, rest)
     t_ours = time.perf_counter() - t0
 
+    # the pool's own share: the same verifier with every check sent to math-verify
+    no_tier = {"verifiers": [{"name": "math", "settings": {"timeout_s": args.timeout, "first_tier": False}}]}
+    t0 = time.perf_counter()
+    verify_many(no_tier, rest[:sub])
+    t_no_tier = time.perf_counter() - t0
+
     statuses = Counter(v.status for v in ours)
     tiers = Counter(v.detail.get("tier", "-") for v in ours)
     agree: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    differ: Counter[tuple[str, str, str, bool]] = Counter()
     for item, v, p in zip(rest, ours, peer, strict=True):
         agree[item["kind"]][0] += v.passed is p
         agree[item["kind"]][1] += 1
+        if v.passed is not p:
+            differ[(item["reference"][:30], item["completion"][-40:].replace("\n", " "), v.status, p)] += 1
 
     # the hang family spread through normal items, through the same pool
     mixed = rest[: args.around]
@@ -95,12 +115,19 @@ def main() -> int:
     print(f"{'':34}{'seconds':>10}{'items/s':>12}")
     print(f"{'plain serial math_verify loop':34}{t_peer:>10.1f}{len(rest) / t_peer:>12,.0f}")
     print(f"{'verify_many (math, pooled)':34}{t_ours:>10.1f}{len(rest) / t_ours:>12,.0f}")
+    print(
+        f"first {sub:,} items, first tier off: {t_no_tier:.1f}s against the loop's {t_peer_sub:.1f}s "
+        f"({t_peer_sub / t_no_tier:.2f}x: the pool and the extraction alone)"
+    )
     print(f"pool start (once per process, not in the time above): {t_start:.2f}s")
     print(f"verdicts: {dict(statuses)}")
     print(f"settled by: {dict(tiers)}")
     print("agreement with the plain loop's passed, by kind:")
     for kind, (same, n) in sorted(agree.items()):
         print(f"  {kind:16} {same / n:7.1%} of {n:,}")
+    print("most frequent differences (reference, end of completion, ours, the loop's):")
+    for key, n in differ.most_common(5):
+        print(f"  {n:6,} x {key}")
     ok_hang = all(v.status == "timeout" for v in hang_v) and worst <= args.timeout + 1
     print(
         f"hang family: {sum(v.status == 'timeout' for v in hang_v)}/{len(hang_v)} answered timeout, "
