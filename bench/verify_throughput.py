@@ -8,7 +8,10 @@ The hang family is left out of both (the peer would never finish it). Then the h
 through the first items, goes through verify_many alone: each must be answered `timeout` within the
 hard timeout + 1 s and every other item must get the same verdict as before (nothing stalls or shifts).
 
-    .venv/bin/python bench/verify_throughput.py [--n 100000] [--hang 24] [--timeout 3]
+    .venv/bin/python bench/verify_throughput.py [--n 100000] [--hang 24] [--timeout 3] [--subset 5000]
+
+The subset row runs the same verifier with its first tier off on the first items, beside the loop's time
+on those items: how much of the gain is the pool and the short extracted answer, not the first tier.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ def main() -> int:
     ap.add_argument("--hang", type=int, default=24)
     ap.add_argument("--timeout", type=float, default=3.0)
     ap.add_argument("--around", type=int, default=3000, help="normal items mixed with the hang family")
+    ap.add_argument("--subset", type=int, default=5_000, help="items also run with the first tier off")
+    ap.add_argument("--slices", type=int, default=10, help="turns the loop and verify_many take")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
@@ -53,22 +58,44 @@ def main() -> int:
     combo = {"verifiers": [{"name": "math", "settings": {"timeout_s": args.timeout}}]}
     cores = os.cpu_count()
 
-    peer, t_peer = peer_loop(rest)
-
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     pool = shared_pool()
     pool.map("workers.verifiers.math:slow_check", [("1", "1", 6)] * pool.size, args.timeout)  # all ready
     t_start = time.perf_counter() - t0
+
+    # The machine is shared: the loop and verify_many take turns on slices, so a change of load
+    # falls on both alike.
+    peer: list[bool] = []
+    ours = []
+    t_peer = t_ours = 0.0
+    step = max(1, len(rest) // args.slices)
+    for k in range(0, len(rest), step):
+        part = rest[k : k + step]
+        got_peer, t = peer_loop(part)
+        peer += got_peer
+        t_peer += t
+        t0 = time.perf_counter()
+        ours += verify_many(combo, part)
+        t_ours += time.perf_counter() - t0
+
+    # the pool's own share: the same verifier with every check sent to math-verify
+    sub = rest[: args.subset]
+    no_tier = {"verifiers": [{"name": "math", "settings": {"timeout_s": args.timeout, "first_tier": False}}]}
+    _, t_peer_sub = peer_loop(sub)
     t0 = time.perf_counter()
-    ours = verify_many(combo, rest)
-    t_ours = time.perf_counter() - t0
+    verify_many(no_tier, sub)
+    t_no_tier = time.perf_counter() - t0
 
     statuses = Counter(v.status for v in ours)
     tiers = Counter(v.detail.get("tier", "-") for v in ours)
     agree: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    differ: Counter[tuple[str, str, str, bool]] = Counter()
     for item, v, p in zip(rest, ours, peer, strict=True):
         agree[item["kind"]][0] += v.passed is p
         agree[item["kind"]][1] += 1
+        if v.passed is not p:
+            differ[(item["reference"][:30], item["completion"][-40:].replace("\n", " "), v.status, p)] += 1
 
     # the hang family spread through normal items, through the same pool
     mixed = rest[: args.around]
@@ -95,12 +122,20 @@ def main() -> int:
     print(f"{'':34}{'seconds':>10}{'items/s':>12}")
     print(f"{'plain serial math_verify loop':34}{t_peer:>10.1f}{len(rest) / t_peer:>12,.0f}")
     print(f"{'verify_many (math, pooled)':34}{t_ours:>10.1f}{len(rest) / t_ours:>12,.0f}")
+    print(
+        f"first {len(sub):,} items, first tier off: {t_no_tier:.1f}s against the loop's {t_peer_sub:.1f}s "
+        f"({t_peer_sub / t_no_tier:.2f}x: the pool and the extraction alone)"
+    )
     print(f"pool start (once per process, not in the time above): {t_start:.2f}s")
+    print(f"load average (1 min) before and after: {load_before:.1f}, {os.getloadavg()[0]:.1f}")
     print(f"verdicts: {dict(statuses)}")
     print(f"settled by: {dict(tiers)}")
     print("agreement with the plain loop's passed, by kind:")
     for kind, (same, n) in sorted(agree.items()):
         print(f"  {kind:16} {same / n:7.1%} of {n:,}")
+    print("most frequent differences (reference, end of completion, ours, the loop's):")
+    for key, n in differ.most_common(5):
+        print(f"  {n:6,} x {key}")
     ok_hang = all(v.status == "timeout" for v in hang_v) and worst <= args.timeout + 1
     print(
         f"hang family: {sum(v.status == 'timeout' for v in hang_v)}/{len(hang_v)} answered timeout, "

@@ -100,7 +100,7 @@ def kind(name: str) -> VerifierKind:
 class VerifierSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(description="A verifier from the registry.")
-    settings: dict[str, Any] = Field(default_factory=dict, description="That verifier's settings.")
+    settings: dict[str, Any] = Field(default_factory=dict, validate_default=True, description="Its settings.")
 
     @field_validator("name")
     @classmethod

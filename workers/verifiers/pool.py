@@ -5,7 +5,9 @@ math-verify's own timeout is signal.alarm, which only works on a main thread and
 sympy stuck in C (huggingface/Math-Verify#65), so only killing the process is sure. Workers are plain
 subprocesses (not multiprocessing children), so the pool also runs inside a daemonic Celery worker.
 Each worker gets small batches and answers each check as it finishes; the end of one check is the
-start of the next, so every check has its own deadline.
+start of the next, so every check has its own deadline. (pebble's ProcessPool with a per-task timeout
+was the building block considered: a future and a round trip per task made it 12k trivial checks/s on
+2 cores against this pool's 42k, and its workers are multiprocessing children.)
 """
 
 from __future__ import annotations

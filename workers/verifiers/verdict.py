@@ -35,6 +35,10 @@ class Item:
         data = {k: v for k, v in value.items() if k in known}
         if not isinstance(data.get("completion"), str):
             raise ValueError("an item needs a string 'completion'")
+        if isinstance(data.get("reference"), int | float):  # GSM8K-style numeric references in JSON
+            data["reference"] = str(data["reference"])
+        elif data.get("reference") is not None and not isinstance(data["reference"], str):
+            raise ValueError("an item's 'reference' is a string or a number")
         return cls(**data)
 
 

@@ -1,0 +1,150 @@
+"""The math verifier: extraction forms, the first tier, math-verify behind it, the hard timeout on an
+input that hangs sympy, and references that do not parse."""
+
+from __future__ import annotations
+
+import pytest
+
+from workers.verifiers import extract, first_tier
+from workers.verifiers.math import reference_parses, references_parse
+from workers.verifiers.pool import HardTimeoutPool, close_shared_pool
+from workers.verifiers.verify import verify_many
+
+HANG = r"\dfrac{5^{\left(5^{\left(5^{\left(5^5\right)}\right)} - 4\right)} - 5}{16}"  # Math-Verify#65
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _pool():
+    yield
+    close_shared_pool()
+
+
+def math(items, **settings):
+    return verify_many({"verifiers": [{"name": "math", "settings": settings}]}, items)
+
+
+@pytest.mark.parametrize(
+    ("text", "answer", "form"),
+    [
+        (r"so $\boxed{1}$ then \boxed{\frac{1}{2}}.", r"\frac{1}{2}", "boxed"),
+        ("Natalia sold 48+24 = 72 clips.\n#### 72", "72", "gsm8k"),
+        ("The final answer is $18$. I hope it is correct.", "$18$", "final_answer"),
+        ("Working...\nAnswer: 3/4", "3/4", "answer_line"),
+        (r"\boxed 7 is it", "7", "boxed"),
+    ],
+)
+def test_extraction_forms(text, answer, form):
+    assert extract.extract_answer(text) == (answer, form)
+
+
+def test_answer_is_taken_after_the_reasoning():
+    items = [{"completion": r"<think>maybe \boxed{5}?</think>It is \boxed{6}.", "reference": "6"}]
+    assert math(items)[0].status == "passed"
+    cut = [{"completion": r"<think>maybe \boxed{5}", "reference": "5"}]
+    v = math(cut)[0]
+    assert v.status == "unparseable" and v.detail["reason"] == "cut off inside the reasoning"
+
+
+def test_numeric_references_from_json_and_bad_items():
+    assert math([{"completion": "#### 72", "reference": 72}])[0].status == "passed"
+    with pytest.raises(ValueError, match="completion"):
+        math([{"reference": "1"}])
+    with pytest.raises(ValueError, match="reference"):
+        math([{"completion": "1", "reference": ["1"]}])
+
+
+def test_reasoning_field_and_letters():
+    v = math([{"completion": "Answer: (C)", "reasoning": "C fits", "reference": "C"}])[0]
+    assert (v.status, v.detail["tier"]) == ("passed", "letter")
+    assert math([{"completion": "The answer is (B).", "reference": "(C)"}])[0].status == "wrong"
+    assert math([{"completion": "no letter at all here", "reference": "D"}])[0].status == "unparseable"
+
+
+@pytest.mark.parametrize(
+    ("answer", "reference", "decision"),
+    [
+        ("1,234,567", "1234567", "passed"),
+        ("1{,}000", "1000", "passed"),
+        (r"\dfrac{3}{4}", "0.75", "passed"),
+        ("3/4", r"\frac34", "passed"),
+        (r"25\%", "25", "passed"),
+        ("50%", r"\frac{1}{2}", "passed"),
+        (r"$\text{x = } 12$", "12", "passed"),
+        ("-7", "7", "wrong"),
+        ("0.5", "0.25", "wrong"),
+        ("0.3333333", r"\frac{1}{3}", None),  # equal once rounded: math-verify's call
+        (r"\sqrt{2}", r"\frac{2}{\sqrt{2}}", None),
+    ],
+)
+def test_first_tier(answer, reference, decision):
+    assert first_tier.decide(answer, reference) == decision
+
+
+def test_first_tier_settles_numbers_and_math_verify_the_rest():
+    vs = math(
+        [
+            {"completion": r"\boxed{1,000}", "reference": "1000"},
+            {"completion": r"\boxed{x^2+2x+1}", "reference": "(x+1)^2"},
+            {"completion": r"\boxed{\frac{\sqrt{2}}{2}}", "reference": r"\frac{1}{\sqrt{2}}"},
+            {"completion": r"\boxed{x^2+1}", "reference": "(x+1)^2"},
+        ]
+    )
+    assert [(v.status, v.detail["tier"]) for v in vs] == [
+        ("passed", "first"),
+        ("passed", "math_verify"),
+        ("passed", "math_verify"),
+        ("wrong", "math_verify"),
+    ]
+    assert math([{"completion": r"\boxed{x^2+2x+1}", "reference": "(x+1)^2"}], first_tier=False)[0].passed
+
+
+def test_hang_input_times_out_and_the_pool_keeps_answering():
+    items = [
+        {"completion": r"\boxed{\sqrt{4}}", "reference": "2"},
+        {"completion": rf"The final answer is $\boxed{{{HANG}}}$.", "reference": "3"},
+        {"completion": r"\boxed{\sqrt{9}}", "reference": "3"},
+        {"completion": r"\boxed{\sqrt{9}}", "reference": "4"},
+    ]
+    vs = math(items, timeout_s=1.5)
+    assert [v.status for v in vs] == ["passed", "timeout", "passed", "wrong"]
+    assert vs[1].passed is None and vs[1].detail == {"timeout_s": 1.5}
+    assert [v.status for v in math(items[2:], timeout_s=1.5)] == ["passed", "wrong"]
+
+
+def test_pool_replaces_a_killed_worker_and_keeps_order():
+    pool = HardTimeoutPool(1)
+    try:
+        out = pool.map("time:sleep", [(0,), (30,), (0,), (0,)], 0.5)
+        assert [o.status for o in out] == ["ok", "timeout", "ok", "ok"]
+        assert pool.kills == 1 and pool.restarts == 1
+        bad = pool.map("math:sqrt", [(4,), (-1,)], 5)
+        assert bad[0] == ("ok", 2.0, bad[0].duration_ms) and bad[1].status == "error"
+        died = pool.map("os:_exit", [(1,)], 5)
+        assert died[0].status == "error" and "died" in died[0].value
+        assert pool.map("math:sqrt", [(9,)], 5)[0].value == 3.0
+    finally:
+        pool.close()
+
+
+def test_unparseable_reference_is_flagged_not_wrong():
+    vs = math(
+        [
+            {"completion": r"\boxed{3}", "reference": "see the proof above"},
+            {"completion": r"\boxed{3}", "reference": ""},
+        ]
+    )
+    assert [v.status for v in vs] == ["reference_unparseable", "reference_unparseable"]
+    assert all(v.passed is None for v in vs)
+
+
+def test_reference_parses_for_import_statistics():
+    assert references_parse(["42", "#### 1,000", r"\frac{\sqrt{3}}{2}", "(B)", "the proof", None, ""]) == [
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
+    assert reference_parses(r"Since $x=2$, we get \boxed{x^2}.")
