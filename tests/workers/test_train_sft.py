@@ -90,3 +90,18 @@ def test_dpo_on_the_snapshots_pairs(client, accounts, tmp_path, student, celery_
     assert "assistant_mask" not in names and {"pad_token", "too_long", "truncated_traces"} <= names
     m = client.get(f"/api/projects/{pid}/models/{s['artifact_id']}", headers=h).json()
     assert m["method"] == "dpo" and (Path(m["path"]) / "model.safetensors").is_file()
+
+
+def test_grpo_rewards_with_the_projects_verifiers(client, accounts, tmp_path, student, celery_worker):
+    pid, h, pset = project_with_prompts(client, accounts, tmp_path)
+    snap = make_snapshot(pid, conversations(4, seed=3), pairs=False)
+    train = {"student": student, "snapshot_id": snap, "method": "grpo", "max_steps": 2, "per_device_batch_size": 4,
+             "num_generations": 2, "max_completion_length": 12, "learning_rate": 1e-4}  # fmt: skip
+    run = train_run(client, h, pid, pset, train, filter={"verifiers": {"verifiers": [{"name": "math", "settings": {"timeout_s": 5}}]}})
+    assert run["status"] == "succeeded", run
+    s = run["summary"]["train"]
+    assert s["method"] == "grpo" and s["step"] == 2 and s["examples"] == 4
+    assert all(p["reward"] is not None and 0 <= p["reward"] <= 1 for p in s["series"])  # the verifier scored them
+    r = client.post(f"/api/projects/{pid}/runs", headers=h, json={"name": "g", "recipe": {
+        "prompt_set_id": pset, "stages": ["train"], "train": {**train, "num_generations": 3}}})  # fmt: skip
+    assert r.status_code == 422 and "multiple of num_generations" in r.text

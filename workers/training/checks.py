@@ -37,6 +37,7 @@ class Report:
     keep: list[int]  # example positions to train on
     max_length: int
     lengths: list[int] = field(default_factory=list)
+    combo: object = None  # grpo: the verifiers that reward it
 
     @property
     def overrides(self) -> list[str]:
