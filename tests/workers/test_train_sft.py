@@ -105,3 +105,30 @@ def test_grpo_rewards_with_the_projects_verifiers(client, accounts, tmp_path, st
     r = client.post(f"/api/projects/{pid}/runs", headers=h, json={"name": "g", "recipe": {
         "prompt_set_id": pset, "stages": ["train"], "train": {**train, "num_generations": 3}}})  # fmt: skip
     assert r.status_code == 422 and "multiple of num_generations" in r.text
+
+
+def _teacher(client, h, pid, **body) -> int:
+    r = client.post(f"/api/projects/{pid}/teachers", headers=h, json={"name": body.pop("name"), **body})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def test_on_policy_distillation_from_a_local_teacher(client, accounts, tmp_path, student, celery_worker):
+    pid, h, pset = project_with_prompts(client, accounts, tmp_path)
+    snap = make_snapshot(pid, conversations(4, seed=4), pairs=False)
+    local = _teacher(client, h, pid, name="local", backend="transformers_local", model=student)
+    train = {"student": student, "snapshot_id": snap, "method": "distill", "max_steps": 2,
+             "per_device_batch_size": 2, "max_completion_length": 8, "beta": 1.0, "learning_rate": 1e-4}  # fmt: skip
+    run = train_run(client, h, pid, pset, train, teacher_id=local)
+    assert run["status"] == "succeeded", run
+    s = run["summary"]["train"]
+    assert s["method"] == "distill" and s["step"] == 2 and s["loss"] is not None
+
+    api = _teacher(client, h, pid, name="api", backend="openai_compat", model="gpt-x", base_url="http://127.0.0.1:9/v1")
+    r = client.post(f"/api/projects/{pid}/runs", headers=h, json={"name": "d", "recipe": {
+        "prompt_set_id": pset, "stages": ["train"], "teacher_id": api, "train": train}})  # fmt: skip
+    assert r.status_code == 422 and r.json()["error"]["code"] == "teacher_not_local"
+    assert "returns text, not logits" in r.json()["error"]["message"]
+    r = client.post(f"/api/projects/{pid}/runs", headers=h, json={"name": "d", "recipe": {
+        "prompt_set_id": pset, "stages": ["train"], "train": train}})  # fmt: skip
+    assert r.status_code == 422 and "distill needs teacher_id" in r.text
