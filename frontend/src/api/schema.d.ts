@@ -773,6 +773,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Models
+         * @description Trained models, newest first, a page at a time; run_id narrows them to one run.
+         */
+        get: operations["listModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/models/{model_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Model
+         * @description One model: base, method, path, final metrics, and its lineage (teacher, snapshot, checkpoint).
+         */
+        get: operations["getModel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -870,6 +910,42 @@ export interface components {
              * @description JSON CleaningOptions (dedup, decontamination, split)
              */
             options?: string | null;
+        };
+        /** CheckResult */
+        CheckResult: {
+            /** Name */
+            name: string;
+            /** Passed */
+            passed: boolean;
+            /**
+             * Overridden
+             * @description Failed, but the recipe waived it (override_checks).
+             * @default false
+             */
+            overridden: boolean;
+            /**
+             * Count
+             * @description Examples that fail the check.
+             * @default 0
+             */
+            count: number;
+            /**
+             * Total
+             * @description Examples checked.
+             * @default 0
+             */
+            total: number;
+            /**
+             * Examples
+             * @description A few offending examples (ids or rendered text).
+             * @default []
+             */
+            examples: string[];
+            /**
+             * Fix
+             * @description What to change when it fails.
+             */
+            fix?: string | null;
         };
         /**
          * CleaningOptions
@@ -1161,6 +1237,45 @@ export interface components {
             /** Password */
             password: string;
         };
+        /** LoraSettings */
+        LoraSettings: {
+            /**
+             * R
+             * @description LoRA rank.
+             * @default 16
+             */
+            r: number;
+            /**
+             * Alpha
+             * @description LoRA alpha (the update is scaled by alpha / r).
+             * @default 32
+             */
+            alpha: number;
+            /**
+             * Dropout
+             * @description Dropout on the LoRA branch.
+             * @default 0.05
+             */
+            dropout: number;
+            /**
+             * Target Modules
+             * @description Module names to adapt (q_proj, v_proj...), or 'all-linear'. Names the student lacks are refused before training.
+             * @default all-linear
+             */
+            target_modules: string[] | "all-linear";
+            /**
+             * Merge
+             * @description Merge the adapter into the base weights when saving.
+             * @default false
+             */
+            merge: boolean;
+            /**
+             * Quantize 4Bit
+             * @description QLoRA: load the base in 4 bits (bitsandbytes, GPU only).
+             * @default false
+             */
+            quantize_4bit: boolean;
+        };
         /** MemberAdd */
         MemberAdd: {
             /**
@@ -1189,6 +1304,32 @@ export interface components {
         MemberUpdate: {
             role: components["schemas"]["Role"];
         };
+        /** ModelArtifactOut */
+        ModelArtifactOut: {
+            /** Id */
+            id: number;
+            /** Project Id */
+            project_id: number;
+            /** Run Id */
+            run_id: number | null;
+            /** Snapshot Id */
+            snapshot_id: number | null;
+            /** Base Model */
+            base_model: string;
+            /** Method */
+            method: string;
+            /** Path */
+            path: string;
+            /** Metrics */
+            metrics: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
         /** Page[GenerationOut] */
         Page_GenerationOut_: {
             /** Items */
@@ -1200,6 +1341,13 @@ export interface components {
         Page_JobOut_: {
             /** Items */
             items: components["schemas"]["JobOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[ModelArtifactOut] */
+        Page_ModelArtifactOut_: {
+            /** Items */
+            items: components["schemas"]["ModelArtifactOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -1482,6 +1630,8 @@ export interface components {
             filter?: components["schemas"]["FilterSettings"];
             /** @description Settings of the snapshot stage. */
             snapshot?: components["schemas"]["SnapshotSettings"];
+            /** @description Settings of the train stage. */
+            train?: components["schemas"]["TrainSettings"];
         };
         /**
          * Role
@@ -1744,7 +1894,7 @@ export interface components {
             /** Finished At */
             finished_at: string | null;
             /** Stages */
-            stages: (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["SnapshotStage"])[];
+            stages: (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["TrainStage"])[];
         };
         /** RunOut */
         RunOut: {
@@ -1787,6 +1937,7 @@ export interface components {
             rollout?: components["schemas"]["RolloutSummary"] | null;
             filter?: components["schemas"]["FilterSummary"] | null;
             snapshot?: components["schemas"]["SnapshotSummary"] | null;
+            train?: components["schemas"]["TrainSummary"] | null;
         };
         /** SignupIn */
         SignupIn: {
@@ -2122,6 +2273,318 @@ export interface components {
             /** Expires At */
             expires_at: string | null;
             user: components["schemas"]["UserOut"];
+        };
+        /** TrainPoint */
+        TrainPoint: {
+            /** Step */
+            step: number;
+            /** Loss */
+            loss?: number | null;
+            /** Learning Rate */
+            learning_rate?: number | null;
+            /** Grad Norm */
+            grad_norm?: number | null;
+            /**
+             * Reward
+             * @description grpo: the mean reward of the step's completions.
+             */
+            reward?: number | null;
+        };
+        /**
+         * TrainSettings
+         * @description How the student is trained on the run's snapshot (or on snapshot_id).
+         */
+        TrainSettings: {
+            /**
+             * Student
+             * @description The student: a Hugging Face hub id or a local path the worker can read.
+             * @default Qwen/Qwen2.5-0.5B-Instruct
+             */
+            student: string;
+            /**
+             * Method
+             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher.
+             * @default sft
+             * @enum {string}
+             */
+            method: "sft" | "dpo" | "grpo" | "distill";
+            /**
+             * Snapshot Id
+             * @description Train this snapshot of the project instead of the run's own snapshot stage.
+             */
+            snapshot_id?: number | null;
+            /**
+             * Chat Template
+             * @description A training chat template (Jinja with {% generation %} markers) to use instead of the student's; needed only for a family TRL ships no training template for.
+             */
+            chat_template?: string | null;
+            /** @description None: full fine-tune; else LoRA (peft). */
+            lora?: components["schemas"]["LoraSettings"] | null;
+            /**
+             * Learning Rate
+             * @description Peak learning rate.
+             * @default 0.00002
+             */
+            learning_rate: number;
+            /**
+             * Lr Scheduler Type
+             * @description Learning-rate schedule.
+             * @default cosine
+             * @enum {string}
+             */
+            lr_scheduler_type: "linear" | "cosine" | "constant" | "constant_with_warmup";
+            /**
+             * Warmup Ratio
+             * @description Share of the steps spent warming up.
+             * @default 0.03
+             */
+            warmup_ratio: number;
+            /**
+             * Weight Decay
+             * @description AdamW weight decay.
+             * @default 0
+             */
+            weight_decay: number;
+            /**
+             * Epochs
+             * @description Passes over the data (ignored when max_steps set).
+             * @default 1
+             */
+            epochs: number;
+            /**
+             * Max Steps
+             * @description Stop after this many steps.
+             */
+            max_steps?: number | null;
+            /**
+             * Per Device Batch Size
+             * @description Sequences per device per step.
+             * @default 8
+             */
+            per_device_batch_size: number;
+            /**
+             * Gradient Accumulation
+             * @description Micro-batches per optimizer step.
+             * @default 1
+             */
+            gradient_accumulation: number;
+            /**
+             * Max Length
+             * @description Longest sequence in tokens. None: the snapshot's longest example on the student's tokenizer (never TRL's default 1024, which silently cuts long traces and their EOS).
+             */
+            max_length?: number | null;
+            /**
+             * Too Long
+             * @description Examples over max_length: dropped and counted, or the run refuses.
+             * @default exclude
+             * @enum {string}
+             */
+            too_long: "exclude" | "refuse";
+            /**
+             * Packing
+             * @description Pack sequences into max_length rows (padding-free; needs flash or sdpa attention).
+             * @default false
+             */
+            packing: boolean;
+            /**
+             * Gradient Checkpointing
+             * @description Recompute activations to save memory.
+             * @default false
+             */
+            gradient_checkpointing: boolean;
+            /**
+             * Use Kernels
+             * @description Liger kernels when installed and on a GPU.
+             * @default true
+             */
+            use_kernels: boolean;
+            /**
+             * Seed
+             * @description Seed of data order and initialisation.
+             * @default 42
+             */
+            seed: number;
+            /**
+             * Save Steps
+             * @description Checkpoint every N steps; a re-queued run resumes from the last.
+             * @default 200
+             */
+            save_steps: number;
+            /**
+             * Save Total Limit
+             * @description Checkpoints kept on disk.
+             * @default 2
+             */
+            save_total_limit: number;
+            /**
+             * Logging Steps
+             * @description Steps between logged losses.
+             * @default 1
+             */
+            logging_steps: number;
+            /**
+             * Beta
+             * @description dpo: KL strength; distill: 0 forward KL, 1 reverse KL (0 <= beta <= 1).
+             * @default 0.1
+             */
+            beta: number;
+            /**
+             * Num Generations
+             * @description grpo: completions sampled per prompt.
+             * @default 4
+             */
+            num_generations: number;
+            /**
+             * Max Completion Length
+             * @description grpo / distill: longest sampled completion in tokens.
+             * @default 256
+             */
+            max_completion_length: number;
+            /**
+             * Override Checks
+             * @description Pre-flight checks to waive, each recorded in the summary: eos_trained, assistant_mask, reasoning_kept, too_long, truncated_traces, pad_token.
+             * @default []
+             */
+            override_checks: ("eos_trained" | "assistant_mask" | "reasoning_kept" | "too_long" | "truncated_traces" | "pad_token")[];
+            /**
+             * Num Gpus
+             * @description GPUs on the worker to train across; None: all it has.
+             */
+            num_gpus?: number | null;
+            /**
+             * Distributed
+             * @description How several GPUs share the work (accelerate config).
+             * @default deepspeed_zero2
+             * @enum {string}
+             */
+            distributed: "deepspeed_zero2" | "deepspeed_zero3" | "fsdp";
+        };
+        /** TrainStage */
+        TrainStage: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: number;
+            /** Position */
+            position: number;
+            status: components["schemas"]["Status"];
+            /** Progress Done */
+            progress_done: number;
+            /** Progress Total */
+            progress_total: number | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "train";
+            /** @description None until the stage reports. */
+            metrics?: components["schemas"]["TrainSummary"] | null;
+        };
+        /**
+         * TrainSummary
+         * @description Written live while training (step, loss, series) and completed at the end (artifact).
+         */
+        TrainSummary: {
+            /**
+             * Method
+             * @default
+             */
+            method: string;
+            /**
+             * Step
+             * @description Optimizer steps done (the global step; continues after a resume).
+             * @default 0
+             */
+            step: number;
+            /** Max Steps */
+            max_steps?: number | null;
+            /** Epoch */
+            epoch?: number | null;
+            /**
+             * Loss
+             * @description Latest training loss.
+             */
+            loss?: number | null;
+            /** Learning Rate */
+            learning_rate?: number | null;
+            /** Grad Norm */
+            grad_norm?: number | null;
+            /**
+             * Tokens Per S
+             * @description Trained tokens per second (this process).
+             */
+            tokens_per_s?: number | null;
+            /**
+             * Series
+             * @description The loss curve, at most 500 points.
+             * @default []
+             */
+            series: components["schemas"]["TrainPoint"][];
+            /**
+             * Checks
+             * @description The pre-flight checks.
+             * @default []
+             */
+            checks: components["schemas"]["CheckResult"][];
+            /**
+             * Overrides
+             * @description Checks failed but waived by the recipe.
+             * @default []
+             */
+            overrides: string[];
+            /**
+             * Examples
+             * @description Training examples after exclusions.
+             */
+            examples?: number | null;
+            /**
+             * Excluded Too Long
+             * @default 0
+             */
+            excluded_too_long: number;
+            /**
+             * Max Length
+             * @description The max_length trained with.
+             */
+            max_length?: number | null;
+            /**
+             * Resumed From Step
+             * @description The checkpoint a re-queued run resumed from.
+             */
+            resumed_from_step?: number | null;
+            /**
+             * Optimizer Steps
+             * @description Steps the optimizer's state has seen: equals step after a resume when it was restored.
+             */
+            optimizer_steps?: number | null;
+            /** Snapshot Id */
+            snapshot_id?: number | null;
+            /**
+             * Artifact Id
+             * @description The model artifact registered at the end.
+             */
+            artifact_id?: number | null;
+            /**
+             * Path
+             * @description The final model's folder (Hugging Face format).
+             */
+            path?: string | null;
+            /**
+             * Launch
+             * @description The accelerate launch command, on several GPUs.
+             */
+            launch?: string[] | null;
         };
         /** UserCreate */
         UserCreate: {
@@ -3260,7 +3723,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["SnapshotStage"])[];
+                    "application/json": (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["TrainStage"])[];
                 };
             };
             /** @description Validation Error */
@@ -3844,6 +4307,73 @@ export interface operations {
                     "application/vnd.apache.parquet": unknown;
                     "application/x-ndjson": unknown;
                     "text/markdown": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    listModels: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+                run_id?: number | null;
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ModelArtifactOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelArtifactOut"];
                 };
             };
             /** @description Validation Error */
