@@ -7,7 +7,18 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from backend.api.routes import auth, jobs, models, prices, projects, prompt_sets, runs, snapshots, teachers, tokens
+from backend.api.routes import (
+    auth,
+    jobs,
+    models,
+    prices,
+    projects,
+    prompt_sets,
+    runs,
+    snapshots,
+    teachers,
+    tokens,
+)
 from backend.core.config import get_settings
 from backend.core.errors import install_error_handlers
 from backend.core.logging import configure_logging

@@ -46,31 +46,54 @@ def run_one(args) -> dict:
     import numpy as np
     import torch
     from datasets import Dataset
+    from tokenizers import Tokenizer, models
     from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM, TrainerCallback
     from trl import SFTConfig, SFTTrainer
-
-    from tokenizers import Tokenizer, models
 
     hidden, layers, heads, kv, inter = SHAPES[args.size]
     vocab = 151_936 if args.size != "tiny" else 512
     cuda = args.device == "cuda"
     torch.manual_seed(0)
-    config = Qwen2Config(vocab_size=vocab, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
-                         num_key_value_heads=kv, intermediate_size=inter, max_position_embeddings=32768,
-                         tie_word_embeddings=True)  # fmt: skip
+    config = Qwen2Config(
+        vocab_size=vocab,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=kv,
+        intermediate_size=inter,
+        max_position_embeddings=32768,
+        tie_word_embeddings=True,
+    )
     model = Qwen2ForCausalLM(config).to(torch.bfloat16 if cuda else torch.float32)
-    tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel({"<pad>": 0, "<eos>": 1}, unk_token="<pad>")),
-                                  pad_token="<pad>", eos_token="<eos>")  # fmt: skip
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=Tokenizer(models.WordLevel({"<pad>": 0, "<eos>": 1}, unk_token="<pad>")),
+        pad_token="<pad>",
+        eos_token="<eos>",
+    )
     rng = np.random.default_rng(1)
     need = args.steps * args.batch * (4 if args.contestant == "platform" else 1) + 64
-    ds = Dataset.from_dict({"input_ids": [rng.integers(2, vocab, n).tolist() for n in lengths(need, args.mean, args.max_len)]})
+    ds = Dataset.from_dict(
+        {"input_ids": [rng.integers(2, vocab, n).tolist() for n in lengths(need, args.mean, args.max_len)]}
+    )
     platform = args.contestant == "platform"
     liger = platform and cuda and _has("liger_kernel")
-    cfg = SFTConfig(output_dir=str(Path(args.out) / args.contestant), max_steps=args.steps,
-                    per_device_train_batch_size=args.batch, learning_rate=1e-4, logging_steps=1, report_to="none",
-                    save_strategy="no", bf16=cuda, use_cpu=not cuda, disable_tqdm=True,
-                    include_num_input_tokens_seen="non_padding", max_length=args.max_len,
-                    packing=platform, use_liger_kernel=liger, dataset_num_proc=None)  # fmt: skip
+    cfg = SFTConfig(
+        output_dir=str(Path(args.out) / args.contestant),
+        max_steps=args.steps,
+        per_device_train_batch_size=args.batch,
+        learning_rate=1e-4,
+        logging_steps=1,
+        report_to="none",
+        save_strategy="no",
+        bf16=cuda,
+        use_cpu=not cuda,
+        disable_tqdm=True,
+        include_num_input_tokens_seen="non_padding",
+        max_length=args.max_len,
+        packing=platform,
+        use_liger_kernel=liger,
+        dataset_num_proc=None,
+    )
     marks: list[tuple[float, int]] = []
 
     class Clock(TrainerCallback):
@@ -89,9 +112,16 @@ def run_one(args) -> dict:
     peak = torch.cuda.max_memory_allocated() if cuda else _rss()
     gpu = torch.cuda.get_device_name() if cuda else "cpu"
     flops = next((v for k, v in PEAK_BF16.items() if k in gpu), None)
-    return {"contestant": args.contestant, "tokens_per_s": tps, "peak_gib": peak / 2**30, "params": params,
-            "mfu": 6 * params * tps / flops if flops else None, "liger": liger, "device": gpu,
-            "steps": args.steps}  # fmt: skip
+    return {
+        "contestant": args.contestant,
+        "tokens_per_s": tps,
+        "peak_gib": peak / 2**30,
+        "params": params,
+        "mfu": 6 * params * tps / flops if flops else None,
+        "liger": liger,
+        "device": gpu,
+        "steps": args.steps,
+    }
 
 
 def _has(module: str) -> bool:
@@ -138,12 +168,16 @@ def main() -> int:
         print(json.dumps({"ratio": ratio}))
         return 0
     dev = results["plain"]["device"]
-    print(f"{args.size} student ({results['plain']['params'] / 1e6:.0f}M params) on {dev}, {args.steps} steps, "
-          f"batch {args.batch}, lengths lognormal mean {args.mean:.0f} max {args.max_len}")  # fmt: skip
+    print(
+        f"{args.size} student ({results['plain']['params'] / 1e6:.0f}M params) on {dev}, {args.steps} steps, "
+        f"batch {args.batch}, lengths lognormal mean {args.mean:.0f} max {args.max_len}"
+    )
     print("| contestant | tokens/s | peak GiB | MFU | liger |\n|---|---|---|---|---|")
     for r in results.values():
         mfu = f"{r['mfu']:.1%}" if r["mfu"] is not None else "-"
-        print(f"| {r['contestant']} | {r['tokens_per_s']:,.0f} | {r['peak_gib']:.1f} | {mfu} | {r['liger']} |")
+        print(
+            f"| {r['contestant']} | {r['tokens_per_s']:,.0f} | {r['peak_gib']:.1f} | {mfu} | {r['liger']} |"
+        )
     print(f"platform / plain tokens/s: {ratio:.2f}x")
     return 0
 

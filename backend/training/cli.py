@@ -48,7 +48,9 @@ def _prompt_set_of_snapshot(project: str, snapshot_id: int) -> int | None:
         proj = find_project(s, project)
         snap = s.get(DatasetSnapshot, snapshot_id)
         if snap is None or snap.project_id != proj.id:
-            raise typer.BadParameter(f"no snapshot {snapshot_id} in project {project!r}", param_hint="--snapshot")
+            raise typer.BadParameter(
+                f"no snapshot {snapshot_id} in project {project!r}", param_hint="--snapshot"
+            )
         run = s.get(Run, snap.run_id) if snap.run_id else None
         return run.prompt_set_id if run else None
 

@@ -9,7 +9,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 CHECKS = ("eos_trained", "assistant_mask", "reasoning_kept", "too_long", "truncated_traces", "pad_token")
-Check = Literal["eos_trained", "assistant_mask", "reasoning_kept", "too_long", "truncated_traces", "pad_token"]
+Check = Literal[
+    "eos_trained", "assistant_mask", "reasoning_kept", "too_long", "truncated_traces", "pad_token"
+]
 SERIES_MAX = 500  # points kept of each training curve; older points are thinned, never the newest
 
 
@@ -75,18 +77,25 @@ class TrainSettings(BaseModel):
         "exclude", description="Examples over max_length: dropped and counted, or the run refuses."
     )
     packing: bool = Field(
-        False, description="Pack sequences into max_length rows (padding-free; needs flash or sdpa attention)."
+        False,
+        description="Pack sequences into max_length rows (padding-free; needs flash or sdpa attention).",
     )
     gradient_checkpointing: bool = Field(False, description="Recompute activations to save memory.")
     use_kernels: bool = Field(True, description="Liger kernels when installed and on a GPU.")
     seed: int = Field(42, description="Seed of data order and initialisation.")
     save_steps: int = Field(
-        200, ge=1, le=1_000_000, description="Checkpoint every N steps; a re-queued run resumes from the last."
+        200,
+        ge=1,
+        le=1_000_000,
+        description="Checkpoint every N steps; a re-queued run resumes from the last.",
     )
     save_total_limit: int = Field(2, ge=1, le=100, description="Checkpoints kept on disk.")
     logging_steps: int = Field(1, ge=1, le=10_000, description="Steps between logged losses.")
     beta: float = Field(
-        0.1, ge=0, le=10, description="dpo: KL strength; distill: 0 forward KL, 1 reverse KL (0 <= beta <= 1)."
+        0.1,
+        ge=0,
+        le=10,
+        description="dpo: KL strength; distill: 0 forward KL, 1 reverse KL (0 <= beta <= 1).",
     )
     num_generations: int = Field(4, ge=2, le=256, description="grpo: completions sampled per prompt.")
     max_completion_length: int = Field(
@@ -107,13 +116,18 @@ class TrainSettings(BaseModel):
     def _method_rules(self) -> TrainSettings:
         if self.method == "distill" and self.beta > 1:
             raise ValueError("distill: beta interpolates forward (0) and reverse (1) KL, so 0 <= beta <= 1")
-        if self.method == "grpo" and (self.per_device_batch_size * self.gradient_accumulation) % self.num_generations:
+        if (
+            self.method == "grpo"
+            and (self.per_device_batch_size * self.gradient_accumulation) % self.num_generations
+        ):
             raise ValueError(
                 "grpo: per_device_batch_size * gradient_accumulation must be a multiple of num_generations "
                 "(each prompt's completions are compared within a batch)"
             )
         if self.lora and self.lora.merge and self.lora.quantize_4bit:
-            raise ValueError("lora.merge with quantize_4bit would merge into 4-bit weights; merge a 16-bit base")
+            raise ValueError(
+                "lora.merge with quantize_4bit would merge into 4-bit weights; merge a 16-bit base"
+            )
         return self
 
 
@@ -128,7 +142,9 @@ def check_train(recipe: Any) -> list[str]:
     if train.method == "grpo" and "filter" not in stages and train.snapshot_id is None:
         problems.append("train.method: grpo rewards with the filter's verifiers; add the filter stage")
     if train.method == "distill" and recipe.teacher_id is None:
-        problems.append("train.method: distill needs teacher_id (a local teacher with the student's tokenizer)")
+        problems.append(
+            "train.method: distill needs teacher_id (a local teacher with the student's tokenizer)"
+        )
     return problems
 
 
@@ -169,7 +185,8 @@ class TrainSummary(BaseModel):
     max_length: int | None = Field(None, description="The max_length trained with.")
     resumed_from_step: int | None = Field(None, description="The checkpoint a re-queued run resumed from.")
     optimizer_steps: int | None = Field(
-        None, description="Steps the optimizer's state has seen: equals step after a resume when it was restored."
+        None,
+        description="Steps the optimizer's state has seen: equals step after a resume when it was restored.",
     )
     snapshot_id: int | None = None
     artifact_id: int | None = Field(None, description="The model artifact registered at the end.")

@@ -32,7 +32,9 @@ def check_train_references(session: Session, project: Project, recipe: Any) -> N
                 f"the student); teacher {teacher.name!r} is an endpoint ({teacher.backend}), which returns "
                 f"text, not logits",
                 code="teacher_not_local",
-                fields=[{"path": "body.recipe.teacher_id", "message": "a local teacher is needed for distill"}],
+                fields=[
+                    {"path": "body.recipe.teacher_id", "message": "a local teacher is needed for distill"}
+                ],
             )
 
 

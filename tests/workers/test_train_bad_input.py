@@ -75,12 +75,16 @@ def test_lora_target_modules_the_student_lacks(client, accounts, tmp_path, stude
     assert "no module(s) ['query_key_value']" in stage["error"] and "q_proj" in stage["error"]
 
 
-def test_a_snapshot_failing_a_check_reports_it_and_trains_nothing(client, accounts, tmp_path, student, celery_worker):
+def test_a_snapshot_failing_a_check_reports_it_and_trains_nothing(
+    client, accounts, tmp_path, student, celery_worker
+):
     pid, h, pset = project_with_prompts(client, accounts, tmp_path)
     snap = make_snapshot(pid, conversations(3, seed=14) + conversations(1, seed=15, words=120), pairs=False)
     train = {"snapshot_id": snap, "student": student, "max_length": 64, "too_long": "refuse"}
     stage = _failed(train_run(client, h, pid, pset, train))
-    assert "pre-flight checks failed, nothing trained" in stage["error"] and "too_long: 1 of 4" in stage["error"]
+    assert (
+        "pre-flight checks failed, nothing trained" in stage["error"] and "too_long: 1 of 4" in stage["error"]
+    )
     report = {c["name"]: c for c in stage["metrics"]["checks"]}
     assert not report["too_long"]["passed"] and report["too_long"]["count"] == 1
     assert report["eos_trained"]["passed"] and stage["metrics"]["step"] == 0

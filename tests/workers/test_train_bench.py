@@ -12,10 +12,29 @@ from tests.conftest import ROOT
 
 def test_gpu_train_bench_runs_on_cpu_for_a_few_steps(tmp_path):
     out = subprocess.run(
-        [sys.executable, "bench/gpu_train.py", "--device", "cpu", "--steps", "3", "--batch", "2",
-         "--mean", "60", "--max-len", "128", "--json", "--out", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+        [
+            sys.executable,
+            "bench/gpu_train.py",
+            "--device",
+            "cpu",
+            "--steps",
+            "3",
+            "--batch",
+            "2",
+            "--mean",
+            "60",
+            "--max-len",
+            "128",
+            "--json",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
     plain, platform, ratio = rows

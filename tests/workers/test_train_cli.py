@@ -29,18 +29,26 @@ def test_train_from_a_recipe_runs_the_whole_pipeline(client, accounts, tmp_path,
     said = out.stdout + out.stderr
     assert out.returncode == 0, said
     assert "rollout -> filter -> snapshot -> train" in said
-    run = next(r for r in client.get(f"/api/projects/{pid}/runs", headers=h).json()["items"] if r["name"] == name)
+    run = next(
+        r for r in client.get(f"/api/projects/{pid}/runs", headers=h).json()["items"] if r["name"] == name
+    )
     t = run["summary"]["train"]
-    assert run["status"] == "succeeded" and t["step"] == 2 and t["snapshot_id"] == run["summary"]["snapshot"]["snapshot_id"]
+    assert (
+        run["status"] == "succeeded"
+        and t["step"] == 2
+        and t["snapshot_id"] == run["summary"]["snapshot"]["snapshot_id"]
+    )
     model = client.get(f"/api/projects/{pid}/models/{t['artifact_id']}", headers=h).json()
     assert model["metrics"]["lineage"]["teacher"]["id"] == tid  # teacher -> snapshot -> checkpoint
-    assert model["metrics"]["lineage"]["snapshot"]["content_hash"] == run["summary"]["snapshot"]["content_hash"]
+    assert (
+        model["metrics"]["lineage"]["snapshot"]["content_hash"] == run["summary"]["snapshot"]["content_hash"]
+    )
 
 
 def test_train_settings_alone_train_an_existing_snapshot(client, accounts, tmp_path, celery_worker):
     student = tiny_student()
     owner = accounts.user()
-    pid, h = accounts.project(owner), owner["headers"]
+    pid = accounts.project(owner)
     pset = seed_prompt_set(pid, write_jsonl(tmp_path / "p.jsonl", PROMPTS[:1]))
     snap = make_snapshot(pid, conversations(4, seed=21), pairs=False)
     recipe = tmp_path / "sft.yaml"

@@ -7,7 +7,13 @@ import time
 from pathlib import Path
 
 from tests.conftest import DATA_DIR, wait_run
-from tests.workers.train_helpers import conversations, make_snapshot, project_with_prompts, tiny_student, train_run
+from tests.workers.train_helpers import (
+    conversations,
+    make_snapshot,
+    project_with_prompts,
+    tiny_student,
+    train_run,
+)
 
 
 def test_sigkill_mid_training_then_requeue_resumes(client, accounts, celery_worker, tmp_path, monkeypatch):
@@ -15,8 +21,15 @@ def test_sigkill_mid_training_then_requeue_resumes(client, accounts, celery_work
     pid, h, pset = project_with_prompts(client, accounts, tmp_path)
     snap = make_snapshot(pid, conversations(16, seed=5))
     steps = 24
-    train = {"student": student, "snapshot_id": snap, "max_steps": steps, "per_device_batch_size": 2,
-             "learning_rate": 1e-3, "save_steps": 4, "save_total_limit": 3}  # fmt: skip
+    train = {
+        "student": student,
+        "snapshot_id": snap,
+        "max_steps": steps,
+        "per_device_batch_size": 2,
+        "learning_rate": 1e-3,
+        "save_steps": 4,
+        "save_total_limit": 3,
+    }
     run = train_run(client, h, pid, pset, train, timeout=0)
     url = f"/api/projects/{pid}/runs/{run['id']}"
     stage_id = run["stages"][0]["id"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import random
 import sys
-from pathlib import Path
 
 from tests.conftest import DATA_DIR, ROOT, seed_prompt_set, unique, wait_run, write_jsonl
 
@@ -28,7 +27,10 @@ def trace(i: int, rng: random.Random, words: int = 12) -> str:
 def conversations(n: int, seed: int = 0, words: int = 12) -> list[list[dict]]:
     rng = random.Random(seed)
     return [
-        [{"role": "user", "content": f"What is {i} plus nothing?"}, {"role": "assistant", "content": trace(i, rng, words)}]
+        [
+            {"role": "user", "content": f"What is {i} plus nothing?"},
+            {"role": "assistant", "content": trace(i, rng, words)},
+        ]
         for i in range(n)
     ]
 
@@ -47,11 +49,24 @@ def make_snapshot(project_id: int, convos: list[list[dict]], *, pairs: bool = Tr
     if pairs:
         sinks["preference"] = _Sink(folder, "preference")
     for i, c in enumerate(convos):
-        sinks["messages"].add({"messages": c, "prompt_id": i, "reference": str(i), "generation_id": 10_000 + i})
+        sinks["messages"].add(
+            {"messages": c, "prompt_id": i, "reference": str(i), "generation_id": 10_000 + i}
+        )
         if pairs:
-            wrong = [{"role": "assistant", "content": c[-1]["content"].replace(f"Answer: {i}", "Answer: none")}]
-            sinks["preference"].add({"prompt": c[:-1], "chosen": c[-1:], "rejected": wrong, "prompt_id": i,
-                                     "reference": str(i), "chosen_id": 10_000 + i, "rejected_id": 20_000 + i})  # fmt: skip
+            wrong = [
+                {"role": "assistant", "content": c[-1]["content"].replace(f"Answer: {i}", "Answer: none")}
+            ]
+            sinks["preference"].add(
+                {
+                    "prompt": c[:-1],
+                    "chosen": c[-1:],
+                    "rejected": wrong,
+                    "prompt_id": i,
+                    "reference": str(i),
+                    "chosen_id": 10_000 + i,
+                    "rejected_id": 20_000 + i,
+                }
+            )
     for s in sinks.values():
         s.close()
     digest = hashlib.sha256((folder / "messages.jsonl").read_bytes()).hexdigest()
@@ -59,9 +74,14 @@ def make_snapshot(project_id: int, convos: list[list[dict]], *, pairs: bool = Tr
     if not final.exists():
         folder.rename(final)
     with session_scope() as s:
-        snap = DatasetSnapshot(project_id=project_id, run_id=None, name=unique("snap"), content_hash=digest,
-                               row_counts={"messages": len(convos)},
-                               files={p.name: p.stat().st_size for p in final.iterdir()})  # fmt: skip
+        snap = DatasetSnapshot(
+            project_id=project_id,
+            run_id=None,
+            name=unique("snap"),
+            content_hash=digest,
+            row_counts={"messages": len(convos)},
+            files={p.name: p.stat().st_size for p in final.iterdir()},
+        )
         s.add(snap)
         s.flush()
         return snap.id
@@ -70,7 +90,9 @@ def make_snapshot(project_id: int, convos: list[list[dict]], *, pairs: bool = Tr
 def project_with_prompts(client, accounts, tmp_path) -> tuple[int, dict, int]:
     owner = accounts.user()
     pid = accounts.project(owner)
-    pset = seed_prompt_set(pid, write_jsonl(tmp_path / f"{unique('p')}.jsonl", [{"prompt": "p", "reference": "1"}]))
+    pset = seed_prompt_set(
+        pid, write_jsonl(tmp_path / f"{unique('p')}.jsonl", [{"prompt": "p", "reference": "1"}])
+    )
     return pid, owner["headers"], pset
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import importlib
 import json
-import time
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,9 @@ def _checkpoint_series(checkpoint: str) -> list[dict]:
     """The loss curve up to a checkpoint, from the log history the Trainer saved with it."""
     state = json.loads((Path(checkpoint) / "trainer_state.json").read_text())
     keys = ("loss", "learning_rate", "grad_norm")
-    return thin([{"step": e["step"], **{k: e.get(k) for k in keys}} for e in state["log_history"] if "loss" in e])
+    return thin(
+        [{"step": e["step"], **{k: e.get(k) for k in keys}} for e in state["log_history"] if "loss" in e]
+    )
 
 
 def _optimizer_steps(trainer) -> int | None:
@@ -122,17 +124,25 @@ def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, A
     artifacts.save_model(trainer, tokenizer, final, merge=bool(settings.lora and settings.lora.merge))
     if not main:
         return None
-    lin = artifacts.lineage(ctx.run_id, snap.id, last_checkpoint(folder)[0] if last_checkpoint(folder) else None)
+    lin = artifacts.lineage(
+        ctx.run_id, snap.id, last_checkpoint(folder)[0] if last_checkpoint(folder) else None
+    )
     recipe = settings.model_dump(mode="json")
     (final / "README.md").write_text(
-        artifacts.render_card(base=settings.student, method=settings.method, lineage=lin, recipe=recipe,
-                              summary=summary)
-    )  # fmt: skip
+        artifacts.render_card(
+            base=settings.student, method=settings.method, lineage=lin, recipe=recipe, summary=summary
+        )
+    )
     metrics = {k: summary.get(k) for k in ("step", "loss", "tokens_per_s", "epoch", "examples", "max_length")}
     summary["artifact_id"] = artifacts.register(
-        project_id=project_id, run_id=ctx.run_id, snapshot_id=snap.id, base=settings.student,
-        method=settings.method, path=final, metrics={**metrics, "lineage": lin, "recipe": recipe},
-    )  # fmt: skip
+        project_id=project_id,
+        run_id=ctx.run_id,
+        snapshot_id=snap.id,
+        base=settings.student,
+        method=settings.method,
+        path=final,
+        metrics={**metrics, "lineage": lin, "recipe": recipe},
+    )
     summary["path"] = str(final)
     return summary
 

@@ -22,7 +22,9 @@ def last_checkpoint(folder: Path) -> tuple[str, int] | None:
     found = [
         (int(m.group(1)), p)
         for p in folder.iterdir()
-        if (m := _CKPT.match(p.name)) and (p / "trainer_state.json").is_file() and (p / "optimizer.pt").is_file()
+        if (m := _CKPT.match(p.name))
+        and (p / "trainer_state.json").is_file()
+        and (p / "optimizer.pt").is_file()
     ]
     if not found:
         return None

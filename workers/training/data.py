@@ -40,7 +40,9 @@ def resolve_snapshot(run_id: int, snapshot_id: int | None) -> SnapshotRef:
             raise NotFound(f"snapshot {snapshot_id} not found")
         folder = get_settings().data_dir / "snapshots" / str(snap.project_id) / snap.content_hash
         if not folder.is_dir():
-            raise Invalid(f"the files of snapshot {snap.id} are gone from the data directory", code="no_snapshot")
+            raise Invalid(
+                f"the files of snapshot {snap.id} are gone from the data directory", code="no_snapshot"
+            )
         return SnapshotRef(snap.id, snap.project_id, snap.run_id, snap.content_hash, folder, dict(snap.files))
 
 
@@ -52,7 +54,11 @@ def load_config(snap: SnapshotRef, config: str):
     if not path.is_file():
         raise Invalid(
             f"snapshot {snap.id} has no {config} rows (it has {sorted(snap.files)}); "
-            + ("preference pairs need rejected attempts and snapshot.preference_pairs" if config == "preference" else ""),
+            + (
+                "preference pairs need rejected attempts and snapshot.preference_pairs"
+                if config == "preference"
+                else ""
+            ),
             code="no_rows",
         )
     return datasets.load_dataset("parquet", data_files=str(path), split="train")

@@ -23,8 +23,10 @@ def teacher_path(run_id: int) -> str:
         run = s.get(Run, run_id)
         teacher = s.get(Teacher, run.teacher_id) if run.teacher_id else None
         if teacher is None or not runs_locally(teacher.backend, teacher.base_url):
-            raise Invalid("distill needs a local teacher (transformers_local): its logits score the student's tokens",
-                          code="teacher_not_local")  # fmt: skip
+            raise Invalid(
+                "distill needs a local teacher (transformers_local): its logits score the student's tokens",
+                code="teacher_not_local",
+            )
         return teacher.model
 
 
@@ -45,16 +47,25 @@ def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: in
     same_tokenizer(tokenizer, load_tokenizer(path))
     rows = grpo.prompts_of(snap)
     report = checks.run_checks(
-        tokenizer, template, [r["prompt"] for r in rows], row_ids=[r["prompt_id"] for r in rows], truncated=set(),
-        max_length=settings.max_length, model_max=model_max, too_long=settings.too_long,
-        overrides=settings.override_checks, assistant_only=False,
-    )  # fmt: skip
+        tokenizer,
+        template,
+        [r["prompt"] for r in rows],
+        row_ids=[r["prompt_id"] for r in rows],
+        truncated=set(),
+        max_length=settings.max_length,
+        model_max=model_max,
+        too_long=settings.too_long,
+        overrides=settings.override_checks,
+        assistant_only=False,
+    )
     tokenizer.chat_template = template
     report.combo = path  # the teacher to load in build
     return datasets.Dataset.from_list([{"prompt": rows[i]["prompt"]} for i in report.keep]), report
 
 
-def build(settings: TrainSettings, model, tokenizer, dataset, report, output_dir: str, callbacks, peft_config):
+def build(
+    settings: TrainSettings, model, tokenizer, dataset, report, output_dir: str, callbacks, peft_config
+):
     from trl import DistillationConfig, DistillationTrainer
 
     args = DistillationConfig(
@@ -63,6 +74,11 @@ def build(settings: TrainSettings, model, tokenizer, dataset, report, output_dir
         max_completion_length=settings.max_completion_length,
     )
     return DistillationTrainer(
-        model=model, teacher_model=load_model(report.combo), args=args, train_dataset=dataset,
-        processing_class=tokenizer, callbacks=callbacks, peft_config=peft_config,
-    )  # fmt: skip
+        model=model,
+        teacher_model=load_model(report.combo),
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        callbacks=callbacks,
+        peft_config=peft_config,
+    )

@@ -31,21 +31,36 @@ def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: in
             convos.append(row["prompt"] + row[side])
             ids.append(row[f"{side}_id"])
     report = checks.run_checks(
-        tokenizer, template, convos, row_ids=ids, truncated=truncated_generations(list(ds["chosen_id"])),
-        max_length=settings.max_length, model_max=model_max, too_long=settings.too_long,
-        overrides=settings.override_checks, assistant_only=False,
-    )  # fmt: skip
-    keep_pairs = sorted({i // 2 for i in report.keep} - {i // 2 for i in range(len(convos)) if i not in set(report.keep)})
+        tokenizer,
+        template,
+        convos,
+        row_ids=ids,
+        truncated=truncated_generations(list(ds["chosen_id"])),
+        max_length=settings.max_length,
+        model_max=model_max,
+        too_long=settings.too_long,
+        overrides=settings.override_checks,
+        assistant_only=False,
+    )
+    keep_pairs = sorted(
+        {i // 2 for i in report.keep} - {i // 2 for i in range(len(convos)) if i not in set(report.keep)}
+    )
     report.keep, report.lengths = keep_pairs, [0] * len(ds)
     tokenizer.chat_template = template
     return ds.select(keep_pairs).select_columns(["prompt", "chosen", "rejected"]), report
 
 
-def build(settings: TrainSettings, model, tokenizer, dataset, report, output_dir: str, callbacks, peft_config):
+def build(
+    settings: TrainSettings, model, tokenizer, dataset, report, output_dir: str, callbacks, peft_config
+):
     from trl import DPOConfig, DPOTrainer
 
     args = DPOConfig(**common_args(settings, output_dir), max_length=report.max_length, beta=settings.beta)
     return DPOTrainer(
-        model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks,
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        callbacks=callbacks,
         peft_config=peft_config,
-    )  # fmt: skip
+    )

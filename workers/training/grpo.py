@@ -36,7 +36,9 @@ def reward_function(combo: VerifierCombo):
     def verifier_reward(prompts, completions, reference=None, **kwargs) -> list[float]:
         texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
         refs = reference or [None] * len(texts)
-        verdicts = verify_many(combo, [{"completion": t, "reference": r} for t, r in zip(texts, refs, strict=True)])
+        verdicts = verify_many(
+            combo, [{"completion": t, "reference": r} for t, r in zip(texts, refs, strict=True)]
+        )
         return [float(v.score) for v in verdicts]
 
     verifier_reward.__name__ = f"verifiers_{combo.mode}_" + "_".join(v.name for v in combo.verifiers)
@@ -51,8 +53,13 @@ def prompts_of(snap: SnapshotRef):
         if row["prompt_id"] in seen:
             continue
         seen.add(row["prompt_id"])
-        rows.append({"prompt": [m for m in row["messages"] if m["role"] != "assistant"],
-                     "reference": row["reference"], "prompt_id": row["prompt_id"]})  # fmt: skip
+        rows.append(
+            {
+                "prompt": [m for m in row["messages"] if m["role"] != "assistant"],
+                "reference": row["reference"],
+                "prompt_id": row["prompt_id"],
+            }
+        )
     return rows
 
 
@@ -62,17 +69,28 @@ def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: in
     template = plain_template(tokenizer, settings.chat_template)
     rows = prompts_of(snap)
     report = checks.run_checks(
-        tokenizer, template, [r["prompt"] for r in rows], row_ids=[r["prompt_id"] for r in rows], truncated=set(),
-        max_length=settings.max_length, model_max=model_max, too_long=settings.too_long,
-        overrides=settings.override_checks, assistant_only=False,
-    )  # fmt: skip
+        tokenizer,
+        template,
+        [r["prompt"] for r in rows],
+        row_ids=[r["prompt_id"] for r in rows],
+        truncated=set(),
+        max_length=settings.max_length,
+        model_max=model_max,
+        too_long=settings.too_long,
+        overrides=settings.override_checks,
+        assistant_only=False,
+    )
     tokenizer.chat_template = template
-    ds = datasets.Dataset.from_list([{"prompt": rows[i]["prompt"], "reference": rows[i]["reference"]} for i in report.keep])
+    ds = datasets.Dataset.from_list(
+        [{"prompt": rows[i]["prompt"], "reference": rows[i]["reference"]} for i in report.keep]
+    )
     report.combo = verifiers_for(ctx.run_id, snap)
     return ds, report
 
 
-def build(settings: TrainSettings, model, tokenizer, dataset, report, output_dir: str, callbacks, peft_config):
+def build(
+    settings: TrainSettings, model, tokenizer, dataset, report, output_dir: str, callbacks, peft_config
+):
     from trl import GRPOConfig, GRPOTrainer
 
     args = GRPOConfig(
@@ -82,6 +100,11 @@ def build(settings: TrainSettings, model, tokenizer, dataset, report, output_dir
         beta=0.0 if settings.beta == 0.1 else settings.beta,  # 0.1 is the DPO default; GRPO's is no KL term
     )
     return GRPOTrainer(
-        model=model, reward_funcs=[reward_function(report.combo)], args=args, train_dataset=dataset,
-        processing_class=tokenizer, callbacks=callbacks, peft_config=peft_config,
-    )  # fmt: skip
+        model=model,
+        reward_funcs=[reward_function(report.combo)],
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        callbacks=callbacks,
+        peft_config=peft_config,
+    )

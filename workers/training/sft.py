@@ -31,7 +31,9 @@ def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: in
     return ds, report
 
 
-def build(settings: TrainSettings, model, tokenizer, dataset, report, output_dir: str, callbacks, peft_config):
+def build(
+    settings: TrainSettings, model, tokenizer, dataset, report, output_dir: str, callbacks, peft_config
+):
     from trl import SFTConfig, SFTTrainer
 
     args = SFTConfig(

@@ -38,13 +38,18 @@ def load_model(name: str, *, quantize_4bit: bool = False):
     from transformers import AutoModelForCausalLM
 
     gpu = device_kind() == "cuda"
-    kwargs: dict[str, Any] = {"dtype": torch.bfloat16 if gpu else torch.float32, "attn_implementation": "sdpa"}
+    kwargs: dict[str, Any] = {
+        "dtype": torch.bfloat16 if gpu else torch.float32,
+        "attn_implementation": "sdpa",
+    }
     if quantize_4bit:
         if not gpu:
             raise Invalid("train.lora.quantize_4bit needs a GPU (bitsandbytes)", code="needs_gpu")
         from transformers import BitsAndBytesConfig
 
-        kwargs["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=torch.bfloat16)
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_compute_dtype=torch.bfloat16
+        )
     try:
         return AutoModelForCausalLM.from_pretrained(name, **kwargs)
     except Exception as exc:
@@ -62,7 +67,9 @@ def lora_config(model, lora: LoraSettings):
         names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
         missing = sorted(set(lora.target_modules) - names)
         if missing:
-            linear = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if type(m).__name__ == "Linear"})
+            linear = sorted(
+                {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if type(m).__name__ == "Linear"}
+            )
             raise Invalid(
                 f"train.lora.target_modules: the student has no module(s) {missing}; its linear layers are "
                 f"{linear}",

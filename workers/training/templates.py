@@ -25,7 +25,8 @@ TINY_TRAINING_TEMPLATE = (
 )
 OWN_TRAINING_TEMPLATES = {TINY_CHAT_TEMPLATE: TINY_TRAINING_TEMPLATE}
 FIX = (
-    "wrap each assistant message's content and its end-of-turn token in {% generation %}...{% endgeneration %} "
+    "wrap each assistant message's content and its end-of-turn token in "
+    "{% generation %}...{% endgeneration %} "
     "and pass the result as train.chat_template (TRL's training templates under trl/chat_templates/ are "
     "examples), or pick a student whose family TRL ships a training template for"
 )
@@ -43,7 +44,9 @@ def training_template(tokenizer, override: str | None = None) -> str:
 
     if override is not None:
         if not has_generation_markers(override):
-            raise Invalid(f"train.chat_template has no {{% generation %}} markers: {FIX}", code="chat_template")
+            raise Invalid(
+                f"train.chat_template has no {{% generation %}} markers: {FIX}", code="chat_template"
+            )
         return override
     current = _template_of(tokenizer)
     if not current:

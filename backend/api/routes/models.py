@@ -24,11 +24,15 @@ def list_models(
     run_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Page[ModelArtifactOut]:
     """Trained models, newest first, a page at a time; run_id narrows them to one run."""
-    rows, nxt = service.list_models(session, project=access.project, limit=limit, cursor=cursor, run_id=run_id)
+    rows, nxt = service.list_models(
+        session, project=access.project, limit=limit, cursor=cursor, run_id=run_id
+    )
     return Page[ModelArtifactOut](items=[ModelArtifactOut.model_validate(r) for r in rows], next_cursor=nxt)
 
 
 @router.get("/models/{model_id}", operation_id="getModel")
 def get_model(session: SessionDep, access: Viewer, model_id: ModelId) -> ModelArtifactOut:
     """One model: base, method, path, final metrics, and its lineage (teacher, snapshot, checkpoint)."""
-    return ModelArtifactOut.model_validate(service.get_model(session, project=access.project, model_id=model_id))
+    return ModelArtifactOut.model_validate(
+        service.get_model(session, project=access.project, model_id=model_id)
+    )
