@@ -35,7 +35,13 @@ def _transport_options(settings) -> dict:
             "store_processed": False,
             "polling_interval": 0.2,
         }
-    return {"visibility_timeout": settings.task_soft_time_limit + 600}
+    # Redis re-delivers an unacknowledged task (acks_late) after visibility_timeout, and a stage's
+    # claim accepts a re-delivery (R -> R) as the sign its worker died: so the timeout must outlast the
+    # longest task, or a 3-day training would get a second trainer on its checkpoints after 6 hours.
+    from backend.runs.stages import STAGES
+
+    longest = max([settings.task_soft_time_limit, *(k.time_limit_s or 0 for k in STAGES.values())])
+    return {"visibility_timeout": longest + 600}
 
 
 def make_celery() -> Celery:

@@ -116,6 +116,14 @@ class TrainSettings(BaseModel):
     def _method_rules(self) -> TrainSettings:
         if self.method == "distill" and self.beta > 1:
             raise ValueError("distill: beta interpolates forward (0) and reverse (1) KL, so 0 <= beta <= 1")
+        if (
+            self.method == "grpo"
+            and (self.per_device_batch_size * self.gradient_accumulation) % self.num_generations
+        ):
+            raise ValueError(
+                "grpo: per_device_batch_size * gradient_accumulation must be a multiple of num_generations "
+                "(each prompt's completions are compared within a batch)"
+            )
         if self.lora and self.lora.merge and self.lora.quantize_4bit:
             raise ValueError(
                 "lora.merge with quantize_4bit would merge into 4-bit weights; merge a 16-bit base"
@@ -155,6 +163,7 @@ class TrainPoint(BaseModel):
     loss: float | None = None
     learning_rate: float | None = None
     grad_norm: float | None = None
+    reward: float | None = Field(None, description="grpo: the mean reward of the step's completions.")
 
 
 class TrainSummary(BaseModel):

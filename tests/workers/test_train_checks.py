@@ -19,8 +19,14 @@ def tok():
 
 
 def _check(tok, convos, template=TINY_TRAINING_TEMPLATE, **kw):
-    args = {"row_ids": list(range(len(convos))), "truncated": set(), "max_length": None, "model_max": 1024,
-            "too_long": "exclude", "overrides": []} | kw  # fmt: skip
+    args = {
+        "row_ids": list(range(len(convos))),
+        "truncated": set(),
+        "max_length": None,
+        "model_max": 1024,
+        "too_long": "exclude",
+        "overrides": [],
+    } | kw
     report = checks.run_checks(tok, template, convos, **args)
     return report, {r.name: r for r in report.results}
 

@@ -48,7 +48,7 @@ def test_train_from_a_recipe_runs_the_whole_pipeline(client, accounts, tmp_path,
 def test_train_settings_alone_train_an_existing_snapshot(client, accounts, tmp_path, celery_worker):
     student = tiny_student()
     owner = accounts.user()
-    pid, h = accounts.project(owner), owner["headers"]
+    pid = accounts.project(owner)
     pset = seed_prompt_set(pid, write_jsonl(tmp_path / "p.jsonl", PROMPTS[:1]))
     snap = make_snapshot(pid, conversations(4, seed=21), pairs=False)
     recipe = tmp_path / "sft.yaml"

@@ -27,8 +27,19 @@ def test_deepspeed_zero_config_and_launch_command(tmp_path):
     assert cfg["mixed_precision"] == "bf16" and cfg["num_machines"] == 1
     assert launch.accelerate_config(2, "deepspeed_zero2")["deepspeed_config"]["zero_stage"] == 2
     cmd = launch.launch_command(path, 8, 42, tmp_path / "result.json")
-    assert cmd == [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(path),
-                   "--num_processes", "8", "-m", "workers.training.entry", "42", str(tmp_path / "result.json")]  # fmt: skip
+    assert cmd == [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(path),
+        "--num_processes",
+        "8",
+        "-m",
+        "workers.training.entry",
+        "42",
+        str(tmp_path / "result.json"),
+    ]
 
 
 def test_fsdp_config_is_one_accelerate_reads(tmp_path):

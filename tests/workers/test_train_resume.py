@@ -21,8 +21,15 @@ def test_sigkill_mid_training_then_requeue_resumes(client, accounts, celery_work
     pid, h, pset = project_with_prompts(client, accounts, tmp_path)
     snap = make_snapshot(pid, conversations(16, seed=5))
     steps = 24
-    train = {"student": student, "snapshot_id": snap, "max_steps": steps, "per_device_batch_size": 2,
-             "learning_rate": 1e-3, "save_steps": 4, "save_total_limit": 3}  # fmt: skip
+    train = {
+        "student": student,
+        "snapshot_id": snap,
+        "max_steps": steps,
+        "per_device_batch_size": 2,
+        "learning_rate": 1e-3,
+        "save_steps": 4,
+        "save_total_limit": 3,
+    }
     run = train_run(client, h, pid, pset, train, timeout=0)
     url = f"/api/projects/{pid}/runs/{run['id']}"
     stage_id = run["stages"][0]["id"]
@@ -50,3 +57,28 @@ def test_sigkill_mid_training_then_requeue_resumes(client, accounts, celery_work
     assert s["step"] == steps and s["optimizer_steps"] == steps  # a fresh optimizer would count fewer
     assert [p["step"] for p in s["series"]] == list(range(1, steps + 1))
     assert (Path(s["path"]) / "model.safetensors").is_file()
+
+
+def test_cancel_stops_at_the_next_step_and_keeps_the_checkpoints(client, accounts, celery_worker, tmp_path):
+    student = tiny_student()
+    pid, h, pset = project_with_prompts(client, accounts, tmp_path)
+    snap = make_snapshot(pid, conversations(8, seed=6), pairs=False)
+    train = {
+        "student": student,
+        "snapshot_id": snap,
+        "max_steps": 500,
+        "per_device_batch_size": 2,
+        "save_steps": 3,
+    }
+    run = train_run(client, h, pid, pset, train, timeout=0)
+    url = f"/api/projects/{pid}/runs/{run['id']}"
+    folder = DATA_DIR / "training" / str(pid) / f"run-{run['id']}" / f"stage-{run['stages'][0]['id']}"
+    deadline = time.monotonic() + 240
+    while not (folder / "checkpoint-3" / "trainer_state.json").is_file():
+        assert time.monotonic() < deadline, "training never reached its first checkpoint"
+        time.sleep(0.05)
+    assert client.post(f"{url}/cancel", headers=h).status_code == 202
+    done = wait_run(client, h, pid, run["id"], timeout=120)
+    assert done["status"] == "cancelled" and done["stages"][0]["status"] == "cancelled"
+    assert (folder / "checkpoint-3" / "optimizer.pt").is_file() and not (folder / "final").exists()
+    assert done["stages"][0]["progress_done"] < 500

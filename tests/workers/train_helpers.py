@@ -56,8 +56,17 @@ def make_snapshot(project_id: int, convos: list[list[dict]], *, pairs: bool = Tr
             wrong = [
                 {"role": "assistant", "content": c[-1]["content"].replace(f"Answer: {i}", "Answer: none")}
             ]
-            sinks["preference"].add({"prompt": c[:-1], "chosen": c[-1:], "rejected": wrong, "prompt_id": i,
-                                     "reference": str(i), "chosen_id": 10_000 + i, "rejected_id": 20_000 + i})  # fmt: skip
+            sinks["preference"].add(
+                {
+                    "prompt": c[:-1],
+                    "chosen": c[-1:],
+                    "rejected": wrong,
+                    "prompt_id": i,
+                    "reference": str(i),
+                    "chosen_id": 10_000 + i,
+                    "rejected_id": 20_000 + i,
+                }
+            )
     for s in sinks.values():
         s.close()
     digest = hashlib.sha256((folder / "messages.jsonl").read_bytes()).hexdigest()
@@ -65,9 +74,14 @@ def make_snapshot(project_id: int, convos: list[list[dict]], *, pairs: bool = Tr
     if not final.exists():
         folder.rename(final)
     with session_scope() as s:
-        snap = DatasetSnapshot(project_id=project_id, run_id=None, name=unique("snap"), content_hash=digest,
-                               row_counts={"messages": len(convos)},
-                               files={p.name: p.stat().st_size for p in final.iterdir()})  # fmt: skip
+        snap = DatasetSnapshot(
+            project_id=project_id,
+            run_id=None,
+            name=unique("snap"),
+            content_hash=digest,
+            row_counts={"messages": len(convos)},
+            files={p.name: p.stat().st_size for p in final.iterdir()},
+        )
         s.add(snap)
         s.flush()
         return snap.id

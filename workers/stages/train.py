@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from backend.core.db import session_scope
-from backend.runs.models import Run
+from backend.runs.models import Run, RunStage, Status
 from backend.runs.stages import STAGES
 from backend.training.schemas import TrainSettings
 from workers.celery_app import celery_app
+from workers.progress import Cancelled
 from workers.runner import StageContext, run_stage
 from workers.training import artifacts, checks, launch
 from workers.training.callbacks import make_callback, thin, write_metrics
@@ -52,6 +53,12 @@ def _optimizer_steps(trainer) -> int | None:
     return max(steps) if steps else None
 
 
+def _raise_if_cancelled(stage_id: int) -> None:
+    with session_scope() as s:
+        if s.get(RunStage, stage_id).status in (Status.cancelling, Status.cancelled):
+            raise Cancelled()
+
+
 def _launch(ctx: StageContext, folder: Path, processes: int) -> dict[str, Any]:
     """Train on every GPU of the host through accelerate launch; the stage's own task waits for it."""
     import subprocess
@@ -66,12 +73,12 @@ def _launch(ctx: StageContext, folder: Path, processes: int) -> dict[str, Any]:
     try:
         while proc.poll() is None:
             time.sleep(5)
-            ctx.progress(0, None)  # only the cancel check: rank 0 writes the progress
+            _raise_if_cancelled(ctx.stage_id)  # rank 0 writes the progress; this only watches
     finally:
         if proc.poll() is None:
             proc.terminate()
     if proc.returncode != 0 or not result.is_file():
-        ctx.progress(0, None, force=True)  # a cancel ended it: Cancelled, not a failure
+        _raise_if_cancelled(ctx.stage_id)  # rank 0 stopped on a cancel: Cancelled, not a failure
         raise RuntimeError(f"accelerate launch exited with {proc.returncode}; see the worker's log")
     return {**json.loads(result.read_text()), "launch": cmd}
 
@@ -129,14 +136,20 @@ def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, A
     )
     recipe = settings.model_dump(mode="json")
     (final / "README.md").write_text(
-        artifacts.render_card(base=settings.student, method=settings.method, lineage=lin, recipe=recipe,
-                              summary=summary)
-    )  # fmt: skip
+        artifacts.render_card(
+            base=settings.student, method=settings.method, lineage=lin, recipe=recipe, summary=summary
+        )
+    )
     metrics = {k: summary.get(k) for k in ("step", "loss", "tokens_per_s", "epoch", "examples", "max_length")}
     summary["artifact_id"] = artifacts.register(
-        project_id=project_id, run_id=ctx.run_id, snapshot_id=snap.id, base=settings.student,
-        method=settings.method, path=final, metrics={**metrics, "lineage": lin, "recipe": recipe},
-    )  # fmt: skip
+        project_id=project_id,
+        run_id=ctx.run_id,
+        snapshot_id=snap.id,
+        base=settings.student,
+        method=settings.method,
+        path=final,
+        metrics={**metrics, "lineage": lin, "recipe": recipe},
+    )
     summary["path"] = str(final)
     return summary
 

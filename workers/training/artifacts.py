@@ -50,16 +50,26 @@ def render_card(*, base: str, method: str, lineage: dict, recipe: dict, summary:
     teacher = lineage.get("teacher") or {}
     snap = lineage["snapshot"]
     lines = [
-        "---", yaml.safe_dump(header, sort_keys=False).strip(), "---", "",
-        f"# {lineage['run']['name']}: {method} of {base}", "",
+        "---",
+        yaml.safe_dump(header, sort_keys=False).strip(),
+        "---",
+        "",
+        f"# {lineage['run']['name']}: {method} of {base}",
+        "",
         f"- base model: `{base}`",
         f"- teacher: {teacher.get('name', 'none')} (`{teacher.get('model', '-')}`)",
         f"- snapshot: {snap['id']} (sha256 `{snap['content_hash']}`)",
         f"- resumed from: {lineage.get('checkpoint') or 'no checkpoint'}",
         f"- steps: {summary.get('step')}, final loss: {summary.get('loss')}",
-        "- evaluation: none yet", "", "## Recipe", "", "```yaml",
-        yaml.safe_dump(recipe, sort_keys=False).strip(), "```", "",
-    ]  # fmt: skip
+        "- evaluation: none yet",
+        "",
+        "## Recipe",
+        "",
+        "```yaml",
+        yaml.safe_dump(recipe, sort_keys=False).strip(),
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 

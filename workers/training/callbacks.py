@@ -48,8 +48,13 @@ def make_callback(ctx, summary: dict[str, Any]):
             logs = logs or {}
             if "loss" not in logs and "learning_rate" not in logs:
                 return
-            point = {"step": state.global_step, "loss": logs.get("loss"),
-                     "learning_rate": logs.get("learning_rate"), "grad_norm": logs.get("grad_norm")}  # fmt: skip
+            point = {
+                "step": state.global_step,
+                "loss": logs.get("loss"),
+                "learning_rate": logs.get("learning_rate"),
+                "grad_norm": logs.get("grad_norm"),
+                "reward": logs.get("reward"),
+            }
             summary["series"] = thin([*summary.get("series", []), point])
             for k in ("loss", "learning_rate", "grad_norm"):
                 if logs.get(k) is not None:

@@ -37,6 +37,7 @@ class Report:
     keep: list[int]  # example positions to train on
     max_length: int
     lengths: list[int] = field(default_factory=list)
+    combo: object = None  # grpo: the verifiers that reward it
 
     @property
     def overrides(self) -> list[str]:
@@ -99,18 +100,28 @@ def run_checks(
     r = render(tokenizer, template, conversations)
     lengths = [len(x) for x in r.ids]
     results = []
-    pad, eos = tokenizer.pad_token_id, tokenizer.eos_token_id
+    pad = tokenizer.pad_token_id
     results.append(
-        _result("pad_token", ["the tokenizer has no pad token"] if pad is None else [], 1,
-                "set a pad token distinct from EOS in the tokenizer (tokenizer.pad_token)", overrides)
-    )  # fmt: skip
+        _result(
+            "pad_token",
+            ["the tokenizer has no pad token"] if pad is None else [],
+            1,
+            "set a pad token distinct from EOS in the tokenizer (tokenizer.pad_token)",
+            overrides,
+        )
+    )
     if assistant_only:
         empty = [i for i, m in enumerate(r.masks) if not any(m)]
         results.append(
-            _result("assistant_mask", empty, n,
-                    "the template's {% generation %} markers cover no token: wrap the assistant content in them",
-                    overrides, [f"row {row_ids[i]}: {r.texts[i][:200]!r}" for i in empty])
-        )  # fmt: skip
+            _result(
+                "assistant_mask",
+                empty,
+                n,
+                "the template's {% generation %} markers cover no token: wrap the assistant content in them",
+                overrides,
+                [f"row {row_ids[i]}: {r.texts[i][:200]!r}" for i in empty],
+            )
+        )
         stops = end_tokens(tokenizer)
         no_eos = []
         for i, (ids, mask) in enumerate(zip(r.ids, r.masks, strict=True)):
@@ -118,11 +129,16 @@ def run_checks(
             if last is None or ids[last] not in stops or (pad is not None and ids[last] == pad):
                 no_eos.append(i)
         results.append(
-            _result("eos_trained", no_eos, n,
-                    "the end-of-turn token must be inside {% generation %} and must not be the pad token "
-                    "(pad == eos masks it, and the student never learns to stop): set a distinct pad token",
-                    overrides, [f"row {row_ids[i]}: ...{r.texts[i][-120:]!r}" for i in no_eos])
-        )  # fmt: skip
+            _result(
+                "eos_trained",
+                no_eos,
+                n,
+                "the end-of-turn token must be inside {% generation %} and must not be the pad token "
+                "(pad == eos masks it, and the student never learns to stop): set a distinct pad token",
+                overrides,
+                [f"row {row_ids[i]}: ...{r.texts[i][-120:]!r}" for i in no_eos],
+            )
+        )
     dropped = []
     for i, msgs in enumerate(conversations):
         for m in msgs:
@@ -133,24 +149,39 @@ def run_checks(
                     dropped.append(i)
                     break
     results.append(
-        _result("reasoning_kept", sorted(set(dropped)), n,
-                "the template drops the <think> block (as the stock DeepSeek-R1-Distill template does): use TRL's "
-                "training template for the family or train.chat_template that keeps it",
-                overrides, [f"row {row_ids[i]}: {r.texts[i][:200]!r}" for i in sorted(set(dropped))])
-    )  # fmt: skip
+        _result(
+            "reasoning_kept",
+            sorted(set(dropped)),
+            n,
+            "the template drops the <think> block (as the stock DeepSeek-R1-Distill template does): "
+            "use TRL's training template for the family or train.chat_template that keeps it",
+            overrides,
+            [f"row {row_ids[i]}: {r.texts[i][:200]!r}" for i in sorted(set(dropped))],
+        )
+    )
     cut = [rid for rid in row_ids if rid in truncated]
     results.append(
-        _result("truncated_traces", cut, n,
-                "the teacher stopped these attempts at max_tokens: raise rollout.max_tokens, or filter them out",
-                overrides, [f"generation {g}" for g in cut])
-    )  # fmt: skip
+        _result(
+            "truncated_traces",
+            cut,
+            n,
+            "the teacher stopped these attempts at max_tokens: raise rollout.max_tokens, or filter them out",
+            overrides,
+            [f"generation {g}" for g in cut],
+        )
+    )
     if max_length is None:
         longest = max(lengths, default=16)
         max_length = min(-(-longest // 8) * 8, model_max) if model_max else -(-longest // 8) * 8
     over = [i for i, n_tok in enumerate(lengths) if n_tok > max_length]
-    res = _result("too_long", over, n,
-                  f"raise train.max_length above {max(lengths, default=0)} tokens, or set train.too_long to "
-                  "'exclude'", overrides, [f"row {row_ids[i]}: {lengths[i]} tokens" for i in over])  # fmt: skip
+    res = _result(
+        "too_long",
+        over,
+        n,
+        f"raise train.max_length above {max(lengths, default=0)} tokens, or set train.too_long to 'exclude'",
+        overrides,
+        [f"row {row_ids[i]}: {lengths[i]} tokens" for i in over],
+    )
     if too_long == "exclude" and over:
         res.passed, res.fix = True, f"{len(over)} example(s) over {max_length} tokens excluded"
     results.append(res)

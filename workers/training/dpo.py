@@ -31,10 +31,17 @@ def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: in
             convos.append(row["prompt"] + row[side])
             ids.append(row[f"{side}_id"])
     report = checks.run_checks(
-        tokenizer, template, convos, row_ids=ids, truncated=truncated_generations(list(ds["chosen_id"])),
-        max_length=settings.max_length, model_max=model_max, too_long=settings.too_long,
-        overrides=settings.override_checks, assistant_only=False,
-    )  # fmt: skip
+        tokenizer,
+        template,
+        convos,
+        row_ids=ids,
+        truncated=truncated_generations(list(ds["chosen_id"])),
+        max_length=settings.max_length,
+        model_max=model_max,
+        too_long=settings.too_long,
+        overrides=settings.override_checks,
+        assistant_only=False,
+    )
     keep_pairs = sorted(
         {i // 2 for i in report.keep} - {i // 2 for i in range(len(convos)) if i not in set(report.keep)}
     )
@@ -50,6 +57,10 @@ def build(
 
     args = DPOConfig(**common_args(settings, output_dir), max_length=report.max_length, beta=settings.beta)
     return DPOTrainer(
-        model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks,
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        callbacks=callbacks,
         peft_config=peft_config,
-    )  # fmt: skip
+    )

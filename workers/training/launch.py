@@ -75,7 +75,15 @@ def write_config(folder: Path, num_processes: int, distributed: str) -> Path:
 def launch_command(config: Path, num_processes: int, stage_id: int, result: Path) -> list[str]:
     """`accelerate launch` of workers.training.entry on num_processes GPUs; rank 0 writes result."""
     return [
-        sys.executable, "-m", "accelerate.commands.launch",
-        "--config_file", str(config), "--num_processes", str(num_processes),
-        "-m", "workers.training.entry", str(stage_id), str(result),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(config),
+        "--num_processes",
+        str(num_processes),
+        "-m",
+        "workers.training.entry",
+        str(stage_id),
+        str(result),
+    ]

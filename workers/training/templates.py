@@ -25,7 +25,8 @@ TINY_TRAINING_TEMPLATE = (
 )
 OWN_TRAINING_TEMPLATES = {TINY_CHAT_TEMPLATE: TINY_TRAINING_TEMPLATE}
 FIX = (
-    "wrap each assistant message's content and its end-of-turn token in {% generation %}...{% endgeneration %} "
+    "wrap each assistant message's content and its end-of-turn token in "
+    "{% generation %}...{% endgeneration %} "
     "and pass the result as train.chat_template (TRL's training templates under trl/chat_templates/ are "
     "examples), or pick a student whose family TRL ships a training template for"
 )

@@ -3370,6 +3370,11 @@ export interface components {
             learning_rate?: number | null;
             /** Grad Norm */
             grad_norm?: number | null;
+            /**
+             * Reward
+             * @description grpo: the mean reward of the step's completions.
+             */
+            reward?: number | null;
         };
         /**
          * TrainSettings
@@ -3801,7 +3806,7 @@ export interface components {
             name: string;
             /**
              * Settings
-             * @description That verifier's settings.
+             * @description Its settings.
              */
             settings?: {
                 [key: string]: unknown;

@@ -1,0 +1,110 @@
+"""GRPO: TRL's GRPOConfig + GRPOTrainer on the snapshot's prompts, rewarded by the project's verifiers.
+
+The reward goes through verify_many, i.e. the verifier pool with its hard timeouts: TRL's own math
+reward turns math-verify's timeout off outside the main thread, and a pathological completion would
+then hang a training step."""
+
+from __future__ import annotations
+
+import logging
+
+from backend.core.db import session_scope
+from backend.runs.models import Run
+from backend.training.schemas import TrainSettings
+from backend.verifiers.registry import VerifierCombo
+from workers.runner import settings_for
+from workers.training import checks
+from workers.training.config import common_args
+from workers.training.data import SnapshotRef, load_config
+from workers.training.dpo import plain_template
+
+log = logging.getLogger(__name__)
+
+
+def verifiers_for(run_id: int, snap: SnapshotRef) -> VerifierCombo:
+    """The verifiers that filtered the snapshot's source run, else those of this run's recipe."""
+    with session_scope() as s:
+        source = s.get(Run, snap.run_id) if snap.run_id else None
+        recipe = source.recipe if source is not None and "filter" in source.recipe.get("stages", []) else None
+        recipe = recipe or s.get(Run, run_id).recipe
+    return settings_for("filter", recipe).verifiers
+
+
+def reward_function(combo: VerifierCombo):
+    from workers.verifiers.verify import verify_many
+
+    def verifier_reward(prompts, completions, reference=None, **kwargs) -> list[float]:
+        texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
+        refs = reference or [None] * len(texts)
+        verdicts = verify_many(
+            combo, [{"completion": t, "reference": r} for t, r in zip(texts, refs, strict=True)]
+        )
+        return [float(v.score) for v in verdicts]
+
+    verifier_reward.__name__ = f"verifiers_{combo.mode}_" + "_".join(v.name for v in combo.verifiers)
+    return verifier_reward
+
+
+def prompts_of(snap: SnapshotRef):
+    """One row per prompt: its conversation up to the assistant turn and its reference."""
+    ds = load_config(snap, "messages")
+    seen, rows = set(), []
+    for row in ds:
+        if row["prompt_id"] in seen:
+            continue
+        seen.add(row["prompt_id"])
+        rows.append(
+            {
+                "prompt": [m for m in row["messages"] if m["role"] != "assistant"],
+                "reference": row["reference"],
+                "prompt_id": row["prompt_id"],
+            }
+        )
+    return rows
+
+
+def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: int | None, ctx=None):
+    import datasets
+
+    template = plain_template(tokenizer, settings.chat_template)
+    rows = prompts_of(snap)
+    report = checks.run_checks(
+        tokenizer,
+        template,
+        [r["prompt"] for r in rows],
+        row_ids=[r["prompt_id"] for r in rows],
+        truncated=set(),
+        max_length=settings.max_length,
+        model_max=model_max,
+        too_long=settings.too_long,
+        overrides=settings.override_checks,
+        assistant_only=False,
+    )
+    tokenizer.chat_template = template
+    ds = datasets.Dataset.from_list(
+        [{"prompt": rows[i]["prompt"], "reference": rows[i]["reference"]} for i in report.keep]
+    )
+    report.combo = verifiers_for(ctx.run_id, snap)
+    return ds, report
+
+
+def build(
+    settings: TrainSettings, model, tokenizer, dataset, report, output_dir: str, callbacks, peft_config
+):
+    from trl import GRPOConfig, GRPOTrainer
+
+    args = GRPOConfig(
+        **common_args(settings, output_dir),
+        num_generations=settings.num_generations,
+        max_completion_length=settings.max_completion_length,
+        beta=0.0 if settings.beta == 0.1 else settings.beta,  # 0.1 is the DPO default; GRPO's is no KL term
+    )
+    return GRPOTrainer(
+        model=model,
+        reward_funcs=[reward_function(report.combo)],
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        callbacks=callbacks,
+        peft_config=peft_config,
+    )
