@@ -57,7 +57,8 @@ def _contenders(s, run: Run, settings: EvalSettings) -> list[Contender]:
         select(ModelArtifact).where(ModelArtifact.run_id == run.id).order_by(ModelArtifact.id.desc()).limit(1)
     )
     teacher = s.get(Teacher, run.teacher_id) if run.teacher_id else None
-    base = (recipe.get("train") or {}).get("student")
+    # the student before training: the train stage's, where the recipe trains one
+    base = (recipe.get("train") or {}).get("student") if "train" in recipe.get("stages", []) else None
     out = []
     for m in settings.models:
         label = m.label or m.role
@@ -159,11 +160,24 @@ def evaluate(ctx: StageContext) -> dict[str, Any]:
                 lambda n, i=i: ctx.progress(i * len(prompts) + n, total),
             )
         )
+        _check_complete(c, answers, len(prompts) * settings.k)
         scores.append(
             _score(ctx, c, prompts, answers, combo, settings, sampling, versions, project_id, pset_id)
         )
     ctx.progress(total, total, force=True)
     return {"prompts": len(prompts), "k": settings.k, "models": scores, "comparison": _compare(scores)}
+
+
+def _check_complete(c: Contender, answers: dict[int, list], expected: int) -> None:
+    """A score over answers that never came would be a false number: fail with the model's error."""
+    failed = [comp for comps in answers.values() for comp in comps if not comp.ok]
+    got = sum(len(comps) for comps in answers.values()) - len(failed)
+    if got < expected:
+        why = failed[0].error if failed else "no answer came back"
+        raise Invalid(
+            f"evaluate: {c.label} ({c.model}) answered {got} of {expected} samples: {why}",
+            code="eval_model_failed",
+        )
 
 
 def _recipe_verifiers(recipe: dict) -> VerifierCombo:

@@ -47,8 +47,11 @@ def list_runs(
 def create_run(session: SessionDep, access: Maintainer, body: RunCreate) -> RunDetail:
     """Create a run from a recipe and queue its first stage; poll the run for its stages' progress."""
     run = service.create_run(session, project=access.project, user=access.user, data=body)
+    stages = service.stages_of(session, run=run)
+    # The answer says what this request did (queued), not what a fast worker did since its commit.
+    session.expire_on_commit = False
     lifecycle.enqueue_next_stage(session, run=run)
-    return _detail(session, run)
+    return RunDetail(**RunOut.model_validate(run).model_dump(), stages=[stage_out(s) for s in stages])
 
 
 @router.get("/runs/{run_id}", operation_id="getRun")
