@@ -144,29 +144,50 @@ def recipe(pset: int, tid: int, size: Size, arm: str, seed: int, base: Path) -> 
 def run_arms(
     api: Api, pid: int, size: Size, seeds: list[int], data_dir: Path, console: Console
 ) -> list[dict]:
-    """Each arm for each seed, one run each; returns the finished runs."""
+    """Each arm for each seed, one run each; returns the finished runs. The first run's rollout is the
+    only one that generates: the others are queued once it is done and the response cache answers
+    theirs, so their training runs side by side on the worker's processes."""
     _, student = _task()
     base = student.build(data_dir / "demo" / "student-base")
     pset = prompt_set(api, pid, size, data_dir, console)
     tid = teacher(api, pid)
     done = {r["name"]: r for r in _finished_runs(api, pid)}
+    todo = [(arm, seed) for seed in seeds for arm in ARMS]
+    queued: dict[tuple[str, int], int] = {}
+    for i, (arm, seed) in enumerate(todo):
+        name = f"demo-{arm}-{size.prompts}-seed{seed}"
+        if name in done:  # a demo that ran before: its runs are reused, not redone
+            queued[(arm, seed)] = done[name]["id"]
+            continue
+        body = {"name": name, "recipe": recipe(pset["id"], tid, size, arm, seed, base)}
+        run = api("POST", f"/api/projects/{pid}/runs", json=body)
+        queued[(arm, seed)] = run["id"]
+        console.print(f"run {run['id']}: {arm}, seed {seed}")
+        if i == 0:
+            _wait_stage(api, pid, run["id"], "rollout", console)
     runs = []
-    for seed in seeds:
-        for arm in ARMS:
-            body = {"name": f"demo-{arm}-{size.prompts}-seed{seed}",
-                    "recipe": recipe(pset["id"], tid, size, arm, seed, base)}  # fmt: skip
-            if body["name"] in done:  # a demo that ran before: its runs are reused, not redone
-                run = api("GET", f"/api/projects/{pid}/runs/{done[body['name']]['id']}")
-                runs.append({"arm": arm, "seed": seed, **run})
-                continue
-            run = api("POST", f"/api/projects/{pid}/runs", json=body)
-            console.print(f"run {run['id']}: {arm}, seed {seed}")
-            run = api.wait(f"/api/projects/{pid}/runs/{run['id']}", f"{arm}/{seed}", 1800, console)
-            if run["status"] != "succeeded":
-                failed = [f"{s['kind']}: {s['error']}" for s in run["stages"] if s["error"]]
-                raise RuntimeError(f"run {run['id']} ({arm}) {run['status']}: {'; '.join(failed)}")
-            runs.append({"arm": arm, "seed": seed, **run})
+    for (arm, seed), run_id in queued.items():
+        run = api.wait(f"/api/projects/{pid}/runs/{run_id}", f"{arm}/{seed}", 3600, console)
+        if run["status"] != "succeeded":
+            failed = [f"{s['kind']}: {s['error']}" for s in run["stages"] if s["error"]]
+            raise RuntimeError(f"run {run['id']} ({arm}) {run['status']}: {'; '.join(failed)}")
+        runs.append({"arm": arm, "seed": seed, **run})
     return runs
+
+
+def _wait_stage(api: Api, pid: int, run_id: int, kind: str, console: Console, timeout: float = 1800):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = api("GET", f"/api/projects/{pid}/runs/{run_id}")
+        stage = next(s for s in run["stages"] if s["kind"] == kind)
+        if stage["status"] == "succeeded":
+            console.print(f"  run {run_id}: {kind} succeeded; the other runs are queued")
+            return
+        if run["status"] in ("failed", "cancelled"):
+            failed = [f"{s['kind']}: {s['error']}" for s in run["stages"] if s["error"]]
+            raise RuntimeError(f"run {run_id} {run['status']}: {'; '.join(failed)}")
+        time.sleep(0.5)
+    raise RuntimeError(f"run {run_id}: {kind} did not finish in {timeout:.0f} s")
 
 
 def _finished_runs(api: Api, pid: int) -> list[dict]:
