@@ -119,3 +119,35 @@ def test_length_stats_agree_with_numpy(values):
         "p90": round(float(np.percentile(a, 90)), 2),
     }
     assert sum(st["histogram"]["counts"]) == a.size and len(st["histogram"]["edges"]) == 6
+
+
+def _reference_word_hash(word: bytes) -> int:
+    """The word hash as stated plainly: 8 bytes at a time, each pass mixing in the hash so far."""
+    m = (1 << 64) - 1
+
+    def mix(x: int) -> int:
+        x ^= x >> 30
+        x = (x * 0xBF58476D1CE4E5B9) & m
+        x ^= x >> 27
+        x = (x * 0x94D049BB133111EB) & m
+        return x ^ (x >> 31)
+
+    h = int.from_bytes(word[:8], "little")
+    for k in range(1, (len(word) + 7) // 8):
+        h = (int.from_bytes(word[8 * k : 8 * k + 8], "little") + mix((h + k) & m)) & m
+    return mix((h + 0x9E3779B97F4A7C15) & m)
+
+
+@pytest.mark.parametrize("n_long", [1, 3, 9])
+def test_long_words_hash_as_the_plain_statement_whatever_their_number(n_long):
+    """Few long words are finished in Python, many by numpy passes: both give the documented bits."""
+    rng = random.Random(n_long)
+    words = [
+        "".join(rng.choices("abcdefXYZ0189+/=", k=rng.choice([1, 8, 9, 17, 64, 5_003, 40_001])))
+        for _ in range(n_long)
+    ]
+    texts = [" ".join(words), "short words here"]
+    h, counts = word_hashes(texts)
+    expected = [_reference_word_hash(w.lower().encode()) for w in words + texts[1].split()]
+    assert counts.tolist() == [n_long, 3]
+    assert h.tolist() == expected

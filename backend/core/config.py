@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API.")
     frontend_dist: Path = Field(Path("frontend/dist"), description="Built dashboard served at /.")
     max_upload_mb: int = Field(512, ge=1, description="Largest prompt file accepted, in MiB.")
+    max_prompt_chars: int = Field(
+        1_000_000,
+        ge=1,
+        description="Longest prompt text an import accepts, in characters; a longer row is rejected "
+        "with reason prompt_too_long.",
+    )
     parse_process_min_mb: float = Field(
         16,
         ge=0,

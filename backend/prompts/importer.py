@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from backend.core.config import get_settings
 from backend.prompts.dedup.hashing import text_hashes, word_hashes
 from backend.prompts.readers import READERS
 from backend.prompts.report import ImportFailed, Report
@@ -105,6 +106,7 @@ class RecordMapper:
 
     def __init__(self, mapping: ColumnMapping, report: Report):
         self.mapping, self.report = mapping, report
+        self.max_chars = get_settings().max_prompt_chars
         self._layouts: dict[tuple[str, ...], tuple[str | None, str | None, tuple[str, ...]]] = {}
 
     def _layout(self, obj: dict[str, Any]) -> tuple[str | None, str | None, tuple[str, ...]]:
@@ -130,7 +132,7 @@ class RecordMapper:
         text reference or none, metadata as the record holds it) is mapped inline here; every other row
         goes through __call__, which checks it in full. Both give the same result.
         """
-        layouts, full = self._layouts, self.__call__
+        layouts, full, max_chars = self._layouts, self.__call__, self.max_chars
         plain = self.mapping.system is None and self.mapping.metadata is None
         out = Columns()
         positions, texts, systems, messages, references, metas = out.lists()
@@ -140,7 +142,13 @@ class RecordMapper:
             if layout is not None and plain:
                 pkey, rkey, keep = layout
                 text = obj.get(pkey)
-                if type(text) is str and text and "\x00" not in text and not text.isspace():
+                if (
+                    type(text) is str
+                    and text
+                    and len(text) <= max_chars
+                    and "\x00" not in text
+                    and not text.isspace()
+                ):
                     ref = obj.get(rkey) if rkey is not None else None
                     if ref is None or (type(ref) is str and "\x00" not in ref):
                         if ref and rkey == "answer" and "####" in ref:
@@ -200,6 +208,15 @@ class RecordMapper:
             return None
         if not text or text.isspace():
             reject(rowno, pkey, "empty_prompt", "the prompt is empty")
+            return None
+        if len(text) > self.max_chars:
+            reject(
+                rowno,
+                pkey,
+                "prompt_too_long",
+                f"the prompt has {len(text)} characters; the limit is {self.max_chars} "
+                "(DISTILLERY_MAX_PROMPT_CHARS)",
+            )
             return None
         if "\x00" in text:
             reject(
