@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -104,3 +104,10 @@ def install_error_handlers(app: FastAPI) -> None:
         # Services check uniqueness first; this catches the race between check and insert.
         log.info("integrity error: %s", type(exc.orig).__name__)
         return JSONResponse(error_body("conflict", "conflicts with an existing resource"), 409)
+
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError):
+        # The request checks bound ids and refuse NUL; a value the database still cannot hold is the
+        # client's, not a server fault. Only the driver's class is logged: the parameters hold secrets.
+        log.warning("value refused by the database: %s", type(exc.orig).__name__)
+        return JSONResponse(error_body("invalid_value", "a value in the request cannot be stored"), 422)
