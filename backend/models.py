@@ -12,7 +12,7 @@ from backend.rollouts.models import ResponseCache
 from backend.runs.models import Run, RunStage, StageChunk, Status
 from backend.samples.models import Generation, Verdict
 from backend.teachers.models import Teacher
-from backend.users.models import ApiToken, User
+from backend.users.models import ApiToken, LoginThrottle, User
 
 __all__ = [
     "ApiToken",
@@ -21,6 +21,7 @@ __all__ = [
     "Evaluation",
     "Generation",
     "Job",
+    "LoginThrottle",
     "Membership",
     "ModelArtifact",
     "Project",

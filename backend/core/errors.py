@@ -58,6 +58,14 @@ class TooLarge(AppError):
     status_code, code = 413, "payload_too_large"
 
 
+class TooManyRequests(AppError):
+    status_code, code = 429, "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None):
+        super().__init__(message, code=code, details={"retry_after_s": retry_after})
+        self.retry_after = retry_after
+
+
 def error_body(
     code: str, message: str, fields: list[dict] | None = None, details: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -84,6 +92,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(
             error_body(exc.code, exc.message, exc.fields, exc.details), exc.status_code, headers
         )

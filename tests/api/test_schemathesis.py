@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Iterator
 
 import pytest
 import schemathesis
@@ -21,11 +22,14 @@ schema = schemathesis.openapi.from_asgi("/api/openapi.json", create_app()).exclu
 
 
 @pytest.fixture(scope="module")
-def fuzzer() -> dict[str, int]:
+def fuzzer() -> Iterator[dict[str, int]]:
     """An administrator who owns a project: half the cases are sent to that project, so they get past
     the membership check to the route's own validation."""
+    from sqlalchemy import delete
+
     from backend.core.db import session_scope
     from backend.projects.service import create_project
+    from backend.users.models import LoginThrottle
     from backend.users.service import create_user
     from tests.conftest import unique
 
@@ -33,7 +37,10 @@ def fuzzer() -> dict[str, int]:
         user = create_user(
             s, email=f"{unique('fuzz')}@example.com", password="fuzzing-password", is_admin=True
         )
-        return {"user_id": user.id, "project_id": create_project(s, owner=user, name=unique("fuzz")).id}
+        ids = {"user_id": user.id, "project_id": create_project(s, owner=user, name=unique("fuzz")).id}
+    yield ids
+    with session_scope() as s:  # generated logins fail by the hundred: later tests log in from here too
+        s.execute(delete(LoginThrottle))
 
 
 _sent = itertools.count()

@@ -15,7 +15,8 @@ export interface paths {
         put?: never;
         /**
          * Login
-         * @description Trade email and password for a bearer token.
+         * @description Trade email and password for a bearer token. Repeated failures for one account or from one
+         *     address are slowed down: 429 with Retry-After (see backend/users/throttle.py).
          */
         post: operations["login"];
         delete?: never;
