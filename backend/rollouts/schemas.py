@@ -30,6 +30,13 @@ class RolloutSettings(BaseModel):
     concurrency: int = Field(64, ge=1, le=4096, description="Requests in flight per worker.")
     max_retries: int = Field(5, ge=0, le=20)
     timeout_s: float = Field(600, gt=0, le=7200, description="Per request.")
+    max_failed_share: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Fail the stage when more than this share of its attempts failed (the cause named); "
+        "unset: only when every attempt failed. A stage below it succeeds and says how many failed.",
+    )
     use_cache: bool = Field(True, description="Re-use identical earlier generations instead of paying twice.")
     stop_when_verified: int | None = Field(
         None,
@@ -76,6 +83,9 @@ class RolloutSummary(BaseModel):
     )
     cost_saved_usd: float = Field(
         0.0, description="Adaptive sampling: the skipped attempts at this rollout's mean cost per attempt."
+    )
+    partly_failed: str | None = Field(
+        None, description="Set when some attempts failed: how many of how many, and their main causes."
     )
 
 

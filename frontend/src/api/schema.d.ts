@@ -1594,6 +1594,11 @@ export interface components {
              */
             timeout_s: number;
             /**
+             * Max Failed Share
+             * @description Fail the stage when more than this share of its attempts failed (the cause named); unset: only when every attempt failed. A stage below it succeeds and says how many failed.
+             */
+            max_failed_share?: number | null;
+            /**
              * Use Cache
              * @description Re-use identical earlier generations instead of paying twice.
              * @default true
@@ -1706,6 +1711,11 @@ export interface components {
              * @default 0
              */
             cost_saved_usd: number;
+            /**
+             * Partly Failed
+             * @description Set when some attempts failed: how many of how many, and their main causes.
+             */
+            partly_failed?: string | null;
         };
         /** RunCreate */
         RunCreate: {
