@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from backend.api.request_checks import refuse_nul
 from backend.api.routes import auth, jobs, prices, projects, prompt_sets, runs, snapshots, teachers, tokens
 from backend.core.config import get_settings
-from backend.core.errors import install_error_handlers
+from backend.core.errors import ERROR_RESPONSES, install_error_handlers
 from backend.core.logging import configure_logging
 
 
@@ -31,7 +31,7 @@ def create_app() -> FastAPI:
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
         )
 
-    api = APIRouter(prefix="/api", dependencies=[Depends(refuse_nul)])
+    api = APIRouter(prefix="/api", dependencies=[Depends(refuse_nul)], responses=ERROR_RESPONSES)
     for module in (auth, tokens, projects, teachers, prompt_sets, runs, jobs, prices, snapshots):
         api.include_router(module.router)
 

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -64,6 +65,48 @@ class TooManyRequests(AppError):
     def __init__(self, message: str, *, retry_after: int, code: str | None = None):
         super().__init__(message, code=code, details={"retry_after_s": retry_after})
         self.retry_after = retry_after
+
+
+class FieldError(BaseModel):
+    path: str = Field(description="Where: body.recipe.rollout.n, path.run_id, query.limit ...")
+    message: str
+    type: str
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Machine-readable: not_found, validation_error, too_many_logins ...")
+    message: str
+    fields: list[FieldError] | None = Field(None, description="Each bad field, for validation errors.")
+    details: dict[str, Any] | None = None
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+
+_ERROR_MEANINGS = {
+    400: "Bad request",
+    401: "Not authenticated (missing, unknown or expired token, or wrong credentials)",
+    403: "Authenticated, but the role or the teacher's terms do not allow it",
+    404: "No such resource, or one the caller cannot see",
+    409: "Conflicts with the current state or an existing resource",
+    413: "Upload over DISTILLERY_MAX_UPLOAD_MB",
+    422: "Invalid input; fields names each bad field",
+    429: "Too many attempts; wait Retry-After seconds",
+}
+# "model" puts ErrorBody in the schema's components; "content" names JSON also on routes whose own
+# responses are text (dataset cards), since errors are JSON everywhere
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "model": ErrorBody,
+        "description": meaning,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+    for status, meaning in _ERROR_MEANINGS.items()
+}
+"""Declared on every API route, so the schema and the generated client type the error body."""
 
 
 def error_body(

@@ -135,7 +135,12 @@ def dataset_card(session: SessionDep, access: Viewer, run_id: RunId) -> str:
     return export.dataset_card(session, run=run)
 
 
-@router.get("/runs/{run_id}/export", operation_id="exportGenerations")
+@router.get(
+    "/runs/{run_id}/export",
+    operation_id="exportGenerations",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}, "description": "One generation per line."}},
+)
 def export_generations(
     session: SessionDep, access: Maintainer, run_id: RunId, acknowledge_terms: bool = False
 ) -> StreamingResponse:
