@@ -74,6 +74,22 @@ def worker(
     os.execv(sys.executable, argv)
 
 
+def _validated(model, data, options: dict[str, str]):
+    """model checked against data (a dict, or JSON text); a bad value is a usage error naming its
+    option (exit 2), never a pydantic traceback. `options` maps a field (or "" for all) to its option."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate_json(data) if isinstance(data, str) else model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        where = ".".join(map(str, first["loc"])) or "value"
+        raise typer.BadParameter(
+            f"{where}: {first['msg']}", param_hint=options.get(field) or options.get("") or field
+        ) from None
+
+
 @users_app.command("create")
 def users_create(
     email: str,
@@ -81,12 +97,19 @@ def users_create(
     name: str = "",
     admin: Annotated[bool, typer.Option("--admin", help="Make the user an administrator.")] = False,
 ) -> None:
-    """Create an account."""
+    """Create an account, checked as POST /api/users checks one (an address login accepts, a
+    password of 8 characters or more)."""
     from backend.core.db import session_scope
+    from backend.users.schemas import UserCreate
     from backend.users.service import create_user
 
+    data = _validated(
+        UserCreate,
+        {"email": email, "password": password, "name": name, "is_admin": admin},
+        {"email": "EMAIL", "password": "--password", "name": "--name"},
+    )
     with session_scope() as s:
-        user = create_user(s, email=email, password=password, name=name, is_admin=admin)
+        user = create_user(s, email=data.email, password=password, name=data.name, is_admin=admin)
         console.print(f"created user {user.id} <{user.email}>")
 
 
@@ -115,13 +138,22 @@ def prompts_import(
     from backend.prompts.schemas import CleaningOptions, ColumnMapping
     from backend.prompts.service import import_prompt_set
 
-    cols = ColumnMapping.model_validate_json(mapping) if mapping else None
-    opts = CleaningOptions(
-        dedup_exact=dedup,
-        near_dup_threshold=near_dup or None,
-        ngram=ngram,
-        decontaminate_against=decontaminate_against,
-        eval_ratio=eval_ratio,
+    cols = _validated(ColumnMapping, mapping, {"": "--mapping"}) if mapping else None
+    opts = _validated(
+        CleaningOptions,
+        {
+            "dedup_exact": dedup,
+            "near_dup_threshold": near_dup or None,
+            "ngram": ngram,
+            "decontaminate_against": decontaminate_against,
+            "eval_ratio": eval_ratio,
+        },
+        {
+            "near_dup_threshold": "--near-dup",
+            "ngram": "--ngram",
+            "decontaminate_against": "--decontaminate-against",
+            "eval_ratio": "--eval-ratio",
+        },
     )
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
