@@ -130,11 +130,10 @@ def prompts_import(
 ) -> None:
     """Import a prompt file through the same code path as the API, with a progress bar."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-    from sqlalchemy import select
 
     from backend.core.db import session_scope
     from backend.core.errors import AppError
-    from backend.projects.models import Project
+    from backend.projects.service import find_project
     from backend.prompts.schemas import CleaningOptions, ColumnMapping
     from backend.prompts.service import import_prompt_set
 
@@ -161,13 +160,10 @@ def prompts_import(
         task = bar.add_task(f"importing {file.name}: 0 rows")
         try:
             with session_scope() as s:
-                proj = s.scalar(
-                    select(Project).where(
-                        Project.id == int(project) if project.isdigit() else Project.name == project
-                    )
-                )
-                if proj is None:
-                    raise typer.BadParameter(f"no project {project!r}", param_hint="--project")
+                try:
+                    proj = find_project(s, project)
+                except AppError as exc:
+                    raise typer.BadParameter(exc.message, param_hint="--project") from None
                 pset, report = import_prompt_set(
                     s,
                     project=proj,
