@@ -35,13 +35,32 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     no_migrate: Annotated[bool, typer.Option("--no-migrate", help="Skip alembic upgrade head.")] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, max=256, help="uvicorn worker processes (one per core is a good start).")
+    ] = 1,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            help="Proxies whose X-Forwarded-For is trusted for the client address (login throttling); "
+            "'*' behind the compose file's nginx."
+        ),
+    ] = "127.0.0.1",
 ) -> None:
     """Run the API and the dashboard under uvicorn (migrating first)."""
     import uvicorn
 
     if not no_migrate:
         migrate()
-    uvicorn.run("backend.main:create_app", factory=True, host=host, port=port, log_level="info")
+    uvicorn.run(
+        "backend.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        log_level="info",
+    )
 
 
 @app.command()
