@@ -151,3 +151,40 @@ def test_long_words_hash_as_the_plain_statement_whatever_their_number(n_long):
     expected = [_reference_word_hash(w.lower().encode()) for w in words + texts[1].split()]
     assert counts.tolist() == [n_long, 3]
     assert h.tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "ref", "final", "kept"),
+    [
+        (
+            "solution",
+            "So $x=\\boxed{\\frac{1}{2}}$, not \\boxed{3}... wait: $\\boxed{\\frac{a}{b}}$.",
+            "\\frac{a}{b}",
+            True,
+        ),
+        ("solution", "No box here.", "No box here.", False),
+        ("solution", "Unclosed \\boxed{1", "Unclosed \\boxed{1", False),
+        ("answer", "2 + 2 = 4\n#### 4", "4", True),
+        ("answer", "just 4", "just 4", False),
+        ("output", "\\boxed{5}", "\\boxed{5}", False),
+    ],
+)
+def test_references_keep_the_final_answer_for_verifiers_and_the_worked_text(key, ref, final, kept):
+    from backend.prompts.references import split_reference
+
+    got, worked = split_reference(key, ref)
+    assert got == final
+    assert (worked is not None) == kept
+    if worked:
+        assert ref.startswith(next(iter(worked.values()))[:5])
+
+
+def test_a_list_valued_question_is_a_wrong_type_not_a_messages_error():
+    from backend.prompts.importer import RecordMapper
+    from backend.prompts.report import Report
+    from backend.prompts.schemas import ColumnMapping
+
+    report = Report()
+    assert RecordMapper(ColumnMapping(), report)(1, {"question": ["what", "is", "2+2"]}) is None
+    (err,) = report.errors
+    assert (err.field, err.reason) == ("question", "wrong_type") and "messages[0]" not in err.message

@@ -12,6 +12,7 @@ from typing import Any
 from backend.core.config import get_settings
 from backend.prompts.dedup.hashing import text_hashes, word_hashes
 from backend.prompts.readers import READERS
+from backend.prompts.references import split_reference
 from backend.prompts.report import ImportFailed, Report
 from backend.prompts.schemas import ColumnMapping
 
@@ -151,14 +152,16 @@ class RecordMapper:
                 ):
                     ref = obj.get(rkey) if rkey is not None else None
                     if ref is None or (type(ref) is str and "\x00" not in ref):
-                        if ref and rkey == "answer" and "####" in ref:
-                            ref = ref.partition("####")[2].strip() or ref
+                        worked = None
+                        if ref and rkey in ("answer", "solution"):
+                            ref, worked = split_reference(rkey, ref)
                         positions.append(rowno)
                         texts.append(text)
                         systems.append(None)
                         messages.append(None)
                         references.append(ref)
-                        metas.append({k: obj[k] for k in keep})
+                        meta = {k: obj[k] for k in keep}
+                        metas.append({**meta, **worked} if worked else meta)
                         parsed = True
             if parsed is None:
                 parsed = full(rowno, obj)
@@ -195,6 +198,11 @@ class RecordMapper:
         messages = system = None
         if type(value) is str:
             text = value
+        elif isinstance(value, list) and pkey != "messages" and not all(isinstance(m, dict) for m in value):
+            reject(
+                rowno, pkey, "wrong_type", "expected text (or a list of {role, content} messages), got a list"
+            )
+            return None
         elif isinstance(value, list):
             problem = _check_messages(value)
             if problem:
@@ -233,6 +241,7 @@ class RecordMapper:
                 return None
             system = sv or system
         reference = obj.get(rkey) if rkey else None
+        worked = None
         if reference is not None:
             if type(reference) is not str:
                 if not isinstance(reference, str | int | float) or isinstance(reference, bool):
@@ -247,12 +256,10 @@ class RecordMapper:
             elif "\x00" in reference:
                 reject(rowno, rkey, "nul_character", "the reference contains a NUL character")
                 return None
-            if rkey == "answer" and "####" in reference:
-                # GSM8K keeps the rationale before '#### 42'; the verifier wants 42
-                final = reference.partition("####")[2].strip()
-                if final:
-                    reference = final
+            reference, worked = split_reference(rkey, reference)
         meta = {k: obj[k] for k in keep if k in obj}
+        if worked:
+            meta.update(worked)
         return ParsedPrompt(rowno, text, system, messages, reference, meta)
 
 
