@@ -12,7 +12,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from backend.core.processes import spawn, stop, wait_healthy
+from backend.core.processes import sigterm_as_interrupt, spawn, stop, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_EMAIL = "admin@example.com"
@@ -167,7 +167,12 @@ def _print_run(run: dict, console: Console) -> None:
 
 
 def run_demo(*, port: int, keep_serving: bool, console: Console) -> int:
-    """Returns the exit code: 0 when the run succeeded."""
+    """Returns the exit code: 0 when the run succeeded. SIGTERM stops every child, as Ctrl-C does."""
+    with sigterm_as_interrupt():
+        return _run_demo(port=port, keep_serving=keep_serving, console=console)
+
+
+def _run_demo(*, port: int, keep_serving: bool, console: Console) -> int:
     from backend.core.config import get_settings
     from backend.core.migrate import upgrade_head
 

@@ -205,3 +205,44 @@ def test_serve_runs_the_number_of_worker_processes_asked_for(tmp_path):
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
+
+
+def test_sigterm_stops_the_children_as_ctrl_c_does(tmp_path):
+    """What `distillery up` and `demo` do: a SIGTERM to the parent runs its clean-up, so no child is
+    left running as an orphan."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from backend.core.processes import pid_alive
+    from tests.conftest import ROOT
+
+    pidfile = tmp_path / "child.pid"
+    code = f"""
+import sys, time
+from backend.core.processes import sigterm_as_interrupt, spawn, stop
+with sigterm_as_interrupt():
+    child = spawn([sys.executable, "-c", "import time; time.sleep(120)"])
+    open({str(pidfile)!r}, "w").write(str(child.pid))
+    try:
+        time.sleep(120)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop(child, name="the child")
+"""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
+    deadline = time.monotonic() + 30
+    while not pidfile.exists() or not pidfile.read_text():
+        assert time.monotonic() < deadline and parent.poll() is None
+        time.sleep(0.05)
+    child = int(pidfile.read_text())
+    parent.terminate()
+    assert parent.wait(timeout=30) == 0
+    deadline = time.monotonic() + 10
+    while pid_alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not pid_alive(child)
