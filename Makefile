@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 FRONT_SRC := $(shell find frontend/src frontend/index.html frontend/vite.config.ts -type f 2>/dev/null)
 
-.PHONY: demo up test lint setup frontend bench clean client vllm
+.PHONY: demo up test lint setup frontend bench clean client vllm schemathesis
 
 setup: $(STAMP)
 
@@ -47,6 +47,11 @@ test: setup frontend vllm
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q
 	cd frontend && npm test
+
+# Fuzz every operation of /api/openapi.json (not_a_server_error); `make test` runs the same with fewer cases.
+schemathesis: setup
+	bash scripts/ensure-services.sh
+	DISTILLERY_SCHEMATHESIS_EXAMPLES=$${EXAMPLES:-60} $(BIN)/pytest -q tests/api/test_schemathesis.py
 
 bench: setup
 	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(BIN)/python $$b || exit 1; done

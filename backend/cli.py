@@ -35,13 +35,32 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     no_migrate: Annotated[bool, typer.Option("--no-migrate", help="Skip alembic upgrade head.")] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, max=256, help="uvicorn worker processes (one per core is a good start).")
+    ] = 1,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            help="Proxies whose X-Forwarded-For is trusted for the client address (login throttling); "
+            "'*' behind the compose file's nginx."
+        ),
+    ] = "127.0.0.1",
 ) -> None:
     """Run the API and the dashboard under uvicorn (migrating first)."""
     import uvicorn
 
     if not no_migrate:
         migrate()
-    uvicorn.run("backend.main:create_app", factory=True, host=host, port=port, log_level="info")
+    uvicorn.run(
+        "backend.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        log_level="info",
+    )
 
 
 @app.command()
@@ -74,6 +93,22 @@ def worker(
     os.execv(sys.executable, argv)
 
 
+def _validated(model, data, options: dict[str, str]):
+    """model checked against data (a dict, or JSON text); a bad value is a usage error naming its
+    option (exit 2), never a pydantic traceback. `options` maps a field (or "" for all) to its option."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate_json(data) if isinstance(data, str) else model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        where = ".".join(map(str, first["loc"])) or "value"
+        raise typer.BadParameter(
+            f"{where}: {first['msg']}", param_hint=options.get(field) or options.get("") or field
+        ) from None
+
+
 @users_app.command("create")
 def users_create(
     email: str,
@@ -81,12 +116,19 @@ def users_create(
     name: str = "",
     admin: Annotated[bool, typer.Option("--admin", help="Make the user an administrator.")] = False,
 ) -> None:
-    """Create an account."""
+    """Create an account, checked as POST /api/users checks one (an address login accepts, a
+    password of 8 characters or more)."""
     from backend.core.db import session_scope
+    from backend.users.schemas import UserCreate
     from backend.users.service import create_user
 
+    data = _validated(
+        UserCreate,
+        {"email": email, "password": password, "name": name, "is_admin": admin},
+        {"email": "EMAIL", "password": "--password", "name": "--name"},
+    )
     with session_scope() as s:
-        user = create_user(s, email=email, password=password, name=name, is_admin=admin)
+        user = create_user(s, email=data.email, password=password, name=data.name, is_admin=admin)
         console.print(f"created user {user.id} <{user.email}>")
 
 
@@ -107,21 +149,29 @@ def prompts_import(
 ) -> None:
     """Import a prompt file through the same code path as the API, with a progress bar."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-    from sqlalchemy import select
 
     from backend.core.db import session_scope
     from backend.core.errors import AppError
-    from backend.projects.models import Project
+    from backend.projects.service import find_project
     from backend.prompts.schemas import CleaningOptions, ColumnMapping
     from backend.prompts.service import import_prompt_set
 
-    cols = ColumnMapping.model_validate_json(mapping) if mapping else None
-    opts = CleaningOptions(
-        dedup_exact=dedup,
-        near_dup_threshold=near_dup or None,
-        ngram=ngram,
-        decontaminate_against=decontaminate_against,
-        eval_ratio=eval_ratio,
+    cols = _validated(ColumnMapping, mapping, {"": "--mapping"}) if mapping else None
+    opts = _validated(
+        CleaningOptions,
+        {
+            "dedup_exact": dedup,
+            "near_dup_threshold": near_dup or None,
+            "ngram": ngram,
+            "decontaminate_against": decontaminate_against,
+            "eval_ratio": eval_ratio,
+        },
+        {
+            "near_dup_threshold": "--near-dup",
+            "ngram": "--ngram",
+            "decontaminate_against": "--decontaminate-against",
+            "eval_ratio": "--eval-ratio",
+        },
     )
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
@@ -129,13 +179,10 @@ def prompts_import(
         task = bar.add_task(f"importing {file.name}: 0 rows")
         try:
             with session_scope() as s:
-                proj = s.scalar(
-                    select(Project).where(
-                        Project.id == int(project) if project.isdigit() else Project.name == project
-                    )
-                )
-                if proj is None:
-                    raise typer.BadParameter(f"no project {project!r}", param_hint="--project")
+                try:
+                    proj = find_project(s, project)
+                except AppError as exc:
+                    raise typer.BadParameter(exc.message, param_hint="--project") from None
                 pset, report = import_prompt_set(
                     s,
                     project=proj,

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
-from backend.core.processes import spawn, stop, wait_healthy
+from backend.core.processes import sigterm_as_interrupt, spawn, stop, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_EMAIL = "admin@example.com"
@@ -65,7 +65,12 @@ def _drive(base: str, console: Console, *, seeds: int, size: str) -> bool:
 
 
 def run_demo(*, port: int, keep_serving: bool, console: Console, seeds: int = 1, size: str = "full") -> int:
-    """Returns the exit code: 0 when the run succeeded."""
+    """Returns the exit code: 0 when every run succeeded. SIGTERM stops every child, as Ctrl-C does."""
+    with sigterm_as_interrupt():
+        return _run_demo(port=port, keep_serving=keep_serving, console=console, seeds=seeds, size=size)
+
+
+def _run_demo(*, port: int, keep_serving: bool, console: Console, seeds: int, size: str) -> int:
     from backend.core.config import get_settings
     from backend.core.migrate import upgrade_head
 

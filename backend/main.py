@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from backend.api.request_checks import refuse_nul
 from backend.api.routes import (
     auth,
     evaluations,
@@ -23,7 +24,7 @@ from backend.api.routes import (
     tokens,
 )
 from backend.core.config import get_settings
-from backend.core.errors import install_error_handlers
+from backend.core.errors import ERROR_RESPONSES, install_error_handlers
 from backend.core.logging import configure_logging
 
 
@@ -44,7 +45,7 @@ def create_app() -> FastAPI:
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
         )
 
-    api = APIRouter(prefix="/api")
+    api = APIRouter(prefix="/api", dependencies=[Depends(refuse_nul)], responses=ERROR_RESPONSES)
     for module in (
         auth,
         tokens,

@@ -13,7 +13,7 @@ from backend.rollouts.models import ResponseCache
 from backend.runs.models import Run, RunStage, StageChunk, Status
 from backend.samples.models import Generation, Verdict
 from backend.teachers.models import Teacher
-from backend.users.models import ApiToken, User
+from backend.users.models import ApiToken, LoginThrottle, User
 
 __all__ = [
     "ApiToken",
@@ -25,6 +25,7 @@ __all__ = [
     "HumanLabel",
     "JudgeCache",
     "Job",
+    "LoginThrottle",
     "Membership",
     "ModelArtifact",
     "Project",

@@ -6,7 +6,7 @@ one. Every contestant sees the same rows, in order, with the same rule (Jaccard 
 word 5-shingles of the lower-cased, whitespace-split text; earlier rows win; a removed row is never
 matched again) and LSH bands of 4 rows:
 
-- ours: backend.prompts.cleaning.NearDeduper (num_perm 64: 11 bands of 4), candidates checked on the
+- ours: backend.prompts.dedup.near.NearDeduper (num_perm 64: 11 bands of 4), candidates checked on the
   shingle sets' 16-bit fingerprints; the input is the texts, so its word hashing is timed too.
 - datasketch MinHashLSH (num_perm 64, params=(11, 4)) and rensa RMinHashLSH (num_perm 64, 16 bands of
   4: rensa wants num_perm divisible by the bands), each with the shingling a user of it writes in
@@ -74,7 +74,7 @@ def prepare(path: Path, rows: int) -> tuple[list[str], list[str], list[int]]:
 
 
 def ours(texts: list[str]) -> tuple[np.ndarray, None]:
-    from backend.prompts.cleaning import NearDeduper
+    from backend.prompts.dedup.near import NearDeduper
 
     d = NearDeduper(threshold=THRESHOLD, shingle=SHINGLE, num_perm=64)
     out = []

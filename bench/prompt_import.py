@@ -177,7 +177,7 @@ def copy_peer(url: str, path: Path) -> float:
 
 def _prepared_rows(path: Path) -> list[tuple]:
     """(Columns, hashes, splits) per batch of 4,096 rows: what the import hands to its COPY."""
-    from backend.prompts.cleaning import hex_hashes
+    from backend.prompts.dedup.hashing import hex_hashes
     from backend.prompts.importer import parse_columns
     from backend.prompts.pipeline import HashedRows, split_column
     from backend.prompts.report import Report

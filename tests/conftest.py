@@ -267,3 +267,21 @@ def tiny_server():
     wait_healthy(f"{base}/health", proc, timeout=120, name="transformers serve", log_path=log_path)
     yield f"{base}/v1", str(model_dir)
     stop(proc, grace_s=20, name="transformers serve")
+
+
+@pytest.fixture
+def fresh_login_throttle() -> Iterator[None]:
+    """Every test client calls from one address ("testclient"): forget its failed logins around a test
+    that makes many, so they do not slow later tests' logins."""
+    from sqlalchemy import delete
+
+    from backend.core.db import session_scope
+    from backend.users.models import LoginThrottle
+
+    def clear() -> None:
+        with session_scope() as s:
+            s.execute(delete(LoginThrottle))
+
+    clear()
+    yield
+    clear()

@@ -119,3 +119,72 @@ def test_length_stats_agree_with_numpy(values):
         "p90": round(float(np.percentile(a, 90)), 2),
     }
     assert sum(st["histogram"]["counts"]) == a.size and len(st["histogram"]["edges"]) == 6
+
+
+def _reference_word_hash(word: bytes) -> int:
+    """The word hash as stated plainly: 8 bytes at a time, each pass mixing in the hash so far."""
+    m = (1 << 64) - 1
+
+    def mix(x: int) -> int:
+        x ^= x >> 30
+        x = (x * 0xBF58476D1CE4E5B9) & m
+        x ^= x >> 27
+        x = (x * 0x94D049BB133111EB) & m
+        return x ^ (x >> 31)
+
+    h = int.from_bytes(word[:8], "little")
+    for k in range(1, (len(word) + 7) // 8):
+        h = (int.from_bytes(word[8 * k : 8 * k + 8], "little") + mix((h + k) & m)) & m
+    return mix((h + 0x9E3779B97F4A7C15) & m)
+
+
+@pytest.mark.parametrize("n_long", [1, 3, 9])
+def test_long_words_hash_as_the_plain_statement_whatever_their_number(n_long):
+    """Few long words are finished in Python, many by numpy passes: both give the documented bits."""
+    rng = random.Random(n_long)
+    words = [
+        "".join(rng.choices("abcdefXYZ0189+/=", k=rng.choice([1, 8, 9, 17, 64, 5_003, 40_001])))
+        for _ in range(n_long)
+    ]
+    texts = [" ".join(words), "short words here"]
+    h, counts = word_hashes(texts)
+    expected = [_reference_word_hash(w.lower().encode()) for w in words + texts[1].split()]
+    assert counts.tolist() == [n_long, 3]
+    assert h.tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "ref", "final", "kept"),
+    [
+        (
+            "solution",
+            "So $x=\\boxed{\\frac{1}{2}}$, not \\boxed{3}... wait: $\\boxed{\\frac{a}{b}}$.",
+            "\\frac{a}{b}",
+            True,
+        ),
+        ("solution", "No box here.", "No box here.", False),
+        ("solution", "Unclosed \\boxed{1", "Unclosed \\boxed{1", False),
+        ("answer", "2 + 2 = 4\n#### 4", "4", True),
+        ("answer", "just 4", "just 4", False),
+        ("output", "\\boxed{5}", "\\boxed{5}", False),
+    ],
+)
+def test_references_keep_the_final_answer_for_verifiers_and_the_worked_text(key, ref, final, kept):
+    from backend.prompts.references import split_reference
+
+    got, worked = split_reference(key, ref)
+    assert got == final
+    assert (worked is not None) == kept
+    if worked:
+        assert ref.startswith(next(iter(worked.values()))[:5])
+
+
+def test_a_list_valued_question_is_a_wrong_type_not_a_messages_error():
+    from backend.prompts.importer import RecordMapper
+    from backend.prompts.report import Report
+    from backend.prompts.schemas import ColumnMapping
+
+    report = Report()
+    assert RecordMapper(ColumnMapping(), report)(1, {"question": ["what", "is", "2+2"]}) is None
+    (err,) = report.errors
+    assert (err.field, err.reason) == ("question", "wrong_type") and "messages[0]" not in err.message

@@ -100,6 +100,7 @@ def test_compose_services_and_commands(compose, tmp_path):
     assert "distillery migrate" in api and "distillery serve" in api
     assert api.index("distillery migrate") < api.index("distillery serve")
     assert "--no-migrate" in api.split("distillery serve", 1)[1]
+    assert "--workers 4" in api and "--forwarded-allow-ips" in api  # one process would hold ~185 req/s
 
     env = services["api"]["environment"]
     assert env["DISTILLERY_SECRET_KEY"] == REQUIRED_ENV["DISTILLERY_SECRET_KEY"]

@@ -246,3 +246,16 @@ def test_a_parse_process_that_dies_fails_the_import_and_stores_nothing(tmp_path,
     with pytest.raises(RuntimeError, match="parse process ended unexpectedly"):
         _import(project_id, _write(tmp_path / "dies.jsonl", _rows(10 * CLEAN_BATCH)))
     assert _stored(project_id) == (0, 0)
+
+
+def test_a_prompt_over_the_length_limit_is_a_row_error(tmp_path, monkeypatch):
+    """Past DISTILLERY_MAX_PROMPT_CHARS a row is refused with its reason, on both mapping paths."""
+    from backend.core.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "max_prompt_chars", 1000)
+    rows = [{"prompt": "fine"}, {"prompt": "A" * 1001}, {"question": "B" * 1001, "answer": "x"}]
+    path = _write(tmp_path / "long.jsonl", [orjson.dumps(r) for r in rows])
+    _, report = _import(_new_project(), path, skip_invalid=True)
+    assert report.rows_stored == 1 and dict(report.reasons) == {"prompt_too_long": 2}
+    assert [(e.row, e.field) for e in report.errors] == [(2, "prompt"), (3, "question")]
+    assert "DISTILLERY_MAX_PROMPT_CHARS" in report.errors[0].message

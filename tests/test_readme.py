@@ -20,3 +20,27 @@ def test_every_setting_is_documented():
         f"DISTILLERY_{n.upper()}" for n in Settings.model_fields if f"`DISTILLERY_{n.upper()}`" not in README
     ]
     assert missing == []
+
+
+def test_every_link_and_make_target_the_readme_names_exists():
+    """The map and every file linked from the README live in the repository; every `make X` exists."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    links = [t for t in re.findall(r"\]\(([^)#\s]+)\)", README) if "://" not in t]
+    assert "docs/ARCHITECTURE.md" in links
+    assert [t for t in links if not (root / t).exists()] == []
+    makefile = (root / "Makefile").read_text()
+    targets = set(re.findall(r"`make (\w+)", README))
+    assert {t for t in targets if not re.search(rf"^{t}:", makefile, re.M)} == set()
+
+
+def test_the_readme_says_what_the_api_does():
+    from backend.main import create_app
+
+    spec = create_app().openapi()
+    create_run = spec["paths"]["/api/projects/{project_id}/runs"]["post"]["responses"]
+    assert "202" in create_run and "RunDetail" in str(create_run["202"])
+    assert "job_id" not in README  # jobs answer with their `id`
+    assert "users create EMAIL [--password P]" in README
+    assert "maintainer role" in README and "Re-queue is manual" in README

@@ -43,6 +43,8 @@ class Fanout:
     kind: str
     summarize: Callable[[Session, RunStage], dict[str, Any]]  # the stage's summary from its chunks
     done_of: Callable[[dict[str, Any]], int]  # progress_done from that summary
+    # (session, stage, run, summary) -> why a stage whose chunks all succeeded fails after all, or None
+    failure_of: Callable[[Session, RunStage, Run, dict[str, Any]], str | None] | None = None
 
     @property
     def chunk_task(self) -> str:
@@ -137,7 +139,13 @@ class Fanout:
                     lifecycle.finish_stage(s, stage=stage, run=run, status=Status.cancelled)
                 return
             if states[Status.succeeded] == sum(states.values()):
-                lifecycle.complete_stage(s, stage=stage, run=run, metrics=self.summarize(s, stage))
+                metrics = self.summarize(s, stage)
+                cause = self.failure_of(s, stage, run, metrics) if self.failure_of else None
+                if cause:
+                    self.write_progress(s, stage=stage)
+                    lifecycle.finish_stage(s, stage=stage, run=run, status=Status.failed, error=cause)
+                    return
+                lifecycle.complete_stage(s, stage=stage, run=run, metrics=metrics)
 
     def chunk_still_running(self, chunk_id: int) -> bool:
         with session_scope() as s:

@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from backend.core.db import get_sessionmaker
 from backend.core.errors import Forbidden, NotFound, Unauthorized
+from backend.core.ids import PathId
 from backend.projects.models import Project, Role
 from backend.projects.service import get_membership
 from backend.users.models import User
@@ -65,9 +66,7 @@ class ProjectAccess:
 
 
 def _project_access(needed: Role):
-    def dependency(
-        session: SessionDep, user: CurrentUser, project_id: Annotated[int, Path(ge=1)]
-    ) -> ProjectAccess:
+    def dependency(session: SessionDep, user: CurrentUser, project_id: PathId) -> ProjectAccess:
         project = session.get(Project, project_id)
         membership = get_membership(session, project_id=project_id, user_id=user.id) if project else None
         # A project the caller cannot see does not exist, as far as they can tell.

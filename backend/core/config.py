@@ -28,10 +28,22 @@ class Settings(BaseSettings):
         description="Derives the key that encrypts teacher API keys at rest; keep it secret and stable.",
     )
     session_ttl_hours: int = Field(24 * 7, ge=1, description="Lifetime of a login token.")
+    login_free_failures: int = Field(
+        5, ge=1, description="Failed logins of one account before each further try must wait (1 s, doubling)."
+    )
+    login_free_failures_per_address: int = Field(
+        20, ge=1, description="Failed logins from one client address before each further try must wait."
+    )
     allow_signup: bool = Field(False, description="Let anyone create an account at /api/auth/signup.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API.")
     frontend_dist: Path = Field(Path("frontend/dist"), description="Built dashboard served at /.")
     max_upload_mb: int = Field(512, ge=1, description="Largest prompt file accepted, in MiB.")
+    max_prompt_chars: int = Field(
+        1_000_000,
+        ge=1,
+        description="Longest prompt text an import accepts, in characters; a longer row is rejected "
+        "with reason prompt_too_long.",
+    )
     parse_process_min_mb: float = Field(
         16,
         ge=0,

@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,56 @@ class TooLarge(AppError):
     status_code, code = 413, "payload_too_large"
 
 
+class TooManyRequests(AppError):
+    status_code, code = 429, "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None):
+        super().__init__(message, code=code, details={"retry_after_s": retry_after})
+        self.retry_after = retry_after
+
+
+class FieldError(BaseModel):
+    path: str = Field(description="Where: body.recipe.rollout.n, path.run_id, query.limit ...")
+    message: str
+    type: str
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Machine-readable: not_found, validation_error, too_many_logins ...")
+    message: str
+    fields: list[FieldError] | None = Field(None, description="Each bad field, for validation errors.")
+    details: dict[str, Any] | None = None
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+
+_ERROR_MEANINGS = {
+    400: "Bad request",
+    401: "Not authenticated (missing, unknown or expired token, or wrong credentials)",
+    403: "Authenticated, but the role or the teacher's terms do not allow it",
+    404: "No such resource, or one the caller cannot see",
+    409: "Conflicts with the current state or an existing resource",
+    413: "Upload over DISTILLERY_MAX_UPLOAD_MB",
+    422: "Invalid input; fields names each bad field",
+    429: "Too many attempts; wait Retry-After seconds",
+}
+# "model" puts ErrorBody in the schema's components; "content" names JSON also on routes whose own
+# responses are text (dataset cards), since errors are JSON everywhere
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "model": ErrorBody,
+        "description": meaning,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+    for status, meaning in _ERROR_MEANINGS.items()
+}
+"""Declared on every API route, so the schema and the generated client type the error body."""
+
+
 def error_body(
     code: str, message: str, fields: list[dict] | None = None, details: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -84,6 +135,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(
             error_body(exc.code, exc.message, exc.fields, exc.details), exc.status_code, headers
         )
@@ -104,3 +157,10 @@ def install_error_handlers(app: FastAPI) -> None:
         # Services check uniqueness first; this catches the race between check and insert.
         log.info("integrity error: %s", type(exc.orig).__name__)
         return JSONResponse(error_body("conflict", "conflicts with an existing resource"), 409)
+
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError):
+        # The request checks bound ids and refuse NUL; a value the database still cannot hold is the
+        # client's, not a server fault. Only the driver's class is logged: the parameters hold secrets.
+        log.warning("value refused by the database: %s", type(exc.orig).__name__)
+        return JSONResponse(error_body("invalid_value", "a value in the request cannot be stored"), 422)

@@ -11,6 +11,7 @@ _SECRET_PATTERNS = [
     re.compile(r"dst_[A-Za-z0-9_\-]{8,}"),
     re.compile(r"sk-[A-Za-z0-9_\-]{8,}"),
     re.compile(r"(?i)((?:api[_-]?key|password|secret|token)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"),
+    re.compile(r"\$argon2[a-z]*\$[^\s'\",)]+"),  # password hashes
 ]
 
 
@@ -20,12 +21,27 @@ def redact(text: str) -> str:
     return text
 
 
+def scrub(text: str | None, *secrets: str | None) -> str | None:
+    """redact(), and every occurrence of the given secrets (a teacher's API key, which a provider's
+    error body may echo back in any shape) replaced: for errors that are stored or logged."""
+    if not text:
+        return text
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[REDACTED]")
+    return redact(text)
+
+
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         msg = record.getMessage()
         clean = redact(msg)
         if clean != msg:
             record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:  # a traceback's text is formatted once, then cached
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True
 
 

@@ -14,7 +14,8 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal, NoReturn
 
@@ -59,6 +60,21 @@ def spawn(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+def _interrupt(signum: int, _frame) -> NoReturn:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Inside: SIGTERM (how docker and systemd stop a program) raises KeyboardInterrupt as Ctrl-C
+    does, so the caller's `finally` stops its children instead of leaving them orphaned."""
+    before = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def log_tail(log_path: Path | None, lines: int = TAIL_LINES) -> str:

@@ -27,6 +27,18 @@ def verify_password(password: str, password_hash: str) -> bool:
         return False
 
 
+_DUMMY_HASH: list[str] = []
+
+
+def verify_password_of_nobody(password: str) -> bool:
+    """The cost of verify_password for an email with no account (always False): a login for an unknown
+    email takes as long as one with a wrong password, so timing tells nothing about accounts."""
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(_hasher.hash(new_token()))
+    verify_password(password, _DUMMY_HASH[0])
+    return False
+
+
 def new_token() -> str:
     """A fresh bearer token; the caller shows it once and stores only hash_token(token)."""
     return TOKEN_PREFIX + secrets.token_urlsafe(32)

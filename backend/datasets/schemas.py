@@ -36,7 +36,7 @@ class SnapshotSettings(BaseModel):
     pick: Literal["shortest", "random"] = Field(
         "shortest", description="Which attempts max_per_prompt keeps: the shortest, or a seeded random few."
     )
-    seed: int = Field(0, description="Seed of the random pick.")
+    seed: int = Field(0, ge=-(2**63), le=2**63 - 1, description="Seed of the random pick.")
     preference_pairs: bool = Field(
         True, description="Also write chosen/rejected pairs (an accepted and a rejected attempt of a prompt)."
     )

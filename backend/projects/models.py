@@ -29,9 +29,11 @@ class Role(enum.StrEnum):
 
 class Project(Base):
     __tablename__ = "projects"
+    # Unique per owner, not per installation: a 409 must not tell an outsider another team's names.
+    __table_args__ = (UniqueConstraint("created_by", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

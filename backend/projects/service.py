@@ -12,9 +12,9 @@ from backend.users.models import User
 
 
 def create_project(session: Session, *, owner: User, name: str, description: str = "") -> Project:
-    """Create a project with the caller as its owner."""
-    if session.scalar(select(Project.id).where(Project.name == name)):
-        raise Conflict(f"a project named {name!r} already exists", code="project_exists")
+    """Create a project with the caller as its owner; names are unique per owner."""
+    if session.scalar(select(Project.id).where(Project.created_by == owner.id, Project.name == name)):
+        raise Conflict(f"you already have a project named {name!r}", code="project_exists")
     project = Project(name=name, description=description, created_by=owner.id)
     session.add(project)
     session.flush()
@@ -45,8 +45,9 @@ def update_project(
 ) -> Project:
     """Rename or redescribe a project."""
     if name is not None and name != project.name:
-        if session.scalar(select(Project.id).where(Project.name == name)):
-            raise Conflict(f"a project named {name!r} already exists", code="project_exists")
+        same = select(Project.id).where(Project.created_by == project.created_by, Project.name == name)
+        if session.scalar(same):
+            raise Conflict(f"its owner already has a project named {name!r}", code="project_exists")
         project.name = name
     if description is not None:
         project.description = description
@@ -96,3 +97,21 @@ def change_member(
         return None
     m.role = role
     return m, session.get(User, user_id)
+
+
+def find_project(session: Session, ref: str) -> Project:
+    """A project by id or by name, for the command line (which sees every project); a name that
+    several owners use is refused, naming the ids to pick from."""
+    if ref.isdigit():
+        project = session.get(Project, int(ref))
+        found = [project] if project else []
+    else:
+        found = list(session.scalars(select(Project).where(Project.name == ref).order_by(Project.id)))
+    if not found:
+        raise NotFound(f"no project {ref!r}", code="project_not_found")
+    if len(found) > 1:
+        ids = ", ".join(str(p.id) for p in found)
+        raise Conflict(
+            f"several projects are named {ref!r} (ids {ids}); give the id", code="ambiguous_project"
+        )
+    return found[0]

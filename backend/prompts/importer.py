@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from backend.core.config import get_settings
 from backend.prompts.dedup.hashing import text_hashes, word_hashes
 from backend.prompts.readers import READERS
+from backend.prompts.references import split_reference
 from backend.prompts.report import ImportFailed, Report
 from backend.prompts.schemas import ColumnMapping
 
@@ -105,6 +107,7 @@ class RecordMapper:
 
     def __init__(self, mapping: ColumnMapping, report: Report):
         self.mapping, self.report = mapping, report
+        self.max_chars = get_settings().max_prompt_chars
         self._layouts: dict[tuple[str, ...], tuple[str | None, str | None, tuple[str, ...]]] = {}
 
     def _layout(self, obj: dict[str, Any]) -> tuple[str | None, str | None, tuple[str, ...]]:
@@ -130,7 +133,7 @@ class RecordMapper:
         text reference or none, metadata as the record holds it) is mapped inline here; every other row
         goes through __call__, which checks it in full. Both give the same result.
         """
-        layouts, full = self._layouts, self.__call__
+        layouts, full, max_chars = self._layouts, self.__call__, self.max_chars
         plain = self.mapping.system is None and self.mapping.metadata is None
         out = Columns()
         positions, texts, systems, messages, references, metas = out.lists()
@@ -140,17 +143,25 @@ class RecordMapper:
             if layout is not None and plain:
                 pkey, rkey, keep = layout
                 text = obj.get(pkey)
-                if type(text) is str and text and "\x00" not in text and not text.isspace():
+                if (
+                    type(text) is str
+                    and text
+                    and len(text) <= max_chars
+                    and "\x00" not in text
+                    and not text.isspace()
+                ):
                     ref = obj.get(rkey) if rkey is not None else None
                     if ref is None or (type(ref) is str and "\x00" not in ref):
-                        if ref and rkey == "answer" and "####" in ref:
-                            ref = ref.partition("####")[2].strip() or ref
+                        worked = None
+                        if ref and rkey in ("answer", "solution"):
+                            ref, worked = split_reference(rkey, ref)
                         positions.append(rowno)
                         texts.append(text)
                         systems.append(None)
                         messages.append(None)
                         references.append(ref)
-                        metas.append({k: obj[k] for k in keep})
+                        meta = {k: obj[k] for k in keep}
+                        metas.append({**meta, **worked} if worked else meta)
                         parsed = True
             if parsed is None:
                 parsed = full(rowno, obj)
@@ -187,6 +198,11 @@ class RecordMapper:
         messages = system = None
         if type(value) is str:
             text = value
+        elif isinstance(value, list) and pkey != "messages" and not all(isinstance(m, dict) for m in value):
+            reject(
+                rowno, pkey, "wrong_type", "expected text (or a list of {role, content} messages), got a list"
+            )
+            return None
         elif isinstance(value, list):
             problem = _check_messages(value)
             if problem:
@@ -200,6 +216,15 @@ class RecordMapper:
             return None
         if not text or text.isspace():
             reject(rowno, pkey, "empty_prompt", "the prompt is empty")
+            return None
+        if len(text) > self.max_chars:
+            reject(
+                rowno,
+                pkey,
+                "prompt_too_long",
+                f"the prompt has {len(text)} characters; the limit is {self.max_chars} "
+                "(DISTILLERY_MAX_PROMPT_CHARS)",
+            )
             return None
         if "\x00" in text:
             reject(
@@ -216,6 +241,7 @@ class RecordMapper:
                 return None
             system = sv or system
         reference = obj.get(rkey) if rkey else None
+        worked = None
         if reference is not None:
             if type(reference) is not str:
                 if not isinstance(reference, str | int | float) or isinstance(reference, bool):
@@ -230,12 +256,10 @@ class RecordMapper:
             elif "\x00" in reference:
                 reject(rowno, rkey, "nul_character", "the reference contains a NUL character")
                 return None
-            if rkey == "answer" and "####" in reference:
-                # GSM8K keeps the rationale before '#### 42'; the verifier wants 42
-                final = reference.partition("####")[2].strip()
-                if final:
-                    reference = final
+            reference, worked = split_reference(rkey, reference)
         meta = {k: obj[k] for k in keep if k in obj}
+        if worked:
+            meta.update(worked)
         return ParsedPrompt(rowno, text, system, messages, reference, meta)
 
 

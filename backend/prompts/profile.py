@@ -8,7 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 class ProfileSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    percentiles: list[int] = Field([50, 90, 95, 99], description="Length percentiles to report.")
+    percentiles: list[int] = Field(
+        [50, 90, 95, 99],
+        description="Length percentiles to report.",
+        # the validator below checks the range (one error for the list); the schema states it
+        json_schema_extra={"items": {"type": "integer", "minimum": 0, "maximum": 100}},
+    )
 
     @field_validator("percentiles")
     @classmethod

@@ -12,6 +12,7 @@ that they can be kept in a prompt's metadata.
 from __future__ import annotations
 
 import base64
+import codecs
 import csv
 import json
 import lzma
@@ -71,6 +72,8 @@ def detect_format(path: Path, filename: str) -> str:
 def _records_jsonl(path: Path, report: Report) -> Iterator[tuple[int, dict[str, Any]]]:
     loads = orjson.loads
     with path.open("rb") as fh:
+        if fh.read(3) != codecs.BOM_UTF8:  # Windows tools start UTF-8 files with a byte order mark
+            fh.seek(0)
         for lineno, raw in enumerate(fh, start=1):
             if b"\x00" in raw:
                 raise ImportFailed("binary_file", f"line {lineno}: binary data, not JSON Lines", lineno)
@@ -112,7 +115,8 @@ def _records_csv(path: Path, report: Report) -> Iterator[tuple[int, dict[str, An
     if b"\x00" in head:
         raise ImportFailed("binary_file", "binary data, not CSV", 1)
     try:
-        with path.open(encoding="utf-8", newline="") as fh:
+        # utf-8-sig: Excel's "CSV UTF-8" starts with a byte order mark, which would join the first header
+        with path.open(encoding="utf-8-sig", newline="") as fh:
             reader = csv.reader(fh)
             header = next(reader, None)
             if header is None:

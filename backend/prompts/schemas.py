@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.core.ids import Id
+
 
 class ColumnMapping(BaseModel):
     """Which columns hold what; None means 'recognise the usual layouts' (GSM8K, MATH, chat)."""
@@ -28,9 +30,8 @@ class CleaningOptions(BaseModel):
         description="MinHash LSH Jaccard threshold for near duplicates; null turns it off.",
     )
     shingle_words: int = Field(5, ge=1, le=20, description="Word shingle size for near-duplicate detection.")
-    decontaminate_against: int | None = Field(
+    decontaminate_against: Id | None = Field(
         None,
-        ge=1,
         description="Prompt set id of an evaluation set; rows sharing an n-gram with it are removed.",
     )
     ngram: int = Field(8, ge=3, le=50, description="n-gram size for decontamination (open-r1 uses 8).")

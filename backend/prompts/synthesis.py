@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.core.ids import Id
 from backend.prompts.dedup.hashing import normalise
 
 
@@ -44,9 +45,7 @@ INSTRUCTIONS = {
 class SynthesisOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    teacher_id: int = Field(
-        ge=1, description="An OpenAI-compatible teacher of this project (needs a base_url)."
-    )
+    teacher_id: Id = Field(description="An OpenAI-compatible teacher of this project (needs a base_url).")
     evolutions: list[Evolution] = Field([Evolution.deepen, Evolution.broaden], min_length=1)
     max_seeds: int | None = Field(
         None, ge=1, le=1_000_000, description="Use only the first N prompts as seeds."

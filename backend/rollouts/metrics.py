@@ -35,6 +35,7 @@ def aggregate(session: Session, *, stage: RunStage) -> dict[str, Any]:
     elapsed = max((datetime.now(UTC) - started).total_seconds(), 1e-6)
     generated = sums["done"] - sums["cached"]
     return {
+        "partly_failed": _failed_note(sums["failed"], sums["done"] + sums["failed"], failures),
         "generations": sums["done"] + sums["failed"],
         "succeeded": sums["done"],
         "failed": sums["failed"],
@@ -52,3 +53,25 @@ def aggregate(session: Session, *, stage: RunStage) -> dict[str, Any]:
         "attempts_skipped": skipped,
         "cost_saved_usd": round(cost / generated * skipped, 6) if generated and skipped else 0.0,
     }
+
+
+def _failed_note(failed: int, total: int, failures: Counter) -> str | None:
+    if not failed:
+        return None
+    causes = ", ".join(f"{cause}: {k}" for cause, k in failures.most_common(3))
+    return f"{failed} of {total} attempts failed ({causes})"
+
+
+def failure_cause(metrics: dict[str, Any], settings: RolloutSettings) -> str | None:
+    """Why a rollout whose chunks all finished fails after all: every attempt failed, or more than
+    the recipe's max_failed_share did. None: it succeeded (partly_failed says what did not)."""
+    failed, total = metrics["failed"], metrics["generations"]
+    if not total or not failed:
+        return None
+    note = metrics.get("partly_failed") or f"{failed} of {total} attempts failed"
+    if failed == total:
+        return f"every attempt failed: {note}"
+    share = settings.max_failed_share
+    if share is not None and failed / total > share:
+        return f"{note}, over the recipe's max_failed_share of {share:g}"
+    return None

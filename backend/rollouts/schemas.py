@@ -14,9 +14,13 @@ class RolloutSettings(BaseModel):
     temperature: float = Field(0.7, ge=0, le=2)
     top_p: float = Field(1.0, gt=0, le=1)
     max_tokens: int = Field(1024, ge=1, le=262_144, description="Cap on each attempt's tokens.")
-    seed: int | None = Field(None, description="Per-request seed, where the teacher supports one.")
+    seed: int | None = Field(
+        None, ge=-(2**63), le=2**63 - 1, description="Per-request seed, where the teacher supports one."
+    )
     stop: list[str] | None = Field(None, max_length=8)
-    top_k: int | None = Field(None, ge=-1, description="vLLM / SGLang only (sent as extra body).")
+    top_k: int | None = Field(
+        None, ge=-1, le=1_000_000, description="vLLM / SGLang only (sent as extra body)."
+    )
     min_p: float | None = Field(None, ge=0, le=1, description="vLLM / SGLang only (sent as extra body).")
     system_prompt: str | None = Field(None, max_length=20_000, description="For prompts that have none.")
     split: Literal["train", "eval", "all"] = Field(
@@ -26,15 +30,23 @@ class RolloutSettings(BaseModel):
     concurrency: int = Field(64, ge=1, le=4096, description="Requests in flight per worker.")
     max_retries: int = Field(5, ge=0, le=20)
     timeout_s: float = Field(600, gt=0, le=7200, description="Per request.")
+    max_failed_share: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Fail the stage when more than this share of its attempts failed (the cause named); "
+        "unset: only when every attempt failed. A stage below it succeeds and says how many failed.",
+    )
     use_cache: bool = Field(True, description="Re-use identical earlier generations instead of paying twice.")
     stop_when_verified: int | None = Field(
         None,
         ge=1,
+        le=64,
         description="Adaptive sampling: verify attempts as they arrive (with the recipe's filter verifiers) "
         "and stop sampling a prompt once this many passed. Needs the filter stage.",
     )
     stop_after_failures: int | None = Field(
-        None, ge=1, description="Adaptive sampling: also stop a prompt once this many attempts failed."
+        None, ge=1, le=64, description="Adaptive sampling: also stop a prompt once this many attempts failed."
     )
 
 
@@ -71,6 +83,9 @@ class RolloutSummary(BaseModel):
     )
     cost_saved_usd: float = Field(
         0.0, description="Adaptive sampling: the skipped attempts at this rollout's mean cost per attempt."
+    )
+    partly_failed: str | None = Field(
+        None, description="Set when some attempts failed: how many of how many, and their main causes."
     )
 
 

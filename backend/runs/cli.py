@@ -9,11 +9,10 @@ import orjson
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from sqlalchemy import select
 
 from backend.core.db import session_scope
 from backend.core.errors import AppError
-from backend.projects.models import Project
+from backend.projects.service import find_project
 from backend.runs import lifecycle
 from backend.runs.models import Run
 from backend.runs.schemas import RunCreate
@@ -44,16 +43,6 @@ def create_from_file(path: Path, *, project: str, name: str, console: Console) -
     return create_from_recipe(read_recipe(path), project=project, name=name, console=console)
 
 
-def find_project(s, project: str) -> Project:
-    """A project by id or name, or a --project error."""
-    proj = s.scalar(
-        select(Project).where(Project.id == int(project) if project.isdigit() else Project.name == project)
-    )
-    if proj is None:
-        raise typer.BadParameter(f"no project {project!r}", param_hint="--project")
-    return proj
-
-
 def create_from_recipe(recipe: dict, *, project: str, name: str, console: Console) -> int:
     """Validate a recipe (errors printed with their field paths), create the run and queue it."""
     try:
@@ -64,7 +53,10 @@ def create_from_recipe(recipe: dict, *, project: str, name: str, console: Consol
         raise typer.Exit(2) from None
     try:
         with session_scope() as s:
-            proj = find_project(s, project)
+            try:
+                proj = find_project(s, project)
+            except AppError as exc:
+                raise typer.BadParameter(exc.message, param_hint="--project") from None
             run = create_run(s, project=proj, user=None, data=data)
             lifecycle.enqueue_next_stage(s, run=run)
             run_id, stages = run.id, data.recipe.stages

@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from backend.core.ids import Id
 from backend.runs.models import Status
 from backend.runs.stages import STAGES
 
@@ -29,10 +30,10 @@ class RecipeBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: Literal[1] = RECIPE_VERSION
-    prompt_set_id: int = Field(ge=1)
+    prompt_set_id: Id
     # Before teacher_id: the teacher check below reads the validated stages.
     stages: list[str] = Field(["profile"], min_length=1, description="Stage kinds, in pipeline order.")
-    teacher_id: int | None = Field(None, ge=1, validate_default=True)
+    teacher_id: Id | None = Field(None, validate_default=True)
 
     @field_validator("stages")
     @classmethod

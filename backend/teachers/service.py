@@ -10,6 +10,7 @@ from backend.core.security import decrypt_secret, encrypt_secret
 from backend.projects.models import Project
 from backend.teachers.models import Teacher
 from backend.teachers.schemas import TeacherCreate, TeacherOut, TeacherUpdate
+from backend.teachers.settings import check_teacher
 
 
 def to_out(teacher: Teacher) -> TeacherOut:
@@ -30,6 +31,7 @@ def _check_name(session: Session, project_id: int, name: str) -> None:
 
 def create_teacher(session: Session, *, project: Project, data: TeacherCreate) -> Teacher:
     """Register a teacher endpoint in a project."""
+    settings = check_teacher(data.backend.value, data.base_url, data.settings)
     _check_name(session, project.id, data.name)
     key = data.api_key.get_secret_value() if data.api_key else ""
     teacher = Teacher(
@@ -40,7 +42,7 @@ def create_teacher(session: Session, *, project: Project, data: TeacherCreate) -
         base_url=data.base_url,
         api_key_encrypted=encrypt_secret(key) if key else None,
         licence=data.licence.value,
-        settings=data.settings,
+        settings=settings,
     )
     session.add(teacher)
     session.flush()
@@ -69,6 +71,7 @@ def update_teacher(session: Session, *, teacher: Teacher, data: TeacherUpdate) -
     for field in ("model", "base_url", "settings"):
         if field in sent and getattr(data, field) is not None:
             setattr(teacher, field, getattr(data, field))
+    teacher.settings = check_teacher(teacher.backend, teacher.base_url, teacher.settings)
     if "licence" in sent and data.licence is not None:
         teacher.licence = data.licence.value
     if "api_key" in sent:

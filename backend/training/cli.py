@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from backend.core.db import session_scope
+from backend.core.errors import AppError
 from backend.datasets.models import DatasetSnapshot
 from backend.runs.cli import create_from_recipe, find_project, read_recipe
 from backend.runs.models import Run
@@ -45,7 +46,10 @@ def recipe_for(data: dict, *, snapshot: int | None) -> dict:
 def _prompt_set_of_snapshot(project: str, snapshot_id: int) -> int | None:
     """A train-only run still names a prompt set: that of the run the snapshot was cut from."""
     with session_scope() as s:
-        proj = find_project(s, project)
+        try:
+            proj = find_project(s, project)
+        except AppError as exc:
+            raise typer.BadParameter(exc.message, param_hint="--project") from None
         snap = s.get(DatasetSnapshot, snapshot_id)
         if snap is None or snap.project_id != proj.id:
             raise typer.BadParameter(

@@ -8,7 +8,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.core.errors import Conflict, NotFound, Unauthorized
-from backend.core.security import hash_password, hash_token, new_token, verify_password
+from backend.core.security import (
+    hash_password,
+    hash_token,
+    new_token,
+    verify_password,
+    verify_password_of_nobody,
+)
 from backend.users.models import ApiToken, User
 
 
@@ -34,7 +40,8 @@ def create_user(
 def authenticate(session: Session, *, email: str, password: str) -> User:
     """Check a password; the same error whether the email or the password was wrong."""
     user = get_by_email(session, email=email)
-    if user is None or not user.is_active or not verify_password(password, user.password_hash):
+    ok = verify_password(password, user.password_hash) if user else verify_password_of_nobody(password)
+    if user is None or not user.is_active or not ok:
         raise Unauthorized("email or password is wrong", code="bad_credentials")
     return user
 

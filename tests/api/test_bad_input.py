@@ -205,3 +205,23 @@ def test_keyset_pagination_walks_every_run_once(client, owned):
         if not cursor:
             break
     assert seen == sorted(ids, reverse=True)
+
+
+def test_project_names_are_unique_per_owner_and_a_409_reveals_no_other_teams_names(client, accounts):
+    a, b = accounts.user(), accounts.user()
+    name = "shared-name-" + str(a["id"])
+    assert client.post("/api/projects", headers=a["headers"], json={"name": name}).status_code == 201
+    # an outsider picking the same name gets a project of their own: nothing tells them it is taken
+    r = client.post("/api/projects", headers=b["headers"], json={"name": name})
+    assert r.status_code == 201, r.text
+    r = client.post("/api/projects", headers=a["headers"], json={"name": name})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "project_exists"
+    other = client.post("/api/projects", headers=b["headers"], json={"name": "x-" + name}).json()
+    r = client.patch(f"/api/projects/{other['id']}", headers=b["headers"], json={"name": name})
+    assert r.status_code == 409  # b's own project of that name
+    from backend.core.db import session_scope
+    from backend.core.errors import Conflict
+    from backend.projects.service import find_project
+
+    with session_scope() as s, pytest.raises(Conflict, match="several projects are named"):
+        find_project(s, name)

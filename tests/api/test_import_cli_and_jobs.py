@@ -85,3 +85,33 @@ def test_cancelled_job_never_runs(client, accounts, tmp_path):
     again = client.post(f"/api/projects/{pid}/jobs/{jid}/cancel", headers=owner["headers"])
     assert again.status_code == 409 and again.json()["error"]["code"] == "job_finished"
     assert again.json()["error"]["message"].endswith("already cancelled")
+
+
+def test_cli_users_create_checks_what_the_api_checks(client):
+    """One validation for both: an address login would refuse, or a short password, is a usage error."""
+    for email, password, says in [
+        ("not-an-email", "long-enough-password", "EMAIL"),
+        ("admin@printer.local", "long-enough-password", "EMAIL"),  # a special-use domain
+        ("fine@example.com", "x", "--password"),
+    ]:
+        done = _cli("users", "create", email, "--password", password)
+        assert done.returncode == 2, (email, done.stdout, done.stderr)
+        assert says in done.stderr and "Traceback" not in done.stderr, done.stderr
+    done = _cli("users", "create", "cli-made@example.com", "--password", "long-enough-password")
+    assert done.returncode == 0, done.stderr
+    r = client.post(
+        "/api/auth/login", json={"email": "cli-made@example.com", "password": "long-enough-password"}
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_cli_import_bad_options_are_usage_errors(tmp_path):
+    path = write_jsonl(tmp_path / "p.jsonl", [{"prompt": "x"}])
+    for args, says in [
+        (("--mapping", "{not json"), "--mapping"),
+        (("--mapping", '{"prompt": 3}'), "--mapping"),
+        (("--eval-ratio", "2"), "--eval-ratio"),
+    ]:
+        done = _cli("prompts", "import", str(path), "--project", "1", "--name", "x", *args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert says in done.stderr and "Traceback" not in done.stderr, done.stderr

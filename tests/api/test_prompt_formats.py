@@ -436,3 +436,25 @@ def test_folder_written_by_the_real_datasets_package(tmp_path):
     chat.save_to_disk(str(tmp_path / "chat"))
     rows = list(READERS["hf_disk"](tmp_path / "chat", Report()))
     assert [r["messages"] for _, r in rows] == chats
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        (
+            "bom.jsonl",
+            b'\xef\xbb\xbf{"question": "one?", "answer": "1"}\n{"question": "two?", "answer": "2"}\n',
+        ),
+        # Excel's "CSV UTF-8": a byte order mark, CRLF line ends
+        ("excel.csv", b'\xef\xbb\xbfquestion,answer\r\n"one?",1\r\n"two?",2\r\n'),
+    ],
+)
+def test_utf8_files_with_a_byte_order_mark_import(client, importer, proj, tmp_path, name, content):
+    h, pid = proj
+    path = tmp_path / name
+    path.write_bytes(content)
+    job = importer(h, pid, path)
+    assert job["status"] == "succeeded", job
+    ps = job["result"]["prompt_set"]
+    items = client.get(f"/api/projects/{pid}/prompt-sets/{ps['id']}/prompts", headers=h).json()["items"]
+    assert [(i["text"], i["reference"], i["meta"]) for i in items] == [("one?", "1", {}), ("two?", "2", {})]

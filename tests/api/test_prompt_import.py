@@ -43,8 +43,10 @@ def test_gsm8k_math_and_chat_layouts(client, importer, proj, tmp_path):
     }
     ps = job["result"]["prompt_set"]
     items = client.get(f"/api/projects/{pid}/prompt-sets/{ps['id']}/prompts", headers=h).json()["items"]
-    assert [i["reference"] for i in items] == ["7", "It is $\\boxed{2}$.", None]
-    assert items[1]["meta"] == {"level": "Level 1"}
+    # the verifiers get the final answers; the worked text stays as metadata
+    assert [i["reference"] for i in items] == ["7", "2", None]
+    assert items[0]["meta"] == {"rationale": "3 + 4 = 7"}
+    assert items[1]["meta"] == {"level": "Level 1", "solution": "It is $\\boxed{2}$."}
     assert items[2]["text"] == "Hi?" and items[2]["system"] == "Be brief." and len(items[2]["messages"]) == 2
 
 

@@ -69,6 +69,13 @@ class FakeServerConfig:
         default=0, metadata={"help": "0: no cap; else a conversation meets at most this many retried faults"}
     )
     ignore_n: bool = field(default=False, metadata={"help": "answer one choice whatever n asks for"})
+    api_key: str = field(
+        default="",
+        metadata={
+            "help": "answer 401 to any other key, echoing the key sent in the error body as some providers "
+            "do (empty: no key checked)"
+        },
+    )
     fail_marker: str = field(
         default="ALWAYS_FAIL", metadata={"help": "messages containing this text always get HTTP 500"}
     )
@@ -258,6 +265,10 @@ class FakeOpenAIServer:
         except (ValueError, TypeError, KeyError):
             error = {"message": "bad request: no messages list", "type": "invalid_request_error"}
             return web.json_response({"error": error}, status=400)
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if cfg.api_key and sent != cfg.api_key:
+            error = {"message": f"Incorrect API key provided: {sent}.", "type": "invalid_request_error"}
+            return web.json_response({"error": error}, status=401)
         texts = _prompt_texts(messages)
         if cfg.fail_marker and any(cfg.fail_marker in t for t in texts):
             self.stats["marker"] += 1

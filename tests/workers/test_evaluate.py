@@ -125,7 +125,9 @@ def test_a_model_that_cannot_answer_fails_the_evaluation_instead_of_scoring_zero
     pset = seed_prompt_set(pid, write_jsonl(tmp_path / "e.jsonl", [{"prompt": "x", "reference": "1"}]))
     models = [{"role": "other", "label": "ghost", "model": str(tmp_path / "no-such-model")}]
     recipe = {"prompt_set_id": pset, "stages": ["evaluate"], "evaluate": {"split": "all", "models": models}}
-    r = client.post(f"/api/projects/{pid}/runs", headers=owner["headers"], json={"name": "g", "recipe": recipe})
+    r = client.post(
+        f"/api/projects/{pid}/runs", headers=owner["headers"], json={"name": "g", "recipe": recipe}
+    )
     run = wait_run(client, owner["headers"], pid, r.json()["id"])
     assert run["status"] == "failed", run["summary"]["evaluate"]
     assert "no-such-model" in run["stages"][0]["error"]

@@ -103,3 +103,13 @@ def test_reasoning_split_and_durations():
     assert Completion("x", finish_reason="length").truncated
     assert parse_duration("6m0s") == 360 and parse_duration("20ms") == pytest.approx(0.02)
     assert parse_duration("1.5") == 1.5 and parse_duration("soon") is None and parse_duration(None) is None
+
+
+@pytest.mark.parametrize("fake", [("--api-key", "the-right-key")], indirect=True)
+def test_a_provider_error_that_echoes_the_key_is_stored_without_it(fake):
+    """A 401 body that repeats the wrong key (any shape of key, not only sk-...) keeps none of it."""
+    key = "wrong-teacher-key-0123456789"
+    results, _ = _ask(fake, 2, api_key=key)
+    errors = [c.error for group in results for c in group]
+    assert len(errors) == 2 and all(e.startswith("http 401") for e in errors), errors
+    assert all("[REDACTED]" in e and key not in e for e in errors), errors

@@ -85,7 +85,9 @@ def test_teacher_without_endpoint_is_refused(client, accounts, tmp_path):
     owner = accounts.user()
     pid = accounts.project(owner)
     ps = seed_prompt_set(pid, write_jsonl(tmp_path / "s.jsonl", [{"prompt": "x y z"}]))
-    tid = _teacher(client, owner["headers"], pid, model="Qwen/Qwen2.5-0.5B-Instruct")
+    tid = _teacher(
+        client, owner["headers"], pid, backend="transformers_local", model="Qwen/Qwen2.5-0.5B-Instruct"
+    )
     r = client.post(
         f"/api/projects/{pid}/prompt-sets/{ps}/synthesize", headers=owner["headers"], json={"teacher_id": tid}
     )

@@ -136,8 +136,10 @@ def test_a_teacher_that_cannot_load_fails_the_run_with_its_reason(client, accoun
     missing = tmp_path / "no-such-model"
     teacher = {"backend": "transformers_local", "model": str(missing)}
     run, gens, _ = _run_rollout(client, accounts, tmp_path, teacher, 3, n=1, max_tokens=4)
-    # transformers_local records a batch that raised as failed attempts with the exception's words.
-    assert run["status"] == "succeeded"
+    # transformers_local records a batch that raised as failed attempts with the exception's words;
+    # every attempt failed, so the stage and the run fail, naming the cause (issue 15, item 5)
+    assert run["status"] == "failed"
+    assert run["stages"][0]["error"].startswith("every attempt failed: 3 of 3 attempts failed")
     assert len(gens) == 3 and all(g["status"] == "failed" for g in gens)
     assert all(str(missing) in g["error"] or "no-such-model" in g["error"] for g in gens)
     m = run["stages"][0]["metrics"]

@@ -3,8 +3,9 @@ already running at base_url) or transformers_local."""
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,34 @@ class HeldDevice:
         await self.inner.aclose()
 
 
+class LazyTeacher:
+    """A local teacher built on the first request that has work: a chunk the response cache answered
+    whole never starts vLLM (minutes of model loading on a GPU host) or loads transformers weights."""
+
+    def __init__(self, name: str, build: Callable[[], TeacherBackend]):
+        self.name, self._build, self._inner = name, build, None
+
+    @property
+    def started(self) -> bool:
+        return self._inner is not None
+
+    async def generate(self, requests: list[Request]) -> AsyncIterator[tuple[Request, list[Completion]]]:
+        if not requests:
+            return
+        if self._inner is None:
+            self._inner = await asyncio.to_thread(self._build)  # a server start blocks: off the loop
+        async for item in self._inner.generate(requests):
+            yield item
+
+    @property
+    def gpu_seconds(self) -> float:
+        return self._inner.gpu_seconds if self._inner is not None else 0.0
+
+    async def aclose(self) -> None:
+        if self._inner is not None:
+            await self._inner.aclose()
+
+
 def make_teacher(
     spec: TeacherSpec,
     sampling: Sampling,
@@ -80,16 +109,24 @@ def make_teacher(
     if spec.backend == "vllm":
         from workers.teachers.vllm_server import VLLMServerSpec, acquire
 
-        server = acquire(VLLMServerSpec.from_settings(spec.model, spec.settings))
-        return HeldDevice(client(server.base_url, server.served_name, None))
+        server_spec = VLLMServerSpec.from_settings(spec.model, spec.settings)  # bad settings fail now
+
+        def start() -> TeacherBackend:
+            server = acquire(server_spec)
+            return HeldDevice(client(server.base_url, server.served_name, None))
+
+        return LazyTeacher("vllm", start)
     if spec.backend == "transformers_local":
         from workers.teachers.transformers_local import TransformersLocalTeacher
 
-        return TransformersLocalTeacher(
-            spec.model,
-            sampling,
-            device=str(spec.settings.get("device", "auto")),
-            batch_size=int(spec.settings.get("batch_size", 16)),
-            dtype=str(spec.settings.get("dtype", "auto")),
+        return LazyTeacher(
+            "transformers_local",
+            lambda: TransformersLocalTeacher(
+                spec.model,
+                sampling,
+                device=str(spec.settings.get("device", "auto")),
+                batch_size=int(spec.settings.get("batch_size", 16)),
+                dtype=str(spec.settings.get("dtype", "auto")),
+            ),
         )
     raise ValueError(f"unknown teacher backend {spec.backend!r}")

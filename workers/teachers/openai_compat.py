@@ -26,6 +26,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from backend.core.logging import scrub
 from workers.teachers.base import Completion, Request, Sampling, split_reasoning
 
 log = logging.getLogger(__name__)
@@ -195,7 +196,8 @@ class OpenAICompatClient:
                             if resp.status == 429:
                                 self.gate.pause(wait if wait is not None else self._backoff(attempt))
                         else:
-                            msg = raw[:300].decode("utf-8", "replace")
+                            # scrubbed before the cut: a provider may echo the key back in its error body
+                            msg = scrub(raw[:4000].decode("utf-8", "replace"), self.api_key)[:300]
                             return [Completion(None, error=f"http {resp.status}: {msg}") for _ in range(n)]
                 except TimeoutError:
                     cause = "timeout"

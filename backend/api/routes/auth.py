@@ -2,21 +2,29 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from backend.api.deps import AdminUser, CurrentUser, SessionDep
 from backend.core.config import get_settings
-from backend.core.errors import Forbidden
-from backend.users import service
+from backend.core.errors import Forbidden, Unauthorized
+from backend.users import service, throttle
 from backend.users.schemas import LoginIn, SignupIn, TokenOut, UserCreate, UserOut
 
 router = APIRouter(tags=["auth"])
 
 
 @router.post("/auth/login", operation_id="login")
-def login(session: SessionDep, body: LoginIn) -> TokenOut:
-    """Trade email and password for a bearer token."""
-    user = service.authenticate(session, email=body.email, password=body.password)
+def login(session: SessionDep, body: LoginIn, request: Request) -> TokenOut:
+    """Trade email and password for a bearer token. Repeated failures for one account or from one
+    address are slowed down: 429 with Retry-After (see backend/users/throttle.py)."""
+    attempt = throttle.keys(body.email, request.client.host if request.client else None)
+    throttle.check(session, attempt)
+    try:
+        user = service.authenticate(session, email=body.email, password=body.password)
+    except Unauthorized:
+        throttle.record_failure(attempt)
+        raise
+    throttle.clear_account(session, body.email)
     ttl = timedelta(hours=get_settings().session_ttl_hours)
     row, token = service.issue_token(session, user=user, kind="session", name="login", ttl=ttl)
     return TokenOut(access_token=token, expires_at=row.expires_at, user=UserOut.model_validate(user))

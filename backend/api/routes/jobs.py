@@ -2,15 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from backend.api.deps import Maintainer, SessionDep, Viewer
+from backend.core.ids import PathId
 from backend.core.pagination import Page
 from backend.jobs import service
 from backend.jobs.schemas import JobOut
 
 router = APIRouter(prefix="/projects/{project_id}/jobs", tags=["jobs"])
-JobId = Annotated[int, Path(ge=1)]
+JobId = PathId
 
 
 @router.get("", operation_id="listJobs")

@@ -3,11 +3,10 @@ admins edit it."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, status
 
 from backend.api.deps import AdminUser, CurrentUser, SessionDep
+from backend.core.ids import PathId
 from backend.prices import service
 from backend.prices.schemas import PriceIn, PriceOut
 
@@ -28,5 +27,5 @@ def put_price(session: SessionDep, admin: AdminUser, body: PriceIn) -> PriceOut:
 
 
 @router.delete("/{price_id}", operation_id="deletePrice", status_code=status.HTTP_204_NO_CONTENT)
-def delete_price(session: SessionDep, admin: AdminUser, price_id: Annotated[int, Path(ge=1)]) -> None:
+def delete_price(session: SessionDep, admin: AdminUser, price_id: PathId) -> None:
     service.delete_price(session, price_id=price_id)

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, status
 
 from backend.api.deps import CurrentUser, Owner, SessionDep, Viewer
+from backend.core.ids import PathId
 from backend.projects import service
 from backend.projects.models import Role
 from backend.projects.schemas import (
@@ -17,7 +16,7 @@ from backend.projects.schemas import (
 )
 
 router = APIRouter(prefix="/projects", tags=["projects"])
-UserId = Annotated[int, Path(ge=1)]
+UserId = PathId
 
 
 def _member(m, u) -> MemberOut:

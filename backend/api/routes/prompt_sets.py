@@ -5,13 +5,14 @@ import tempfile
 from pathlib import Path as FsPath
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Path, Query, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
 from backend.api.deps import Maintainer, SessionDep, Viewer
 from backend.core.config import get_settings
 from backend.core.errors import Invalid, TooLarge
+from backend.core.ids import PathId
 from backend.core.pagination import Page, keyset
 from backend.jobs.schemas import JobOut
 from backend.jobs.service import submit_job
@@ -22,7 +23,7 @@ from backend.prompts.synthesis import SynthesisOptions
 from backend.teachers.service import get_teacher
 
 router = APIRouter(prefix="/projects/{project_id}/prompt-sets", tags=["prompt-sets"])
-PromptSetId = Annotated[int, Path(ge=1)]
+PromptSetId = PathId
 CHUNK = 1 << 20
 
 

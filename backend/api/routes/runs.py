@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from backend.api.deps import Maintainer, SessionDep, Viewer
 from backend.core.errors import Invalid
+from backend.core.ids import BigPathId, PathId
 from backend.core.pagination import Page
 from backend.datasets import export
 from backend.prompts.service import get_prompt_set
@@ -22,7 +23,7 @@ from backend.samples.service import verdicts_of
 from backend.teachers.service import get_teacher
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["runs"])
-RunId = Annotated[int, Path(ge=1)]
+RunId = PathId
 
 
 def _detail(session, run: Run) -> RunDetail:
@@ -118,7 +119,7 @@ def list_verdicts(
     session: SessionDep,
     access: Viewer,
     run_id: RunId,
-    generation_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    generation_id: BigPathId,
 ) -> list[VerdictOut]:
     """Each verifier's verdict on one attempt (and the combination's, named all or any)."""
     run = service.get_run(session, project=access.project, run_id=run_id)
@@ -137,7 +138,12 @@ def dataset_card(session: SessionDep, access: Viewer, run_id: RunId) -> str:
     return export.dataset_card(session, run=run)
 
 
-@router.get("/runs/{run_id}/export", operation_id="exportGenerations")
+@router.get(
+    "/runs/{run_id}/export",
+    operation_id="exportGenerations",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}, "description": "One generation per line."}},
+)
 def export_generations(
     session: SessionDep, access: Maintainer, run_id: RunId, acknowledge_terms: bool = False
 ) -> StreamingResponse:

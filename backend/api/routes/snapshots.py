@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, PlainTextResponse
 
 from backend.api.deps import Maintainer, SessionDep, Viewer
+from backend.core.ids import PathId, QueryId
 from backend.core.pagination import Page
 from backend.datasets import service
 from backend.datasets.schemas import SnapshotOut
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["snapshots"])
-SnapshotId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+SnapshotId = PathId
 MEDIA = {
     ".parquet": "application/vnd.apache.parquet",
     ".jsonl": "application/x-ndjson",
@@ -27,7 +28,7 @@ def list_snapshots(
     access: Viewer,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
-    run_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    run_id: QueryId | None = None,
 ) -> Page[SnapshotOut]:
     """Snapshots, newest first, a page at a time; run_id narrows them to one run."""
     rows, nxt = service.list_snapshots(

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, status
 
 from backend.api.deps import Maintainer, SessionDep, Viewer
+from backend.core.ids import PathId
 from backend.teachers import service
 from backend.teachers.schemas import TeacherCreate, TeacherOut, TeacherUpdate
 
 router = APIRouter(prefix="/projects/{project_id}/teachers", tags=["teachers"])
-TeacherId = Annotated[int, Path(ge=1)]
+TeacherId = PathId
 
 
 @router.get("", operation_id="listTeachers")

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, status
 
 from backend.api.deps import CurrentUser, SessionDep
+from backend.core.ids import PathId
 from backend.users import service
 from backend.users.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenOut
 
@@ -27,6 +27,6 @@ def create_token(session: SessionDep, user: CurrentUser, body: ApiTokenCreate) -
 
 
 @router.delete("/{token_id}", operation_id="revokeToken", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(session: SessionDep, user: CurrentUser, token_id: Annotated[int, Path(ge=1)]) -> None:
+def revoke_token(session: SessionDep, user: CurrentUser, token_id: PathId) -> None:
     """Revoke a personal token; it stops working at once."""
     service.revoke_token(session, user=user, token_id=token_id)

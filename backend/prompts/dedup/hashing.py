@@ -135,19 +135,45 @@ def chunk_word_hashes(texts: Sequence[str]) -> Words:
     long = np.flatnonzero(lengths > 8)
     k = 1
     with np.errstate(over="ignore"):
-        while long.size:
+        while long.size > _FEW_LONG:  # a pass per 8 bytes of the longest word, over every long word
             rest = lengths[long] - 8 * k
-            w = load.take(at[long] + 8 * k)
+            w = load[at[long] + 8 * k]  # fancy indexing: take() would copy all of load, every pass
             w &= _MASK.take(np.minimum(rest, 8))
             w += mix(h[long] + U64(k))
             h[long] = w
             long = long[rest > 8]
             k += 1
+        for i in long.tolist():  # a few very long words (a base64 blob): a numpy pass each costs more
+            h[i] = _chain(raw, int(at[i]) + 1, int(lengths[i]), int(h[i]), k)
         h += GOLD
     doc_at = np.cumsum(nbytes + 1)  # each text starts at byte doc_at + 1
     doc_at -= nbytes + 1
     counts = np.diff(np.searchsorted(at, doc_at), append=at.size)
     return mix(h), counts
+
+
+_FEW_LONG = 4  # from this few words longer than 8 bytes left, finish each one in plain Python
+_B64 = (1 << 64) - 1
+
+
+def _mix_int(x: int) -> int:
+    """mix() of one value as a Python int (the same bits)."""
+    x ^= x >> 30
+    x = (x * 0xBF58476D1CE4E5B9) & _B64
+    x ^= x >> 27
+    x = (x * 0x94D049BB133111EB) & _B64
+    return x ^ (x >> 31)
+
+
+def _chain(raw: np.ndarray, start: int, length: int, h: int, k: int) -> int:
+    """The word loop of chunk_word_hashes for one word from 8-byte pass k on, in linear time: the same
+    bits as the numpy passes (the word's bytes from `start`, its hash so far `h`)."""
+    data = raw[start + 8 * k : start + length].tobytes()
+    for off in range(0, len(data), 8):
+        w = int.from_bytes(data[off : off + 8], "little")
+        h = (w + _mix_int((h + k) & _B64)) & _B64
+        k += 1
+    return h
 
 
 def select(words: Words, rows: np.ndarray | slice) -> Words:

@@ -1,6 +1,6 @@
 import { render, screen } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { StatusBadge } from "./StatusBadge";
+import { partlyFailedOf, StatusBadge } from "./StatusBadge";
 import { ProgressBar } from "./ProgressBar";
 import type { RunStatus } from "../api/client";
 
@@ -13,6 +13,19 @@ describe("StatusBadge", () => {
     expect(badge).toHaveTextContent(status);
     expect(badge).toHaveAttribute("data-status", status);
     expect(badge).toHaveClass("badge", `badge-${status}`);
+  });
+});
+
+describe("partly failed", () => {
+  it("marks a succeeded status whose summary says attempts failed", () => {
+    const note = partlyFailedOf({ rollout: { partly_failed: "2 of 6 attempts failed (http 500: 2)" } });
+    render(<StatusBadge status="succeeded" partlyFailed={note} />);
+    expect(screen.getByTestId("partly-failed")).toHaveAttribute("title", "2 of 6 attempts failed (http 500: 2)");
+  });
+
+  it("adds nothing when no attempt failed", () => {
+    render(<StatusBadge status="succeeded" partlyFailed={partlyFailedOf({ rollout: { partly_failed: null } })} />);
+    expect(screen.queryByTestId("partly-failed")).toBeNull();
   });
 });
 

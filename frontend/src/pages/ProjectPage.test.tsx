@@ -78,9 +78,7 @@ describe("project page", () => {
           metrics: {
             generations: 300, succeeded: 300, failed: 0, truncated: 0, from_cache: 0, failures: {}, prompt_tokens: 9000,
             completion_tokens: 45000, tokens_per_s: 150, completions_per_s: 1, cost_usd: 0, gpu_seconds: 0, elapsed_s: 300,
-            chunks: { running: 1 },
-            attempts_skipped: 0,
-            cost_saved_usd: 0,
+            chunks: { running: 1 }, attempts_skipped: 0, cost_saved_usd: 0, partly_failed: null,
           },
           error: null, created_at: "2026-01-01T00:00:00", started_at: null, finished_at: null,
         },

@@ -14,7 +14,7 @@ import { errorMessage } from "../api/errors";
 import { Generations } from "../components/Generations";
 import { LaunchRollout } from "../components/LaunchRollout";
 import { ProgressBar } from "../components/ProgressBar";
-import { StatusBadge } from "../components/StatusBadge";
+import { partlyFailedOf, StatusBadge } from "../components/StatusBadge";
 import {
   formatDuration,
   formatMetric,
@@ -135,7 +135,7 @@ export function ProjectPage({ projectId, runId }: { projectId: number; runId: nu
                       </Link>
                     </td>
                     <td>
-                      <StatusBadge status={r.status} />
+                      <StatusBadge status={r.status} partlyFailed={partlyFailedOf(r.summary)} />
                     </td>
                     <td className="nowrap">{formatTime(r.created_at)}</td>
                     <td className="nowrap">{formatDuration(r.started_at, r.finished_at)}</td>
@@ -232,7 +232,7 @@ function RunPanel({ projectId, runId, role }: { projectId: number; runId: number
     <section className="card run-panel" data-testid="run-detail" data-run-id={r.id} data-run-status={r.status}>
       <div className="card-head">
         <h2>
-          {r.name} <StatusBadge status={r.status} />
+          {r.name} <StatusBadge status={r.status} partlyFailed={partlyFailedOf(r.summary)} />
         </h2>
         <div className="card-actions">
           {canRequeue && (
@@ -315,7 +315,7 @@ export function StageItem({ stage }: { stage: Stage }) {
     <li className="stage" data-testid="stage" data-stage-kind={stage.kind} data-stage-status={stage.status}>
       <div className="stage-head">
         <strong>{stage.kind}</strong>
-        <StatusBadge status={stage.status} />
+        <StatusBadge status={stage.status} partlyFailed={partlyFailedOf(stage.metrics)} />
         <span className="muted small">{formatDuration(stage.started_at, stage.finished_at)}</span>
       </div>
       <ProgressBar done={stage.progress_done} total={stage.progress_total} label={`${stage.kind} progress`} />
