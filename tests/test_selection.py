@@ -48,3 +48,27 @@ def test_near_duplicates_and_the_assistant_turn():
     assert len(drop_near_duplicates(ATTEMPTS, 0.8)) == 4
     assert assistant_text("step", "\\boxed{1}") == "<think>\nstep\n</think>\n\n\\boxed{1}"
     assert assistant_text(None, "\\boxed{1}") == "\\boxed{1}"
+
+
+def test_best_of_n_by_judge_score_keeps_the_highest_scored():
+    scored = [
+        Attempt(200, 0, True, "w a", "\\boxed{1}", 10, 2.0),
+        Attempt(201, 1, True, "w b", "\\boxed{1}", 50, 5.0),
+        Attempt(202, 2, True, "w c", "\\boxed{1}", 20, None),
+        Attempt(203, 3, True, "w d", "\\boxed{1}", 30, 4.0),
+    ]
+    s = SnapshotSettings(drop_near_duplicates=False, max_per_prompt=2, pick="judge_score")
+    assert [a.attempt for a in select_prompt(1, scored, s).rows] == [1, 3]
+
+
+def test_best_of_n_needs_the_judge_stage():
+    import pytest
+    from pydantic import ValidationError
+
+    from backend.runs.schemas import Recipe
+
+    base = {"prompt_set_id": 1, "teacher_id": 1, "snapshot": {"pick": "judge_score", "max_per_prompt": 1}}
+    with pytest.raises(ValidationError, match="add 'judge' before 'snapshot'"):
+        Recipe.model_validate({**base, "stages": ["rollout", "filter", "snapshot"]})
+    ok = Recipe.model_validate({**base, "stages": ["rollout", "filter", "judge", "snapshot"]})
+    assert ok.snapshot.pick == "judge_score"

@@ -33,8 +33,10 @@ class SnapshotSettings(BaseModel):
         0.8, gt=0, le=1, description="Word 5-gram Jaccard from which two attempts count as near duplicates."
     )
     max_per_prompt: int | None = Field(None, ge=1, le=1024, description="At most k attempts per prompt.")
-    pick: Literal["shortest", "random"] = Field(
-        "shortest", description="Which attempts max_per_prompt keeps: the shortest, or a seeded random few."
+    pick: Literal["shortest", "random", "judge_score"] = Field(
+        "shortest",
+        description="Which attempts max_per_prompt keeps: the shortest, a seeded random few, or the best by "
+        "the LLM judge's score (best-of-N; needs the judge stage earlier in the recipe).",
     )
     seed: int = Field(0, ge=-(2**63), le=2**63 - 1, description="Seed of the random pick.")
     preference_pairs: bool = Field(
@@ -84,3 +86,16 @@ class SnapshotOut(BaseModel):
     row_counts: dict[str, Any]
     files: dict[str, Any]
     created_at: datetime
+
+
+def check_best_of_n(recipe) -> list[str]:
+    """The snapshot's cross-stage rule (the registry's recipe check): best-of-N by judge score needs
+    the judge stage's scores."""
+    if (
+        recipe.snapshot.pick == "judge_score"
+        and "judge" not in recipe.stages[: recipe.stages.index("snapshot")]
+    ):
+        return [
+            "snapshot.pick: judge_score ranks attempts by the judge's score; add 'judge' before 'snapshot'"
+        ]
+    return []

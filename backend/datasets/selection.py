@@ -24,6 +24,7 @@ class Attempt:
     reasoning: str | None
     content: str | None
     completion_tokens: int | None
+    judge_score: float | None = None  # the LLM judge's score, where the run has a judge stage
 
     @property
     def length(self) -> int:
@@ -81,6 +82,11 @@ def pick(attempts: list[Attempt], settings: SnapshotSettings, prompt_id: int) ->
         return attempts
     if settings.pick == "shortest":
         chosen = sorted(attempts, key=lambda a: (a.length, a.attempt))[: settings.max_per_prompt]
+    elif settings.pick == "judge_score":  # best-of-N; unscored attempts last, ties by length
+        best = sorted(
+            attempts, key=lambda a: (a.judge_score is None, -(a.judge_score or 0.0), a.length, a.attempt)
+        )
+        chosen = best[: settings.max_per_prompt]
     else:
         chosen = _rng(settings.seed, prompt_id).sample(attempts, settings.max_per_prompt)
     return sorted(chosen, key=lambda a: a.attempt)

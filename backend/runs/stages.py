@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from backend.datasets.schemas import SnapshotSettings, SnapshotSummary
+from backend.datasets.schemas import SnapshotSettings, SnapshotSummary, check_best_of_n
 from backend.evals.schemas import EvalSettings, EvalSummary
 from backend.judge.schemas import JudgeSettings, JudgeSummary
 from backend.prompts.profile import ProfileSettings, ProfileSummary
@@ -130,6 +130,7 @@ STAGES: dict[str, StageKind] = {
             module="workers.stages.snapshot",
             requires=("filter",),
             time_limit_s=6 * 3600,
+            recipe_check=check_best_of_n,
         ),
         StageKind(
             name="train",

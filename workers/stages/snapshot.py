@@ -32,7 +32,7 @@ from backend.reviews.decisions import human_decisions
 from backend.rollouts.requests import conversation
 from backend.runs.models import Run
 from backend.runs.stages import STAGES
-from backend.samples.models import Generation
+from backend.samples.models import Generation, Verdict
 from backend.teachers.models import Teacher
 from backend.verifiers.registry import VERIFIERS
 from workers.celery_app import celery_app
@@ -89,7 +89,7 @@ def _attempts(run_id: int, tally: dict[str, int]):
     stmt = (
         select(
             Generation.prompt_id, Generation.id, Generation.attempt, Generation.accepted,
-            Generation.reasoning, Generation.content, Generation.completion_tokens,
+            Generation.reasoning, Generation.content, Generation.completion_tokens, _judge_score(),
         )
         .where(Generation.run_id == run_id, Generation.status == "ok")
         .order_by(Generation.prompt_id, Generation.attempt)
@@ -97,7 +97,7 @@ def _attempts(run_id: int, tally: dict[str, int]):
     )  # fmt: skip
     current, group = None, []
     with session_scope() as s:
-        for pid, gid, attempt, accepted, reasoning, content, tokens in s.execute(stmt):
+        for pid, gid, attempt, accepted, reasoning, content, tokens, score in s.execute(stmt):
             if pid != current and group:
                 yield current, group
                 group = []
@@ -108,9 +108,19 @@ def _attempts(run_id: int, tally: dict[str, int]):
                 accepted = h.accepted
                 if h.edited:
                     content, reasoning, tokens = h.content, h.reasoning, None
-            group.append(Attempt(gid, attempt, accepted, reasoning, content, tokens))
+            group.append(Attempt(gid, attempt, accepted, reasoning, content, tokens, score))
     if group:
         yield current, group
+
+
+def _judge_score():
+    """The judge's score of an attempt (its latest rubric version's highest), None without a judge."""
+    return (
+        select(func.max(Verdict.score))
+        .where(Verdict.generation_id == Generation.id, Verdict.verifier == "judge")
+        .correlate(Generation)
+        .scalar_subquery()
+    )
 
 
 def _prompts(ids: list[int], default_system: str | None) -> dict[int, tuple[list[dict], str | None]]:
