@@ -48,8 +48,10 @@ class EvalSettings(BaseModel):
     temperature: float = Field(1.0, gt=0, le=2, description="For k > 1.")
     top_p: float = Field(1.0, gt=0, le=1)
     max_tokens: int = Field(512, ge=1, le=65_536, description="Per answer.")
-    seed: int = Field(0, description="Sampling seed; with it, re-running gives the same numbers.")
-    max_prompts: int | None = Field(None, ge=1, description="The first N prompts only.")
+    seed: int = Field(
+        0, ge=0, le=2**32 - 1, description="Sampling seed; with it, re-running gives the same numbers."
+    )
+    max_prompts: int | None = Field(None, ge=1, le=10_000_000, description="The first N prompts only.")
     verifiers: VerifierCombo | None = Field(
         None, description="Default: the recipe's filter verifiers, else the math verifier."
     )

@@ -65,8 +65,12 @@ class RubricOut(BaseModel):
 class JudgeSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    rubric_version: int | None = Field(None, ge=1, description="The project's rubric version; None: latest.")
-    teacher_id: int | None = Field(None, ge=1, description="The judge endpoint (a teacher); None: the run's.")
+    rubric_version: int | None = Field(
+        None, ge=1, le=2**31 - 1, description="The project's rubric version; None: latest."
+    )
+    teacher_id: int | None = Field(
+        None, ge=1, le=2**31 - 1, description="The judge endpoint (a teacher); None: the run's."
+    )
     accept_threshold: float | None = Field(
         None, description="Accept at or above this score; None: calibrated, else the rubric's pass_score."
     )

@@ -21,7 +21,7 @@ class ReviewSettings(BaseModel):
         0.2, ge=0, le=1, description="The share instead, while the judge has too few labels to be calibrated."
     )
     overlap_share: float = Field(0.1, ge=0, le=1, description="Share of items two reviewers each decide.")
-    seed: int = Field(0, description="Seed of the sampled and overlap shares.")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the sampled and overlap shares.")
     lease_s: int = Field(
         600, ge=10, le=86_400, description="How long a claimed item stays a reviewer's without a heartbeat."
     )

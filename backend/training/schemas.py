@@ -47,7 +47,10 @@ class TrainSettings(BaseModel):
         "filter's verifiers as rewards; distill: on-policy distillation from a local teacher.",
     )
     snapshot_id: int | None = Field(
-        None, ge=1, description="Train this snapshot of the project instead of the run's own snapshot stage."
+        None,
+        ge=1,
+        le=2**31 - 1,
+        description="Train this snapshot of the project instead of the run's own snapshot stage.",
     )
     chat_template: str | None = Field(
         None,
@@ -82,7 +85,7 @@ class TrainSettings(BaseModel):
     )
     gradient_checkpointing: bool = Field(False, description="Recompute activations to save memory.")
     use_kernels: bool = Field(True, description="Liger kernels when installed and on a GPU.")
-    seed: int = Field(42, description="Seed of data order and initialisation.")
+    seed: int = Field(42, ge=0, le=2**32 - 1, description="Seed of data order and initialisation.")
     save_steps: int = Field(
         200,
         ge=1,

@@ -3144,11 +3144,11 @@ export interface components {
             max_per_prompt?: number | null;
             /**
              * Pick
-             * @description Which attempts max_per_prompt keeps: the shortest, or a seeded random few.
+             * @description Which attempts max_per_prompt keeps: the shortest, a seeded random few, or the best by the LLM judge's score (best-of-N; needs the judge stage earlier in the recipe).
              * @default shortest
              * @enum {string}
              */
-            pick: "shortest" | "random";
+            pick: "shortest" | "random" | "judge_score";
             /**
              * Seed
              * @description Seed of the random pick.
