@@ -80,12 +80,7 @@ def _run_demo(*, port: int, keep_serving: bool, console: Console, seeds: int, si
     _ensure_admin()
     base = f"http://127.0.0.1:{port}"
     py = sys.executable
-    # Two processes, one thread each: tiny models train faster side by side than on two threads.
-    worker = spawn(
-        [py, "-m", "backend.cli", "worker", "--queues", "cpu,gpu", "--concurrency", "2"]
-        + ["--loglevel", "WARNING"],
-        env={"OMP_NUM_THREADS": "1"},
-    )
+    worker = spawn([py, "-m", "backend.cli", "worker", "--queues", "cpu,gpu", "--loglevel", "WARNING"])
     api = spawn(api_argv(port))
     try:
         wait_healthy(f"{base}/api/health", api, name="the API server")

@@ -145,8 +145,8 @@ def run_arms(
     api: Api, pid: int, size: Size, seeds: list[int], data_dir: Path, console: Console
 ) -> list[dict]:
     """Each arm for each seed, one run each; returns the finished runs. The first run's rollout is the
-    only one that generates: the others are queued once it is done and the response cache answers
-    theirs, so their training runs side by side on the worker's processes."""
+    only one that generates: the others are queued once it is done, and the response cache answers
+    theirs."""
     _, student = _task()
     base = student.build(data_dir / "demo" / "student-base")
     pset = prompt_set(api, pid, size, data_dir, console)
