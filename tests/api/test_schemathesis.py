@@ -25,9 +25,10 @@ schema = schemathesis.openapi.from_asgi("/api/openapi.json", create_app()).exclu
 def fuzzer() -> Iterator[dict[str, int]]:
     """An administrator who owns a project: half the cases are sent to that project, so they get past
     the membership check to the route's own validation."""
-    from sqlalchemy import delete
+    from sqlalchemy import delete, insert, select
 
     from backend.core.db import session_scope
+    from backend.prices.models import Price
     from backend.projects.service import create_project
     from backend.users.models import LoginThrottle
     from backend.users.service import create_user
@@ -38,9 +39,14 @@ def fuzzer() -> Iterator[dict[str, int]]:
             s, email=f"{unique('fuzz')}@example.com", password="fuzzing-password", is_admin=True
         )
         ids = {"user_id": user.id, "project_id": create_project(s, owner=user, name=unique("fuzz")).id}
+        cols = [c.key for c in Price.__table__.columns]
+        prices = [dict(zip(cols, row, strict=True)) for row in s.execute(select(*Price.__table__.columns))]
     yield ids
     with session_scope() as s:  # generated logins fail by the hundred: later tests log in from here too
         s.execute(delete(LoginThrottle))
+        # The fuzzing admin may PUT or DELETE any price; later tests price local teachers by the seeded table.
+        s.execute(delete(Price))
+        s.execute(insert(Price), prices)
 
 
 _sent = itertools.count()
