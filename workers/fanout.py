@@ -29,6 +29,7 @@ from backend.runs import lifecycle
 from backend.runs.chunks import plan_chunks
 from backend.runs.models import Run, RunStage, StageChunk, Status
 from backend.runs.stages import stage_kind
+from workers.progress import Cancelled
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -114,6 +115,24 @@ class Fanout:
                 return None
             lifecycle.claim_chunk(s, chunk=chunk, task_id=task_id, now=now)
             return build(s, chunk, stage, run)
+
+    def run_chunk(self, stage_id: int, chunk_id: int, task_id: str | None, build: Build, body) -> None:
+        """A chunk task whole: claim its chunk, run body(job), settle it as it ended (a cancel seen at a
+        progress write, an error stored before it is re-raised, or success)."""
+        job = self.claim(stage_id, chunk_id, task_id, build)
+        if job is None:
+            self.settle(stage_id, chunk_id, None, None)
+            return
+        try:
+            body(job)
+        except Cancelled:
+            self.settle(stage_id, chunk_id, Status.cancelled, None)
+            return
+        except BaseException as exc:
+            self.settle(stage_id, chunk_id, Status.failed, f"{type(exc).__name__}: {exc}"[:4000])
+            log.exception("%s chunk %s of stage %s failed", self.kind, chunk_id, stage_id)
+            raise
+        self.settle(stage_id, chunk_id, Status.succeeded, None)
 
     def settle(self, stage_id: int, chunk_id: int, status: Status | None, error: str | None) -> None:
         """Record how a chunk ended (status None: this task never held it) and what that means for

@@ -152,17 +152,4 @@ def filter_chunk(job: FilterJob) -> None:
 
 
 def run_chunk(stage_id: int, chunk_id: int, task_id: str | None) -> None:
-    job = FANOUT.claim(stage_id, chunk_id, task_id, build_job)
-    if job is None:
-        FANOUT.settle(stage_id, chunk_id, None, None)
-        return
-    try:
-        filter_chunk(job)
-    except Cancelled:
-        FANOUT.settle(stage_id, chunk_id, Status.cancelled, None)
-        return
-    except BaseException as exc:
-        FANOUT.settle(stage_id, chunk_id, Status.failed, f"{type(exc).__name__}: {exc}"[:4000])
-        log.exception("filter chunk %s of stage %s failed", chunk_id, stage_id)
-        raise
-    FANOUT.settle(stage_id, chunk_id, Status.succeeded, None)
+    FANOUT.run_chunk(stage_id, chunk_id, task_id, build_job, filter_chunk)

@@ -177,17 +177,4 @@ def judge_chunk(job: JudgeJob) -> None:
 
 
 def run_chunk(stage_id: int, chunk_id: int, task_id: str | None) -> None:
-    job = FANOUT.claim(stage_id, chunk_id, task_id, build_job)
-    if job is None:
-        FANOUT.settle(stage_id, chunk_id, None, None)
-        return
-    try:
-        judge_chunk(job)
-    except Cancelled:
-        FANOUT.settle(stage_id, chunk_id, Status.cancelled, None)
-        return
-    except BaseException as exc:
-        FANOUT.settle(stage_id, chunk_id, Status.failed, f"{type(exc).__name__}: {exc}"[:4000])
-        log.exception("judge chunk %s of stage %s failed", chunk_id, stage_id)
-        raise
-    FANOUT.settle(stage_id, chunk_id, Status.succeeded, None)
+    FANOUT.run_chunk(stage_id, chunk_id, task_id, build_job, judge_chunk)
