@@ -58,10 +58,14 @@ export function readStats(raw: Record<string, unknown> | null | undefined): Prom
 /** Histogram bins as {label, count} rows ("12–40"), from numpy's edges (bins + 1) and counts. */
 export function histogramBins(h: { edges: number[]; counts: number[] }): { label: string; from: number; to: number; count: number }[] {
   if (h.edges.length !== h.counts.length + 1) return [];
+  const width = h.edges[1] - h.edges[0];
+  // Enough decimals that neighbouring edges read differently (numpy's edges are fractional for narrow ranges).
+  const digits = width >= 10 ? 0 : width >= 1 ? 1 : 2;
+  const fmt = (v: number) => (digits === 0 ? String(Math.round(v)) : v.toFixed(digits).replace(/\.?0+$/, ""));
   return h.counts.map((count, i) => {
     const from = h.edges[i];
     const to = h.edges[i + 1];
-    return { label: `${Math.round(from)}–${Math.round(to)}`, from, to, count };
+    return { label: `${fmt(from)}–${fmt(to)}`, from, to, count };
   });
 }
 

@@ -171,5 +171,6 @@ describe("prompt sets", () => {
       { label: "10–20", from: 10, to: 20, count: 6 },
     ]);
     expect(histogramBins({ edges: [0], counts: [4] })).toEqual([]);
+    expect(histogramBins({ edges: [16, 16.1, 16.2], counts: [1, 2] }).map((b) => b.label)).toEqual(["16–16.1", "16.1–16.2"]);
   });
 });
