@@ -18,6 +18,21 @@ const teacher = (over: Record<string, unknown> = {}) => ({
 const kinds = [
   { name: "math", version: "1", help: "The answer equals the reference.", settings_schema: {} },
   { name: "format", version: "1", help: "One closed reasoning block.", settings_schema: {} },
+  {
+    name: "regex",
+    version: "1",
+    help: "The answer matches a pattern.",
+    settings_schema: {
+      type: "object",
+      required: ["pattern"],
+      properties: {
+        pattern: { type: "string", description: "The pattern." },
+        target: { type: "string", enum: ["answer", "completion"], default: "answer" },
+        ignore_case: { type: "boolean", default: false },
+        timeout_s: { type: "number", default: 1, minimum: 0 },
+      },
+    },
+  },
 ];
 const estimate = {
   prompts: 90, attempts: 180, input_tokens: 9000, output_tokens: 28800, cost_usd: 0, seconds: 120,
@@ -129,5 +144,24 @@ describe("launch wizard", () => {
     expect(screen.getByTestId("field-train.beta")).toHaveValue(0.3);
     await u.upload(screen.getByTestId("wizard-load"), new File(["a: [1"], "bad.yaml"));
     expect(await screen.findByTestId("wizard-load-error")).toHaveTextContent("not valid YAML");
+  });
+
+  it("edits a verifier's settings from its schema and writes only what changed", async () => {
+    const { u } = setup();
+    await screen.findByRole("option", { name: /gsm8k v2/ });
+    await u.selectOptions(screen.getByTestId("field-prompt_set_id"), "7");
+    await u.selectOptions(screen.getByTestId("field-teacher_id"), "9");
+    await u.click(screen.getByTestId("step-verify"));
+    await u.click(await screen.findByTestId("verifier-regex"));
+    const panel = screen.getByTestId("verifier-settings-regex");
+    expect(panel).toHaveAttribute("open");
+    expect(panel).toHaveTextContent("needs pattern");
+    await u.type(within(panel).getByTestId("field-filter.verifiers.verifiers.1.settings.pattern"), "^\\d+$");
+    await u.click(within(panel).getByTestId("field-filter.verifiers.verifiers.1.settings.ignore_case"));
+    await u.click(screen.getByTestId("step-launch"));
+    const recipe = yaml.load(screen.getByTestId("wizard-yaml").textContent ?? "") as { filter: unknown };
+    expect(recipe.filter).toEqual({
+      verifiers: { mode: "all", verifiers: [{ name: "math" }, { name: "regex", settings: { pattern: "^\\d+$", ignore_case: true } }] },
+    });
   });
 });

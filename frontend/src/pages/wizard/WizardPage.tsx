@@ -7,6 +7,7 @@ import { formatNumber } from "../../lib/format";
 import { atLeast } from "../../lib/roles";
 import { usePromptSets, useProject } from "../prompt-sets/PromptSetsPage";
 import { Check, ErrorsContext, FieldError, NumField, SelectField, TextField } from "./Fields";
+import { VerifierSettings } from "./VerifierSettings";
 import {
   buildRecipe,
   DEFAULT_STATE,
@@ -389,6 +390,19 @@ function VerifyStep({
           <Check key={k.name} label={<code>{k.name}</code>} help={k.help} checked={v.names.includes(k.name)} onChange={(on) => toggle(k.name, on)} testId={`verifier-${k.name}`} />
         ))}
       </div>
+      {v.names.map((name, index) => {
+        const kind = kinds.find((k) => k.name === name);
+        return kind ? (
+          <VerifierSettings
+            key={name}
+            name={name}
+            index={index}
+            schema={kind.settings_schema}
+            value={v.settings[name] ?? {}}
+            onChange={(settings) => update({ verifiers: { ...v, settings: { ...v.settings, [name]: settings } } })}
+          />
+        ) : null;
+      })}
       {v.names.length > 1 && (
         <SelectField
           label="Combine"

@@ -11,7 +11,7 @@ export function fullState(): WizardState {
     prompt_set_id: 1,
     teacher_id: 1,
     rollout: { ...DEFAULT_STATE.rollout, n: 8, stop_when_verified: 2, seed: 7, top_p: 0.95 },
-    verifiers: { mode: "any", names: ["math", "format"] },
+    verifiers: { mode: "any", names: ["math", "format"], settings: { format: { min_answer_chars: 1, max_chars: 4000 } } },
     judge: { ...DEFAULT_STATE.judge, enabled: true, accept_threshold: 7 },
     review: { enabled: true, sample_share: 0.1 },
     snapshot: { ...DEFAULT_STATE.snapshot, pass_rate_band: [0.1, 0.9], max_per_prompt: 2, pick: "judge_score" },
@@ -50,7 +50,7 @@ describe("wizard recipe", () => {
   });
 
   it("drops the filter and snapshot without verifiers, and keeps settings the wizard has no field for", () => {
-    const noFilter = buildRecipe({ ...DEFAULT_STATE, prompt_set_id: 3, teacher_id: 4, verifiers: { mode: "all", names: [] } });
+    const noFilter = buildRecipe({ ...DEFAULT_STATE, prompt_set_id: 3, teacher_id: 4, verifiers: { mode: "all", names: [], settings: {} } });
     expect(noFilter.stages).toEqual(["profile", "rollout"]);
     expect(noFilter).not.toHaveProperty("snapshot");
 

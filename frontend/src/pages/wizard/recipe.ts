@@ -24,8 +24,9 @@ export interface WizardState {
     stop_when_verified: number | null;
     system_prompt: string | null;
   };
-  /** Verifier names (the filter stage runs when there is at least one). */
-  verifiers: { mode: "all" | "any"; names: string[] };
+  /** Verifier names (the filter stage runs when there is at least one) and the settings changed from each
+   * one's defaults. */
+  verifiers: { mode: "all" | "any"; names: string[]; settings: Record<string, Record<string, unknown>> };
   judge: {
     enabled: boolean;
     rubric_version: number | null;
@@ -82,7 +83,7 @@ export const DEFAULT_STATE: WizardState = {
   teacher_id: null,
   profile: true,
   rollout: { n: 4, temperature: 0.7, top_p: 1, max_tokens: 1024, seed: null, split: "train", stop_when_verified: null, system_prompt: null },
-  verifiers: { mode: "all", names: ["math"] },
+  verifiers: { mode: "all", names: ["math"], settings: {} },
   judge: { enabled: false, rubric_version: null, teacher_id: null, accept_threshold: null, target_precision: 0.95, overrides_verifiers: false },
   review: { enabled: false, sample_share: 0.05 },
   snapshot: {
@@ -127,7 +128,7 @@ export function demoState(prompt_set_id: number | null, teacher_id: number | nul
     teacher_id,
     profile: false,
     rollout: { ...DEFAULT_STATE.rollout, n: 2, temperature: 1, max_tokens: 160, seed: 0 },
-    verifiers: { mode: "all", names: ["math"] },
+    verifiers: { mode: "all", names: ["math"], settings: {} },
     snapshot: { ...DEFAULT_STATE.snapshot, drop_near_duplicates: false, preference_pairs: false },
     train: {
       ...DEFAULT_STATE.train,
@@ -189,11 +190,10 @@ export function buildRecipe(s: WizardState): Record<string, unknown> {
     system_prompt: ro.system_prompt || null,
   });
   if (stages.includes("filter")) {
-    const prev = isObj(b.filter) && isObj(b.filter.verifiers) ? (b.filter.verifiers.verifiers as unknown[]) : [];
-    // A loaded recipe's verifier settings survive when that verifier is still picked.
-    const specs = s.verifiers.names.map(
-      (name) => (Array.isArray(prev) ? prev.find((v) => isObj(v) && v.name === name) : undefined) ?? { name },
-    );
+    const specs = s.verifiers.names.map((name) => {
+      const settings = s.verifiers.settings[name];
+      return settings && Object.keys(settings).length > 0 ? { name, settings } : { name };
+    });
     r.filter = section(b, "filter", { verifiers: { mode: s.verifiers.mode, verifiers: specs } });
   }
   if (stages.includes("judge")) {
@@ -274,6 +274,7 @@ export function stateFromRecipe(recipe: unknown): WizardState {
   const sn = obj(recipe.snapshot);
   const t = obj(recipe.train);
   const e = obj(recipe.evaluate);
+  const specs: unknown[] = stages.includes("filter") && Array.isArray(fv.verifiers) ? fv.verifiers : [];
   const band = Array.isArray(sn.pass_rate_band) && sn.pass_rate_band.length === 2 ? (sn.pass_rate_band.map(Number) as [number, number]) : null;
   const lora = isObj(t.lora) ? { r: num(t.lora.r, 16), alpha: num(t.lora.alpha, 32), dropout: num(t.lora.dropout, 0.05) } : null;
   const models = Array.isArray(e.models)
@@ -296,7 +297,10 @@ export function stateFromRecipe(recipe: unknown): WizardState {
     },
     verifiers: {
       mode: oneOf(fv.mode, ["all", "any"] as const, "all"),
-      names: stages.includes("filter") && Array.isArray(fv.verifiers) ? fv.verifiers.map((v) => String(isObj(v) ? v.name : v)) : [],
+      names: specs.map((v) => String(isObj(v) ? v.name : v)),
+      settings: Object.fromEntries(
+        specs.filter((v) => isObj(v) && isObj(v.settings)).map((v) => [String((v as Record<string, unknown>).name), (v as Record<string, unknown>).settings as Record<string, unknown>]),
+      ),
     },
     judge: {
       enabled: stages.includes("judge"),
