@@ -173,4 +173,37 @@ describe("prompt sets", () => {
     expect(histogramBins({ edges: [0], counts: [4] })).toEqual([]);
     expect(histogramBins({ edges: [16, 16.1, 16.2], counts: [1, 2] }).map((b) => b.label)).toEqual(["16–16.1", "16.1–16.2"]);
   });
+
+  it("derives a cleaner version with the chosen settings and links to it when the job is done", async () => {
+    setToken("t");
+    window.history.replaceState(null, "", "/projects/3/prompt-sets/7?tab=versions");
+    const derived = pset({ id: 9, version: 2, parent_id: 7, source: "gsm8k v1", prompt_count: 40 });
+    let done = false;
+    const fetchMock = mockApi({
+      "GET /api/users/me": () => jsonResponse(user),
+      "GET /api/projects/3": () => jsonResponse(project),
+      "GET /api/projects/3/prompt-sets": () => jsonResponse(done ? [derived, pset()] : [pset()]),
+      "GET /api/projects/3/prompt-sets/7": () => jsonResponse(pset()),
+      "POST /api/projects/3/prompt-sets/7/versions": () => jsonResponse(job({ id: 40, kind: "prompt_derive", status: "queued" }), 202),
+      "GET /api/projects/3/jobs/40": () => {
+        done = true;
+        return jsonResponse(
+          job({ id: 40, kind: "prompt_derive", status: "succeeded", progress_done: 45, progress_total: 45, result: { prompt_set: derived } }),
+        );
+      },
+    });
+    renderWithClient(<App />);
+    const u = userEvent.setup();
+    const form = await screen.findByTestId("derive-form");
+    // Starts from the cleaning the source was made with (eval_ratio 0.1 in its stats).
+    expect(within(form).getByTestId("clean-eval-ratio")).toHaveValue(0.1);
+    await u.clear(within(form).getByTestId("clean-eval-ratio"));
+    await u.type(within(form).getByTestId("clean-eval-ratio"), "0.2");
+    await u.click(within(form).getByTestId("derive-submit"));
+    expect(await within(form).findByTestId("derived")).toHaveTextContent("Created gsm8k v2 with 40 prompts");
+    const body = await requestsTo(fetchMock, "/api/projects/3/prompt-sets/7/versions")[0].clone().json();
+    expect(body).toMatchObject({ eval_ratio: 0.2, dedup_exact: true, near_dup_threshold: 0.8 });
+    // The list refreshed: the new version is a child in the lineage.
+    await waitFor(() => expect(screen.getByTestId("lineage")).toHaveTextContent("gsm8k v1 → gsm8k v2"));
+  });
 });
