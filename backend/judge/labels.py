@@ -6,12 +6,12 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from functools import cache
 
 import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.core.db import get_engine
 from backend.core.errors import Invalid
 from backend.judge.calibration import Pair
 from backend.judge.models import Rubric
@@ -131,15 +131,21 @@ def import_labels(session: Session, *, project_id: int, user_id: int, rows: list
     return len(dict(rows))
 
 
-def upsert_labels(session: Session, values: list[dict]) -> None:
-    if not values:
-        return
-    if get_engine().dialect.name == "postgresql":
+@cache
+def _upsert(dialect: str):
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     stmt = insert(HumanLabel)
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["generation_id", "user_id", "source"], set_={"accepted": stmt.excluded.accepted}
     )
-    session.execute(stmt, values)
+
+
+def upsert_labels(session: Session, values: list[dict]) -> None:
+    """Insert labels; a label of the same generation, person and source is replaced."""
+    if not values:
+        return
+    conn = session.connection()
+    conn.execute(_upsert(conn.dialect.name), values)

@@ -55,6 +55,17 @@ class ReviewTask(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ReviewCount(Base):
+    """Slots each reviewer decided in a run (undo takes one back): the review stage's live progress is
+    their sum. One row per reviewer, so simultaneous decisions never wait on a shared counter row."""
+
+    __tablename__ = "review_counts"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(primary_key=True)  # no foreign key: the count outlives a user
+    decided: Mapped[int] = mapped_column(default=0)
+
+
 class Review(Base):
     """The audit log: every decision (accept, reject, edit, skip, undo), who and when; an edit keeps
     the original beside the new text. An undone decision stays, marked undone."""

@@ -46,5 +46,8 @@ def seed_review_run(accounts, tmp_path: Path, *, items: int, overlap_share: floa
         ])  # fmt: skip
         gids = list(s.scalars(select(Generation.id).where(Generation.run_id == run.id)))
         settings = ReviewSettings(overlap_share=overlap_share, seed=1)
-        route(s, run_id=run.id, chosen=dict.fromkeys(gids, "judge_unsure"), settings=settings)
+        slots = route(s, run_id=run.id, chosen=dict.fromkeys(gids, "judge_unsure"), settings=settings)
+        # what the review stage's task does once the queue is filled
+        stage = s.scalar(select(RunStage).where(RunStage.run_id == run.id, RunStage.kind == "review"))
+        stage.progress_total = slots
         return pid, run.id, [u["id"] for u in people], owner

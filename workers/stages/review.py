@@ -8,6 +8,7 @@ A queue with nothing in it completes at once.
 from __future__ import annotations
 
 from backend.core.db import session_scope
+from backend.reviews import progress
 from backend.reviews.routing import reasons, route
 from backend.reviews.schemas import ReviewSettings
 from backend.reviews.summary import summary
@@ -25,10 +26,11 @@ def fill_queue(ctx: StageContext):
         version = str(judge["rubric_version"]) if judge else None
         calibrated = (judge.get("thresholds") or {}).get("source") == "calibrated"
         chosen = reasons(s, run_id=run.id, judge_version=version, settings=settings, calibrated=calibrated)
-        slots = route(s, run_id=run.id, chosen=chosen, settings=settings)
-        ctx.progress(0, slots, force=True)
+        route(s, run_id=run.id, chosen=chosen, settings=settings)
+        done, slots = progress.routed(s, run_id=run.id)  # a re-run keeps the decisions made so far
         if slots == 0:
             return summary(s, run=run)
+    ctx.progress(done, slots, force=True)  # decisions move it on from here (backend/reviews/progress.py)
     return DEFERRED
 
 
