@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Row, bindparam, exists, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from backend.core.errors import Conflict, Invalid, NotFound
@@ -96,6 +96,38 @@ _SKIP = (
 )
 _AUDIT = insert(_R).returning(*_R.c)
 
+# On PostgreSQL an accept, reject or skip is one round trip: the slot, the audit row, the human label
+# and the reviewer's count in one statement of data-modifying CTEs (each part runs only if the lease
+# check matched), plus whether any slot is still open (the stage's completion check). The same steps,
+# one statement each, run on SQLite and for edits.
+_PG_DECIDE = """
+WITH t AS (
+    UPDATE review_tasks SET {set}
+    WHERE id = :task AND run_id = :run AND state = 'leased' AND reviewer_id = :user AND lease_until >= :now
+    RETURNING id, generation_id
+), a AS (
+    INSERT INTO reviews (run_id, task_id, generation_id, reviewer_id, decision, note, undone, created_at)
+    SELECT :run, t.id, t.generation_id, :user, :decision, :note, false, :now FROM t
+    RETURNING *
+){settled}
+SELECT a.*, EXISTS (SELECT 1 FROM review_tasks WHERE run_id = :run AND state = 'open') AS open_left FROM a
+"""
+_PG_SETTLED = """, l AS (
+    INSERT INTO human_labels (project_id, generation_id, user_id, accepted, source, created_at)
+    SELECT :project, t.generation_id, :user, :accepted, 'review', :now FROM t
+    ON CONFLICT (generation_id, user_id, source) DO UPDATE SET accepted = excluded.accepted
+), c AS (
+    INSERT INTO review_counts (run_id, reviewer_id, decided) SELECT :run, :user, 1 FROM t
+    ON CONFLICT (run_id, reviewer_id) DO UPDATE SET decided = review_counts.decided + 1
+)"""
+_PG_SETTLE = text(_PG_DECIDE.format(set="state = 'done', lease_until = NULL", settled=_PG_SETTLED))
+_PG_SKIP = text(
+    _PG_DECIDE.format(
+        set=f"state = 'open', reviewer_id = NULL, lease_until = NULL, priority = priority + {SKIP_PENALTY}",
+        settled="",
+    )
+)
+
 
 _RUN = select(Run.id, Run.project_id, Run.recipe).where(
     Run.id == bindparam("run"), Run.project_id == bindparam("project")
@@ -167,6 +199,8 @@ def decide(session: Session, *, run: Any, task_id: int, user_id: int, body: Deci
     now = datetime.now(UTC)
     conn = session.connection()
     p = {"task": task_id, "run": run.id, "user": user_id, "now": now}
+    if body.decision != "edit" and conn.dialect.name == "postgresql":
+        return _decide_pg(session, run=run, body=body, params=p)
     settled = conn.execute(_SKIP if body.decision == "skip" else _SETTLE, p).first()
     if settled is None:  # not a live lease of this reviewer: say what happened
         _check_lease(_locked(session, run=run, task_id=task_id), user_id, now)
@@ -213,6 +247,23 @@ def decide(session: Session, *, run: Any, task_id: int, user_id: int, body: Deci
         progress.count(session, run_id=run.id, reviewer_id=user_id, delta=1)
     if not finish_if_drained(session, run=run):
         progress.write(session, run_id=run.id, now=now)
+    return review
+
+
+def _decide_pg(session: Session, *, run: Any, body: DecisionIn, params: dict[str, Any]) -> Row[Any]:
+    p = {
+        **params,
+        "project": run.project_id,
+        "decision": body.decision,
+        "note": body.note,
+        "accepted": body.decision == "accept",
+    }
+    review = session.connection().execute(_PG_SKIP if body.decision == "skip" else _PG_SETTLE, p).first()
+    if review is None:  # not a live lease of this reviewer: say what happened
+        _check_lease(_locked(session, run=run, task_id=p["task"]), p["user"], p["now"])
+        raise Conflict(f"review item {p['task']} changed meanwhile; claim again", code="not_leased")
+    if review.open_left or not finish_if_drained(session, run=run):
+        progress.write(session, run_id=run.id, now=p["now"])
     return review
 
 
