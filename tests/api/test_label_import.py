@@ -61,9 +61,10 @@ def test_label_import(client, accounts, tmp_path):
 
     # bad rows: 422 naming the line; nothing of the file is stored
     cases = [
-        ("bad.jsonl", f'{{"generation_id": {g[0]}, "label": "reject"}}\n\n{{"generation_id": 1, "label": "maybe"}}\n',
-         "line 3: label 'maybe'"),
-        ("bad.jsonl", f'{{"generation_id": {g[0]}, "label": "reject"}}\n{{"generation_id": 1,\n', "line 2: not JSON"),
+        ("bad.jsonl", f'{{"generation_id": {g[0]}, "label": "reject"}}\n\n'
+         '{"generation_id": 1, "label": "maybe"}\n', "line 3: label 'maybe'"),
+        ("bad.jsonl", f'{{"generation_id": {g[0]}, "label": "reject"}}\n{{"generation_id": 1,\n',
+         "line 2: not JSON"),
         ("bad.jsonl", f'{{"generation_id": {g[0]}, "label": "reject"}}\n{{"label": "accept"}}\n',
          "line 2: needs generation_id and label"),
         ("bad.csv", f"generation_id,label\n{g[0]},reject\nabc,accept\n", "line 3: generation_id 'abc'"),

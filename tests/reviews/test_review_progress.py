@@ -17,7 +17,8 @@ def test_progress_is_live(client, accounts, tmp_path):
     pid, rid, people, owner = seed_review_run(accounts, tmp_path, items=4, overlap_share=0, reviewers=2)
     a, b = (Accounts.bearer(Accounts.token_for(u)) for u in people)
     h, base = owner["headers"], f"/api/projects/{pid}/runs/{rid}/review"
-    assert (_stage(client, h, pid, rid)["progress_done"], _stage(client, h, pid, rid)["progress_total"]) == (0, 4)
+    stage = _stage(client, h, pid, rid)
+    assert (stage["progress_done"], stage["progress_total"]) == (0, 4)
 
     def claim(headers) -> dict:
         r = client.post(f"{base}/claim", headers=headers)
