@@ -42,7 +42,7 @@ _WRITE = (
     )
     .values(progress_done=_DECIDED.scalar_subquery(), heartbeat_at=bindparam("now"))
 )
-_STAGE = select(_S.c.status, _S.c.progress_total).where(
+_LEFT = select(_S.c.status, _S.c.progress_total, _DECIDED.scalar_subquery().label("decided")).where(
     _S.c.run_id == bindparam("run"), _S.c.kind == "review"
 )
 
@@ -96,8 +96,7 @@ def routed(session: Session, *, run_id: int) -> tuple[int, int]:
 
 def left(session: Session, *, run_id: int) -> int:
     """Slots nobody decided yet while the review stage waits (0 once it finished)."""
-    conn = session.connection()
-    stage = conn.execute(_STAGE, {"run": run_id}).first()
+    stage = session.connection().execute(_LEFT, {"run": run_id}).first()  # one round trip
     if stage is None or stage.progress_total is None or Status(stage.status).finished:
         return 0
-    return max(stage.progress_total - decided(session, run_id=run_id), 0)
+    return max(stage.progress_total - stage.decided, 0)
