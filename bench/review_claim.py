@@ -3,7 +3,7 @@ reviewers, beside a bare `SELECT ... FOR UPDATE SKIP LOCKED` loop on the same ta
 
   peer: each reviewer thread on its own psycopg connection: claim = SELECT id ... ORDER BY priority, id
         LIMIT 1 FOR UPDATE SKIP LOCKED + UPDATE to leased; decide = UPDATE to done. One transaction each.
-  ours: what the claim and decision routes run: queue.review_run, then claim_next or decide, each in a
+  ours: what the claim and decision routes run: queue.review_run + claim_next, or decide, each in a
         SQLAlchemy session of its own (the overlap rule, the lease checks, the audit row, the human
         label, the reviewer's count, the drained check, the stage's throttled progress).
 Target: p95 under 20 ms for each of claim and decide.
@@ -192,7 +192,7 @@ def ours(run_id: int, uids: list[int], ops: int) -> tuple[list[float], list[floa
                 task_id = queue.claim_next(s, run=run, user_id=uids[i]).id
             t1 = time.perf_counter()
             with session_scope() as s:
-                run = queue.review_run(s, project_id=project_id, run_id=run_id)
+                run = queue.RunRef(id=run_id, project_id=project_id)  # as the decision route names it
                 queue.decide(s, run=run, task_id=task_id, user_id=uids[i], body=body)
             t2 = time.perf_counter()
             claims.append(t1 - t0)

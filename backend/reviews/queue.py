@@ -8,7 +8,7 @@ generation (the overlap share) never go to the same reviewer twice.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, bindparam, exists, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
@@ -104,6 +104,7 @@ _PG_DECIDE = """
 WITH t AS (
     UPDATE review_tasks SET {set}
     WHERE id = :task AND run_id = :run AND state = 'leased' AND reviewer_id = :user AND lease_until >= :now
+      AND EXISTS (SELECT 1 FROM runs WHERE runs.id = :run AND runs.project_id = :project)
     RETURNING id, generation_id
 ), a AS (
     INSERT INTO reviews (run_id, task_id, generation_id, reviewer_id, decision, note, undone, created_at)
@@ -192,8 +193,18 @@ def heartbeat(session: Session, *, run: Run, task_id: int, user_id: int) -> Revi
     return task
 
 
+class RunRef(NamedTuple):
+    """A run named by the caller (path ids), not yet checked to exist in that project."""
+
+    id: int
+    project_id: int
+
+
 def decide(session: Session, *, run: Any, task_id: int, user_id: int, body: DecisionIn) -> Row[Any]:
-    """Settle one's leased slot (accept, reject, edit) or put it back (skip); the audit row comes back."""
+    """Settle one's leased slot (accept, reject, edit) or put it back (skip); the audit row comes back.
+    `run`: the Run, a review_run row or a RunRef. On PostgreSQL the one statement matches only a slot
+    of that run in that project, so a RunRef needs no lookup first; a miss is told apart afterwards
+    (404 for the run or the item, 409 for the lease)."""
     if body.decision == "edit" and body.content is None and body.reasoning is None:
         raise Invalid("an edit needs content or reasoning", code="empty_edit")
     now = datetime.now(UTC)
@@ -201,6 +212,7 @@ def decide(session: Session, *, run: Any, task_id: int, user_id: int, body: Deci
     p = {"task": task_id, "run": run.id, "user": user_id, "now": now}
     if body.decision != "edit" and conn.dialect.name == "postgresql":
         return _decide_pg(session, run=run, body=body, params=p)
+    run = review_run(session, project_id=run.project_id, run_id=run.id)
     settled = conn.execute(_SKIP if body.decision == "skip" else _SETTLE, p).first()
     if settled is None:  # not a live lease of this reviewer: say what happened
         _check_lease(_locked(session, run=run, task_id=task_id), user_id, now)
@@ -259,7 +271,8 @@ def _decide_pg(session: Session, *, run: Any, body: DecisionIn, params: dict[str
         "accepted": body.decision == "accept",
     }
     review = session.connection().execute(_PG_SKIP if body.decision == "skip" else _PG_SETTLE, p).first()
-    if review is None:  # not a live lease of this reviewer: say what happened
+    if review is None:  # not a live lease of this reviewer in this project's run: say what happened
+        review_run(session, project_id=run.project_id, run_id=run.id)
         _check_lease(_locked(session, run=run, task_id=p["task"]), p["user"], p["now"])
         raise Conflict(f"review item {p['task']} changed meanwhile; claim again", code="not_leased")
     if review.open_left or not finish_if_drained(session, run=run):

@@ -53,3 +53,29 @@ def test_progress_is_live(client, accounts, tmp_path):
     assert stage["status"] == "succeeded" and (stage["progress_done"], stage["progress_total"]) == (4, 4)
     assert stage["metrics"]["decided"] == 4 and stage["metrics"]["skipped"] == 1
     assert claim(a) == {"item": None, "left": 0}
+
+
+def test_a_decision_through_another_project_is_404(client, accounts, tmp_path):
+    """Decide checks the run's project in its own statement: naming a run of project B under project A
+    (where the caller is a reviewer too) finds nothing and changes nothing."""
+    from backend.core.db import session_scope
+    from backend.projects.models import Membership, Role
+    from backend.reviews.models import LEASED, ReviewTask
+
+    pid_a, _, (rev,), _ = seed_review_run(accounts, tmp_path, items=1, overlap_share=0, reviewers=1)
+    pid_b, rid_b, _, _ = seed_review_run(accounts, tmp_path, items=1, overlap_share=0, reviewers=0)
+    with session_scope() as s:
+        s.add(Membership(project_id=pid_b, user_id=rev, role=Role.reviewer))
+    h = Accounts.bearer(Accounts.token_for(rev))
+    item = client.post(f"/api/projects/{pid_b}/runs/{rid_b}/review/claim", headers=h).json()["item"]
+    for decision in ("accept", "skip", "edit"):
+        body = {"decision": decision, "content": "x"}
+        url = f"/api/projects/{pid_a}/runs/{rid_b}/review/items/{item['task_id']}/decision"
+        r = client.post(url, headers=h, json=body)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", r.text
+    with session_scope() as s:
+        task = s.get(ReviewTask, item["task_id"])
+        assert (task.state, task.reviewer_id) == (LEASED, rev)
+    r = client.post(f"/api/projects/{pid_b}/runs/{rid_b}/review/items/{item['task_id']}/decision", headers=h,
+                    json={"decision": "accept"})  # fmt: skip
+    assert r.status_code == 200, r.text  # the slot was untouched: its reviewer decides it as usual

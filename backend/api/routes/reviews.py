@@ -44,7 +44,7 @@ def decide(
 ) -> DecisionOut:
     """accept, reject, edit (the new text beside the original) or skip (back in the queue). 409 when
     the lease expired or is someone else's."""
-    run = queue.review_run(session, project_id=access.project.id, run_id=run_id)
+    run = queue.RunRef(id=run_id, project_id=access.project.id)  # decide checks it in its own statement
     review = queue.decide(session, run=run, task_id=task_id, user_id=access.user.id, body=body)
     return DecisionOut.model_validate(review)
 
