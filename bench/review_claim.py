@@ -202,6 +202,13 @@ def ours(run_id: int, uids: list[int], ops: int) -> tuple[list[float], list[floa
     return claims, decides
 
 
+def vacuum(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute("VACUUM (ANALYZE) review_tasks")
+
+
 def p95(xs: list[float]) -> float:
     return float(np.percentile(np.array(xs) * 1000, 95))
 
@@ -214,7 +221,9 @@ def main() -> None:
     args = ap.parse_args()
     run_id, uids, url = setup(args.items, args.reviewers)
     ours(run_id, uids, 5)  # warm the pool and the plans
+    vacuum(url)
     pc, pd = peer(url, run_id, uids, args.ops)
+    vacuum(url)  # each side starts from a queue whose decided rows are cleaned up, not the other's
     oc, od = ours(run_id, uids, args.ops)
     print(f"{args.items:,} items, {args.reviewers} reviewers, {args.ops} claim+decide each")
     print(f"{'':8} {'claim p95 ms':>14} {'decide p95 ms':>14} {'claim p50':>10} {'decide p50':>11}")

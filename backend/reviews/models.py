@@ -23,17 +23,19 @@ class ReviewTask(Base):
     __tablename__ = "review_tasks"
     __table_args__ = (
         UniqueConstraint("run_id", "generation_id", "slot"),
-        # claim-next reads this index in order and skips locked rows; decided tasks are not in it
+        # claim-next reads this index in order and skips locked rows. Open slots only: a claim or a
+        # decision then adds no entry at its head, where every reviewer's scan starts (with leased
+        # slots in it, each claim inserted one there and the dead ones piled up unpruned).
         Index(
             "ix_review_tasks_claim",
             "run_id",
             "priority",
             "id",
-            postgresql_where=text("state <> 'done' AND state <> 'closed'"),
-            sqlite_where=text("state <> 'done' AND state <> 'closed'"),
+            postgresql_where=text("state = 'open'"),
+            sqlite_where=text("state = 'open'"),
         ),
         Index("ix_review_tasks_generation", "generation_id", "reviewer_id"),
-        # a reviewer's live item, found without reading the open ones
+        # a reviewer's live item, and leases that ran out, found without reading the open ones
         Index(
             "ix_review_tasks_leased",
             "run_id",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, bindparam, exists, func, insert, or_, select, text, update
+from sqlalchemy import Row, bindparam, exists, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from backend.core.errors import Conflict, Invalid, NotFound
@@ -30,14 +30,14 @@ _T = ReviewTask.__table__
 _R = Review.__table__
 _mine = _T.alias("mine")
 _cand = _T.alias("cand")
-_twin = _T.alias("twin")
 
-# This reviewer's live item, else the first claimable slot in (priority, id) order, read from the
-# partial index of undecided slots, skipping rows other reviewers are claiming this instant and the
-# other slot of an overlap item this reviewer already has. One statement: PostgreSQL runs the second
-# sub-select only when the first finds nothing. The twin check's OFFSET 0 keeps it a lookup per
-# candidate (index on generation_id, reviewer_id): unnested into an anti-join, PostgreSQL may plan a
-# scan of every slot the reviewer ever decided.
+# This reviewer's live item, else a slot whose lease ran out, else the first open slot in (priority,
+# id) order, read from the partial index of open slots; rows other reviewers are claiming this
+# instant are skipped (SKIP LOCKED), and so is the other slot of an overlap item this reviewer already
+# has. One statement: PostgreSQL runs a sub-select only when the ones before it found nothing. The
+# twin check's OFFSET 0 keeps it a lookup per candidate (index on generation_id, reviewer_id):
+# unnested into an anti-join, PostgreSQL may plan a scan of every slot the reviewer ever decided.
+# A lapsed lease was the head of the queue when it was claimed, so it goes out again first.
 _mine_q = (
     select(_mine.c.id)
     .where(
@@ -50,31 +50,40 @@ _mine_q = (
     .with_for_update()
     .scalar_subquery()
 )
-_next_q = (
-    select(_cand.c.id)
-    .where(
-        _cand.c.run_id == bindparam("run"),
-        _cand.c.state != DONE,
-        _cand.c.state != CLOSED,
-        or_(_cand.c.state == OPEN, _cand.c.lease_until < bindparam("now")),
-        ~exists(
-            select(_twin.c.id)
-            .where(
-                _twin.c.generation_id == _cand.c.generation_id,
-                _twin.c.reviewer_id == bindparam("user"),
-                _twin.c.id != _cand.c.id,
-            )
-            .offset(0)
-        ),
+
+
+def _free(t, *where):
+    """The first slot of `t` (an alias of review_tasks) matching `where`, not a twin of one of the
+    reviewer's, locked for this transaction."""
+    twin = _T.alias(f"{t.name}_twin")
+    return (
+        select(t.c.id)
+        .where(
+            t.c.run_id == bindparam("run"),
+            *where,
+            ~exists(
+                select(twin.c.id)
+                .where(
+                    twin.c.generation_id == t.c.generation_id,
+                    twin.c.reviewer_id == bindparam("user"),
+                    twin.c.id != t.c.id,
+                )
+                .offset(0)
+            ),
+        )
+        .order_by(t.c.priority, t.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
     )
-    .order_by(_cand.c.priority, _cand.c.id)
-    .limit(1)
-    .with_for_update(skip_locked=True)
-    .scalar_subquery()
-)
+
+
+_lapsed = _T.alias("lapsed")
+_lapsed_q = _free(_lapsed, _lapsed.c.state == LEASED, _lapsed.c.lease_until < bindparam("now"))
+_next_q = _free(_cand, _cand.c.state == OPEN)
 _CLAIM = (
     update(_T)
-    .where(_T.c.id == func.coalesce(_mine_q, _next_q))
+    .where(_T.c.id == func.coalesce(_mine_q, _lapsed_q, _next_q))
     .values(state=LEASED, reviewer_id=bindparam("user"), lease_until=bindparam("until"))
     .returning(*_T.c)
 )

@@ -1,4 +1,5 @@
-"""review_counts: slots each reviewer decided per run, summed into the review stage's live progress
+"""review_counts: slots each reviewer decided per run, summed into the review stage's live progress;
+the claim index holds open slots only
 
 Revision ID: 0012
 Revises: 0011
@@ -34,6 +35,21 @@ def upgrade() -> None:
         "WHERE state = 'done' AND reviewer_id IS NOT NULL GROUP BY run_id, reviewer_id"
     )
 
+    _claim_index("state = 'open'")
+
+
+def _claim_index(where: str) -> None:
+    with op.batch_alter_table("review_tasks", schema=None) as batch_op:
+        batch_op.drop_index("ix_review_tasks_claim")
+        batch_op.create_index(
+            "ix_review_tasks_claim",
+            ["run_id", "priority", "id"],
+            unique=False,
+            postgresql_where=sa.text(where),
+            sqlite_where=sa.text(where),
+        )
+
 
 def downgrade() -> None:
+    _claim_index("state <> 'done' AND state <> 'closed'")
     op.drop_table("review_counts")
