@@ -158,8 +158,9 @@ def lease_s_of(run: Any) -> int:
 
 
 def claim_next(session: Session, *, run: Any, user_id: int) -> Row[Any] | None:
-    """This reviewer's live item (its lease renewed), else the first claimable slot, skipping rows
-    other reviewers are claiming this instant. A row of review_tasks, or None when nothing is left."""
+    """This reviewer's live item (its lease renewed), else a lapsed lease, else the first open slot,
+    skipping rows other reviewers are claiming this instant. A row of review_tasks, or None when
+    nothing is left for this reviewer."""
     now = datetime.now(UTC)
     p = {"run": run.id, "user": user_id, "now": now, "until": now + timedelta(seconds=lease_s_of(run))}
     return session.connection().execute(_CLAIM, p).first()
