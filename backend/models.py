@@ -8,7 +8,7 @@ from backend.judge.models import JudgeCache, Rubric
 from backend.prices.models import Price
 from backend.projects.models import Membership, Project, Role
 from backend.prompts.models import Prompt, PromptSet
-from backend.reviews.models import HumanLabel, Review, ReviewTask
+from backend.reviews.models import HumanLabel, Review, ReviewCount, ReviewTask
 from backend.rollouts.models import ResponseCache
 from backend.runs.models import Run, RunStage, StageChunk, Status
 from backend.samples.models import Generation, Verdict
@@ -34,6 +34,7 @@ __all__ = [
     "Price",
     "ResponseCache",
     "Review",
+    "ReviewCount",
     "ReviewTask",
     "Role",
     "Rubric",

@@ -3,8 +3,9 @@ reviewers, beside a bare `SELECT ... FOR UPDATE SKIP LOCKED` loop on the same ta
 
   peer: each reviewer thread on its own psycopg connection: claim = SELECT id ... ORDER BY priority, id
         LIMIT 1 FOR UPDATE SKIP LOCKED + UPDATE to leased; decide = UPDATE to done. One transaction each.
-  ours: backend/reviews/queue.claim_next and decide through SQLAlchemy sessions (the overlap rule, the
-        lease checks, the audit row, the human label, the drained check).
+  ours: what the claim and decision routes run: queue.review_run + claim_next, or decide, each in a
+        SQLAlchemy session of its own (the overlap rule, the lease checks, the audit row, the human
+        label, the reviewer's count, the drained check, the stage's throttled progress).
 Target: p95 under 20 ms for each of claim and decide.
 
     .venv/bin/python bench/review_claim.py [--items 1000000] [--reviewers 20] [--ops 150]
@@ -80,6 +81,7 @@ def setup(items: int, reviewers: int) -> tuple[int, list[int], str]:
                     position=i,
                     kind=kind,
                     status=Status.running if kind == "review" else Status.succeeded,
+                    progress_total=items if kind == "review" else None,  # as the stage's task sets it
                 )
             )
         ids = (pset.id, run.id)
@@ -179,21 +181,32 @@ def ours(run_id: int, uids: list[int], ops: int) -> tuple[list[float], list[floa
     claims: list[float] = []
     decides: list[float] = []
     body = DecisionIn(decision="accept")
+    with session_scope() as s:
+        project_id = s.get(Run, run_id).project_id
 
     def reviewer(i: int) -> None:
         for _ in range(ops):
             t0 = time.perf_counter()
             with session_scope() as s:
-                task_id = queue.claim_next(s, run=s.get(Run, run_id), user_id=uids[i]).id
+                run = queue.review_run(s, project_id=project_id, run_id=run_id)  # as the route reads it
+                task_id = queue.claim_next(s, run=run, user_id=uids[i]).id
             t1 = time.perf_counter()
             with session_scope() as s:
-                queue.decide(s, run=s.get(Run, run_id), task_id=task_id, user_id=uids[i], body=body)
+                run = queue.RunRef(id=run_id, project_id=project_id)  # as the decision route names it
+                queue.decide(s, run=run, task_id=task_id, user_id=uids[i], body=body)
             t2 = time.perf_counter()
             claims.append(t1 - t0)
             decides.append(t2 - t1)
 
     _threads(len(uids), reviewer)
     return claims, decides
+
+
+def vacuum(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute("VACUUM (ANALYZE) review_tasks")
 
 
 def p95(xs: list[float]) -> float:
@@ -208,7 +221,9 @@ def main() -> None:
     args = ap.parse_args()
     run_id, uids, url = setup(args.items, args.reviewers)
     ours(run_id, uids, 5)  # warm the pool and the plans
+    vacuum(url)
     pc, pd = peer(url, run_id, uids, args.ops)
+    vacuum(url)  # each side starts from a queue whose decided rows are cleaned up, not the other's
     oc, od = ours(run_id, uids, args.ops)
     print(f"{args.items:,} items, {args.reviewers} reviewers, {args.ops} claim+decide each")
     print(f"{'':8} {'claim p95 ms':>14} {'decide p95 ms':>14} {'claim p50':>10} {'decide p50':>11}")

@@ -8,13 +8,13 @@ from typing import Annotated
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from backend.core.db import get_sessionmaker
 from backend.core.errors import Forbidden, NotFound, Unauthorized
 from backend.core.ids import PathId
-from backend.projects.models import Project, Role
-from backend.projects.service import get_membership
+from backend.projects.models import Membership, Project, Role
 from backend.users.models import User
 from backend.users.service import resolve_token
 
@@ -67,8 +67,12 @@ class ProjectAccess:
 
 def _project_access(needed: Role):
     def dependency(session: SessionDep, user: CurrentUser, project_id: PathId) -> ProjectAccess:
-        project = session.get(Project, project_id)
-        membership = get_membership(session, project_id=project_id, user_id=user.id) if project else None
+        # the project and the caller's membership in one round trip
+        project, membership = session.execute(
+            select(Project, Membership)
+            .outerjoin(Membership, and_(Membership.project_id == Project.id, Membership.user_id == user.id))
+            .where(Project.id == project_id)
+        ).first() or (None, None)
         # A project the caller cannot see does not exist, as far as they can tell.
         if project is None or membership is None:
             raise NotFound(f"project {project_id} not found")

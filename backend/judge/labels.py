@@ -6,12 +6,12 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from functools import cache
 
 import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.core.db import get_engine
 from backend.core.errors import Invalid
 from backend.judge.calibration import Pair
 from backend.judge.models import Rubric
@@ -68,31 +68,35 @@ def _label(value: object, where: str) -> bool:
 
 
 def parse_labels(data: bytes, filename: str) -> list[tuple[int, bool]]:
-    """(generation_id, accepted) rows of a JSONL or CSV file (columns generation_id and label)."""
+    """(generation_id, accepted) rows of a JSONL or CSV file (columns generation_id and label); an
+    error names the file's line."""
     text = data.decode("utf-8-sig", errors="replace")
-    out: list[tuple[int, bool]] = []
+    records: list[tuple[int, object]] = []  # (line in the file, record)
     if filename.lower().endswith(".csv"):
-        records = list(csv.DictReader(io.StringIO(text)))
+        reader = csv.DictReader(io.StringIO(text))
+        records = [(reader.line_num, rec) for rec in reader]
     else:
-        records = []
         for i, line in enumerate(text.splitlines(), 1):
             if line.strip():
                 try:
-                    records.append(orjson.loads(line))
+                    records.append((i, orjson.loads(line)))
                 except orjson.JSONDecodeError as exc:
                     raise Invalid(f"line {i}: not JSON ({exc})", code="bad_label") from None
     if len(records) > MAX_ROWS:
         raise Invalid(f"at most {MAX_ROWS} labels per file", code="bad_label")
-    for i, rec in enumerate(records, 1):
-        if not isinstance(rec, dict) or "generation_id" not in rec or "label" not in rec:
-            raise Invalid(f"row {i}: needs generation_id and label", code="bad_label")
+    out: list[tuple[int, bool]] = []
+    for i, rec in records:
+        if not isinstance(rec, dict) or rec.get("generation_id") in (None, "") or rec.get("label") is None:
+            raise Invalid(f"line {i}: needs generation_id and label", code="bad_label")
         try:
             gid = int(rec["generation_id"])
         except (TypeError, ValueError):
             raise Invalid(
-                f"row {i}: generation_id {rec['generation_id']!r} is not a number", code="bad_label"
+                f"line {i}: generation_id {rec['generation_id']!r} is not a number", code="bad_label"
             ) from None
-        out.append((gid, _label(rec["label"], f"row {i}")))
+        if not 1 <= gid < 2**63:
+            raise Invalid(f"line {i}: generation_id {gid} is out of range", code="bad_label")
+        out.append((gid, _label(rec["label"], f"line {i}")))
     return out
 
 
@@ -131,15 +135,21 @@ def import_labels(session: Session, *, project_id: int, user_id: int, rows: list
     return len(dict(rows))
 
 
-def upsert_labels(session: Session, values: list[dict]) -> None:
-    if not values:
-        return
-    if get_engine().dialect.name == "postgresql":
+@cache
+def _upsert(dialect: str):
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     stmt = insert(HumanLabel)
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["generation_id", "user_id", "source"], set_={"accepted": stmt.excluded.accepted}
     )
-    session.execute(stmt, values)
+
+
+def upsert_labels(session: Session, values: list[dict]) -> None:
+    """Insert labels; a label of the same generation, person and source is replaced."""
+    if not values:
+        return
+    conn = session.connection()
+    conn.execute(_upsert(conn.dialect.name), values)

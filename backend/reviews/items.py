@@ -2,32 +2,48 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.prompts.models import Prompt
-from backend.reviews.models import ReviewTask
 from backend.reviews.schemas import ItemOut
 from backend.rollouts.requests import conversation
 from backend.runs.models import Run
 from backend.samples.models import Generation, Verdict
 
 
-def item_out(session: Session, task: ReviewTask) -> ItemOut:
-    g = session.get(Generation, task.generation_id)
-    p = session.get(Prompt, g.prompt_id)
-    run = session.get(Run, task.run_id)
+def item_out(session: Session, task: Any, run: Run) -> ItemOut:
+    """`task`: a review_tasks row or ReviewTask (anything with its columns as attributes)."""
+    g = session.execute(
+        select(
+            Generation.id,
+            Generation.content,
+            Generation.reasoning,
+            Prompt.text,
+            Prompt.system,
+            Prompt.messages,
+            Prompt.reference,
+        )
+        .join(Prompt, Prompt.id == Generation.prompt_id)
+        .where(Generation.id == task.generation_id)
+    ).one()
     system = ((run.recipe or {}).get("rollout") or {}).get("system_prompt")
     verdicts = [
-        {
-            "verifier": v.verifier,
-            "version": v.verifier_version,
-            "status": v.status,
-            "passed": v.passed,
-            "score": v.score,
-            "detail": v.detail,
-        }
-        for v in session.scalars(select(Verdict).where(Verdict.generation_id == g.id).order_by(Verdict.id))
+        dict(v._mapping)
+        for v in session.execute(
+            select(
+                Verdict.verifier,
+                Verdict.verifier_version.label("version"),
+                Verdict.status,
+                Verdict.passed,
+                Verdict.score,
+                Verdict.detail,
+            )
+            .where(Verdict.generation_id == g.id)
+            .order_by(Verdict.id)
+        )
     ]
     return ItemOut(
         task_id=task.id,
@@ -35,8 +51,8 @@ def item_out(session: Session, task: ReviewTask) -> ItemOut:
         generation_id=g.id,
         reason=task.reason,
         lease_until=task.lease_until,
-        prompt=conversation(p.text, p.system, p.messages, system),
-        reference=p.reference,
+        prompt=conversation(g.text, g.system, g.messages, system),
+        reference=g.reference,
         reasoning=g.reasoning,
         content=g.content,
         verdicts=verdicts,

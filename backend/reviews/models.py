@@ -23,17 +23,19 @@ class ReviewTask(Base):
     __tablename__ = "review_tasks"
     __table_args__ = (
         UniqueConstraint("run_id", "generation_id", "slot"),
-        # claim-next reads this index in order and skips locked rows; decided tasks are not in it
+        # claim-next reads this index in order and skips locked rows. Open slots only: a claim or a
+        # decision then adds no entry at its head, where every reviewer's scan starts (with leased
+        # slots in it, each claim inserted one there and the dead ones piled up unpruned).
         Index(
             "ix_review_tasks_claim",
             "run_id",
             "priority",
             "id",
-            postgresql_where=text("state <> 'done' AND state <> 'closed'"),
-            sqlite_where=text("state <> 'done' AND state <> 'closed'"),
+            postgresql_where=text("state = 'open'"),
+            sqlite_where=text("state = 'open'"),
         ),
         Index("ix_review_tasks_generation", "generation_id", "reviewer_id"),
-        # a reviewer's live item, found without reading the open ones
+        # a reviewer's live item, and leases that ran out, found without reading the open ones
         Index(
             "ix_review_tasks_leased",
             "run_id",
@@ -53,6 +55,17 @@ class ReviewTask(Base):
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReviewCount(Base):
+    """Slots each reviewer decided in a run (undo takes one back): the review stage's live progress is
+    their sum. One row per reviewer, so simultaneous decisions never wait on a shared counter row."""
+
+    __tablename__ = "review_counts"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(primary_key=True)  # no foreign key: the count outlives a user
+    decided: Mapped[int] = mapped_column(default=0)
 
 
 class Review(Base):

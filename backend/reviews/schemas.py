@@ -59,7 +59,7 @@ class ItemOut(BaseModel):
 
 class ClaimOut(BaseModel):
     item: ItemOut | None = Field(description="None when nothing is left for this reviewer.")
-    left: int = Field(description="Slots still open or leased in the run's queue (counted up to 10,000).")
+    left: int = Field(description="Slots nobody decided yet in the run's queue (0 once the review finished).")
 
 
 class DecisionIn(BaseModel):

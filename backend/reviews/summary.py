@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from backend.reviews.agreement import agreement
@@ -17,21 +17,17 @@ def review_stage(session: Session, *, run: Run) -> RunStage | None:
     return session.scalar(select(RunStage).where(RunStage.run_id == run.id, RunStage.kind == "review"))
 
 
+def slot_counts(session: Session, *, run_id: int, by: str, generations: bool = False) -> dict[str, int]:
+    """The run's review slots counted by `state` or `reason`; generations=True counts distinct
+    generations instead (an overlap item has two slots)."""
+    column = getattr(ReviewTask, by)
+    n = func.count(func.distinct(ReviewTask.generation_id)) if generations else func.count()
+    return dict(session.execute(select(column, n).where(ReviewTask.run_id == run_id).group_by(column)).all())
+
+
 def summary(session: Session, *, run: Run, closed: bool = False) -> dict[str, Any]:
-    states = dict(
-        session.execute(
-            select(ReviewTask.state, func.count())
-            .where(ReviewTask.run_id == run.id)
-            .group_by(ReviewTask.state)
-        ).all()
-    )
-    reasons = dict(
-        session.execute(
-            select(ReviewTask.reason, func.count(func.distinct(ReviewTask.generation_id)))
-            .where(ReviewTask.run_id == run.id)
-            .group_by(ReviewTask.reason)
-        ).all()
-    )
+    states = slot_counts(session, run_id=run.id, by="state")
+    reasons = slot_counts(session, run_id=run.id, by="reason", generations=True)
     decisions = dict(
         session.execute(
             select(Review.decision, func.count())
@@ -54,30 +50,32 @@ def summary(session: Session, *, run: Run, closed: bool = False) -> dict[str, An
     }
 
 
-def finish_if_drained(session: Session, *, run: Run, closed: bool = False) -> bool:
+_T = ReviewTask.__table__
+# existence, not counts: a queue of a million open slots answers from the first index entry
+_ANY = select(_T.c.id).where(_T.c.run_id == bindparam("run"), _T.c.state == bindparam("state")).limit(1)
+
+
+def finish_if_drained(session: Session, *, run: Any, closed: bool = False) -> bool:
     """Complete the run's review stage when no slot is open or leased. Where every remaining slot is
     leased, other reviewers may be deciding them right now, unseen: the stage row is locked and the
-    count taken again, so the last of several simultaneous decisions always completes the stage."""
+    count taken again, so the last of several simultaneous decisions always completes the stage.
+    `run`: the Run, or a row with its id (the ORM object is loaded only to complete the stage)."""
+    conn = session.connection()
 
-    def remaining() -> tuple[bool, bool]:
-        # existence, not counts: a queue of a million open slots answers from the first index entry
-        def any_in(state: str) -> bool:
-            q = select(ReviewTask.id).where(ReviewTask.run_id == run.id, ReviewTask.state == state)
-            return session.scalar(q.limit(1)) is not None
+    def any_in(state: str) -> bool:
+        return conn.execute(_ANY, {"run": run.id, "state": state}).first() is not None
 
-        return any_in(OPEN), any_in(LEASED)
-
-    open_, leased = remaining()
-    if open_:
+    if any_in(OPEN):
         return False
     stage = session.scalar(
         select(RunStage).where(RunStage.run_id == run.id, RunStage.kind == "review").with_for_update()
     )
     if stage is None or stage.status != Status.running:
         return False
-    open_, leased = remaining()
-    if open_ or leased:
+    if any_in(OPEN) or any_in(LEASED):
         return False
-    session.refresh(run)
-    lifecycle.complete_stage(session, stage=stage, run=run, metrics=summary(session, run=run, closed=closed))
+    orm_run = session.get(Run, run.id, populate_existing=True)
+    lifecycle.complete_stage(
+        session, stage=stage, run=orm_run, metrics=summary(session, run=orm_run, closed=closed)
+    )
     return True

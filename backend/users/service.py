@@ -66,13 +66,18 @@ def issue_token(
 
 def resolve_token(session: Session, *, token: str) -> User:
     """The active user a bearer token belongs to, or 401."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    # one round trip for the token and its user: every request pays for this lookup
+    found = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_token(token))
+    ).first()
+    row, user = found if found is not None else (None, None)
     now = datetime.now(UTC)
     if row is None or row.revoked_at is not None:
         raise Unauthorized("invalid or revoked token", code="invalid_token")
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthorized("token expired", code="token_expired")
-    user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         raise Unauthorized("invalid or revoked token", code="invalid_token")
     # Written at most once a minute so reads stay cheap.

@@ -9,7 +9,9 @@ from sqlalchemy import insert, select
 from tests.conftest import seed_prompt_set, unique, write_jsonl
 
 
-def seed_review_run(accounts, tmp_path: Path, *, items: int, overlap_share: float, reviewers: int):
+def seed_review_run(
+    accounts, tmp_path: Path, *, items: int, overlap_share: float, reviewers: int, routed: bool = True
+):
     """(project id, run id, reviewer ids, owner) for a running review stage with `items` generations."""
     from backend.core.db import session_scope
     from backend.prompts.models import Prompt
@@ -45,6 +47,13 @@ def seed_review_run(accounts, tmp_path: Path, *, items: int, overlap_share: floa
             for k, p in enumerate(prompt_ids)
         ])  # fmt: skip
         gids = list(s.scalars(select(Generation.id).where(Generation.run_id == run.id)))
+        if not routed:
+            return pid, run.id, [u["id"] for u in people], owner
         settings = ReviewSettings(overlap_share=overlap_share, seed=1)
-        route(s, run_id=run.id, chosen=dict.fromkeys(gids, "judge_unsure"), settings=settings)
+        slots = route(
+            s, run_id=run.id, pages=lambda: [[(g, "judge_unsure") for g in gids]], settings=settings
+        )
+        # what the review stage's task does once the queue is filled
+        stage = s.scalar(select(RunStage).where(RunStage.run_id == run.id, RunStage.kind == "review"))
+        stage.progress_total = slots
         return pid, run.id, [u["id"] for u in people], owner

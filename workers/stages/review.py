@@ -8,7 +8,8 @@ A queue with nothing in it completes at once.
 from __future__ import annotations
 
 from backend.core.db import session_scope
-from backend.reviews.routing import reasons, route
+from backend.reviews import progress
+from backend.reviews.routing import reason_pages, route
 from backend.reviews.schemas import ReviewSettings
 from backend.reviews.summary import summary
 from backend.runs.models import Run
@@ -24,11 +25,18 @@ def fill_queue(ctx: StageContext):
         judge = (run.summary or {}).get("judge") or {}
         version = str(judge["rubric_version"]) if judge else None
         calibrated = (judge.get("thresholds") or {}).get("source") == "calibrated"
-        chosen = reasons(s, run_id=run.id, judge_version=version, settings=settings, calibrated=calibrated)
-        slots = route(s, run_id=run.id, chosen=chosen, settings=settings)
-        ctx.progress(0, slots, force=True)
+        route(
+            s,
+            run_id=run.id,
+            pages=lambda: reason_pages(
+                s, run_id=run.id, judge_version=version, settings=settings, calibrated=calibrated
+            ),
+            settings=settings,
+        )
+        done, slots = progress.routed(s, run_id=run.id)  # a re-run keeps the decisions made so far
         if slots == 0:
             return summary(s, run=run)
+    ctx.progress(done, slots, force=True)  # decisions move it on from here (backend/reviews/progress.py)
     return DEFERRED
 
 

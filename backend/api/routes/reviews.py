@@ -9,12 +9,12 @@ from fastapi import APIRouter, Path, Query
 from sqlalchemy import func, select
 
 from backend.api.deps import Maintainer, Reviewer, SessionDep, Viewer
-from backend.reviews import queue
+from backend.reviews import progress, queue
 from backend.reviews.agreement import agreement
 from backend.reviews.items import item_out
-from backend.reviews.models import Review, ReviewTask
+from backend.reviews.models import Review
 from backend.reviews.schemas import ClaimOut, DecisionIn, DecisionOut, ItemOut, QueueOut
-from backend.reviews.summary import review_stage
+from backend.reviews.summary import review_stage, slot_counts
 from backend.runs.service import get_run
 
 router = APIRouter(prefix="/projects/{project_id}/runs/{run_id}/review", tags=["reviews"])
@@ -25,16 +25,17 @@ TaskId = Annotated[int, Path(ge=1, le=2**62)]
 @router.post("/claim", operation_id="claimReviewItem")
 def claim(session: SessionDep, access: Reviewer, run_id: RunId) -> ClaimOut:
     """The next item for you, with a lease (renew it with heartbeat); your own live item if you hold one."""
-    run = get_run(session, project=access.project, run_id=run_id)
+    run = queue.review_run(session, project_id=access.project.id, run_id=run_id)
     task = queue.claim_next(session, run=run, user_id=access.user.id)
-    session.flush()
-    return ClaimOut(item=item_out(session, task) if task else None, left=queue.left(session, run_id=run.id))
+    return ClaimOut(
+        item=item_out(session, task, run) if task else None, left=progress.left(session, run_id=run.id)
+    )
 
 
 @router.post("/items/{task_id}/heartbeat", operation_id="heartbeatReviewItem")
 def heartbeat(session: SessionDep, access: Reviewer, run_id: RunId, task_id: TaskId) -> ItemOut:
     run = get_run(session, project=access.project, run_id=run_id)
-    return item_out(session, queue.heartbeat(session, run=run, task_id=task_id, user_id=access.user.id))
+    return item_out(session, queue.heartbeat(session, run=run, task_id=task_id, user_id=access.user.id), run)
 
 
 @router.post("/items/{task_id}/decision", operation_id="decideReviewItem")
@@ -43,7 +44,7 @@ def decide(
 ) -> DecisionOut:
     """accept, reject, edit (the new text beside the original) or skip (back in the queue). 409 when
     the lease expired or is someone else's."""
-    run = get_run(session, project=access.project, run_id=run_id)
+    run = queue.RunRef(id=run_id, project_id=access.project.id)  # decide checks it in its own statement
     review = queue.decide(session, run=run, task_id=task_id, user_id=access.user.id, body=body)
     return DecisionOut.model_validate(review)
 
@@ -52,7 +53,7 @@ def decide(
 def undo(session: SessionDep, access: Reviewer, run_id: RunId) -> ItemOut:
     """Take back your last decision in this run; its item is yours again."""
     run = get_run(session, project=access.project, run_id=run_id)
-    return item_out(session, queue.undo(session, run=run, user_id=access.user.id))
+    return item_out(session, queue.undo(session, run=run, user_id=access.user.id), run)
 
 
 @router.post("/close", operation_id="closeReview")
@@ -66,20 +67,8 @@ def close(session: SessionDep, access: Maintainer, run_id: RunId) -> dict[str, i
 def state(session: SessionDep, access: Viewer, run_id: RunId) -> QueueOut:
     """Slots by state and reason, agreement on the overlap items (kappa per pair, alpha), per reviewer."""
     run = get_run(session, project=access.project, run_id=run_id)
-    states = dict(
-        session.execute(
-            select(ReviewTask.state, func.count())
-            .where(ReviewTask.run_id == run.id)
-            .group_by(ReviewTask.state)
-        ).all()
-    )
-    reasons = dict(
-        session.execute(
-            select(ReviewTask.reason, func.count())
-            .where(ReviewTask.run_id == run.id)
-            .group_by(ReviewTask.reason)
-        ).all()
-    )
+    states = slot_counts(session, run_id=run.id, by="state")
+    reasons = slot_counts(session, run_id=run.id, by="reason")
     decided = dict(
         session.execute(
             select(Review.reviewer_id, func.count())

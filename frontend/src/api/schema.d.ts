@@ -1243,7 +1243,7 @@ export interface components {
             item: components["schemas"]["ItemOut"] | null;
             /**
              * Left
-             * @description Slots still open or leased in the run's queue (counted up to 10,000).
+             * @description Slots nobody decided yet in the run's queue (0 once the review finished).
              */
             left: number;
         };
