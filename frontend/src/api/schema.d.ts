@@ -866,7 +866,8 @@ export interface paths {
          * Calibration
          * @description This judge version against the project's human labels: accuracy, Cohen's kappa, precision and
          *     recall of accept with bootstrap 95% intervals, the confusion table, and the thresholds that reach
-         *     the target precision with their coverage; too few labels says so.
+         *     the target precision with their coverage, and the precision/recall/coverage curve over thresholds;
+         *     too few labels says so.
          */
         get: operations["getCalibration"];
         put?: never;
@@ -1096,6 +1097,41 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AgreementOut
+         * @description The judge's 'accept at or above threshold' against the human labels.
+         */
+        AgreementOut: {
+            /** Threshold */
+            threshold: number;
+            /** Labels */
+            labels: number;
+            /** Accuracy */
+            accuracy: number | null;
+            /**
+             * Kappa
+             * @description Cohen's kappa; None where it is undefined (one class only).
+             */
+            kappa: number | null;
+            /**
+             * Precision
+             * @description Of accept.
+             */
+            precision: number | null;
+            /**
+             * Precision Ci95
+             * @description Bootstrap 95% interval.
+             */
+            precision_ci95: number[] | null;
+            /**
+             * Recall
+             * @description Of accept.
+             */
+            recall: number | null;
+            /** Recall Ci95 */
+            recall_ci95: number[] | null;
+            confusion: components["schemas"]["Confusion"];
+        };
         /** ApiTokenCreate */
         ApiTokenCreate: {
             /** Name */
@@ -1180,6 +1216,49 @@ export interface components {
              * @description JSON CleaningOptions (dedup, decontamination, split)
              */
             options?: string | null;
+        };
+        /** CalibrationOut */
+        CalibrationOut: {
+            /** Rubric Version */
+            rubric_version: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "calibrated" | "too_few_labels" | "target_unreachable";
+            /** Message */
+            message: string;
+            /** Target Precision */
+            target_precision: number;
+            /** Labels */
+            labels: number;
+            /**
+             * Min Labels
+             * @description Labels calibration needs before it chooses thresholds.
+             */
+            min_labels: number;
+            /** @description Agreement at the rubric's pass_score. */
+            at_pass_score: components["schemas"]["AgreementOut"];
+            /** @description Agreement at the chosen threshold. */
+            at_accept_threshold?: components["schemas"]["AgreementOut"] | null;
+            thresholds: components["schemas"]["CalibrationThresholds"] | null;
+            /**
+             * Coverage
+             * @description Share of labelled attempts the thresholds decide.
+             */
+            coverage: number | null;
+            /**
+             * Curve
+             * @description Precision, recall and coverage per threshold, lowest first.
+             */
+            curve: components["schemas"]["CurvePoint"][];
+        };
+        /** CalibrationThresholds */
+        CalibrationThresholds: {
+            /** Accept */
+            accept: number;
+            /** Reject */
+            reject: number;
         };
         /** CheckResult */
         CheckResult: {
@@ -1291,6 +1370,39 @@ export interface components {
              * @description Student pass@1 minus the base's.
              */
             gain_over_base: number | null;
+        };
+        /** Confusion */
+        Confusion: {
+            /** True Accept */
+            true_accept: number;
+            /** False Accept */
+            false_accept: number;
+            /** False Reject */
+            false_reject: number;
+            /** True Reject */
+            true_reject: number;
+        };
+        /** CurvePoint */
+        CurvePoint: {
+            /**
+             * Threshold
+             * @description Accept at or above this judge score.
+             */
+            threshold: number;
+            /**
+             * Accepted
+             * @description Labelled attempts accepted there.
+             */
+            accepted: number;
+            /** Precision */
+            precision: number;
+            /** Recall */
+            recall: number | null;
+            /**
+             * Coverage
+             * @description Share of labelled attempts accepted there.
+             */
+            coverage: number;
         };
         /** DecisionIn */
         DecisionIn: {
@@ -9152,9 +9264,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["CalibrationOut"];
                 };
             };
             /** @description Bad request */
