@@ -794,6 +794,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/runs/{run_id}/evaluations/by-prompt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare
+         * @description Per held-out prompt, every evaluated model's answers side by side (base, student, teacher), a
+         *     page of prompts at a time in prompt order.
+         */
+        get: operations["compareRunEvaluations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/evaluations/{evaluation_id}/samples": {
         parameters: {
             query?: never;
@@ -2180,6 +2201,28 @@ export interface components {
         MemberUpdate: {
             role: components["schemas"]["Role"];
         };
+        /**
+         * ModelAnswers
+         * @description One evaluated model's answers to one prompt.
+         */
+        ModelAnswers: {
+            /** Evaluation Id */
+            evaluation_id: number;
+            /** Label */
+            label: string;
+            /** Role */
+            role: string;
+            /**
+             * Passed
+             * @description Samples judged correct.
+             */
+            passed: number;
+            /**
+             * Samples
+             * @description Every sample, in sample order.
+             */
+            samples: components["schemas"]["EvalSampleOut"][];
+        };
         /** ModelArtifactOut */
         ModelArtifactOut: {
             /** Id */
@@ -2281,6 +2324,13 @@ export interface components {
         Page_ModelArtifactOut_: {
             /** Items */
             items: components["schemas"]["ModelArtifactOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[PromptComparison] */
+        Page_PromptComparison_: {
+            /** Items */
+            items: components["schemas"]["PromptComparison"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -2486,6 +2536,23 @@ export interface components {
             name?: string | null;
             /** Description */
             description?: string | null;
+        };
+        /**
+         * PromptComparison
+         * @description One held-out prompt: what each evaluated model of the run answered.
+         */
+        PromptComparison: {
+            /** Prompt Id */
+            prompt_id: number;
+            /** Text */
+            text: string;
+            /** Reference */
+            reference: string | null;
+            /**
+             * Models
+             * @description In the order the run's evaluations were made.
+             */
+            models: components["schemas"]["ModelAnswers"][];
         };
         /** PromptOut */
         PromptOut: {
@@ -8779,6 +8846,106 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EvaluationOut"][];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    compareRunEvaluations: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+                /** @description student_fails: no student sample passed; student_fails_teacher_passes: and a teacher sample did. */
+                only?: "student_fails_teacher_passes" | "student_fails" | "all";
+            };
+            header?: never;
+            path: {
+                run_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PromptComparison_"];
                 };
             };
             /** @description Bad request */
