@@ -128,7 +128,7 @@ describe("ReviewPage", () => {
     await userEvent.keyboard("k");
     expect(screen.getByTestId("review-before-content")).toHaveTextContent("Answer: 7");
     expect(screen.getByTestId("review-after-content")).toHaveTextContent("Answer: 6");
-  });
+  }, 20_000);
 
   it("lists the shortcuts on ?", async () => {
     routes("reviewer");
