@@ -1,11 +1,9 @@
 import type { Role } from "../api/client";
 
-const ORDER: Role[] = ["viewer", "reviewer", "maintainer", "owner"];
+/** Project roles from least to most trusted (the API enforces them; the dashboard only hides controls). */
+export const ROLE_ORDER: Role[] = ["viewer", "reviewer", "maintainer", "owner"];
 
-/** Whether `role` is at least `needed` (viewer < reviewer < maintainer < owner). */
-export function hasRole(role: Role | null | undefined, needed: Role): boolean {
+export function atLeast(role: Role | null | undefined, needed: Role): boolean {
   if (!role) return false;
-  return ORDER.indexOf(role) >= ORDER.indexOf(needed);
+  return ROLE_ORDER.indexOf(role) >= ROLE_ORDER.indexOf(needed);
 }
-
-export const ROLES: Role[] = [...ORDER];

@@ -2,6 +2,7 @@ import { Fragment, useState } from "react";
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { errorMessage } from "../../api/errors";
+import type { EvaluationSearch } from "../../routes";
 import "./evaluation.css";
 
 type Row = Schemas["PromptComparison"];
@@ -77,22 +78,28 @@ function SideBySide({ row, columns }: { row: Row; columns: Column[] }) {
   );
 }
 
+function onlyOf(filter: string | undefined): Only {
+  return FILTERS.some((f) => f.value === filter) ? (filter as Only) : "all";
+}
+
+/** The filter lives in the URL (?filter=student_fails_teacher_passes) when the route passes search. */
 export function EvaluationPage({
   projectId,
   runId,
-  only: initialOnly = "all",
-  onOnlyChange,
+  search,
+  onSearch,
 }: {
   projectId: number;
   runId: number;
-  only?: Only;
-  onOnlyChange?: (only: Only) => void;
+  search?: EvaluationSearch;
+  onSearch?: (patch: Partial<EvaluationSearch>) => void;
 }) {
   const path = { project_id: projectId, run_id: runId };
-  const [only, setOnlyState] = useState<Only>(initialOnly);
+  const [localOnly, setLocalOnly] = useState<Only>(onlyOf(search?.filter));
+  const only = onSearch ? onlyOf(search?.filter) : localOnly;
   const setOnly = (v: Only) => {
-    setOnlyState(v);
-    onOnlyChange?.(v);
+    setLocalOnly(v);
+    onSearch?.({ filter: v === "all" ? undefined : v });
   };
   const [open, setOpen] = useState<number | null>(null);
   const evaluations = useQuery({

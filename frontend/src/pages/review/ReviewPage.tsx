@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, ApiError, unwrap, type Schemas } from "../../api/client";
 import { errorMessage } from "../../api/errors";
-import { hasRole } from "../../lib/roles";
+import { atLeast } from "../../lib/roles";
 import { AttemptView, EditDiff, WhyPanel, type Decision, type Item } from "./ReviewItem";
 import { ReviewStats } from "./ReviewStats";
 import { SHORTCUTS, useShortcuts } from "./shortcuts";
@@ -38,8 +38,8 @@ export function ReviewPage({ projectId, runId }: { projectId: number; runId: num
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}/review", { params: { path } })),
     refetchInterval: QUEUE_REFRESH_MS,
   });
-  const canReview = hasRole(project.data?.role, "reviewer");
-  const canClose = hasRole(project.data?.role, "maintainer");
+  const canReview = atLeast(project.data?.role, "reviewer");
+  const canClose = atLeast(project.data?.role, "maintainer");
   const waiting = queue.data?.stage_status === "running";
 
   const [item, setItem] = useState<Item | null>(null);

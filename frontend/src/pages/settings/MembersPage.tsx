@@ -2,7 +2,7 @@ import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Role } from "../../api/client";
 import { errorMessage } from "../../api/errors";
-import { hasRole, ROLES } from "../../lib/roles";
+import { atLeast, ROLE_ORDER as ROLES } from "../../lib/roles";
 import "./settings.css";
 
 export const ROLE_TEXT: Record<Role, string> = {
@@ -25,7 +25,7 @@ export function MembersPage({ projectId }: { projectId: number }) {
     queryKey: ["members", projectId],
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/members", { params: { path } })),
   });
-  const isOwner = hasRole(project.data?.role, "owner");
+  const isOwner = atLeast(project.data?.role, "owner");
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("reviewer");
   const [error, setError] = useState<string | null>(null);

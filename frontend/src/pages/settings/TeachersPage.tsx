@@ -2,7 +2,7 @@ import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { errorMessage } from "../../api/errors";
-import { hasRole } from "../../lib/roles";
+import { atLeast } from "../../lib/roles";
 import "./settings.css";
 
 type Teacher = Schemas["TeacherOut"];
@@ -86,7 +86,7 @@ export function TeachersPage({ projectId }: { projectId: number }) {
     queryKey: ["teachers", projectId],
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/teachers", { params: { path } })),
   });
-  const canEdit = hasRole(project.data?.role, "maintainer");
+  const canEdit = atLeast(project.data?.role, "maintainer");
   const [editing, setEditing] = useState<number | "new" | null>(null);
   const [draft, setDraft] = useState<Draft>(EMPTY);
   const [error, setError] = useState<string | null>(null);
