@@ -44,6 +44,7 @@ function row(pid: number, text: string, outcomes: [boolean, boolean, boolean]) {
 describe("EvaluationPage", () => {
   it("shows scores, the per-prompt table, the filter and side-by-side answers", async () => {
     const fetchMock = mockApi({
+      "GET /api/projects/1/runs/2": () => jsonResponse({ id: 2, status: "succeeded" }),
       "GET /api/projects/1/runs/2/evaluations": () =>
         jsonResponse([score("base", "base", 0.1, 10), score("student", "student", 0.5, 11), score("teacher", "teacher", 0.9, 12)]),
       "GET /api/projects/1/runs/2/evaluations/by-prompt": (r) => {
@@ -80,6 +81,22 @@ describe("EvaluationPage", () => {
     const answers = within(side).getAllByTestId("eval-side-content").map((e) => e.textContent);
     expect(answers).toEqual(["base worked it out: 41", "student worked it out: 41", "teacher worked it out: 42"]);
   });
+
+  it("updates by itself while the run is still going", async () => {
+    let status = "running";
+    mockApi({
+      "GET /api/projects/1/runs/2": () => jsonResponse({ id: 2, status }),
+      "GET /api/projects/1/runs/2/evaluations": () =>
+        jsonResponse(status === "running" ? [] : [score("student", "student", 0.5, 11)]),
+      "GET /api/projects/1/runs/2/evaluations/by-prompt": () =>
+        jsonResponse({ items: status === "running" ? [] : [row(1, "What is 40 + 2?", [true, true, true])], next_cursor: null }),
+    });
+    renderWithClient(<EvaluationPage projectId={1} runId={2} />);
+    expect(await screen.findByTestId("evaluation-none")).toHaveTextContent("the run is still going");
+    status = "succeeded";
+    expect(await screen.findByTestId("evaluation-score-row", {}, { timeout: 6000 })).toHaveTextContent("50.0%");
+    expect(await screen.findByTestId("eval-row", {}, { timeout: 6000 })).toBeInTheDocument();
+  }, 15_000);
 
   it("says when nothing matches and shows API errors", async () => {
     mockApi({

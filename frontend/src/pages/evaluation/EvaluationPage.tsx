@@ -1,8 +1,10 @@
-import { Fragment, useState } from "react";
-import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { Fragment, useEffect, useRef, useState } from "react";
+import { useInfiniteQuery, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { errorMessage } from "../../api/errors";
 import type { EvaluationSearch } from "../../routes";
+import { isFinished } from "../../lib/format";
+import { LIVE_REFRESH_MS } from "../../lib/live";
 import "./evaluation.css";
 
 type Row = Schemas["PromptComparison"];
@@ -102,9 +104,27 @@ export function EvaluationPage({
     onSearch?.({ filter: v === "all" ? undefined : v });
   };
   const [open, setOpen] = useState<number | null>(null);
+  // While the run is unfinished its evaluations may still land: poll the run, and the tables with it.
+  const run = useQuery({
+    queryKey: ["run", projectId, runId],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}", { params: { path } })),
+    refetchInterval: (q) => (q.state.data && isFinished(q.state.data.status) ? false : LIVE_REFRESH_MS),
+  });
+  const live = run.data ? !isFinished(run.data.status) : false;
+  // One last refresh when the run finishes (its last stage may have just written the scores).
+  const qc = useQueryClient();
+  const wasLive = useRef(false);
+  useEffect(() => {
+    if (wasLive.current && !live) {
+      void qc.invalidateQueries({ queryKey: ["evaluations", projectId, runId] });
+      void qc.invalidateQueries({ queryKey: ["eval-compare", projectId, runId] });
+    }
+    wasLive.current = live;
+  }, [live, qc, projectId, runId]);
   const evaluations = useQuery({
     queryKey: ["evaluations", projectId, runId],
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}/evaluations", { params: { path } })),
+    refetchInterval: live ? LIVE_REFRESH_MS : false,
   });
   const rows = useInfiniteQuery({
     queryKey: ["eval-compare", projectId, runId, only],
@@ -116,6 +136,7 @@ export function EvaluationPage({
         }),
       ),
     getNextPageParam: (last) => last.next_cursor ?? null,
+    refetchInterval: live ? LIVE_REFRESH_MS : false,
   });
   const columns: Column[] = (evaluations.data ?? []).map((e) => ({ id: e.id, label: e.label || e.role }));
   const items = rows.data?.pages.flatMap((p) => p.items) ?? [];
@@ -135,7 +156,7 @@ export function EvaluationPage({
           <p className="muted">Loading…</p>
         ) : columns.length === 0 ? (
           <p className="muted" data-testid="evaluation-none">
-            This run has no evaluations yet.
+            {live ? "Not evaluated yet: the run is still going (this page updates by itself)." : "This run has no evaluations."}
           </p>
         ) : (
           <table className="table compact" data-testid="evaluation-scores">

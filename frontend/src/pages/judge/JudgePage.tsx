@@ -72,16 +72,17 @@ function AgreementCard({ title, a, testId }: { title: string; a: Agreement; test
   );
 }
 
-function CalibrationView({ cal }: { cal: Calibration }) {
+function CalibrationView({ cal, scale }: { cal: Calibration; scale: [number, number] | null }) {
   const series = [
     { name: "precision", points: cal.curve.map((p) => ({ x: p.threshold, y: p.precision })) },
     { name: "recall", points: cal.curve.map((p) => ({ x: p.threshold, y: p.recall })) },
     { name: "coverage", points: cal.curve.map((p) => ({ x: p.threshold, y: p.coverage })) },
   ];
   if (cal.curve.length > 0) {
-    const xs = cal.curve.map((p) => p.threshold);
+    // the target precision as a dashed line across the rubric's whole scale
+    const xs = [...cal.curve.map((p) => p.threshold), ...(scale ?? [])];
     series.push({
-      name: `target ${cal.target_precision}`,
+      name: `target precision ${cal.target_precision}`,
       points: [
         { x: Math.min(...xs), y: cal.target_precision },
         { x: Math.max(...xs), y: cal.target_precision },
@@ -117,8 +118,7 @@ function CalibrationView({ cal }: { cal: Calibration }) {
       </div>
       <div className="card">
         <LineChart
-          title="Precision, recall and coverage against the accept threshold"
-          xLabel="accept at judge score ≥"
+          title="Precision, recall and coverage if the judge accepted at score ≥ x"
           yLabel="share"
           series={series}
           formatY={(y) => `${Math.round(y * 100)}%`}
@@ -402,7 +402,9 @@ export function JudgePage({ projectId }: { projectId: number }) {
             </p>
           )}
           {calibration.isFetching && !calibration.data && <p className="muted">Computing calibration…</p>}
-          {calibration.data && <CalibrationView cal={calibration.data} />}
+          {calibration.data && (
+            <CalibrationView cal={calibration.data} scale={selected ? [selected.scale_min, selected.scale_max] : null} />
+          )}
           {canEdit && (
             <LabelImport
               projectId={projectId}

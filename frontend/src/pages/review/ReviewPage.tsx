@@ -74,7 +74,6 @@ export function ReviewPage({ projectId, runId }: { projectId: number; runId: num
       setLeft(res.left);
       setDrained(!res.item);
       setLeaseLost(null);
-      setView(null);
       setEditing(false);
     },
     onError: onFail,
@@ -250,7 +249,14 @@ export function ReviewPage({ projectId, runId }: { projectId: number; runId: num
       {leaseLost && (
         <div className="error review-lease" role="alert" data-testid="review-lease-lost">
           <strong>Your lease on this item is gone.</strong> {leaseLost}{" "}
-          <button type="button" onClick={() => claim.mutate()} disabled={claim.isPending}>
+          <button
+            type="button"
+            onClick={() => {
+              setView(null);
+              claim.mutate();
+            }}
+            disabled={claim.isPending}
+          >
             Claim again
           </button>
         </div>
