@@ -105,7 +105,11 @@ export async function readEvaluationTable(page, { baseUrl, projectId, runId, tim
   const root = page.getByTestId("evaluation-page");
   await root.waitFor({ timeout: 30_000 });
   try {
-    // the page polls while the run is unfinished: no reload needed for the tables to appear
+    // the page polls while the run is unfinished: no reload needed for the run to finish and the
+    // tables to fill in
+    await page
+      .locator('[data-testid="evaluation-page"]:is([data-run-status="succeeded"], [data-run-status="failed"], [data-run-status="cancelled"])')
+      .waitFor({ timeout: timeoutMs });
     await root.getByTestId("evaluation-scores").waitFor({ timeout: timeoutMs });
     await root.getByTestId("eval-table").waitFor({ timeout: timeoutMs });
   } catch {
@@ -121,6 +125,8 @@ export async function readEvaluationTable(page, { baseUrl, projectId, runId, tim
     })),
   );
   if (rows.length === 0) throw new Error("the per-prompt table is empty");
+  const status = await root.getAttribute("data-run-status");
+  if (status !== "succeeded") throw new Error(`the evaluated run ended ${status}`);
   await root.getByTestId("eval-filter-student_fails_teacher_passes").check();
   await page.waitForURL((u) => u.searchParams.get("filter") === "student_fails_teacher_passes", { timeout: 10_000 });
   await Promise.race([

@@ -31,6 +31,11 @@ function clip(s: string | null | undefined, n: number): string {
   return s.length > n ? `${s.slice(0, n)}…` : s;
 }
 
+/** The end of a long model path or id, where the distinguishing part is. */
+function tail(s: string, n: number): string {
+  return s.length > n ? `…${s.slice(-n)}` : s;
+}
+
 function Outcome({ a }: { a: Answers | undefined }) {
   if (!a) return <span className="muted">–</span>;
   const n = a.samples.length;
@@ -143,7 +148,7 @@ export function EvaluationPage({
   const error = evaluations.error ?? rows.error;
 
   return (
-    <div data-testid="evaluation-page">
+    <div data-testid="evaluation-page" data-run-status={run.data?.status ?? ""}>
       <h1>Evaluation</h1>
       {error && (
         <p className="error" role="alert" data-testid="evaluation-error">
@@ -177,7 +182,9 @@ export function EvaluationPage({
               {evaluations.data?.map((e) => (
                 <tr key={e.id} data-testid="evaluation-score-row">
                   <td>
-                    <strong>{e.label || e.role}</strong> <code className="small muted">{clip(e.model, 40)}</code>
+                    <strong>{e.label || e.role}</strong> <code className="small muted" title={e.model}>
+                      {tail(e.model, 40)}
+                    </code>
                   </td>
                   <td>{e.role}</td>
                   <td>{pct(e.metrics?.pass_at_1)}</td>
