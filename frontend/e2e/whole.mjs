@@ -9,8 +9,10 @@
  * of that run whose prompt has LaTeX), evalRunId (a run that trains and evaluates; watched live),
  * badPromptFile (a prompt file with one bad row), demo (what the wizard's demo preset needs), teacherSecret.
  *
- * Steps: log in; upload a prompt set and see its bad row (shell.mjs); launch the demo recipe from the
- * wizard (shell.mjs) and watch a run finish without reloading (run.mjs); open a trace with LaTeX
+ * Steps: log in; upload a prompt set and see its bad row (shell.mjs uploadPromptSet); launch the demo
+ * recipe from the wizard (shell.mjs launchFromWizard, without its long training) and watch that run
+ * finish without reloading (run.mjs watchRunLive; the evaluated run when the wizard step is missing);
+ * open a trace with LaTeX
  * (run.mjs); review a judge-rejected attempt with the keyboard only, read the evaluation table, the
  * judge, teachers and members pages (review.mjs); then a screenshot of every page, light and dark, under
  * `artifacts`. Steps of a module that is not there yet are reported as skipped. Any console error or
@@ -159,18 +161,31 @@ async function main() {
       "upload a prompt set and see its bad row",
       shell?.uploadPromptSet &&
         (async () => {
-          const out = await shell.uploadPromptSet(page, { ...ctx, file: cfg.badPromptFile });
-          if (out?.promptSetId) state.promptSetId = out.promptSetId;
-          return out;
+          await page.goto(`${BASE}/projects/${cfg.projectId}`);
+          await page.getByTestId("project-nav").waitFor();
+          const out = await shell.uploadPromptSet(page, cfg.badPromptFile, { name: "with-a-bad-row" });
+          const bad = out.badRows.find((r) => r.line === cfg.badPromptLine);
+          if (!bad) throw new Error(`line ${cfg.badPromptLine} is not reported as bad: ${JSON.stringify(out)}`);
+          return { status: out.status, bad };
         }),
     );
     await step(
       "launch the demo recipe from the wizard",
-      shell?.launchDemoRecipe &&
+      shell?.launchFromWizard &&
         (async () => {
-          const out = await shell.launchDemoRecipe(page, { ...ctx, ...(cfg.demo ?? {}) });
-          if (out?.runId) state.launchedRunId = out.runId;
-          return out;
+          await page.goto(`${BASE}/projects/${cfg.projectId}`);
+          await page.getByTestId("project-nav").waitFor();
+          // the demo preset without its long training (the evaluated demo run is cfg.evalRunId)
+          const runId = await shell.launchFromWizard(page, {
+            promptSet: cfg.demo.promptSetName,
+            teacher: cfg.demo.teacherName,
+            student: cfg.demo.studentPath,
+            name: "wizard-demo",
+            train: false,
+            evaluate: false,
+          });
+          state.launchedRunId = runId;
+          return { runId };
         }),
     );
     await step(
@@ -180,7 +195,6 @@ async function main() {
           const runId = state.launchedRunId ?? cfg.evalRunId;
           if (!state.launchedRunId) await run.openRun(page, { ...ctx, runId });
           const seen = await run.watchRunLive(page, { timeoutMs: cfg.runTimeoutMs ?? 240_000 });
-          if (state.launchedRunId && cfg.evalOfLaunched) state.evalRunId = state.launchedRunId;
           return { runId, seen: seen.slice(-3) };
         }),
     );
