@@ -18,7 +18,7 @@
  * `artifacts`. Steps of a module that is not there yet are reported as skipped. Any console error or
  * uncaught page error fails the run. Prints one line `E2E-RESULT {json}` with every step's outcome.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -223,6 +223,8 @@ async function main() {
     ? { status: "failed", error: problems.slice(0, 20).join("\n") }
     : { status: "passed" };
   console.log(`E2E-RESULT ${JSON.stringify(results)}`);
+  mkdirSync(cfg.artifacts, { recursive: true });
+  writeFileSync(join(cfg.artifacts, "e2e-results.json"), JSON.stringify(results, null, 1));
   const failed = Object.entries(results).filter(([, r]) => r.status === "failed");
   for (const [name, r] of failed) console.error(`FAILED ${name}: ${r.error}`);
   return failed.length ? 1 : 0;
