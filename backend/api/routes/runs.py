@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import PlainTextResponse, StreamingResponse
@@ -10,6 +10,7 @@ from backend.core.errors import Invalid
 from backend.core.ids import BigPathId, PathId
 from backend.core.pagination import Page
 from backend.datasets import export
+from backend.prompts.models import Prompt
 from backend.prompts.service import get_prompt_set
 from backend.rollouts.estimate import estimate
 from backend.rollouts.schemas import RolloutEstimate
@@ -17,9 +18,17 @@ from backend.runs import lifecycle, service
 from backend.runs.models import Run, Status
 from backend.runs.schemas import Recipe, RunCreate, RunDetail, RunOut, StageKindOut, StageOut, stage_out
 from backend.runs.stages import STAGES
-from backend.samples.schemas import GenerationOut, VerdictOut
+from backend.samples import service as samples
+from backend.samples.schemas import (
+    GenerationDetail,
+    GenerationOut,
+    GenerationPage,
+    GenerationRow,
+    PromptView,
+    VerdictOut,
+)
+from backend.samples.service import Filters, verdicts_of
 from backend.samples.service import list_generations as generations_page
-from backend.samples.service import verdicts_of
 from backend.teachers.service import get_teacher
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["runs"])
@@ -96,22 +105,83 @@ def estimate_rollout(session: SessionDep, access: Viewer, recipe: Recipe) -> Rol
     )
 
 
+VerifierName = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="Only attempts this verifier (or all / any) judged."
+    ),
+]
+Score = Annotated[float | None, Query(allow_inf_nan=False, description="The judge's score, inclusive.")]
+
+
 @router.get("/runs/{run_id}/generations", operation_id="listGenerations")
 def list_generations(
     session: SessionDep,
     access: Viewer,
     run_id: RunId,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    last: Annotated[bool, Query(description="The run's last page (ignored with a cursor).")] = False,
     status: Annotated[str | None, Query(pattern="^(ok|failed)$")] = None,
     accepted: Annotated[bool | None, Query(description="Only attempts the filter accepted (or not).")] = None,
-) -> Page[GenerationOut]:
-    """A run's generations, oldest first, a page at a time."""
+    verdict: Annotated[
+        Literal["accepted", "rejected", "unverified"] | None,
+        Query(description="The run's decision on the attempt; unverified: none yet, or undecided."),
+    ] = None,
+    verifier: VerifierName = None,
+    verifier_result: Annotated[
+        Literal["pass", "fail", "undecided"] | None,
+        Query(description="That verifier's result (needs verifier)."),
+    ] = None,
+    score_min: Score = None,
+    score_max: Score = None,
+    q: Annotated[
+        str | None, Query(min_length=3, max_length=200, description="Prompt text contains this (any case).")
+    ] = None,
+    finish_reason: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
+) -> GenerationPage:
+    """A run's generations in id order, a page at a time, filtered as the sample browser asks. Pass
+    next_cursor or prev_cursor back as cursor for the page after or before; last=true for the last page."""
     run = service.get_run(session, project=access.project, run_id=run_id)
-    rows, nxt = generations_page(
-        session, run=run, limit=limit, cursor=cursor, status=status, accepted=accepted
+    filters = Filters(
+        status=status,
+        accepted=accepted,
+        verdict=verdict,
+        verifier=verifier,
+        verifier_result=verifier_result,
+        score_min=score_min,
+        score_max=score_max,
+        q=q,
+        finish_reason=finish_reason,
     )
-    return Page[GenerationOut](items=[_generation(g) for g in rows], next_cursor=nxt)
+    page = generations_page(session, run=run, limit=limit, cursor=cursor, filters=filters, last=last)
+    ids = [g.id for g in page.rows]
+    scores = samples.judge_scores(session, run=run, generation_ids=ids)
+    previews = samples.prompt_previews(session, {g.prompt_id for g in page.rows})
+    items = [
+        GenerationRow(
+            **_generation(g).model_dump(),
+            judge_score=scores.get(g.id),
+            prompt_preview=previews.get(g.prompt_id),
+        )
+        for g in page.rows
+    ]
+    return GenerationPage(items=items, next_cursor=page.next_cursor, prev_cursor=page.prev_cursor)
+
+
+@router.get("/runs/{run_id}/generations/{generation_id}", operation_id="getGeneration")
+def get_generation(
+    session: SessionDep, access: Viewer, run_id: RunId, generation_id: BigPathId
+) -> GenerationDetail:
+    """One attempt for the trace view: its text, its prompt and reference, and every verdict on it."""
+    run = service.get_run(session, project=access.project, run_id=run_id)
+    g = samples.get_generation(session, run=run, generation_id=generation_id)
+    prompt = session.get(Prompt, g.prompt_id)
+    return GenerationDetail(
+        generation=_generation(g),
+        prompt=PromptView.model_validate(prompt) if prompt is not None else None,
+        verdicts=[VerdictOut.model_validate(v) for v in verdicts_of(session, run=run, generation_id=g.id)],
+    )
 
 
 @router.get("/runs/{run_id}/generations/{generation_id}/verdicts", operation_id="listVerdicts")
