@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased, defer
 
 from backend.core.errors import Invalid, NotFound
 from backend.prompts.models import Prompt
@@ -126,8 +126,15 @@ def filtered(run: Run, f: Filters) -> Select:
 
 
 @dataclass
+class Row:
+    generation: Generation
+    judge_score: float | None
+    prompt_preview: str | None
+
+
+@dataclass
 class PageOf:
-    rows: list[Generation]
+    rows: list[Row]
     next_cursor: str | None
     prev_cursor: str | None
 
@@ -140,16 +147,35 @@ def list_generations(
     cursor: str | None,
     filters: Filters | None = None,
     last: bool = False,
+    reasoning: bool = True,
 ) -> PageOf:
     """A page of a run's generations in id order: the first (no cursor), the last (last=True), or the
-    page after / before a cursor. next_cursor / prev_cursor are None where the run has no more."""
+    page after / before a cursor. next_cursor / prev_cursor are None where the run has no more.
+
+    One statement: the keyset page as a subquery, each row with the judge's newest score and the start
+    of its prompt (correlated lookups on the page's rows only). reasoning=False leaves reasoning out."""
     stmt = filtered(run, filters or Filters())
     c = decode(cursor) if cursor else Cursor(after=not last, id=0 if not last else 2**63 - 1)
     if c.after:
         stmt = stmt.where(Generation.id > c.id).order_by(Generation.id.asc())
     else:
         stmt = stmt.where(Generation.id < c.id).order_by(Generation.id.desc())
-    rows = list(session.scalars(stmt.limit(limit + 1)))
+    page = stmt.limit(limit + 1).subquery("page")
+    g = aliased(Generation, page)
+    judge = (
+        select(Verdict.score)
+        .where(Verdict.generation_id == g.id, Verdict.verifier == JUDGE, Verdict.run_id == run.id)
+        .order_by(Verdict.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    preview = (
+        select(func.substr(Prompt.text, 1, PREVIEW_CHARS)).where(Prompt.id == g.prompt_id).scalar_subquery()
+    )
+    query = select(g, judge, preview).order_by(g.id.asc() if c.after else g.id.desc())
+    if not reasoning:
+        query = query.options(defer(g.reasoning, raiseload=True))
+    rows = [Row(gen, score, text) for gen, score, text in session.execute(query)]
     more = len(rows) > limit
     rows = rows[:limit]
     if not c.after:
@@ -160,30 +186,9 @@ def list_generations(
     forward_more, backward_more = (more, cursor is not None) if c.after else (cursor is not None, more)
     return PageOf(
         rows,
-        encode(True, rows[-1].id) if forward_more else None,
-        encode(False, rows[0].id) if backward_more else None,
+        encode(True, rows[-1].generation.id) if forward_more else None,
+        encode(False, rows[0].generation.id) if backward_more else None,
     )
-
-
-def judge_scores(session: Session, *, run: Run, generation_ids: list[int]) -> dict[int, float | None]:
-    """The judge's newest score for each of these generations (absent where it never judged one)."""
-    if not generation_ids:
-        return {}
-    rows = session.execute(
-        select(Verdict.generation_id, Verdict.score)
-        .where(Verdict.run_id == run.id, Verdict.verifier == JUDGE, Verdict.generation_id.in_(generation_ids))
-        .order_by(Verdict.id)
-    )
-    return {gid: score for gid, score in rows}
-
-
-def prompt_previews(session: Session, prompt_ids: set[int]) -> dict[int, str]:
-    if not prompt_ids:
-        return {}
-    rows = session.execute(
-        select(Prompt.id, func.substr(Prompt.text, 1, PREVIEW_CHARS)).where(Prompt.id.in_(prompt_ids))
-    )
-    return dict(rows.all())
 
 
 def get_generation(session: Session, *, run: Run, generation_id: int) -> Generation:

@@ -194,6 +194,16 @@ def test_rows_carry_the_judge_score_and_the_prompt_preview(client, browse):
         assert it["run_id"] == browse["run"]
 
 
+def test_lists_may_leave_the_reasoning_out(client, browse):
+    full = client.get(_url(browse), headers=browse["viewer"], params={"limit": 3}).json()["items"]
+    brief = client.get(
+        _url(browse), headers=browse["viewer"], params={"limit": 3, "reasoning": "false"}
+    ).json()
+    assert [it["reasoning"] for it in full] == ["think " * 3] * 3
+    assert [it["reasoning"] for it in brief["items"]] == [None] * 3
+    assert [it["content"] for it in brief["items"]] == [it["content"] for it in full]
+
+
 def test_last_page_and_an_empty_filter(client, browse):
     body = client.get(_url(browse), headers=browse["viewer"], params={"limit": 5, "last": "true"}).json()
     assert [it["id"] for it in body["items"]] == browse["ids"][-5:]

@@ -139,6 +139,9 @@ def list_generations(
         str | None, Query(min_length=3, max_length=200, description="Prompt text contains this (any case).")
     ] = None,
     finish_reason: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
+    reasoning: Annotated[
+        bool, Query(description="Include each attempt's reasoning (false for lists: it runs to 100k chars).")
+    ] = True,
 ) -> GenerationPage:
     """A run's generations in id order, a page at a time, filtered as the sample browser asks. Pass
     next_cursor or prev_cursor back as cursor for the page after or before; last=true for the last page."""
@@ -154,17 +157,16 @@ def list_generations(
         q=q,
         finish_reason=finish_reason,
     )
-    page = generations_page(session, run=run, limit=limit, cursor=cursor, filters=filters, last=last)
-    ids = [g.id for g in page.rows]
-    scores = samples.judge_scores(session, run=run, generation_ids=ids)
-    previews = samples.prompt_previews(session, {g.prompt_id for g in page.rows})
+    page = generations_page(
+        session, run=run, limit=limit, cursor=cursor, filters=filters, last=last, reasoning=reasoning
+    )
     items = [
         GenerationRow(
-            **_generation(g).model_dump(),
-            judge_score=scores.get(g.id),
-            prompt_preview=previews.get(g.prompt_id),
+            **_generation(r.generation, reasoning=reasoning).model_dump(),
+            judge_score=r.judge_score,
+            prompt_preview=r.prompt_preview,
         )
-        for g in page.rows
+        for r in page.rows
     ]
     return GenerationPage(items=items, next_cursor=page.next_cursor, prev_cursor=page.prev_cursor)
 
@@ -196,8 +198,10 @@ def list_verdicts(
     return [VerdictOut.model_validate(v) for v in verdicts_of(session, run=run, generation_id=generation_id)]
 
 
-def _generation(g) -> GenerationOut:
-    fields = {c: getattr(g, c) for c in GenerationOut.model_fields if c != "truncated"}
+def _generation(g, *, reasoning: bool = True) -> GenerationOut:
+    skip = {"truncated"} if reasoning else {"truncated", "reasoning"}
+    fields = {c: getattr(g, c) for c in GenerationOut.model_fields if c not in skip}
+    fields.setdefault("reasoning", None)
     return GenerationOut(**fields, truncated=g.finish_reason == "length")
 
 
