@@ -281,9 +281,12 @@ def measure(limit: int, reps: int) -> list[dict]:
                     elif depth == "middle":
                         where, order = f"id > {n // 2}", "id"
                     else:
-                        where, order = "TRUE", "id DESC"
+                        where, order = f"id < {2**63 - 1}", "id DESC"
+                    inner = cond.replace(
+                        "run_id = %(run)s AND", f"run_id = %(run)s AND generation_{where} AND"
+                    )
                     sql = (
-                        f"SELECT * FROM generations WHERE run_id = %(run)s AND {where} AND {cond} "
+                        f"SELECT * FROM generations WHERE run_id = %(run)s AND {where} AND {inner} "
                         f"ORDER BY {order} LIMIT {limit + 1}"
                     )
                     t1 = time.perf_counter()
