@@ -51,6 +51,8 @@ const LAUNCH_TEACHER = process.env.E2E_LAUNCH_TEACHER || "";
 const MAX_TOKENS = process.env.E2E_MAX_TOKENS || "8";
 
 async function launchRollout(page) {
+  // The quick rollout form lives on the project's runs list.
+  await page.getByTestId("nav-runs").click();
   const form = page.getByTestId("launch-rollout");
   await form.waitFor();
   const setSelect = form.getByTestId("launch-prompt-set");

@@ -2,7 +2,6 @@ import createClient, { type Middleware } from "openapi-fetch";
 import type { components, paths } from "./schema";
 import { ApiError, toApiError } from "./errors";
 import { clearToken, getToken } from "./token";
-import { navigate } from "../router";
 
 export type Schemas = components["schemas"];
 export type Project = Schemas["ProjectOut"];
@@ -21,8 +20,9 @@ export type User = Schemas["UserOut"];
 
 /**
  * Attaches `Authorization: Bearer <token>` and, when an authenticated request
- * comes back 401 (expired or revoked token), forgets the token and goes to the
- * login page. A 401 from the login form itself is left for the form to show.
+ * comes back 401 (expired or revoked token), forgets the token; the route guard
+ * (routes.tsx) then sends the user to /login?next=<where they were>. A 401 from
+ * the login form itself is left for the form to show.
  */
 export const authMiddleware: Middleware = {
   onRequest({ request }) {
@@ -35,10 +35,6 @@ export const authMiddleware: Middleware = {
   onResponse({ request, response }) {
     if (response.status === 401 && request.headers.has("Authorization")) {
       clearToken();
-      if (window.location.pathname !== "/login") {
-        const next = window.location.pathname + window.location.search;
-        navigate(`/login?next=${encodeURIComponent(next)}`, { replace: true });
-      }
     }
     return response;
   },

@@ -1,7 +1,7 @@
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { jsonResponse, mockApi, renderWithClient, requestsTo, user } from "../test/helpers";
+import { jsonResponse, mockApi, renderWithRouter, requestsTo, user } from "../test/helpers";
 import { LaunchRollout } from "./LaunchRollout";
 
 const sets = [{ id: 7, project_id: 3, name: "gsm8k", version: 2, prompt_count: 1200 }];
@@ -27,7 +27,7 @@ describe("LaunchRollout", () => {
       "POST /api/projects/3/runs": () => jsonResponse({ id: 44, name: "x", status: "queued", stages: [] }, 202),
     });
     const u = userEvent.setup();
-    renderWithClient(<LaunchRollout projectId={3} />);
+    const { router } = renderWithRouter(<LaunchRollout projectId={3} />);
 
     await screen.findByRole("option", { name: /gsm8k v2/ });
     expect(screen.getByTestId("launch-submit")).toBeDisabled();
@@ -40,7 +40,7 @@ describe("LaunchRollout", () => {
     expect(screen.getByTestId("launch-estimate-result")).toHaveTextContent("4,800 attempts");
 
     await u.click(screen.getByTestId("launch-submit"));
-    await waitFor(() => expect(window.location.pathname).toBe("/projects/3/runs/44"));
+    await waitFor(() => expect(router.state.location.pathname).toBe("/projects/3/runs/44"));
     const [sent] = requestsTo(fetchMock, "/api/projects/3/runs");
     const body = await sent.json();
     expect(body.recipe).toEqual({ prompt_set_id: 7, teacher_id: 9, stages: ["rollout"], rollout: { n: 4, max_tokens: 1024, temperature: 0.7 } });
@@ -56,7 +56,7 @@ describe("LaunchRollout", () => {
         jsonResponse({ error: { code: "not_found", message: "teacher 9 not found" } }, 404),
     });
     const u = userEvent.setup();
-    renderWithClient(<LaunchRollout projectId={3} />);
+    renderWithRouter(<LaunchRollout projectId={3} />);
     await screen.findByRole("option", { name: /gsm8k v2/ });
     await u.selectOptions(screen.getByTestId("launch-prompt-set"), "7");
     await u.selectOptions(screen.getByTestId("launch-teacher"), "9");

@@ -3,7 +3,7 @@ import { useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
 import { errorMessage } from "../api/errors";
 import { formatNumber } from "../lib/format";
-import { navigate } from "../router";
+import { useNavigate } from "@tanstack/react-router";
 
 type Estimate = Schemas["RolloutEstimate"];
 type Recipe = Schemas["Recipe"];
@@ -11,6 +11,7 @@ type Recipe = Schemas["Recipe"];
 /** Pick a prompt set and a teacher, see tokens/cost/time, then launch a rollout run. */
 export function LaunchRollout({ projectId }: { projectId: number }) {
   const queryClient = useQueryClient();
+  const navigate = useNavigate();
   const path = { project_id: projectId };
   const sets = useQuery({
     queryKey: ["prompt-sets", projectId],
@@ -48,7 +49,7 @@ export function LaunchRollout({ projectId }: { projectId: number }) {
       ),
     onSuccess: (run) => {
       void queryClient.invalidateQueries({ queryKey: ["runs", projectId] });
-      navigate(`/projects/${projectId}/runs/${run.id}`);
+      void navigate({ to: "/projects/$projectId/runs/$runId", params: { projectId, runId: run.id } });
     },
   });
   const ready = promptSet !== "" && teacher !== "";

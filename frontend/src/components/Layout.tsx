@@ -1,11 +1,16 @@
 import type { ReactNode } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { Link, useNavigate, useParams } from "@tanstack/react-router";
 import { api, unwrap } from "../api/client";
 import { clearToken } from "../api/token";
-import { Link, navigate } from "../router";
+import { setTheme, useTheme } from "../theme";
+import { StatusBadge } from "./StatusBadge";
 
+/** The page frame: top bar, then (inside a project) the project tabs and (inside a run) the run tabs. */
 export function Layout({ children }: { children: ReactNode }) {
   const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  const params = useParams({ strict: false });
   const me = useQuery({
     queryKey: ["me"],
     queryFn: () => unwrap(api.GET("/api/users/me")),
@@ -20,7 +25,7 @@ export function Layout({ children }: { children: ReactNode }) {
     }
     clearToken();
     queryClient.clear();
-    navigate("/login");
+    void navigate({ to: "/login" });
   };
 
   return (
@@ -30,8 +35,9 @@ export function Layout({ children }: { children: ReactNode }) {
           Distillery
         </Link>
         <div className="topbar-right">
+          <ThemeToggle />
           {me.data && (
-            <span className="muted" data-testid="current-user">
+            <span className="topbar-user" data-testid="current-user">
               {me.data.name || me.data.email}
             </span>
           )}
@@ -40,7 +46,101 @@ export function Layout({ children }: { children: ReactNode }) {
           </button>
         </div>
       </header>
+      {params.projectId !== undefined && <ProjectNav projectId={params.projectId} />}
+      {params.projectId !== undefined && params.runId !== undefined && (
+        <RunNav projectId={params.projectId} runId={params.runId} />
+      )}
       <main className="content">{children}</main>
     </div>
+  );
+}
+
+export function ThemeToggle() {
+  const theme = useTheme();
+  const next = theme === "dark" ? "light" : "dark";
+  return (
+    <button
+      type="button"
+      className="link-button"
+      onClick={() => setTheme(next)}
+      aria-label={`Switch to ${next} theme`}
+      title={`Switch to ${next} theme`}
+      data-testid="theme-toggle"
+      data-theme={theme}
+    >
+      {theme === "dark" ? "☀ Light" : "☾ Dark"}
+    </button>
+  );
+}
+
+function ProjectNav({ projectId }: { projectId: number }) {
+  const project = useQuery({
+    queryKey: ["project", projectId],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}", { params: { path: { project_id: projectId } } })),
+  });
+  const p = { projectId };
+  const active = { className: "active" };
+  return (
+    <nav className="subnav project-nav" aria-label="Project" data-testid="project-nav">
+      <Link to="/projects" className="subnav-crumb">
+        Projects
+      </Link>
+      <span className="subnav-sep">/</span>
+      <Link to="/projects/$projectId" params={p} className="subnav-title" data-testid="nav-project-name">
+        {project.data?.name ?? `Project ${projectId}`}
+      </Link>
+      <div className="subnav-tabs">
+        <Link to="/projects/$projectId" params={p} activeOptions={{ exact: true }} activeProps={active} data-testid="nav-runs">
+          Runs
+        </Link>
+        <Link to="/projects/$projectId/runs/new" params={p} activeProps={active} data-testid="nav-new-run">
+          New run
+        </Link>
+        <Link to="/projects/$projectId/prompt-sets" params={p} activeProps={active} data-testid="nav-prompt-sets">
+          Prompt sets
+        </Link>
+        <Link to="/projects/$projectId/judge" params={p} activeProps={active} data-testid="nav-judge">
+          Judge
+        </Link>
+        <Link to="/projects/$projectId/teachers" params={p} activeProps={active} data-testid="nav-teachers">
+          Teachers
+        </Link>
+        <Link to="/projects/$projectId/members" params={p} activeProps={active} data-testid="nav-members">
+          Members
+        </Link>
+      </div>
+    </nav>
+  );
+}
+
+function RunNav({ projectId, runId }: { projectId: number; runId: number }) {
+  const run = useQuery({
+    queryKey: ["run", projectId, runId],
+    queryFn: () =>
+      unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}", { params: { path: { project_id: projectId, run_id: runId } } })),
+  });
+  const p = { projectId, runId };
+  const active = { className: "active" };
+  return (
+    <nav className="subnav run-nav" aria-label="Run" data-testid="run-nav">
+      <span className="subnav-title" data-testid="nav-run-name">
+        {run.data?.name ?? `Run ${runId}`}
+      </span>
+      {run.data && <StatusBadge status={run.data.status} />}
+      <div className="subnav-tabs">
+        <Link to="/projects/$projectId/runs/$runId" params={p} activeOptions={{ exact: true }} activeProps={active} data-testid="nav-run-overview">
+          Overview
+        </Link>
+        <Link to="/projects/$projectId/runs/$runId/samples" params={p} activeProps={active} data-testid="nav-run-samples">
+          Samples
+        </Link>
+        <Link to="/projects/$projectId/runs/$runId/review" params={p} activeProps={active} data-testid="nav-run-review">
+          Review
+        </Link>
+        <Link to="/projects/$projectId/runs/$runId/evaluation" params={p} activeProps={active} data-testid="nav-run-evaluation">
+          Evaluation
+        </Link>
+      </div>
+    </nav>
   );
 }

@@ -1,6 +1,7 @@
 import type { ReactElement } from "react";
 import { render } from "@testing-library/react";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { createMemoryHistory, createRootRoute, createRouter, RouterProvider } from "@tanstack/react-router";
 import { vi } from "vitest";
 
 export function jsonResponse(body: unknown, status = 200): Response {
@@ -39,6 +40,22 @@ export function requestsTo(fetchMock: ReturnType<typeof mockApi>, pathname: stri
 export function renderWithClient(ui: ReactElement) {
   const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
   return { client, ...render(<QueryClientProvider client={client}>{ui}</QueryClientProvider>) };
+}
+
+/**
+ * Render a component that uses router hooks (Link, useNavigate) inside a one-route memory router: any
+ * navigation keeps rendering `ui` and shows up in `router.state.location`.
+ */
+export function renderWithRouter(ui: ReactElement, { path = "/" }: { path?: string } = {}) {
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  const rootRoute = createRootRoute({ component: () => ui, notFoundComponent: () => null });
+  const router = createRouter({ routeTree: rootRoute, history: createMemoryHistory({ initialEntries: [path] }) });
+  const rendered = render(
+    <QueryClientProvider client={client}>
+      <RouterProvider router={router} />
+    </QueryClientProvider>,
+  );
+  return { client, router, ...rendered };
 }
 
 export const user = {

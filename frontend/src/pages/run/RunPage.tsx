@@ -1,184 +1,32 @@
-import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import {
   api,
   unwrap,
   type LengthSummary,
   type ProfileSummary,
-  type Project,
   type Role,
-  type Run,
   type RunDetail,
   type Stage,
-} from "../api/client";
-import { errorMessage } from "../api/errors";
-import { Generations } from "../components/Generations";
-import { LaunchRollout } from "../components/LaunchRollout";
-import { ProgressBar } from "../components/ProgressBar";
-import { partlyFailedOf, StatusBadge } from "../components/StatusBadge";
-import {
-  formatDuration,
-  formatMetric,
-  formatNumber,
-  formatTime,
-  isFinished,
-  percentileKeys,
-} from "../lib/format";
-import { Link, navigate } from "../router";
+} from "../../api/client";
+import { errorMessage } from "../../api/errors";
+import { Generations } from "../../components/Generations";
+import { ProgressBar } from "../../components/ProgressBar";
+import { partlyFailedOf, StatusBadge } from "../../components/StatusBadge";
+import { formatDuration, formatMetric, formatNumber, formatTime, isFinished, percentileKeys } from "../../lib/format";
+import { LIVE_REFRESH_MS } from "../../lib/live";
+import { atLeast } from "../../lib/roles";
 
-/** How often lists and runs refresh while anything is still in flight. */
-export const LIVE_REFRESH_MS = 2000;
-/** Slower poll when every listed run is finished, so newly created runs still appear. */
-export const IDLE_REFRESH_MS = 10000;
-const PAGE_SIZE = 50;
-const ROLE_ORDER: Role[] = ["viewer", "reviewer", "maintainer", "owner"];
-
-function atLeast(role: Role | null | undefined, needed: Role): boolean {
-  if (!role) return false;
-  return ROLE_ORDER.indexOf(role) >= ROLE_ORDER.indexOf(needed);
-}
-
-export function runsRefetchInterval(runs: Run[] | undefined): number {
-  return runs?.some((r) => !isFinished(r.status)) ? LIVE_REFRESH_MS : IDLE_REFRESH_MS;
-}
-
-export function ProjectPage({ projectId, runId }: { projectId: number; runId: number | null }) {
+/**
+ * The run page: status, stages with live progress and metrics, the prompt profile and the generations.
+ * (Ported from the old project page's run panel; dash-run replaces this file with the full run page.)
+ */
+export function RunPage({ projectId, runId }: { projectId: number; runId: number }) {
+  const queryClient = useQueryClient();
   const project = useQuery({
     queryKey: ["project", projectId],
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}", { params: { path: { project_id: projectId } } })),
   });
-
-  const runs = useInfiniteQuery({
-    queryKey: ["runs", projectId],
-    initialPageParam: null as string | null,
-    queryFn: ({ pageParam }) =>
-      unwrap(
-        api.GET("/api/projects/{project_id}/runs", {
-          params: { path: { project_id: projectId }, query: { limit: PAGE_SIZE, cursor: pageParam } },
-        }),
-      ),
-    getNextPageParam: (last) => last.next_cursor ?? null,
-    // Live refresh: poll every 2s while any listed run is not finished, and
-    // slowly otherwise so runs created elsewhere still show up.
-    refetchInterval: (query) => runsRefetchInterval(query.state.data?.pages.flatMap((p) => p.items)),
-    refetchIntervalInBackground: false,
-  });
-
-  const allRuns = runs.data?.pages.flatMap((p) => p.items) ?? [];
-
-  if (project.isError) {
-    return (
-      <>
-        <Breadcrumbs />
-        <p className="error" role="alert" data-testid="project-error">
-          {errorMessage(project.error)}
-        </p>
-      </>
-    );
-  }
-
-  return (
-    <>
-      <Breadcrumbs project={project.data} />
-      <h1 data-testid="project-name">{project.data?.name ?? "…"}</h1>
-      {project.data?.description && <p className="muted">{project.data.description}</p>}
-      {atLeast(project.data?.role, "maintainer") && <LaunchRollout projectId={projectId} />}
-
-      <div className={runId ? "split" : ""}>
-        <section className="card">
-          <div className="card-head">
-            <h2>Runs</h2>
-            <div className="card-actions">
-              {runs.isFetching && <span className="muted small" data-testid="runs-refreshing">refreshing…</span>}
-              <button type="button" className="secondary" onClick={() => void runs.refetch()} data-testid="runs-refresh">
-                Refresh
-              </button>
-            </div>
-          </div>
-          {runs.isPending && <p className="muted">Loading runs…</p>}
-          {runs.isError && (
-            <p className="error" role="alert">
-              {errorMessage(runs.error)}
-            </p>
-          )}
-          {runs.isSuccess && allRuns.length === 0 && (
-            <p className="muted" data-testid="runs-empty">
-              No runs yet.
-            </p>
-          )}
-          {allRuns.length > 0 && (
-            <table className="table runs-table" data-testid="runs-table">
-              <thead>
-                <tr>
-                  <th>Name</th>
-                  <th>Status</th>
-                  <th>Created</th>
-                  <th>Duration</th>
-                </tr>
-              </thead>
-              <tbody>
-                {allRuns.map((r) => (
-                  <tr
-                    key={r.id}
-                    className={`clickable${r.id === runId ? " selected" : ""}`}
-                    onClick={() => navigate(`/projects/${projectId}/runs/${r.id}`)}
-                    data-testid="run-row"
-                    data-run-id={r.id}
-                    data-run-status={r.status}
-                  >
-                    <td>
-                      <Link
-                        to={`/projects/${projectId}/runs/${r.id}`}
-                        onClick={(e) => e.stopPropagation()}
-                        data-testid="run-name"
-                      >
-                        {r.name}
-                      </Link>
-                    </td>
-                    <td>
-                      <StatusBadge status={r.status} partlyFailed={partlyFailedOf(r.summary)} />
-                    </td>
-                    <td className="nowrap">{formatTime(r.created_at)}</td>
-                    <td className="nowrap">{formatDuration(r.started_at, r.finished_at)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
-          {runs.hasNextPage && (
-            <button
-              type="button"
-              className="secondary"
-              disabled={runs.isFetchingNextPage}
-              onClick={() => void runs.fetchNextPage()}
-              data-testid="runs-more"
-            >
-              {runs.isFetchingNextPage ? "Loading…" : "Load older runs"}
-            </button>
-          )}
-        </section>
-
-        {runId !== null && <RunPanel projectId={projectId} runId={runId} role={project.data?.role ?? null} />}
-      </div>
-    </>
-  );
-}
-
-function Breadcrumbs({ project }: { project?: Project }) {
-  return (
-    <nav className="breadcrumbs">
-      <Link to="/projects">Projects</Link>
-      {project && (
-        <>
-          {" / "}
-          <Link to={`/projects/${project.id}`}>{project.name}</Link>
-        </>
-      )}
-    </nav>
-  );
-}
-
-function RunPanel({ projectId, runId, role }: { projectId: number; runId: number; role: Role | null }) {
-  const queryClient = useQueryClient();
+  const role: Role | null = project.data?.role ?? null;
   const path = { project_id: projectId, run_id: runId };
   const run = useQuery({
     queryKey: ["run", projectId, runId],
@@ -257,9 +105,6 @@ function RunPanel({ projectId, runId, role }: { projectId: number; runId: number
               {cancel.isPending ? "Cancelling…" : "Cancel run"}
             </button>
           )}
-          <Link to={`/projects/${projectId}`} className="small">
-            close
-          </Link>
         </div>
       </div>
       {(cancel.isError || requeue.isError) && (

@@ -1,12 +1,13 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, unwrap } from "../api/client";
-import { errorMessage } from "../api/errors";
-import { formatTime } from "../lib/format";
-import { Link, navigate } from "../router";
+import { api, unwrap } from "../../api/client";
+import { errorMessage } from "../../api/errors";
+import { formatTime } from "../../lib/format";
+import { Link, useNavigate } from "@tanstack/react-router";
 
 export function ProjectsPage() {
   const queryClient = useQueryClient();
+  const navigate = useNavigate();
   const projects = useQuery({
     queryKey: ["projects"],
     queryFn: () => unwrap(api.GET("/api/projects")),
@@ -20,7 +21,7 @@ export function ProjectsPage() {
       setName("");
       setDescription("");
       void queryClient.invalidateQueries({ queryKey: ["projects"] });
-      navigate(`/projects/${project.id}`);
+      void navigate({ to: "/projects/$projectId", params: { projectId: project.id } });
     },
   });
 
@@ -58,7 +59,7 @@ export function ProjectsPage() {
               {projects.data.map((p) => (
                 <tr key={p.id} data-testid="project-row" data-project-id={p.id}>
                   <td>
-                    <Link to={`/projects/${p.id}`} data-testid="project-link">
+                    <Link to="/projects/$projectId" params={{ projectId: p.id }} data-testid="project-link">
                       {p.name}
                     </Link>
                   </td>

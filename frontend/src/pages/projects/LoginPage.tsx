@@ -1,19 +1,20 @@
 import { useState, type FormEvent } from "react";
 import { useQueryClient } from "@tanstack/react-query";
-import { api, unwrap } from "../api/client";
-import { errorMessage } from "../api/errors";
-import { setToken } from "../api/token";
-import { navigate } from "../router";
+import { api, unwrap } from "../../api/client";
+import { errorMessage } from "../../api/errors";
+import { setToken } from "../../api/token";
+import { useNavigate, useSearch } from "@tanstack/react-router";
 
-/** Only same-site paths are accepted as a post-login destination. */
-export function safeNext(search: string): string {
-  const next = new URLSearchParams(search).get("next");
+/** Only same-site paths are accepted as a post-login destination (`next` is the ?next= value). */
+export function safeNext(next: string | null | undefined): string {
   if (next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/login")) return next;
   return "/projects";
 }
 
 export function LoginPage() {
   const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  const { next } = useSearch({ from: "/login" });
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -28,7 +29,7 @@ export function LoginPage() {
       queryClient.clear();
       queryClient.setQueryData(["me"], out.user);
       setToken(out.access_token);
-      navigate(safeNext(window.location.search), { replace: true });
+      void navigate({ href: safeNext(next), replace: true });
     } catch (err) {
       setError(errorMessage(err));
       setBusy(false);

@@ -1,9 +1,9 @@
 import { screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { App } from "../App";
-import { setToken } from "../api/token";
-import { jsonResponse, mockApi, renderWithClient, requestsTo, user } from "../test/helpers";
+import { App } from "../../App";
+import { setToken } from "../../api/token";
+import { jsonResponse, mockApi, renderWithClient, requestsTo, user } from "../../test/helpers";
 
 describe("projects page", () => {
   it("creates a project and opens it", async () => {

@@ -1,14 +1,14 @@
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { App } from "../App";
-import { getToken, TOKEN_KEY } from "../api/token";
-import { jsonResponse, mockApi, renderWithClient, requestsTo, user } from "../test/helpers";
+import { App } from "../../App";
+import { getToken, TOKEN_KEY } from "../../api/token";
+import { jsonResponse, mockApi, renderWithClient, requestsTo, user } from "../../test/helpers";
 import { safeNext } from "./LoginPage";
 
 async function fillAndSubmit(email: string, password: string) {
   const u = userEvent.setup();
-  await u.type(screen.getByLabelText("Email"), email);
+  await u.type(await screen.findByLabelText("Email"), email);
   await u.type(screen.getByLabelText("Password"), password);
   await u.click(screen.getByRole("button", { name: "Sign in" }));
 }
@@ -64,9 +64,9 @@ describe("login", () => {
   });
 
   it("only follows same-site next= paths", () => {
-    expect(safeNext("?next=%2Fprojects%2F3")).toBe("/projects/3");
-    expect(safeNext("?next=https%3A%2F%2Fevil.example")).toBe("/projects");
-    expect(safeNext("?next=%2F%2Fevil.example")).toBe("/projects");
-    expect(safeNext("")).toBe("/projects");
+    expect(safeNext("/projects/3")).toBe("/projects/3");
+    expect(safeNext("https://evil.example")).toBe("/projects");
+    expect(safeNext("//evil.example")).toBe("/projects");
+    expect(safeNext(undefined)).toBe("/projects");
   });
 });

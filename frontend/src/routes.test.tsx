@@ -1,0 +1,107 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it } from "vitest";
+import { App } from "./App";
+import { getToken, setToken } from "./api/token";
+import { parseId, validatePromptSetSearch, validateSamplesSearch } from "./routes";
+import { THEME_KEY } from "./theme";
+import { jsonResponse, mockApi, renderWithClient, user } from "./test/helpers";
+
+const project = { id: 3, name: "Distill", description: "", created_at: "2026-01-01T00:00:00", role: "owner" };
+const runDetail = {
+  id: 5, project_id: 3, name: "nightly", status: "succeeded", recipe: {}, prompt_set_id: null, teacher_id: null,
+  summary: {}, warnings: [], error: null, created_at: "2026-01-01T00:00:00", started_at: null, finished_at: null,
+  stages: [],
+};
+
+function api() {
+  return mockApi({
+    "GET /api/users/me": () => jsonResponse(user),
+    "GET /api/projects/3": () => jsonResponse(project),
+    "GET /api/projects/3/runs": () => jsonResponse({ items: [], next_cursor: null }),
+    "GET /api/projects/3/runs/5": () => jsonResponse(runDetail),
+  });
+}
+
+function at(path: string) {
+  window.history.replaceState(null, "", path);
+  return renderWithClient(<App />);
+}
+
+describe("routes", () => {
+  it("sends a signed-out visitor to /login with the page they asked for as next", async () => {
+    api();
+    at("/projects/3/runs/5/samples?q=prime");
+    await screen.findByTestId("login-form");
+    expect(window.location.pathname).toBe("/login");
+    expect(new URLSearchParams(window.location.search).get("next")).toBe("/projects/3/runs/5/samples?q=prime");
+  });
+
+  it("goes to /login when a 401 forgets the token mid-session", async () => {
+    setToken("expired");
+    mockApi({
+      "GET /api/users/me": () => jsonResponse(user),
+      "GET /api/projects/3": () => jsonResponse({ error: { code: "unauthorized", message: "token expired" } }, 401),
+      "GET /api/projects/3/runs": () => jsonResponse({ items: [], next_cursor: null }),
+    });
+    at("/projects/3");
+    await screen.findByTestId("login-form");
+    expect(getToken()).toBeNull();
+    expect(new URLSearchParams(window.location.search).get("next")).toBe("/projects/3");
+  });
+
+  it("draws the project and run navigation and each tab opens its page", async () => {
+    setToken("t");
+    api();
+    at("/projects/3/runs/5");
+    const projectNav = await screen.findByTestId("project-nav");
+    expect(await within(projectNav).findByText("Distill")).toBeInTheDocument();
+    const runNav = screen.getByTestId("run-nav");
+    expect(await within(runNav).findByText("nightly")).toBeInTheDocument();
+    expect(within(runNav).getByTestId("nav-run-overview")).toHaveClass("active");
+
+    const u = userEvent.setup();
+    await u.click(within(runNav).getByTestId("nav-run-samples"));
+    await waitFor(() => expect(window.location.pathname).toBe("/projects/3/runs/5/samples"));
+    expect(await screen.findByText(/sample browser is not built yet/)).toBeInTheDocument();
+    expect(within(runNav).getByTestId("nav-run-samples")).toHaveClass("active");
+    expect(within(runNav).getByTestId("nav-run-overview")).not.toHaveClass("active");
+
+    await u.click(within(projectNav).getByTestId("nav-members"));
+    await waitFor(() => expect(window.location.pathname).toBe("/projects/3/members"));
+    expect(screen.queryByTestId("run-nav")).not.toBeInTheDocument();
+    expect(within(projectNav).getByTestId("nav-members")).toHaveClass("active");
+  });
+
+  it("shows not found for ids that are not positive integers and unknown paths", async () => {
+    setToken("t");
+    api();
+    at("/projects/abc/runs/5");
+    expect(await screen.findByTestId("not-found")).toBeInTheDocument();
+  });
+
+  it("parses ids and search params, dropping malformed values", () => {
+    expect(parseId("12")).toBe(12);
+    expect(() => parseId("0")).toThrow();
+    expect(() => parseId("1e3")).toThrow();
+    expect(validateSamplesSearch({ q: "x", scoreMin: "0.5", scoreMax: "high", verdict: "" })).toEqual({
+      q: "x",
+      scoreMin: 0.5,
+    });
+    expect(validatePromptSetSearch({ offset: "-3", tab: "stats" })).toEqual({ tab: "stats" });
+    expect(validatePromptSetSearch({ offset: 40 })).toEqual({ offset: 40 });
+  });
+
+  it("toggles the theme and remembers the choice", async () => {
+    setToken("t");
+    api();
+    at("/projects");
+    const toggle = await screen.findByTestId("theme-toggle");
+    // jsdom has no matchMedia: the system default is light.
+    expect(toggle).toHaveAttribute("data-theme", "light");
+    await userEvent.setup().click(toggle);
+    expect(document.documentElement.dataset.theme).toBe("dark");
+    expect(window.localStorage.getItem(THEME_KEY)).toBe("dark");
+    expect(screen.getByTestId("theme-toggle")).toHaveAttribute("data-theme", "dark");
+  });
+});
