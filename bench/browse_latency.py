@@ -9,6 +9,9 @@ Then times pages of --limit through the real API (`distillery serve`, uvicorn, h
 for each filter at three depths: first page, a middle page (cursor after the middle id: generation ids
 are positions here), the last page (last=true). Each is asked --reps times after one warm-up.
 
+  in-process: the same app called in this process through httpx's ASGI transport (no HTTP hop, no
+        second process to schedule), and its CPU time per page (all threads of this process: the API's
+        work plus httpx's, whatever the machine's load; wall time on a busy machine is mostly waiting).
   peer: the same filter as one bare SQL SELECT (psycopg, same indexes, same page size, same depth):
         what the database alone costs. ours / peer says what the API adds (HTTP, auth, role check,
         ORM rows, the judge scores and prompt previews of the page, JSON).
@@ -265,17 +268,35 @@ def measure(limit: int, reps: int) -> list[dict]:
             trust_env=False,
         )
         db = psycopg.connect(url, autocommit=True)
+        # The same app in this process through httpx's ASGI transport: the API's own cost without the
+        # HTTP hop and the scheduling of a second process on a shared machine.
+        import asyncio
+
+        from backend.main import create_app
+
+        loop = asyncio.new_event_loop()
+        asgi = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app()),
+            base_url="http://asgi",
+            headers={"Authorization": f"Bearer {token}"},
+        )
         base = f"/api/projects/{pid}/runs/{run_id}/generations"
         depths = {"first": {}, "middle": {"cursor": encode(True, n // 2)}, "last": {"last": "true"}}
         for name, params, cond in FILTERS:
             for depth, extra in depths.items():
-                ours, peer, count = [], [], 0
+                ours, inproc, cpu, peer, count = [], [], [], [], 0
                 for rep in range(reps + 1):
                     t0 = time.perf_counter()
                     r = http.get(base, params={**params, **extra, "limit": limit, "reasoning": "false"})
                     dt = time.perf_counter() - t0
                     assert r.status_code == 200, r.text
                     count = len(r.json()["items"])
+                    t2, c2 = time.perf_counter(), time.process_time()
+                    ra = loop.run_until_complete(
+                        asgi.get(base, params={**params, **extra, "limit": limit, "reasoning": "false"})
+                    )
+                    di, dc = time.perf_counter() - t2, time.process_time() - c2
+                    assert ra.status_code == 200 and len(ra.json()["items"]) == count, ra.text
                     if depth == "first":
                         where, order = "id > 0", "id"
                     elif depth == "middle":
@@ -294,6 +315,8 @@ def measure(limit: int, reps: int) -> list[dict]:
                     dp = time.perf_counter() - t1
                     if rep:  # the first is the warm-up
                         ours.append(dt)
+                        inproc.append(di)
+                        cpu.append(dc)
                         peer.append(dp)
                 row = {
                     "filter": name,
@@ -301,6 +324,9 @@ def measure(limit: int, reps: int) -> list[dict]:
                     "items": count,
                     "ours_p50": _p(ours, 50),
                     "ours_p95": _p(ours, 95),
+                    "asgi_p50": _p(inproc, 50),
+                    "asgi_p95": _p(inproc, 95),
+                    "cpu_mean": float(np.mean(cpu) * 1000),
                     "peer_p50": _p(peer, 50),
                     "peer_p95": _p(peer, 95),
                 }
@@ -308,6 +334,7 @@ def measure(limit: int, reps: int) -> list[dict]:
                 rows.append(row)
                 print(
                     f"| {name} | {depth} | {count} | {row['ours_p50']:.1f} | {row['ours_p95']:.1f} | "
+                    f"{row['asgi_p50']:.1f} | {row['asgi_p95']:.1f} | {row['cpu_mean']:.1f} | "
                     f"{row['peer_p50']:.1f} | {row['peer_p95']:.1f} | {row['ratio']:.1f}x |",
                     flush=True,
                 )
@@ -330,8 +357,11 @@ def main() -> int:
     if args.seed_only:
         return 0
     print(f"\npages of {args.limit}, {args.reps} requests each after a warm-up; ms")
-    print("| filter | page | items | ours p50 | ours p95 | peer p50 | peer p95 | ours/peer p95 |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| filter | page | items | ours p50 | ours p95 | in-process p50 | in-process p95 | in-process CPU "
+        "| peer p50 | peer p95 | ours/peer p95 |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     rows = measure(args.limit, args.reps)
     worst = max(rows, key=lambda r: r["ours_p95"])
     ok = worst["ours_p95"] < 50

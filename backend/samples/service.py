@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, aliased, defer
+from sqlalchemy.orm import Session
 
 from backend.core.errors import Invalid, NotFound
 from backend.prompts.models import Prompt
@@ -137,15 +137,8 @@ def filtered(run: Run, f: Filters, c: Cursor | None = None) -> Select:
 
 
 @dataclass
-class Row:
-    generation: Generation
-    judge_score: float | None
-    prompt_preview: str | None
-
-
-@dataclass
 class PageOf:
-    rows: list[Row]
+    rows: list[dict]  # a generation's columns (reasoning left out on request), judge_score, prompt_preview
     next_cursor: str | None
     prev_cursor: str | None
 
@@ -164,26 +157,29 @@ def list_generations(
     page after / before a cursor. next_cursor / prev_cursor are None where the run has no more.
 
     One statement: the keyset page as a subquery, each row with the judge's newest score and the start
-    of its prompt (correlated lookups on the page's rows only). reasoning=False leaves reasoning out."""
+    of its prompt (correlated lookups on the page's rows only). Plain rows, not ORM objects: this is
+    the sample browser's hot path. reasoning=False leaves reasoning out."""
     c = decode(cursor) if cursor else Cursor(after=not last, id=0 if not last else 2**63 - 1)
-    stmt = filtered(run, filters or Filters(), c)
+    cols = [col for col in Generation.__table__.c if reasoning or col.name != "reasoning"]
+    stmt = filtered(run, filters or Filters(), c).with_only_columns(*cols)
     stmt = stmt.order_by(Generation.id.asc() if c.after else Generation.id.desc())
     page = stmt.limit(limit + 1).subquery("page")
-    g = aliased(Generation, page)
     judge = (
         select(Verdict.score)
-        .where(Verdict.generation_id == g.id, Verdict.verifier == JUDGE, Verdict.run_id == run.id)
+        .where(Verdict.generation_id == page.c.id, Verdict.verifier == JUDGE, Verdict.run_id == run.id)
         .order_by(Verdict.id.desc())
         .limit(1)
         .scalar_subquery()
     )
     preview = (
-        select(func.substr(Prompt.text, 1, PREVIEW_CHARS)).where(Prompt.id == g.prompt_id).scalar_subquery()
+        select(func.substr(Prompt.text, 1, PREVIEW_CHARS))
+        .where(Prompt.id == page.c.prompt_id)
+        .scalar_subquery()
     )
-    query = select(g, judge, preview).order_by(g.id.asc() if c.after else g.id.desc())
-    if not reasoning:
-        query = query.options(defer(g.reasoning, raiseload=True))
-    rows = [Row(gen, score, text) for gen, score, text in session.execute(query)]
+    query = select(page, judge.label("judge_score"), preview.label("prompt_preview")).order_by(
+        page.c.id.asc() if c.after else page.c.id.desc()
+    )
+    rows = [dict(m) for m in session.execute(query).mappings()]
     more = len(rows) > limit
     rows = rows[:limit]
     if not c.after:
@@ -194,8 +190,8 @@ def list_generations(
     forward_more, backward_more = (more, cursor is not None) if c.after else (cursor is not None, more)
     return PageOf(
         rows,
-        encode(True, rows[-1].generation.id) if forward_more else None,
-        encode(False, rows[0].generation.id) if backward_more else None,
+        encode(True, rows[-1]["id"]) if forward_more else None,
+        encode(False, rows[0]["id"]) if backward_more else None,
     )
 
 
