@@ -10,12 +10,13 @@
  * Each throws an Error saying what it waited for and what the page showed; each returns what it read.
  */
 
-/** Open a run's page and wait for its detail and timeline. Returns the run's status. */
+/** Open a run's page and wait for its detail. Returns the run's status. */
 export async function openRun(page, { baseUrl, projectId, runId }) {
   await page.goto(`${baseUrl}/projects/${projectId}/runs/${runId}`);
   const detail = page.locator(`[data-testid="run-detail"][data-run-id="${runId}"]`);
   await detail.waitFor({ timeout: 30_000 });
-  await detail.getByTestId("timeline").waitFor();
+  const error = page.getByTestId("run-error");
+  if (await error.count()) throw new Error(`run page error: ${await error.innerText()}`);
   return detail.getAttribute("data-run-status");
 }
 

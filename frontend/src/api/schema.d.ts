@@ -7323,6 +7323,8 @@ export interface operations {
                 /** @description Prompt text contains this (any case). */
                 q?: string | null;
                 finish_reason?: string | null;
+                /** @description Include each attempt's reasoning (false for lists: it runs to 100k chars). */
+                reasoning?: boolean;
             };
             header?: never;
             path: {

@@ -45,4 +45,10 @@ describe("normaliseMath", () => {
     expect(normaliseMath("so \\(x^2\\) and \\[\\frac{1}{2}\\]")).toBe("so $x^2$ and \n$$\n\\frac{1}{2}\n$$\n");
     expect(normaliseMath("`\\(kept\\)` \\(y\\)")).toBe("`\\(kept\\)` $y$");
   });
+
+  it("makes a bare \\boxed{} inline math, braces balanced, but not inside text that has dollars", () => {
+    expect(normaliseMath("The answer is \\boxed{\\frac{1}{2}}.")).toBe("The answer is $\\boxed{\\frac{1}{2}}$.");
+    expect(normaliseMath("so $\\boxed{3}$")).toBe("so $\\boxed{3}$");
+    expect(normaliseMath("open \\boxed{1")).toBe("open \\boxed{1");
+  });
 });
