@@ -281,6 +281,22 @@ def measure(limit: int, reps: int) -> list[dict]:
             headers={"Authorization": f"Bearer {token}"},
         )
         base = f"/api/projects/{pid}/runs/{run_id}/generations"
+        # The floor: the same stack (auth, role check, the run) answering GET run, with no page to read.
+        floor, floor_cpu = [], []
+        for rep in range(reps + 1):
+            t0 = time.perf_counter()
+            assert http.get(f"/api/projects/{pid}/runs/{run_id}").status_code == 200
+            dt = time.perf_counter() - t0
+            c0 = time.process_time()
+            loop.run_until_complete(asgi.get(f"/api/projects/{pid}/runs/{run_id}"))
+            if rep:
+                floor.append(dt)
+                floor_cpu.append(time.process_time() - c0)
+        print(
+            f"| GET run (no page: the floor) | - | - | {_p(floor, 50):.1f} | {_p(floor, 95):.1f} | - | - | "
+            f"{np.mean(floor_cpu) * 1000:.1f} | - | - | - |",
+            flush=True,
+        )
         depths = {"first": {}, "middle": {"cursor": encode(True, n // 2)}, "last": {"last": "true"}}
         for name, params, cond in FILTERS:
             for depth, extra in depths.items():
