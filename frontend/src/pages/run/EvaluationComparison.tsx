@@ -1,7 +1,6 @@
 import type { Schemas } from "../../api/client";
 import { formatNumber } from "../../lib/format";
 
-type Evaluation = Schemas["EvaluationOut"];
 type Score = Schemas["ModelScore"];
 
 const ROLE_ORDER = ["base", "student", "teacher", "other"];
@@ -11,9 +10,9 @@ const pct = (x: number) => `${formatNumber(x * 100)}%`;
  * Base, student and teacher side by side: pass@1 as bars with their bootstrap 95% intervals as
  * whiskers (a small SVG: one value and one interval per model needs no chart library), then the table.
  */
-export function EvaluationComparison({ evaluations, comparison }: { evaluations: Evaluation[]; comparison?: Schemas["Comparison"] | null }) {
-  const scored = evaluations
-    .filter((e): e is Evaluation & { metrics: Score } => e.metrics != null)
+export function EvaluationComparison({ scores, comparison }: { scores: Score[]; comparison?: Schemas["Comparison"] | null }) {
+  const scored = scores
+    .map((m) => ({ id: m.evaluation_id, label: m.label, role: m.role, model: m.model, metrics: m }))
     .sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role) || a.id - b.id);
   if (scored.length === 0) return <p className="muted">No model has been scored yet.</p>;
   const rowH = 34;

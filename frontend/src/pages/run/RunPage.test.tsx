@@ -84,7 +84,7 @@ const full = () =>
       stage(12, 2, "snapshot", "succeeded", { progress_done: 1, progress_total: 1 }),
       stage(13, 3, "train", "succeeded", { progress_done: 10, progress_total: 10 }),
     ],
-    { rollout, filter, judge, train, snapshot: { snapshot_id: 8, content_hash: "abc", counts: {}, files: {}, reused: false }, evaluate: { prompts: 50, k: 4, models: [], comparison: { param_ratio: 10, gap_to_teacher: -0.25, gain_over_base: 0.35 } } },
+    { rollout, filter, judge, train, snapshot: { snapshot_id: 8, content_hash: "abc", counts: {}, files: {}, reused: false }, evaluate: { prompts: 50, k: 4, models: evaluations.map((e) => e.metrics), comparison: { param_ratio: 10, gap_to_teacher: -0.25, gain_over_base: 0.35 } } },
   );
 
 describe("RunPage", () => {
@@ -170,6 +170,16 @@ describe("RunPage", () => {
     renderWithRouter(<RunPage projectId={3} runId={5} />);
     await userEvent.click(await screen.findByTestId("run-requeue"));
     expect(await screen.findByTestId("run-action-error")).toHaveTextContent("the run is not stalled");
+  });
+
+  it("while the evaluate stage has no summary yet, shows the run's evaluations as they land", async () => {
+    const fetchMock = mockApi(routes("viewer", () =>
+      detail("running", [stage(14, 0, "evaluate", "running", { progress_done: 1, progress_total: 3 })]),
+    ));
+    renderWithRouter(<RunPage projectId={3} runId={5} />);
+    const rows = await screen.findAllByTestId("eval-row");
+    expect(rows.map((r) => r.getAttribute("data-role"))).toEqual(["base", "student", "teacher"]);
+    expect(requestsTo(fetchMock, "/api/projects/3/runs/5/evaluations").length).toBeGreaterThan(0);
   });
 
   it("shows the run's load error", async () => {

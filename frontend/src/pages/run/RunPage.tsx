@@ -49,10 +49,13 @@ export function RunPage({ projectId, runId }: { projectId: number; runId: number
   });
   const hasEvaluate = run.data?.stages.some((s) => s.kind === "evaluate") ?? false;
   const evaluating = run.data?.stages.some((s) => s.kind === "evaluate" && !isFinished(s.status)) ?? false;
+  // The evaluate stage's summary names every model it compared (a teacher's scores may be reused from
+  // another run); the run's own evaluations fill in while the stage has not summarised yet.
+  const summarised = run.data?.summary.evaluate?.models ?? [];
   const evaluations = useQuery({
     queryKey: ["evaluations", projectId, runId],
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}/evaluations", { params: { path } })),
-    enabled: hasEvaluate,
+    enabled: hasEvaluate && summarised.length === 0,
     refetchInterval: evaluating ? LIVE_REFRESH_MS : false,
   });
   const onDone = (detail: RunDetail) => {
@@ -162,14 +165,16 @@ export function RunPage({ projectId, runId }: { projectId: number; runId: number
       {hasEvaluate && (
         <>
           <h3>Evaluation</h3>
-          {evaluations.isError ? (
+          {summarised.length > 0 ? (
+            <EvaluationComparison scores={summarised} comparison={s.evaluate?.comparison} />
+          ) : evaluations.isError ? (
             <p className="error" role="alert">
               {errorMessage(evaluations.error)}
             </p>
           ) : evaluations.isPending ? (
             <p className="muted">Loading evaluations…</p>
           ) : (
-            <EvaluationComparison evaluations={evaluations.data} comparison={s.evaluate?.comparison} />
+            <EvaluationComparison scores={evaluations.data.flatMap((e) => (e.metrics ? [e.metrics] : []))} />
           )}
         </>
       )}

@@ -24,13 +24,12 @@ export function TrainingCurves({ train }: { train: Train }) {
       </p>
       <div className="charts-row">
         <div data-testid="loss-chart" data-points={loss.length}>
-          <LineChart title="Training loss" xLabel="step" yLabel="loss" height={220} series={[{ name: "loss", points: loss }, ...(reward.length ? [{ name: "reward", points: reward, dashed: true }] : [])]} emptyText="No steps logged yet." />
+          <LineChart title="Training loss" xLabel="step" height={220} series={[{ name: "loss", points: loss }, ...(reward.length ? [{ name: "reward", points: reward, dashed: true }] : [])]} emptyText="No steps logged yet." />
         </div>
         <div data-testid="lr-chart" data-points={lr.length}>
           <LineChart
             title="Learning rate"
             xLabel="step"
-            yLabel="lr"
             height={220}
             series={[{ name: "learning rate", points: lr }]}
             formatY={(y) => y.toExponential(1)}

@@ -52,7 +52,13 @@ function Chunks({ text, plain }: { text: string; plain: boolean }) {
   });
   const items = virtualizer.getVirtualItems();
   return (
-    <div ref={box} className="reasoning-scroll" data-testid="reasoning-scroll" data-chunks={chunks.length}>
+    <div
+      ref={box}
+      className="reasoning-scroll"
+      style={{ height: `min(65vh, ${virtualizer.getTotalSize() + 24}px)` }}
+      data-testid="reasoning-scroll"
+      data-chunks={chunks.length}
+    >
       <div style={{ height: virtualizer.getTotalSize(), position: "relative", width: "100%" }}>
         {items.map((item) => (
           <div
