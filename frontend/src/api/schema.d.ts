@@ -505,9 +505,30 @@ export interface paths {
         };
         /**
          * List Generations
-         * @description A run's generations, oldest first, a page at a time.
+         * @description A run's generations in id order, a page at a time, filtered as the sample browser asks. Pass
+         *     next_cursor or prev_cursor back as cursor for the page after or before; last=true for the last page.
          */
         get: operations["listGenerations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/runs/{run_id}/generations/{generation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Generation
+         * @description One attempt for the trace view: its text, its prompt and reference, and every verdict on it.
+         */
+        get: operations["getGeneration"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1818,6 +1839,16 @@ export interface components {
                 [key: string]: number;
             };
         };
+        /**
+         * GenerationDetail
+         * @description The trace view: the attempt, its prompt with the reference, and every verdict on it.
+         */
+        GenerationDetail: {
+            generation: components["schemas"]["GenerationOut"];
+            prompt: components["schemas"]["PromptView"] | null;
+            /** Verdicts */
+            verdicts: components["schemas"]["VerdictOut"][];
+        };
         /** GenerationOut */
         GenerationOut: {
             /** Id */
@@ -1858,6 +1889,75 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /** GenerationPage */
+        GenerationPage: {
+            /** Items */
+            items: components["schemas"]["GenerationRow"][];
+            /**
+             * Next Cursor
+             * @description The page after this one; None on the last page.
+             */
+            next_cursor?: string | null;
+            /**
+             * Prev Cursor
+             * @description The page before this one; None on the first page.
+             */
+            prev_cursor?: string | null;
+        };
+        /**
+         * GenerationRow
+         * @description One row of the sample browser: the attempt, the judge's score and the start of its prompt.
+         */
+        GenerationRow: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: number;
+            /** Prompt Id */
+            prompt_id: number;
+            /** Attempt */
+            attempt: number;
+            /** Status */
+            status: string;
+            /** Reasoning */
+            reasoning: string | null;
+            /** Content */
+            content: string | null;
+            /** Finish Reason */
+            finish_reason: string | null;
+            /** Truncated */
+            truncated: boolean;
+            /** Error */
+            error: string | null;
+            /** Prompt Tokens */
+            prompt_tokens: number | null;
+            /** Completion Tokens */
+            completion_tokens: number | null;
+            /** Latency Ms */
+            latency_ms: number | null;
+            /** From Cache */
+            from_cache: boolean;
+            /**
+             * Accepted
+             * @description The filter stage's decision; None until filtered or undecided.
+             */
+            accepted: boolean | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Judge Score
+             * @description The judge's score; None where it never scored this one.
+             */
+            judge_score: number | null;
+            /**
+             * Prompt Preview
+             * @description The first 240 characters of the prompt.
+             */
+            prompt_preview: string | null;
         };
         /**
          * ItemOut
@@ -2306,13 +2406,6 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
-        /** Page[GenerationOut] */
-        Page_GenerationOut_: {
-            /** Items */
-            items: components["schemas"]["GenerationOut"][];
-            /** Next Cursor */
-            next_cursor?: string | null;
-        };
         /** Page[JobOut] */
         Page_JobOut_: {
             /** Items */
@@ -2606,6 +2699,19 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /** PromptView */
+        PromptView: {
+            /** Id */
+            id: number;
+            /** Position */
+            position: number;
+            /** Text */
+            text: string;
+            /** System */
+            system: string | null;
+            /** Reference */
+            reference: string | null;
         };
         /** QueueOut */
         QueueOut: {
@@ -7378,9 +7484,26 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string | null;
+                /** @description The run's last page (ignored with a cursor). */
+                last?: boolean;
                 status?: string | null;
                 /** @description Only attempts the filter accepted (or not). */
                 accepted?: boolean | null;
+                /** @description The run's decision on the attempt; unverified: none yet, or undecided. */
+                verdict?: ("accepted" | "rejected" | "unverified") | null;
+                /** @description Only attempts this verifier (or all / any) judged. */
+                verifier?: string | null;
+                /** @description That verifier's result (needs verifier). */
+                verifier_result?: ("pass" | "fail" | "undecided") | null;
+                /** @description The judge's score, inclusive. */
+                score_min?: number | null;
+                /** @description The judge's score, inclusive. */
+                score_max?: number | null;
+                /** @description Prompt text contains this (any case). */
+                q?: string | null;
+                finish_reason?: string | null;
+                /** @description Include each attempt's reasoning (false for lists: it runs to 100k chars). */
+                reasoning?: boolean;
             };
             header?: never;
             path: {
@@ -7397,7 +7520,103 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_GenerationOut_"];
+                    "application/json": components["schemas"]["GenerationPage"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getGeneration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                generation_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GenerationDetail"];
                 };
             };
             /** @description Bad request */
