@@ -5,6 +5,8 @@ import { errorMessage } from "../../api/errors";
 import type { EvaluationSearch } from "../../routes";
 import { isFinished } from "../../lib/format";
 import { LIVE_REFRESH_MS } from "../../lib/live";
+import { Markdown } from "../samples/Markdown";
+import { Reasoning } from "../samples/Reasoning";
 import "./evaluation.css";
 
 type Row = Schemas["PromptComparison"];
@@ -62,15 +64,10 @@ function SideBySide({ row, columns }: { row: Row; columns: Column[] }) {
             {a?.samples.map((s) => (
               <div key={s.id} className="eval-sample">
                 {a.samples.length > 1 && <div className="muted small">sample {s.sample}</div>}
-                {s.reasoning && (
-                  <details>
-                    <summary className="small muted">reasoning ({s.reasoning.length.toLocaleString()} chars)</summary>
-                    <pre className="eval-text">{s.reasoning}</pre>
-                  </details>
-                )}
-                <pre className="eval-text" data-testid="eval-side-content">
-                  {s.content ?? "(no answer)"}
-                </pre>
+                <div className="eval-text" data-testid="eval-side-content">
+                  {s.content ? <Markdown text={s.content} /> : "(no answer)"}
+                </div>
+                {s.reasoning && <Reasoning text={s.reasoning} tokens={s.completion_tokens} />}
                 <div className="small muted">
                   answer <code>{s.answer ?? "none"}</code> · {s.status}
                   {s.finish_reason && s.finish_reason !== "stop" ? ` · ${s.finish_reason}` : ""}
@@ -270,7 +267,9 @@ export function EvaluationPage({
                   {open === row.prompt_id && (
                     <tr className="eval-open">
                       <td colSpan={2 + columns.length}>
-                        <pre className="eval-text eval-full-prompt">{row.text}</pre>
+                        <div className="eval-text eval-full-prompt">
+                          <Markdown text={row.text} />
+                        </div>
                         <SideBySide row={row} columns={columns} />
                       </td>
                     </tr>

@@ -1,5 +1,6 @@
-import { useState } from "react";
 import type { Schemas } from "../../api/client";
+import { Markdown } from "../samples/Markdown";
+import { Reasoning } from "../samples/Reasoning";
 
 export type Item = Schemas["ItemOut"];
 export type Decision = Schemas["DecisionOut"];
@@ -129,45 +130,30 @@ function promptText(item: Item): string {
     .join("\n\n");
 }
 
-/** The attempt under review: prompt, reference, answer, and the reasoning (collapsed when long). */
+/** The attempt under review: prompt, answer beside the reference (Markdown and LaTeX rendered), and
+ * the reasoning (collapsed; virtualised when expanded, so long traces stay fast). */
 export function AttemptView({ item }: { item: Item }) {
-  const long = (item.reasoning?.length ?? 0) > 1500;
-  const [open, setOpen] = useState(!long);
   return (
     <section className="review-attempt" data-testid="review-attempt" data-generation-id={item.generation_id}>
-      <h3>Prompt</h3>
-      <pre className="review-text" data-testid="review-prompt">
-        {promptText(item)}
-      </pre>
       <div className="review-answer-row">
         <div>
           <h3>Answer</h3>
-          <pre className="review-text review-answer" data-testid="review-content">
-            {item.content ?? "(no answer)"}
-          </pre>
+          <div className="review-text review-answer" data-testid="review-content">
+            {item.content ? <Markdown text={item.content} /> : "(no answer)"}
+          </div>
         </div>
         <div>
           <h3>Reference</h3>
-          <pre className="review-text" data-testid="review-reference">
-            {item.reference ?? "(none)"}
-          </pre>
+          <div className="review-text" data-testid="review-reference">
+            {item.reference ? <Markdown text={item.reference} /> : "(none)"}
+          </div>
         </div>
       </div>
-      {item.reasoning ? (
-        <>
-          <h3>
-            Reasoning{" "}
-            <button type="button" className="secondary small" onClick={() => setOpen((o) => !o)}>
-              {open ? "collapse" : `expand (${item.reasoning.length.toLocaleString()} characters)`}
-            </button>
-          </h3>
-          {open && (
-            <pre className="review-text review-reasoning" data-testid="review-reasoning">
-              {item.reasoning}
-            </pre>
-          )}
-        </>
-      ) : null}
+      <h3>Prompt</h3>
+      <div className="review-text" data-testid="review-prompt">
+        <Markdown text={promptText(item)} />
+      </div>
+      {item.reasoning ? <Reasoning text={item.reasoning} /> : null}
     </section>
   );
 }

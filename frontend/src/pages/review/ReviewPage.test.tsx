@@ -13,7 +13,7 @@ function item(taskId: number, extra: Record<string, unknown> = {}) {
     generation_id: 100 + taskId,
     reason: "judge_rejected",
     lease_until: new Date(Date.now() + 600_000).toISOString(),
-    prompt: [{ role: "user", content: `What is 6 x ${taskId}?` }],
+    prompt: [{ role: "user", content: `What is $6 \\times ${taskId}$?` }],
     reference: String(6 * taskId),
     reasoning: "6 times it is...",
     content: `Answer: ${6 * taskId + 1}`,
@@ -88,6 +88,7 @@ describe("ReviewPage", () => {
     expect(screen.getByTestId("review-judge-score")).toHaveTextContent("accept ≥ 5, reject < 3");
     expect(screen.getByTestId("review-disagree")).toHaveTextContent("The judge says fail; a verifier says pass");
     expect(screen.getByTestId("review-reason")).toHaveTextContent("judge rejected");
+    expect(screen.getByTestId("review-prompt").querySelector(".katex")).not.toBeNull(); // LaTeX rendered
     // agreement numbers with the reviewers' names
     expect(await screen.findByText("Ada · Bob")).toBeInTheDocument();
     expect(screen.getByTestId("review-alpha")).toHaveTextContent("0.55");
