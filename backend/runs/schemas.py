@@ -137,6 +137,15 @@ class StageKindOut(BaseModel):
     settings_schema: dict[str, Any] = Field(description="JSON Schema of the stage's recipe settings.")
 
 
+class VerifierKindOut(BaseModel):
+    """A verifier a recipe's filter (or evaluation) may name, with the JSON Schema of its settings."""
+
+    name: str
+    version: str
+    help: str
+    settings_schema: dict[str, Any] = Field(description="JSON Schema of the verifier's settings.")
+
+
 RunSummary = create_model(
     "RunSummary",
     __doc__="Each finished stage's summary, under its kind's name.",

@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { App } from "./App";
 import { getToken, setToken } from "./api/token";
-import { parseId, validatePromptSetSearch, validateSamplesSearch } from "./routes";
+import { parseId, validateEvaluationSearch, validatePromptSetSearch, validateSamplesSearch } from "./routes";
 import { THEME_KEY } from "./theme";
 import { jsonResponse, mockApi, renderWithClient, user } from "./test/helpers";
 
@@ -89,8 +89,10 @@ describe("routes", () => {
       q: "x",
       scoreMin: 0.5,
     });
-    expect(validatePromptSetSearch({ offset: "-3", tab: "stats" })).toEqual({ tab: "stats" });
-    expect(validatePromptSetSearch({ offset: 40 })).toEqual({ offset: 40 });
+    expect(validatePromptSetSearch({ tab: "stats", junk: 1 })).toEqual({ tab: "stats" });
+    expect(validateEvaluationSearch({ evaluationId: "-3", filter: "student_fails_teacher_passes" })).toEqual({
+      filter: "student_fails_teacher_passes",
+    });
   });
 
   it("toggles the theme and remembers the choice", async () => {

@@ -116,8 +116,7 @@ export interface EvaluationSearch {
 }
 
 export interface PromptSetSearch {
-  /** Offset of the preview page. */
-  offset?: number;
+  /** preview | stats | versions */
   tab?: string;
 }
 
@@ -136,7 +135,7 @@ export const validateEvaluationSearch = (s: RawSearch): EvaluationSearch =>
   compact({ filter: str(s.filter), evaluationId: nonNegInt(s.evaluationId) });
 
 export const validatePromptSetSearch = (s: RawSearch): PromptSetSearch =>
-  compact({ offset: nonNegInt(s.offset), tab: str(s.tab) });
+  compact({ tab: str(s.tab) });
 
 // ---- params --------------------------------------------------------------------------------------
 

@@ -65,6 +65,7 @@ ROUTES = [
     ("GET", "/api/projects/{p}/jobs/{job}", None, "viewer", 200),
     ("POST", "/api/projects/{p}/jobs/{job}/cancel", None, "maintainer", 202),
     ("GET", "/api/projects/{p}/stage-kinds", None, "viewer", 200),
+    ("GET", "/api/projects/{p}/verifier-kinds", None, "viewer", 200),
 ]
 
 

@@ -121,3 +121,17 @@ def test_stage_kinds_route_lists_each_contract(client, accounts):
     assert kinds["rollout"]["needs_teacher"] is True
     assert "n" in kinds["rollout"]["settings_schema"]["properties"]
     assert kinds["profile"]["requires"] == []
+
+
+def test_verifier_kinds_route_lists_the_registry(client, accounts):
+    from backend.verifiers.registry import VERIFIERS
+
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    got = client.get(f"/api/projects/{pid}/verifier-kinds", headers=owner["headers"]).json()
+    assert [k["name"] for k in got] == list(VERIFIERS)
+    math = next(k for k in got if k["name"] == "math")
+    assert math["version"] == VERIFIERS["math"].version and math["help"]
+    assert math["settings_schema"]["type"] == "object"
+    stranger = accounts.user()
+    assert client.get(f"/api/projects/{pid}/verifier-kinds", headers=stranger["headers"]).status_code == 404

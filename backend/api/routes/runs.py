@@ -16,7 +16,16 @@ from backend.rollouts.estimate import estimate
 from backend.rollouts.schemas import RolloutEstimate
 from backend.runs import lifecycle, service
 from backend.runs.models import Run, Status
-from backend.runs.schemas import Recipe, RunCreate, RunDetail, RunOut, StageKindOut, StageOut, stage_out
+from backend.runs.schemas import (
+    Recipe,
+    RunCreate,
+    RunDetail,
+    RunOut,
+    StageKindOut,
+    StageOut,
+    VerifierKindOut,
+    stage_out,
+)
 from backend.runs.stages import STAGES
 from backend.samples import service as samples
 from backend.samples.schemas import (
@@ -30,6 +39,7 @@ from backend.samples.schemas import (
 from backend.samples.service import Filters, verdicts_of
 from backend.samples.service import list_generations as generations_page
 from backend.teachers.service import get_teacher
+from backend.verifiers.registry import VERIFIERS
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["runs"])
 RunId = PathId
@@ -248,4 +258,15 @@ def stage_kinds(access: Viewer) -> list[StageKindOut]:
             settings_schema=k.settings.model_json_schema(),
         )
         for k in STAGES.values()
+    ]
+
+
+@router.get("/verifier-kinds", operation_id="listVerifierKinds")
+def verifier_kinds(access: Viewer) -> list[VerifierKindOut]:
+    """The verifier registry: what a recipe's filter may name, and the JSON Schema of each one's settings."""
+    return [
+        VerifierKindOut(
+            name=k.name, version=k.version, help=k.help, settings_schema=k.settings.model_json_schema()
+        )
+        for k in VERIFIERS.values()
     ]

@@ -65,3 +65,68 @@ export const user = {
   is_admin: false,
   created_at: "2026-01-01T00:00:00",
 };
+
+/**
+ * A fake XMLHttpRequest for upload tests (jsdom's own would go to the network): each send() is recorded
+ * and answered by `respond`, after emitting the upload progress events listed in `steps` (bytes sent).
+ */
+export function fakeXhr(respond: (xhr: FakeXhrRequest) => { status: number; body: unknown }, steps: number[] = []) {
+  const sent: FakeXhrRequest[] = [];
+  class FakeXMLHttpRequest {
+    method = "";
+    url = "";
+    headers: Record<string, string> = {};
+    body: FormData | null = null;
+    status = 0;
+    statusText = "";
+    responseText = "";
+    responseType = "";
+    private listeners: Record<string, ((e: unknown) => void)[]> = {};
+    private uploadListeners: Record<string, ((e: unknown) => void)[]> = {};
+    upload = {
+      addEventListener: (type: string, fn: (e: unknown) => void) => {
+        (this.uploadListeners[type] ??= []).push(fn);
+      },
+    };
+    open(method: string, url: string) {
+      this.method = method;
+      this.url = url;
+    }
+    setRequestHeader(k: string, v: string) {
+      this.headers[k] = v;
+    }
+    addEventListener(type: string, fn: (e: unknown) => void) {
+      (this.listeners[type] ??= []).push(fn);
+    }
+    abort() {
+      for (const fn of this.listeners.abort ?? []) fn({});
+    }
+    send(body: FormData) {
+      this.body = body;
+      const req = this as unknown as FakeXhrRequest;
+      sent.push(req);
+      const file = body.get("file");
+      const total = file instanceof Blob ? file.size : 0;
+      void (async () => {
+        for (const loaded of steps) {
+          await new Promise((r) => setTimeout(r, 20));
+          for (const fn of this.uploadListeners.progress ?? []) fn({ loaded, total, lengthComputable: true });
+        }
+        await new Promise((r) => setTimeout(r, 20));
+        const { status, body: out } = respond(req);
+        this.status = status;
+        this.responseText = JSON.stringify(out);
+        for (const fn of this.listeners.load ?? []) fn({});
+      })();
+    }
+  }
+  vi.stubGlobal("XMLHttpRequest", FakeXMLHttpRequest);
+  return sent;
+}
+
+export interface FakeXhrRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: FormData | null;
+}

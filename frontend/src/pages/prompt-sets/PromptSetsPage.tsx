@@ -1,8 +1,243 @@
-/** Placeholder: dash-shell replaces this file with the real page. */
-export function PromptSetsPage(_props: { projectId: number }) {
+import { useEffect, useState, type FormEvent } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Link } from "@tanstack/react-router";
+import { api, unwrap } from "../../api/client";
+import { ApiError, errorMessage } from "../../api/errors";
+import { uploadForm, type UploadProgress } from "../../api/upload";
+import { ProgressBar } from "../../components/ProgressBar";
+import { formatNumber, formatTime, isFinished } from "../../lib/format";
+import { jobReport, useJob, type Job } from "../../lib/jobs";
+import { atLeast } from "../../lib/roles";
+import { CleaningFields, DEFAULT_CLEANING, type CleaningOptions, type PromptSet } from "./CleaningFields";
+import { ImportReportView } from "./ImportReportView";
+import { JobProgress } from "./JobProgress";
+import "./promptSets.css";
+
+export function usePromptSets(projectId: number) {
+  return useQuery({
+    queryKey: ["prompt-sets", projectId],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/prompt-sets", { params: { path: { project_id: projectId } } })),
+  });
+}
+
+export function useProject(projectId: number) {
+  return useQuery({
+    queryKey: ["project", projectId],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}", { params: { path: { project_id: projectId } } })),
+  });
+}
+
+/** Every version of every prompt set, and (for maintainers) the upload form. */
+export function PromptSetsPage({ projectId }: { projectId: number }) {
+  const sets = usePromptSets(projectId);
+  const project = useProject(projectId);
+  const byId = new Map((sets.data ?? []).map((s) => [s.id, s]));
   return (
-    <p className="muted" data-testid="not-built">
-      The prompt sets list is not built yet.
-    </p>
+    <>
+      <h1>Prompt sets</h1>
+      {atLeast(project.data?.role, "maintainer") && <UploadPromptSet projectId={projectId} sets={sets.data ?? []} />}
+      <section className="card">
+        <h2>Versions</h2>
+        {sets.isPending && <p className="muted">Loading prompt sets…</p>}
+        {sets.isError && (
+          <p className="error" role="alert">
+            {errorMessage(sets.error)}
+          </p>
+        )}
+        {sets.data && sets.data.length === 0 && (
+          <p className="muted" data-testid="prompt-sets-empty">
+            No prompt sets yet.
+          </p>
+        )}
+        {sets.data && sets.data.length > 0 && (
+          <table className="table" data-testid="prompt-sets-table">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Prompts</th>
+                <th>Status</th>
+                <th>Derived from</th>
+                <th>Source</th>
+                <th>Created</th>
+              </tr>
+            </thead>
+            <tbody>
+              {sets.data.map((s) => {
+                const parent = s.parent_id !== null ? byId.get(s.parent_id) : undefined;
+                return (
+                  <tr key={s.id} data-testid="prompt-set-row" data-prompt-set-id={s.id}>
+                    <td>
+                      <Link
+                        to="/projects/$projectId/prompt-sets/$promptSetId"
+                        params={{ projectId, promptSetId: s.id }}
+                        data-testid="prompt-set-link"
+                      >
+                        {s.name} v{s.version}
+                      </Link>
+                      {s.frozen && (
+                        <span className="badge" title="A run uses this version: it can no longer change">
+                          frozen
+                        </span>
+                      )}
+                    </td>
+                    <td className="num">{formatNumber(s.prompt_count)}</td>
+                    <td>{s.status}</td>
+                    <td>
+                      {s.parent_id === null
+                        ? "—"
+                        : parent
+                          ? `${parent.name} v${parent.version}`
+                          : `#${s.parent_id}`}
+                    </td>
+                    <td className="muted clip">{s.source}</td>
+                    <td className="nowrap">{formatTime(s.created_at)}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </>
   );
+}
+
+function fieldMessage(err: unknown, path: string): string | undefined {
+  if (!(err instanceof ApiError)) return undefined;
+  return err.fields.find((f) => f.path.replace(/^body\./, "") === path)?.message;
+}
+
+/**
+ * Upload a file as a new prompt-set version: the bytes' progress (XMLHttpRequest), then the import job's
+ * progress until it ends, then its report (bad rows with their line and reason) and a link to the set.
+ */
+export function UploadPromptSet({ projectId, sets }: { projectId: number; sets: PromptSet[] }) {
+  const queryClient = useQueryClient();
+  const [file, setFile] = useState<File | null>(null);
+  const [name, setName] = useState("");
+  const [skipInvalid, setSkipInvalid] = useState(false);
+  const [cleaning, setCleaning] = useState<CleaningOptions>(DEFAULT_CLEANING);
+  const [sent, setSent] = useState<UploadProgress | null>(null);
+  const [jobId, setJobId] = useState<number | null>(null);
+
+  const upload = useMutation({
+    mutationFn: () => {
+      const form = new FormData();
+      form.append("file", file!);
+      form.append("name", name.trim());
+      form.append("skip_invalid", String(skipInvalid));
+      form.append("options", JSON.stringify(cleaning));
+      setSent({ loaded: 0, total: file!.size });
+      return uploadForm<Job>(`/api/projects/${projectId}/prompt-sets`, form, { onProgress: setSent });
+    },
+    onSuccess: (job) => setJobId(job.id),
+  });
+  const job = useJob(projectId, jobId);
+  const finished = job.data ? isFinished(job.data.status) : false;
+  const status = job.data?.status;
+  useEffect(() => {
+    // The new version shows up in the list (and in other pages' pickers) once the job is done.
+    if (status === "succeeded") void queryClient.invalidateQueries({ queryKey: ["prompt-sets", projectId] });
+  }, [status, projectId, queryClient]);
+  const report = jobReport(job.data);
+  const created = (job.data?.result as { prompt_set?: PromptSet } | undefined)?.prompt_set;
+  const busy = upload.isPending || (jobId !== null && !finished);
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (!file || busy) return;
+    setJobId(null);
+    upload.mutate();
+  };
+
+  return (
+    <section className="card" data-testid="upload-prompt-set">
+      <h2>Upload a prompt set</h2>
+      <p className="muted small">
+        JSONL, CSV, Parquet, or a zip/tar of a <code>save_to_disk</code> folder. The usual layouts (GSM8K, MATH,
+        chat messages) are recognised. An upload with the name of an existing set becomes its next version.
+      </p>
+      <form onSubmit={submit}>
+        <div className="form-grid">
+          <label>
+            File
+            <input
+              type="file"
+              accept=".jsonl,.json,.csv,.parquet,.zip,.tar,.gz,.tgz"
+              onChange={(e) => {
+                const f = e.target.files?.[0] ?? null;
+                setFile(f);
+                if (f && !name) setName(f.name.replace(/\.[^.]+$/, ""));
+              }}
+              data-testid="upload-file"
+            />
+          </label>
+          <label>
+            Name
+            <input required maxLength={200} value={name} onChange={(e) => setName(e.target.value)} data-testid="upload-name" />
+            {fieldMessage(upload.error, "name") && <span className="field-error">{fieldMessage(upload.error, "name")}</span>}
+          </label>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={skipInvalid}
+              onChange={(e) => setSkipInvalid(e.target.checked)}
+              data-testid="upload-skip-invalid"
+            />
+            Skip bad rows (otherwise one bad row rejects the file)
+          </label>
+        </div>
+        <CleaningFields
+          value={cleaning}
+          onChange={setCleaning}
+          sets={sets}
+          fieldError={(p) => fieldMessage(upload.error, `options.${p}`)}
+        />
+        <button type="submit" disabled={!file || !name.trim() || busy} data-testid="upload-submit">
+          {upload.isPending ? "Uploading…" : busy ? "Importing…" : "Upload"}
+        </button>
+      </form>
+
+      {upload.isPending && sent && (
+        <div className="upload-progress" data-testid="upload-progress">
+          <ProgressBar done={sent.loaded} total={sent.total} label="upload" />
+          <span className="muted small">
+            {formatBytes(sent.loaded)}
+            {sent.total !== null ? ` of ${formatBytes(sent.total)}` : ""} sent
+          </span>
+        </div>
+      )}
+      {upload.isError && (
+        <p className="error" role="alert" data-testid="upload-error">
+          {errorMessage(upload.error)}
+        </p>
+      )}
+      {jobId !== null && (
+        <div className="import-result" data-testid="import-result" data-job-status={job.data?.status}>
+          <JobProgress job={job.data} error={job.error} label="Import" />
+          {report && <ImportReportView report={report} />}
+          {created && (
+            <p>
+              Imported{" "}
+              <Link
+                to="/projects/$projectId/prompt-sets/$promptSetId"
+                params={{ projectId, promptSetId: created.id }}
+                data-testid="imported-link"
+              >
+                {created.name} v{created.version}
+              </Link>{" "}
+              with {formatNumber(created.prompt_count)} prompts.
+            </p>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1 << 30) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  return `${(n / (1 << 30)).toFixed(2)} GiB`;
 }

@@ -1,8 +1,757 @@
-/** Placeholder: dash-shell replaces this file with the real page. */
-export function WizardPage(_props: { projectId: number }) {
+import { useEffect, useMemo, useState, type ReactNode } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Link, useNavigate } from "@tanstack/react-router";
+import { api, unwrap, type Schemas } from "../../api/client";
+import { ApiError, errorMessage } from "../../api/errors";
+import { formatNumber } from "../../lib/format";
+import { atLeast } from "../../lib/roles";
+import { usePromptSets, useProject } from "../prompt-sets/PromptSetsPage";
+import { Check, ErrorsContext, FieldError, NumField, SelectField, TextField } from "./Fields";
+import { VerifierSettings } from "./VerifierSettings";
+import {
+  buildRecipe,
+  DEFAULT_STATE,
+  demoState,
+  parseRecipeYaml,
+  recipePath,
+  stagesOf,
+  stepOfPath,
+  STEPS,
+  toYaml,
+  type EvalRole,
+  type StepId,
+  type WizardState,
+} from "./recipe";
+import "./wizard.css";
+
+type Teacher = Schemas["TeacherOut"];
+type Recipe = Schemas["Recipe"];
+
+const LICENCE_TEXT: Record<string, string> = {
+  open_weights: "open weights: check the model's own licence before publishing a student",
+  api_no_compete: "served under API terms that forbid using its outputs to train competing models",
+  other: "other terms: check them before training a student on its outputs",
+};
+
+/** Errors of a failed estimate or launch, keyed by recipe path; recipe-wide ones under "". */
+function errorMap(err: unknown): Map<string, string> {
+  const m = new Map<string, string>();
+  if (err instanceof ApiError) {
+    for (const f of err.fields) {
+      const p = recipePath(f.path);
+      if (!m.has(p)) m.set(p, f.message);
+    }
+  }
+  return m;
+}
+
+/** The launch wizard: the whole recipe step by step, its estimate and licence warning, the YAML the CLI takes. */
+export function WizardPage({ projectId }: { projectId: number }) {
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  const project = useProject(projectId);
+  const sets = usePromptSets(projectId);
+  const teachers = useQuery({
+    queryKey: ["teachers", projectId],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/teachers", { params: { path: { project_id: projectId } } })),
+  });
+  const verifierKinds = useQuery({
+    queryKey: ["verifier-kinds", projectId],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/verifier-kinds", { params: { path: { project_id: projectId } } })),
+    staleTime: Infinity,
+  });
+  const rubrics = useQuery({
+    queryKey: ["rubrics", projectId],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/rubrics", { params: { path: { project_id: projectId } } })),
+  });
+
+  const [state, setState] = useState<WizardState>(DEFAULT_STATE);
+  const [step, setStep] = useState<StepId>("data");
+  const [acknowledged, setAcknowledged] = useState(false);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const recipe = useMemo(() => buildRecipe(state), [state]);
+  const yamlText = useMemo(() => toYaml(recipe), [recipe]);
+  const teacher = teachers.data?.find((t) => t.id === state.teacher_id);
+  const readySets = (sets.data ?? []).filter((s) => s.status === "ready");
+  const ready = state.prompt_set_id !== null && state.teacher_id !== null;
+
+  const estimate = useQuery({
+    queryKey: ["estimate", projectId, JSON.stringify(recipe)],
+    enabled: step === "launch" && ready,
+    retry: false,
+    staleTime: 60_000,
+    queryFn: () =>
+      unwrap(
+        api.POST("/api/projects/{project_id}/runs/estimate", { params: { path: { project_id: projectId } }, body: recipe as unknown as Recipe }),
+      ),
+  });
+  const launch = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST("/api/projects/{project_id}/runs", {
+          params: { path: { project_id: projectId } },
+          body: { name: state.name.trim() || `run-${new Date().toISOString().slice(0, 16)}`, recipe: recipe as unknown as Recipe },
+        }),
+      ),
+    onSuccess: (run) => {
+      void queryClient.invalidateQueries({ queryKey: ["runs", projectId] });
+      void navigate({ to: "/projects/$projectId/runs/$runId", params: { projectId, runId: run.id } });
+    },
+    onError: (err) => {
+      const paths = [...errorMap(err).keys()];
+      if (paths.length > 0) setStep(stepOfPath(paths[0]));
+    },
+  });
+
+  // The launch's errors win; else the estimate's (it validates the same recipe).
+  const errors = launch.isError ? errorMap(launch.error) : estimate.isError ? errorMap(estimate.error) : new Map<string, string>();
+  const stepErrors = (id: StepId) => [...errors.keys()].filter((p) => stepOfPath(p) === id).length;
+  const update = (patch: Partial<WizardState>) => {
+    setState((s) => ({ ...s, ...patch }));
+    if (launch.isError) launch.reset();
+  };
+  const needsAck = teacher?.licence === "api_no_compete" && state.train.enabled;
+
+  const loadYaml = (text: string) => {
+    try {
+      const next = parseRecipeYaml(text);
+      setState({ ...next, name: state.name });
+      setLoadError(null);
+      launch.reset();
+    } catch (err) {
+      setLoadError(errorMessage(err));
+    }
+  };
+
+  if (project.data && !atLeast(project.data.role, "maintainer")) {
+    return (
+      <p className="muted" data-testid="wizard-forbidden">
+        Launching runs needs the maintainer role in this project; you are {project.data.role ?? "not a member"}.
+      </p>
+    );
+  }
+
+  const i = STEPS.findIndex((s) => s.id === step);
   return (
-    <p className="muted" data-testid="not-built">
-      The launch wizard is not built yet.
+    <ErrorsContext.Provider value={errors}>
+      <div className="page-head">
+        <h1>New run</h1>
+        <div className="card-actions">
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => {
+              setState({ ...demoState(readySets[0]?.id ?? null, teachers.data?.[0]?.id ?? null), name: state.name || "demo-verified" });
+              launch.reset();
+            }}
+            data-testid="wizard-demo"
+            title="make demo's recipe: rollout, math filter, snapshot, SFT, evaluation"
+          >
+            Demo recipe
+          </button>
+          <label className="button secondary file-button">
+            Load recipe YAML
+            <input
+              type="file"
+              accept=".yaml,.yml,.json"
+              onChange={(e) => {
+                const f = e.target.files?.[0];
+                if (f) readText(f).then(loadYaml, (err: unknown) => setLoadError(errorMessage(err)));
+                e.target.value = "";
+              }}
+              data-testid="wizard-load"
+            />
+          </label>
+        </div>
+      </div>
+      {loadError && (
+        <p className="error" role="alert" data-testid="wizard-load-error">
+          {loadError}
+        </p>
+      )}
+      <div className="wizard">
+        <ol className="wizard-steps" aria-label="Steps">
+          {STEPS.map((s, n) => (
+            <li key={s.id}>
+              <button
+                type="button"
+                className={`wizard-step${s.id === step ? " active" : ""}`}
+                aria-current={s.id === step ? "step" : undefined}
+                onClick={() => setStep(s.id)}
+                data-testid={`step-${s.id}`}
+              >
+                <span className="wizard-step-n">{n + 1}</span> {s.title}
+                {stepErrors(s.id) > 0 && <span className="badge badge-failed">{stepErrors(s.id)}</span>}
+              </button>
+            </li>
+          ))}
+        </ol>
+        <section className="card wizard-body" data-testid={`wizard-step-${step}`}>
+          <h2>{STEPS[i].title}</h2>
+          {step === "data" && (
+            <DataStep
+              state={state}
+              update={update}
+              sets={readySets}
+              teachers={teachers.data ?? []}
+              loading={sets.isPending || teachers.isPending}
+              projectId={projectId}
+            />
+          )}
+          {step === "sampling" && <SamplingStep state={state} update={update} />}
+          {step === "verify" && (
+            <VerifyStep
+              state={state}
+              update={update}
+              kinds={verifierKinds.data ?? []}
+              rubrics={rubrics.data ?? []}
+              teachers={teachers.data ?? []}
+            />
+          )}
+          {step === "selection" && <SelectionStep state={state} update={update} />}
+          {step === "training" && <TrainingStep state={state} update={update} />}
+          {step === "evaluation" && <EvaluationStep state={state} update={update} />}
+          {step === "launch" && (
+            <LaunchStep
+              state={state}
+              yamlText={yamlText}
+              teacher={teacher}
+              ready={ready}
+              estimate={estimate}
+              errors={errors}
+              goTo={setStep}
+              needsAck={needsAck}
+              acknowledged={acknowledged}
+              setAcknowledged={setAcknowledged}
+            />
+          )}
+          {(launch.isError || (step === "launch" && estimate.isError)) && (
+            <ErrorSummary error={launch.isError ? launch.error : estimate.error} errors={errors} goTo={setStep} />
+          )}
+          <div className="wizard-nav">
+            <button type="button" className="secondary" disabled={i === 0} onClick={() => setStep(STEPS[i - 1].id)} data-testid="wizard-back">
+              Back
+            </button>
+            {step !== "launch" ? (
+              <button type="button" onClick={() => setStep(STEPS[i + 1].id)} data-testid="wizard-next">
+                Next: {STEPS[i + 1].title}
+              </button>
+            ) : (
+              <button
+                type="button"
+                disabled={!ready || launch.isPending || (needsAck && !acknowledged)}
+                onClick={() => launch.mutate()}
+                data-testid="wizard-launch"
+              >
+                {launch.isPending ? "Launching…" : "Launch run"}
+              </button>
+            )}
+          </div>
+        </section>
+      </div>
+    </ErrorsContext.Provider>
+  );
+}
+
+type StepProps = { state: WizardState; update: (patch: Partial<WizardState>) => void };
+
+function DataStep({
+  state,
+  update,
+  sets,
+  teachers,
+  loading,
+  projectId,
+}: StepProps & { sets: Schemas["PromptSetOut"][]; teachers: Teacher[]; loading: boolean; projectId: number }) {
+  const teacher = teachers.find((t) => t.id === state.teacher_id);
+  return (
+    <>
+      <div className="form-grid">
+        <TextField label="Run name" path="name" value={state.name} onChange={(name) => update({ name })} placeholder="e.g. gsm8k-r1-sft" />
+        <label>
+          Prompt set
+          <select
+            value={state.prompt_set_id ?? ""}
+            onChange={(e) => update({ prompt_set_id: e.target.value ? Number(e.target.value) : null })}
+            data-testid="field-prompt_set_id"
+          >
+            <option value="">{loading ? "Loading…" : sets.length ? "Choose a prompt set" : "No prompt set yet"}</option>
+            {sets.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.name} v{s.version} ({formatNumber(s.prompt_count)} prompts)
+              </option>
+            ))}
+          </select>
+          <FieldError path="prompt_set_id" />
+        </label>
+        <label>
+          Teacher
+          <select
+            value={state.teacher_id ?? ""}
+            onChange={(e) => update({ teacher_id: e.target.value ? Number(e.target.value) : null })}
+            data-testid="field-teacher_id"
+          >
+            <option value="">{loading ? "Loading…" : teachers.length ? "Choose a teacher" : "No teacher yet"}</option>
+            {teachers.map((t) => (
+              <option key={t.id} value={t.id}>
+                {t.name} ({t.backend}: {t.model})
+              </option>
+            ))}
+          </select>
+          <FieldError path="teacher_id" />
+        </label>
+      </div>
+      {sets.length === 0 && !loading && (
+        <p className="muted small">
+          <Link to="/projects/$projectId/prompt-sets" params={{ projectId }}>
+            Upload a prompt set
+          </Link>{" "}
+          first.
+        </p>
+      )}
+      {teacher && <LicenceNote teacher={teacher} />}
+      <Check
+        label="Profile the prompts first"
+        help="(count and length percentiles on the run page)"
+        checked={state.profile}
+        onChange={(profile) => update({ profile })}
+        testId="field-profile"
+      />
+    </>
+  );
+}
+
+function LicenceNote({ teacher }: { teacher: Teacher }) {
+  const warn = teacher.licence !== "open_weights";
+  return (
+    <p className={warn ? "licence licence-warn" : "licence"} data-testid="licence-note" data-licence={teacher.licence}>
+      <strong>Licence:</strong> {teacher.name} is {LICENCE_TEXT[teacher.licence] ?? teacher.licence}.
     </p>
   );
+}
+
+function SamplingStep({ state, update }: StepProps) {
+  const r = state.rollout;
+  const set = (patch: Partial<WizardState["rollout"]>) => update({ rollout: { ...r, ...patch } });
+  const adaptive = r.stop_when_verified !== null;
+  return (
+    <>
+      <div className="form-grid">
+        <NumField label="Attempts per prompt (n)" path="rollout.n" value={r.n} min={1} max={64} step={1} onChange={(n) => set({ n: n ?? 1 })} />
+        <NumField label="Temperature" path="rollout.temperature" value={r.temperature} min={0} max={2} step={0.05} onChange={(v) => set({ temperature: v ?? 0 })} />
+        <NumField label="top_p" path="rollout.top_p" value={r.top_p} min={0} max={1} step={0.05} onChange={(v) => set({ top_p: v ?? 1 })} />
+        <NumField label="Max tokens per attempt" path="rollout.max_tokens" value={r.max_tokens} min={1} step={1} onChange={(v) => set({ max_tokens: v ?? 1 })} />
+        <NumField label="Seed" path="rollout.seed" value={r.seed} nullable step={1} onChange={(seed) => set({ seed })} />
+        <SelectField label="Split" path="rollout.split" value={r.split} options={["train", "eval", "all"] as const} onChange={(split) => set({ split })} help="eval prompts stay held out" />
+      </div>
+      <Check
+        label="Adaptive sampling"
+        help="(verify attempts as they arrive; stop a prompt once enough passed)"
+        checked={adaptive}
+        onChange={(on) => set({ stop_when_verified: on ? 1 : null })}
+        testId="field-adaptive"
+      />
+      {adaptive && (
+        <div className="form-grid">
+          <NumField
+            label="Stop after this many verified attempts"
+            path="rollout.stop_when_verified"
+            value={r.stop_when_verified}
+            min={1}
+            step={1}
+            onChange={(v) => set({ stop_when_verified: v ?? 1 })}
+          />
+        </div>
+      )}
+      <FieldError path="rollout" />
+    </>
+  );
+}
+
+function VerifyStep({
+  state,
+  update,
+  kinds,
+  rubrics,
+  teachers,
+}: StepProps & { kinds: Schemas["VerifierKindOut"][]; rubrics: Schemas["RubricOut"][]; teachers: Teacher[] }) {
+  const v = state.verifiers;
+  const toggle = (name: string, on: boolean) =>
+    update({ verifiers: { ...v, names: on ? [...v.names, name] : v.names.filter((n) => n !== name) } });
+  const j = state.judge;
+  const setJ = (patch: Partial<WizardState["judge"]>) => update({ judge: { ...j, ...patch } });
+  return (
+    <>
+      <h3>Verifiers</h3>
+      <p className="muted small">Every attempt goes through the chosen verifiers (the filter stage). None: no filter, no snapshot.</p>
+      <div className="verifier-list" data-testid="verifier-list">
+        {kinds.length === 0 && <span className="muted">Loading the verifier registry…</span>}
+        {kinds.map((k) => (
+          <Check key={k.name} label={<code>{k.name}</code>} help={k.help} checked={v.names.includes(k.name)} onChange={(on) => toggle(k.name, on)} testId={`verifier-${k.name}`} />
+        ))}
+      </div>
+      {v.names.map((name, index) => {
+        const kind = kinds.find((k) => k.name === name);
+        return kind ? (
+          <VerifierSettings
+            key={name}
+            name={name}
+            index={index}
+            schema={kind.settings_schema}
+            value={v.settings[name] ?? {}}
+            onChange={(settings) => update({ verifiers: { ...v, settings: { ...v.settings, [name]: settings } } })}
+          />
+        ) : null;
+      })}
+      {v.names.length > 1 && (
+        <SelectField
+          label="Combine"
+          path="filter.verifiers.mode"
+          value={v.mode}
+          options={[["all", "pass all of them"], ["any", "pass any one"]] as const}
+          onChange={(mode) => update({ verifiers: { ...v, mode } })}
+        />
+      )}
+      <FieldError path="filter" />
+      <FieldError path="filter.verifiers.verifiers" />
+      <h3>Judge</h3>
+      <Check
+        label="An LLM judge scores the attempts against the project's rubric"
+        checked={j.enabled}
+        onChange={(enabled) => setJ({ enabled })}
+        testId="field-judge"
+      />
+      {j.enabled && (
+        <div className="form-grid">
+          <label>
+            Rubric
+            <select value={j.rubric_version ?? ""} onChange={(e) => setJ({ rubric_version: e.target.value ? Number(e.target.value) : null })} data-testid="field-judge.rubric_version">
+              <option value="">latest</option>
+              {rubrics.map((r) => (
+                <option key={r.id} value={r.version}>
+                  v{r.version} ({r.scale} {r.scale_min}–{r.scale_max}, pass {r.pass_score})
+                </option>
+              ))}
+            </select>
+            <FieldError path="judge.rubric_version" />
+          </label>
+          <label>
+            Judge endpoint
+            <select value={j.teacher_id ?? ""} onChange={(e) => setJ({ teacher_id: e.target.value ? Number(e.target.value) : null })} data-testid="field-judge.teacher_id">
+              <option value="">the run's teacher</option>
+              {teachers.map((t) => (
+                <option key={t.id} value={t.id}>
+                  {t.name}
+                </option>
+              ))}
+            </select>
+            <FieldError path="judge.teacher_id" />
+          </label>
+          <NumField label="Accept at or above" path="judge.accept_threshold" value={j.accept_threshold} nullable placeholder="calibrated" onChange={(accept_threshold) => setJ({ accept_threshold })} />
+          <NumField label="Target precision" path="judge.target_precision" value={j.target_precision} min={0} max={1} step={0.01} onChange={(v2) => setJ({ target_precision: v2 ?? 0.95 })} />
+          <Check label="The judge decides every attempt" help="(by default only those no verifier decided)" checked={j.overrides_verifiers} onChange={(overrides_verifiers) => setJ({ overrides_verifiers })} testId="field-judge.overrides_verifiers" />
+        </div>
+      )}
+      {rubrics.length === 0 && j.enabled && <p className="muted small">This project has no rubric yet: add one on the Judge page.</p>}
+      <h3>Human review</h3>
+      <Check
+        label="Send doubtful attempts (and a sampled share of accepted ones) to the review queue"
+        checked={state.review.enabled}
+        onChange={(enabled) => update({ review: { ...state.review, enabled } })}
+        testId="field-review"
+      />
+      {state.review.enabled && (
+        <div className="form-grid">
+          <NumField
+            label="Share of accepted attempts reviewed"
+            path="review.sample_share"
+            value={state.review.sample_share}
+            min={0}
+            max={1}
+            step={0.01}
+            onChange={(v2) => update({ review: { ...state.review, sample_share: v2 ?? 0 } })}
+          />
+        </div>
+      )}
+    </>
+  );
+}
+
+function SelectionStep({ state, update }: StepProps) {
+  const s = state.snapshot;
+  const set = (patch: Partial<WizardState["snapshot"]>) => update({ snapshot: { ...s, ...patch } });
+  if (state.verifiers.names.length === 0) {
+    return <p className="muted">The snapshot selects from the filter's verdicts: pick a verifier first.</p>;
+  }
+  return (
+    <>
+      <Check label="Write a dataset snapshot of the selected traces" checked={s.enabled} onChange={(enabled) => set({ enabled })} testId="field-snapshot" />
+      {s.enabled && (
+        <>
+          <div className="form-grid">
+            <SelectField label="Include" path="snapshot.include" value={s.include} options={[["accepted", "accepted attempts"], ["all", "all attempts (unfiltered ablation)"]] as const} onChange={(include) => set({ include })} />
+            <SelectField label="Reasoning" path="snapshot.reasoning" value={s.reasoning} options={[["keep", "keep the reasoning"], ["drop", "answers only (ablation)"]] as const} onChange={(reasoning) => set({ reasoning })} />
+            <NumField label="At most k attempts per prompt" path="snapshot.max_per_prompt" value={s.max_per_prompt} nullable min={1} step={1} onChange={(max_per_prompt) => set({ max_per_prompt })} />
+            {s.max_per_prompt !== null && (
+              <SelectField label="Keep which" path="snapshot.pick" value={s.pick} options={["shortest", "random", "judge_score"] as const} onChange={(pick) => set({ pick })} />
+            )}
+          </div>
+          <Check
+            label="Pass-rate band"
+            help="(keep prompts whose share of accepted attempts lies in [low, high]: drops too easy and too hard ones)"
+            checked={s.pass_rate_band !== null}
+            onChange={(on) => set({ pass_rate_band: on ? [0.1, 0.9] : null })}
+            testId="field-pass-rate-band"
+          />
+          {s.pass_rate_band && (
+            <div className="form-grid">
+              <NumField label="Low" path="snapshot.pass_rate_band.0" value={s.pass_rate_band[0]} min={0} max={1} step={0.05} onChange={(lo) => set({ pass_rate_band: [lo ?? 0, s.pass_rate_band![1]] })} />
+              <NumField label="High" path="snapshot.pass_rate_band.1" value={s.pass_rate_band[1]} min={0} max={1} step={0.05} onChange={(hi) => set({ pass_rate_band: [s.pass_rate_band![0], hi ?? 1] })} />
+            </div>
+          )}
+          <Check label="Drop near-duplicate attempts of a prompt" checked={s.drop_near_duplicates} onChange={(drop_near_duplicates) => set({ drop_near_duplicates })} testId="field-snapshot.drop_near_duplicates" />
+          {s.drop_near_duplicates && (
+            <div className="form-grid">
+              <NumField label="Near-duplicate Jaccard" path="snapshot.near_duplicate_jaccard" value={s.near_duplicate_jaccard} min={0} max={1} step={0.05} onChange={(v) => set({ near_duplicate_jaccard: v ?? 0.8 })} />
+            </div>
+          )}
+          <Check label="Also write chosen/rejected pairs (for DPO)" checked={s.preference_pairs} onChange={(preference_pairs) => set({ preference_pairs })} testId="field-snapshot.preference_pairs" />
+          <FieldError path="snapshot" />
+        </>
+      )}
+    </>
+  );
+}
+
+const METHODS = [
+  ["sft", "SFT on the accepted traces"],
+  ["dpo", "DPO on the snapshot's chosen/rejected pairs"],
+  ["grpo", "GRPO with the verifiers as rewards"],
+  ["distill", "on-policy distillation from the teacher"],
+] as const;
+
+function TrainingStep({ state, update }: StepProps) {
+  const t = state.train;
+  const set = (patch: Partial<WizardState["train"]>) => update({ train: { ...t, ...patch } });
+  const lora = t.lora;
+  return (
+    <>
+      <Check label="Train a student" checked={t.enabled} onChange={(enabled) => set({ enabled })} testId="field-train" />
+      {t.enabled && (
+        <>
+          {t.method !== "grpo" && t.method !== "distill" && !state.snapshot.enabled && (
+            <p className="licence licence-warn">SFT and DPO train on the run's snapshot: turn the snapshot on (Selection).</p>
+          )}
+          <div className="form-grid">
+            <TextField label="Student (hub id or local path)" path="train.student" value={t.student} onChange={(student) => set({ student })} />
+            <SelectField label="Method" path="train.method" value={t.method} options={METHODS} onChange={(method) => set({ method })} />
+            <NumField label="Learning rate" path="train.learning_rate" value={t.learning_rate} min={0} max={0.01} onChange={(v) => set({ learning_rate: v ?? 0 })} />
+            <SelectField
+              label="Schedule"
+              path="train.lr_scheduler_type"
+              value={t.lr_scheduler_type}
+              options={["cosine", "linear", "constant", "constant_with_warmup"] as const}
+              onChange={(lr_scheduler_type) => set({ lr_scheduler_type })}
+            />
+            <NumField label="Warmup share" path="train.warmup_ratio" value={t.warmup_ratio} min={0} max={0.5} step={0.01} onChange={(v) => set({ warmup_ratio: v ?? 0 })} />
+            <NumField label="Max steps" path="train.max_steps" value={t.max_steps} nullable min={1} step={1} placeholder="by epochs" onChange={(max_steps) => set({ max_steps })} />
+            {t.max_steps === null && <NumField label="Epochs" path="train.epochs" value={t.epochs} min={0} max={100} step={0.5} onChange={(v) => set({ epochs: v ?? 1 })} />}
+            <NumField label="Batch size per device" path="train.per_device_batch_size" value={t.per_device_batch_size} min={1} step={1} onChange={(v) => set({ per_device_batch_size: v ?? 1 })} />
+            <NumField label="Gradient accumulation" path="train.gradient_accumulation" value={t.gradient_accumulation} min={1} step={1} onChange={(v) => set({ gradient_accumulation: v ?? 1 })} />
+            <NumField label="Seed" path="train.seed" value={t.seed} min={0} step={1} onChange={(v) => set({ seed: v ?? 0 })} />
+            <NumField label="Checkpoint every N steps" path="train.save_steps" value={t.save_steps} min={1} step={1} onChange={(v) => set({ save_steps: v ?? 1 })} />
+            {(t.method === "dpo" || t.method === "distill") && (
+              <NumField label={t.method === "dpo" ? "beta (KL strength)" : "beta (0 forward KL … 1 reverse KL)"} path="train.beta" value={t.beta} min={0} max={t.method === "distill" ? 1 : 10} step={0.05} onChange={(v) => set({ beta: v ?? 0 })} />
+            )}
+            {t.method === "grpo" && (
+              <NumField label="Completions per prompt" path="train.num_generations" value={t.num_generations} min={2} step={1} onChange={(v) => set({ num_generations: v ?? 2 })} />
+            )}
+            {(t.method === "grpo" || t.method === "distill") && (
+              <NumField label="Longest completion (tokens)" path="train.max_completion_length" value={t.max_completion_length} min={1} step={1} onChange={(v) => set({ max_completion_length: v ?? 1 })} />
+            )}
+          </div>
+          <Check label="LoRA" help="(otherwise a full fine-tune)" checked={lora !== null} onChange={(on) => set({ lora: on ? { r: 16, alpha: 32, dropout: 0.05 } : null })} testId="field-lora" />
+          {lora && (
+            <div className="form-grid">
+              <NumField label="Rank r" path="train.lora.r" value={lora.r} min={1} step={1} onChange={(r) => set({ lora: { ...lora, r: r ?? 1 } })} />
+              <NumField label="Alpha" path="train.lora.alpha" value={lora.alpha} min={1} step={1} onChange={(alpha) => set({ lora: { ...lora, alpha: alpha ?? 1 } })} />
+              <NumField label="Dropout" path="train.lora.dropout" value={lora.dropout} min={0} step={0.01} onChange={(dropout) => set({ lora: { ...lora, dropout: dropout ?? 0 } })} />
+            </div>
+          )}
+          <FieldError path="train" />
+        </>
+      )}
+    </>
+  );
+}
+
+function EvaluationStep({ state, update }: StepProps) {
+  const e = state.evaluate;
+  const set = (patch: Partial<WizardState["evaluate"]>) => update({ evaluate: { ...e, ...patch } });
+  const toggle = (role: EvalRole, on: boolean) => set({ models: on ? [...e.models, role] : e.models.filter((m) => m !== role) });
+  return (
+    <>
+      <Check label="Evaluate on held-out prompts" checked={e.enabled} onChange={(enabled) => set({ enabled })} testId="field-evaluate" />
+      {e.enabled && (
+        <>
+          <div className="verifier-list">
+            {(["base", "student", "teacher"] as const).map((role) => (
+              <Check key={role} label={role} checked={e.models.includes(role)} onChange={(on) => toggle(role, on)} testId={`eval-${role}`} />
+            ))}
+          </div>
+          <FieldError path="evaluate.models" />
+          <div className="form-grid">
+            <SelectField label="Split" path="evaluate.split" value={e.split} options={["eval", "train", "all"] as const} onChange={(split) => set({ split })} />
+            <NumField label="Samples per prompt (k; 1 is greedy)" path="evaluate.k" value={e.k} min={1} max={64} step={1} onChange={(k) => set({ k: k ?? 1 })} />
+            <NumField label="Max tokens per answer" path="evaluate.max_tokens" value={e.max_tokens} min={1} step={1} onChange={(v) => set({ max_tokens: v ?? 1 })} />
+            <NumField label="First N prompts only" path="evaluate.max_prompts" value={e.max_prompts} nullable min={1} step={1} placeholder="all" onChange={(max_prompts) => set({ max_prompts })} />
+          </div>
+          <FieldError path="evaluate" />
+        </>
+      )}
+    </>
+  );
+}
+
+function LaunchStep({
+  state,
+  yamlText,
+  teacher,
+  ready,
+  estimate,
+  errors,
+  goTo,
+  needsAck,
+  acknowledged,
+  setAcknowledged,
+}: {
+  state: WizardState;
+  yamlText: string;
+  teacher: Teacher | undefined;
+  ready: boolean;
+  estimate: { data?: Schemas["RolloutEstimate"]; isFetching: boolean; isError: boolean };
+  errors: Map<string, string>;
+  goTo: (s: StepId) => void;
+  needsAck: boolean;
+  acknowledged: boolean;
+  setAcknowledged: (v: boolean) => void;
+}) {
+  const file = `${(state.name.trim() || "recipe").replace(/[^\w.-]+/g, "-")}.yaml`;
+  const [href, setHref] = useState("");
+  useEffect(() => {
+    const url = URL.createObjectURL(new Blob([yamlText], { type: "application/yaml" }));
+    setHref(url);
+    return () => URL.revokeObjectURL(url);
+  }, [yamlText]);
+  const e = estimate.data;
+  return (
+    <>
+      {!ready && (
+        <p className="error" role="alert" data-testid="wizard-not-ready">
+          Choose a prompt set and a teacher first{" "}
+          <button type="button" className="secondary" onClick={() => goTo("data")}>
+            Data and teacher
+          </button>
+        </p>
+      )}
+      <p data-testid="wizard-stages">
+        <strong>Stages:</strong> {stagesOf(state).join(" → ")}
+      </p>
+      <div className="estimate" data-testid="wizard-estimate">
+        <h3>Estimate (rollout)</h3>
+        {ready && estimate.isFetching && <p className="muted">Estimating…</p>}
+        {e && (
+          <>
+            <dl className="facts">
+              <dt>Prompts × attempts</dt>
+              <dd data-testid="estimate-attempts">
+                {formatNumber(e.prompts)} × {formatNumber(e.attempts / Math.max(e.prompts, 1))} = {formatNumber(e.attempts)} attempts
+                {state.rollout.stop_when_verified !== null ? " at most (adaptive sampling stops early)" : ""}
+              </dd>
+              <dt>Tokens</dt>
+              <dd data-testid="estimate-tokens">
+                {formatNumber(e.input_tokens)} in, {formatNumber(e.output_tokens)} out (at most)
+              </dd>
+              <dt>Cost</dt>
+              <dd data-testid="estimate-cost">{e.cost_usd === null ? "unknown (no price)" : `$${e.cost_usd.toFixed(2)}`}</dd>
+              <dt>Time</dt>
+              <dd data-testid="estimate-time">{e.seconds === null ? "unknown" : formatSeconds(e.seconds)}</dd>
+            </dl>
+            <ul className="muted small">
+              {e.basis.map((b, i) => (
+                <li key={i}>{b}</li>
+              ))}
+            </ul>
+          </>
+        )}
+        {estimate.isError && errors.size === 0 && <p className="muted">No estimate (see the error below).</p>}
+      </div>
+      {teacher && (
+        <div data-testid="wizard-licence">
+          <LicenceNote teacher={teacher} />
+          {needsAck && (
+            <Check
+              label="I have checked that training a student on this teacher's outputs is allowed for this use"
+              checked={acknowledged}
+              onChange={setAcknowledged}
+              testId="licence-ack"
+            />
+          )}
+        </div>
+      )}
+      <h3>Recipe</h3>
+      <p className="muted small">
+        The same file the CLI takes: <code>distillery runs create {file} --project ID --name NAME</code>
+      </p>
+      <pre className="recipe-yaml" data-testid="wizard-yaml">
+        {yamlText}
+      </pre>
+      <div className="card-actions">
+        <a className="button secondary" href={href} download={file} data-testid="wizard-download">
+          Download {file}
+        </a>
+        <button type="button" className="secondary" onClick={() => void navigator.clipboard?.writeText(yamlText)}>
+          Copy
+        </button>
+      </div>
+    </>
+  );
+}
+
+function ErrorSummary({ error, errors, goTo }: { error: unknown; errors: Map<string, string>; goTo: (s: StepId) => void }) {
+  const items: ReactNode[] = [...errors.entries()].map(([path, msg]) => {
+    const s = stepOfPath(path);
+    return (
+      <li key={path}>
+        <code>{path || "recipe"}</code>: {msg}{" "}
+        {s !== "launch" && (
+          <button type="button" className="link" onClick={() => goTo(s)}>
+            fix in {STEPS.find((x) => x.id === s)!.title}
+          </button>
+        )}
+      </li>
+    );
+  });
+  return (
+    <div className="error" role="alert" data-testid="wizard-error">
+      <p>{errorMessage(error)}</p>
+      {items.length > 0 && <ul>{items}</ul>}
+    </div>
+  );
+}
+
+function formatSeconds(s: number): string {
+  if (s < 90) return `${Math.round(s)} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
+/** A file's text (FileReader: works in every browser and in jsdom). */
+function readText(file: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(reader.error ?? new Error("could not read the file"));
+    reader.readAsText(file);
+  });
 }

@@ -1,0 +1,57 @@
+import { useQuery } from "@tanstack/react-query";
+import { api, unwrap, type Schemas } from "../api/client";
+import { isFinished } from "./format";
+
+export type Job = Schemas["JobOut"];
+
+/** How often a running job is polled. */
+export const JOB_POLL_MS = 1000;
+
+/** Poll a job (import, derive, ...) until it is finished; `jobId` null: nothing to watch yet. */
+export function useJob(projectId: number, jobId: number | null) {
+  return useQuery({
+    queryKey: ["job", projectId, jobId],
+    enabled: jobId !== null,
+    queryFn: () =>
+      unwrap(api.GET("/api/projects/{project_id}/jobs/{job_id}", { params: { path: { project_id: projectId, job_id: jobId! } } })),
+    refetchInterval: (query) => {
+      const job = query.state.data;
+      return job && isFinished(job.status) ? false : JOB_POLL_MS;
+    },
+  });
+}
+
+/** The import report a job carries: in its result when it succeeded, in its error's details when rows were bad. */
+export function jobReport(job: Job | undefined): ImportReport | null {
+  if (!job) return null;
+  const fromResult = (job.result as { report?: unknown } | null)?.report;
+  const fromError = (job.error as { details?: { report?: unknown } } | null)?.details?.report;
+  const r = fromResult ?? fromError;
+  return r && typeof r === "object" ? (r as ImportReport) : null;
+}
+
+/** backend/prompts/schemas.py ImportReport (carried inside a job's free-form result, so not in the schema). */
+export interface RowError {
+  row: number;
+  field: string | null;
+  reason: string;
+  message: string;
+}
+
+export interface RemovedRow {
+  row: number;
+  reason: string;
+  matched: number;
+  text: string;
+  matched_text?: string | null;
+}
+
+export interface ImportReport {
+  rows_read: number;
+  rows_stored: number;
+  rows_rejected: number;
+  errors: RowError[];
+  reasons: Record<string, number>;
+  removed?: Record<string, number>;
+  removed_examples?: RemovedRow[];
+}

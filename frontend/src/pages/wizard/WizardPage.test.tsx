@@ -1,0 +1,167 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import yaml from "js-yaml";
+import { describe, expect, it } from "vitest";
+import { App } from "../../App";
+import { setToken } from "../../api/token";
+import { jsonResponse, mockApi, renderWithClient, requestsTo, user } from "../../test/helpers";
+import { buildRecipe, demoState } from "./recipe";
+
+const project = { id: 3, name: "Distill", description: "", created_at: "2026-01-01T00:00:00", role: "maintainer" };
+const sets = [
+  { id: 7, project_id: 3, name: "gsm8k", version: 2, parent_id: null, source: "x", status: "ready", frozen: false, prompt_count: 120, stats: {}, created_at: "2026-01-01T00:00:00" },
+];
+const teacher = (over: Record<string, unknown> = {}) => ({
+  id: 9, project_id: 3, name: "tiny", backend: "transformers_local", model: "tiny", base_url: null, has_api_key: false,
+  licence: "open_weights", settings: {}, created_at: "2026-01-01T00:00:00", updated_at: "2026-01-01T00:00:00", ...over,
+});
+const kinds = [
+  { name: "math", version: "1", help: "The answer equals the reference.", settings_schema: {} },
+  { name: "format", version: "1", help: "One closed reasoning block.", settings_schema: {} },
+  {
+    name: "regex",
+    version: "1",
+    help: "The answer matches a pattern.",
+    settings_schema: {
+      type: "object",
+      required: ["pattern"],
+      properties: {
+        pattern: { type: "string", description: "The pattern." },
+        target: { type: "string", enum: ["answer", "completion"], default: "answer" },
+        ignore_case: { type: "boolean", default: false },
+        timeout_s: { type: "number", default: 1, minimum: 0 },
+      },
+    },
+  },
+];
+const estimate = {
+  prompts: 90, attempts: 180, input_tokens: 9000, output_tokens: 28800, cost_usd: 0, seconds: 120,
+  price: null, basis: ["90 prompts in split 'train' x n=2"],
+};
+
+function setup(routes: Record<string, (r: Request) => Response | Promise<Response>> = {}, teachers = [teacher()]) {
+  setToken("t");
+  window.history.replaceState(null, "", "/projects/3/runs/new");
+  const fetchMock = mockApi({
+    "GET /api/users/me": () => jsonResponse(user),
+    "GET /api/projects/3": () => jsonResponse(project),
+    "GET /api/projects/3/prompt-sets": () => jsonResponse(sets),
+    "GET /api/projects/3/teachers": () => jsonResponse(teachers),
+    "GET /api/projects/3/verifier-kinds": () => jsonResponse(kinds),
+    "GET /api/projects/3/rubrics": () => jsonResponse([]),
+    "POST /api/projects/3/runs/estimate": () => jsonResponse(estimate),
+    "GET /api/projects/3/runs/51": () => jsonResponse({ id: 51, name: "demo-verified", status: "queued", stages: [], summary: {}, warnings: [], created_at: "2026-01-01T00:00:00" }),
+    ...routes,
+  });
+  renderWithClient(<App />);
+  return { fetchMock, u: userEvent.setup() };
+}
+
+describe("launch wizard", () => {
+  it("fills in the demo recipe, estimates it, shows its YAML and launches exactly that recipe", async () => {
+    const { fetchMock, u } = setup({
+      "POST /api/projects/3/runs": () => jsonResponse({ id: 51, name: "demo-verified", status: "queued", stages: [] }, 202),
+    });
+    await screen.findByRole("option", { name: /gsm8k v2/ });
+    await screen.findByRole("option", { name: /tiny \(transformers_local/ });
+    await u.click(screen.getByTestId("wizard-demo"));
+    expect(screen.getByTestId("field-prompt_set_id")).toHaveValue("7");
+    expect(screen.getByTestId("licence-note")).toHaveAttribute("data-licence", "open_weights");
+
+    await u.click(screen.getByTestId("step-sampling"));
+    expect(screen.getByTestId("field-rollout.n")).toHaveValue(2);
+    await u.click(screen.getByTestId("step-verify"));
+    expect(await screen.findByTestId("verifier-math")).toBeChecked();
+    expect(screen.getByTestId("verifier-format")).not.toBeChecked();
+
+    await u.click(screen.getByTestId("step-launch"));
+    expect(await screen.findByTestId("estimate-attempts")).toHaveTextContent("180 attempts");
+    expect(screen.getByTestId("estimate-time")).toHaveTextContent("2 min");
+    const expected = buildRecipe(demoState(7, 9));
+    expect(yaml.load(screen.getByTestId("wizard-yaml").textContent ?? "")).toEqual(expected);
+    expect(screen.getByTestId("wizard-download")).toHaveAttribute("download", "demo-verified.yaml");
+    expect(await requestsTo(fetchMock, "/api/projects/3/runs/estimate")[0].clone().json()).toEqual(expected);
+
+    await u.click(screen.getByTestId("wizard-launch"));
+    await waitFor(() => expect(window.location.pathname).toBe("/projects/3/runs/51"));
+    const body = await requestsTo(fetchMock, "/api/projects/3/runs").find((r) => r.method === "POST")!.clone().json();
+    expect(body).toEqual({ name: "demo-verified", recipe: expected });
+  });
+
+  it("shows the API's 422 at the field and opens the step it belongs to", async () => {
+    const { u } = setup({
+      "POST /api/projects/3/runs": () =>
+        jsonResponse(
+          {
+            error: {
+              code: "validation_error",
+              message: "invalid request: body.recipe.rollout.n: Input should be less than or equal to 64",
+              fields: [{ path: "body.recipe.rollout.n", message: "Input should be less than or equal to 64", type: "less_than_equal" }],
+            },
+          },
+          422,
+        ),
+    });
+    await screen.findByRole("option", { name: /gsm8k v2/ });
+    await u.selectOptions(screen.getByTestId("field-prompt_set_id"), "7");
+    await u.selectOptions(screen.getByTestId("field-teacher_id"), "9");
+    await u.click(screen.getByTestId("step-launch"));
+    await screen.findByTestId("estimate-attempts");
+    await u.click(screen.getByTestId("wizard-launch"));
+
+    // Back on the sampling step, the message under the field, and the step marked.
+    expect(await screen.findByTestId("error-rollout.n")).toHaveTextContent("less than or equal to 64");
+    expect(screen.getByTestId("wizard-step-sampling")).toBeInTheDocument();
+    expect(screen.getByTestId("field-rollout.n")).toHaveAttribute("aria-invalid", "true");
+    expect(within(screen.getByTestId("step-sampling")).getByText("1")).toHaveClass("badge");
+    expect(screen.getByTestId("wizard-error")).toHaveTextContent("rollout.n");
+  });
+
+  it("warns about a teacher whose terms forbid training competitors and asks before launching a training run", async () => {
+    const { u } = setup({}, [teacher({ licence: "api_no_compete", name: "gpt", backend: "openai_compat" })]);
+    await screen.findByRole("option", { name: /gpt/ });
+    await u.click(screen.getByTestId("wizard-demo"));
+    expect(screen.getByTestId("licence-note")).toHaveTextContent("forbid using its outputs to train competing models");
+    await u.click(screen.getByTestId("step-launch"));
+    await screen.findByTestId("estimate-attempts");
+    const launch = screen.getByTestId("wizard-launch");
+    expect(launch).toBeDisabled();
+    await u.click(screen.getByTestId("licence-ack"));
+    expect(launch).toBeEnabled();
+  });
+
+  it("loads a recipe YAML file into the steps", async () => {
+    const { u } = setup();
+    await screen.findByRole("option", { name: /gsm8k v2/ });
+    const file = new File(
+      ["prompt_set_id: 7\nteacher_id: 9\nstages: [rollout, filter, snapshot, train]\nrollout: {n: 6}\nfilter: {verifiers: {verifiers: [{name: format}]}}\ntrain: {method: dpo, beta: 0.3}\n"],
+      "r.yaml",
+    );
+    await u.upload(screen.getByTestId("wizard-load"), file);
+    await waitFor(() => expect(screen.getByTestId("field-prompt_set_id")).toHaveValue("7"));
+    await u.click(screen.getByTestId("step-training"));
+    expect(screen.getByTestId("field-train.method")).toHaveValue("dpo");
+    expect(screen.getByTestId("field-train.beta")).toHaveValue(0.3);
+    await u.upload(screen.getByTestId("wizard-load"), new File(["a: [1"], "bad.yaml"));
+    expect(await screen.findByTestId("wizard-load-error")).toHaveTextContent("not valid YAML");
+  });
+
+  it("edits a verifier's settings from its schema and writes only what changed", async () => {
+    const { u } = setup();
+    await screen.findByRole("option", { name: /gsm8k v2/ });
+    await u.selectOptions(screen.getByTestId("field-prompt_set_id"), "7");
+    await u.selectOptions(screen.getByTestId("field-teacher_id"), "9");
+    await u.click(screen.getByTestId("step-verify"));
+    await u.click(await screen.findByTestId("verifier-regex"));
+    const panel = screen.getByTestId("verifier-settings-regex");
+    expect(panel).toHaveAttribute("open");
+    expect(panel).toHaveTextContent("needs pattern");
+    await u.type(within(panel).getByTestId("field-filter.verifiers.verifiers.1.settings.pattern"), "^\\d+$");
+    await u.click(within(panel).getByTestId("field-filter.verifiers.verifiers.1.settings.ignore_case"));
+    await u.click(screen.getByTestId("step-launch"));
+    const recipe = yaml.load(screen.getByTestId("wizard-yaml").textContent ?? "") as { filter: unknown };
+    expect(recipe.filter).toEqual({
+      verifiers: { mode: "all", verifiers: [{ name: "math" }, { name: "regex", settings: { pattern: "^\\d+$", ignore_case: true } }] },
+    });
+  });
+});

@@ -1,0 +1,87 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { buildRecipe, DEFAULT_STATE, demoState, parseRecipeYaml, recipePath, stagesOf, stepOfPath, toYaml, type WizardState } from "./recipe";
+
+/** Every wizard feature switched on: tests/api/test_wizard_recipe.py checks the API accepts its YAML. */
+export function fullState(): WizardState {
+  return {
+    ...DEFAULT_STATE,
+    prompt_set_id: 1,
+    teacher_id: 1,
+    rollout: { ...DEFAULT_STATE.rollout, n: 8, stop_when_verified: 2, seed: 7, top_p: 0.95 },
+    verifiers: { mode: "any", names: ["math", "format"], settings: { format: { min_answer_chars: 1, max_chars: 4000 } } },
+    judge: { ...DEFAULT_STATE.judge, enabled: true, accept_threshold: 7 },
+    review: { enabled: true, sample_share: 0.1 },
+    snapshot: { ...DEFAULT_STATE.snapshot, pass_rate_band: [0.1, 0.9], max_per_prompt: 2, pick: "judge_score" },
+    train: { ...DEFAULT_STATE.train, enabled: true, method: "grpo", lora: { r: 8, alpha: 16, dropout: 0 }, max_steps: 100 },
+    evaluate: { ...DEFAULT_STATE.evaluate, enabled: true, k: 4, max_prompts: 50 },
+  };
+}
+
+const fixture = (name: string) => join(dirname(fileURLToPath(import.meta.url)), "fixtures", name);
+
+function matchesFixture(name: string, text: string) {
+  // WRITE_FIXTURES=1 npx vitest run src/pages/wizard rewrites them after an intended change.
+  if (process.env.WRITE_FIXTURES) writeFileSync(fixture(name), text);
+  expect(text).toBe(readFileSync(fixture(name), "utf8"));
+}
+
+describe("wizard recipe", () => {
+  it("writes make demo's recipe (the YAML the API test validates)", () => {
+    const recipe = buildRecipe(demoState(1, 1));
+    expect(recipe.stages).toEqual(["rollout", "filter", "snapshot", "train", "evaluate"]);
+    expect(recipe.rollout).toEqual({ n: 2, temperature: 1, max_tokens: 160, seed: 0, chunk_size: 512 });
+    expect(recipe.filter).toEqual({ verifiers: { mode: "all", verifiers: [{ name: "math" }] } });
+    expect(recipe.snapshot).toEqual({ drop_near_duplicates: false, preference_pairs: false });
+    expect(recipe.evaluate).toEqual({ models: [{ role: "base" }, { role: "student" }, { role: "teacher" }], max_tokens: 160, max_prompts: 20 });
+    matchesFixture("demo-recipe.yaml", toYaml(recipe));
+  });
+
+  it("writes every feature into its stage's settings", () => {
+    const recipe = buildRecipe(fullState());
+    expect(recipe.stages).toEqual(["profile", "rollout", "filter", "judge", "review", "snapshot", "train", "evaluate"]);
+    expect(recipe.rollout).toMatchObject({ n: 8, stop_when_verified: 2, top_p: 0.95 });
+    expect(recipe.train).toMatchObject({ method: "grpo", num_generations: 4, lora: { r: 8 } });
+    expect(recipe.train).not.toHaveProperty("beta");
+    expect(recipe.train).not.toHaveProperty("epochs");
+    matchesFixture("full-recipe.yaml", toYaml(recipe));
+  });
+
+  it("drops the filter and snapshot without verifiers, and keeps settings the wizard has no field for", () => {
+    const noFilter = buildRecipe({ ...DEFAULT_STATE, prompt_set_id: 3, teacher_id: 4, verifiers: { mode: "all", names: [], settings: {} } });
+    expect(noFilter.stages).toEqual(["profile", "rollout"]);
+    expect(noFilter).not.toHaveProperty("snapshot");
+
+    const loaded = parseRecipeYaml(`
+prompt_set_id: 5
+teacher_id: 6
+stages: [rollout, filter, snapshot, train]
+rollout: {n: 3, max_tokens: 64, concurrency: 8}
+filter: {verifiers: {mode: all, verifiers: [{name: regex, settings: {pattern: "^4$"}}]}}
+train: {method: dpo, beta: 0.2, student: tiny, packing: true}
+`);
+    expect(stagesOf(loaded)).toEqual(["rollout", "filter", "snapshot", "train"]);
+    expect(loaded.train.method).toBe("dpo");
+    const again = buildRecipe(loaded);
+    expect(again.rollout).toMatchObject({ n: 3, max_tokens: 64, concurrency: 8 });
+    expect(again.filter).toEqual({ verifiers: { mode: "all", verifiers: [{ name: "regex", settings: { pattern: "^4$" } }] } });
+    expect(again.train).toMatchObject({ method: "dpo", beta: 0.2, packing: true, student: "tiny" });
+  });
+
+  it("says what is wrong with a file that is not a recipe", () => {
+    expect(() => parseRecipeYaml("a: [1, 2")).toThrow(/not valid YAML/);
+    expect(() => parseRecipeYaml("- 1\n- 2\n")).toThrow(/mapping of settings/);
+  });
+
+  it("maps the API's field paths to the wizard's steps", () => {
+    expect(recipePath("body.recipe.rollout.n")).toBe("rollout.n");
+    expect(recipePath("body.rollout.n")).toBe("rollout.n");
+    expect(recipePath("body.recipe")).toBe("");
+    expect(stepOfPath("body.recipe.train.lora.r")).toBe("training");
+    expect(stepOfPath("body.recipe.filter.verifiers.verifiers.0.name")).toBe("verify");
+    expect(stepOfPath("body.name")).toBe("data");
+    expect(stepOfPath("body.recipe")).toBe("launch");
+  });
+});

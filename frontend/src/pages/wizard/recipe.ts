@@ -1,0 +1,394 @@
+/**
+ * The launch wizard's model: a WizardState the form edits, turned into the recipe the API and the CLI take
+ * (`distillery runs create --project P --name N recipe.yaml`; backend/runs/schemas.py Recipe). Loading a
+ * recipe (YAML) goes the other way; settings the wizard has no field for are kept as they were.
+ */
+import yaml from "js-yaml";
+
+export type Method = "sft" | "dpo" | "grpo" | "distill";
+export type EvalRole = "base" | "student" | "teacher";
+
+export interface WizardState {
+  name: string;
+  prompt_set_id: number | null;
+  teacher_id: number | null;
+  profile: boolean;
+  rollout: {
+    n: number;
+    temperature: number;
+    top_p: number;
+    max_tokens: number;
+    seed: number | null;
+    split: "train" | "eval" | "all";
+    /** Adaptive sampling: stop a prompt once this many attempts verified; null: always n. */
+    stop_when_verified: number | null;
+    system_prompt: string | null;
+  };
+  /** Verifier names (the filter stage runs when there is at least one) and the settings changed from each
+   * one's defaults. */
+  verifiers: { mode: "all" | "any"; names: string[]; settings: Record<string, Record<string, unknown>> };
+  judge: {
+    enabled: boolean;
+    rubric_version: number | null;
+    teacher_id: number | null;
+    accept_threshold: number | null;
+    target_precision: number;
+    overrides_verifiers: boolean;
+  };
+  review: { enabled: boolean; sample_share: number };
+  snapshot: {
+    enabled: boolean;
+    include: "accepted" | "all";
+    reasoning: "keep" | "drop";
+    pass_rate_band: [number, number] | null;
+    drop_near_duplicates: boolean;
+    near_duplicate_jaccard: number;
+    max_per_prompt: number | null;
+    pick: "shortest" | "random" | "judge_score";
+    preference_pairs: boolean;
+  };
+  train: {
+    enabled: boolean;
+    student: string;
+    method: Method;
+    lora: { r: number; alpha: number; dropout: number } | null;
+    learning_rate: number;
+    lr_scheduler_type: "linear" | "cosine" | "constant" | "constant_with_warmup";
+    warmup_ratio: number;
+    epochs: number;
+    max_steps: number | null;
+    per_device_batch_size: number;
+    gradient_accumulation: number;
+    seed: number;
+    save_steps: number;
+    beta: number;
+    num_generations: number;
+    max_completion_length: number;
+  };
+  evaluate: {
+    enabled: boolean;
+    models: EvalRole[];
+    k: number;
+    max_tokens: number;
+    max_prompts: number | null;
+    split: "eval" | "train" | "all";
+  };
+  /** The recipe this state was loaded from: sections of enabled stages start from it. */
+  base: Record<string, unknown>;
+}
+
+export const DEFAULT_STATE: WizardState = {
+  name: "",
+  prompt_set_id: null,
+  teacher_id: null,
+  profile: true,
+  rollout: { n: 4, temperature: 0.7, top_p: 1, max_tokens: 1024, seed: null, split: "train", stop_when_verified: null, system_prompt: null },
+  verifiers: { mode: "all", names: ["math"], settings: {} },
+  judge: { enabled: false, rubric_version: null, teacher_id: null, accept_threshold: null, target_precision: 0.95, overrides_verifiers: false },
+  review: { enabled: false, sample_share: 0.05 },
+  snapshot: {
+    enabled: true,
+    include: "accepted",
+    reasoning: "keep",
+    pass_rate_band: null,
+    drop_near_duplicates: true,
+    near_duplicate_jaccard: 0.8,
+    max_per_prompt: null,
+    pick: "shortest",
+    preference_pairs: true,
+  },
+  train: {
+    enabled: false,
+    student: "Qwen/Qwen2.5-0.5B-Instruct",
+    method: "sft",
+    lora: null,
+    learning_rate: 2e-5,
+    lr_scheduler_type: "cosine",
+    warmup_ratio: 0.03,
+    epochs: 1,
+    max_steps: null,
+    per_device_batch_size: 8,
+    gradient_accumulation: 1,
+    seed: 42,
+    save_steps: 200,
+    beta: 0.1,
+    num_generations: 4,
+    max_completion_length: 256,
+  },
+  evaluate: { enabled: false, models: ["base", "student", "teacher"], k: 1, max_tokens: 512, max_prompts: null, split: "eval" },
+  base: {},
+};
+
+/** `make demo`'s recipe (backend/demo_flow.py, the small size, the "verified" arm), on a set and teacher. */
+export function demoState(prompt_set_id: number | null, teacher_id: number | null): WizardState {
+  return {
+    ...DEFAULT_STATE,
+    name: "demo-verified",
+    prompt_set_id,
+    teacher_id,
+    profile: false,
+    rollout: { ...DEFAULT_STATE.rollout, n: 2, temperature: 1, max_tokens: 160, seed: 0 },
+    verifiers: { mode: "all", names: ["math"], settings: {} },
+    snapshot: { ...DEFAULT_STATE.snapshot, drop_near_duplicates: false, preference_pairs: false },
+    train: {
+      ...DEFAULT_STATE.train,
+      enabled: true,
+      student: "var/demo/student-base",
+      learning_rate: 3e-3,
+      warmup_ratio: 0.05,
+      max_steps: 40,
+      per_device_batch_size: 32,
+      seed: 0,
+      save_steps: 20,
+    },
+    evaluate: { ...DEFAULT_STATE.evaluate, enabled: true, max_tokens: 160, max_prompts: 20 },
+    base: { rollout: { chunk_size: 512 } },
+  };
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Drop null/undefined values so the recipe (and its YAML) holds only what is set. */
+function clean(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined));
+}
+
+function section(base: Record<string, unknown>, key: string, values: Record<string, unknown>): Record<string, unknown> {
+  const from = isObj(base[key]) ? (base[key] as Record<string, unknown>) : {};
+  return clean({ ...from, ...values });
+}
+
+/** The stages the state turns on, in pipeline order. */
+export function stagesOf(s: WizardState): string[] {
+  const out: string[] = [];
+  if (s.profile) out.push("profile");
+  out.push("rollout");
+  const filter = s.verifiers.names.length > 0;
+  if (filter) out.push("filter");
+  if (s.judge.enabled) out.push("judge");
+  if (s.review.enabled) out.push("review");
+  if (filter && s.snapshot.enabled) out.push("snapshot");
+  if (s.train.enabled) out.push("train");
+  if (s.evaluate.enabled) out.push("evaluate");
+  return out;
+}
+
+/** The recipe the API (POST /runs, /runs/estimate) and the CLI accept. */
+export function buildRecipe(s: WizardState): Record<string, unknown> {
+  const stages = stagesOf(s);
+  const r: Record<string, unknown> = { prompt_set_id: s.prompt_set_id, teacher_id: s.teacher_id, stages };
+  const b = s.base;
+  const ro = s.rollout;
+  r.rollout = section(b, "rollout", {
+    n: ro.n,
+    temperature: ro.temperature,
+    top_p: ro.top_p === 1 ? undefined : ro.top_p,
+    max_tokens: ro.max_tokens,
+    seed: ro.seed,
+    split: ro.split === "train" ? undefined : ro.split,
+    stop_when_verified: ro.stop_when_verified,
+    system_prompt: ro.system_prompt || null,
+  });
+  if (stages.includes("filter")) {
+    const specs = s.verifiers.names.map((name) => {
+      const settings = s.verifiers.settings[name];
+      return settings && Object.keys(settings).length > 0 ? { name, settings } : { name };
+    });
+    r.filter = section(b, "filter", { verifiers: { mode: s.verifiers.mode, verifiers: specs } });
+  }
+  if (stages.includes("judge")) {
+    const j = s.judge;
+    r.judge = section(b, "judge", {
+      rubric_version: j.rubric_version,
+      teacher_id: j.teacher_id,
+      accept_threshold: j.accept_threshold,
+      target_precision: j.target_precision,
+      overrides_verifiers: j.overrides_verifiers || undefined,
+    });
+  }
+  if (stages.includes("review")) r.review = section(b, "review", { sample_share: s.review.sample_share });
+  if (stages.includes("snapshot")) {
+    const sn = s.snapshot;
+    r.snapshot = section(b, "snapshot", {
+      include: sn.include === "accepted" ? undefined : sn.include,
+      reasoning: sn.reasoning === "keep" ? undefined : sn.reasoning,
+      pass_rate_band: sn.pass_rate_band,
+      drop_near_duplicates: sn.drop_near_duplicates,
+      near_duplicate_jaccard: sn.drop_near_duplicates && sn.near_duplicate_jaccard !== 0.8 ? sn.near_duplicate_jaccard : undefined,
+      max_per_prompt: sn.max_per_prompt,
+      pick: sn.max_per_prompt !== null ? sn.pick : undefined,
+      preference_pairs: sn.preference_pairs,
+    });
+  }
+  if (stages.includes("train")) {
+    const t = s.train;
+    r.train = section(b, "train", {
+      student: t.student,
+      method: t.method,
+      lora: t.lora,
+      learning_rate: t.learning_rate,
+      lr_scheduler_type: t.lr_scheduler_type,
+      warmup_ratio: t.warmup_ratio,
+      epochs: t.max_steps === null ? t.epochs : undefined,
+      max_steps: t.max_steps,
+      per_device_batch_size: t.per_device_batch_size,
+      gradient_accumulation: t.gradient_accumulation === 1 ? undefined : t.gradient_accumulation,
+      seed: t.seed,
+      save_steps: t.save_steps,
+      beta: t.method === "dpo" || t.method === "distill" ? t.beta : undefined,
+      num_generations: t.method === "grpo" ? t.num_generations : undefined,
+      max_completion_length: t.method === "grpo" || t.method === "distill" ? t.max_completion_length : undefined,
+    });
+  }
+  if (stages.includes("evaluate")) {
+    const e = s.evaluate;
+    r.evaluate = section(b, "evaluate", {
+      models: e.models.map((role) => ({ role })),
+      k: e.k === 1 ? undefined : e.k,
+      max_tokens: e.max_tokens,
+      max_prompts: e.max_prompts,
+      split: e.split === "eval" ? undefined : e.split,
+    });
+  }
+  return r;
+}
+
+export function toYaml(recipe: Record<string, unknown>): string {
+  return yaml.dump(recipe, { noRefs: true, lineWidth: 100, sortKeys: false });
+}
+
+const num = (v: unknown, d: number): number => (typeof v === "number" && Number.isFinite(v) ? v : d);
+const numOrNull = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+const oneOf = <T extends string>(v: unknown, options: readonly T[], d: T): T => (options.includes(v as T) ? (v as T) : d);
+const obj = (v: unknown): Record<string, unknown> => (isObj(v) ? v : {});
+
+/** A recipe (parsed YAML or JSON) as wizard state; throws an Error naming what is wrong. */
+export function stateFromRecipe(recipe: unknown): WizardState {
+  if (!isObj(recipe)) throw new Error("a recipe is a mapping of settings (prompt_set_id, stages, rollout, ...)");
+  const stages = Array.isArray(recipe.stages) ? recipe.stages.map(String) : ["profile"];
+  const d = DEFAULT_STATE;
+  const ro = obj(recipe.rollout);
+  const fv = obj(obj(recipe.filter).verifiers);
+  const j = obj(recipe.judge);
+  const rv = obj(recipe.review);
+  const sn = obj(recipe.snapshot);
+  const t = obj(recipe.train);
+  const e = obj(recipe.evaluate);
+  const specs: unknown[] = stages.includes("filter") && Array.isArray(fv.verifiers) ? fv.verifiers : [];
+  const band = Array.isArray(sn.pass_rate_band) && sn.pass_rate_band.length === 2 ? (sn.pass_rate_band.map(Number) as [number, number]) : null;
+  const lora = isObj(t.lora) ? { r: num(t.lora.r, 16), alpha: num(t.lora.alpha, 32), dropout: num(t.lora.dropout, 0.05) } : null;
+  const models = Array.isArray(e.models)
+    ? (e.models.map((m) => (isObj(m) ? m.role : m)).filter((r) => r === "base" || r === "student" || r === "teacher") as EvalRole[])
+    : d.evaluate.models;
+  return {
+    name: "",
+    prompt_set_id: numOrNull(recipe.prompt_set_id),
+    teacher_id: numOrNull(recipe.teacher_id),
+    profile: stages.includes("profile"),
+    rollout: {
+      n: num(ro.n, d.rollout.n),
+      temperature: num(ro.temperature, d.rollout.temperature),
+      top_p: num(ro.top_p, d.rollout.top_p),
+      max_tokens: num(ro.max_tokens, d.rollout.max_tokens),
+      seed: numOrNull(ro.seed),
+      split: oneOf(ro.split, ["train", "eval", "all"] as const, "train"),
+      stop_when_verified: numOrNull(ro.stop_when_verified),
+      system_prompt: typeof ro.system_prompt === "string" ? ro.system_prompt : null,
+    },
+    verifiers: {
+      mode: oneOf(fv.mode, ["all", "any"] as const, "all"),
+      names: specs.map((v) => String(isObj(v) ? v.name : v)),
+      settings: Object.fromEntries(
+        specs.filter((v) => isObj(v) && isObj(v.settings)).map((v) => [String((v as Record<string, unknown>).name), (v as Record<string, unknown>).settings as Record<string, unknown>]),
+      ),
+    },
+    judge: {
+      enabled: stages.includes("judge"),
+      rubric_version: numOrNull(j.rubric_version),
+      teacher_id: numOrNull(j.teacher_id),
+      accept_threshold: numOrNull(j.accept_threshold),
+      target_precision: num(j.target_precision, d.judge.target_precision),
+      overrides_verifiers: j.overrides_verifiers === true,
+    },
+    review: { enabled: stages.includes("review"), sample_share: num(rv.sample_share, d.review.sample_share) },
+    snapshot: {
+      enabled: stages.includes("snapshot"),
+      include: oneOf(sn.include, ["accepted", "all"] as const, "accepted"),
+      reasoning: oneOf(sn.reasoning, ["keep", "drop"] as const, "keep"),
+      pass_rate_band: band,
+      drop_near_duplicates: sn.drop_near_duplicates !== false,
+      near_duplicate_jaccard: num(sn.near_duplicate_jaccard, 0.8),
+      max_per_prompt: numOrNull(sn.max_per_prompt),
+      pick: oneOf(sn.pick, ["shortest", "random", "judge_score"] as const, "shortest"),
+      preference_pairs: sn.preference_pairs !== false,
+    },
+    train: {
+      enabled: stages.includes("train"),
+      student: typeof t.student === "string" ? t.student : d.train.student,
+      method: oneOf(t.method, ["sft", "dpo", "grpo", "distill"] as const, "sft"),
+      lora,
+      learning_rate: num(t.learning_rate, d.train.learning_rate),
+      lr_scheduler_type: oneOf(t.lr_scheduler_type, ["linear", "cosine", "constant", "constant_with_warmup"] as const, "cosine"),
+      warmup_ratio: num(t.warmup_ratio, d.train.warmup_ratio),
+      epochs: num(t.epochs, d.train.epochs),
+      max_steps: numOrNull(t.max_steps),
+      per_device_batch_size: num(t.per_device_batch_size, d.train.per_device_batch_size),
+      gradient_accumulation: num(t.gradient_accumulation, 1),
+      seed: num(t.seed, d.train.seed),
+      save_steps: num(t.save_steps, d.train.save_steps),
+      beta: num(t.beta, d.train.beta),
+      num_generations: num(t.num_generations, d.train.num_generations),
+      max_completion_length: num(t.max_completion_length, d.train.max_completion_length),
+    },
+    evaluate: {
+      enabled: stages.includes("evaluate"),
+      models,
+      k: num(e.k, 1),
+      max_tokens: num(e.max_tokens, d.evaluate.max_tokens),
+      max_prompts: numOrNull(e.max_prompts),
+      split: oneOf(e.split, ["eval", "train", "all"] as const, "eval"),
+    },
+    base: recipe,
+  };
+}
+
+export function parseRecipeYaml(text: string): WizardState {
+  let data: unknown;
+  try {
+    data = yaml.load(text);
+  } catch (err) {
+    throw new Error(`not valid YAML: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+  }
+  return stateFromRecipe(data);
+}
+
+// ---- the steps and where the API's field errors belong -----------------------------------------------
+
+export const STEPS = [
+  { id: "data", title: "Data and teacher" },
+  { id: "sampling", title: "Sampling" },
+  { id: "verify", title: "Verifiers and judge" },
+  { id: "selection", title: "Selection" },
+  { id: "training", title: "Student and training" },
+  { id: "evaluation", title: "Evaluation" },
+  { id: "launch", title: "Review and launch" },
+] as const;
+export type StepId = (typeof STEPS)[number]["id"];
+
+/** "body.recipe.rollout.n" (create) or "body.rollout.n" (estimate) -> "rollout.n". */
+export function recipePath(path: string): string {
+  return path.replace(/^body\.recipe\.?/, "").replace(/^body\.?/, "");
+}
+
+/** The step whose fields a recipe path belongs to. */
+export function stepOfPath(path: string): StepId {
+  const p = recipePath(path);
+  const head = p.split(".")[0];
+  if (head === "rollout") return "sampling";
+  if (head === "filter" || head === "judge" || head === "review") return "verify";
+  if (head === "snapshot") return "selection";
+  if (head === "train") return "training";
+  if (head === "evaluate") return "evaluation";
+  if (head === "name" || head === "prompt_set_id" || head === "teacher_id" || head === "profile") return "data";
+  return "launch";
+}
