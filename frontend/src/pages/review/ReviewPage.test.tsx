@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fireEvent, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { jsonResponse, mockApi, renderWithClient, requestsTo } from "../../test/helpers";
+import { jsonResponse, mockApi, renderWithRouter, requestsTo } from "../../test/helpers";
 import { heartbeatDelay, ReviewPage } from "./ReviewPage";
 
 const BASE = "/api/projects/1/runs/2/review";
@@ -73,6 +73,14 @@ function routes(role: string, over: Record<string, (r: Request) => Response | Pr
       });
     },
     [`POST ${BASE}/undo`]: () => jsonResponse(item(1)),
+    [`GET ${BASE}/log`]: () =>
+      jsonResponse([
+        {
+          id: 40, task_id: 9, generation_id: 109, reviewer_id: 8, decision: "edit",
+          before: { content: "Answer: 55", reasoning: "r" }, after: { content: "Answer: 54", reasoning: "r" },
+          note: "off by one", undone: false, created_at: "2026-01-01T00:00:00",
+        },
+      ]),
     ...over,
   });
 }
@@ -80,7 +88,7 @@ function routes(role: string, over: Record<string, (r: Request) => Response | Pr
 describe("ReviewPage", () => {
   it("shows why the judge rejected, decides with the keyboard only, and undoes", async () => {
     const fetchMock = routes("reviewer");
-    renderWithClient(<ReviewPage projectId={1} runId={2} />);
+    renderWithRouter(<ReviewPage projectId={1} runId={2} />);
     const current = await screen.findByTestId("review-item");
     expect(current).toHaveAttribute("data-task-id", "1");
     expect(screen.getByTestId("review-rationale")).toHaveTextContent("The product is off by one.");
@@ -115,7 +123,7 @@ describe("ReviewPage", () => {
 
   it("edits beside the original and shows both afterwards", async () => {
     const fetchMock = routes("reviewer");
-    renderWithClient(<ReviewPage projectId={1} runId={2} />);
+    renderWithRouter(<ReviewPage projectId={1} runId={2} />);
     await screen.findByTestId("review-item");
     await userEvent.keyboard("e");
     const box = screen.getByTestId("review-edit-content");
@@ -133,7 +141,7 @@ describe("ReviewPage", () => {
 
   it("lists the shortcuts on ?", async () => {
     routes("reviewer");
-    renderWithClient(<ReviewPage projectId={1} runId={2} />);
+    renderWithRouter(<ReviewPage projectId={1} runId={2} />);
     await screen.findByTestId("review-item");
     await userEvent.keyboard("?");
     const help = screen.getByTestId("review-help");
@@ -151,7 +159,7 @@ describe("ReviewPage", () => {
           409,
         ),
     });
-    renderWithClient(<ReviewPage projectId={1} runId={2} />);
+    renderWithRouter(<ReviewPage projectId={1} runId={2} />);
     await screen.findByTestId("review-item");
     await userEvent.keyboard("a");
     const alert = await screen.findByTestId("review-lease-lost");
@@ -170,7 +178,7 @@ describe("ReviewPage", () => {
       [`POST ${BASE}/items/1/heartbeat`]: () =>
         jsonResponse(item(1, { lease_until: new Date(Date.now() + 600_000).toISOString() })),
     });
-    renderWithClient(<ReviewPage projectId={1} runId={2} />);
+    renderWithRouter(<ReviewPage projectId={1} runId={2} />);
     await screen.findByTestId("review-item");
     await waitFor(() => expect(requestsTo(fetchMock, `${BASE}/items/1/heartbeat`)).toHaveLength(1), {
       timeout: 4000,
@@ -181,11 +189,18 @@ describe("ReviewPage", () => {
 
   it("is read-only for viewers: no claim, no decision buttons", async () => {
     const fetchMock = routes("viewer");
-    renderWithClient(<ReviewPage projectId={1} runId={2} />);
+    renderWithRouter(<ReviewPage projectId={1} runId={2} />);
     expect(await screen.findByTestId("review-readonly")).toHaveTextContent("read-only");
     expect(await screen.findByTestId("review-agreement")).toBeInTheDocument();
     await userEvent.keyboard("a");
     expect(requestsTo(fetchMock, `${BASE}/claim`)).toHaveLength(0);
     expect(screen.queryByTestId("review-accept")).not.toBeInTheDocument();
+    // the audit log: who decided what, an edit shown beside its original
+    const row = await screen.findByTestId("review-log-row");
+    expect(row).toHaveTextContent("Bob");
+    expect(row).toHaveTextContent("#109");
+    await userEvent.click(screen.getByRole("button", { name: "show both" }));
+    expect(screen.getByTestId("review-before-content")).toHaveTextContent("Answer: 55");
+    expect(screen.getByTestId("review-after-content")).toHaveTextContent("Answer: 54");
   });
 });

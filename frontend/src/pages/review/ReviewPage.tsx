@@ -2,8 +2,11 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, ApiError, unwrap, type Schemas } from "../../api/client";
 import { errorMessage } from "../../api/errors";
+import { parseTimestamp } from "../../lib/format";
 import { atLeast } from "../../lib/roles";
 import { AttemptView, EditDiff, WhyPanel, type Decision, type Item } from "./ReviewItem";
+import { Link } from "@tanstack/react-router";
+import { ReviewLog } from "./ReviewLog";
 import { ReviewStats } from "./ReviewStats";
 import { SHORTCUTS, useShortcuts } from "./shortcuts";
 import "./review.css";
@@ -20,7 +23,7 @@ export const QUEUE_REFRESH_MS = 3000;
 
 /** Renew the lease at a third of what is left, between 2 s and 60 s. */
 export function heartbeatDelay(leaseUntil: string, now = Date.now()): number {
-  const left = new Date(leaseUntil.endsWith("Z") || leaseUntil.includes("+") ? leaseUntil : `${leaseUntil}Z`).getTime() - now;
+  const left = parseTimestamp(leaseUntil).getTime() - now;
   return Math.max(2000, Math.min(60_000, Math.floor(left / 3)));
 }
 
@@ -52,6 +55,7 @@ export function ReviewPage({ projectId, runId }: { projectId: number; runId: num
   const [help, setHelp] = useState(false);
   const [drained, setDrained] = useState(false);
   const [draft, setDraft] = useState({ content: "", reasoning: "" });
+  const [logKey, setLogKey] = useState(0); // bumped after each decision or undo: the log reloads
 
   const refreshQueue = useCallback(
     () => qc.invalidateQueries({ queryKey: ["review-queue", projectId, runId] }),
@@ -122,6 +126,7 @@ export function ReviewPage({ projectId, runId }: { projectId: number; runId: num
       if (item) setMade((m) => [...m, { decision, item }]);
       setItem(null);
       setEditing(false);
+      setLogKey((k) => k + 1);
       refreshQueue();
       claim.mutate();
     },
@@ -138,6 +143,7 @@ export function ReviewPage({ projectId, runId }: { projectId: number; runId: num
       setLeaseLost(null);
       setView(null);
       setEditing(false);
+      setLogKey((k) => k + 1);
       refreshQueue();
     },
     onError: (err) => setError(errorMessage(err)),
@@ -279,6 +285,18 @@ export function ReviewPage({ projectId, runId }: { projectId: number; runId: num
             </div>
           ) : item ? (
             <div data-testid="review-item" data-task-id={item.task_id} data-reason={item.reason}>
+              <div className="review-item-head">
+                <span className="muted small">
+                  attempt #{item.generation_id} · lease until {parseTimestamp(item.lease_until).toLocaleTimeString()}
+                </span>
+                <Link
+                  to="/projects/$projectId/runs/$runId/samples/$generationId"
+                  params={{ projectId, runId, generationId: item.generation_id }}
+                  className="small"
+                >
+                  full trace
+                </Link>
+              </div>
               <WhyPanel item={item} />
               {editing ? (
                 <form
@@ -387,6 +405,8 @@ export function ReviewPage({ projectId, runId }: { projectId: number; runId: num
           {queue.data && <ReviewStats queue={queue.data} projectId={projectId} />}
         </aside>
       </div>
+
+      <ReviewLog projectId={projectId} runId={runId} refreshKey={logKey} />
 
       {help && (
         <div className="review-overlay" role="dialog" aria-label="Keyboard shortcuts" data-testid="review-help" onClick={() => setHelp(false)}>
