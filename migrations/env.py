@@ -8,6 +8,7 @@ from alembic import context
 
 from backend.core.config import get_settings
 from backend.core.db import UTCDateTime, get_engine
+from backend.core.migrate import include_object
 from backend.models import Base
 
 config = context.config
@@ -58,6 +59,7 @@ def _run(connection) -> None:
         render_as_batch=True,
         compare_type=True,
         render_item=_render_item,
+        include_object=include_object(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -94,3 +94,18 @@ def test_krippendorff_alpha_and_kappa_by_hand():
     from sklearn.metrics import cohen_kappa_score
 
     assert cohen_kappa_score([1, 1, 0, 0], [1, 0, 0, 0]) == pytest.approx(0.5)  # po .75, pe .5
+
+
+def test_curve_per_threshold_by_hand():
+    from backend.judge.calibration import curve
+
+    # n 40, 24 right. >=1: all 40 (24 right); >=3: 30 (24 right); >=5: 20 (19 right)
+    assert curve(_pairs()) == [
+        {"threshold": 1.0, "accepted": 40, "precision": 0.6, "recall": 1.0, "coverage": 1.0},
+        {"threshold": 3.0, "accepted": 30, "precision": 0.8, "recall": 1.0, "coverage": 0.75},
+        {"threshold": 5.0, "accepted": 20, "precision": 0.95, "recall": round(19 / 24, 4), "coverage": 0.5},
+    ]
+    # an attempt with no score is never accepted: it counts in coverage's and recall's denominators only
+    points = curve([Pair(None, True), Pair(2, True), Pair(2, False)])
+    assert points == [{"threshold": 2.0, "accepted": 2, "precision": 0.5, "recall": 0.5, "coverage": 0.6667}]
+    assert curve([]) == [] and calibrate(_pairs()[:10], pass_score=5)["curve"][-1]["threshold"] == 5.0

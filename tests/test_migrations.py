@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, insert, inspect, select
 
 from backend.core.db import make_engine
-from backend.core.migrate import alembic_config
+from backend.core.migrate import alembic_config, include_object
 from backend.models import Base
 from tests.conftest import PG_ADMIN, _admin_exec
 
@@ -44,7 +44,8 @@ def _upgrade(engine) -> None:
 
 def _drift(engine) -> list:
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": include_object(conn.dialect.name)}
+        ctx = MigrationContext.configure(conn, opts=opts)
         return compare_metadata(ctx, Base.metadata)
 
 

@@ -20,3 +20,15 @@ def alembic_config() -> Config:
 def upgrade_head() -> None:
     """Apply every migration not yet applied to DISTILLERY_DATABASE_URL."""
     command.upgrade(alembic_config(), "head")
+
+
+def include_object(dialect: str):
+    """Alembic's include_object for a database of this dialect: an index the models mark
+    info={"postgresql_only": True} (a pg_trgm GIN index) exists only on PostgreSQL."""
+
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        if type_ == "index" and not reflected and obj.info.get("postgresql_only"):
+            return dialect == "postgresql"
+        return True
+
+    return include

@@ -132,3 +132,22 @@ class EvalSampleOut(BaseModel):
     answer: str | None
     status: str
     passed: bool | None
+
+
+class ModelAnswers(BaseModel):
+    """One evaluated model's answers to one prompt."""
+
+    evaluation_id: int
+    label: str
+    role: str
+    passed: int = Field(description="Samples judged correct.")
+    samples: list[EvalSampleOut] = Field(description="Every sample, in sample order.")
+
+
+class PromptComparison(BaseModel):
+    """One held-out prompt: what each evaluated model of the run answered."""
+
+    prompt_id: int
+    text: str
+    reference: str | None
+    models: list[ModelAnswers] = Field(description="In the order the run's evaluations were made.")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Literal
+
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from backend.core.errors import NotFound
-from backend.core.pagination import keyset
+from backend.core.pagination import decode_cursor, encode_cursor, keyset
 from backend.evals.models import EvalSample, Evaluation
+from backend.evals.schemas import EvalSampleOut, ModelAnswers, PromptComparison
 from backend.projects.models import Project
+from backend.prompts.models import Prompt
 from backend.runs.models import Run
 
 
@@ -43,3 +47,71 @@ def samples_page(
         stmt = stmt.where(EvalSample.prompt_id == prompt_id)
     rows, nxt = keyset(session, stmt, EvalSample.id, limit=limit, cursor=cursor, descending=False)
     return list(rows), nxt
+
+
+Only = Literal["student_fails_teacher_passes", "student_fails", "all"]
+
+
+def _passes(role: str):
+    """Per prompt: how many samples of this role's evaluations passed."""
+    return func.sum(case(((Evaluation.role == role) & EvalSample.passed.is_(True), 1), else_=0))
+
+
+def compare_page(
+    session: Session, *, run: Run, limit: int, cursor: str | None, only: Only = "all"
+) -> tuple[list[PromptComparison], str | None]:
+    """The run's held-out prompts by id, a page at a time, with each evaluated model's answers side by
+    side. student_fails: no student sample passed; ..._teacher_passes: and a teacher sample did."""
+    stmt = (
+        select(EvalSample.prompt_id)
+        .join(Evaluation, Evaluation.id == EvalSample.evaluation_id)
+        .where(Evaluation.run_id == run.id)
+        .group_by(EvalSample.prompt_id)
+        .order_by(EvalSample.prompt_id)
+        .limit(limit + 1)
+    )
+    if cursor:
+        stmt = stmt.where(EvalSample.prompt_id > decode_cursor(cursor))
+    if only != "all":
+        stmt = stmt.having(_passes("student") == 0)
+    if only == "student_fails_teacher_passes":
+        stmt = stmt.having(_passes("teacher") > 0)
+    ids = list(session.scalars(stmt))
+    nxt = encode_cursor(ids[limit - 1]) if len(ids) > limit else None
+    ids = ids[:limit]
+    if not ids:
+        return [], None
+    evaluations = evaluations_of(session, run=run)
+    prompts = {p.id: p for p in session.scalars(select(Prompt).where(Prompt.id.in_(ids)))}
+    answers: dict[tuple[int, int], list[EvalSample]] = {}
+    for sample in session.scalars(
+        select(EvalSample)
+        .where(EvalSample.evaluation_id.in_([e.id for e in evaluations]), EvalSample.prompt_id.in_(ids))
+        .order_by(EvalSample.prompt_id, EvalSample.evaluation_id, EvalSample.sample)
+    ):
+        answers.setdefault((sample.prompt_id, sample.evaluation_id), []).append(sample)
+    rows = []
+    for pid in ids:
+        p = prompts.get(pid)
+        models = []
+        for e in evaluations:
+            got = answers.get((pid, e.id))
+            if got:
+                models.append(
+                    ModelAnswers(
+                        evaluation_id=e.id,
+                        label=e.label or e.role,
+                        role=e.role,
+                        passed=sum(1 for s in got if s.passed),
+                        samples=[EvalSampleOut.model_validate(s) for s in got],
+                    )
+                )
+        rows.append(
+            PromptComparison(
+                prompt_id=pid,
+                text=p.text if p else "(prompt deleted)",
+                reference=p.reference if p else None,
+                models=models,
+            )
+        )
+    return rows, nxt

@@ -94,9 +94,37 @@ def choose_thresholds(pairs: list[Pair], target: float) -> tuple[float | None, f
     return accept, reject
 
 
+def curve(pairs: list[Pair]) -> list[dict]:
+    """For every distinct judge score t: precision and recall of 'accept at or above t' and its coverage
+    (the share of labelled attempts accepted there), lowest t first; what the dashboard plots."""
+    scored = sorted((p.score, p.human) for p in pairs if p.score is not None)
+    if not scored:
+        return []
+    n, positives = len(pairs), sum(p.human for p in pairs)
+    scores = np.array([s for s, _ in scored], dtype=float)
+    human = np.array([h for _, h in scored], dtype=bool)
+    # suffix sums: attempts and right accepts at or above each position
+    above = np.arange(len(scores), 0, -1)
+    tp = np.cumsum(human[::-1])[::-1]
+    points = []
+    for t in np.unique(scores):
+        i = int(np.searchsorted(scores, t, side="left"))
+        points.append(
+            {
+                "threshold": float(t),
+                "accepted": int(above[i]),
+                "precision": round(float(tp[i] / above[i]), 4),
+                "recall": round(float(tp[i] / positives), 4) if positives else None,
+                "coverage": round(float(above[i] / n), 4),
+            }
+        )
+    return points
+
+
 def calibrate(pairs: list[Pair], *, pass_score: float, target: float = 0.95, seed: int = 0) -> dict:
     """The report for one judge version against the project's human labels."""
     report: dict = {"target_precision": target, "labels": len(pairs), "min_labels": MIN_LABELS}
+    report["curve"] = curve(pairs)
     report["at_pass_score"] = agreement(pairs, pass_score, seed=seed)
     if len(pairs) < MIN_LABELS:
         return {

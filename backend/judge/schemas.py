@@ -113,3 +113,51 @@ class JudgeSummary(BaseModel):
     thresholds: Thresholds
     elapsed_s: float
     chunks: dict[str, int] = Field(description="Chunks by status.")
+
+
+class Confusion(BaseModel):
+    true_accept: int
+    false_accept: int
+    false_reject: int
+    true_reject: int
+
+
+class AgreementOut(BaseModel):
+    """The judge's 'accept at or above threshold' against the human labels."""
+
+    threshold: float
+    labels: int
+    accuracy: float | None
+    kappa: float | None = Field(description="Cohen's kappa; None where it is undefined (one class only).")
+    precision: float | None = Field(description="Of accept.")
+    precision_ci95: list[float] | None = Field(description="Bootstrap 95% interval.")
+    recall: float | None = Field(description="Of accept.")
+    recall_ci95: list[float] | None
+    confusion: Confusion
+
+
+class CurvePoint(BaseModel):
+    threshold: float = Field(description="Accept at or above this judge score.")
+    accepted: int = Field(description="Labelled attempts accepted there.")
+    precision: float
+    recall: float | None
+    coverage: float = Field(description="Share of labelled attempts accepted there.")
+
+
+class CalibrationThresholds(BaseModel):
+    accept: float
+    reject: float
+
+
+class CalibrationOut(BaseModel):
+    rubric_version: int
+    status: Literal["calibrated", "too_few_labels", "target_unreachable"]
+    message: str
+    target_precision: float
+    labels: int
+    min_labels: int = Field(description="Labels calibration needs before it chooses thresholds.")
+    at_pass_score: AgreementOut = Field(description="Agreement at the rubric's pass_score.")
+    at_accept_threshold: AgreementOut | None = Field(None, description="Agreement at the chosen threshold.")
+    thresholds: CalibrationThresholds | None
+    coverage: float | None = Field(description="Share of labelled attempts the thresholds decide.")
+    curve: list[CurvePoint] = Field(description="Precision, recall and coverage per threshold, lowest first.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.db import Base, BigId, JSONType, utcnow
@@ -35,8 +35,18 @@ class Prompt(Base):
     # extra index slows the COPY that writes a million rows. For the same reason prompt_set_id has no
     # foreign key, which would look its prompt set up once per row: migration 0005 gives the same
     # guarantees (the set must exist and is locked FOR KEY SHARE; deleting it deletes its prompts) with
-    # triggers that run once per statement.
-    __table_args__ = (UniqueConstraint("prompt_set_id", "position"),)
+    # triggers that run once per statement. The one text index is the sample browser's substring search
+    # (pg_trgm, GIN, PostgreSQL only: migration 0012; SQLite searches by scanning).
+    __table_args__ = (
+        UniqueConstraint("prompt_set_id", "position"),
+        Index(
+            "ix_prompts_text_trgm",
+            "text",
+            postgresql_using="gin",
+            postgresql_ops={"text": "gin_trgm_ops"},
+            info={"postgresql_only": True},
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     prompt_set_id: Mapped[int] = mapped_column(index=False)  # references prompt_sets.id (see above)

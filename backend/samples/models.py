@@ -17,6 +17,9 @@ class Generation(Base):
         # Exactly-once: a retried task inserts with ON CONFLICT DO NOTHING on this key.
         UniqueConstraint("run_id", "prompt_id", "attempt"),
         Index("ix_generations_run_keyset", "run_id", "id"),
+        # The sample browser's filters, each an equality on the run that keeps the id order.
+        Index("ix_generations_run_accepted", "run_id", "accepted", "id"),
+        Index("ix_generations_run_finish", "run_id", "finish_reason", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -47,6 +50,10 @@ class Verdict(Base):
         UniqueConstraint("generation_id", "verifier", "verifier_version"),
         Index("ix_verdicts_generation", "generation_id"),
         Index("ix_verdicts_run_keyset", "run_id", "id"),
+        # The sample browser: "this verifier passed / failed" in generation order, and the judge's
+        # score range (read as a range, then sorted: a page never scans more than the matches).
+        Index("ix_verdicts_run_verifier_passed", "run_id", "verifier", "passed", "generation_id"),
+        Index("ix_verdicts_run_verifier_score", "run_id", "verifier", "score", "generation_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

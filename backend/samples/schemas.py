@@ -42,3 +42,34 @@ class VerdictOut(BaseModel):
     detail: dict[str, Any]
     duration_ms: float
     created_at: datetime
+
+
+class GenerationRow(GenerationOut):
+    """One row of the sample browser: the attempt, the judge's score and the start of its prompt."""
+
+    judge_score: float | None = Field(description="The judge's score; None where it never scored this one.")
+    prompt_preview: str | None = Field(description="The first 240 characters of the prompt.")
+
+
+class GenerationPage(BaseModel):
+    items: list[GenerationRow]
+    next_cursor: str | None = Field(None, description="The page after this one; None on the last page.")
+    prev_cursor: str | None = Field(None, description="The page before this one; None on the first page.")
+
+
+class PromptView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    position: int
+    text: str
+    system: str | None
+    reference: str | None
+
+
+class GenerationDetail(BaseModel):
+    """The trace view: the attempt, its prompt with the reference, and every verdict on it."""
+
+    generation: GenerationOut
+    prompt: PromptView | None
+    verdicts: list[VerdictOut]

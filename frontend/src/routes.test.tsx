@@ -20,6 +20,7 @@ function api() {
     "GET /api/projects/3": () => jsonResponse(project),
     "GET /api/projects/3/runs": () => jsonResponse({ items: [], next_cursor: null }),
     "GET /api/projects/3/runs/5": () => jsonResponse(runDetail),
+    "GET /api/projects/3/runs/5/generations": () => jsonResponse({ items: [], next_cursor: null, prev_cursor: null }),
   });
 }
 
@@ -63,7 +64,7 @@ describe("routes", () => {
     const u = userEvent.setup();
     await u.click(within(runNav).getByTestId("nav-run-samples"));
     await waitFor(() => expect(window.location.pathname).toBe("/projects/3/runs/5/samples"));
-    expect(await screen.findByText(/sample browser is not built yet/)).toBeInTheDocument();
+    expect(await screen.findByTestId("samples")).toBeInTheDocument();
     expect(within(runNav).getByTestId("nav-run-samples")).toHaveClass("active");
     expect(within(runNav).getByTestId("nav-run-overview")).not.toHaveClass("active");
 

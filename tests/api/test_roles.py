@@ -59,6 +59,7 @@ ROUTES = [
     ),
     ("GET", "/api/projects/{p}/runs/{run}/generations", None, "viewer", 200),
     ("GET", "/api/projects/{p}/runs/{run}/card", None, "viewer", 200),
+    ("GET", "/api/projects/{p}/runs/{run}/evaluations/by-prompt", None, "viewer", 200),
     ("GET", "/api/projects/{p}/runs/{run}/export", None, "maintainer", 200),
     ("GET", "/api/projects/{p}/jobs", None, "viewer", 200),
     ("GET", "/api/projects/{p}/jobs/{job}", None, "viewer", 200),

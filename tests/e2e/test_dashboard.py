@@ -17,7 +17,7 @@ import pytest
 from backend.core.net import free_port
 from backend.core.processes import wait_healthy
 from backend.demo import api_argv
-from tests.conftest import DATA_DIR, TEST_ENV
+from tests.conftest import DATA_DIR, TEST_ENV, seed_prompt_set, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "frontend"
@@ -107,3 +107,153 @@ def test_a_write_is_committed_before_its_response_is_sent(server, accounts):
             token = c.post("/api/auth/login", json={"email": user["email"], "password": "race-pass-123"})
             me = c.get("/api/users/me", headers={"Authorization": f"Bearer {token.json()['access_token']}"})
             assert me.status_code == 200, me.text
+
+
+LATEX_PROMPTS = [
+    {"prompt": "What is $6 \\times 7$?", "reference": "42"},
+    {"prompt": "Compute $\\frac{84}{2}$.", "reference": "42"},
+    {"prompt": "What is $3 + 4$?", "reference": "7"},
+]
+JUDGE_RUBRIC = {
+    "template": "Question: {question}\nReference: {reference}\nAnswer: {answer}\n"
+    'Reply with JSON {"score": 1-5, "rationale": "..."}.',
+    "scale_min": 1,
+    "scale_max": 5,
+}
+ARTIFACTS = ROOT / "tests" / "e2e" / "artifacts"
+
+
+@pytest.fixture
+def fake_endpoints():
+    """A fake paid teacher (answers 42 then 7) and a fake judge (42 scores 5, 7 scores 1)."""
+    from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
+
+    t_port, j_port = free_port(), free_port()
+    teacher = start_fake_server(t_port, "--answers", "42,7", "--answer-bytes", "300",
+                                log_path=DATA_DIR / "fake-e2e-teacher.log")  # fmt: skip
+    judge = start_fake_server(j_port, "--judge-scores", "42=5,7=1", log_path=DATA_DIR / "fake-e2e-judge.log")
+    yield f"http://127.0.0.1:{t_port}/v1", f"http://127.0.0.1:{j_port}/v1"
+    stop_fake_server(teacher)
+    stop_fake_server(judge)
+
+
+def _judged_run(client, h, pid, pset, endpoints, secret) -> int:
+    """rollout -> filter -> judge -> review on the fake endpoints; returns the run once review waits."""
+    import time
+
+    ids = []
+    for name, url in zip(("e2e-teacher", "e2e-judge"), endpoints, strict=True):
+        body = {"name": name, "backend": "openai_compat", "model": name, "base_url": url,
+                "api_key": secret, "licence": "api_no_compete"}  # fmt: skip
+        r = client.post(f"/api/projects/{pid}/teachers", headers=h, json=body)
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    assert client.post(f"/api/projects/{pid}/rubrics", headers=h, json=JUDGE_RUBRIC).status_code == 201
+    recipe = {
+        "prompt_set_id": pset,
+        "teacher_id": ids[0],
+        "stages": ["rollout", "filter", "judge", "review"],
+        "rollout": {"n": 2, "max_tokens": 64, "use_cache": False},
+        "filter": {"verifiers": {"verifiers": [{"name": "math", "settings": {"timeout_s": 10}}]}},
+        "judge": {"teacher_id": ids[1]},
+        "review": {"sample_share": 0, "uncalibrated_share": 0, "overlap_share": 0},
+    }
+    r = client.post(f"/api/projects/{pid}/runs", headers=h, json={"name": "judged", "recipe": recipe})
+    assert r.status_code == 202, r.text
+    rid = r.json()["id"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        run = client.get(f"/api/projects/{pid}/runs/{rid}", headers=h).json()
+        review = next(s for s in run["stages"] if s["kind"] == "review")
+        if review["status"] == "running":
+            return rid
+        assert run["status"] not in ("failed", "cancelled"), [s["error"] for s in run["stages"]]
+        time.sleep(0.2)
+    raise AssertionError(f"the review stage never started: {run}")
+
+
+def test_every_page_in_chromium(server, client, accounts, celery_worker, fake_endpoints, tmp_path):
+    """The whole dashboard (e2e/whole.mjs): log in, upload a prompt set with a bad row, launch the demo
+    recipe from the wizard and watch a run finish live, a trace with LaTeX, a judge-rejected attempt
+    reviewed with the keyboard only, the evaluation table, the judge, teachers and members pages; a
+    screenshot of every page, light and dark, under tests/e2e/artifacts/; no console error anywhere."""
+    import json
+
+    import httpx
+    from rich.console import Console
+
+    from backend import demo_flow
+
+    owner = accounts.user(password="whole-dashboard-1")
+    pid = accounts.project(owner, reviewer=accounts.user(), viewer=accounts.user())
+    h = owner["headers"]
+    secret = "sk-e2e-never-shown-4f1c"
+    pset = seed_prompt_set(pid, write_jsonl(tmp_path / "latex.jsonl", LATEX_PROMPTS), name="latex")
+    judged = _judged_run(client, h, pid, pset, fake_endpoints, secret)
+    gens = client.get(f"/api/projects/{pid}/runs/{judged}/generations", headers=h, params={"limit": 50})
+    latex_gen = gens.json()["items"][0]["id"]
+
+    # The demo recipe, small: multiplication prompts, the shipped tiny teacher, SFT of a 10x smaller
+    # student and the evaluation against base and teacher. Queued now, watched live by the browser.
+    size = demo_flow.Size(prompts=48, eval_ratio=0.25, attempts=2, steps=20, eval_prompts=8)
+    _, student = demo_flow._task()
+    base = student.build(DATA_DIR / "demo" / "student-base")
+    with httpx.Client(base_url=server, headers=h, timeout=30) as http:
+        api = demo_flow.Api(http)
+        demo_set = demo_flow.prompt_set(api, pid, size, DATA_DIR, Console(quiet=True))
+        tid = demo_flow.teacher(api, pid)
+        recipe = demo_flow.recipe(demo_set["id"], tid, size, "verified", 0, base)
+        body = {"name": "demo-e2e", "recipe": recipe}
+        evaluated = api("POST", f"/api/projects/{pid}/runs", json=body)["id"]
+
+    bad = tmp_path / "with-a-bad-row.jsonl"
+    bad.write_text('{"prompt": "What is 2 + 2?", "reference": "4"}\n{"prompt": \n{"prompt": "3 + 3?"}\n')
+    config = {
+        "baseUrl": server,
+        "email": owner["email"],
+        "password": "whole-dashboard-1",
+        "projectId": pid,
+        "projectName": client.get(f"/api/projects/{pid}", headers=h).json()["name"],
+        "artifacts": str(ARTIFACTS),
+        "judgeRunId": judged,
+        "latexGenerationId": latex_gen,
+        "evalRunId": evaluated,
+        "promptSetId": demo_set["id"],
+        "badPromptFile": str(bad),
+        "badPromptLine": 2,
+        "demo": {
+            "teacherName": "tiny-multiplier",
+            "promptSetName": demo_set["name"],
+            "studentPath": str(base),
+            "evalPrompts": size.eval_prompts,
+            "steps": size.steps,
+        },
+        "teacherSecret": secret,
+        "runTimeoutMs": 300_000,
+    }
+    cfg = tmp_path / "e2e.json"
+    cfg.write_text(json.dumps(config))
+    env = {**os.environ, "E2E_CONFIG": str(cfg)}
+    proc = subprocess.run(
+        ["node", "e2e/whole.mjs"], cwd=FRONTEND, capture_output=True, text=True, timeout=900, env=env
+    )
+    out = proc.stdout + proc.stderr
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("E2E-RESULT ")), None)
+    assert line, out[-5000:]
+    results = json.loads(line.removeprefix("E2E-RESULT "))
+    failed = {k: v.get("error") or v.get("why") for k, v in results.items() if v["status"] != "passed"}
+    assert not failed, json.dumps(failed, indent=1)[:6000] + "\n" + out[-3000:]  # a skipped step fails too
+    assert proc.returncode == 0, out[-3000:]
+
+    done = results["review a judge-rejected attempt with the keyboard only"]["out"]
+    assert done["reason"] == "judge_rejected" and done["decided"] == "reject" and done["rationale"]
+    log = client.get(f"/api/projects/{pid}/runs/{judged}/review/log", headers=h).json()
+    mine = [e["decision"] for e in log if e["generation_id"] == done["generationId"]]
+    assert mine == ["reject", "undo", "reject"]
+    table = results["read the evaluation table"]["out"]
+    assert len(table["rows"]) == size.eval_prompts and all(len(r["passed"]) == 3 for r in table["rows"])
+    assert [s[1] for s in table["scores"]] == ["base", "student", "teacher"]
+    assert results["teachers page"]["out"]["keys"].count("set") == 2
+    shots = sorted(p.name for p in ARTIFACTS.glob("*.png") if not p.name.startswith("FAILED"))
+    assert len(shots) >= 28 and "review-dark.png" in shots and "evaluation-light.png" in shots, shots
+    assert all((ARTIFACTS / s).stat().st_size > 5000 for s in shots)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query
 from backend.api.deps import SessionDep, Viewer
 from backend.core.pagination import Page
 from backend.evals import service
-from backend.evals.schemas import EvalSampleOut, EvaluationOut
+from backend.evals.schemas import EvalSampleOut, EvaluationOut, PromptComparison
 from backend.runs.service import get_run
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["evaluations"])
@@ -22,6 +22,28 @@ def list_evaluations(session: SessionDep, access: Viewer, run_id: Id) -> list[Ev
     """Each evaluated model of the run with its scores and config hash."""
     run = get_run(session, project=access.project, run_id=run_id)
     return [EvaluationOut.model_validate(e) for e in service.evaluations_of(session, run=run)]
+
+
+@router.get("/runs/{run_id}/evaluations/by-prompt", operation_id="compareRunEvaluations")
+def compare(
+    session: SessionDep,
+    access: Viewer,
+    run_id: Id,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+    only: Annotated[
+        service.Only,
+        Query(
+            description="student_fails: no student sample passed; student_fails_teacher_passes: "
+            "and a teacher sample did."
+        ),
+    ] = "all",
+) -> Page[PromptComparison]:
+    """Per held-out prompt, every evaluated model's answers side by side (base, student, teacher), a
+    page of prompts at a time in prompt order."""
+    run = get_run(session, project=access.project, run_id=run_id)
+    rows, nxt = service.compare_page(session, run=run, limit=limit, cursor=cursor, only=only)
+    return Page[PromptComparison](items=rows, next_cursor=nxt)
 
 
 @router.get("/evaluations/{evaluation_id}/samples", operation_id="listEvalSamples")

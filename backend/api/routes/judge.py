@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Path, Query, UploadFile, status
 
@@ -10,7 +10,7 @@ from backend.api.deps import Maintainer, SessionDep, Viewer
 from backend.core.errors import TooLarge
 from backend.judge import labels, service
 from backend.judge.calibration import calibrate
-from backend.judge.schemas import RubricIn, RubricOut
+from backend.judge.schemas import CalibrationOut, RubricIn, RubricOut
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["judge"])
 Version = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -45,16 +45,17 @@ def calibration(
     version: Version,
     target_precision: Annotated[float, Query(gt=0, le=1)] = 0.95,
     seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
-) -> dict[str, Any]:
+) -> CalibrationOut:
     """This judge version against the project's human labels: accuracy, Cohen's kappa, precision and
     recall of accept with bootstrap 95% intervals, the confusion table, and the thresholds that reach
-    the target precision with their coverage; too few labels says so."""
+    the target precision with their coverage, and the precision/recall/coverage curve over thresholds;
+    too few labels says so."""
     rubric = service.get_rubric(session, project_id=access.project.id, version=version)
     pairs = labels.pairs_for(session, rubric=rubric)
-    return {
-        "rubric_version": rubric.version,
+    return CalibrationOut(
+        rubric_version=rubric.version,
         **calibrate(pairs, pass_score=rubric.pass_score, target=target_precision, seed=seed),
-    }
+    )
 
 
 @router.post("/labels/import", operation_id="importLabels")

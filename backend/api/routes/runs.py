@@ -1,15 +1,16 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
-from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from backend.api.deps import Maintainer, SessionDep, Viewer
 from backend.core.errors import Invalid
 from backend.core.ids import BigPathId, PathId
 from backend.core.pagination import Page
 from backend.datasets import export
+from backend.prompts.models import Prompt
 from backend.prompts.service import get_prompt_set
 from backend.rollouts.estimate import estimate
 from backend.rollouts.schemas import RolloutEstimate
@@ -26,9 +27,17 @@ from backend.runs.schemas import (
     stage_out,
 )
 from backend.runs.stages import STAGES
-from backend.samples.schemas import GenerationOut, VerdictOut
+from backend.samples import service as samples
+from backend.samples.schemas import (
+    GenerationDetail,
+    GenerationOut,
+    GenerationPage,
+    GenerationRow,
+    PromptView,
+    VerdictOut,
+)
+from backend.samples.service import Filters, verdicts_of
 from backend.samples.service import list_generations as generations_page
-from backend.samples.service import verdicts_of
 from backend.teachers.service import get_teacher
 from backend.verifiers.registry import VERIFIERS
 
@@ -106,22 +115,88 @@ def estimate_rollout(session: SessionDep, access: Viewer, recipe: Recipe) -> Rol
     )
 
 
-@router.get("/runs/{run_id}/generations", operation_id="listGenerations")
+VerifierName = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="Only attempts this verifier (or all / any) judged."
+    ),
+]
+Score = Annotated[float | None, Query(allow_inf_nan=False, description="The judge's score, inclusive.")]
+
+
+@router.get("/runs/{run_id}/generations", operation_id="listGenerations", response_model=GenerationPage)
 def list_generations(
     session: SessionDep,
     access: Viewer,
     run_id: RunId,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    last: Annotated[bool, Query(description="The run's last page (ignored with a cursor).")] = False,
     status: Annotated[str | None, Query(pattern="^(ok|failed)$")] = None,
     accepted: Annotated[bool | None, Query(description="Only attempts the filter accepted (or not).")] = None,
-) -> Page[GenerationOut]:
-    """A run's generations, oldest first, a page at a time."""
+    verdict: Annotated[
+        Literal["accepted", "rejected", "unverified"] | None,
+        Query(description="The run's decision on the attempt; unverified: none yet, or undecided."),
+    ] = None,
+    verifier: VerifierName = None,
+    verifier_result: Annotated[
+        Literal["pass", "fail", "undecided"] | None,
+        Query(description="That verifier's result (needs verifier)."),
+    ] = None,
+    score_min: Score = None,
+    score_max: Score = None,
+    q: Annotated[
+        str | None, Query(min_length=3, max_length=200, description="Prompt text contains this (any case).")
+    ] = None,
+    finish_reason: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
+    reasoning: Annotated[
+        bool, Query(description="Include each attempt's reasoning (false for lists: it runs to 100k chars).")
+    ] = True,
+) -> Response:
+    """A run's generations in id order, a page at a time, filtered as the sample browser asks. Pass
+    next_cursor or prev_cursor back as cursor for the page after or before; last=true for the last page."""
     run = service.get_run(session, project=access.project, run_id=run_id)
-    rows, nxt = generations_page(
-        session, run=run, limit=limit, cursor=cursor, status=status, accepted=accepted
+    filters = Filters(
+        status=status,
+        accepted=accepted,
+        verdict=verdict,
+        verifier=verifier,
+        verifier_result=verifier_result,
+        score_min=score_min,
+        score_max=score_max,
+        q=q,
+        finish_reason=finish_reason,
     )
-    return Page[GenerationOut](items=[_generation(g) for g in rows], next_cursor=nxt)
+    page = generations_page(
+        session, run=run, limit=limit, cursor=cursor, filters=filters, last=last, reasoning=reasoning
+    )
+    # The rows come from the database in the declared types: build and serialise them once (this route
+    # is the sample browser's hot path; FastAPI would validate the page again on the way out).
+    items = [
+        GenerationRow.model_construct(
+            **{**r, "reasoning": r.get("reasoning")}, truncated=r["finish_reason"] == "length"
+        )
+        for r in page.rows
+    ]
+    body = GenerationPage.model_construct(
+        items=items, next_cursor=page.next_cursor, prev_cursor=page.prev_cursor
+    )
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
+@router.get("/runs/{run_id}/generations/{generation_id}", operation_id="getGeneration")
+def get_generation(
+    session: SessionDep, access: Viewer, run_id: RunId, generation_id: BigPathId
+) -> GenerationDetail:
+    """One attempt for the trace view: its text, its prompt and reference, and every verdict on it."""
+    run = service.get_run(session, project=access.project, run_id=run_id)
+    g = samples.get_generation(session, run=run, generation_id=generation_id)
+    prompt = session.get(Prompt, g.prompt_id)
+    return GenerationDetail(
+        generation=_generation(g),
+        prompt=PromptView.model_validate(prompt) if prompt is not None else None,
+        verdicts=[VerdictOut.model_validate(v) for v in verdicts_of(session, run=run, generation_id=g.id)],
+    )
 
 
 @router.get("/runs/{run_id}/generations/{generation_id}/verdicts", operation_id="listVerdicts")
@@ -136,8 +211,10 @@ def list_verdicts(
     return [VerdictOut.model_validate(v) for v in verdicts_of(session, run=run, generation_id=generation_id)]
 
 
-def _generation(g) -> GenerationOut:
-    fields = {c: getattr(g, c) for c in GenerationOut.model_fields if c != "truncated"}
+def _generation(g, *, reasoning: bool = True) -> GenerationOut:
+    skip = {"truncated"} if reasoning else {"truncated", "reasoning"}
+    fields = {c: getattr(g, c) for c in GenerationOut.model_fields if c not in skip}
+    fields.setdefault("reasoning", None)
     return GenerationOut(**fields, truncated=g.finish_reason == "length")
 
 

@@ -505,9 +505,30 @@ export interface paths {
         };
         /**
          * List Generations
-         * @description A run's generations, oldest first, a page at a time.
+         * @description A run's generations in id order, a page at a time, filtered as the sample browser asks. Pass
+         *     next_cursor or prev_cursor back as cursor for the page after or before; last=true for the last page.
          */
         get: operations["listGenerations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/runs/{run_id}/generations/{generation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Generation
+         * @description One attempt for the trace view: its text, its prompt and reference, and every verdict on it.
+         */
+        get: operations["getGeneration"];
         put?: never;
         post?: never;
         delete?: never;
@@ -814,6 +835,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/runs/{run_id}/evaluations/by-prompt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare
+         * @description Per held-out prompt, every evaluated model's answers side by side (base, student, teacher), a
+         *     page of prompts at a time in prompt order.
+         */
+        get: operations["compareRunEvaluations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/evaluations/{evaluation_id}/samples": {
         parameters: {
             query?: never;
@@ -886,7 +928,8 @@ export interface paths {
          * Calibration
          * @description This judge version against the project's human labels: accuracy, Cohen's kappa, precision and
          *     recall of accept with bootstrap 95% intervals, the confusion table, and the thresholds that reach
-         *     the target precision with their coverage; too few labels says so.
+         *     the target precision with their coverage, and the precision/recall/coverage curve over thresholds;
+         *     too few labels says so.
          */
         get: operations["getCalibration"];
         put?: never;
@@ -1116,6 +1159,41 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AgreementOut
+         * @description The judge's 'accept at or above threshold' against the human labels.
+         */
+        AgreementOut: {
+            /** Threshold */
+            threshold: number;
+            /** Labels */
+            labels: number;
+            /** Accuracy */
+            accuracy: number | null;
+            /**
+             * Kappa
+             * @description Cohen's kappa; None where it is undefined (one class only).
+             */
+            kappa: number | null;
+            /**
+             * Precision
+             * @description Of accept.
+             */
+            precision: number | null;
+            /**
+             * Precision Ci95
+             * @description Bootstrap 95% interval.
+             */
+            precision_ci95: number[] | null;
+            /**
+             * Recall
+             * @description Of accept.
+             */
+            recall: number | null;
+            /** Recall Ci95 */
+            recall_ci95: number[] | null;
+            confusion: components["schemas"]["Confusion"];
+        };
         /** ApiTokenCreate */
         ApiTokenCreate: {
             /** Name */
@@ -1200,6 +1278,49 @@ export interface components {
              * @description JSON CleaningOptions (dedup, decontamination, split)
              */
             options?: string | null;
+        };
+        /** CalibrationOut */
+        CalibrationOut: {
+            /** Rubric Version */
+            rubric_version: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "calibrated" | "too_few_labels" | "target_unreachable";
+            /** Message */
+            message: string;
+            /** Target Precision */
+            target_precision: number;
+            /** Labels */
+            labels: number;
+            /**
+             * Min Labels
+             * @description Labels calibration needs before it chooses thresholds.
+             */
+            min_labels: number;
+            /** @description Agreement at the rubric's pass_score. */
+            at_pass_score: components["schemas"]["AgreementOut"];
+            /** @description Agreement at the chosen threshold. */
+            at_accept_threshold?: components["schemas"]["AgreementOut"] | null;
+            thresholds: components["schemas"]["CalibrationThresholds"] | null;
+            /**
+             * Coverage
+             * @description Share of labelled attempts the thresholds decide.
+             */
+            coverage: number | null;
+            /**
+             * Curve
+             * @description Precision, recall and coverage per threshold, lowest first.
+             */
+            curve: components["schemas"]["CurvePoint"][];
+        };
+        /** CalibrationThresholds */
+        CalibrationThresholds: {
+            /** Accept */
+            accept: number;
+            /** Reject */
+            reject: number;
         };
         /** CheckResult */
         CheckResult: {
@@ -1311,6 +1432,39 @@ export interface components {
              * @description Student pass@1 minus the base's.
              */
             gain_over_base: number | null;
+        };
+        /** Confusion */
+        Confusion: {
+            /** True Accept */
+            true_accept: number;
+            /** False Accept */
+            false_accept: number;
+            /** False Reject */
+            false_reject: number;
+            /** True Reject */
+            true_reject: number;
+        };
+        /** CurvePoint */
+        CurvePoint: {
+            /**
+             * Threshold
+             * @description Accept at or above this judge score.
+             */
+            threshold: number;
+            /**
+             * Accepted
+             * @description Labelled attempts accepted there.
+             */
+            accepted: number;
+            /** Precision */
+            precision: number;
+            /** Recall */
+            recall: number | null;
+            /**
+             * Coverage
+             * @description Share of labelled attempts accepted there.
+             */
+            coverage: number;
         };
         /** DecisionIn */
         DecisionIn: {
@@ -1705,6 +1859,16 @@ export interface components {
                 [key: string]: number;
             };
         };
+        /**
+         * GenerationDetail
+         * @description The trace view: the attempt, its prompt with the reference, and every verdict on it.
+         */
+        GenerationDetail: {
+            generation: components["schemas"]["GenerationOut"];
+            prompt: components["schemas"]["PromptView"] | null;
+            /** Verdicts */
+            verdicts: components["schemas"]["VerdictOut"][];
+        };
         /** GenerationOut */
         GenerationOut: {
             /** Id */
@@ -1745,6 +1909,75 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /** GenerationPage */
+        GenerationPage: {
+            /** Items */
+            items: components["schemas"]["GenerationRow"][];
+            /**
+             * Next Cursor
+             * @description The page after this one; None on the last page.
+             */
+            next_cursor?: string | null;
+            /**
+             * Prev Cursor
+             * @description The page before this one; None on the first page.
+             */
+            prev_cursor?: string | null;
+        };
+        /**
+         * GenerationRow
+         * @description One row of the sample browser: the attempt, the judge's score and the start of its prompt.
+         */
+        GenerationRow: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: number;
+            /** Prompt Id */
+            prompt_id: number;
+            /** Attempt */
+            attempt: number;
+            /** Status */
+            status: string;
+            /** Reasoning */
+            reasoning: string | null;
+            /** Content */
+            content: string | null;
+            /** Finish Reason */
+            finish_reason: string | null;
+            /** Truncated */
+            truncated: boolean;
+            /** Error */
+            error: string | null;
+            /** Prompt Tokens */
+            prompt_tokens: number | null;
+            /** Completion Tokens */
+            completion_tokens: number | null;
+            /** Latency Ms */
+            latency_ms: number | null;
+            /** From Cache */
+            from_cache: boolean;
+            /**
+             * Accepted
+             * @description The filter stage's decision; None until filtered or undecided.
+             */
+            accepted: boolean | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Judge Score
+             * @description The judge's score; None where it never scored this one.
+             */
+            judge_score: number | null;
+            /**
+             * Prompt Preview
+             * @description The first 240 characters of the prompt.
+             */
+            prompt_preview: string | null;
         };
         /**
          * ItemOut
@@ -2088,6 +2321,28 @@ export interface components {
         MemberUpdate: {
             role: components["schemas"]["Role"];
         };
+        /**
+         * ModelAnswers
+         * @description One evaluated model's answers to one prompt.
+         */
+        ModelAnswers: {
+            /** Evaluation Id */
+            evaluation_id: number;
+            /** Label */
+            label: string;
+            /** Role */
+            role: string;
+            /**
+             * Passed
+             * @description Samples judged correct.
+             */
+            passed: number;
+            /**
+             * Samples
+             * @description Every sample, in sample order.
+             */
+            samples: components["schemas"]["EvalSampleOut"][];
+        };
         /** ModelArtifactOut */
         ModelArtifactOut: {
             /** Id */
@@ -2171,13 +2426,6 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
-        /** Page[GenerationOut] */
-        Page_GenerationOut_: {
-            /** Items */
-            items: components["schemas"]["GenerationOut"][];
-            /** Next Cursor */
-            next_cursor?: string | null;
-        };
         /** Page[JobOut] */
         Page_JobOut_: {
             /** Items */
@@ -2189,6 +2437,13 @@ export interface components {
         Page_ModelArtifactOut_: {
             /** Items */
             items: components["schemas"]["ModelArtifactOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[PromptComparison] */
+        Page_PromptComparison_: {
+            /** Items */
+            items: components["schemas"]["PromptComparison"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -2395,6 +2650,23 @@ export interface components {
             /** Description */
             description?: string | null;
         };
+        /**
+         * PromptComparison
+         * @description One held-out prompt: what each evaluated model of the run answered.
+         */
+        PromptComparison: {
+            /** Prompt Id */
+            prompt_id: number;
+            /** Text */
+            text: string;
+            /** Reference */
+            reference: string | null;
+            /**
+             * Models
+             * @description In the order the run's evaluations were made.
+             */
+            models: components["schemas"]["ModelAnswers"][];
+        };
         /** PromptOut */
         PromptOut: {
             /** Id */
@@ -2447,6 +2719,19 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /** PromptView */
+        PromptView: {
+            /** Id */
+            id: number;
+            /** Position */
+            position: number;
+            /** Text */
+            text: string;
+            /** System */
+            system: string | null;
+            /** Reference */
+            reference: string | null;
         };
         /** QueueOut */
         QueueOut: {
@@ -7238,9 +7523,26 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string | null;
+                /** @description The run's last page (ignored with a cursor). */
+                last?: boolean;
                 status?: string | null;
                 /** @description Only attempts the filter accepted (or not). */
                 accepted?: boolean | null;
+                /** @description The run's decision on the attempt; unverified: none yet, or undecided. */
+                verdict?: ("accepted" | "rejected" | "unverified") | null;
+                /** @description Only attempts this verifier (or all / any) judged. */
+                verifier?: string | null;
+                /** @description That verifier's result (needs verifier). */
+                verifier_result?: ("pass" | "fail" | "undecided") | null;
+                /** @description The judge's score, inclusive. */
+                score_min?: number | null;
+                /** @description The judge's score, inclusive. */
+                score_max?: number | null;
+                /** @description Prompt text contains this (any case). */
+                q?: string | null;
+                finish_reason?: string | null;
+                /** @description Include each attempt's reasoning (false for lists: it runs to 100k chars). */
+                reasoning?: boolean;
             };
             header?: never;
             path: {
@@ -7257,7 +7559,103 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_GenerationOut_"];
+                    "application/json": components["schemas"]["GenerationPage"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getGeneration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                generation_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GenerationDetail"];
                 };
             };
             /** @description Bad request */
@@ -8876,6 +9274,106 @@ export interface operations {
             };
         };
     };
+    compareRunEvaluations: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+                /** @description student_fails: no student sample passed; student_fails_teacher_passes: and a teacher sample did. */
+                only?: "student_fails_teacher_passes" | "student_fails" | "all";
+            };
+            header?: never;
+            path: {
+                run_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PromptComparison_"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     listEvalSamples: {
         parameters: {
             query?: {
@@ -9285,9 +9783,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["CalibrationOut"];
                 };
             };
             /** @description Bad request */

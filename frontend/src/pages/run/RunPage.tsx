@@ -1,33 +1,44 @@
+import { useEffect, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import {
-  api,
-  unwrap,
-  type LengthSummary,
-  type ProfileSummary,
-  type Role,
-  type RunDetail,
-  type Stage,
-} from "../../api/client";
+import { Link } from "@tanstack/react-router";
+import { api, unwrap, type RunDetail, type Role } from "../../api/client";
 import { errorMessage } from "../../api/errors";
-import { Generations } from "../../components/Generations";
-import { ProgressBar } from "../../components/ProgressBar";
 import { partlyFailedOf, StatusBadge } from "../../components/StatusBadge";
-import { formatDuration, formatMetric, formatNumber, formatTime, isFinished, percentileKeys } from "../../lib/format";
+import { formatDuration, formatTime, isFinished } from "../../lib/format";
 import { LIVE_REFRESH_MS } from "../../lib/live";
 import { atLeast } from "../../lib/roles";
+import { ProfileTable } from "./ProfileTable";
+import { Artifacts } from "./Artifacts";
+import { EvaluationComparison } from "./EvaluationComparison";
+import { RunMetrics } from "./RunMetrics";
+import { StageTimeline } from "./StageTimeline";
+import { TrainingCurves } from "./TrainingCurves";
+import "./run.css";
+
+/** A clock that ticks every second while `live`, so elapsed times move between polls. */
+function useNow(live: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!live) return;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [live]);
+  return live ? now : Date.now();
+}
 
 /**
- * The run page: status, stages with live progress and metrics, the prompt profile and the generations.
- * (Ported from the old project page's run panel; dash-run replaces this file with the full run page.)
+ * The run page: the stages as a live timeline (polled every 2 s until the run finishes), the rollout's
+ * throughput and cost, acceptance per verifier, the training curves, the evaluation's comparison of
+ * base, student and teacher, and what the run made (snapshot, model). Maintainers cancel or re-queue.
  */
 export function RunPage({ projectId, runId }: { projectId: number; runId: number }) {
   const queryClient = useQueryClient();
+  const path = { project_id: projectId, run_id: runId };
   const project = useQuery({
     queryKey: ["project", projectId],
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}", { params: { path: { project_id: projectId } } })),
   });
   const role: Role | null = project.data?.role ?? null;
-  const path = { project_id: projectId, run_id: runId };
   const run = useQuery({
     queryKey: ["run", projectId, runId],
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}", { params: { path } })),
@@ -36,79 +47,81 @@ export function RunPage({ projectId, runId }: { projectId: number; runId: number
       return data && isFinished(data.status) ? false : LIVE_REFRESH_MS;
     },
   });
-
-  const requeue = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/runs/{run_id}/requeue", { params: { path } })),
-    onSuccess: (detail) => {
-      queryClient.setQueryData(["run", projectId, runId], detail);
-      void queryClient.invalidateQueries({ queryKey: ["runs", projectId] });
-    },
+  const hasEvaluate = run.data?.stages.some((s) => s.kind === "evaluate") ?? false;
+  const evaluating = run.data?.stages.some((s) => s.kind === "evaluate" && !isFinished(s.status)) ?? false;
+  // The evaluate stage's summary names every model it compared (a teacher's scores may be reused from
+  // another run); the run's own evaluations fill in while the stage has not summarised yet.
+  const summarised = run.data?.summary.evaluate?.models ?? [];
+  const evaluations = useQuery({
+    queryKey: ["evaluations", projectId, runId],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}/evaluations", { params: { path } })),
+    enabled: hasEvaluate && summarised.length === 0,
+    refetchInterval: evaluating ? LIVE_REFRESH_MS : false,
   });
-
+  const onDone = (detail: RunDetail) => {
+    queryClient.setQueryData(["run", projectId, runId], detail);
+    void queryClient.invalidateQueries({ queryKey: ["runs", projectId] });
+  };
   const cancel = useMutation({
     mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/runs/{run_id}/cancel", { params: { path } })),
-    onSuccess: (detail) => {
-      queryClient.setQueryData(["run", projectId, runId], detail);
-      void queryClient.invalidateQueries({ queryKey: ["runs", projectId] });
-    },
+    onSuccess: onDone,
   });
+  const requeue = useMutation({
+    mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/runs/{run_id}/requeue", { params: { path } })),
+    onSuccess: onDone,
+  });
+  const live = run.data ? !isFinished(run.data.status) : false;
+  const now = useNow(live);
 
   if (run.isPending) {
     return (
-      <section className="card run-panel">
+      <section className="card run-page">
         <p className="muted">Loading run…</p>
       </section>
     );
   }
   if (run.isError) {
     return (
-      <section className="card run-panel">
+      <section className="card run-page">
         <p className="error" role="alert" data-testid="run-error">
           {errorMessage(run.error)}
         </p>
       </section>
     );
   }
-
-  const r: RunDetail = run.data;
-  const canCancel = !isFinished(r.status) && r.status !== "cancelling" && (role === null || atLeast(role, "maintainer"));
-  const canRequeue = (r.status === "failed" || r.status === "cancelled") && (role === null || atLeast(role, "maintainer"));
-  const profile = r.summary.profile ?? null;
-  const hasRollout = r.stages.some((s) => s.kind === "rollout");
+  const r = run.data;
+  const maintainer = atLeast(role, "maintainer");
+  const canCancel = maintainer && !isFinished(r.status) && r.status !== "cancelling";
+  const canRequeue = maintainer && (r.status === "failed" || r.status === "cancelled");
+  const s = r.summary;
+  const params = { projectId, runId };
 
   return (
-    <section className="card run-panel" data-testid="run-detail" data-run-id={r.id} data-run-status={r.status}>
+    <section className="card run-page" data-testid="run-detail" data-run-id={r.id} data-run-status={r.status}>
       <div className="card-head">
         <h2>
           {r.name} <StatusBadge status={r.status} partlyFailed={partlyFailedOf(r.summary)} />
         </h2>
         <div className="card-actions">
+          {r.stages.some((st) => st.kind === "rollout") && (
+            <Link to="/projects/$projectId/runs/$runId/samples" params={params} className="button secondary" data-testid="run-samples-link">
+              Browse samples
+            </Link>
+          )}
           {canRequeue && (
-            <button
-              type="button"
-              className="secondary"
-              disabled={requeue.isPending}
-              onClick={() => requeue.mutate()}
-              data-testid="run-requeue"
-            >
+            <button type="button" className="secondary" disabled={requeue.isPending} onClick={() => requeue.mutate()} data-testid="run-requeue">
               {requeue.isPending ? "Re-queuing…" : "Re-queue (only what is missing)"}
             </button>
           )}
           {canCancel && (
-            <button
-              type="button"
-              className="danger"
-              disabled={cancel.isPending}
-              onClick={() => cancel.mutate()}
-              data-testid="run-cancel"
-            >
+            <button type="button" className="danger" disabled={cancel.isPending} onClick={() => cancel.mutate()} data-testid="run-cancel">
               {cancel.isPending ? "Cancelling…" : "Cancel run"}
             </button>
           )}
         </div>
       </div>
       {(cancel.isError || requeue.isError) && (
-        <p className="error" role="alert">
+        <p className="error" role="alert" data-testid="run-action-error">
           {errorMessage(cancel.error ?? requeue.error)}
         </p>
       )}
@@ -119,8 +132,8 @@ export function RunPage({ projectId, runId }: { projectId: number; runId: number
         <dd>{formatTime(r.started_at)}</dd>
         <dt>Finished</dt>
         <dd>{formatTime(r.finished_at)}</dd>
-        <dt>Duration</dt>
-        <dd>{formatDuration(r.started_at, r.finished_at)}</dd>
+        <dt>Elapsed</dt>
+        <dd data-testid="run-elapsed">{formatDuration(r.started_at, r.finished_at, now)}</dd>
       </dl>
       {r.error && (
         <p className="error" data-testid="run-error-text">
@@ -135,89 +148,38 @@ export function RunPage({ projectId, runId }: { projectId: number; runId: number
         </ul>
       )}
 
-      <h3>Stages</h3>
-      {r.stages.length === 0 ? (
-        <p className="muted">No stages.</p>
-      ) : (
-        <ol className="stages" data-testid="stages">
-          {[...r.stages]
-            .sort((a, b) => a.position - b.position)
-            .map((s) => (
-              <StageItem key={s.id} stage={s} />
-            ))}
-        </ol>
+      <h3>Stages {live && <span className="live-dot" title="updating live" data-testid="live" />}</h3>
+      <StageTimeline stages={r.stages} now={now} />
+
+      <RunMetrics summary={s} />
+
+      {s.profile && <ProfileTable profile={s.profile} />}
+
+      {s.train && (
+        <>
+          <h3>Training</h3>
+          <TrainingCurves train={s.train} />
+        </>
       )}
 
-      {profile && <ProfileTable profile={profile} />}
-      {hasRollout && <Generations projectId={projectId} runId={r.id} live={!isFinished(r.status)} />}
+      {hasEvaluate && (
+        <>
+          <h3>Evaluation</h3>
+          {summarised.length > 0 ? (
+            <EvaluationComparison scores={summarised} comparison={s.evaluate?.comparison} />
+          ) : evaluations.isError ? (
+            <p className="error" role="alert">
+              {errorMessage(evaluations.error)}
+            </p>
+          ) : evaluations.isPending ? (
+            <p className="muted">Loading evaluations…</p>
+          ) : (
+            <EvaluationComparison scores={evaluations.data.flatMap((e) => (e.metrics ? [e.metrics] : []))} />
+          )}
+        </>
+      )}
+
+      <Artifacts projectId={projectId} runId={runId} summary={s} />
     </section>
-  );
-}
-
-export function StageItem({ stage }: { stage: Stage }) {
-  const metrics = Object.entries(stage.metrics ?? {});
-  return (
-    <li className="stage" data-testid="stage" data-stage-kind={stage.kind} data-stage-status={stage.status}>
-      <div className="stage-head">
-        <strong>{stage.kind}</strong>
-        <StatusBadge status={stage.status} partlyFailed={partlyFailedOf(stage.metrics)} />
-        <span className="muted small">{formatDuration(stage.started_at, stage.finished_at)}</span>
-      </div>
-      <ProgressBar done={stage.progress_done} total={stage.progress_total} label={`${stage.kind} progress`} />
-      {stage.error && <p className="error small">{stage.error}</p>}
-      {metrics.length > 0 && (
-        <dl className="metrics">
-          {metrics.map(([k, v]) => (
-            <div key={k}>
-              <dt>{k}</dt>
-              <dd>{formatMetric(v)}</dd>
-            </div>
-          ))}
-        </dl>
-      )}
-    </li>
-  );
-}
-
-export function ProfileTable({ profile }: { profile: ProfileSummary }) {
-  const rows: [string, LengthSummary][] = [
-    ["characters", profile.chars],
-    ["words", profile.words],
-  ];
-  const keys = percentileKeys(rows.map(([, s]) => s));
-  return (
-    <div className="profile" data-testid="profile">
-      <h3>
-        Profile: <span data-testid="profile-prompt-count">{formatNumber(profile.prompt_count)}</span> prompts
-      </h3>
-      {rows.length > 0 && (
-        <table className="table compact">
-          <thead>
-            <tr>
-              <th>length</th>
-              <th>min</th>
-              {keys.map((k) => (
-                <th key={k}>{k}</th>
-              ))}
-              <th>max</th>
-              <th>mean</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map(([unit, s]) => (
-              <tr key={unit} data-testid={`profile-${unit}`}>
-                <td>{unit}</td>
-                <td>{formatNumber(s.min)}</td>
-                {keys.map((k) => (
-                  <td key={k}>{s.percentiles[k] === undefined ? "—" : formatNumber(s.percentiles[k])}</td>
-                ))}
-                <td>{formatNumber(s.max)}</td>
-                <td>{formatNumber(s.mean)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </div>
   );
 }

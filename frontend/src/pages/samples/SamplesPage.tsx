@@ -1,9 +1,309 @@
+import { useEffect, useState, type FormEvent } from "react";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { Link, useNavigate } from "@tanstack/react-router";
+import { api, unwrap } from "../../api/client";
+import { errorMessage } from "../../api/errors";
+import { formatNumber } from "../../lib/format";
 import type { SamplesSearch } from "../../routes";
-/** Placeholder: dash-run replaces this file with the real page. */
-export function SamplesPage(_props: { projectId: number; runId: number; search: SamplesSearch; onSearch: (patch: Partial<SamplesSearch>) => void }) {
+import { VerdictBadge } from "./VerdictBadge";
+import "./samples.css";
+
+export const PAGE_SIZE = 50;
+const VERDICTS = ["accepted", "rejected", "unverified"] as const;
+const RESULTS = ["pass", "fail", "undecided"] as const;
+const FINISH_REASONS = ["stop", "length", "content_filter", "tool_calls"];
+
+type Verdict = (typeof VERDICTS)[number];
+type Result = (typeof RESULTS)[number];
+
+/** The URL's `verifier` is "name" or "name:result" (pass | fail | undecided). */
+export function splitVerifier(v: string | undefined): { name?: string; result?: Result } {
+  if (!v) return {};
+  const [name, result] = v.split(":", 2);
+  return { name: name || undefined, result: (RESULTS as readonly string[]).includes(result) ? (result as Result) : undefined };
+}
+
+/** The API's query for these search params (cursor "last" asks for the last page). */
+export function apiQuery(search: SamplesSearch) {
+  const { name, result } = splitVerifier(search.verifier);
+  const verdict = (VERDICTS as readonly string[]).includes(search.verdict ?? "") ? (search.verdict as Verdict) : undefined;
+  return {
+    limit: PAGE_SIZE,
+    reasoning: false,
+    ...(verdict && { verdict }),
+    ...(name && { verifier: name }),
+    ...(name && result && { verifier_result: result }),
+    ...(search.scoreMin !== undefined && { score_min: search.scoreMin }),
+    ...(search.scoreMax !== undefined && { score_max: search.scoreMax }),
+    ...(search.q && { q: search.q }),
+    ...(search.finishReason && { finish_reason: search.finishReason }),
+    ...(search.cursor === "last" ? { last: true } : search.cursor ? { cursor: search.cursor } : {}),
+  };
+}
+
+/**
+ * The sample browser: a run's generations filtered by verdict, verifier result, judge score range,
+ * prompt text and finish reason (all in the URL), 50 a page, keyset-paged (first, previous, next, last)
+ * so any depth answers as fast as the first page. A row opens the trace view.
+ */
+export function SamplesPage({
+  projectId,
+  runId,
+  search,
+  onSearch,
+}: {
+  projectId: number;
+  runId: number;
+  search: SamplesSearch;
+  onSearch: (patch: Partial<SamplesSearch>) => void;
+}) {
+  const navigate = useNavigate();
+  const path = { project_id: projectId, run_id: runId };
+  const run = useQuery({
+    queryKey: ["run", projectId, runId],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}", { params: { path } })),
+  });
+  const query = apiQuery(search);
+  const page = useQuery({
+    queryKey: ["generations", projectId, runId, query],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}/generations", { params: { path, query } })),
+    placeholderData: keepPreviousData,
+  });
+  const summary = run.data?.summary;
+  const verifiers = [...Object.keys(summary?.filter?.by_verifier ?? {}), ...(summary?.judge ? ["judge"] : [])];
+  const { name: verifierName, result: verifierResult } = splitVerifier(search.verifier);
+  const set = (patch: Partial<SamplesSearch>) => onSearch({ ...patch, cursor: undefined });
+
   return (
-    <p className="muted" data-testid="not-built">
-      The sample browser is not built yet.
-    </p>
+    <section className="card samples" data-testid="samples">
+      <div className="card-head">
+        <h2>Samples</h2>
+        <span className="muted small">{run.data?.name}</span>
+      </div>
+      <div className="samples-filters" data-testid="samples-filters">
+        <label>
+          verdict
+          <select value={search.verdict ?? ""} onChange={(e) => set({ verdict: e.target.value || undefined })} data-testid="filter-verdict">
+            <option value="">any</option>
+            {VERDICTS.map((v) => (
+              <option key={v} value={v}>
+                {v}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          verifier
+          <select
+            value={verifierName ?? ""}
+            onChange={(e) => set({ verifier: e.target.value ? (verifierResult ? `${e.target.value}:${verifierResult}` : e.target.value) : undefined })}
+            data-testid="filter-verifier"
+          >
+            <option value="">any</option>
+            {[...new Set([...verifiers, ...(verifierName ? [verifierName] : [])])].map((v) => (
+              <option key={v} value={v}>
+                {v}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          result
+          <select
+            value={verifierResult ?? ""}
+            disabled={!verifierName}
+            onChange={(e) => set({ verifier: e.target.value ? `${verifierName}:${e.target.value}` : verifierName })}
+            data-testid="filter-verifier-result"
+          >
+            <option value="">any</option>
+            {RESULTS.map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          finish reason
+          <select value={search.finishReason ?? ""} onChange={(e) => set({ finishReason: e.target.value || undefined })} data-testid="filter-finish">
+            <option value="">any</option>
+            {[...new Set([...FINISH_REASONS, ...(search.finishReason ? [search.finishReason] : [])])].map((f) => (
+              <option key={f} value={f}>
+                {f}
+              </option>
+            ))}
+          </select>
+        </label>
+        <TextFilters search={search} onApply={set} />
+        {Object.keys(search).some((k) => k !== "cursor") && (
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => onSearch({ verdict: undefined, verifier: undefined, scoreMin: undefined, scoreMax: undefined, q: undefined, finishReason: undefined, cursor: undefined })}
+            data-testid="filter-clear"
+          >
+            Clear filters
+          </button>
+        )}
+      </div>
+
+      {page.isError && (
+        <p className="error" role="alert" data-testid="samples-error">
+          {errorMessage(page.error)}
+        </p>
+      )}
+      {page.isPending ? (
+        <p className="muted">Loading samples…</p>
+      ) : page.data ? (
+        <>
+          {page.data.items.length === 0 ? (
+            <p className="muted" data-testid="samples-empty">
+              No generation matches these filters.
+            </p>
+          ) : (
+            <table className={`table compact samples-table ${page.isPlaceholderData ? "stale" : ""}`} data-testid="samples-table" aria-busy={page.isFetching}>
+              <thead>
+                <tr>
+                  <th>#</th>
+                  <th>prompt</th>
+                  <th>answer</th>
+                  <th>verdict</th>
+                  <th>judge</th>
+                  <th>finish</th>
+                  <th>tokens</th>
+                </tr>
+              </thead>
+              <tbody>
+                {page.data.items.map((g) => (
+                  <tr
+                    key={g.id}
+                    className="sample-row"
+                    data-testid="sample-row"
+                    data-generation-id={g.id}
+                    onClick={() =>
+                      void navigate({
+                        to: "/projects/$projectId/runs/$runId/samples/$generationId",
+                        params: { projectId, runId, generationId: g.id },
+                      })
+                    }
+                  >
+                    <td>
+                      <Link
+                        to="/projects/$projectId/runs/$runId/samples/$generationId"
+                        params={{ projectId, runId, generationId: g.id }}
+                        onClick={(e) => e.stopPropagation()}
+                      >
+                        {g.id}
+                      </Link>
+                    </td>
+                    <td className="preview" title={g.prompt_preview ?? ""}>
+                      {g.prompt_preview ?? "—"}
+                    </td>
+                    <td className="preview" title={(g.content ?? g.error ?? "").slice(0, 500)}>
+                      {g.status === "failed" ? <span className="error">{g.error ?? "failed"}</span> : (g.content ?? "").slice(0, 160)}
+                    </td>
+                    <td>
+                      <VerdictBadge accepted={g.accepted} />
+                    </td>
+                    <td>{g.judge_score == null ? "—" : formatNumber(g.judge_score)}</td>
+                    <td>{g.truncated ? <strong className="warn">{g.finish_reason}</strong> : (g.finish_reason ?? "—")}</td>
+                    <td>{g.completion_tokens == null ? "—" : formatNumber(g.completion_tokens)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <div className="samples-pager" data-testid="samples-pager">
+            <button type="button" className="secondary" disabled={!search.cursor} onClick={() => onSearch({ cursor: undefined })} data-testid="page-first">
+              « First
+            </button>
+            <button
+              type="button"
+              className="secondary"
+              disabled={!page.data.prev_cursor}
+              onClick={() => onSearch({ cursor: page.data.prev_cursor ?? undefined })}
+              data-testid="page-prev"
+            >
+              ‹ Previous
+            </button>
+            <button
+              type="button"
+              className="secondary"
+              disabled={!page.data.next_cursor}
+              onClick={() => onSearch({ cursor: page.data.next_cursor ?? undefined })}
+              data-testid="page-next"
+            >
+              Next ›
+            </button>
+            <button
+              type="button"
+              className="secondary"
+              disabled={search.cursor === "last" || (!page.data.next_cursor && !!search.cursor)}
+              onClick={() => onSearch({ cursor: "last" })}
+              data-testid="page-last"
+            >
+              Last »
+            </button>
+            <span className="spacer" />
+            {page.isFetching && <span className="muted small">loading…</span>}
+            {page.data.items.length > 0 && (
+              <span className="muted small" data-testid="samples-range">
+                #{page.data.items[0].id} – #{page.data.items[page.data.items.length - 1].id}
+              </span>
+            )}
+          </div>
+        </>
+      ) : null}
+    </section>
+  );
+}
+
+/** Prompt text and judge score range: typed, then applied together (Enter or the button). */
+function TextFilters({ search, onApply }: { search: SamplesSearch; onApply: (patch: Partial<SamplesSearch>) => void }) {
+  const [q, setQ] = useState(search.q ?? "");
+  const [lo, setLo] = useState(search.scoreMin?.toString() ?? "");
+  const [hi, setHi] = useState(search.scoreMax?.toString() ?? "");
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    setQ(search.q ?? "");
+    setLo(search.scoreMin?.toString() ?? "");
+    setHi(search.scoreMax?.toString() ?? "");
+  }, [search.q, search.scoreMin, search.scoreMax]);
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const text = q.trim();
+    const min = lo.trim() === "" ? undefined : Number(lo);
+    const max = hi.trim() === "" ? undefined : Number(hi);
+    if (text.length > 0 && text.length < 3) return setProblem("Prompt text: type at least 3 characters.");
+    if ((min !== undefined && !Number.isFinite(min)) || (max !== undefined && !Number.isFinite(max)))
+      return setProblem("Judge score: a number.");
+    if (min !== undefined && max !== undefined && min > max) return setProblem("Judge score: the minimum is above the maximum.");
+    setProblem(null);
+    onApply({ q: text || undefined, scoreMin: min, scoreMax: max });
+  };
+  return (
+    <form className="samples-filters" onSubmit={submit} data-testid="filter-text-form" style={{ margin: 0 }}>
+      <label>
+        prompt contains
+        <input type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="at least 3 characters" maxLength={200} data-testid="filter-q" />
+      </label>
+      <label>
+        judge score ≥
+        <input type="number" step="any" value={lo} onChange={(e) => setLo(e.target.value)} data-testid="filter-score-min" />
+      </label>
+      <label>
+        ≤
+        <input type="number" step="any" value={hi} onChange={(e) => setHi(e.target.value)} data-testid="filter-score-max" />
+      </label>
+      <button type="submit" data-testid="filter-apply">
+        Apply
+      </button>
+      {problem && (
+        <span className="field-error" role="alert" data-testid="filter-problem">
+          {problem}
+        </span>
+      )}
+    </form>
   );
 }

@@ -1,8 +1,171 @@
-/** Placeholder: dash-run replaces this file with the real page. */
-export function TracePage(_props: { projectId: number; runId: number; generationId: number }) {
+import { useQuery } from "@tanstack/react-query";
+import { Link } from "@tanstack/react-router";
+import { api, unwrap, type Schemas } from "../../api/client";
+import { errorMessage } from "../../api/errors";
+import { formatNumber } from "../../lib/format";
+import { Markdown } from "./Markdown";
+import { Reasoning } from "./Reasoning";
+import { VerdictBadge } from "./VerdictBadge";
+import "./samples.css";
+
+type Verdict = Schemas["VerdictOut"];
+
+/**
+ * The trace view: the final answer pinned on top with the reference beside it, the prompt, the reasoning
+ * (collapsed; chunked and virtualised when open), each verifier's verdict and detail, and the judge's
+ * score and rationale. Markdown and LaTeX (KaTeX) throughout.
+ */
+export function TracePage({ projectId, runId, generationId }: { projectId: number; runId: number; generationId: number }) {
+  const path = { project_id: projectId, run_id: runId, generation_id: generationId };
+  const trace = useQuery({
+    queryKey: ["generation", projectId, runId, generationId],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}/generations/{generation_id}", { params: { path } })),
+  });
+  const back = (
+    <Link
+      to="/projects/$projectId/runs/$runId/samples"
+      params={{ projectId, runId }}
+      className="small"
+      data-testid="trace-back"
+    >
+      ← samples
+    </Link>
+  );
+  if (trace.isPending) {
+    return (
+      <section className="card">
+        {back}
+        <p className="muted">Loading trace…</p>
+      </section>
+    );
+  }
+  if (trace.isError) {
+    return (
+      <section className="card">
+        {back}
+        <p className="error" role="alert" data-testid="trace-error">
+          {errorMessage(trace.error)}
+        </p>
+      </section>
+    );
+  }
+  const { generation: g, prompt, verdicts } = trace.data;
+  const judge = verdicts.filter((v) => v.verifier === "judge");
+  const checks = verdicts.filter((v) => v.verifier !== "judge");
   return (
-    <p className="muted" data-testid="not-built">
-      The trace view is not built yet.
-    </p>
+    <article className="card trace" data-testid="trace" data-generation-id={g.id}>
+      <div className="trace-head">
+        {back}
+        <h2>
+          Trace #{g.id} <VerdictBadge accepted={g.accepted} />
+        </h2>
+        <span className="muted small">
+          prompt {prompt ? `#${prompt.position}` : "?"} · attempt {g.attempt} · finish {g.finish_reason ?? "—"}
+          {g.truncated && <strong className="warn"> (truncated)</strong>} · {formatNumber(g.completion_tokens ?? 0)} tokens
+          {g.latency_ms != null && ` · ${formatNumber(g.latency_ms)} ms`}
+          {g.from_cache && " · from cache"}
+        </span>
+      </div>
+
+      <div className="trace-pinned" data-testid="trace-pinned">
+        <section className="trace-answer" data-testid="trace-answer">
+          <h3>Final answer</h3>
+          {g.status === "failed" ? (
+            <p className="error">{g.error ?? "the request failed"}</p>
+          ) : g.content ? (
+            <Markdown text={g.content} />
+          ) : (
+            <p className="muted">No answer.</p>
+          )}
+        </section>
+        <section className="trace-reference" data-testid="trace-reference">
+          <h3>Reference</h3>
+          {prompt?.reference ? <Markdown text={prompt.reference} /> : <p className="muted">No reference.</p>}
+        </section>
+      </div>
+
+      <section className="trace-section" data-testid="trace-prompt">
+        <h3>Prompt</h3>
+        {prompt?.system && (
+          <details className="small">
+            <summary>system prompt</summary>
+            <Markdown text={prompt.system} />
+          </details>
+        )}
+        {prompt ? <Markdown text={prompt.text} /> : <p className="muted">The prompt is gone.</p>}
+      </section>
+
+      {g.reasoning ? <Reasoning text={g.reasoning} tokens={g.completion_tokens} /> : null}
+
+      <section className="trace-section" data-testid="trace-verifiers">
+        <h3>Verifiers</h3>
+        {checks.length === 0 ? <p className="muted">No verifier has looked at this attempt.</p> : <VerdictTable verdicts={checks} />}
+      </section>
+
+      <section className="trace-section" data-testid="trace-judge">
+        <h3>Judge</h3>
+        {judge.length === 0 ? <p className="muted">Not judged.</p> : judge.map((v) => <JudgeVerdict key={v.id} verdict={v} />)}
+      </section>
+    </article>
+  );
+}
+
+function VerdictTable({ verdicts }: { verdicts: Verdict[] }) {
+  return (
+    <table className="table compact">
+      <thead>
+        <tr>
+          <th>verifier</th>
+          <th>version</th>
+          <th>status</th>
+          <th>score</th>
+          <th>time</th>
+          <th>detail</th>
+        </tr>
+      </thead>
+      <tbody>
+        {verdicts.map((v) => (
+          <tr key={v.id} data-testid="verdict-row" data-verifier={v.verifier} data-passed={String(v.passed)}>
+            <td>{v.verifier}</td>
+            <td>{v.verifier_version}</td>
+            <td>
+              <span className={`pill ${v.passed === true ? "ok" : v.passed === false ? "bad" : "neutral"}`}>{v.status}</span>
+            </td>
+            <td>{v.score == null ? "—" : formatNumber(v.score)}</td>
+            <td>{formatNumber(v.duration_ms)} ms</td>
+            <td>
+              {Object.keys(v.detail).length === 0 ? (
+                <span className="muted">—</span>
+              ) : (
+                <details>
+                  <summary>detail</summary>
+                  <pre className="detail">{JSON.stringify(v.detail, null, 2)}</pre>
+                </details>
+              )}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function JudgeVerdict({ verdict: v }: { verdict: Verdict }) {
+  const rationale = typeof v.detail.rationale === "string" ? v.detail.rationale : null;
+  const error = typeof v.detail.error === "string" ? v.detail.error : null;
+  const t = v.detail.thresholds as { accept?: number; reject?: number } | undefined;
+  return (
+    <div className="judge-verdict" data-testid="judge-verdict">
+      <p>
+        <strong data-testid="judge-score">{v.score == null ? "no score" : formatNumber(v.score)}</strong>{" "}
+        <span className={`pill ${v.passed === true ? "ok" : v.passed === false ? "bad" : "neutral"}`}>{v.status}</span>{" "}
+        <span className="muted small">
+          rubric {v.verifier_version}
+          {t && t.accept != null && t.reject != null && ` · accept ≥ ${t.accept}, reject < ${t.reject}`}
+        </span>
+      </p>
+      {rationale && <Markdown text={rationale} className="judge-rationale" />}
+      {error && <p className="error small">{error}</p>}
+    </div>
   );
 }

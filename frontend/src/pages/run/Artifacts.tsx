@@ -1,0 +1,106 @@
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { Link } from "@tanstack/react-router";
+import { api, unwrap, type RunSummary } from "../../api/client";
+import { errorMessage } from "../../api/errors";
+import { formatNumber, formatTime } from "../../lib/format";
+import { Markdown } from "../samples/Markdown";
+import { downloadWithToken } from "./download";
+
+/** What the run made: its dataset snapshot (files to download, the card) and the trained model. */
+export function Artifacts({ projectId, runId, summary }: { projectId: number; runId: number; summary: RunSummary }) {
+  const snapshotId = summary.snapshot?.snapshot_id ?? null;
+  const modelId = summary.train?.artifact_id ?? null;
+  if (snapshotId == null && modelId == null) return null;
+  return (
+    <div className="artifacts" data-testid="artifacts">
+      {snapshotId != null && <SnapshotLinks projectId={projectId} snapshotId={snapshotId} />}
+      {modelId != null && <ModelLink projectId={projectId} runId={runId} modelId={modelId} />}
+    </div>
+  );
+}
+
+function SnapshotLinks({ projectId, snapshotId }: { projectId: number; snapshotId: number }) {
+  const path = { project_id: projectId, snapshot_id: snapshotId };
+  const snap = useQuery({
+    queryKey: ["snapshot", projectId, snapshotId],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/snapshots/{snapshot_id}", { params: { path } })),
+  });
+  const card = useQuery({
+    queryKey: ["snapshot-card", projectId, snapshotId],
+    queryFn: () =>
+      unwrap(api.GET("/api/projects/{project_id}/snapshots/{snapshot_id}/card", { params: { path }, parseAs: "text" })) as Promise<string>,
+    enabled: false,
+  });
+  const download = useMutation({
+    mutationFn: (name: string) =>
+      downloadWithToken(`/api/projects/${projectId}/snapshots/${snapshotId}/files/${encodeURIComponent(name)}`, name),
+  });
+  return (
+    <div className="artifact" data-testid="snapshot">
+      <h4>Dataset snapshot #{snapshotId}</h4>
+      {snap.isError && <p className="error">{errorMessage(snap.error)}</p>}
+      {snap.data && (
+        <>
+          <p className="small muted">
+            {snap.data.name} · {formatTime(snap.data.created_at)} · <code title={snap.data.content_hash}>{snap.data.content_hash.slice(0, 12)}</code>
+            {Object.entries(snap.data.row_counts).map(([k, v]) => ` · ${k} ${formatNumber(Number(v))}`)}
+          </p>
+          <div className="card-actions">
+            {Object.keys(snap.data.files).map((name) => (
+              <button
+                key={name}
+                type="button"
+                className="secondary"
+                disabled={download.isPending}
+                onClick={() => download.mutate(name)}
+                data-testid="snapshot-file"
+              >
+                ⬇ {name}
+              </button>
+            ))}
+            <button type="button" className="secondary" onClick={() => void card.refetch()} data-testid="snapshot-card-button">
+              {card.isFetching ? "Loading card…" : "Dataset card"}
+            </button>
+          </div>
+        </>
+      )}
+      {download.isError && (
+        <p className="error" role="alert">
+          {errorMessage(download.error)}
+        </p>
+      )}
+      {card.isError && (
+        <p className="error" role="alert">
+          {errorMessage(card.error)}
+        </p>
+      )}
+      {card.data && (
+        <details open className="snapshot-card" data-testid="snapshot-card">
+          <summary>README.md</summary>
+          <Markdown text={card.data} />
+        </details>
+      )}
+    </div>
+  );
+}
+
+function ModelLink({ projectId, runId, modelId }: { projectId: number; runId: number; modelId: number }) {
+  const model = useQuery({
+    queryKey: ["model", projectId, modelId],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/models/{model_id}", { params: { path: { project_id: projectId, model_id: modelId } } })),
+  });
+  return (
+    <div className="artifact" data-testid="model">
+      <h4>Trained model #{modelId}</h4>
+      {model.isError && <p className="error">{errorMessage(model.error)}</p>}
+      {model.data && (
+        <p className="small">
+          {model.data.method} on <code>{model.data.base_model}</code> · saved at <code data-testid="model-path">{model.data.path}</code> ·{" "}
+          <Link to="/projects/$projectId/runs/$runId/evaluation" params={{ projectId, runId }}>
+            per-prompt evaluation
+          </Link>
+        </p>
+      )}
+    </div>
+  );
+}

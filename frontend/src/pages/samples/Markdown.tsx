@@ -1,0 +1,57 @@
+import { memo } from "react";
+import ReactMarkdown from "react-markdown";
+import rehypeKatex from "rehype-katex";
+import remarkMath from "remark-math";
+import "katex/dist/katex.min.css";
+
+/**
+ * Models write LaTeX between \( \) and \[ \] as often as between $ and $$; remark-math reads only the
+ * dollar forms, so the bracket forms are rewritten first (outside code spans and fences). A bare
+ * \boxed{...} (the final-answer convention) in text with no dollar sign is made inline math too.
+ */
+export function normaliseMath(text: string): string {
+  const parts = text.split(/(```[\s\S]*?```|`[^`\n]*`)/g);
+  return parts
+    .map((part, i) => {
+      if (i % 2 === 1) return part;
+      const out = part
+        .replace(/\\\[([\s\S]*?)\\\]/g, (_m, body: string) => `\n$$\n${body.trim()}\n$$\n`)
+        .replace(/\\\(([\s\S]*?)\\\)/g, (_m, body: string) => `$${body.trim()}$`);
+      return part.includes("$") ? out : wrapBoxed(out);
+    })
+    .join("");
+}
+
+function wrapBoxed(text: string): string {
+  let out = "";
+  let i = 0;
+  for (let at = text.indexOf("\\boxed{"); at !== -1; at = text.indexOf("\\boxed{", i)) {
+    let depth = 0;
+    let end = -1;
+    for (let j = at + 6; j < text.length; j++) {
+      if (text[j] === "{") depth++;
+      else if (text[j] === "}" && --depth === 0) {
+        end = j;
+        break;
+      }
+    }
+    if (end === -1) break;
+    out += `${text.slice(i, at)}$${text.slice(at, end + 1)}$`;
+    i = end + 1;
+  }
+  return out + text.slice(i);
+}
+
+/** Markdown with LaTeX rendered by KaTeX (a formula that does not parse is shown as its source). */
+export const Markdown = memo(function Markdown({ text, className }: { text: string; className?: string }) {
+  return (
+    <div className={`markdown ${className ?? ""}`}>
+      <ReactMarkdown
+        remarkPlugins={[remarkMath]}
+        rehypePlugins={[[rehypeKatex, { throwOnError: false, strict: "ignore" }]]}
+      >
+        {normaliseMath(text)}
+      </ReactMarkdown>
+    </div>
+  );
+});
