@@ -16,10 +16,10 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from backend.core import queue
@@ -29,6 +29,7 @@ from backend.runs import lifecycle
 from backend.runs.chunks import plan_chunks
 from backend.runs.models import Run, RunStage, StageChunk, Status
 from backend.runs.stages import stage_kind
+from workers.keepalive import beating, chunks_held
 from workers.progress import Cancelled
 
 log = logging.getLogger(__name__)
@@ -85,18 +86,27 @@ class Fanout:
 
     def claim(self, stage_id: int, chunk_id: int | None, task_id: str | None, build: Build) -> T | None:
         """Take a chunk for this task: the one its message names, or (chunk_id None) the stage's next
-        queued one, skipping rows other tasks hold locked. None when there is nothing to do: the
-        stage no longer runs, the chunk is done, or a live task (fresh heartbeat) is on it."""
+        queued one or one whose task died (no heartbeat for DISTILLERY_STALE_AFTER_S), skipping rows
+        other tasks hold locked. None when there is nothing to do: the stage no longer runs, the
+        chunk is done, or a live task (fresh heartbeat) is on it. Taking a dead task's chunk counts
+        a lost worker on the stage (past DISTILLERY_MAX_REQUEUES the stage fails)."""
         with session_scope() as s:
             stmt = select(StageChunk).with_for_update(skip_locked=chunk_id is None)
             if chunk_id is None:
-                stmt = stmt.where(StageChunk.stage_id == stage_id, StageChunk.status == Status.queued)
+                cutoff = datetime.now(UTC) - timedelta(seconds=get_settings().stale_after_s)
+                lost = and_(StageChunk.status == Status.running, StageChunk.heartbeat_at < cutoff)
+                stmt = stmt.where(
+                    StageChunk.stage_id == stage_id, or_(StageChunk.status == Status.queued, lost)
+                )
                 stmt = stmt.order_by(StageChunk.index).limit(1)
             else:
                 stmt = stmt.where(StageChunk.id == chunk_id)
             chunk = s.scalar(stmt)
-            stage = s.get(RunStage, stage_id)
-            if chunk is None or stage is None:
+            if chunk is None:
+                return None
+            # Locked as settle locks it: a count of lost workers or a failure never races a settle.
+            stage = s.scalar(select(RunStage).where(RunStage.id == stage_id).with_for_update())
+            if stage is None:
                 return None
             run = s.get(Run, stage.run_id)
             if stage.status != Status.running or run.status != Status.running:
@@ -113,6 +123,11 @@ class Fanout:
             ):
                 log.info("chunk %s is being worked on by task %s; skipping", chunk.id, chunk.task_id)
                 return None
+            if chunk.status == Status.running:  # its task died: redelivered, or taken over when stale
+                how = f"chunk {chunk.index}'s task {chunk.task_id} stopped"
+                if not lifecycle.note_worker_lost(s, stage=stage, run=run, how=how):
+                    lifecycle.settle_chunk(s, chunk=chunk, status=Status.failed, error=stage.error)
+                    return None
             lifecycle.claim_chunk(s, chunk=chunk, task_id=task_id, now=now)
             return build(s, chunk, stage, run)
 
@@ -124,7 +139,8 @@ class Fanout:
             self.settle(stage_id, chunk_id, None, None)
             return
         try:
-            body(job)
+            with beating(StageChunk, chunks_held(task_id, chunk_id)):
+                body(job)
         except Cancelled:
             self.settle(stage_id, chunk_id, Status.cancelled, None)
             return

@@ -24,6 +24,7 @@ from backend.jobs.models import Job
 from backend.runs import lifecycle
 from backend.runs.models import Run, RunStage, Status
 from backend.runs.stages import stage_kind
+from workers.keepalive import beating
 from workers.progress import Cancelled, ProgressReporter
 
 log = logging.getLogger(__name__)
@@ -127,7 +128,8 @@ def run_stage(stage_id: int, task_id: str | None, fn: StageFn) -> dict[str, Any]
         ctx.settings = settings_for(ctx.kind, ctx.recipe)
         return fn(ctx)
 
-    ok, metrics = _guarded(f"stage {stage_id}", body, ctx, partial(_end_stage, stage_id), _why)
+    with beating(RunStage, RunStage.id == stage_id):
+        ok, metrics = _guarded(f"stage {stage_id}", body, ctx, partial(_end_stage, stage_id), _why)
     if not ok or metrics is DEFERRED:
         return None
     with session_scope() as s:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -31,8 +30,7 @@ def aggregate(session: Session, *, stage: RunStage) -> dict[str, Any]:
     failures = Counter(totals.get("failures") or {})
     skipped = int(totals.get("skipped", 0))
     cost = sums["cost_usd"]
-    started = stage.started_at or datetime.now(UTC)
-    elapsed = max((datetime.now(UTC) - started).total_seconds(), 1e-6)
+    elapsed = max(stage.running_seconds(), 1e-6)
     generated = sums["done"] - sums["cached"]
     return {
         "partly_failed": _failed_note(sums["failed"], sums["done"] + sums["failed"], failures),

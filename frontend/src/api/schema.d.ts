@@ -1518,6 +1518,16 @@ export interface components {
             /** Finished At */
             finished_at: string | null;
             /**
+             * Heartbeat At
+             * @description When its worker last said it is alive.
+             */
+            heartbeat_at: string | null;
+            /**
+             * Workers Lost
+             * @description Times its worker was lost and it was re-queued automatically (past DISTILLERY_MAX_REQUEUES it fails).
+             */
+            workers_lost: number;
+            /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
@@ -1605,6 +1615,16 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+            /**
+             * Heartbeat At
+             * @description When its worker last said it is alive.
+             */
+            heartbeat_at: string | null;
+            /**
+             * Workers Lost
+             * @description Times its worker was lost and it was re-queued automatically (past DISTILLERY_MAX_REQUEUES it fails).
+             */
+            workers_lost: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1903,6 +1923,16 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+            /**
+             * Heartbeat At
+             * @description When its worker last said it is alive.
+             */
+            heartbeat_at: string | null;
+            /**
+             * Workers Lost
+             * @description Times its worker was lost and it was re-queued automatically (past DISTILLERY_MAX_REQUEUES it fails).
+             */
+            workers_lost: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -2326,6 +2356,16 @@ export interface components {
             /** Finished At */
             finished_at: string | null;
             /**
+             * Heartbeat At
+             * @description When its worker last said it is alive.
+             */
+            heartbeat_at: string | null;
+            /**
+             * Workers Lost
+             * @description Times its worker was lost and it was re-queued automatically (past DISTILLERY_MAX_REQUEUES it fails).
+             */
+            workers_lost: number;
+            /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
@@ -2358,6 +2398,11 @@ export interface components {
             id: number;
             /** Name */
             name: string;
+            /**
+             * Slug
+             * @description Unique in the installation and stable: a rename keeps it.
+             */
+            slug: string;
             /** Description */
             description: string;
             /**
@@ -2556,6 +2601,16 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+            /**
+             * Heartbeat At
+             * @description When its worker last said it is alive.
+             */
+            heartbeat_at: string | null;
+            /**
+             * Workers Lost
+             * @description Times its worker was lost and it was re-queued automatically (past DISTILLERY_MAX_REQUEUES it fails).
+             */
+            workers_lost: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -2784,6 +2839,16 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+            /**
+             * Heartbeat At
+             * @description When its worker last said it is alive.
+             */
+            heartbeat_at: string | null;
+            /**
+             * Workers Lost
+             * @description Times its worker was lost and it was re-queued automatically (past DISTILLERY_MAX_REQUEUES it fails).
+             */
+            workers_lost: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -3192,6 +3257,16 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+            /**
+             * Heartbeat At
+             * @description When its worker last said it is alive.
+             */
+            heartbeat_at: string | null;
+            /**
+             * Workers Lost
+             * @description Times its worker was lost and it was re-queued automatically (past DISTILLERY_MAX_REQUEUES it fails).
+             */
+            workers_lost: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -3613,6 +3688,16 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+            /**
+             * Heartbeat At
+             * @description When its worker last said it is alive.
+             */
+            heartbeat_at: string | null;
+            /**
+             * Workers Lost
+             * @description Times its worker was lost and it was re-queued automatically (past DISTILLERY_MAX_REQUEUES it fails).
+             */
+            workers_lost: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}

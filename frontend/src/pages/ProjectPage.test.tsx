@@ -80,11 +80,12 @@ describe("project page", () => {
             completion_tokens: 45000, tokens_per_s: 150, completions_per_s: 1, cost_usd: 0, gpu_seconds: 0, elapsed_s: 300,
             chunks: { running: 1 }, attempts_skipped: 0, cost_saved_usd: 0, partly_failed: null,
           },
-          error: null, created_at: "2026-01-01T00:00:00", started_at: null, finished_at: null,
+          error: null, created_at: "2026-01-01T00:00:00", started_at: null, finished_at: null, heartbeat_at: null, workers_lost: 0,
         },
         {
           id: 10, run_id: 5, position: 0, kind: "profile", status: "succeeded", progress_done: 1200, progress_total: 1200,
           metrics: null, error: null, created_at: "2026-01-01T00:00:00", started_at: null, finished_at: null,
+          heartbeat_at: null, workers_lost: 0,
         },
       ],
     };
