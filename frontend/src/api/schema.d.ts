@@ -2702,8 +2702,22 @@ export interface components {
             output_tokens: number;
             /** Cost Usd */
             cost_usd: number | null;
-            /** Seconds */
-            seconds: number | null;
+            /**
+             * Seconds
+             * @description Wall-clock seconds on one worker, start-up included.
+             */
+            seconds: number;
+            /**
+             * Seconds Source
+             * @description Where the time per attempt comes from: this teacher's earlier runs, other teachers of its backend in this project (per output token), or the default speed of its backend.
+             * @enum {string}
+             */
+            seconds_source: "teacher" | "backend" | "default";
+            /**
+             * Startup S
+             * @description Start-up counted once: vLLM's when the worker starts the server.
+             */
+            startup_s: number;
             /** Price */
             price: {
                 [key: string]: number | string;
