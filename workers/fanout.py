@@ -82,6 +82,22 @@ class Fanout:
                  chunk_queue)  # fmt: skip
         return ids
 
+    def dispatch(
+        self, ctx, *, positions: Callable[[Run], Select], chunk_size: int, per_item: int,
+        prepare: Callable[[Session, RunStage, Run], str | None] | None = None,
+    ) -> None:  # fmt: skip
+        """A fan-out stage task's body whole (ctx: the runner's StageContext): in one transaction,
+        prepare(session, stage, run) (checks and what the stage fixes once; returns the chunks' queue,
+        None for the kind's own), then plan_and_dispatch over positions(run). Returns DEFERRED (None):
+        the chunks complete the stage."""
+        with session_scope() as s:
+            stage, run = s.get(RunStage, ctx.stage_id), s.get(Run, ctx.run_id)
+            chunk_queue = (prepare(s, stage, run) if prepare else None) or stage_kind(self.kind).queue
+            self.plan_and_dispatch(
+                s, stage=stage, run=run, positions=positions(run), chunk_size=chunk_size,
+                per_item=per_item, chunk_queue=chunk_queue,
+            )  # fmt: skip
+
     # ---- chunk tasks -------------------------------------------------------------------------
 
     def claim(self, stage_id: int, chunk_id: int | None, task_id: str | None, build: Build) -> T | None:

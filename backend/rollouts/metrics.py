@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from backend.prompts.models import Prompt
@@ -16,6 +17,15 @@ from backend.runs.models import RunStage
 def split_filter(settings: RolloutSettings):
     """The WHERE clause for the split a rollout covers."""
     return True if settings.split == "all" else Prompt.split == settings.split
+
+
+def covered_positions(prompt_set_id: int, settings: RolloutSettings) -> Select:
+    """The prompt positions a rollout covers, ascending: what rollout, filter and judge chunk."""
+    return (
+        select(Prompt.position)
+        .where(Prompt.prompt_set_id == prompt_set_id, split_filter(settings))
+        .order_by(Prompt.position)
+    )
 
 
 COUNTERS = ("done", "failed", "truncated", "cached", "prompt_tokens", "completion_tokens")
