@@ -80,7 +80,7 @@ describe("project page", () => {
             completion_tokens: 45000, tokens_per_s: 150, completions_per_s: 1, cost_usd: 0, gpu_seconds: 0, elapsed_s: 300,
             chunks: { running: 1 }, attempts_skipped: 0, cost_saved_usd: 0, partly_failed: null,
           },
-          error: null, created_at: "2026-01-01T00:00:00", started_at: null, finished_at: null, heartbeat_at: null, workers_lost: 0,
+          error: null, created_at: "2026-01-01T00:00:00", started_at: null, finished_at: null, heartbeat_at: null, workers_lost: 1,
         },
         {
           id: 10, run_id: 5, position: 0, kind: "profile", status: "succeeded", progress_done: 1200, progress_total: 1200,
@@ -103,6 +103,8 @@ describe("project page", () => {
     expect(within(stages[0]).getByTestId("progress-text")).toHaveTextContent("1,200 / 1,200 (100%)");
     expect(within(stages[1]).getByTestId("progress-text")).toHaveTextContent("300 / 1,200 (25%)");
     expect(within(stages[1]).getByText("completion_tokens").nextSibling).toHaveTextContent("45,000");
+    expect(within(stages[1]).getByTestId("stage-11-workers-lost")).toHaveTextContent("worker was lost (1×)");
+    expect(within(stages[0]).queryByTestId("stage-10-workers-lost")).toBeNull();
 
     expect(within(panel).getByTestId("profile-prompt-count")).toHaveTextContent("1,200");
     const chars = within(panel).getByTestId("profile-characters");

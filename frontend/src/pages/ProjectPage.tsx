@@ -320,6 +320,11 @@ export function StageItem({ stage }: { stage: Stage }) {
       </div>
       <ProgressBar done={stage.progress_done} total={stage.progress_total} label={`${stage.kind} progress`} />
       {stage.error && <p className="error small">{stage.error}</p>}
+      {stage.workers_lost > 0 && !stage.error && (
+        <p className="muted small" data-testid={`stage-${stage.id}-workers-lost`}>
+          re-queued after its worker was lost ({stage.workers_lost}×)
+        </p>
+      )}
       {metrics.length > 0 && (
         <dl className="metrics">
           {metrics.map(([k, v]) => (
