@@ -118,11 +118,8 @@ class Fanout:
             else:
                 stmt = stmt.where(StageChunk.id == chunk_id)
             chunk = s.scalar(stmt)
-            if chunk is None:
-                return None
-            # Locked as settle locks it: a count of lost workers or a failure never races a settle.
-            stage = s.scalar(select(RunStage).where(RunStage.id == stage_id).with_for_update())
-            if stage is None:
+            stage = s.get(RunStage, stage_id)
+            if chunk is None or stage is None:
                 return None
             run = s.get(Run, stage.run_id)
             if stage.status != Status.running or run.status != Status.running:
@@ -140,6 +137,11 @@ class Fanout:
                 log.info("chunk %s is being worked on by task %s; skipping", chunk.id, chunk.task_id)
                 return None
             if chunk.status == Status.running:  # its task died: redelivered, or taken over when stale
+                # The stage row is locked (as settle locks it) only here, where no live task holds
+                # the chunk, so this never waits on a settle of the same chunk.
+                stage = s.get(RunStage, stage_id, with_for_update=True, populate_existing=True)
+                if stage.status != Status.running:
+                    return None
                 how = f"chunk {chunk.index}'s task {chunk.task_id} stopped"
                 if not lifecycle.note_worker_lost(s, stage=stage, run=run, how=how):
                     lifecycle.settle_chunk(s, chunk=chunk, status=Status.failed, error=stage.error)

@@ -297,40 +297,44 @@ def stalled(session: Session, *, stage: RunStage, now: datetime) -> bool:
 def requeue_stalled(session: Session, *, now: datetime | None = None) -> list[int]:
     """The janitor's check: every run whose active stage lost its worker is re-queued (its count of
     lost workers grows; past DISTILLERY_MAX_REQUEUES it fails with the cause instead), and a
-    cancelling one whose worker is gone ends cancelled. One run at a time, each locked with SKIP
-    LOCKED, so several workers running the check at once never act on a run twice. Commits per run;
-    returns the ids of the runs it re-queued or ended."""
+    cancelling one whose worker is gone ends cancelled. Looks without locks first; a stage that
+    seems stalled is locked (SKIP LOCKED, then its run, in the order a chunk's settle takes them)
+    and checked again, so several workers running the check at once never act on a run twice and
+    a live run's settle never waits on it. Commits per run; returns the ids of the runs acted on."""
     now = now or datetime.now(UTC)
+    active = [R, CG]
+    candidates = session.execute(
+        select(RunStage.id, RunStage.run_id)
+        .join(Run, Run.id == RunStage.run_id)
+        .where(Run.status.in_(active), RunStage.status.in_(active))
+        .order_by(RunStage.id)
+    ).all()
+    session.rollback()
     acted: list[int] = []
-    seen: set[int] = set()
-    while True:
-        stmt = select(Run).where(Run.status.in_([R, CG])).order_by(Run.id).limit(1)
-        if seen:
-            stmt = stmt.where(Run.id.notin_(seen))
-        run = session.scalar(stmt.with_for_update(skip_locked=True))
-        if run is None:
+    for stage_id, run_id in candidates:
+        stage = session.get(RunStage, stage_id)
+        if stage is None or stage.status not in active or not stalled(session, stage=stage, now=now):
             session.rollback()
-            return acted
-        seen.add(run.id)
-        stages = list(
-            session.scalars(
-                select(RunStage)
-                .where(RunStage.run_id == run.id)
-                .order_by(RunStage.position)
-                .with_for_update()
-            )
+            continue
+        session.expire_all()  # what follows reads the rows afresh, under the locks
+        stage = session.scalar(
+            select(RunStage)
+            .where(RunStage.id == stage_id, RunStage.status.in_(active))
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
         )
-        active = next((st for st in stages if st.status in (R, CG)), None)
-        if active is None or not stalled(session, stage=active, now=now):
-            session.rollback()
+        run = session.get(Run, run_id, with_for_update=True, populate_existing=True) if stage else None
+        if run is None or run.status not in active or not stalled(session, stage=stage, now=now):
+            session.rollback()  # another worker's check took it, or it came back to life
             continue
         try:
-            _settle_stalled(session, run=run, stage=active)
+            _settle_stalled(session, run=run, stage=stage)
         except Exception:  # noqa: BLE001 - one bad run must not stop the check for the others
             session.rollback()
-            log.exception("could not re-queue stalled run %s", run.id)
+            log.exception("could not re-queue stalled run %s", run_id)
             continue
-        acted.append(run.id)
+        acted.append(run_id)
+    return acted
 
 
 def _settle_stalled(session: Session, *, run: Run, stage: RunStage) -> None:
