@@ -132,3 +132,25 @@ def test_a_stage_that_keeps_losing_its_worker_fails_with_the_cause(
     assert "worker lost 2 times" in stage["error"] and "DISTILLERY_MAX_REQUEUES=1" in stage["error"]
     assert done["error"].startswith("stage rollout: worker lost 2 times")
     assert len(_generations(client, h, pid, run_id)) < 300
+
+
+def test_every_way_of_starting_a_worker_runs_the_janitor():
+    """The janitor starts on Celery's worker_ready in workers.celery_app, which `distillery worker`
+    loads; the demo, `up`, docker-compose and the test worker all start workers that way."""
+    import re
+    from pathlib import Path
+
+    from celery.signals import worker_ready
+
+    from workers import celery_app
+
+    receivers = [ref() for _, ref in worker_ready.receivers]
+    assert celery_app._start_janitor in receivers
+    root = Path(__file__).resolve().parents[2]
+    compose = (root / "docker-compose.yml").read_text()
+    commands = re.findall(r"^\s+command: (.*worker.*)$", compose, flags=re.M)
+    assert len(commands) == 2 and all(c.startswith("distillery worker ") for c in commands)
+    assert '"-m", "backend.cli", "worker"' in (root / "backend" / "demo.py").read_text()  # demo and up
+    assert '"-m", "backend.cli", "worker"' in (root / "tests" / "conftest.py").read_text()
+    cli = (root / "backend" / "cli.py").read_text()
+    assert '"workers.celery_app:celery_app"' in cli
