@@ -8,7 +8,8 @@ means the process died, which is what the janitor looks for.
 The janitor is a timer thread in every worker's main process (started by workers/celery_app.py when
 the worker is ready, so `distillery worker`, `up`, the demo, docker-compose and the tests all run it):
 every quarter of the limit it re-queues stages that lost their worker (backend/runs/lifecycle.
-requeue_stalled: row locks, SKIP LOCKED, at most DISTILLERY_MAX_REQUEUES times) and deletes uploads
+requeue_stalled: row locks, SKIP LOCKED, at most DISTILLERY_MAX_REQUEUES times), fails jobs that
+lost theirs (fail_lost_jobs, code worker_lost; not on SQLite) and deletes uploads
 that no import will read (backend/jobs/uploads.sweep_orphans). It runs outside the task pool, so a
 busy worker still checks.
 """
@@ -25,6 +26,7 @@ from sqlalchemy import update
 
 from backend.core.config import get_settings
 from backend.core.db import session_scope
+from backend.jobs.models import Job
 from backend.runs.models import RunStage, StageChunk, Status
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ def chunks_held(task_id: str | None, chunk_id: int):
 
 
 @contextmanager
-def beating(model: type[RunStage] | type[StageChunk], *where) -> Iterator[None]:
+def beating(model: type[RunStage] | type[StageChunk] | type[Job], *where) -> Iterator[None]:
     """Stamp the heartbeat of the rows `where` selects every beat_interval_s() while the block runs
     (only rows still running or cancelling: one that ended or was re-queued is left alone)."""
     stop = threading.Event()
@@ -69,12 +71,16 @@ def beating(model: type[RunStage] | type[StageChunk], *where) -> Iterator[None]:
 def janitor_pass() -> None:
     """One round of the janitor's checks; each is idempotent and safe beside other workers' rounds."""
     from backend.jobs.uploads import sweep_orphans
-    from backend.runs.lifecycle import requeue_stalled
+    from backend.runs.lifecycle import fail_lost_jobs, requeue_stalled
 
     with session_scope() as s:
         requeued = requeue_stalled(s)
     if requeued:
         log.warning("janitor: re-queued or ended stalled runs %s", requeued)
+    with session_scope() as s:
+        lost = fail_lost_jobs(s)
+    if lost:
+        log.warning("janitor: jobs %s lost their worker and failed", lost)
     with session_scope() as s:
         removed = sweep_orphans(s)
     if removed:

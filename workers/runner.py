@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from functools import partial
 from typing import Any
 
@@ -25,7 +26,7 @@ from backend.runs import lifecycle
 from backend.runs.models import Run, RunStage, Status
 from backend.runs.stages import stage_kind
 from workers.keepalive import beating
-from workers.progress import Cancelled, ProgressReporter
+from workers.progress import Cancelled, ProgressReporter, side_writes_allowed
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,9 @@ def run_job(job_id: int, task_id: str | None, fn: JobFn) -> dict[str, Any] | Non
         if not lifecycle.claim_job(s, job=job, task_id=task_id):
             return None
         ctx = JobContext(job.id, job.project_id, job.params, job.created_by)
-    ok, result = _guarded(f"job {job_id}", fn, ctx, partial(_end_job, job_id), _job_error)
+    # On SQLite a long import holds the only write lock: no beat could land (and none is checked there).
+    with beating(Job, Job.id == job_id) if side_writes_allowed() else nullcontext():
+        ok, result = _guarded(f"job {job_id}", fn, ctx, partial(_end_job, job_id), _job_error)
     if not ok:
         return None
     _end_job(job_id, Status.succeeded, result=result)

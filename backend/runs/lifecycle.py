@@ -9,10 +9,10 @@ inside its own transaction. Sending a task goes through backend.core.queue, by r
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.core import queue
@@ -412,6 +412,31 @@ def finish_job(
         job.result = result
     job.error = error
     uploads.discard(job)  # the body removes it itself; this covers one that never ran
+
+
+def fail_lost_jobs(session: Session, *, now: datetime | None = None) -> list[int]:
+    """The janitor's check for jobs: a running job whose heartbeat is older than
+    DISTILLERY_STALE_AFTER_S lost its worker and fails with code worker_lost (its upload removed); a
+    cancelling one ends cancelled. Not on SQLite, where a long import holds the only write lock and
+    its beats cannot land. Jobs are not re-queued: they are cheap to submit again."""
+    if session.get_bind().dialect.name == "sqlite":
+        return []
+    now = now or datetime.now(UTC)
+    stale = get_settings().stale_after_s
+    cutoff = now - timedelta(seconds=stale)
+    beat = func.coalesce(Job.heartbeat_at, Job.started_at, Job.created_at)
+    stmt = select(Job).where(Job.status.in_([R, CG]), beat < cutoff).order_by(Job.id)
+    failed: list[int] = []
+    for job in session.scalars(stmt.with_for_update(skip_locked=True)).all():
+        if job.status == CG:
+            move(job, C)
+            uploads.discard(job)
+        else:
+            message = f"the worker running this job was lost (no heartbeat for {stale:g} s); submit it again"
+            finish_job(session, job=job, status=F, error={"code": "worker_lost", "message": message})
+        failed.append(job.id)
+    session.commit()
+    return failed
 
 
 def cancel_job(session: Session, *, job: Job) -> Job:
