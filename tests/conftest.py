@@ -197,14 +197,15 @@ class WorkerProcess:
         self.proc: subprocess.Popen | None = None
         self.log_path = DATA_DIR / "worker.log"
 
-    def start(self) -> WorkerProcess:
+    def start(self, **env: str) -> WorkerProcess:
+        """Start it; keyword arguments are extra DISTILLERY_* settings for this worker only."""
         from backend.core.processes import spawn, wait_until
         from workers.celery_app import celery_app
 
         self.proc = spawn(
             [sys.executable, "-m", "backend.cli", "worker", "--queues", "cpu,gpu", "--concurrency", "1"],
             cwd=ROOT,
-            env=TEST_ENV,
+            env={**TEST_ENV, **env},
             log_path=self.log_path,
             append=True,
         )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, insert, inspect, select
+from sqlalchemy import column, create_engine, insert, inspect, select, table
 
 from backend.core.db import make_engine
 from backend.core.migrate import alembic_config, include_object
@@ -118,18 +118,20 @@ def _seed_sets(engine) -> dict[str, int]:
     """A project with two prompt sets of three prompts each, and a run with a generation on set a."""
     from sqlalchemy.orm import Session
 
-    from backend.projects.models import Project
     from backend.prompts.models import Prompt, PromptSet
     from backend.runs.models import Run
     from backend.samples.models import Generation
 
     with Session(engine) as s:
-        project = Project(name="p")
-        s.add(project)
-        s.flush()
-        ids = {"project": project.id}
+        # Core, not the ORM: the seed runs at old revisions, which lack columns added since (slug).
+        values = {"name": "Évals: p", "description": "", "created_at": datetime.now(UTC)}
+        if "slug" in {c["name"] for c in inspect(engine).get_columns("projects")}:
+            values["slug"] = "p-seeded"
+        projects = table("projects", column("id"), *map(column, values))
+        pid = s.execute(insert(projects).values(**values).returning(projects.c.id)).scalar_one()
+        ids = {"project": pid}
         for name in ("a", "b"):
-            ps = PromptSet(project_id=project.id, name=name)
+            ps = PromptSet(project_id=pid, name=name)
             s.add(ps)
             s.flush()
             ids[name] = ps.id
@@ -138,7 +140,7 @@ def _seed_sets(engine) -> dict[str, int]:
                 for i in range(3)
             )
         s.flush()
-        run = Run(project_id=project.id, name="r", recipe={}, prompt_set_id=ids["a"])
+        run = Run(project_id=pid, name="r", recipe={}, prompt_set_id=ids["a"])
         s.add(run)
         s.flush()
         first = s.scalars(select(Prompt.id).where(Prompt.prompt_set_id == ids["a"])).first()
@@ -218,13 +220,15 @@ def test_upgrade_of_a_sqlite_database_with_data_keeps_every_row(tmp_path):
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0004")
-    _seed_sets(engine)
+    ids = _seed_sets(engine)
     assert inspect(engine).get_foreign_keys("prompts")
     _upgrade(engine)
     assert not inspect(engine).get_foreign_keys("prompts")
     assert _count(engine, "SELECT count(*) FROM prompts") == 6
     assert _count(engine, "SELECT count(*) FROM generations") == 1
     assert _count(engine, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == 3
+    with engine.connect() as conn:  # 0014 gave the existing project its slug
+        assert conn.exec_driver_sql("SELECT slug FROM projects").scalar_one() == f"evals-p-{ids['project']}"
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
     engine.dispose()

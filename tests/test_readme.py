@@ -43,4 +43,8 @@ def test_the_readme_says_what_the_api_does():
     assert "202" in create_run and "RunDetail" in str(create_run["202"])
     assert "job_id" not in README  # jobs answer with their `id`
     assert "users create EMAIL [--password P]" in README
-    assert "maintainer role" in README and "Re-queue is manual" in README
+    assert "maintainer role" in README and "Re-queue is manual" not in README  # the janitor does it now
+    from backend.core.config import Settings
+
+    assert Settings().max_requeues == 3 and "`DISTILLERY_MAX_REQUEUES` | `3`" in README
+    assert "A killed worker needs nobody" in README

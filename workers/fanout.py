@@ -16,10 +16,10 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from backend.core import queue
@@ -29,6 +29,7 @@ from backend.runs import lifecycle
 from backend.runs.chunks import plan_chunks
 from backend.runs.models import Run, RunStage, StageChunk, Status
 from backend.runs.stages import stage_kind
+from workers.keepalive import beating, chunks_held
 from workers.progress import Cancelled
 
 log = logging.getLogger(__name__)
@@ -81,16 +82,38 @@ class Fanout:
                  chunk_queue)  # fmt: skip
         return ids
 
+    def dispatch(
+        self, ctx, *, positions: Callable[[Run], Select], chunk_size: int, per_item: int,
+        prepare: Callable[[Session, RunStage, Run], str | None] | None = None,
+    ) -> None:  # fmt: skip
+        """A fan-out stage task's body whole (ctx: the runner's StageContext): in one transaction,
+        prepare(session, stage, run) (checks and what the stage fixes once; returns the chunks' queue,
+        None for the kind's own), then plan_and_dispatch over positions(run). Returns DEFERRED (None):
+        the chunks complete the stage."""
+        with session_scope() as s:
+            stage, run = s.get(RunStage, ctx.stage_id), s.get(Run, ctx.run_id)
+            chunk_queue = (prepare(s, stage, run) if prepare else None) or stage_kind(self.kind).queue
+            self.plan_and_dispatch(
+                s, stage=stage, run=run, positions=positions(run), chunk_size=chunk_size,
+                per_item=per_item, chunk_queue=chunk_queue,
+            )  # fmt: skip
+
     # ---- chunk tasks -------------------------------------------------------------------------
 
     def claim(self, stage_id: int, chunk_id: int | None, task_id: str | None, build: Build) -> T | None:
         """Take a chunk for this task: the one its message names, or (chunk_id None) the stage's next
-        queued one, skipping rows other tasks hold locked. None when there is nothing to do: the
-        stage no longer runs, the chunk is done, or a live task (fresh heartbeat) is on it."""
+        queued one or one whose task died (no heartbeat for DISTILLERY_STALE_AFTER_S), skipping rows
+        other tasks hold locked. None when there is nothing to do: the stage no longer runs, the
+        chunk is done, or a live task (fresh heartbeat) is on it. Taking a dead task's chunk counts
+        a lost worker on the stage (past DISTILLERY_MAX_REQUEUES the stage fails)."""
         with session_scope() as s:
             stmt = select(StageChunk).with_for_update(skip_locked=chunk_id is None)
             if chunk_id is None:
-                stmt = stmt.where(StageChunk.stage_id == stage_id, StageChunk.status == Status.queued)
+                cutoff = datetime.now(UTC) - timedelta(seconds=get_settings().stale_after_s)
+                lost = and_(StageChunk.status == Status.running, StageChunk.heartbeat_at < cutoff)
+                stmt = stmt.where(
+                    StageChunk.stage_id == stage_id, or_(StageChunk.status == Status.queued, lost)
+                )
                 stmt = stmt.order_by(StageChunk.index).limit(1)
             else:
                 stmt = stmt.where(StageChunk.id == chunk_id)
@@ -113,6 +136,16 @@ class Fanout:
             ):
                 log.info("chunk %s is being worked on by task %s; skipping", chunk.id, chunk.task_id)
                 return None
+            if chunk.status == Status.running:  # its task died: redelivered, or taken over when stale
+                # The stage row is locked (as settle locks it) only here, where no live task holds
+                # the chunk, so this never waits on a settle of the same chunk.
+                stage = s.get(RunStage, stage_id, with_for_update=True, populate_existing=True)
+                if stage.status != Status.running:
+                    return None
+                how = f"chunk {chunk.index}'s task {chunk.task_id} stopped"
+                if not lifecycle.note_worker_lost(s, stage=stage, run=run, how=how):
+                    lifecycle.settle_chunk(s, chunk=chunk, status=Status.failed, error=stage.error)
+                    return None
             lifecycle.claim_chunk(s, chunk=chunk, task_id=task_id, now=now)
             return build(s, chunk, stage, run)
 
@@ -124,7 +157,8 @@ class Fanout:
             self.settle(stage_id, chunk_id, None, None)
             return
         try:
-            body(job)
+            with beating(StageChunk, chunks_held(task_id, chunk_id)):
+                body(job)
         except Cancelled:
             self.settle(stage_id, chunk_id, Status.cancelled, None)
             return

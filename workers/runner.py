@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from functools import partial
 from typing import Any
 
@@ -24,7 +25,8 @@ from backend.jobs.models import Job
 from backend.runs import lifecycle
 from backend.runs.models import Run, RunStage, Status
 from backend.runs.stages import stage_kind
-from workers.progress import Cancelled, ProgressReporter
+from workers.keepalive import beating
+from workers.progress import Cancelled, ProgressReporter, side_writes_allowed
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +129,8 @@ def run_stage(stage_id: int, task_id: str | None, fn: StageFn) -> dict[str, Any]
         ctx.settings = settings_for(ctx.kind, ctx.recipe)
         return fn(ctx)
 
-    ok, metrics = _guarded(f"stage {stage_id}", body, ctx, partial(_end_stage, stage_id), _why)
+    with beating(RunStage, RunStage.id == stage_id):
+        ok, metrics = _guarded(f"stage {stage_id}", body, ctx, partial(_end_stage, stage_id), _why)
     if not ok or metrics is DEFERRED:
         return None
     with session_scope() as s:
@@ -161,7 +164,9 @@ def run_job(job_id: int, task_id: str | None, fn: JobFn) -> dict[str, Any] | Non
         if not lifecycle.claim_job(s, job=job, task_id=task_id):
             return None
         ctx = JobContext(job.id, job.project_id, job.params, job.created_by)
-    ok, result = _guarded(f"job {job_id}", fn, ctx, partial(_end_job, job_id), _job_error)
+    # On SQLite a long import holds the only write lock: no beat could land (and none is checked there).
+    with beating(Job, Job.id == job_id) if side_writes_allowed() else nullcontext():
+        ok, result = _guarded(f"job {job_id}", fn, ctx, partial(_end_job, job_id), _job_error)
     if not ok:
         return None
     _end_job(job_id, Status.succeeded, result=result)

@@ -59,7 +59,23 @@ class Settings(BaseSettings):
         "(scripts/setup-vllm.sh) where it exists, else this one.",
     )
     stale_after_s: float = Field(
-        120, gt=0, description="A running stage whose heartbeat is older than this may be re-queued."
+        120,
+        gt=0,
+        description="A running stage whose heartbeat is older than this has lost its worker: every "
+        "worker's janitor re-queues it (a live task beats every quarter of this, even between progress "
+        "writes).",
+    )
+    max_requeues: int = Field(
+        3,
+        ge=0,
+        description="Times a stage whose worker was lost is re-queued automatically; one more loss fails "
+        "the stage and its run with 'worker lost N times'.",
+    )
+    upload_orphan_after_h: float = Field(
+        24,
+        gt=0,
+        description="Hours after which a file under DATA_DIR/uploads that no waiting or live import uses "
+        "is deleted by the workers' janitor.",
     )
 
     @model_validator(mode="after")

@@ -22,6 +22,7 @@ class ProjectOut(BaseModel):
 
     id: int
     name: str
+    slug: str = Field(description="Unique in the installation and stable: a rename keeps it.")
     description: str
     created_at: datetime
     role: Role | None = Field(None, description="The caller's role in this project.")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -11,6 +14,13 @@ from backend.users import service as users
 from backend.users.models import User
 
 
+def slug_for(name: str, project_id: int) -> str:
+    """A URL-safe, installation-unique slug: the name's ASCII words, then the id ("my-evals-12")."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    words = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60].rstrip("-")
+    return f"{words or 'project'}-{project_id}"
+
+
 def create_project(session: Session, *, owner: User, name: str, description: str = "") -> Project:
     """Create a project with the caller as its owner; names are unique per owner."""
     if session.scalar(select(Project.id).where(Project.created_by == owner.id, Project.name == name)):
@@ -18,6 +28,7 @@ def create_project(session: Session, *, owner: User, name: str, description: str
     project = Project(name=name, description=description, created_by=owner.id)
     session.add(project)
     session.flush()
+    project.slug = slug_for(name, project.id)
     session.add(Membership(project_id=project.id, user_id=owner.id, role=Role.owner))
     session.flush()
     return project

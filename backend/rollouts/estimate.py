@@ -1,6 +1,14 @@
-"""Tokens, cost and time a rollout would take, before anything is launched."""
+"""Tokens, cost and time a rollout would take, before anything is launched.
+
+Time per attempt, best source first (the response's `seconds_source`): this teacher's mean latency in
+earlier runs; else other teachers of the same backend in this project, per output token; else the
+backend's default speed below. Attempts run in waves of the recipe's concurrency, and a vllm teacher
+whose server the worker starts adds its start-up once.
+"""
 
 from __future__ import annotations
+
+import math
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -12,6 +20,41 @@ from backend.rollouts.schemas import RolloutEstimate, RolloutSettings
 from backend.runs.models import Run
 from backend.samples.models import Generation
 from backend.teachers.models import Teacher
+
+# Output tokens per second of one request when nothing was measured here yet: an OpenAI-compatible
+# API and a vLLM server decode about this fast per stream; transformers in-process is far slower.
+DEFAULT_TOKENS_PER_S = {"openai_compat": 50.0, "vllm": 30.0, "transformers_local": 5.0}
+# vLLM's start-up (engine, model load, warm-up) measured with the CPU build and the tiny model; a GPU
+# host loading a large model takes minutes.
+VLLM_STARTUP_S = 28.0
+
+
+def _seconds_per_attempt(
+    session: Session, project_id: int, teacher: Teacher, own_latency_ms, tokens: float
+) -> tuple[float, str, str]:
+    """(seconds, source, why) for one attempt of `tokens` output tokens."""
+    if own_latency_ms:
+        ms = float(own_latency_ms)
+        return ms / 1000, "teacher", f"this teacher's mean latency of {ms:.0f} ms in earlier runs"
+    ms_per_token = session.scalar(
+        select(func.sum(Generation.latency_ms) / func.sum(Generation.completion_tokens))
+        .join(Run, Run.id == Generation.run_id)
+        .join(Teacher, Teacher.id == Run.teacher_id)
+        .where(
+            Run.project_id == project_id,
+            Teacher.backend == teacher.backend,
+            Generation.status == "ok",
+            Generation.from_cache.is_(False),
+            Generation.completion_tokens > 0,
+        )
+    )
+    if ms_per_token:
+        rate = 1000 / float(ms_per_token)
+        why = f"{rate:.0f} tokens/s per request, measured on other {teacher.backend} teachers here"
+        return tokens / rate, "backend", why
+    rate = DEFAULT_TOKENS_PER_S.get(teacher.backend, 50.0)
+    why = f"{rate:.0f} tokens/s per request, the {teacher.backend} default (no run of it here yet)"
+    return tokens / rate, "default", why
 
 
 def estimate(
@@ -39,14 +82,19 @@ def estimate(
         per = float(settings.max_tokens)
         basis.append("output: max_tokens per attempt (an upper bound; no earlier runs of this teacher)")
     output_tokens = int(per * attempts)
-    seconds = None
-    if past[1]:
-        seconds = round(attempts * float(past[1]) / 1000 / settings.concurrency, 1)
-        basis.append(f"time: mean latency {float(past[1]):.0f} ms at concurrency {settings.concurrency}")
+    per_attempt_s, source, why = _seconds_per_attempt(session, project_id, teacher, past[1], per)
+    waves = math.ceil(attempts / settings.concurrency) if attempts else 0
+    startup = VLLM_STARTUP_S if teacher.backend == "vllm" and not teacher.base_url else 0.0
+    seconds = round(waves * per_attempt_s + startup, 1)
+    basis.append(
+        f"time: {why}, {waves} waves of up to {settings.concurrency} attempts (the recipe's concurrency)"
+    )
+    if startup:
+        basis.append(f"time: plus {startup:.0f} s for the worker to start vLLM (measured on the CPU build)")
     quote = quote_for(session, teacher=teacher)
     cost = None
     if quote is not None:
-        gpu_s = seconds or 0.0
+        gpu_s = seconds
         cost = round(
             quote.cost(prompt_tokens=input_tokens, completion_tokens=output_tokens, gpu_seconds=gpu_s), 4
         )
@@ -60,6 +108,8 @@ def estimate(
         output_tokens=output_tokens,
         cost_usd=cost,
         seconds=seconds,
+        seconds_source=source,
+        startup_s=startup,
         price=quote.as_dict() if quote else None,
         basis=basis,
     )

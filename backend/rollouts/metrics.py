@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from backend.prompts.models import Prompt
@@ -17,6 +17,15 @@ from backend.runs.models import RunStage
 def split_filter(settings: RolloutSettings):
     """The WHERE clause for the split a rollout covers."""
     return True if settings.split == "all" else Prompt.split == settings.split
+
+
+def covered_positions(prompt_set_id: int, settings: RolloutSettings) -> Select:
+    """The prompt positions a rollout covers, ascending: what rollout, filter and judge chunk."""
+    return (
+        select(Prompt.position)
+        .where(Prompt.prompt_set_id == prompt_set_id, split_filter(settings))
+        .order_by(Prompt.position)
+    )
 
 
 COUNTERS = ("done", "failed", "truncated", "cached", "prompt_tokens", "completion_tokens")
@@ -31,8 +40,7 @@ def aggregate(session: Session, *, stage: RunStage) -> dict[str, Any]:
     failures = Counter(totals.get("failures") or {})
     skipped = int(totals.get("skipped", 0))
     cost = sums["cost_usd"]
-    started = stage.started_at or datetime.now(UTC)
-    elapsed = max((datetime.now(UTC) - started).total_seconds(), 1e-6)
+    elapsed = max(stage.running_seconds(), 1e-6)
     generated = sums["done"] - sums["cached"]
     return {
         "partly_failed": _failed_note(sums["failed"], sums["done"] + sums["failed"], failures),

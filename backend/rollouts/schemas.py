@@ -95,6 +95,11 @@ class RolloutEstimate(BaseModel):
     input_tokens: int
     output_tokens: int
     cost_usd: float | None
-    seconds: float | None
+    seconds: float = Field(description="Wall-clock seconds on one worker, start-up included.")
+    seconds_source: Literal["teacher", "backend", "default"] = Field(
+        description="Where the time per attempt comes from: this teacher's earlier runs, other teachers "
+        "of its backend in this project (per output token), or the default speed of its backend."
+    )
+    startup_s: float = Field(description="Start-up counted once: vLLM's when the worker starts the server.")
     price: dict[str, float | str] | None
     basis: list[str] = Field(description="How each figure was estimated.")

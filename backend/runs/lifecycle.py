@@ -9,15 +9,16 @@ inside its own transaction. Sending a task goes through backend.core.queue, by r
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.core import queue
 from backend.core.config import get_settings
 from backend.core.errors import Conflict
+from backend.jobs import uploads
 from backend.jobs.models import Job
 from backend.runs.models import Run, RunStage, StageChunk, Status
 from backend.runs.stages import stage_kind
@@ -86,6 +87,9 @@ def move(row: Run | RunStage | StageChunk | Job, to: Status, *, now: datetime | 
     if to not in TRANSITIONS[entity][frm]:
         raise IllegalTransition(f"{entity} {row.id}: {frm.value} -> {to.value} is not allowed")
     now = now or datetime.now(UTC)
+    if entity == "stage" and frm in (R, CG) and row.started_at and (to == R or to not in (R, CG)):
+        # The segment that ends here (a redelivery restarts the clock) is kept: elapsed time spans them all.
+        row.elapsed_before_s = (row.elapsed_before_s or 0.0) + max((now - row.started_at).total_seconds(), 0)
     row.status = to
     if to == R and hasattr(row, "started_at") and (entity != "run" or row.started_at is None):
         row.started_at = now
@@ -131,6 +135,16 @@ def claim_stage(session: Session, *, stage: RunStage, run: Run, task_id: str | N
     if stage.status in (S, F):
         log.info("stage %s already %s; duplicate delivery ignored", stage.id, stage.status.value)
         return False
+    if stage.status == R:
+        beat = stage.heartbeat_at or stage.started_at
+        fresh = beat is not None and (datetime.now(UTC) - beat).total_seconds() < get_settings().stale_after_s
+        if fresh and task_id != stage.task_id:
+            log.info(
+                "stage %s runs as task %s; duplicate delivery %s ignored", stage.id, stage.task_id, task_id
+            )
+            return False
+        if not note_worker_lost(session, stage=stage, run=run, how="its task was delivered again"):
+            return False
     now = datetime.now(UTC)
     move(stage, R, now=now)
     stage.heartbeat_at, stage.error = now, None
@@ -198,9 +212,10 @@ def cancel_run(session: Session, *, run: Run) -> Run:
     return run
 
 
-def requeue_run(session: Session, *, run: Run) -> Run:
+def requeue_run(session: Session, *, run: Run, automatic: bool = False) -> Run:
     """Send a failed, cancelled or stalled run back to pending (the caller queues it); its stages
-    then do only what is missing. A run whose worker still reports is refused."""
+    then do only what is missing. A run whose worker still reports is refused. A manual re-queue
+    (automatic False) starts each stage's count of lost workers again."""
     if run.status == S:
         raise Conflict(f"run {run.id} already succeeded", code="run_finished")
     now = datetime.now(UTC)
@@ -212,6 +227,8 @@ def requeue_run(session: Session, *, run: Run) -> Run:
             if stage.status != P:
                 move(stage, P, now=now)
             stage.error, stage.task_id = None, None
+            if not automatic:
+                stage.workers_lost = 0
             for chunk in chunks_of(session, stage_id=stage.id):
                 if chunk.status not in (S, P):
                     move(chunk, P)
@@ -240,6 +257,102 @@ def _refuse_if_alive(session: Session, *, run: Run, stages: list[RunStage], now:
             f"re-queue it once it is finished, or after {stale:.0f} s without a heartbeat",
             code="run_active",
         )
+
+
+# ---- lost workers ------------------------------------------------------------------------------
+
+
+def note_worker_lost(session: Session, *, stage: RunStage, run: Run, how: str) -> bool:
+    """Count one lost worker on a stage. Past DISTILLERY_MAX_REQUEUES the stage and its run fail with
+    the cause and False is returned; True: the stage may be tried again."""
+    stage.workers_lost = (stage.workers_lost or 0) + 1
+    limit = get_settings().max_requeues
+    log.warning("stage %s (%s) of run %s lost its worker (%s): %d of %d re-tries",
+                stage.id, stage.kind, run.id, how, stage.workers_lost, limit)  # fmt: skip
+    if stage.workers_lost <= limit:
+        return True
+    error = f"worker lost {stage.workers_lost} times (DISTILLERY_MAX_REQUEUES={limit}); last: {how}"
+    finish_stage(session, stage=stage, run=run, status=F, error=error)
+    return False
+
+
+def stalled(session: Session, *, stage: RunStage, now: datetime) -> bool:
+    """Whether a running or cancelling stage has lost its worker: neither it nor any running chunk beat
+    within DISTILLERY_STALE_AFTER_S, and it is not merely waiting for a free worker (chunks queued,
+    none running) or for people (the review stage). A live task beats even while its body is silent
+    (workers/keepalive.py)."""
+    if stage_kind(stage.kind).waits_for_people:
+        return False
+    stale = get_settings().stale_after_s
+    chunks = chunks_of(session, stage_id=stage.id)
+    running = [c for c in chunks if c.status == R]
+    beats = [c.heartbeat_at for c in running] + [stage.heartbeat_at or stage.started_at or stage.created_at]
+    if any(b is not None and (now - b).total_seconds() < stale for b in beats):
+        return False
+    if running:
+        return True
+    return not any(c.status in (P, Q) for c in chunks)
+
+
+def requeue_stalled(session: Session, *, now: datetime | None = None) -> list[int]:
+    """The janitor's check: every run whose active stage lost its worker is re-queued (its count of
+    lost workers grows; past DISTILLERY_MAX_REQUEUES it fails with the cause instead), and a
+    cancelling one whose worker is gone ends cancelled. Looks without locks first; a stage that
+    seems stalled is locked (SKIP LOCKED, then its run, in the order a chunk's settle takes them)
+    and checked again, so several workers running the check at once never act on a run twice and
+    a live run's settle never waits on it. Commits per run; returns the ids of the runs acted on."""
+    now = now or datetime.now(UTC)
+    active = [R, CG]
+    candidates = session.execute(
+        select(RunStage.id, RunStage.run_id)
+        .join(Run, Run.id == RunStage.run_id)
+        .where(Run.status.in_(active), RunStage.status.in_(active))
+        .order_by(RunStage.id)
+    ).all()
+    session.rollback()
+    acted: list[int] = []
+    for stage_id, run_id in candidates:
+        stage = session.get(RunStage, stage_id)
+        if stage is None or stage.status not in active or not stalled(session, stage=stage, now=now):
+            session.rollback()
+            continue
+        session.expire_all()  # what follows reads the rows afresh, under the locks
+        stage = session.scalar(
+            select(RunStage)
+            .where(RunStage.id == stage_id, RunStage.status.in_(active))
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        run = session.get(Run, run_id, with_for_update=True, populate_existing=True) if stage else None
+        if run is None or run.status not in active or not stalled(session, stage=stage, now=now):
+            session.rollback()  # another worker's check took it, or it came back to life
+            continue
+        try:
+            _settle_stalled(session, run=run, stage=stage)
+        except Exception:  # noqa: BLE001 - one bad run must not stop the check for the others
+            session.rollback()
+            log.exception("could not re-queue stalled run %s", run_id)
+            continue
+        acted.append(run_id)
+    return acted
+
+
+def _settle_stalled(session: Session, *, run: Run, stage: RunStage) -> None:
+    """A stalled stage ends cancelled (the user asked), failed (too many lost workers) or re-queued."""
+    if CG in (stage.status, run.status):
+        for chunk in chunks_of(session, stage_id=stage.id):
+            if chunk.status in (P, Q, R):
+                move(chunk, C)
+        finish_stage(session, stage=stage, run=run, status=C)
+        session.commit()
+        return
+    how = f"no heartbeat for {get_settings().stale_after_s:g} s"
+    if not note_worker_lost(session, stage=stage, run=run, how=how):
+        session.commit()
+        return
+    requeue_run(session, run=run, automatic=True)
+    enqueue_next_stage(session, run=run)  # commits
+    log.warning("re-queued run %s: stage %s (%s) had %s", run.id, stage.id, stage.kind, how)
 
 
 # ---- chunks ------------------------------------------------------------------------------------
@@ -284,6 +397,7 @@ def claim_job(session: Session, *, job: Job, task_id: str | None) -> bool:
         return False
     if job.status == CG:
         move(job, C)
+        uploads.discard(job)
         return False
     move(job, R)
     job.task_id = task_id or job.task_id
@@ -297,6 +411,32 @@ def finish_job(
     if result is not None:
         job.result = result
     job.error = error
+    uploads.discard(job)  # the body removes it itself; this covers one that never ran
+
+
+def fail_lost_jobs(session: Session, *, now: datetime | None = None) -> list[int]:
+    """The janitor's check for jobs: a running job whose heartbeat is older than
+    DISTILLERY_STALE_AFTER_S lost its worker and fails with code worker_lost (its upload removed); a
+    cancelling one ends cancelled. Not on SQLite, where a long import holds the only write lock and
+    its beats cannot land. Jobs are not re-queued: they are cheap to submit again."""
+    if session.get_bind().dialect.name == "sqlite":
+        return []
+    now = now or datetime.now(UTC)
+    stale = get_settings().stale_after_s
+    cutoff = now - timedelta(seconds=stale)
+    beat = func.coalesce(Job.heartbeat_at, Job.started_at, Job.created_at)
+    stmt = select(Job).where(Job.status.in_([R, CG]), beat < cutoff).order_by(Job.id)
+    failed: list[int] = []
+    for job in session.scalars(stmt.with_for_update(skip_locked=True)).all():
+        if job.status == CG:
+            move(job, C)
+            uploads.discard(job)
+        else:
+            message = f"the worker running this job was lost (no heartbeat for {stale:g} s); submit it again"
+            finish_job(session, job=job, status=F, error={"code": "worker_lost", "message": message})
+        failed.append(job.id)
+    session.commit()
+    return failed
 
 
 def cancel_job(session: Session, *, job: Job) -> Job:
@@ -304,4 +444,6 @@ def cancel_job(session: Session, *, job: Job) -> Job:
     if job.status.finished:
         raise Conflict(f"job {job.id} already {job.status.value}", code="job_finished")
     move(job, CG if job.status == R else C)
+    if job.status == C:  # it never started, so no body will remove its upload
+        uploads.discard(job)
     return job

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String, Text, UniqueConstraint
@@ -70,6 +70,19 @@ class RunStage(Base):
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Seconds spent running in earlier segments (before a re-queue or a redelivery); elapsed time is
+    # this plus the current segment (lifecycle.running_seconds).
+    elapsed_before_s: Mapped[float] = mapped_column(default=0.0, server_default="0")
+    # Times this stage's worker was lost (a stale heartbeat, a redelivered task); past
+    # DISTILLERY_MAX_REQUEUES the stage fails. A manual re-queue starts the count again.
+    workers_lost: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    def running_seconds(self, now: datetime | None = None) -> float:
+        """Seconds this stage has run, over every segment (re-queues and redeliveries included)."""
+        current = 0.0
+        if self.status in (Status.running, Status.cancelling) and self.started_at:
+            current = max(((now or datetime.now(UTC)) - self.started_at).total_seconds(), 0.0)
+        return (self.elapsed_before_s or 0.0) + current
 
 
 class StageChunk(Base):

@@ -103,6 +103,11 @@ class StageBase(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    heartbeat_at: datetime | None = Field(description="When its worker last said it is alive.")
+    workers_lost: int = Field(
+        description="Times its worker was lost and it was re-queued automatically "
+        "(past DISTILLERY_MAX_REQUEUES it fails)."
+    )
 
     @field_validator("metrics", mode="before", check_fields=False)
     @classmethod

@@ -39,6 +39,8 @@ class StageKind:
     needs_teacher: bool = False  # the recipe must name teacher_id
     fanout: bool = False  # cut into chunks, each a task of its own (workers/fanout.py)
     time_limit_s: int | None = None  # per task; None: DISTILLERY_TASK_SOFT_TIME_LIMIT
+    # it waits for people, not a worker, once started: no heartbeat is expected, nothing re-queues it
+    waits_for_people: bool = False
     # rules that span stages: the validated recipe -> messages naming the field ("rollout.x: ...")
     recipe_check: Callable[[Any], list[str]] | None = None
     # checks against the database when a run is created (session, project, recipe) -> None, raising
@@ -119,6 +121,7 @@ STAGES: dict[str, StageKind] = {
             module="workers.stages.review",
             requires=("rollout",),
             recipe_check=check_review,
+            waits_for_people=True,
         ),
         StageKind(
             name="snapshot",

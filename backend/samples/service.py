@@ -1,7 +1,7 @@
 """Reading a run's generations: the sample browser's filters and keyset pages in both directions.
 
 Every filter keeps the page in generation-id order and has an index that answers it without scanning
-the run (migration 0012): verdict and finish reason are equalities on `generations`; a verifier's result
+the run (migration 0013): verdict and finish reason are equalities on `generations`; a verifier's result
 and the judge's score read `verdicts` by (run, verifier, passed | score); prompt text is an ILIKE on
 `prompts` through a pg_trgm GIN index. A cursor is opaque: "a:<id>" means after that id, "b:<id>"
 before it (the previous page), so no page is ever found by OFFSET.

@@ -225,3 +225,16 @@ def test_project_names_are_unique_per_owner_and_a_409_reveals_no_other_teams_nam
 
     with session_scope() as s, pytest.raises(Conflict, match="several projects are named"):
         find_project(s, name)
+
+
+def test_project_slugs_are_unique_across_owners_and_stable_across_renames(client, accounts):
+    a, b = accounts.user(), accounts.user()
+    name = f"Évals: Math & Code {a['id']}"
+    pa = client.post("/api/projects", headers=a["headers"], json={"name": name}).json()
+    pb = client.post("/api/projects", headers=b["headers"], json={"name": name}).json()
+    assert pa["slug"] == f"evals-math-code-{a['id']}-{pa['id']}"
+    assert pb["slug"] == f"evals-math-code-{a['id']}-{pb['id']}" != pa["slug"]
+    r = client.patch(f"/api/projects/{pa['id']}", headers=a["headers"], json={"name": "renamed " + name})
+    assert r.status_code == 200 and r.json()["slug"] == pa["slug"]  # a rename keeps links working
+    odd = client.post("/api/projects", headers=a["headers"], json={"name": "???"}).json()
+    assert odd["slug"] == f"project-{odd['id']}"

@@ -154,3 +154,104 @@ def _all(stage_id):
         chunks = lifecycle.chunks_of(s, stage_id=stage_id)
         s.expunge_all()
         return chunks
+
+
+def _age(stage_id, *, hours: float = 1) -> None:
+    """Make the stage and its running chunks look as if their worker died `hours` ago."""
+    old = datetime.now(UTC) - timedelta(hours=hours)
+    with session_scope() as s:
+        stage = s.get(RunStage, stage_id)
+        stage.heartbeat_at = stage.started_at = old
+        for c in lifecycle.chunks_of(s, stage_id=stage_id):
+            if c.status == Status.running:
+                c.heartbeat_at = old
+
+
+def _lost(stage_id) -> int:
+    with session_scope() as s:
+        return s.get(RunStage, stage_id).workers_lost
+
+
+def test_taking_over_a_dead_tasks_chunk_counts_a_lost_worker_and_fails_past_the_limit(stage_id, monkeypatch):
+    from backend.core.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "max_requeues", 1)
+    ids = [c.id for c in _all(stage_id)]
+    assert FAN.claim(stage_id, ids[0], "t1", _ids) == ids[0]
+    _age(stage_id)
+    # A task whose own work ran dry takes the dead task's chunk (before the queued ones after it).
+    assert FAN.claim(stage_id, None, "t2", _ids) == ids[0] and _lost(stage_id) == 1
+    _age(stage_id)
+    assert FAN.claim(stage_id, None, "t3", _ids) is None  # lost twice with a limit of 1
+    status, run_status, error, _ = _stage_run(stage_id)
+    assert (status, run_status) == (Status.failed, Status.failed)
+    assert error.startswith("worker lost 2 times (DISTILLERY_MAX_REQUEUES=1)")
+
+
+def test_the_janitor_requeues_a_stalled_stage_once_even_when_several_workers_check_at_once(stage_id):
+    import threading
+
+    ids = [c.id for c in _all(stage_id)]
+    assert FAN.claim(stage_id, ids[0], "t1", _ids) == ids[0]
+    with session_scope() as s:
+        run_id = s.get(RunStage, stage_id).run_id
+    # Other tests' runs share this database: each check below looks only at this one.
+    with session_scope() as s:  # the run is a live one while its chunk beats
+        assert run_id not in lifecycle.requeue_stalled(s)
+    _age(stage_id)
+    barrier, acted = threading.Barrier(4), []
+
+    def check():
+        barrier.wait()
+        with session_scope() as s:
+            acted.extend(lifecycle.requeue_stalled(s))
+
+    threads = [threading.Thread(target=check) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert acted.count(run_id) == 1  # one of the four did it; the others skipped the locked or re-queued run
+    assert _lost(stage_id) == 1
+    status, run_status, _, _ = _stage_run(stage_id)
+    assert (status, run_status) == (Status.queued, Status.queued)  # sent again as a new task
+    assert {c[4] for c in _chunks(stage_id)} == {"pending"}  # its stage task re-plans and re-sends them
+    with session_scope() as s:
+        assert run_id not in lifecycle.requeue_stalled(s)  # idempotent: it is not stalled any more
+
+
+def test_the_janitor_leaves_waiting_and_reviewing_stages_and_ends_a_dead_cancel(stage_id):
+    with session_scope() as s:
+        run_id = s.get(RunStage, stage_id).run_id
+    _age(stage_id)  # every chunk queued, none running: waiting for a free worker, not lost
+    with session_scope() as s:
+        assert run_id not in lifecycle.requeue_stalled(s)
+    ids = [c.id for c in _all(stage_id)]
+    assert FAN.claim(stage_id, ids[0], "t1", _ids) == ids[0]
+    with session_scope() as s:
+        stage = s.get(RunStage, stage_id)
+        lifecycle.cancel_run(s, run=s.get(Run, stage.run_id))
+    _age(stage_id)  # cancelling, and its worker died before it saw the cancel
+    with session_scope() as s:
+        assert run_id in lifecycle.requeue_stalled(s)
+    status, run_status, _, _ = _stage_run(stage_id)
+    assert (status, run_status) == (Status.cancelled, Status.cancelled)
+    assert {c[4] for c in _chunks(stage_id)} == {"cancelled"}
+
+
+def test_a_review_stage_waiting_for_people_is_never_requeued(accounts):
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    with session_scope() as s:
+        run = Run(project_id=pid, name="rev", recipe={}, status=Status.queued)
+        s.add(run)
+        s.flush()
+        stage = RunStage(run_id=run.id, position=0, kind="review", status=Status.queued)
+        s.add(stage)
+        s.flush()
+        assert lifecycle.claim_stage(s, stage=stage, run=run, task_id="review-task")
+        stage_id, run_id = stage.id, run.id
+    _age(stage_id, hours=48)
+    with session_scope() as s:
+        assert run_id not in lifecycle.requeue_stalled(s)
+    assert _stage_run(stage_id)[0] == Status.running

@@ -90,3 +90,20 @@ def test_cancel_and_requeue_through_the_api_layer(client, accounts):
         assert (run.status, stage.status) == (Status.pending, Status.pending)
         lifecycle.finish_stage(s, stage=stage, run=run, status=Status.cancelled)
         assert run.status == Status.cancelled and run.finished_at is not None
+
+
+def test_elapsed_time_keeps_every_segment_of_a_requeued_or_redelivered_stage():
+    from datetime import UTC, datetime, timedelta
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    stage = RunStage(id=1, status=Status.queued, elapsed_before_s=0.0)
+    move(stage, Status.running, now=t0)
+    move(stage, Status.running, now=t0 + timedelta(seconds=10))  # redelivered after its worker died
+    move(stage, Status.pending, now=t0 + timedelta(seconds=25))  # re-queued
+    assert stage.elapsed_before_s == 25 and stage.running_seconds(t0 + timedelta(hours=1)) == 25
+    move(stage, Status.queued, now=t0 + timedelta(seconds=100))
+    move(stage, Status.running, now=t0 + timedelta(seconds=200))
+    assert stage.running_seconds(t0 + timedelta(seconds=205)) == 30  # waiting in the queue is not counted
+    move(stage, Status.cancelling, now=t0 + timedelta(seconds=206))  # still running until it stops
+    move(stage, Status.succeeded, now=t0 + timedelta(seconds=207))
+    assert stage.elapsed_before_s == 32 and stage.running_seconds(t0 + timedelta(days=1)) == 32

@@ -65,6 +65,18 @@ def test_regex_matches_and_is_bounded_by_its_timeout():
     assert evil.status == "timeout" and evil.passed is None
 
 
+def test_a_catastrophic_regex_is_killed_at_its_timeout_by_the_pool():
+    """The `regex` module's own timeout overran a 1 s limit (2.4 s seen); the pool's SIGKILL holds."""
+    from workers.verifiers.pool import shared_pool
+
+    kills = shared_pool().kills
+    items = [Item("a" * 5000 + "b"), Item("The code is AB-123.")]
+    evil, fine = run("regex", items, pattern=r"(a|aa)+$|[A-Z]{2}-\d+", timeout_s=0.5)
+    assert evil.status == "timeout" and evil.detail["timeout_s"] == 0.5
+    assert shared_pool().kills == kills + 1  # stopped from outside, not by the engine's own check
+    assert fine.status == "passed" and fine.detail["match"] == "AB-123"
+
+
 def test_json_and_json_schema():
     schema = {"type": "object", "required": ["x"], "properties": {"x": {"type": "integer"}}}
     items = [

@@ -105,9 +105,13 @@ def import_prompt_set(
         "skip_invalid": skip_invalid,
         "options": opts.model_dump(),
     }
-    job = submit_job(
-        session, project=access.project, kind="prompt_import", params=params, user_id=access.user.id
-    )
+    try:
+        job = submit_job(
+            session, project=access.project, kind="prompt_import", params=params, user_id=access.user.id
+        )
+    except BaseException:
+        path.unlink(missing_ok=True)  # no job will ever read it
+        raise
     return JobOut.model_validate(job)
 
 

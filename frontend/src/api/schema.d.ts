@@ -1692,6 +1692,16 @@ export interface components {
             /** Finished At */
             finished_at: string | null;
             /**
+             * Heartbeat At
+             * @description When its worker last said it is alive.
+             */
+            heartbeat_at: string | null;
+            /**
+             * Workers Lost
+             * @description Times its worker was lost and it was re-queued automatically (past DISTILLERY_MAX_REQUEUES it fails).
+             */
+            workers_lost: number;
+            /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
@@ -1779,6 +1789,16 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+            /**
+             * Heartbeat At
+             * @description When its worker last said it is alive.
+             */
+            heartbeat_at: string | null;
+            /**
+             * Workers Lost
+             * @description Times its worker was lost and it was re-queued automatically (past DISTILLERY_MAX_REQUEUES it fails).
+             */
+            workers_lost: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -2156,6 +2176,16 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+            /**
+             * Heartbeat At
+             * @description When its worker last said it is alive.
+             */
+            heartbeat_at: string | null;
+            /**
+             * Workers Lost
+             * @description Times its worker was lost and it was re-queued automatically (past DISTILLERY_MAX_REQUEUES it fails).
+             */
+            workers_lost: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -2601,6 +2631,16 @@ export interface components {
             /** Finished At */
             finished_at: string | null;
             /**
+             * Heartbeat At
+             * @description When its worker last said it is alive.
+             */
+            heartbeat_at: string | null;
+            /**
+             * Workers Lost
+             * @description Times its worker was lost and it was re-queued automatically (past DISTILLERY_MAX_REQUEUES it fails).
+             */
+            workers_lost: number;
+            /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
@@ -2633,6 +2673,11 @@ export interface components {
             id: number;
             /** Name */
             name: string;
+            /**
+             * Slug
+             * @description Unique in the installation and stable: a rename keeps it.
+             */
+            slug: string;
             /** Description */
             description: string;
             /**
@@ -2862,6 +2907,16 @@ export interface components {
             /** Finished At */
             finished_at: string | null;
             /**
+             * Heartbeat At
+             * @description When its worker last said it is alive.
+             */
+            heartbeat_at: string | null;
+            /**
+             * Workers Lost
+             * @description Times its worker was lost and it was re-queued automatically (past DISTILLERY_MAX_REQUEUES it fails).
+             */
+            workers_lost: number;
+            /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
@@ -2952,8 +3007,22 @@ export interface components {
             output_tokens: number;
             /** Cost Usd */
             cost_usd: number | null;
-            /** Seconds */
-            seconds: number | null;
+            /**
+             * Seconds
+             * @description Wall-clock seconds on one worker, start-up included.
+             */
+            seconds: number;
+            /**
+             * Seconds Source
+             * @description Where the time per attempt comes from: this teacher's earlier runs, other teachers of its backend in this project (per output token), or the default speed of its backend.
+             * @enum {string}
+             */
+            seconds_source: "teacher" | "backend" | "default";
+            /**
+             * Startup S
+             * @description Start-up counted once: vLLM's when the worker starts the server.
+             */
+            startup_s: number;
             /** Price */
             price: {
                 [key: string]: number | string;
@@ -3089,6 +3158,16 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+            /**
+             * Heartbeat At
+             * @description When its worker last said it is alive.
+             */
+            heartbeat_at: string | null;
+            /**
+             * Workers Lost
+             * @description Times its worker was lost and it was re-queued automatically (past DISTILLERY_MAX_REQUEUES it fails).
+             */
+            workers_lost: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -3497,6 +3576,16 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+            /**
+             * Heartbeat At
+             * @description When its worker last said it is alive.
+             */
+            heartbeat_at: string | null;
+            /**
+             * Workers Lost
+             * @description Times its worker was lost and it was re-queued automatically (past DISTILLERY_MAX_REQUEUES it fails).
+             */
+            workers_lost: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -3918,6 +4007,16 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+            /**
+             * Heartbeat At
+             * @description When its worker last said it is alive.
+             */
+            heartbeat_at: string | null;
+            /**
+             * Workers Lost
+             * @description Times its worker was lost and it was re-queued automatically (past DISTILLERY_MAX_REQUEUES it fails).
+             */
+            workers_lost: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}

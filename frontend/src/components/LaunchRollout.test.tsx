@@ -12,7 +12,9 @@ const estimate = {
   input_tokens: 300000,
   output_tokens: 4915200,
   cost_usd: 10.93,
-  seconds: null,
+  seconds: 5400,
+  seconds_source: "default",
+  startup_s: 0,
   price: { input_per_m: 0.55, output_per_m: 2.19, gpu_hour: 0, source: "price table deepseek/deepseek-reasoner" },
   basis: ["1200 prompts in split 'train' x n=4", "cost: price table deepseek/deepseek-reasoner"],
 };
@@ -37,6 +39,8 @@ describe("LaunchRollout", () => {
     await u.type(screen.getByTestId("launch-n"), "4");
     await u.click(screen.getByTestId("launch-estimate"));
     expect(await screen.findByTestId("launch-estimate-cost")).toHaveTextContent("$10.93");
+    expect(screen.getByTestId("launch-estimate-time")).toHaveTextContent("90 min");
+    expect(screen.getByTestId("launch-estimate-result")).toHaveTextContent("default speed");
     expect(screen.getByTestId("launch-estimate-result")).toHaveTextContent("4,800 attempts");
 
     await u.click(screen.getByTestId("launch-submit"));

@@ -126,7 +126,8 @@ function EstimateView({ estimate }: { estimate: Estimate }) {
         {formatNumber(estimate.attempts)} attempts ({formatNumber(estimate.prompts)} prompts), about{" "}
         {formatNumber(estimate.input_tokens)} input and at most {formatNumber(estimate.output_tokens)} output tokens;{" "}
         cost <strong data-testid="launch-estimate-cost">{estimate.cost_usd === null ? "unknown" : `$${estimate.cost_usd.toFixed(2)}`}</strong>
-        {estimate.seconds !== null && <>, about {Math.ceil(estimate.seconds / 60)} min</>}.
+        , about <span data-testid="launch-estimate-time">{Math.ceil(estimate.seconds / 60)} min</span>
+        {estimate.seconds_source === "default" ? " (at the backend's default speed: no run of it here yet)" : ""}.
       </p>
       <ul className="muted small">
         {estimate.basis.map((b) => (

@@ -8,16 +8,11 @@ verdict and only verifies what has no final verdict yet. Each attempt's decision
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from backend.core.db import session_scope
-from backend.prompts.models import Prompt
-from backend.rollouts.metrics import split_filter
-from backend.runs.models import Run, RunStage
+from backend.rollouts.metrics import covered_positions
 from backend.runs.stages import STAGES
 from backend.verifiers.filter import FilterSettings
 from workers.celery_app import celery_app
-from workers.runner import DEFERRED, StageContext, run_stage, settings_for
+from workers.runner import StageContext, run_stage, settings_for
 from workers.stages.filter.chunk import run_chunk
 from workers.stages.filter.fanout import FANOUT
 
@@ -28,23 +23,12 @@ def plan_and_dispatch(ctx: StageContext) -> None:
     """Chunks over the prompts the rollout covered; n attempts each at most."""
     settings: FilterSettings = ctx.settings
     rollout = settings_for("rollout", ctx.recipe)
-    with session_scope() as s:
-        stage, run = s.get(RunStage, ctx.stage_id), s.get(Run, ctx.run_id)
-        positions = (
-            select(Prompt.position)
-            .where(Prompt.prompt_set_id == run.prompt_set_id, split_filter(rollout))
-            .order_by(Prompt.position)
-        )
-        FANOUT.plan_and_dispatch(
-            s,
-            stage=stage,
-            run=run,
-            positions=positions,
-            chunk_size=settings.chunk_size,
-            per_item=rollout.n,
-            chunk_queue=KIND.queue,
-        )
-    return DEFERRED
+    return FANOUT.dispatch(
+        ctx,
+        positions=lambda run: covered_positions(run.prompt_set_id, rollout),
+        chunk_size=settings.chunk_size,
+        per_item=rollout.n,
+    )
 
 
 @celery_app.task(name=KIND.task, bind=True)

@@ -3,7 +3,6 @@ divided by the attempts that survived."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -20,8 +19,7 @@ def summarize(session: Session, stage: RunStage) -> dict[str, Any]:
     rollout = (run.summary or {}).get("rollout") or {}
     verified, accepted = int(totals.get("verified", 0)), int(totals.get("accepted", 0))
     cost, gpu = float(rollout.get("cost_usd") or 0.0), float(rollout.get("gpu_seconds") or 0.0)
-    started = stage.started_at or datetime.now(UTC)
-    elapsed = max((datetime.now(UTC) - started).total_seconds(), 1e-6)
+    elapsed = max(stage.running_seconds(), 1e-6)
     hist = totals.get("pass_rate_histogram") or {}
     return {
         "verified": verified,

@@ -12,37 +12,17 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.core.config import get_settings
-from backend.core.db import get_engine, session_scope
+from backend.core.db import session_scope
 from backend.runs.chunks import add_counters
 from backend.runs.models import RunStage, StageChunk, Status
 from backend.samples.models import Generation, Verdict
 from backend.verifiers.filter import pass_rate_bucket
+from workers.stages.verdicts import verdict_row, write_verdicts
 from workers.verifiers.verdict import Verdict as Judged
-
-UPDATABLE = ("status", "passed", "score", "detail", "duration_ms", "created_at")
-
-
-def _insert():
-    if get_engine().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-
-
-def _text(value: Any) -> Any:
-    """jsonb and text cannot hold NUL; a verifier's detail quotes the teacher's answer."""
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, dict):
-        return {k: _text(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_text(v) for v in value]
-    return value
 
 
 def outcome(passed: bool | None) -> str:
@@ -132,35 +112,15 @@ def store_verdicts(
     for gid, v in zip(ids, verdicts, strict=True):
         for part in (*v.parts, v):
             rows.append(
-                {
-                    "run_id": run_id,
-                    "generation_id": gid,
-                    "verifier": part.verifier,
-                    "verifier_version": part.version,
-                    "status": part.status,
-                    "passed": part.passed,
-                    "score": part.score,
-                    "detail": _text(part.detail),
-                    "duration_ms": part.duration_ms,
-                    "created_at": now,
-                }
-            )
+                verdict_row(
+                    run_id=run_id, generation_id=gid, verifier=part.verifier, version=part.version,
+                    status=part.status, passed=part.passed, score=part.score, detail=part.detail,
+                    duration_ms=part.duration_ms, now=now,
+                )
+            )  # fmt: skip
             per_verifier.setdefault(part.verifier, Counter())[part.status] += 1
         decisions.append({"id": gid, "accepted": v.passed})
         counts["verified"] += 1
         counts[outcome(v.passed)] += 1
-    _upsert(session, rows)
-    if decisions:
-        session.execute(update(Generation), decisions)
+    write_verdicts(session, rows, decisions)
     return counts, per_verifier
-
-
-def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    stmt = _insert()(Verdict)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["generation_id", "verifier", "verifier_version"],
-        set_={c: getattr(stmt.excluded, c) for c in UPDATABLE},
-    )
-    session.execute(stmt, rows)

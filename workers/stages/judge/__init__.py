@@ -7,21 +7,17 @@ pass score) and stored on the stage, so every chunk decides the same way and the
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from backend.core.db import session_scope
 from backend.core.errors import Invalid
 from backend.judge.calibration import calibrate
 from backend.judge.labels import pairs_for
 from backend.judge.schemas import JudgeSettings
 from backend.judge.service import get_rubric
-from backend.prompts.models import Prompt
-from backend.rollouts.metrics import split_filter
+from backend.rollouts.metrics import covered_positions
 from backend.runs.models import Run, RunStage
 from backend.runs.stages import STAGES
 from backend.teachers.models import Teacher
 from workers.celery_app import celery_app
-from workers.runner import DEFERRED, StageContext, run_stage, settings_for
+from workers.runner import StageContext, run_stage, settings_for
 from workers.stages.judge.chunk import run_chunk
 from workers.stages.judge.fanout import FANOUT
 
@@ -51,8 +47,8 @@ def thresholds_for(s, settings: JudgeSettings, rubric) -> dict:
 def plan_and_dispatch(ctx: StageContext) -> None:
     settings: JudgeSettings = ctx.settings
     rollout = settings_for("rollout", ctx.recipe)
-    with session_scope() as s:
-        stage, run = s.get(RunStage, ctx.stage_id), s.get(Run, ctx.run_id)
+
+    def prepare(s, stage: RunStage, run: Run) -> None:
         rubric = get_rubric(s, project_id=run.project_id, version=settings.rubric_version)
         teacher = s.get(Teacher, settings.teacher_id or run.teacher_id)
         if teacher is None or teacher.project_id != run.project_id:
@@ -63,21 +59,14 @@ def plan_and_dispatch(ctx: StageContext) -> None:
                 "rubric_version": rubric.version,
                 "thresholds": thresholds_for(s, settings, rubric),
             }
-        positions = (
-            select(Prompt.position)
-            .where(Prompt.prompt_set_id == run.prompt_set_id, split_filter(rollout))
-            .order_by(Prompt.position)
-        )
-        FANOUT.plan_and_dispatch(
-            s,
-            stage=stage,
-            run=run,
-            positions=positions,
-            chunk_size=settings.chunk_size,
-            per_item=rollout.n,
-            chunk_queue=KIND.queue,
-        )
-    return DEFERRED
+
+    return FANOUT.dispatch(
+        ctx,
+        positions=lambda run: covered_positions(run.prompt_set_id, rollout),
+        chunk_size=settings.chunk_size,
+        per_item=rollout.n,
+        prepare=prepare,
+    )
 
 
 @celery_app.task(name=KIND.task, bind=True)

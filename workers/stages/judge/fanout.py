@@ -3,7 +3,6 @@ rubric version the stage fixed when it planned."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -28,13 +27,12 @@ COUNTERS = (
 def summarize(session: Session, stage: RunStage) -> dict[str, Any]:
     totals, statuses = chunk_totals(session, stage_id=stage.id)
     fixed = stage.metrics or {}
-    started = stage.started_at or datetime.now(UTC)
     return {
         **{k: int(totals.get(k, 0)) for k in COUNTERS},
         "cost_usd": round(float(totals.get("cost_usd", 0.0)), 6),
         "rubric_version": fixed.get("rubric_version", 0),
         "thresholds": fixed.get("thresholds") or {"accept": 0, "reject": 0, "source": "rubric"},
-        "elapsed_s": round((datetime.now(UTC) - started).total_seconds(), 1),
+        "elapsed_s": round(stage.running_seconds(), 1),
         "chunks": statuses,
     }
 

@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from backend.core.config import get_settings
 from backend.core.db import session_scope
 from backend.judge.models import JudgeCache
 from backend.runs.chunks import add_counters
 from backend.runs.models import RunStage, StageChunk, Status
-from backend.samples.models import Generation, Verdict
-from workers.stages.filter.writer import _insert, _text
+from backend.samples.models import Verdict
 from workers.stages.judge.job import JudgeJob, verdict_of
+from workers.stages.verdicts import insert_for_dialect, storable, verdict_row, write_verdicts
 from workers.teachers.base import Completion
 
 OUTCOME = {
@@ -80,19 +80,12 @@ class JudgeWriter:
         for it in items:
             v = verdict_of(job, it.completion)
             rows.append(
-                {
-                    "run_id": job.run_id,
-                    "generation_id": it.generation_id,
-                    "verifier": "judge",
-                    "verifier_version": job.version,
-                    "status": v["status"],
-                    "passed": v["passed"],
-                    "score": v["score"],
-                    "detail": _text(v["detail"]),
-                    "duration_ms": float(it.completion.latency_ms or 0),
-                    "created_at": now,
-                }
-            )
+                verdict_row(
+                    run_id=job.run_id, generation_id=it.generation_id, verifier="judge", version=job.version,
+                    status=v["status"], passed=v["passed"], score=v["score"], detail=v["detail"],
+                    duration_ms=float(it.completion.latency_ms or 0), now=now,
+                )
+            )  # fmt: skip
             counts[OUTCOME[v["status"]]] += 1
             counts["judged"] += v["status"] != "error"
             decides = job.settings.overrides_verifiers or it.filter_passed is None
@@ -107,25 +100,18 @@ class JudgeWriter:
                 cache.append(
                     {
                         "key": it.key,
-                        "content": _text(c.content or ""),
+                        "content": storable(c.content or ""),
                         "prompt_tokens": c.prompt_tokens,
                         "completion_tokens": c.completion_tokens,
                         "created_at": now,
                     }
                 )
         with session_scope() as s:
-            if rows:
-                stmt = _insert()(Verdict)
-                cols = ("status", "passed", "score", "detail", "duration_ms", "created_at")
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=["generation_id", "verifier", "verifier_version"],
-                    set_={c: getattr(stmt.excluded, c) for c in cols},
-                )
-                s.execute(stmt, rows)
-            if decisions:
-                s.execute(update(Generation), decisions)
+            write_verdicts(s, rows, decisions)
             if cache:
-                s.execute(_insert()(JudgeCache).on_conflict_do_nothing(index_elements=["key"]), cache)
+                s.execute(
+                    insert_for_dialect()(JudgeCache).on_conflict_do_nothing(index_elements=["key"]), cache
+                )
             more: dict[str, Any] = {**counts, "prompt_tokens": tokens_in, "completion_tokens": tokens_out}
             if job.quote is not None:
                 more["cost_usd"] = job.quote.cost(

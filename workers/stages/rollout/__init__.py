@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
-
-from backend.core.db import session_scope
 from backend.core.errors import Invalid
-from backend.prompts.models import Prompt
-from backend.rollouts.metrics import split_filter
+from backend.rollouts.metrics import covered_positions
 from backend.rollouts.schemas import RolloutSettings
 from backend.runs.models import Run, RunStage
 from backend.runs.stages import STAGES
 from backend.teachers.models import Teacher
 from workers.celery_app import celery_app
-from workers.runner import DEFERRED, StageContext, run_stage
+from workers.runner import StageContext, run_stage
 from workers.stages.rollout.chunk import run_chunk
 from workers.stages.rollout.fanout import FANOUT
 from workers.stages.rollout.job import teacher_spec
@@ -34,26 +30,20 @@ KIND = STAGES["rollout"]
 def plan_and_dispatch(ctx: StageContext) -> None:
     """Plan the chunks (once), then queue a task for every chunk not yet done."""
     settings: RolloutSettings = ctx.settings
-    with session_scope() as s:
-        stage, run = s.get(RunStage, ctx.stage_id), s.get(Run, ctx.run_id)
+
+    def chunk_queue(s, stage: RunStage, run: Run) -> str:
         teacher = s.get(Teacher, run.teacher_id) if run.teacher_id else None
         if teacher is None:
             raise Invalid("the run's teacher no longer exists", code="teacher_missing")
-        positions = (
-            select(Prompt.position)
-            .where(Prompt.prompt_set_id == run.prompt_set_id, split_filter(settings))
-            .order_by(Prompt.position)
-        )
-        FANOUT.plan_and_dispatch(
-            s,
-            stage=stage,
-            run=run,
-            positions=positions,
-            chunk_size=settings.chunk_size,
-            per_item=settings.n,
-            chunk_queue=teacher_spec(teacher).queue,
-        )
-    return DEFERRED
+        return teacher_spec(teacher).queue
+
+    return FANOUT.dispatch(
+        ctx,
+        positions=lambda run: covered_positions(run.prompt_set_id, settings),
+        chunk_size=settings.chunk_size,
+        per_item=settings.n,
+        prepare=chunk_queue,
+    )
 
 
 @celery_app.task(name=KIND.task, bind=True)

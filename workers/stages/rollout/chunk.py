@@ -15,7 +15,8 @@ from backend.core.config import get_settings
 from backend.core.db import session_scope
 from backend.prompts.models import Prompt
 from backend.rollouts.requests import cache_key, conversation
-from backend.runs.models import Status
+from backend.runs.models import StageChunk, Status
+from workers.keepalive import beating, chunks_held
 from workers.progress import Cancelled
 from workers.stages.rollout.adaptive import generate_adaptive
 from workers.stages.rollout.fanout import FANOUT
@@ -214,7 +215,8 @@ def run_chunk(stage_id: int, chunk_id: int, task_id: str | None) -> None:
         FANOUT.settle(stage_id, chunk_id, None, None)
         return
     try:
-        asyncio.run(_drive(job, task_id))
+        with beating(StageChunk, chunks_held(task_id, chunk_id)):  # vLLM's start-up writes nothing
+            asyncio.run(_drive(job, task_id))
     except BaseException as exc:  # the chunk that raised is already settled; make sure this one is
         if FANOUT.chunk_still_running(chunk_id):
             FANOUT.settle(stage_id, chunk_id, Status.failed, _why(exc))
