@@ -107,13 +107,22 @@ describe("SamplesPage", () => {
     expect(onSearch).toHaveBeenLastCalledWith({ cursor: "last" });
   });
 
-  it("on the first page, first and previous are off; on the last, next and last", async () => {
+  it("on the first page, first and previous are off", async () => {
     setup({}, { items: [row(1)], next_cursor: "N", prev_cursor: null });
     await screen.findAllByTestId("sample-row");
     expect(screen.getByTestId("page-first")).toBeDisabled();
     expect(screen.getByTestId("page-prev")).toBeDisabled();
     expect(screen.getByTestId("page-next")).toBeEnabled();
     expect(screen.getByTestId("page-last")).toBeEnabled();
+  });
+
+  it("on the last page, next and last are off", async () => {
+    setup({ cursor: "last" }, { items: [row(9)], next_cursor: null, prev_cursor: "P" });
+    await screen.findAllByTestId("sample-row");
+    expect(screen.getByTestId("page-next")).toBeDisabled();
+    expect(screen.getByTestId("page-last")).toBeDisabled();
+    expect(screen.getByTestId("page-prev")).toBeEnabled();
+    expect(screen.getByTestId("page-first")).toBeEnabled();
   });
 
   it("opens the trace view from a row", async () => {

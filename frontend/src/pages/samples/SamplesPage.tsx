@@ -238,7 +238,7 @@ export function SamplesPage({
             <button
               type="button"
               className="secondary"
-              disabled={search.cursor === "last" || (!page.data.next_cursor && !!search.cursor)}
+              disabled={!page.data.next_cursor}
               onClick={() => onSearch({ cursor: "last" })}
               data-testid="page-last"
             >
