@@ -132,6 +132,18 @@ describe("SamplesPage", () => {
     await waitFor(() => expect(router.state.location.pathname).toBe("/projects/3/runs/5/samples/2"));
   });
 
+  it("follows a running run: the page shown is asked for again", async () => {
+    let served = 0;
+    const fetchMock = mockApi({
+      "GET /api/projects/3/runs/5": () => jsonResponse({ ...runDetail, status: "running" }),
+      [`GET ${LIST}`]: () => jsonResponse({ items: served++ === 0 ? [row(1)] : [row(1), row(2)], next_cursor: null, prev_cursor: null }),
+    });
+    renderWithRouter(<SamplesPage projectId={3} runId={5} search={{}} onSearch={vi.fn()} />);
+    expect(await screen.findAllByTestId("sample-row")).toHaveLength(1);
+    await waitFor(() => expect(screen.getAllByTestId("sample-row")).toHaveLength(2), { timeout: 8000 });
+    expect(requestsTo(fetchMock, LIST).length).toBeGreaterThanOrEqual(2);
+  }, 12_000);
+
   it("says when nothing matches, and shows the API's error message", async () => {
     setup({ q: "zzz" }, { items: [], next_cursor: null, prev_cursor: null });
     expect(await screen.findByTestId("samples-empty")).toBeInTheDocument();
