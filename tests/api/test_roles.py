@@ -83,7 +83,8 @@ def people(app):
 
 @pytest.fixture
 def world(client, accounts, people, tmp_path: Path):
-    """A fresh project with one member per role, a teacher, a prompt set and a pending run."""
+    """A fresh project with one member per role, a teacher, a prompt set and a pending run with one
+    generation."""
     from backend.core.db import session_scope
     from backend.jobs.models import Job
     from backend.projects.models import Project
