@@ -36,7 +36,9 @@ class Prompt(Base):
     # foreign key, which would look its prompt set up once per row: migration 0005 gives the same
     # guarantees (the set must exist and is locked FOR KEY SHARE; deleting it deletes its prompts) with
     # triggers that run once per statement. The one text index is the sample browser's substring search
-    # (pg_trgm, GIN, PostgreSQL only: migration 0013; SQLite searches by scanning).
+    # (pg_trgm, GIN, PostgreSQL only: migration 0013; SQLite searches by scanning). It is not free:
+    # ~80 us of PostgreSQL CPU a row on import (bench/RESULTS.md section 4); without it a rare word's
+    # search reads the whole prompt set (~0.8 s at 250k prompts).
     __table_args__ = (
         UniqueConstraint("prompt_set_id", "position"),
         Index(

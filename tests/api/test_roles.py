@@ -58,6 +58,8 @@ ROUTES = [
         200,
     ),
     ("GET", "/api/projects/{p}/runs/{run}/generations", None, "viewer", 200),
+    ("GET", "/api/projects/{p}/runs/{run}/generations/{generation}", None, "viewer", 200),
+    ("GET", "/api/projects/{p}/runs/{run}/generations/{generation}/verdicts", None, "viewer", 200),
     ("GET", "/api/projects/{p}/runs/{run}/card", None, "viewer", 200),
     ("GET", "/api/projects/{p}/runs/{run}/evaluations/by-prompt", None, "viewer", 200),
     ("GET", "/api/projects/{p}/runs/{run}/export", None, "maintainer", 200),
@@ -83,12 +85,15 @@ def people(app):
 
 @pytest.fixture
 def world(client, accounts, people, tmp_path: Path):
-    """A fresh project with one member per role, a teacher, a prompt set and a pending run."""
+    """A fresh project with one member per role, a teacher, a prompt set and a pending run with one
+    generation."""
     from backend.core.db import session_scope
     from backend.jobs.models import Job
     from backend.projects.models import Project
+    from backend.prompts.models import Prompt
     from backend.runs.schemas import RunCreate
     from backend.runs.service import create_run
+    from backend.samples.models import Generation
 
     owner = people["owner"]
     pid = accounts.project(
@@ -110,6 +115,11 @@ def world(client, accounts, people, tmp_path: Path):
             data=RunCreate(name="r0", recipe={"prompt_set_id": pset["id"]}),
         )
         run_id = run.id
+        prompt_id = s.query(Prompt.id).filter(Prompt.prompt_set_id == pset["id"]).first()[0]
+        generation = Generation(run_id=run_id, prompt_id=prompt_id, attempt=0, content="an answer")
+        s.add(generation)
+        s.flush()
+        generation = generation.id
         job = Job(project_id=pid, kind="prompt_import", params={})  # queued, never sent: a row to read
         s.add(job)
         s.flush()
@@ -119,6 +129,7 @@ def world(client, accounts, people, tmp_path: Path):
         "teacher": teacher["id"],
         "pset": pset["id"],
         "run": run_id,
+        "generation": generation,
         "job": job,
         "viewer_id": people["viewer"]["id"],
         "newcomer": people["newcomer"]["email"],

@@ -1,6 +1,6 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
-import { api, unwrap, type RunSummary } from "../../api/client";
+import { api, ApiError, unwrap, type RunSummary } from "../../api/client";
 import { errorMessage } from "../../api/errors";
 import { formatNumber, formatTime } from "../../lib/format";
 import { Markdown } from "../samples/Markdown";
@@ -32,8 +32,19 @@ function SnapshotLinks({ projectId, snapshotId }: { projectId: number; snapshotI
     enabled: false,
   });
   const download = useMutation({
-    mutationFn: (name: string) =>
-      downloadWithToken(`/api/projects/${projectId}/snapshots/${snapshotId}/files/${encodeURIComponent(name)}`, name),
+    mutationFn: async (name: string) => {
+      const url = `/api/projects/${projectId}/snapshots/${snapshotId}/files/${encodeURIComponent(name)}`;
+      try {
+        await downloadWithToken(url, name);
+      } catch (e) {
+        // A teacher whose terms restrict training competing models: say so, and download on consent.
+        if (e instanceof ApiError && e.code === "terms_not_acknowledged" && window.confirm(`${e.message}\n\nDownload anyway?`)) {
+          await downloadWithToken(`${url}?acknowledge_terms=true`, name);
+          return;
+        }
+        throw e;
+      }
+    },
   });
   return (
     <div className="artifact" data-testid="snapshot">
@@ -55,7 +66,7 @@ function SnapshotLinks({ projectId, snapshotId }: { projectId: number; snapshotI
                 onClick={() => download.mutate(name)}
                 data-testid="snapshot-file"
               >
-                ⬇ {name}
+                {download.isPending && download.variables === name ? `Downloading ${name}…` : `⬇ ${name}`}
               </button>
             ))}
             <button type="button" className="secondary" onClick={() => void card.refetch()} data-testid="snapshot-card-button">

@@ -1,6 +1,6 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { RunDetail } from "../../api/client";
 import { jsonResponse, mockApi, renderWithRouter, requestsTo } from "../../test/helpers";
 import { costPerAccepted, costSoFar } from "./RunMetrics";
@@ -186,6 +186,33 @@ describe("RunPage", () => {
     mockApi({ "GET /api/projects/3": () => jsonResponse(project("viewer")), "GET /api/projects/3/runs/5": () => jsonResponse({ error: { code: "not_found", message: "run not found" } }, 404) });
     renderWithRouter(<RunPage projectId={3} runId={5} />);
     expect(await screen.findByTestId("run-error")).toHaveTextContent("run not found");
+  });
+});
+
+describe("snapshot downloads", () => {
+  it("asks before downloading under a teacher's restrictive terms, and shows a refusal's message", async () => {
+    const urls: string[] = [];
+    mockApi({
+      ...routes("maintainer", full),
+      "GET /api/projects/3/snapshots/8/files/messages.parquet": (req) => {
+        urls.push(req.url);
+        return new URL(req.url).searchParams.get("acknowledge_terms") === "true"
+          ? new Response("PAR1", { headers: { "Content-Type": "application/vnd.apache.parquet" } })
+          : jsonResponse({ error: { code: "terms_not_acknowledged", message: "this run's teacher has terms that restrict training" } }, 403);
+      },
+      "GET /api/projects/3/snapshots/8/files/README.md": () => jsonResponse({ error: { code: "forbidden", message: "needs the maintainer role" } }, 403),
+    });
+    const confirm = vi.spyOn(window, "confirm").mockReturnValue(true);
+    const createUrl = vi.fn(() => "blob:x");
+    vi.stubGlobal("URL", Object.assign(URL, { createObjectURL: createUrl, revokeObjectURL: vi.fn() }));
+    renderWithRouter(<RunPage projectId={3} runId={5} />);
+    const files = await screen.findAllByTestId("snapshot-file");
+    await userEvent.click(files[0]);
+    await waitFor(() => expect(createUrl).toHaveBeenCalledTimes(1));
+    expect(confirm).toHaveBeenCalledWith(expect.stringContaining("restrict training"));
+    expect(urls.map((u) => new URL(u).search)).toEqual(["", "?acknowledge_terms=true"]);
+    await userEvent.click(files[1]);
+    expect(await screen.findByRole("alert")).toHaveTextContent("needs the maintainer role");
   });
 });
 

@@ -4,7 +4,9 @@ import { getToken } from "../../api/token";
 /** Fetch an API file with the session's bearer token and hand it to the browser as a download. */
 export async function downloadWithToken(url: string, filename: string): Promise<void> {
   const token = getToken();
-  const response = await fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  const response = await fetch(new URL(url, window.location.origin).toString(), {
+    headers: token ? { Authorization: `Bearer ${token}` } : {},
+  });
   if (!response.ok) {
     let body: unknown = null;
     try {

@@ -7,7 +7,7 @@ import "katex/dist/katex.min.css";
 /**
  * Models write LaTeX between \( \) and \[ \] as often as between $ and $$; remark-math reads only the
  * dollar forms, so the bracket forms are rewritten first (outside code spans and fences). A bare
- * \boxed{...} (the final-answer convention) in text with no dollar sign is made inline math too.
+ * \boxed{...} (the final-answer convention) outside any formula is made inline math too.
  */
 export function normaliseMath(text: string): string {
   const parts = text.split(/(```[\s\S]*?```|`[^`\n]*`)/g);
@@ -17,7 +17,11 @@ export function normaliseMath(text: string): string {
       const out = part
         .replace(/\\\[([\s\S]*?)\\\]/g, (_m, body: string) => `\n$$\n${body.trim()}\n$$\n`)
         .replace(/\\\(([\s\S]*?)\\\)/g, (_m, body: string) => `$${body.trim()}$`);
-      return part.includes("$") ? out : wrapBoxed(out);
+      // outside the $...$ and $$...$$ already there
+      return out
+        .split(/(\$\$[\s\S]*?\$\$|\$[^$\n]*\$)/g)
+        .map((piece, k) => (k % 2 === 1 ? piece : wrapBoxed(piece)))
+        .join("");
     })
     .join("");
 }

@@ -107,7 +107,7 @@ describe("SamplesPage", () => {
     expect(onSearch).toHaveBeenLastCalledWith({ cursor: "last" });
   });
 
-  it("on the first page, first and previous are off; on the last, next and last", async () => {
+  it("on the first page, first and previous are off", async () => {
     setup({}, { items: [row(1)], next_cursor: "N", prev_cursor: null });
     await screen.findAllByTestId("sample-row");
     expect(screen.getByTestId("page-first")).toBeDisabled();
@@ -116,12 +116,33 @@ describe("SamplesPage", () => {
     expect(screen.getByTestId("page-last")).toBeEnabled();
   });
 
+  it("on the last page, next and last are off", async () => {
+    setup({ cursor: "last" }, { items: [row(9)], next_cursor: null, prev_cursor: "P" });
+    await screen.findAllByTestId("sample-row");
+    expect(screen.getByTestId("page-next")).toBeDisabled();
+    expect(screen.getByTestId("page-last")).toBeDisabled();
+    expect(screen.getByTestId("page-prev")).toBeEnabled();
+    expect(screen.getByTestId("page-first")).toBeEnabled();
+  });
+
   it("opens the trace view from a row", async () => {
     const { router } = setup({});
     const rows = await screen.findAllByTestId("sample-row");
     await userEvent.click(within(rows[1]).getByText("prompt 2"));
     await waitFor(() => expect(router.state.location.pathname).toBe("/projects/3/runs/5/samples/2"));
   });
+
+  it("follows a running run: the page shown is asked for again", async () => {
+    let served = 0;
+    const fetchMock = mockApi({
+      "GET /api/projects/3/runs/5": () => jsonResponse({ ...runDetail, status: "running" }),
+      [`GET ${LIST}`]: () => jsonResponse({ items: served++ === 0 ? [row(1)] : [row(1), row(2)], next_cursor: null, prev_cursor: null }),
+    });
+    renderWithRouter(<SamplesPage projectId={3} runId={5} search={{}} onSearch={vi.fn()} />);
+    expect(await screen.findAllByTestId("sample-row")).toHaveLength(1);
+    await waitFor(() => expect(screen.getAllByTestId("sample-row")).toHaveLength(2), { timeout: 8000 });
+    expect(requestsTo(fetchMock, LIST).length).toBeGreaterThanOrEqual(2);
+  }, 12_000);
 
   it("says when nothing matches, and shows the API's error message", async () => {
     setup({ q: "zzz" }, { items: [], next_cursor: null, prev_cursor: null });

@@ -3,7 +3,8 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
 import { api, unwrap } from "../../api/client";
 import { errorMessage } from "../../api/errors";
-import { formatNumber } from "../../lib/format";
+import { formatNumber, isFinished } from "../../lib/format";
+import { IDLE_REFRESH_MS } from "../../lib/live";
 import type { SamplesSearch } from "../../routes";
 import { VerdictBadge } from "./VerdictBadge";
 import "./samples.css";
@@ -62,12 +63,16 @@ export function SamplesPage({
   const run = useQuery({
     queryKey: ["run", projectId, runId],
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}", { params: { path } })),
+    refetchInterval: (q) => (q.state.data && !isFinished(q.state.data.status) ? IDLE_REFRESH_MS / 2 : false),
   });
   const query = apiQuery(search);
+  const live = run.data ? !isFinished(run.data.status) : false;
   const page = useQuery({
     queryKey: ["generations", projectId, runId, query],
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}/generations", { params: { path, query } })),
     placeholderData: keepPreviousData,
+    // while the run still writes generations and verdicts, the page shown follows them
+    refetchInterval: live ? IDLE_REFRESH_MS / 2 : false,
   });
   const summary = run.data?.summary;
   const verifiers = [...Object.keys(summary?.filter?.by_verifier ?? {}), ...(summary?.judge ? ["judge"] : [])];
@@ -238,7 +243,7 @@ export function SamplesPage({
             <button
               type="button"
               className="secondary"
-              disabled={search.cursor === "last" || (!page.data.next_cursor && !!search.cursor)}
+              disabled={!page.data.next_cursor}
               onClick={() => onSearch({ cursor: "last" })}
               data-testid="page-last"
             >

@@ -46,9 +46,10 @@ describe("normaliseMath", () => {
     expect(normaliseMath("`\\(kept\\)` \\(y\\)")).toBe("`\\(kept\\)` $y$");
   });
 
-  it("makes a bare \\boxed{} inline math, braces balanced, but not inside text that has dollars", () => {
+  it("makes a bare \\boxed{} inline math, braces balanced, but not one already inside a formula", () => {
     expect(normaliseMath("The answer is \\boxed{\\frac{1}{2}}.")).toBe("The answer is $\\boxed{\\frac{1}{2}}$.");
     expect(normaliseMath("so $\\boxed{3}$")).toBe("so $\\boxed{3}$");
+    expect(normaliseMath("total $\\frac{n}{2}$, i.e. \\boxed{5050}.")).toBe("total $\\frac{n}{2}$, i.e. $\\boxed{5050}$.");
     expect(normaliseMath("open \\boxed{1")).toBe("open \\boxed{1");
   });
 });
