@@ -92,7 +92,7 @@ describe("RunPage", () => {
     mockApi(routes("viewer", () =>
       detail("failed", [
         stage(11, 1, "filter", "failed", { progress_done: 10, progress_total: 40, error: "verifier crashed: boom" }),
-        stage(10, 0, "rollout", "succeeded", { progress_done: 40, progress_total: 40 }),
+        stage(10, 0, "rollout", "succeeded", { progress_done: 40, progress_total: 40, workers_lost: 2 }),
         stage(12, 2, "snapshot", "queued"),
       ]),
     ));
@@ -105,6 +105,8 @@ describe("RunPage", () => {
     expect(within(stages[1]).getByTestId("progress-text")).toHaveTextContent("10 / 40 (25%)");
     expect(within(stages[1]).getByTestId("stage-error")).toHaveTextContent("verifier crashed: boom");
     expect(within(stages[2]).getByTestId("stage-elapsed")).toHaveTextContent("waiting");
+    expect(within(stages[0]).getByTestId("stage-workers-lost")).toHaveTextContent("worker was lost (2×)");
+    expect(within(stages[2]).queryByTestId("stage-workers-lost")).toBeNull();
     // a viewer sees no cancel / re-queue
     expect(screen.queryByTestId("run-requeue")).toBeNull();
     expect(screen.queryByTestId("run-cancel")).toBeNull();

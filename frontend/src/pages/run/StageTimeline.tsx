@@ -32,6 +32,11 @@ export function StageTimeline({ stages, now = Date.now() }: { stages: Stage[]; n
                 {s.error}
               </p>
             )}
+            {(s.workers_lost ?? 0) > 0 && !s.error && (
+              <p className="muted small" data-testid="stage-workers-lost">
+                re-queued after its worker was lost ({s.workers_lost}×)
+              </p>
+            )}
           </div>
         </li>
       ))}
