@@ -10,8 +10,8 @@
  * E2E_RUN shows status "succeeded" (picked up by the page's live refresh; the
  * page is never reloaded). With E2E_LAUNCH_TEACHER set (a teacher's name), it
  * then launches a rollout from the "New rollout" form (n=1, E2E_MAX_TOKENS
- * tokens), checks the estimate, and waits for the new run to succeed and show
- * its generations. Exits 0 on success, 1 (after printing what the page showed)
+ * tokens), checks the estimate, and waits for the new run to succeed and its
+ * Samples tab to list its generations. Exits 0 on success, 1 (after printing what the page showed)
  * on any failure.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -85,8 +85,11 @@ async function launchRollout(page) {
     if (Date.now() > deadline) throw new Error(`the launched rollout is still ${status} after ${TIMEOUT_MS} ms`);
     await page.waitForTimeout(500);
   }
-  await detail.getByTestId("generation").first().waitFor();
-  const shown = await detail.getByTestId("generation").count();
+  // Its generations are on the run's Samples tab (a client-side navigation, no reload).
+  await page.getByTestId("nav-run-samples").click();
+  const samples = page.getByTestId("samples");
+  await samples.locator('[data-testid="sample-row"]').first().waitFor();
+  const shown = await samples.locator('[data-testid="sample-row"]').count();
   log(`the launched rollout succeeded; ${shown} generations shown`);
 }
 
