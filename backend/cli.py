@@ -154,6 +154,7 @@ def prompts_import(
     from backend.core.errors import AppError
     from backend.projects.service import find_project
     from backend.prompts.schemas import CleaningOptions, ColumnMapping
+    from backend.prompts.search import queue_indexing
     from backend.prompts.service import import_prompt_set
 
     cols = _validated(ColumnMapping, mapping, {"": "--mapping"}) if mapping else None
@@ -195,7 +196,7 @@ def prompts_import(
                     options=opts,
                     on_progress=lambda n: bar.update(task, description=f"importing {file.name}: {n:,} rows"),
                 )
-                pset_id, version, stored = pset.id, pset.version, report.rows_stored
+                pset_id, version, stored, proj_id = pset.id, pset.version, report.rows_stored, proj.id
         except AppError as exc:
             console.print(f"[red]{exc.message}[/red]")
             for err in ((exc.details or {}).get("report") or {}).get("errors", [])[:20]:
@@ -203,6 +204,8 @@ def prompts_import(
                     f"  row {err['row']}: {err['field'] or '-'}: {err['message']} ({err['reason']})"
                 )
             raise typer.Exit(1) from exc
+    # Committed: the worker fills the set's search rows (PostgreSQL; search scans prompts until then).
+    queue_indexing(project_id=proj_id, prompt_set_id=pset_id, user_id=None)
     removed = ", ".join(f"{n:,} {why.replace('_', ' ')}" for why, n in report.removed.items()) or "none"
     console.print(
         f"prompt set {pset_id} ({name} v{version}): {stored:,} prompts stored, "

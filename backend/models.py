@@ -7,7 +7,7 @@ from backend.jobs.models import Job
 from backend.judge.models import JudgeCache, Rubric
 from backend.prices.models import Price
 from backend.projects.models import Membership, Project, Role
-from backend.prompts.models import Prompt, PromptSet
+from backend.prompts.models import Prompt, PromptSearch, PromptSet
 from backend.reviews.models import HumanLabel, Review, ReviewCount, ReviewTask
 from backend.rollouts.models import ResponseCache
 from backend.runs.models import Run, RunStage, StageChunk, Status
@@ -30,6 +30,7 @@ __all__ = [
     "ModelArtifact",
     "Project",
     "Prompt",
+    "PromptSearch",
     "PromptSet",
     "Price",
     "ResponseCache",

@@ -6,6 +6,9 @@ into a fresh PostgreSQL database with deduplication on, and prints rows/s and pe
 PostgreSQL's own COPY of the same prompt texts with no parsing, validation or deduplication, timed in
 the same run: the ratio says how much of the raw database speed the platform keeps.
 
+After it, untimed in the import's figures, the prompt_search_index job that a worker runs next (the
+search table's trigram index, off the import's path): its own wall time.
+
 Then the COPY writing alone, on the same rows (parsed, hashed and split beforehand, untimed) into the
 same table, each in a transaction rolled back: the import's hand-built COPY text lines
 (bulk.copy_columns, encoded, written in large chunks) against psycopg's `copy.write_row` (psycopg 3's
@@ -121,16 +124,24 @@ def import_child(url: str, path: str) -> None:
             filename="bench.jsonl",
             skip_invalid=True,
         )
-        stats = dict(pset.stats)
+        stats, pset_id = dict(pset.stats), pset.id
         pg_cpu = _cpu_seconds(backend_pid) - pg0
     elapsed = time.perf_counter() - t0
     py_cpu = time.process_time() - cpu0
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     child_cpu = kids.ru_utime + kids.ru_stime  # the parse process, when the import used one
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # What the worker does next, off the import's path: the prompt_search_index job's body.
+    from backend.prompts.search import index_prompt_set
+
+    t1 = time.perf_counter()
+    indexed = index_prompt_set(pset_id)["prompts"]
+    search_s = time.perf_counter() - t1
     print(
         json.dumps(
             {
+                "search_seconds": search_s,
+                "search_prompts": indexed,
                 "seconds": elapsed,
                 "stored": report.rows_stored,
                 "read": report.rows_read,
@@ -292,6 +303,11 @@ def main() -> None:
         f"CPU seconds: import process {res['python_cpu']:.1f}, its parse process {res['child_cpu']:.1f}, "
         f"its PostgreSQL backend "
         f"{res['postgres_cpu']:.1f} (wall {res['seconds']:.1f}, {os.cpu_count()} cores)"
+    )
+    print(
+        f"then the search index job (after the import committed, off its path): "
+        f"{res['search_seconds']:.1f}s for {res['search_prompts']:,} prompts "
+        f"({res['search_prompts'] / res['search_seconds']:,.0f} rows/s)"
     )
     print(f"stored {res['stored']:,} of {res['read']:,}; stats: {json.dumps(res['stats'])[:400]}")
     target = rate >= 50_000 and res["peak_rss_mib"] + res["child_rss_mib"] < 1024

@@ -21,6 +21,7 @@ EXPECTED_TABLES = {
     "memberships",
     "teachers",
     "prompt_sets",
+    "prompt_search",
     "prompts",
     "runs",
     "run_stages",
@@ -131,12 +132,11 @@ def _seed_sets(engine) -> dict[str, int]:
         pid = s.execute(insert(projects).values(**values).returning(projects.c.id)).scalar_one()
         ids = {"project": pid}
         for name in ("a", "b"):
-            ps = PromptSet(project_id=pid, name=name)
-            s.add(ps)
-            s.flush()
-            ids[name] = ps.id
+            # Core as well: only the columns given (and those with defaults) are written.
+            stmt = insert(PromptSet.__table__).values(project_id=pid, name=name)
+            ids[name] = s.execute(stmt.returning(PromptSet.__table__.c.id)).scalar_one()
             s.add_all(
-                Prompt(prompt_set_id=ps.id, position=i, text=f"{name}{i}", meta={}, text_hash="0" * 32)
+                Prompt(prompt_set_id=ids[name], position=i, text=f"{name}{i}", meta={}, text_hash="0" * 32)
                 for i in range(3)
             )
         s.flush()
@@ -232,3 +232,43 @@ def test_upgrade_of_a_sqlite_database_with_data_keeps_every_row(tmp_path):
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
     engine.dispose()
+
+
+def _indexes(engine, table_name: str) -> set[str]:
+    return {i["name"] for i in inspect(engine).get_indexes(table_name)}
+
+
+def test_0015_moves_the_text_index_to_prompt_search_and_back(empty_engine):
+    """Up: prompts loses its trigram index, prompt_search has it (PostgreSQL) and its rows go with
+    their prompt set; down to 0014: the index is back on prompts, prompt_search and the flag gone."""
+    from alembic import command
+
+    pg = empty_engine.dialect.name == "postgresql"
+    cfg = alembic_config()
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0014")
+    assert ("ix_prompts_text_trgm" in _indexes(empty_engine, "prompts")) == pg
+    _upgrade(empty_engine)
+    assert "ix_prompts_text_trgm" not in _indexes(empty_engine, "prompts")
+    assert ("ix_prompt_search_text_trgm" in _indexes(empty_engine, "prompt_search")) == pg
+    assert "search_indexed_at" in {c["name"] for c in inspect(empty_engine).get_columns("prompt_sets")}
+    ids = _seed_sets(empty_engine)
+    with empty_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO prompt_search (prompt_id, prompt_set_id, text) "
+            "SELECT id, prompt_set_id, text FROM prompts"
+        )
+        conn.exec_driver_sql(f"DELETE FROM prompt_sets WHERE id = {ids['b']}")
+    assert _count(empty_engine, f"SELECT count(*) FROM prompt_search WHERE prompt_set_id = {ids['b']}") == 0
+    assert _count(empty_engine, f"SELECT count(*) FROM prompt_search WHERE prompt_set_id = {ids['a']}") == 3
+
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0014")
+    assert "prompt_search" not in inspect(empty_engine).get_table_names()
+    assert "search_indexed_at" not in {c["name"] for c in inspect(empty_engine).get_columns("prompt_sets")}
+    assert ("ix_prompts_text_trgm" in _indexes(empty_engine, "prompts")) == pg
+    assert _count(empty_engine, "SELECT count(*) FROM prompts") == 3
+    _upgrade(empty_engine)
+    assert _drift(empty_engine) == []

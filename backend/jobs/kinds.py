@@ -25,5 +25,7 @@ JOBS: dict[str, JobKind] = {
         JobKind("prompt_derive", "distillery.prompts.derive", "workers.jobs.prompt_sets"),
         # waits on a remote teacher, not a GPU
         JobKind("prompt_synthesize", "distillery.prompts.synthesize", "workers.jobs.prompt_sets"),
+        # queued by the three above once their prompts are committed (backend/prompts/search.py)
+        JobKind("prompt_search_index", "distillery.prompts.search_index", "workers.jobs.prompt_search"),
     ]
 }

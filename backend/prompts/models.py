@@ -27,6 +27,9 @@ class PromptSet(Base):
     stats: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the prompt_search job finished copying this set's prompts into prompt_search; until then
+    # (and always on SQLite) the sample browser's text search scans prompts instead.
+    search_indexed_at: Mapped[datetime | None] = mapped_column()
 
 
 class Prompt(Base):
@@ -35,20 +38,9 @@ class Prompt(Base):
     # extra index slows the COPY that writes a million rows. For the same reason prompt_set_id has no
     # foreign key, which would look its prompt set up once per row: migration 0005 gives the same
     # guarantees (the set must exist and is locked FOR KEY SHARE; deleting it deletes its prompts) with
-    # triggers that run once per statement. The one text index is the sample browser's substring search
-    # (pg_trgm, GIN, PostgreSQL only: migration 0013; SQLite searches by scanning). It is not free:
-    # ~80 us of PostgreSQL CPU a row on import (bench/RESULTS.md section 4); without it a rare word's
-    # search reads the whole prompt set (~0.8 s at 250k prompts).
-    __table_args__ = (
-        UniqueConstraint("prompt_set_id", "position"),
-        Index(
-            "ix_prompts_text_trgm",
-            "text",
-            postgresql_using="gin",
-            postgresql_ops={"text": "gin_trgm_ops"},
-            info={"postgresql_only": True},
-        ),
-    )
+    # triggers that run once per statement. No text index either: ~80 us of PostgreSQL CPU a row on
+    # import (bench/RESULTS.md section 4); the sample browser's substring search reads PromptSearch.
+    __table_args__ = (UniqueConstraint("prompt_set_id", "position"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     prompt_set_id: Mapped[int] = mapped_column(index=False)  # references prompt_sets.id (see above)
@@ -60,3 +52,27 @@ class Prompt(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     text_hash: Mapped[str] = mapped_column(String(32))
     split: Mapped[str] = mapped_column(String(8), default="train")
+
+
+class PromptSearch(Base):
+    """A copy of each prompt's text for the sample browser's substring search, with the pg_trgm GIN
+    index (PostgreSQL only) that the import's COPY into prompts must not pay for. Filled after an import
+    commits, by the prompt_search_index job (backend/prompts/search.py); PromptSet.search_indexed_at
+    says when a set is complete."""
+
+    __tablename__ = "prompt_search"
+    __table_args__ = (
+        Index(
+            "ix_prompt_search_text_trgm",
+            "text",
+            postgresql_using="gin",
+            postgresql_ops={"text": "gin_trgm_ops"},
+            info={"postgresql_only": True},
+        ),
+    )
+
+    prompt_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("prompts.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    prompt_set_id: Mapped[int] = mapped_column()
+    text: Mapped[str] = mapped_column(Text)

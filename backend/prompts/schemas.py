@@ -78,6 +78,11 @@ class PromptSetOut(BaseModel):
     prompt_count: int
     stats: dict[str, Any]
     created_at: datetime
+    search_indexed_at: datetime | None = Field(
+        default=None,
+        description="When prompt text search on this set became indexed (a job after the import); "
+        "until then search scans the set, with the same results, slower",
+    )
 
 
 class PromptOut(BaseModel):

@@ -3,7 +3,8 @@
 Every filter keeps the page in generation-id order and has an index that answers it without scanning
 the run (migration 0013): verdict and finish reason are equalities on `generations`; a verifier's result
 and the judge's score read `verdicts` by (run, verifier, passed | score); prompt text is an ILIKE on
-`prompts` through a pg_trgm GIN index. A cursor is opaque: "a:<id>" means after that id, "b:<id>"
+`prompt_search` through its pg_trgm GIN index once the set is indexed (backend/prompts/search.py),
+before that an ILIKE scan of the set's `prompts`. A cursor is opaque: "a:<id>" means after that id, "b:<id>"
 before it (the previous page), so no page is ever found by OFFSET.
 """
 
@@ -17,7 +18,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from backend.core.errors import Invalid, NotFound
-from backend.prompts.models import Prompt
+from backend.prompts.models import Prompt, PromptSearch
+from backend.prompts.search import search_ready
 from backend.runs.models import Run
 from backend.samples.models import Generation, Verdict
 
@@ -91,8 +93,9 @@ def _like(q: str) -> str:
     return f"%{escaped}%"
 
 
-def filtered(run: Run, f: Filters, c: Cursor | None = None) -> Select:
-    """The run's generations that pass every filter (and lie beyond the cursor), unordered.
+def filtered(run: Run, f: Filters, c: Cursor | None = None, *, indexed: bool = False) -> Select:
+    """The run's generations that pass every filter (and lie beyond the cursor), unordered. indexed:
+    the run's prompt set is in prompt_search (search_ready), so `q` reads that instead of prompts.
 
     The cursor's bound is repeated inside each verdict subquery: without it PostgreSQL merges the page
     with every verdict of the run from the start (a middle page of a million read 70k verdicts)."""
@@ -129,8 +132,10 @@ def filtered(run: Run, f: Filters, c: Cursor | None = None) -> Select:
             sub = sub.where(Verdict.score <= f.score_max)
         stmt = stmt.where(Generation.id.in_(beyond(sub)))
     if f.q:
-        sub = select(Prompt.id).where(
-            Prompt.prompt_set_id == run.prompt_set_id, Prompt.text.ilike(_like(f.q), escape="\\")
+        src = PromptSearch if indexed else Prompt
+        key = PromptSearch.prompt_id if indexed else Prompt.id
+        sub = select(key).where(
+            src.prompt_set_id == run.prompt_set_id, src.text.ilike(_like(f.q), escape="\\")
         )
         stmt = stmt.where(Generation.prompt_id.in_(sub))
     return stmt
@@ -161,7 +166,9 @@ def list_generations(
     the sample browser's hot path. reasoning=False leaves reasoning out."""
     c = decode(cursor) if cursor else Cursor(after=not last, id=0 if not last else 2**63 - 1)
     cols = [col for col in Generation.__table__.c if reasoning or col.name != "reasoning"]
-    stmt = filtered(run, filters or Filters(), c).with_only_columns(*cols)
+    f = filters or Filters()
+    indexed = bool(f.q) and search_ready(session, run.prompt_set_id)
+    stmt = filtered(run, f, c, indexed=indexed).with_only_columns(*cols)
     stmt = stmt.order_by(Generation.id.asc() if c.after else Generation.id.desc())
     page = stmt.limit(limit + 1).subquery("page")
     judge = (

@@ -10,11 +10,19 @@ from backend.jobs.kinds import JOBS
 from backend.projects.models import Project
 from backend.prompts import service
 from backend.prompts.schemas import CleaningOptions, ColumnMapping, PromptSetOut
+from backend.prompts.search import queue_indexing
 from backend.users.models import User
 from workers.celery_app import celery_app
 from workers.jobs.reference_stats import reference_stats
 from workers.progress import side_writes_allowed
 from workers.runner import JobContext, run_job
+
+
+def _queue_search(ctx: JobContext, out: dict[str, Any]) -> int | None:
+    """The follow-up job that fills prompt_search for the new, committed set (None on SQLite)."""
+    return queue_indexing(
+        project_id=ctx.project_id, prompt_set_id=out["prompt_set"]["id"], user_id=ctx.user_id
+    )
 
 
 def import_prompts(ctx: JobContext) -> dict[str, Any]:
@@ -42,7 +50,9 @@ def import_prompts(ctx: JobContext) -> dict[str, Any]:
     finally:
         path.unlink(missing_ok=True)
     ctx.progress(report.rows_read, report.rows_read, force=True)
-    # After the import's own transaction: a slow reference check never holds the import's rows back.
+    # After the import's own transaction: neither the search index nor a slow reference check holds
+    # the import's rows back.
+    out["search_job_id"] = _queue_search(ctx, out)
     out["prompt_set"]["stats"]["references"] = reference_stats(out["prompt_set"]["id"])
     return out
 
@@ -69,6 +79,7 @@ def derive_version(ctx: JobContext) -> dict[str, Any]:
         out = {"prompt_set": PromptSetOut.model_validate(pset).model_dump(mode="json")}
         total = source.prompt_count
     ctx.progress(total, total, force=True)
+    out["search_job_id"] = _queue_search(ctx, out)
     return out
 
 
@@ -179,6 +190,7 @@ def synthesize(ctx: JobContext) -> dict[str, Any]:
             "dropped": dict(dropped),
             "added": pset.prompt_count - source.prompt_count,
         }
+    out["search_job_id"] = _queue_search(ctx, out)
     return out
 
 

@@ -2764,6 +2764,11 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Search Indexed At
+             * @description When prompt text search on this set became indexed (a job after the import); until then search scans the set, with the same results, slower
+             */
+            search_indexed_at?: string | null;
         };
         /** PromptView */
         PromptView: {
