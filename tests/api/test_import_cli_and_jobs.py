@@ -35,6 +35,13 @@ def test_cli_import_stores_a_version(client, accounts, tmp_path):
     assert "25 prompts stored" in done.stderr
     sets = client.get(f"/api/projects/{pid}/prompt-sets", headers=owner["headers"]).json()
     assert [(s["name"], s["version"], s["prompt_count"]) for s in sets] == [("cli-set", 1, 25)]
+    # Once committed, the CLI queued the set's search indexing for a worker.
+    from backend.core.db import session_scope
+    from backend.jobs.models import Job
+
+    with session_scope() as db:
+        jobs = [(j.kind, j.params) for j in db.query(Job).filter(Job.project_id == pid)]
+    assert jobs == [("prompt_search_index", {"prompt_set_id": sets[0]["id"]})]
 
 
 def test_cli_import_reports_bad_rows_and_stores_nothing(client, accounts, tmp_path):
@@ -62,7 +69,8 @@ def test_import_job_reports_progress_and_deletes_the_upload(client, accounts, im
     assert job["result"]["prompt_set"]["prompt_count"] == 12_345
     assert list(get_settings().uploads_dir.glob("*.upload")) == []
     listed = client.get(f"/api/projects/{pid}/jobs", headers=owner["headers"]).json()["items"]
-    assert [j["id"] for j in listed] == [job["id"]]
+    # newest first: the search indexing the import queued once its prompts were committed
+    assert [j["id"] for j in listed] == [job["result"]["search_job_id"], job["id"]]
 
 
 def test_cancelled_job_never_runs(client, accounts, tmp_path):

@@ -57,6 +57,9 @@ def test_variants_land_as_a_new_version_with_lineage(client, accounts, importer,
             "broaden",
         )
         assert item["meta"]["teacher"] == "tiny" and len(item["text"].split()) >= 3
+    # the synthesized version is indexed for the sample browser's search like any import
+    search = wait_job(client, h, pid, res["search_job_id"])
+    assert search["status"] == "succeeded" and search["result"]["prompts"] == new["prompt_count"]
 
 
 def test_unreachable_teacher_fails_the_job_with_the_cause(client, accounts, importer, tmp_path):
