@@ -4,6 +4,8 @@ Seeds (once; --reuse keeps the database) a run of --generations attempts, a few 
 answer), --attempts per prompt, with COPY: prompts with real words (a common and a rare search term),
 a math verdict per attempt (pass / fail / undecided), a judge verdict with a score on a 0-10 scale in
 steps of 0.5 (ties everywhere), finish reasons (5 % length) and the run's decision (accepted).
+The prompts' search copy (prompt_search, migration 0015) is filled by the prompt_search_index job's
+body; --reuse first brings an older seed to head and fills it the same way if its set is not indexed.
 
 Then times pages of --limit through the real API (`distillery serve`, uvicorn, httpx from this process)
 for each filter at three depths: first page, a middle page (cursor after the middle id: generation ids
@@ -99,7 +101,7 @@ def seed(generations: int, attempts: int) -> None:
         # the migrations', read back from the catalogue).
         cur.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
-            "('prompts', 'generations', 'verdicts') AND indexname LIKE 'ix%'"
+            "('prompts', 'prompt_search', 'generations', 'verdicts') AND indexname LIKE 'ix%'"
         )
         indexes = cur.fetchall()
         for name, _ in indexes:
@@ -165,6 +167,12 @@ def seed(generations: int, attempts: int) -> None:
                     buf.clear()
             cp.write("".join(buf))
         print(f"verdicts: {2 * generations:,} in {time.perf_counter() - t2:.0f} s", flush=True)
+        raw.commit()  # the search job below reads the prompts through a connection of its own
+        t_s = time.perf_counter()
+        from backend.prompts.search import index_prompt_set
+
+        n = index_prompt_set(pset_id)["prompts"]  # the prompt_search_index job's body
+        print(f"prompt_search: {n:,} (the job, before its index) in {time.perf_counter() - t_s:.0f} s")
         t_ix = time.perf_counter()
         cur.execute("SET maintenance_work_mem = '512MB'")
         for _, ddl in indexes:
@@ -180,9 +188,42 @@ def seed(generations: int, attempts: int) -> None:
     t3 = time.perf_counter()
     with psycopg.connect(f"{PG}/{DB}", autocommit=True) as c:
         c.execute("VACUUM ANALYZE prompts")
+        c.execute("VACUUM ANALYZE prompt_search")
         c.execute("VACUUM ANALYZE generations")
         c.execute("VACUUM ANALYZE verdicts")
     print(f"vacuum analyze: {time.perf_counter() - t3:.0f} s; seeded in {time.perf_counter() - t0:.0f} s")
+
+
+def upgrade_reused() -> None:
+    """--reuse: bring a database seeded at an older schema to head (0015 moves the prompt-text index
+    to prompt_search), then, if its set is not indexed yet, fill prompt_search with the job's body,
+    timed with the trigram index in place: what a worker spends after importing this set."""
+    import psycopg
+
+    url = f"{PG}/{DB}"
+    os.environ.update(_env(url))
+    with psycopg.connect(url, autocommit=True) as c:
+        version = c.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+        early = c.execute(
+            "SELECT 1 FROM pg_indexes WHERE indexname = 'ix_generations_run_accepted'"
+        ).fetchone()
+        if version == "0012" and early:  # seeded on the branch where the browse indexes were 0012 (now 0013)
+            c.execute("UPDATE alembic_version SET version_num = '0013'")
+    from backend.core.db import session_scope
+    from backend.core.migrate import upgrade_head
+    from backend.prompts.models import PromptSet
+    from backend.prompts.search import index_prompt_set
+
+    upgrade_head()
+    pset = _ids()[2]
+    with session_scope() as s:
+        ready = s.get(PromptSet, pset).search_indexed_at is not None
+    if not ready:
+        t0 = time.perf_counter()
+        n = index_prompt_set(pset)["prompts"]
+        print(f"prompt_search: {n:,} prompts by the indexing job in {time.perf_counter() - t0:.0f} s")
+        with psycopg.connect(url, autocommit=True) as c:
+            c.execute("VACUUM ANALYZE prompt_search")
 
 
 def _ids() -> tuple[int, int, int, int]:
@@ -218,14 +259,14 @@ FILTERS: list[tuple[str, dict, str]] = [
     (
         f"prompt ~ {COMMON}",
         {"q": COMMON},
-        "prompt_id IN (SELECT id FROM prompts WHERE prompt_set_id = %(pset)s AND text ILIKE '%%"
+        "prompt_id IN (SELECT prompt_id FROM prompt_search WHERE prompt_set_id = %(pset)s AND text ILIKE '%%"
         + COMMON
         + "%%')",
     ),
     (
         f"prompt ~ {RARE}",
         {"q": RARE},
-        "prompt_id IN (SELECT id FROM prompts WHERE prompt_set_id = %(pset)s AND text ILIKE '%%"
+        "prompt_id IN (SELECT prompt_id FROM prompt_search WHERE prompt_set_id = %(pset)s AND text ILIKE '%%"
         + RARE
         + "%%')",
     ),
@@ -370,6 +411,8 @@ def main() -> int:
     args = ap.parse_args()
     if not args.reuse:
         seed(args.generations, args.attempts)
+    else:
+        upgrade_reused()
     if args.seed_only:
         return 0
     print(f"\npages of {args.limit}, {args.reps} requests each after a warm-up; ms")
