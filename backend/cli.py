@@ -213,6 +213,29 @@ def prompts_import(
     )
 
 
+@prompts_app.command("index-search")
+def prompts_index_search() -> None:
+    """Queue search indexing for every ready prompt set not indexed yet (sets imported before migration
+    0015, or whose job failed); a worker runs the jobs. Until then their search scans prompts."""
+    from sqlalchemy import select
+
+    from backend.core.db import session_scope
+    from backend.prompts.models import PromptSet
+    from backend.prompts.search import queue_indexing
+
+    with session_scope() as s:
+        if s.get_bind().dialect.name != "postgresql":
+            console.print("SQLite: search always scans prompts; nothing to index")
+            return
+        todo = s.execute(
+            select(PromptSet.id, PromptSet.project_id)
+            .where(PromptSet.search_indexed_at.is_(None), PromptSet.status == "ready")
+            .order_by(PromptSet.id)
+        ).all()
+    jobs = [queue_indexing(project_id=pid, prompt_set_id=sid, user_id=None) for sid, pid in todo]
+    console.print(f"queued search indexing of {sum(j is not None for j in jobs)} of {len(todo)} prompt sets")
+
+
 @runs_app.command("create")
 def runs_create(
     recipe: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The recipe, YAML or JSON.")],

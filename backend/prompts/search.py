@@ -59,6 +59,7 @@ def queue_indexing(*, project_id: int, prompt_set_id: int, user_id: int | None) 
 
     A failure to queue is logged and swallowed: the prompts are stored either way, and search on this
     set keeps working through the fallback scan."""
+    import backend.models  # noqa: F401  (every table, for the job row's foreign keys, in any process)
     from backend.jobs.service import submit_job
     from backend.projects.models import Project
 

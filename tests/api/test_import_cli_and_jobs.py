@@ -123,3 +123,20 @@ def test_cli_import_bad_options_are_usage_errors(tmp_path):
         done = _cli("prompts", "import", str(path), "--project", "1", "--name", "x", *args)
         assert done.returncode == 2, (args, done.stderr)
         assert says in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_cli_index_search_queues_the_sets_not_indexed(client, accounts, tmp_path):
+    from backend.core.db import session_scope
+    from backend.jobs.models import Job
+    from tests.conftest import seed_prompt_set
+
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    # in-process, as a set imported before migration 0015: nothing queued its indexing
+    pset = seed_prompt_set(pid, write_jsonl(tmp_path / "p.jsonl", [{"prompt": "What is 2+2?"}]))
+    done = _cli("prompts", "index-search")
+    assert done.returncode == 0, done.stderr
+    assert "queued search indexing of" in done.stderr, done.stderr
+    with session_scope() as s:
+        jobs = [(j.kind, j.params) for j in s.query(Job).filter(Job.project_id == pid)]
+    assert jobs == [("prompt_search_index", {"prompt_set_id": pset})]
