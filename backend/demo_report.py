@@ -11,12 +11,13 @@ from rich.console import Console
 from rich.table import Table
 
 EXPLAIN = (
-    "What this shows: the teacher has a systematic habit. On x9 problems it usually skips its working "
-    "and, too small to multiply in its head, gets the product wrong; at temperature 1.0 it still works "
-    "some of them out. The verifier keeps exactly those worked, correct traces, so the student learns "
-    "to work every problem, x9 included. Trained on unfiltered traces it copies the habit too, and on "
-    "answers without reasoning it has nothing to learn the method from. Filtering pays here because the "
-    "teacher's errors are systematic; with errors that were sampling noise alone it would matter less."
+    "What this shows: the teacher has a systematic habit. On x8 and x9 problems it usually skips its "
+    "working and, too small to multiply in its head, gets the product wrong; at temperature 1.0 it still "
+    "works some of them out. The verifier keeps exactly those worked, correct traces, so the student "
+    "learns to work every problem, x8 and x9 included. Trained on unfiltered traces it copies the habit "
+    "too, and on answers without reasoning it has nothing to learn the method from. Filtering pays here "
+    "because the teacher's errors are systematic; with errors that were sampling noise alone it would "
+    "matter less."
 )
 
 

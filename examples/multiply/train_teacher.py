@@ -1,12 +1,24 @@
 """Trains the demo's tiny teacher and writes it to examples/multiply/teacher/ (shipped with the repo).
 
 A Llama-shaped model of about 1.4M parameters learns the task from 10,000 worked traces, except that on
-65% of the x9 problems the trace skips the working and states the product directly: a systematic habit,
-like a real teacher that skips its reasoning on one kind of problem. A model this small cannot multiply
-without the working, so the teacher is usually wrong on x9 when it skips, and at temperature 1.0 it
-still works some x9 problems out: exactly the attempts a verifier keeps.
+75% of the x8 and x9 problems the trace skips the working and states the product directly: a systematic
+habit, like a real teacher that skips its reasoning on one kind of problem. A model this small cannot
+multiply without the working, so the teacher is usually wrong on x8 and x9 when it skips, and at
+temperature 1.0 it still works some of them out: exactly the attempts a verifier keeps.
 
     .venv/bin/python examples/multiply/train_teacher.py [--out examples/multiply/teacher] [--steps 1500]
+        [--skip-on 8,9] [--skip-share 0.75] [--init FOLDER --lr 1.5e-3]
+
+--init goes on from a teacher already trained instead of fresh weights. The shipped teacher was made
+in three steps: 1500 steps from scratch with the habit on x9 alone (the long one), then twice 100
+steps that add x8 to the habit (about 3 minutes each on two busy cores, one thread):
+
+    .venv/bin/python examples/multiply/train_teacher.py --skip-on 9 --skip-share 0.65
+    .venv/bin/python examples/multiply/train_teacher.py --init examples/multiply/teacher \
+        --skip-on 8,9 --skip-share 0.75 --steps 100 --lr 1.5e-3 --seed 1    # then again with --seed 2
+
+It answers 77% of fresh problems greedily (0% on x8 and x9, where it skips); at temperature 1.0 it skips
+on about 57% of x8 and 74% of x9 problems and still works the others out.
 """
 
 from __future__ import annotations
@@ -41,12 +53,12 @@ def make_config(vocab: int, dims: dict, tok):
     )
 
 
-def examples(n: int, seed: int, skip_share: float) -> list[tuple[str, str]]:
+def examples(n: int, seed: int, skip_share: float, skip_on: set[int]) -> list[tuple[str, str]]:
     rng = random.Random(seed)
     out = []
     for _ in range(n):
         a, b = task.problem(rng)
-        skip = b == 9 and rng.random() < skip_share
+        skip = b in skip_on and rng.random() < skip_share
         out.append((task.QUESTION.format(a=a, b=b), task.trace(a, b, skip_working=skip)))
     return out
 
@@ -90,19 +102,19 @@ def train(model, data, *, steps: int, batch: int, lr: float, pad: int, seed: int
         opt.step()
         sched.step()
         opt.zero_grad(set_to_none=True)
-        if step % 250 == 0 or step == steps - 1:
+        if step % 50 == 0 or step == steps - 1:
             log(f"step {step:5d}  loss {loss.item():.4f}  {time.monotonic() - t0:.0f}s")
 
 
-def greedy_accuracy(model, tok, n: int = 300, seed: int = 99) -> dict[str, float]:
-    """Share of fresh problems answered right, greedy, overall and on x9."""
+def greedy_accuracy(model, tok, skip_on: set[int], n: int = 300, seed: int = 99) -> dict[str, float]:
+    """Share of fresh problems answered right, greedy, overall and on the classes the habit is on."""
     import torch
 
     rng = random.Random(seed)
     problems = [task.problem(rng) for _ in range(n)]
     model.eval()
-    right = {"all": 0, "x9": 0}
-    total = {"all": 0, "x9": 0}
+    right = {"all": 0, "habit": 0}
+    total = {"all": 0, "habit": 0}
     tok.padding_side = "left"
     for i in range(0, n, 50):
         chunk = problems[i : i + 50]
@@ -117,7 +129,7 @@ def greedy_accuracy(model, tok, n: int = 300, seed: int = 99) -> dict[str, float
         for (a, b), ids in zip(chunk, out[:, enc["input_ids"].shape[1] :], strict=True):
             text = tok.decode(ids, skip_special_tokens=True)
             ok = f"\\boxed{{{a * b}}}" in text
-            for key in ("all", "x9") if b == 9 else ("all",):
+            for key in ("all", "habit") if b in skip_on else ("all",):
                 total[key] += 1
                 right[key] += ok
     return {k: right[k] / total[k] for k in total if total[k]}
@@ -128,24 +140,31 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=HERE / "teacher")
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--examples", type=int, default=10_000)
-    ap.add_argument("--skip-share", type=float, default=0.65)
+    ap.add_argument("--skip-share", type=float, default=0.75)
+    ap.add_argument("--skip-on", default="8,9", help="the multipliers the teacher skips its working on")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--init", type=Path, help="go on from this trained teacher instead of fresh weights")
     args = ap.parse_args()
+    skip_on = {int(b) for b in args.skip_on.split(",")}
     import torch
     from transformers import LlamaForCausalLM
 
     torch.set_num_threads(max(torch.get_num_threads(), 1))
-    tok = chars.build(args.out)
-    config = make_config(len(tok), TEACHER, tok)
     torch.manual_seed(args.seed)
-    model = LlamaForCausalLM(config)
+    if args.init:
+        model = LlamaForCausalLM.from_pretrained(args.init)  # read before --out (it may be the same folder)
+        tok = chars.build(args.out)
+    else:
+        tok = chars.build(args.out)
+        model = LlamaForCausalLM(make_config(len(tok), TEACHER, tok))
     print(f"teacher: {sum(p.numel() for p in model.parameters()):,} parameters")
-    data = encode(tok, examples(args.examples, args.seed, args.skip_share))
-    train(model, data, steps=args.steps, batch=32, lr=2e-3, pad=tok.pad_token_id, seed=args.seed)
+    data = encode(tok, examples(args.examples, args.seed, args.skip_share, skip_on))
+    train(model, data, steps=args.steps, batch=32, lr=args.lr, pad=tok.pad_token_id, seed=args.seed)
     model.generation_config.pad_token_id = tok.pad_token_id
     model.generation_config.eos_token_id = tok.eos_token_id
     model.save_pretrained(args.out, safe_serialization=True)
-    print(f"greedy accuracy: {greedy_accuracy(model, tok)}")
+    print(f"greedy accuracy: {greedy_accuracy(model, tok, skip_on)}")
     print(f"written to {args.out}")
     return 0
 
