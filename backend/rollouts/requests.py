@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import orjson
 
+from backend.evals.config_hash import FILES, file_hashes
 from backend.rollouts.schemas import RolloutSettings
 from backend.teachers.models import Teacher
 
@@ -27,10 +29,33 @@ def conversation(
 
 
 def endpoint_of(teacher: Teacher) -> str:
-    """What identifies where generations come from, for the cache key."""
+    """What identifies where generations come from, for the cache key. A local teacher's folder is
+    identified by its files' hashes too: weights retrained in place must not be answered from the cache."""
     if teacher.base_url:
         return teacher.base_url.rstrip("/")
-    return teacher.backend  # a local teacher: the model name carries the rest
+    digest = local_model_digest(teacher.model)
+    return f"{teacher.backend}:{digest}" if digest else teacher.backend  # a hub id: the model name says it
+
+
+_digests: dict[tuple, str] = {}
+
+
+def local_model_digest(model: str) -> str | None:
+    """sha256 over the hashes of the files that decide a local model's output (None for a hub id).
+    Memoised by the files' sizes and modification times, so a big model is hashed once per process."""
+    folder = Path(model)
+    if not folder.is_dir():
+        return None
+    stats = tuple(
+        (p.name, st.st_size, st.st_mtime_ns)
+        for pattern in FILES
+        for p in sorted(folder.glob(pattern))
+        for st in [p.stat()]
+    )
+    key = (str(folder.resolve()), stats)
+    if key not in _digests:
+        _digests[key] = hashlib.sha256(orjson.dumps(file_hashes(model), option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return _digests[key]
 
 
 def sampling_key(settings: RolloutSettings) -> dict[str, Any]:
