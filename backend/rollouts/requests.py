@@ -54,7 +54,8 @@ def local_model_digest(model: str) -> str | None:
     )
     key = (str(folder.resolve()), stats)
     if key not in _digests:
-        _digests[key] = hashlib.sha256(orjson.dumps(file_hashes(model), option=orjson.OPT_SORT_KEYS)).hexdigest()
+        files = orjson.dumps(file_hashes(model), option=orjson.OPT_SORT_KEYS)
+        _digests[key] = hashlib.sha256(files).hexdigest()
     return _digests[key]
 
 
