@@ -17,7 +17,7 @@ from backend.core.processes import sigterm_as_interrupt, spawn, stop, wait_healt
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_EMAIL = "admin@example.com"
 DEMO_PASSWORD = os.environ.get("DISTILLERY_DEMO_PASSWORD", "distillery-demo")
-WORKER_PROCESSES = int(os.environ.get("DISTILLERY_DEMO_WORKERS", "1"))
+WORKER_PROCESSES = int(os.environ.get("DISTILLERY_DEMO_WORKERS", "2"))
 
 
 def _ensure_admin() -> None:
@@ -81,14 +81,12 @@ def _run_demo(*, port: int, keep_serving: bool, console: Console, seeds: int, si
     _ensure_admin()
     base = f"http://127.0.0.1:{port}"
     py = sys.executable
-    # One worker process using both cores, one stage at a time: measured on a quiet 2-core machine
-    # (2026-12-01), two one-thread processes took 8 min 26 s, the last arm's training running alone on one
-    # core. DISTILLERY_DEMO_WORKERS=N runs N processes of one thread each instead.
-    threads = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"} if WORKER_PROCESSES > 1 else {}
+    # Two processes of one thread each: tiny models do not keep two threads busy (most of a step is
+    # Python and small kernels), so two stages side by side use both cores where one would not.
     worker = spawn(
         [py, "-m", "backend.cli", "worker", "--queues", "cpu,gpu", "--concurrency", str(WORKER_PROCESSES)]
         + ["--loglevel", "WARNING"],
-        env=threads,
+        env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
     )
     api = spawn(api_argv(port))
     try:
