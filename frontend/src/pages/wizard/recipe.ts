@@ -142,7 +142,7 @@ export function demoState(prompt_set_id: number | null, teacher_id: number | nul
       save_steps: 20,
     },
     evaluate: { ...DEFAULT_STATE.evaluate, enabled: true, max_tokens: 160, max_prompts: 20 },
-    base: { rollout: { chunk_size: 512 } },
+    base: { rollout: { chunk_size: 300 } },
   };
 }
 
