@@ -16,11 +16,15 @@ def _uploads() -> set[str]:
     return {p.name for p in root.iterdir()} if root.is_dir() else set()
 
 
-def test_a_cancelled_queued_import_removes_its_upload(client, accounts, tmp_path):
+def test_a_cancelled_queued_import_removes_its_upload(client, accounts, tmp_path, monkeypatch):
+    from backend.core import queue
+
     owner = accounts.user()
     pid = accounts.project(owner)
     before = _uploads()
-    # No worker in this test: the job stays queued until it is cancelled.
+    # The task is never sent, so no worker (the session's may be running) can start it: the job stays
+    # queued until it is cancelled.
+    monkeypatch.setattr(queue, "send", lambda *a, **k: "never-sent")
     r = import_prompts(client, owner["headers"], pid, write_jsonl(tmp_path / "c.jsonl", [{"prompt": "a"}]))
     assert r.status_code == 202, r.text
     job = r.json()
