@@ -33,6 +33,22 @@ def _ids(s, chunk, stage, run):
     return chunk.id
 
 
+@pytest.fixture(autouse=True)
+def _sends(monkeypatch):
+    """What re-queues send, recorded instead of sent: the session's worker would otherwise start these
+    hand-made stages and move them on while a test reads them."""
+    from backend.core import queue
+
+    sent: list[tuple] = []
+
+    def send(task, args, **kwargs):
+        sent.append((task, args))
+        return f"unsent-{len(sent)}"
+
+    monkeypatch.setattr(queue, "send", send)
+    return sent
+
+
 @pytest.fixture
 def stage_id(accounts):
     """A running one-stage run whose stage has 10 items planned as chunks of 4, 4 and 2, queued."""
