@@ -14,29 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from backend.core.net import free_port
-from backend.core.processes import wait_healthy
-from backend.demo import api_argv
-from tests.conftest import DATA_DIR, TEST_ENV
+from tests.conftest import DATA_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "frontend"
 TASK = ROOT / "examples" / "multiply"
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def server():
-    if not (FRONTEND / "dist" / "index.html").is_file():
-        pytest.fail("frontend/dist is not built: run `make frontend` (make test does it)")
-    port = free_port()
-    proc = subprocess.Popen(api_argv(port), cwd=ROOT, env={**os.environ, **TEST_ENV})
-    base = f"http://127.0.0.1:{port}"
-    wait_healthy(f"{base}/api/health", proc)
-    yield base
-    proc.terminate()
-    proc.wait(15)
 
 
 def _task():
