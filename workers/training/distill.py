@@ -11,10 +11,9 @@ from backend.runs.models import Run
 from backend.teachers.models import Teacher
 from backend.teachers.schemas import runs_locally
 from backend.training.schemas import TrainSettings
-from workers.training import checks, grpo
+from workers.training import grpo
 from workers.training.config import common_args
 from workers.training.data import SnapshotRef
-from workers.training.dpo import plain_template
 from workers.training.student import load_model, load_tokenizer
 
 
@@ -42,23 +41,9 @@ def same_tokenizer(student_tok, teacher_tok) -> None:
 def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: int | None, ctx=None):
     import datasets
 
-    template = plain_template(tokenizer, settings.chat_template)
     path = teacher_path(ctx.run_id)
     same_tokenizer(tokenizer, load_tokenizer(path))
-    rows = grpo.prompts_of(snap)
-    report = checks.run_checks(
-        tokenizer,
-        template,
-        [r["prompt"] for r in rows],
-        row_ids=[r["prompt_id"] for r in rows],
-        truncated=set(),
-        max_length=settings.max_length,
-        model_max=model_max,
-        too_long=settings.too_long,
-        overrides=settings.override_checks,
-        assistant_only=False,
-    )
-    tokenizer.chat_template = template
+    rows, report = grpo.checked_prompts(settings, snap, tokenizer, model_max)
     report.combo = path  # the teacher to load in build
     return datasets.Dataset.from_list([{"prompt": rows[i]["prompt"]} for i in report.keep]), report
 

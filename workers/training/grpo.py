@@ -63,9 +63,9 @@ def prompts_of(snap: SnapshotRef):
     return rows
 
 
-def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: int | None, ctx=None):
-    import datasets
-
+def checked_prompts(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: int | None):
+    """The snapshot's prompts and the pre-flight checks' report on them, for the trainers that generate
+    their own completions (GRPO, on-policy distillation); the tokenizer gets the plain template."""
     template = plain_template(tokenizer, settings.chat_template)
     rows = prompts_of(snap)
     report = checks.run_checks(
@@ -81,6 +81,13 @@ def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: in
         assistant_only=False,
     )
     tokenizer.chat_template = template
+    return rows, report
+
+
+def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: int | None, ctx=None):
+    import datasets
+
+    rows, report = checked_prompts(settings, snap, tokenizer, model_max)
     ds = datasets.Dataset.from_list(
         [{"prompt": rows[i]["prompt"], "reference": rows[i]["reference"]} for i in report.keep]
     )
