@@ -122,6 +122,11 @@ def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, A
     trainer = method.build(
         settings, model, tokenizer, dataset, report, str(folder), [make_callback(ctx, summary)], peft_config
     )
+    # the stage's own callback reports every step on the run; transformers' printer would also write each
+    # logged step's dict to the worker's stdout (a line every step in `make demo`)
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
     log.info("stage %s: %s on %d examples, resume %s", ctx.stage_id, settings.method, len(dataset), resume)
     result = trainer.train(resume_from_checkpoint=resume[0] if resume else None)
     summary.update(step=trainer.state.global_step, loss=summary.get("loss") or result.training_loss)
