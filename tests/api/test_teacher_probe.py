@@ -5,6 +5,8 @@ comes from the probe. Failures (a wrong key, nothing listening) are stored scrub
 from __future__ import annotations
 
 import math
+import os
+import subprocess
 import sys
 from datetime import UTC, datetime
 
@@ -13,7 +15,7 @@ import pytest
 
 from backend.core.net import free_port
 from backend.rollouts.estimate import DEFAULT_TOKENS_PER_S, VLLM_STARTUP_S
-from tests.conftest import DATA_DIR, ROOT, seed_prompt_set, wait_job, write_jsonl
+from tests.conftest import DATA_DIR, ROOT, TEST_ENV, seed_prompt_set, wait_job, write_jsonl
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
 from workers.jobs.teacher_probe import MAX_TOKENS, REQUESTS, measure
 from workers.teachers.base import Completion
@@ -263,3 +265,31 @@ def test_measure_weighs_tokens_by_latency_and_skips_failures():
         "tokens_per_s": 20.0,
     }
     assert measure([Completion(None, error="timeout")])["tokens_per_s"] is None
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **TEST_ENV, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_the_cli_probes_a_teacher_by_name_and_prints_the_figures(client, project, fake_url, keyed_url,
+                                                                 celery_worker):  # fmt: skip
+    h, pid, _ = project
+    tid = _teacher(client, h, pid, name="fast", backend="openai_compat", model="m", base_url=f"{fake_url}/v1")
+    out = _cli("teachers", "probe", str(pid), "fast")
+    assert out.returncode == 0, out.stdout + out.stderr
+    probe = client.get(f"/api/projects/{pid}/teachers/{tid}", headers=h).json()["probe"]
+    assert f"{probe['tokens_per_s']:.1f} tokens/s per request" in out.stdout + out.stderr
+    _teacher(client, h, pid, name="locked", backend="openai_compat", model="m", base_url=f"{keyed_url}/v1",
+             api_key=WRONG_KEY)  # fmt: skip
+    out = _cli("teachers", "probe", str(pid), "locked")
+    said = out.stdout + out.stderr
+    assert out.returncode == 1 and "http 401" in said and WRONG_KEY not in said
+    out = _cli("teachers", "probe", str(pid), "nobody")
+    assert out.returncode == 2 and "no teacher 'nobody'" in out.stdout + out.stderr
