@@ -169,8 +169,8 @@ def test_an_unreachable_teacher_fails_the_probe(client, project, celery_worker):
 def test_only_maintainers_probe(client, accounts, monkeypatch):
     from backend.core import queue
 
-    sent: list[str] = []
-    monkeypatch.setattr(queue, "send", lambda task, *a, **kw: sent.append(task) or "task-id")
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(queue, "send", lambda task, *a, **kw: sent.append((task, kw["queue"])) or "task-id")
     owner, maintainer, viewer, stranger = (accounts.user() for _ in range(4))
     pid = accounts.project(owner, maintainer=maintainer, viewer=viewer)
     other = accounts.project(stranger)
@@ -188,7 +188,10 @@ def test_only_maintainers_probe(client, accounts, monkeypatch):
     assert sent == []
     r = client.post(url, headers=maintainer["headers"])
     assert r.status_code == 202 and r.json()["kind"] == "teacher_probe"
-    assert sent == ["distillery.teachers.probe"]
+    assert sent == [("distillery.teachers.probe", "cpu")]  # an endpoint: any worker
+    local = _teacher(client, h, pid, name="local", backend="vllm", model="Qwen/Qwen2.5-0.5B-Instruct")
+    assert client.post(f"/api/projects/{pid}/teachers/{local}/probe", headers=h).status_code == 202
+    assert sent[-1] == ("distillery.teachers.probe", "gpu")  # the worker starts vLLM: a gpu worker
 
 
 def test_a_local_transformers_teacher_is_probed_on_the_worker(client, project, celery_worker):
@@ -207,6 +210,17 @@ def test_a_local_transformers_teacher_is_probed_on_the_worker(client, project, c
     est = _estimate(client, h, pid, pset, tid, n=1, max_tokens=64, concurrency=16)
     assert est["seconds_source"] == "probe"
     assert est["seconds"] == pytest.approx(64 / probe["tokens_per_s"], abs=0.1)
+
+
+def test_a_vllm_teacher_with_a_base_url_is_probed_as_an_endpoint(client, project, fake_url, celery_worker):
+    h, pid, pset = project
+    tid = _teacher(client, h, pid, backend="vllm", model="fake-teacher", base_url=f"{fake_url}/v1")
+    job = _probe(client, h, pid, tid)
+    assert job["status"] == "succeeded", job["error"]
+    probe = client.get(f"/api/projects/{pid}/teachers/{tid}", headers=h).json()["probe"]
+    assert probe["succeeded"] == REQUESTS and probe["startup_s"] is None and probe["tokens_per_s"] > 0
+    est = _estimate(client, h, pid, pset, tid, n=1, max_tokens=64)
+    assert est["seconds_source"] == "probe" and est["startup_s"] == 0
 
 
 def test_a_worker_started_vllm_uses_the_probes_start_up(client, project):
