@@ -18,6 +18,8 @@ prompts_app = typer.Typer(help="Manage prompt sets.", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
 runs_app = typer.Typer(help="Launch and watch runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
+teachers_app = typer.Typer(help="Teachers.", no_args_is_help=True)
+app.add_typer(teachers_app, name="teachers")
 console = Console(stderr=True)
 
 
@@ -234,6 +236,21 @@ def prompts_index_search() -> None:
         ).all()
     jobs = [queue_indexing(project_id=pid, prompt_set_id=sid, user_id=None) for sid, pid in todo]
     console.print(f"queued search indexing of {sum(j is not None for j in jobs)} of {len(todo)} prompt sets")
+
+
+@teachers_app.command("probe")
+def teachers_probe(
+    project: Annotated[str, typer.Argument(help="Project name or id.")],
+    teacher: Annotated[str, typer.Argument(help="Teacher name or id.")],
+    wait: Annotated[bool, typer.Option(help="Wait for the probe and print what it measured.")] = True,
+) -> None:
+    """Measure a teacher's speed (a few short real requests, run by a worker); the rollout estimate
+    uses the figures before the teacher's first run."""
+    from backend.teachers.cli import follow_probe, queue_probe
+
+    job_id = queue_probe(project, teacher, console=console)
+    if wait:
+        raise typer.Exit(follow_probe(job_id, console=console))
 
 
 @runs_app.command("create")

@@ -14,7 +14,7 @@ class JobKind:
     name: str
     task: str  # explicit Celery task name
     module: str  # the worker module whose import registers the task
-    queue: str = "cpu"
+    queue: str = "cpu"  # submit_job may name another (a probe of a local teacher goes to gpu)
     time_limit_s: int | None = None  # None: DISTILLERY_TASK_SOFT_TIME_LIMIT
 
 
@@ -27,5 +27,8 @@ JOBS: dict[str, JobKind] = {
         JobKind("prompt_synthesize", "distillery.prompts.synthesize", "workers.jobs.prompt_sets"),
         # queued by the three above once their prompts are committed (backend/prompts/search.py)
         JobKind("prompt_search_index", "distillery.prompts.search_index", "workers.jobs.prompt_search"),
+        # a few short real requests to a teacher; the queue is the teacher's (gpu for a local one), and
+        # the limit leaves room for a worker-started vLLM to load its model (VLLMServer.start: 600 s)
+        JobKind("teacher_probe", "distillery.teachers.probe", "workers.jobs.teacher_probe", time_limit_s=900),
     ]
 }

@@ -22,14 +22,23 @@ __all__ = ["cancel_job", "get_job", "list_jobs", "submit_job"]
 
 
 def submit_job(
-    session: Session, *, project: Project, kind: str, params: dict[str, Any], user_id: int | None
+    session: Session,
+    *,
+    project: Project,
+    kind: str,
+    params: dict[str, Any],
+    user_id: int | None,
+    queue_name: str | None = None,
 ) -> Job:
-    """Store a job and queue its task; commits first so the worker sees the row before the message."""
+    """Store a job and queue its task (on queue_name, else its kind's queue); commits first so the
+    worker sees the row before the message."""
     spec = JOBS[kind]
     job = Job(project_id=project.id, kind=kind, params=params, created_by=user_id, status=Status.queued)
     session.add(job)
     session.commit()
-    job.task_id = queue.send(spec.task, [job.id], queue=spec.queue, time_limit_s=spec.time_limit_s)
+    job.task_id = queue.send(
+        spec.task, [job.id], queue=queue_name or spec.queue, time_limit_s=spec.time_limit_s
+    )
     session.commit()
     log.info("queued %s job %s", kind, job.id)
     return job

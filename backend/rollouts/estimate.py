@@ -1,9 +1,11 @@
 """Tokens, cost and time a rollout would take, before anything is launched.
 
 Time per attempt, best source first (the response's `seconds_source`): this teacher's mean latency in
-earlier runs; else other teachers of the same backend in this project, per output token; else the
-backend's default speed below. Attempts run in waves of the recipe's concurrency, and a vllm teacher
-whose server the worker starts adds its start-up once.
+earlier runs; else its last speed probe (the teacher_probe job, per output token); else other teachers
+of the same backend in this project, per output token; else the backend's default speed below, which
+is assumed, not measured. Attempts run in waves of the recipe's concurrency, and a vllm teacher whose
+server the worker starts adds its start-up once: the probe's measured one where it has it, else the
+constant below.
 """
 
 from __future__ import annotations
@@ -20,22 +22,42 @@ from backend.rollouts.schemas import RolloutEstimate, RolloutSettings
 from backend.runs.models import Run
 from backend.samples.models import Generation
 from backend.teachers.models import Teacher
+from backend.teachers.schemas import TeacherProbe
 
-# Output tokens per second of one request when nothing was measured here yet: an OpenAI-compatible
-# API and a vLLM server decode about this fast per stream; transformers in-process is far slower.
+# Output tokens per second of one request when nothing was measured here yet (no run, no probe): an
+# ASSUMPTION, not a measurement. An OpenAI-compatible API and a vLLM server decode about this fast per
+# stream; transformers in-process is far slower. The probe (POST .../teachers/{id}/probe) measures it.
 DEFAULT_TOKENS_PER_S = {"openai_compat": 50.0, "vllm": 30.0, "transformers_local": 5.0}
 # vLLM's start-up (engine, model load, warm-up) measured with the CPU build and the tiny model; a GPU
 # host loading a large model takes minutes.
 VLLM_STARTUP_S = 28.0
 
 
+def usable_probe(teacher: Teacher) -> TeacherProbe | None:
+    """The teacher's last probe, where it measured something (a failed probe has no speed)."""
+    if not teacher.probe:
+        return None
+    probe = TeacherProbe.model_validate(teacher.probe)
+    return probe if probe.tokens_per_s else None
+
+
 def _seconds_per_attempt(
-    session: Session, project_id: int, teacher: Teacher, own_latency_ms, tokens: float
+    session: Session,
+    project_id: int,
+    teacher: Teacher,
+    own_latency_ms,
+    tokens: float,
+    probe: TeacherProbe | None,
 ) -> tuple[float, str, str]:
     """(seconds, source, why) for one attempt of `tokens` output tokens."""
     if own_latency_ms:
         ms = float(own_latency_ms)
         return ms / 1000, "teacher", f"this teacher's mean latency of {ms:.0f} ms in earlier runs"
+    if probe is not None:
+        rate = float(probe.tokens_per_s)
+        when = probe.measured_at.strftime("%Y-%m-%d %H:%M UTC")
+        why = f"measured by the probe at {when}: {rate:.1f} tokens/s per request"
+        return tokens / rate, "probe", why
     ms_per_token = session.scalar(
         select(func.sum(Generation.latency_ms) / func.sum(Generation.completion_tokens))
         .join(Run, Run.id == Generation.run_id)
@@ -53,7 +75,10 @@ def _seconds_per_attempt(
         why = f"{rate:.0f} tokens/s per request, measured on other {teacher.backend} teachers here"
         return tokens / rate, "backend", why
     rate = DEFAULT_TOKENS_PER_S.get(teacher.backend, 50.0)
-    why = f"{rate:.0f} tokens/s per request, the {teacher.backend} default (no run of it here yet)"
+    why = (
+        f"{rate:.0f} tokens/s per request, the {teacher.backend} default: assumed, not measured "
+        "(no run or probe of it here yet; run the probe)"
+    )
     return tokens / rate, "default", why
 
 
@@ -82,15 +107,23 @@ def estimate(
         per = float(settings.max_tokens)
         basis.append("output: max_tokens per attempt (an upper bound; no earlier runs of this teacher)")
     output_tokens = int(per * attempts)
-    per_attempt_s, source, why = _seconds_per_attempt(session, project_id, teacher, past[1], per)
+    probe = usable_probe(teacher)
+    per_attempt_s, source, why = _seconds_per_attempt(session, project_id, teacher, past[1], per, probe)
     waves = math.ceil(attempts / settings.concurrency) if attempts else 0
-    startup = VLLM_STARTUP_S if teacher.backend == "vllm" and not teacher.base_url else 0.0
+    startup, startup_why = 0.0, ""
+    if teacher.backend == "vllm" and not teacher.base_url:
+        if probe is not None and probe.startup_s is not None:
+            startup = probe.startup_s
+            startup_why = "measured by the probe on a worker here"
+        else:
+            startup = VLLM_STARTUP_S
+            startup_why = "the CPU build with the tiny model; assumed for this model (run the probe)"
     seconds = round(waves * per_attempt_s + startup, 1)
     basis.append(
         f"time: {why}, {waves} waves of up to {settings.concurrency} attempts (the recipe's concurrency)"
     )
     if startup:
-        basis.append(f"time: plus {startup:.0f} s for the worker to start vLLM (measured on the CPU build)")
+        basis.append(f"time: plus {startup:.0f} s for the worker to start vLLM ({startup_why})")
     quote = quote_for(session, teacher=teacher)
     cost = None
     if quote is not None:

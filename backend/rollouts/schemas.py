@@ -96,10 +96,15 @@ class RolloutEstimate(BaseModel):
     output_tokens: int
     cost_usd: float | None
     seconds: float = Field(description="Wall-clock seconds on one worker, start-up included.")
-    seconds_source: Literal["teacher", "backend", "default"] = Field(
-        description="Where the time per attempt comes from: this teacher's earlier runs, other teachers "
-        "of its backend in this project (per output token), or the default speed of its backend."
+    seconds_source: Literal["teacher", "probe", "backend", "default"] = Field(
+        description="Where the time per attempt comes from, best first: `teacher` (this teacher's earlier "
+        "runs), `probe` (its last speed probe, per output token), `backend` (other teachers of its "
+        "backend in this project, per output token), or `default` (the backend's assumed speed: not "
+        "measured; run the probe)."
     )
-    startup_s: float = Field(description="Start-up counted once: vLLM's when the worker starts the server.")
+    startup_s: float = Field(
+        description="Start-up counted once: vLLM's when the worker starts the server (the probe's "
+        "measured start-up where there is one, else an assumed constant)."
+    )
     price: dict[str, float | str] | None
     basis: list[str] = Field(description="How each figure was estimated.")

@@ -25,5 +25,8 @@ class Teacher(Base):
     api_key_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
     licence: Mapped[str] = mapped_column(String(32), default="open_weights")
     settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # The last speed probe (backend/teachers/schemas.TeacherProbe as JSON), written by the teacher_probe
+    # job; cleared when what it measured changes (model, endpoint, key, settings).
+    probe: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

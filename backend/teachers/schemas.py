@@ -57,6 +57,26 @@ class TeacherUpdate(BaseModel):
     _url = field_validator("base_url")(_check_url)
 
 
+class TeacherProbe(BaseModel):
+    """What the last speed probe measured: a few short real requests sent the way a rollout sends them
+    (POST .../teachers/{id}/probe). The rollout estimate uses it before the teacher's first run."""
+
+    tokens_per_s: float | None = Field(
+        None, description="Output tokens per second of one request (sum of tokens / sum of latencies)."
+    )
+    latency_ms: float | None = Field(None, description="Mean latency of one request, in milliseconds.")
+    startup_s: float | None = Field(
+        None, description="Seconds the worker took to start vLLM (a vllm teacher without base_url only)."
+    )
+    completion_tokens: int | None = Field(None, description="Output tokens of the requests that succeeded.")
+    requests: int = Field(0, description="Requests sent, all at once.")
+    succeeded: int = Field(0, description="Requests that came back with an answer.")
+    max_tokens: int = 0
+    measured_at: datetime
+    job_id: int | None = None
+    error: str | None = Field(None, description="Why the probe failed, with any key scrubbed out.")
+
+
 class TeacherOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -69,5 +89,6 @@ class TeacherOut(BaseModel):
     has_api_key: bool
     licence: Licence
     settings: dict[str, Any]
+    probe: TeacherProbe | None = Field(None, description="The last speed probe, if one ran.")
     created_at: datetime
     updated_at: datetime

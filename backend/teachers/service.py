@@ -65,6 +65,7 @@ def list_teachers(session: Session, *, project: Project) -> list[Teacher]:
 def update_teacher(session: Session, *, teacher: Teacher, data: TeacherUpdate) -> Teacher:
     """Apply the fields that were sent."""
     sent = data.model_fields_set
+    measured = (teacher.model, teacher.base_url, teacher.settings, teacher.api_key_encrypted)
     if "name" in sent and data.name and data.name != teacher.name:
         _check_name(session, teacher.project_id, data.name)
         teacher.name = data.name
@@ -77,6 +78,8 @@ def update_teacher(session: Session, *, teacher: Teacher, data: TeacherUpdate) -
     if "api_key" in sent:
         key = data.api_key.get_secret_value() if data.api_key else ""
         teacher.api_key_encrypted = encrypt_secret(key) if key else None
+    if (teacher.model, teacher.base_url, teacher.settings, teacher.api_key_encrypted) != measured:
+        teacher.probe = None  # it measured another model, endpoint or key
     session.flush()
     return teacher
 

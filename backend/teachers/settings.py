@@ -24,7 +24,12 @@ class _Common(BaseModel):
     price_output_per_m: float | None = Field(None, ge=0, description="Dollars per million output tokens.")
     gpu_hour: float | None = Field(None, ge=0, description="Dollars per GPU-hour (local teachers).")
     max_retries: int | None = Field(None, ge=0, le=20, description="Synthesis jobs: tries per request.")
-    timeout_s: float | None = Field(None, gt=0, le=7200, description="Synthesis jobs: seconds per request.")
+    timeout_s: float | None = Field(
+        None,
+        gt=0,
+        le=7200,
+        description="Synthesis jobs and the speed probe (at most 120 there): seconds per request.",
+    )
 
 
 class OpenAICompatSettings(_Common):

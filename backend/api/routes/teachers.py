@@ -4,8 +4,10 @@ from fastapi import APIRouter, status
 
 from backend.api.deps import Maintainer, SessionDep, Viewer
 from backend.core.ids import PathId
+from backend.jobs.schemas import JobOut
+from backend.jobs.service import submit_job
 from backend.teachers import service
-from backend.teachers.schemas import TeacherCreate, TeacherOut, TeacherUpdate
+from backend.teachers.schemas import TeacherCreate, TeacherOut, TeacherUpdate, runs_locally
 
 router = APIRouter(prefix="/projects/{project_id}/teachers", tags=["teachers"])
 TeacherId = PathId
@@ -38,3 +40,20 @@ def update_teacher(
 @router.delete("/{teacher_id}", operation_id="deleteTeacher", status_code=status.HTTP_204_NO_CONTENT)
 def delete_teacher(session: SessionDep, access: Maintainer, teacher_id: TeacherId) -> None:
     session.delete(service.get_teacher(session, project=access.project, teacher_id=teacher_id))
+
+
+@router.post("/{teacher_id}/probe", operation_id="probeTeacher", status_code=status.HTTP_202_ACCEPTED)
+def probe_teacher(session: SessionDep, access: Maintainer, teacher_id: TeacherId) -> JobOut:
+    """Measure the teacher's speed as a job: a few short real requests (never the response cache), sent
+    at once through the rollout's own client; the figures land on the teacher's `probe` and the
+    rollout estimate uses them before its first run. A local teacher's probe runs on a gpu worker."""
+    teacher = service.get_teacher(session, project=access.project, teacher_id=teacher_id)
+    job = submit_job(
+        session,
+        project=access.project,
+        kind="teacher_probe",
+        params={"teacher_id": teacher.id},
+        user_id=access.user.id,
+        queue_name="gpu" if runs_locally(teacher.backend, teacher.base_url) else "cpu",
+    )
+    return JobOut.model_validate(job)

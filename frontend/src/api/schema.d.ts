@@ -274,6 +274,28 @@ export interface paths {
         patch: operations["updateTeacher"];
         trace?: never;
     };
+    "/api/projects/{project_id}/teachers/{teacher_id}/probe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Probe Teacher
+         * @description Measure the teacher's speed as a job: a few short real requests (never the response cache), sent
+         *     at once through the rollout's own client; the figures land on the teacher's `probe` and the
+         *     rollout estimate uses them before its first run. A local teacher's probe runs on a gpu worker.
+         */
+        post: operations["probeTeacher"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/prompt-sets": {
         parameters: {
             query?: never;
@@ -3019,13 +3041,13 @@ export interface components {
             seconds: number;
             /**
              * Seconds Source
-             * @description Where the time per attempt comes from: this teacher's earlier runs, other teachers of its backend in this project (per output token), or the default speed of its backend.
+             * @description Where the time per attempt comes from, best first: `teacher` (this teacher's earlier runs), `probe` (its last speed probe, per output token), `backend` (other teachers of its backend in this project, per output token), or `default` (the backend's assumed speed: not measured; run the probe).
              * @enum {string}
              */
-            seconds_source: "teacher" | "backend" | "default";
+            seconds_source: "teacher" | "probe" | "backend" | "default";
             /**
              * Startup S
-             * @description Start-up counted once: vLLM's when the worker starts the server.
+             * @description Start-up counted once: vLLM's when the worker starts the server (the probe's measured start-up where there is one, else an assumed constant).
              */
             startup_s: number;
             /** Price */
@@ -3732,6 +3754,8 @@ export interface components {
             settings: {
                 [key: string]: unknown;
             };
+            /** @description The last speed probe, if one ran. */
+            probe?: components["schemas"]["TeacherProbe"] | null;
             /**
              * Created At
              * Format: date-time
@@ -3742,6 +3766,62 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+        };
+        /**
+         * TeacherProbe
+         * @description What the last speed probe measured: a few short real requests sent the way a rollout sends them
+         *     (POST .../teachers/{id}/probe). The rollout estimate uses it before the teacher's first run.
+         */
+        TeacherProbe: {
+            /**
+             * Tokens Per S
+             * @description Output tokens per second of one request (sum of tokens / sum of latencies).
+             */
+            tokens_per_s?: number | null;
+            /**
+             * Latency Ms
+             * @description Mean latency of one request, in milliseconds.
+             */
+            latency_ms?: number | null;
+            /**
+             * Startup S
+             * @description Seconds the worker took to start vLLM (a vllm teacher without base_url only).
+             */
+            startup_s?: number | null;
+            /**
+             * Completion Tokens
+             * @description Output tokens of the requests that succeeded.
+             */
+            completion_tokens?: number | null;
+            /**
+             * Requests
+             * @description Requests sent, all at once.
+             * @default 0
+             */
+            requests: number;
+            /**
+             * Succeeded
+             * @description Requests that came back with an answer.
+             * @default 0
+             */
+            succeeded: number;
+            /**
+             * Max Tokens
+             * @default 0
+             */
+            max_tokens: number;
+            /**
+             * Measured At
+             * Format: date-time
+             */
+            measured_at: string;
+            /** Job Id */
+            job_id?: number | null;
+            /**
+             * Error
+             * @description Why the probe failed, with any key scrubbed out.
+             */
+            error?: string | null;
         };
         /** TeacherUpdate */
         TeacherUpdate: {
@@ -6289,6 +6369,101 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TeacherOut"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    probeTeacher: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                teacher_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
                 };
             };
             /** @description Bad request */

@@ -40,7 +40,7 @@ describe("LaunchRollout", () => {
     await u.click(screen.getByTestId("launch-estimate"));
     expect(await screen.findByTestId("launch-estimate-cost")).toHaveTextContent("$10.93");
     expect(screen.getByTestId("launch-estimate-time")).toHaveTextContent("90 min");
-    expect(screen.getByTestId("launch-estimate-result")).toHaveTextContent("default speed");
+    expect(screen.getByTestId("launch-estimate-source")).toHaveTextContent("default speed: assumed, not measured");
     expect(screen.getByTestId("launch-estimate-result")).toHaveTextContent("4,800 attempts");
 
     await u.click(screen.getByTestId("launch-submit"));

@@ -4,6 +4,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { errorMessage } from "../api/errors";
 import { formatNumber } from "../lib/format";
 import { useNavigate } from "@tanstack/react-router";
+import { SECONDS_SOURCE } from "../lib/estimate";
 
 type Estimate = Schemas["RolloutEstimate"];
 type Recipe = Schemas["Recipe"];
@@ -127,7 +128,7 @@ function EstimateView({ estimate }: { estimate: Estimate }) {
         {formatNumber(estimate.input_tokens)} input and at most {formatNumber(estimate.output_tokens)} output tokens;{" "}
         cost <strong data-testid="launch-estimate-cost">{estimate.cost_usd === null ? "unknown" : `$${estimate.cost_usd.toFixed(2)}`}</strong>
         , about <span data-testid="launch-estimate-time">{Math.ceil(estimate.seconds / 60)} min</span>
-        {estimate.seconds_source === "default" ? " (at the backend's default speed: no run of it here yet)" : ""}.
+        <span data-testid="launch-estimate-source">{SECONDS_SOURCE[estimate.seconds_source]}</span>.
       </p>
       <ul className="muted small">
         {estimate.basis.map((b) => (

@@ -47,6 +47,8 @@ describe("TeachersPage", () => {
     expect(within(rows[0]).getByTestId("teacher-terms")).toHaveTextContent("forbid using outputs to train models");
     expect(screen.queryByTestId("teacher-new")).not.toBeInTheDocument(); // viewers cannot edit
     expect(screen.queryByRole("button", { name: "Edit" })).not.toBeInTheDocument();
+    expect(within(rows[0]).getByTestId("teacher-speed")).toHaveTextContent("not measured");
+    expect(screen.queryByTestId("teacher-probe-start")).not.toBeInTheDocument(); // nor measure speed
   });
 
   it("creates a teacher with a write-only key and shows the API's error at the form", async () => {
@@ -103,5 +105,56 @@ describe("TeachersPage", () => {
     vi.spyOn(window, "confirm").mockReturnValue(true);
     await userEvent.click(within(row).getByRole("button", { name: "Delete" }));
     await waitFor(() => expect(requestsTo(fetchMock, "/api/projects/1/teachers/3").some((r) => r.method === "DELETE")).toBe(true));
+  }, 20_000);
+
+  it("measures a teacher's speed: starts the probe, follows its job, shows the figures", async () => {
+    let probed = false;
+    let polls = 0;
+    const probe = { tokens_per_s: 41.25, latency_ms: 1551.5, startup_s: null, completion_tokens: 256, requests: 4, succeeded: 4,
+      max_tokens: 64, measured_at: "2026-12-01T15:00:00Z", job_id: 77, error: null };
+    const job = { id: 77, project_id: 1, kind: "teacher_probe", progress_done: 0, progress_total: 4, result: {}, error: null,
+      created_at: "2026-12-01T15:00:00Z", started_at: null, finished_at: null };
+    const { fetchMock } = routes("maintainer", {
+      "GET /api/projects/1/teachers": () => jsonResponse([probed ? { ...teacher, probe } : teacher]),
+      "POST /api/projects/1/teachers/3/probe": () => jsonResponse({ ...job, status: "queued" }, 202),
+      "GET /api/projects/1/jobs/77": () => {
+        polls += 1;
+        if (polls < 2) return jsonResponse({ ...job, status: "running", progress_done: 1 });
+        probed = true;
+        return jsonResponse({ ...job, status: "succeeded", progress_done: 4 });
+      },
+    });
+    renderWithClient(<TeachersPage projectId={1} />);
+    const [row] = await screen.findAllByTestId("teacher-row");
+    expect(within(row).getByTestId("teacher-speed")).toHaveTextContent("not measured");
+    await userEvent.click(within(row).getByTestId("teacher-probe-start"));
+    expect(await within(row).findByTestId("teacher-probe-running")).toHaveTextContent("Measuring");
+    expect(within(row).getByTestId("teacher-probe-start")).toBeDisabled();
+    await waitFor(() => expect(within(row).getByTestId("teacher-probe")).toHaveTextContent("41.3 tokens/s per request, 1552 ms mean latency"), {
+      timeout: 5000,
+    });
+    expect(within(row).queryByTestId("teacher-probe-running")).not.toBeInTheDocument();
+    expect(within(row).getByTestId("teacher-probe-start")).toBeEnabled();
+    expect(requestsTo(fetchMock, "/api/projects/1/teachers/3/probe")).toHaveLength(1);
+  }, 20_000);
+
+  it("shows why a probe failed", async () => {
+    const failed = { tokens_per_s: null, latency_ms: null, startup_s: null, completion_tokens: null, requests: 4, succeeded: 0,
+      max_tokens: 64, measured_at: "2026-12-01T15:00:00Z", job_id: 78, error: "http 401: Incorrect API key provided: [REDACTED]." };
+    let done = false;
+    routes("maintainer", {
+      "GET /api/projects/1/teachers": () => jsonResponse([done ? { ...teacher, probe: failed } : teacher]),
+      "POST /api/projects/1/teachers/3/probe": () => jsonResponse({ id: 78, status: "queued", kind: "teacher_probe" }, 202),
+      "GET /api/projects/1/jobs/78": () => {
+        done = true;
+        return jsonResponse({ id: 78, status: "failed", kind: "teacher_probe", progress_done: 4, progress_total: 4,
+          error: { code: "probe_failed", message: "the probe of teacher 'gpt' got no answer: http 401" } });
+      },
+    });
+    renderWithClient(<TeachersPage projectId={1} />);
+    const [row] = await screen.findAllByTestId("teacher-row");
+    await userEvent.click(within(row).getByTestId("teacher-probe-start"));
+    expect(await within(row).findByTestId("teacher-probe-error")).toHaveTextContent("got no answer: http 401");
+    await waitFor(() => expect(within(row).getByTestId("teacher-probe")).toHaveTextContent("probe failed: http 401"));
   }, 20_000);
 });

@@ -1,11 +1,14 @@
-import { useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { errorMessage } from "../../api/errors";
+import { isFinished } from "../../lib/format";
+import { useJob } from "../../lib/jobs";
 import { atLeast } from "../../lib/roles";
 import "./settings.css";
 
 type Teacher = Schemas["TeacherOut"];
+type Probe = Schemas["TeacherProbe"];
 type Backend = Schemas["TeacherBackend"];
 type Licence = Schemas["Licence"];
 
@@ -75,6 +78,67 @@ function parseSettings(text: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
+/** What the last speed probe measured, in one line; the estimate uses it before a teacher's first run. */
+export function probeSummary(p: Probe): string {
+  if (p.error || p.tokens_per_s == null) return `probe failed: ${p.error ?? "no answer"}`;
+  let line = `${p.tokens_per_s.toFixed(1)} tokens/s per request, ${Math.round(p.latency_ms ?? 0)} ms mean latency`;
+  if (p.startup_s != null) line += `, vLLM start-up ${p.startup_s.toFixed(0)} s`;
+  return line;
+}
+
+/** The teacher's measured speed, and for maintainers a button that runs the probe and follows its job. */
+function SpeedCell({ projectId, teacher, canEdit, onMeasured }: { projectId: number; teacher: Teacher; canEdit: boolean; onMeasured: () => void }) {
+  const [jobId, setJobId] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const job = useJob(projectId, jobId);
+  const start = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST("/api/projects/{project_id}/teachers/{teacher_id}/probe", {
+          params: { path: { project_id: projectId, teacher_id: teacher.id } },
+        }),
+      ),
+    onMutate: () => setError(null),
+    onSuccess: (j) => setJobId(j.id),
+    onError: (e) => setError(errorMessage(e)),
+  });
+  const finished = job.data !== undefined && isFinished(job.data.status);
+  useEffect(() => {
+    if (finished) onMeasured(); // the figures (or the failure) are on the teacher now
+  }, [finished, onMeasured]);
+  const running = start.isPending || (jobId !== null && !finished);
+  const jobError = finished && job.data?.status !== "succeeded" ? ((job.data?.error as { message?: string } | null)?.message ?? job.data?.status) : null;
+  const probe = teacher.probe;
+  return (
+    <td className="small" data-testid="teacher-speed">
+      {probe ? (
+        <span className={probe.error ? "error" : undefined} title={`measured ${new Date(probe.measured_at).toLocaleString()}`} data-testid="teacher-probe">
+          {probeSummary(probe)}
+        </span>
+      ) : (
+        <span className="muted">not measured</span>
+      )}
+      {running && (
+        <div className="muted" data-testid="teacher-probe-running">
+          Measuring… {job.data ? `${job.data.progress_done}/${job.data.progress_total ?? "?"} requests` : ""}
+        </div>
+      )}
+      {(error || jobError) && (
+        <div className="error" role="alert" data-testid="teacher-probe-error">
+          {error ?? jobError}
+        </div>
+      )}
+      {canEdit && (
+        <div>
+          <button type="button" className="secondary" disabled={running} onClick={() => start.mutate()} data-testid="teacher-probe-start">
+            Measure speed
+          </button>
+        </div>
+      )}
+    </td>
+  );
+}
+
 export function TeachersPage({ projectId }: { projectId: number }) {
   const qc = useQueryClient();
   const path = { project_id: projectId };
@@ -91,7 +155,7 @@ export function TeachersPage({ projectId }: { projectId: number }) {
   const [draft, setDraft] = useState<Draft>(EMPTY);
   const [error, setError] = useState<string | null>(null);
 
-  const refresh = () => qc.invalidateQueries({ queryKey: ["teachers", projectId] });
+  const refresh = useCallback(() => qc.invalidateQueries({ queryKey: ["teachers", projectId] }), [qc, projectId]);
   const save = useMutation({
     mutationFn: async (d: Draft) => {
       const settings = parseSettings(d.settings);
@@ -281,6 +345,7 @@ export function TeachersPage({ projectId }: { projectId: number }) {
                 <th>Endpoint</th>
                 <th>API key</th>
                 <th>Licence</th>
+                <th title="A few short real requests, as a rollout sends them: the estimate uses them before the first run">Speed</th>
                 {canEdit && <th />}
               </tr>
             </thead>
@@ -307,6 +372,7 @@ export function TeachersPage({ projectId }: { projectId: number }) {
                       {LICENCE_TERMS[t.licence].terms}
                     </div>
                   </td>
+                  <SpeedCell projectId={projectId} teacher={t} canEdit={canEdit} onMeasured={refresh} />
                   {canEdit && (
                     <td className="nowrap">
                       <button type="button" className="secondary" onClick={() => open(t.id, draftOf(t))}>

@@ -22,6 +22,7 @@ import {
   type StepId,
   type WizardState,
 } from "./recipe";
+import { SECONDS_SOURCE } from "../../lib/estimate";
 import "./wizard.css";
 
 type Teacher = Schemas["TeacherOut"];
@@ -675,7 +676,12 @@ function LaunchStep({
               <dt>Cost</dt>
               <dd data-testid="estimate-cost">{e.cost_usd === null ? "unknown (no price)" : `$${e.cost_usd.toFixed(2)}`}</dd>
               <dt>Time</dt>
-              <dd data-testid="estimate-time">{e.seconds === null ? "unknown" : formatSeconds(e.seconds)}</dd>
+              <dd data-testid="estimate-time">
+                {e.seconds === null ? "unknown" : formatSeconds(e.seconds)}
+                <span className="muted small" data-testid="estimate-time-source">
+                  {SECONDS_SOURCE[e.seconds_source]}
+                </span>
+              </dd>
             </dl>
             <ul className="muted small">
               {e.basis.map((b, i) => (
