@@ -3,6 +3,10 @@ input that hangs sympy, and references that do not parse."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+
 import pytest
 
 from workers.verifiers import extract, first_tier
@@ -122,6 +126,33 @@ def test_pool_replaces_a_killed_worker_and_keeps_order():
         died = pool.map("os:_exit", [(1,)], 5)
         assert died[0].status == "error" and "died" in died[0].value
         assert pool.map("math:sqrt", [(9,)], 5)[0].value == 3.0
+    finally:
+        pool.close()
+
+
+def test_a_pool_made_on_a_thread_that_ended_keeps_answering():
+    """Workers die with the thread that started them (PR_SET_PDEATHSIG); a pool first used from
+    asyncio.to_thread, as the adaptive rollout does, lost its workers when that thread ended, and the
+    next check in the process failed with BrokenPipeError."""
+    import threading
+
+    made: list[HardTimeoutPool] = []
+    t = threading.Thread(target=lambda: made.append(HardTimeoutPool(2)))
+    t.start()
+    t.join()
+    pool = made[0]
+    try:
+        assert [o.value for o in pool.map("math:sqrt", [(4,), (9,), (16,)], 5)] == [2.0, 3.0, 4.0]
+        time.sleep(0.5)  # had the workers died with the thread, they would be gone by now
+        assert all(w.proc.poll() is None for w in pool._workers)
+        assert pool.restarts == 0
+        # a worker killed from outside while idle is replaced at the next map, its checks answered
+        os.kill(pool._workers[0].proc.pid, signal.SIGKILL)
+        pool._workers[0].proc.wait()
+        assert [o.value for o in pool.map("math:sqrt", [(i * i,) for i in range(20)], 5)] == [
+            float(i) for i in range(20)
+        ]
+        assert pool.restarts == 1
     finally:
         pool.close()
 

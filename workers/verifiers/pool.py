@@ -16,12 +16,14 @@ import atexit
 import logging
 import math
 import os
+import queue
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -51,6 +53,38 @@ class _Worker:
     head_started: float = 0.0
 
 
+class _Spawner:
+    """One long-lived thread that starts every worker. A worker dies with the thread that started it
+    (PR_SET_PDEATHSIG is per thread on Linux), and a pool is often first used from a short-lived one
+    (asyncio.to_thread in the adaptive rollout): its workers were killed when that thread ended."""
+
+    def __init__(self) -> None:
+        self._pid = -1
+        self._q: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+
+    def _loop(self) -> None:
+        while True:
+            fn, fut = self._q.get()
+            try:
+                fut.set_result(fn())
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                fut.set_exception(exc)
+
+    def run(self, fn):
+        with self._lock:
+            if self._pid != os.getpid():  # first use, or a forked child: the thread is not there
+                self._q = queue.SimpleQueue()
+                threading.Thread(target=self._loop, name="verifier-spawner", daemon=True).start()
+                self._pid = os.getpid()
+        fut: Future = Future()
+        self._q.put((fn, fut))
+        return fut.result()
+
+
+_spawner = _Spawner()
+
+
 class HardTimeoutPool:
     def __init__(self, size: int | None = None, *, preload: tuple[str, ...] = (), batch: int = 8):
         self.size = max(1, size or os.cpu_count() or 1)
@@ -60,6 +94,9 @@ class HardTimeoutPool:
         self._workers: list[_Worker] = [self._spawn() for _ in range(self.size)]
 
     def _spawn(self) -> _Worker:
+        return _spawner.run(self._start_worker)
+
+    def _start_worker(self) -> _Worker:
         p_rx, c_tx = os.pipe()
         c_rx, p_tx = os.pipe()
         env = {
@@ -96,6 +133,10 @@ class HardTimeoutPool:
         with self._lock:
             if not self._workers:
                 raise PoolError("the pool is closed")
+            for w in list(self._workers):  # died while idle (killed from outside, say): start anew
+                if w.proc.poll() is not None:
+                    log.warning("verifier worker %s had exited (%s); replaced", w.proc.pid, w.proc.returncode)
+                    self._replace(w)
             return self._map(fn, list(args), timeout_s)
 
     def _map(self, fn: str, args: list[tuple], timeout_s: float) -> list[Outcome]:
@@ -108,10 +149,22 @@ class HardTimeoutPool:
                 if w.ready and pending and len(w.queue) < 2 * self.batch:
                     n = min(self.batch, max(1, math.ceil(len(pending) / (2 * self.size))))
                     chunk = [pending.popleft() for _ in range(min(n, len(pending)))]
+                    try:
+                        w.tx.send([(i, fn, args[i]) for i in chunk])
+                    except OSError:  # it died since its last answer: its checks go back, it is replaced
+                        pending.extendleft(reversed(chunk))
+                        if w.queue:  # the check it was on is the likely cause, as on the receive side
+                            i = w.queue.popleft()
+                            out[i] = Outcome("error", "the worker process died", 0.0)
+                            left -= 1
+                        pending.extendleft(reversed(w.queue))
+                        w.queue.clear()
+                        log.warning("verifier worker %s died (exit %s)", w.proc.pid, w.proc.poll())
+                        self._replace(w)
+                        continue
                     if not w.queue:
                         w.head_started = now
                     w.queue.extend(chunk)
-                    w.tx.send([(i, fn, args[i]) for i in chunk])
             busy = [w.head_started + timeout_s for w in self._workers if w.queue]
             wait_s = max(0.0, min(busy) - now) if busy else 1.0
             by_conn = {w.rx: w for w in self._workers}
