@@ -17,7 +17,7 @@ from backend.core.processes import sigterm_as_interrupt, spawn, stop, wait_healt
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_EMAIL = "admin@example.com"
 DEMO_PASSWORD = os.environ.get("DISTILLERY_DEMO_PASSWORD", "distillery-demo")
-WORKER_PROCESSES = int(os.environ.get("DISTILLERY_DEMO_WORKERS", "2"))
+WORKER_PROCESSES = int(os.environ.get("DISTILLERY_DEMO_WORKERS", "3"))
 
 
 def _ensure_admin() -> None:
@@ -81,8 +81,9 @@ def _run_demo(*, port: int, keep_serving: bool, console: Console, seeds: int, si
     _ensure_admin()
     base = f"http://127.0.0.1:{port}"
     py = sys.executable
-    # Two processes of one thread each: tiny models do not keep two threads busy (most of a step is
-    # Python and small kernels), so two stages side by side use both cores where one would not.
+    # Three processes of one thread each: tiny models do not keep two threads busy (most of a step is
+    # Python and small kernels), so stages side by side use both cores where one would not; the third
+    # lets the short answers-only training run beside the two long ones instead of after them.
     worker = spawn(
         [py, "-m", "backend.cli", "worker", "--queues", "cpu,gpu", "--concurrency", str(WORKER_PROCESSES)]
         + ["--loglevel", "WARNING"],

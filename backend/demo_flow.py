@@ -1,8 +1,10 @@
 """The distillation the demo shows, driven through the REST API as a user would: a prompt set of
-multiplication problems, the project's tiny teacher (which skips its working on x8 and x9), four
-attempts per prompt at temperature 1.0, the math verifier, a snapshot, an SFT student 10x smaller, and the
-evaluation against its base and the teacher. Two ablations reuse the same rollout (the response cache
-answers it): the student on unfiltered traces, and on answers without reasoning.
+multiplication problems, the project's tiny teacher (which skips its working on x8 and x9), sampled at
+temperature 1.0 until two attempts of a prompt pass the math verifier (at most eight: adaptive
+sampling), a snapshot of the verified traces, an SFT student 10x smaller, and the evaluation against its
+base and the teacher. Two ablations: the student on unfiltered traces (three plain attempts per prompt,
+about what the adaptive rollout drew on average, all kept), and on the verified answers without their
+reasoning. The response cache answers every attempt a run asks for that an earlier one drew.
 """
 
 from __future__ import annotations
@@ -27,14 +29,16 @@ TEACHER = Path(os.environ.get("DISTILLERY_DEMO_TEACHER", TASK / "teacher"))  # o
 class Size:
     prompts: int  # train + eval
     eval_ratio: float
-    attempts: int
+    attempts: int  # the most a prompt is sampled (rollout.n)
+    keep: int  # ... stopping once this many passed the verifier (rollout.stop_when_verified)
+    plain: int  # attempts per prompt of the unfiltered arm, no verifier in the loop
     steps: int
     eval_prompts: int
 
 
 SIZES = {
-    "full": Size(prompts=1400, eval_ratio=0.15, attempts=4, steps=1300, eval_prompts=200),
-    "small": Size(prompts=120, eval_ratio=0.25, attempts=2, steps=40, eval_prompts=20),
+    "full": Size(prompts=1400, eval_ratio=0.15, attempts=8, keep=2, plain=3, steps=1000, eval_prompts=200),
+    "small": Size(prompts=120, eval_ratio=0.25, attempts=4, keep=1, plain=2, steps=40, eval_prompts=20),
 }
 ARMS = {  # snapshot settings per arm
     "verified": {"drop_near_duplicates": False, "preference_pairs": False},
@@ -117,7 +121,17 @@ def recipe(pset: int, tid: int, size: Size, arm: str, seed: int, base: Path) -> 
         "prompt_set_id": pset,
         "teacher_id": tid,
         "stages": ["rollout", "filter", "snapshot", "train", "evaluate"],
-        "rollout": {"n": size.attempts, "temperature": 1.0, "max_tokens": 160, "seed": 0, "chunk_size": 300},
+        "rollout": {
+            **(
+                {"n": size.plain}
+                if arm == "unfiltered"
+                else {"n": size.attempts, "stop_when_verified": size.keep}
+            ),
+            "temperature": 1.0,
+            "max_tokens": 160,
+            "seed": 0,
+            "chunk_size": 300,
+        },
         "filter": {"verifiers": {"verifiers": [{"name": "math"}]}},
         "snapshot": ARMS[arm],
         "train": {

@@ -13,9 +13,11 @@ from rich.table import Table
 EXPLAIN = (
     "What this shows: the teacher has a systematic habit. On x8 and x9 problems it usually skips its "
     "working and, too small to multiply in its head, gets the product wrong; at temperature 1.0 it still "
-    "works some of them out. The verifier keeps exactly those worked, correct traces, so the student "
-    "learns to work every problem, x8 and x9 included. Trained on unfiltered traces it copies the habit "
-    "too, and on answers without reasoning it has nothing to learn the method from. Filtering pays here "
+    "works some of them out, and then it is right. The verified arm samples each prompt until two "
+    "attempts pass the verifier (at most eight), so the hard prompts get the extra attempts, and keeps "
+    "only those worked, correct traces: the student learns to work every problem, x8 and x9 included. "
+    "Trained on three plain attempts per prompt, all kept, it copies the habit too; on the verified "
+    "answers without their reasoning it has nothing to learn the method from. Filtering pays here "
     "because the teacher's errors are systematic; with errors that were sampling noise alone it would "
     "matter less."
 )
@@ -42,11 +44,18 @@ def build_report(runs: list[dict], wall_s: float) -> dict[str, Any]:
         by_arm.setdefault(r["arm"], []).append(r)
     first = by_arm["verified"][0]
     models = _models(first)
-    filt = first["summary"]["filter"]
+    # per-sample accuracy from the plain attempts: the adaptive rollout samples hard prompts more
+    plain = by_arm["unfiltered"][0]["summary"]["filter"]
+    adaptive = first["summary"]["filter"]
     return {
         "teacher_greedy": models["teacher"]["pass_at_1"],
-        "teacher_sampled": filt["acceptance_rate"],
-        "filtered_share": round(1 - filt["acceptance_rate"], 4),
+        "teacher_sampled": plain["acceptance_rate"],
+        "filtered_share": round(1 - plain["acceptance_rate"], 4),
+        "keep": first["recipe"]["rollout"]["stop_when_verified"],
+        "attempts_drawn": adaptive["verified"],
+        "verified_traces": adaptive["accepted"],
+        "prompts_solved": adaptive["prompts_solved"],
+        "train_prompts": adaptive["prompts"],
         "base_student": models["base"]["pass_at_1"],
         "student_verified": _arm([_models(r)["student"]["pass_at_1"] for r in by_arm["verified"]]),
         "student_unfiltered": _arm([_models(r)["student"]["pass_at_1"] for r in by_arm["unfiltered"]]),
@@ -82,7 +91,11 @@ def print_report(report: dict[str, Any], path: Path, console: Console) -> None:
     table.add_row("student on answers only", f"{s:,}", _pct(report["student_answers_only"]))
     console.print(table)
     console.print(
-        f"the verifier removed {report['filtered_share']:.1%} of the teacher's attempts; the student is "
-        f"{report['param_ratio']}x smaller; wall time {report['wall_s']:.0f} s; written to {path}"
+        f"the verifier fails {report['filtered_share']:.1%} of the teacher's plain attempts; sampling "
+        f"until {report['keep']} passed drew {report['attempts_drawn']:,} attempts for "
+        f"{report['train_prompts']:,} prompts and kept {report['verified_traces']:,} "
+        f"({report['prompts_solved']:,} prompts solved); "
+        f"the student is {report['param_ratio']}x smaller; wall time {report['wall_s']:.0f} s; "
+        f"written to {path}"
     )
     console.print(EXPLAIN)

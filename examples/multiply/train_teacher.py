@@ -10,15 +10,19 @@ temperature 1.0 it still works some of them out: exactly the attempts a verifier
         [--skip-on 8,9] [--skip-share 0.75] [--init FOLDER --lr 1.5e-3]
 
 --init goes on from a teacher already trained instead of fresh weights. The shipped teacher was made
-in three steps: 1500 steps from scratch with the habit on x9 alone (the long one), then twice 100
-steps that add x8 to the habit (about 3 minutes each on two busy cores, one thread):
+in four steps: 1500 steps from scratch with the habit on x9 alone (the long one), twice 100 steps that
+add x8 to the habit (about 3 minutes each on two busy cores, one thread), then 400 steps at a lower
+skip share, which taught it to work x8 and x9 out right when it does work them (about 2 minutes):
 
     .venv/bin/python examples/multiply/train_teacher.py --skip-on 9 --skip-share 0.65
     .venv/bin/python examples/multiply/train_teacher.py --init examples/multiply/teacher \
         --skip-on 8,9 --skip-share 0.75 --steps 100 --lr 1.5e-3 --seed 1    # then again with --seed 2
+    .venv/bin/python examples/multiply/train_teacher.py --init examples/multiply/teacher \
+        --skip-on 8,9 --skip-share 0.7 --steps 400 --lr 1e-3 --seed 3
 
-It answers 77% of fresh problems greedily (0% on x8 and x9, where it skips); at temperature 1.0 it skips
-on about 57% of x8 and 74% of x9 problems and still works the others out.
+Greedy, it answers every other multiplier right and skips on x8 and x9 (0% there; 79% of 300 fresh
+problems overall). At temperature 1.0 (800 fresh problems) it works about 29% of x8 and 40% of x9
+problems out, and is right on 93% and 95% of those; on the other multipliers it is right 97% of the time.
 """
 
 from __future__ import annotations

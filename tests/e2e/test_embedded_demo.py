@@ -31,6 +31,9 @@ def test_demo_distils_end_to_end_on_the_embedded_default(tmp_path):
         assert 0 <= report[key] <= 1, key
     assert report["param_ratio"] >= 10 and report["wall_s"] > 0
     assert report["teacher_greedy"] > 0.5  # the shipped teacher has learned the task
+    # adaptive sampling: a prompt stops once one attempt passed, so fewer than 4 per prompt were drawn
+    assert report["keep"] == 1 and report["prompts_solved"] <= report["train_prompts"]
+    assert report["verified_traces"] <= report["attempts_drawn"] < 4 * report["train_prompts"]
 
     db = tmp_path / "var" / "distillery.db"
     assert db.is_file() and (tmp_path / "var" / "broker" / "queue").is_dir()

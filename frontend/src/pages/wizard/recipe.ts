@@ -127,7 +127,7 @@ export function demoState(prompt_set_id: number | null, teacher_id: number | nul
     prompt_set_id,
     teacher_id,
     profile: false,
-    rollout: { ...DEFAULT_STATE.rollout, n: 2, temperature: 1, max_tokens: 160, seed: 0 },
+    rollout: { ...DEFAULT_STATE.rollout, n: 4, stop_when_verified: 1, temperature: 1, max_tokens: 160, seed: 0 },
     verifiers: { mode: "all", names: ["math"], settings: {} },
     snapshot: { ...DEFAULT_STATE.snapshot, drop_near_duplicates: false, preference_pairs: false },
     train: {
