@@ -70,7 +70,7 @@ describe("launch wizard", () => {
     expect(screen.getByTestId("licence-note")).toHaveAttribute("data-licence", "open_weights");
 
     await u.click(screen.getByTestId("step-sampling"));
-    expect(screen.getByTestId("field-rollout.n")).toHaveValue(2);
+    expect(screen.getByTestId("field-rollout.n")).toHaveValue(4);
     await u.click(screen.getByTestId("step-verify"));
     expect(await screen.findByTestId("verifier-math")).toBeChecked();
     expect(screen.getByTestId("verifier-format")).not.toBeChecked();

@@ -32,7 +32,7 @@ describe("wizard recipe", () => {
   it("writes make demo's recipe (the YAML the API test validates)", () => {
     const recipe = buildRecipe(demoState(1, 1));
     expect(recipe.stages).toEqual(["rollout", "filter", "snapshot", "train", "evaluate"]);
-    expect(recipe.rollout).toEqual({ n: 2, temperature: 1, max_tokens: 160, seed: 0, chunk_size: 300 });
+    expect(recipe.rollout).toEqual({ n: 4, stop_when_verified: 1, temperature: 1, max_tokens: 160, seed: 0, chunk_size: 300 });
     expect(recipe.filter).toEqual({ verifiers: { mode: "all", verifiers: [{ name: "math" }] } });
     expect(recipe.snapshot).toEqual({ drop_near_duplicates: false, preference_pairs: false });
     expect(recipe.evaluate).toEqual({ models: [{ role: "base" }, { role: "student" }, { role: "teacher" }], max_tokens: 160, max_prompts: 20 });
