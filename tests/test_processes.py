@@ -246,3 +246,49 @@ with sigterm_as_interrupt():
     while pid_alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not pid_alive(child)
+
+
+def test_a_second_signal_does_not_cut_the_clean_up_short(tmp_path):
+    """Ctrl-C twice, or SIGTERM then SIGTERM: the first starts the clean-up, the second is logged and the
+    clean-up still ends the child (here one that ignores SIGTERM, so stop() waits, then kills it)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from backend.core.processes import pid_alive
+    from tests.conftest import ROOT
+
+    pidfile, stopping = tmp_path / "child.pid", tmp_path / "stopping"
+    code = f"""
+import sys, time
+from backend.core.processes import sigterm_as_interrupt, spawn, stop
+with sigterm_as_interrupt():
+    child = spawn([sys.executable, "-c",
+                   "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)"])
+    open({str(pidfile)!r}, "w").write(str(child.pid))
+    try:
+        time.sleep(120)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        open({str(stopping)!r}, "w").write("1")
+        stop(child, name="the child", grace_s=3)
+"""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
+    deadline = time.monotonic() + 30
+    while not pidfile.exists() or not pidfile.read_text():
+        assert time.monotonic() < deadline and parent.poll() is None
+        time.sleep(0.05)
+    child = int(pidfile.read_text())
+    parent.terminate()
+    while not stopping.exists():
+        assert time.monotonic() < deadline and parent.poll() is None
+        time.sleep(0.05)
+    time.sleep(0.5)  # inside stop(), waiting out the child's grace
+    parent.terminate()
+    parent.send_signal(2)  # and a Ctrl-C
+    assert parent.wait(timeout=30) == 0
+    assert not pid_alive(child)

@@ -62,19 +62,29 @@ def spawn(
         )
 
 
+def _already_stopping(signum: int, _frame) -> None:
+    log.warning("signal %s: already stopping; the children are being stopped", signum)
+
+
 def _interrupt(signum: int, _frame) -> NoReturn:
+    # A second Ctrl-C or SIGTERM must not cut the clean-up short: stop() is bounded (grace, then
+    # SIGKILL), and an interrupted one leaves its children running as orphans.
+    signal.signal(signal.SIGTERM, _already_stopping)
+    signal.signal(signal.SIGINT, _already_stopping)
     raise KeyboardInterrupt(f"signal {signum}")
 
 
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """Inside: SIGTERM (how docker and systemd stop a program) raises KeyboardInterrupt as Ctrl-C
-    does, so the caller's `finally` stops its children instead of leaving them orphaned."""
-    before = signal.signal(signal.SIGTERM, _interrupt)
+    does, so the caller's `finally` stops its children instead of leaving them orphaned; signals
+    after the first are logged, not raised, so that clean-up runs to its end."""
+    before = signal.signal(signal.SIGTERM, _interrupt), signal.signal(signal.SIGINT, _interrupt)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, before)
+        signal.signal(signal.SIGTERM, before[0])
+        signal.signal(signal.SIGINT, before[1])
 
 
 def log_tail(log_path: Path | None, lines: int = TAIL_LINES) -> str:
