@@ -43,24 +43,27 @@ import {
   type RouterHistory,
 } from "@tanstack/react-router";
 import type { QueryClient } from "@tanstack/react-query";
-import { useEffect, useSyncExternalStore } from "react";
+import { lazy, Suspense, useEffect, useSyncExternalStore } from "react";
 import { getToken, subscribeToken } from "./api/token";
 import { errorMessage } from "./api/errors";
 import { Layout } from "./components/Layout";
 import { LoginPage, safeNext } from "./pages/projects/LoginPage";
-import { ProjectPage } from "./pages/projects/ProjectPage";
-import { ProjectsPage } from "./pages/projects/ProjectsPage";
-import { PromptSetPage } from "./pages/prompt-sets/PromptSetPage";
-import { PromptSetsPage } from "./pages/prompt-sets/PromptSetsPage";
-import { WizardPage } from "./pages/wizard/WizardPage";
-import { RunPage } from "./pages/run/RunPage";
-import { SamplesPage } from "./pages/samples/SamplesPage";
-import { TracePage } from "./pages/samples/TracePage";
-import { ReviewPage } from "./pages/review/ReviewPage";
-import { EvaluationPage } from "./pages/evaluation/EvaluationPage";
-import { JudgePage } from "./pages/judge/JudgePage";
-import { TeachersPage } from "./pages/settings/TeachersPage";
-import { MembersPage } from "./pages/settings/MembersPage";
+
+// Each page is its own chunk, loaded when first visited (charts, KaTeX and the YAML editor stay out of
+// the first load); the Suspense in Authed shows a line while one loads.
+const ProjectPage = lazy(() => import("./pages/projects/ProjectPage").then((m) => ({ default: m.ProjectPage })));
+const ProjectsPage = lazy(() => import("./pages/projects/ProjectsPage").then((m) => ({ default: m.ProjectsPage })));
+const PromptSetPage = lazy(() => import("./pages/prompt-sets/PromptSetPage").then((m) => ({ default: m.PromptSetPage })));
+const PromptSetsPage = lazy(() => import("./pages/prompt-sets/PromptSetsPage").then((m) => ({ default: m.PromptSetsPage })));
+const WizardPage = lazy(() => import("./pages/wizard/WizardPage").then((m) => ({ default: m.WizardPage })));
+const RunPage = lazy(() => import("./pages/run/RunPage").then((m) => ({ default: m.RunPage })));
+const SamplesPage = lazy(() => import("./pages/samples/SamplesPage").then((m) => ({ default: m.SamplesPage })));
+const TracePage = lazy(() => import("./pages/samples/TracePage").then((m) => ({ default: m.TracePage })));
+const ReviewPage = lazy(() => import("./pages/review/ReviewPage").then((m) => ({ default: m.ReviewPage })));
+const EvaluationPage = lazy(() => import("./pages/evaluation/EvaluationPage").then((m) => ({ default: m.EvaluationPage })));
+const JudgePage = lazy(() => import("./pages/judge/JudgePage").then((m) => ({ default: m.JudgePage })));
+const TeachersPage = lazy(() => import("./pages/settings/TeachersPage").then((m) => ({ default: m.TeachersPage })));
+const MembersPage = lazy(() => import("./pages/settings/MembersPage").then((m) => ({ default: m.MembersPage })));
 
 export interface RouterContext {
   queryClient: QueryClient;
@@ -166,7 +169,9 @@ function Authed() {
   if (!token) return null;
   return (
     <Layout>
-      <Outlet />
+      <Suspense fallback={<p className="muted" data-testid="page-loading">Loading…</p>}>
+        <Outlet />
+      </Suspense>
     </Layout>
   );
 }

@@ -32,7 +32,7 @@ export function TrainingCurves({ train }: { train: Train }) {
             xLabel="step"
             height={220}
             series={[{ name: "learning rate", points: lr }]}
-            formatY={(y) => y.toExponential(1)}
+            formatY={(y) => (y === 0 ? "0" : y.toExponential(1))}
             emptyText="No steps logged yet."
           />
         </div>

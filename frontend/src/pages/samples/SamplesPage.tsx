@@ -6,6 +6,7 @@ import { errorMessage } from "../../api/errors";
 import { formatNumber, isFinished } from "../../lib/format";
 import { IDLE_REFRESH_MS } from "../../lib/live";
 import type { SamplesSearch } from "../../routes";
+import { MathPreview } from "./MathPreview";
 import { VerdictBadge } from "./VerdictBadge";
 import "./samples.css";
 
@@ -202,10 +203,10 @@ export function SamplesPage({
                       </Link>
                     </td>
                     <td className="preview" title={g.prompt_preview ?? ""}>
-                      {g.prompt_preview ?? "—"}
+                      {g.prompt_preview ? <MathPreview text={g.prompt_preview} /> : "—"}
                     </td>
                     <td className="preview" title={(g.content ?? g.error ?? "").slice(0, 500)}>
-                      {g.status === "failed" ? <span className="error">{g.error ?? "failed"}</span> : (g.content ?? "").slice(0, 160)}
+                      {g.status === "failed" ? <span className="error">{g.error ?? "failed"}</span> : <MathPreview text={g.content ?? ""} />}
                     </td>
                     <td>
                       <VerdictBadge accepted={g.accepted} />
