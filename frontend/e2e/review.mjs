@@ -160,7 +160,16 @@ export async function checkTeachersPage(page, { baseUrl, projectId, secret }) {
   await table.waitFor({ timeout: 30_000 });
   const keys = await table.getByTestId("teacher-key").allInnerTexts();
   if (secret && (await page.content()).includes(secret)) throw new Error("a teacher's API key is in the page");
-  return { teachers: keys.length, keys };
+  // "Measure speed" on the endpoint teacher: the probe job runs on the real worker against the fake
+  // OpenAI server, and the row then shows what it measured
+  const row = table.getByTestId("teacher-row").filter({ hasText: "e2e-teacher" }).first();
+  await row.getByTestId("teacher-probe-start").click();
+  const probe = row.getByTestId("teacher-probe");
+  await probe.waitFor({ timeout: 120_000 });
+  const measured = await probe.innerText();
+  if (!/tokens\/s per request/.test(measured)) throw new Error(`the probe did not measure: ${measured}`);
+  if (secret && (await page.content()).includes(secret)) throw new Error("a teacher's API key is in the page");
+  return { teachers: keys.length, keys, probe: measured };
 }
 
 /** The members page: members with roles. */
