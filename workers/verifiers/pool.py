@@ -133,11 +133,20 @@ class HardTimeoutPool:
         with self._lock:
             if not self._workers:
                 raise PoolError("the pool is closed")
-            for w in list(self._workers):  # died while idle (killed from outside, say): start anew
-                if w.proc.poll() is not None:
-                    log.warning("verifier worker %s had exited (%s); replaced", w.proc.pid, w.proc.returncode)
-                    self._replace(w)
             return self._map(fn, list(args), timeout_s)
+
+    def _lost(self, w: _Worker, pending: deque, out: list) -> int:
+        """A worker found dead, on a receive or a send: the check it was on (the likely cause) is
+        answered `error`, its other checks go back to pending, and it is replaced. Returns the checks
+        answered (0 or 1)."""
+        answered = 0
+        if w.queue:
+            out[w.queue.popleft()] = Outcome("error", "the worker process died", 0.0)
+            answered = 1
+        log.warning("verifier worker %s died (exit %s)", w.proc.pid, w.proc.poll())
+        pending.extendleft(reversed(w.queue))
+        self._replace(w)
+        return answered
 
     def _map(self, fn: str, args: list[tuple], timeout_s: float) -> list[Outcome]:
         out: list[Outcome | None] = [None] * len(args)
@@ -151,16 +160,9 @@ class HardTimeoutPool:
                     chunk = [pending.popleft() for _ in range(min(n, len(pending)))]
                     try:
                         w.tx.send([(i, fn, args[i]) for i in chunk])
-                    except OSError:  # it died since its last answer: its checks go back, it is replaced
+                    except OSError:  # it died since its last answer (while idle, even)
                         pending.extendleft(reversed(chunk))
-                        if w.queue:  # the check it was on is the likely cause, as on the receive side
-                            i = w.queue.popleft()
-                            out[i] = Outcome("error", "the worker process died", 0.0)
-                            left -= 1
-                        pending.extendleft(reversed(w.queue))
-                        w.queue.clear()
-                        log.warning("verifier worker %s died (exit %s)", w.proc.pid, w.proc.poll())
-                        self._replace(w)
+                        left -= self._lost(w, pending, out)
                         continue
                     if not w.queue:
                         w.head_started = now
@@ -177,13 +179,7 @@ class HardTimeoutPool:
                         failed_starts += 1
                         if failed_starts > 3 * self.size:
                             raise PoolError("verifier workers keep dying at start-up") from None
-                    elif w.queue:
-                        i = w.queue.popleft()
-                        out[i] = Outcome("error", "the worker process died", 0.0)
-                        left -= 1
-                    log.warning("verifier worker %s died (exit %s)", w.proc.pid, w.proc.poll())
-                    pending.extendleft(reversed(w.queue))
-                    self._replace(w)
+                    left -= self._lost(w, pending, out)
                     continue
                 if msg[0] == "ready":
                     w.ready = True
