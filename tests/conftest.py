@@ -62,6 +62,19 @@ def pytest_unconfigure(config):
 _seq = itertools.count(1)
 
 
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`distillery ARGS...` in a process of its own, on the test database, output wide enough that
+    rich does not wrap what a test looks for."""
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **TEST_ENV, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{os.getpid()}-{next(_seq)}"
 

@@ -207,30 +207,31 @@ def test_serve_runs_the_number_of_worker_processes_asked_for(tmp_path):
         proc.wait(timeout=30)
 
 
-def test_sigterm_stops_the_children_as_ctrl_c_does(tmp_path):
-    """What `distillery up` and `demo` do: a SIGTERM to the parent runs its clean-up, so no child is
-    left running as an orphan."""
+def _parent_of_a_child(tmp_path, child_code: str, grace_s: float = 15):
+    """A parent like `distillery up`: inside sigterm_as_interrupt it spawns a child running child_code
+    and sleeps; interrupted, it touches `stopping` and stops the child. Returns (parent, the child's
+    pid, the stopping file) once the child is there."""
     import os
     import subprocess
     import sys
     import time
 
-    from backend.core.processes import pid_alive
     from tests.conftest import ROOT
 
-    pidfile = tmp_path / "child.pid"
+    pidfile, stopping = tmp_path / "child.pid", tmp_path / "stopping"
     code = f"""
 import sys, time
 from backend.core.processes import sigterm_as_interrupt, spawn, stop
 with sigterm_as_interrupt():
-    child = spawn([sys.executable, "-c", "import time; time.sleep(120)"])
+    child = spawn([sys.executable, "-c", {child_code!r}])
     open({str(pidfile)!r}, "w").write(str(child.pid))
     try:
         time.sleep(120)
     except KeyboardInterrupt:
         pass
     finally:
-        stop(child, name="the child")
+        open({str(stopping)!r}, "w").write("1")
+        stop(child, name="the child", grace_s={grace_s})
 """
     parent = subprocess.Popen(
         [sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}
@@ -239,7 +240,17 @@ with sigterm_as_interrupt():
     while not pidfile.exists() or not pidfile.read_text():
         assert time.monotonic() < deadline and parent.poll() is None
         time.sleep(0.05)
-    child = int(pidfile.read_text())
+    return parent, int(pidfile.read_text()), stopping
+
+
+def test_sigterm_stops_the_children_as_ctrl_c_does(tmp_path):
+    """What `distillery up` and `demo` do: a SIGTERM to the parent runs its clean-up, so no child is
+    left running as an orphan."""
+    import time
+
+    from backend.core.processes import pid_alive
+
+    parent, child, _ = _parent_of_a_child(tmp_path, "import time; time.sleep(120)")
     parent.terminate()
     assert parent.wait(timeout=30) == 0
     deadline = time.monotonic() + 10
@@ -251,39 +262,14 @@ with sigterm_as_interrupt():
 def test_a_second_signal_does_not_cut_the_clean_up_short(tmp_path):
     """Ctrl-C twice, or SIGTERM then SIGTERM: the first starts the clean-up, the second is logged and the
     clean-up still ends the child (here one that ignores SIGTERM, so stop() waits, then kills it)."""
-    import os
-    import subprocess
-    import sys
     import time
 
     from backend.core.processes import pid_alive
-    from tests.conftest import ROOT
 
-    pidfile, stopping = tmp_path / "child.pid", tmp_path / "stopping"
-    code = f"""
-import sys, time
-from backend.core.processes import sigterm_as_interrupt, spawn, stop
-with sigterm_as_interrupt():
-    child = spawn([sys.executable, "-c",
-                   "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)"])
-    open({str(pidfile)!r}, "w").write(str(child.pid))
-    try:
-        time.sleep(120)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        open({str(stopping)!r}, "w").write("1")
-        stop(child, name="the child", grace_s=3)
-"""
-    parent = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}
-    )
-    deadline = time.monotonic() + 30
-    while not pidfile.exists() or not pidfile.read_text():
-        assert time.monotonic() < deadline and parent.poll() is None
-        time.sleep(0.05)
-    child = int(pidfile.read_text())
+    stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)"
+    parent, child, stopping = _parent_of_a_child(tmp_path, stubborn, grace_s=3)
     parent.terminate()
+    deadline = time.monotonic() + 30
     while not stopping.exists():
         assert time.monotonic() < deadline and parent.poll() is None
         time.sleep(0.05)

@@ -11,10 +11,11 @@ from sqlalchemy import select
 from backend.core.db import session_scope
 from backend.core.errors import AppError, NotFound
 from backend.jobs.models import Job
-from backend.jobs.service import submit_job
 from backend.projects.service import find_project
 from backend.teachers.models import Teacher
-from backend.teachers.schemas import TeacherProbe, runs_locally
+from backend.teachers.probe import probe_queue
+from backend.teachers.probe import queue_probe as submit_probe
+from backend.teachers.schemas import TeacherProbe
 
 
 def find_teacher(session, project_id: int, ref: str) -> Teacher:
@@ -50,11 +51,8 @@ def queue_probe(project: str, teacher: str, *, console: Console) -> int:
             t = find_teacher(s, proj.id, teacher)
         except AppError as exc:
             raise typer.BadParameter(exc.message, param_hint="TEACHER") from None
-        queue = "gpu" if runs_locally(t.backend, t.base_url) else "cpu"
-        job = submit_job(
-            s, project=proj, kind="teacher_probe", params={"teacher_id": t.id}, user_id=None, queue_name=queue
-        )
-        console.print(f"probe job {job.id} queued for teacher {t.name!r} on the {queue} queue")
+        job = submit_probe(s, project=proj, teacher=t, user_id=None)
+        console.print(f"probe job {job.id} queued for teacher {t.name!r} on the {probe_queue(t)} queue")
         return job.id
 
 

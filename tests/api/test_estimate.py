@@ -8,52 +8,27 @@ import math
 import pytest
 
 from backend.rollouts.estimate import DEFAULT_TOKENS_PER_S, VLLM_STARTUP_S
-from tests.conftest import seed_prompt_set, write_jsonl
-
-PROMPTS = 10
-
-
-@pytest.fixture
-def project(client, accounts, tmp_path):
-    owner = accounts.user()
-    pid = accounts.project(owner)
-    pset = seed_prompt_set(
-        pid, write_jsonl(tmp_path / "e.jsonl", [{"prompt": f"q{i}"} for i in range(PROMPTS)])
-    )
-    return owner["headers"], pid, pset
-
-
-def _teacher(client, h, pid, **body) -> int:
-    r = client.post(f"/api/projects/{pid}/teachers", headers=h, json={"name": body.pop("name", "t"), **body})
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
-def _estimate(client, h, pid, pset, tid, **rollout) -> dict:
-    recipe = {"prompt_set_id": pset, "teacher_id": tid, "stages": ["rollout"], "rollout": rollout}
-    r = client.post(f"/api/projects/{pid}/runs/estimate", headers=h, json=recipe)
-    assert r.status_code == 200, r.text
-    return r.json()
+from tests.api.conftest import make_teacher, post_estimate
 
 
 def test_before_a_first_run_the_time_comes_from_the_backend_default_at_the_recipes_concurrency(
     client, project
 ):
     h, pid, pset = project
-    tid = _teacher(client, h, pid, backend="openai_compat", model="m", base_url="http://10.0.0.9/v1")
+    tid = make_teacher(client, h, pid, backend="openai_compat", model="m", base_url="http://10.0.0.9/v1")
     rate = DEFAULT_TOKENS_PER_S["openai_compat"]
-    wide = _estimate(client, h, pid, pset, tid, n=4, max_tokens=100, concurrency=64)
+    wide = post_estimate(client, h, pid, pset, tid, n=4, max_tokens=100, concurrency=64)
     assert wide["seconds_source"] == "default" and wide["startup_s"] == 0
     assert wide["seconds"] == pytest.approx(1 * 100 / rate, abs=0.1)  # 40 attempts: one wave of 64
-    narrow = _estimate(client, h, pid, pset, tid, n=4, max_tokens=100, concurrency=4)
+    narrow = post_estimate(client, h, pid, pset, tid, n=4, max_tokens=100, concurrency=4)
     assert narrow["seconds"] == pytest.approx(math.ceil(40 / 4) * 100 / rate, abs=0.1)
     assert any("10 waves of up to 4 attempts" in b for b in narrow["basis"])
 
 
 def test_a_vllm_teacher_the_worker_starts_adds_its_start_up(client, project):
     h, pid, pset = project
-    started = _teacher(client, h, pid, name="v", backend="vllm", model="Qwen/Qwen2.5-0.5B-Instruct")
-    served = _teacher(
+    started = make_teacher(client, h, pid, name="v", backend="vllm", model="Qwen/Qwen2.5-0.5B-Instruct")
+    served = make_teacher(
         client,
         h,
         pid,
@@ -63,11 +38,11 @@ def test_a_vllm_teacher_the_worker_starts_adds_its_start_up(client, project):
         base_url="http://10.0.0.9/v1",
     )
     rate = DEFAULT_TOKENS_PER_S["vllm"]
-    est = _estimate(client, h, pid, pset, started, n=1, max_tokens=60, concurrency=64)
+    est = post_estimate(client, h, pid, pset, started, n=1, max_tokens=60, concurrency=64)
     assert est["startup_s"] == VLLM_STARTUP_S
     assert est["seconds"] == pytest.approx(VLLM_STARTUP_S + 60 / rate, abs=0.1)
     assert any("start vLLM" in b for b in est["basis"])
-    est = _estimate(client, h, pid, pset, served, n=1, max_tokens=60, concurrency=64)
+    est = post_estimate(client, h, pid, pset, served, n=1, max_tokens=60, concurrency=64)
     assert est["startup_s"] == 0 and est["seconds"] == pytest.approx(60 / rate, abs=0.1)
 
 
@@ -78,10 +53,10 @@ def test_measured_latencies_win_over_the_default(client, project):
     from backend.samples.models import Generation
 
     h, pid, pset = project
-    ran = _teacher(
+    ran = make_teacher(
         client, h, pid, name="ran", backend="openai_compat", model="m", base_url="http://10.0.0.9/v1"
     )
-    fresh = _teacher(
+    fresh = make_teacher(
         client, h, pid, name="new", backend="openai_compat", model="m2", base_url="http://10.0.0.8/v1"
     )
     with session_scope() as s:
@@ -95,10 +70,10 @@ def test_measured_latencies_win_over_the_default(client, project):
                     run_id=run.id, prompt_id=prompt_id, attempt=i, completion_tokens=200, latency_ms=2000
                 )
             )
-    own = _estimate(client, h, pid, pset, ran, n=1, max_tokens=1000, concurrency=5)
+    own = post_estimate(client, h, pid, pset, ran, n=1, max_tokens=1000, concurrency=5)
     assert own["seconds_source"] == "teacher"
     assert own["seconds"] == pytest.approx(2 * 2.0, abs=0.1)  # 10 attempts, 2 waves of 2 s
     # A teacher without runs of its own: the speed its backend showed here, per output token.
-    other = _estimate(client, h, pid, pset, fresh, n=1, max_tokens=300, concurrency=5)
+    other = post_estimate(client, h, pid, pset, fresh, n=1, max_tokens=300, concurrency=5)
     assert other["seconds_source"] == "backend"
     assert other["seconds"] == pytest.approx(2 * 300 / 100, abs=0.1)

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import TEST_ENV, write_jsonl
+from tests.conftest import run_cli, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "backend.cli", *args],
-        cwd=ROOT,
-        env={**os.environ, **TEST_ENV},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(*args, timeout=120)
 
 
 def test_cli_import_stores_a_version(client, accounts, tmp_path):

@@ -3,23 +3,8 @@ and a bad recipe file is refused with the field path before anything is stored."
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
-from tests.conftest import ROOT, TEST_ENV, seed_prompt_set, unique, write_jsonl
+from tests.conftest import run_cli, seed_prompt_set, unique, write_jsonl
 from tests.workers.test_filter_snapshot import PROMPTS, teacher_url  # noqa: F401 - the fixture
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "backend.cli", *args],
-        cwd=ROOT,
-        env={**os.environ, **TEST_ENV, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_runs_create_from_yaml_runs_the_pipeline(client, accounts, tmp_path, teacher_url, celery_worker):  # noqa: F811
@@ -36,14 +21,14 @@ def test_runs_create_from_yaml_runs_the_pipeline(client, accounts, tmp_path, tea
         "snapshot:\n  max_per_prompt: 1\n"
     )
     name = unique("cli-run")
-    out = _cli("runs", "create", str(recipe), "--project", str(pid), "--name", name, "--wait")
+    out = run_cli("runs", "create", str(recipe), "--project", str(pid), "--name", name, "--wait")
     assert out.returncode == 0, out.stdout + out.stderr
     runs = client.get(f"/api/projects/{pid}/runs", headers=owner["headers"]).json()["items"]
     run = next(r for r in runs if r["name"] == name)
     said = out.stdout + out.stderr  # the CLI's console writes to stderr
     assert "rollout -> filter -> snapshot" in said and f"run {run['id']}: succeeded" in said
     assert run["status"] == "succeeded" and run["summary"]["snapshot"]["counts"]["after_max_per_prompt"] == 4
-    shown = _cli("runs", "show", str(run["id"]))
+    shown = run_cli("runs", "show", str(run["id"]))
     assert shown.returncode == 0 and "snapshot   succeeded" in shown.stdout + shown.stderr
 
 
@@ -52,10 +37,10 @@ def test_a_bad_recipe_file_names_the_field_and_stores_nothing(client, accounts, 
     pid = accounts.project(owner)
     recipe = tmp_path / "bad.yaml"
     recipe.write_text("prompt_set_id: 1\nstages: [rollout]\nteacher_id: 1\nrollout:\n  n: 0\n")
-    out = _cli("runs", "create", str(recipe), "--project", str(pid), "--name", "bad")
+    out = run_cli("runs", "create", str(recipe), "--project", str(pid), "--name", "bad")
     assert out.returncode == 2
     assert "recipe.rollout.n" in out.stdout + out.stderr
     assert client.get(f"/api/projects/{pid}/runs", headers=owner["headers"]).json()["items"] == []
     (tmp_path / "bad.json").write_text("{not json")
-    out = _cli("runs", "create", str(tmp_path / "bad.json"), "--project", str(pid), "--name", "bad")
+    out = run_cli("runs", "create", str(tmp_path / "bad.json"), "--project", str(pid), "--name", "bad")
     assert out.returncode == 2 and "not JSON" in out.stdout + out.stderr

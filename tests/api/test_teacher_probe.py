@@ -5,8 +5,6 @@ comes from the probe. Failures (a wrong key, nothing listening) are stored scrub
 from __future__ import annotations
 
 import math
-import os
-import subprocess
 import sys
 from datetime import UTC, datetime
 
@@ -15,12 +13,12 @@ import pytest
 
 from backend.core.net import free_port
 from backend.rollouts.estimate import DEFAULT_TOKENS_PER_S, VLLM_STARTUP_S
-from tests.conftest import DATA_DIR, ROOT, TEST_ENV, seed_prompt_set, wait_job, write_jsonl
+from tests.api.conftest import PROMPTS, make_teacher, post_estimate
+from tests.conftest import DATA_DIR, ROOT, run_cli, wait_job
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
 from workers.jobs.teacher_probe import MAX_TOKENS, REQUESTS, measure
 from workers.teachers.base import Completion
 
-PROMPTS = 10
 LATENCY_S = 0.2
 RIGHT_KEY = "sk-right-key-0123456789"
 WRONG_KEY = "sk-wrong-key-9876543210"
@@ -44,34 +42,11 @@ def keyed_url():
     stop_fake_server(proc)
 
 
-@pytest.fixture
-def project(client, accounts, tmp_path):
-    owner = accounts.user()
-    pid = accounts.project(owner)
-    pset = seed_prompt_set(
-        pid, write_jsonl(tmp_path / "p.jsonl", [{"prompt": f"q{i}"} for i in range(PROMPTS)])
-    )
-    return owner["headers"], pid, pset
-
-
-def _teacher(client, h, pid, **body) -> int:
-    r = client.post(f"/api/projects/{pid}/teachers", headers=h, json={"name": body.pop("name", "t"), **body})
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
 def _probe(client, h, pid, tid) -> dict:
     r = client.post(f"/api/projects/{pid}/teachers/{tid}/probe", headers=h)
     assert r.status_code == 202, r.text
     assert r.json()["kind"] == "teacher_probe" and r.json()["status"] == "queued"
     return wait_job(client, h, pid, r.json()["id"])
-
-
-def _estimate(client, h, pid, pset, tid, **rollout) -> dict:
-    recipe = {"prompt_set_id": pset, "teacher_id": tid, "stages": ["rollout"], "rollout": rollout}
-    r = client.post(f"/api/projects/{pid}/runs/estimate", headers=h, json=recipe)
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def _requests_seen(base: str) -> int:
@@ -80,7 +55,9 @@ def _requests_seen(base: str) -> int:
 
 def test_the_probe_measures_the_teacher_and_the_estimate_uses_it(client, project, fake_url, celery_worker):
     h, pid, pset = project
-    tid = _teacher(client, h, pid, backend="openai_compat", model="fake-teacher", base_url=f"{fake_url}/v1")
+    tid = make_teacher(
+        client, h, pid, backend="openai_compat", model="fake-teacher", base_url=f"{fake_url}/v1"
+    )
     before = _requests_seen(fake_url)
     job = _probe(client, h, pid, tid)
     assert job["status"] == "succeeded", job["error"]
@@ -99,7 +76,7 @@ def test_the_probe_measures_the_teacher_and_the_estimate_uses_it(client, project
     measured = datetime.fromisoformat(probe["measured_at"])
     assert abs((datetime.now(UTC) - measured).total_seconds()) < 120
 
-    est = _estimate(client, h, pid, pset, tid, n=4, max_tokens=100, concurrency=8)
+    est = post_estimate(client, h, pid, pset, tid, n=4, max_tokens=100, concurrency=8)
     assert est["seconds_source"] == "probe" and est["startup_s"] == 0
     waves = math.ceil(PROMPTS * 4 / 8)
     assert est["seconds"] == pytest.approx(waves * 100 / probe["tokens_per_s"], abs=0.1)
@@ -119,14 +96,14 @@ def test_the_probe_measures_the_teacher_and_the_estimate_uses_it(client, project
     # A change of what was measured (here the model) drops the probe: the estimate falls back.
     r = client.patch(f"/api/projects/{pid}/teachers/{tid}", headers=h, json={"model": "another"})
     assert r.status_code == 200 and r.json()["probe"] is None
-    assert _estimate(client, h, pid, pset, tid, n=1, max_tokens=100)["seconds_source"] == "default"
+    assert post_estimate(client, h, pid, pset, tid, n=1, max_tokens=100)["seconds_source"] == "default"
 
 
 def test_a_wrong_key_fails_the_probe_clearly_and_nothing_secret_is_stored(
     client, project, keyed_url, celery_worker
 ):
     h, pid, pset = project
-    tid = _teacher(
+    tid = make_teacher(
         client, h, pid, backend="openai_compat", model="m", base_url=f"{keyed_url}/v1", api_key=WRONG_KEY
     )
     job = _probe(client, h, pid, tid)
@@ -148,7 +125,7 @@ def test_a_wrong_key_fails_the_probe_clearly_and_nothing_secret_is_stored(
         stored += str(s.get(Job, job["id"]).result)
     assert WRONG_KEY not in stored
     # A failed probe measured nothing: the estimate keeps to the assumed default, and says so.
-    est = _estimate(client, h, pid, pset, tid, n=1, max_tokens=50)
+    est = post_estimate(client, h, pid, pset, tid, n=1, max_tokens=50)
     assert est["seconds_source"] == "default"
     assert est["seconds"] == pytest.approx(50 / DEFAULT_TOKENS_PER_S["openai_compat"], abs=0.1)
     assert any("assumed, not measured" in b and "run the probe" in b for b in est["basis"])
@@ -156,7 +133,7 @@ def test_a_wrong_key_fails_the_probe_clearly_and_nothing_secret_is_stored(
 
 def test_an_unreachable_teacher_fails_the_probe(client, project, celery_worker):
     h, pid, _ = project
-    tid = _teacher(
+    tid = make_teacher(
         client, h, pid, backend="openai_compat", model="m", base_url=f"http://127.0.0.1:{free_port()}/v1"
     )
     job = _probe(client, h, pid, tid)
@@ -175,13 +152,13 @@ def test_only_maintainers_probe(client, accounts, monkeypatch):
     pid = accounts.project(owner, maintainer=maintainer, viewer=viewer)
     other = accounts.project(stranger)
     h = owner["headers"]
-    tid = _teacher(client, h, pid, backend="openai_compat", model="m", base_url="http://10.0.0.9/v1")
+    tid = make_teacher(client, h, pid, backend="openai_compat", model="m", base_url="http://10.0.0.9/v1")
     url = f"/api/projects/{pid}/teachers/{tid}/probe"
     r = client.post(url, headers=viewer["headers"])
     assert r.status_code == 403, r.text
     assert client.post(url, headers=stranger["headers"]).status_code == 404
     # A teacher of another project is not found through this one.
-    their = _teacher(client, stranger["headers"], other, backend="openai_compat", model="m",
+    their = make_teacher(client, stranger["headers"], other, backend="openai_compat", model="m",
                      base_url="http://10.0.0.9/v1")  # fmt: skip
     assert client.post(f"/api/projects/{pid}/teachers/{their}/probe", headers=h).status_code == 404
     assert client.post(f"/api/projects/{pid}/teachers/99999999/probe", headers=h).status_code == 404
@@ -189,7 +166,7 @@ def test_only_maintainers_probe(client, accounts, monkeypatch):
     r = client.post(url, headers=maintainer["headers"])
     assert r.status_code == 202 and r.json()["kind"] == "teacher_probe"
     assert sent == [("distillery.teachers.probe", "cpu")]  # an endpoint: any worker
-    local = _teacher(client, h, pid, name="local", backend="vllm", model="Qwen/Qwen2.5-0.5B-Instruct")
+    local = make_teacher(client, h, pid, name="local", backend="vllm", model="Qwen/Qwen2.5-0.5B-Instruct")
     assert client.post(f"/api/projects/{pid}/teachers/{local}/probe", headers=h).status_code == 202
     assert sent[-1] == ("distillery.teachers.probe", "gpu")  # the worker starts vLLM: a gpu worker
 
@@ -200,26 +177,26 @@ def test_a_local_transformers_teacher_is_probed_on_the_worker(client, project, c
 
     h, pid, pset = project
     model = str(build(DATA_DIR / "models" / "tiny-chat"))
-    tid = _teacher(client, h, pid, backend="transformers_local", model=model, settings={"device": "cpu"})
+    tid = make_teacher(client, h, pid, backend="transformers_local", model=model, settings={"device": "cpu"})
     job = _probe(client, h, pid, tid)
     assert job["status"] == "succeeded", job["error"]
     probe = client.get(f"/api/projects/{pid}/teachers/{tid}", headers=h).json()["probe"]
     assert probe["succeeded"] == REQUESTS and probe["startup_s"] is None
     assert 0 < probe["completion_tokens"] <= REQUESTS * MAX_TOKENS
     assert probe["tokens_per_s"] > 0 and probe["latency_ms"] > 0
-    est = _estimate(client, h, pid, pset, tid, n=1, max_tokens=64, concurrency=16)
+    est = post_estimate(client, h, pid, pset, tid, n=1, max_tokens=64, concurrency=16)
     assert est["seconds_source"] == "probe"
     assert est["seconds"] == pytest.approx(64 / probe["tokens_per_s"], abs=0.1)
 
 
 def test_a_vllm_teacher_with_a_base_url_is_probed_as_an_endpoint(client, project, fake_url, celery_worker):
     h, pid, pset = project
-    tid = _teacher(client, h, pid, backend="vllm", model="fake-teacher", base_url=f"{fake_url}/v1")
+    tid = make_teacher(client, h, pid, backend="vllm", model="fake-teacher", base_url=f"{fake_url}/v1")
     job = _probe(client, h, pid, tid)
     assert job["status"] == "succeeded", job["error"]
     probe = client.get(f"/api/projects/{pid}/teachers/{tid}", headers=h).json()["probe"]
     assert probe["succeeded"] == REQUESTS and probe["startup_s"] is None and probe["tokens_per_s"] > 0
-    est = _estimate(client, h, pid, pset, tid, n=1, max_tokens=64)
+    est = post_estimate(client, h, pid, pset, tid, n=1, max_tokens=64)
     assert est["seconds_source"] == "probe" and est["startup_s"] == 0
 
 
@@ -230,8 +207,8 @@ def test_a_worker_started_vllm_uses_the_probes_start_up(client, project):
     from backend.teachers.models import Teacher
 
     h, pid, pset = project
-    started = _teacher(client, h, pid, name="v", backend="vllm", model="Qwen/Qwen2.5-0.5B-Instruct")
-    served = _teacher(
+    started = make_teacher(client, h, pid, name="v", backend="vllm", model="Qwen/Qwen2.5-0.5B-Instruct")
+    served = make_teacher(
         client,
         h,
         pid,
@@ -240,7 +217,7 @@ def test_a_worker_started_vllm_uses_the_probes_start_up(client, project):
         model="Qwen/Qwen2.5-0.5B-Instruct",
         base_url="http://10.0.0.9/v1",
     )
-    assert _estimate(client, h, pid, pset, started, n=1, max_tokens=60)["startup_s"] == VLLM_STARTUP_S
+    assert post_estimate(client, h, pid, pset, started, n=1, max_tokens=60)["startup_s"] == VLLM_STARTUP_S
     probe = {
         "tokens_per_s": 12.5,
         "latency_ms": 5120.0,
@@ -254,12 +231,12 @@ def test_a_worker_started_vllm_uses_the_probes_start_up(client, project):
     with session_scope() as s:
         s.get(Teacher, started).probe = probe
         s.get(Teacher, served).probe = {**probe, "startup_s": None}
-    est = _estimate(client, h, pid, pset, started, n=1, max_tokens=60, concurrency=64)
+    est = post_estimate(client, h, pid, pset, started, n=1, max_tokens=60, concurrency=64)
     assert est["seconds_source"] == "probe" and est["startup_s"] == 73.4
     assert est["seconds"] == pytest.approx(73.4 + 60 / 12.5, abs=0.1)
     assert any("start vLLM (measured by the probe" in b for b in est["basis"]), est["basis"]
     assert any("probe at 2026-12-01 12:00 UTC: 12.5 tokens/s" in b for b in est["basis"]), est["basis"]
-    est = _estimate(client, h, pid, pset, served, n=1, max_tokens=60, concurrency=64)
+    est = post_estimate(client, h, pid, pset, served, n=1, max_tokens=60, concurrency=64)
     assert est["startup_s"] == 0 and est["seconds"] == pytest.approx(60 / 12.5, abs=0.1)
 
 
@@ -281,29 +258,20 @@ def test_measure_weighs_tokens_by_latency_and_skips_failures():
     assert measure([Completion(None, error="timeout")])["tokens_per_s"] is None
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "backend.cli", *args],
-        cwd=ROOT,
-        env={**os.environ, **TEST_ENV, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_the_cli_probes_a_teacher_by_name_and_prints_the_figures(client, project, fake_url, keyed_url,
                                                                  celery_worker):  # fmt: skip
     h, pid, _ = project
-    tid = _teacher(client, h, pid, name="fast", backend="openai_compat", model="m", base_url=f"{fake_url}/v1")
-    out = _cli("teachers", "probe", str(pid), "fast")
+    tid = make_teacher(
+        client, h, pid, name="fast", backend="openai_compat", model="m", base_url=f"{fake_url}/v1"
+    )
+    out = run_cli("teachers", "probe", str(pid), "fast")
     assert out.returncode == 0, out.stdout + out.stderr
     probe = client.get(f"/api/projects/{pid}/teachers/{tid}", headers=h).json()["probe"]
     assert f"{probe['tokens_per_s']:.1f} tokens/s per request" in out.stdout + out.stderr
-    _teacher(client, h, pid, name="locked", backend="openai_compat", model="m", base_url=f"{keyed_url}/v1",
-             api_key=WRONG_KEY)  # fmt: skip
-    out = _cli("teachers", "probe", str(pid), "locked")
+    locked = {"backend": "openai_compat", "model": "m", "base_url": f"{keyed_url}/v1", "api_key": WRONG_KEY}
+    make_teacher(client, h, pid, name="locked", **locked)
+    out = run_cli("teachers", "probe", str(pid), "locked")
     said = out.stdout + out.stderr
     assert out.returncode == 1 and "http 401" in said and WRONG_KEY not in said
-    out = _cli("teachers", "probe", str(pid), "nobody")
+    out = run_cli("teachers", "probe", str(pid), "nobody")
     assert out.returncode == 2 and "no teacher 'nobody'" in out.stdout + out.stderr

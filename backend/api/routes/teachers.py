@@ -5,9 +5,9 @@ from fastapi import APIRouter, status
 from backend.api.deps import Maintainer, SessionDep, Viewer
 from backend.core.ids import PathId
 from backend.jobs.schemas import JobOut
-from backend.jobs.service import submit_job
 from backend.teachers import service
-from backend.teachers.schemas import TeacherCreate, TeacherOut, TeacherUpdate, runs_locally
+from backend.teachers.probe import queue_probe
+from backend.teachers.schemas import TeacherCreate, TeacherOut, TeacherUpdate
 
 router = APIRouter(prefix="/projects/{project_id}/teachers", tags=["teachers"])
 TeacherId = PathId
@@ -48,12 +48,5 @@ def probe_teacher(session: SessionDep, access: Maintainer, teacher_id: TeacherId
     at once through the rollout's own client; the figures land on the teacher's `probe` and the
     rollout estimate uses them before its first run. A local teacher's probe runs on a gpu worker."""
     teacher = service.get_teacher(session, project=access.project, teacher_id=teacher_id)
-    job = submit_job(
-        session,
-        project=access.project,
-        kind="teacher_probe",
-        params={"teacher_id": teacher.id},
-        user_id=access.user.id,
-        queue_name="gpu" if runs_locally(teacher.backend, teacher.base_url) else "cpu",
-    )
+    job = queue_probe(session, project=access.project, teacher=teacher, user_id=access.user.id)
     return JobOut.model_validate(job)
