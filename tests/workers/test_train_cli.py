@@ -4,8 +4,7 @@ trains an existing snapshot."""
 
 from __future__ import annotations
 
-from tests.api.test_runs_cli import _cli
-from tests.conftest import seed_prompt_set, unique, write_jsonl
+from tests.conftest import run_cli, seed_prompt_set, unique, write_jsonl
 from tests.workers.test_filter_snapshot import PROMPTS, teacher_url  # noqa: F401 - the fixture
 from tests.workers.train_helpers import conversations, make_snapshot, tiny_student
 
@@ -25,7 +24,7 @@ def test_train_from_a_recipe_runs_the_whole_pipeline(client, accounts, tmp_path,
         f"train:\n  student: {student}\n  max_steps: 2\n  per_device_batch_size: 2\n  learning_rate: 0.001\n"
     )
     name = unique("cli-train")
-    out = _cli("train", str(recipe), "--project", str(pid), "--name", name, "--wait")
+    out = run_cli("train", str(recipe), "--project", str(pid), "--name", name, "--wait")
     said = out.stdout + out.stderr
     assert out.returncode == 0, said
     assert "rollout -> filter -> snapshot -> train" in said
@@ -53,11 +52,11 @@ def test_train_settings_alone_train_an_existing_snapshot(client, accounts, tmp_p
     snap = make_snapshot(pid, conversations(4, seed=21), pairs=False)
     recipe = tmp_path / "sft.yaml"
     recipe.write_text(f"student: {student}\nmax_steps: 1\nper_device_batch_size: 2\n")
-    out = _cli("train", str(recipe), "--project", str(pid), "--snapshot", str(snap))
+    out = run_cli("train", str(recipe), "--project", str(pid), "--snapshot", str(snap))
     assert out.returncode == 2 and "prompt_set_id" in out.stdout + out.stderr  # no source run to take it from
     recipe.write_text(f"prompt_set_id: {pset}\ntrain:\n  student: {student}\n  max_steps: 1\n")
-    out = _cli("train", str(recipe), "--project", str(pid), "--snapshot", str(snap), "--wait")
+    out = run_cli("train", str(recipe), "--project", str(pid), "--snapshot", str(snap), "--wait")
     assert out.returncode == 0, out.stdout + out.stderr
     (tmp_path / "bad.yaml").write_text(f"prompt_set_id: {pset}\ntrain:\n  student: x\n  learning_rate: 5\n")
-    out = _cli("train", str(tmp_path / "bad.yaml"), "--project", str(pid), "--snapshot", str(snap))
+    out = run_cli("train", str(tmp_path / "bad.yaml"), "--project", str(pid), "--snapshot", str(snap))
     assert out.returncode == 2 and "recipe.train.learning_rate" in out.stdout + out.stderr
