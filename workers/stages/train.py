@@ -108,12 +108,14 @@ def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, A
         "examples": len(dataset),
         "excluded_too_long": len(report.lengths) - len(report.keep),
         "max_length": report.max_length,
+        **report.info,  # template (family, source, reasoning form), pad, one sample with its loss mask
     }
     if main:
         write_metrics(ctx.stage_id, summary)
     checks.refuse_if_failed(report)
 
     model = load_model(settings.student, quantize_4bit=bool(settings.lora and settings.lora.quantize_4bit))
+    model.config.pad_token_id = model.generation_config.pad_token_id = tokenizer.pad_token_id
     peft_config = lora_config(model, settings.lora) if settings.lora else None
     resume = last_checkpoint(folder)
     summary["resumed_from_step"] = resume[1] if resume else None
@@ -133,7 +135,9 @@ def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, A
     summary["optimizer_steps"] = _optimizer_steps(trainer)
 
     final = folder / "final"
-    artifacts.save_model(trainer, tokenizer, final, merge=bool(settings.lora and settings.lora.merge))
+    artifacts.save_model(
+        trainer, tokenizer, final, merge=bool(settings.lora and settings.lora.merge), base=settings.student
+    )
     if not main:
         return None
     lin = artifacts.lineage(

@@ -17,8 +17,11 @@ from backend.teachers.models import Teacher
 log = logging.getLogger(__name__)
 
 
-def save_model(trainer, tokenizer, folder: Path, *, merge: bool) -> None:
-    """The final weights; a LoRA adapter merged into its base on request (else saved as an adapter)."""
+def save_model(trainer, tokenizer, folder: Path, *, merge: bool, base: str) -> None:
+    """The final weights; a LoRA adapter merged into its base on request (else saved as an adapter).
+    Beside them what vLLM serves the student with: the tokenizer with the family's own chat template and
+    the pad chosen for training, and the base's generation_config (its eos list: Llama 3 stops on
+    <|eot_id|> only through it) with that pad."""
     model = trainer.model
     if merge and hasattr(model, "merge_and_unload"):
         model = model.merge_and_unload()
@@ -28,6 +31,18 @@ def save_model(trainer, tokenizer, folder: Path, *, merge: bool) -> None:
         trainer.save_model(str(folder))  # gathers ZeRO-3 / FSDP shards on several GPUs
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(folder)
+        generation_config(base, tokenizer.pad_token_id).save_pretrained(folder)
+
+
+def generation_config(base: str, pad_token_id: int | None):
+    from transformers import GenerationConfig
+
+    try:
+        cfg = GenerationConfig.from_pretrained(base)
+    except (OSError, ValueError):  # a base without one: the tokenizer's EOS is the whole list
+        cfg = GenerationConfig()
+    cfg.pad_token_id = pad_token_id
+    return cfg
 
 
 def lineage(run_id: int, snapshot_id: int, checkpoint: str | None) -> dict[str, Any]:
@@ -49,6 +64,7 @@ def render_card(*, base: str, method: str, lineage: dict, recipe: dict, summary:
     header = {"base_model": base, "library_name": "transformers", "tags": ["distillery", "trl", method]}
     teacher = lineage.get("teacher") or {}
     snap = lineage["snapshot"]
+    tmpl, pad = summary.get("template") or {}, summary.get("pad") or {}
     lines = [
         "---",
         yaml.safe_dump(header, sort_keys=False).strip(),
@@ -61,6 +77,9 @@ def render_card(*, base: str, method: str, lineage: dict, recipe: dict, summary:
         f"- snapshot: {snap['id']} (sha256 `{snap['content_hash']}`)",
         f"- resumed from: {lineage.get('checkpoint') or 'no checkpoint'}",
         f"- steps: {summary.get('step')}, final loss: {summary.get('loss')}",
+        f"- chat template: {tmpl.get('family', '-')} ({tmpl.get('source', '-')}'s own, saved with the model); "
+        f"reasoning: {tmpl.get('reasoning', '-')}",
+        f"- pad token: {pad.get('token', '-')} ({pad.get('source', '-')})",
         "- evaluation: none yet",
         "",
         "## Recipe",

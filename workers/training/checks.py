@@ -2,14 +2,16 @@
 what failed, how often, a few examples and what to fix; a recipe may waive one (override_checks), and
 the waiver is recorded in the summary.
 
-  eos_trained       every example ends its assistant turn on the end-of-turn token, and that token is a
-                    training target (pad == eos masks it in collators that drop padding by id: the
-                    student that never stops, open-r1#492)
-  assistant_mask    the assistant mask covers at least one token of every example (open-r1#710)
-  reasoning_kept    the <think> block survives rendering (the stock R1-Distill template drops it)
+  eos_trained       every example's trained turn ends on an end-of-turn token (EOS, the generation_config
+                    eos list or the template's marker) that is itself a target: anything trained after it
+                    is only the template's own whitespace or further stop tokens (Qwen's "<|im_end|>\n",
+                    Phi's "<|end|>\n<|endoftext|>")
+  assistant_mask    at least one token of every example is trained (open-r1#710)
+  reasoning_kept    the final turn's <think> block is in what is trained (the stock R1-Distill template
+                    drops it from rendered turns)
   too_long          examples over max_length: excluded and counted, or the run refuses
   truncated_traces  no teacher attempt cut at max_tokens is in the data
-  pad_token         the tokenizer has a pad token
+  pad_token         the tokenizer has a pad token (tokens.choose_pad sets one first)
 """
 
 from __future__ import annotations
@@ -19,16 +21,10 @@ from dataclasses import dataclass, field
 
 from backend.core.errors import Invalid
 from backend.training.schemas import CheckResult
+from workers.training.encode import Encoded
 
 THINK = re.compile(r"<think>(.*?)</think>", re.S)
 SHOW = 3  # examples shown per failed check
-
-
-@dataclass
-class Rendered:
-    ids: list[list[int]]
-    masks: list[list[int]]
-    texts: list[str]
 
 
 @dataclass
@@ -38,6 +34,7 @@ class Report:
     max_length: int
     lengths: list[int] = field(default_factory=list)
     combo: object = None  # grpo: the verifiers that reward it
+    info: dict = field(default_factory=dict)  # template, pad and a sample, for the summary
 
     @property
     def overrides(self) -> list[str]:
@@ -46,18 +43,6 @@ class Report:
     @property
     def failures(self) -> list[CheckResult]:
         return [r for r in self.results if not r.passed and not r.overridden]
-
-
-def render(tokenizer, template: str, conversations: list[list[dict]]) -> Rendered:
-    out = Rendered([], [], [])
-    for msgs in conversations:
-        enc = tokenizer.apply_chat_template(
-            msgs, chat_template=template, tokenize=True, return_dict=True, return_assistant_tokens_mask=True
-        )
-        out.ids.append(list(enc["input_ids"]))
-        out.masks.append(list(enc.get("assistant_masks") or [0] * len(enc["input_ids"])))
-        out.texts.append(tokenizer.apply_chat_template(msgs, chat_template=template, tokenize=False))
-    return out
 
 
 def _result(name, bad: list, total: int, fix: str, overrides, shown=None) -> CheckResult:
@@ -73,19 +58,18 @@ def _result(name, bad: list, total: int, fix: str, overrides, shown=None) -> Che
     )
 
 
-def end_tokens(tokenizer) -> set[int]:
-    """The tokens that may end an assistant turn: EOS and the template's end-of-turn markers."""
-    ids = {tokenizer.eos_token_id}
-    for tok in ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<｜end▁of▁sentence｜>"):
-        tid = tokenizer.convert_tokens_to_ids(tok)
-        if isinstance(tid, int) and tid != tokenizer.unk_token_id:
-            ids.add(tid)
-    return {i for i in ids if i is not None}
+def _ends_on_stop(tokenizer, ids: list[int], mask: list[int], stops: set[int]) -> bool:
+    trained = [t for t, b in zip(ids, mask, strict=True) if b]
+    last = max((j for j, t in enumerate(trained) if t in stops), default=None)
+    if last is None:
+        return False
+    rest = [t for t in trained[last + 1 :] if t not in stops]
+    return not tokenizer.decode(rest, skip_special_tokens=False).strip()
 
 
 def run_checks(
     tokenizer,
-    template: str,
+    enc: Encoded,
     conversations: list[list[dict]],
     *,
     row_ids: list[int],
@@ -94,10 +78,11 @@ def run_checks(
     model_max: int | None,
     too_long: str,
     overrides: list[str],
+    stops: set[int],
     assistant_only: bool = True,
 ) -> Report:
     n = len(conversations)
-    r = render(tokenizer, template, conversations)
+    r = enc
     lengths = [len(x) for x in r.ids]
     results = []
     pad = tokenizer.pad_token_id
@@ -106,7 +91,7 @@ def run_checks(
             "pad_token",
             ["the tokenizer has no pad token"] if pad is None else [],
             1,
-            "set a pad token distinct from EOS in the tokenizer (tokenizer.pad_token)",
+            "set a pad token in the student's tokenizer_config.json (pad_token)",
             overrides,
         )
     )
@@ -117,44 +102,45 @@ def run_checks(
                 "assistant_mask",
                 empty,
                 n,
-                "the template's {% generation %} markers cover no token: wrap the assistant content in them",
+                "the final assistant turn renders no token to train on: the template must render the "
+                "assistant's content",
                 overrides,
                 [f"row {row_ids[i]}: {r.texts[i][:200]!r}" for i in empty],
             )
         )
-        stops = end_tokens(tokenizer)
-        no_eos = []
-        for i, (ids, mask) in enumerate(zip(r.ids, r.masks, strict=True)):
-            last = max((j for j, b in enumerate(mask) if b), default=None)
-            if last is None or ids[last] not in stops or (pad is not None and ids[last] == pad):
-                no_eos.append(i)
+        no_eos = [
+            i
+            for i, (ids, m) in enumerate(zip(r.ids, r.masks, strict=True))
+            if not _ends_on_stop(tokenizer, ids, m, stops)
+        ]
+        ends = ", ".join(tokenizer.convert_ids_to_tokens(sorted(stops)))
         results.append(
             _result(
                 "eos_trained",
                 no_eos,
                 n,
-                "the end-of-turn token must be inside {% generation %} and must not be the pad token "
-                "(pad == eos masks it, and the student never learns to stop): set a distinct pad token",
+                f"the student's template closes no final assistant turn with an end-of-turn token "
+                f"({ends}), so the student would never learn to stop: give a train.chat_template that ends "
+                "assistant turns the way the student is served",
                 overrides,
                 [f"row {row_ids[i]}: ...{r.texts[i][-120:]!r}" for i in no_eos],
             )
         )
     dropped = []
     for i, msgs in enumerate(conversations):
-        for m in msgs:
-            if m["role"] != "assistant":
-                continue
-            for block in THINK.findall(m["content"] or ""):
-                if block.strip() and block.strip() not in r.texts[i]:
-                    dropped.append(i)
-                    break
+        final = msgs[-1] if msgs and msgs[-1]["role"] == "assistant" else None
+        for block in THINK.findall((final or {}).get("content") or ""):
+            if block.strip() and block.strip() not in r.targets[i]:
+                dropped.append(i)
+                break
     results.append(
         _result(
             "reasoning_kept",
             sorted(set(dropped)),
             n,
-            "the template drops the <think> block (as the stock DeepSeek-R1-Distill template does): "
-            "use TRL's training template for the family or train.chat_template that keeps it",
+            "the final turn's <think> block is not in what is trained (a template that drops rendered "
+            "reasoning, as R1-Distill's does, must open the block in its generation prompt): give a "
+            "train.chat_template that keeps it",
             overrides,
             [f"row {row_ids[i]}: {r.texts[i][:200]!r}" for i in sorted(set(dropped))],
         )

@@ -1,38 +1,28 @@
 """DPO: TRL's DPOConfig + DPOTrainer on the snapshot's chosen/rejected pairs (an accepted and a rejected
 attempt of the same prompt). The checks run on prompt + chosen and prompt + rejected as the student's
-template renders them; no assistant mask is needed, since DPO scores whole completions."""
+template renders them (the student's own); no assistant mask is needed, since DPO scores whole completions."""
 
 from __future__ import annotations
 
-from backend.core.errors import Invalid
 from backend.training.schemas import TrainSettings
 from workers.training import checks
 from workers.training.config import common_args
 from workers.training.data import SnapshotRef, load_config, truncated_generations
-from workers.training.templates import training_template
-
-
-def plain_template(tokenizer, override: str | None) -> str:
-    """DPO, GRPO and distillation render with the student's own template (a training one when known)."""
-    try:
-        return training_template(tokenizer, override)
-    except Invalid:
-        if override or tokenizer.chat_template:
-            return override or tokenizer.chat_template
-        raise
+from workers.training.encode import encode_whole
+from workers.training.templates import setup
 
 
 def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: int | None, ctx=None):
-    template = plain_template(tokenizer, settings.chat_template)
     ds = load_config(snap, "preference")
     convos, ids = [], []
     for row in ds:
         for side in ("chosen", "rejected"):
             convos.append(row["prompt"] + row[side])
             ids.append(row[f"{side}_id"])
+    student = setup(tokenizer, settings.student, settings.chat_template, convos)
     report = checks.run_checks(
         tokenizer,
-        template,
+        encode_whole(tokenizer, student.template.text, convos),
         convos,
         row_ids=ids,
         truncated=truncated_generations(list(ds["chosen_id"])),
@@ -40,13 +30,14 @@ def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: in
         model_max=model_max,
         too_long=settings.too_long,
         overrides=settings.override_checks,
+        stops=student.stops,
         assistant_only=False,
     )
+    report.info = student.info("template")
     keep_pairs = sorted(
         {i // 2 for i in report.keep} - {i // 2 for i in range(len(convos)) if i not in set(report.keep)}
     )
     report.keep, report.lengths = keep_pairs, [0] * len(ds)
-    tokenizer.chat_template = template
     return ds.select(keep_pairs).select_columns(["prompt", "chosen", "rejected"]), report
 
 

@@ -16,7 +16,8 @@ from workers.runner import settings_for
 from workers.training import checks
 from workers.training.config import common_args
 from workers.training.data import SnapshotRef, load_config
-from workers.training.dpo import plain_template
+from workers.training.encode import encode_whole
+from workers.training.templates import setup
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def prompts_of(snap: SnapshotRef):
         seen.add(row["prompt_id"])
         rows.append(
             {
-                "prompt": [m for m in row["messages"] if m["role"] != "assistant"],
+                "prompt": row["messages"][:-1],  # earlier assistant turns stay as context
                 "reference": row["reference"],
                 "prompt_id": row["prompt_id"],
             }
@@ -65,22 +66,24 @@ def prompts_of(snap: SnapshotRef):
 
 def checked_prompts(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: int | None):
     """The snapshot's prompts and the pre-flight checks' report on them, for the trainers that generate
-    their own completions (GRPO, on-policy distillation); the tokenizer gets the plain template."""
-    template = plain_template(tokenizer, settings.chat_template)
+    their own completions (GRPO, on-policy distillation); the tokenizer keeps the student's template."""
     rows = prompts_of(snap)
+    prompts = [r["prompt"] for r in rows]
+    student = setup(tokenizer, settings.student, settings.chat_template, prompts)
     report = checks.run_checks(
         tokenizer,
-        template,
-        [r["prompt"] for r in rows],
+        encode_whole(tokenizer, student.template.text, prompts, prompts=True),
+        prompts,
         row_ids=[r["prompt_id"] for r in rows],
         truncated=set(),
         max_length=settings.max_length,
         model_max=model_max,
         too_long=settings.too_long,
         overrides=settings.override_checks,
+        stops=student.stops,
         assistant_only=False,
     )
-    tokenizer.chat_template = template
+    report.info = student.info("template")
     return rows, report
 
 

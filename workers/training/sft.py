@@ -1,34 +1,53 @@
-"""SFT: TRL's SFTConfig + SFTTrainer on the snapshot's conversations, loss on the assistant turns only
-(the training template's {% generation %} markers), after the pre-flight checks."""
+"""SFT: TRL's SFTConfig + SFTTrainer on the snapshot's conversations, pre-tokenized by encode.py (the
+prompt as the student is served it, loss on the final assistant turn only, labels by position), after
+the pre-flight checks on exactly those tokens."""
 
 from __future__ import annotations
 
 from backend.training.schemas import TrainSettings
-from workers.training import checks
+from workers.training import checks, encode
 from workers.training.config import common_args
 from workers.training.data import SnapshotRef, load_config, truncated_generations
-from workers.training.templates import training_template
+from workers.training.templates import setup
 
 
 def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: int | None, ctx=None):
-    """(dataset to train on, check report); the tokenizer gets the training template."""
-    template = training_template(tokenizer, settings.chat_template)
+    """(tokenized dataset to train on, check report)."""
+    import datasets
+
     ds = load_config(snap, "messages")
     ids = list(ds["generation_id"])
+    convos = list(ds["messages"])
+    student = setup(tokenizer, settings.student, settings.chat_template, convos)
+    enc = encode.encode_sft(tokenizer, student.template.text, convos, ids)
     report = checks.run_checks(
         tokenizer,
-        template,
-        list(ds["messages"]),
+        enc,
+        convos,
         row_ids=ids,
         truncated=truncated_generations(ids),
         max_length=settings.max_length,
         model_max=model_max,
         too_long=settings.too_long,
         overrides=settings.override_checks,
+        stops=student.stops,
     )
-    tokenizer.chat_template = template
-    ds = ds.select(report.keep).select_columns(["messages"])
-    return ds, report
+    report.info = student.info(enc.form)
+    if report.keep:
+        k = report.keep[0]
+        report.info["sample"] = encode.show_sample(tokenizer, enc.ids[k], enc.masks[k])[-4000:]
+    rows = [
+        {
+            "input_ids": enc.ids[i],
+            "labels": [t if m else -100 for t, m in zip(enc.ids[i], enc.masks[i], strict=True)],
+        }
+        for i in report.keep
+    ]
+    return datasets.Dataset.from_list(rows), report
+
+
+def _labels(ids: list[int], mask: list[int]) -> list[int]:
+    return [t if m else -100 for t, m in zip(ids, mask, strict=True)]  # -100: no loss (context)
 
 
 def build(
@@ -40,7 +59,6 @@ def build(
         **common_args(settings, output_dir),
         max_length=report.max_length,
         packing=settings.packing,
-        assistant_only_loss=True,
         dataset_num_proc=None,
     )
     return SFTTrainer(
