@@ -169,6 +169,25 @@ class TrainPoint(BaseModel):
     reward: float | None = Field(None, description="grpo: the mean reward of the step's completions.")
 
 
+class TemplateInfo(BaseModel):
+    family: str = Field(
+        description="The TRL-shipped original the student's template is (qwen3, llama3_2...), else custom."
+    )
+    source: Literal["student", "recipe"] = Field(
+        description="Whose template: the student's own or the recipe's."
+    )
+    reasoning: str = Field(
+        description="Where reasoning goes: template (the template places <think>, Qwen3), prompt-opens (the "
+        "prompt ends with <think>, R1-Distill), plain (inline text: families without think tokens)."
+    )
+
+
+class PadInfo(BaseModel):
+    token: str | None = None
+    id: int | None = None
+    source: str = Field("", description="student, or why another was chosen.")
+
+
 class TrainSummary(BaseModel):
     """Written live while training (step, loss, series) and completed at the end (artifact)."""
 
@@ -195,6 +214,11 @@ class TrainSummary(BaseModel):
     artifact_id: int | None = Field(None, description="The model artifact registered at the end.")
     path: str | None = Field(None, description="The final model's folder (Hugging Face format).")
     launch: list[str] | None = Field(None, description="The accelerate launch command, on several GPUs.")
+    template: TemplateInfo | None = Field(None, description="The chat template trained with (and saved).")
+    pad: PadInfo | None = Field(None, description="The pad token trained with (and saved).")
+    sample: str | None = Field(
+        None, description="One training example decoded, its trained tokens (the loss mask) inside ⟦...⟧."
+    )
 
 
 class ModelArtifactOut(BaseModel):
