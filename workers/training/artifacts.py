@@ -77,8 +77,8 @@ def render_card(*, base: str, method: str, lineage: dict, recipe: dict, summary:
         f"- snapshot: {snap['id']} (sha256 `{snap['content_hash']}`)",
         f"- resumed from: {lineage.get('checkpoint') or 'no checkpoint'}",
         f"- steps: {summary.get('step')}, final loss: {summary.get('loss')}",
-        f"- chat template: {tmpl.get('family', '-')} ({tmpl.get('source', '-')}'s own, saved with the model); "
-        f"reasoning: {tmpl.get('reasoning', '-')}",
+        f"- chat template: {tmpl.get('family', '-')} ({tmpl.get('source', '-')}'s own, saved with the model);"
+        f" reasoning: {tmpl.get('reasoning', '-')}",
         f"- pad token: {pad.get('token', '-')} ({pad.get('source', '-')})",
         "- evaluation: none yet",
         "",
