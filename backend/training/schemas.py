@@ -55,8 +55,9 @@ class TrainSettings(BaseModel):
     chat_template: str | None = Field(
         None,
         max_length=100_000,
-        description="A training chat template (Jinja with {% generation %} markers) to use instead of the "
-        "student's; needed only for a family TRL ships no training template for.",
+        description="A chat template to train with instead of the student's own. It must render what the "
+        "student's template renders (checked on the snapshot's first conversations); a student without a "
+        "template takes it. Usually left empty: the student's original template is used and saved.",
     )
     lora: LoraSettings | None = Field(None, description="None: full fine-tune; else LoRA (peft).")
     learning_rate: float = Field(2e-5, gt=0, le=1e-2, description="Peak learning rate.")

@@ -167,3 +167,22 @@ def test_the_family_trains_sft_and_lora_and_the_saved_student_serves_its_templat
         )
         out = model.generate(**prompt, max_new_tokens=4, do_sample=False)
         assert out.shape[1] > prompt["input_ids"].shape[1]
+
+
+def test_qwen3_non_thinking_answers_train_the_empty_block_its_non_thinking_mode_serves():
+    """An answer without reasoning on Qwen3 is trained as the original template renders it (an empty
+    think block, then the answer), so a non-thinking request (enable_thinking=False, whose prompt
+    already holds the empty block) is a prefix of what was trained and the answer follows it."""
+    tok = _tok(build("qwen3"))
+    data = [[{"role": "user", "content": "What is 2 + 2?"}, {"role": "assistant", "content": ANSWER}]]
+    done = setup(tok, str(build("qwen3")), None, data)
+    enc = encode.encode_sft(tok, done.template.text, data, [0])
+    ids, mask = enc.ids[0], enc.masks[0]
+    n = mask.index(1)
+    assert tok.decode(ids[n:]) == f"<think>\n\n</think>\n\n{ANSWER}<|im_end|>\n"
+    text = tok.apply_chat_template(
+        data[0][:-1], add_generation_prompt=True, enable_thinking=False, tokenize=False
+    )
+    served = tok.encode(text, add_special_tokens=False)
+    assert ids[: len(served)] == served and all(mask[n:])
+    assert tok.decode(ids[len(served) :]) == f"{ANSWER}<|im_end|>\n"

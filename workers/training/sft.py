@@ -36,13 +36,7 @@ def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: in
     if report.keep:
         k = report.keep[0]
         report.info["sample"] = encode.show_sample(tokenizer, enc.ids[k], enc.masks[k])[-4000:]
-    rows = [
-        {
-            "input_ids": enc.ids[i],
-            "labels": [t if m else -100 for t, m in zip(enc.ids[i], enc.masks[i], strict=True)],
-        }
-        for i in report.keep
-    ]
+    rows = [{"input_ids": enc.ids[i], "labels": _labels(enc.ids[i], enc.masks[i])} for i in report.keep]
     return datasets.Dataset.from_list(rows), report
 
 
