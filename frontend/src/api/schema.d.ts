@@ -2471,6 +2471,19 @@ export interface components {
              */
             config_hash: string;
         };
+        /** PadInfo */
+        PadInfo: {
+            /** Token */
+            token?: string | null;
+            /** Id */
+            id?: number | null;
+            /**
+             * Source
+             * @description student, or why another was chosen.
+             * @default
+             */
+            source: string;
+        };
         /** Page[EvalSampleOut] */
         Page_EvalSampleOut_: {
             /** Items */
@@ -3842,6 +3855,25 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /** TemplateInfo */
+        TemplateInfo: {
+            /**
+             * Family
+             * @description The TRL-shipped original the student's template is (qwen3, llama3_2...), else custom.
+             */
+            family: string;
+            /**
+             * Source
+             * @description Whose template: the student's own or the recipe's.
+             * @enum {string}
+             */
+            source: "student" | "recipe";
+            /**
+             * Reasoning
+             * @description Where reasoning goes: template (the template places <think>, Qwen3), prompt-opens (the prompt ends with <think>, R1-Distill), plain (inline text: families without think tokens).
+             */
+            reasoning: string;
+        };
         /** Thresholds */
         Thresholds: {
             /**
@@ -3924,7 +3956,7 @@ export interface components {
             snapshot_id?: number | null;
             /**
              * Chat Template
-             * @description A training chat template (Jinja with {% generation %} markers) to use instead of the student's; needed only for a family TRL ships no training template for.
+             * @description A chat template to train with instead of the student's own. It must render what the student's template renders (checked on the snapshot's first conversations); a student without a template takes it. Usually left empty: the student's original template is used and saved.
              */
             chat_template?: string | null;
             /** @description None: full fine-tune; else LoRA (peft). */
@@ -4204,6 +4236,15 @@ export interface components {
              * @description The accelerate launch command, on several GPUs.
              */
             launch?: string[] | null;
+            /** @description The chat template trained with (and saved). */
+            template?: components["schemas"]["TemplateInfo"] | null;
+            /** @description The pad token trained with (and saved). */
+            pad?: components["schemas"]["PadInfo"] | null;
+            /**
+             * Sample
+             * @description One training example decoded, its trained tokens (the loss mask) inside ⟦...⟧.
+             */
+            sample?: string | null;
         };
         /** UserCreate */
         UserCreate: {
