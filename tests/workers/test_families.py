@@ -19,7 +19,7 @@ import pytest
 from tests.standins import FAMILIES, build, original_template, qwen_tiktoken
 from tests.workers.train_helpers import make_snapshot, project_with_prompts, train_run
 from workers.training import checks, encode
-from workers.training.templates import setup
+from workers.training.templates import Invalid, setup, student_template
 
 NAMES = list(FAMILIES)
 FORMS = {"qwen3": "template", "r1-distill-qwen": "prompt-opens"}  # the rest: plain
@@ -186,3 +186,13 @@ def test_qwen3_non_thinking_answers_train_the_empty_block_its_non_thinking_mode_
     served = tok.encode(text, add_special_tokens=False)
     assert ids[: len(served)] == served and all(mask[n:])
     assert tok.decode(ids[len(served) :]) == f"{ANSWER}<|im_end|>\n"
+
+
+def test_a_llama_3_0_template_given_to_a_3_2_student_is_refused_and_its_own_is_accepted():
+    """The recipe's template must render what the student's renders: 3.0's lacks 3.2's system header
+    (knowledge cutoff and date), which would be trained, saved and served without it."""
+    tok, data = _tok(build("llama3.2")), convos(2)
+    with pytest.raises(Invalid, match=r"renders differently from the student's own template on row 0"):
+        student_template(tok, original_template("llama3"), data)
+    own = student_template(tok, original_template("llama3_2"), data)
+    assert own.source == "student" and own.family == "llama3_2"
