@@ -18,7 +18,40 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("DISTILLERY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("DISTILLERY_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+def _claim_redis_db(base: str = "redis://127.0.0.1:6379") -> str:
+    """A Redis database of its own for this test session (15 down to 1), so that two sessions on one
+    host never consume each other's tasks nor flush each other's broker. A claim is a key holding the
+    session's pid; a dead pid's claim is taken over."""
+    import redis
+
+    for db in range(15, 0, -1):
+        r = redis.Redis.from_url(f"{base}/{db}")
+        try:
+            if r.set(_CLAIM, os.getpid(), nx=True, ex=6 * 3600):
+                return f"{base}/{db}"
+            holder = int(r.get(_CLAIM) or 0)
+        except redis.RedisError:
+            return f"{base}/15"  # no Redis here: the tests that need it start it or skip
+        if holder and not _alive(holder):
+            r.set(_CLAIM, os.getpid(), ex=6 * 3600)
+            return f"{base}/{db}"
+    raise RuntimeError("every Redis database 1-15 is claimed by a running test session")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_CLAIM = "distillery:test-session"
+REDIS_URL = os.environ.get("DISTILLERY_TEST_REDIS") or _claim_redis_db()
 TEST_DB = f"distillery_test_{os.getpid()}"
 DATA_DIR = Path(tempfile.mkdtemp(prefix="distillery-test-"))
 PG_URL = PG_ADMIN.rsplit("/", 1)[0] + f"/{TEST_DB}"
@@ -45,7 +78,9 @@ def pytest_configure(config):
     _admin_exec(f'CREATE DATABASE "{TEST_DB}"')
     import redis
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    r = redis.Redis.from_url(REDIS_URL)
+    r.flushdb()
+    r.set(_CLAIM, os.getpid(), ex=6 * 3600)  # the flush took the claim with it
     from backend.core.migrate import upgrade_head
 
     upgrade_head()
@@ -57,6 +92,12 @@ def pytest_unconfigure(config):
     get_engine().dispose()
     _admin_exec(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
     shutil.rmtree(DATA_DIR, ignore_errors=True)
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL).delete(_CLAIM)
+    except redis.RedisError:
+        pass
 
 
 _seq = itertools.count(1)
