@@ -23,8 +23,13 @@ class CodeSettings(_Settings):
     timeout_s: float = Field(10.0, gt=0, le=300, description="Wall-clock limit of one test run.")
     cpu_s: int = Field(5, ge=1, le=300, description="CPU seconds one test run may use.")
     memory_mb: int = Field(512, ge=32, le=16384, description="Address-space limit of the program.")
-    max_processes: int = Field(32, ge=1, le=4096, description="Processes the sandbox user may hold.")
+    max_processes: int = Field(
+        32, ge=1, le=4096, description="Processes and threads one sandbox may hold (its own cgroup)."
+    )
     file_size_mb: int = Field(16, ge=1, le=1024, description="Largest file the program may write.")
+    disk_mb: int = Field(
+        64, ge=1, le=4096, description="All the program may write (its work dir and /tmp, held in RAM)."
+    )
     max_tests: int = Field(100, ge=1, le=10000, description="Tests run per item (the first ones).")
     python: str = Field("/usr/bin/python3", description="Interpreter inside the sandbox (under /usr).")
     allow_unsandboxed: bool = Field(

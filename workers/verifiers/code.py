@@ -3,11 +3,19 @@ bubblewrap sandbox, with a result per test.
 
 Tests (an item's `tests`) are stdin/stdout pairs — `[{"input": .., "output": ..}]` or
 `{"inputs": [..], "outputs": [..]}` — or assert-style: `{"asserts": ["assert f(1) == 2", ..]}`, a
-list of such strings, or one string of test code; each assert test runs appended to the program.
+list of such strings, or one string of test code — or HumanEval's form, `{"check": "def check(candidate):
+...", "entry_point": "f", "setup": <the prompt's code, optional>}` (the tests call setup's helpers, never
+the answer's versions of them). A stdin/stdout test passes when the program exits 0 with that output; assert
+and check tests run in harness.py, apart from the answer's process, and pass only on the harness's
+report after the last test (an exit code or anything the answer prints never counts).
+
+A failure of the sandbox itself (bwrap could not fork or make a namespace) is retried, then recorded as
+`error`: never as a verdict on the answer.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -27,8 +35,10 @@ _KILLED = {-9, 137, -24, 152}  # SIGKILL (CPU hard limit, memory) and SIGXCPU, r
 @dataclass(frozen=True)
 class Test:
     stdin: str = ""
-    expected: str | None = None  # None: an assert test, passed by exiting 0
+    expected: str | None = None  # None: a harness test (assert code, or check(entry_point))
     code: str = ""
+    entry_point: str | None = None
+    setup: str | None = None  # trusted code from the prompt the tests may call (HumanEval's prompt)
 
 
 def extract_program(text: str) -> str | None:
@@ -44,6 +54,14 @@ def parse_tests(tests: Any) -> list[Test]:
     if isinstance(tests, str):
         return [Test(code=tests)] if tests.strip() else []
     if isinstance(tests, dict):
+        if "check" in tests:
+            entry = tests.get("entry_point")
+            if not isinstance(tests["check"], str) or not isinstance(entry, str) or not entry.isidentifier():
+                raise ValueError("check tests need the test code and an entry_point naming the function")
+            setup = tests.get("setup")
+            if setup is not None and not isinstance(setup, str):
+                raise ValueError("a check test's setup is code (a string)")
+            return [Test(code=tests["check"], entry_point=entry, setup=setup)]
         if "asserts" in tests:
             return parse_tests(list(tests["asserts"]))
         ins, outs = tests.get("inputs"), tests.get("outputs")
@@ -75,21 +93,65 @@ def _same_output(actual: str, expected: str) -> bool:
     return lines(actual) == lines(expected)
 
 
-def run_test(program: str, test: Test, s: CodeSettings, sandboxed: bool) -> dict[str, Any]:
-    limits = sandbox.Limits(s.timeout_s, s.cpu_s, s.memory_mb, s.max_processes, s.file_size_mb)
-    code = program if test.expected is not None else program + "\n\n" + test.code + "\n"
-    r = sandbox.run_python(code, test.stdin, limits, python=s.python, sandboxed=sandboxed)
+RETRIES = (0.2, 0.5, 1.0)  # back-off between tries when the sandbox itself fails
+
+
+def _limits(s: CodeSettings, timeout_s: float) -> sandbox.Limits:
+    return sandbox.Limits(timeout_s, s.cpu_s, s.memory_mb, s.max_processes, s.file_size_mb, s.disk_mb)
+
+
+def _retrying(run) -> sandbox.RunResult:
+    for pause in (*RETRIES, None):
+        r = run()
+        if r.failure is None or pause is None:
+            return r
+        time.sleep(pause)
+    raise AssertionError("unreachable")
+
+
+def run_io_test(program: str, test: Test, s: CodeSettings, sandboxed: bool) -> dict[str, Any]:
+    r = _retrying(
+        lambda: sandbox.run_python(
+            program, test.stdin, _limits(s, s.timeout_s), python=s.python, sandboxed=sandboxed
+        )
+    )
+    if r.failure:
+        return {"status": "error", "error": r.failure}
     if r.status == "timeout":
         return {"status": "timeout", "limit": "wall"}
     if r.returncode in _KILLED:
         return {"status": "timeout", "limit": "cpu_or_memory", "exit": r.returncode}
-    if r.returncode != 0 and test.expected is None and "AssertionError" in r.stderr[-2000:]:
-        return {"status": "wrong", "stderr": r.stderr[-300:]}
     if r.returncode != 0:
         return {"status": "runtime_error", "exit": r.returncode, "stderr": r.stderr[-300:]}
-    if test.expected is not None and not _same_output(r.stdout, test.expected):
+    if not _same_output(r.stdout, test.expected or ""):
         return {"status": "wrong", "stdout": r.stdout[:200]}
     return {"status": "passed"}
+
+
+def run_harness_tests(program: str, tests: list[Test], s: CodeSettings, sandboxed: bool) -> list[dict]:
+    """Every assert or check test of one answer in one sandbox, through harness.py."""
+    spec = {
+        "tests": [t.code for t in tests],
+        "entry_point": tests[0].entry_point,
+        "setup": tests[0].setup,
+        "timeout_s": s.timeout_s,
+    }
+    limits = _limits(s, s.timeout_s * (len(tests) + 1))  # each test has timeout_s inside the harness
+    r = _retrying(lambda: sandbox.run_harness(program, spec, limits, python=s.python, sandboxed=sandboxed))
+    if r.failure:
+        return [{"status": "error", "error": r.failure}] * len(tests)
+    try:
+        results = json.loads(r.report or "")["results"]
+        if len(results) != len(tests):
+            raise ValueError("short report")
+        return [{k: v for k, v in x.items() if k in ("status", "error", "limit")} for x in results]
+    except (ValueError, KeyError, TypeError):
+        pass
+    if r.status == "timeout":
+        return [{"status": "timeout", "limit": "wall"}] * len(tests)
+    # no report: the harness never finished (the answer stopped it); that is never a pass
+    why = f"the harness was stopped before reporting (exit {r.returncode})"
+    return [{"status": "runtime_error", "error": why, "stderr": r.stderr[-300:]}] * len(tests)
 
 
 def verify_batch(items: list[Item], settings: CodeSettings) -> list[Verdict]:
@@ -115,21 +177,36 @@ def verify_batch(items: list[Item], settings: CodeSettings) -> list[Verdict]:
         else:
             jobs += [(i, program, t) for t in tests]
     started = time.perf_counter()
+    runs: list[tuple[int, str, list[Test]]] = []  # one sandbox per io test; one per answer's other tests
+    for i, program, t in jobs:
+        if t.expected is None and runs and runs[-1][0] == i and runs[-1][2][0].expected is None:
+            runs[-1][2].append(t)
+        else:
+            runs.append((i, program, [t]))
+
+    def one(run: tuple[int, str, list[Test]]) -> list[dict]:
+        _, program, tests = run
+        if tests[0].expected is None:
+            return run_harness_tests(program, tests, settings, sandboxed)
+        return [run_io_test(program, tests[0], settings, sandboxed)]
+
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as ex:
-        results = list(ex.map(lambda j: run_test(j[1], j[2], settings, sandboxed), jobs))
+        results = list(ex.map(one, runs))
     per_item: dict[int, list[dict]] = {}
-    for (i, _, _), r in zip(jobs, results, strict=True):
-        per_item.setdefault(i, []).append(r)
+    for (i, _, _), rs in zip(runs, results, strict=True):
+        per_item.setdefault(i, []).extend(rs)
     ms = (time.perf_counter() - started) * 1000 / max(1, len(per_item))
     for i, rs in per_item.items():
         statuses = {r["status"] for r in rs}
         passed = sum(r["status"] == "passed" for r in rs)
         if statuses == {"passed"}:
             status = "passed"
-        elif statuses <= {"passed", "timeout"}:
-            status = "timeout"
+        elif statuses - {"passed", "timeout", "error"}:
+            status = "wrong"  # a test ran and failed: that much is a verdict
+        elif "error" in statuses:
+            status = "error"  # the sandbox failed: retried, then counted apart, never `wrong`
         else:
-            status = "wrong"
+            status = "timeout"
         out[i] = verdict(
             NAME, VERSION, status, ms, score=passed / len(rs), tests=rs[:50], passed_tests=passed,
             total_tests=len(rs), sandbox="bwrap" if sandboxed else "none",

@@ -20,6 +20,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from workers.verifiers import cgroup
+
 log = logging.getLogger(__name__)
 NOBODY = 65534
 _OUTPUT_CAP = 64 * 1024
@@ -36,6 +38,7 @@ class Limits:
     memory_mb: int = 512
     max_processes: int = 32
     file_size_mb: int = 16
+    disk_mb: int = 64
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class RunResult:
     stdout: str
     stderr: str
     sandbox: str  # "bwrap" or "none"
+    report: str | None = None  # what the harness wrote after its last test (run_harness only)
+    failure: str | None = None  # the sandbox itself failed (never a verdict on the program)
 
 
 def bwrap_path() -> str | None:
@@ -62,23 +67,37 @@ def _system_binds() -> list[str]:
     return args
 
 
-def _bwrap_argv(bwrap: str, workdir: str, info_fd: int | None = None) -> list[str]:
-    info = ["--info-fd", str(info_fd)] if info_fd is not None else []
+def _bwrap_argv(
+    bwrap: str, workdir: str, status_fd: int | None = None, files: tuple[str, ...] = (), disk_mb: int = 0
+) -> list[str]:
+    """/sandbox is a tmpfs of disk_mb (its bytes are RAM, so the cap is all the program can write) with
+    the program's files bound read-only into it, and /tmp is a link to it, so one cap covers both; the
+    root and /dev (tmpfs bwrap makes, owned by the sandbox's uid) are made read-only, so nothing else
+    can be written. Without files (the probe) workdir itself is /sandbox."""
+    status = ["--json-status-fd", str(status_fd)] if status_fd is not None else []
+    if files:
+        work = ["--size", str(disk_mb * 1024 * 1024), "--tmpfs", "/sandbox", "--symlink", "/sandbox", "/tmp"]
+        for name in files:
+            work += ["--ro-bind", str(Path(workdir, name)), f"/sandbox/{name}"]
+    else:
+        work = ["--bind", workdir, "/sandbox", "--tmpfs", "/tmp"]
     return [
-        bwrap, *info, "--unshare-all", "--die-with-parent", "--new-session", *_system_binds(),
-        "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", workdir, "/sandbox",
+        bwrap, *status, "--unshare-all", "--die-with-parent", "--new-session", *_system_binds(),
+        "--proc", "/proc", "--dev", "/dev", *work, "--remount-ro", "/dev", "--remount-ro", "/",
         "--chdir", "/sandbox", "--uid", str(NOBODY), "--gid", str(NOBODY), "--hostname", "sandbox",
         "--clearenv", "--",
     ]  # fmt: skip
 
 
-def _prlimit(limits: Limits) -> list[str]:
+def _prlimit(limits: Limits, nproc: int | None) -> list[str]:
+    """rlimits per process; the process count only where no cgroup holds the sandbox (RLIMIT_NPROC
+    counts every process of the uid on the host, so other sandboxes would eat into it)."""
     mb = 1024 * 1024
     return [
         shutil.which("prlimit") or "prlimit",
         f"--cpu={limits.cpu_s}",
         f"--as={limits.memory_mb * mb}",
-        f"--nproc={limits.max_processes}",
+        *([f"--nproc={nproc}"] if nproc else []),
         f"--fsize={limits.file_size_mb * mb}",
         "--core=0",
         "--",
@@ -113,56 +132,97 @@ def _as_nobody() -> dict:
 
 def run_python(code: str, stdin: str, limits: Limits, *, python: str, sandboxed: bool = True) -> RunResult:
     """Run `code` as a file with `stdin` fed to it; sandboxed=False is the explicit unsandboxed mode."""
-    with tempfile.TemporaryDirectory(prefix="distillery-sbx-") as work:
-        Path(work, "main.py").write_text(code)
+    return _run({"main.py": code}, [python, "-I", "main.py"], stdin, limits, sandboxed, report=False)
+
+
+def run_harness(answer: str, spec: dict, limits: Limits, *, python: str, sandboxed: bool = True) -> RunResult:
+    """Run the answer's tests through harness.py (see there why); the outcome is `report`, the line
+    the harness writes on a pipe after its last test, None where it never did."""
+    files = {"answer.py": answer, "harness.py": HARNESS.read_text()}
+    return _run(files, [python, "-I", "harness.py"], json.dumps(spec), limits, sandboxed, report=True)
+
+
+HARNESS = Path(__file__).with_name("harness.py")
+
+
+def _run(
+    files: dict[str, str], argv_tail: list[str], stdin: str, limits: Limits, sandboxed: bool, report: bool
+) -> RunResult:
+    with tempfile.TemporaryDirectory(prefix="distillery-sbx-") as work, cgroup.Group(limits) as group:
+        for name, text in files.items():
+            Path(work, name).write_text(text)
+            os.chmod(Path(work, name), 0o644)
         os.chmod(work, 0o777)  # the program's uid owns nothing on the host
-        os.chmod(Path(work, "main.py"), 0o644)
-        info_r, info_w = os.pipe() if sandboxed else (None, None)
+        status_r, status_w = os.pipe() if sandboxed else (None, None)
+        report_r, report_w = os.pipe() if report else (None, None)
+        tail = [*argv_tail, str(report_w)] if report else argv_tail
+        nproc = None if group.active else limits.max_processes  # the cgroup's limit is per sandbox
         if sandboxed:
-            argv = [
-                *_prlimit(limits),
-                *_bwrap_argv(bwrap_path() or "bwrap", work, info_w),
-                python,
-                "-I",
-                "main.py",
-            ]
+            bw = _bwrap_argv(bwrap_path() or "bwrap", work, status_w, tuple(files), limits.disk_mb)
+            argv = [*_prlimit(limits, nproc), *bw, *tail]
         else:
-            argv = [*_prlimit(limits), python, "-I", "main.py"]
+            argv = [*_prlimit(limits, nproc), *tail]
+        keep = tuple(fd for fd in (status_w, report_w) if fd is not None)
         # stdout and stderr go to files, so the file-size limit caps them too
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             try:
                 proc = subprocess.Popen(
-                    argv, stdin=subprocess.PIPE, stdout=out, stderr=err, cwd=work, env={},
-                    start_new_session=True, pass_fds=(info_w,) if sandboxed else (), **_as_nobody(),
+                    [*group.enter_argv(), *argv], stdin=subprocess.PIPE, stdout=out, stderr=err,
+                    cwd=work, env={}, start_new_session=True, pass_fds=keep, **_as_nobody(),
                 )  # fmt: skip
             finally:
-                if info_w is not None:
-                    os.close(info_w)
-            status = "ok"
+                for fd in keep:
+                    os.close(fd)
+            state = "ok"
             try:
                 proc.communicate(stdin.encode(), timeout=limits.timeout_s)
             except subprocess.TimeoutExpired:
-                status = "timeout"
-                _kill(proc, info_r)
+                state = "timeout"
+                _kill(proc, status_r)
             except BrokenPipeError:
                 proc.wait()
-            finally:
-                if info_r is not None:
-                    os.close(info_r)
+            started = "child-pid" in _drain(status_r)  # bwrap's status: the program was started
+            got = _drain(report_r)
+            stderr = _read(err)
+            failure = None
+            if sandboxed and state == "ok" and not started:
+                failure = f"the sandbox did not start: {stderr.strip()[-300:] or f'exit {proc.returncode}'}"
             return RunResult(
-                status, proc.returncode, _read(out), _read(err), "bwrap" if sandboxed else "none"
-            )
+                state, proc.returncode, _read(out), stderr, "bwrap" if sandboxed else "none",
+                report=got or None, failure=failure,
+            )  # fmt: skip
 
 
-def _kill(proc: subprocess.Popen, info_r: int | None) -> None:
+def _drain(fd: int | None) -> str:
+    """All that is left in a pipe (its writers are gone): the report's text, or bwrap's status lines."""
+    if fd is None:
+        return ""
+    chunks = []
+    os.set_blocking(fd, False)
+    try:
+        while len(chunks) < 64:
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def _kill(proc: subprocess.Popen, status_r: int | None) -> None:
     """SIGKILL the sandbox's pid 1, which takes every process of its pid namespace with it before it
     is reaped. Killing bwrap first would leave that to --die-with-parent, asynchronously: a fork
     bomb would still be running when the verdict is written. The group kill covers the bare mode."""
-    if info_r is not None:
-        os.set_blocking(info_r, False)
+    if status_r is not None:
+        os.set_blocking(status_r, False)
         try:
-            child = json.loads(os.read(info_r, 65536) or b"{}").get("child-pid")
-        except (OSError, ValueError):
+            first = os.read(status_r, 65536).decode(errors="replace")
+            child = json.JSONDecoder().raw_decode(first.lstrip())[0].get("child-pid")
+        except (OSError, ValueError, AttributeError):
             child = None
         if child:
             try:

@@ -1,0 +1,137 @@
+"""The code verifier cannot be faked or starved: every member of the reward-hacking family fails, a pass
+needs the harness's report after the last test, the answer never sees the tests, one sandbox's fork bomb
+or disk never changes another's verdict, and a failure of the sandbox itself is `error`, not `wrong`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.code_cases import HACKS, fenced, hack_code
+from workers.verifiers import cgroup
+from workers.verifiers.verify import verify_many
+
+CHECK = {
+    "check": "def check(candidate):\n    assert candidate(2) == 3\n    assert abs(candidate(0) - 1) < 1e-9\n"
+    "    assert len([candidate(5)]) == 1 and candidate(5) == 6\n",
+    "entry_point": "inc",
+}
+ASSERTS = {"asserts": ["assert inc(2) == 3", "assert inc(9) == 10"]}
+
+
+def code(items, **settings):
+    return verify_many(
+        {"verifiers": [{"name": "code", "settings": {"timeout_s": 5, "cpu_s": 2, **settings}}]}, items
+    )
+
+
+def answer(src: str, tests) -> dict:
+    return {"completion": fenced(src), "tests": tests}
+
+
+def test_a_correct_answer_passes_both_test_forms():
+    vs = code([answer("def inc(x):\n    return x + 1", t) for t in (CHECK, ASSERTS)])
+    assert [v.status for v in vs] == ["passed", "passed"]
+    assert vs[1].detail["passed_tests"] == 2 and vs[0].detail["sandbox"] == "bwrap"
+
+
+@pytest.mark.parametrize("name", sorted(HACKS))
+def test_every_hack_fails_under_both_test_forms(name):
+    vs = code([answer(hack_code(name, "inc"), t) for t in (CHECK, ASSERTS)])
+    for v in vs:
+        assert v.status in ("wrong", "timeout") and v.passed is not True, (name, v.detail)
+        assert v.score == 0, (name, v.detail)
+
+
+def test_the_tests_are_nowhere_the_answer_can_read():
+    """The harness takes the tests on stdin before the answer's interpreter starts; the answer looks in
+    every file it can open and every process's command line and environment for the tests' marker."""
+    spy = (
+        "import os\n"
+        "def secret_visible():\n"
+        "    seen = []\n"
+        "    for top in ('/sandbox', '/tmp', '/proc'):\n"
+        "        for root, dirs, files in os.walk(top):\n"
+        "            if root.startswith('/proc/') and root.count('/') > 2 and not root.endswith('fd'):\n"
+        "                dirs[:] = []\n"
+        "            for f in files + (['cmdline', 'environ'] if root.count('/') == 2 else []):\n"
+        "                try:\n"
+        "                    with open(os.path.join(root, f), 'rb') as fh:\n"
+        "                        seen.append(fh.read(1 << 20))\n"
+        "                except OSError:\n"
+        "                    pass\n"
+        "    return any(b'MARKER-' + b'7f3a' in s for s in seen)  # not spelled out: this file is read too\n"
+    )
+    v = code([answer(spy, {"asserts": ["assert secret_visible() is False  # MARKER-7f3a"]})], timeout_s=20)[0]
+    assert v.status == "passed", v.detail
+
+
+def test_a_fork_bomb_beside_correct_answers_changes_none_of_their_verdicts():
+    """Full concurrency, other programs holding processes as nobody (the uid every sandbox runs as):
+    each sandbox's process limit is its own cgroup's."""
+    bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
+    good = [
+        answer("def inc(x):\n    return x + 1", CHECK),
+        answer("print(int(input()) + 1)", [{"input": "1", "output": "2"}]),
+    ]
+    others = [subprocess.Popen(["sleep", "120"], user=65534) for _ in range(40)]  # > max_processes
+    try:
+        items = [answer(bomb, CHECK), answer(bomb, [{"input": "", "output": ""}]), *good * 10]
+        vs = code(items, max_processes=16)
+    finally:
+        for p in others:
+            p.kill()
+    assert [v.status for v in vs[2:]] == ["passed"] * 20, [v.detail for v in vs[2:] if v.status != "passed"]
+    assert all(v.passed is not True for v in vs[:2])
+    if os.geteuid() == 0:
+        assert cgroup.parent() is not None  # this host has a pids controller: the limit is per sandbox
+        assert not [p for p in cgroup.parent().iterdir() if p.name.startswith("sbx-")]  # none left over
+
+
+def test_all_a_sandbox_can_write_is_capped():
+    """The work dir and /tmp share one cap; the root and /dev, which bwrap makes as tmpfs owned by the
+    sandbox's uid, take nothing."""
+    src = (
+        "import os\ndef fill():\n    n = 0\n    for d in ('.', '/tmp'):\n        for i in range(400):\n"
+        "            try:\n                with open(f'{d}/f{len(d)}-{i}', 'wb') as f:\n"
+        "                    f.write(b'x' * (1 << 20))\n                n += 1\n"
+        "            except OSError:\n                break\n    return n\n"
+        "def elsewhere():\n    ok = []\n    for p in ('/x', '/dev/x', '/usr/x', '/proc/x'):\n        try:\n"
+        "            open(p, 'wb').write(b'x')\n            ok.append(p)\n        except OSError:\n"
+        "            pass\n    return ok\n"
+    )
+    tests = {"asserts": ["n = fill()\nassert 4 <= n < 9, n", "assert elsewhere() == []"]}
+    v = code([answer(src, tests)], disk_mb=8, file_size_mb=4)[0]
+    assert v.status == "passed", v.detail  # at most 8 files of 1 MiB across both: one cap of 8 MiB
+
+
+def test_a_failing_sandbox_is_an_error_retried_and_never_a_verdict(monkeypatch):
+    """bwrap that cannot fork (what a starved host gives): the probe passes, every run fails; the answer
+    is neither wrong nor accepted, and each run was tried again before giving up."""
+    tmp_path = Path(tempfile.mkdtemp(prefix="distillery-fake-bwrap-"))  # readable by the sandbox's uid
+    os.chmod(tmp_path, 0o755)
+    log = tmp_path / "calls"
+    log.touch(mode=0o666)
+    os.chmod(log, 0o666)
+    fake = tmp_path / "bwrap"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in *"/usr/bin/true"*) exec /usr/bin/bwrap "$@";; esac\n'
+        f"echo x >> {log}\n"
+        "echo 'bwrap: Creating new namespace failed: Resource temporarily unavailable' >&2\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("DISTILLERY_BWRAP", str(fake))
+    monkeypatch.setattr("workers.verifiers.code.RETRIES", (0.01, 0.01))
+    vs = code(
+        [answer("def inc(x):\n    return x + 1", CHECK), answer("print(2)", [{"input": "", "output": "2"}])]
+    )
+    assert [v.status for v in vs] == ["error", "error"] and all(v.passed is None for v in vs)
+    assert "Resource temporarily unavailable" in vs[0].detail["tests"][0]["error"]
+    assert len(log.read_text().split()) == 6  # two runs, each tried three times
+    shutil.rmtree(tmp_path)
