@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FAULTS = ("429", "500", "timeout", "reset", "malformed", "empty", "length", "nul")
 # Faults a client must retry; a conversation's count of these is what --max-faults-per-prompt caps.
 _RETRIED = ("429", "500", "timeout", "reset", "malformed", "empty")
-STYLES = ("think", "reasoning_content", "reasoning", "none")
+STYLES = ("think", "reasoning_content", "reasoning", "none", "open_think")
 WORDS = "so first we add the numbers then carry the one and check the sum again because care matters".split()
 _JSON = "application/json"
 
@@ -50,7 +50,8 @@ class FakeServerConfig:
         default="think",
         metadata={
             "help": "where the reasoning goes: think (<think>..</think> in content), reasoning_content "
-            "(DeepSeek), reasoning (vLLM's parsers), none (one plain text)",
+            "(DeepSeek), reasoning (vLLM's parsers), none (one plain text), open_think (an R1 template "
+            "opened <think> in the prompt and no reasoning parser runs: ..</think> answer in content)",
             "choices": STYLES,
         },
     )
@@ -173,13 +174,15 @@ class FakeOpenAIServer:
             cut = reasoning[: len(reasoning) // 2]
             if style == "think":
                 return {"role": "assistant", "content": f"<think>{cut}"}  # unclosed
-            if style == "none":
+            if style in ("none", "open_think"):  # open_think: cut before its </think>, so no tag at all
                 return {"role": "assistant", "content": cut}
             return {"role": "assistant", "content": "", style: cut}
         if style == "think":
             return {"role": "assistant", "content": f"<think>{reasoning}</think>{answer}"}
         if style == "none":
             return {"role": "assistant", "content": f"{reasoning} {answer}"}
+        if style == "open_think":
+            return {"role": "assistant", "content": f"{reasoning}\n</think>\n\n{answer}"}
         return {"role": "assistant", "content": answer, style: reasoning}
 
     def _choices_for(self, variant: str, n: int) -> tuple[bytes, int]:
