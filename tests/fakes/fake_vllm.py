@@ -1,7 +1,7 @@
 """A stand-in for `python -m vllm.entrypoints.openai.api_server`, so the worker's vLLM launcher can be
 tested without vLLM: `write_python(folder)` writes an executable that takes vLLM's command line (the
 `-m` module and the flags the launcher spells are read or ignored) and serves the project's fake
-OpenAI-compatible server on --port under --served-model-name.
+OpenAI-compatible server on --port under --served-model-name, listing --max-model-len in /v1/models.
 
 Two flags of its own, passed through the teacher's `extra_args`:
   --crash-after-requests N  answer N chat requests, then on the next one print an engine crash to the
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--served-model-name")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
+    p.add_argument("--max-model-len", type=int, default=0)
     p.add_argument("--crash-after-requests", type=int, default=None)
     p.add_argument("--exit-code", type=int, default=1)
     p.add_argument("--startup-lines", type=int, default=0)
@@ -59,7 +60,12 @@ def main(argv: list[str] | None = None) -> None:
     for i in range(args.startup_lines):
         print(f"INFO 01-01 00:00:00 [loader.py:{i}] startup line {i}", flush=True)
     fake = FakeOpenAIServer(
-        FakeServerConfig(host=args.host, port=args.port, model=args.served_model_name or args.model)
+        FakeServerConfig(
+            host=args.host,
+            port=args.port,
+            model=args.served_model_name or args.model,
+            max_model_len=args.max_model_len,
+        )
     )
     app = fake.app()
     answered = 0

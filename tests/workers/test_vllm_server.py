@@ -287,3 +287,20 @@ def test_the_rollout_stage_error_says_why_the_server_died(client, accounts, cele
     stage = run["stages"][0]
     assert stage["status"] == "failed" and stage["error"].startswith("chunk 0: VLLMServerDied: vLLM serving")
     _check_crash_report(stage["error"].split(": ", 2)[2])
+
+
+def test_the_probe_reads_the_context_length_of_a_server_it_started(tmp_path, monkeypatch):
+    """vLLM lists max_model_len in /v1/models; the probe stores it for an auto rollout.max_tokens."""
+    import asyncio
+
+    from tests.fakes.fake_vllm import write_python
+    from workers.jobs.teacher_probe import REQUESTS, _send
+    from workers.teachers import vllm_server
+    from workers.teachers.factory import TeacherSpec
+
+    monkeypatch.setattr(vllm_server, "vllm_python", lambda: str(write_python(tmp_path)))
+    spec = TeacherSpec("vllm", "fake-r1", None, None, {"served_model_name": "fake", "max_model_len": 2048})
+    completions, startup, context = asyncio.run(_send(spec, timeout_s=30))
+    assert len(completions) == REQUESTS and all(c.ok for c in completions)
+    assert startup is not None and startup > 0 and context == 2048
+    assert current() is None  # the probe gave the server back
