@@ -183,6 +183,17 @@ def test_serves_chat_completions_and_is_kept_warm(server, tiny_spec):
     assert body["usage"]["completion_tokens"] > 0 and body["usage"]["prompt_tokens"] > 0
     assert server.log_path is not None and server.log_path.stat().st_size > 0
 
+    # An auto rollout.max_tokens sends the whole context length (max_model_len 256 here): vLLM caps the
+    # answer at what the prompt leaves of it instead of refusing the request.
+    r = httpx.post(
+        f"{server.base_url}/chat/completions",
+        json={"model": "tiny", "messages": [{"role": "user", "content": "count on"}], "max_tokens": 256},
+        timeout=120,
+    )
+    assert r.status_code == 200, r.text
+    usage = r.json()["usage"]
+    assert usage["prompt_tokens"] + usage["completion_tokens"] <= 256
+
 
 def test_a_server_that_cannot_start_says_why_and_acquire_stops_the_old_one(server, tmp_path):
     pgid, port = server.proc.pid, server.port
