@@ -34,3 +34,19 @@ def test_hub_ids_and_endpoints_keep_their_names():
     assert endpoint_of(_teacher("Qwen/Qwen2.5-0.5B-Instruct", backend="vllm")) == "vllm"
     remote = _teacher("deepseek-chat", backend="openai_compat", base_url="https://api.deepseek.com/v1/")
     assert endpoint_of(remote) == "https://api.deepseek.com/v1"
+
+
+def test_an_auto_max_tokens_is_keyed_and_sent_as_resolved():
+    from backend.rollouts.requests import resolve_max_tokens, resolved
+
+    r1 = Teacher(name="t", backend="vllm", model="deepseek-ai/DeepSeek-R1-Distill-Qwen-7B")
+    r1.settings = {"max_model_len": 8192}
+    auto = RolloutSettings()
+    assert resolved(auto, r1).max_tokens == 8192 and auto.max_tokens is None  # a copy, not a change
+    assert resolve_max_tokens(auto, r1).source == "auto: teacher context length 8192"
+    key = cache_prefix(project_id=1, teacher=r1, settings=auto)
+    assert key == cache_prefix(project_id=1, teacher=r1, settings=RolloutSettings(max_tokens=8192))
+    assert key != cache_prefix(project_id=1, teacher=r1, settings=RolloutSettings(max_tokens=1024))
+    bare = Teacher(name="t", backend="openai_compat", model="m", base_url="http://x/v1")
+    assert resolved(auto, bare).max_tokens == 16384
+    assert resolve_max_tokens(RolloutSettings(max_tokens=64), r1).source == "set in the rollout"

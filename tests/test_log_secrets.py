@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from backend.core.db import session_scope
-from backend.core.logging import RedactingFilter
+from backend.core.logging import RedactingFilter, redact, scrub
 
 
 def test_log_lines_and_their_tracebacks_carry_no_secrets():
@@ -34,3 +34,53 @@ def test_a_failed_statement_names_no_parameters():
     with pytest.raises(DBAPIError) as info, session_scope() as s:
         s.execute(text("SELECT CAST(:v AS text), 1 / 0"), {"v": "encrypted-teacher-key"})
     assert "encrypted-teacher-key" not in str(info.value)
+
+
+# Keys that name a token of a tokenizer, or a count of tokens: their values are what a failure is about
+# ("pad_token: 1" in a stage error), never credentials.
+NOT_SECRETS = [
+    "pad_token", "eos_token", "bos_token", "unk_token", "add_bos_token", "max_tokens", "max_new_tokens",
+    "pad_token_id", "eos_token_id", "decoder_start_token_id", "num_tokens", "completion_tokens", "padToken",
+    "tokenizer.pad_token", "image_token", "monkey",
+]  # fmt: skip
+SECRETS = [
+    "api_key", "apiKey", "api-key", "x-api-key", "OPENAI_API_KEY", "token", "access_token", "hf_token",
+    "HF_TOKEN", "auth_token", "x-auth-token", "refresh_token", "id_token", "accessToken", "password",
+    "db_password", "passwd", "secret", "client_secret", "secret_key", "aws_secret_access_key",
+    "private_key", "authorization",
+]  # fmt: skip
+SHAPES = ["{k}: {v}", "{k}={v}", '{{"{k}": "{v}"}}', "{k} = '{v}'", "settings {{{k}: {v}, other: 2}}"]
+
+
+@pytest.mark.parametrize("key", NOT_SECRETS)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_tokenizer_keys_and_token_counts_are_left_alone(key, shape):
+    text = "tokenizer check failed: " + shape.format(k=key, v="v4lue-1")
+    assert redact(text) == text
+    assert scrub(text, "some-other-key") == text
+
+
+@pytest.mark.parametrize("key", SECRETS)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_keys_that_name_a_secret_lose_their_value(key, shape):
+    text = "request failed: " + shape.format(k=key, v="hunter2-0123456789")
+    out = redact(text)
+    assert "hunter2" not in out and "[REDACTED]" in out, out
+    assert key in out  # the key stays, so the message still says what was hidden
+
+
+def test_a_stage_error_keeps_tokenizer_values_and_hides_credentials():
+    from workers.runner import _why
+
+    exc = ValueError("pad_token: 1 equals eos_token_id: 1 (max_tokens=64); hf_token=hf_abcdefgh12345 used")
+    why = _why(exc)
+    assert why.startswith("ValueError: pad_token: 1 equals eos_token_id: 1 (max_tokens=64); hf_token=")
+    assert "hf_abcdefgh12345" not in why and why.endswith("hf_token=[REDACTED] used")
+
+
+@pytest.mark.parametrize(
+    "header", ["Authorization: Bearer abc.def-123456", "authorization: bearer abc.def-123456"]
+)
+def test_bearer_headers_are_redacted(header):
+    out = redact(f"GET /v1/models {header} -> 401")
+    assert "abc.def-123456" not in out and "[REDACTED]" in out

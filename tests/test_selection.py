@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
+from backend.datasets.card import cut_line, reasoning_form
 from backend.datasets.schemas import SnapshotSettings
-from backend.datasets.selection import Attempt, assistant_text, drop_near_duplicates, select_prompt
+from backend.datasets.selection import (
+    Attempt,
+    assistant_text,
+    cut_reasoning,
+    drop_near_duplicates,
+    select_prompt,
+)
 
 
 def _a(i: int, accepted, text: str, tokens: int | None = None) -> Attempt:
@@ -62,7 +71,6 @@ def test_best_of_n_by_judge_score_keeps_the_highest_scored():
 
 
 def test_best_of_n_needs_the_judge_stage():
-    import pytest
     from pydantic import ValidationError
 
     from backend.runs.schemas import Recipe
@@ -72,3 +80,65 @@ def test_best_of_n_needs_the_judge_stage():
         Recipe.model_validate({**base, "stages": ["rollout", "filter", "snapshot"]})
     ok = Recipe.model_validate({**base, "stages": ["rollout", "filter", "judge", "snapshot"]})
     assert ok.snapshot.pick == "judge_score"
+
+
+def _r(i: int, accepted, reasoning, content, finish="stop") -> Attempt:
+    return Attempt(300 + i, i, accepted, reasoning, content, 10 + i, finish_reason=finish)
+
+
+def test_cut_reasoning_names_why_a_trace_is_not_whole():
+    assert cut_reasoning(_r(0, True, "all of it", "\\boxed{4}")) is None
+    assert cut_reasoning(_r(0, True, None, "\\boxed{4}")) is None  # no reasoning at all: nothing to cut
+    assert cut_reasoning(_r(0, True, None, "<think>a</think>\\boxed{4}")) is None  # inline and closed
+    # stopped at max_tokens: cut, even where an answer came before the cut (it may be half of one)
+    assert cut_reasoning(_r(0, True, "half a thou", "", "length")) == "truncated"
+    assert cut_reasoning(_r(0, True, "thought", "\\boxed{4", "length")) == "truncated"
+    assert cut_reasoning(_r(0, True, None, "an R1 trace with no tags, cut", "length")) == "truncated"
+    # reasoning and nothing after it, or an inline <think> that never closed
+    assert cut_reasoning(_r(0, True, "thought", "  \n", "stop")) == "no_answer"
+    assert cut_reasoning(_r(0, True, None, "<think>never closed", "stop")) == "no_answer"
+    assert cut_reasoning(_r(0, True, "thought", None, None)) == "no_answer"
+
+
+def test_cut_traces_never_become_rows_or_pairs_and_are_counted_by_reason():
+    attempts = [
+        _r(0, True, "whole reasoning one", "\\boxed{4}"),
+        _r(1, True, "cut reasoning at the token limit", "", "length"),
+        _r(2, True, "reasoning with nothing after", "", "stop"),
+        _r(3, False, "a cut wrong path", "", "length"),
+        _r(4, False, "a whole wrong path", "\\boxed{5}"),
+        _r(5, True, "another whole reasoning here", "\\boxed{4}"),
+    ]
+    p = select_prompt(1, attempts, SnapshotSettings(drop_near_duplicates=False))
+    assert [a.attempt for a in p.rows] == [0, 5]
+    assert p.cut == {"truncated": 1, "no_answer": 1} and p.rejected_cut == 1
+    assert (p.accepted, p.after_cut, p.after_band) == (4, 2, 2)
+    assert [(c.attempt, r.attempt) for c, r in p.pairs] == [(0, 4)]  # never the cut rejected attempt 3
+    # The band reads the teacher's acceptance over all attempts (4 of 6), cut ones included.
+    assert select_prompt(1, attempts, SnapshotSettings(pass_rate_band=(0.6, 0.7))).after_band == 2
+    # Unfiltered (include all): every cut attempt is still left out, the rejected one too.
+    everything = select_prompt(1, attempts, SnapshotSettings(include="all", drop_near_duplicates=False))
+    assert [a.attempt for a in everything.rows] == [0, 4, 5]
+    assert everything.cut == {"truncated": 2, "no_answer": 1}
+
+
+def test_a_cut_trace_is_never_closed_with_a_synthetic_think():
+    with pytest.raises(ValueError, match="never closed"):
+        assistant_text("half a thought", "")
+    with pytest.raises(ValueError, match="never closed"):
+        assistant_text("half a thought", None)
+    assert assistant_text("whole", " \\boxed{4} ") == "<think>\nwhole\n</think>\n\n\\boxed{4}"
+
+
+def test_the_card_says_which_reasoning_form_the_snapshot_holds_and_what_was_left_out():
+    counts = {"accepted": 6, "after_cut_reasoning": 4, "excluded_truncated": 1, "excluded_no_answer": 1,
+              "rejected_cut": 2, "rows_with_reasoning": 3, "after_max_per_prompt": 4}  # fmt: skip
+    assert reasoning_form({"reasoning": "keep"}, counts).startswith("inline, in 3 of 4 rows: ")
+    assert reasoning_form({"reasoning": "keep"}, {**counts, "rows_with_reasoning": 0}).startswith("none: ")
+    assert reasoning_form({"reasoning": "drop"}, counts).startswith("dropped (snapshot.reasoning: drop)")
+    assert cut_line(counts) == (
+        "left out, never closed with a `</think>` the teacher did not write: 1 accepted attempts stopped at "
+        "max_tokens (truncated), 1 with reasoning and no answer after it; 2 rejected ones with a cut "
+        "reasoning kept out of preference pairs"
+    )
+    assert cut_line({**counts, "excluded_truncated": 0, "excluded_no_answer": 0, "rejected_cut": 0}) is None

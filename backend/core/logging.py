@@ -5,20 +5,55 @@ from __future__ import annotations
 import logging
 import re
 
-# Bearer tokens, our own tokens, OpenAI-style keys and key=value pairs that name a secret.
+# Bearer tokens, our own tokens, OpenAI-style keys and password hashes, wherever they appear.
 _SECRET_PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]+"),
     re.compile(r"dst_[A-Za-z0-9_\-]{8,}"),
     re.compile(r"sk-[A-Za-z0-9_\-]{8,}"),
-    re.compile(r"(?i)((?:api[_-]?key|password|secret|token)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"),
     re.compile(r"\$argon2[a-z]*\$[^\s'\",)]+"),  # password hashes
 ]
+# key=value / "key": value pairs whose key may name a secret; _names_secret decides on the whole key.
+# Matching a bare "token" anywhere in the key redacted tokenizer settings ("pad_token: 1" in a stage
+# error), which hid the real cause of a failure.
+_KEY_VALUE = re.compile(
+    r"(?i)(?<![\w.-])([\w.-]*?(?:key|token|passw(?:or)?d|passphrase|secret|authorization|credentials?))"
+    r"([\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"
+)
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+# <role>_token keys of tokenizers and processors (pad_token, add_bos_token, image_token...): a token's
+# text or id, never a credential.
+_TOKEN_ROLES = frozenset(
+    "pad eos bos unk sep cls mask eot eom boi eoi boa eoa image video audio vision start end think "
+    "prefix suffix middle fim decoder".split()
+)
+_SECRET_WORDS = frozenset(
+    "password passwd passphrase secret authorization apikey credential credentials".split()
+)
+_KEY_KINDS = frozenset({"api", "secret", "private", "access", "auth", "client", "signing", "encryption"})
+
+
+def _names_secret(key: str) -> bool:
+    """Whether a key (api_key, hf_token, accessToken, x-auth-token...) names a secret value; pad_token,
+    max_tokens, eos_token_id, num_tokens and the like do not."""
+    words = [w for w in re.split(r"[_\-]+", _CAMEL.sub(r"\1_\2", key.rsplit(".", 1)[-1]).lower()) if w]
+    if not words:
+        return False
+    last, before = words[-1], words[-2] if len(words) > 1 else ""
+    if last == "token":
+        return before not in _TOKEN_ROLES
+    if last == "key":
+        return before in _KEY_KINDS
+    return last in _SECRET_WORDS
+
+
+def _redact_value(m: re.Match) -> str:
+    return f"{m.group(1)}{m.group(2)}[REDACTED]" if _names_secret(m.group(1)) else m.group(0)
 
 
 def redact(text: str) -> str:
     for pat in _SECRET_PATTERNS:
         text = pat.sub(lambda m: (m.group(1) if m.groups() else "") + "[REDACTED]", text)
-    return text
+    return _KEY_VALUE.sub(_redact_value, text)
 
 
 def scrub(text: str | None, *secrets: str | None) -> str | None:

@@ -233,7 +233,8 @@ def wait_until(
     while True:
         code = proc.poll()
         if code is not None:
-            message = f"{name} (pid {proc.pid}) exited with code {_describe(code)} before it was {ready_as}"
+            message = f"{name} (pid {proc.pid}) exited with code {describe_exit(code)} before it was "
+            message += ready_as
             _fail(proc, name, message, code, log_path)
         if ready():
             return time.monotonic() - started
@@ -274,7 +275,8 @@ def _fail(
     raise ProcessError(message, name=name, returncode=code)
 
 
-def _describe(code: int) -> str:
+def describe_exit(code: int) -> str:
+    """An exit status as people read it: "1", or "-9 (SIGKILL)" for a signal."""
     if code < 0:
         try:
             return f"{code} ({signal.Signals(-code).name})"

@@ -15,6 +15,34 @@ FORMATS = {
 }
 
 
+def reasoning_form(selection: dict[str, Any], counts: dict[str, int]) -> str:
+    """Which form of reasoning the snapshot's rows hold, for the card (and whoever trains on it)."""
+    if selection.get("reasoning") == "drop":
+        return "dropped (snapshot.reasoning: drop): each assistant turn is the answer alone"
+    rows, with_reasoning = counts.get("after_max_per_prompt", 0), counts.get("rows_with_reasoning", 0)
+    if not with_reasoning:
+        return "none: the teacher's attempts carry no reasoning; each assistant turn is the answer alone"
+    return (
+        f"inline, in {with_reasoning} of {rows} rows: the assistant turn opens with the teacher's reasoning "
+        "as `<think>\\n...\\n</think>\\n\\n`, then the answer; Distillery's train stage re-renders it "
+        "with the student's own chat template (placed where that template puts reasoning, or left as "
+        "plain text for a family without think tokens)"
+    )
+
+
+def cut_line(counts: dict[str, int]) -> str | None:
+    """The attempts left out because their reasoning was cut, by reason; None when there were none."""
+    truncated, no_answer = counts.get("excluded_truncated", 0), counts.get("excluded_no_answer", 0)
+    rejected = counts.get("rejected_cut", 0)
+    if not (truncated or no_answer or rejected):
+        return None
+    return (
+        f"left out, never closed with a `</think>` the teacher did not write: {truncated} accepted "
+        f"attempts stopped at max_tokens (truncated), {no_answer} with reasoning and no answer after it; "
+        f"{rejected} rejected ones with a cut reasoning kept out of preference pairs"
+    )
+
+
 def _yaml_str(s: str) -> str:
     return orjson.dumps(s).decode()  # a JSON string is a valid YAML scalar
 
@@ -88,9 +116,14 @@ def render_card(
             f"- human review: {counts.get('human_accepted', 0)} accepted, {counts.get('human_rejected', 0)} "
             f"rejected, {counts.get('human_edits', 0)} edited"
         )
+    body += ["", "## Reasoning", "", f"- form: {reasoning_form(selection, counts)}"]
+    if cut := cut_line(counts):
+        body.append(f"- {cut}")
     body += ["", "## Counts after each filter", "", "| step | rows |", "|---|---|"]
-    for step in ("accepted", "after_pass_rate_band", "after_near_duplicates", "after_max_per_prompt"):
-        body.append(f"| {step.replace('_', ' ')} | {counts[step]} |")
+    steps = ("accepted", "after_cut_reasoning", "after_pass_rate_band", "after_near_duplicates",
+             "after_max_per_prompt")  # fmt: skip
+    for step in steps:
+        body.append(f"| {step.replace('_', ' ')} | {counts.get(step, 0)} |")
     body.append(f"| preference pairs | {counts['preference_pairs']} |")
     body += ["", "## Files", ""]
     for c in configs:

@@ -55,6 +55,23 @@ class SnapshotSettings(BaseModel):
 
 class SnapshotCounts(BaseModel):
     accepted: int = Field(description="Accepted attempts of the run.")
+    after_cut_reasoning: int = Field(
+        0,
+        description="Accepted attempts whose reasoning is whole: a cut one is left out, never closed with "
+        "a </think> the teacher did not write.",
+    )
+    excluded_truncated: int = Field(
+        0, description="Accepted attempts left out: the teacher stopped at max_tokens (finish_reason length)."
+    )
+    excluded_no_answer: int = Field(
+        0, description="Accepted attempts left out: reasoning with no answer after it (an unclosed <think>)."
+    )
+    rejected_cut: int = Field(
+        0, description="Rejected attempts with a cut reasoning: never the rejected side of a preference pair."
+    )
+    rows_with_reasoning: int = Field(
+        0, description="Rows whose assistant turn carries the teacher's reasoning (0: none, or dropped)."
+    )
     after_pass_rate_band: int
     after_near_duplicates: int
     after_max_per_prompt: int

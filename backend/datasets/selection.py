@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from backend.datasets.schemas import SnapshotSettings
 
@@ -25,6 +25,7 @@ class Attempt:
     content: str | None
     completion_tokens: int | None
     judge_score: float | None = None  # the LLM judge's score, where the run has a judge stage
+    finish_reason: str | None = None  # the teacher's; None for a reviewer's edit (the edit is whole)
 
     @property
     def length(self) -> int:
@@ -39,6 +40,27 @@ class Picked:
     accepted: int
     after_band: int
     after_near_duplicates: int
+    after_cut: int = 0  # accepted attempts whose reasoning is whole
+    cut: dict[str, int] = field(default_factory=dict)  # accepted attempts left out, by cut_reasoning's reason
+    rejected_cut: int = 0  # rejected attempts with a cut reasoning: never a pair's rejected side
+
+
+def cut_reasoning(a: Attempt) -> str | None:
+    """Why an attempt's reasoning is not whole, or None. Training text closes the reasoning with
+    </think> before the answer; closing a trace the teacher never finished would teach the student to
+    stop thinking mid-thought and answer from nothing, so such attempts are left out, never closed:
+
+    truncated  the teacher stopped at max_tokens (finish_reason "length"), whatever it wrote
+    no_answer  reasoning and nothing after it, or an inline <think> that never closed
+    """
+    if a.finish_reason == "length":
+        return "truncated"
+    content = (a.content or "").strip()
+    if content.startswith("<think>") and "</think>" not in content:
+        return "no_answer"
+    if a.reasoning and a.reasoning.strip() and not content:
+        return "no_answer"
+    return None
 
 
 def shingles(text: str, n: int = 5) -> frozenset[int]:
@@ -93,12 +115,23 @@ def pick(attempts: list[Attempt], settings: SnapshotSettings, prompt_id: int) ->
 
 
 def select_prompt(prompt_id: int, attempts: list[Attempt], settings: SnapshotSettings) -> Picked:
-    """One prompt's rows and pairs under the policy (attempts in attempt order)."""
+    """One prompt's rows and pairs under the policy (attempts in attempt order). The pass-rate band
+    reads the teacher's acceptance over all attempts; attempts with a cut reasoning then never become
+    rows or pairs (counted by reason in `cut` and `rejected_cut`)."""
     accepted = [a for a in attempts if a.accepted or settings.include == "all"]
     rejected = [a for a in attempts if a.accepted is False]
+    cut: dict[str, int] = {}
+    whole = []
+    for a in accepted:
+        if (why := cut_reasoning(a)) is None:
+            whole.append(a)
+        else:
+            cut[why] = cut.get(why, 0) + 1
+    rejected_whole = [a for a in rejected if cut_reasoning(a) is None]
+    rejected_cut = len(rejected) - len(rejected_whole)
     if not in_band(len(accepted), len(attempts), settings.pass_rate_band):
-        return Picked([], [], len(accepted), 0, 0)
-    banded = accepted
+        return Picked([], [], len(accepted), 0, 0, len(whole), cut, rejected_cut)
+    banded = whole
     unique = (
         drop_near_duplicates(banded, settings.near_duplicate_jaccard)
         if settings.drop_near_duplicates
@@ -106,15 +139,19 @@ def select_prompt(prompt_id: int, attempts: list[Attempt], settings: SnapshotSet
     )
     rows = pick(unique, settings, prompt_id)
     pairs: list[tuple[Attempt, Attempt]] = []
-    if settings.preference_pairs and settings.include == "accepted" and rows and rejected:
-        for i in range(min(settings.pairs_per_prompt, len(rows), len(rejected))):
-            pairs.append((rows[i], rejected[i]))
-    return Picked(rows, pairs, len(accepted), len(banded), len(unique))
+    if settings.preference_pairs and settings.include == "accepted" and rows and rejected_whole:
+        for i in range(min(settings.pairs_per_prompt, len(rows), len(rejected_whole))):
+            pairs.append((rows[i], rejected_whole[i]))
+    return Picked(rows, pairs, len(accepted), len(banded), len(unique), len(whole), cut, rejected_cut)
 
 
 def assistant_text(reasoning: str | None, content: str | None) -> str:
-    """The assistant turn TRL trains on: the reasoning inside <think>...</think>, then the answer."""
+    """The assistant turn TRL trains on: the reasoning inside <think>...</think>, then the answer.
+    Never a </think> after reasoning with no answer: that is a cut trace (cut_reasoning), refused here
+    so that no caller can close one by mistake."""
     content = content or ""
     if not reasoning or "<think>" in content:
         return content
+    if not content.strip():
+        raise ValueError("reasoning with no answer after it: a cut trace is left out, never closed")
     return f"<think>\n{reasoning.strip()}\n</think>\n\n{content.strip()}"

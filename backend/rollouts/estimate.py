@@ -1,5 +1,8 @@
 """Tokens, cost and time a rollout would take, before anything is launched.
 
+Output is bounded by max_tokens as the rollout will send it (requests.resolve_max_tokens: set in the
+rollout, else the teacher's context length, else a default); the response says which and why.
+
 Time per attempt, best source first (the response's `seconds_source`): this teacher's mean latency in
 earlier runs; else its last speed probe (the teacher_probe job, per output token); else other teachers
 of the same backend in this project, per output token; else the backend's default speed below, which
@@ -18,6 +21,7 @@ from sqlalchemy.orm import Session
 from backend.prices.service import provider_of, quote_for
 from backend.prompts.models import Prompt, PromptSet
 from backend.rollouts.metrics import split_filter
+from backend.rollouts.requests import resolve_max_tokens
 from backend.rollouts.schemas import RolloutEstimate, RolloutSettings
 from backend.runs.models import Run
 from backend.samples.models import Generation
@@ -100,11 +104,13 @@ def estimate(
         .join(Run, Run.id == Generation.run_id)
         .where(Run.teacher_id == teacher.id, Generation.status == "ok", Generation.from_cache.is_(False))
     ).one()
+    cap = resolve_max_tokens(settings, teacher)
+    basis.append(f"max_tokens: {cap.value}, {cap.source} ({cap.detail})")
     if past[0]:
-        per = min(float(past[0]), settings.max_tokens)
+        per = min(float(past[0]), cap.value)
         basis.append(f"output: this teacher's mean of {per:.0f} tokens per attempt in earlier runs")
     else:
-        per = float(settings.max_tokens)
+        per = float(cap.value)
         basis.append("output: max_tokens per attempt (an upper bound; no earlier runs of this teacher)")
     output_tokens = int(per * attempts)
     probe = usable_probe(teacher)
@@ -142,6 +148,8 @@ def estimate(
         cost_usd=cost,
         seconds=seconds,
         seconds_source=source,
+        max_tokens=cap.value,
+        max_tokens_source=cap.source,
         startup_s=startup,
         price=quote.as_dict() if quote else None,
         basis=basis,

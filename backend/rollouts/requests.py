@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,54 @@ def local_model_digest(model: str) -> str | None:
     return _digests[key]
 
 
+# max_tokens when the rollout leaves it unset and the teacher's context length is unknown: room for an
+# R1-style trace (6k-32k tokens). The old fixed 1024 cut nearly every reasoning trace short.
+DEFAULT_MAX_TOKENS = 16_384
+
+
+@dataclass(frozen=True)
+class MaxTokens:
+    value: int
+    source: str  # "set in the rollout", "auto: teacher context length N", "auto: default 16384"
+    detail: str  # where a context length was read, or what would make auto find one
+
+
+def context_length(teacher: Teacher) -> tuple[int, str] | None:
+    """The teacher's context length and where it was read, where anything knows it: a vllm teacher's
+    max_model_len setting (the server the worker starts gets it), else the probe's reading of the
+    server's /v1/models (vLLM reports max_model_len there)."""
+    setting = (teacher.settings or {}).get("max_model_len")
+    if isinstance(setting, int) and setting > 0:
+        return setting, "the teacher's max_model_len setting"
+    probed = (teacher.probe or {}).get("context_length")
+    if isinstance(probed, int) and probed > 0:
+        return probed, "its server's /v1/models, read by the last speed probe"
+    return None
+
+
+def resolve_max_tokens(settings: RolloutSettings, teacher: Teacher) -> MaxTokens:
+    """The one place a rollout's max_tokens is decided, for the requests, the cache key and the estimate.
+
+    Auto sends the whole context length: vLLM caps each request at what its prompt leaves of
+    max_model_len (get_max_tokens in vllm/entrypoints/serve/utils/api_utils.py, 0.32)."""
+    if settings.max_tokens is not None:
+        return MaxTokens(settings.max_tokens, "set in the rollout", "rollout.max_tokens")
+    found = context_length(teacher)
+    if found is not None:
+        return MaxTokens(found[0], f"auto: teacher context length {found[0]}", found[1])
+    return MaxTokens(
+        DEFAULT_MAX_TOKENS,
+        f"auto: default {DEFAULT_MAX_TOKENS}",
+        "the teacher's context length is unknown (set a vllm teacher's max_model_len, or run the probe "
+        "against a vLLM server)",
+    )
+
+
+def resolved(settings: RolloutSettings, teacher: Teacher) -> RolloutSettings:
+    """The settings with max_tokens decided: what a chunk sends."""
+    return settings.model_copy(update={"max_tokens": resolve_max_tokens(settings, teacher).value})
+
+
 def sampling_key(settings: RolloutSettings) -> dict[str, Any]:
     """The settings that change what the teacher writes (not chunking, concurrency or retries)."""
     return settings.model_dump(
@@ -67,12 +116,13 @@ def sampling_key(settings: RolloutSettings) -> dict[str, Any]:
 
 
 def cache_prefix(*, project_id: int, teacher: Teacher, settings: RolloutSettings) -> bytes:
-    """The part of every cache key that one rollout shares."""
+    """The part of every cache key that one rollout shares. max_tokens is keyed as resolved, so an auto
+    rollout and one that set the same number share their generations."""
     head = {
         "project": project_id,
         "endpoint": endpoint_of(teacher),
         "model": teacher.model,
-        "sampling": sampling_key(settings),
+        "sampling": sampling_key(resolved(settings, teacher)),
     }
     return orjson.dumps(head, option=orjson.OPT_SORT_KEYS)
 

@@ -13,7 +13,15 @@ class RolloutSettings(BaseModel):
     n: int = Field(4, ge=1, le=64, description="Attempts per prompt.")
     temperature: float = Field(0.7, ge=0, le=2)
     top_p: float = Field(1.0, gt=0, le=1)
-    max_tokens: int = Field(1024, ge=1, le=262_144, description="Cap on each attempt's tokens.")
+    max_tokens: int | None = Field(
+        None,
+        ge=1,
+        le=262_144,
+        description="Cap on each attempt's tokens. Unset (auto): the teacher's context length where it is "
+        "known (a vllm teacher's max_model_len setting, or what its server's /v1/models reported to the "
+        "speed probe), else 16384. Reasoning teachers (R1-style) write 6k-32k tokens per attempt; a trace "
+        "cut at the cap is never trained on.",
+    )
     seed: int | None = Field(
         None, ge=-(2**63), le=2**63 - 1, description="Per-request seed, where the teacher supports one."
     )
@@ -101,6 +109,11 @@ class RolloutEstimate(BaseModel):
         "runs), `probe` (its last speed probe, per output token), `backend` (other teachers of its "
         "backend in this project, per output token), or `default` (the backend's assumed speed: not "
         "measured; run the probe)."
+    )
+    max_tokens: int = Field(description="The cap on each attempt's tokens this estimate used.")
+    max_tokens_source: str = Field(
+        description="Where max_tokens comes from: `set in the rollout`, `auto: teacher context length N` "
+        "or `auto: default 16384`."
     )
     startup_s: float = Field(
         description="Start-up counted once: vLLM's when the worker starts the server (the probe's "

@@ -72,6 +72,11 @@ class TeacherProbe(BaseModel):
     requests: int = Field(0, description="Requests sent, all at once.")
     succeeded: int = Field(0, description="Requests that came back with an answer.")
     max_tokens: int = 0
+    context_length: int | None = Field(
+        None,
+        description="The model's context length as the server reports it in /v1/models (vLLM's "
+        "max_model_len); what an auto rollout.max_tokens uses. None where the server does not say.",
+    )
     measured_at: datetime
     job_id: int | None = None
     error: str | None = Field(None, description="Why the probe failed, with any key scrubbed out.")

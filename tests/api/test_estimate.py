@@ -77,3 +77,54 @@ def test_measured_latencies_win_over_the_default(client, project):
     other = post_estimate(client, h, pid, pset, fresh, n=1, max_tokens=300, concurrency=5)
     assert other["seconds_source"] == "backend"
     assert other["seconds"] == pytest.approx(2 * 300 / 100, abs=0.1)
+
+
+def test_max_tokens_is_auto_by_default_and_the_estimate_says_which_it_used(client, project):
+    from backend.core.db import session_scope
+    from backend.rollouts.requests import DEFAULT_MAX_TOKENS
+    from backend.rollouts.schemas import RolloutSettings
+    from backend.teachers.models import Teacher
+
+    assert RolloutSettings().max_tokens is None and DEFAULT_MAX_TOKENS == 16384
+    h, pid, pset = project
+    api = make_teacher(client, h, pid, name="api", backend="openai_compat", model="m", base_url="http://x/v1")
+    r1 = make_teacher(
+        client,
+        h,
+        pid,
+        name="r1",
+        backend="vllm",
+        model="deepseek-ai/DeepSeek-R1-Distill-Qwen-7B",
+        settings={"max_model_len": 32768},
+    )
+
+    def basis(est: dict) -> str:
+        return next(b for b in est["basis"] if b.startswith("max_tokens: "))
+
+    # Nothing knows the API's context length: the default, an upper bound for every attempt.
+    est = post_estimate(client, h, pid, pset, api, n=2)
+    assert (est["max_tokens"], est["max_tokens_source"]) == (16384, "auto: default 16384")
+    assert est["output_tokens"] == 16384 * est["attempts"] and est["attempts"] == 2 * 10
+    assert basis(est).startswith("max_tokens: 16384, auto: default 16384 (the teacher's context length is")
+    assert post_estimate(client, h, pid, pset, api, n=2, max_tokens=None)["max_tokens"] == 16384
+    # A vllm teacher's max_model_len setting is the context length its server gets.
+    est = post_estimate(client, h, pid, pset, r1, n=1)
+    assert (est["max_tokens"], est["max_tokens_source"]) == (32768, "auto: teacher context length 32768")
+    assert est["output_tokens"] == 32768 * est["attempts"]
+    assert basis(est) == (
+        "max_tokens: 32768, auto: teacher context length 32768 (the teacher's max_model_len setting)"
+    )
+    # Set in the rollout, it is used as it is.
+    est = post_estimate(client, h, pid, pset, r1, n=1, max_tokens=2048)
+    assert (est["max_tokens"], est["max_tokens_source"]) == (2048, "set in the rollout")
+    assert est["output_tokens"] == 2048 * est["attempts"]
+
+    # What the probe read off the server's /v1/models counts where the teacher has no setting.
+    with session_scope() as s:
+        s.get(Teacher, api).probe = {"measured_at": "2026-01-01T00:00:00Z", "context_length": 131072}
+    est = post_estimate(client, h, pid, pset, api, n=1)
+    assert (est["max_tokens"], est["max_tokens_source"]) == (131072, "auto: teacher context length 131072")
+    assert "(its server's /v1/models, read by the last speed probe)" in basis(est)
+    with session_scope() as s:  # the teacher's own setting wins over the probe's reading
+        s.get(Teacher, r1).probe = {"measured_at": "2026-01-01T00:00:00Z", "context_length": 131072}
+    assert post_estimate(client, h, pid, pset, r1, n=1)["max_tokens"] == 32768

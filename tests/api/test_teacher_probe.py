@@ -28,8 +28,9 @@ WRONG_KEY = "sk-wrong-key-9876543210"
 def fake_url():
     port = free_port()
     proc = start_fake_server(
-        port, "--latency-s", str(LATENCY_S), "--answer-bytes", "300", log_path=DATA_DIR / "fake-probe.log"
-    )
+        port, "--latency-s", str(LATENCY_S), "--answer-bytes", "300", "--max-model-len", "32768",
+        log_path=DATA_DIR / "fake-probe.log",
+    )  # fmt: skip
     yield f"http://127.0.0.1:{port}"
     stop_fake_server(proc)
 
@@ -67,6 +68,7 @@ def test_the_probe_measures_the_teacher_and_the_estimate_uses_it(client, project
     assert probe["requests"] == probe["succeeded"] == REQUESTS and probe["error"] is None
     assert probe["job_id"] == job["id"] and probe["max_tokens"] == MAX_TOKENS
     assert probe["startup_s"] is None  # an endpoint: nothing to start
+    assert probe["context_length"] == 32768  # the fake lists max_model_len in /v1/models, as vLLM does
     per_request = probe["completion_tokens"] / REQUESTS
     # The fake sleeps LATENCY_S before every answer, so no request is faster than that; on this
     # machine none takes 5 s either.
@@ -84,6 +86,10 @@ def test_the_probe_measures_the_teacher_and_the_estimate_uses_it(client, project
         "measured by the probe at" in b and f"{probe['tokens_per_s']:.1f} tokens/s per request" in b
         for b in est["basis"]
     ), est["basis"]
+
+    # An auto max_tokens uses the context length the probe read.
+    auto = post_estimate(client, h, pid, pset, tid, n=1)
+    assert (auto["max_tokens"], auto["max_tokens_source"]) == (32768, "auto: teacher context length 32768")
 
     # Probed again: it calls again (no response cache in between) and replaces the figures.
     again = _probe(client, h, pid, tid)

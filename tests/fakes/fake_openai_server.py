@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FAULTS = ("429", "500", "timeout", "reset", "malformed", "empty", "length", "nul")
 # Faults a client must retry; a conversation's count of these is what --max-faults-per-prompt caps.
 _RETRIED = ("429", "500", "timeout", "reset", "malformed", "empty")
-STYLES = ("think", "reasoning_content", "reasoning", "none")
+STYLES = ("think", "reasoning_content", "reasoning", "none", "open_think")
 WORDS = "so first we add the numbers then carry the one and check the sum again because care matters".split()
 _JSON = "application/json"
 
@@ -46,11 +46,15 @@ class FakeServerConfig:
     port: int = field(default=8099, metadata={"help": "port to bind"})
     model: str = field(default="fake-teacher", metadata={"help": "model name in answers and /v1/models"})
     answer_bytes: int = field(default=2048, metadata={"help": "about this many bytes of text per choice"})
+    max_model_len: int = field(
+        default=0, metadata={"help": "context length listed in /v1/models as vLLM does (0: none listed)"}
+    )
     reasoning_style: str = field(
         default="think",
         metadata={
             "help": "where the reasoning goes: think (<think>..</think> in content), reasoning_content "
-            "(DeepSeek), reasoning (vLLM's parsers), none (one plain text)",
+            "(DeepSeek), reasoning (vLLM's parsers), none (one plain text), open_think (an R1 template "
+            "opened <think> in the prompt and no reasoning parser runs: ..</think> answer in content)",
             "choices": STYLES,
         },
     )
@@ -134,6 +138,7 @@ class FakeOpenAIServer:
         self.tries: Counter[bytes] = Counter()
         self.faulted: Counter[bytes] = Counter()
         self.stats: Counter[str] = Counter()
+        self.max_tokens: Counter[str] = Counter()  # max_tokens as each request sent it ("None": unset)
         self.requests = 0
         self.window_start = time.monotonic()
         self.window_used = 0
@@ -173,13 +178,15 @@ class FakeOpenAIServer:
             cut = reasoning[: len(reasoning) // 2]
             if style == "think":
                 return {"role": "assistant", "content": f"<think>{cut}"}  # unclosed
-            if style == "none":
+            if style in ("none", "open_think"):  # open_think: cut before its </think>, so no tag at all
                 return {"role": "assistant", "content": cut}
             return {"role": "assistant", "content": "", style: cut}
         if style == "think":
             return {"role": "assistant", "content": f"<think>{reasoning}</think>{answer}"}
         if style == "none":
             return {"role": "assistant", "content": f"{reasoning} {answer}"}
+        if style == "open_think":
+            return {"role": "assistant", "content": f"{reasoning}\n</think>\n\n{answer}"}
         return {"role": "assistant", "content": answer, style: reasoning}
 
     def _choices_for(self, variant: str, n: int) -> tuple[bytes, int]:
@@ -262,6 +269,7 @@ class FakeOpenAIServer:
             n = 1 if cfg.ignore_n else int(body.get("n") or 1)
             if not isinstance(messages, list) or n < 1:
                 raise ValueError
+            self.max_tokens[str(body.get("max_tokens"))] += 1
         except (ValueError, TypeError, KeyError):
             error = {"message": "bad request: no messages list", "type": "invalid_request_error"}
             return web.json_response({"error": error}, status=400)
@@ -332,11 +340,13 @@ class FakeOpenAIServer:
 
     async def models(self, _request: web.Request) -> web.Response:
         data = [{"id": self.cfg.model, "object": "model", "created": 0, "owned_by": "fake"}]
+        if self.cfg.max_model_len:
+            data[0]["max_model_len"] = self.cfg.max_model_len  # as vLLM lists it
         return web.json_response({"object": "list", "data": data})
 
     def _stats(self) -> dict[str, Any]:
         faults = {k: self.stats.get(k, 0) for k in (*FAULTS, "ratelimited", "marker")}
-        return {"requests": self.requests, "faults": faults}
+        return {"requests": self.requests, "faults": faults, "max_tokens": dict(self.max_tokens)}
 
     async def get_stats(self, _request: web.Request) -> web.Response:
         return web.json_response(self._stats())
@@ -344,6 +354,7 @@ class FakeOpenAIServer:
     async def reset_stats(self, _request: web.Request) -> web.Response:
         self.requests = 0
         self.stats.clear()
+        self.max_tokens.clear()
         self.tries.clear()
         self.faulted.clear()
         return web.json_response(self._stats())

@@ -94,8 +94,10 @@ def test_rollout_filter_snapshot_end_to_end(client, accounts, tmp_path, teacher_
     # The snapshot: attempts 0 and 2 of a prompt are identical, so near-dup removal keeps one of them.
     s = run["summary"]["snapshot"]
     assert s["counts"] == {
-        "accepted": 18, "after_pass_rate_band": 18, "after_near_duplicates": 9, "after_max_per_prompt": 9,
-        "prompts": 9, "preference_pairs": 9, "human_accepted": 0, "human_rejected": 0, "human_edits": 0,
+        "accepted": 18, "after_cut_reasoning": 18, "after_pass_rate_band": 18, "after_near_duplicates": 9,
+        "after_max_per_prompt": 9, "prompts": 9, "preference_pairs": 9, "human_accepted": 0,
+        "human_rejected": 0, "human_edits": 0, "excluded_truncated": 0, "excluded_no_answer": 0,
+        "rejected_cut": 0, "rows_with_reasoning": 9,
     }  # fmt: skip
     snaps = client.get(f"/api/projects/{pid}/snapshots", headers=h, params={"run_id": run["id"]}).json()[
         "items"
@@ -122,8 +124,74 @@ def test_rollout_filter_snapshot_end_to_end(client, accounts, tmp_path, teacher_
     card = client.get(f"{base}/card", headers=h).text
     assert card.startswith("---\n") and "config_name: messages" in card and "config_name: preference" in card
     assert "math v1" in card and "| after near duplicates | 9 |" in card
+    assert "- form: inline, in 9 of 9 rows: the assistant turn opens with the teacher's reasoning" in card
+    assert "left out, never closed" not in card  # nothing was cut
     assert client.get(f"{base}/files/../../etc/passwd", headers=h).status_code == 404
     assert client.get(f"{base}/files/secrets.txt", headers=h).status_code == 404
+
+
+@pytest.fixture(scope="module")
+def cutting_teacher_url():
+    """The mixed teacher, but about a third of its requests stop at max_tokens inside the reasoning."""
+    port = free_port()
+    proc = start_fake_server(
+        port, "--answers", ANSWERS, "--answer-bytes", "400", "--rate-length", "0.35",
+        log_path=DATA_DIR / "fake-cutting.log",
+    )  # fmt: skip
+    yield f"http://127.0.0.1:{port}/v1"
+    stop_fake_server(proc)
+
+
+def _rows(client, h, pid, snapshot_id, config) -> list[dict]:
+    import orjson
+
+    r = client.get(f"/api/projects/{pid}/snapshots/{snapshot_id}/files/{config}.jsonl", headers=h)
+    assert r.status_code == 200, r.text
+    return [orjson.loads(line) for line in r.content.splitlines()]
+
+
+@pytest.mark.parametrize("include", ["all", "accepted"])
+def test_truncated_traces_are_left_out_and_counted_never_closed(
+    client, accounts, tmp_path, cutting_teacher_url, celery_worker, include
+):
+    from tests.workers.test_rollout import _generations
+
+    pid, h, pset, tid = _project(client, accounts, tmp_path, cutting_teacher_url, PROMPTS)
+    run = _run(client, h, pid, pset, tid, include=include, drop_near_duplicates=False)
+    assert run["status"] == "succeeded", run
+    gens = {g["id"]: g for g in _generations(client, h, pid, run["id"])}
+    cut = {gid for gid, g in gens.items() if g["truncated"]}
+    assert 0 < len(cut) < len(gens)  # the draw cut some prompts' attempts, not all
+    s = run["summary"]["snapshot"]
+    c = s["counts"]
+    candidates = [g for g in gens.values() if include == "all" or g["accepted"]]
+    assert c["excluded_truncated"] == sum(g["truncated"] for g in candidates)
+    assert c["after_cut_reasoning"] == c["accepted"] - c["excluded_truncated"] - c["excluded_no_answer"]
+    rejected_cut = sum(g["truncated"] and g["accepted"] is False for g in gens.values())
+    assert c["rejected_cut"] == rejected_cut and c["excluded_no_answer"] == 0
+    if include == "all":
+        assert c["excluded_truncated"] == len(cut)
+    else:
+        assert rejected_cut > 0  # a cut trace has no answer: the verifier rejects it
+
+    rows = _rows(client, h, pid, s["snapshot_id"], "messages")
+    assert len(rows) == c["after_max_per_prompt"] == c["rows_with_reasoning"] > 0
+    assert not {r["generation_id"] for r in rows} & cut
+    for r in rows:  # every </think> is the teacher's own, with its answer after it
+        text = r["messages"][-1]["content"]
+        assert text.startswith("<think>") and text.count("</think>") == 1
+        assert "Answer: " in text.split("</think>", 1)[1]
+    if include == "accepted":
+        pairs = _rows(client, h, pid, s["snapshot_id"], "preference")
+        assert pairs and not {p["rejected_id"] for p in pairs} & cut
+        assert not {p["chosen_id"] for p in pairs} & cut
+    card = client.get(f"/api/projects/{pid}/snapshots/{s['snapshot_id']}/card", headers=h).text
+    assert (
+        f"never closed with a `</think>` the teacher did not write: {c['excluded_truncated']} accepted "
+        f"attempts stopped at max_tokens (truncated), 0 with reasoning and no answer after it; "
+        f"{rejected_cut} rejected ones"
+    ) in card
+    assert f"| after cut reasoning | {c['after_cut_reasoning']} |" in card
 
 
 def test_refiltering_a_chunk_never_duplicates_a_verdict(

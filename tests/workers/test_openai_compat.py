@@ -96,13 +96,58 @@ def test_unreachable_endpoint_is_a_connection_failure():
     assert out[0][0].error.startswith("connection: ") and out[0][0].cause == "connection"
 
 
-def test_reasoning_split_and_durations():
-    assert split_reasoning("<think>a b</think>answer", None) == ("answer", "a b")
-    assert split_reasoning("<think>cut short", None) == ("", "cut short")  # truncated inside the trace
-    assert split_reasoning("answer", "given") == ("answer", "given")
+R1 = "Okay, 2 + 2: two and two more.\nThat is 4.\n"  # an R1-Distill trace starts inside <think>
+
+
+@pytest.mark.parametrize(
+    ("content", "reasoning", "expected"),
+    [
+        # vLLM's qwen3 / deepseek_r1 parsers and DeepSeek's API: the server's split is kept as it is
+        ("The answer is 4.", "2 + 2 = 4", ("The answer is 4.", "2 + 2 = 4")),
+        ("left </think> as sent", "given", ("left </think> as sent", "given")),
+        (None, "cut inside the trace", (None, "cut inside the trace")),
+        # a leading <think> block (Qwen3 without a parser; the fake server's default)
+        ("<think>a b</think>answer", None, ("answer", "a b")),
+        ("\n<think>\na b\n</think>\n\nanswer", None, ("answer", "a b")),
+        ("<think>cut short", None, ("", "cut short")),  # unclosed: truncated inside the trace
+        # R1 without a reasoning parser: the template opened <think> in the prompt
+        (f"{R1}</think>\n\nThe answer is 4.", None, ("The answer is 4.", R1.strip())),
+        (f"{R1}</think>\n\n", None, ("", R1.strip())),  # cut right after the trace: no answer
+        # no tag at all: nothing tells reasoning from answer, so it stays content (an R1 trace cut
+        # before its </think> looks the same; finish_reason "length" marks it truncated)
+        ("The answer is 4.", None, ("The answer is 4.", None)),
+        (R1, None, (R1, None)),
+        # a </think> after an opening tag that does not lead: not a block the teacher opened first
+        ("Note: <think>x</think> y", None, ("Note: <think>x</think> y", None)),
+        (None, None, (None, None)),
+    ],
+)
+def test_reasoning_split_every_way_a_teacher_sends_it(content, reasoning, expected):
+    assert split_reasoning(content, reasoning) == expected
+
+
+def test_truncation_and_durations():
     assert Completion("x", finish_reason="length").truncated
+    assert not Completion("x", finish_reason="stop").truncated
     assert parse_duration("6m0s") == 360 and parse_duration("20ms") == pytest.approx(0.02)
     assert parse_duration("1.5") == 1.5 and parse_duration("soon") is None and parse_duration(None) is None
+
+
+@pytest.mark.parametrize("fake", [("--reasoning-style", "open_think", "--rate-length", "0.5")], indirect=True)
+def test_an_r1_teacher_without_a_reasoning_parser_is_split_and_its_cut_traces_flagged(fake):
+    """The text starts inside the <think> the prompt opened: reasoning before </think>, the answer after;
+    a trace cut at max_tokens has no tag at all, so it stays content, marked truncated."""
+    out, _ = _ask(fake, 40)
+    done = [c for (c,) in out if c.finish_reason == "stop"]
+    cut = [c for (c,) in out if c.finish_reason == "length"]
+    assert done and cut and len(done) + len(cut) == 40
+    for c in done:
+        assert c.ok and not c.truncated and c.content.endswith("The answer is 42.")
+        assert "</think>" not in c.content and "<think>" not in c.content
+        assert c.reasoning and "</think>" not in c.reasoning and len(c.reasoning) > 2 * len(c.content)
+    for c in cut:
+        assert c.ok and c.truncated and c.reasoning is None
+        assert c.content and "The answer is 42." not in c.content and "</think>" not in c.content
 
 
 @pytest.mark.parametrize("fake", [("--api-key", "the-right-key")], indirect=True)

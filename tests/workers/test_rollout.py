@@ -211,6 +211,32 @@ def test_licence_guard_card_and_export(client, accounts, celery_worker, slow, tm
     assert len(lines) == 2 and {'"prompt":"Export me"' in line for line in lines} == {True, False}
 
 
+def test_an_auto_max_tokens_sends_the_teachers_context_length_else_the_default(
+    client, accounts, celery_worker, tmp_path
+):
+    """What the requests really carry: max_tokens as the fake server received it."""
+    port = free_port()
+    proc = start_fake_server(port, "--answer-bytes", "200", log_path=DATA_DIR / "fake-max-tokens.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        pid, h, pset, api = _setup(client, accounts, tmp_path, base, ["one", "two", "three"])
+        r1 = client.post(
+            f"/api/projects/{pid}/teachers",
+            headers=h,
+            json={"name": "r1", "backend": "vllm", "model": "fake-teacher", "base_url": f"{base}/v1",
+                  "settings": {"max_model_len": 4096}},
+        ).json()["id"]  # fmt: skip
+        seen = []
+        for tid, rollout in ((api, {}), (r1, {}), (r1, {"max_tokens": 64})):
+            httpx.post(f"{base}/stats/reset")
+            run = _launch(client, h, pid, pset, tid, n=2, use_cache=False, **rollout)
+            assert wait_run(client, h, pid, run["id"])["status"] == "succeeded"
+            seen.append(_stats(base)["max_tokens"])
+    finally:
+        stop_fake_server(proc)
+    assert seen == [{"16384": 3}, {"4096": 3}, {"64": 3}]
+
+
 def test_estimate_before_launch_uses_the_price_table(client, accounts, tmp_path):
     admin = accounts.user(admin=True)
     pid = accounts.project(admin)

@@ -183,6 +183,17 @@ def test_serves_chat_completions_and_is_kept_warm(server, tiny_spec):
     assert body["usage"]["completion_tokens"] > 0 and body["usage"]["prompt_tokens"] > 0
     assert server.log_path is not None and server.log_path.stat().st_size > 0
 
+    # An auto rollout.max_tokens sends the whole context length (max_model_len 256 here): vLLM caps the
+    # answer at what the prompt leaves of it instead of refusing the request.
+    r = httpx.post(
+        f"{server.base_url}/chat/completions",
+        json={"model": "tiny", "messages": [{"role": "user", "content": "count on"}], "max_tokens": 256},
+        timeout=120,
+    )
+    assert r.status_code == 200, r.text
+    usage = r.json()["usage"]
+    assert usage["prompt_tokens"] + usage["completion_tokens"] <= 256
+
 
 def test_a_server_that_cannot_start_says_why_and_acquire_stops_the_old_one(server, tmp_path):
     pgid, port = server.proc.pid, server.port
@@ -206,3 +217,101 @@ def test_stop_before_start_and_context_manager_without_starting():
     s = VLLMServer(VLLMServerSpec("m"), python=sys.executable)
     s.stop()
     assert not s.alive() and s.tail() == "(no log)"
+
+
+# A server that dies while it serves, through the launcher for real: the fake's interpreter stands in for
+# vLLM's (tests/fakes/fake_vllm.py), answers two requests, then logs an engine crash and exits with 1.
+CRASHING = {
+    "served_model_name": "fake",
+    "extra_args": ["--crash-after-requests", "2", "--startup-lines", "60"],
+}
+
+
+def _check_crash_report(message: str) -> None:
+    from tests.fakes.fake_vllm import SECRET
+
+    head, _, tail = message.partition("\n")
+    assert "exited with code 1 while serving requests" in head and "'fake'" in head, head
+    assert "RuntimeError: CUDA error: an illegal memory access was encountered" in tail
+    assert "AsyncLLM output_handler failed." in tail  # the log's last line
+    assert "pad_token: 1" in tail and "HF_TOKEN=[REDACTED]" in tail and SECRET not in message
+    assert len(tail.splitlines()) <= 20 and len(tail) <= 2000
+    assert "startup line 0" not in tail  # only the end of the log
+
+
+def test_a_server_that_dies_while_serving_fails_with_its_exit_code_and_log_tail(tmp_path, monkeypatch):
+    import asyncio
+    import time
+
+    from tests.fakes.fake_vllm import write_python
+    from workers.teachers import vllm_server
+    from workers.teachers.base import Request, Sampling
+    from workers.teachers.factory import TeacherSpec, make_teacher
+    from workers.teachers.vllm_server import VLLMServerDied
+
+    monkeypatch.setattr(vllm_server, "vllm_python", lambda: str(write_python(tmp_path)))
+    backend = make_teacher(
+        TeacherSpec("vllm", "fake-r1", None, None, CRASHING), Sampling(max_tokens=64), concurrency=2
+    )
+    answered = []
+
+    async def go() -> None:
+        try:
+            requests = [Request(i, [{"role": "user", "content": f"question {i}"}]) for i in range(6)]
+            async for req, completions in backend.generate(requests):
+                answered.append((req.key, [c.ok for c in completions]))
+        finally:
+            await backend.aclose()
+
+    started = time.monotonic()
+    with pytest.raises(VLLMServerDied) as err:
+        asyncio.run(go())
+    elapsed = time.monotonic() - started
+    server = current()
+    try:
+        assert sorted(answered) == [(0, [True]), (1, [True])]
+        assert err.value.returncode == 1
+        _check_crash_report(str(err.value))
+        # Ended when the process did, not after the client's retries against the dead port (5 retries
+        # from 0.5 s doubling, jitter at least x0.5: 7.75 s at the very least).
+        assert elapsed < 6, elapsed
+        # Nothing of it is left: the group is stopped and its record under DATA_DIR/vllm removed.
+        assert not server.alive() and _live_group(server.proc.pid) == []
+        assert not list((DATA_DIR / "vllm").glob(f"server-{server.proc.pid}.json"))
+    finally:
+        release_all()
+
+
+def test_the_rollout_stage_error_says_why_the_server_died(client, accounts, celery_worker, tmp_path):
+    from tests.fakes.fake_vllm import write_python
+    from tests.workers.test_teacher_backends import _run_rollout
+
+    celery_worker.stop()
+    celery_worker.start(DISTILLERY_VLLM_PYTHON=str(write_python(tmp_path)))
+    try:
+        teacher = {"backend": "vllm", "model": "fake-r1", "settings": CRASHING}
+        run, gens, _ = _run_rollout(client, accounts, tmp_path, teacher, 6, n=1, max_tokens=32)
+    finally:
+        celery_worker.stop()
+        celery_worker.start()
+    assert run["status"] == "failed", run
+    stage = run["stages"][0]
+    assert stage["status"] == "failed" and stage["error"].startswith("chunk 0: VLLMServerDied: vLLM serving")
+    _check_crash_report(stage["error"].split(": ", 2)[2])
+
+
+def test_the_probe_reads_the_context_length_of_a_server_it_started(tmp_path, monkeypatch):
+    """vLLM lists max_model_len in /v1/models; the probe stores it for an auto rollout.max_tokens."""
+    import asyncio
+
+    from tests.fakes.fake_vllm import write_python
+    from workers.jobs.teacher_probe import REQUESTS, _send
+    from workers.teachers import vllm_server
+    from workers.teachers.factory import TeacherSpec
+
+    monkeypatch.setattr(vllm_server, "vllm_python", lambda: str(write_python(tmp_path)))
+    spec = TeacherSpec("vllm", "fake-r1", None, None, {"served_model_name": "fake", "max_model_len": 2048})
+    completions, startup, context = asyncio.run(_send(spec, timeout_s=30))
+    assert len(completions) == REQUESTS and all(c.ok for c in completions)
+    assert startup is not None and startup > 0 and context == 2048
+    assert current() is None  # the probe gave the server back

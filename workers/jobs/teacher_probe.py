@@ -2,8 +2,9 @@
 (workers/teachers/factory.make_teacher), sent at once as a rollout's wave would be. Never through the
 response cache: a probe must really call. The figures (output tokens/s per request, mean latency,
 and for a vLLM server this worker starts, its start-up) are stored on `teachers.probe`, where the
-rollout estimate reads them before the teacher's first run. A probe that gets no answer stores its
-error (any key scrubbed out) and fails the job with it."""
+rollout estimate reads them before the teacher's first run, with the context length the server lists
+in /v1/models (vLLM's max_model_len: what an auto rollout.max_tokens uses). A probe that gets no
+answer stores its error (any key scrubbed out) and fails the job with it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import asyncio
 import time
 from datetime import UTC, datetime
 from typing import Any
+
+import aiohttp
 
 from backend.core.db import session_scope
 from backend.core.errors import Invalid, NotFound
@@ -34,8 +37,29 @@ def _started_vllm(spec: TeacherSpec) -> bool:
     return spec.backend == "vllm" and not spec.base_url
 
 
-async def _send(spec: TeacherSpec, timeout_s: float) -> tuple[list[Completion], float | None]:
-    """The probe's completions, and vLLM's start-up seconds where this worker started the server."""
+async def context_length(base_url: str, model: str, api_key: str | None, timeout_s: float) -> int | None:
+    """The model's context length from the server's /v1/models: vLLM lists max_model_len for each model
+    it serves (OpenAI and most APIs list none). None where it says nothing or cannot be asked."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as http,
+            http.get(f"{base_url.rstrip('/')}/models", headers=headers) as resp,
+        ):
+            if resp.status != 200:
+                return None
+            data = (await resp.json(content_type=None)).get("data") or []
+    except (aiohttp.ClientError, TimeoutError, ValueError, AttributeError):
+        return None
+    cards = [d for d in data if isinstance(d, dict)]
+    card = next((d for d in cards if d.get("id") == model), cards[0] if len(cards) == 1 else None)
+    value = card.get("max_model_len") if card else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+async def _send(spec: TeacherSpec, timeout_s: float) -> tuple[list[Completion], float | None, int | None]:
+    """The probe's completions, vLLM's start-up seconds where this worker started the server, and the
+    context length the server reports."""
     backend = make_teacher(
         spec,
         Sampling(temperature=0.7, max_tokens=MAX_TOKENS),
@@ -50,14 +74,20 @@ async def _send(spec: TeacherSpec, timeout_s: float) -> tuple[list[Completion], 
             out += completions
     finally:
         await backend.aclose()
-    startup = None
+    startup, context = None, None
     if _started_vllm(spec):
         from workers.teachers.vllm_server import current, release_all
 
         server = current()
         startup = server.startup_s if server is not None else None
-        release_all()  # a probe must not keep holding the accelerator
-    return out, startup
+        try:
+            if server is not None and server.alive():
+                context = await context_length(server.base_url, server.served_name, None, timeout_s)
+        finally:
+            release_all()  # a probe must not keep holding the accelerator
+    elif spec.base_url:
+        context = await context_length(spec.base_url, spec.model, spec.api_key, timeout_s)
+    return out, startup, context
 
 
 def measure(completions: list[Completion]) -> dict[str, Any]:
@@ -96,9 +126,9 @@ def probe_teacher(ctx: JobContext) -> dict[str, Any]:
     started = time.monotonic()
     error = None
     try:
-        completions, startup = asyncio.run(_send(spec, timeout_s))
+        completions, startup, context = asyncio.run(_send(spec, timeout_s))
     except Exception as exc:  # noqa: BLE001 - a server that did not start, a model that did not load
-        completions, startup = [], None
+        completions, startup, context = [], None, None
         error = f"{type(exc).__name__}: {exc}"
     figures = measure(completions)
     if figures["succeeded"] == 0 and error is None:
@@ -110,6 +140,7 @@ def probe_teacher(ctx: JobContext) -> dict[str, Any]:
         **figures,
         startup_s=round(startup, 1) if startup is not None else None,
         max_tokens=MAX_TOKENS,
+        context_length=context,
         measured_at=measured_at,
         job_id=ctx.job_id,
         error=error if figures["succeeded"] == 0 else None,

@@ -90,6 +90,7 @@ def _attempts(run_id: int, tally: dict[str, int]):
         select(
             Generation.prompt_id, Generation.id, Generation.attempt, Generation.accepted,
             Generation.reasoning, Generation.content, Generation.completion_tokens, _judge_score(),
+            Generation.finish_reason,
         )
         .where(Generation.run_id == run_id, Generation.status == "ok")
         .order_by(Generation.prompt_id, Generation.attempt)
@@ -97,7 +98,7 @@ def _attempts(run_id: int, tally: dict[str, int]):
     )  # fmt: skip
     current, group = None, []
     with session_scope() as s:
-        for pid, gid, attempt, accepted, reasoning, content, tokens, score in s.execute(stmt):
+        for pid, gid, attempt, accepted, reasoning, content, tokens, score, finish in s.execute(stmt):
             if pid != current and group:
                 yield current, group
                 group = []
@@ -106,9 +107,9 @@ def _attempts(run_id: int, tally: dict[str, int]):
                 tally["human_accepted" if h.accepted else "human_rejected"] += 1
                 tally["human_edits"] += h.edited
                 accepted = h.accepted
-                if h.edited:
-                    content, reasoning, tokens = h.content, h.reasoning, None
-            group.append(Attempt(gid, attempt, accepted, reasoning, content, tokens, score))
+                if h.edited:  # the reviewer's text replaces the teacher's: a finished trace is judged by it
+                    content, reasoning, tokens, finish = h.content, h.reasoning, None, None
+            group.append(Attempt(gid, attempt, accepted, reasoning, content, tokens, score, finish))
     if group:
         yield current, group
 
@@ -167,8 +168,11 @@ def _assistant(a: Attempt, keep_reasoning: bool = True) -> list[dict[str, str]]:
 
 def _write_rows(ctx, folder: Path, settings: SnapshotSettings, system: str | None, total: int):
     sinks = {name: _Sink(folder, name) for name in SCHEMAS}
-    steps = ("accepted", "after_pass_rate_band", "after_near_duplicates", "after_max_per_prompt")
-    counts = dict.fromkeys((*steps, "prompts", "preference_pairs", *HUMAN), 0)
+    steps = ("accepted", "after_cut_reasoning", "after_pass_rate_band", "after_near_duplicates",
+             "after_max_per_prompt")  # fmt: skip
+    cut = ("excluded_truncated", "excluded_no_answer", "rejected_cut", "rows_with_reasoning")
+    counts = dict.fromkeys((*steps, *cut, "prompts", "preference_pairs", *HUMAN), 0)
+    keep = settings.reasoning == "keep"
     ctx.progress(0, total, force=True)
     pending: list[tuple[int, Any]] = []
 
@@ -177,7 +181,8 @@ def _write_rows(ctx, folder: Path, settings: SnapshotSettings, system: str | Non
         for pid, picked in pending:
             convo, reference = prompts[pid]
             for a in picked.rows:
-                turn = _assistant(a, settings.reasoning == "keep")
+                turn = _assistant(a, keep)
+                counts["rows_with_reasoning"] += "</think>" in turn[0]["content"]
                 meta = {"prompt_id": pid, "reference": reference, "generation_id": a.generation_id}
                 sinks["messages"].add({"messages": convo + turn, **meta})
                 sinks["prompt_completion"].add({"prompt": convo, "completion": turn, **meta})
@@ -200,6 +205,10 @@ def _write_rows(ctx, folder: Path, settings: SnapshotSettings, system: str | Non
         for pid, attempts in _attempts(ctx.run_id, counts):
             picked = select_prompt(pid, attempts, settings)
             counts["accepted"] += picked.accepted
+            counts["after_cut_reasoning"] += picked.after_cut
+            counts["excluded_truncated"] += picked.cut.get("truncated", 0)
+            counts["excluded_no_answer"] += picked.cut.get("no_answer", 0)
+            counts["rejected_cut"] += picked.rejected_cut
             counts["after_pass_rate_band"] += picked.after_band
             counts["after_near_duplicates"] += picked.after_near_duplicates
             counts["after_max_per_prompt"] += len(picked.rows)

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+_OPEN, _CLOSE = "<think>", "</think>"
 _THINK = re.compile(r"^\s*<think>(.*?)(?:</think>\s*|$)", re.S)
 
 
@@ -92,12 +93,24 @@ class Request:
 
 
 def split_reasoning(content: str | None, reasoning: str | None) -> tuple[str | None, str | None]:
-    """(content, reasoning): reasoning as the server gave it, else taken from a leading <think> block.
+    """(content, reasoning): reasoning as the server gave it (vLLM's reasoning parsers, DeepSeek's API),
+    else taken from the content:
 
-    An unclosed <think> (a trace cut at max_tokens) is all reasoning and no answer.
+    - a leading <think>...</think> block;
+    - an unclosed leading <think>: a trace cut at max_tokens, all reasoning and no answer;
+    - a </think> with no <think> before it: an R1-style teacher served without a reasoning parser,
+      whose chat template ends the prompt with "<think>\\n", so the text starts inside the block.
+
+    Text with no tags at all stays content: nothing tells reasoning from answer there (an R1 trace cut
+    before its </think> looks like this; finish_reason "length" still marks it truncated).
     """
-    if content and reasoning is None and (m := _THINK.match(content)):
+    if not content or reasoning is not None:
+        return content, reasoning
+    if m := _THINK.match(content):
         return content[m.end() :], m.group(1).strip()
+    head, closed, answer = content.partition(_CLOSE)
+    if closed and _OPEN not in head:
+        return answer.lstrip(), head.strip()
     return content, reasoning
 
 

@@ -107,13 +107,13 @@ def make_teacher(
             raise ValueError("an openai_compat teacher needs base_url")
         return client(spec.base_url, spec.model, spec.api_key)
     if spec.backend == "vllm":
-        from workers.teachers.vllm_server import VLLMServerSpec, acquire
+        from workers.teachers.vllm_server import VLLMServerSpec, Watched, acquire
 
         server_spec = VLLMServerSpec.from_settings(spec.model, spec.settings)  # bad settings fail now
 
         def start() -> TeacherBackend:
             server = acquire(server_spec)
-            return HeldDevice(client(server.base_url, server.served_name, None))
+            return HeldDevice(Watched(client(server.base_url, server.served_name, None), server))
 
         return LazyTeacher("vllm", start)
     if spec.backend == "transformers_local":

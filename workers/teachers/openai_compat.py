@@ -8,8 +8,10 @@ Ollama, `transformers serve`.
   that hit the limit. After the last try the attempt comes back failed with its cause, never dropped.
 - n samples per request; where a provider ignores n (answers one choice), the rest are asked for
   one at a time, and later requests go straight to single samples.
-- Reasoning from `reasoning_content` / `reasoning` (DeepSeek, vLLM's reasoning parsers) or a leading
-  <think>...</think> in the content. Empty content under load is retried, not stored as an answer.
+- Reasoning from `reasoning_content` / `reasoning` (DeepSeek, vLLM's reasoning parsers), else from the
+  content: a leading <think>...</think>, or the text before a </think> that no <think> opened (an R1
+  template opens it in the prompt; see base.split_reasoning). Empty content under load is retried, not
+  stored as an answer.
 """
 
 from __future__ import annotations

@@ -13,10 +13,13 @@ One server per worker process is kept warm across a rollout's chunks (acquire) a
 worker shuts down, the stage has no chunk left, or another model is needed (release_all). A server
 whose worker was killed outright (a hard time limit's SIGKILL) is found through its record under
 DATA_DIR/vllm and stopped before this host starts another, so it cannot keep holding the GPU.
+A server that dies while serving ends the generation at once (Watched) with VLLMServerDied: its exit
+code and the scrubbed end of its log become the stage's error, not a pile of connection failures.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import logging
@@ -26,15 +29,18 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from backend.core.config import get_settings
+from backend.core.logging import scrub
 from backend.core.net import free_port
 from backend.core.processes import (
     TAIL_LINES,
     ProcessError,
+    describe_exit,
     group_members,
     log_tail,
     pid_alive,
@@ -46,10 +52,18 @@ from backend.core.processes import (
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = "vllm.entrypoints.openai.api_server"
+# How much of vLLM's log a crash's error carries: the traceback's last frames and the error itself,
+# short enough for a stage's error field.
+CRASH_LINES, CRASH_CHARS = 20, 2000
 
 
 class VLLMStartError(ProcessError):
     """The server exited or never became healthy; the message carries the end of its log."""
+
+
+class VLLMServerDied(ProcessError):
+    """The server exited while it was serving (an engine error, the OOM killer): its exit code and the
+    scrubbed end of its log, where otherwise its requests would only end as connection failures."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +216,22 @@ class VLLMServer:
         """The last lines of the server's log: on failure, the real reason is in there."""
         return log_tail(self.log_path, lines)
 
+    def crash(self) -> VLLMServerDied | None:
+        """None while the server runs (or before it started); once its process has exited, the error to
+        raise, and the rest of its process group stopped (an engine core left behind holds the GPU).
+        The log's tail is scrubbed: vLLM logs its arguments and environment, keys included."""
+        if self.proc is None or self.proc.poll() is None:
+            return None
+        code = self.proc.returncode
+        tail = (scrub(self.tail(CRASH_LINES)) or "(empty log)")[-CRASH_CHARS:]
+        self.stop(grace_s=5)
+        return VLLMServerDied(
+            f"vLLM serving {self.served_name!r} (pid {self.proc.pid}, port {self.port}) exited with code "
+            f"{describe_exit(code)} while serving requests; the end of its log {self.log_path}:\n{tail}",
+            name="vLLM",
+            returncode=code,
+        )
+
     def stop(self, grace_s: float = 30) -> None:
         """SIGTERM the server's process group (API server, engine core, workers), wait up to grace_s
         for all of it, then SIGKILL. Idempotent; a copy inherited by a forked child does nothing."""
@@ -230,6 +260,53 @@ class VLLMServer:
     def __repr__(self) -> str:
         state = "running" if self.alive() else "stopped"
         return f"<VLLMServer {self.spec.served_name!r} port={self.port} {state}>"
+
+
+class Watched:
+    """A client of a server this worker started that ends as soon as the server's process exits, with
+    VLLMServerDied: the client alone would retry every request against the dead port (tens of seconds
+    of backoff) and the stage would fail with nothing but "connection" as its cause."""
+
+    def __init__(self, inner, server: VLLMServer, poll_s: float = 0.5):
+        self.inner, self.server, self.poll_s = inner, server, poll_s
+        self.name = inner.name
+
+    async def _died(self) -> VLLMServerDied | None:
+        if self.server.alive():
+            return None
+        return await asyncio.to_thread(self.server.crash)  # stopping the group waits: off the loop
+
+    async def generate(self, requests: list) -> AsyncIterator[tuple[Any, list]]:
+        items = self.inner.generate(requests).__aiter__()
+        step: asyncio.Future | None = None
+        try:
+            while True:
+                step = asyncio.ensure_future(items.__anext__())
+                while not step.done():
+                    await asyncio.wait({step}, timeout=self.poll_s)
+                    if not step.done() and (died := await self._died()) is not None:
+                        raise died
+                try:
+                    item = step.result()
+                except StopAsyncIteration:
+                    return
+                # a failure the server's exit explains: say why, rather than store "connection" errors
+                if not all(c.ok for c in item[1]) and (died := await self._died()) is not None:
+                    raise died
+                yield item
+        finally:
+            if step is not None and not step.done():
+                step.cancel()  # the client's finally cancels its requests in flight
+                await asyncio.gather(step, return_exceptions=True)
+            if hasattr(items, "aclose"):
+                await items.aclose()
+
+    @property
+    def gpu_seconds(self) -> float:
+        return self.inner.gpu_seconds
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 def reap_orphans(folder: Path) -> None:

@@ -3059,6 +3059,16 @@ export interface components {
              */
             seconds_source: "teacher" | "probe" | "backend" | "default";
             /**
+             * Max Tokens
+             * @description The cap on each attempt's tokens this estimate used.
+             */
+            max_tokens: number;
+            /**
+             * Max Tokens Source
+             * @description Where max_tokens comes from: `set in the rollout`, `auto: teacher context length N` or `auto: default 16384`.
+             */
+            max_tokens_source: string;
+            /**
              * Startup S
              * @description Start-up counted once: vLLM's when the worker starts the server (the probe's measured start-up where there is one, else an assumed constant).
              */
@@ -3096,10 +3106,9 @@ export interface components {
             top_p: number;
             /**
              * Max Tokens
-             * @description Cap on each attempt's tokens.
-             * @default 1024
+             * @description Cap on each attempt's tokens. Unset (auto): the teacher's context length where it is known (a vllm teacher's max_model_len setting, or what its server's /v1/models reported to the speed probe), else 16384. Reasoning teachers (R1-style) write 6k-32k tokens per attempt; a trace cut at the cap is never trained on.
              */
-            max_tokens: number;
+            max_tokens?: number | null;
             /**
              * Seed
              * @description Per-request seed, where the teacher supports one.
@@ -3458,6 +3467,36 @@ export interface components {
              * @description Accepted attempts of the run.
              */
             accepted: number;
+            /**
+             * After Cut Reasoning
+             * @description Accepted attempts whose reasoning is whole: a cut one is left out, never closed with a </think> the teacher did not write.
+             * @default 0
+             */
+            after_cut_reasoning: number;
+            /**
+             * Excluded Truncated
+             * @description Accepted attempts left out: the teacher stopped at max_tokens (finish_reason length).
+             * @default 0
+             */
+            excluded_truncated: number;
+            /**
+             * Excluded No Answer
+             * @description Accepted attempts left out: reasoning with no answer after it (an unclosed <think>).
+             * @default 0
+             */
+            excluded_no_answer: number;
+            /**
+             * Rejected Cut
+             * @description Rejected attempts with a cut reasoning: never the rejected side of a preference pair.
+             * @default 0
+             */
+            rejected_cut: number;
+            /**
+             * Rows With Reasoning
+             * @description Rows whose assistant turn carries the teacher's reasoning (0: none, or dropped).
+             * @default 0
+             */
+            rows_with_reasoning: number;
             /** After Pass Rate Band */
             after_pass_rate_band: number;
             /** After Near Duplicates */
@@ -3823,6 +3862,11 @@ export interface components {
              * @default 0
              */
             max_tokens: number;
+            /**
+             * Context Length
+             * @description The model's context length as the server reports it in /v1/models (vLLM's max_model_len); what an auto rollout.max_tokens uses. None where the server does not say.
+             */
+            context_length?: number | null;
             /**
              * Measured At
              * Format: date-time

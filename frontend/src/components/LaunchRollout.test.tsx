@@ -14,6 +14,8 @@ const estimate = {
   cost_usd: 10.93,
   seconds: 5400,
   seconds_source: "default",
+  max_tokens: 16384,
+  max_tokens_source: "auto: default 16384",
   startup_s: 0,
   price: { input_per_m: 0.55, output_per_m: 2.19, gpu_hour: 0, source: "price table deepseek/deepseek-reasoner" },
   basis: ["1200 prompts in split 'train' x n=4", "cost: price table deepseek/deepseek-reasoner"],
@@ -42,14 +44,41 @@ describe("LaunchRollout", () => {
     expect(screen.getByTestId("launch-estimate-time")).toHaveTextContent("90 min");
     expect(screen.getByTestId("launch-estimate-source")).toHaveTextContent("default speed: assumed, not measured");
     expect(screen.getByTestId("launch-estimate-result")).toHaveTextContent("4,800 attempts");
+    expect(screen.getByTestId("launch-estimate-max-tokens")).toHaveTextContent("max_tokens 16,384 per attempt (auto: default 16384)");
 
     await u.click(screen.getByTestId("launch-submit"));
     await waitFor(() => expect(router.state.location.pathname).toBe("/projects/3/runs/44"));
     const [sent] = requestsTo(fetchMock, "/api/projects/3/runs");
     const body = await sent.json();
-    expect(body.recipe).toEqual({ prompt_set_id: 7, teacher_id: 9, stages: ["rollout"], rollout: { n: 4, max_tokens: 1024, temperature: 0.7 } });
+    // max_tokens left empty: auto, so the recipe leaves it out and the API decides
+    expect(body.recipe).toEqual({ prompt_set_id: 7, teacher_id: 9, stages: ["rollout"], rollout: { n: 4, temperature: 0.7 } });
     const [asked] = requestsTo(fetchMock, "/api/projects/3/runs/estimate");
     expect((await asked.json()).rollout.n).toBe(4);
+  });
+
+  it("sends a max_tokens typed in, and auto again once the field is emptied", async () => {
+    const set = { ...estimate, max_tokens: 2048, max_tokens_source: "set in the rollout" };
+    const fetchMock = mockApi({
+      "GET /api/projects/3/prompt-sets": () => jsonResponse(sets),
+      "GET /api/projects/3/teachers": () => jsonResponse(teachers),
+      "POST /api/projects/3/runs/estimate": async (r) => jsonResponse((await r.clone().json()).rollout.max_tokens ? set : estimate),
+    });
+    const u = userEvent.setup();
+    renderWithRouter(<LaunchRollout projectId={3} />);
+    await screen.findByRole("option", { name: /gsm8k v2/ });
+    await u.selectOptions(screen.getByTestId("launch-prompt-set"), "7");
+    await u.selectOptions(screen.getByTestId("launch-teacher"), "9");
+    const field = screen.getByTestId("launch-max-tokens");
+    expect(field).toHaveValue(null);
+    expect(field).toHaveAttribute("placeholder", "auto");
+    await u.type(field, "2048");
+    await u.click(screen.getByTestId("launch-estimate"));
+    await waitFor(() => expect(screen.getByTestId("launch-estimate-max-tokens")).toHaveTextContent("max_tokens 2,048 per attempt (set in the rollout)"));
+    await u.clear(field);
+    await u.click(screen.getByTestId("launch-estimate"));
+    await waitFor(() => expect(screen.getByTestId("launch-estimate-max-tokens")).toHaveTextContent("(auto: default 16384)"));
+    const bodies = await Promise.all(requestsTo(fetchMock, "/api/projects/3/runs/estimate").map((r) => r.clone().json()));
+    expect(bodies.map((b) => b.rollout)).toEqual([{ n: 4, max_tokens: 2048, temperature: 0.7 }, { n: 4, temperature: 0.7 }]);
   });
 
   it("shows the API's error when the estimate is refused", async () => {

@@ -25,7 +25,8 @@ export function LaunchRollout({ projectId }: { projectId: number }) {
   const [promptSet, setPromptSet] = useState<number | "">("");
   const [teacher, setTeacher] = useState<number | "">("");
   const [n, setN] = useState(4);
-  const [maxTokens, setMaxTokens] = useState(1024);
+  // null: auto (the teacher's context length where known, else 16384), decided by the API
+  const [maxTokens, setMaxTokens] = useState<number | null>(null);
   const [temperature, setTemperature] = useState(0.7);
   const [name, setName] = useState("");
 
@@ -35,7 +36,7 @@ export function LaunchRollout({ projectId }: { projectId: number }) {
       prompt_set_id: Number(promptSet),
       teacher_id: Number(teacher),
       stages: ["rollout"],
-      rollout: { n, max_tokens: maxTokens, temperature },
+      rollout: { n, ...(maxTokens === null ? {} : { max_tokens: maxTokens }), temperature },
     }) as unknown as Recipe;
   const estimate = useMutation({
     mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/runs/estimate", { params: { path }, body: recipe() })),
@@ -91,7 +92,15 @@ export function LaunchRollout({ projectId }: { projectId: number }) {
         </label>
         <label>
           Max tokens
-          <input type="number" min={1} value={maxTokens} onChange={(e) => setMaxTokens(Number(e.target.value))} data-testid="launch-max-tokens" />
+          <input
+            type="number"
+            min={1}
+            value={maxTokens ?? ""}
+            placeholder="auto"
+            title="Empty: auto, the teacher's context length where known, else 16384"
+            onChange={(e) => setMaxTokens(e.target.value === "" ? null : Number(e.target.value))}
+            data-testid="launch-max-tokens"
+          />
         </label>
         <label>
           Temperature
@@ -128,7 +137,11 @@ function EstimateView({ estimate }: { estimate: Estimate }) {
         {formatNumber(estimate.input_tokens)} input and at most {formatNumber(estimate.output_tokens)} output tokens;{" "}
         cost <strong data-testid="launch-estimate-cost">{estimate.cost_usd === null ? "unknown" : `$${estimate.cost_usd.toFixed(2)}`}</strong>
         , about <span data-testid="launch-estimate-time">{Math.ceil(estimate.seconds / 60)} min</span>
-        <span data-testid="launch-estimate-source">{SECONDS_SOURCE[estimate.seconds_source]}</span>.
+        <span data-testid="launch-estimate-source">{SECONDS_SOURCE[estimate.seconds_source]}</span>.{" "}
+        <span data-testid="launch-estimate-max-tokens">
+          max_tokens {formatNumber(estimate.max_tokens)} per attempt ({estimate.max_tokens_source})
+        </span>
+        .
       </p>
       <ul className="muted small">
         {estimate.basis.map((b) => (

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from backend.prices.service import Quote, quote_for
 from backend.prompts.models import Prompt
 from backend.rollouts.metrics import split_filter
-from backend.rollouts.requests import cache_prefix
+from backend.rollouts.requests import cache_prefix, resolved
 from backend.rollouts.schemas import RolloutSettings
 from backend.runs.models import Run, RunStage, StageChunk
 from backend.teachers.models import Teacher
@@ -64,8 +64,8 @@ class ChunkJob:
 
 def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> ChunkJob:
     """The fan-out's build hook: everything the chunk's generation needs, read in the claim."""
-    settings = settings_for("rollout", run.recipe)
     teacher = s.get(Teacher, run.teacher_id)
+    settings = resolved(settings_for("rollout", run.recipe), teacher)  # max_tokens decided (auto)
     return ChunkJob(
         stage_id=stage.id,
         chunk_id=chunk.id,

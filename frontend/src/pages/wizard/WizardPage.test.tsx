@@ -36,7 +36,7 @@ const kinds = [
 ];
 const estimate = {
   prompts: 90, attempts: 180, input_tokens: 9000, output_tokens: 28800, cost_usd: 0, seconds: 120,
-  seconds_source: "probe", startup_s: 0,
+  seconds_source: "probe", startup_s: 0, max_tokens: 160, max_tokens_source: "set in the rollout",
   price: null, basis: ["90 prompts in split 'train' x n=2"],
 };
 
@@ -79,6 +79,7 @@ describe("launch wizard", () => {
     expect(await screen.findByTestId("estimate-attempts")).toHaveTextContent("180 attempts");
     expect(screen.getByTestId("estimate-time")).toHaveTextContent("2 min");
     expect(screen.getByTestId("estimate-time-source")).toHaveTextContent("at the speed the teacher's probe measured");
+    expect(screen.getByTestId("estimate-max-tokens")).toHaveTextContent("160 per attempt (set in the rollout)");
     const expected = buildRecipe(demoState(7, 9));
     expect(yaml.load(screen.getByTestId("wizard-yaml").textContent ?? "")).toEqual(expected);
     expect(screen.getByTestId("wizard-download")).toHaveAttribute("download", "demo-verified.yaml");

@@ -341,7 +341,17 @@ function SamplingStep({ state, update }: StepProps) {
         <NumField label="Attempts per prompt (n)" path="rollout.n" value={r.n} min={1} max={64} step={1} onChange={(n) => set({ n: n ?? 1 })} />
         <NumField label="Temperature" path="rollout.temperature" value={r.temperature} min={0} max={2} step={0.05} onChange={(v) => set({ temperature: v ?? 0 })} />
         <NumField label="top_p" path="rollout.top_p" value={r.top_p} min={0} max={1} step={0.05} onChange={(v) => set({ top_p: v ?? 1 })} />
-        <NumField label="Max tokens per attempt" path="rollout.max_tokens" value={r.max_tokens} min={1} step={1} onChange={(v) => set({ max_tokens: v ?? 1 })} />
+        <NumField
+          label="Max tokens per attempt"
+          path="rollout.max_tokens"
+          value={r.max_tokens}
+          min={1}
+          step={1}
+          nullable
+          placeholder="auto"
+          help="empty: auto, the teacher's context length where known, else 16384"
+          onChange={(max_tokens) => set({ max_tokens })}
+        />
         <NumField label="Seed" path="rollout.seed" value={r.seed} nullable step={1} onChange={(seed) => set({ seed })} />
         <SelectField label="Split" path="rollout.split" value={r.split} options={["train", "eval", "all"] as const} onChange={(split) => set({ split })} help="eval prompts stay held out" />
       </div>
@@ -672,6 +682,10 @@ function LaunchStep({
               <dt>Tokens</dt>
               <dd data-testid="estimate-tokens">
                 {formatNumber(e.input_tokens)} in, {formatNumber(e.output_tokens)} out (at most)
+              </dd>
+              <dt>Max tokens</dt>
+              <dd data-testid="estimate-max-tokens">
+                {formatNumber(e.max_tokens)} per attempt <span className="muted small">({e.max_tokens_source})</span>
               </dd>
               <dt>Cost</dt>
               <dd data-testid="estimate-cost">{e.cost_usd === null ? "unknown (no price)" : `$${e.cost_usd.toFixed(2)}`}</dd>

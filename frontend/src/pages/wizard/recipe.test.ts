@@ -49,6 +49,16 @@ describe("wizard recipe", () => {
     matchesFixture("full-recipe.yaml", toYaml(recipe));
   });
 
+  it("leaves max_tokens out by default (auto: the API decides) and reads it back as auto", () => {
+    const recipe = buildRecipe({ ...DEFAULT_STATE, prompt_set_id: 1, teacher_id: 2 });
+    expect(DEFAULT_STATE.rollout.max_tokens).toBeNull();
+    expect(recipe.rollout).toEqual({ n: 4, temperature: 0.7 });
+    expect(parseRecipeYaml(toYaml(recipe)).rollout.max_tokens).toBeNull();
+    const set = buildRecipe({ ...DEFAULT_STATE, rollout: { ...DEFAULT_STATE.rollout, max_tokens: 32768 } });
+    expect(set.rollout).toMatchObject({ max_tokens: 32768 });
+    expect(parseRecipeYaml(toYaml(set)).rollout.max_tokens).toBe(32768);
+  });
+
   it("drops the filter and snapshot without verifiers, and keeps settings the wizard has no field for", () => {
     const noFilter = buildRecipe({ ...DEFAULT_STATE, prompt_set_id: 3, teacher_id: 4, verifiers: { mode: "all", names: [], settings: {} } });
     expect(noFilter.stages).toEqual(["profile", "rollout"]);

@@ -17,7 +17,8 @@ export interface WizardState {
     n: number;
     temperature: number;
     top_p: number;
-    max_tokens: number;
+    /** null: auto, left out of the recipe (the teacher's context length where known, else 16384). */
+    max_tokens: number | null;
     seed: number | null;
     split: "train" | "eval" | "all";
     /** Adaptive sampling: stop a prompt once this many attempts verified; null: always n. */
@@ -82,7 +83,7 @@ export const DEFAULT_STATE: WizardState = {
   prompt_set_id: null,
   teacher_id: null,
   profile: true,
-  rollout: { n: 4, temperature: 0.7, top_p: 1, max_tokens: 1024, seed: null, split: "train", stop_when_verified: null, system_prompt: null },
+  rollout: { n: 4, temperature: 0.7, top_p: 1, max_tokens: null, seed: null, split: "train", stop_when_verified: null, system_prompt: null },
   verifiers: { mode: "all", names: ["math"], settings: {} },
   judge: { enabled: false, rubric_version: null, teacher_id: null, accept_threshold: null, target_precision: 0.95, overrides_verifiers: false },
   review: { enabled: false, sample_share: 0.05 },
@@ -289,7 +290,7 @@ export function stateFromRecipe(recipe: unknown): WizardState {
       n: num(ro.n, d.rollout.n),
       temperature: num(ro.temperature, d.rollout.temperature),
       top_p: num(ro.top_p, d.rollout.top_p),
-      max_tokens: num(ro.max_tokens, d.rollout.max_tokens),
+      max_tokens: numOrNull(ro.max_tokens),
       seed: numOrNull(ro.seed),
       split: oneOf(ro.split, ["train", "eval", "all"] as const, "train"),
       stop_when_verified: numOrNull(ro.stop_when_verified),
