@@ -30,7 +30,6 @@ import socket
 import struct
 import sys
 import time
-import traceback
 
 _MAX_MESSAGE = 64 * 1024 * 1024
 _PLAIN = {"set", "frozenset", "complex", "bytearray", "slice", "range"}  # builtins pickle reduces to
@@ -156,22 +155,30 @@ class Harness:
         self.names: dict = {}
         self.start_error: str | None = None
 
-    def start(self) -> None:
-        """Start the child that runs the answer (a fresh interpreter: it holds none of this process's
-        memory, so not the tests either); read back its top-level names."""
+    def spawn(self, fresh: bool = True) -> None:
+        """Start the child that runs the answer. fresh: a new interpreter (exec), holding none of this
+        process's memory, so not the tests either; the first child is forked before the tests are read
+        (nothing to hide yet), which saves an interpreter start."""
         mine, theirs = socket.socketpair()
         pid = os.fork()
         if pid == 0:
             try:
                 os.close(REPORT_FD)
+                os.dup2(os.open(os.devnull, os.O_RDONLY), 0)  # stdin carries the tests: not for the answer
                 mine.close()
+                if not fresh:
+                    _child(theirs)  # never returns
                 os.set_inheritable(theirs.fileno(), True)
                 os.execv(sys.executable, [sys.executable, "-I", __file__, "--child", str(theirs.fileno())])
             finally:
                 os._exit(1)
         theirs.close()
         self.sock, self.pid = mine, pid
+        self.names, self.start_error = {}, None
         mine.settimeout(self.timeout)
+
+    def start(self) -> None:
+        """Read the spawned child's top-level names (its answer has run by then)."""
         try:
             reply = self._reply()
         except TestTimeout:
@@ -336,19 +343,29 @@ def _is_plain(obj, deep: bool = False) -> bool:
 
 
 def _describe(exc: BaseException) -> str:
-    return "".join(traceback.format_exception_only(type(exc), exc)).strip()[-500:]
+    text = str(exc)
+    return (f"{type(exc).__name__}: {text}" if text else type(exc).__name__)[-500:]
 
 
 # --- the tests ----------------------------------------------------------------------------------------
 
 
-def run(spec: dict) -> dict:
-    h = Harness(float(spec.get("timeout_s", 10)))
+def run(spec: dict, h: Harness) -> dict:
+    """Every test in turn against the answer's child (spawned already); a fresh child after a test
+    that timed out or ended the child."""
+    h.timeout = float(spec.get("timeout_s", 10))
+    if h.sock is not None:
+        h.sock.settimeout(h.timeout)
     results = []
     tests = spec["tests"]
+    ready = False
     for test in tests:
         if h.pid == 0:
+            h.spawn()
+            ready = False
+        if not ready:
             h.start()
+            ready = True
         results.append(_one(h, test, spec.get("entry_point"), spec.get("setup")))
         if results[-1].pop("restart", False):
             h.stop()
@@ -400,10 +417,11 @@ def main() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
     except Exception:
         pass
+    h = Harness(10.0)
+    h.spawn(fresh=False)  # before the tests are read: the child's memory never held them
     spec = json.loads(sys.stdin.read())  # the tests come on stdin: no file of them in the sandbox
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    outcome = run(spec)
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    outcome = run(spec, h)
     os.write(REPORT_FD, (json.dumps(outcome) + "\n").encode())
     os.close(REPORT_FD)
 
