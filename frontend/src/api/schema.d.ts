@@ -1588,11 +1588,18 @@ export interface components {
             model?: string | null;
             /**
              * Backend
-             * @description How a local model generates (a teacher row uses its own backend).
+             * @description How a local model generates: transformers_local (generate() in the worker) or vllm (a vLLM server the worker starts over the model, queried like a vllm teacher). A teacher row uses its own backend.
              * @default transformers_local
              * @enum {string}
              */
             backend: "transformers_local" | "vllm";
+            /**
+             * Settings
+             * @description The backend's settings, as a teacher of that backend takes them: vllm gpu_memory_utilization, max_model_len, dtype, reasoning_parser, enforce_eager, extra_args...; transformers_local device, batch_size, dtype.
+             */
+            settings?: {
+                [key: string]: unknown;
+            };
         };
         /** EvalSampleOut */
         EvalSampleOut: {
@@ -2467,9 +2474,32 @@ export interface components {
             truncation_rate: number;
             /**
              * Config Hash
-             * @description SHA-256 of model and tokenizer files, chat template, sampling, seed, max lengths and verifier versions.
+             * @description SHA-256 of model and tokenizer files, chat template, sampling, seed, max lengths, verifier versions and, other than transformers_local with defaults, the backend and its settings.
              */
             config_hash: string;
+            /**
+             * Backend
+             * @description What generated: transformers_local, vllm, openai_compat.
+             */
+            backend?: string | null;
+            /**
+             * Served Prompt
+             * @description The first prompt as the model was served it, decoded with its tokenizer: the chat template's render (transformers_local) or what the vLLM server rendered (vllm, its /tokenize). None for an endpoint. Shows which template a model was evaluated under.
+             */
+            served_prompt?: string | null;
+        };
+        /** PadInfo */
+        PadInfo: {
+            /** Token */
+            token?: string | null;
+            /** Id */
+            id?: number | null;
+            /**
+             * Source
+             * @description student, or why another was chosen.
+             * @default
+             */
+            source: string;
         };
         /** Page[EvalSampleOut] */
         Page_EvalSampleOut_: {
@@ -3842,6 +3872,25 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /** TemplateInfo */
+        TemplateInfo: {
+            /**
+             * Family
+             * @description The TRL-shipped original the student's template is (qwen3, llama3_2...), else custom.
+             */
+            family: string;
+            /**
+             * Source
+             * @description Whose template: the student's own or the recipe's.
+             * @enum {string}
+             */
+            source: "student" | "recipe";
+            /**
+             * Reasoning
+             * @description Where reasoning goes: template (the template places <think>, Qwen3), prompt-opens (the prompt ends with <think>, R1-Distill), plain (inline text: families without think tokens).
+             */
+            reasoning: string;
+        };
         /** Thresholds */
         Thresholds: {
             /**
@@ -4204,6 +4253,15 @@ export interface components {
              * @description The accelerate launch command, on several GPUs.
              */
             launch?: string[] | null;
+            /** @description The chat template trained with (and saved). */
+            template?: components["schemas"]["TemplateInfo"] | null;
+            /** @description The pad token trained with (and saved). */
+            pad?: components["schemas"]["PadInfo"] | null;
+            /**
+             * Sample
+             * @description One training example decoded, its trained tokens (the loss mask) inside ⟦...⟧.
+             */
+            sample?: string | null;
         };
         /** UserCreate */
         UserCreate: {
