@@ -3,7 +3,10 @@ held-out prompt (k samples, greedy for k = 1) through the same backends teachers
 verifiers score the answers, and each model's scores and every answer are stored.
 
 The report records a config hash per model (its files, chat template, sampling, seed, max lengths,
-verifier versions): the same evaluation re-run gives the same numbers.
+verifier versions, the engine where it is not transformers with defaults): the same evaluation re-run
+gives the same numbers. A local model on the vllm backend gets a server this worker starts
+(workers/teachers/vllm_server.py) and gives back before the next model; the report also carries the
+first prompt as each model was served it.
 """
 
 from __future__ import annotations
