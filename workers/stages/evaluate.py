@@ -3,7 +3,10 @@ held-out prompt (k samples, greedy for k = 1) through the same backends teachers
 verifiers score the answers, and each model's scores and every answer are stored.
 
 The report records a config hash per model (its files, chat template, sampling, seed, max lengths,
-verifier versions): the same evaluation re-run gives the same numbers.
+verifier versions, the engine where it is not transformers with defaults): the same evaluation re-run
+gives the same numbers. A local model on the vllm backend gets a server this worker starts
+(workers/teachers/vllm_server.py) and gives back before the next model; the report also carries the
+first prompt as each model was served it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from workers.runner import StageContext, run_stage, settings_for
 from workers.stages.rollout.job import teacher_spec
 from workers.teachers.base import Request, Sampling
 from workers.teachers.factory import TeacherSpec, make_teacher
+from workers.teachers.vllm_server import current, release_all
 from workers.verifiers.verdict import Item
 from workers.verifiers.verify import verify_many
 
@@ -77,11 +81,8 @@ def _contenders(s, run: Run, settings: EvalSettings) -> list[Contender]:
             model = base
         if model is None:
             raise Invalid(f"evaluate.models: {label!r} names no model", code="eval_model_missing")
-        out.append(
-            Contender(
-                label, m.role, model, spec or TeacherSpec(m.backend, model, None, None, {}), artifact_id
-            )
-        )
+        spec = spec or TeacherSpec(m.backend, model, None, None, m.settings)
+        out.append(Contender(label, m.role, model, spec, artifact_id))
     if not out:
         raise Invalid("evaluate: no model to evaluate (no teacher, no trained student, none named)",
                       code="eval_nothing")  # fmt: skip
@@ -160,12 +161,45 @@ def evaluate(ctx: StageContext) -> dict[str, Any]:
                 lambda n, i=i: ctx.progress(i * len(prompts) + n, total),
             )
         )
+        try:
+            served = _served_prompt(c.spec, prompts[0][1])
+        finally:
+            if _starts_server(c.spec):  # the accelerator goes back before the next model or stage
+                release_all()
         _check_complete(c, answers, len(prompts) * settings.k)
         scores.append(
-            _score(ctx, c, prompts, answers, combo, settings, sampling, versions, project_id, pset_id)
+            _score(ctx, c, prompts, answers, combo, settings, sampling, versions, project_id, pset_id, served)
         )
     ctx.progress(total, total, force=True)
     return {"prompts": len(prompts), "k": settings.k, "models": scores, "comparison": _compare(scores)}
+
+
+def _starts_server(spec: TeacherSpec) -> bool:
+    return spec.backend == "vllm" and not spec.base_url
+
+
+def _served_prompt(spec: TeacherSpec, convo: list[dict]) -> str | None:
+    """The prompt as the model was served it, decoded with its own tokenizer: what the vLLM server this
+    worker started rendered, or the local tokenizer's render. A student evaluated under another template
+    than it was trained with scores noise; this puts the template in the report. None for an endpoint,
+    or where it cannot be had (logged: the scores stand without it)."""
+    try:
+        if _starts_server(spec):
+            server = current()
+            if server is None or server.spec.model != spec.model:
+                return None
+            from transformers import AutoTokenizer
+
+            tok = AutoTokenizer.from_pretrained(spec.model)
+            return tok.decode(server.render(convo), skip_special_tokens=False)
+        if spec.backend == "transformers_local":
+            from workers.teachers.transformers_local import load, prompt_text
+
+            device, dtype = str(spec.settings.get("device", "auto")), str(spec.settings.get("dtype", "auto"))
+            return prompt_text(load(spec.model, device, dtype).tok, convo)
+    except Exception as exc:  # noqa: BLE001 - a report line, never worth failing the evaluation
+        log.warning("evaluate: the served prompt of %s is unknown: %s", spec.model, exc)
+    return None
 
 
 def _check_complete(c: Contender, answers: dict[int, list], expected: int) -> None:
@@ -186,7 +220,9 @@ def _recipe_verifiers(recipe: dict) -> VerifierCombo:
     return VerifierCombo(verifiers=[{"name": "math"}])
 
 
-def _score(ctx, c: Contender, prompts, answers, combo, settings, sampling, versions, project_id, pset_id):
+def _score(
+    ctx, c: Contender, prompts, answers, combo, settings, sampling, versions, project_id, pset_id, served
+):
     flat: list[tuple[int, int, Any, str]] = []
     for pid, _, ref in prompts:
         for j, comp in enumerate(answers.get(pid, [])):
@@ -222,6 +258,10 @@ def _score(ctx, c: Contender, prompts, answers, combo, settings, sampling, versi
     endpoint = {"backend": c.spec.backend, "base_url": c.spec.base_url} if c.spec.base_url else None
     config = ch.config_of(model=c.model, endpoint=endpoint, sampling={**sampling.as_dict(), "k": settings.k},
                           verifiers=versions)  # fmt: skip
+    if not c.spec.base_url and (c.spec.backend != "transformers_local" or c.spec.settings):
+        # vLLM's kernels and a dtype change the numbers; the default engine adds no key, so hashes of
+        # earlier transformers_local evaluations stay comparable
+        config["engine"] = {"backend": c.spec.backend, "settings": c.spec.settings}
     tokens = [r["completion_tokens"] or 0 for r in rows]
     metrics = {
         "label": c.label,
@@ -235,6 +275,8 @@ def _score(ctx, c: Contender, prompts, answers, combo, settings, sampling, versi
         if rows
         else 0.0,
         "config_hash": ch.config_hash(config),
+        "backend": c.spec.backend,
+        "served_prompt": served,
     }
     with session_scope() as s:
         ev = Evaluation(

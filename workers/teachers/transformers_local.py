@@ -74,6 +74,14 @@ def load(model: str, device: str = "auto", dtype: str = "auto") -> Loaded:
         return _models[key]
 
 
+def prompt_text(tok, messages: list[dict[str, Any]]) -> str:
+    """The prompt a conversation is served as: the chat template's render, or for a base model (no
+    template) the contents one after another (its own BOS is added when tokenizing)."""
+    if getattr(tok, "chat_template", None):
+        return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return "\n".join(m["content"] for m in messages) + "\n"
+
+
 def _ids(value: int | Iterable[int] | None) -> list[int]:
     if value is None:
         return []
@@ -172,10 +180,7 @@ class TransformersLocalTeacher:
         prompts: list[tuple[list[int], bool] | str] = []
         for r in requests:
             try:
-                if templated:
-                    text = tok.apply_chat_template(r.messages, tokenize=False, add_generation_prompt=True)
-                else:  # a base model: the contents one after another, its own BOS added
-                    text = "\n".join(m["content"] for m in r.messages) + "\n"
+                text = prompt_text(tok, r.messages)
                 ids = tok(text, add_special_tokens=not templated)["input_ids"]
                 prompts.append((list(ids), text.rstrip().endswith("<think>")))
             except Exception as exc:  # noqa: BLE001 - a malformed conversation fails only its request

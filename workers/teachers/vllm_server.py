@@ -34,6 +34,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from backend.core.config import get_settings
 from backend.core.logging import scrub
 from backend.core.net import free_port
@@ -211,6 +213,17 @@ class VLLMServer:
         self.startup_s = time.monotonic() - started
         log.info("vLLM ready on port %s after %.1f s", self.port, self.startup_s)
         return self
+
+    def render(self, messages: list[dict[str, Any]], timeout_s: float = 60) -> list[int]:
+        """The prompt ids this server builds for a chat (its /tokenize, which renders the chat template
+        as its chat completions do): what the model is actually served, in the server's own
+        environment, whose transformers may render differently from the worker's."""
+        body = {"model": self.served_name, "messages": messages, "add_generation_prompt": True}
+        url = self.base_url.removesuffix("/v1") + "/tokenize"
+        with httpx.Client(trust_env=False, timeout=timeout_s) as http:
+            r = http.post(url, json=body)
+        r.raise_for_status()
+        return [int(t) for t in r.json()["tokens"]]
 
     def tail(self, lines: int = TAIL_LINES) -> str:
         """The last lines of the server's log: on failure, the real reason is in there."""

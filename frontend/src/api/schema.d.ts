@@ -1588,11 +1588,18 @@ export interface components {
             model?: string | null;
             /**
              * Backend
-             * @description How a local model generates (a teacher row uses its own backend).
+             * @description How a local model generates: transformers_local (generate() in the worker) or vllm (a vLLM server the worker starts over the model, queried like a vllm teacher). A teacher row uses its own backend.
              * @default transformers_local
              * @enum {string}
              */
             backend: "transformers_local" | "vllm";
+            /**
+             * Settings
+             * @description The backend's settings, as a teacher of that backend takes them: vllm gpu_memory_utilization, max_model_len, dtype, reasoning_parser, enforce_eager, extra_args...; transformers_local device, batch_size, dtype.
+             */
+            settings?: {
+                [key: string]: unknown;
+            };
         };
         /** EvalSampleOut */
         EvalSampleOut: {
@@ -2467,9 +2474,32 @@ export interface components {
             truncation_rate: number;
             /**
              * Config Hash
-             * @description SHA-256 of model and tokenizer files, chat template, sampling, seed, max lengths and verifier versions.
+             * @description SHA-256 of model and tokenizer files, chat template, sampling, seed, max lengths, verifier versions and, other than transformers_local with defaults, the backend and its settings.
              */
             config_hash: string;
+            /**
+             * Backend
+             * @description What generated: transformers_local, vllm, openai_compat.
+             */
+            backend?: string | null;
+            /**
+             * Served Prompt
+             * @description The first prompt as the model was served it, decoded with its tokenizer: the chat template's render (transformers_local) or what the vLLM server rendered (vllm, its /tokenize). None for an endpoint. Shows which template a model was evaluated under.
+             */
+            served_prompt?: string | null;
+        };
+        /** PadInfo */
+        PadInfo: {
+            /** Token */
+            token?: string | null;
+            /** Id */
+            id?: number | null;
+            /**
+             * Source
+             * @description student, or why another was chosen.
+             * @default
+             */
+            source: string;
         };
         /** PadInfo */
         PadInfo: {

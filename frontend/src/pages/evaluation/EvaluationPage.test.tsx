@@ -4,7 +4,7 @@ import userEvent from "@testing-library/user-event";
 import { jsonResponse, mockApi, renderWithClient, requestsTo } from "../../test/helpers";
 import { EvaluationPage } from "./EvaluationPage";
 
-const score = (label: string, role: string, p: number, id: number) => ({
+const score = (label: string, role: string, p: number, id: number, extra: Record<string, unknown> = {}) => ({
   id,
   run_id: 2,
   stage_id: 9,
@@ -17,7 +17,7 @@ const score = (label: string, role: string, p: number, id: number) => ({
   metrics: {
     label, role, model: `m-${role}`, evaluation_id: id, params: null, samples: 4, pass_at_1: p,
     pass_at_1_ci: [p - 0.1, p + 0.1], pass_at_k: p, maj_at_k: p, mean_output_tokens: 42,
-    truncation_rate: 0, config_hash: "abc",
+    truncation_rate: 0, config_hash: "abc", ...extra,
   },
 });
 
@@ -46,7 +46,11 @@ describe("EvaluationPage", () => {
     const fetchMock = mockApi({
       "GET /api/projects/1/runs/2": () => jsonResponse({ id: 2, status: "succeeded" }),
       "GET /api/projects/1/runs/2/evaluations": () =>
-        jsonResponse([score("base", "base", 0.1, 10), score("student", "student", 0.5, 11), score("teacher", "teacher", 0.9, 12)]),
+        jsonResponse([
+          score("base", "base", 0.1, 10),
+          score("student", "student", 0.5, 11, { backend: "vllm", served_prompt: "<|im_start|>user\nWhat is 40 + 2?<|im_end|>\n" }),
+          score("teacher", "teacher", 0.9, 12),
+        ]),
       "GET /api/projects/1/runs/2/evaluations/by-prompt": (r) => {
         const q = new URL(r.url).searchParams;
         if (q.get("only") === "student_fails_teacher_passes")
@@ -63,6 +67,10 @@ describe("EvaluationPage", () => {
     expect(scores[1]).toHaveTextContent("student");
     expect(scores[1]).toHaveTextContent("50.0%");
     expect(scores[1]).toHaveTextContent("40.0% – 60.0%");
+    // how the student generated, and the prompt as it was served (its chat template's render)
+    expect(within(scores[1]).getByTestId("evaluation-backend")).toHaveTextContent("on vllm");
+    expect(within(scores[1]).getByTestId("evaluation-served-prompt")).toHaveTextContent("<|im_start|>user");
+    expect(within(scores[0]).queryByTestId("evaluation-served-prompt")).toBeNull();
     const rows = await screen.findAllByTestId("eval-row");
     expect(rows).toHaveLength(2);
     const outcomes = within(rows[1]).getAllByTestId("eval-outcome");

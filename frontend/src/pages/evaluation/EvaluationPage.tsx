@@ -182,6 +182,18 @@ export function EvaluationPage({
                     <strong>{e.label || e.role}</strong> <code className="small muted" title={e.model}>
                       {tail(e.model, 40)}
                     </code>
+                    {e.metrics?.backend && (
+                      <span className="small muted" data-testid="evaluation-backend">
+                        {" "}
+                        on {e.metrics.backend}
+                      </span>
+                    )}
+                    {e.metrics?.served_prompt && (
+                      <details className="small" data-testid="evaluation-served-prompt">
+                        <summary>served prompt</summary>
+                        <pre>{e.metrics.served_prompt}</pre>
+                      </details>
+                    )}
                   </td>
                   <td>{e.role}</td>
                   <td>{pct(e.metrics?.pass_at_1)}</td>

@@ -149,6 +149,18 @@ describe("launch wizard", () => {
     expect(await screen.findByTestId("wizard-load-error")).toHaveTextContent("not valid YAML");
   });
 
+  it("runs the evaluation's local models on vLLM when asked", async () => {
+    const { u } = setup();
+    await screen.findByRole("option", { name: /gsm8k v2/ });
+    await u.click(screen.getByTestId("wizard-demo"));
+    await u.click(screen.getByTestId("step-evaluation"));
+    expect(screen.getByTestId("field-evaluate.backend")).toHaveValue("transformers_local");
+    await u.selectOptions(screen.getByTestId("field-evaluate.backend"), "vllm");
+    await u.click(screen.getByTestId("step-launch"));
+    const recipe = yaml.load(screen.getByTestId("wizard-yaml").textContent ?? "") as { evaluate: { models: unknown } };
+    expect(recipe.evaluate.models).toEqual([{ role: "base", backend: "vllm" }, { role: "student", backend: "vllm" }, { role: "teacher" }]);
+  });
+
   it("edits a verifier's settings from its schema and writes only what changed", async () => {
     const { u } = setup();
     await screen.findByRole("option", { name: /gsm8k v2/ });

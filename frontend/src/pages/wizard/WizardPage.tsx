@@ -612,6 +612,14 @@ function EvaluationStep({ state, update }: StepProps) {
           </div>
           <FieldError path="evaluate.models" />
           <div className="form-grid">
+            <SelectField
+              label="Local models (base, student) run on"
+              path="evaluate.backend"
+              value={e.backend}
+              options={[["transformers_local", "transformers (in the worker)"], ["vllm", "vLLM (a server the worker starts)"]] as const}
+              onChange={(backend) => set({ backend })}
+              help="the teacher answers through its own backend"
+            />
             <SelectField label="Split" path="evaluate.split" value={e.split} options={["eval", "train", "all"] as const} onChange={(split) => set({ split })} />
             <NumField label="Samples per prompt (k; 1 is greedy)" path="evaluate.k" value={e.k} min={1} max={64} step={1} onChange={(k) => set({ k: k ?? 1 })} />
             <NumField label="Max tokens per answer" path="evaluate.max_tokens" value={e.max_tokens} min={1} step={1} onChange={(v) => set({ max_tokens: v ?? 1 })} />

@@ -16,7 +16,7 @@ export function fullState(): WizardState {
     review: { enabled: true, sample_share: 0.1 },
     snapshot: { ...DEFAULT_STATE.snapshot, pass_rate_band: [0.1, 0.9], max_per_prompt: 2, pick: "judge_score" },
     train: { ...DEFAULT_STATE.train, enabled: true, method: "grpo", lora: { r: 8, alpha: 16, dropout: 0 }, max_steps: 100 },
-    evaluate: { ...DEFAULT_STATE.evaluate, enabled: true, k: 4, max_prompts: 50 },
+    evaluate: { ...DEFAULT_STATE.evaluate, enabled: true, backend: "vllm", k: 4, max_prompts: 50 },
   };
 }
 
@@ -78,6 +78,30 @@ train: {method: dpo, beta: 0.2, student: tiny, packing: true}
     expect(again.rollout).toMatchObject({ n: 3, max_tokens: 64, concurrency: 8 });
     expect(again.filter).toEqual({ verifiers: { mode: "all", verifiers: [{ name: "regex", settings: { pattern: "^4$" } }] } });
     expect(again.train).toMatchObject({ method: "dpo", beta: 0.2, packing: true, student: "tiny" });
+  });
+
+  it("runs the local models of an evaluation on vLLM, keeping their settings, and back on transformers", () => {
+    const vllm = buildRecipe(fullState());
+    expect(vllm.evaluate).toMatchObject({ models: [{ role: "base", backend: "vllm" }, { role: "student", backend: "vllm" }, { role: "teacher" }] });
+
+    const loaded = parseRecipeYaml(`
+prompt_set_id: 1
+teacher_id: 2
+stages: [rollout, evaluate]
+evaluate:
+  models:
+    - {role: student, label: served, backend: vllm, settings: {gpu_memory_utilization: 0.2, max_model_len: 4096}}
+    - {role: teacher}
+`);
+    expect(loaded.evaluate.backend).toBe("vllm");
+    expect(loaded.evaluate.models).toEqual(["student", "teacher"]);
+    const again = buildRecipe(loaded);
+    expect(again.evaluate).toMatchObject({
+      models: [{ role: "student", label: "served", backend: "vllm", settings: { gpu_memory_utilization: 0.2, max_model_len: 4096 } }, { role: "teacher" }],
+    });
+    // vLLM's settings are not transformers': switching back drops them with the backend
+    const back = buildRecipe({ ...loaded, evaluate: { ...loaded.evaluate, backend: "transformers_local" } });
+    expect((back.evaluate as { models: unknown[] }).models).toEqual([{ role: "student", label: "served" }, { role: "teacher" }]);
   });
 
   it("says what is wrong with a file that is not a recipe", () => {

@@ -7,6 +7,8 @@ import yaml from "js-yaml";
 
 export type Method = "sft" | "dpo" | "grpo" | "distill";
 export type EvalRole = "base" | "student" | "teacher";
+/** How the local models of an evaluation (base, student) generate; a teacher uses its own row's backend. */
+export type EvalBackend = "transformers_local" | "vllm";
 
 export interface WizardState {
   name: string;
@@ -69,6 +71,7 @@ export interface WizardState {
   evaluate: {
     enabled: boolean;
     models: EvalRole[];
+    backend: EvalBackend;
     k: number;
     max_tokens: number;
     max_prompts: number | null;
@@ -116,7 +119,7 @@ export const DEFAULT_STATE: WizardState = {
     num_generations: 4,
     max_completion_length: 256,
   },
-  evaluate: { enabled: false, models: ["base", "student", "teacher"], k: 1, max_tokens: 512, max_prompts: null, split: "eval" },
+  evaluate: { enabled: false, models: ["base", "student", "teacher"], backend: "transformers_local", k: 1, max_tokens: 512, max_prompts: null, split: "eval" },
   base: {},
 };
 
@@ -244,7 +247,7 @@ export function buildRecipe(s: WizardState): Record<string, unknown> {
   if (stages.includes("evaluate")) {
     const e = s.evaluate;
     r.evaluate = section(b, "evaluate", {
-      models: e.models.map((role) => ({ role })),
+      models: e.models.map((role) => evalModel(b, role, e.backend)),
       k: e.k === 1 ? undefined : e.k,
       max_tokens: e.max_tokens,
       max_prompts: e.max_prompts,
@@ -252,6 +255,17 @@ export function buildRecipe(s: WizardState): Record<string, unknown> {
     });
   }
   return r;
+}
+
+/** One evaluated model: its role, the backend for a local one, and whatever the loaded recipe said of it
+ * (label, model, the backend's settings) where its backend is the one chosen (another's settings would not
+ * be valid for it). */
+function evalModel(base: Record<string, unknown>, role: EvalRole, backend: EvalBackend): Record<string, unknown> {
+  const loaded = Array.isArray(obj(base.evaluate).models) ? (obj(base.evaluate).models as unknown[]) : [];
+  const was = obj(loaded.find((m) => isObj(m) && m.role === role));
+  if (role === "teacher") return { ...was, role };
+  const kept = (was.backend ?? "transformers_local") === backend ? was : { ...was, settings: undefined };
+  return clean({ ...kept, role, backend: backend === "vllm" ? "vllm" : undefined });
 }
 
 export function toYaml(recipe: Record<string, unknown>): string {
@@ -281,6 +295,8 @@ export function stateFromRecipe(recipe: unknown): WizardState {
   const models = Array.isArray(e.models)
     ? (e.models.map((m) => (isObj(m) ? m.role : m)).filter((r) => r === "base" || r === "student" || r === "teacher") as EvalRole[])
     : d.evaluate.models;
+  const local = Array.isArray(e.models) ? e.models.filter((m) => isObj(m) && m.role !== "teacher") : [];
+  const backend: EvalBackend = local.some((m) => obj(m).backend === "vllm") ? "vllm" : "transformers_local";
   return {
     name: "",
     prompt_set_id: numOrNull(recipe.prompt_set_id),
@@ -344,6 +360,7 @@ export function stateFromRecipe(recipe: unknown): WizardState {
     evaluate: {
       enabled: stages.includes("evaluate"),
       models,
+      backend,
       k: num(e.k, 1),
       max_tokens: num(e.max_tokens, d.evaluate.max_tokens),
       max_prompts: numOrNull(e.max_prompts),
