@@ -2501,19 +2501,6 @@ export interface components {
              */
             source: string;
         };
-        /** PadInfo */
-        PadInfo: {
-            /** Token */
-            token?: string | null;
-            /** Id */
-            id?: number | null;
-            /**
-             * Source
-             * @description student, or why another was chosen.
-             * @default
-             */
-            source: string;
-        };
         /** Page[EvalSampleOut] */
         Page_EvalSampleOut_: {
             /** Items */
