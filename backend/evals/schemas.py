@@ -76,7 +76,9 @@ class EvalSettings(BaseModel):
     )
     max_prompts: int | None = Field(None, ge=1, le=10_000_000, description="The first N prompts only.")
     verifiers: VerifierCombo | None = Field(
-        None, description="Default: the recipe's filter verifiers, else the math verifier."
+        None,
+        description="Default: the run's filter verifiers, else from the prompt set (tests: code; "
+        "references: math); refused when none fits.",
     )
     bootstrap: int = Field(1000, ge=100, le=100_000, description="Resamples for the 95% intervals.")
 
@@ -106,6 +108,12 @@ class ModelScore(BaseModel):
     config_hash: str = Field(
         description="SHA-256 of model and tokenizer files, chat template, sampling, seed, max lengths, "
         "verifier versions and, other than transformers_local with defaults, the backend and its settings."
+    )
+    verifiers: list[str] = Field([], description="The verifiers that scored the answers, in order.")
+    verifiers_source: str | None = Field(
+        None,
+        description="Where they came from: evaluate.verifiers, the run's filter stage, or what the prompt "
+        "set holds (tests: code; references: math).",
     )
     backend: str | None = Field(None, description="What generated: transformers_local, vllm, openai_compat.")
     served_prompt: str | None = Field(

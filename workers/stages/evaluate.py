@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
@@ -98,15 +98,18 @@ def _prompts(
         raise Invalid(
             f"evaluate.prompt_set_id: prompt set {pset_id} not found in this project", code="not_found"
         )
-    stmt = select(Prompt.id, Prompt.text, Prompt.system, Prompt.messages, Prompt.reference).where(
-        Prompt.prompt_set_id == pset_id
-    )
+    stmt = select(
+        Prompt.id, Prompt.text, Prompt.system, Prompt.messages, Prompt.reference, Prompt.meta
+    ).where(Prompt.prompt_set_id == pset_id)
     if settings.split != "all" and settings.prompt_set_id is None:
         stmt = stmt.where(Prompt.split == settings.split)
     stmt = stmt.order_by(Prompt.position)
     if settings.max_prompts:
         stmt = stmt.limit(settings.max_prompts)
-    rows = [(pid, conversation(t, sy, msgs, system), ref) for pid, t, sy, msgs, ref in s.execute(stmt)]
+    rows = [
+        (pid, conversation(t, sy, msgs, system), Truth(ref, (meta or {}).get("tests")))
+        for pid, t, sy, msgs, ref, meta in s.execute(stmt)
+    ]
     if not rows:
         raise Invalid(
             f"evaluate: the prompt set has no prompts in split {settings.split!r}", code="eval_empty"
@@ -141,10 +144,10 @@ def evaluate(ctx: StageContext) -> dict[str, Any]:
     settings: EvalSettings = ctx.settings
     with session_scope() as s:
         run = s.get(Run, ctx.run_id)
-        combo = settings.verifiers or _recipe_verifiers(run.recipe)
         system = (run.recipe.get("rollout") or {}).get("system_prompt")
         contenders = _contenders(s, run, settings)
         pset_id, prompts = _prompts(s, run, settings, system)
+        combo, combo_source = choose_verifiers(settings, run.recipe, prompts)
         project_id = run.project_id
     sampling = _sampling(settings)
     versions = {v.name: VERIFIERS[v.name].version for v in combo.verifiers}
@@ -168,7 +171,19 @@ def evaluate(ctx: StageContext) -> dict[str, Any]:
                 release_all()
         _check_complete(c, answers, len(prompts) * settings.k)
         scores.append(
-            _score(ctx, c, prompts, answers, combo, settings, sampling, versions, project_id, pset_id, served)
+            _score(
+                ctx,
+                c,
+                prompts,
+                answers,
+                (combo, combo_source),
+                settings,
+                sampling,
+                versions,
+                project_id,
+                pset_id,
+                served,
+            )  # fmt: skip
         )
     ctx.progress(total, total, force=True)
     return {"prompts": len(prompts), "k": settings.k, "models": scores, "comparison": _compare(scores)}
@@ -214,33 +229,66 @@ def _check_complete(c: Contender, answers: dict[int, list], expected: int) -> No
         )
 
 
-def _recipe_verifiers(recipe: dict) -> VerifierCombo:
+class Truth(NamedTuple):
+    """What an answer to one prompt is checked against: a reference (math) and/or tests (code)."""
+
+    reference: str | None
+    tests: Any
+
+
+def choose_verifiers(settings: EvalSettings, recipe: dict, prompts) -> tuple[VerifierCombo, str]:
+    """(the verifiers, where they came from): evaluate.verifiers, else the run's filter stage's, else
+    what the prompt set holds (tests: code; references: math); none of these: refused, saying so,
+    rather than a silent math verifier scoring code 0%."""
+    if settings.verifiers:
+        return settings.verifiers, "evaluate.verifiers"
     if "filter" in recipe.get("stages", []):
-        return settings_for("filter", recipe).verifiers
-    return VerifierCombo(verifiers=[{"name": "math"}])
+        return settings_for("filter", recipe).verifiers, "the run's filter stage"
+    tests = sum(t.tests is not None for _, _, t in prompts)
+    refs = sum(t.reference is not None for _, _, t in prompts)
+    if tests and tests >= refs:
+        return VerifierCombo(verifiers=[{"name": "code"}]), f"the prompt set ({tests} prompts with tests)"
+    if refs:
+        return VerifierCombo(verifiers=[{"name": "math"}]), f"the prompt set ({refs} prompts with references)"
+    raise Invalid(
+        "evaluate: no verifier fits: the run has no filter stage and the prompt set has neither tests "
+        "nor references; set evaluate.verifiers (e.g. format, regex or json) or import tests or references",
+        code="eval_no_verifier",
+    )
+
+
+def stated_answer(v) -> str | None:
+    """The answer a verdict extracted (maj@k votes on it), from whichever part extracted one: the
+    order of the verifiers in a combo must not matter ([math, format] as [format, math])."""
+    for part in (*v.parts, v) if v.parts else (v,):
+        if part.detail.get("answer") is not None:
+            return part.detail["answer"]
+    return None
 
 
 def _score(
-    ctx, c: Contender, prompts, answers, combo, settings, sampling, versions, project_id, pset_id, served
+    ctx, c: Contender, prompts, answers, chosen, settings, sampling, versions, project_id, pset_id, served
 ):
-    flat: list[tuple[int, int, Any, str]] = []
-    for pid, _, ref in prompts:
+    combo, combo_source = chosen
+    flat: list[tuple[int, int, Any, Truth]] = []
+    for pid, _, truth in prompts:
         for j, comp in enumerate(answers.get(pid, [])):
-            flat.append((pid, j, comp, ref))
+            flat.append((pid, j, comp, truth))
     items = [
         Item(
             completion=comp.content or "",
             reasoning=comp.reasoning,
             finish_reason=comp.finish_reason,
-            reference=ref,
+            reference=truth.reference,
+            tests=truth.tests,
         )
-        for _, _, comp, ref in flat
+        for _, _, comp, truth in flat
     ]
     verdicts = verify_many(combo, items) if items else []
     per_prompt: dict[int, list[tuple[str | None, bool]]] = {pid: [] for pid, _, _ in prompts}
     rows = []
     for (pid, j, comp, _), v in zip(flat, verdicts, strict=True):
-        answer = (v.parts[-1].detail if v.parts else v.detail).get("answer")
+        answer = stated_answer(v)
         per_prompt[pid].append((answer, v.passed is True))
         rows.append(
             {
@@ -277,6 +325,8 @@ def _score(
         "config_hash": ch.config_hash(config),
         "backend": c.spec.backend,
         "served_prompt": served,
+        "verifiers": list(versions),
+        "verifiers_source": combo_source,
     }
     with session_scope() as s:
         ev = Evaluation(

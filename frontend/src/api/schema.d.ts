@@ -1677,7 +1677,7 @@ export interface components {
              * @description The first N prompts only.
              */
             max_prompts?: number | null;
-            /** @description Default: the recipe's filter verifiers, else the math verifier. */
+            /** @description Default: the run's filter verifiers, else from the prompt set (tests: code; references: math); refused when none fits. */
             verifiers?: components["schemas"]["VerifierCombo"] | null;
             /**
              * Bootstrap
@@ -2477,6 +2477,17 @@ export interface components {
              * @description SHA-256 of model and tokenizer files, chat template, sampling, seed, max lengths, verifier versions and, other than transformers_local with defaults, the backend and its settings.
              */
             config_hash: string;
+            /**
+             * Verifiers
+             * @description The verifiers that scored the answers, in order.
+             * @default []
+             */
+            verifiers: string[];
+            /**
+             * Verifiers Source
+             * @description Where they came from: evaluate.verifiers, the run's filter stage, or what the prompt set holds (tests: code; references: math).
+             */
+            verifiers_source?: string | null;
             /**
              * Backend
              * @description What generated: transformers_local, vllm, openai_compat.

@@ -188,6 +188,12 @@ export function EvaluationPage({
                         on {e.metrics.backend}
                       </span>
                     )}
+                    {e.metrics?.verifiers && e.metrics.verifiers.length > 0 && (
+                      <div className="small muted" data-testid="evaluation-verifiers">
+                        scored by {e.metrics.verifiers.join(" + ")}
+                        {e.metrics.verifiers_source ? ` (from ${e.metrics.verifiers_source})` : ""}
+                      </div>
+                    )}
                     {e.metrics?.served_prompt && (
                       <details className="small" data-testid="evaluation-served-prompt">
                         <summary>served prompt</summary>
