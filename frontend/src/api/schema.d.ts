@@ -2827,6 +2827,11 @@ export interface components {
             system: string | null;
             /** Reference */
             reference: string | null;
+            /**
+             * Tests
+             * @description The code verifier's tests (the prompt's meta.tests, in one of the import's forms); null when it has none
+             */
+            tests?: unknown;
         };
         /** QueueOut */
         QueueOut: {
