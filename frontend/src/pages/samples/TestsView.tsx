@@ -86,7 +86,8 @@ export function TestsView({ tests, open = false }: { tests: unknown; open?: bool
           )}
         </table>
       ) : code ? (
-        <Markdown text={fence(code.code, "python")} />
+        // HumanEval's test code starts with blank lines: not worth a screen line each
+        <Markdown text={fence(code.code.replace(/^\s*\n/, ""), "python")} />
       ) : (
         <Markdown text={fence(JSON.stringify(tests, null, 2), "json")} />
       )}
