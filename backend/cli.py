@@ -136,11 +136,18 @@ def users_create(
 
 @prompts_app.command("import")
 def prompts_import(
-    file: Annotated[Path, typer.Argument(exists=True, help="JSONL, CSV, Parquet, or a save_to_disk folder.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, help="JSONL, CSV or Parquet (each may be .gz), or a save_to_disk folder."
+        ),
+    ],
     project: Annotated[str, typer.Option(help="Project name or id.")],
     name: Annotated[str, typer.Option(help="Prompt set name; a new version if it exists.")],
     skip_invalid: Annotated[bool, typer.Option(help="Store the valid rows and report the rest.")] = False,
-    mapping: Annotated[str | None, typer.Option(help='JSON column mapping, e.g. {"prompt": "q"}.')] = None,
+    mapping: Annotated[
+        str | None, typer.Option(help='JSON column mapping, e.g. {"prompt": "q", "tests": "test"}.')
+    ] = None,
     dedup: Annotated[bool, typer.Option(help="Drop exact duplicates (normalised text).")] = True,
     near_dup: Annotated[float, typer.Option(help="Near-duplicate Jaccard threshold; 0 turns it off.")] = 0.8,
     decontaminate_against: Annotated[

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.core.config import get_settings
+from backend.prompts.code_tests import BadTests, parse_tests
 from backend.prompts.dedup.hashing import text_hashes, word_hashes
 from backend.prompts.readers import READERS
 from backend.prompts.references import split_reference
@@ -18,6 +19,16 @@ from backend.prompts.schemas import ColumnMapping
 
 _PROMPT_KEYS = ("prompt", "question", "problem", "instruction", "input", "messages")
 _REFERENCE_KEYS = ("answer", "solution", "reference", "output", "response")
+_ENTRY_POINT_KEYS = ("entry_point",)
+_ID_KEYS = ("id", "task_id")
+
+
+def _tests_key(obj: dict[str, Any]) -> str | None:
+    """`tests`, else HumanEval's `test` (only beside `entry_point`: a bare `test` column may mean
+    anything, e.g. a split flag)."""
+    if "tests" in obj:
+        return "tests"
+    return "test" if "test" in obj and "entry_point" in obj else None
 
 
 class ParsedPrompt:
@@ -79,9 +90,28 @@ class Columns:
 
 
 def _pick(obj: dict[str, Any], wanted: str | None, defaults: tuple[str, ...]) -> str | None:
+    """The mapping's column; "" means none; None means the first of the usual names the row has."""
     if wanted is not None:
-        return wanted
+        return wanted or None
     return next((k for k in defaults if k in obj), None)
+
+
+class Layout:
+    """Which key of a row shape holds what; `plain` rows need no per-row work beyond the text checks."""
+
+    __slots__ = ("prompt", "reference", "tests", "entry_point", "id", "keep", "plain")
+
+    def __init__(self, prompt, reference, tests, entry_point, id_, keep):
+        self.prompt, self.reference, self.tests, self.entry_point, self.id = (
+            prompt,
+            reference,
+            tests,
+            entry_point,
+            id_,
+        )
+        self.keep = keep
+        # tests are checked and entry_point folded into them; an id under another name is renamed
+        self.plain = tests is None and entry_point is None and id_ in (None, "id")
 
 
 def _check_messages(value: Any) -> str | None:
@@ -108,15 +138,18 @@ class RecordMapper:
     def __init__(self, mapping: ColumnMapping, report: Report):
         self.mapping, self.report = mapping, report
         self.max_chars = get_settings().max_prompt_chars
-        self._layouts: dict[tuple[str, ...], tuple[str | None, str | None, tuple[str, ...]]] = {}
+        self._layouts: dict[tuple[str, ...], Layout] = {}
 
-    def _layout(self, obj: dict[str, Any]) -> tuple[str | None, str | None, tuple[str, ...]]:
+    def _layout(self, obj: dict[str, Any]) -> Layout:
         m = self.mapping
         pkey = _pick(obj, m.prompt, _PROMPT_KEYS)
         rkey = _pick(obj, m.reference, _REFERENCE_KEYS)
-        used = {pkey, rkey, m.system}
+        tkey = (m.tests or None) if m.tests is not None else _tests_key(obj)
+        ekey = _pick(obj, m.entry_point, _ENTRY_POINT_KEYS)
+        ikey = _pick(obj, m.id, _ID_KEYS)
+        used = {pkey, rkey, m.system, tkey, ekey, ikey if ikey != "id" else None}  # `id` stays as it is
         keep = tuple(m.metadata) if m.metadata is not None else tuple(k for k in obj if k not in used)
-        return pkey, rkey, keep
+        return Layout(pkey, rkey, tkey, ekey, ikey, keep)
 
     def batches(
         self, records: Iterator[tuple[int, dict[str, Any]]], size: int
@@ -140,8 +173,8 @@ class RecordMapper:
         for rowno, obj in records:
             layout = layouts.get(tuple(obj))
             parsed = None
-            if layout is not None and plain:
-                pkey, rkey, keep = layout
+            if layout is not None and plain and layout.plain:
+                pkey, rkey, keep = layout.prompt, layout.reference, layout.keep
                 text = obj.get(pkey)
                 if (
                     type(text) is str
@@ -181,7 +214,7 @@ class RecordMapper:
         layout = self._layouts.get(shape)
         if layout is None:
             layout = self._layouts[shape] = self._layout(obj)
-        pkey, rkey, keep = layout
+        pkey, rkey, keep = layout.prompt, layout.reference, layout.keep
         reject, mapping = self.report.reject, self.mapping
         if pkey is None:
             reject(
@@ -260,7 +293,33 @@ class RecordMapper:
         meta = {k: obj[k] for k in keep if k in obj}
         if worked:
             meta.update(worked)
+        if not layout.plain and not self._code_fields(rowno, obj, layout, meta):
+            return None
         return ParsedPrompt(rowno, text, system, messages, reference, meta)
+
+    def _code_fields(self, rowno: int, obj: dict[str, Any], layout: Layout, meta: dict[str, Any]) -> bool:
+        """Put the row's tests (with its entry point folded in) and id into meta; False after rejecting
+        the row."""
+        entry = obj.get(layout.entry_point) if layout.entry_point else None
+        if entry is not None and not isinstance(entry, str):
+            got = type(entry).__name__
+            self.report.reject(
+                rowno, layout.entry_point, "wrong_type", f"expected a function name, got {got}"
+            )
+            return False
+        if layout.tests:
+            try:
+                tests = parse_tests(obj.get(layout.tests), entry)
+            except BadTests as exc:
+                self.report.reject(rowno, layout.tests, "bad_tests", str(exc))
+                return False
+            if tests is not None:
+                meta["tests"] = tests
+        if entry and not (isinstance(meta.get("tests"), dict) and "check" in meta["tests"]):
+            meta["entry_point"] = entry  # beside stdin/stdout or assert tests it is only metadata
+        if layout.id and layout.id in obj:
+            meta["id"] = obj[layout.id]
+        return True
 
 
 def _records(path: Path, fmt: str, report: Report) -> Iterator[tuple[int, dict[str, Any]]]:

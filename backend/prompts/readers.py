@@ -5,6 +5,12 @@ Row numbers are what a user sees in an editor: 1-based lines for JSONL, 1-based 
 `datasets` save_to_disk folder).
 
 Parquet and Arrow are read a record batch at a time, so memory stays flat however large the file.
+
+Any of JSONL, CSV and Parquet may come gzip-compressed (`.jsonl.gz`, as HumanEval ships): the gzip magic
+bytes decide, whatever the name says, and the name without `.gz` says what is inside. The data is
+decompressed next to the upload before a row is read, so a truncated or corrupt file fails before
+anything is parsed, and the decompressed size is capped (ARCHIVE_EXPANSION times the upload limit) so
+that a small gzip bomb cannot fill the disk.
 Values JSON cannot hold (binary, decimals, dates and times, durations) come out as text or numbers so
 that they can be kept in a prompt's metadata.
 """
@@ -14,8 +20,10 @@ from __future__ import annotations
 import base64
 import codecs
 import csv
+import gzip
 import json
 import lzma
+import os
 import shutil
 import stat
 import tarfile
@@ -39,33 +47,59 @@ from backend.prompts.report import ImportFailed, Report
 Records = Iterator[tuple[int, dict[str, Any]]]
 
 ACCEPTED = (
-    "JSON Lines (.jsonl, .ndjson, .json), CSV (.csv), Parquet (.parquet), or a datasets "
-    "save_to_disk folder (the folder itself, or a .zip, .tar, .tar.gz or .tgz of it)"
+    "JSON Lines (.jsonl, .ndjson, .json), CSV (.csv), Parquet (.parquet), each optionally gzip-compressed "
+    "(.jsonl.gz, .csv.gz, ...), or a datasets save_to_disk folder (the folder itself, or a .zip, .tar, "
+    ".tar.gz or .tgz of it)"
 )
 PARQUET_BATCH_ROWS = 10_000  # rows per record batch: memory is bounded by this, not by the file size
 ARCHIVE_EXPANSION = 4  # an archive may unpack to at most this many times the upload limit
 ARCHIVE_MAX_MEMBERS = 10_000
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
+_GZIP_SUFFIXES = (".gz", ".gzip")
+_GZIP_MAGIC = b"\x1f\x8b"
 _COPY_CHUNK = 1 << 20
 
 
-def detect_format(path: Path, filename: str) -> str:
-    """The format (a key of READERS), from the file name; a folder is a datasets save_to_disk folder."""
-    if path.is_dir():
-        if (path / "state.json").is_file():
-            return "hf_disk"
-        raise ImportFailed("not_a_dataset", _no_dataset_message(path, f"the folder {filename!r}"))
-    name = filename.lower()
+def _plain_format(name: str) -> str | None:
+    """The format of an uncompressed file, from its (lower-case) name."""
     if name.endswith((".jsonl", ".ndjson", ".json")):
         return "jsonl"
     if name.endswith(".csv"):
         return "csv"
     if name.endswith(".parquet"):
         return "parquet"
+    return None
+
+
+def _is_gzip(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(2) == _GZIP_MAGIC
+    except OSError:
+        return False
+
+
+def detect_format(path: Path, filename: str) -> str:
+    """The format (a key of READERS), from the file name and, for gzip, its first bytes; a folder is a
+    datasets save_to_disk folder."""
+    if path.is_dir():
+        if (path / "state.json").is_file():
+            return "hf_disk"
+        raise ImportFailed("not_a_dataset", _no_dataset_message(path, f"the folder {filename!r}"))
+    name = filename.lower()
     if name.endswith(".zip"):
         return "zip"
     if name.endswith(_TAR_SUFFIXES):
-        return "tar"
+        return "tar"  # tarfile reads the compression itself
+    inner = name.removesuffix(".gz").removesuffix(".gzip") if name.endswith(_GZIP_SUFFIXES) else name
+    fmt = _plain_format(inner)
+    if _is_gzip(path):
+        # The bytes decide: a `.jsonl` that is gzip data is read as gzip, and a name without an inner
+        # extension (`data.gz`) has its format told from the decompressed start.
+        return f"{fmt}.gz" if fmt else "gz"
+    if fmt:
+        # Named .gz but not gzip data: a browser or proxy may have decompressed it on the way.
+        return fmt
     raise ImportFailed("unsupported_format", f"cannot tell the format of {filename!r}; use {ACCEPTED}")
 
 
@@ -420,6 +454,69 @@ def _unpacked(extract: Callable[[Path, Path], None]) -> Callable[[Path, Report],
     return records
 
 
+# --- gzip-compressed JSONL, CSV and Parquet ------------------------------------------------------
+
+
+def _gunzip(path: Path, dest: Path) -> None:
+    """Decompress path into dest, at most the archive budget; a bad stream is bad_gzip, a bomb
+    gzip_too_large, both before any row is read."""
+    budget = _Budget()
+    try:
+        with gzip.open(path, "rb") as src, dest.open("wb") as out:
+            while chunk := src.read(_COPY_CHUNK):
+                budget.left -= len(chunk)
+                if budget.left < 0:
+                    raise ImportFailed(
+                        "gzip_too_large",
+                        f"the gzip data decompresses to over {budget.mb} MiB ({ARCHIVE_EXPANSION} times "
+                        "DISTILLERY_MAX_UPLOAD_MB), so it was not read; nothing was stored",
+                    )
+                out.write(chunk)
+    except EOFError as exc:
+        raise ImportFailed(
+            "bad_gzip",
+            "the gzip data is truncated (it ends before its end-of-stream marker: an incomplete download "
+            "or copy?); nothing was stored",
+        ) from exc
+    except (gzip.BadGzipFile, zlib.error) as exc:
+        raise ImportFailed("bad_gzip", f"the gzip data is corrupt ({exc}); nothing was stored") from exc
+
+
+def _sniff(path: Path) -> str:
+    """The format of decompressed data whose name did not say: JSONL starts with `{`, Parquet with PAR1."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.removeprefix(codecs.BOM_UTF8).lstrip().startswith(b"{"):
+        return "jsonl"
+    raise ImportFailed(
+        "unsupported_format",
+        "cannot tell what the gzip file holds; name it .jsonl.gz, .csv.gz or .parquet.gz",
+    )
+
+
+def _gunzipped(inner: str | None) -> Callable[[Path, Report], Records]:
+    """A reader that decompresses the file next to it (a file, so the janitor's sweep of uploads removes
+    what a killed worker left), reads it with the inner format's reader (told from the data when None),
+    and removes it when the rows are read or reading stops early."""
+
+    def records(path: Path, report: Report) -> Records:
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".gunzipped", dir=path.parent)
+        except OSError:  # a read-only folder (the CLI reads files where they are)
+            fd, name = tempfile.mkstemp(prefix="distillery-", suffix=".gunzipped")
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            _gunzip(path, tmp)
+            yield from READERS[inner or _sniff(tmp)](tmp, report)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    return records
+
+
 READERS: dict[str, Callable[[Path, Report], Records]] = {
     "jsonl": _records_jsonl,
     "csv": _records_csv,
@@ -427,4 +524,8 @@ READERS: dict[str, Callable[[Path, Report], Records]] = {
     "hf_disk": _records_hf_disk,
     "zip": _unpacked(_extract_zip),
     "tar": _unpacked(_extract_tar),
+    "jsonl.gz": _gunzipped("jsonl"),
+    "csv.gz": _gunzipped("csv"),
+    "parquet.gz": _gunzipped("parquet"),
+    "gz": _gunzipped(None),
 }

@@ -3,18 +3,41 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from backend.core.ids import Id
 
 
 class ColumnMapping(BaseModel):
-    """Which columns hold what; None means 'recognise the usual layouts' (GSM8K, MATH, chat)."""
+    """Which columns hold what. None means 'recognise the usual layouts' (GSM8K, MATH, chat messages,
+    HumanEval); an empty string means the file has no such column, so no usual name is looked for."""
 
     prompt: str | None = Field(None, description="Column with the prompt text, or chat messages.")
     system: str | None = Field(None, description="Column with an optional system prompt.")
     reference: str | None = Field(None, description="Column with the reference answer.")
+    tests: str | None = Field(
+        None,
+        description="Column with the code verifier's tests (stored as the prompt's meta.tests): "
+        'stdin/stdout pairs [{"input", "output"}] or {"inputs": [..], "outputs": [..]}, asserts '
+        '{"asserts": [..]}, a list of assert strings, one string of test code, or '
+        '{"check": code, "entry_point": name}. Default: tests, or test beside an entry_point column.',
+    )
+    entry_point: str | None = Field(
+        None,
+        description="Column with the name of the function the tests call (HumanEval): test code becomes "
+        '{"check": code, "entry_point": name}, run as check(name). Default: entry_point.',
+    )
+    id: str | None = Field(
+        None, description="Column with the row's own id, kept as meta.id. Default: id, task_id."
+    )
     metadata: list[str] | None = Field(None, description="Columns kept as metadata; default: the rest.")
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_named(cls, v: str | None) -> str | None:
+        if v == "":
+            raise ValueError("the prompt column cannot be empty: name it, or leave it out to recognise it")
+        return v
 
 
 class CleaningOptions(BaseModel):
@@ -83,6 +106,18 @@ class PromptSetOut(BaseModel):
         description="When prompt text search on this set became indexed (a job after the import); "
         "until then search scans the set, with the same results, slower",
     )
+
+    # What the set holds, for the wizard's verifier suggestion (tests: code; references: math). Counted
+    # when a version is written; None on versions written before the count existed.
+    @computed_field(description="Prompts with tests (meta.tests) for the code verifier; null: not counted")
+    @property
+    def with_tests(self) -> int | None:
+        return (self.stats or {}).get("with_tests")
+
+    @computed_field(description="Prompts with a reference answer; null: not counted")
+    @property
+    def with_reference(self) -> int | None:
+        return (self.stats or {}).get("with_reference")
 
 
 class PromptOut(BaseModel):

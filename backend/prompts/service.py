@@ -84,6 +84,23 @@ def _import_in_two_processes(
             )
 
 
+def content_counts(session: Session, prompt_set_id: int) -> dict[str, int]:
+    """How many of a version's prompts have tests and a reference: what the wizard suggests verifiers
+    from. One scan of the new version's rows, after they are written (counting on the way in would need
+    the parse process to report it too)."""
+    # The type of meta.tests: NULL where the key is missing, 'null' where it holds JSON null (older
+    # imports kept a tests column as it was); neither counts.
+    if session.get_bind().dialect.name == "postgresql":
+        tests_type = func.jsonb_typeof(Prompt.meta["tests"])
+    else:
+        tests_type = func.json_type(Prompt.meta, "$.tests")
+    stmt = select(func.count().filter(tests_type != "null"), func.count(Prompt.reference)).where(
+        Prompt.prompt_set_id == prompt_set_id
+    )
+    with_tests, with_reference = session.execute(stmt).one()
+    return {"with_tests": with_tests or 0, "with_reference": with_reference or 0}
+
+
 def next_version(session: Session, *, project_id: int, name: str) -> int:
     """1 for a new name, else one more than the latest version."""
     stmt = select(func.max(PromptSet.version)).where(
@@ -168,7 +185,10 @@ def import_prompt_set(
     _fill_matched_texts(session, pset.id, cleaner.examples)
     pset.prompt_count = report.rows_stored
     pset.status = "ready"
-    pset.stats = cleaner.stats(source=filename, rows_read=report.rows_read, rejected=report.rejected)
+    pset.stats = {
+        **cleaner.stats(source=filename, rows_read=report.rows_read, rejected=report.rejected),
+        **content_counts(session, pset.id),
+    }
     session.flush()
     return pset, report
 
@@ -228,6 +248,7 @@ def derive_version(
     pset.stats = {
         **cleaner.stats(source=pset.source, rows_read=read, rejected=0),
         "removed_examples": [e.model_dump() for e in cleaner.examples],
+        **content_counts(session, pset.id),
     }
     session.flush()
     return pset

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasPath, BaseModel, ConfigDict, Field
 
 
 class GenerationOut(BaseModel):
@@ -65,6 +65,12 @@ class PromptView(BaseModel):
     text: str
     system: str | None
     reference: str | None
+    tests: Any = Field(
+        None,
+        validation_alias=AliasPath("meta", "tests"),
+        description="The code verifier's tests (the prompt's meta.tests, in one of the import's forms); "
+        "null when it has none",
+    )
 
 
 class GenerationDetail(BaseModel):

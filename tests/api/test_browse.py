@@ -42,7 +42,9 @@ def browse(app, tmp_path_factory):
         acc = Accounts(c)
         owner, viewer, stranger = acc.user(), acc.user(), acc.user()
         pid = acc.project(owner, viewer=viewer)
-        path = write_jsonl(tmp_path_factory.mktemp("b") / "p.jsonl", [{"prompt": t} for t in TEXTS])
+        rows = [{"prompt": t} for t in TEXTS]
+        rows[2]["tests"] = ["assert f(2) == 4"]
+        path = write_jsonl(tmp_path_factory.mktemp("b") / "p.jsonl", rows)
         pset = seed_prompt_set(pid, path)
     now = datetime(2026, 12, 1, tzinfo=UTC)
     ids: list[int] = []
@@ -252,6 +254,9 @@ def test_trace_view_route_returns_prompt_reference_and_verdicts(client, browse):
     body = r.json()
     assert body["generation"]["id"] == gid and body["generation"]["content"] == "answer 7"
     assert body["prompt"]["text"] == TEXTS[2]
+    assert body["prompt"]["tests"] == ["assert f(2) == 4"]  # what the code verifier checks, for the view
+    other = client.get(_url(browse, f"/{browse['ids'][0]}"), headers=browse["viewer"]).json()
+    assert other["prompt"]["tests"] is None
     by_name = {v["verifier"]: v for v in body["verdicts"]}
     assert by_name["math"]["passed"] is True
     assert by_name["judge"]["score"] == 2.5 and by_name["judge"]["detail"]["rationale"] == "because 7"

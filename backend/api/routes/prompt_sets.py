@@ -78,11 +78,22 @@ def import_prompt_set(
     session: SessionDep,
     access: Maintainer,
     file: Annotated[
-        UploadFile, File(description="JSONL, CSV, Parquet, or a zip/tar of a save_to_disk folder")
+        UploadFile,
+        File(
+            description="JSONL, CSV or Parquet, each optionally gzip-compressed (.jsonl.gz, ...), or a "
+            "zip/tar of a save_to_disk folder"
+        ),
     ],
     name: Annotated[str, Form(min_length=1, max_length=200)],
     skip_invalid: Annotated[bool, Form()] = False,
-    mapping: Annotated[str | None, Form(description="JSON ColumnMapping")] = None,
+    mapping: Annotated[
+        str | None,
+        Form(
+            description="JSON ColumnMapping: which column is the prompt, system, reference, tests, "
+            'entry_point and id, e.g. {"prompt": "q", "tests": "test", "entry_point": "entry_point"}; '
+            'a field left out is recognised by its usual names, "" means no such column'
+        ),
+    ] = None,
     options: Annotated[
         str | None, Form(description="JSON CleaningOptions (dedup, decontamination, split)")
     ] = None,

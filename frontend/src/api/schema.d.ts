@@ -1280,7 +1280,7 @@ export interface components {
         Body_importPromptSet: {
             /**
              * File
-             * @description JSONL, CSV, Parquet, or a zip/tar of a save_to_disk folder
+             * @description JSONL, CSV or Parquet, each optionally gzip-compressed (.jsonl.gz, ...), or a zip/tar of a save_to_disk folder
              */
             file: string;
             /** Name */
@@ -1292,7 +1292,7 @@ export interface components {
             skip_invalid: boolean;
             /**
              * Mapping
-             * @description JSON ColumnMapping
+             * @description JSON ColumnMapping: which column is the prompt, system, reference, tests, entry_point and id, e.g. {"prompt": "q", "tests": "test", "entry_point": "entry_point"}; a field left out is recognised by its usual names, "" means no such column
              */
             mapping?: string | null;
             /**
@@ -2832,6 +2832,16 @@ export interface components {
              * @description When prompt text search on this set became indexed (a job after the import); until then search scans the set, with the same results, slower
              */
             search_indexed_at?: string | null;
+            /**
+             * With Tests
+             * @description Prompts with tests (meta.tests) for the code verifier; null: not counted
+             */
+            readonly with_tests: number | null;
+            /**
+             * With Reference
+             * @description Prompts with a reference answer; null: not counted
+             */
+            readonly with_reference: number | null;
         };
         /** PromptView */
         PromptView: {
@@ -2845,6 +2855,11 @@ export interface components {
             system: string | null;
             /** Reference */
             reference: string | null;
+            /**
+             * Tests
+             * @description The code verifier's tests (the prompt's meta.tests, in one of the import's forms); null when it has none
+             */
+            tests?: unknown;
         };
         /** QueueOut */
         QueueOut: {

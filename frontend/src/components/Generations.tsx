@@ -3,6 +3,7 @@ import { useState } from "react";
 import { api, unwrap } from "../api/client";
 import { errorMessage } from "../api/errors";
 import { formatNumber } from "../lib/format";
+import { Markdown } from "../pages/samples/Markdown";
 
 const PAGE = 50;
 
@@ -58,7 +59,12 @@ export function Generations({ projectId, runId, live }: { projectId: number; run
                 <pre>{g.reasoning}</pre>
               </details>
             )}
-            {g.content && <pre data-testid="generation-content">{g.content}</pre>}
+            {/* rendered like every other answer: code blocks highlighted, indentation kept */}
+            {g.content && (
+              <div data-testid="generation-content">
+                <Markdown text={g.content} />
+              </div>
+            )}
           </li>
         ))}
       </ol>

@@ -9,6 +9,8 @@ import { useJob } from "../../lib/jobs";
 import { histogramBins, readStats, REMOVED_LABELS, type PromptSetStats } from "../../lib/promptStats";
 import { atLeast } from "../../lib/roles";
 import type { PromptSetSearch } from "../../routes";
+import { Markdown } from "../samples/Markdown";
+import { TestsView } from "../samples/TestsView";
 import { CleaningFields, DEFAULT_CLEANING, type CleaningOptions, type PromptSet } from "./CleaningFields";
 import { RemovedExamples } from "./ImportReportView";
 import { JobProgress } from "./JobProgress";
@@ -142,15 +144,19 @@ function PromptPreview({ projectId, promptSetId }: { projectId: number; promptSe
                   line {p.position + 1} · {p.split}
                   {Object.keys(p.meta).length > 0 && ` · ${Object.keys(p.meta).join(", ")}`}
                 </div>
-                {p.system && <pre className="prompt-system">{p.system}</pre>}
-                <pre className="prompt-text">
-                  {p.messages ? p.messages.map((m) => `${String(m.role)}: ${String(m.content)}`).join("\n") : p.text}
-                </pre>
+                {p.system && <Markdown text={p.system} className="prompt-system" />}
+                {/* rendered as everywhere else: fenced or bare code as highlighted code, line breaks kept */}
+                <Markdown
+                  className="prompt-text"
+                  text={p.messages ? p.messages.map((m) => `**${String(m.role)}:** ${String(m.content)}`).join("\n\n") : p.text}
+                />
                 {p.reference !== null && (
-                  <div className="prompt-reference small">
-                    <span className="muted">reference</span> <code>{p.reference}</code>
+                  <div className="prompt-reference small" data-testid="prompt-reference">
+                    <span className="muted">reference</span>
+                    {p.reference.includes("\n") ? <Markdown text={p.reference} /> : <> <code>{p.reference}</code></>}
                   </div>
                 )}
+                <TestsView tests={p.meta.tests} />
               </li>
             ))}
           </ol>

@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { api, unwrap } from "../../api/client";
@@ -9,6 +9,8 @@ import { formatNumber, formatTime, isFinished } from "../../lib/format";
 import { jobReport, useJob, type Job } from "../../lib/jobs";
 import { atLeast } from "../../lib/roles";
 import { CleaningFields, DEFAULT_CLEANING, type CleaningOptions, type PromptSet } from "./CleaningFields";
+import { ColumnMappingFields } from "./ColumnMappingFields";
+import { baseName, mappingField, peekFile, suggestMapping, type Mapping, type Peek } from "./columns";
 import { ImportReportView } from "./ImportReportView";
 import { JobProgress } from "./JobProgress";
 import "./promptSets.css";
@@ -119,6 +121,27 @@ export function UploadPromptSet({ projectId, sets }: { projectId: number; sets: 
   const [cleaning, setCleaning] = useState<CleaningOptions>(DEFAULT_CLEANING);
   const [sent, setSent] = useState<UploadProgress | null>(null);
   const [jobId, setJobId] = useState<number | null>(null);
+  const [peek, setPeek] = useState<{ file: File; peek: Peek | null; error: string | null } | null>(null);
+  const suggested = useMemo(() => suggestMapping(peek?.peek?.columns ?? []), [peek]);
+  const [mapping, setMapping] = useState<Mapping>(suggested);
+
+  useEffect(() => {
+    // Read the chosen file's first rows for the mapping step; a newer choice wins over a slower read.
+    if (!file) return;
+    let stale = false;
+    peekFile(file).then(
+      (p) => !stale && setPeek({ file, peek: p, error: null }),
+      (err: unknown) => !stale && setPeek({ file, peek: null, error: errorMessage(err) }),
+    );
+    return () => {
+      stale = true;
+    };
+  }, [file]);
+  useEffect(() => setMapping(suggested), [suggested]);
+  const reading = file !== null && peek?.file !== file;
+  // Columns were read and none is the prompt: the import would refuse every row, so ask first. (While
+  // the rows are being read the upload may go: nothing has been changed from what the import recognises.)
+  const needsPrompt = !reading && (peek?.peek?.columns.length ?? 0) > 0 && !mapping.prompt;
 
   const upload = useMutation({
     mutationFn: () => {
@@ -127,6 +150,8 @@ export function UploadPromptSet({ projectId, sets }: { projectId: number; sets: 
       form.append("name", name.trim());
       form.append("skip_invalid", String(skipInvalid));
       form.append("options", JSON.stringify(cleaning));
+      const chosen = peek?.file === file && peek.peek ? mappingField(mapping, suggested) : null;
+      if (chosen) form.append("mapping", JSON.stringify(chosen));
       setSent({ loaded: 0, total: file!.size });
       return uploadForm<Job>(`/api/projects/${projectId}/prompt-sets`, form, { onProgress: setSent });
     },
@@ -145,7 +170,7 @@ export function UploadPromptSet({ projectId, sets }: { projectId: number; sets: 
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (!file || busy) return;
+    if (!file || busy || needsPrompt) return;
     setJobId(null);
     upload.mutate();
   };
@@ -154,8 +179,9 @@ export function UploadPromptSet({ projectId, sets }: { projectId: number; sets: 
     <section className="card" data-testid="upload-prompt-set">
       <h2>Upload a prompt set</h2>
       <p className="muted small">
-        JSONL, CSV, Parquet, or a zip/tar of a <code>save_to_disk</code> folder. The usual layouts (GSM8K, MATH,
-        chat messages) are recognised. An upload with the name of an existing set becomes its next version.
+        JSONL, CSV or Parquet (each may be gzip-compressed, e.g. <code>.jsonl.gz</code>), or a zip/tar of a{" "}
+        <code>save_to_disk</code> folder. The usual layouts (GSM8K, MATH, chat messages, HumanEval) are recognised;
+        the columns step shows what was found. An upload with the name of an existing set becomes its next version.
       </p>
       <form onSubmit={submit}>
         <div className="form-grid">
@@ -163,11 +189,11 @@ export function UploadPromptSet({ projectId, sets }: { projectId: number; sets: 
             File
             <input
               type="file"
-              accept=".jsonl,.json,.csv,.parquet,.zip,.tar,.gz,.tgz"
+              accept=".jsonl,.ndjson,.json,.csv,.parquet,.zip,.tar,.gz,.tgz"
               onChange={(e) => {
                 const f = e.target.files?.[0] ?? null;
                 setFile(f);
-                if (f && !name) setName(f.name.replace(/\.[^.]+$/, ""));
+                if (f && !name) setName(baseName(f.name));
               }}
               data-testid="upload-file"
             />
@@ -187,13 +213,23 @@ export function UploadPromptSet({ projectId, sets }: { projectId: number; sets: 
             Skip bad rows (otherwise one bad row rejects the file)
           </label>
         </div>
+        {file && (
+          <ColumnMappingFields
+            peek={peek?.file === file ? peek.peek : null}
+            reading={reading}
+            error={peek?.file === file ? peek.error : null}
+            value={mapping}
+            suggested={suggested}
+            onChange={setMapping}
+          />
+        )}
         <CleaningFields
           value={cleaning}
           onChange={setCleaning}
           sets={sets}
           fieldError={(p) => fieldMessage(upload.error, `options.${p}`)}
         />
-        <button type="submit" disabled={!file || !name.trim() || busy} data-testid="upload-submit">
+        <button type="submit" disabled={!file || !name.trim() || busy || needsPrompt} data-testid="upload-submit">
           {upload.isPending ? "Uploading…" : busy ? "Importing…" : "Upload"}
         </button>
       </form>

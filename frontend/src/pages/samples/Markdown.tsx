@@ -1,8 +1,12 @@
 import { memo } from "react";
-import ReactMarkdown from "react-markdown";
+import ReactMarkdown, { type Options } from "react-markdown";
+import rehypeHighlight from "rehype-highlight";
 import rehypeKatex from "rehype-katex";
+import remarkBreaks from "remark-breaks";
 import remarkMath from "remark-math";
+import { asMarkdown } from "./code";
 import "katex/dist/katex.min.css";
+import "./code.css";
 
 /**
  * Models write LaTeX between \( \) and \[ \] as often as between $ and $$; remark-math reads only the
@@ -46,15 +50,28 @@ function wrapBoxed(text: string): string {
   return out + text.slice(i);
 }
 
-/** Markdown with LaTeX rendered by KaTeX (a formula that does not parse is shown as its source). */
+/** Languages tried on a fenced block that names none (highlight.js guesses among these only: each one
+ * tried costs a pass over the block). A block that names a language gets any of lowlight's common ones. */
+const GUESS = ["python", "javascript", "typescript", "java", "cpp", "c", "go", "rust", "bash", "json", "sql", "yaml"];
+
+const REMARK: Options["remarkPlugins"] = [remarkMath, remarkBreaks];
+// KaTeX first: it replaces the math code elements, which highlight.js would otherwise take for code.
+const REHYPE: Options["rehypePlugins"] = [
+  [rehypeKatex, { throwOnError: false, strict: "ignore" }],
+  [rehypeHighlight, { detect: true, subset: GUESS, plainText: ["text", "txt", "plain"] }],
+];
+
+/**
+ * Markdown with LaTeX rendered by KaTeX (a formula that does not parse is shown as its source) and code
+ * blocks highlighted by highlight.js (rehype-highlight), kept as written: monospace, every space and
+ * line, scrolled sideways instead of wrapped or cut. Single newlines stay line breaks (remark-breaks):
+ * prompts and answers mean them. Bare Python (a HumanEval prompt or reference) is shown as a code block.
+ */
 export const Markdown = memo(function Markdown({ text, className }: { text: string; className?: string }) {
   return (
     <div className={`markdown ${className ?? ""}`}>
-      <ReactMarkdown
-        remarkPlugins={[remarkMath]}
-        rehypePlugins={[[rehypeKatex, { throwOnError: false, strict: "ignore" }]]}
-      >
-        {normaliseMath(text)}
+      <ReactMarkdown remarkPlugins={REMARK} rehypePlugins={REHYPE}>
+        {normaliseMath(asMarkdown(text))}
       </ReactMarkdown>
     </div>
   );

@@ -1,17 +1,40 @@
 import katex from "katex";
 import { memo } from "react";
+import { looksLikeCode } from "./code";
 import { normaliseMath } from "./Markdown";
 
-export type PreviewPart = { kind: "text" | "math"; value: string };
+export type PreviewPart = { kind: "text" | "math" | "code"; value: string };
+
+const CODE_LINES = 3; // lines of code a preview shows
+const CODE_LINE_CHARS = 120;
+
+/** The first few non-blank lines of code, indentation kept, each cut to a preview's width. */
+function codeHead(code: string): string {
+  return code
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .slice(0, CODE_LINES)
+    .map((l) => (l.length > CODE_LINE_CHARS ? `${l.slice(0, CODE_LINE_CHARS)}…` : l))
+    .join("\n");
+}
 
 /**
  * A one-line preview of a prompt or an answer: at most `max` characters of source, newlines as spaces,
  * the LaTeX between $ (and $$, \( \), \[ \], bare \boxed{}) split out for KaTeX. A cut never falls inside
- * a formula: an unclosed one is left out and the preview ends in an ellipsis.
+ * a formula: an unclosed one is left out and the preview ends in an ellipsis. Code (the first fenced
+ * block, or text that is bare Python) is previewed as its first lines, indentation kept: flattened into
+ * one line it would be unreadable.
  */
 export function previewParts(text: string, max = 160): PreviewPart[] {
   // a long answer (a trace can be 200k characters) is cut before the regexes see it
-  const flat = normaliseMath(text.slice(0, max * 4)).replace(/\$\$/g, "$").replace(/\s+/g, " ").trim();
+  const head = text.slice(0, max * 4);
+  if (looksLikeCode(head)) return [{ kind: "code", value: codeHead(head) }];
+  const block = /```[^\n]*\n([\s\S]*?)(?:```|$)/.exec(head);
+  if (block && block[1].trim()) {
+    const before = head.slice(0, block.index);
+    return [...(before.trim() ? previewParts(before, max) : []), { kind: "code", value: codeHead(block[1]) }];
+  }
+  const flat = normaliseMath(head).replace(/\$\$/g, "$").replace(/\s+/g, " ").trim();
   const parts: PreviewPart[] = [];
   let used = 0;
   let cut = false;
@@ -37,7 +60,11 @@ export const MathPreview = memo(function MathPreview({ text, max = 160 }: { text
   return (
     <>
       {previewParts(text, max).map((p, i) =>
-        p.kind === "math" ? (
+        p.kind === "code" ? (
+          <code key={i} className="preview-code" data-testid="preview-code">
+            {p.value}
+          </code>
+        ) : p.kind === "math" ? (
           <span
             key={i}
             className="preview-math"

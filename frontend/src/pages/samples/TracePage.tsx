@@ -5,6 +5,7 @@ import { errorMessage } from "../../api/errors";
 import { formatNumber } from "../../lib/format";
 import { Markdown } from "./Markdown";
 import { Reasoning } from "./Reasoning";
+import { TestsView } from "./TestsView";
 import { VerdictBadge } from "./VerdictBadge";
 import "./samples.css";
 
@@ -13,7 +14,8 @@ type Verdict = Schemas["VerdictOut"];
 /**
  * The trace view: the final answer pinned on top with the reference beside it, the prompt, the reasoning
  * (collapsed; chunked and virtualised when open), each verifier's verdict and detail, and the judge's
- * score and rationale. Markdown and LaTeX (KaTeX) throughout.
+ * score and rationale, and the prompt's tests when the code verifier has some. Markdown and LaTeX (KaTeX)
+ * throughout; code highlighted, its indentation kept.
  */
 export function TracePage({ projectId, runId, generationId }: { projectId: number; runId: number; generationId: number }) {
   const path = { project_id: projectId, run_id: runId, generation_id: generationId };
@@ -93,6 +95,7 @@ export function TracePage({ projectId, runId, generationId }: { projectId: numbe
           </details>
         )}
         {prompt ? <Markdown text={prompt.text} /> : <p className="muted">The prompt is gone.</p>}
+        <TestsView tests={prompt?.tests} />
       </section>
 
       {g.reasoning ? <Reasoning text={g.reasoning} tokens={g.completion_tokens} /> : null}

@@ -8,8 +8,16 @@ import { jsonResponse, mockApi, renderWithClient, requestsTo, user } from "../..
 import { buildRecipe, demoState } from "./recipe";
 
 const project = { id: 3, name: "Distill", description: "", created_at: "2026-01-01T00:00:00", role: "maintainer" };
+const set = (over: Record<string, unknown>) => ({
+  id: 7, project_id: 3, name: "gsm8k", version: 2, parent_id: null, source: "x", status: "ready", frozen: false, prompt_count: 120,
+  stats: {}, created_at: "2026-01-01T00:00:00", with_tests: 0, with_reference: 120, ...over,
+});
 const sets = [
-  { id: 7, project_id: 3, name: "gsm8k", version: 2, parent_id: null, source: "x", status: "ready", frozen: false, prompt_count: 120, stats: {}, created_at: "2026-01-01T00:00:00" },
+  set({}),
+  set({ id: 8, name: "humaneval", version: 1, prompt_count: 164, with_tests: 164, with_reference: 0 }),
+  set({ id: 10, name: "mixed", version: 1, prompt_count: 50, with_tests: 50, with_reference: 50 }),
+  set({ id: 11, name: "chat", version: 1, prompt_count: 30, with_tests: 0, with_reference: 0 }),
+  set({ id: 12, name: "old", version: 1, prompt_count: 30, with_tests: null, with_reference: null }),
 ];
 const teacher = (over: Record<string, unknown> = {}) => ({
   id: 9, project_id: 3, name: "tiny", backend: "transformers_local", model: "tiny", base_url: null, has_api_key: false,
@@ -17,6 +25,7 @@ const teacher = (over: Record<string, unknown> = {}) => ({
 });
 const kinds = [
   { name: "math", version: "1", help: "The answer equals the reference.", settings_schema: {} },
+  { name: "code", version: "1", help: "The program passes the prompt's tests.", settings_schema: {} },
   { name: "format", version: "1", help: "One closed reasoning block.", settings_schema: {} },
   {
     name: "regex",
@@ -178,5 +187,54 @@ describe("launch wizard", () => {
     expect(recipe.filter).toEqual({
       verifiers: { mode: "all", verifiers: [{ name: "math" }, { name: "regex", settings: { pattern: "^\\d+$", ignore_case: true } }] },
     });
+  });
+
+  it("suggests verifiers from what the prompt set holds, and never math for a code set", async () => {
+    const { u } = setup();
+    await screen.findByRole("option", { name: /humaneval v1/ });
+    const checked = async () => {
+      await u.click(screen.getByTestId("step-verify"));
+      const on = ["math", "code", "format", "regex"].filter((n) => (screen.getByTestId(`verifier-${n}`) as HTMLInputElement).checked);
+      await u.click(screen.getByTestId("step-data"));
+      return on;
+    };
+    // nothing before a set is chosen
+    await u.click(screen.getByTestId("step-verify"));
+    expect(await screen.findByTestId("verifier-math")).not.toBeChecked();
+    await u.click(screen.getByTestId("step-data"));
+
+    await u.selectOptions(screen.getByTestId("field-prompt_set_id"), "8"); // tests only
+    expect(screen.getByTestId("verifier-suggestion")).toHaveAttribute("data-kind", "code");
+    expect(screen.getByTestId("verifier-suggestion")).toHaveTextContent("164 prompts have tests");
+    expect(await checked()).toEqual(["code"]);
+
+    await u.selectOptions(screen.getByTestId("field-prompt_set_id"), "7"); // references only
+    expect(screen.getByTestId("verifier-suggestion")).toHaveAttribute("data-kind", "math");
+    expect(await checked()).toEqual(["math"]);
+
+    await u.selectOptions(screen.getByTestId("field-prompt_set_id"), "10"); // both: code, and says so
+    expect(screen.getByTestId("verifier-suggestion")).toHaveTextContent("holds tests and references");
+    expect(await checked()).toEqual(["code"]);
+
+    await u.selectOptions(screen.getByTestId("field-prompt_set_id"), "11"); // neither
+    expect(screen.getByTestId("verifier-suggestion")).toHaveTextContent("no tests and no references");
+    expect(await checked()).toEqual([]);
+
+    await u.selectOptions(screen.getByTestId("field-prompt_set_id"), "12"); // not counted: left alone
+    expect(screen.getByTestId("verifier-suggestion")).toHaveAttribute("data-kind", "unknown");
+    expect(await checked()).toEqual([]);
+
+    // Once someone picks verifiers, another set no longer replaces them; the suggestion is a click away.
+    await u.selectOptions(screen.getByTestId("field-prompt_set_id"), "8");
+    await u.click(screen.getByTestId("step-verify"));
+    await u.click(screen.getByTestId("verifier-format"));
+    await u.click(screen.getByTestId("step-data"));
+    await u.selectOptions(screen.getByTestId("field-prompt_set_id"), "7");
+    expect(await checked()).toEqual(["code", "format"]);
+    await u.click(screen.getByTestId("step-verify"));
+    await u.click(screen.getByTestId("use-suggestion"));
+    expect(screen.getByTestId("verifier-math")).toBeChecked();
+    expect(screen.getByTestId("verifier-code")).not.toBeChecked();
+    expect(screen.queryByTestId("use-suggestion")).toBeNull();
   });
 });

@@ -8,6 +8,7 @@ import { atLeast } from "../../lib/roles";
 import { usePromptSets, useProject } from "../prompt-sets/PromptSetsPage";
 import { Check, ErrorsContext, FieldError, NumField, SelectField, TextField } from "./Fields";
 import { VerifierSettings } from "./VerifierSettings";
+import { suggestVerifiers, type VerifierSuggestion } from "./suggest";
 import {
   buildRecipe,
   DEFAULT_STATE,
@@ -70,10 +71,18 @@ export function WizardPage({ projectId }: { projectId: number }) {
   const [step, setStep] = useState<StepId>("data");
   const [acknowledged, setAcknowledged] = useState(false);
   const [loadError, setLoadError] = useState<string | null>(null);
+  // Once someone picks verifiers (or loads a recipe), choosing another prompt set no longer replaces them.
+  const [verifiersChosen, setVerifiersChosen] = useState(false);
   const recipe = useMemo(() => buildRecipe(state), [state]);
   const yamlText = useMemo(() => toYaml(recipe), [recipe]);
   const teacher = teachers.data?.find((t) => t.id === state.teacher_id);
   const readySets = (sets.data ?? []).filter((s) => s.status === "ready");
+  const suggestion = suggestVerifiers(readySets.find((s) => s.id === state.prompt_set_id));
+  const choosePromptSet = (id: number | null) => {
+    const next = suggestVerifiers(readySets.find((s) => s.id === id));
+    const names = next?.names && !verifiersChosen ? next.names : null;
+    update({ prompt_set_id: id, ...(names ? { verifiers: { ...state.verifiers, names } } : {}) });
+  };
   const ready = state.prompt_set_id !== null && state.teacher_id !== null;
 
   const estimate = useQuery({
@@ -117,6 +126,7 @@ export function WizardPage({ projectId }: { projectId: number }) {
     try {
       const next = parseRecipeYaml(text);
       setState({ ...next, name: state.name });
+      setVerifiersChosen(true);
       setLoadError(null);
       launch.reset();
     } catch (err) {
@@ -143,6 +153,7 @@ export function WizardPage({ projectId }: { projectId: number }) {
             className="secondary"
             onClick={() => {
               setState({ ...demoState(readySets[0]?.id ?? null, teachers.data?.[0]?.id ?? null), name: state.name || "demo-verified" });
+              setVerifiersChosen(true);
               launch.reset();
             }}
             data-testid="wizard-demo"
@@ -193,6 +204,8 @@ export function WizardPage({ projectId }: { projectId: number }) {
             <DataStep
               state={state}
               update={update}
+              choosePromptSet={choosePromptSet}
+              suggestion={suggestion}
               sets={readySets}
               teachers={teachers.data ?? []}
               loading={sets.isPending || teachers.isPending}
@@ -203,7 +216,11 @@ export function WizardPage({ projectId }: { projectId: number }) {
           {step === "verify" && (
             <VerifyStep
               state={state}
-              update={update}
+              update={(patch) => {
+                if ("verifiers" in patch) setVerifiersChosen(true);
+                update(patch);
+              }}
+              suggestion={suggestion}
               kinds={verifierKinds.data ?? []}
               rubrics={rubrics.data ?? []}
               teachers={teachers.data ?? []}
@@ -256,14 +273,33 @@ export function WizardPage({ projectId }: { projectId: number }) {
 
 type StepProps = { state: WizardState; update: (patch: Partial<WizardState>) => void };
 
+/** What the chosen set holds and the verifiers that fit it (suggest.ts). */
+function SuggestionNote({ suggestion }: { suggestion: VerifierSuggestion | null }) {
+  if (!suggestion) return null;
+  return (
+    <p className={`licence${suggestion.kind === "neither" || suggestion.kind === "unknown" ? " licence-warn" : ""}`} data-testid="verifier-suggestion" data-kind={suggestion.kind}>
+      <strong>Verifiers:</strong> {suggestion.note}
+    </p>
+  );
+}
+
 function DataStep({
   state,
   update,
+  choosePromptSet,
+  suggestion,
   sets,
   teachers,
   loading,
   projectId,
-}: StepProps & { sets: Schemas["PromptSetOut"][]; teachers: Teacher[]; loading: boolean; projectId: number }) {
+}: StepProps & {
+  choosePromptSet: (id: number | null) => void;
+  suggestion: VerifierSuggestion | null;
+  sets: Schemas["PromptSetOut"][];
+  teachers: Teacher[];
+  loading: boolean;
+  projectId: number;
+}) {
   const teacher = teachers.find((t) => t.id === state.teacher_id);
   return (
     <>
@@ -273,7 +309,7 @@ function DataStep({
           Prompt set
           <select
             value={state.prompt_set_id ?? ""}
-            onChange={(e) => update({ prompt_set_id: e.target.value ? Number(e.target.value) : null })}
+            onChange={(e) => choosePromptSet(e.target.value ? Number(e.target.value) : null)}
             data-testid="field-prompt_set_id"
           >
             <option value="">{loading ? "Loading…" : sets.length ? "Choose a prompt set" : "No prompt set yet"}</option>
@@ -310,6 +346,7 @@ function DataStep({
           first.
         </p>
       )}
+      <SuggestionNote suggestion={suggestion} />
       {teacher && <LicenceNote teacher={teacher} />}
       <Check
         label="Profile the prompts first"
@@ -382,11 +419,19 @@ function SamplingStep({ state, update }: StepProps) {
 function VerifyStep({
   state,
   update,
+  suggestion,
   kinds,
   rubrics,
   teachers,
-}: StepProps & { kinds: Schemas["VerifierKindOut"][]; rubrics: Schemas["RubricOut"][]; teachers: Teacher[] }) {
+}: StepProps & {
+  suggestion: VerifierSuggestion | null;
+  kinds: Schemas["VerifierKindOut"][];
+  rubrics: Schemas["RubricOut"][];
+  teachers: Teacher[];
+}) {
   const v = state.verifiers;
+  const suggested = suggestion?.names;
+  const differs = !!suggested && (suggested.length !== v.names.length || suggested.some((n) => !v.names.includes(n)));
   const toggle = (name: string, on: boolean) =>
     update({ verifiers: { ...v, names: on ? [...v.names, name] : v.names.filter((n) => n !== name) } });
   const j = state.judge;
@@ -395,6 +440,12 @@ function VerifyStep({
     <>
       <h3>Verifiers</h3>
       <p className="muted small">Every attempt goes through the chosen verifiers (the filter stage). None: no filter, no snapshot.</p>
+      <SuggestionNote suggestion={suggestion} />
+      {differs && (
+        <button type="button" className="secondary" onClick={() => update({ verifiers: { ...v, names: suggested! } })} data-testid="use-suggestion">
+          Use {suggested!.length ? suggested!.join(" + ") : "no verifier"} as suggested
+        </button>
+      )}
       <div className="verifier-list" data-testid="verifier-list">
         {kinds.length === 0 && <span className="muted">Loading the verifier registry…</span>}
         {kinds.map((k) => (

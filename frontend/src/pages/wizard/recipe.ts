@@ -87,7 +87,8 @@ export const DEFAULT_STATE: WizardState = {
   teacher_id: null,
   profile: true,
   rollout: { n: 4, temperature: 0.7, top_p: 1, max_tokens: null, seed: null, split: "train", stop_when_verified: null, system_prompt: null },
-  verifiers: { mode: "all", names: ["math"], settings: {} },
+  // None until a prompt set is chosen: the wizard then suggests them from what the set holds (suggest.ts)
+  verifiers: { mode: "all", names: [], settings: {} },
   judge: { enabled: false, rubric_version: null, teacher_id: null, accept_threshold: null, target_precision: 0.95, overrides_verifiers: false },
   review: { enabled: false, sample_share: 0.05 },
   snapshot: {
