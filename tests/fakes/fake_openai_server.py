@@ -95,6 +95,13 @@ class FakeServerConfig:
             "instead of 'The answer is 42.' (a teacher that is sometimes wrong, for verifiers)"
         },
     )
+    answer_map: str = field(
+        default="",
+        metadata={
+            "help": "a JSON file {marker: answer}: a request whose last message contains a marker gets that "
+            "answer as content (after the reasoning), e.g. a code solution per HumanEval problem"
+        },
+    )
     judge_scores: str = field(
         default="",
         metadata={
@@ -148,6 +155,9 @@ class FakeOpenAIServer:
         self.reasoning = _text(reasoning_len, random.Random(1))
         self.answer = _text(max(cfg.answer_bytes - reasoning_len - 20, 1), random.Random(2))
         self.answer += " The answer is 42."
+        self._answer_map: dict[str, str] = (
+            orjson.loads(Path(cfg.answer_map).read_bytes()) if cfg.answer_map else {}
+        )
         self._model = orjson.dumps(cfg.model)
         # variant -> (one choice's JSON with a %d for its index, its completion words)
         self._choice: dict[str, tuple[bytes, int]] = {}
@@ -315,8 +325,28 @@ class FakeOpenAIServer:
                 break
         if cfg.judge_scores:
             return web.Response(body=self._judge_body(texts), content_type=_JSON, headers=headers)
+        if self._answer_map and variant == "stop":
+            mapped = self._mapped_body(texts, n)
+            if mapped is not None:
+                return web.Response(body=mapped, content_type=_JSON, headers=headers)
         payload = self._body(variant, n, sum(len(t.split()) for t in texts))
         return web.Response(body=payload, content_type=_JSON, headers=headers)
+
+    def _mapped_body(self, texts: list[str], n: int) -> bytes | None:
+        last = texts[-1] if texts else ""
+        answer = next((a for marker, a in self._answer_map.items() if marker in last), None)
+        if answer is None:
+            return None
+        self.answer, base = answer, self.answer
+        msg = self._message("stop")
+        self.answer = base
+        choices = [{"index": i, "message": msg, "finish_reason": "stop"} for i in range(n)]
+        words = _words(msg) * n
+        usage = {"prompt_tokens": len(last.split()), "completion_tokens": words,
+                 "total_tokens": len(last.split()) + words}  # fmt: skip
+        return orjson.dumps({"id": f"chatcmpl-fake-{self.requests}", "object": "chat.completion",
+                             "created": int(time.time()), "model": self.cfg.model, "choices": choices,
+                             "usage": usage})  # fmt: skip
 
     def _judge_body(self, texts: list[str]) -> bytes:
         last = texts[-1] if texts else ""
