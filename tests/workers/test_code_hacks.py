@@ -135,3 +135,36 @@ def test_a_failing_sandbox_is_an_error_retried_and_never_a_verdict(monkeypatch):
     assert "Resource temporarily unavailable" in vs[0].detail["tests"][0]["error"]
     assert len(log.read_text().split()) == 6  # two runs, each tried three times
     shutil.rmtree(tmp_path)
+
+
+def test_answers_sharing_a_sandbox_never_decide_each_others_verdicts():
+    """Answers run in turn in one sandbox (BATCH of them): one that kills the harness, leaves a daemon
+    that kills whatever it can, or leaves files behind changes nothing for the answers after it."""
+    good = answer("def inc(x):\n    return x + 1", CHECK)
+    killer = answer(hack_code("kill_harness", "inc"), CHECK)
+    daemon = answer(
+        "import os, signal, time\n"
+        "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        while True:\n"
+        "            for p in os.listdir('/proc'):\n"
+        "                if p.isdigit() and int(p) != os.getpid():\n"
+        "                    try:\n                        os.kill(int(p), signal.SIGKILL)\n"
+        "                    except OSError:\n                        pass\n            time.sleep(0.01)\n"
+        "    os._exit(0)\n"
+        "def inc(x):\n    return 0\n",
+        CHECK,
+    )
+    planter = answer(
+        "open('/tmp/inc.py', 'w').write('def inc(x): return 0')\nopen('notes', 'w').write('x')\n"
+        "def inc(x):\n    return 0\n",
+        CHECK,
+    )
+    spy = answer(
+        "import os\ndef inc(x):\n"
+        "    assert not os.path.exists('notes') and not os.path.exists('/tmp/inc.py')\n"
+        "    return x + 1\n",
+        CHECK,
+    )
+    items = [good, killer, good, daemon, good, planter, spy, good] * 2
+    vs = code(items)
+    want = {id(good): "passed", id(spy): "passed"}
+    assert [v.status for v in vs] == [want.get(id(it), "wrong") for it in items], [v.detail for v in vs]

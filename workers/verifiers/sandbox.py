@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -132,21 +133,29 @@ def _as_nobody() -> dict:
 
 def run_python(code: str, stdin: str, limits: Limits, *, python: str, sandboxed: bool = True) -> RunResult:
     """Run `code` as a file with `stdin` fed to it; sandboxed=False is the explicit unsandboxed mode."""
-    return _run({"main.py": code}, [python, "-I", "main.py"], stdin, limits, sandboxed, report=False)
+    return _run({"main.py": code}, [python, "-I", "main.py"], stdin.encode(), limits, sandboxed, report=False)
 
 
-def run_harness(answer: str, spec: dict, limits: Limits, *, python: str, sandboxed: bool = True) -> RunResult:
-    """Run the answer's tests through harness.py (see there why); the outcome is `report`, the line
-    the harness writes on a pipe after its last test, None where it never did."""
-    files = {"answer.py": answer, "harness.py": HARNESS.read_text()}
-    return _run(files, [python, "-I", "harness.py"], json.dumps(spec), limits, sandboxed, report=True)
+def run_harness(
+    answers: list[str], specs: list[dict], limits: Limits, *, python: str, sandboxed: bool = True
+) -> RunResult:
+    """Run answers' tests through harness.py (see there why), one answer after another in one sandbox;
+    `report` holds a JSON line per answer the harness finished, written after its last test. `limits`
+    apply to the sandbox; each answer's process gets limits.cpu_s of CPU of its own."""
+    files = {f"answer-{k}.py": a for k, a in enumerate(answers)}
+    files["harness.py"] = HARNESS.read_text()
+    stdin = b"".join(struct.pack(">I", len(b)) + b for b in (json.dumps(s).encode() for s in specs))
+    argv = [python, "-I", "harness.py", "{report}", str(len(answers)), str(limits.cpu_s)]
+    whole = Limits(limits.timeout_s, limits.cpu_s * (len(answers) + 1) + 5, limits.memory_mb,
+                   limits.max_processes, limits.file_size_mb, limits.disk_mb)  # fmt: skip
+    return _run(files, argv, stdin, whole, sandboxed, report=True)
 
 
 HARNESS = Path(__file__).with_name("harness.py")
 
 
 def _run(
-    files: dict[str, str], argv_tail: list[str], stdin: str, limits: Limits, sandboxed: bool, report: bool
+    files: dict[str, str], argv_tail: list[str], stdin: bytes, limits: Limits, sandboxed: bool, report: bool
 ) -> RunResult:
     with tempfile.TemporaryDirectory(prefix="distillery-sbx-") as work, cgroup.Group(limits) as group:
         for name, text in files.items():
@@ -155,7 +164,7 @@ def _run(
         os.chmod(work, 0o777)  # the program's uid owns nothing on the host
         status_r, status_w = os.pipe() if sandboxed else (None, None)
         report_r, report_w = os.pipe() if report else (None, None)
-        tail = [*argv_tail, str(report_w)] if report else argv_tail
+        tail = [str(report_w) if a == "{report}" else a for a in argv_tail]
         nproc = None if group.active else limits.max_processes  # the cgroup's limit is per sandbox
         if sandboxed:
             bw = _bwrap_argv(bwrap_path() or "bwrap", work, status_w, tuple(files), limits.disk_mb)
@@ -175,7 +184,7 @@ def _run(
                     os.close(fd)
             state = "ok"
             try:
-                proc.communicate(stdin.encode(), timeout=limits.timeout_s)
+                proc.communicate(stdin, timeout=limits.timeout_s)
             except subprocess.TimeoutExpired:
                 state = "timeout"
                 _kill(proc, status_r)
