@@ -49,7 +49,7 @@ describe("EvaluationPage", () => {
         jsonResponse([
           score("base", "base", 0.1, 10),
           score("student", "student", 0.5, 11, { backend: "vllm", served_prompt: "<|im_start|>user\nWhat is 40 + 2?<|im_end|>\n" }),
-          score("teacher", "teacher", 0.9, 12),
+          score("teacher", "teacher", 0.9, 12, { verifiers: ["code"], verifiers_source: "the prompt set (164 prompts with tests)" }),
         ]),
       "GET /api/projects/1/runs/2/evaluations/by-prompt": (r) => {
         const q = new URL(r.url).searchParams;
@@ -71,6 +71,11 @@ describe("EvaluationPage", () => {
     expect(within(scores[1]).getByTestId("evaluation-backend")).toHaveTextContent("on vllm");
     expect(within(scores[1]).getByTestId("evaluation-served-prompt")).toHaveTextContent("<|im_start|>user");
     expect(within(scores[0]).queryByTestId("evaluation-served-prompt")).toBeNull();
+    // which verifiers scored, and why those
+    expect(within(scores[2]).getByTestId("evaluation-verifiers")).toHaveTextContent(
+      "scored by code (from the prompt set (164 prompts with tests))",
+    );
+    expect(within(scores[0]).queryByTestId("evaluation-verifiers")).toBeNull();
     const rows = await screen.findAllByTestId("eval-row");
     expect(rows).toHaveLength(2);
     const outcomes = within(rows[1]).getAllByTestId("eval-outcome");
