@@ -84,3 +84,14 @@ def test_a_stage_error_keeps_tokenizer_values_and_hides_credentials():
 def test_bearer_headers_are_redacted(header):
     out = redact(f"GET /v1/models {header} -> 401")
     assert "abc.def-123456" not in out and "[REDACTED]" in out
+
+
+def test_stored_error_text_is_scrubbed_before_it_is_cut():
+    from backend.core.logging import error_text
+    from workers.teachers.transformers_local import _error
+
+    exc = RuntimeError("x" * 290 + " sk-live-abcdef0123456789 api_key=hunter2-planted")
+    for stored in (error_text(exc), _error(exc), error_text(exc, limit=300)):
+        assert stored.startswith("RuntimeError: ") and "sk-live" not in stored and "hunter2" not in stored
+    assert len(_error(exc)) == 300  # transformers_local's own bound still holds
+    assert error_text("a hunter2-planted b", "hunter2-planted") == "a [REDACTED] b"

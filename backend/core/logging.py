@@ -67,6 +67,19 @@ def scrub(text: str | None, *secrets: str | None) -> str | None:
     return redact(text)
 
 
+# The most characters of an error stored on a row (stage, run, chunk, job, probe) that viewers read.
+ERROR_CHARS = 4000
+
+
+def error_text(error: BaseException | str, *secrets: str | None, limit: int = ERROR_CHARS) -> str:
+    """The text stored as an error, from an exception ("Type: message") or a message: scrubbed of
+    secrets (a provider's or library's message may quote a key or a URL with one) and then cut to
+    `limit`. Redaction comes first so that a cut never leaves the head of a secret the pattern no
+    longer recognises. Every writer of a stored error goes through here."""
+    text = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(error)
+    return (scrub(text, *secrets) or "")[:limit]
+
+
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         msg = record.getMessage()
