@@ -18,7 +18,7 @@ class _Common(BaseModel):
     """Every backend may carry its own prices (backend/prices/service.py reads them) and the request
     limits of synthesis jobs (workers/jobs/prompt_sets.py)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     price_input_per_m: float | None = Field(None, ge=0, description="Dollars per million input tokens.")
     price_output_per_m: float | None = Field(None, ge=0, description="Dollars per million output tokens.")
