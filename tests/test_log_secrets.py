@@ -95,3 +95,22 @@ def test_stored_error_text_is_scrubbed_before_it_is_cut():
         assert stored.startswith("RuntimeError: ") and "sk-live" not in stored and "hunter2" not in stored
     assert len(_error(exc)) == 300  # transformers_local's own bound still holds
     assert error_text("a hunter2-planted b", "hunter2-planted") == "a [REDACTED] b"
+
+
+def test_redaction_keeps_the_arguments_formatters_read_and_never_raises():
+    # uvicorn's access record: its formatter unpacks these five arguments
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", "/api/x?api_key=sk-live-abcdef0123456789", "1.1", 401), None,
+    )  # fmt: skip
+    assert RedactingFilter().filter(record)
+    assert len(record.args) == 5 and record.args[4] == 401
+    assert record.getMessage() == '127.0.0.1:5 - "GET /api/x?api_key=[REDACTED] HTTP/1.1" 401'
+
+    class Unprintable:
+        def __str__(self):
+            raise RuntimeError("no")
+
+    broken = logging.LogRecord("t", logging.INFO, __file__, 1, "value %s", (Unprintable(),), None)
+    assert RedactingFilter().filter(broken)  # withheld, not raised
+    assert "withheld" in broken.getMessage()
