@@ -129,9 +129,20 @@ def users_create(
         {"email": email, "password": password, "name": name, "is_admin": admin},
         {"email": "EMAIL", "password": "--password", "name": "--name"},
     )
-    with session_scope() as s:
-        user = create_user(s, email=data.email, password=password, name=data.name, is_admin=admin)
-        console.print(f"created user {user.id} <{user.email}>")
+    from sqlalchemy.exc import IntegrityError
+
+    from backend.core.errors import Conflict
+
+    taken = f"a user with email {data.email!r} already exists"
+    try:
+        with session_scope() as s:
+            user = create_user(s, email=data.email, password=password, name=data.name, is_admin=admin)
+            user_id, user_email = user.id, user.email
+    except Conflict as exc:  # a usage error like the checks above: exit 2 with the message, no traceback
+        raise typer.BadParameter(exc.message, param_hint="EMAIL") from None
+    except IntegrityError:  # the same address created at the same moment by someone else
+        raise typer.BadParameter(taken, param_hint="EMAIL") from None
+    console.print(f"created user {user_id} <{user_email}>")
 
 
 @prompts_app.command("import")
