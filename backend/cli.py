@@ -41,15 +41,18 @@ def serve(
         int, typer.Option(min=1, max=256, help="uvicorn worker processes (one per core is a good start).")
     ] = 1,
     forwarded_allow_ips: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="Proxies whose X-Forwarded-For is trusted for the client address (login throttling); "
-            "'*' behind the compose file's nginx."
+            "default DISTILLERY_FORWARDED_ALLOW_IPS (127.0.0.1). Never '*' where clients reach the api "
+            "directly: each could then pick its own address."
         ),
-    ] = "127.0.0.1",
+    ] = None,
 ) -> None:
     """Run the API and the dashboard under uvicorn (migrating first)."""
     import uvicorn
+
+    from backend.core.config import get_settings
 
     if not no_migrate:
         migrate()
@@ -60,7 +63,7 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
+        forwarded_allow_ips=forwarded_allow_ips or get_settings().forwarded_allow_ips,
         log_level="info",
     )
 
