@@ -114,3 +114,11 @@ def test_redaction_keeps_the_arguments_formatters_read_and_never_raises():
     broken = logging.LogRecord("t", logging.INFO, __file__, 1, "value %s", (Unprintable(),), None)
     assert RedactingFilter().filter(broken)  # withheld, not raised
     assert "withheld" in broken.getMessage()
+
+
+def test_a_template_naming_a_secret_keeps_its_placeholders():
+    record = logging.LogRecord(
+        "t", logging.WARNING, __file__, 1, "calling with api_key=%s and Bearer %s", ("k-123456789", "x"), None
+    )
+    RedactingFilter().filter(record)
+    assert record.getMessage() == "calling with api_key=[REDACTED] and Bearer [REDACTED]"

@@ -113,12 +113,8 @@ class RedactingFilter(logging.Filter):
             record.args = tuple(_redact_arg(a) for a in record.args)
         elif isinstance(record.args, dict):
             record.args = {k: _redact_arg(v) for k, v in record.args.items()}
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
-        elif record.msg is not None and not record.args:
-            msg = str(record.msg)
-            if redact(msg) != msg:
-                record.msg = redact(msg)
+        # The template itself is left alone while it has arguments: redacting "api_key=%s" would eat
+        # its placeholder. A secret in the template, or made of template and argument, is caught below.
         msg = record.getMessage()
         clean = redact(msg)
         if clean != msg:  # a secret made of the template and an argument together: flatten the line
