@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     task_soft_time_limit: int = Field(6 * 3600, ge=1, description="Seconds before a task is asked to stop.")
     progress_interval_s: float = Field(1.0, ge=0, description="Minimum seconds between progress writes.")
     log_level: str = Field("INFO", description="Python logging level.")
+    vllm_extra_args_allowed: str = Field(
+        "",
+        description="vLLM flags, comma separated, that a vllm teacher's extra_args may pass beyond the "
+        "built-in list of tuning flags (backend/teachers/vllm_flags.py), e.g. --trust-remote-code: "
+        "only for models and files every project maintainer may run on the workers.",
+    )
     vllm_python: str = Field(
         "",
         description="Interpreter that has vLLM, for the vllm teacher; empty means .venv-vllm/bin/python "
