@@ -41,15 +41,18 @@ def serve(
         int, typer.Option(min=1, max=256, help="uvicorn worker processes (one per core is a good start).")
     ] = 1,
     forwarded_allow_ips: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="Proxies whose X-Forwarded-For is trusted for the client address (login throttling); "
-            "'*' behind the compose file's nginx."
+            "default DISTILLERY_FORWARDED_ALLOW_IPS (127.0.0.1). Never '*' where clients reach the api "
+            "directly: each could then pick its own address."
         ),
-    ] = "127.0.0.1",
+    ] = None,
 ) -> None:
     """Run the API and the dashboard under uvicorn (migrating first)."""
     import uvicorn
+
+    from backend.core.config import get_settings
 
     if not no_migrate:
         migrate()
@@ -60,7 +63,7 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
+        forwarded_allow_ips=forwarded_allow_ips or get_settings().forwarded_allow_ips,
         log_level="info",
     )
 
@@ -129,9 +132,20 @@ def users_create(
         {"email": email, "password": password, "name": name, "is_admin": admin},
         {"email": "EMAIL", "password": "--password", "name": "--name"},
     )
-    with session_scope() as s:
-        user = create_user(s, email=data.email, password=password, name=data.name, is_admin=admin)
-        console.print(f"created user {user.id} <{user.email}>")
+    from sqlalchemy.exc import IntegrityError
+
+    from backend.core.errors import Conflict
+
+    taken = f"a user with email {data.email!r} already exists"
+    try:
+        with session_scope() as s:
+            user = create_user(s, email=data.email, password=password, name=data.name, is_admin=admin)
+            user_id, user_email = user.id, user.email
+    except Conflict as exc:  # a usage error like the checks above: exit 2 with the message, no traceback
+        raise typer.BadParameter(exc.message, param_hint="EMAIL") from None
+    except IntegrityError:  # the same address created at the same moment by someone else
+        raise typer.BadParameter(taken, param_hint="EMAIL") from None
+    console.print(f"created user {user_id} <{user_email}>")
 
 
 @prompts_app.command("import")

@@ -100,7 +100,12 @@ def test_compose_services_and_commands(compose, tmp_path):
     assert "distillery migrate" in api and "distillery serve" in api
     assert api.index("distillery migrate") < api.index("distillery serve")
     assert "--no-migrate" in api.split("distillery serve", 1)[1]
-    assert "--workers 4" in api and "--forwarded-allow-ips" in api  # one process would hold ~185 req/s
+    assert "--workers 4" in api  # one process would hold ~185 req/s
+    # X-Forwarded-For is trusted from the frontend's nginx only, never from any client ('*')
+    assert "--forwarded-allow-ips" not in api and "*" not in api
+    nginx = services["frontend"]["networks"]["default"]["ipv4_address"]
+    assert services["api"]["environment"]["DISTILLERY_FORWARDED_ALLOW_IPS"] == nginx
+    assert services["worker-cpu"]["environment"].get("DISTILLERY_FORWARDED_ALLOW_IPS") is None
 
     env = services["api"]["environment"]
     assert env["DISTILLERY_SECRET_KEY"] == REQUIRED_ENV["DISTILLERY_SECRET_KEY"]

@@ -84,3 +84,41 @@ def test_a_stage_error_keeps_tokenizer_values_and_hides_credentials():
 def test_bearer_headers_are_redacted(header):
     out = redact(f"GET /v1/models {header} -> 401")
     assert "abc.def-123456" not in out and "[REDACTED]" in out
+
+
+def test_stored_error_text_is_scrubbed_before_it_is_cut():
+    from backend.core.logging import error_text
+    from workers.teachers.transformers_local import _error
+
+    exc = RuntimeError("x" * 290 + " sk-live-abcdef0123456789 api_key=hunter2-planted")
+    for stored in (error_text(exc), _error(exc), error_text(exc, limit=300)):
+        assert stored.startswith("RuntimeError: ") and "sk-live" not in stored and "hunter2" not in stored
+    assert len(_error(exc)) == 300  # transformers_local's own bound still holds
+    assert error_text("a hunter2-planted b", "hunter2-planted") == "a [REDACTED] b"
+
+
+def test_redaction_keeps_the_arguments_formatters_read_and_never_raises():
+    # uvicorn's access record: its formatter unpacks these five arguments
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", "/api/x?api_key=sk-live-abcdef0123456789", "1.1", 401), None,
+    )  # fmt: skip
+    assert RedactingFilter().filter(record)
+    assert len(record.args) == 5 and record.args[4] == 401
+    assert record.getMessage() == '127.0.0.1:5 - "GET /api/x?api_key=[REDACTED] HTTP/1.1" 401'
+
+    class Unprintable:
+        def __str__(self):
+            raise RuntimeError("no")
+
+    broken = logging.LogRecord("t", logging.INFO, __file__, 1, "value %s", (Unprintable(),), None)
+    assert RedactingFilter().filter(broken)  # withheld, not raised
+    assert "withheld" in broken.getMessage()
+
+
+def test_a_template_naming_a_secret_keeps_its_placeholders():
+    record = logging.LogRecord(
+        "t", logging.WARNING, __file__, 1, "calling with api_key=%s and Bearer %s", ("k-123456789", "x"), None
+    )
+    RedactingFilter().filter(record)
+    assert record.getMessage() == "calling with api_key=[REDACTED] and Bearer [REDACTED]"

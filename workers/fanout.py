@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from backend.core import queue
 from backend.core.config import get_settings
 from backend.core.db import session_scope
+from backend.core.logging import error_text
 from backend.runs import lifecycle
 from backend.runs.chunks import plan_chunks
 from backend.runs.models import Run, RunStage, StageChunk, Status
@@ -163,7 +164,7 @@ class Fanout:
             self.settle(stage_id, chunk_id, Status.cancelled, None)
             return
         except BaseException as exc:
-            self.settle(stage_id, chunk_id, Status.failed, f"{type(exc).__name__}: {exc}"[:4000])
+            self.settle(stage_id, chunk_id, Status.failed, error_text(exc))
             log.exception("%s chunk %s of stage %s failed", self.kind, chunk_id, stage_id)
             raise
         self.settle(stage_id, chunk_id, Status.succeeded, None)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from backend.core.db import session_scope
 from backend.core.errors import AppError
-from backend.core.logging import redact
+from backend.core.logging import error_text
 from backend.jobs.models import Job
 from backend.runs import lifecycle
 from backend.runs.models import Run, RunStage, Status
@@ -77,7 +77,7 @@ def settings_for(kind: str, recipe: dict[str, Any]) -> BaseModel:
 
 
 def _why(exc: BaseException) -> str:
-    return redact(f"{type(exc).__name__}: {exc}")[:4000]
+    return error_text(exc)
 
 
 def _guarded(label: str, fn: Callable, ctx, end: Callable, error_of: Callable) -> tuple[bool, Any]:

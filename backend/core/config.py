@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     login_free_failures_per_address: int = Field(
         20, ge=1, description="Failed logins from one client address before each further try must wait."
     )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Addresses (or networks) of the proxies whose X-Forwarded-For names the client, comma "
+        "separated; the per-address login limit keys on that client. Any other caller's X-Forwarded-For is "
+        "ignored: trusting '*' lets every client choose its own address and dodge the limit.",
+    )
     allow_signup: bool = Field(False, description="Let anyone create an account at /api/auth/signup.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API.")
     frontend_dist: Path = Field(Path("frontend/dist"), description="Built dashboard served at /.")
@@ -53,6 +59,12 @@ class Settings(BaseSettings):
     task_soft_time_limit: int = Field(6 * 3600, ge=1, description="Seconds before a task is asked to stop.")
     progress_interval_s: float = Field(1.0, ge=0, description="Minimum seconds between progress writes.")
     log_level: str = Field("INFO", description="Python logging level.")
+    vllm_extra_args_allowed: str = Field(
+        "",
+        description="vLLM flags, comma separated, that a vllm teacher's extra_args may pass beyond the "
+        "built-in list of tuning flags (backend/teachers/vllm_flags.py), e.g. --trust-remote-code: "
+        "only for models and files every project maintainer may run on the workers.",
+    )
     vllm_python: str = Field(
         "",
         description="Interpreter that has vLLM, for the vllm teacher; empty means .venv-vllm/bin/python "

@@ -67,17 +67,62 @@ def scrub(text: str | None, *secrets: str | None) -> str | None:
     return redact(text)
 
 
+# The most characters of an error stored on a row (stage, run, chunk, job, probe) that viewers read.
+ERROR_CHARS = 4000
+
+
+def error_text(error: BaseException | str, *secrets: str | None, limit: int = ERROR_CHARS) -> str:
+    """The text stored as an error, from an exception ("Type: message") or a message: scrubbed of
+    secrets (a provider's or library's message may quote a key or a URL with one) and then cut to
+    `limit`. Redaction comes first so that a cut never leaves the head of a secret the pattern no
+    longer recognises. Every writer of a stored error goes through here."""
+    text = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(error)
+    return (scrub(text, *secrets) or "")[:limit]
+
+
+_PLAIN = (int, float, bool, type(None))
+
+
+def _redact_arg(arg):
+    """One %-argument redacted, keeping its type where it holds nothing to hide (a %d stays a number)."""
+    if isinstance(arg, _PLAIN):
+        return arg
+    text = arg if isinstance(arg, str) else str(arg)
+    clean = redact(text)
+    return clean if clean != text or isinstance(arg, str) else arg
+
+
 class RedactingFilter(logging.Filter):
+    """Redacts a record in place and never raises: a log line is never lost to its redaction.
+
+    The arguments are redacted one by one and kept as arguments, because formatters read them: uvicorn's
+    access formatter unpacks record.args (client, method, path, version, status), so replacing them with
+    None turned every access line whose query string held a secret into a "Logging error" traceback."""
+
     def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            self._redact(record)
+        except Exception:  # noqa: BLE001 - the line must still be written; say only that it was hidden
+            record.msg, record.args = f"[log line from {record.name} withheld: redaction failed]", None
+            record.exc_info, record.exc_text = None, None
+        return True
+
+    @staticmethod
+    def _redact(record: logging.LogRecord) -> None:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact_arg(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: _redact_arg(v) for k, v in record.args.items()}
+        # The template itself is left alone while it has arguments: redacting "api_key=%s" would eat
+        # its placeholder. A secret in the template, or made of template and argument, is caught below.
         msg = record.getMessage()
         clean = redact(msg)
-        if clean != msg:
+        if clean != msg:  # a secret made of the template and an argument together: flatten the line
             record.msg, record.args = clean, None
         if record.exc_info and not record.exc_text:  # a traceback's text is formatted once, then cached
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
-        return True
 
 
 def configure_logging(level: str = "INFO") -> None:

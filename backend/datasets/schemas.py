@@ -12,7 +12,7 @@ class SnapshotSettings(BaseModel):
     """Which verified attempts become training rows. Applied in this order: pass-rate band, near
     duplicates, at most k per prompt."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str | None = Field(None, max_length=200, description="The snapshot's name; default: the run's.")
     include: Literal["accepted", "all"] = Field(

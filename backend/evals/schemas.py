@@ -51,7 +51,7 @@ class EvalModel(BaseModel):
 
 
 class EvalSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     split: Literal["eval", "train", "all"] = Field("eval", description="Which split of the run's prompt set.")
     prompt_set_id: int | None = Field(

@@ -11,7 +11,7 @@ from backend.judge.prompt import FIELDS, placeholders
 
 
 class RubricIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     template: str = Field(
         min_length=1,
@@ -63,7 +63,7 @@ class RubricOut(BaseModel):
 
 
 class JudgeSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     rubric_version: int | None = Field(
         None, ge=1, le=2**31 - 1, description="The project's rubric version; None: latest."

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class PriceIn(BaseModel):
+    model_config = ConfigDict(allow_inf_nan=False)
     provider: str = Field(min_length=1, max_length=64, examples=["openai", "together", "local"])
     model: str = Field(min_length=1, max_length=300, examples=["deepseek-reasoner", "*"])
     input_per_m: float = Field(0, ge=0, description="Dollars per million input tokens.")

@@ -43,7 +43,7 @@ class ColumnMapping(BaseModel):
 class CleaningOptions(BaseModel):
     """How a prompt set is cleaned on import (or when a new version is derived from an old one)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     dedup_exact: bool = Field(True, description="Drop rows whose normalised text was seen before.")
     near_dup_threshold: float | None = Field(

@@ -43,7 +43,7 @@ INSTRUCTIONS = {
 
 
 class SynthesisOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     teacher_id: Id = Field(description="An OpenAI-compatible teacher of this project (needs a base_url).")
     evolutions: list[Evolution] = Field([Evolution.deepen, Evolution.broaden], min_length=1)

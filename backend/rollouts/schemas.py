@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class RolloutSettings(BaseModel):
     """How the teacher is sampled, and how the work is cut up. Part of a run's frozen recipe."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     n: int = Field(4, ge=1, le=64, description="Attempts per prompt.")
     temperature: float = Field(0.7, ge=0, le=2)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from backend.core import queue
 from backend.core.config import get_settings
 from backend.core.errors import Conflict
+from backend.core.logging import error_text
 from backend.jobs import uploads
 from backend.jobs.models import Job
 from backend.runs.models import Run, RunStage, StageChunk, Status
@@ -159,10 +160,13 @@ def finish_stage(
     """End a stage as succeeded, failed or cancelled; a failed or cancelled one ends its run too."""
     now = datetime.now(UTC)
     move(stage, status, now=now)
+    # The sink every stage error passes: writers scrub already, this keeps a missed one (or a prefix
+    # that pushed it past the bound) out of what every viewer of the project reads.
+    error = error_text(error) if error else error
     stage.error = error
     if status in (F, C):
         move(run, status, now=now)
-        run.error = f"stage {stage.kind}: {error}" if error else run.error
+        run.error = error_text(f"stage {stage.kind}: {error}") if error else run.error
         _cancel_pending(session, run=run, now=now)
 
 
@@ -371,7 +375,7 @@ def claim_chunk(session: Session, *, chunk: StageChunk, task_id: str | None, now
 
 def settle_chunk(session: Session, *, chunk: StageChunk, status: Status, error: str | None) -> None:
     move(chunk, status)
-    chunk.error, chunk.heartbeat_at = error, datetime.now(UTC)
+    chunk.error, chunk.heartbeat_at = (error_text(error) if error else error), datetime.now(UTC)
 
 
 def queue_chunks(session: Session, *, stage_id: int) -> list[int]:

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from backend.core.errors import Invalid
+from backend.teachers.vllm_flags import refused_flags
 
 
 class _Common(BaseModel):
     """Every backend may carry its own prices (backend/prices/service.py reads them) and the request
     limits of synthesis jobs (workers/jobs/prompt_sets.py)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     price_input_per_m: float | None = Field(None, ge=0, description="Dollars per million input tokens.")
     price_output_per_m: float | None = Field(None, ge=0, description="Dollars per million output tokens.")
@@ -47,7 +49,25 @@ class VLLMSettings(_Common):
     dtype: str | None = Field(None, min_length=1, max_length=32, description="auto, bfloat16, float32...")
     enforce_eager: bool | None = Field(None, description="No CUDA graphs.")
     served_model_name: str | None = Field(None, min_length=1, max_length=300, description="Name in requests.")
-    extra_args: list[str] | None = Field(None, max_length=64, description="More flags, passed as they are.")
+    extra_args: list[str] | None = Field(
+        None,
+        max_length=64,
+        description="More vLLM flags with their values: the tuning flags of backend/teachers/vllm_flags.py, "
+        "plus those an administrator allows (DISTILLERY_VLLM_EXTRA_ARGS_ALLOWED).",
+    )
+
+    @field_validator("extra_args")
+    @classmethod
+    def _allowed_flags(cls, v: list[str] | None) -> list[str] | None:
+        # here, not in check_teacher, so an evaluation's vllm model settings are held to it as well
+        refused = refused_flags(v or [])
+        if refused:
+            raise PydanticCustomError(
+                "flag_not_allowed",
+                "{problems}",
+                {"problems": "; ".join(f"[{i}] {flag}: {why}" for i, flag, why in refused)},
+            )
+        return v
 
 
 class TransformersLocalSettings(_Common):

@@ -16,7 +16,7 @@ SERIES_MAX = 500  # points kept of each training curve; older points are thinned
 
 
 class LoraSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     r: int = Field(16, ge=1, le=1024, description="LoRA rank.")
     alpha: int = Field(32, ge=1, le=4096, description="LoRA alpha (the update is scaled by alpha / r).")
@@ -33,7 +33,7 @@ class LoraSettings(BaseModel):
 class TrainSettings(BaseModel):
     """How the student is trained on the run's snapshot (or on snapshot_id)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     student: str = Field(
         "Qwen/Qwen2.5-0.5B-Instruct",

@@ -102,6 +102,11 @@ def test_cli_users_create_checks_what_the_api_checks(client):
         "/api/auth/login", json={"email": "cli-made@example.com", "password": "long-enough-password"}
     )
     assert r.status_code == 200, r.text
+    # the same address again (in another case): a usage error naming it, not a traceback
+    again = _cli("users", "create", "CLI-Made@example.com", "--password", "another-long-password")
+    assert again.returncode == 2, (again.stdout, again.stderr)
+    assert "already exists" in again.stderr and "EMAIL" in again.stderr, again.stderr
+    assert "Traceback" not in again.stderr + again.stdout, again.stderr
 
 
 def test_cli_import_bad_options_are_usage_errors(tmp_path):

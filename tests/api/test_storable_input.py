@@ -163,3 +163,42 @@ def test_nul_in_a_multipart_field_is_422_with_the_path(client, owned, tmp_path):
     )
     assert r.status_code == 422, r.text
     assert "body.name" in _paths(r)
+
+
+NON_FINITE = [
+    # JSON's non-standard literals (Python's parser takes them) and a number past a double's range
+    ('{"provider": "nf", "model": "m", "input_per_m": Infinity}', "body.input_per_m"),
+    ('{"provider": "nf", "model": "m", "output_per_m": NaN}', "body.output_per_m"),
+    ('{"provider": "nf", "model": "m", "gpu_hour": 1e999}', "body.gpu_hour"),
+    # strings a float field would coerce to inf
+    ('{"provider": "nf", "model": "m", "input_per_m": "Infinity"}', "body.input_per_m"),
+    ('{"provider": "nf", "model": "m", "gpu_hour": "inf"}', "body.gpu_hour"),
+]
+
+
+@pytest.mark.parametrize(("body", "field"), NON_FINITE)
+def test_a_non_finite_price_is_422_with_the_path_and_prices_stay_listable(client, accounts, body, field):
+    """A stored Infinity came back from GET /api/prices as null, against PriceOut's schema."""
+    headers = {**accounts.user(admin=True)["headers"], "content-type": "application/json"}
+    r = client.put("/api/prices", headers=headers, content=body)
+    assert r.status_code == 422, r.text
+    assert field in _paths(r), r.text
+    prices = client.get("/api/prices", headers=headers)
+    assert prices.status_code == 200
+    assert not [p for p in prices.json() if p["provider"] == "nf"]
+
+
+@pytest.mark.parametrize("value", ["Infinity", "-Infinity", '"inf"', "NaN"])
+def test_a_non_finite_recipe_setting_is_422_with_the_path(client, owned, value):
+    """The judge's accept threshold has no bound of its own, so only finiteness refuses these."""
+    owner, pid, pset = owned
+    field = "body.recipe.judge.accept_threshold"
+    body = (
+        f'{{"name": "r", "recipe": {{"prompt_set_id": {pset}, "stages": ["profile"],'
+        f' "judge": {{"accept_threshold": {value}}}}}}}'
+    )
+    headers = {**owner["headers"], "content-type": "application/json"}
+    r = client.post(f"/api/projects/{pid}/runs", headers=headers, content=body)
+    assert r.status_code == 422, r.text
+    assert any(p.startswith(field) for p in _paths(r)), r.text
+    assert client.get(f"/api/projects/{pid}/runs", headers=owner["headers"]).json()["items"] == []

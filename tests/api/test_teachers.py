@@ -186,3 +186,46 @@ def test_teacher_settings_are_checked_when_changed_too(client, accounts):
     r = client.patch(f"/api/projects/{pid}/teachers/{tid}", headers=h, json={"settings": {"device": "cpu"}})
     assert r.status_code == 422 and "body.settings.device" in {f["path"] for f in r.json()["error"]["fields"]}
     assert client.get(f"/api/projects/{pid}/teachers/{tid}", headers=h).json()["settings"] == ok["settings"]
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["--trust-remote-code"], "--trust-remote-code"),  # runs the model repository's Python
+        (["--max-num-seqs", "64", "--chat-template=/etc/passwd"], "--chat-template"),  # a file outside
+        (["--load-format", "runai_streamer"], "--load-format"),
+        (["--port", "1"], "--port"),  # Distillery's own
+    ],
+)
+def test_vllm_extra_args_take_only_allowed_flags(client, accounts, args, flag):
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    body = {"name": "t", "model": "m", "backend": "vllm", "settings": {"extra_args": args}}
+    r = client.post(f"/api/projects/{pid}/teachers", headers=owner["headers"], json=body)
+    assert r.status_code == 422, r.text
+    (field,) = [f for f in r.json()["error"]["fields"] if f["path"] == "body.settings.extra_args"]
+    assert flag in field["message"] and "max-num-seqs" not in field["message"], field
+    assert client.get(f"/api/projects/{pid}/teachers", headers=owner["headers"]).json() == []
+    # an evaluation's vllm model is held to the same list
+    from pydantic import ValidationError
+
+    from backend.evals.schemas import EvalModel
+
+    with pytest.raises(ValidationError, match=flag):
+        EvalModel(role="base", backend="vllm", settings={"extra_args": args})
+
+
+def test_vllm_tuning_flags_pass_and_an_administrator_may_allow_more(client, accounts, monkeypatch):
+    from backend.core.config import get_settings
+
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    args = ["--max-num-seqs", "256", "--seed", "-1", "--enable-chunked-prefill", "--trust-remote-code"]
+    body = {"name": "t", "model": "m", "backend": "vllm", "settings": {"extra_args": args}}
+    url = f"/api/projects/{pid}/teachers"
+    r = client.post(url, headers=owner["headers"], json=body)
+    assert r.status_code == 422 and "--trust-remote-code" in r.text, r.text
+    monkeypatch.setattr(get_settings(), "vllm_extra_args_allowed", "--trust-remote-code, --chat-template")
+    r = client.post(url, headers=owner["headers"], json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["settings"]["extra_args"] == args

@@ -271,3 +271,54 @@ def test_a_review_stage_waiting_for_people_is_never_requeued(accounts):
     with session_scope() as s:
         assert run_id not in lifecycle.requeue_stalled(s)
     assert _stage_run(stage_id)[0] == Status.running
+
+
+# A key as a provider's or library's message may quote it: neither the raw key nor its text may reach
+# a stored error (chunk, stage, run), which every viewer of the project reads.
+PLANTED = "connect failed: api_key=hunter2-planted-secret, Authorization: Bearer sk-live-abcdef0123456789"
+
+
+def _stored_errors(stage_id) -> list[str]:
+    with session_scope() as s:
+        stage = s.get(RunStage, stage_id)
+        chunks = [c.error for c in lifecycle.chunks_of(s, stage_id=stage_id) if c.error]
+        return [stage.error, s.get(Run, stage.run_id).error, *chunks]
+
+
+def _assert_scrubbed(errors: list[str]) -> None:
+    assert len(errors) == 3 and all("[REDACTED]" in e and "connect failed" in e for e in errors), errors
+    assert not any("hunter2" in e or "sk-live" in e for e in errors), errors
+
+
+def test_a_failing_chunk_body_stores_its_error_redacted(stage_id):
+    a, *_ = _all(stage_id)
+
+    def body(job):
+        raise RuntimeError(PLANTED)
+
+    with pytest.raises(RuntimeError):
+        FAN.run_chunk(stage_id, a.id, "t", _ids, body)
+    _assert_scrubbed(_stored_errors(stage_id))
+
+
+def test_a_failing_rollout_chunk_stores_its_error_redacted(stage_id, monkeypatch):
+    from workers.stages.rollout import chunk as rollout_chunk
+
+    async def drive(job, task_id):
+        raise ConnectionError(PLANTED)
+
+    monkeypatch.setattr(rollout_chunk, "build_job", _ids)
+    monkeypatch.setattr(rollout_chunk, "_drive", drive)
+    a, *_ = _all(stage_id)
+    with pytest.raises(ConnectionError):
+        rollout_chunk.run_chunk(stage_id, a.id, "t")
+    _assert_scrubbed(_stored_errors(stage_id))
+
+
+def test_a_settled_error_is_scrubbed_and_bounded_at_the_sink(stage_id):
+    a, *_ = _all(stage_id)
+    FAN.claim(stage_id, a.id, "t", _ids)
+    FAN.settle(stage_id, a.id, Status.failed, PLANTED + " x" * 5000)
+    errors = _stored_errors(stage_id)
+    _assert_scrubbed(errors)
+    assert all(len(e) <= 4000 for e in errors)

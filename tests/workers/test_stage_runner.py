@@ -130,3 +130,23 @@ def test_progress_writes_are_throttled(run_ids, monkeypatch):
     assert len(writes) == 1
     ctx.progress(1000, 1000, force=True)
     assert len(writes) == 2 and _state(run_id)[1][0][1] == 1000
+
+
+def test_a_failure_quoting_a_key_is_stored_redacted_on_stage_and_run(run_ids):
+    from backend.core.db import session_scope
+    from backend.runs.models import Run
+    from workers.runner import run_stage
+
+    run_id, (stage_id,) = run_ids
+
+    def boom(ctx):
+        raise ValueError("401 for api_key=hunter2-planted-secret (sk-live-abcdef0123456789)")
+
+    with pytest.raises(ValueError):
+        run_stage(stage_id, "task-k", boom)
+    (stage,) = _state(run_id)[1]
+    with session_scope() as s:
+        run_error = s.get(Run, run_id).error
+    for stored in (stage[2], run_error):
+        assert "401 for api_key=[REDACTED]" in stored
+        assert "hunter2" not in stored and "sk-live" not in stored

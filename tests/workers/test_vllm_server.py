@@ -76,6 +76,7 @@ def test_spec_from_teacher_settings():
         ({"max_model_len": True}, "max_model_len"),
         ({"reasoning_parser": 3}, "reasoning_parser"),
         ({"extra_args": "--seed 1"}, "extra_args"),
+        ({"extra_args": ["--trust-remote-code"]}, "--trust-remote-code"),
         ({"gpu_memory_utilization": 1.5}, "gpu_memory_utilization"),
         ({"tensor_parallel_size": 0}, "tensor_parallel_size"),
     ):
@@ -225,6 +226,15 @@ CRASHING = {
     "served_model_name": "fake",
     "extra_args": ["--crash-after-requests", "2", "--startup-lines", "60"],
 }
+# The fake's own flags are not vLLM's: allowed the way an administrator allows a flag.
+FAKE_FLAGS = "--crash-after-requests,--startup-lines"
+
+
+@pytest.fixture
+def fake_flags_allowed(monkeypatch):
+    from backend.core.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "vllm_extra_args_allowed", FAKE_FLAGS)
 
 
 def _check_crash_report(message: str) -> None:
@@ -239,7 +249,9 @@ def _check_crash_report(message: str) -> None:
     assert "startup line 0" not in tail  # only the end of the log
 
 
-def test_a_server_that_dies_while_serving_fails_with_its_exit_code_and_log_tail(tmp_path, monkeypatch):
+def test_a_server_that_dies_while_serving_fails_with_its_exit_code_and_log_tail(
+    tmp_path, monkeypatch, fake_flags_allowed
+):
     import asyncio
     import time
 
@@ -282,12 +294,16 @@ def test_a_server_that_dies_while_serving_fails_with_its_exit_code_and_log_tail(
         release_all()
 
 
-def test_the_rollout_stage_error_says_why_the_server_died(client, accounts, celery_worker, tmp_path):
+def test_the_rollout_stage_error_says_why_the_server_died(
+    client, accounts, celery_worker, tmp_path, fake_flags_allowed
+):
     from tests.fakes.fake_vllm import write_python
     from tests.workers.test_teacher_backends import _run_rollout
 
     celery_worker.stop()
-    celery_worker.start(DISTILLERY_VLLM_PYTHON=str(write_python(tmp_path)))
+    celery_worker.start(
+        DISTILLERY_VLLM_PYTHON=str(write_python(tmp_path)), DISTILLERY_VLLM_EXTRA_ARGS_ALLOWED=FAKE_FLAGS
+    )
     try:
         teacher = {"backend": "vllm", "model": "fake-r1", "settings": CRASHING}
         run, gens, _ = _run_rollout(client, accounts, tmp_path, teacher, 6, n=1, max_tokens=32)

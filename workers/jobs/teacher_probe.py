@@ -17,7 +17,7 @@ import aiohttp
 
 from backend.core.db import session_scope
 from backend.core.errors import Invalid, NotFound
-from backend.core.logging import scrub
+from backend.core.logging import error_text
 from backend.jobs.kinds import JOBS
 from backend.teachers.models import Teacher
 from backend.teachers.schemas import TeacherProbe
@@ -129,13 +129,13 @@ def probe_teacher(ctx: JobContext) -> dict[str, Any]:
         completions, startup, context = asyncio.run(_send(spec, timeout_s))
     except Exception as exc:  # noqa: BLE001 - a server that did not start, a model that did not load
         completions, startup, context = [], None, None
-        error = f"{type(exc).__name__}: {exc}"
+        error = f"{type(exc).__name__}: {exc}"  # scrubbed and cut below, with the others
     figures = measure(completions)
     if figures["succeeded"] == 0 and error is None:
         causes = sorted({c.error for c in completions if c.error}) or ["no answer"]
         error = "; ".join(causes)
     if error is not None:
-        error = scrub(error, spec.api_key)[:ERROR_CHARS]
+        error = error_text(error, spec.api_key, limit=ERROR_CHARS)
     probe = TeacherProbe(
         **figures,
         startup_s=round(startup, 1) if startup is not None else None,
@@ -157,7 +157,7 @@ def probe_teacher(ctx: JobContext) -> dict[str, Any]:
     out["wall_s"] = round(time.monotonic() - started, 2)
     if figures["succeeded"] < figures["requests"]:
         failed = sorted({c.error for c in completions if c.error})
-        out["failures"] = [scrub(f, spec.api_key)[:ERROR_CHARS] for f in failed]
+        out["failures"] = [error_text(f, spec.api_key, limit=ERROR_CHARS) for f in failed]
     return out
 
 

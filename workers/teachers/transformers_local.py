@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend.core.logging import error_text
 from workers.teachers.base import Completion, Request, Sampling, split_reasoning
 
 ERROR_CHARS = 300
@@ -256,7 +257,7 @@ class TransformersLocalTeacher:
 
 
 def _error(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
+    return error_text(exc, limit=ERROR_CHARS)
 
 
 def _free_cuda_cache() -> None:

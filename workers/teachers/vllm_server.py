@@ -50,6 +50,7 @@ from backend.core.processes import (
     stop_group,
     wait_healthy,
 )
+from backend.teachers.vllm_flags import refused_flags
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,6 +115,13 @@ class VLLMServerSpec:
             if f.name == "extra_args":
                 if not isinstance(v, list | tuple) or not all(isinstance(a, str) for a in v):
                     raise ValueError("teacher setting extra_args must be a list of strings")
+                # checked again here: a teacher stored before the API checked its flags must not
+                # start a server with --trust-remote-code either
+                refused = refused_flags(v)
+                if refused:
+                    raise ValueError(
+                        "teacher setting extra_args: " + "; ".join(f"{f}: {why}" for _, f, why in refused)
+                    )
                 values[f.name] = tuple(v)
                 continue
             kind = kinds[str(f.type).split(" | ")[0]]

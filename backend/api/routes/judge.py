@@ -43,7 +43,7 @@ def calibration(
     session: SessionDep,
     access: Viewer,
     version: Version,
-    target_precision: Annotated[float, Query(gt=0, le=1)] = 0.95,
+    target_precision: Annotated[float, Query(gt=0, le=1, allow_inf_nan=False)] = 0.95,
     seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> CalibrationOut:
     """This judge version against the project's human labels: accuracy, Cohen's kappa, precision and

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from backend.core.config import get_settings
 from backend.core.db import session_scope
+from backend.core.logging import error_text
 from backend.prompts.models import Prompt
 from backend.rollouts.requests import cache_key, conversation
 from backend.runs.models import StageChunk, Status
@@ -205,7 +206,7 @@ async def _drive(first: ChunkJob, task_id: str | None) -> None:
 
 
 def _why(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:4000]
+    return error_text(exc)
 
 
 def run_chunk(stage_id: int, chunk_id: int, task_id: str | None) -> None:
