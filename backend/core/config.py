@@ -78,6 +78,18 @@ class Settings(BaseSettings):
         "is deleted by the workers' janitor.",
     )
 
+    egress_allow: str = Field(
+        "",
+        description="Comma list of hostnames and CIDR networks a worker may call although the egress "
+        "policy refuses their addresses (loopback, private, link-local...), e.g. `vllm,10.2.0.0/16`.",
+    )
+    egress_strict: bool | None = Field(
+        None,
+        description="Refuse teacher, judge and synthesis URLs that reach loopback, private, link-local, "
+        "CGNAT, multicast or reserved addresses (unless EGRESS_ALLOW lists them). Unset: on in production, "
+        "off in development and test (the demo and the tests serve teachers on 127.0.0.1).",
+    )
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.environment != "development" and self.secret_key == DEV_SECRET_KEY:

@@ -1,0 +1,71 @@
+"""The API refuses a teacher base_url the egress policy refuses (backend/core/egress.py): a literal
+private or loopback IP, or a name resolving to one, under production settings; a '#' or credentials
+in the URL anywhere. The worker checks again at connect time (tests/workers/test_egress.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.core.config import Settings
+from backend.core.egress import EgressPolicy
+
+
+@pytest.fixture
+def production(monkeypatch):
+    def use(allow: str = "") -> None:
+        settings = Settings(environment="production", secret_key="x" * 32, egress_allow=allow)
+        monkeypatch.setattr(
+            EgressPolicy, "current", classmethod(lambda cls: EgressPolicy.from_settings(settings))
+        )
+
+    use()
+    return use
+
+
+def _post(client, h, pid, base_url):
+    body = {"name": "t", "backend": "openai_compat", "model": "m", "base_url": base_url}
+    return client.post(f"/api/projects/{pid}/teachers", headers=h, json=body)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.5/v1",
+        "http://127.0.0.1:5432/v1",
+        "http://169.254.169.254/v1",
+        "http://localhost:8000/v1",
+    ],
+)
+def test_a_refused_base_url_is_a_422_naming_the_field(client, accounts, production, url):
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    r = _post(client, owner["headers"], pid, url)
+    assert r.status_code == 422, r.text
+    [field] = [f for f in r.json()["error"]["fields"] if f["path"] == "body.base_url"]
+    assert "egress policy refused" in field["message"] and "DISTILLERY_EGRESS_ALLOW" in field["message"]
+
+
+def test_an_update_to_a_refused_base_url_is_refused(client, accounts, production):
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    h = owner["headers"]
+    created = _post(client, h, pid, "https://api.example.com/v1")
+    assert created.status_code == 201, created.text
+    url = f"/api/projects/{pid}/teachers/{created.json()['id']}"
+    r = client.patch(url, headers=h, json={"base_url": "http://192.168.0.10:8000/v1"})
+    assert r.status_code == 422 and "body.base_url" in r.text, r.text
+
+
+def test_the_allow_setting_lets_an_administrator_allow_a_network(client, accounts, production):
+    production("10.0.0.0/8")
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    assert _post(client, owner["headers"], pid, "http://10.0.0.5/v1").status_code == 201
+
+
+@pytest.mark.parametrize("url", ["http://api.example.com/v1#", "http://u:p@api.example.com/v1"])
+def test_a_fragment_or_credentials_are_refused_in_any_environment(client, accounts, url):
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    r = _post(client, owner["headers"], pid, url)
+    assert r.status_code == 422 and "base_url" in r.text, r.text
