@@ -32,6 +32,9 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 ALLOW_SETTING = "DISTILLERY_EGRESS_ALLOW"
+# Precedes a provider's own error text in stored errors; the API shows what follows it to maintainers
+# only (backend/api/provider_text.py).
+PROVIDER_SAYS = " | provider said: "
 
 
 class EgressRefused(Exception):

@@ -69,3 +69,35 @@ def test_a_fragment_or_credentials_are_refused_in_any_environment(client, accoun
     pid = accounts.project(owner)
     r = _post(client, owner["headers"], pid, url)
     assert r.status_code == 422 and "base_url" in r.text, r.text
+
+
+def test_a_providers_error_text_reaches_only_maintainers(client, accounts):
+    """What a provider said in an error body (stored after PROVIDER_SAYS: the probe's error here; the
+    same holds for generations, stages and jobs) is replaced for viewers and reviewers."""
+    from datetime import UTC, datetime
+
+    from backend.api.provider_text import hide
+    from backend.core.db import session_scope
+    from backend.core.egress import PROVIDER_SAYS
+    from backend.teachers.models import Teacher
+
+    owner, maintainer, viewer, reviewer = (accounts.user() for _ in range(4))
+    pid = accounts.project(owner, maintainer=maintainer, viewer=viewer, reviewer=reviewer)
+    created = _post(client, owner["headers"], pid, "https://api.example.com/v1")
+    tid = created.json()["id"]
+    said = 'internal-db-password "quoted" \\ tail'
+    error = f"http 400{PROVIDER_SAYS}{said}"
+    with session_scope() as s:
+        s.get(Teacher, tid).probe = {"measured_at": datetime.now(UTC).isoformat(), "error": error}
+    url = f"/api/projects/{pid}/teachers/{tid}"
+    for user in (owner, maintainer):
+        assert client.get(url, headers=user["headers"]).json()["probe"]["error"] == error
+    for user in (viewer, reviewer):
+        r = client.get(url, headers=user["headers"])
+        assert r.status_code == 200 and "internal-db-password" not in r.text
+        assert r.json()["probe"]["error"].startswith(f"http 400{PROVIDER_SAYS}(shown to")
+        listed = client.get(f"/api/projects/{pid}/teachers", headers=user["headers"])
+        assert listed.status_code == 200 and "internal-db-password" not in listed.text
+    assert hide(b'{"a": "x | provider said: \\"q\\" y", "b": 1}') == (
+        b'{"a": "x | provider said: (shown to the project\'s maintainers)", "b": 1}'
+    )

@@ -28,7 +28,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from backend.core.egress import EgressPolicy, EgressRefused
+from backend.core.egress import PROVIDER_SAYS, EgressPolicy, EgressRefused
 from backend.core.logging import scrub
 from workers.teachers import egress
 from workers.teachers.base import Completion, Request, Sampling, split_reasoning
@@ -211,9 +211,11 @@ class OpenAICompatClient:
                             error = f"http {resp.status}: the endpoint redirected; redirects are not followed"
                             return [Completion(None, error=error) for _ in range(n)]
                         else:
-                            # scrubbed before the cut: a provider may echo the key back in its error body
+                            # scrubbed before the cut: a provider may echo the key back in its error body;
+                            # the API shows what follows PROVIDER_SAYS to maintainers only
                             msg = scrub(raw[:4000].decode("utf-8", "replace"), self.api_key)[:300]
-                            return [Completion(None, error=f"http {resp.status}: {msg}") for _ in range(n)]
+                            error = f"http {resp.status}{PROVIDER_SAYS}{msg}"
+                            return [Completion(None, error=error) for _ in range(n)]
                 except EgressRefused as exc:  # the resolver's check at connect time: never retried
                     return [Completion(None, error=str(exc)) for _ in range(n)]
                 except TimeoutError:
