@@ -183,3 +183,19 @@ def test_the_probe_context_length_is_checked_too(recorder):
     assert asyncio.run(context_length(f"http://localhost:{port}/v1", "m", None, 5, production())) is None
     assert server.connections == 0
     assert asyncio.run(context_length(f"{server.url}/v1", "m", None, 5, production("127.0.0.1"))) == 99
+
+
+def test_every_endpoint_client_gets_the_policy_but_the_workers_own_vllm(monkeypatch):
+    """Rollout, judge, evaluate and the probe build clients through make_teacher, synthesis builds an
+    OpenAICompatClient itself: both take the settings' policy; only a vLLM server this worker started
+    (on its own loopback) goes unchecked."""
+    from workers.teachers.factory import TeacherSpec, make_teacher
+
+    strict = production()
+    monkeypatch.setattr(EgressPolicy, "current", classmethod(lambda cls: strict))
+    for backend in ("openai_compat", "vllm"):
+        spec = TeacherSpec(backend, "m", "http://10.0.0.1/v1", None)
+        assert make_teacher(spec, Sampling()).egress == strict
+    assert OpenAICompatClient(base_url="http://10.0.0.1/v1", model="m").egress == strict
+    [c], _ = _ask("http://10.0.0.1/v1", EgressPolicy.current())
+    assert "egress policy refused" in c.error

@@ -105,7 +105,7 @@ class OpenAICompatClient:
     n_supported: bool | None = None  # None until a response with n > 1 tells
     gate: RateGate = field(default_factory=RateGate)
     # None only for a vLLM server this worker started itself on loopback (workers/teachers/factory.py)
-    egress: EgressPolicy | None = field(default_factory=EgressPolicy.current)
+    egress: EgressPolicy | None = field(default_factory=lambda: EgressPolicy.current())
     _http: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
     _sem: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
 
