@@ -106,6 +106,10 @@ def test_production_is_strict_by_default_and_development_is_not():
     assert production().strict
     assert not EgressPolicy.from_settings(Settings(environment="development")).strict
     assert EgressPolicy.from_settings(Settings(environment="development", egress_strict=True)).strict
+    assert not EgressPolicy.from_settings(
+        Settings(environment="production", secret_key="x" * 32, egress_strict=False)
+    ).strict
+    assert Settings(egress_strict="").egress_strict is None  # `DISTILLERY_EGRESS_STRICT=` means unset
     assert blocked_reason(__import__("ipaddress").ip_address("100.64.1.1")) == "shared (CGNAT)"
     assert blocked_reason(__import__("ipaddress").ip_address("::ffff:127.0.0.1")) == "loopback"
     assert blocked_reason(__import__("ipaddress").ip_address("8.8.8.8")) is None
