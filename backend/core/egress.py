@@ -121,7 +121,10 @@ class EgressPolicy:
         try:
             ip = ipaddress.ip_address(parts.hostname)
         except ValueError:
-            return parts
+            try:  # 2130706433, 0x7f.1, 127.1: IPv4 in the forms inet_aton (and so the resolver) accepts
+                ip = ipaddress.IPv4Address(socket.inet_aton(parts.hostname))
+            except OSError:
+                return parts  # a name: its addresses are checked when it is resolved
         self.check_ip(parts.hostname, ip)
         return parts
 

@@ -130,6 +130,9 @@ def test_production_is_strict_by_default_and_development_is_not():
         "http://0.0.0.0:8000/v1",
         "http://224.0.0.1/v1",
         "http://240.0.0.1/v1",
+        "http://2130706433:8000/v1",  # 127.0.0.1 as one number: not an IP to ipaddress, but to the resolver
+        "http://0x7f.0.0.1:8000/v1",
+        "http://[::ffff:127.0.0.1]:8000/v1",
     ],
 )
 def test_refused_addresses_under_production(url):
