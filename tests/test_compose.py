@@ -111,6 +111,8 @@ def test_compose_services_and_commands(compose, tmp_path):
     assert env["DISTILLERY_SECRET_KEY"] == REQUIRED_ENV["DISTILLERY_SECRET_KEY"]
     assert REQUIRED_ENV["POSTGRES_PASSWORD"] in env["DISTILLERY_DATABASE_URL"]
     assert services["frontend"]["build"]["target"] == "dashboard"
+    # production refuses private teacher URLs; compose's own vllm service is allowed by default
+    assert env["DISTILLERY_ENVIRONMENT"] == "production" and env["DISTILLERY_EGRESS_ALLOW"] == "vllm"
 
 
 def test_compose_refuses_missing_secret_key(compose, tmp_path):

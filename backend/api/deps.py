@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
@@ -66,7 +66,9 @@ class ProjectAccess:
 
 
 def _project_access(needed: Role):
-    def dependency(session: SessionDep, user: CurrentUser, project_id: PathId) -> ProjectAccess:
+    def dependency(
+        request: Request, session: SessionDep, user: CurrentUser, project_id: PathId
+    ) -> ProjectAccess:
         # the project and the caller's membership in one round trip
         project, membership = session.execute(
             select(Project, Membership)
@@ -78,6 +80,8 @@ def _project_access(needed: Role):
             raise NotFound(f"project {project_id} not found")
         if not membership.role.allows(needed):
             raise Forbidden(f"this needs the {needed.value} role; you are {membership.role.value}")
+        # a provider's error text is for maintainers only (backend/api/provider_text.py rewrites it)
+        request.state.hide_provider_text = not membership.role.allows(Role.maintainer)
         return ProjectAccess(project=project, user=user, role=membership.role)
 
     return dependency

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
@@ -89,6 +89,23 @@ class Settings(BaseSettings):
         description="Hours after which a file under DATA_DIR/uploads that no waiting or live import uses "
         "is deleted by the workers' janitor.",
     )
+
+    egress_allow: str = Field(
+        "",
+        description="Comma list of hostnames and CIDR networks a worker may call although the egress "
+        "policy refuses their addresses (loopback, private, link-local...), e.g. `vllm,10.2.0.0/16`.",
+    )
+    egress_strict: bool | None = Field(
+        None,
+        description="Refuse teacher, judge and synthesis URLs that reach loopback, private, link-local, "
+        "CGNAT, multicast or reserved addresses (unless EGRESS_ALLOW lists them). Unset: on in production, "
+        "off in development and test (the demo and the tests serve teachers on 127.0.0.1).",
+    )
+
+    @field_validator("egress_strict", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v  # `DISTILLERY_EGRESS_STRICT=` in .env
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -31,6 +31,10 @@ class Licence(StrEnum):
 def _check_url(v: str | None) -> str | None:
     if v is not None and not v.startswith(("http://", "https://")):
         raise ValueError("base_url must start with http:// or https://")
+    if v is not None and "#" in v:
+        raise ValueError("base_url must not have a fragment ('#'): it would replace the API path")
+    if v is not None and "@" in v.split("://", 1)[1].split("/", 1)[0]:
+        raise ValueError("base_url must not carry credentials before the host ('user@'); use api_key")
     return v
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
+from backend.core.egress import EgressPolicy, EgressRefused
 from backend.core.errors import Invalid
 from backend.teachers.vllm_flags import refused_flags
 
@@ -101,6 +102,13 @@ def check_teacher(backend: str, base_url: str | None, settings: dict[str, Any] |
                 if loc == "base_url":
                     message += "; base_url is a field of the teacher itself, beside settings"
             fields.append({"path": f"body.settings.{loc}", "message": message, "type": e["type"]})
+    if base_url:
+        # the worker checks again at every connection (DNS may change); this catches literal IPs and
+        # names that resolve to refused addresses now, so the owner hears at once, naming the field
+        try:
+            EgressPolicy.current().check_host_now(base_url)
+        except EgressRefused as exc:
+            fields.append({"path": "body.base_url", "message": str(exc), "type": "egress_refused"})
     if backend == "openai_compat" and not base_url:
         fields.append(
             {"path": "body.base_url", "message": "an openai_compat teacher needs base_url", "type": "missing"}

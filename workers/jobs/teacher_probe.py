@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from backend.core.db import session_scope
+from backend.core.egress import EgressPolicy, EgressRefused
 from backend.core.errors import Invalid, NotFound
 from backend.core.logging import error_text
 from backend.jobs.kinds import JOBS
@@ -24,6 +25,7 @@ from backend.teachers.schemas import TeacherProbe
 from workers.celery_app import celery_app
 from workers.runner import JobContext, run_job
 from workers.stages.rollout.job import teacher_spec
+from workers.teachers import egress as teacher_egress
 from workers.teachers.base import Completion, Request, Sampling
 from workers.teachers.factory import TeacherSpec, make_teacher
 
@@ -37,19 +39,26 @@ def _started_vllm(spec: TeacherSpec) -> bool:
     return spec.backend == "vllm" and not spec.base_url
 
 
-async def context_length(base_url: str, model: str, api_key: str | None, timeout_s: float) -> int | None:
+async def context_length(
+    base_url: str, model: str, api_key: str | None, timeout_s: float, egress: EgressPolicy | None
+) -> int | None:
     """The model's context length from the server's /v1/models: vLLM lists max_model_len for each model
-    it serves (OpenAI and most APIs list none). None where it says nothing or cannot be asked."""
+    it serves (OpenAI and most APIs list none). None where it says nothing, cannot be asked, or the
+    egress policy refuses the URL (egress None: a server this worker started)."""
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
+        if egress is not None:
+            egress.check_url(base_url)
         async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as http,
-            http.get(f"{base_url.rstrip('/')}/models", headers=headers) as resp,
+            aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=timeout_s), connector=teacher_egress.connector(egress)
+            ) as http,
+            http.get(f"{base_url.rstrip('/')}/models", headers=headers, allow_redirects=False) as resp,
         ):
             if resp.status != 200:
                 return None
             data = (await resp.json(content_type=None)).get("data") or []
-    except (aiohttp.ClientError, TimeoutError, ValueError, AttributeError):
+    except (aiohttp.ClientError, TimeoutError, ValueError, AttributeError, EgressRefused):
         return None
     cards = [d for d in data if isinstance(d, dict)]
     card = next((d for d in cards if d.get("id") == model), cards[0] if len(cards) == 1 else None)
@@ -82,11 +91,13 @@ async def _send(spec: TeacherSpec, timeout_s: float) -> tuple[list[Completion], 
         startup = server.startup_s if server is not None else None
         try:
             if server is not None and server.alive():
-                context = await context_length(server.base_url, server.served_name, None, timeout_s)
+                context = await context_length(server.base_url, server.served_name, None, timeout_s, None)
         finally:
             release_all()  # a probe must not keep holding the accelerator
     elif spec.base_url:
-        context = await context_length(spec.base_url, spec.model, spec.api_key, timeout_s)
+        context = await context_length(
+            spec.base_url, spec.model, spec.api_key, timeout_s, EgressPolicy.current()
+        )
     return out, startup, context
 
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend.core.egress import EgressPolicy
 from backend.teachers.schemas import runs_locally
 from workers.teachers.base import Completion, Request, Sampling, TeacherBackend
 
@@ -91,7 +92,7 @@ def make_teacher(
     """The backend for spec; a vllm teacher without base_url gets a server started in this process."""
     from workers.teachers.openai_compat import OpenAICompatClient
 
-    def client(base_url: str, model: str, api_key: str | None) -> OpenAICompatClient:
+    def client(base_url: str, model: str, api_key: str | None, own: bool = False) -> OpenAICompatClient:
         return OpenAICompatClient(
             base_url=base_url,
             model=model,
@@ -100,6 +101,8 @@ def make_teacher(
             max_retries=max_retries,
             timeout_s=timeout_s,
             sampling=sampling,
+            # a server this worker started listens on its own loopback: the policy is for URLs users give
+            egress=None if own else EgressPolicy.current(),
         )
 
     if spec.backend == "openai_compat" or (spec.backend == "vllm" and spec.base_url):
@@ -113,7 +116,7 @@ def make_teacher(
 
         def start() -> TeacherBackend:
             server = acquire(server_spec)
-            return HeldDevice(Watched(client(server.base_url, server.served_name, None), server))
+            return HeldDevice(Watched(client(server.base_url, server.served_name, None, own=True), server))
 
         return LazyTeacher("vllm", start)
     if spec.backend == "transformers_local":

@@ -28,7 +28,9 @@ from typing import Any
 import aiohttp
 import orjson
 
+from backend.core.egress import PROVIDER_SAYS, EgressPolicy, EgressRefused
 from backend.core.logging import scrub
+from workers.teachers import egress
 from workers.teachers.base import Completion, Request, Sampling, split_reasoning
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,8 @@ class OpenAICompatClient:
     name: str = "openai_compat"
     n_supported: bool | None = None  # None until a response with n > 1 tells
     gate: RateGate = field(default_factory=RateGate)
+    # None only for a vLLM server this worker started itself on loopback (workers/teachers/factory.py)
+    egress: EgressPolicy | None = field(default_factory=lambda: EgressPolicy.current())
     _http: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
     _sem: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
 
@@ -117,7 +121,7 @@ class OpenAICompatClient:
             self._http = aiohttp.ClientSession(
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=self.timeout_s),
-                connector=aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300),
+                connector=egress.connector(self.egress, limit=self.concurrency, ttl_dns_cache=300),
             )
             self._sem = asyncio.Semaphore(self.concurrency)
         return self._http
@@ -176,6 +180,11 @@ class OpenAICompatClient:
             body["n"] = n
         payload = orjson.dumps(body)
         url = self.base_url.rstrip("/") + "/chat/completions"
+        if self.egress is not None:
+            try:  # scheme, '#', userinfo, a literal IP: aiohttp never resolves an IP, so check it here
+                self.egress.check_url(self.base_url)
+            except EgressRefused as exc:
+                return [Completion(None, error=str(exc)) for _ in range(n)]
         cause = "unknown"
         assert self._sem is not None
         for attempt in range(self.max_retries + 1):
@@ -184,7 +193,8 @@ class OpenAICompatClient:
                 await self.gate.wait()
                 started = time.monotonic()
                 try:
-                    async with http.post(url, data=payload) as resp:
+                    # never follow a redirect: a 303 turns the POST into a GET of whatever it names
+                    async with http.post(url, data=payload, allow_redirects=False) as resp:
                         raw = await resp.read()
                         self.gate.observe(resp.headers)
                         if resp.status == 200:
@@ -197,13 +207,22 @@ class OpenAICompatClient:
                             wait = _retry_after(resp.headers)
                             if resp.status == 429:
                                 self.gate.pause(wait if wait is not None else self._backoff(attempt))
+                        elif 300 <= resp.status < 400:
+                            error = f"http {resp.status}: the endpoint redirected; redirects are not followed"
+                            return [Completion(None, error=error) for _ in range(n)]
                         else:
-                            # scrubbed before the cut: a provider may echo the key back in its error body
+                            # scrubbed before the cut: a provider may echo the key back in its error body;
+                            # the API shows what follows PROVIDER_SAYS to maintainers only
                             msg = scrub(raw[:4000].decode("utf-8", "replace"), self.api_key)[:300]
-                            return [Completion(None, error=f"http {resp.status}: {msg}") for _ in range(n)]
+                            error = f"http {resp.status}{PROVIDER_SAYS}{msg}"
+                            return [Completion(None, error=error) for _ in range(n)]
+                except EgressRefused as exc:  # the resolver's check at connect time: never retried
+                    return [Completion(None, error=str(exc)) for _ in range(n)]
                 except TimeoutError:
                     cause = "timeout"
                 except aiohttp.ClientError as exc:
+                    if (refused := egress.refusal(exc)) is not None:
+                        return [Completion(None, error=str(refused)) for _ in range(n)]
                     cause = f"connection: {type(exc).__name__}"
                 except ValueError:  # orjson.JSONDecodeError, or a body of the wrong shape
                     cause = "malformed response"
