@@ -26,6 +26,8 @@ def _claim_redis_db(base: str = "redis://127.0.0.1:6379") -> str:
     session's pid; a dead pid's claim is taken over."""
     import redis
 
+    from backend.core.processes import pid_alive
+
     for db in range(14, 0, -1):  # 15: what older checkouts always took
         r = redis.Redis.from_url(f"{base}/{db}")
         try:
@@ -34,20 +36,10 @@ def _claim_redis_db(base: str = "redis://127.0.0.1:6379") -> str:
             holder = int(r.get(_CLAIM) or 0)
         except redis.RedisError:
             return f"{base}/15"  # no Redis here: the tests that need it start it or skip
-        if holder and not _alive(holder):
+        if holder and not pid_alive(holder):
             r.set(_CLAIM, os.getpid(), ex=6 * 3600)
             return f"{base}/{db}"
     raise RuntimeError("every Redis database 1-14 is claimed by a running test session")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 _CLAIM = "distillery:test-session"

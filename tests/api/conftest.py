@@ -1,4 +1,5 @@
-"""What the estimate and probe tests share: a project with a small prompt set, a teacher, an estimate."""
+"""What the api tests share: a project of a fresh owner (`proj`), its prompt sets; for the estimate and probe
+tests a project with a small prompt set, a teacher, an estimate."""
 
 from __future__ import annotations
 
@@ -7,6 +8,17 @@ import pytest
 from tests.conftest import seed_prompt_set, write_jsonl
 
 PROMPTS = 10  # in the `project` fixture's prompt set
+
+
+@pytest.fixture
+def proj(accounts):
+    """(headers, project id) of a fresh owner's new project."""
+    owner = accounts.user()
+    return owner["headers"], accounts.project(owner)
+
+
+def prompt_sets(client, h, pid) -> list:
+    return client.get(f"/api/projects/{pid}/prompt-sets", headers=h).json()
 
 
 @pytest.fixture

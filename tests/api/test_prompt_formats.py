@@ -16,6 +16,7 @@ import pytest
 from backend.prompts import readers
 from backend.prompts.readers import READERS, detect_format
 from backend.prompts.report import ImportFailed, Report
+from tests.api.conftest import prompt_sets
 
 GSM8K = [
     {"question": "Tom has 3 apples and buys 4. How many?", "answer": "3 + 4 = 7\n#### 7"},
@@ -28,16 +29,6 @@ MORE = [
     {"question": "How many legs do 3 spiders have?", "answer": "3 * 8 = 24\n#### 24"},
 ]
 CHAT_TYPE = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
-
-
-@pytest.fixture
-def proj(accounts):
-    owner = accounts.user()
-    return owner["headers"], accounts.project(owner)
-
-
-def _sets(client, h, pid) -> list:
-    return client.get(f"/api/projects/{pid}/prompt-sets", headers=h).json()
 
 
 def _items(client, h, pid, job) -> list[dict]:
@@ -172,7 +163,7 @@ def test_fake_parquet_fails_with_not_parquet_and_stores_nothing(client, importer
     job = importer(h, pid, path)
     assert job["status"] == "failed" and job["error"]["code"] == "not_parquet", job
     assert "data.parquet" in job["error"]["message"] and "not a Parquet file" in job["error"]["message"]
-    assert _sets(client, h, pid) == []
+    assert prompt_sets(client, h, pid) == []
 
 
 def test_parquet_reader_streams_a_large_file_in_batches(tmp_path, monkeypatch):
@@ -322,7 +313,7 @@ def test_unsafe_archive_is_refused_and_stores_nothing(client, importer, proj, tm
     job = importer(h, pid, path)
     assert job["status"] == "failed" and job["error"]["code"] == "unsafe_archive", job
     assert path.name in job["error"]["message"] and "evil" in job["error"]["message"]
-    assert _sets(client, h, pid) == []
+    assert prompt_sets(client, h, pid) == []
     _no_leftovers()
 
 
@@ -369,7 +360,7 @@ def test_archive_that_is_not_a_dataset_fails_and_stores_nothing(client, importer
     job = importer(h, pid, path)
     assert job["status"] == "failed" and job["error"]["code"] == (code or "not_a_dataset"), job
     assert path.name in job["error"]["message"]
-    assert _sets(client, h, pid) == []
+    assert prompt_sets(client, h, pid) == []
     _no_leftovers()
 
 

@@ -9,12 +9,6 @@ import pytest
 from tests.conftest import import_prompts, write_jsonl
 
 
-@pytest.fixture
-def proj(accounts):
-    owner = accounts.user()
-    return owner["headers"], accounts.project(owner)
-
-
 def _count_sets(client, h, pid) -> int:
     return len(client.get(f"/api/projects/{pid}/prompt-sets", headers=h).json())
 
