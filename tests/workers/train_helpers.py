@@ -105,3 +105,21 @@ def train_run(client, h, pid, pset, train: dict, timeout: float = 300, **recipe)
     r = post_train(client, h, pid, pset, train, **recipe)
     assert r.status_code == 202, r.text
     return wait_run(client, h, pid, r.json()["id"], timeout=timeout) if timeout else r.json()
+
+
+def generated_tokens(final, tokenizer, *, adapter: bool) -> int:
+    """Reload a saved student (a LoRA adapter on its base where `adapter`, else a plain checkpoint)
+    and greedily generate from a question its own chat template renders: the new tokens' count."""
+    if adapter:
+        from peft import AutoPeftModelForCausalLM as Auto
+    else:
+        from transformers import AutoModelForCausalLM as Auto
+    model = Auto.from_pretrained(final)
+    prompt = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "What is 2 + 2?"}],
+        add_generation_prompt=True,
+        return_tensors="pt",
+        return_dict=True,
+    )
+    out = model.generate(**prompt, max_new_tokens=4, do_sample=False)
+    return out.shape[1] - prompt["input_ids"].shape[1]
