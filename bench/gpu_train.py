@@ -102,13 +102,13 @@ def run_one(args) -> dict:
     need = args.steps * args.batch * (4 if platform else 1) + 64
     convos = conversations(need, args.mean, args.max_len)
     if platform:
-        from workers.training import encode
+        from workers.training import encode, sft
         from workers.training.templates import setup
 
         student = setup(tok, args.tokenizer, None, convos)
         enc = encode.encode_sft(tok, student.template.text, convos, list(range(len(convos))))
         rows = [
-            {"input_ids": ids, "labels": [t if m else -100 for t, m in zip(ids, mask, strict=True)]}
+            {"input_ids": ids, "labels": sft.labels(ids, mask)}
             for ids, mask in zip(enc.ids, enc.masks, strict=True)
         ]
         ds = Dataset.from_list(rows)

@@ -13,6 +13,11 @@ anything is parsed, and the decompressed size is capped (ARCHIVE_EXPANSION times
 that a small gzip bomb cannot fill the disk.
 Values JSON cannot hold (binary, decimals, dates and times, durations) come out as text or numbers so
 that they can be kept in a prompt's metadata.
+
+One concern, an upload into records, kept in one module though it passes 450 lines: the unpacking half
+(zip, tar, gzip, under one expansion budget) exists only to hand a format reader its file, and READERS,
+the one table the importer reads, maps every upload form to the reader and unpacking it takes. If a
+new form is added, the unpacking half is what moves out.
 """
 
 from __future__ import annotations

@@ -36,11 +36,11 @@ def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: in
     if report.keep:
         k = report.keep[0]
         report.info["sample"] = encode.show_sample(tokenizer, enc.ids[k], enc.masks[k])[-4000:]
-    rows = [{"input_ids": enc.ids[i], "labels": _labels(enc.ids[i], enc.masks[i])} for i in report.keep]
+    rows = [{"input_ids": enc.ids[i], "labels": labels(enc.ids[i], enc.masks[i])} for i in report.keep]
     return datasets.Dataset.from_list(rows), report
 
 
-def _labels(ids: list[int], mask: list[int]) -> list[int]:
+def labels(ids: list[int], mask: list[int]) -> list[int]:
     return [t if m else -100 for t, m in zip(ids, mask, strict=True)]  # -100: no loss (context)
 
 

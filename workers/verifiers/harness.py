@@ -23,6 +23,10 @@ forked by a zygote forked before any tests were read, so no child's memory holds
 on stdin one answer at a time, read exactly; between answers every other process is killed and the work
 dir emptied. An answer that stops the harness fails, and the caller runs the answers after it again in
 a fresh sandbox.
+
+One file of some 600 lines, on purpose: the sandbox binds this file alone (with /usr), and the
+harness may import nothing but the standard library, so its parts (framing, proxies, zygote, child,
+tests) cannot live in modules of the platform.
 """
 
 from __future__ import annotations
