@@ -102,7 +102,15 @@ class Settings(BaseSettings):
         "off in development and test (the demo and the tests serve teachers on 127.0.0.1).",
     )
 
-    @field_validator("egress_strict", mode="before")
+    model_roots: str | None = Field(
+        None,
+        description="Comma list of folders under which a teacher, student or evaluated model may be named by "
+        "local path (`*`: any folder). Unset: none in production (hub ids and artifact:<id> only), any in "
+        "development and test. Another project's training outputs, snapshots and uploads are refused "
+        "whatever this says.",
+    )
+
+    @field_validator("egress_strict", "model_roots", mode="before")
     @classmethod
     def _empty_is_unset(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v  # `DISTILLERY_EGRESS_STRICT=` in .env

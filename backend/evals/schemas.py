@@ -20,7 +20,8 @@ class EvalModel(BaseModel):
     model: str | None = Field(
         None,
         max_length=1000,
-        description="Hub id or local path. Default: the run's trained student (student), the train stage's "
+        description="Hub id, artifact:<id> (a model this project trained) or a local path under "
+        "DISTILLERY_MODEL_ROOTS. Default: the run's trained student (student), the train stage's "
         "student (base), the run's teacher (teacher).",
     )
     backend: Literal["transformers_local", "vllm"] = Field(

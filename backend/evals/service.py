@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from backend.core.errors import NotFound
+from backend.core.errors import Conflict, NotFound
 from backend.core.pagination import decode_cursor, encode_cursor, keyset
 from backend.evals.models import EvalSample, Evaluation
 from backend.evals.schemas import EvalSampleOut, ModelAnswers, PromptComparison
 from backend.projects.models import Project
-from backend.prompts.models import Prompt
+from backend.prompts.models import Prompt, PromptSet
 from backend.runs.models import Run
+from backend.training.model_refs import resolve_model
+
+
+def check_eval_references(session: Session, project: Project, recipe: Any) -> None:
+    """At run creation: evaluate.prompt_set_id and every model named must be this project's (404
+    otherwise, as every foreign id) or allowed (422: a path outside the administrator's roots)."""
+    ev = recipe.settings_of("evaluate")
+    if ev.prompt_set_id is not None:
+        pset = session.get(PromptSet, ev.prompt_set_id)
+        if pset is None or pset.project_id != project.id:
+            raise NotFound(
+                f"evaluate.prompt_set_id: prompt set {ev.prompt_set_id} not found",
+                fields=[{"path": "body.recipe.evaluate.prompt_set_id", "message": "not found"}],
+            )
+        if pset.status != "ready":
+            raise Conflict(
+                f"evaluate.prompt_set_id: prompt set {pset.id} is {pset.status}, not ready",
+                code="prompt_set_not_ready",
+            )
+    for i, m in enumerate(ev.models):
+        if m.model is not None:
+            resolve_model(session, project.id, m.model, field=f"body.recipe.evaluate.models.{i}.model")
 
 
 def evaluations_of(session: Session, *, run: Run) -> list[Evaluation]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.core.errors import Conflict, NotFound
+from backend.core.errors import Conflict, Invalid, NotFound
 from backend.judge.models import Rubric
 from backend.judge.schemas import RubricIn
 from backend.projects.models import Project
+from backend.teachers.models import Teacher
 from backend.users.models import User
 
 
@@ -40,3 +43,25 @@ def get_rubric(session: Session, *, project_id: int, version: int | None) -> Rub
         what = f"version {version}" if version else "any version"
         raise NotFound(f"the project has no rubric {what}", code="rubric_not_found")
     return rubric
+
+
+def check_judge_references(session: Session, project: Project, recipe: Any) -> None:
+    """At run creation, before the rollout is paid for: judge.teacher_id of another project is a 404 (as
+    every foreign id), a rubric version the project does not have (or no rubric at all) a 422."""
+    judge = recipe.settings_of("judge")
+    if judge.teacher_id is not None:
+        teacher = session.get(Teacher, judge.teacher_id)
+        if teacher is None or teacher.project_id != project.id:
+            path = "body.recipe.judge.teacher_id"
+            raise NotFound(
+                f"judge.teacher_id: teacher {judge.teacher_id} not found",
+                fields=[{"path": path, "message": "not found"}],
+            )
+    try:
+        get_rubric(session, project_id=project.id, version=judge.rubric_version)
+    except NotFound as exc:
+        raise Invalid(
+            f"judge.rubric_version: {exc.message}; write the rubric first (Judge page or POST .../rubrics)",
+            code="rubric_not_found",
+            fields=[{"path": "body.recipe.judge.rubric_version", "message": exc.message}],
+        ) from None

@@ -18,7 +18,9 @@ from pydantic import BaseModel
 
 from backend.datasets.schemas import SnapshotSettings, SnapshotSummary, check_best_of_n
 from backend.evals.schemas import EvalSettings, EvalSummary
+from backend.evals.service import check_eval_references
 from backend.judge.schemas import JudgeSettings, JudgeSummary
+from backend.judge.service import check_judge_references
 from backend.prompts.profile import ProfileSettings, ProfileSummary
 from backend.reviews.schemas import ReviewSettings, ReviewSummary
 from backend.rollouts.schemas import RolloutSettings, RolloutSummary, check_adaptive
@@ -110,6 +112,7 @@ STAGES: dict[str, StageKind] = {
             module="workers.stages.judge",
             requires=("rollout",),
             fanout=True,
+            create_check=check_judge_references,
         ),
         StageKind(
             name="review",
@@ -161,6 +164,7 @@ STAGES: dict[str, StageKind] = {
             module="workers.stages.evaluate",
             queue="gpu",
             time_limit_s=12 * 3600,
+            create_check=check_eval_references,
         ),
     ]
 }

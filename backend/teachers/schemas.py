@@ -41,7 +41,14 @@ def _check_url(v: str | None) -> str | None:
 class TeacherCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     backend: TeacherBackend
-    model: str = Field(min_length=1, max_length=300, examples=["Qwen/Qwen2.5-7B-Instruct"])
+    model: str = Field(
+        min_length=1,
+        max_length=300,
+        examples=["Qwen/Qwen2.5-7B-Instruct"],
+        description="An endpoint's model name; for a model the worker loads (vllm or transformers_local "
+        "without base_url): a hub id, artifact:<id> (a model this project trained) or a local path under "
+        "DISTILLERY_MODEL_ROOTS.",
+    )
     base_url: str | None = Field(None, max_length=500, examples=["https://api.together.xyz/v1"])
     api_key: SecretStr | None = Field(None, description="Write-only: stored encrypted, never returned.")
     licence: Licence = Licence.open_weights

@@ -9,8 +9,9 @@ from backend.core.errors import Conflict, NotFound
 from backend.core.security import decrypt_secret, encrypt_secret
 from backend.projects.models import Project
 from backend.teachers.models import Teacher
-from backend.teachers.schemas import TeacherCreate, TeacherOut, TeacherUpdate
+from backend.teachers.schemas import TeacherCreate, TeacherOut, TeacherUpdate, runs_locally
 from backend.teachers.settings import check_teacher
+from backend.training.model_refs import resolve_model
 
 
 def to_out(teacher: Teacher) -> TeacherOut:
@@ -29,9 +30,17 @@ def _check_name(session: Session, project_id: int, name: str) -> None:
         raise Conflict(f"a teacher named {name!r} already exists in this project", code="teacher_exists")
 
 
+def _check_model(session: Session, project_id: int, backend: str, base_url: str | None, model: str) -> None:
+    """A model the worker loads itself must be a hub id, this project's artifact or an allowed path; an
+    endpoint's model is only a name it is sent."""
+    if runs_locally(backend, base_url):
+        resolve_model(session, project_id, model, field="body.model")
+
+
 def create_teacher(session: Session, *, project: Project, data: TeacherCreate) -> Teacher:
     """Register a teacher endpoint in a project."""
     settings = check_teacher(data.backend.value, data.base_url, data.settings)
+    _check_model(session, project.id, data.backend.value, data.base_url, data.model)
     _check_name(session, project.id, data.name)
     key = data.api_key.get_secret_value() if data.api_key else ""
     teacher = Teacher(
@@ -73,6 +82,7 @@ def update_teacher(session: Session, *, teacher: Teacher, data: TeacherUpdate) -
         if field in sent and getattr(data, field) is not None:
             setattr(teacher, field, getattr(data, field))
     teacher.settings = check_teacher(teacher.backend, teacher.base_url, teacher.settings)
+    _check_model(session, teacher.project_id, teacher.backend, teacher.base_url, teacher.model)
     if "licence" in sent and data.licence is not None:
         teacher.licence = data.licence.value
     if "api_key" in sent:

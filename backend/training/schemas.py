@@ -39,7 +39,8 @@ class TrainSettings(BaseModel):
         "Qwen/Qwen2.5-0.5B-Instruct",
         min_length=1,
         max_length=500,
-        description="The student: a Hugging Face hub id or a local path the worker can read.",
+        description="The student: a Hugging Face hub id, artifact:<id> (a model this project trained), or a "
+        "local path under the folders an administrator allows (DISTILLERY_MODEL_ROOTS).",
     )
     method: Literal["sft", "dpo", "grpo", "distill"] = Field(
         "sft",

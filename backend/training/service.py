@@ -13,12 +13,15 @@ from backend.datasets.models import DatasetSnapshot, ModelArtifact
 from backend.projects.models import Project
 from backend.teachers.schemas import runs_locally
 from backend.teachers.service import get_teacher
+from backend.training.model_refs import resolve_model
 
 
 def check_train_references(session: Session, project: Project, recipe: Any) -> None:
-    """A snapshot_id of another project is a 404; an API teacher for on-policy distillation is a 422,
-    since the trainer needs the teacher's logits on the student's own tokens."""
+    """A snapshot_id or student artifact of another project is a 404; a student path outside the allowed
+    roots is a 422; so is an API teacher for on-policy distillation, since the trainer needs the
+    teacher's logits on the student's own tokens."""
     train = recipe.settings_of("train")
+    resolve_model(session, project.id, train.student, field="body.recipe.train.student")
     if train.snapshot_id is not None:
         snap = session.get(DatasetSnapshot, train.snapshot_id)
         if snap is None or snap.project_id != project.id:

@@ -30,6 +30,7 @@ from backend.rollouts.requests import conversation
 from backend.runs.models import Run
 from backend.runs.stages import STAGES
 from backend.teachers.models import Teacher
+from backend.training.model_refs import resolve_model
 from backend.verifiers.registry import VERIFIERS, VerifierCombo
 from workers.celery_app import celery_app
 from workers.runner import StageContext, run_stage, settings_for
@@ -81,6 +82,8 @@ def _contenders(s, run: Run, settings: EvalSettings) -> list[Contender]:
             model = base
         if model is None:
             raise Invalid(f"evaluate.models: {label!r} names no model", code="eval_model_missing")
+        if spec is None and artifact_id is None:  # named in the recipe (or the train stage's student)
+            model = resolve_model(s, run.project_id, model, field=f"evaluate.models: {label!r}")
         spec = spec or TeacherSpec(m.backend, model, None, None, m.settings)
         out.append(Contender(label, m.role, model, spec, artifact_id))
     if not out:

@@ -19,6 +19,7 @@ from typing import Any
 from backend.core.db import session_scope
 from backend.runs.models import Run, RunStage, Status
 from backend.runs.stages import STAGES
+from backend.training.model_refs import resolve_model
 from backend.training.schemas import TrainSettings
 from workers.celery_app import celery_app
 from workers.progress import Cancelled
@@ -88,8 +89,12 @@ def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, A
     hands over to accelerate launch, whose processes call it again with their rank."""
     settings: TrainSettings = ctx.settings
     method = importlib.import_module(METHODS[settings.method])
+    named = settings.student  # as the recipe names it: the artifact's recorded base
     with session_scope() as s:
         project_id = s.get(Run, ctx.run_id).project_id
+        # checked again here, not only at creation: roots and folders change in between
+        student = resolve_model(s, project_id, named, field="recipe.train.student")
+    settings = settings.model_copy(update={"student": student})
     folder = stage_dir(project_id, ctx.run_id, ctx.stage_id)
     if distributed_rank is None:
         processes = launch.processes_for(settings.num_gpus, launch.gpu_count())
@@ -143,18 +148,16 @@ def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, A
     lin = artifacts.lineage(
         ctx.run_id, snap.id, last_checkpoint(folder)[0] if last_checkpoint(folder) else None
     )
-    recipe = settings.model_dump(mode="json")
+    recipe = {**settings.model_dump(mode="json"), "student": named}
     (final / "README.md").write_text(
-        artifacts.render_card(
-            base=settings.student, method=settings.method, lineage=lin, recipe=recipe, summary=summary
-        )
+        artifacts.render_card(base=named, method=settings.method, lineage=lin, recipe=recipe, summary=summary)
     )
     metrics = {k: summary.get(k) for k in ("step", "loss", "tokens_per_s", "epoch", "examples", "max_length")}
     summary["artifact_id"] = artifacts.register(
         project_id=project_id,
         run_id=ctx.run_id,
         snapshot_id=snap.id,
-        base=settings.student,
+        base=named,
         method=settings.method,
         path=final,
         metrics={**metrics, "lineage": lin, "recipe": recipe},

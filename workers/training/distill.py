@@ -10,6 +10,7 @@ from backend.core.errors import Invalid
 from backend.runs.models import Run
 from backend.teachers.models import Teacher
 from backend.teachers.schemas import runs_locally
+from backend.training.model_refs import resolve_model
 from backend.training.schemas import TrainSettings
 from workers.training import grpo
 from workers.training.config import common_args
@@ -26,7 +27,7 @@ def teacher_path(run_id: int) -> str:
                 "distill needs a local teacher (transformers_local): its logits score the student's tokens",
                 code="teacher_not_local",
             )
-        return teacher.model
+        return resolve_model(s, run.project_id, teacher.model, field=f"teacher {teacher.name!r}: model")
 
 
 def same_tokenizer(student_tok, teacher_tok) -> None:

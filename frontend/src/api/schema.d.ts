@@ -1583,7 +1583,7 @@ export interface components {
             label?: string | null;
             /**
              * Model
-             * @description Hub id or local path. Default: the run's trained student (student), the train stage's student (base), the run's teacher (teacher).
+             * @description Hub id, artifact:<id> (a model this project trained) or a local path under DISTILLERY_MODEL_ROOTS. Default: the run's trained student (student), the train stage's student (base), the run's teacher (teacher).
              */
             model?: string | null;
             /**
@@ -3809,6 +3809,7 @@ export interface components {
             backend: components["schemas"]["TeacherBackend"];
             /**
              * Model
+             * @description An endpoint's model name; for a model the worker loads (vllm or transformers_local without base_url): a hub id, artifact:<id> (a model this project trained) or a local path under DISTILLERY_MODEL_ROOTS.
              * @example Qwen/Qwen2.5-7B-Instruct
              */
             model: string;
@@ -4025,7 +4026,7 @@ export interface components {
         TrainSettings: {
             /**
              * Student
-             * @description The student: a Hugging Face hub id or a local path the worker can read.
+             * @description The student: a Hugging Face hub id, artifact:<id> (a model this project trained), or a local path under the folders an administrator allows (DISTILLERY_MODEL_ROOTS).
              * @default Qwen/Qwen2.5-0.5B-Instruct
              */
             student: string;

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from backend.prices.service import Quote, quote_for
 from backend.prompts.models import Prompt
@@ -13,7 +13,9 @@ from backend.rollouts.requests import cache_prefix, resolved
 from backend.rollouts.schemas import RolloutSettings
 from backend.runs.models import Run, RunStage, StageChunk
 from backend.teachers.models import Teacher
+from backend.teachers.schemas import runs_locally
 from backend.teachers.service import api_key_of
+from backend.training.model_refs import resolve_model
 from backend.verifiers.registry import VerifierCombo
 from workers.runner import settings_for
 from workers.teachers.base import Sampling
@@ -33,9 +35,13 @@ def sampling_of(settings: RolloutSettings) -> Sampling:
 
 
 def teacher_spec(teacher: Teacher) -> TeacherSpec:
-    return TeacherSpec(
-        teacher.backend, teacher.model, teacher.base_url, api_key_of(teacher), teacher.settings
-    )
+    """Read inside the teacher's session. A model the worker loads itself is resolved (artifact:<id>) and
+    checked against the allowed roots again here: they may have changed since the teacher was saved."""
+    model = teacher.model
+    if runs_locally(teacher.backend, teacher.base_url):
+        session = object_session(teacher)
+        model = resolve_model(session, teacher.project_id, model, field=f"teacher {teacher.name!r}: model")
+    return TeacherSpec(teacher.backend, model, teacher.base_url, api_key_of(teacher), teacher.settings)
 
 
 @dataclass

@@ -106,7 +106,8 @@ function ModelLink({ projectId, runId, modelId }: { projectId: number; runId: nu
       {model.isError && <p className="error">{errorMessage(model.error)}</p>}
       {model.data && (
         <p className="small">
-          {model.data.method} on <code>{model.data.base_model}</code> · saved at <code data-testid="model-path">{model.data.path}</code> ·{" "}
+          {model.data.method} on <code>{model.data.base_model}</code> · saved at <code data-testid="model-path">{model.data.path}</code> · name it{" "}
+          <code data-testid="model-ref" title="as a teacher, student or evaluated model in this project">artifact:{modelId}</code> ·{" "}
           <Link to="/projects/$projectId/runs/$runId/evaluation" params={{ projectId, runId }}>
             per-prompt evaluation
           </Link>

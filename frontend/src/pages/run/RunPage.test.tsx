@@ -136,6 +136,7 @@ describe("RunPage", () => {
     expect(screen.getByTestId("eval-comparison")).toHaveTextContent("gain over base35 points");
 
     expect(await screen.findByTestId("model-path")).toHaveTextContent("/data/training/final");
+    expect(screen.getByTestId("model-ref")).toHaveTextContent("artifact:4"); // how recipes name it
     const files = await screen.findAllByTestId("snapshot-file");
     expect(files.map((f) => f.textContent)).toEqual(["⬇ messages.parquet", "⬇ README.md"]);
     await userEvent.click(screen.getByTestId("snapshot-card-button"));

@@ -605,7 +605,7 @@ function TrainingStep({ state, update }: StepProps) {
             <p className="licence licence-warn">SFT and DPO train on the run's snapshot: turn the snapshot on (Selection).</p>
           )}
           <div className="form-grid">
-            <TextField label="Student (hub id or local path)" path="train.student" value={t.student} onChange={(student) => set({ student })} />
+            <TextField label="Student (hub id, artifact:<id> or an allowed local path)" path="train.student" value={t.student} onChange={(student) => set({ student })} />
             <SelectField label="Method" path="train.method" value={t.method} options={METHODS} onChange={(method) => set({ method })} />
             <NumField label="Learning rate" path="train.learning_rate" value={t.learning_rate} min={0} max={0.01} onChange={(v) => set({ learning_rate: v ?? 0 })} />
             <SelectField
