@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from backend.core.db import get_sessionmaker
+from backend.core.db import session_scope
 from backend.core.errors import Forbidden, NotFound, Unauthorized
 from backend.core.ids import PathId
 from backend.projects.models import Membership, Project, Role
@@ -21,15 +21,8 @@ from backend.users.service import resolve_token
 
 def get_session() -> Iterator[Session]:
     """One transaction per request, committed when the handler returns without error."""
-    session = get_sessionmaker()()
-    try:
+    with session_scope() as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # scope="function": commit before the response leaves. With the default ("request") the commit ran after

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -78,6 +79,28 @@ def get_engine() -> Engine:
 @lru_cache
 def get_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
+
+
+def dialect_insert(dialect: str | None = None):
+    """The dialect's INSERT with ON CONFLICT (PostgreSQL, or SQLite for the embedded default): every
+    upsert starts here. `dialect` for statements built once and cached per dialect."""
+    if (dialect or get_engine().dialect.name) == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def storable(value: Any) -> Any:
+    """value with every NUL in its strings (dict keys too) replaced by U+FFFD: PostgreSQL's text and
+    jsonb cannot hold NUL, and teachers (small ones especially) emit it, which details then quote."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value
 
 
 @contextmanager

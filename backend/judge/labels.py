@@ -12,6 +12,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.core.db import dialect_insert
 from backend.core.errors import Invalid
 from backend.judge.calibration import Pair
 from backend.judge.models import Rubric
@@ -137,11 +138,7 @@ def import_labels(session: Session, *, project_id: int, user_id: int, rows: list
 
 @cache
 def _upsert(dialect: str):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(HumanLabel)
+    stmt = dialect_insert(dialect)(HumanLabel)
     return stmt.on_conflict_do_update(
         index_elements=["generation_id", "user_id", "source"], set_={"accepted": stmt.excluded.accepted}
     )

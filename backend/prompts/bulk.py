@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from backend.core.db import storable
 from backend.prompts.importer import Columns, ParsedPrompt
 from backend.prompts.models import Prompt
 
@@ -166,17 +167,6 @@ def _column(values: list[Any], encode) -> list[str]:
     return out
 
 
-def _scrub(value: Any) -> Any:
-    """value with every NUL in its strings (keys too) replaced by U+FFFD."""
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, dict):
-        return {_scrub(k): _scrub(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub(v) for v in value]
-    return value
-
-
 def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
@@ -199,7 +189,7 @@ def copy_columns(prompt_set_id: int, c: Columns, splits: list[str], hashes: list
     dumps = orjson.dumps
     metas = [dumps(m).decode() for m in c.metas]
     if "\\u0000" in "".join(metas):  # jsonb cannot hold NUL: store U+FFFD, as generations do
-        metas = [_dumps(_scrub(m)) if "\\u0000" in j else j for m, j in zip(c.metas, metas, strict=True)]
+        metas = [_dumps(storable(m)) if "\\u0000" in j else j for m, j in zip(c.metas, metas, strict=True)]
     columns = [
         list(map(str, c.positions)),
         _escaped(c.texts),

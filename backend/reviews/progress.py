@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.core.config import get_settings
+from backend.core.db import dialect_insert
 from backend.reviews.models import ReviewCount, ReviewTask
 from backend.runs.models import RunStage, Status
 
@@ -49,11 +50,7 @@ _LEFT = select(_S.c.status, _S.c.progress_total, _DECIDED.scalar_subquery().labe
 
 @cache
 def _count_stmt(dialect: str):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(_C).values(
+    stmt = dialect_insert(dialect)(_C).values(
         run_id=bindparam("run"), reviewer_id=bindparam("user"), decided=bindparam("delta")
     )
     return stmt.on_conflict_do_update(

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.core.db import get_engine
+from backend.core.db import dialect_insert
 from backend.reviews.models import ReviewTask
 from backend.reviews.schemas import ReviewSettings
 from backend.samples.models import Generation, Verdict
@@ -123,10 +123,7 @@ def route(
         for why in REASONS:
             quota[why] = min(counts[why], budget)
             budget -= quota[why]
-    if get_engine().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = dialect_insert()
     total = 0
     for page in pages():
         values = []

@@ -1,5 +1,5 @@
-"""The kernel's contracts: backend never imports workers, the registries and the worker agree, and
-the recipe is validated from the registry with field paths."""
+"""The kernel's contracts: backend never imports workers, shared helpers have one home, the registries
+and the worker agree, and the recipe is validated from the registry with field paths."""
 
 from __future__ import annotations
 
@@ -31,6 +31,26 @@ def test_no_backend_module_imports_workers():
         for line, name in _imports(p)
         if name == "workers" or name.startswith("workers.")
     ]
+    assert offenders == []
+
+
+def test_upserts_and_nul_scrubbing_have_one_home():
+    """Every upsert takes its dialect's INSERT from backend.core.db.dialect_insert and every NUL is
+    scrubbed by backend.core.db.storable: copies drifted before (one kept dict keys, one did not)."""
+    home = ROOT / "backend" / "core" / "db.py"
+    offenders = []
+    for p in sorted([*(ROOT / "backend").rglob("*.py"), *(ROOT / "workers").rglob("*.py")]):
+        if p == home:
+            continue
+        text = p.read_text()
+        offenders += [
+            f"{p.relative_to(ROOT)}:{line} imports {name}"
+            for line, name in _imports(p)
+            if name in ("sqlalchemy.dialects.postgresql", "sqlalchemy.dialects.sqlite")
+            and "import insert" in text
+        ]
+        if 'replace("\\x00", "\\ufffd")' in text:
+            offenders.append(f"{p.relative_to(ROOT)} scrubs NUL itself")
     assert offenders == []
 
 

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
-from backend.core.db import session_scope
+from backend.core.db import session_scope, storable
 from backend.core.errors import Invalid
 from backend.datasets.models import ModelArtifact
 from backend.evals import config_hash as ch
@@ -297,11 +297,11 @@ def _score(
             {
                 "prompt_id": pid,
                 "sample": j,
-                "content": _text(comp.content),
-                "reasoning": _text(comp.reasoning),
+                "content": storable(comp.content),
+                "reasoning": storable(comp.reasoning),
                 "finish_reason": comp.finish_reason,
                 "completion_tokens": comp.completion_tokens,
-                "answer": _text(answer),
+                "answer": storable(answer),
                 "status": v.status,
                 "passed": v.passed,
             }
@@ -352,10 +352,6 @@ def _score(
         if rows:
             s.execute(EvalSample.__table__.insert(), [{**r, "evaluation_id": ev.id} for r in rows])
     return metrics
-
-
-def _text(value: str | None) -> str | None:
-    return value.replace("\x00", "\ufffd") if value and "\x00" in value else value
 
 
 def _compare(scores: list[dict]) -> dict[str, float | None]:

@@ -12,30 +12,10 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from backend.core.db import get_engine
+from backend.core.db import dialect_insert, storable
 from backend.samples.models import Generation, Verdict
 
 UPDATABLE = ("status", "passed", "score", "detail", "duration_ms", "created_at")
-
-
-def insert_for_dialect():
-    """The dialect's INSERT with ON CONFLICT (PostgreSQL, or SQLite for the embedded default)."""
-    if get_engine().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-
-
-def storable(value: Any) -> Any:
-    """jsonb and text cannot hold NUL; a verifier's or judge's detail quotes the teacher's answer."""
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, dict):
-        return {k: storable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [storable(v) for v in value]
-    return value
 
 
 def verdict_row(
@@ -60,7 +40,7 @@ def verdict_row(
 def write_verdicts(session: Session, rows: list[dict[str, Any]], decisions: list[dict[str, Any]]) -> None:
     """Upsert the verdict rows, then store each decided attempt's decision ({"id", "accepted"})."""
     if rows:
-        stmt = insert_for_dialect()(Verdict)
+        stmt = dialect_insert()(Verdict)
         stmt = stmt.on_conflict_do_update(
             index_elements=["generation_id", "verifier", "verifier_version"],
             set_={c: getattr(stmt.excluded, c) for c in UPDATABLE},

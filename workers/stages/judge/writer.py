@@ -12,13 +12,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from backend.core.config import get_settings
-from backend.core.db import session_scope
+from backend.core.db import dialect_insert, session_scope, storable
 from backend.judge.models import JudgeCache
 from backend.runs.chunks import add_counters
 from backend.runs.models import RunStage, StageChunk, Status
 from backend.samples.models import Verdict
 from workers.stages.judge.job import JudgeJob, verdict_of
-from workers.stages.verdicts import insert_for_dialect, storable, verdict_row, write_verdicts
+from workers.stages.verdicts import verdict_row, write_verdicts
 from workers.teachers.base import Completion
 
 OUTCOME = {
@@ -109,9 +109,7 @@ class JudgeWriter:
         with session_scope() as s:
             write_verdicts(s, rows, decisions)
             if cache:
-                s.execute(
-                    insert_for_dialect()(JudgeCache).on_conflict_do_nothing(index_elements=["key"]), cache
-                )
+                s.execute(dialect_insert()(JudgeCache).on_conflict_do_nothing(index_elements=["key"]), cache)
             more: dict[str, Any] = {**counts, "prompt_tokens": tokens_in, "completion_tokens": tokens_out}
             if job.quote is not None:
                 more["cost_usd"] = job.quote.cost(

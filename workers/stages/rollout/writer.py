@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.core.config import get_settings
-from backend.core.db import get_engine, session_scope
+from backend.core.db import dialect_insert, session_scope, storable
 from backend.prompts.models import Prompt
 from backend.rollouts.models import ResponseCache
 from backend.runs.chunks import add_counters
@@ -40,11 +40,6 @@ UPDATABLE = (
 )
 
 
-def _text(value: str | None) -> str | None:
-    """PostgreSQL text cannot hold NUL; teachers (small ones especially) do emit it."""
-    return value.replace("\x00", "\ufffd") if value and "\x00" in value else value
-
-
 @dataclass
 class Row:
     prompt_id: int
@@ -55,20 +50,12 @@ class Row:
     billed_prompt_tokens: int = 0  # the prompt is paid once per request, whatever n is
 
 
-def _insert():
-    if get_engine().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-
-
 def upsert_generations(session: Session, rows: list[dict[str, Any]]) -> list[tuple[int, int, int, str]]:
     """Insert rows; a row whose (run, prompt, attempt) exists replaces it only if that one failed.
     Returns (id, prompt_id, attempt, status) of the rows actually written."""
     if not rows:
         return []
-    stmt = _insert()(Generation)
+    stmt = dialect_insert()(Generation)
     stmt = stmt.on_conflict_do_update(
         index_elements=["run_id", "prompt_id", "attempt"],
         set_={c: getattr(stmt.excluded, c) for c in UPDATABLE},
@@ -160,10 +147,10 @@ class GenerationWriter:
                 "prompt_id": r.prompt_id,
                 "attempt": r.attempt,
                 "status": "ok" if r.completion.ok else "failed",
-                "reasoning": _text(r.completion.reasoning),
-                "content": _text(r.completion.content),
+                "reasoning": storable(r.completion.reasoning),
+                "content": storable(r.completion.content),
                 "finish_reason": r.completion.finish_reason,
-                "error": _text(r.completion.error),
+                "error": storable(r.completion.error),
                 "prompt_tokens": r.completion.prompt_tokens,
                 "completion_tokens": r.completion.completion_tokens,
                 "latency_ms": r.completion.latency_ms,
@@ -197,7 +184,9 @@ class GenerationWriter:
                     counts["failed"] += 1
                     failures[c.cause or "unknown"] += 1
             if entries:
-                s.execute(_insert()(ResponseCache).on_conflict_do_nothing(index_elements=["key"]), entries)
+                s.execute(
+                    dialect_insert()(ResponseCache).on_conflict_do_nothing(index_elements=["key"]), entries
+                )
             chunk = s.get(StageChunk, job.chunk_id)
             more: dict[str, Any] = {**counts, "gpu_seconds": gpu_seconds}
             if failures:
