@@ -172,6 +172,14 @@ def finish_stage(
         move(run, status, now=now)
         run.error = error_text(f"stage {stage.kind}: {error}") if error else run.error
         _cancel_pending(session, run=run, now=now)
+        _release(session, stage=stage)
+
+
+def _release(session: Session, *, stage: RunStage) -> None:
+    """What a stage that waits for people holds open for them (the review queue) is closed."""
+    release = stage_kind(stage.kind).release
+    if release is not None:
+        release(session, stage.run_id)
 
 
 def complete_stage(session: Session, *, stage: RunStage, run: Run, metrics: dict[str, Any]) -> None:
@@ -180,6 +188,10 @@ def complete_stage(session: Session, *, stage: RunStage, run: Run, metrics: dict
     metrics = stage_kind(stage.kind).summary.model_validate(metrics).model_dump(mode="json")
     stage.metrics = metrics
     stage.progress_done = max(stage.progress_done, stage.progress_total or 0)
+    if C in (stage.status, run.status):
+        # A stage that waits for people was cancelled at once (cancel_run) while its task finished.
+        log.info("stage %s of run %s was cancelled meanwhile; its result is dropped", stage.id, run.id)
+        return
     run.summary = {**(run.summary or {}), stage.kind: metrics}
     if CG in (stage.status, run.status):
         # Finished before it saw the cancel: the stage's result stands, the pipeline stops here.
@@ -199,16 +211,38 @@ def _cancel_pending(session: Session, *, run: Run, now: datetime) -> None:
 
 
 def cancel_run(session: Session, *, run: Run) -> Run:
-    """Cancel pending and queued stages now; a running stage stops at its next progress check."""
+    """Cancel pending and queued stages now; a running stage stops at its next progress check. A stage
+    that waits for people (review) has no worker to see the cancel: its queue is closed and it ends
+    cancelled now, with its run."""
+    if run.status.finished:
+        raise Conflict(f"run {run.id} already {run.status.value}", code="run_finished")
+    for stage in stages_of(session, run=run):
+        if stage.status in (R, CG) and stage_kind(stage.kind).waits_for_people:
+            # First, before any stage row is locked: closing waits for decisions in flight, which lock
+            # their slot, then the stage (to complete it).
+            _release(session, stage=stage)
+    # Afresh and locked: a decision in flight may have completed the stage (and queued the next).
+    stages = list(
+        session.scalars(
+            select(RunStage)
+            .where(RunStage.run_id == run.id)
+            .order_by(RunStage.position)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    session.refresh(run, with_for_update=True)
     if run.status.finished:
         raise Conflict(f"run {run.id} already {run.status.value}", code="run_finished")
     now = datetime.now(UTC)
     running = False
     revoke: list[str] = []
-    for stage in stages_of(session, run=run):
+    for stage in stages:
         if stage.status in (P, Q):
             if stage.task_id:
                 revoke.append(stage.task_id)
+            move(stage, C, now=now)
+        elif stage.status in (R, CG) and stage_kind(stage.kind).waits_for_people:
             move(stage, C, now=now)
         elif stage.status in (R, CG):
             move(stage, CG, now=now)
@@ -288,9 +322,10 @@ def stalled(session: Session, *, stage: RunStage, now: datetime) -> bool:
     """Whether a running or cancelling stage has lost its worker: neither it nor any running chunk beat
     within DISTILLERY_STALE_AFTER_S, and it is not merely waiting for a free worker (chunks queued,
     none running) or for people (the review stage). A live task beats even while its body is silent
-    (workers/keepalive.py)."""
+    (workers/keepalive.py). A stage that waits for people and is cancelling (left so by a release
+    before cancel_run ended such stages at once) has nobody to end it: it counts as stalled."""
     if stage_kind(stage.kind).waits_for_people:
-        return False
+        return stage.status == CG
     stale = get_settings().stale_after_s
     chunks = chunks_of(session, stage_id=stage.id)
     running = [c for c in chunks if c.status == R]

@@ -39,8 +39,12 @@ class StageKind:
     needs_teacher: bool = False  # the recipe must name teacher_id
     fanout: bool = False  # cut into chunks, each a task of its own (workers/fanout.py)
     time_limit_s: int | None = None  # per task; None: DISTILLERY_TASK_SOFT_TIME_LIMIT
-    # it waits for people, not a worker, once started: no heartbeat is expected, nothing re-queues it
+    # it waits for people, not a worker, once started: no heartbeat is expected, nothing re-queues it,
+    # and a cancel ends it at once (lifecycle.cancel_run), since no worker is there to see the cancel
     waits_for_people: bool = False
+    # (session, run id) -> None: closes what the stage holds open for people (the review queue's
+    # slots) when it ends without succeeding, so nobody goes on working for a cancelled or failed run
+    release: Callable[[Any, int], None] | None = None
     # rules that span stages: the validated recipe -> messages naming the field ("rollout.x: ...")
     recipe_check: Callable[[Any], list[str]] | None = None
     # checks against the database when a run is created (session, project, recipe) -> None, raising
@@ -58,6 +62,12 @@ class StageKind:
     @property
     def tasks(self) -> list[str]:
         return [self.task] + ([self.chunk_task] if self.chunk_task else [])
+
+
+def close_review_queue(session: Any, run_id: int) -> None:
+    from backend.reviews.queue import close_slots  # here, not at the top: backend.reviews imports lifecycle
+
+    close_slots(session, run_id=run_id)
 
 
 def check_review(recipe: Any) -> list[str]:
@@ -122,6 +132,7 @@ STAGES: dict[str, StageKind] = {
             requires=("rollout",),
             recipe_check=check_review,
             waits_for_people=True,
+            release=close_review_queue,
         ),
         StageKind(
             name="snapshot",
