@@ -122,6 +122,7 @@ def enqueue_next_stage(session: Session, *, run: Run) -> RunStage | None:
         session.commit()
         return None
     move(stage, Q)
+    stage.heartbeat_at = datetime.now(UTC)  # for a queued stage: when its task was last sent
     if run.status == P:
         move(run, Q)
     session.commit()
@@ -141,9 +142,11 @@ def claim_stage(session: Session, *, stage: RunStage, run: Run, task_id: str | N
         log.info("stage %s already %s; duplicate delivery ignored", stage.id, stage.status.value)
         return False
     if stage.status == R:
-        beat = stage.heartbeat_at or stage.started_at
-        fresh = beat is not None and (datetime.now(UTC) - beat).total_seconds() < get_settings().stale_after_s
-        if fresh and task_id != stage.task_id:
+        # Another task's delivery (the spare message of a re-sent queued stage, or a re-queued run's
+        # earlier task) takes over only a stage that lost its worker by the janitor's own test, which
+        # also knows live chunks and stages that wait for people. A redelivery of the same task (acks
+        # late) means its worker died.
+        if task_id != stage.task_id and not stalled(session, stage=stage, now=datetime.now(UTC)):
             log.info(
                 "stage %s runs as task %s; duplicate delivery %s ignored", stage.id, stage.task_id, task_id
             )
@@ -396,6 +399,41 @@ def _settle_stalled(session: Session, *, run: Run, stage: RunStage) -> None:
     requeue_run(session, run=run, automatic=True)
     enqueue_next_stage(session, run=run)  # commits
     log.warning("re-queued run %s: stage %s (%s) had %s", run.id, stage.id, stage.kind, how)
+
+
+def resend_queued(session: Session, *, now: datetime | None = None) -> list[int]:
+    """The janitor's check for a stage whose message the broker lost (a crash, a flush): one queued
+    longer than DISTILLERY_QUEUED_RESEND_AFTER_S with no worker taking it gets its task sent again.
+    When it was sent is kept in its heartbeat_at, which the bound counts from. Nothing tells a lost
+    message from one still waiting for a free worker, so the spare copy must be harmless: whichever
+    delivery comes first claims the stage (claim_stage) and the other finds it running (and alive by
+    `stalled`), or ended, and is dropped; the first message keeps its place in line. Rows are locked
+    with SKIP LOCKED and stamped before the send, so checks running at once in several workers send
+    one copy. Returns the ids of the stages sent again."""
+    now = now or datetime.now(UTC)
+    bound = get_settings().queued_resend_after_s
+    waiting = (
+        select(RunStage)
+        .join(Run, Run.id == RunStage.run_id)
+        .where(
+            RunStage.status == Q,
+            Run.status.in_([Q, R]),
+            func.coalesce(RunStage.heartbeat_at, RunStage.created_at) < now - timedelta(seconds=bound),
+        )
+        .order_by(RunStage.id)
+        .with_for_update(of=RunStage, skip_locked=True)
+    )
+    stages = list(session.scalars(waiting))
+    for stage in stages:
+        stage.heartbeat_at = now
+    ids = [(stage.id, stage.kind, stage.run_id) for stage in stages]
+    session.commit()
+    for stage_id, kind_name, run_id in ids:
+        kind = stage_kind(kind_name)
+        task = queue.send(kind.task, [stage_id], queue=kind.queue, time_limit_s=kind.time_limit_s)
+        log.warning("stage %s (%s) of run %s was queued %g s with no worker taking it: sent again as %s",
+                    stage_id, kind_name, run_id, bound, task)  # fmt: skip
+    return [stage_id for stage_id, _, _ in ids]
 
 
 # ---- chunks ------------------------------------------------------------------------------------
