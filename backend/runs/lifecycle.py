@@ -26,7 +26,7 @@ from backend.core.logging import error_text
 from backend.jobs import uploads
 from backend.jobs.models import Job
 from backend.runs.models import Run, RunStage, StageChunk, Status
-from backend.runs.stages import stage_kind
+from backend.runs.stages import STAGES, stage_kind
 
 log = logging.getLogger(__name__)
 P, Q, R, S, F, CG, C = (
@@ -402,38 +402,55 @@ def _settle_stalled(session: Session, *, run: Run, stage: RunStage) -> None:
 
 
 def resend_queued(session: Session, *, now: datetime | None = None) -> list[int]:
-    """The janitor's check for a stage whose message the broker lost (a crash, a flush): one queued
-    longer than DISTILLERY_QUEUED_RESEND_AFTER_S with no worker taking it gets its task sent again.
-    When it was sent is kept in its heartbeat_at, which the bound counts from. Nothing tells a lost
-    message from one still waiting for a free worker, so the spare copy must be harmless: whichever
-    delivery comes first claims the stage (claim_stage) and the other finds it running (and alive by
-    `stalled`), or ended, and is dropped; the first message keeps its place in line. Rows are locked
-    with SKIP LOCKED and stamped before the send, so checks running at once in several workers send
-    one copy. Returns the ids of the stages sent again."""
+    """The janitor's check for work whose messages the broker lost (a crash, a flush): a stage queued
+    longer than DISTILLERY_QUEUED_RESEND_AFTER_S with no worker taking it gets its task sent again, and
+    a running fan-out stage whose chunks all wait queued, none running and nothing beating for as
+    long, gets a task per queued chunk again. The stage's heartbeat_at is stamped at each send (for a
+    queued stage: when its task was sent), which the bound counts from. Nothing tells a lost message
+    from one still waiting for a free worker, so a spare copy must be harmless: whichever delivery
+    comes first claims the stage (claim_stage) or the chunk (Fanout.claim), and the other finds it
+    running and alive, or ended, and is dropped; the first message keeps its place in line. Rows are
+    locked with SKIP LOCKED and stamped before the send, so checks running at once in several
+    workers send one copy. Returns the ids of the stages whose tasks were sent again."""
     now = now or datetime.now(UTC)
     bound = get_settings().queued_resend_after_s
+    cutoff = now - timedelta(seconds=bound)
+    chunk = select(StageChunk.id).where(StageChunk.stage_id == RunStage.id)
+    fanout = [k.name for k in STAGES.values() if k.fanout]
     waiting = (
         select(RunStage)
         .join(Run, Run.id == RunStage.run_id)
+        .where(func.coalesce(RunStage.heartbeat_at, RunStage.created_at) < cutoff)
         .where(
-            RunStage.status == Q,
-            Run.status.in_([Q, R]),
-            func.coalesce(RunStage.heartbeat_at, RunStage.created_at) < now - timedelta(seconds=bound),
+            (RunStage.status == Q) & Run.status.in_([Q, R])
+            | (RunStage.status == R)
+            & (Run.status == R)
+            & RunStage.kind.in_(fanout)
+            & chunk.where(StageChunk.status == Q).exists()
+            & ~chunk.where((StageChunk.status == R) | (StageChunk.heartbeat_at >= cutoff)).exists()
         )
         .order_by(RunStage.id)
         .with_for_update(of=RunStage, skip_locked=True)
     )
-    stages = list(session.scalars(waiting))
-    for stage in stages:
+    sends: list[tuple[str, list, str, int | None]] = []
+    for stage in session.scalars(waiting).all():
+        kind = stage_kind(stage.kind)
         stage.heartbeat_at = now
-    ids = [(stage.id, stage.kind, stage.run_id) for stage in stages]
+        if stage.status == Q:
+            sends.append((kind.task, [stage.id], kind.queue, kind.time_limit_s))
+            what = "its task"
+        else:
+            to = kind.chunk_queue(session, session.get(Run, stage.run_id)) if kind.chunk_queue else kind.queue
+            todo = [c.id for c in chunks_of(session, stage_id=stage.id) if c.status == Q]
+            sends += [(kind.chunk_task, [stage.id, c], to, None) for c in todo]
+            what = f"{len(todo)} chunk tasks"
+        log.warning("stage %s (%s) of run %s waited %g s with no worker taking it: sending %s again",
+                    stage.id, stage.kind, stage.run_id, bound, what)  # fmt: skip
+    stages = sorted({args[0] for _, args, _, _ in sends})
     session.commit()
-    for stage_id, kind_name, run_id in ids:
-        kind = stage_kind(kind_name)
-        task = queue.send(kind.task, [stage_id], queue=kind.queue, time_limit_s=kind.time_limit_s)
-        log.warning("stage %s (%s) of run %s was queued %g s with no worker taking it: sent again as %s",
-                    stage_id, kind_name, run_id, bound, task)  # fmt: skip
-    return [stage_id for stage_id, _, _ in ids]
+    for task, args, to, limit in sends:
+        queue.send(task, args, queue=to, time_limit_s=limit)
+    return stages
 
 
 # ---- chunks ------------------------------------------------------------------------------------

@@ -83,7 +83,34 @@ def test_a_queued_stage_whose_message_the_broker_lost_is_sent_again_and_runs_onc
     run = wait_run(client, h, pid, run_id, timeout=90)
     _ran_once(client, h, pid, run, fake_teacher)
     log = (DATA_DIR / "worker.log").read_text()
-    assert f"of run {run_id} was queued 1 s with no worker taking it: sent again as" in log
+    assert f"of run {run_id} waited 1 s with no worker taking it: sending its task again" in log
+
+
+def test_queued_chunks_whose_messages_the_broker_lost_are_sent_again_and_run_once(
+    client, accounts, tmp_path, no_worker, fake_teacher
+):
+    from sqlalchemy import select
+
+    from backend.core.db import session_scope
+    from backend.core.queue import get_celery
+    from backend.runs.models import StageChunk
+    from workers.runner import run_stage
+    from workers.stages.rollout import plan_and_dispatch
+
+    h, pid, run_id = _queue_run(client, accounts, tmp_path, fake_teacher)
+    stage_id = client.get(f"/api/projects/{pid}/runs/{run_id}", headers=h).json()["stages"][0]["id"]
+    run_stage(stage_id, "dispatched-in-the-test", plan_and_dispatch)  # the stage task, here: chunks sent
+    with session_scope() as s:
+        chunks = s.scalars(select(StageChunk.status).where(StageChunk.stage_id == stage_id)).all()
+    assert [c.value for c in chunks] == ["queued", "queued"]
+    assert get_celery().control.purge() == 3  # the stage's message and both chunks' are lost
+    # The stage runs with every chunk queued and none running: merely waiting for a worker to the
+    # janitor's stall check, which leaves it alone; the re-send check sends the chunks again.
+    no_worker.start(DISTILLERY_STALE_AFTER_S="2", DISTILLERY_QUEUED_RESEND_AFTER_S="1")
+    run = wait_run(client, h, pid, run_id, timeout=90)
+    _ran_once(client, h, pid, run, fake_teacher)
+    log = (DATA_DIR / "worker.log").read_text()
+    assert f"of run {run_id} waited 1 s with no worker taking it: sending 2 chunk tasks again" in log
 
 
 def test_a_spare_copy_of_a_message_that_was_not_lost_runs_nothing_twice(
