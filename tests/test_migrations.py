@@ -272,3 +272,38 @@ def test_0015_moves_the_text_index_to_prompt_search_and_back(empty_engine):
     assert _count(empty_engine, "SELECT count(*) FROM prompts") == 3
     _upgrade(empty_engine)
     assert _drift(empty_engine) == []
+
+
+def test_evaluations_added_by_reruns_are_removed_keeping_each_models_latest(empty_engine):
+    """0017: a stage that ran again used to add a second evaluation per model; the latest stays (with
+    its answers), the older ones go with theirs, and (stage, label) is unique from then on."""
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+
+    from backend.evals.models import EvalSample, Evaluation
+    from backend.runs.models import RunStage
+
+    cfg = alembic_config()
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0016")
+    ids = _seed_sets(empty_engine)
+    ev, sample = Evaluation.__table__, EvalSample.__table__
+    with empty_engine.begin() as conn:
+        st = RunStage.__table__
+        values = {"run_id": ids["run"], "position": 0, "kind": "evaluate", "status": "succeeded"}
+        stage = conn.execute(insert(st).values(**values).returning(st.c.id)).scalar_one()
+        rows = []
+        for label in ("tiny", "teacher", "tiny", "teacher", "tiny"):
+            values = dict(
+                project_id=ids["project"], run_id=ids["run"], stage_id=stage, label=label, model="m"
+            )
+            values.update(role="other", verifier="math", config={}, config_hash="", metrics={})
+            rows.append(conn.execute(insert(ev).values(**values).returning(ev.c.id)).scalar_one())
+            conn.execute(insert(sample).values(evaluation_id=rows[-1], prompt_id=1, sample=0, status="ok"))
+    _upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        assert sorted(conn.execute(select(ev.c.id)).scalars()) == [rows[3], rows[4]]
+        assert sorted(conn.execute(select(sample.c.evaluation_id)).scalars()) == [rows[3], rows[4]]
+    with pytest.raises(IntegrityError), empty_engine.begin() as conn:
+        conn.execute(insert(ev).values(**{**values, "label": "tiny"}))

@@ -8,8 +8,9 @@ means the process died, which is what the janitor looks for.
 The janitor is a timer thread in every worker's main process (started by workers/celery_app.py when
 the worker is ready, so `distillery worker`, `up`, the demo, docker-compose and the tests all run it):
 every quarter of the limit it re-queues stages that lost their worker (backend/runs/lifecycle.
-requeue_stalled: row locks, SKIP LOCKED, at most DISTILLERY_MAX_REQUEUES times), fails jobs that
-lost theirs (fail_lost_jobs, code worker_lost; not on SQLite) and deletes uploads
+requeue_stalled: row locks, SKIP LOCKED, at most DISTILLERY_MAX_REQUEUES times), sends again the task
+of a stage queued past DISTILLERY_QUEUED_RESEND_AFTER_S (resend_queued: a broker that lost it), fails
+jobs that lost theirs (fail_lost_jobs, code worker_lost; not on SQLite) and deletes uploads
 that no import will read (backend/jobs/uploads.sweep_orphans). It runs outside the task pool, so a
 busy worker still checks.
 """
@@ -71,12 +72,16 @@ def beating(model: type[RunStage] | type[StageChunk] | type[Job], *where) -> Ite
 def janitor_pass() -> None:
     """One round of the janitor's checks; each is idempotent and safe beside other workers' rounds."""
     from backend.jobs.uploads import sweep_orphans
-    from backend.runs.lifecycle import fail_lost_jobs, requeue_stalled
+    from backend.runs.lifecycle import fail_lost_jobs, requeue_stalled, resend_queued
 
     with session_scope() as s:
         requeued = requeue_stalled(s)
     if requeued:
         log.warning("janitor: re-queued or ended stalled runs %s", requeued)
+    with session_scope() as s:
+        resent = resend_queued(s)
+    if resent:
+        log.warning("janitor: sent the tasks of long-queued stages %s again", resent)
     with session_scope() as s:
         lost = fail_lost_jobs(s)
     if lost:

@@ -83,6 +83,14 @@ class Settings(BaseSettings):
         description="Times a stage whose worker was lost is re-queued automatically; one more loss fails "
         "the stage and its run with 'worker lost N times'.",
     )
+    queued_resend_after_s: float = Field(
+        600,
+        gt=0,
+        description="A stage (or a fan-out stage's chunks) queued this long with no worker taking it gets "
+        "its task sent again by the workers' janitor, in case the broker lost the message (a crash, a "
+        "flush); a duplicate delivery is dropped at the claim, so a stage merely waiting for a free "
+        "worker keeps its place and runs once.",
+    )
     upload_orphan_after_h: float = Field(
         24,
         gt=0,

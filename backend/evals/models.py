@@ -15,6 +15,8 @@ class Evaluation(Base):
     """One model's scores in one evaluate stage (its metrics are a ModelScore)."""
 
     __tablename__ = "evaluations"
+    # one row per model of a stage: a stage that runs again replaces its rows (workers/stages/evaluate.py)
+    __table_args__ = (Index("ix_evaluations_stage_label", "stage_id", "label", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))

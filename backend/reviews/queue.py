@@ -344,16 +344,22 @@ def undo(session: Session, *, run: Run, user_id: int) -> ReviewTask:
     return task
 
 
+def close_slots(session: Session, *, run_id: int) -> int:
+    """Close every undecided slot of a run (a decision on one then answers 409); how many were closed.
+    The UPDATE waits for decisions in flight on those slots, which lock them first."""
+    return session.execute(
+        update(ReviewTask)
+        .where(ReviewTask.run_id == run_id, ReviewTask.state.in_([OPEN, LEASED]))
+        .values(state=CLOSED, lease_until=None)
+    ).rowcount
+
+
 def close(session: Session, *, run: Run) -> int:
     """A maintainer ends the review: undecided slots are closed and the next stages go on."""
     stage = review_stage(session, run=run)
     if stage is None or stage.status.finished:
         raise Conflict("this run has no review stage waiting", code="no_review_waiting")
-    n = session.execute(
-        update(ReviewTask)
-        .where(ReviewTask.run_id == run.id, ReviewTask.state.in_([OPEN, LEASED]))
-        .values(state=CLOSED, lease_until=None)
-    ).rowcount
+    n = close_slots(session, run_id=run.id)
     session.flush()
     finish_if_drained(session, run=run, closed=True)
     return n

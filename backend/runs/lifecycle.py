@@ -26,7 +26,7 @@ from backend.core.logging import error_text
 from backend.jobs import uploads
 from backend.jobs.models import Job
 from backend.runs.models import Run, RunStage, StageChunk, Status
-from backend.runs.stages import stage_kind
+from backend.runs.stages import STAGES, stage_kind
 
 log = logging.getLogger(__name__)
 P, Q, R, S, F, CG, C = (
@@ -122,6 +122,7 @@ def enqueue_next_stage(session: Session, *, run: Run) -> RunStage | None:
         session.commit()
         return None
     move(stage, Q)
+    stage.heartbeat_at = datetime.now(UTC)  # for a queued stage: when its task was last sent
     if run.status == P:
         move(run, Q)
     session.commit()
@@ -141,9 +142,11 @@ def claim_stage(session: Session, *, stage: RunStage, run: Run, task_id: str | N
         log.info("stage %s already %s; duplicate delivery ignored", stage.id, stage.status.value)
         return False
     if stage.status == R:
-        beat = stage.heartbeat_at or stage.started_at
-        fresh = beat is not None and (datetime.now(UTC) - beat).total_seconds() < get_settings().stale_after_s
-        if fresh and task_id != stage.task_id:
+        # Another task's delivery (the spare message of a re-sent queued stage, or a re-queued run's
+        # earlier task) takes over only a stage that lost its worker by the janitor's own test, which
+        # also knows live chunks and stages that wait for people. A redelivery of the same task (acks
+        # late) means its worker died.
+        if task_id != stage.task_id and not stalled(session, stage=stage, now=datetime.now(UTC)):
             log.info(
                 "stage %s runs as task %s; duplicate delivery %s ignored", stage.id, stage.task_id, task_id
             )
@@ -172,6 +175,14 @@ def finish_stage(
         move(run, status, now=now)
         run.error = error_text(f"stage {stage.kind}: {error}") if error else run.error
         _cancel_pending(session, run=run, now=now)
+        _release(session, stage=stage)
+
+
+def _release(session: Session, *, stage: RunStage) -> None:
+    """What a stage that waits for people holds open for them (the review queue) is closed."""
+    release = stage_kind(stage.kind).release
+    if release is not None:
+        release(session, stage.run_id)
 
 
 def complete_stage(session: Session, *, stage: RunStage, run: Run, metrics: dict[str, Any]) -> None:
@@ -180,6 +191,10 @@ def complete_stage(session: Session, *, stage: RunStage, run: Run, metrics: dict
     metrics = stage_kind(stage.kind).summary.model_validate(metrics).model_dump(mode="json")
     stage.metrics = metrics
     stage.progress_done = max(stage.progress_done, stage.progress_total or 0)
+    if C in (stage.status, run.status):
+        # A stage that waits for people was cancelled at once (cancel_run) while its task finished.
+        log.info("stage %s of run %s was cancelled meanwhile; its result is dropped", stage.id, run.id)
+        return
     run.summary = {**(run.summary or {}), stage.kind: metrics}
     if CG in (stage.status, run.status):
         # Finished before it saw the cancel: the stage's result stands, the pipeline stops here.
@@ -199,16 +214,38 @@ def _cancel_pending(session: Session, *, run: Run, now: datetime) -> None:
 
 
 def cancel_run(session: Session, *, run: Run) -> Run:
-    """Cancel pending and queued stages now; a running stage stops at its next progress check."""
+    """Cancel pending and queued stages now; a running stage stops at its next progress check. A stage
+    that waits for people (review) has no worker to see the cancel: its queue is closed and it ends
+    cancelled now, with its run."""
+    if run.status.finished:
+        raise Conflict(f"run {run.id} already {run.status.value}", code="run_finished")
+    for stage in stages_of(session, run=run):
+        if stage.status in (R, CG) and stage_kind(stage.kind).waits_for_people:
+            # First, before any stage row is locked: closing waits for decisions in flight, which lock
+            # their slot, then the stage (to complete it).
+            _release(session, stage=stage)
+    # Afresh and locked: a decision in flight may have completed the stage (and queued the next).
+    stages = list(
+        session.scalars(
+            select(RunStage)
+            .where(RunStage.run_id == run.id)
+            .order_by(RunStage.position)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    session.refresh(run, with_for_update=True)
     if run.status.finished:
         raise Conflict(f"run {run.id} already {run.status.value}", code="run_finished")
     now = datetime.now(UTC)
     running = False
     revoke: list[str] = []
-    for stage in stages_of(session, run=run):
+    for stage in stages:
         if stage.status in (P, Q):
             if stage.task_id:
                 revoke.append(stage.task_id)
+            move(stage, C, now=now)
+        elif stage.status in (R, CG) and stage_kind(stage.kind).waits_for_people:
             move(stage, C, now=now)
         elif stage.status in (R, CG):
             move(stage, CG, now=now)
@@ -288,9 +325,10 @@ def stalled(session: Session, *, stage: RunStage, now: datetime) -> bool:
     """Whether a running or cancelling stage has lost its worker: neither it nor any running chunk beat
     within DISTILLERY_STALE_AFTER_S, and it is not merely waiting for a free worker (chunks queued,
     none running) or for people (the review stage). A live task beats even while its body is silent
-    (workers/keepalive.py)."""
+    (workers/keepalive.py). A stage that waits for people and is cancelling (left so by a release
+    before cancel_run ended such stages at once) has nobody to end it: it counts as stalled."""
     if stage_kind(stage.kind).waits_for_people:
-        return False
+        return stage.status == CG
     stale = get_settings().stale_after_s
     chunks = chunks_of(session, stage_id=stage.id)
     running = [c for c in chunks if c.status == R]
@@ -361,6 +399,58 @@ def _settle_stalled(session: Session, *, run: Run, stage: RunStage) -> None:
     requeue_run(session, run=run, automatic=True)
     enqueue_next_stage(session, run=run)  # commits
     log.warning("re-queued run %s: stage %s (%s) had %s", run.id, stage.id, stage.kind, how)
+
+
+def resend_queued(session: Session, *, now: datetime | None = None) -> list[int]:
+    """The janitor's check for work whose messages the broker lost (a crash, a flush): a stage queued
+    longer than DISTILLERY_QUEUED_RESEND_AFTER_S with no worker taking it gets its task sent again, and
+    a running fan-out stage whose chunks all wait queued, none running and nothing beating for as
+    long, gets a task per queued chunk again. The stage's heartbeat_at is stamped at each send (for a
+    queued stage: when its task was sent), which the bound counts from. Nothing tells a lost message
+    from one still waiting for a free worker, so a spare copy must be harmless: whichever delivery
+    comes first claims the stage (claim_stage) or the chunk (Fanout.claim), and the other finds it
+    running and alive, or ended, and is dropped; the first message keeps its place in line. Rows are
+    locked with SKIP LOCKED and stamped before the send, so checks running at once in several
+    workers send one copy. Returns the ids of the stages whose tasks were sent again."""
+    now = now or datetime.now(UTC)
+    bound = get_settings().queued_resend_after_s
+    cutoff = now - timedelta(seconds=bound)
+    chunk = select(StageChunk.id).where(StageChunk.stage_id == RunStage.id)
+    fanout = [k.name for k in STAGES.values() if k.fanout]
+    waiting = (
+        select(RunStage)
+        .join(Run, Run.id == RunStage.run_id)
+        .where(func.coalesce(RunStage.heartbeat_at, RunStage.created_at) < cutoff)
+        .where(
+            (RunStage.status == Q) & Run.status.in_([Q, R])
+            | (RunStage.status == R)
+            & (Run.status == R)
+            & RunStage.kind.in_(fanout)
+            & chunk.where(StageChunk.status == Q).exists()
+            & ~chunk.where((StageChunk.status == R) | (StageChunk.heartbeat_at >= cutoff)).exists()
+        )
+        .order_by(RunStage.id)
+        .with_for_update(of=RunStage, skip_locked=True)
+    )
+    sends: list[tuple[str, list, str, int | None]] = []
+    for stage in session.scalars(waiting).all():
+        kind = stage_kind(stage.kind)
+        stage.heartbeat_at = now
+        if stage.status == Q:
+            sends.append((kind.task, [stage.id], kind.queue, kind.time_limit_s))
+            what = "its task"
+        else:
+            to = kind.chunk_queue(session, session.get(Run, stage.run_id)) if kind.chunk_queue else kind.queue
+            todo = [c.id for c in chunks_of(session, stage_id=stage.id) if c.status == Q]
+            sends += [(kind.chunk_task, [stage.id, c], to, None) for c in todo]
+            what = f"{len(todo)} chunk tasks"
+        log.warning("stage %s (%s) of run %s waited %g s with no worker taking it: sending %s again",
+                    stage.id, stage.kind, stage.run_id, bound, what)  # fmt: skip
+    stages = sorted({args[0] for _, args, _, _ in sends})
+    session.commit()
+    for task, args, to, limit in sends:
+        queue.send(task, args, queue=to, time_limit_s=limit)
+    return stages
 
 
 # ---- chunks ------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from backend.judge.service import check_judge_references
 from backend.prompts.profile import ProfileSettings, ProfileSummary
 from backend.reviews.schemas import ReviewSettings, ReviewSummary
 from backend.rollouts.schemas import RolloutSettings, RolloutSummary, check_adaptive
+from backend.teachers.schemas import runs_locally
 from backend.training.schemas import TrainSettings, TrainSummary, check_train
 from backend.training.service import check_train_references
 from backend.verifiers.filter import FilterSettings, FilterSummary
@@ -41,8 +42,15 @@ class StageKind:
     needs_teacher: bool = False  # the recipe must name teacher_id
     fanout: bool = False  # cut into chunks, each a task of its own (workers/fanout.py)
     time_limit_s: int | None = None  # per task; None: DISTILLERY_TASK_SOFT_TIME_LIMIT
-    # it waits for people, not a worker, once started: no heartbeat is expected, nothing re-queues it
+    # it waits for people, not a worker, once started: no heartbeat is expected, nothing re-queues it,
+    # and a cancel ends it at once (lifecycle.cancel_run), since no worker is there to see the cancel
     waits_for_people: bool = False
+    # (session, run) -> the queue of its chunk tasks where not `queue` (rollout: its teacher's), read
+    # by the dispatch and by the janitor's re-send of chunks a broker lost
+    chunk_queue: Callable[[Any, Any], str] | None = None
+    # (session, run id) -> None: closes what the stage holds open for people (the review queue's
+    # slots) when it ends without succeeding, so nobody goes on working for a cancelled or failed run
+    release: Callable[[Any, int], None] | None = None
     # rules that span stages: the validated recipe -> messages naming the field ("rollout.x: ...")
     recipe_check: Callable[[Any], list[str]] | None = None
     # checks against the database when a run is created (session, project, recipe) -> None, raising
@@ -60,6 +68,20 @@ class StageKind:
     @property
     def tasks(self) -> list[str]:
         return [self.task] + ([self.chunk_task] if self.chunk_task else [])
+
+
+def teacher_queue(session: Any, run: Any) -> str:
+    """Where a rollout's chunks run: gpu for a teacher that generates on the worker, cpu for an endpoint."""
+    from backend.teachers.models import Teacher
+
+    teacher = session.get(Teacher, run.teacher_id) if run.teacher_id else None
+    return "gpu" if teacher is not None and runs_locally(teacher.backend, teacher.base_url) else "cpu"
+
+
+def close_review_queue(session: Any, run_id: int) -> None:
+    from backend.reviews.queue import close_slots  # here, not at the top: backend.reviews imports lifecycle
+
+    close_slots(session, run_id=run_id)
 
 
 def check_review(recipe: Any) -> list[str]:
@@ -89,6 +111,7 @@ STAGES: dict[str, StageKind] = {
             module="workers.stages.rollout",
             needs_teacher=True,
             fanout=True,
+            chunk_queue=teacher_queue,
             recipe_check=check_adaptive,
         ),
         StageKind(
@@ -125,6 +148,7 @@ STAGES: dict[str, StageKind] = {
             requires=("rollout",),
             recipe_check=check_review,
             waits_for_people=True,
+            release=close_review_queue,
         ),
         StageKind(
             name="snapshot",

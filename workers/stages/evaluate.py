@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from backend.core.db import session_scope, storable
 from backend.core.errors import Invalid
@@ -332,6 +332,10 @@ def _score(
         "verifiers_source": combo_source,
     }
     with session_scope() as s:
+        # A stage that runs again (a lost worker, a cancel then a re-queue) replaces what an earlier
+        # attempt wrote for this model, in the transaction that writes the new row (its answers go by
+        # cascade); the unique (stage, label) says it cannot be two.
+        s.execute(delete(Evaluation).where(Evaluation.stage_id == ctx.stage_id, Evaluation.label == c.label))
         ev = Evaluation(
             project_id=project_id,
             run_id=ctx.run_id,

@@ -21,7 +21,6 @@ from workers.celery_app import celery_app
 from workers.runner import StageContext, run_stage
 from workers.stages.rollout.chunk import run_chunk
 from workers.stages.rollout.fanout import FANOUT
-from workers.stages.rollout.job import teacher_spec
 
 log = logging.getLogger(__name__)
 KIND = STAGES["rollout"]
@@ -35,7 +34,7 @@ def plan_and_dispatch(ctx: StageContext) -> None:
         teacher = s.get(Teacher, run.teacher_id) if run.teacher_id else None
         if teacher is None:
             raise Invalid("the run's teacher no longer exists", code="teacher_missing")
-        return teacher_spec(teacher).queue
+        return KIND.chunk_queue(s, run)
 
     return FANOUT.dispatch(
         ctx,
