@@ -115,6 +115,45 @@ def test_hang_input_times_out_and_the_pool_keeps_answering():
     assert [v.status for v in math(items[2:], timeout_s=1.5)] == ["passed", "wrong"]
 
 
+_QUEUED_BEHIND_A_HANG = r"""
+import json
+from workers.verifiers.verify import verify_many
+HANG = %r
+long = r"\text{" + "a" * 8000 + "}"  # 16 KB an item: a few queued on one worker pass 64 KiB
+items = [{"completion": rf"$\boxed{{{HANG}}}$", "reference": "3"}]
+items += [{"completion": rf"$\boxed{{{long}}}$", "reference": long} for _ in range(40)]
+combo = {"verifiers": [{"name": "math", "settings": {"timeout_s": 2, "first_tier": False}}]}
+print(json.dumps([v.status for v in verify_many(combo, items)]))
+"""
+
+
+def test_a_hang_with_more_than_a_pipe_buffer_queued_behind_it_is_still_killed():
+    """The pool wrote batches to a worker stuck on a hang until the pipe (64 KiB) was full, then
+    blocked in write() and never reached the deadline that kills the worker: no verdict, ever (each
+    answer of the other worker sent the stuck one another batch). Run in a subprocess with a guard, so
+    it fails rather than hangs."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "DISTILLERY_VERIFY_WORKERS": "2"}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _QUEUED_BEHIND_A_HANG % HANG],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("no verdicts within 90 s: the pool blocked on a pipe to the stuck worker")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == ["timeout"] + ["passed"] * 40
+
+
 def test_pool_replaces_a_killed_worker_and_keeps_order():
     pool = HardTimeoutPool(1)
     try:
