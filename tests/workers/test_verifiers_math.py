@@ -169,6 +169,20 @@ def test_pool_replaces_a_killed_worker_and_keeps_order():
         pool.close()
 
 
+def test_checks_queued_behind_a_busy_hang_go_to_a_new_worker():
+    """A check that has used stall_s of CPU holds nothing else up: what was queued behind it goes to a
+    worker started in its place, and only it is answered `timeout`, at its own deadline."""
+    pool = HardTimeoutPool(1, stall_s=0.2)
+    try:
+        out = pool.map("math:factorial", [(10**9,), (5,), (6,), (7,)], 3)
+        assert [o.status for o in out] == ["timeout", "ok", "ok", "ok"]
+        assert [o.value for o in out[1:]] == [120, 720, 5040]
+        assert pool.detaches == 1 and pool.kills == 1 and pool.restarts == 1 and len(pool._workers) == 1
+        assert pool.map("math:sqrt", [(9,)], 5)[0].value == 3.0
+    finally:
+        pool.close()
+
+
 def test_a_pool_made_on_a_thread_that_ended_keeps_answering():
     """Workers die with the thread that started them (PR_SET_PDEATHSIG); a pool first used from
     asyncio.to_thread, as the adaptive rollout does, lost its workers when that thread ended, and the

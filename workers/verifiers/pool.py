@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 
 log = logging.getLogger(__name__)
 _ROOT = str(Path(__file__).resolve().parents[2])
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 class Outcome(NamedTuple):
@@ -55,7 +56,20 @@ class _Worker:
     queue: deque = field(default_factory=deque)  # indexes sent, oldest (running) first
     head_started: float = 0.0
     unsent: bytearray = field(default_factory=bytearray)  # framed batches the pipe had no room for
+    cpu: float = 0.0  # its CPU seconds at its last message
+    head_cpu: float = 0.0  # its CPU seconds when its head check started
+    look_at: float = 0.0  # when to look again whether its head check stalls
     detached: bool = False  # stalled on a check: gets no more work, goes at its answer or deadline
+
+
+def _cpu_seconds(pid: int, otherwise: float) -> float:
+    """User and system CPU seconds of a process (Linux /proc); `otherwise` where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rpartition(b")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+    except (OSError, IndexError, ValueError):
+        return otherwise
 
 
 def _frame(obj: Any) -> bytes:
@@ -203,16 +217,11 @@ class HardTimeoutPool:
         return answered
 
     def _detach(self, w: _Worker, pending: deque) -> None:
-        """A worker on one check past stall_s: the checks queued behind it go to the other workers, a
-        new worker takes its place, and it runs on at idle priority (a hung check takes no CPU from
-        the others) until its answer or its deadline."""
+        """A worker whose check has used stall_s of CPU: the checks queued behind it go to the other
+        workers, a new worker takes its place, and it runs on until its answer or its deadline."""
         w.detached = True
         self.detaches += 1
         pending.extendleft(reversed(list(w.queue)[1:]))
-        try:
-            os.sched_setscheduler(w.proc.pid, os.SCHED_IDLE, os.sched_param(0))
-        except (OSError, AttributeError):
-            pass
         self._workers[self._workers.index(w)] = self._spawn()
         self._detached.append(w)
         self.restarts += 1
@@ -238,7 +247,7 @@ class HardTimeoutPool:
                         continue
                     idle = not w.queue
                     if idle:
-                        w.head_started = now
+                        w.head_started, w.head_cpu, w.look_at = now, w.cpu, now + stall_s
                     w.queue.extend(chunk)
                     w.unsent += _frame([(i, fn, args[i]) for i in chunk])
                     if not self._flush(w):  # it died since its last answer (while idle, even)
@@ -248,9 +257,7 @@ class HardTimeoutPool:
                         left -= self._lost(w, pending, out)
             everyone = self._workers + self._detached
             due = [w.head_started + timeout_s for w in everyone if w.queue]
-            due += [
-                w.head_started + stall_s for w in self._workers if w.queue and self._may_stall(w, pending)
-            ]
+            due += [w.look_at for w in self._workers if w.queue and self._may_stall(w, pending)]
             wait_s = max(0.0, min(due) - now) if due else 1.0
             by_rx = {w.rx.fileno(): w for w in everyone}
             by_tx = {w.tx: w for w in everyone if w.unsent}
@@ -273,14 +280,14 @@ class HardTimeoutPool:
                     left -= self._lost(w, pending, out)
                     continue
                 if msg[0] == "ready":
-                    w.ready = True
+                    w.ready, w.cpu = True, msg[1]
                     continue
-                i, status, value, start, end = msg
+                i, status, value, start, end, w.cpu = msg
                 if w.queue and w.queue[0] == i:
                     w.queue.popleft()
                 elif i in w.queue:
                     w.queue.remove(i)
-                w.head_started = end
+                w.head_started, w.head_cpu, w.look_at = end, w.cpu, end + stall_s
                 if out[i] is None:
                     out[i] = Outcome(status, value, (end - start) * 1000)
                     left -= 1
@@ -297,9 +304,14 @@ class HardTimeoutPool:
                     if not w.detached:
                         pending.extendleft(reversed([j for j in w.queue if out[j] is None]))
                     self._replace(w)
-                elif not w.detached and w.queue and now >= w.head_started + stall_s:
-                    if self._may_stall(w, pending):
+                elif not w.detached and w.queue and now >= w.look_at and self._may_stall(w, pending):
+                    # By CPU, not wall time: on a loaded machine a check waits for a core, and a new
+                    # worker would only add to the load.
+                    used = _cpu_seconds(w.proc.pid, now - w.head_started + w.head_cpu) - w.head_cpu
+                    if used >= stall_s:
                         self._detach(w, pending)
+                    else:
+                        w.look_at = now + max(0.05, stall_s - used)
         return out  # type: ignore[return-value]
 
     @staticmethod
