@@ -15,6 +15,7 @@ from workers.verifiers.pool import HardTimeoutPool, close_shared_pool
 from workers.verifiers.verify import verify_many
 
 HANG = r"\dfrac{5^{\left(5^{\left(5^{\left(5^5\right)}\right)} - 4\right)} - 5}{16}"  # Math-Verify#65
+SLOW = r"(10^{10})!"  # hangs sympy too, but no power is too big: it takes the pool's hard kill
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -105,7 +106,7 @@ def test_first_tier_settles_numbers_and_math_verify_the_rest():
 def test_hang_input_times_out_and_the_pool_keeps_answering():
     items = [
         {"completion": r"\boxed{\sqrt{4}}", "reference": "2"},
-        {"completion": rf"The final answer is $\boxed{{{HANG}}}$.", "reference": "3"},
+        {"completion": rf"The final answer is $\boxed{{{SLOW}}}$.", "reference": "3"},
         {"completion": r"\boxed{\sqrt{9}}", "reference": "3"},
         {"completion": r"\boxed{\sqrt{9}}", "reference": "4"},
     ]
@@ -141,7 +142,7 @@ def test_a_hang_with_more_than_a_pipe_buffer_queued_behind_it_is_still_killed():
     env = {**os.environ, "PYTHONPATH": str(root), "DISTILLERY_VERIFY_WORKERS": "2"}
     try:
         done = subprocess.run(
-            [sys.executable, "-c", _QUEUED_BEHIND_A_HANG % HANG],
+            [sys.executable, "-c", _QUEUED_BEHIND_A_HANG % SLOW],
             cwd=root,
             env=env,
             capture_output=True,
@@ -152,6 +153,25 @@ def test_a_hang_with_more_than_a_pipe_buffer_queued_behind_it_is_still_killed():
         pytest.fail("no verdicts within 90 s: the pool blocked on a pipe to the stuck worker")
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.splitlines()[-1]) == ["timeout"] + ["passed"] * 40
+
+
+def test_a_power_too_big_for_sympy_is_a_timeout_at_once():
+    """The Math-Verify#65 family (a power tower sympy would compute exactly) is answered `timeout`
+    without running math-verify, instead of taking a worker for the whole timeout; powers sympy
+    computes in time are compared as before."""
+    from workers.verifiers.pool import shared_pool
+
+    kills = shared_pool().kills
+    items = [
+        {"completion": rf"The final answer is $\boxed{{{HANG}}}$.", "reference": "3"},
+        {"completion": r"$\boxed{9^{9^{9}}}$", "reference": "9"},
+        {"completion": r"$\boxed{2^{2^{2^{2}}}}$", "reference": "65536"},
+        {"completion": r"$\boxed{2^{2^{10}}}$", "reference": "4^{512}"},
+    ]
+    vs = math(items, timeout_s=10, first_tier=False)
+    assert [v.status for v in vs] == ["timeout", "timeout", "passed", "passed"]
+    assert vs[0].passed is None and vs[0].detail["tier"] == "too_big"
+    assert shared_pool().kills == kills
 
 
 def test_pool_replaces_a_killed_worker_and_keeps_order():
