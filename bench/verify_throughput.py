@@ -22,6 +22,7 @@ never waits more than 5 s (the longest wait, clean / mixed: one verify_many call
 between two batches for the second).
 
     .venv/bin/python bench/verify_throughput.py --only-hang-share [--mixed-n 3000] [--hang-share 0.1]
+        [--hang-kind tower|factorial]
 """
 
 from __future__ import annotations
@@ -60,6 +61,13 @@ def main() -> int:
     ap.add_argument("--hang-share", type=float, default=0.1)
     ap.add_argument("--filter-batch", type=int, default=512, help="the filter stage's batch (its default)")
     ap.add_argument("--only-hang-share", action="store_true", help="skip the rows against the serial loop")
+    ap.add_argument(
+        "--hang-kind",
+        choices=("tower", "factorial"),
+        default="tower",
+        help="tower: the Math-Verify#65 family (answered by the size check); factorial: (10^{k})!, which"
+        " hangs sympy past the size check, so every one takes the pool's hard kill",
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
@@ -172,6 +180,9 @@ def hang_share(args: argparse.Namespace) -> int:
     n_hang = round(args.mixed_n * args.hang_share / (1 - args.hang_share))
     mixed = make(args.mixed_n + n_hang, n_hang, seed=3)
     clean = [i for i in mixed if i["kind"] != "hang"]
+    if args.hang_kind == "factorial":
+        for k, i in enumerate(x for x in mixed if x["kind"] == "hang"):
+            i["completion"] = f"The final answer is $\\boxed{{(10^{{{10 + k % 3}}})!}}$."
     combo = {"verifiers": [{"name": "math", "settings": {"timeout_s": args.timeout}}]}
     load_before = os.getloadavg()
     pool = shared_pool()
@@ -209,7 +220,8 @@ def hang_share(args: argparse.Namespace) -> int:
 
     print(
         f"math verifier, {len(clean):,} normal items alone and with {n_hang} hang-family items mixed in "
-        f"({args.hang_share:.0%}), timeout {args.timeout:g}s, {pool.size} workers, {os.cpu_count()} cores"
+        f"({args.hang_share:.0%}, {args.hang_kind}), timeout {args.timeout:g}s, {pool.size} workers, "
+        f"{os.cpu_count()} cores"
     )
     print(
         f"{'':30}{'clean s':>9}{'items/s':>9}{'mixed s':>9}{'items/s':>9}{'ratio':>7}{'longest wait s':>16}"

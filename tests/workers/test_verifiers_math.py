@@ -203,6 +203,31 @@ def test_checks_queued_behind_a_busy_hang_go_to_a_new_worker():
         pool.close()
 
 
+def test_a_watched_map_reports_while_it_waits_and_stops_on_what_the_watch_raises():
+    """The filter stage's cancel check runs inside a long batch: what the watch raises ends the map, and
+    the worker left on a check is replaced, so the pool answers the next map."""
+    from workers.verifiers.pool import watched
+
+    class Stop(Exception):
+        pass
+
+    seen: list[tuple[int, int]] = []
+
+    def watch(done: int, total: int) -> None:
+        seen.append((done, total))
+        if len(seen) == 2:
+            raise Stop
+
+    pool = HardTimeoutPool(1)
+    try:
+        with watched(watch, every_s=0.1), pytest.raises(Stop):
+            pool.map("time:sleep", [(0,), (30,)], 60)
+        assert seen[-1] == (1, 2)
+        assert pool.map("math:sqrt", [(16,)], 5)[0].value == 4.0 and pool.restarts == 1
+    finally:
+        pool.close()
+
+
 def test_a_pool_made_on_a_thread_that_ended_keeps_answering():
     """Workers die with the thread that started them (PR_SET_PDEATHSIG); a pool first used from
     asyncio.to_thread, as the adaptive rollout does, lost its workers when that thread ended, and the

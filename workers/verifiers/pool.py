@@ -26,7 +26,9 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -109,6 +111,20 @@ class _Spawner:
 
 
 _spawner = _Spawner()
+_watch = threading.local()
+
+
+@contextmanager
+def watched(callback: Callable[[int, int], None], every_s: float = 1.0) -> Iterator[None]:
+    """While a map on this thread waits, callback(answered, total) at most every every_s seconds (the
+    filter stage's cancel check). What it raises ends the map: its workers still on checks are
+    replaced, and the exception goes to the map's caller."""
+    before = getattr(_watch, "value", None)
+    _watch.value = (callback, max(0.05, every_s))
+    try:
+        yield
+    finally:
+        _watch.value = before
 
 
 class HardTimeoutPool:
@@ -231,8 +247,13 @@ class HardTimeoutPool:
         pending = deque(range(len(args)))
         left, failed_starts = len(args), 0
         stall_s = min(self.stall_s, timeout_s / 2)
+        watch, every_s = getattr(_watch, "value", None) or (None, math.inf)
+        watched_at = time.monotonic()
         while left:
             now = time.monotonic()
+            if watch is not None and now - watched_at >= every_s:
+                watched_at = now
+                watch(len(args) - left, len(args))
             for w in list(self._workers):
                 # Only to a worker that has taken everything sent before: a blocked write would keep
                 # this loop from the deadlines.
@@ -258,7 +279,7 @@ class HardTimeoutPool:
             everyone = self._workers + self._detached
             due = [w.head_started + timeout_s for w in everyone if w.queue]
             due += [w.look_at for w in self._workers if w.queue and self._may_stall(w, pending)]
-            wait_s = max(0.0, min(due) - now) if due else 1.0
+            wait_s = min(max(0.0, min(due) - now) if due else 1.0, every_s)
             by_rx = {w.rx.fileno(): w for w in everyone}
             by_tx = {w.tx: w for w in everyone if w.unsent}
             readable, writable, _ = select.select(list(by_rx), list(by_tx), [], wait_s)
