@@ -5,9 +5,19 @@ math-verify's own timeout is signal.alarm, which only works on a main thread and
 sympy stuck in C (huggingface/Math-Verify#65), so only killing the process is sure. Workers are plain
 subprocesses (not multiprocessing children), so the pool also runs inside a daemonic Celery worker.
 Each worker gets small batches and answers each check as it finishes; the end of one check is the
-start of the next, so every check has its own deadline. (pebble's ProcessPool with a per-task timeout
-was the building block considered: a future and a round trip per task made it 12k trivial checks/s on
-2 cores against this pool's 42k, and its workers are multiprocessing children.)
+start of the next, so every check has its own deadline.
+
+Nothing here waits on a worker's pipe: batches are framed as Connection.send would and written without
+blocking, the rest when `select` says the pipe has room, and a worker gets more only once it has taken
+everything sent before. (A blocking send to a worker stuck in sympy filled the 64 KiB pipe and kept the
+loop from the deadline that would kill it, for ever.) A check that has used stall_s of CPU holds nothing
+else up: what was queued behind it goes back to the others, a new worker takes its place in the pool,
+and it runs on, detached, until its answer (then it goes) or its deadline (then it is killed); the
+first answer of a check that two workers were sent is the one kept.
+
+(pebble's ProcessPool with a per-task timeout was the building block considered: a future and a round
+trip per task made it 12k trivial checks/s on 2 cores against this pool's 42k, and its workers are
+multiprocessing children.)
 """
 
 from __future__ import annotations
@@ -49,7 +59,7 @@ class PoolError(RuntimeError):
     pass
 
 
-@dataclass
+@dataclass(eq=False)  # a worker is itself, whatever its state
 class _Worker:
     proc: subprocess.Popen
     rx: Connection
