@@ -206,12 +206,16 @@ def hang_share(args: argparse.Namespace) -> int:
         (f"filter stage ({args.filter_batch}/batch)", args.filter_batch),
     ):
         # clean, mixed, mixed, clean: a change of the shared machine's load falls on both alike
+        detaches = pool.detaches
         got_clean, t_clean, gap_clean = timed(clean, batch)
+        detaches_clean = pool.detaches - detaches
         kills = pool.kills
         got_mixed, t_mixed, gap_mixed = timed(mixed, batch)
         _, t2_mixed, gap2_mixed = timed(mixed, batch)
         kills = (pool.kills - kills) // 2
+        detaches_mixed = (pool.detaches - detaches - detaches_clean) // 2
         _, t2_clean, gap2_clean = timed(clean, batch)
+        detaches_clean += pool.detaches - detaches - detaches_clean - 2 * detaches_mixed
         t_clean, t_mixed = (t_clean + t2_clean) / 2, (t_mixed + t2_mixed) / 2
         rows.append((name, t_clean, max(gap_clean, gap2_clean), t_mixed, max(gap_mixed, gap2_mixed), kills))
         expected = iter(v.status for v in got_clean)
@@ -221,7 +225,7 @@ def hang_share(args: argparse.Namespace) -> int:
             if i["kind"] != "hang" and v.status != next(expected)
         )
         hang_v = [v for i, v in zip(mixed, got_mixed, strict=True) if i["kind"] == "hang"]
-        rows[-1] += (sum(v.status == "timeout" for v in hang_v), shifted)
+        rows[-1] += (sum(v.status == "timeout" for v in hang_v), shifted, detaches_clean, detaches_mixed)
     close_shared_pool()
 
     print(
@@ -233,7 +237,7 @@ def hang_share(args: argparse.Namespace) -> int:
         f"{'':30}{'clean s':>9}{'items/s':>9}{'mixed s':>9}{'items/s':>9}{'ratio':>7}{'longest wait s':>16}"
     )
     ok = True
-    for name, t_clean, gap_clean, t_mixed, gap_mixed, kills, timeouts, shifted in rows:
+    for name, t_clean, gap_clean, t_mixed, gap_mixed, kills, timeouts, shifted, det_clean, det_mixed in rows:
         ratio = (len(mixed) / t_mixed) / (len(clean) / t_clean)
         ok &= ratio >= 0.5 and timeouts == n_hang and shifted == 0
         if "filter" in name:
@@ -241,7 +245,8 @@ def hang_share(args: argparse.Namespace) -> int:
         print(
             f"{name:30}{t_clean:>9.1f}{len(clean) / t_clean:>9.1f}{t_mixed:>9.1f}{len(mixed) / t_mixed:>9.1f}"
             f"{ratio:>7.2f}{gap_clean:>7.1f} /{gap_mixed:>6.1f}   ({timeouts}/{n_hang} timeout, "
-            f"{kills} killed, {shifted} normal items with another verdict than alone)"
+            f"{kills} killed, detached {det_clean} clean / {det_mixed} mixed, {shifted} normal items with "
+            "another verdict than alone)"
         )
     load = ", ".join(f"{a:.1f}" for a in load_before)
     print(f"load average (1, 5, 15 min) before: {load}; after: {os.getloadavg()[0]:.1f}")
