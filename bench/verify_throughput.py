@@ -12,6 +12,18 @@ hard timeout + 1 s and every other item must get the same verdict as before (not
 
 The subset row runs the same verifier with its first tier off on the first items, beside the loop's time
 on those items: how much of the gain is the pool and the short extracted answer, not the first tier.
+
+The hang-share rows (issue 23): the first --mixed-n normal items alone, then the same items with a share
+of the hang family (--hang-share, 10%) spread through them, through the same pool in the same run, both
+in one verify_many call and in the filter stage's way (verify_many over batches of --filter-batch, as
+workers/stages/filter/chunk.py does, whose progress moves once a batch), each twice (clean, mixed, mixed,
+clean; the mean of the two). Target: the hang-mixed run keeps
+at least half the clean run's throughput (items/s, hang items counted), and the filter stage's progress
+never waits more than 5 s (the longest wait, clean / mixed: one verify_many call for the first row,
+between two batches for the second).
+
+    .venv/bin/python bench/verify_throughput.py --only-hang-share [--mixed-n 3000] [--hang-share 0.1]
+        [--hang-kind tower|factorial]
 """
 
 from __future__ import annotations
@@ -46,6 +58,17 @@ def main() -> int:
     ap.add_argument("--around", type=int, default=3000, help="normal items mixed with the hang family")
     ap.add_argument("--subset", type=int, default=5_000, help="items also run with the first tier off")
     ap.add_argument("--slices", type=int, default=10, help="turns the loop and verify_many take")
+    ap.add_argument("--mixed-n", type=int, default=3000, help="normal items of the hang-share rows")
+    ap.add_argument("--hang-share", type=float, default=0.1)
+    ap.add_argument("--filter-batch", type=int, default=512, help="the filter stage's batch (its default)")
+    ap.add_argument("--only-hang-share", action="store_true", help="skip the rows against the serial loop")
+    ap.add_argument(
+        "--hang-kind",
+        choices=("tower", "factorial"),
+        default="tower",
+        help="tower: the Math-Verify#65 family (answered by the size check); factorial: (10^{k})!, which"
+        " hangs sympy past the size check, so every one takes the pool's hard kill",
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
@@ -53,6 +76,8 @@ def main() -> int:
     from workers.verifiers.pool import close_shared_pool, shared_pool
     from workers.verifiers.verify import verify_many
 
+    if args.only_hang_share:
+        return hang_share(args)
     items = make(args.n, args.hang)
     rest = [i for i in items if i["kind"] != "hang"]
     combo = {"verifiers": [{"name": "math", "settings": {"timeout_s": args.timeout}}]}
@@ -146,6 +171,87 @@ def main() -> int:
     print(f"ratio: {ratio:.2f}x the serial loop (target >= 1.8x): {'PASS' if ok_ratio else 'FAIL'}")
     print(f"hard timeout: {'PASS' if ok_hang and shifted == 0 else 'FAIL'}; stalls: 0")
     return 0 if ok_ratio and ok_hang and shifted == 0 else 1
+
+
+def hang_share(args: argparse.Namespace) -> int:
+    """Throughput with a share of hang-family items against the same normal items alone, same pool."""
+    from workers.verifiers.pool import close_shared_pool, shared_pool
+    from workers.verifiers.verify import verify_many
+
+    n_hang = round(args.mixed_n * args.hang_share / (1 - args.hang_share))
+    mixed = make(args.mixed_n + n_hang, n_hang, seed=3)
+    clean = [i for i in mixed if i["kind"] != "hang"]
+    if args.hang_kind == "factorial":
+        for k, i in enumerate(x for x in mixed if x["kind"] == "hang"):
+            i["completion"] = f"The final answer is $\\boxed{{(10^{{{10 + k % 3}}})!}}$."
+    combo = {"verifiers": [{"name": "math", "settings": {"timeout_s": args.timeout}}]}
+    load_before = os.getloadavg()
+    pool = shared_pool()
+    pool.map("workers.verifiers.math:slow_check", [("1", "1", 6)] * pool.size, args.timeout)  # all ready
+
+    def timed(items: list[dict], batch: int) -> tuple[list, float, float]:
+        """Verdicts, seconds, and the longest wait between two batches (the filter stage's progress)."""
+        out, gaps = [], []
+        t0 = last = time.perf_counter()
+        for k in range(0, len(items), batch):
+            out += verify_many(combo, items[k : k + batch])
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+        return out, time.perf_counter() - t0, max(gaps)
+
+    rows = []
+    for name, batch in (
+        ("verify_many", len(mixed)),
+        (f"filter stage ({args.filter_batch}/batch)", args.filter_batch),
+    ):
+        # clean, mixed, mixed, clean: a change of the shared machine's load falls on both alike
+        detaches = pool.detaches
+        got_clean, t_clean, gap_clean = timed(clean, batch)
+        detaches_clean = pool.detaches - detaches
+        kills = pool.kills
+        got_mixed, t_mixed, gap_mixed = timed(mixed, batch)
+        _, t2_mixed, gap2_mixed = timed(mixed, batch)
+        kills = (pool.kills - kills) // 2
+        detaches_mixed = (pool.detaches - detaches - detaches_clean) // 2
+        _, t2_clean, gap2_clean = timed(clean, batch)
+        detaches_clean += pool.detaches - detaches - detaches_clean - 2 * detaches_mixed
+        t_clean, t_mixed = (t_clean + t2_clean) / 2, (t_mixed + t2_mixed) / 2
+        rows.append((name, t_clean, max(gap_clean, gap2_clean), t_mixed, max(gap_mixed, gap2_mixed), kills))
+        expected = iter(v.status for v in got_clean)
+        shifted = sum(
+            1
+            for i, v in zip(mixed, got_mixed, strict=True)
+            if i["kind"] != "hang" and v.status != next(expected)
+        )
+        hang_v = [v for i, v in zip(mixed, got_mixed, strict=True) if i["kind"] == "hang"]
+        rows[-1] += (sum(v.status == "timeout" for v in hang_v), shifted, detaches_clean, detaches_mixed)
+    close_shared_pool()
+
+    print(
+        f"math verifier, {len(clean):,} normal items alone and with {n_hang} hang-family items mixed in "
+        f"({args.hang_share:.0%}, {args.hang_kind}), timeout {args.timeout:g}s, {pool.size} workers, "
+        f"{os.cpu_count()} cores"
+    )
+    print(
+        f"{'':30}{'clean s':>9}{'items/s':>9}{'mixed s':>9}{'items/s':>9}{'ratio':>7}{'longest wait s':>16}"
+    )
+    ok = True
+    for name, t_clean, gap_clean, t_mixed, gap_mixed, kills, timeouts, shifted, det_clean, det_mixed in rows:
+        ratio = (len(mixed) / t_mixed) / (len(clean) / t_clean)
+        ok &= ratio >= 0.5 and timeouts == n_hang and shifted == 0
+        if "filter" in name:
+            ok &= gap_mixed <= 5
+        print(
+            f"{name:30}{t_clean:>9.1f}{len(clean) / t_clean:>9.1f}{t_mixed:>9.1f}{len(mixed) / t_mixed:>9.1f}"
+            f"{ratio:>7.2f}{gap_clean:>7.1f} /{gap_mixed:>6.1f}   ({timeouts}/{n_hang} timeout, "
+            f"{kills} killed, detached {det_clean} clean / {det_mixed} mixed, {shifted} normal items with "
+            "another verdict than alone)"
+        )
+    load = ", ".join(f"{a:.1f}" for a in load_before)
+    print(f"load average (1, 5, 15 min) before: {load}; after: {os.getloadavg()[0]:.1f}")
+    print(f"ratio = hang-mixed items/s over clean items/s (target >= 0.5): {'PASS' if ok else 'FAIL'}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from workers.verifiers.pool import HardTimeoutPool, close_shared_pool
 from workers.verifiers.verify import verify_many
 
 HANG = r"\dfrac{5^{\left(5^{\left(5^{\left(5^5\right)}\right)} - 4\right)} - 5}{16}"  # Math-Verify#65
+SLOW = r"(10^{10})!"  # hangs sympy too, but no power is too big: it takes the pool's hard kill
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -105,7 +106,7 @@ def test_first_tier_settles_numbers_and_math_verify_the_rest():
 def test_hang_input_times_out_and_the_pool_keeps_answering():
     items = [
         {"completion": r"\boxed{\sqrt{4}}", "reference": "2"},
-        {"completion": rf"The final answer is $\boxed{{{HANG}}}$.", "reference": "3"},
+        {"completion": rf"The final answer is $\boxed{{{SLOW}}}$.", "reference": "3"},
         {"completion": r"\boxed{\sqrt{9}}", "reference": "3"},
         {"completion": r"\boxed{\sqrt{9}}", "reference": "4"},
     ]
@@ -113,6 +114,64 @@ def test_hang_input_times_out_and_the_pool_keeps_answering():
     assert [v.status for v in vs] == ["passed", "timeout", "passed", "wrong"]
     assert vs[1].passed is None and vs[1].detail == {"timeout_s": 1.5}
     assert [v.status for v in math(items[2:], timeout_s=1.5)] == ["passed", "wrong"]
+
+
+_QUEUED_BEHIND_A_HANG = r"""
+import json
+from workers.verifiers.verify import verify_many
+HANG = %r
+long = r"\text{" + "a" * 8000 + "}"  # 16 KB an item: a few queued on one worker pass 64 KiB
+items = [{"completion": rf"$\boxed{{{HANG}}}$", "reference": "3"}]
+items += [{"completion": rf"$\boxed{{{long}}}$", "reference": long} for _ in range(40)]
+combo = {"verifiers": [{"name": "math", "settings": {"timeout_s": 2, "first_tier": False}}]}
+print(json.dumps([v.status for v in verify_many(combo, items)]))
+"""
+
+
+def test_a_hang_with_more_than_a_pipe_buffer_queued_behind_it_is_still_killed():
+    """The pool wrote batches to a worker stuck on a hang until the pipe (64 KiB) was full, then
+    blocked in write() and never reached the deadline that kills the worker: no verdict, ever (each
+    answer of the other worker sent the stuck one another batch). Run in a subprocess with a guard, so
+    it fails rather than hangs."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "DISTILLERY_VERIFY_WORKERS": "2"}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _QUEUED_BEHIND_A_HANG % SLOW],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("no verdicts within 90 s: the pool blocked on a pipe to the stuck worker")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == ["timeout"] + ["passed"] * 40
+
+
+def test_a_power_too_big_for_sympy_is_a_timeout_at_once():
+    """The Math-Verify#65 family (a power tower sympy would compute exactly) is answered `timeout`
+    without running math-verify, instead of taking a worker for the whole timeout; powers sympy
+    computes in time are compared as before."""
+    from workers.verifiers.pool import shared_pool
+
+    kills = shared_pool().kills
+    items = [
+        {"completion": rf"The final answer is $\boxed{{{HANG}}}$.", "reference": "3"},
+        {"completion": r"$\boxed{9^{9^{9}}}$", "reference": "9"},
+        {"completion": r"$\boxed{2^{2^{2^{2}}}}$", "reference": "65536"},
+        {"completion": r"$\boxed{2^{2^{10}}}$", "reference": "4^{512}"},
+    ]
+    vs = math(items, timeout_s=10, first_tier=False)
+    assert [v.status for v in vs] == ["timeout", "timeout", "passed", "passed"]
+    assert vs[0].passed is None and vs[0].detail["tier"] == "too_big"
+    assert shared_pool().kills == kills
 
 
 def test_pool_replaces_a_killed_worker_and_keeps_order():
@@ -126,6 +185,45 @@ def test_pool_replaces_a_killed_worker_and_keeps_order():
         died = pool.map("os:_exit", [(1,)], 5)
         assert died[0].status == "error" and "died" in died[0].value
         assert pool.map("math:sqrt", [(9,)], 5)[0].value == 3.0
+    finally:
+        pool.close()
+
+
+def test_checks_queued_behind_a_busy_hang_go_to_a_new_worker():
+    """A check that has used stall_s of CPU holds nothing else up: what was queued behind it goes to a
+    worker started in its place, and only it is answered `timeout`, at its own deadline."""
+    pool = HardTimeoutPool(1, stall_s=0.2)
+    try:
+        out = pool.map("math:factorial", [(10**9,), (5,), (6,), (7,)], 8)  # 0.2 s of CPU even when loaded
+        assert [o.status for o in out] == ["timeout", "ok", "ok", "ok"]
+        assert [o.value for o in out[1:]] == [120, 720, 5040]
+        assert pool.detaches == 1 and pool.kills == 1 and pool.restarts == 1 and len(pool._workers) == 1
+        assert pool.map("math:sqrt", [(9,)], 5)[0].value == 3.0
+    finally:
+        pool.close()
+
+
+def test_a_watched_map_reports_while_it_waits_and_stops_on_what_the_watch_raises():
+    """The filter stage's cancel check runs inside a long batch: what the watch raises ends the map, and
+    the worker left on a check is replaced, so the pool answers the next map."""
+    from workers.verifiers.pool import watched
+
+    class Stop(Exception):
+        pass
+
+    seen: list[tuple[int, int]] = []
+
+    def watch(done: int, total: int) -> None:
+        seen.append((done, total))
+        if done:  # the quick check answered, the other one still running
+            raise Stop
+
+    pool = HardTimeoutPool(1)
+    try:
+        with watched(watch, every_s=0.1), pytest.raises(Stop):
+            pool.map("time:sleep", [(0,), (30,)], 60)
+        assert seen[-1] == (1, 2)
+        assert pool.map("math:sqrt", [(16,)], 5)[0].value == 4.0 and pool.restarts == 1
     finally:
         pool.close()
 

@@ -4,6 +4,7 @@ first tier where it is sure and by HF math-verify (in the hard-timeout pool) oth
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from typing import Any
@@ -17,6 +18,7 @@ _SLOW = "workers.verifiers.math:slow_check"
 _REF_SLOW = "workers.verifiers.math:slow_reference_parses"
 _PROSE = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
 _TEXT_CMD = re.compile(r"\\(?:begin|end)\{[a-zA-Z*]+\}|\\[a-zA-Z]+")
+_MAX_BITS = 1 << 22  # a power this big takes sympy a second; the hang family is past 2^1000 bits
 log = logging.getLogger(__name__)
 
 
@@ -37,6 +39,41 @@ def _is_expression(parsed: list, text: str) -> bool:
     return any(not isinstance(p, str) for p in parsed) and len(_PROSE.findall(_TEXT_CMD.sub("", text))) < 2
 
 
+def _bits(e) -> float | None:
+    """An upper bound on log2 of the numbers (numerator, denominator) sympy would compute exactly from e
+    (integers and fractions under +, * and powers); None where e is anything else."""
+    from sympy import Add, Mul, Pow, Rational
+
+    if isinstance(e, Rational):
+        return math.log2(max(abs(e.p), abs(e.q), 1))
+    if isinstance(e, Add | Mul):
+        parts = [_bits(a) for a in e.args]
+        if None in parts:
+            return None
+        return max(parts) + math.log2(len(parts)) if isinstance(e, Add) else sum(parts)  # type: ignore[arg-type]
+    if isinstance(e, Pow):
+        base, expt = _bits(e.base), _bits(e.exp)
+        if base is None or expt is None:
+            return None
+        if base <= 1:  # |base| <= 1: no bigger
+            return base
+        return base * 2.0**expt if expt < 64 else math.inf
+    return None
+
+
+def _too_big(parsed: list) -> bool:
+    """A power past _MAX_BITS anywhere in the expression: sympy computes integer powers exactly and would
+    never return (5^{5^{5^{5^5}}} and its kin, Math-Verify#65), so the check is a sure timeout."""
+    from sympy import Basic, Pow, preorder_traversal
+
+    for p in parsed:
+        if isinstance(p, Basic):
+            for node in preorder_traversal(p):
+                if isinstance(node, Pow) and (_bits(node) or 0.0) > _MAX_BITS:
+                    return True
+    return False
+
+
 def slow_check(answer: str, reference: str, float_rounding: int) -> tuple[Status, dict[str, Any]]:
     """math-verify on one extracted answer; runs in a pool worker."""
     from math_verify import verify
@@ -47,6 +84,8 @@ def slow_check(answer: str, reference: str, float_rounding: int) -> tuple[Status
     pred = _parse(answer)
     if not pred:
         return "unparseable", {"answer": answer[:200], "reason": "math-verify found no expression"}
+    if _too_big(pred) or _too_big(gold):  # answered at once, not after burning the whole timeout
+        return "timeout", {"answer": answer[:200], "tier": "too_big"}
     ok = verify(gold, pred, float_rounding=float_rounding, timeout_seconds=None, raise_on_error=True)
     return ("passed" if ok else "wrong"), {"answer": answer[:200], "tier": "math_verify"}
 

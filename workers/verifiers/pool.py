@@ -5,9 +5,19 @@ math-verify's own timeout is signal.alarm, which only works on a main thread and
 sympy stuck in C (huggingface/Math-Verify#65), so only killing the process is sure. Workers are plain
 subprocesses (not multiprocessing children), so the pool also runs inside a daemonic Celery worker.
 Each worker gets small batches and answers each check as it finishes; the end of one check is the
-start of the next, so every check has its own deadline. (pebble's ProcessPool with a per-task timeout
-was the building block considered: a future and a round trip per task made it 12k trivial checks/s on
-2 cores against this pool's 42k, and its workers are multiprocessing children.)
+start of the next, so every check has its own deadline.
+
+Nothing here waits on a worker's pipe: batches are framed as Connection.send would and written without
+blocking, the rest when `select` says the pipe has room, and a worker gets more only once it has taken
+everything sent before. (A blocking send to a worker stuck in sympy filled the 64 KiB pipe and kept the
+loop from the deadline that would kill it, for ever.) A check that has used stall_s of CPU holds nothing
+else up: what was queued behind it goes back to the others, a new worker takes its place in the pool,
+and it runs on, detached, until its answer (then it goes) or its deadline (then it is killed); the
+first answer of a check that two workers were sent is the one kept.
+
+(pebble's ProcessPool with a per-task timeout was the building block considered: a future and a round
+trip per task made it 12k trivial checks/s on 2 cores against this pool's 42k, and its workers are
+multiprocessing children.)
 """
 
 from __future__ import annotations
@@ -16,21 +26,27 @@ import atexit
 import logging
 import math
 import os
+import pickle
 import queue
+import select
 import signal
+import struct
 import subprocess
 import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, NamedTuple
 
 log = logging.getLogger(__name__)
 _ROOT = str(Path(__file__).resolve().parents[2])
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 class Outcome(NamedTuple):
@@ -43,14 +59,36 @@ class PoolError(RuntimeError):
     pass
 
 
-@dataclass
+@dataclass(eq=False)  # a worker is itself, whatever its state
 class _Worker:
     proc: subprocess.Popen
     rx: Connection
-    tx: Connection
+    tx: int  # the write end of the worker's pipe, non-blocking
     ready: bool = False
     queue: deque = field(default_factory=deque)  # indexes sent, oldest (running) first
     head_started: float = 0.0
+    unsent: bytearray = field(default_factory=bytearray)  # framed batches the pipe had no room for
+    cpu: float = 0.0  # its CPU seconds at its last message
+    head_cpu: float = 0.0  # its CPU seconds when its head check started
+    look_at: float = 0.0  # when to look again whether its head check stalls
+    detached: bool = False  # stalled on a check: gets no more work, goes at its answer or deadline
+
+
+def _cpu_seconds(pid: int, otherwise: float) -> float:
+    """User and system CPU seconds of a process (Linux /proc); `otherwise` where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rpartition(b")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+    except (OSError, IndexError, ValueError):
+        return otherwise
+
+
+def _frame(obj: Any) -> bytes:
+    """What Connection.send writes (a 4-byte big-endian length, then the pickle), for a non-blocking
+    write that may take several turns."""
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    return struct.pack("!i", len(data)) + data
 
 
 class _Spawner:
@@ -83,15 +121,37 @@ class _Spawner:
 
 
 _spawner = _Spawner()
+_watch = threading.local()
+
+
+@contextmanager
+def watched(callback: Callable[[int, int], None], every_s: float = 1.0) -> Iterator[None]:
+    """While a map on this thread waits, callback(answered, total) at most every every_s seconds (the
+    filter stage's cancel check). What it raises ends the map: its workers still on checks are
+    replaced, and the exception goes to the map's caller."""
+    before = getattr(_watch, "value", None)
+    _watch.value = (callback, max(0.05, every_s))
+    try:
+        yield
+    finally:
+        _watch.value = before
 
 
 class HardTimeoutPool:
-    def __init__(self, size: int | None = None, *, preload: tuple[str, ...] = (), batch: int = 8):
+    def __init__(
+        self,
+        size: int | None = None,
+        *,
+        preload: tuple[str, ...] = (),
+        batch: int = 8,
+        stall_s: float = 0.5,
+    ):
         self.size = max(1, size or os.cpu_count() or 1)
-        self.preload, self.batch = preload, batch
-        self.kills = self.restarts = 0
+        self.preload, self.batch, self.stall_s = preload, batch, stall_s
+        self.kills = self.restarts = self.detaches = 0
         self._lock = threading.Lock()
         self._workers: list[_Worker] = [self._spawn() for _ in range(self.size)]
+        self._detached: list[_Worker] = []  # stalled workers still on a check, past the pool's size
 
     def _spawn(self) -> _Worker:
         return _spawner.run(self._start_worker)
@@ -112,7 +172,8 @@ class HardTimeoutPool:
         )
         os.close(c_rx)
         os.close(c_tx)
-        return _Worker(proc, Connection(p_rx, writable=False), Connection(p_tx, readable=False))
+        os.set_blocking(p_tx, False)
+        return _Worker(proc, Connection(p_rx, writable=False), p_tx)
 
     def _kill(self, w: _Worker) -> None:
         try:
@@ -121,19 +182,49 @@ class HardTimeoutPool:
             pass
         w.proc.wait()
         w.rx.close()
-        w.tx.close()
+        try:
+            os.close(w.tx)
+        except OSError:
+            pass
 
     def _replace(self, w: _Worker) -> None:
         self._kill(w)
+        if w.detached:  # its place in the pool was filled when it stalled
+            self._detached.remove(w)
+            return
         self.restarts += 1
         self._workers[self._workers.index(w)] = self._spawn()
+
+    def _flush(self, w: _Worker) -> bool:
+        """Writes what the worker's pipe has room for, never waiting; False if the worker is gone."""
+        while w.unsent:
+            try:
+                n = os.write(w.tx, w.unsent)
+            except BlockingIOError:
+                return True
+            except OSError:  # EPIPE: it died
+                return False
+            del w.unsent[:n]
+        return True
 
     def map(self, fn: str, args: list[tuple], timeout_s: float) -> list[Outcome]:
         """fn ("module:function") applied to each args tuple, each within timeout_s of its start."""
         with self._lock:
             if not self._workers:
                 raise PoolError("the pool is closed")
-            return self._map(fn, list(args), timeout_s)
+            try:
+                return self._map(fn, list(args), timeout_s)
+            finally:
+                self._settle()
+
+    def _settle(self) -> None:
+        """After a map: no worker may still be on a check (one answered by another worker, or left by
+        an error), or the next map would wait on it."""
+        for w in list(self._detached):
+            self._replace(w)
+        for w in list(self._workers):
+            if w.queue:
+                self._replace(w)
 
     def _lost(self, w: _Worker, pending: deque, out: list) -> int:
         """A worker found dead, on a receive or a send: the check it was on (the likely cause) is
@@ -141,39 +232,77 @@ class HardTimeoutPool:
         answered (0 or 1)."""
         answered = 0
         if w.queue:
-            out[w.queue.popleft()] = Outcome("error", "the worker process died", 0.0)
-            answered = 1
+            i = w.queue.popleft()
+            if out[i] is None:
+                out[i] = Outcome("error", "the worker process died", 0.0)
+                answered = 1
         log.warning("verifier worker %s died (exit %s)", w.proc.pid, w.proc.poll())
-        pending.extendleft(reversed(w.queue))
+        if not w.detached:  # a detached worker's other checks went back when it stalled
+            pending.extendleft(reversed([i for i in w.queue if out[i] is None]))
         self._replace(w)
         return answered
+
+    def _detach(self, w: _Worker, pending: deque) -> None:
+        """A worker whose check has used stall_s of CPU: the checks queued behind it go to the other
+        workers, a new worker takes its place, and it runs on until its answer or its deadline."""
+        w.detached = True
+        self.detaches += 1
+        pending.extendleft(reversed(list(w.queue)[1:]))
+        self._workers[self._workers.index(w)] = self._spawn()
+        self._detached.append(w)
+        self.restarts += 1
 
     def _map(self, fn: str, args: list[tuple], timeout_s: float) -> list[Outcome]:
         out: list[Outcome | None] = [None] * len(args)
         pending = deque(range(len(args)))
         left, failed_starts = len(args), 0
+        stall_s = min(self.stall_s, timeout_s / 2)
+        watch, every_s = getattr(_watch, "value", None) or (None, math.inf)
+        watched_at = time.monotonic()
         while left:
             now = time.monotonic()
-            for w in self._workers:
-                if w.ready and pending and len(w.queue) < 2 * self.batch:
+            if watch is not None and now - watched_at >= every_s:
+                watched_at = now
+                watch(len(args) - left, len(args))
+            for w in list(self._workers):
+                # Only to a worker that has taken everything sent before: a blocked write would keep
+                # this loop from the deadlines.
+                if w.ready and pending and not w.unsent and len(w.queue) < 2 * self.batch:
                     n = min(self.batch, max(1, math.ceil(len(pending) / (2 * self.size))))
-                    chunk = [pending.popleft() for _ in range(min(n, len(pending)))]
-                    try:
-                        w.tx.send([(i, fn, args[i]) for i in chunk])
-                    except OSError:  # it died since its last answer (while idle, even)
-                        pending.extendleft(reversed(chunk))
-                        left -= self._lost(w, pending, out)
+                    chunk: list[int] = []
+                    while pending and len(chunk) < n:
+                        i = pending.popleft()
+                        if out[i] is None:  # one re-sent from a stalled worker may be answered since
+                            chunk.append(i)
+                    if not chunk:
                         continue
-                    if not w.queue:
-                        w.head_started = now
+                    idle = not w.queue
+                    if idle:
+                        w.head_started, w.head_cpu, w.look_at = now, w.cpu, now + stall_s
                     w.queue.extend(chunk)
-            busy = [w.head_started + timeout_s for w in self._workers if w.queue]
-            wait_s = max(0.0, min(busy) - now) if busy else 1.0
-            by_conn = {w.rx: w for w in self._workers}
-            for conn in wait(list(by_conn), timeout=wait_s):
-                w = by_conn[conn]
+                    w.unsent += _frame([(i, fn, args[i]) for i in chunk])
+                    if not self._flush(w):  # it died since its last answer (while idle, even)
+                        if idle:  # then no check of this map was the cause
+                            w.queue.clear()
+                            pending.extendleft(reversed(chunk))
+                        left -= self._lost(w, pending, out)
+            everyone = self._workers + self._detached
+            due = [w.head_started + timeout_s for w in everyone if w.queue]
+            due += [w.look_at for w in self._workers if w.queue and self._may_stall(w, pending)]
+            wait_s = min(max(0.0, min(due) - now) if due else 1.0, every_s)
+            by_rx = {w.rx.fileno(): w for w in everyone}
+            by_tx = {w.tx: w for w in everyone if w.unsent}
+            readable, writable, _ = select.select(list(by_rx), list(by_tx), [], wait_s)
+            for fd in writable:
+                w = by_tx[fd]
+                if not self._flush(w):
+                    left -= self._lost(w, pending, out)
+            for fd in readable:
+                w = by_rx[fd]
+                if w not in self._workers and w not in self._detached:
+                    continue  # replaced above
                 try:
-                    msg = conn.recv()
+                    msg = w.rx.recv()
                 except (EOFError, OSError):
                     if not w.ready:
                         failed_starts += 1
@@ -182,31 +311,50 @@ class HardTimeoutPool:
                     left -= self._lost(w, pending, out)
                     continue
                 if msg[0] == "ready":
-                    w.ready = True
+                    w.ready, w.cpu = True, msg[1]
                     continue
-                i, status, value, start, end = msg
-                w.queue.popleft()
-                w.head_started = end
-                out[i] = Outcome(status, value, (end - start) * 1000)
-                left -= 1
+                i, status, value, start, end, w.cpu = msg
+                if w.queue and w.queue[0] == i:
+                    w.queue.popleft()
+                elif i in w.queue:
+                    w.queue.remove(i)
+                w.head_started, w.head_cpu, w.look_at = end, w.cpu, end + stall_s
+                if out[i] is None:
+                    out[i] = Outcome(status, value, (end - start) * 1000)
+                    left -= 1
+                if w.detached:  # it came back: what it was sent after this went elsewhere
+                    self._replace(w)
             now = time.monotonic()
-            for w in list(self._workers):
+            for w in self._workers + self._detached:
                 if w.queue and now >= w.head_started + timeout_s:
                     i = w.queue.popleft()
-                    out[i] = Outcome("timeout", None, (now - w.head_started) * 1000)
-                    left -= 1
+                    if out[i] is None:
+                        out[i] = Outcome("timeout", None, (now - w.head_started) * 1000)
+                        left -= 1
                     self.kills += 1
-                    pending.extendleft(reversed(w.queue))
+                    if not w.detached:
+                        pending.extendleft(reversed([j for j in w.queue if out[j] is None]))
                     self._replace(w)
+                elif not w.detached and w.queue and now >= w.look_at and self._may_stall(w, pending):
+                    # By CPU, not wall time: on a loaded machine a check waits for a core, and a new
+                    # worker would only add to the load.
+                    used = _cpu_seconds(w.proc.pid, now - w.head_started + w.head_cpu) - w.head_cpu
+                    if used >= stall_s:
+                        self._detach(w, pending)
+                    else:
+                        w.look_at = now + max(0.05, stall_s - used)
         return out  # type: ignore[return-value]
+
+    @staticmethod
+    def _may_stall(w: _Worker, pending: deque) -> bool:
+        # Detaching costs a new worker; it pays only where other checks wait.
+        return bool(pending) or len(w.queue) > 1
 
     def close(self) -> None:
         with self._lock:
             for w in self._workers:
-                try:
-                    w.tx.send(None)
-                except OSError:
-                    pass
+                w.unsent += _frame(None)
+                self._flush(w)
             deadline = time.monotonic() + 2
             for w in self._workers:
                 try:
@@ -214,7 +362,9 @@ class HardTimeoutPool:
                 except subprocess.TimeoutExpired:
                     pass
                 self._kill(w)
-            self._workers = []
+            for w in self._detached:
+                self._kill(w)
+            self._workers, self._detached = [], []
 
 
 _shared: HardTimeoutPool | None = None

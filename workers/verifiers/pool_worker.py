@@ -40,7 +40,7 @@ def main(argv: list[str]) -> int:
         warm = getattr(importlib.import_module(module), "warm", None)
         if warm is not None:
             warm()
-    tx.send(("ready",))
+    tx.send(("ready", time.process_time()))
     functions: dict[str, Callable[..., Any]] = {}
     while True:
         try:
@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
                 status, value = "ok", fn(*args)
             except Exception as exc:  # a verifier's bug is that item's error, not the worker's end
                 status, value = "error", f"{type(exc).__name__}: {exc}"[:500]
-            tx.send((idx, status, value, start, time.monotonic()))
+            tx.send((idx, status, value, start, time.monotonic(), time.process_time()))
 
 
 if __name__ == "__main__":

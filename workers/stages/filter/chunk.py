@@ -22,10 +22,12 @@ from workers.progress import Cancelled
 from workers.runner import settings_for
 from workers.stages.filter.fanout import FANOUT
 from workers.stages.filter.writer import VerdictWriter
+from workers.verifiers.pool import watched
 from workers.verifiers.verdict import Item
 from workers.verifiers.verify import COMBO_VERSION, verify_many
 
 log = logging.getLogger(__name__)
+_CANCEL_CHECK_S = 2.0  # how often a batch still verifying looks whether the stage was cancelled
 
 
 @dataclass
@@ -141,7 +143,8 @@ def filter_chunk(job: FilterJob) -> None:
                 for _, content, reasoning, finish, reference, meta in rows
             ]
             t0 = time.perf_counter()
-            verdicts = verify_many(combo, items)
+            with watched(lambda done, total: _check_cancel(job.stage_id), every_s=_CANCEL_CHECK_S):
+                verdicts = verify_many(combo, items)
             ms = (time.perf_counter() - t0) * 1000
             if pending is not None and pending.result() != Status.running:
                 raise Cancelled()
@@ -149,6 +152,15 @@ def filter_chunk(job: FilterJob) -> None:
         if pending is not None and pending.result() != Status.running:
             raise Cancelled()
     writer.finish(prompt_ids)
+
+
+def _check_cancel(stage_id: int) -> None:
+    """Inside a batch that takes long (checks that hang until their hard timeout): a cancel ends it."""
+    from backend.core.db import session_scope
+
+    with session_scope() as s:
+        if s.scalar(select(RunStage.status).where(RunStage.id == stage_id)) != Status.running:
+            raise Cancelled()
 
 
 def run_chunk(stage_id: int, chunk_id: int, task_id: str | None) -> None:
