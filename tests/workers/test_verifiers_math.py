@@ -167,9 +167,17 @@ def test_a_power_too_big_for_sympy_is_a_timeout_at_once():
         {"completion": r"$\boxed{9^{9^{9}}}$", "reference": "9"},
         {"completion": r"$\boxed{2^{2^{2^{2}}}}$", "reference": "65536"},
         {"completion": r"$\boxed{2^{2^{10}}}$", "reference": "4^{512}"},
+        # the family's other members: base 2 (one bit, yet 2^{2^{100}} is not small), factorials
+        {"completion": r"$\boxed{2^{2^{100}}}$", "reference": "2"},
+        {"completion": r"$\boxed{(10^{10})!}$", "reference": "6"},
+        {"completion": r"$\boxed{(2^{64})!!}$", "reference": "6"},
+        {"completion": r"$\boxed{3!}$", "reference": "6"},
+        {"completion": r"$\boxed{\binom{10}{3}}$", "reference": "120"},
     ]
     vs = math(items, timeout_s=10, first_tier=False)
-    assert [v.status for v in vs] == ["timeout", "timeout", "passed", "passed"]
+    assert [v.status for v in vs] == ["timeout", "timeout", "passed", "passed"] + ["timeout"] * 3 + [
+        "passed"
+    ] * 2
     assert vs[0].passed is None and vs[0].detail["tier"] == "too_big"
     assert shared_pool().kills == kills
 

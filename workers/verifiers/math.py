@@ -42,8 +42,14 @@ def _is_expression(parsed: list, text: str) -> bool:
 def _bits(e) -> float | None:
     """An upper bound on log2 of the numbers (numerator, denominator) sympy would compute exactly from e
     (integers and fractions under +, * and powers); None where e is anything else."""
-    from sympy import Add, Mul, Pow, Rational
+    from sympy import Add, Mul, Pow, Rational, binomial, factorial, factorial2
 
+    if isinstance(e, factorial | factorial2):  # n! < n^n: n*log2(n) bits, n below 2^bits(n)
+        n = _bits(e.args[0])
+        return None if n is None else (2.0**n * n if n < 64 else math.inf)
+    if isinstance(e, binomial):  # C(n, k) <= 2^n
+        n = _bits(e.args[0])
+        return None if n is None else (2.0**n if n < 64 else math.inf)
     if isinstance(e, Rational):
         return math.log2(max(abs(e.p), abs(e.q), 1))
     if isinstance(e, Add | Mul):
@@ -55,21 +61,23 @@ def _bits(e) -> float | None:
         base, expt = _bits(e.base), _bits(e.exp)
         if base is None or expt is None:
             return None
-        if base <= 1:  # |base| <= 1: no bigger
-            return base
+        if base <= 0:  # a base of 0 or ±1 stays that small (2 is 1 bit, and 2^{2^{100}} is not)
+            return 0.0
         return base * 2.0**expt if expt < 64 else math.inf
     return None
 
 
 def _too_big(parsed: list) -> bool:
-    """A power past _MAX_BITS anywhere in the expression: sympy computes integer powers exactly and would
-    never return (5^{5^{5^{5^5}}} and its kin, Math-Verify#65), so the check is a sure timeout."""
-    from sympy import Basic, Pow, preorder_traversal
+    """A power or factorial past _MAX_BITS anywhere in the expression: sympy computes them exactly and
+    would never return (5^{5^{5^{5^5}}} and its kin, Math-Verify#65; (10^{10})!), so the check is a sure
+    timeout."""
+    from sympy import Basic, Pow, binomial, factorial, factorial2, preorder_traversal
 
+    big = (Pow, factorial, factorial2, binomial)
     for p in parsed:
         if isinstance(p, Basic):
             for node in preorder_traversal(p):
-                if isinstance(node, Pow) and (_bits(node) or 0.0) > _MAX_BITS:
+                if isinstance(node, big) and (_bits(node) or 0.0) > _MAX_BITS:
                     return True
     return False
 
