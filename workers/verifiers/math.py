@@ -42,9 +42,9 @@ def _is_expression(parsed: list, text: str) -> bool:
 def _bits(e) -> float | None:
     """An upper bound on log2 of the numbers (numerator, denominator) sympy would compute exactly from e
     (integers and fractions under +, * and powers); None where e is anything else."""
-    from sympy import Add, Mul, Pow, Rational, binomial, factorial, factorial2
+    from sympy import Add, Mul, Pow, Rational, binomial, factorial, factorial2, gamma
 
-    if isinstance(e, factorial | factorial2):  # n! < n^n: n*log2(n) bits, n below 2^bits(n)
+    if isinstance(e, factorial | factorial2 | gamma):  # n! < n^n: n*log2(n) bits, n below 2^bits(n)
         n = _bits(e.args[0])
         return None if n is None else (2.0**n * n if n < 64 else math.inf)
     if isinstance(e, binomial):  # C(n, k) <= 2^n
@@ -71,9 +71,9 @@ def _too_big(parsed: list) -> bool:
     """A power or factorial past _MAX_BITS anywhere in the expression: sympy computes them exactly and
     would never return (5^{5^{5^{5^5}}} and its kin, Math-Verify#65; (10^{10})!), so the check is a sure
     timeout."""
-    from sympy import Basic, Pow, binomial, factorial, factorial2, preorder_traversal
+    from sympy import Basic, Pow, binomial, factorial, factorial2, gamma, preorder_traversal
 
-    big = (Pow, factorial, factorial2, binomial)
+    big = (Pow, factorial, factorial2, gamma, binomial)
     for p in parsed:
         if isinstance(p, Basic):
             for node in preorder_traversal(p):
