@@ -12,6 +12,7 @@ from backend.api.request_checks import refuse_nul
 from backend.api.routes import (
     auth,
     evaluations,
+    invitations,
     jobs,
     judge,
     models,
@@ -52,6 +53,7 @@ def create_app() -> FastAPI:
         auth,
         tokens,
         projects,
+        invitations,
         teachers,
         prompt_sets,
         runs,
