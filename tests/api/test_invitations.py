@@ -159,3 +159,42 @@ def test_cli_members_add_adds_directly_for_administrators(client, accounts, proj
     assert "directly" in run_cli("members", "add", "--help", timeout=120).stdout
     unknown = run_cli("members", "add", str(pid), unique("ghost") + "@example.com", timeout=120)
     assert unknown.returncode == 2 and "no user" in unknown.stderr
+
+
+def test_two_owners_inviting_at_once_make_one_row(client, accounts, proj):
+    """The second of two simultaneous invitations waits on the first's pending row (the partial unique
+    index), then returns it instead of failing or adding a second one."""
+    import threading
+
+    from backend.core.db import get_sessionmaker
+    from backend.projects.invitations import invite
+    from backend.projects.models import Project, Role
+
+    h, pid = proj
+    email = unique("race") + "@example.com"
+    first, second = get_sessionmaker()(), get_sessionmaker()()
+    try:
+        a = invite(first, project=first.get(Project, pid), email=email, role=Role.viewer, by=None)
+        out: dict = {}
+
+        def other():
+            try:
+                out["id"] = invite(
+                    second, project=second.get(Project, pid), email=email.upper(), role=Role.reviewer, by=None
+                ).id
+                second.commit()
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                out["error"] = exc
+
+        t = threading.Thread(target=other)
+        t.start()
+        t.join(1.0)
+        assert t.is_alive()  # waiting on the first's uncommitted row
+        first.commit()
+        t.join(10)
+        assert out == {"id": a.id}
+    finally:
+        first.close()
+        second.close()
+    pending = client.get(f"/api/projects/{pid}/invitations", headers=h).json()
+    assert [(i["id"], i["role"]) for i in pending] == [(a.id, "reviewer")]
