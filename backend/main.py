@@ -82,8 +82,9 @@ DOCS_ASSETS = "/docs/assets"
 
 
 def _mount_api_docs(app: FastAPI) -> None:
-    """/docs: Swagger UI whose script, style and icon come from the swagger-ui-bundle package, so the
-    page works without internet (FastAPI's own loads them from a CDN). ReDoc is off."""
+    """/docs: Swagger UI whose script, style and icon come from the swagger-ui-bundle-v2 package
+    (Swagger UI 5, which reads OpenAPI 3.1), so the page works without internet (FastAPI's own loads
+    them from a CDN). ReDoc is off."""
     from swagger_ui_bundle import swagger_ui_path
 
     app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
