@@ -1,4 +1,4 @@
-"""The `distillery` command: serve, worker, migrate, users, runs, train, demo."""
+"""The `distillery` command: serve, worker, migrate, users, members, runs, train, demo."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ runs_app = typer.Typer(help="Launch and watch runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 teachers_app = typer.Typer(help="Teachers.", no_args_is_help=True)
 app.add_typer(teachers_app, name="teachers")
+members_app = typer.Typer(help="Project members (administrators).", no_args_is_help=True)
+app.add_typer(members_app, name="members")
 console = Console(stderr=True)
 
 
@@ -146,6 +148,34 @@ def users_create(
     except IntegrityError:  # the same address created at the same moment by someone else
         raise typer.BadParameter(taken, param_hint="EMAIL") from None
     console.print(f"created user {user_id} <{user_email}>")
+
+
+@members_app.command("add")
+def members_add(
+    project: Annotated[str, typer.Argument(help="Project name or id.")],
+    email: Annotated[str, typer.Argument(help="The account's e-mail address.")],
+    role: Annotated[str, typer.Option(help="viewer, reviewer, maintainer or owner.")] = "viewer",
+) -> None:
+    """Add an existing account to a project directly, without an invitation. This is an administrator's
+    tool (it runs with the database's credentials); in the API and the dashboard an owner invites an
+    address instead, and the invitee becomes a member only by accepting."""
+    from backend.core.db import session_scope
+    from backend.core.errors import AppError
+    from backend.projects.models import Role
+    from backend.projects.service import add_member, find_project
+
+    try:
+        member_role = Role(role)
+    except ValueError:
+        raise typer.BadParameter(f"{role!r} is not one of {', '.join(Role)}", param_hint="--role") from None
+    try:
+        with session_scope() as s:
+            proj = find_project(s, project)
+            _, user = add_member(s, project=proj, email=email, role=member_role)
+            said = f"added user {user.id} <{user.email}> to project {proj.id} as {member_role.value}"
+    except AppError as exc:
+        raise typer.BadParameter(exc.message) from None
+    console.print(said)
 
 
 @prompts_app.command("import")

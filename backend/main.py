@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from backend.api.provider_text import HideProviderText
@@ -12,6 +13,7 @@ from backend.api.request_checks import refuse_nul
 from backend.api.routes import (
     auth,
     evaluations,
+    invitations,
     jobs,
     judge,
     models,
@@ -37,7 +39,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
         description="Teacher-to-student distillation: prompts, rollouts, filtering, training, evaluation.",
         openapi_url="/api/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # _mount_api_docs: Swagger UI from the installation, not from a CDN
         redoc_url=None,
     )
     install_error_handlers(app)
@@ -52,6 +54,7 @@ def create_app() -> FastAPI:
         auth,
         tokens,
         projects,
+        invitations,
         teachers,
         prompt_sets,
         runs,
@@ -70,8 +73,31 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(api)
+    _mount_api_docs(app)
     _mount_dashboard(app, settings.frontend_dist)
     return app
+
+
+DOCS_ASSETS = "/docs/assets"
+
+
+def _mount_api_docs(app: FastAPI) -> None:
+    """/docs: Swagger UI whose script, style and icon come from the swagger-ui-bundle-v2 package
+    (Swagger UI 5, which reads OpenAPI 3.1), so the page works without internet (FastAPI's own loads
+    them from a CDN). ReDoc is off."""
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title=f"{app.title} API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
 
 
 def _mount_dashboard(app: FastAPI, dist) -> None:

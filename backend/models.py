@@ -6,7 +6,7 @@ from backend.evals.models import EvalSample, Evaluation
 from backend.jobs.models import Job
 from backend.judge.models import JudgeCache, Rubric
 from backend.prices.models import Price
-from backend.projects.models import Membership, Project, Role
+from backend.projects.models import Invitation, InvitationStatus, Membership, Project, Role
 from backend.prompts.models import Prompt, PromptSearch, PromptSet
 from backend.reviews.models import HumanLabel, Review, ReviewCount, ReviewTask
 from backend.rollouts.models import ResponseCache
@@ -23,6 +23,8 @@ __all__ = [
     "Evaluation",
     "Generation",
     "HumanLabel",
+    "Invitation",
+    "InvitationStatus",
     "JudgeCache",
     "Job",
     "LoginThrottle",

@@ -31,6 +31,7 @@ EXPECTED_TABLES = {
     "dataset_snapshots",
     "model_artifacts",
     "evaluations",
+    "invitations",
 }
 
 

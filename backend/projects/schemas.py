@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from backend.projects.models import Role
+from backend.projects.models import InvitationStatus, Role
 
 
 class ProjectCreate(BaseModel):
@@ -28,9 +28,32 @@ class ProjectOut(BaseModel):
     role: Role | None = Field(None, description="The caller's role in this project.")
 
 
-class MemberAdd(BaseModel):
+class InvitationCreate(BaseModel):
     email: EmailStr
     role: Role
+
+
+class InvitationOut(BaseModel):
+    """An invitation as its project's owners see it: never whether the address has an account."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str = Field(description="The address as it was typed.")
+    role: Role
+    status: InvitationStatus
+    created_at: datetime
+
+
+class MyInvitationOut(BaseModel):
+    """A pending invitation to the caller's address."""
+
+    id: int
+    project_id: int
+    project_name: str
+    role: Role
+    invited_by: str | None = Field(None, description="The inviting owner's name or address.")
+    created_at: datetime
 
 
 class MemberUpdate(BaseModel):

@@ -77,7 +77,11 @@ def list_members(session: Session, *, project: Project) -> list[tuple[Membership
 
 
 def add_member(session: Session, *, project: Project, email: str, role: Role) -> tuple[Membership, User]:
-    """Add an existing user to a project; 404 for an unknown email, 409 if already a member."""
+    """Add an existing user to a project directly, without an invitation: for administrators only (the
+    `distillery members add` command, which runs with the database's credentials). The API never calls
+    this: owners invite (backend/projects/invitations.py), so that an answer never says whether an
+    address has an account and nobody is added without consent. 404 for an unknown email, 409 if
+    already a member."""
     user = users.get_by_email(session, email=email)
     if user is None:
         raise NotFound(f"no user with email {email!r}", code="user_not_found")

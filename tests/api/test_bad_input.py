@@ -31,7 +31,7 @@ def _fields(r) -> set[str]:
         ("POST", "/api/projects", {"name": ""}, "body.name"),
         ("POST", "/api/projects", {"name": 12}, "body.name"),
         ("PATCH", "/api/projects/{p}", {"name": "x" * 201}, "body.name"),
-        ("POST", "/api/projects/{p}/members", {"email": "x@example.com", "role": "emperor"}, "body.role"),
+        ("POST", "/api/projects/{p}/invitations", {"email": "x@example.com", "role": "emperor"}, "body.role"),
         ("PATCH", "/api/projects/{p}/members/1", {"role": None}, "body.role"),
         (
             "POST",
@@ -129,20 +129,17 @@ def test_duplicates_are_409_and_change_nothing(client, accounts, owned):
     r = client.post(f"/api/projects/{pid}/teachers", headers=h, json=t)
     assert r.status_code == 409 and r.json()["error"]["code"] == "teacher_exists"
     assert len(client.get(f"/api/projects/{pid}/teachers", headers=h).json()) == 1
-    other = accounts.user()
-    body = {"email": other["email"], "role": "viewer"}
-    assert client.post(f"/api/projects/{pid}/members", headers=h, json=body).status_code == 201
-    r = client.post(f"/api/projects/{pid}/members", headers=h, json=body)
+    r = client.post(
+        f"/api/projects/{pid}/invitations", headers=h, json={"email": owner["email"], "role": "viewer"}
+    )
     assert r.status_code == 409 and r.json()["error"]["code"] == "already_member"
 
 
 def test_member_errors(client, owned):
     owner, pid, _ = owned
     h = owner["headers"]
-    r = client.post(
-        f"/api/projects/{pid}/members", headers=h, json={"email": "ghost@example.com", "role": "viewer"}
-    )
-    assert r.status_code == 404 and r.json()["error"]["code"] == "user_not_found"
+    r = client.delete(f"/api/projects/{pid}/invitations/999999", headers=h)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "invitation_not_found"
     r = client.patch(f"/api/projects/{pid}/members/{owner['id']}", headers=h, json={"role": "viewer"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "last_owner"
     assert client.get(f"/api/projects/{pid}/members", headers=h).json()[0]["role"] == "owner"

@@ -1,7 +1,9 @@
 """The role table: every project-scoped route against every role, a stranger and no token.
 
 Viewers read, reviewers also review, maintainers also launch runs and manage teachers, owners also
-manage members. A stranger's request answers 404 (the project does not exist for them); no token, 401.
+manage members and invitations. A stranger's request answers 404 (the project does not exist for them);
+no token, 401. The caller's own invitations (/api/invitations) are not project-scoped: their tests are
+in tests/api/test_invitations.py, and the end of this file checks them against every role.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ ROUTES = [
     ("PATCH", "/api/projects/{p}", {"description": "changed"}, "owner", 200),
     ("DELETE", "/api/projects/{p}", None, "owner", 204),
     ("GET", "/api/projects/{p}/members", None, "viewer", 200),
-    ("POST", "/api/projects/{p}/members", {"email": "{newcomer}", "role": "viewer"}, "owner", 201),
+    ("GET", "/api/projects/{p}/invitations", None, "owner", 200),
+    ("POST", "/api/projects/{p}/invitations", {"email": "{newcomer}", "role": "viewer"}, "owner", 201),
+    ("DELETE", "/api/projects/{p}/invitations/{invitation}", None, "owner", 204),
     ("PATCH", "/api/projects/{p}/members/{viewer_id}", {"role": "reviewer"}, "owner", 200),
     ("DELETE", "/api/projects/{p}/members/{viewer_id}", None, "owner", 204),
     ("GET", "/api/projects/{p}/teachers", None, "viewer", 200),
@@ -89,7 +93,8 @@ def world(client, accounts, people, tmp_path: Path):
     generation."""
     from backend.core.db import session_scope
     from backend.jobs.models import Job
-    from backend.projects.models import Project
+    from backend.projects.invitations import invite
+    from backend.projects.models import Project, Role
     from backend.prompts.models import Prompt
     from backend.runs.schemas import RunCreate
     from backend.runs.service import create_run
@@ -124,6 +129,13 @@ def world(client, accounts, people, tmp_path: Path):
         s.add(job)
         s.flush()
         job = job.id
+        invitation = invite(
+            s,
+            project=s.get(Project, pid),
+            email=unique("invitee") + "@example.com",
+            role=Role.viewer,
+            by=None,
+        ).id
     return {
         "p": pid,
         "teacher": teacher["id"],
@@ -131,6 +143,7 @@ def world(client, accounts, people, tmp_path: Path):
         "run": run_id,
         "generation": generation,
         "job": job,
+        "invitation": invitation,
         "viewer_id": people["viewer"]["id"],
         "newcomer": people["newcomer"]["email"],
         "path": path,
@@ -201,3 +214,29 @@ def test_project_list_shows_only_my_projects_with_my_role(client, people, world)
     assert {p["id"]: p["role"] for p in mine}[world["p"]] == "reviewer"
     theirs = client.get("/api/projects", headers=people["stranger"]["headers"]).json()
     assert world["p"] not in [p["id"] for p in theirs]
+
+
+@pytest.mark.parametrize("who", [*ROLES, "stranger"])
+def test_no_role_answers_an_invitation_to_someone_else(client, accounts, people, world, who):
+    """Every role of the project, and a stranger, get 404 for an invitation to another address, and it
+    stays pending; the owner sees it still."""
+    owner = people["owner"]["headers"]
+    target = accounts.user()
+    inv = client.post(
+        f"/api/projects/{world['p']}/invitations",
+        headers=owner,
+        json={"email": target["email"], "role": "owner"},
+    ).json()
+    h = people[who]["headers"]
+    assert inv["id"] not in [i["id"] for i in client.get("/api/invitations", headers=h).json()]
+    for action in ("accept", "decline"):
+        r = client.post(f"/api/invitations/{inv['id']}/{action}", headers=h)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "invitation_not_found", r.text
+    pending = client.get(f"/api/projects/{world['p']}/invitations", headers=owner).json()
+    assert inv["id"] in [i["id"] for i in pending]
+
+
+def test_own_invitation_routes_need_a_token(client, world):
+    assert client.get("/api/invitations").status_code == 401
+    for action in ("accept", "decline"):
+        assert client.post(f"/api/invitations/{world['invitation']}/{action}").status_code == 401

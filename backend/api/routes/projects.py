@@ -4,10 +4,11 @@ from fastapi import APIRouter, status
 
 from backend.api.deps import CurrentUser, Owner, SessionDep, Viewer
 from backend.core.ids import PathId
-from backend.projects import service
+from backend.projects import invitations, service
 from backend.projects.models import Role
 from backend.projects.schemas import (
-    MemberAdd,
+    InvitationCreate,
+    InvitationOut,
     MemberOut,
     MemberUpdate,
     ProjectCreate,
@@ -17,6 +18,7 @@ from backend.projects.schemas import (
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 UserId = PathId
+InvitationId = PathId
 
 
 def _member(m, u) -> MemberOut:
@@ -63,10 +65,35 @@ def list_members(session: SessionDep, access: Viewer) -> list[MemberOut]:
     return [_member(m, u) for m, u in service.list_members(session, project=access.project)]
 
 
-@router.post("/{project_id}/members", operation_id="addMember", status_code=status.HTTP_201_CREATED)
-def add_member(session: SessionDep, access: Owner, body: MemberAdd) -> MemberOut:
-    """Add an existing user with a role (owners only)."""
-    return _member(*service.add_member(session, project=access.project, email=body.email, role=body.role))
+@router.post(
+    "/{project_id}/invitations", operation_id="createInvitation", status_code=status.HTTP_201_CREATED
+)
+def create_invitation(session: SessionDep, access: Owner, body: InvitationCreate) -> InvitationOut:
+    """Invite an e-mail address with a role (owners only). The answer is the same whether an account has
+    that address or not; the invitee becomes a member only by accepting. Inviting a pending address again
+    returns its invitation with the new role."""
+    inv = invitations.invite(
+        session, project=access.project, email=body.email, role=body.role, by=access.user
+    )
+    return InvitationOut.model_validate(inv)
+
+
+@router.get("/{project_id}/invitations", operation_id="listInvitations")
+def list_invitations(session: SessionDep, access: Owner) -> list[InvitationOut]:
+    """The project's pending invitations (owners only)."""
+    return [
+        InvitationOut.model_validate(i) for i in invitations.list_pending(session, project=access.project)
+    ]
+
+
+@router.delete(
+    "/{project_id}/invitations/{invitation_id}",
+    operation_id="revokeInvitation",
+    status_code=status.HTTP_204_NO_CONTENT,
+)
+def revoke_invitation(session: SessionDep, access: Owner, invitation_id: InvitationId) -> None:
+    """Withdraw a pending invitation (owners only)."""
+    invitations.revoke(session, project=access.project, invitation_id=invitation_id)
 
 
 @router.patch("/{project_id}/members/{user_id}", operation_id="updateMember")

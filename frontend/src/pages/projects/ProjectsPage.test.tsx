@@ -48,3 +48,32 @@ describe("projects page", () => {
     expect(await screen.findByTestId("new-project-error")).toHaveTextContent("only admins may create projects");
   });
 });
+
+describe("projects page invitations", () => {
+  it("lists the invitations to accept, and the project after accepting", async () => {
+    setToken("t");
+    window.history.replaceState(null, "", "/projects");
+    const project = { id: 4, name: "Joined", slug: "joined-4", description: "", created_at: "2026-01-01T00:00:00", role: "viewer" };
+    let accepted = false;
+    mockApi({
+      "GET /api/users/me": () => jsonResponse(user),
+      "GET /api/projects": () => jsonResponse(accepted ? [project] : []),
+      "GET /api/invitations": () =>
+        jsonResponse(
+          accepted
+            ? []
+            : [{ id: 5, project_id: 4, project_name: "Joined", role: "viewer", invited_by: "Ada", created_at: "2026-01-01T00:00:00" }],
+        ),
+      "POST /api/invitations/5/accept": () => {
+        accepted = true;
+        return jsonResponse(project);
+      },
+    });
+    renderWithClient(<App />);
+    const row = await screen.findByTestId("my-invitation");
+    expect(row).toHaveTextContent("Joined");
+    await userEvent.setup().click(screen.getByRole("button", { name: "Accept" }));
+    expect(await screen.findByTestId("project-row")).toHaveTextContent("Joined");
+    expect(screen.queryByTestId("my-invitations")).not.toBeInTheDocument();
+  });
+});

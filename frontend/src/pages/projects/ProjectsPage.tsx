@@ -4,6 +4,7 @@ import { api, unwrap } from "../../api/client";
 import { errorMessage } from "../../api/errors";
 import { formatTime } from "../../lib/format";
 import { Link, useNavigate } from "@tanstack/react-router";
+import { MyInvitations } from "./MyInvitations";
 
 export function ProjectsPage() {
   const queryClient = useQueryClient();
@@ -33,6 +34,7 @@ export function ProjectsPage() {
   return (
     <>
       <h1>Projects</h1>
+      <MyInvitations />
       <section className="card">
         {projects.isPending && <p className="muted">Loading projects…</p>}
         {projects.isError && (

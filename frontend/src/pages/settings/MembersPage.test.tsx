@@ -9,19 +9,23 @@ const members = [
   { user_id: 2, email: "bob@example.com", name: "Bob", role: "viewer", created_at: "2026-01-01" },
 ];
 
+const pending = [{ id: 7, email: "Dee@example.com", role: "viewer", status: "pending", created_at: "2026-01-01" }];
+
 function routes(role: string) {
   const sent: unknown[] = [];
   const fetchMock = mockApi({
     "GET /api/projects/1": () => jsonResponse({ id: 1, name: "P", description: "", created_at: "2026-01-01", role }),
     "GET /api/users/me": () => jsonResponse(user),
     "GET /api/projects/1/members": () => jsonResponse(members),
-    "POST /api/projects/1/members": async (r) => {
+    "GET /api/projects/1/invitations": () => jsonResponse(pending),
+    "POST /api/projects/1/invitations": async (r) => {
       const body = await r.json();
-      if (body.email === "nobody@example.com")
-        return jsonResponse({ error: { code: "not_found", message: "no user with email nobody@example.com" } }, 404);
+      if (body.email === "ada@example.com")
+        return jsonResponse({ error: { code: "already_member", message: "ada@example.com is already a member" } }, 409);
       sent.push(body);
-      return jsonResponse({ user_id: 3, email: body.email, name: "C", role: body.role, created_at: "2026-01-01" }, 201);
+      return jsonResponse({ id: 8, email: body.email, role: body.role, status: "pending", created_at: "2026-01-01" }, 201);
     },
+    "DELETE /api/projects/1/invitations/7": () => new Response(null, { status: 204 }),
     "PATCH /api/projects/1/members/2": async (r) => {
       sent.push(await r.json());
       return jsonResponse({ ...members[1], role: "reviewer" });
@@ -41,21 +45,39 @@ describe("MembersPage", () => {
     expect(rows[1]).toHaveTextContent("viewer");
     expect(screen.queryByTestId("member-add")).not.toBeInTheDocument();
     expect(screen.queryByTestId("member-role-select")).not.toBeInTheDocument();
+    expect(screen.queryByTestId("invitations-table")).not.toBeInTheDocument();
   });
 
-  it("lets owners add, change and remove, and shows the API's error", async () => {
+  it("shows owners the pending invitations and revokes one", async () => {
+    const { fetchMock } = routes("owner");
+    renderWithClient(<MembersPage projectId={1} />);
+    const rows = await screen.findAllByTestId("invitation-row");
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toHaveTextContent("Dee@example.com");
+    expect(rows[0]).toHaveTextContent("viewer");
+    vi.spyOn(window, "confirm").mockReturnValue(true);
+    await userEvent.click(within(rows[0]).getByRole("button", { name: "Revoke" }));
+    await waitFor(() =>
+      expect(requestsTo(fetchMock, "/api/projects/1/invitations/7").some((r) => r.method === "DELETE")).toBe(true),
+    );
+  });
+
+  it("lets owners invite, change and remove, and shows the API's error", async () => {
     const { sent, fetchMock } = routes("owner");
     renderWithClient(<MembersPage projectId={1} />);
     await screen.findAllByTestId("member-row");
-    await userEvent.type(await screen.findByTestId("member-email"), "nobody@example.com");
+    await userEvent.type(await screen.findByTestId("member-email"), "ada@example.com");
     await userEvent.click(screen.getByTestId("member-submit"));
-    expect(await screen.findByTestId("member-error")).toHaveTextContent("no user with email nobody@example.com");
+    expect(await screen.findByTestId("member-error")).toHaveTextContent("ada@example.com is already a member");
     await userEvent.clear(screen.getByTestId("member-email"));
     await userEvent.type(screen.getByTestId("member-email"), "cy@example.com");
     await userEvent.selectOptions(screen.getByTestId("member-role"), "maintainer");
     await userEvent.click(screen.getByTestId("member-submit"));
     await waitFor(() => expect(sent).toEqual([{ email: "cy@example.com", role: "maintainer" }]));
     expect(screen.queryByTestId("member-error")).not.toBeInTheDocument();
+    // an invitation, not a member: the page says so, and the members list is unchanged
+    expect(await screen.findByTestId("member-invited")).toHaveTextContent("Invited cy@example.com");
+    expect(screen.getAllByTestId("member-row")).toHaveLength(2);
 
     const bob = screen.getAllByTestId("member-row")[1];
     await userEvent.selectOptions(within(bob).getByTestId("member-role-select"), "reviewer");

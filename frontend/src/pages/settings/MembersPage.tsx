@@ -2,6 +2,7 @@ import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Role } from "../../api/client";
 import { errorMessage } from "../../api/errors";
+import { formatTime } from "../../lib/format";
 import { atLeast, ROLE_ORDER as ROLES } from "../../lib/roles";
 import "./settings.css";
 
@@ -12,7 +13,11 @@ export const ROLE_TEXT: Record<Role, string> = {
   owner: "also manages members and the project",
 };
 
-/** The project's members and roles; owners add, change and remove them (the API allows only owners). */
+/**
+ * The project's members and roles; owners invite by e-mail, change roles and remove members, and see
+ * and revoke pending invitations (the API allows only owners). An invitation's answer never says
+ * whether the address has an account: the invitee joins by accepting it on their Projects page.
+ */
 export function MembersPage({ projectId }: { projectId: number }) {
   const qc = useQueryClient();
   const path = { project_id: projectId };
@@ -26,19 +31,42 @@ export function MembersPage({ projectId }: { projectId: number }) {
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/members", { params: { path } })),
   });
   const isOwner = atLeast(project.data?.role, "owner");
+  const invitations = useQuery({
+    queryKey: ["invitations", projectId],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/invitations", { params: { path } })),
+    enabled: isOwner,
+  });
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("reviewer");
   const [error, setError] = useState<string | null>(null);
+  const [invited, setInvited] = useState<string | null>(null);
   const refresh = () => qc.invalidateQueries({ queryKey: ["members", projectId] });
+  const refreshInvitations = () => qc.invalidateQueries({ queryKey: ["invitations", projectId] });
   const fail = (e: unknown) => setError(errorMessage(e));
 
   const add = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/members", { params: { path }, body: { email, role } })),
-    onMutate: () => setError(null),
-    onSuccess: () => {
-      setEmail("");
-      refresh();
+    mutationFn: () =>
+      unwrap(api.POST("/api/projects/{project_id}/invitations", { params: { path }, body: { email, role } })),
+    onMutate: () => {
+      setError(null);
+      setInvited(null);
     },
+    onSuccess: (inv) => {
+      setEmail("");
+      setInvited(inv.email);
+      refreshInvitations();
+    },
+    onError: fail,
+  });
+  const revoke = useMutation({
+    mutationFn: (invitationId: number) =>
+      unwrap(
+        api.DELETE("/api/projects/{project_id}/invitations/{invitation_id}", {
+          params: { path: { ...path, invitation_id: invitationId } },
+        }),
+      ),
+    onMutate: () => setError(null),
+    onSuccess: refreshInvitations,
     onError: fail,
   });
   const change = useMutation({
@@ -84,7 +112,7 @@ export function MembersPage({ projectId }: { projectId: number }) {
           }}
         >
           <label className="grow">
-            Email of a registered user
+            Invite by email
             <input
               type="email"
               data-testid="member-email"
@@ -104,9 +132,15 @@ export function MembersPage({ projectId }: { projectId: number }) {
             </select>
           </label>
           <button type="submit" disabled={add.isPending} data-testid="member-submit">
-            {add.isPending ? "Adding…" : "Add member"}
+            {add.isPending ? "Inviting…" : "Invite"}
           </button>
         </form>
+      )}
+      {invited && (
+        <p className="muted" role="status" data-testid="member-invited">
+          Invited {invited}. They join once they accept the invitation on their Projects page (after signing in
+          or creating an account with that address).
+        </p>
       )}
       <div className="card">
         <table className="table" data-testid="members-table">
@@ -165,6 +199,44 @@ export function MembersPage({ projectId }: { projectId: number }) {
           </tbody>
         </table>
       </div>
+      {isOwner && (invitations.data?.length ?? 0) > 0 && (
+        <div className="card">
+          <h2>Pending invitations</h2>
+          <table className="table" data-testid="invitations-table">
+            <thead>
+              <tr>
+                <th>Email</th>
+                <th>Role</th>
+                <th>Sent</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {invitations.data?.map((inv) => (
+                <tr key={inv.id} data-testid="invitation-row" data-invitation-id={inv.id}>
+                  <td>{inv.email}</td>
+                  <td>
+                    <span className={`role role-${inv.role}`}>{inv.role}</span>
+                  </td>
+                  <td className="nowrap">{formatTime(inv.created_at)}</td>
+                  <td>
+                    <button
+                      type="button"
+                      className="danger"
+                      disabled={revoke.isPending}
+                      onClick={() => {
+                        if (window.confirm(`Revoke the invitation of ${inv.email}?`)) revoke.mutate(inv.id);
+                      }}
+                    >
+                      Revoke
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
     </div>
   );
 }
