@@ -71,8 +71,9 @@ def beating(model: type[RunStage] | type[StageChunk] | type[Job], *where) -> Ite
 
 def janitor_pass() -> None:
     """One round of the janitor's checks; each is idempotent and safe beside other workers' rounds."""
+    from backend.jobs.lifecycle import fail_lost_jobs
     from backend.jobs.uploads import sweep_orphans
-    from backend.runs.lifecycle import fail_lost_jobs, requeue_stalled, resend_queued
+    from backend.runs.lifecycle import requeue_stalled, resend_queued
 
     with session_scope() as s:
         requeued = requeue_stalled(s)

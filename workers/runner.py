@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from backend.core.db import session_scope
 from backend.core.errors import AppError
 from backend.core.logging import error_text
+from backend.jobs import lifecycle as job_lifecycle
 from backend.jobs.models import Job
 from backend.runs import lifecycle
 from backend.runs.models import Run, RunStage, Status
@@ -150,7 +151,7 @@ def _job_error(exc: BaseException) -> dict[str, Any]:
 
 def _end_job(job_id: int, status: Status, error=None, *, result=None) -> None:
     with session_scope() as s:
-        lifecycle.finish_job(s, job=s.get(Job, job_id), status=status, result=result, error=error)
+        job_lifecycle.finish_job(s, job=s.get(Job, job_id), status=status, result=result, error=error)
 
 
 def run_job(job_id: int, task_id: str | None, fn: JobFn) -> dict[str, Any] | None:
@@ -161,7 +162,7 @@ def run_job(job_id: int, task_id: str | None, fn: JobFn) -> dict[str, Any] | Non
         if job is None:
             log.warning("job %s does not exist; dropping task", job_id)
             return None
-        if not lifecycle.claim_job(s, job=job, task_id=task_id):
+        if not job_lifecycle.claim_job(s, job=job, task_id=task_id):
             return None
         ctx = JobContext(job.id, job.project_id, job.params, job.created_by)
     # On SQLite a long import holds the only write lock: no beat could land (and none is checked there).

@@ -1,4 +1,4 @@
-"""Create, queue and read jobs (cancel_job, like every status change, is in backend/runs/lifecycle.py)."""
+"""Create, queue and read jobs (cancel_job is in backend/jobs/lifecycle.py, with the other status changes)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from backend.core import queue
 from backend.core.errors import NotFound
 from backend.core.pagination import keyset
 from backend.jobs.kinds import JOBS
+from backend.jobs.lifecycle import cancel_job
 from backend.jobs.models import Job
 from backend.projects.models import Project
-from backend.runs.lifecycle import cancel_job
 from backend.runs.models import Status
 
 log = logging.getLogger(__name__)

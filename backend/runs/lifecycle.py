@@ -1,13 +1,15 @@
-"""Every status change of runs, stages, chunks and jobs, in one place.
+"""The transitions of runs, stages, chunks and jobs, and the run life cycle.
 
 The allowed transitions are one table per entity; `move` is the only writer of `.status` and raises
 IllegalTransition for anything else. The operations below (queue the next stage, claim, finish,
 complete, cancel, re-queue) are the run life cycle; the API and the workers both call them, each
-inside its own transaction. Sending a task goes through backend.core.queue, by registered name.
+inside its own transaction. Sending a task goes through backend.core.queue, by registered name. A
+job's operations (claim, finish, cancel, the janitor's check) live with jobs, in
+backend/jobs/lifecycle.py, and go through `move` too.
 
-Kept whole past 450 lines on purpose: one table of transitions and the operations that make them is
-what lets a reader check every status change in one file; split by entity, a run's cancel would reach
-into three modules.
+Kept whole past 450 lines on purpose: the table of transitions and the run operations that make them
+is what lets a reader check every run status change in one file; split by entity, a run's cancel
+would reach into three modules.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from backend.core import queue
 from backend.core.config import get_settings
 from backend.core.errors import Conflict
 from backend.core.logging import error_text
-from backend.jobs import uploads
 from backend.jobs.models import Job
 from backend.runs.models import Run, RunStage, StageChunk, Status
 from backend.runs.stages import STAGES, stage_kind
@@ -483,65 +484,3 @@ def queue_chunks(session: Session, *, stage_id: int) -> list[int]:
 def cancel_waiting_chunk(session: Session, *, chunk: StageChunk) -> None:
     if chunk.status in (Q, P):
         move(chunk, C)
-
-
-# ---- jobs --------------------------------------------------------------------------------------
-
-
-def claim_job(session: Session, *, job: Job, task_id: str | None) -> bool:
-    """Mark a job running for this task; False when it must not run (cancelled or already done)."""
-    if job.status.finished:
-        log.info("job %s already %s; duplicate delivery ignored", job.id, job.status.value)
-        return False
-    if job.status == CG:
-        move(job, C)
-        uploads.discard(job)
-        return False
-    move(job, R)
-    job.task_id = task_id or job.task_id
-    return True
-
-
-def finish_job(
-    session: Session, *, job: Job, status: Status, result: dict | None = None, error: dict | None = None
-) -> None:
-    move(job, status)
-    if result is not None:
-        job.result = result
-    job.error = error
-    uploads.discard(job)  # the body removes it itself; this covers one that never ran
-
-
-def fail_lost_jobs(session: Session, *, now: datetime | None = None) -> list[int]:
-    """The janitor's check for jobs: a running job whose heartbeat is older than
-    DISTILLERY_STALE_AFTER_S lost its worker and fails with code worker_lost (its upload removed); a
-    cancelling one ends cancelled. Not on SQLite, where a long import holds the only write lock and
-    its beats cannot land. Jobs are not re-queued: they are cheap to submit again."""
-    if session.get_bind().dialect.name == "sqlite":
-        return []
-    now = now or datetime.now(UTC)
-    stale = get_settings().stale_after_s
-    cutoff = now - timedelta(seconds=stale)
-    beat = func.coalesce(Job.heartbeat_at, Job.started_at, Job.created_at)
-    stmt = select(Job).where(Job.status.in_([R, CG]), beat < cutoff).order_by(Job.id)
-    failed: list[int] = []
-    for job in session.scalars(stmt.with_for_update(skip_locked=True)).all():
-        if job.status == CG:
-            move(job, C)
-            uploads.discard(job)
-        else:
-            message = f"the worker running this job was lost (no heartbeat for {stale:g} s); submit it again"
-            finish_job(session, job=job, status=F, error={"code": "worker_lost", "message": message})
-        failed.append(job.id)
-    session.commit()
-    return failed
-
-
-def cancel_job(session: Session, *, job: Job) -> Job:
-    """A queued job never starts; a running one stops at its next progress write."""
-    if job.status.finished:
-        raise Conflict(f"job {job.id} already {job.status.value}", code="job_finished")
-    move(job, CG if job.status == R else C)
-    if job.status == C:  # it never started, so no body will remove its upload
-        uploads.discard(job)
-    return job

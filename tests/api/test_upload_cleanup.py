@@ -90,8 +90,8 @@ def test_the_sweep_removes_old_orphans_and_keeps_what_a_waiting_or_live_import_r
 
 def test_a_job_whose_worker_died_fails_as_worker_lost_and_its_upload_goes(accounts):
     from backend.core.db import session_scope
+    from backend.jobs import lifecycle as job_lifecycle
     from backend.jobs.models import Job
-    from backend.runs import lifecycle
     from backend.runs.models import Status
 
     owner = accounts.user()
@@ -113,7 +113,7 @@ def test_a_job_whose_worker_died_fails_as_worker_lost_and_its_upload_goes(accoun
             s.flush()
             ids[name] = job.id
     with session_scope() as s:
-        lost = lifecycle.fail_lost_jobs(s)
+        lost = job_lifecycle.fail_lost_jobs(s)
     assert ids["live"] not in lost  # the dead one: this call's, or a running worker's janitor's
     with session_scope() as s:
         dead, live = s.get(Job, ids["dead"]), s.get(Job, ids["live"])
@@ -122,5 +122,5 @@ def test_a_job_whose_worker_died_fails_as_worker_lost_and_its_upload_goes(accoun
         assert live.status == Status.running
     assert not paths["dead"].exists() and paths["live"].exists()
     with session_scope() as s:
-        assert ids["dead"] not in lifecycle.fail_lost_jobs(s)  # idempotent
+        assert ids["dead"] not in job_lifecycle.fail_lost_jobs(s)  # idempotent
     paths["live"].unlink()
