@@ -158,7 +158,7 @@ def run_harness_batch(
             if len(results) == len(batch[got["item"]][1]):
                 done[got["item"]] = [{k: v for k, v in x.items() if k in ("status", "error", "limit")}
                                      for x in results]  # fmt: skip
-        except (ValueError, KeyError, TypeError, IndexError):
+        except (ValueError, KeyError, TypeError, IndexError, RecursionError):
             continue
     out: list[list[dict]] = []
     for k, (_, tests) in enumerate(batch):

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*")
+_BRACE = re.compile(r"[{}]")
+_WORD = re.compile(r"[^\s$]+")
 _GSM8K = re.compile(r"####\s*([^\n]+)")
 _FINAL = re.compile(r"final answer is\s*[:：]?\s*(.+?)\s*(?:I hope it is correct.*)?$", re.I | re.M)
 _ANSWER = re.compile(r"^[\s*#_]*answer\s*[:：]\s*(.+?)\s*$", re.I | re.M)
@@ -37,26 +39,35 @@ def split_reasoning(content: str, reasoning: str | None = None) -> Split:
 
 
 def last_boxed(text: str) -> str | None:
-    """The contents of the last \\boxed{...} (braces balanced), or of `\\boxed 5`."""
+    """The contents of the last \\boxed{...} (braces balanced), or of `\\boxed 5`. One pass over the
+    braces pairs them all first: scanning from each box to its close was quadratic in unclosed boxes."""
     found = None
+    closes: dict[int, int] | None = None
     for m in _BOXED.finditer(text):
         i = m.end()
         if i < len(text) and text[i] == "{":
-            depth = 0
-            for j in range(i, len(text)):
-                c = text[j]
-                if c == "{":
-                    depth += 1
-                elif c == "}":
-                    depth -= 1
-                    if depth == 0:
-                        found = text[i + 1 : j]
-                        break
+            if closes is None:
+                closes = _pair_braces(text)
+            j = closes.get(i)
+            if j is not None:
+                found = text[i + 1 : j]
         else:
-            word = re.match(r"[^\s$]+", text[i:])
+            word = _WORD.match(text, i)
             if word:
                 found = word.group(0)
     return found
+
+
+def _pair_braces(text: str) -> dict[int, int]:
+    """Each opening brace's closing one (the unclosed have none)."""
+    opened: list[int] = []
+    closes: dict[int, int] = {}
+    for b in _BRACE.finditer(text):
+        if b.group() == "{":
+            opened.append(b.start())
+        elif opened:
+            closes[opened.pop()] = b.start()
+    return closes
 
 
 def extract_answer(text: str) -> tuple[str, str] | None:
