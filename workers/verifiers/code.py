@@ -178,7 +178,7 @@ def run_harness_batch(
 
 
 def verify_batch(items: list[Item], settings: CodeSettings) -> list[Verdict]:
-    why = sandbox.probe(sandbox.bwrap_path())
+    why = sandbox.probe(sandbox.bwrap_path(), settings.python)
     if why and not settings.allow_unsandboxed:
         raise sandbox.SandboxUnavailable(f"the code verifier refuses to run unsandboxed: {why}")
     sandboxed = why is None
