@@ -100,6 +100,12 @@ def test_versions_increase_per_name(importer, proj, tmp_path):
         (b'{"prompt": "ok"}\n{"prompt": "q", "answer": ' + b"9" * 4301 + b"}\n", 2, None, "number_too_large"),
         (b'{"prompt": "ok"}\n{"prompt": "q", "answer": 1e999999}\n', 2, None, "number_too_large"),
         (
+            b'{"prompt": "ok"}\n{"prompt": "q", "tests": "[{\\"input\\": \\"1\\", \\"output\\": 1e999}]"}\n',
+            2,
+            "tests",
+            "bad_tests",
+        ),
+        (
             b'{"messages": [{"role": "user", "content": "hi"}]}\n'
             b'{"messages": [{"role": "system", "content": "a\\u0000"}, {"role": "user", "content": "b"}]}\n',
             2,

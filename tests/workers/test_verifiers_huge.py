@@ -159,3 +159,23 @@ def test_verify_cli_answers_every_line_of_a_file_with_long_numbers(tmp_path):
     verdicts = [json.loads(line) for line in r.stdout.splitlines()]
     assert [v["status"] for v in verdicts] == [want for _, want in rows]
     assert f"{len(rows)} verdicts" in r.stderr
+
+
+def test_tests_json_with_a_long_number_or_deep_nesting_is_refused_at_import():
+    """A tests string that is JSON Python cannot read is BadTests (the row's bad_tests at import), never
+    an exception past it, and never kept as a string of test code, which would run and pass."""
+    from backend.prompts.code_tests import BadTests, parse_tests
+
+    for tests, why in (
+        ('[{"input": "1", "output": ' + LONG + "}]", "more than 4,300 digits"),
+        ('[{"input": "1", "output": 1e999999}]', "past a double's range"),
+        ("[" * 100_000, "nested too deeply"),
+    ):
+        with pytest.raises(BadTests, match=why):
+            parse_tests(tests)
+
+
+def test_a_numeric_reference_past_the_int_limit_is_read_as_its_digits():
+    from workers.verifiers.verdict import Item
+
+    assert Item.of({"completion": "x", "reference": 10**5000}).reference == "1" + "0" * 5000
