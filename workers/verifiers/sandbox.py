@@ -106,12 +106,12 @@ def _prlimit(limits: Limits, nproc: int | None) -> list[str]:
     ]
 
 
-REAPER = Path(__file__).with_name("reaper.py")
+REAPER = Path(__file__).with_name("reaper.py").read_text()
 
 
 def _reaped(python: str) -> list[str]:
     """The prefix that runs bwrap under reaper.py, on the sandbox's interpreter."""
-    return [python, "-I", "-S", "-c", REAPER.read_text()]
+    return [python, "-I", "-S", "-c", REAPER]
 
 
 @functools.lru_cache(maxsize=8)
