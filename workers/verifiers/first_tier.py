@@ -19,7 +19,6 @@ Decision = Literal["passed", "wrong"] | None
 
 _DROP = re.compile(r"\\left|\\right|\\!|\\,|\\;|\\:|\\ |\^\{?\\circ\}?|\\displaystyle|\s+")
 _TEXT = re.compile(r"\\(?:text|textbf|mathrm|mbox)\{([^{}]*)\}")
-_WRAP = re.compile(r"^(?:\$+|\\\(|\\\[)(.*?)(?:\$+|\\\)|\\\])$", re.S)
 _ASSIGN = re.compile(r"^[a-zA-Z]=(?=.)")
 _INT = re.compile(r"[+-]?\d+")
 _DEC = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)")
@@ -37,14 +36,31 @@ def too_long(text: str) -> bool:
 
 
 def normalise(s: str) -> str:
-    s = s.strip()
-    m = _WRAP.match(s)
-    if m:
-        s = m.group(1)
+    s = _unwrap(s.strip())
     s = _TEXT.sub(r"\1", s)
     s = _DROP.sub("", s).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\%", "%")
     s = s.replace("{,}", ",").rstrip(".")
     return _ASSIGN.sub("", s)
+
+
+def _unwrap(s: str) -> str:
+    """The inside of `$...$`, `$$...$$`, `\\(...\\)` or `\\[...\\]` (any opening with any closing), else s.
+    Done by hand: the regex it replaces backtracked cubically on a run of dollar signs."""
+    if s.startswith(("\\(", "\\[")):
+        opening = 2
+    elif s.startswith("$"):
+        opening = len(s) - len(s.lstrip("$"))
+    else:
+        return s
+    if s.endswith(("\\)", "\\]")):
+        closing = 2
+    elif s.endswith("$"):
+        closing = len(s) - len(s.rstrip("$"))
+    else:
+        return s
+    if opening == len(s):  # all dollar signs: the regex gave "" for two or more
+        return "" if len(s) > 1 else s
+    return s[opening : len(s) - closing] if opening + closing <= len(s) else s
 
 
 def number(s: str) -> tuple[Fraction, bool] | None:
