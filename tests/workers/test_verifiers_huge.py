@@ -212,3 +212,28 @@ def test_normalise_is_linear_in_dollar_signs():
     assert first_tier.normalise("$" * 50_000 + "x" + "$" * 50_000) == "x"
     assert first_tier.decide("$" * 100_000 + "x", "4") is None
     assert time.perf_counter() - t0 < 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "```" * 50_000,  # fences with no line after them
+        "```" * 50_000 + "\n",
+        "\n" * 50_000 + "x",  # blank lines before an answer line
+        "answer" + " " * 50_000 + "z",  # a choice phrase with no letter
+        "Answer: x" + " " * 50_000 + "y",
+        "The final answer is x" + " " * 50_000 + "y",
+    ],
+)
+def test_answer_extraction_is_linear(text):
+    """Extraction runs in the worker's own process, outside any timeout: each of these was quadratic
+    (50,000 characters took from seconds to minutes)."""
+    import time
+
+    from workers.verifiers.code import extract_program
+
+    t0 = time.perf_counter()
+    extract.extract_answer(text)
+    extract.choice_letter(text)
+    extract_program(text)
+    assert time.perf_counter() - t0 < 1

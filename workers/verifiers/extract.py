@@ -11,10 +11,17 @@ _BOXED = re.compile(r"\\(?:boxed|fbox)\s*")
 _BRACE = re.compile(r"[{}]")
 _WORD = re.compile(r"[^\s$]+")
 _GSM8K = re.compile(r"####\s*([^\n]+)")
-_FINAL = re.compile(r"final answer is\s*[:：]?\s*(.+?)\s*(?:I hope it is correct.*)?$", re.I | re.M)
-_ANSWER = re.compile(r"^[\s*#_]*answer\s*[:：]\s*(.+?)\s*$", re.I | re.M)
+# Possessive quantifiers (*+) and no lazy group before optional whitespace: each of these was quadratic
+# in a run of whitespace (they run in the worker's own process, outside any timeout). The answer is the
+# rest of its line from its first to its last non-space character, as the lazy forms gave.
+_REST = r"(\S(?:[^\n]*\S)?)"
+_FINAL = re.compile(r"final answer is\s*+(?:[:：]\s*+)?+" + _REST, re.I)
+_HOPE = re.compile(r"I hope it is correct", re.I)
+_ANSWER = re.compile(r"^(?:[^\S\n]|[*#_])*+answer\s*+[:：]\s*+" + _REST, re.I | re.M)
 _LETTER = re.compile(r"^\W*(?:\\text\{\s*)?\(?([A-J])\)?(?:\s*\})?(?:$|[\s.:,)])")
-_LETTER_PHRASE = re.compile(r"(?:answer|option|choice)\s*(?:is|:)?\s*\(?\**([A-J])\**\)?(?![A-Za-z])", re.I)
+_LETTER_PHRASE = re.compile(
+    r"(?:answer|option|choice)\s*+(?:(?:is|:)\s*+)?\(?\**([A-J])\**\)?(?![A-Za-z])", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,8 @@ def extract_answer(text: str) -> tuple[str, str] | None:
         return boxed.strip(), "boxed"
     for form, pattern in (("final_answer", _FINAL), ("gsm8k", _GSM8K), ("answer_line", _ANSWER)):
         found = pattern.findall(text)
+        if form == "final_answer":  # MATH's closing line: what comes before "I hope it is correct"
+            found = [f[: m.start()].rstrip() if (m := _HOPE.search(f, 1)) else f for f in found]
         if found and found[-1].strip():
             return _trim(found[-1]), form
     return None
