@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import keyword
+import math
 import re
 from typing import Any
 
@@ -63,6 +64,13 @@ def _pairs(items: list) -> list:
     return items
 
 
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {literal[:40]}, past a double's range")
+    return value
+
+
 def parse_tests(value: Any, entry_point: Any = None) -> Any | None:
     """The tests to store for one row (None: the row has none), or BadTests.
 
@@ -77,9 +85,14 @@ def parse_tests(value: Any, entry_point: Any = None) -> Any | None:
             return None
         if stripped[0] in "[{":
             try:
-                decoded = json.loads(stripped)
+                decoded = json.loads(stripped, parse_float=_finite)
             except json.JSONDecodeError:
                 decoded = None  # test code that happens to start with a bracket
+            except RecursionError:
+                raise BadTests("the tests are JSON nested too deeply to read") from None
+            except ValueError as exc:  # a number Python cannot read exactly: never run it as code
+                why = str(exc) if "double" in str(exc) else "a number of more than 4,300 digits"
+                raise BadTests(f"the tests' JSON holds {why}; write it as a string") from None
             if isinstance(decoded, list | dict):
                 return parse_tests(decoded, entry_point)
         if entry_point not in (None, ""):

@@ -28,6 +28,7 @@ import csv
 import gzip
 import json
 import lzma
+import math
 import os
 import shutil
 import stat
@@ -142,10 +143,34 @@ def _explain_bad_line(raw: bytes, lineno: int, report: Report) -> Any | None:
         report.reject(lineno, None, "not_utf8", f"bytes at offset {exc.start} are not UTF-8")
         return None
     try:
-        return json.loads(line)  # orjson is stricter about a few things (e.g. NaN); accept what json does
+        # orjson is stricter about a few things (e.g. NaN); accept what json does, but not a number it
+        # would misread (orjson refuses those too)
+        return json.loads(line, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         report.reject(lineno, None, "malformed_json", f"malformed JSON: {exc.msg} at column {exc.colno}")
-        return None
+    except _NumberTooLarge as exc:
+        report.reject(lineno, None, "number_too_large", str(exc))
+    except ValueError as exc:  # int() past the int-string limit (4,300 digits)
+        if "digits" not in str(exc):
+            raise
+        report.reject(
+            lineno, None, "number_too_large",
+            "a number of more than 4,300 digits, which cannot be read exactly; write it as a string",
+        )  # fmt: skip
+    except RecursionError:
+        report.reject(lineno, None, "malformed_json", "JSON nested too deeply")
+    return None
+
+
+class _NumberTooLarge(ValueError):
+    pass
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise _NumberTooLarge(f"the number {literal[:40]} is past a double's range; write it as a string")
+    return value
 
 
 def _records_csv(path: Path, report: Report) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -96,6 +96,15 @@ def test_versions_increase_per_name(importer, proj, tmp_path):
             "bad_messages",
         ),
         (b'{"prompt": "ok"}\n{"prompt": "q", "answer": "4\\u0000"}\n', 2, "answer", "nul_character"),
+        # a JSON number Python cannot read exactly: past the int-string limit, or past a double's range
+        (b'{"prompt": "ok"}\n{"prompt": "q", "answer": ' + b"9" * 4301 + b"}\n", 2, None, "number_too_large"),
+        (b'{"prompt": "ok"}\n{"prompt": "q", "answer": 1e999999}\n', 2, None, "number_too_large"),
+        (
+            b'{"prompt": "ok"}\n{"prompt": "q", "tests": "[{\\"input\\": \\"1\\", \\"output\\": 1e999}]"}\n',
+            2,
+            "tests",
+            "bad_tests",
+        ),
         (
             b'{"messages": [{"role": "user", "content": "hi"}]}\n'
             b'{"messages": [{"role": "system", "content": "a\\u0000"}, {"role": "user", "content": "b"}]}\n',

@@ -297,3 +297,46 @@ def test_adaptive_sampling_needs_the_filter_stage(client, accounts):
     )
     assert r.status_code == 422
     assert "add 'filter' to stages" in r.json()["error"]["fields"][0]["message"]
+
+
+HUGE = "9" * 4301  # past Python's 4,300-digit int-string limit
+
+
+@pytest.fixture(scope="module")
+def huge_teacher_url():
+    """The mixed teacher, but attempts 1 and 3 answer a number of 4,301 digits."""
+    port = free_port()
+    proc = start_fake_server(
+        port, "--answers", f"42,{HUGE}", "--answer-bytes", "400", log_path=DATA_DIR / "fake-huge.log"
+    )
+    yield f"http://127.0.0.1:{port}/v1"
+    stop_fake_server(proc)
+
+
+def test_a_huge_number_settles_its_own_attempt_and_the_filter_completes(
+    client, accounts, tmp_path, huge_teacher_url, celery_worker
+):
+    """Issue 23: one number past the int-string limit failed the filter chunk holding it (int() in the
+    math verifier's first tier, in the worker's own process); now it is that attempt's verdict alone."""
+    prompts = [
+        *({"prompt": f"What is six times seven? ({i})", "reference": "42"} for i in range(3)),
+        *(
+            {"prompt": f"The largest number of 4301 digits ({i})", "reference": f"\\boxed{{{HUGE}}}"}
+            for i in range(2)
+        ),
+        {"prompt": "A third, to 5000 places", "reference": "0." + "3" * 5000},
+        {"prompt": "Too long to compare", "reference": "7" * 20_001},
+    ]
+    pid, h, pset, tid = _project(client, accounts, tmp_path, huge_teacher_url, prompts)
+    run = _run(client, h, pid, pset, tid)
+    assert run["status"] == "succeeded", run
+    f = run["summary"]["filter"]
+    assert f["verified"] == 28
+    # 42 prompts: attempts 0 and 2 pass; 4301-nines prompts: attempts 1 and 3; the third: none
+    assert (f["accepted"], f["rejected"], f["undecided"]) == (10, 14, 4)
+    math = f["by_verifier"]["math"]
+    assert (math["passed"], math["wrong"], math["reference_unparseable"]) == (10, 14, 4)
+    page = client.get(
+        f"/api/projects/{pid}/runs/{run['id']}/generations", headers=h, params={"accepted": "true"}
+    ).json()["items"]
+    assert sorted(Counter(g["attempt"] % 2 for g in page).items()) == [(0, 6), (1, 4)]

@@ -116,3 +116,56 @@ def test_refuses_unsandboxed_unless_allowed(monkeypatch):
         code([item])
     v = code([item], allow_unsandboxed=True)[0]
     assert v.status == "passed" and v.detail["sandbox"] == "none"
+
+
+def _still_there(pid: int) -> bool:
+    """Whether pid is still a sandbox's process, running or a zombie nobody reaps."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            status = dict(line.split(":", 1) for line in f if ":" in line)
+    except OSError:
+        return False
+    return status["Name"].strip() == "bwrap" and status["Uid"].split()[0] == str(sandbox.NOBODY)
+
+
+def test_every_sandbox_process_is_reaped(monkeypatch):
+    """Issue 23: each run left its sandbox's pid 1 (bwrap's init) a zombie parented to PID 1, which
+    counts against nobody's process limit for as long as PID 1 does not reap it. The pid 1 of every
+    sandbox these checks start (the child-pid in bwrap's status) must be gone once they are answered.
+    This process is made a subreaper for the test, so an orphan comes to it rather than to a PID 1 that
+    may reap now and then (some container inits do), which would hide the leak."""
+    import ctypes
+    import re
+    import time
+
+    seen: list[int] = []
+    drain = sandbox._drain
+
+    def spy(fd):
+        text = drain(fd)
+        seen.extend(int(p) for p in re.findall(r'"child-pid":\s*(\d+)', text))
+        return text
+
+    monkeypatch.setattr(sandbox, "_drain", spy)
+    asserts = [
+        program(f"def f(x):\n    return x + {i % 2}", tests={"asserts": ["assert f(1) == 1"]})
+        for i in range(160)
+    ]
+    ios = [program("print(input())", tests=[{"input": str(i), "output": str(i)}]) for i in range(40)]
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    assert prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    try:
+        vs = code(asserts + ios)
+        assert [v.status for v in vs] == ["passed", "wrong"] * 80 + ["passed"] * 40
+        assert len(seen) >= 50  # a harness sandbox per batch of answers, one per stdin/stdout test
+        deadline = time.monotonic() + 3
+        while (left := [p for p in seen if _still_there(p)]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert left == [], f"{len(left)} of {len(seen)} sandboxes left their pid 1 behind"
+    finally:
+        prctl(36, 0, 0, 0, 0)
+        for pid in seen:  # what came to this process: reap it, so the session does not keep it
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass

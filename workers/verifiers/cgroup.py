@@ -64,7 +64,8 @@ class Group:
         path = home / f"sbx-{uuid.uuid4().hex[:12]}"
         try:
             path.mkdir()
-            (path / "pids.max").write_text(str(self.limit + 4))  # + bwrap, its pid 1, the harness, its child
+            # + the reaper, bwrap, its pid 1, the harness, its child
+            (path / "pids.max").write_text(str(self.limit + 5))
             for name in ("cgroup.procs", "tasks"):
                 if (path / name).exists():
                     os.chown(path / name, NOBODY, NOBODY)  # the command joins as nobody

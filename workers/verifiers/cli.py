@@ -4,6 +4,7 @@ filter stage, over a file; verdicts as JSON Lines on stdout, a summary on stderr
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from collections import Counter
@@ -31,6 +32,18 @@ def _combo(verifiers: list[str], settings: str | None, mode: str) -> VerifierCom
     )
 
 
+def _number(literal: str) -> int | float | str:
+    """A JSON number as Python reads it, or its literal text where Python cannot hold it exactly: past
+    the int-string limit (int() raises) or a double's range (float() says inf). A reference is text
+    to the verifiers either way, so the line gets its verdict instead of failing the file."""
+    if len(literal) > 4000:
+        return literal
+    if "." in literal or "e" in literal or "E" in literal:
+        value = float(literal)
+        return value if math.isfinite(value) else literal
+    return int(literal)
+
+
 def _chunks(path: Path):
     chunk: list[dict] = []
     with path.open(encoding="utf-8") as f:
@@ -38,8 +51,8 @@ def _chunks(path: Path):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
-            except ValueError as exc:
+                row = json.loads(line, parse_int=_number, parse_float=_number)
+            except (ValueError, RecursionError) as exc:
                 raise ValueError(f"line {lineno}: not JSON ({exc})") from None
             if not isinstance(row, dict) or not isinstance(row.get("completion"), str):
                 raise ValueError(f'line {lineno}: needs an object with a string "completion"')

@@ -28,7 +28,7 @@ from workers.verifiers import extract, sandbox
 from workers.verifiers.verdict import Item, Verdict, verdict
 
 NAME, VERSION = "code", "1"
-_FENCE = re.compile(r"```[ \t]*(\w*)[^\n]*\n(.*?)```", re.S)
+_LANG = re.compile(r"[ \t]*(\w*)")
 _KILLED = {-9, 137, -24, 152}  # SIGKILL (CPU hard limit, memory) and SIGXCPU, raw or via bwrap
 
 
@@ -41,9 +41,27 @@ class Test:
     setup: str | None = None  # trusted code from the prompt the tests may call (HumanEval's prompt)
 
 
+def fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """(language, body) of each fenced block, in order: ``` then a language word on the rest of that
+    line, the body up to the next ```. Scanned by hand: the regex that did this was quadratic in fences
+    with no line after them, in the worker's own process."""
+    out: list[tuple[str, str]] = []
+    i = 0
+    while (start := text.find("```", i)) >= 0:
+        line_end = text.find("\n", start + 3)
+        if line_end < 0:
+            break
+        end = text.find("```", line_end + 1)
+        if end < 0:  # no later fence can close either: each needs a ``` after this line
+            break
+        out.append((_LANG.match(text, start + 3, line_end).group(1), text[line_end + 1 : end]))
+        i = end + 3
+    return out
+
+
 def extract_program(text: str) -> str | None:
     """The last ```python block, else the last fenced block of any language."""
-    blocks = _FENCE.findall(text)
+    blocks = fenced_blocks(text)
     for lang, body in reversed(blocks):
         if lang.lower() in ("python", "py", "python3"):
             return body
@@ -158,7 +176,7 @@ def run_harness_batch(
             if len(results) == len(batch[got["item"]][1]):
                 done[got["item"]] = [{k: v for k, v in x.items() if k in ("status", "error", "limit")}
                                      for x in results]  # fmt: skip
-        except (ValueError, KeyError, TypeError, IndexError):
+        except (ValueError, KeyError, TypeError, IndexError, RecursionError):
             continue
     out: list[list[dict]] = []
     for k, (_, tests) in enumerate(batch):
@@ -178,7 +196,7 @@ def run_harness_batch(
 
 
 def verify_batch(items: list[Item], settings: CodeSettings) -> list[Verdict]:
-    why = sandbox.probe(sandbox.bwrap_path())
+    why = sandbox.probe(sandbox.bwrap_path(), settings.python)
     if why and not settings.allow_unsandboxed:
         raise sandbox.SandboxUnavailable(f"the code verifier refuses to run unsandboxed: {why}")
     sandboxed = why is None

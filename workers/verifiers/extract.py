@@ -8,11 +8,20 @@ from dataclasses import dataclass
 
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*")
+_BRACE = re.compile(r"[{}]")
+_WORD = re.compile(r"[^\s$]+")
 _GSM8K = re.compile(r"####\s*([^\n]+)")
-_FINAL = re.compile(r"final answer is\s*[:：]?\s*(.+?)\s*(?:I hope it is correct.*)?$", re.I | re.M)
-_ANSWER = re.compile(r"^[\s*#_]*answer\s*[:：]\s*(.+?)\s*$", re.I | re.M)
+# Possessive quantifiers (*+) and no lazy group before optional whitespace: each of these was quadratic
+# in a run of whitespace (they run in the worker's own process, outside any timeout). The answer is the
+# rest of its line from its first to its last non-space character, as the lazy forms gave.
+_REST = r"(\S(?:[^\n]*\S)?)"
+_FINAL = re.compile(r"final answer is\s*+(?:[:：]\s*+)?+" + _REST, re.I)
+_HOPE = re.compile(r"I hope it is correct", re.I)
+_ANSWER = re.compile(r"^(?:[^\S\n]|[*#_])*+answer\s*+[:：]\s*+" + _REST, re.I | re.M)
 _LETTER = re.compile(r"^\W*(?:\\text\{\s*)?\(?([A-J])\)?(?:\s*\})?(?:$|[\s.:,)])")
-_LETTER_PHRASE = re.compile(r"(?:answer|option|choice)\s*(?:is|:)?\s*\(?\**([A-J])\**\)?(?![A-Za-z])", re.I)
+_LETTER_PHRASE = re.compile(
+    r"(?:answer|option|choice)\s*+(?:(?:is|:)\s*+)?\(?\**([A-J])\**\)?(?![A-Za-z])", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -37,26 +46,35 @@ def split_reasoning(content: str, reasoning: str | None = None) -> Split:
 
 
 def last_boxed(text: str) -> str | None:
-    """The contents of the last \\boxed{...} (braces balanced), or of `\\boxed 5`."""
+    """The contents of the last \\boxed{...} (braces balanced), or of `\\boxed 5`. One pass over the
+    braces pairs them all first: scanning from each box to its close was quadratic in unclosed boxes."""
     found = None
+    closes: dict[int, int] | None = None
     for m in _BOXED.finditer(text):
         i = m.end()
         if i < len(text) and text[i] == "{":
-            depth = 0
-            for j in range(i, len(text)):
-                c = text[j]
-                if c == "{":
-                    depth += 1
-                elif c == "}":
-                    depth -= 1
-                    if depth == 0:
-                        found = text[i + 1 : j]
-                        break
+            if closes is None:
+                closes = _pair_braces(text)
+            j = closes.get(i)
+            if j is not None:
+                found = text[i + 1 : j]
         else:
-            word = re.match(r"[^\s$]+", text[i:])
+            word = _WORD.match(text, i)
             if word:
                 found = word.group(0)
     return found
+
+
+def _pair_braces(text: str) -> dict[int, int]:
+    """Each opening brace's closing one (the unclosed have none)."""
+    opened: list[int] = []
+    closes: dict[int, int] = {}
+    for b in _BRACE.finditer(text):
+        if b.group() == "{":
+            opened.append(b.start())
+        elif opened:
+            closes[opened.pop()] = b.start()
+    return closes
 
 
 def extract_answer(text: str) -> tuple[str, str] | None:
@@ -66,6 +84,8 @@ def extract_answer(text: str) -> tuple[str, str] | None:
         return boxed.strip(), "boxed"
     for form, pattern in (("final_answer", _FINAL), ("gsm8k", _GSM8K), ("answer_line", _ANSWER)):
         found = pattern.findall(text)
+        if form == "final_answer":  # MATH's closing line: what comes before "I hope it is correct"
+            found = [f[: m.start()].rstrip() if (m := _HOPE.search(f, 1)) else f for f in found]
         if found and found[-1].strip():
             return _trim(found[-1]), form
     return None

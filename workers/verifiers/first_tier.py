@@ -1,10 +1,17 @@
 """The cheap first tier of the math verifier: normalised strings, then exact numbers (integers,
 fractions, decimals, percents, thousands separators). It answers only where it is sure; anything
-else goes on to math-verify."""
+else goes on to math-verify.
+
+Numbers are read through Decimal, never int(str): Python refuses to turn a string of more than 4,300
+digits into an int (a ValueError that took the whole batch with it), and the conversion is quadratic.
+Decimal reads a digit string in linear time and hands Fraction its value without a string; past
+MAX_DIGITS digits in one run, a text is too long to compare at all (`too_long`), and math.py settles it
+without sympy."""
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Literal
 
@@ -12,7 +19,6 @@ Decision = Literal["passed", "wrong"] | None
 
 _DROP = re.compile(r"\\left|\\right|\\!|\\,|\\;|\\:|\\ |\^\{?\\circ\}?|\\displaystyle|\s+")
 _TEXT = re.compile(r"\\(?:text|textbf|mathrm|mbox)\{([^{}]*)\}")
-_WRAP = re.compile(r"^(?:\$+|\\\(|\\\[)(.*?)(?:\$+|\\\)|\\\])$", re.S)
 _ASSIGN = re.compile(r"^[a-zA-Z]=(?=.)")
 _INT = re.compile(r"[+-]?\d+")
 _DEC = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)")
@@ -20,21 +26,47 @@ _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _SLASH = re.compile(r"([+-]?\d+)/(\d+)")
 _FRAC = re.compile(r"([+-]?)\\frac\{([+-]?\d+)\}\{([+-]?\d+)\}")
 _FRAC_SHORT = re.compile(r"([+-]?)\\frac(\d)(\d)")
+MAX_DIGITS = 20_000  # a run of more digits is no number the verifiers compare (20k digits: ~15 ms)
+_TOO_LONG = re.compile(rf"(?<!\d)\d{{{MAX_DIGITS + 1}}}")  # tried at the start of each run only
+
+
+def too_long(text: str) -> bool:
+    """Whether the text holds a run of more than MAX_DIGITS digits."""
+    return len(text) > MAX_DIGITS and _TOO_LONG.search(text) is not None
 
 
 def normalise(s: str) -> str:
-    s = s.strip()
-    m = _WRAP.match(s)
-    if m:
-        s = m.group(1)
+    s = _unwrap(s.strip())
     s = _TEXT.sub(r"\1", s)
     s = _DROP.sub("", s).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\%", "%")
     s = s.replace("{,}", ",").rstrip(".")
     return _ASSIGN.sub("", s)
 
 
+def _unwrap(s: str) -> str:
+    """The inside of `$...$`, `$$...$$`, `\\(...\\)` or `\\[...\\]` (any opening with any closing), else s.
+    Done by hand: the regex it replaces backtracked cubically on a run of dollar signs."""
+    if s.startswith(("\\(", "\\[")):
+        opening = 2
+    elif s.startswith("$"):
+        opening = len(s) - len(s.lstrip("$"))
+    else:
+        return s
+    if s.endswith(("\\)", "\\]")):
+        closing = 2
+    elif s.endswith("$"):
+        closing = len(s) - len(s.rstrip("$"))
+    else:
+        return s
+    if opening == len(s):  # all dollar signs: the regex gave "" for two or more
+        return "" if len(s) > 1 else s
+    return s[opening : len(s) - closing] if opening + closing <= len(s) else s
+
+
 def number(s: str) -> tuple[Fraction, bool] | None:
-    """(value, is_percent) of a normalised plain number, or None."""
+    """(value, is_percent) of a normalised plain number, or None (also where it is too long)."""
+    if too_long(s):
+        return None
     pct = s.endswith("%")
     if pct:
         s = s[:-1]
@@ -44,20 +76,25 @@ def number(s: str) -> tuple[Fraction, bool] | None:
         s = s.replace(",", "")
     try:
         if _INT.fullmatch(s) or _DEC.fullmatch(s):
-            return Fraction(s), pct
+            return _exact(s), pct
         m = _SLASH.fullmatch(s)
         if m:
             return _ratio("", m.group(1), m.group(2)), pct
         m = _FRAC.fullmatch(s) or _FRAC_SHORT.fullmatch(s)
         if m:
             return _ratio(*m.groups()), pct
-    except ZeroDivisionError:
+    except (ZeroDivisionError, InvalidOperation, ValueError):
         return None
     return None
 
 
+def _exact(digits: str) -> Fraction:
+    """The exact value of a plain integer or decimal string, without int(str) (see the top)."""
+    return Fraction(Decimal(digits))
+
+
 def _ratio(sign: str, num: str, den: str) -> Fraction:
-    value = Fraction(int(num), int(den))
+    value = _exact(num) / _exact(den)
     return -value if sign == "-" else value
 
 

@@ -29,7 +29,8 @@ def verify_batch(items: list[Item], settings: JsonSettings) -> list[Verdict]:
             text = blocks[-1] if blocks else text
         try:
             value = json.loads(text)
-        except ValueError as exc:
+        # ValueError covers an integer past the int-string limit; RecursionError, nesting too deep
+        except (ValueError, RecursionError) as exc:
             out.append(verdict(NAME, VERSION, "unparseable", _ms(t0), error=str(exc)[:200]))
             continue
         errors = []

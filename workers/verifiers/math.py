@@ -132,6 +132,12 @@ def _first(item: Item, s: MathSettings) -> Verdict | tuple[str, str]:
         decided = first_tier.decide(answer, reference, s.float_rounding)
         if decided:
             return verdict(NAME, VERSION, decided, answer=answer[:200], form=form, tier="first")
+    # Past the first tier's digits, sympy would spend its time (or fail on the int-string limit) on a
+    # number no verdict can come of: settled here, never in the pool.
+    for text, status in ((reference, "reference_unparseable"), (answer, "unparseable")):
+        if first_tier.too_long(text):
+            why = f"a number of more than {first_tier.MAX_DIGITS:,} digits"
+            return verdict(NAME, VERSION, status, answer=answer[:200], form=form, reason=why)
     return answer, reference
 
 
@@ -175,7 +181,7 @@ def references_parse(references: list[str | None], timeout_s: float = 5.0) -> li
             or extract.choice_letter(answer) is not None
         )
         out.append(cheap)
-        if answer and not cheap:
+        if answer and not cheap and not first_tier.too_long(answer):
             slow.append(len(out) - 1)
     if slow:
         outcomes = shared_pool().map(_REF_SLOW, [(references[i],) for i in slow], timeout_s)

@@ -5,6 +5,7 @@ environment, rlimits on CPU, address space, processes and file size, and a wall-
 As root, bwrap itself is started as uid 65534 (Popen's user/group) so that the process limit, which
 the kernel never applies to root, holds; its unprivileged user namespace then maps 65534 to 65534.
 `prlimit` (util-linux) sets the limits before bwrap starts, so no preexec_fn runs in a threaded parent.
+bwrap runs under reaper.py, which reaps bwrap's init once bwrap is done with it (see there why).
 """
 
 from __future__ import annotations
@@ -105,16 +106,26 @@ def _prlimit(limits: Limits, nproc: int | None) -> list[str]:
     ]
 
 
+REAPER = Path(__file__).with_name("reaper.py").read_text()
+
+
+def _reaped(python: str) -> list[str]:
+    """The prefix that runs bwrap under reaper.py, on the sandbox's interpreter."""
+    return [python, "-I", "-S", "-c", REAPER]
+
+
 @functools.lru_cache(maxsize=8)
-def probe(bwrap: str | None) -> str | None:
-    """None where bwrap runs a program here, else why not (cached per binary)."""
+def probe(bwrap: str | None, python: str = "/usr/bin/python3") -> str | None:
+    """None where bwrap runs a program here, else why not (cached per binary and interpreter)."""
     if not bwrap or not os.access(bwrap, os.X_OK):
         return f"bubblewrap not found ({bwrap or 'bwrap'}); apt-get install bubblewrap"
+    if not os.access(python, os.X_OK):
+        return f"no interpreter at {python} to run the sandbox with"
     with tempfile.TemporaryDirectory(prefix="distillery-probe-") as d:
         os.chmod(d, 0o777)
         try:
             p = subprocess.run(
-                [*_bwrap_argv(bwrap, d), "/usr/bin/true"],
+                [*_reaped(python), *_bwrap_argv(bwrap, d), "/usr/bin/true"],
                 capture_output=True,
                 timeout=20,
                 env={},
@@ -133,7 +144,10 @@ def _as_nobody() -> dict:
 
 def run_python(code: str, stdin: str, limits: Limits, *, python: str, sandboxed: bool = True) -> RunResult:
     """Run `code` as a file with `stdin` fed to it; sandboxed=False is the explicit unsandboxed mode."""
-    return _run({"main.py": code}, [python, "-I", "main.py"], stdin.encode(), limits, sandboxed, report=False)
+    return _run(
+        {"main.py": code}, [python, "-I", "main.py"], stdin.encode(), limits, sandboxed, report=False,
+        python=python,
+    )  # fmt: skip
 
 
 def run_harness(
@@ -148,14 +162,20 @@ def run_harness(
     argv = [python, "-I", "harness.py", "{report}", str(len(answers)), str(limits.cpu_s)]
     whole = Limits(limits.timeout_s, limits.cpu_s * (len(answers) + 1) + 5, limits.memory_mb,
                    limits.max_processes, limits.file_size_mb, limits.disk_mb)  # fmt: skip
-    return _run(files, argv, stdin, whole, sandboxed, report=True)
+    return _run(files, argv, stdin, whole, sandboxed, report=True, python=python)
 
 
 HARNESS = Path(__file__).with_name("harness.py")
 
 
 def _run(
-    files: dict[str, str], argv_tail: list[str], stdin: bytes, limits: Limits, sandboxed: bool, report: bool
+    files: dict[str, str],
+    argv_tail: list[str],
+    stdin: bytes,
+    limits: Limits,
+    sandboxed: bool,
+    report: bool,
+    python: str,
 ) -> RunResult:
     with tempfile.TemporaryDirectory(prefix="distillery-sbx-") as work, cgroup.Group(limits) as group:
         for name, text in files.items():
@@ -168,7 +188,7 @@ def _run(
         nproc = None if group.active else limits.max_processes  # the cgroup's limit is per sandbox
         if sandboxed:
             bw = _bwrap_argv(bwrap_path() or "bwrap", work, status_w, tuple(files), limits.disk_mb)
-            argv = [*_prlimit(limits, nproc), *bw, *tail]
+            argv = [*_prlimit(limits, nproc), *_reaped(python), *bw, *tail]
         else:
             argv = [*_prlimit(limits, nproc), *tail]
         keep = tuple(fd for fd in (status_w, report_w) if fd is not None)

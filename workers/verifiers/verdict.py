@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from decimal import Decimal
 from typing import Any, Literal
 
 Status = Literal["passed", "wrong", "unparseable", "timeout", "error", "reference_unparseable"]
@@ -36,7 +37,9 @@ class Item:
         if not isinstance(data.get("completion"), str):
             raise ValueError("an item needs a string 'completion'")
         if isinstance(data.get("reference"), int | float):  # GSM8K-style numeric references in JSON
-            data["reference"] = str(data["reference"])
+            ref = data["reference"]
+            # str() of an int past 4,300 digits raises; Decimal writes its digits without that limit
+            data["reference"] = str(Decimal(ref)) if type(ref) is int else str(ref)
         elif data.get("reference") is not None and not isinstance(data["reference"], str):
             raise ValueError("an item's 'reference' is a string or a number")
         return cls(**data)
