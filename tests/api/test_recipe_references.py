@@ -180,7 +180,7 @@ def test_local_paths_lie_under_the_administrators_roots(client, two, tmp_path, r
 def test_the_worker_checks_again_before_it_loads(client, two, roots, tmp_path):
     """A teacher saved while any path was allowed, or written around the API, does not load once the
     administrator narrows the roots; one pointing into another project's folder never does."""
-    from workers.stages.rollout.job import teacher_spec
+    from workers.teachers.factory import teacher_spec
 
     a, b = two
     folder = tmp_path / "m"

@@ -34,6 +34,21 @@ def test_no_backend_module_imports_workers():
     assert offenders == []
 
 
+def test_stages_are_peers():
+    """No stage module imports another stage kind's: what two stages share lives with its owner
+    (workers/verdicts.py, workers/teachers/, backend/), so a stage can be read, moved or removed alone."""
+    stages = ROOT / "workers" / "stages"
+    offenders = []
+    for p in sorted(stages.rglob("*.py")):
+        rel = p.relative_to(stages).parts
+        own = rel[0].removesuffix(".py")
+        for line, name in _imports(p):
+            parts = name.split(".")
+            if parts[:2] == ["workers", "stages"] and len(parts) > 2 and parts[2] != own:
+                offenders.append(f"workers/stages/{'/'.join(rel)}:{line} imports {name}")
+    assert offenders == []
+
+
 def test_upserts_and_nul_scrubbing_have_one_home():
     """Every upsert takes its dialect's INSERT from backend.core.db.dialect_insert and every NUL is
     scrubbed by backend.core.db.storable: copies drifted before (one kept dict keys, one did not)."""

@@ -24,10 +24,9 @@ from backend.teachers.models import Teacher
 from backend.teachers.schemas import TeacherProbe
 from workers.celery_app import celery_app
 from workers.runner import JobContext, run_job
-from workers.stages.rollout.job import teacher_spec
 from workers.teachers import egress as teacher_egress
 from workers.teachers.base import Completion, Request, Sampling
-from workers.teachers.factory import TeacherSpec, make_teacher
+from workers.teachers.factory import TeacherSpec, make_teacher, teacher_spec
 
 REQUESTS = 4
 MAX_TOKENS = 64

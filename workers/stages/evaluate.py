@@ -34,9 +34,8 @@ from backend.training.model_refs import resolve_model
 from backend.verifiers.registry import VERIFIERS, VerifierCombo
 from workers.celery_app import celery_app
 from workers.runner import StageContext, run_stage, settings_for
-from workers.stages.rollout.job import teacher_spec
 from workers.teachers.base import Request, Sampling
-from workers.teachers.factory import TeacherSpec, make_teacher
+from workers.teachers.factory import TeacherSpec, make_teacher, teacher_spec
 from workers.teachers.vllm_server import current, release_all
 from workers.verifiers.verdict import Item
 from workers.verifiers.verify import verify_many

@@ -9,8 +9,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import object_session
+
 from backend.core.egress import EgressPolicy
+from backend.teachers.models import Teacher
 from backend.teachers.schemas import runs_locally
+from backend.teachers.service import api_key_of
+from backend.training.model_refs import resolve_model
 from workers.teachers.base import Completion, Request, Sampling, TeacherBackend
 
 
@@ -28,6 +33,16 @@ class TeacherSpec:
     def queue(self) -> str:
         """Local inference needs the gpu queue; an endpoint (API or a running vLLM) the cpu one."""
         return "gpu" if runs_locally(self.backend, self.base_url) else "cpu"
+
+
+def teacher_spec(teacher: Teacher) -> TeacherSpec:
+    """Read inside the teacher's session. A model the worker loads itself is resolved (artifact:<id>) and
+    checked against the allowed roots again here: they may have changed since the teacher was saved."""
+    model = teacher.model
+    if runs_locally(teacher.backend, teacher.base_url):
+        session = object_session(teacher)
+        model = resolve_model(session, teacher.project_id, model, field=f"teacher {teacher.name!r}: model")
+    return TeacherSpec(teacher.backend, model, teacher.base_url, api_key_of(teacher), teacher.settings)
 
 
 class HeldDevice:

@@ -17,14 +17,14 @@ from backend.rollouts.metrics import split_filter
 from backend.runs.models import Run, RunStage, StageChunk, Status
 from backend.samples.models import Generation, Verdict
 from backend.verifiers.filter import FilterSettings
-from backend.verifiers.registry import VERIFIERS, VerifierCombo
 from workers.progress import Cancelled
 from workers.runner import settings_for
 from workers.stages.filter.fanout import FANOUT
 from workers.stages.filter.writer import VerdictWriter
+from workers.verdicts import final_of
 from workers.verifiers.pool import watched
 from workers.verifiers.verdict import Item
-from workers.verifiers.verify import COMBO_VERSION, verify_many
+from workers.verifiers.verify import verify_many
 
 log = logging.getLogger(__name__)
 _CANCEL_CHECK_S = 2.0  # how often a batch still verifying looks whether the stage was cancelled
@@ -44,13 +44,6 @@ class FilterJob:
     @property
     def final(self) -> tuple[str, str]:
         return final_of(self.settings.verifiers)
-
-
-def final_of(combo: VerifierCombo) -> tuple[str, str]:
-    """(verifier, version) of the verdict that decides: the combination's, or the one verifier's."""
-    if len(combo.verifiers) == 1:
-        return combo.verifiers[0].name, VERIFIERS[combo.verifiers[0].name].version
-    return combo.mode, COMBO_VERSION
 
 
 def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> FilterJob:

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from backend.core.config import get_settings
 from backend.core.db import session_scope
@@ -21,12 +20,8 @@ from backend.runs.chunks import add_counters
 from backend.runs.models import RunStage, StageChunk, Status
 from backend.samples.models import Generation, Verdict
 from backend.verifiers.filter import pass_rate_bucket
-from workers.stages.verdicts import verdict_row, write_verdicts
+from workers.verdicts import outcome, store_verdicts
 from workers.verifiers.verdict import Verdict as Judged
-
-
-def outcome(passed: bool | None) -> str:
-    return "accepted" if passed else ("rejected" if passed is False else "undecided")
 
 
 class VerdictWriter:
@@ -98,29 +93,3 @@ class VerdictWriter:
                 "prompts_solved": sum(1 for _, _, acc in rows if acc),
                 "pass_rate_histogram": dict(hist),
             }
-
-
-def store_verdicts(
-    session: Session, *, run_id: int, ids: list[int], verdicts: list[Judged], now: datetime
-) -> tuple[Counter[str], dict[str, Counter[str]]]:
-    """Upsert each generation's verdicts (its verifiers' and their combination's) and store its
-    decision; returns the outcome counts and the statuses per verifier."""
-    rows: list[dict[str, Any]] = []
-    decisions: list[dict[str, Any]] = []
-    per_verifier: dict[str, Counter[str]] = {}
-    counts: Counter[str] = Counter()
-    for gid, v in zip(ids, verdicts, strict=True):
-        for part in (*v.parts, v):
-            rows.append(
-                verdict_row(
-                    run_id=run_id, generation_id=gid, verifier=part.verifier, version=part.version,
-                    status=part.status, passed=part.passed, score=part.score, detail=part.detail,
-                    duration_ms=part.duration_ms, now=now,
-                )
-            )  # fmt: skip
-            per_verifier.setdefault(part.verifier, Counter())[part.status] += 1
-        decisions.append({"id": gid, "accepted": v.passed})
-        counts["verified"] += 1
-        counts[outcome(v.passed)] += 1
-    write_verdicts(session, rows, decisions)
-    return counts, per_verifier

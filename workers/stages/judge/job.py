@@ -16,10 +16,9 @@ from backend.rollouts.requests import endpoint_of
 from backend.runs.models import Run, RunStage, StageChunk
 from backend.teachers.models import Teacher
 from workers.runner import settings_for
-from workers.stages.filter.chunk import final_of
-from workers.stages.rollout.job import teacher_spec
 from workers.teachers.base import Completion, Sampling
-from workers.teachers.factory import TeacherSpec
+from workers.teachers.factory import TeacherSpec, teacher_spec
+from workers.verdicts import final_of
 
 
 @dataclass

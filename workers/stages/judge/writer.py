@@ -18,8 +18,8 @@ from backend.runs.chunks import add_counters
 from backend.runs.models import RunStage, StageChunk, Status
 from backend.samples.models import Verdict
 from workers.stages.judge.job import JudgeJob, verdict_of
-from workers.stages.verdicts import verdict_row, write_verdicts
 from workers.teachers.base import Completion
+from workers.verdicts import verdict_row, write_verdicts
 
 OUTCOME = {
     "passed": "accepted",

@@ -17,10 +17,9 @@ from backend.core.db import session_scope
 from backend.prompts.models import Prompt
 from backend.runs.models import StageChunk
 from backend.samples.models import Generation, Verdict
-from workers.stages.filter.chunk import final_of
-from workers.stages.filter.writer import store_verdicts
 from workers.stages.rollout.job import ChunkJob
 from workers.teachers.base import Request
+from workers.verdicts import final_of, store_verdicts
 from workers.verifiers.verdict import Item
 from workers.verifiers.verify import verify_many
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from backend.prices.service import Quote, quote_for
 from backend.prompts.models import Prompt
@@ -13,13 +13,10 @@ from backend.rollouts.requests import cache_prefix, resolved
 from backend.rollouts.schemas import RolloutSettings
 from backend.runs.models import Run, RunStage, StageChunk
 from backend.teachers.models import Teacher
-from backend.teachers.schemas import runs_locally
-from backend.teachers.service import api_key_of
-from backend.training.model_refs import resolve_model
 from backend.verifiers.registry import VerifierCombo
 from workers.runner import settings_for
 from workers.teachers.base import Sampling
-from workers.teachers.factory import TeacherSpec
+from workers.teachers.factory import TeacherSpec, teacher_spec
 
 
 def sampling_of(settings: RolloutSettings) -> Sampling:
@@ -32,16 +29,6 @@ def sampling_of(settings: RolloutSettings) -> Sampling:
         top_k=settings.top_k,
         min_p=settings.min_p,
     )
-
-
-def teacher_spec(teacher: Teacher) -> TeacherSpec:
-    """Read inside the teacher's session. A model the worker loads itself is resolved (artifact:<id>) and
-    checked against the allowed roots again here: they may have changed since the teacher was saved."""
-    model = teacher.model
-    if runs_locally(teacher.backend, teacher.base_url):
-        session = object_session(teacher)
-        model = resolve_model(session, teacher.project_id, model, field=f"teacher {teacher.name!r}: model")
-    return TeacherSpec(teacher.backend, model, teacher.base_url, api_key_of(teacher), teacher.settings)
 
 
 @dataclass
