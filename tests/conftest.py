@@ -56,6 +56,9 @@ TEST_ENV = {
     "DISTILLERY_DATA_DIR": str(DATA_DIR),
     "DISTILLERY_PROGRESS_INTERVAL_S": "0",
     "DISTILLERY_FRONTEND_DIST": str(ROOT / "frontend" / "dist"),
+    # API tests leave runs queued with no worker on purpose; the shared worker's janitor must not send
+    # them again later in the suite (tests/workers/test_queued_resend.py sets its own bound)
+    "DISTILLERY_QUEUED_RESEND_AFTER_S": "86400",
 }
 os.environ.update(TEST_ENV)
 
