@@ -30,14 +30,13 @@ export function LaunchRollout({ projectId }: { projectId: number }) {
   const [temperature, setTemperature] = useState(0.7);
   const [name, setName] = useState("");
 
-  // The schema marks every defaulted field as required; the API fills in what is not sent.
-  const recipe = () =>
-    ({
-      prompt_set_id: Number(promptSet),
-      teacher_id: Number(teacher),
-      stages: ["rollout"],
-      rollout: { n, ...(maxTokens === null ? {} : { max_tokens: maxTokens }), temperature },
-    }) as unknown as Recipe;
+  // Defaulted fields are optional (openapi-typescript --default-non-nullable false); the API fills them in.
+  const recipe = (): Recipe => ({
+    prompt_set_id: Number(promptSet),
+    teacher_id: Number(teacher),
+    stages: ["rollout"],
+    rollout: { n, ...(maxTokens === null ? {} : { max_tokens: maxTokens }), temperature },
+  });
   const estimate = useMutation({
     mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/runs/estimate", { params: { path }, body: recipe() })),
   });

@@ -27,7 +27,6 @@ import { SECONDS_SOURCE } from "../../lib/estimate";
 import "./wizard.css";
 
 type Teacher = Schemas["TeacherOut"];
-type Recipe = Schemas["Recipe"];
 
 const LICENCE_TEXT: Record<string, string> = {
   open_weights: "open weights: check the model's own licence before publishing a student",
@@ -92,7 +91,7 @@ export function WizardPage({ projectId }: { projectId: number }) {
     staleTime: 60_000,
     queryFn: () =>
       unwrap(
-        api.POST("/api/projects/{project_id}/runs/estimate", { params: { path: { project_id: projectId } }, body: recipe as unknown as Recipe }),
+        api.POST("/api/projects/{project_id}/runs/estimate", { params: { path: { project_id: projectId } }, body: recipe }),
       ),
   });
   const launch = useMutation({
@@ -100,7 +99,7 @@ export function WizardPage({ projectId }: { projectId: number }) {
       unwrap(
         api.POST("/api/projects/{project_id}/runs", {
           params: { path: { project_id: projectId } },
-          body: { name: state.name.trim() || `run-${new Date().toISOString().slice(0, 16)}`, recipe: recipe as unknown as Recipe },
+          body: { name: state.name.trim() || `run-${new Date().toISOString().slice(0, 16)}`, recipe: recipe },
         }),
       ),
     onSuccess: (run) => {

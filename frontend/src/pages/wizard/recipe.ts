@@ -4,6 +4,9 @@
  * recipe (YAML) goes the other way; settings the wizard has no field for are kept as they were.
  */
 import yaml from "js-yaml";
+import type { Schemas } from "../../api/client";
+
+type Recipe = Schemas["Recipe"];
 
 export type Method = "sft" | "dpo" | "grpo" | "distill";
 export type EvalRole = "base" | "student" | "teacher";
@@ -179,7 +182,7 @@ export function stagesOf(s: WizardState): string[] {
 }
 
 /** The recipe the API (POST /runs, /runs/estimate) and the CLI accept. */
-export function buildRecipe(s: WizardState): Record<string, unknown> {
+export function buildRecipe(s: WizardState): Recipe {
   const stages = stagesOf(s);
   const r: Record<string, unknown> = { prompt_set_id: s.prompt_set_id, teacher_id: s.teacher_id, stages };
   const b = s.base;
@@ -255,7 +258,9 @@ export function buildRecipe(s: WizardState): Record<string, unknown> {
       split: e.split === "eval" ? undefined : e.split,
     });
   }
-  return r;
+  // A loaded recipe's sections pass through as they were (the API validates them), so the builder works on
+  // plain objects; their shape is the schema's.
+  return r as Recipe;
 }
 
 /** One evaluated model: its role, the backend for a local one, and whatever the loaded recipe said of it
