@@ -10,6 +10,7 @@ import { ReviewLog } from "./ReviewLog";
 import { ReviewStats } from "./ReviewStats";
 import { SHORTCUTS, useShortcuts } from "./shortcuts";
 import "./review.css";
+import { keys, projectQuery, reviewQueueQuery } from "../../api/queries";
 
 type DecisionKind = Schemas["DecisionIn"]["decision"];
 /** A decision this reviewer made on this page, with the item as it was shown. */
@@ -32,13 +33,9 @@ const LEASE_CODES = new Set(["lease_expired", "not_leased", "foreign_lease"]);
 export function ReviewPage({ projectId, runId }: { projectId: number; runId: number }) {
   const qc = useQueryClient();
   const path = { project_id: projectId, run_id: runId };
-  const project = useQuery({
-    queryKey: ["project", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}", { params: { path: { project_id: projectId } } })),
-  });
+  const project = useQuery(projectQuery(projectId));
   const queue = useQuery({
-    queryKey: ["review-queue", projectId, runId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}/review", { params: { path } })),
+    ...reviewQueueQuery(projectId, runId),
     refetchInterval: QUEUE_REFRESH_MS,
   });
   const canReview = atLeast(project.data?.role, "reviewer");
@@ -58,7 +55,7 @@ export function ReviewPage({ projectId, runId }: { projectId: number; runId: num
   const [logKey, setLogKey] = useState(0); // bumped after each decision or undo: the log reloads
 
   const refreshQueue = useCallback(
-    () => qc.invalidateQueries({ queryKey: ["review-queue", projectId, runId] }),
+    () => qc.invalidateQueries({ queryKey: keys.reviewQueue(projectId, runId) }),
     [qc, projectId, runId],
   );
 

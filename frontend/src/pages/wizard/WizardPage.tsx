@@ -9,6 +9,7 @@ import { usePromptSets, useProject } from "../prompt-sets/PromptSetsPage";
 import { Check, ErrorsContext, FieldError, NumField, SelectField, TextField } from "./Fields";
 import { VerifierSettings } from "./VerifierSettings";
 import { suggestVerifiers, type VerifierSuggestion } from "./suggest";
+import { estimateQuery, keys, rubricsQuery, teachersQuery, verifierKindsQuery } from "../../api/queries";
 import {
   buildRecipe,
   DEFAULT_STATE,
@@ -52,19 +53,9 @@ export function WizardPage({ projectId }: { projectId: number }) {
   const navigate = useNavigate();
   const project = useProject(projectId);
   const sets = usePromptSets(projectId);
-  const teachers = useQuery({
-    queryKey: ["teachers", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/teachers", { params: { path: { project_id: projectId } } })),
-  });
-  const verifierKinds = useQuery({
-    queryKey: ["verifier-kinds", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/verifier-kinds", { params: { path: { project_id: projectId } } })),
-    staleTime: Infinity,
-  });
-  const rubrics = useQuery({
-    queryKey: ["rubrics", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/rubrics", { params: { path: { project_id: projectId } } })),
-  });
+  const teachers = useQuery(teachersQuery(projectId));
+  const verifierKinds = useQuery(verifierKindsQuery(projectId));
+  const rubrics = useQuery(rubricsQuery(projectId));
 
   const [state, setState] = useState<WizardState>(DEFAULT_STATE);
   const [step, setStep] = useState<StepId>("data");
@@ -84,16 +75,7 @@ export function WizardPage({ projectId }: { projectId: number }) {
   };
   const ready = state.prompt_set_id !== null && state.teacher_id !== null;
 
-  const estimate = useQuery({
-    queryKey: ["estimate", projectId, JSON.stringify(recipe)],
-    enabled: step === "launch" && ready,
-    retry: false,
-    staleTime: 60_000,
-    queryFn: () =>
-      unwrap(
-        api.POST("/api/projects/{project_id}/runs/estimate", { params: { path: { project_id: projectId } }, body: recipe }),
-      ),
-  });
+  const estimate = useQuery({ ...estimateQuery(projectId, recipe), enabled: step === "launch" && ready });
   const launch = useMutation({
     mutationFn: () =>
       unwrap(
@@ -103,7 +85,7 @@ export function WizardPage({ projectId }: { projectId: number }) {
         }),
       ),
     onSuccess: (run) => {
-      void queryClient.invalidateQueries({ queryKey: ["runs", projectId] });
+      void queryClient.invalidateQueries({ queryKey: keys.runs(projectId) });
       void navigate({ to: "/projects/$projectId/runs/$runId", params: { projectId, runId: run.id } });
     },
     onError: (err) => {
