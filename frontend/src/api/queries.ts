@@ -30,6 +30,7 @@ export const keys = {
   invitations: (projectId: number) => ["invitations", projectId] as const,
   rubrics: (projectId: number) => ["rubrics", projectId] as const,
   calibration: (projectId: number) => ["calibration", projectId] as const,
+  stageKinds: (projectId: number) => ["stage-kinds", projectId] as const,
   verifierKinds: (projectId: number) => ["verifier-kinds", projectId] as const,
   reviewQueue: (projectId: number, runId: number) => ["review-queue", projectId, runId] as const,
   prompts: (projectId: number, promptSetId: number) => ["prompts", projectId, promptSetId] as const,
@@ -118,6 +119,14 @@ export const rubricsQuery = (projectId: number) =>
   queryOptions({
     queryKey: keys.rubrics(projectId),
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/rubrics", { params: { path: { project_id: projectId } } })),
+  });
+
+/** The stage kinds and their settings' JSON Schemas (the wizard's defaults): fixed while the API runs. */
+export const stageKindsQuery = (projectId: number) =>
+  queryOptions({
+    queryKey: keys.stageKinds(projectId),
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/stage-kinds", { params: { path: { project_id: projectId } } })),
+    staleTime: Infinity,
   });
 
 /** The verifier kinds and their settings' JSON Schemas: fixed while the API runs. */

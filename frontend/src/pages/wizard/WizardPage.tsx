@@ -9,10 +9,10 @@ import { usePromptSets, useProject } from "../prompt-sets/PromptSetsPage";
 import { Check, ErrorsContext, FieldError, NumField, SelectField, TextField } from "./Fields";
 import { VerifierSettings } from "./VerifierSettings";
 import { suggestVerifiers, type VerifierSuggestion } from "./suggest";
-import { estimateQuery, keys, rubricsQuery, teachersQuery, verifierKindsQuery } from "../../api/queries";
+import { estimateQuery, keys, rubricsQuery, stageKindsQuery, teachersQuery, verifierKindsQuery } from "../../api/queries";
 import {
   buildRecipe,
-  DEFAULT_STATE,
+  defaultState,
   demoState,
   parseRecipeYaml,
   recipePath,
@@ -47,8 +47,30 @@ function errorMap(err: unknown): Map<string, string> {
   return m;
 }
 
-/** The launch wizard: the whole recipe step by step, its estimate and licence warning, the YAML the CLI takes. */
+/** The launch wizard: the whole recipe step by step, its estimate and licence warning, the YAML the CLI takes.
+ * It starts from the stage kinds' defaults (their settings' JSON Schemas), so it waits for them. */
 export function WizardPage({ projectId }: { projectId: number }) {
+  const kinds = useQuery(stageKindsQuery(projectId));
+  const defaults = useMemo(() => {
+    if (!kinds.data) return null;
+    try {
+      return defaultState(kinds.data);
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  }, [kinds.data]);
+  if (kinds.isError || defaults instanceof Error) {
+    return (
+      <p className="error" role="alert" data-testid="wizard-error">
+        {errorMessage(kinds.error ?? defaults)}
+      </p>
+    );
+  }
+  if (!defaults) return <p className="muted">Loading the stages' settings…</p>;
+  return <Wizard projectId={projectId} defaults={defaults} />;
+}
+
+function Wizard({ projectId, defaults }: { projectId: number; defaults: WizardState }) {
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const project = useProject(projectId);
@@ -57,7 +79,7 @@ export function WizardPage({ projectId }: { projectId: number }) {
   const verifierKinds = useQuery(verifierKindsQuery(projectId));
   const rubrics = useQuery(rubricsQuery(projectId));
 
-  const [state, setState] = useState<WizardState>(DEFAULT_STATE);
+  const [state, setState] = useState<WizardState>(defaults);
   const [step, setStep] = useState<StepId>("data");
   const [acknowledged, setAcknowledged] = useState(false);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -105,7 +127,7 @@ export function WizardPage({ projectId }: { projectId: number }) {
 
   const loadYaml = (text: string) => {
     try {
-      const next = parseRecipeYaml(text);
+      const next = parseRecipeYaml(text, defaults);
       setState({ ...next, name: state.name });
       setVerifiersChosen(true);
       setLoadError(null);
@@ -133,7 +155,7 @@ export function WizardPage({ projectId }: { projectId: number }) {
             type="button"
             className="secondary"
             onClick={() => {
-              setState({ ...demoState(readySets[0]?.id ?? null, teachers.data?.[0]?.id ?? null), name: state.name || "demo-verified" });
+              setState({ ...demoState(defaults, readySets[0]?.id ?? null, teachers.data?.[0]?.id ?? null), name: state.name || "demo-verified" });
               setVerifiersChosen(true);
               launch.reset();
             }}
