@@ -36,3 +36,20 @@ def test_every_operation_declares_its_error_responses_with_the_error_body():
     assert missing == []
     export = spec["paths"]["/api/projects/{project_id}/runs/{run_id}/export"]["get"]["responses"]["200"]
     assert list(export["content"]) == ["application/x-ndjson"]
+
+
+def test_the_dashboards_stage_kinds_fixture_holds_the_apis_defaults():
+    """frontend/src/test/stage-kinds.json stands in for GET .../stage-kinds in the wizard's tests (its
+    starting state is the stages' defaults): each setting's default as the API's schemas give it."""
+    from backend.runs.stages import STAGES
+
+    def defaults(schema: dict) -> dict:
+        out = {n: p["default"] for n, p in schema.get("properties", {}).items() if "default" in p}
+        lora = schema.get("$defs", {}).get("LoraSettings")
+        return {**out, "$lora": defaults(lora)} if lora else out
+
+    fixture = json.loads((ROOT / "frontend" / "src" / "test" / "stage-kinds.json").read_text())
+    assert [k["name"] for k in fixture] == list(STAGES)
+    for kind in fixture:
+        api = STAGES[kind["name"]].settings.model_json_schema()
+        assert defaults(kind["settings_schema"]) == defaults(api), kind["name"]

@@ -54,6 +54,8 @@ class SnapshotSettings(BaseModel):
 
 
 class SnapshotCounts(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     accepted: int = Field(description="Accepted attempts of the run.")
     after_cut_reasoning: int = Field(
         0,

@@ -92,6 +92,8 @@ class EvalSettings(BaseModel):
 
 
 class ModelScore(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     label: str
     role: Role
     model: str

@@ -92,6 +92,8 @@ class JudgeSettings(BaseModel):
 
 
 class Thresholds(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     accept: float = Field(description="Accept at or above.")
     reject: float = Field(description="Reject below.")
     source: Literal["settings", "calibrated", "rubric"] = Field(description="Where they came from.")

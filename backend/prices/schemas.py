@@ -16,7 +16,7 @@ class PriceIn(BaseModel):
 
 
 class PriceOut(PriceIn):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True, from_attributes=True)
 
     id: int
     updated_at: datetime

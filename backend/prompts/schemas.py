@@ -87,6 +87,64 @@ class ImportReport(BaseModel):
     removed_examples: list[Removed] = Field(default_factory=list, description="The first removed rows.")
 
 
+class LengthHistogram(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    edges: list[float] = Field(description="numpy's bin edges: bins + 1 of them, rounded to 2 decimals.")
+    counts: list[int] = Field(description="Prompts per bin.")
+
+
+class LengthStats(BaseModel):
+    """backend/prompts/stats.py length_stats: the spread of the kept prompts' lengths (characters)."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    count: int
+    min: int | float
+    max: int | float
+    mean: float
+    percentiles: dict[str, float] = Field(description="Keyed like 'p50'.")
+    histogram: LengthHistogram
+
+
+class ReferenceExample(BaseModel):
+    row: int = Field(description="Row (position) of the prompt in the set.")
+    reference: str = Field(description="The reference, cut to 200 characters.")
+
+
+class ReferenceStats(BaseModel):
+    """workers/jobs/reference_stats.py: references the math verifier cannot parse (a job after the import)."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    with_reference: int
+    unparseable: int
+    examples: list[ReferenceExample] = Field(default_factory=list)
+
+
+class PromptSetStats(BaseModel):
+    """What is stored on a prompt-set version (backend/prompts/pipeline.py Cleaner.stats, content_counts,
+    then workers/jobs/reference_stats.py's references). Every key may be missing: a version still
+    importing stores none, older versions lack the later ones."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    count: int | None = Field(None, description="Prompts kept.")
+    source: str | None = Field(None, description="The uploaded file's name (or the parent's source).")
+    rows_read: int | None = None
+    rejected: int | None = Field(None, description="Invalid rows.")
+    removed: dict[str, int] | None = Field(None, description="Valid rows removed per reason.")
+    removed_examples: list[Removed] | None = Field(None, description="The first removed rows.")
+    splits: dict[str, int] | None = Field(None, description="Kept rows per split.")
+    chars: LengthStats | None = None
+    cleaning: dict[str, Any] | None = Field(
+        None, description="The cleaning options the version was made with."
+    )
+    references: ReferenceStats | None = None
+    with_tests: int | None = Field(None, description="Prompts with tests (meta.tests).")
+    with_reference: int | None = Field(None, description="Prompts with a reference answer.")
+
+
 class PromptSetOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -99,7 +157,7 @@ class PromptSetOut(BaseModel):
     status: str
     frozen: bool
     prompt_count: int
-    stats: dict[str, Any]
+    stats: PromptSetStats
     created_at: datetime
     search_indexed_at: datetime | None = Field(
         default=None,
@@ -112,12 +170,12 @@ class PromptSetOut(BaseModel):
     @computed_field(description="Prompts with tests (meta.tests) for the code verifier; null: not counted")
     @property
     def with_tests(self) -> int | None:
-        return (self.stats or {}).get("with_tests")
+        return self.stats.with_tests
 
     @computed_field(description="Prompts with a reference answer; null: not counted")
     @property
     def with_reference(self) -> int | None:
-        return (self.stats or {}).get("with_reference")
+        return self.stats.with_reference
 
 
 class PromptOut(BaseModel):

@@ -42,6 +42,17 @@ class ReviewSummary(BaseModel):
     alpha: float | None = Field(None, description="Krippendorff's alpha over the overlap items.")
 
 
+class ItemVerdict(BaseModel):
+    """One verifier's (or the judge's) verdict on the attempt."""
+
+    verifier: str
+    version: str = Field(description="The verifier's version.")
+    status: str
+    passed: bool | None = Field(description="None: the verifier could not decide.")
+    score: float | None
+    detail: dict[str, Any]
+
+
 class ItemOut(BaseModel):
     """A claimed item: the lease, the attempt and what the machines said about it."""
 
@@ -54,7 +65,7 @@ class ItemOut(BaseModel):
     reference: str | None
     reasoning: str | None
     content: str | None
-    verdicts: list[dict[str, Any]] = Field(description="Verifier and judge verdicts on the attempt.")
+    verdicts: list[ItemVerdict] = Field(description="Verifier and judge verdicts on the attempt.")
 
 
 class ClaimOut(BaseModel):

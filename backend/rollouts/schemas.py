@@ -72,6 +72,8 @@ def check_adaptive(recipe) -> list[str]:
 class RolloutSummary(BaseModel):
     """The rollout stage's metrics, live while it runs and final once it is done."""
 
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     generations: int = Field(description="Attempts stored, succeeded or failed.")
     succeeded: int
     failed: int

@@ -72,6 +72,8 @@ class TeacherProbe(BaseModel):
     """What the last speed probe measured: a few short real requests sent the way a rollout sends them
     (POST .../teachers/{id}/probe). The rollout estimate uses it before the teacher's first run."""
 
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     tokens_per_s: float | None = Field(
         None, description="Output tokens per second of one request (sum of tokens / sum of latencies)."
     )

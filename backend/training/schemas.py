@@ -154,6 +154,8 @@ def check_train(recipe: Any) -> list[str]:
 
 
 class CheckResult(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     name: str
     passed: bool
     overridden: bool = Field(False, description="Failed, but the recipe waived it (override_checks).")
@@ -185,6 +187,8 @@ class TemplateInfo(BaseModel):
 
 
 class PadInfo(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     token: str | None = None
     id: int | None = None
     source: str = Field("", description="student, or why another was chosen.")
@@ -192,6 +196,8 @@ class PadInfo(BaseModel):
 
 class TrainSummary(BaseModel):
     """Written live while training (step, loss, series) and completed at the end (artifact)."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     method: str = ""
     step: int = Field(0, description="Optimizer steps done (the global step; continues after a resume).")

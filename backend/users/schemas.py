@@ -33,6 +33,8 @@ class UserOut(BaseModel):
 class TokenOut(BaseModel):
     """The bearer token itself: shown once, never retrievable again."""
 
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     access_token: str
     token_type: str = "bearer"
     expires_at: datetime | None

@@ -31,6 +31,8 @@ class FilterSettings(BaseModel):
 
 
 class VerdictCounts(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     passed: int = 0
     wrong: int = 0
     unparseable: int = 0

@@ -1391,7 +1391,7 @@ export interface components {
              * Skip Invalid
              * @default false
              */
-            skip_invalid: boolean;
+            skip_invalid?: boolean;
             /**
              * Mapping
              * @description JSON ColumnMapping: which column is the prompt, system, reference, tests, entry_point and id, e.g. {"prompt": "q", "tests": "test", "entry_point": "entry_point"}; a field left out is recognised by its usual names, "" means no such column
@@ -1480,7 +1480,7 @@ export interface components {
              * Fix
              * @description What to change when it fails.
              */
-            fix?: string | null;
+            fix: string | null;
         };
         /** ClaimOut */
         ClaimOut: {
@@ -1502,19 +1502,19 @@ export interface components {
              * @description Drop rows whose normalised text was seen before.
              * @default true
              */
-            dedup_exact: boolean;
+            dedup_exact?: boolean;
             /**
              * Near Dup Threshold
              * @description MinHash LSH Jaccard threshold for near duplicates; null turns it off.
              * @default 0.8
              */
-            near_dup_threshold: number | null;
+            near_dup_threshold?: number | null;
             /**
              * Shingle Words
              * @description Word shingle size for near-duplicate detection.
              * @default 5
              */
-            shingle_words: number;
+            shingle_words?: number;
             /**
              * Decontaminate Against
              * @description Prompt set id of an evaluation set; rows sharing an n-gram with it are removed.
@@ -1525,19 +1525,19 @@ export interface components {
              * @description n-gram size for decontamination (open-r1 uses 8).
              * @default 8
              */
-            ngram: number;
+            ngram?: number;
             /**
              * Eval Ratio
              * @description Share of prompts placed in the eval split.
              * @default 0
              */
-            eval_ratio: number;
+            eval_ratio?: number;
             /**
              * Split Seed
              * @description Changes which prompts land in eval.
              * @default
              */
-            split_seed: string;
+            split_seed?: string;
         };
         /** Comparison */
         Comparison: {
@@ -1612,7 +1612,7 @@ export interface components {
              * @description Why, for the audit log.
              * @default
              */
-            note: string;
+            note?: string;
         };
         /** DecisionOut */
         DecisionOut: {
@@ -1694,7 +1694,7 @@ export interface components {
              * @default transformers_local
              * @enum {string}
              */
-            backend: "transformers_local" | "vllm";
+            backend?: "transformers_local" | "vllm";
             /**
              * Settings
              * @description The backend's settings, as a teacher of that backend takes them: vllm gpu_memory_utilization, max_model_len, dtype, reasoning_parser, enforce_eager, extra_args...; transformers_local device, batch_size, dtype.
@@ -1734,7 +1734,7 @@ export interface components {
              * @default eval
              * @enum {string}
              */
-            split: "eval" | "train" | "all";
+            split?: "eval" | "train" | "all";
             /**
              * Prompt Set Id
              * @description Evaluate on this prompt set (of the project) instead.
@@ -1750,30 +1750,30 @@ export interface components {
              * @description Samples per prompt: 1 is greedy; more are sampled.
              * @default 1
              */
-            k: number;
+            k?: number;
             /**
              * Temperature
              * @description For k > 1.
              * @default 1
              */
-            temperature: number;
+            temperature?: number;
             /**
              * Top P
              * @default 1
              */
-            top_p: number;
+            top_p?: number;
             /**
              * Max Tokens
              * @description Per answer.
              * @default 512
              */
-            max_tokens: number;
+            max_tokens?: number;
             /**
              * Seed
              * @description Sampling seed; with it, re-running gives the same numbers.
              * @default 0
              */
-            seed: number;
+            seed?: number;
             /**
              * Max Prompts
              * @description The first N prompts only.
@@ -1786,7 +1786,7 @@ export interface components {
              * @description Resamples for the 95% intervals.
              * @default 1000
              */
-            bootstrap: number;
+            bootstrap?: number;
         };
         /** EvalSummary */
         EvalSummary: {
@@ -1888,13 +1888,13 @@ export interface components {
              * @description Prompts per Celery task.
              * @default 256
              */
-            chunk_size: number;
+            chunk_size?: number;
             /**
              * Batch
              * @description Attempts verified and written per batch.
              * @default 512
              */
-            batch: number;
+            batch?: number;
         };
         /** FilterStage */
         FilterStage: {
@@ -2196,9 +2196,33 @@ export interface components {
              * Verdicts
              * @description Verifier and judge verdicts on the attempt.
              */
-            verdicts: {
+            verdicts: components["schemas"]["ItemVerdict"][];
+        };
+        /**
+         * ItemVerdict
+         * @description One verifier's (or the judge's) verdict on the attempt.
+         */
+        ItemVerdict: {
+            /** Verifier */
+            verifier: string;
+            /**
+             * Version
+             * @description The verifier's version.
+             */
+            version: string;
+            /** Status */
+            status: string;
+            /**
+             * Passed
+             * @description None: the verifier could not decide.
+             */
+            passed: boolean | null;
+            /** Score */
+            score: number | null;
+            /** Detail */
+            detail: {
                 [key: string]: unknown;
-            }[];
+            };
         };
         /**
          * JobOut
@@ -2261,61 +2285,61 @@ export interface components {
              * @description Precision calibration aims for.
              * @default 0.95
              */
-            target_precision: number;
+            target_precision?: number;
             /**
              * Overrides Verifiers
              * @description The judge decides every attempt; by default only those no verifier decided.
              * @default false
              */
-            overrides_verifiers: boolean;
+            overrides_verifiers?: boolean;
             /**
              * Json Mode
              * @description Ask for response_format json_object where supported.
              * @default true
              */
-            json_mode: boolean;
+            json_mode?: boolean;
             /**
              * Use Cache
              * @description Answer identical judge requests from the cache.
              * @default true
              */
-            use_cache: boolean;
+            use_cache?: boolean;
             /**
              * Max Tokens
              * @description Longest judge reply.
              * @default 512
              */
-            max_tokens: number;
+            max_tokens?: number;
             /**
              * Temperature
              * @description Judge sampling temperature.
              * @default 0
              */
-            temperature: number;
+            temperature?: number;
             /**
              * Chunk Size
              * @description Prompts per Celery task.
              * @default 64
              */
-            chunk_size: number;
+            chunk_size?: number;
             /**
              * Concurrency
              * @description Judge requests in flight per task.
              * @default 16
              */
-            concurrency: number;
+            concurrency?: number;
             /**
              * Max Retries
              * @description Retries of a failed judge request.
              * @default 3
              */
-            max_retries: number;
+            max_retries?: number;
             /**
              * Timeout S
              * @description Per judge request.
              * @default 120
              */
-            timeout_s: number;
+            timeout_s?: number;
         };
         /** JudgeStage */
         JudgeStage: {
@@ -2412,6 +2436,41 @@ export interface components {
                 [key: string]: number;
             };
         };
+        /** LengthHistogram */
+        LengthHistogram: {
+            /**
+             * Edges
+             * @description numpy's bin edges: bins + 1 of them, rounded to 2 decimals.
+             */
+            edges: number[];
+            /**
+             * Counts
+             * @description Prompts per bin.
+             */
+            counts: number[];
+        };
+        /**
+         * LengthStats
+         * @description backend/prompts/stats.py length_stats: the spread of the kept prompts' lengths (characters).
+         */
+        LengthStats: {
+            /** Count */
+            count: number;
+            /** Min */
+            min: number;
+            /** Max */
+            max: number;
+            /** Mean */
+            mean: number;
+            /**
+             * Percentiles
+             * @description Keyed like 'p50'.
+             */
+            percentiles: {
+                [key: string]: number;
+            };
+            histogram: components["schemas"]["LengthHistogram"];
+        };
         /** LengthSummary */
         LengthSummary: {
             /**
@@ -2456,37 +2515,37 @@ export interface components {
              * @description LoRA rank.
              * @default 16
              */
-            r: number;
+            r?: number;
             /**
              * Alpha
              * @description LoRA alpha (the update is scaled by alpha / r).
              * @default 32
              */
-            alpha: number;
+            alpha?: number;
             /**
              * Dropout
              * @description Dropout on the LoRA branch.
              * @default 0.05
              */
-            dropout: number;
+            dropout?: number;
             /**
              * Target Modules
              * @description Module names to adapt (q_proj, v_proj...), or 'all-linear'. Names the student lacks are refused before training.
              * @default all-linear
              */
-            target_modules: string[] | "all-linear";
+            target_modules?: string[] | "all-linear";
             /**
              * Merge
              * @description Merge the adapter into the base weights when saving.
              * @default false
              */
-            merge: boolean;
+            merge?: boolean;
             /**
              * Quantize 4Bit
              * @description QLoRA: load the base in 4 bits (bitsandbytes, GPU only).
              * @default false
              */
-            quantize_4bit: boolean;
+            quantize_4bit?: boolean;
         };
         /** MemberOut */
         MemberOut: {
@@ -2614,17 +2673,17 @@ export interface components {
              * Verifiers Source
              * @description Where they came from: evaluate.verifiers, the run's filter stage, or what the prompt set holds (tests: code; references: math).
              */
-            verifiers_source?: string | null;
+            verifiers_source: string | null;
             /**
              * Backend
              * @description What generated: transformers_local, vllm, openai_compat.
              */
-            backend?: string | null;
+            backend: string | null;
             /**
              * Served Prompt
              * @description The first prompt as the model was served it, decoded with its tokenizer: the chat template's render (transformers_local) or what the vLLM server rendered (vllm, its /tokenize). None for an endpoint. Shows which template a model was evaluated under.
              */
-            served_prompt?: string | null;
+            served_prompt: string | null;
         };
         /**
          * MyInvitationOut
@@ -2652,9 +2711,9 @@ export interface components {
         /** PadInfo */
         PadInfo: {
             /** Token */
-            token?: string | null;
+            token: string | null;
             /** Id */
-            id?: number | null;
+            id: number | null;
             /**
              * Source
              * @description student, or why another was chosen.
@@ -2740,24 +2799,24 @@ export interface components {
              * @description Dollars per million input tokens.
              * @default 0
              */
-            input_per_m: number;
+            input_per_m?: number;
             /**
              * Output Per M
              * @description Dollars per million output tokens.
              * @default 0
              */
-            output_per_m: number;
+            output_per_m?: number;
             /**
              * Gpu Hour
              * @description Dollars per GPU-hour (local teachers).
              * @default 0
              */
-            gpu_hour: number;
+            gpu_hour?: number;
             /**
              * Note
              * @default
              */
-            note: string;
+            note?: string;
         };
         /** PriceOut */
         PriceOut: {
@@ -2817,7 +2876,7 @@ export interface components {
              *       99
              *     ]
              */
-            percentiles: number[];
+            percentiles?: number[];
         };
         /** ProfileStage */
         ProfileStage: {
@@ -2878,7 +2937,7 @@ export interface components {
              * Description
              * @default
              */
-            description: string;
+            description?: string;
         };
         /** ProjectOut */
         ProjectOut: {
@@ -2968,10 +3027,7 @@ export interface components {
             frozen: boolean;
             /** Prompt Count */
             prompt_count: number;
-            /** Stats */
-            stats: {
-                [key: string]: unknown;
-            };
+            stats: components["schemas"]["PromptSetStats"];
             /**
              * Created At
              * Format: date-time
@@ -2992,6 +3048,69 @@ export interface components {
              * @description Prompts with a reference answer; null: not counted
              */
             readonly with_reference: number | null;
+        };
+        /**
+         * PromptSetStats
+         * @description What is stored on a prompt-set version (backend/prompts/pipeline.py Cleaner.stats, content_counts,
+         *     then workers/jobs/reference_stats.py's references). Every key may be missing: a version still
+         *     importing stores none, older versions lack the later ones.
+         */
+        PromptSetStats: {
+            /**
+             * Count
+             * @description Prompts kept.
+             */
+            count: number | null;
+            /**
+             * Source
+             * @description The uploaded file's name (or the parent's source).
+             */
+            source: string | null;
+            /** Rows Read */
+            rows_read: number | null;
+            /**
+             * Rejected
+             * @description Invalid rows.
+             */
+            rejected: number | null;
+            /**
+             * Removed
+             * @description Valid rows removed per reason.
+             */
+            removed: {
+                [key: string]: number;
+            } | null;
+            /**
+             * Removed Examples
+             * @description The first removed rows.
+             */
+            removed_examples: components["schemas"]["Removed"][] | null;
+            /**
+             * Splits
+             * @description Kept rows per split.
+             */
+            splits: {
+                [key: string]: number;
+            } | null;
+            chars: components["schemas"]["LengthStats"] | null;
+            /**
+             * Cleaning
+             * @description The cleaning options the version was made with.
+             */
+            cleaning: {
+                [key: string]: unknown;
+            } | null;
+            references: components["schemas"]["ReferenceStats"] | null;
+            /**
+             * With Tests
+             * @description Prompts with tests (meta.tests).
+             */
+            with_tests: number | null;
+            /**
+             * With Reference
+             * @description Prompts with a reference answer.
+             */
+            with_reference: number | null;
         };
         /** PromptView */
         PromptView: {
@@ -3046,7 +3165,7 @@ export interface components {
              * @default 1
              * @constant
              */
-            version: 1;
+            version?: 1;
             /** Prompt Set Id */
             prompt_set_id: number;
             /**
@@ -3056,7 +3175,7 @@ export interface components {
              *       "profile"
              *     ]
              */
-            stages: string[];
+            stages?: string[];
             /** Teacher Id */
             teacher_id?: number | null;
             /** @description Settings of the profile stage. */
@@ -3076,6 +3195,59 @@ export interface components {
             /** @description Settings of the evaluate stage. */
             evaluate?: components["schemas"]["EvalSettings"];
         };
+        /** ReferenceExample */
+        ReferenceExample: {
+            /**
+             * Row
+             * @description Row (position) of the prompt in the set.
+             */
+            row: number;
+            /**
+             * Reference
+             * @description The reference, cut to 200 characters.
+             */
+            reference: string;
+        };
+        /**
+         * ReferenceStats
+         * @description workers/jobs/reference_stats.py: references the math verifier cannot parse (a job after the import).
+         */
+        ReferenceStats: {
+            /** With Reference */
+            with_reference: number;
+            /** Unparseable */
+            unparseable: number;
+            /** Examples */
+            examples: components["schemas"]["ReferenceExample"][];
+        };
+        /** Removed */
+        Removed: {
+            /**
+             * Row
+             * @description Row (line) of the removed prompt in the source.
+             */
+            row: number;
+            /**
+             * Reason
+             * @description exact_duplicate | near_duplicate | contaminated
+             */
+            reason: string;
+            /**
+             * Matched
+             * @description Row it duplicates, or the evaluation set's position it matched.
+             */
+            matched: number;
+            /**
+             * Text
+             * @description The removed prompt, cut to 200 characters.
+             */
+            text: string;
+            /**
+             * Matched Text
+             * @description The text it matched, cut to 200 characters.
+             */
+            matched_text?: string | null;
+        };
         /** ReviewSettings */
         ReviewSettings: {
             /**
@@ -3083,37 +3255,37 @@ export interface components {
              * @description Share of accepted attempts sent to review (seeded), to keep measuring precision.
              * @default 0.05
              */
-            sample_share: number;
+            sample_share?: number;
             /**
              * Uncalibrated Share
              * @description The share instead, while the judge has too few labels to be calibrated.
              * @default 0.2
              */
-            uncalibrated_share: number;
+            uncalibrated_share?: number;
             /**
              * Overlap Share
              * @description Share of items two reviewers each decide.
              * @default 0.1
              */
-            overlap_share: number;
+            overlap_share?: number;
             /**
              * Seed
              * @description Seed of the sampled and overlap shares.
              * @default 0
              */
-            seed: number;
+            seed?: number;
             /**
              * Lease S
              * @description How long a claimed item stays a reviewer's without a heartbeat.
              * @default 600
              */
-            lease_s: number;
+            lease_s?: number;
             /**
              * Max Items
              * @description At most this many items are routed.
              * @default 1000000
              */
-            max_items: number;
+            max_items?: number;
         };
         /** ReviewStage */
         ReviewStage: {
@@ -3286,17 +3458,17 @@ export interface components {
              * @description Attempts per prompt.
              * @default 4
              */
-            n: number;
+            n?: number;
             /**
              * Temperature
              * @default 0.7
              */
-            temperature: number;
+            temperature?: number;
             /**
              * Top P
              * @default 1
              */
-            top_p: number;
+            top_p?: number;
             /**
              * Max Tokens
              * @description Cap on each attempt's tokens. Unset (auto): the teacher's context length where it is known (a vllm teacher's max_model_len setting, or what its server's /v1/models reported to the speed probe), else 16384. Reasoning teachers (R1-style) write 6k-32k tokens per attempt; a trace cut at the cap is never trained on.
@@ -3330,30 +3502,30 @@ export interface components {
              * @default train
              * @enum {string}
              */
-            split: "train" | "eval" | "all";
+            split?: "train" | "eval" | "all";
             /**
              * Chunk Size
              * @description Prompts per Celery task.
              * @default 256
              */
-            chunk_size: number;
+            chunk_size?: number;
             /**
              * Concurrency
              * @description Requests in flight per worker.
              * @default 64
              */
-            concurrency: number;
+            concurrency?: number;
             /**
              * Max Retries
              * @default 5
              */
-            max_retries: number;
+            max_retries?: number;
             /**
              * Timeout S
              * @description Per request.
              * @default 600
              */
-            timeout_s: number;
+            timeout_s?: number;
             /**
              * Max Failed Share
              * @description Fail the stage when more than this share of its attempts failed (the cause named); unset: only when every attempt failed. A stage below it succeeds and says how many failed.
@@ -3364,7 +3536,7 @@ export interface components {
              * @description Re-use identical earlier generations instead of paying twice.
              * @default true
              */
-            use_cache: boolean;
+            use_cache?: boolean;
             /**
              * Stop When Verified
              * @description Adaptive sampling: verify attempts as they arrive (with the recipe's filter verifiers) and stop sampling a prompt once this many passed. Needs the filter stage.
@@ -3486,7 +3658,7 @@ export interface components {
              * Partly Failed
              * @description Set when some attempts failed: how many of how many, and their main causes.
              */
-            partly_failed?: string | null;
+            partly_failed: string | null;
         };
         /** RubricIn */
         RubricIn: {
@@ -3501,19 +3673,19 @@ export interface components {
              * @default score
              * @enum {string}
              */
-            scale: "score" | "pass_fail";
+            scale?: "score" | "pass_fail";
             /**
              * Scale Min
              * @description Lowest score on the scale (score scales).
              * @default 1
              */
-            scale_min: number;
+            scale_min?: number;
             /**
              * Scale Max
              * @description Highest score on the scale (score scales).
              * @default 5
              */
-            scale_max: number;
+            scale_max?: number;
             /**
              * Pass Score
              * @description Accept at or above this score until calibration says otherwise; default the top of the scale.
@@ -3524,7 +3696,7 @@ export interface components {
              * @description What changed in this version.
              * @default
              */
-            note: string;
+            note?: string;
         };
         /** RubricOut */
         RubricOut: {
@@ -3651,7 +3823,7 @@ export interface components {
              * Name
              * @default
              */
-            name: string;
+            name?: string;
         };
         /** SnapshotCounts */
         SnapshotCounts: {
@@ -3765,14 +3937,14 @@ export interface components {
              * @default accepted
              * @enum {string}
              */
-            include: "accepted" | "all";
+            include?: "accepted" | "all";
             /**
              * Reasoning
              * @description drop: the answer alone, without the reasoning (an ablation of the traces).
              * @default keep
              * @enum {string}
              */
-            reasoning: "keep" | "drop";
+            reasoning?: "keep" | "drop";
             /**
              * Pass Rate Band
              * @description Keep prompts whose share of accepted attempts lies in [low, high]: (0.1, 0.9) drops prompts the teacher always or never solves, as open-r1 does. None keeps every prompt.
@@ -3786,13 +3958,13 @@ export interface components {
              * @description Drop near-duplicate attempts of the same prompt.
              * @default true
              */
-            drop_near_duplicates: boolean;
+            drop_near_duplicates?: boolean;
             /**
              * Near Duplicate Jaccard
              * @description Word 5-gram Jaccard from which two attempts count as near duplicates.
              * @default 0.8
              */
-            near_duplicate_jaccard: number;
+            near_duplicate_jaccard?: number;
             /**
              * Max Per Prompt
              * @description At most k attempts per prompt.
@@ -3804,25 +3976,25 @@ export interface components {
              * @default shortest
              * @enum {string}
              */
-            pick: "shortest" | "random" | "judge_score";
+            pick?: "shortest" | "random" | "judge_score";
             /**
              * Seed
              * @description Seed of the random pick.
              * @default 0
              */
-            seed: number;
+            seed?: number;
             /**
              * Preference Pairs
              * @description Also write chosen/rejected pairs (an accepted and a rejected attempt of a prompt).
              * @default true
              */
-            preference_pairs: boolean;
+            preference_pairs?: boolean;
             /**
              * Pairs Per Prompt
              * @description At most this many pairs per prompt.
              * @default 1
              */
-            pairs_per_prompt: number;
+            pairs_per_prompt?: number;
         };
         /** SnapshotStage */
         SnapshotStage: {
@@ -3925,7 +4097,7 @@ export interface components {
              *       "broaden"
              *     ]
              */
-            evolutions: components["schemas"]["Evolution"][];
+            evolutions?: components["schemas"]["Evolution"][];
             /**
              * Max Seeds
              * @description Use only the first N prompts as seeds.
@@ -3935,17 +4107,17 @@ export interface components {
              * Temperature
              * @default 0.7
              */
-            temperature: number;
+            temperature?: number;
             /**
              * Max Tokens
              * @default 512
              */
-            max_tokens: number;
+            max_tokens?: number;
             /**
              * Concurrency
              * @default 16
              */
-            concurrency: number;
+            concurrency?: number;
         };
         /**
          * TeacherBackend
@@ -3974,7 +4146,7 @@ export interface components {
              */
             api_key?: string | null;
             /** @default open_weights */
-            licence: components["schemas"]["Licence"];
+            licence?: components["schemas"]["Licence"];
             /** Settings */
             settings?: {
                 [key: string]: unknown;
@@ -4023,22 +4195,22 @@ export interface components {
              * Tokens Per S
              * @description Output tokens per second of one request (sum of tokens / sum of latencies).
              */
-            tokens_per_s?: number | null;
+            tokens_per_s: number | null;
             /**
              * Latency Ms
              * @description Mean latency of one request, in milliseconds.
              */
-            latency_ms?: number | null;
+            latency_ms: number | null;
             /**
              * Startup S
              * @description Seconds the worker took to start vLLM (a vllm teacher without base_url only).
              */
-            startup_s?: number | null;
+            startup_s: number | null;
             /**
              * Completion Tokens
              * @description Output tokens of the requests that succeeded.
              */
-            completion_tokens?: number | null;
+            completion_tokens: number | null;
             /**
              * Requests
              * @description Requests sent, all at once.
@@ -4060,19 +4232,19 @@ export interface components {
              * Context Length
              * @description The model's context length as the server reports it in /v1/models (vLLM's max_model_len); what an auto rollout.max_tokens uses. None where the server does not say.
              */
-            context_length?: number | null;
+            context_length: number | null;
             /**
              * Measured At
              * Format: date-time
              */
             measured_at: string;
             /** Job Id */
-            job_id?: number | null;
+            job_id: number | null;
             /**
              * Error
              * @description Why the probe failed, with any key scrubbed out.
              */
-            error?: string | null;
+            error: string | null;
         };
         /** TeacherUpdate */
         TeacherUpdate: {
@@ -4179,14 +4351,14 @@ export interface components {
              * @description The student: a Hugging Face hub id, artifact:<id> (a model this project trained), or a local path under the folders an administrator allows (DISTILLERY_MODEL_ROOTS).
              * @default Qwen/Qwen2.5-0.5B-Instruct
              */
-            student: string;
+            student?: string;
             /**
              * Method
              * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher.
              * @default sft
              * @enum {string}
              */
-            method: "sft" | "dpo" | "grpo" | "distill";
+            method?: "sft" | "dpo" | "grpo" | "distill";
             /**
              * Snapshot Id
              * @description Train this snapshot of the project instead of the run's own snapshot stage.
@@ -4204,32 +4376,32 @@ export interface components {
              * @description Peak learning rate.
              * @default 0.00002
              */
-            learning_rate: number;
+            learning_rate?: number;
             /**
              * Lr Scheduler Type
              * @description Learning-rate schedule.
              * @default cosine
              * @enum {string}
              */
-            lr_scheduler_type: "linear" | "cosine" | "constant" | "constant_with_warmup";
+            lr_scheduler_type?: "linear" | "cosine" | "constant" | "constant_with_warmup";
             /**
              * Warmup Ratio
              * @description Share of the steps spent warming up.
              * @default 0.03
              */
-            warmup_ratio: number;
+            warmup_ratio?: number;
             /**
              * Weight Decay
              * @description AdamW weight decay.
              * @default 0
              */
-            weight_decay: number;
+            weight_decay?: number;
             /**
              * Epochs
              * @description Passes over the data (ignored when max_steps set).
              * @default 1
              */
-            epochs: number;
+            epochs?: number;
             /**
              * Max Steps
              * @description Stop after this many steps.
@@ -4240,13 +4412,13 @@ export interface components {
              * @description Sequences per device per step.
              * @default 8
              */
-            per_device_batch_size: number;
+            per_device_batch_size?: number;
             /**
              * Gradient Accumulation
              * @description Micro-batches per optimizer step.
              * @default 1
              */
-            gradient_accumulation: number;
+            gradient_accumulation?: number;
             /**
              * Max Length
              * @description Longest sequence in tokens. None: the snapshot's longest example on the student's tokenizer (never TRL's default 1024, which silently cuts long traces and their EOS).
@@ -4258,73 +4430,73 @@ export interface components {
              * @default exclude
              * @enum {string}
              */
-            too_long: "exclude" | "refuse";
+            too_long?: "exclude" | "refuse";
             /**
              * Packing
              * @description Pack sequences into max_length rows (padding-free; needs flash or sdpa attention).
              * @default false
              */
-            packing: boolean;
+            packing?: boolean;
             /**
              * Gradient Checkpointing
              * @description Recompute activations to save memory.
              * @default false
              */
-            gradient_checkpointing: boolean;
+            gradient_checkpointing?: boolean;
             /**
              * Use Kernels
              * @description Liger kernels when installed and on a GPU.
              * @default true
              */
-            use_kernels: boolean;
+            use_kernels?: boolean;
             /**
              * Seed
              * @description Seed of data order and initialisation.
              * @default 42
              */
-            seed: number;
+            seed?: number;
             /**
              * Save Steps
              * @description Checkpoint every N steps; a re-queued run resumes from the last.
              * @default 200
              */
-            save_steps: number;
+            save_steps?: number;
             /**
              * Save Total Limit
              * @description Checkpoints kept on disk.
              * @default 2
              */
-            save_total_limit: number;
+            save_total_limit?: number;
             /**
              * Logging Steps
              * @description Steps between logged losses.
              * @default 1
              */
-            logging_steps: number;
+            logging_steps?: number;
             /**
              * Beta
              * @description dpo: KL strength; distill: 0 forward KL, 1 reverse KL (0 <= beta <= 1).
              * @default 0.1
              */
-            beta: number;
+            beta?: number;
             /**
              * Num Generations
              * @description grpo: completions sampled per prompt.
              * @default 4
              */
-            num_generations: number;
+            num_generations?: number;
             /**
              * Max Completion Length
              * @description grpo / distill: longest sampled completion in tokens.
              * @default 256
              */
-            max_completion_length: number;
+            max_completion_length?: number;
             /**
              * Override Checks
              * @description Pre-flight checks to waive, each recorded in the summary: eos_trained, assistant_mask, reasoning_kept, too_long, truncated_traces, pad_token.
              * @default []
              */
-            override_checks: ("eos_trained" | "assistant_mask" | "reasoning_kept" | "too_long" | "truncated_traces" | "pad_token")[];
+            override_checks?: ("eos_trained" | "assistant_mask" | "reasoning_kept" | "too_long" | "truncated_traces" | "pad_token")[];
             /**
              * Num Gpus
              * @description GPUs on the worker to train across; None: all it has.
@@ -4336,7 +4508,7 @@ export interface components {
              * @default deepspeed_zero2
              * @enum {string}
              */
-            distributed: "deepspeed_zero2" | "deepspeed_zero3" | "fsdp";
+            distributed?: "deepspeed_zero2" | "deepspeed_zero3" | "fsdp";
         };
         /** TrainStage */
         TrainStage: {
@@ -4397,23 +4569,23 @@ export interface components {
              */
             step: number;
             /** Max Steps */
-            max_steps?: number | null;
+            max_steps: number | null;
             /** Epoch */
-            epoch?: number | null;
+            epoch: number | null;
             /**
              * Loss
              * @description Latest training loss.
              */
-            loss?: number | null;
+            loss: number | null;
             /** Learning Rate */
-            learning_rate?: number | null;
+            learning_rate: number | null;
             /** Grad Norm */
-            grad_norm?: number | null;
+            grad_norm: number | null;
             /**
              * Tokens Per S
              * @description Trained tokens per second (this process).
              */
-            tokens_per_s?: number | null;
+            tokens_per_s: number | null;
             /**
              * Series
              * @description The loss curve, at most 500 points.
@@ -4436,7 +4608,7 @@ export interface components {
              * Examples
              * @description Training examples after exclusions.
              */
-            examples?: number | null;
+            examples: number | null;
             /**
              * Excluded Too Long
              * @default 0
@@ -4446,43 +4618,43 @@ export interface components {
              * Max Length
              * @description The max_length trained with.
              */
-            max_length?: number | null;
+            max_length: number | null;
             /**
              * Resumed From Step
              * @description The checkpoint a re-queued run resumed from.
              */
-            resumed_from_step?: number | null;
+            resumed_from_step: number | null;
             /**
              * Optimizer Steps
              * @description Steps the optimizer's state has seen: equals step after a resume when it was restored.
              */
-            optimizer_steps?: number | null;
+            optimizer_steps: number | null;
             /** Snapshot Id */
-            snapshot_id?: number | null;
+            snapshot_id: number | null;
             /**
              * Artifact Id
              * @description The model artifact registered at the end.
              */
-            artifact_id?: number | null;
+            artifact_id: number | null;
             /**
              * Path
              * @description The final model's folder (Hugging Face format).
              */
-            path?: string | null;
+            path: string | null;
             /**
              * Launch
              * @description The accelerate launch command, on several GPUs.
              */
-            launch?: string[] | null;
+            launch: string[] | null;
             /** @description The chat template trained with (and saved). */
-            template?: components["schemas"]["TemplateInfo"] | null;
+            template: components["schemas"]["TemplateInfo"] | null;
             /** @description The pad token trained with (and saved). */
-            pad?: components["schemas"]["PadInfo"] | null;
+            pad: components["schemas"]["PadInfo"] | null;
             /**
              * Sample
              * @description One training example decoded, its trained tokens (the loss mask) inside ⟦...⟧.
              */
-            sample?: string | null;
+            sample: string | null;
         };
         /** UserCreate */
         UserCreate: {
@@ -4497,12 +4669,12 @@ export interface components {
              * Name
              * @default
              */
-            name: string;
+            name?: string;
             /**
              * Is Admin
              * @default false
              */
-            is_admin: boolean;
+            is_admin?: boolean;
         };
         /** UserOut */
         UserOut: {
@@ -4592,7 +4764,7 @@ export interface components {
              * @default all
              * @enum {string}
              */
-            mode: "all" | "any";
+            mode?: "all" | "any";
             /** Verifiers */
             verifiers: components["schemas"]["VerifierSpec"][];
         };

@@ -5,6 +5,7 @@ import { errorMessage } from "../api/errors";
 import { formatNumber } from "../lib/format";
 import { useNavigate } from "@tanstack/react-router";
 import { SECONDS_SOURCE } from "../lib/estimate";
+import { keys, promptSetsQuery, teachersQuery } from "../api/queries";
 
 type Estimate = Schemas["RolloutEstimate"];
 type Recipe = Schemas["Recipe"];
@@ -14,14 +15,8 @@ export function LaunchRollout({ projectId }: { projectId: number }) {
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const path = { project_id: projectId };
-  const sets = useQuery({
-    queryKey: ["prompt-sets", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/prompt-sets", { params: { path } })),
-  });
-  const teachers = useQuery({
-    queryKey: ["teachers", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/teachers", { params: { path } })),
-  });
+  const sets = useQuery(promptSetsQuery(projectId));
+  const teachers = useQuery(teachersQuery(projectId));
   const [promptSet, setPromptSet] = useState<number | "">("");
   const [teacher, setTeacher] = useState<number | "">("");
   const [n, setN] = useState(4);
@@ -30,14 +25,13 @@ export function LaunchRollout({ projectId }: { projectId: number }) {
   const [temperature, setTemperature] = useState(0.7);
   const [name, setName] = useState("");
 
-  // The schema marks every defaulted field as required; the API fills in what is not sent.
-  const recipe = () =>
-    ({
-      prompt_set_id: Number(promptSet),
-      teacher_id: Number(teacher),
-      stages: ["rollout"],
-      rollout: { n, ...(maxTokens === null ? {} : { max_tokens: maxTokens }), temperature },
-    }) as unknown as Recipe;
+  // Defaulted fields are optional (openapi-typescript --default-non-nullable false); the API fills them in.
+  const recipe = (): Recipe => ({
+    prompt_set_id: Number(promptSet),
+    teacher_id: Number(teacher),
+    stages: ["rollout"],
+    rollout: { n, ...(maxTokens === null ? {} : { max_tokens: maxTokens }), temperature },
+  });
   const estimate = useMutation({
     mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/runs/estimate", { params: { path }, body: recipe() })),
   });
@@ -50,7 +44,7 @@ export function LaunchRollout({ projectId }: { projectId: number }) {
         }),
       ),
     onSuccess: (run) => {
-      void queryClient.invalidateQueries({ queryKey: ["runs", projectId] });
+      void queryClient.invalidateQueries({ queryKey: keys.runs(projectId) });
       void navigate({ to: "/projects/$projectId/runs/$runId", params: { projectId, runId: run.id } });
     },
   });

@@ -1,10 +1,11 @@
 import type { ReactNode } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate, useParams } from "@tanstack/react-router";
-import { api, unwrap } from "../api/client";
+import { api } from "../api/client";
 import { clearToken } from "../api/token";
 import { setTheme, useTheme } from "../theme";
 import { StatusBadge } from "./StatusBadge";
+import { meQuery, projectQuery, runQuery } from "../api/queries";
 
 /** The page frame: top bar, then (inside a project) the project tabs and (inside a run) the run tabs. */
 export function Layout({ children }: { children: ReactNode }) {
@@ -12,8 +13,7 @@ export function Layout({ children }: { children: ReactNode }) {
   const navigate = useNavigate();
   const params = useParams({ strict: false });
   const me = useQuery({
-    queryKey: ["me"],
-    queryFn: () => unwrap(api.GET("/api/users/me")),
+    ...meQuery(),
     staleTime: 60_000,
   });
 
@@ -74,10 +74,7 @@ export function ThemeToggle() {
 }
 
 function ProjectNav({ projectId }: { projectId: number }) {
-  const project = useQuery({
-    queryKey: ["project", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}", { params: { path: { project_id: projectId } } })),
-  });
+  const project = useQuery(projectQuery(projectId));
   const p = { projectId };
   const active = { className: "active" };
   return (
@@ -114,11 +111,7 @@ function ProjectNav({ projectId }: { projectId: number }) {
 }
 
 function RunNav({ projectId, runId }: { projectId: number; runId: number }) {
-  const run = useQuery({
-    queryKey: ["run", projectId, runId],
-    queryFn: () =>
-      unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}", { params: { path: { project_id: projectId, run_id: runId } } })),
-  });
+  const run = useQuery(runQuery(projectId, runId));
   const p = { projectId, runId };
   const active = { className: "active" };
   return (

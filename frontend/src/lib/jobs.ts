@@ -1,5 +1,6 @@
 import { useQuery } from "@tanstack/react-query";
-import { api, unwrap, type Schemas } from "../api/client";
+import type { Schemas } from "../api/client";
+import { jobQuery } from "../api/queries";
 import { isFinished } from "./format";
 
 export type Job = Schemas["JobOut"];
@@ -10,10 +11,7 @@ export const JOB_POLL_MS = 1000;
 /** Poll a job (import, derive, ...) until it is finished; `jobId` null: nothing to watch yet. */
 export function useJob(projectId: number, jobId: number | null) {
   return useQuery({
-    queryKey: ["job", projectId, jobId],
-    enabled: jobId !== null,
-    queryFn: () =>
-      unwrap(api.GET("/api/projects/{project_id}/jobs/{job_id}", { params: { path: { project_id: projectId, job_id: jobId! } } })),
+    ...jobQuery(projectId, jobId),
     refetchInterval: (query) => {
       const job = query.state.data;
       return job && isFinished(job.status) ? false : JOB_POLL_MS;

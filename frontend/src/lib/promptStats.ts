@@ -1,23 +1,13 @@
 /**
- * The statistics stored on a prompt-set version (backend/prompts/pipeline.py Cleaner.stats, plus
- * workers/jobs/reference_stats.py's "references"), read defensively: older versions lack some keys.
+ * The statistics stored on a prompt-set version (backend/prompts/schemas.py PromptSetStats: Cleaner.stats,
+ * content_counts, then workers/jobs/reference_stats.py's "references"). Every key may be null: a version
+ * still importing has none, older versions lack the later ones.
  */
+import type { Schemas } from "../api/client";
 import type { RemovedRow } from "./jobs";
 
-export interface LengthStats {
-  count: number;
-  min: number;
-  max: number;
-  mean: number;
-  percentiles: Record<string, number>;
-  histogram: { edges: number[]; counts: number[] };
-}
-
-export interface ReferenceStats {
-  with_reference: number;
-  unparseable: number;
-  examples: { row: number; reference: string }[];
-}
+export type LengthStats = Schemas["LengthStats"];
+export type ReferenceStats = Schemas["ReferenceStats"];
 
 export interface PromptSetStats {
   count: number | null;
@@ -32,26 +22,20 @@ export interface PromptSetStats {
   cleaning: Record<string, unknown> | null;
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const numOr = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
-const counts = (v: unknown): Record<string, number> =>
-  isObj(v) ? Object.fromEntries(Object.entries(v).filter(([, n]) => typeof n === "number")) as Record<string, number> : {};
-
-export function readStats(raw: Record<string, unknown> | null | undefined): PromptSetStats {
+/** The stored stats with the missing keys filled in (counts empty, the rest null). */
+export function readStats(raw: Partial<Schemas["PromptSetStats"]> | null | undefined): PromptSetStats {
   const s = raw ?? {};
-  const chars = isObj(s.chars) && isObj(s.chars.histogram) ? (s.chars as unknown as LengthStats) : null;
-  const refs = isObj(s.references) ? (s.references as unknown as ReferenceStats) : null;
   return {
-    count: numOr(s.count),
-    source: typeof s.source === "string" ? s.source : null,
-    rowsRead: numOr(s.rows_read),
-    rejected: numOr(s.rejected),
-    removed: counts(s.removed),
-    removedExamples: Array.isArray(s.removed_examples) ? (s.removed_examples as RemovedRow[]) : [],
-    splits: counts(s.splits),
-    chars,
-    references: refs,
-    cleaning: isObj(s.cleaning) ? s.cleaning : null,
+    count: s.count ?? null,
+    source: s.source ?? null,
+    rowsRead: s.rows_read ?? null,
+    rejected: s.rejected ?? null,
+    removed: s.removed ?? {},
+    removedExamples: s.removed_examples ?? [],
+    splits: s.splits ?? {},
+    chars: s.chars ?? null,
+    references: s.references ?? null,
+    cleaning: s.cleaning ?? null,
   };
 }
 

@@ -1,6 +1,6 @@
 import { Fragment, useEffect, useRef, useState } from "react";
 import { useInfiniteQuery, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, unwrap, type Schemas } from "../../api/client";
+import type { Schemas } from "../../api/client";
 import { errorMessage } from "../../api/errors";
 import type { EvaluationSearch } from "../../routes";
 import { isFinished } from "../../lib/format";
@@ -8,6 +8,7 @@ import { LIVE_REFRESH_MS } from "../../lib/live";
 import { Markdown } from "../samples/Markdown";
 import { Reasoning } from "../samples/Reasoning";
 import "./evaluation.css";
+import { evalCompareQuery, evaluationsQuery, keys, runQuery } from "../../api/queries";
 
 type Row = Schemas["PromptComparison"];
 type Answers = Schemas["ModelAnswers"];
@@ -98,7 +99,6 @@ export function EvaluationPage({
   search?: EvaluationSearch;
   onSearch?: (patch: Partial<EvaluationSearch>) => void;
 }) {
-  const path = { project_id: projectId, run_id: runId };
   const [localOnly, setLocalOnly] = useState<Only>(onlyOf(search?.filter));
   const only = onSearch ? onlyOf(search?.filter) : localOnly;
   const setOnly = (v: Only) => {
@@ -108,8 +108,7 @@ export function EvaluationPage({
   const [open, setOpen] = useState<number | null>(null);
   // While the run is unfinished its evaluations may still land: poll the run, and the tables with it.
   const run = useQuery({
-    queryKey: ["run", projectId, runId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}", { params: { path } })),
+    ...runQuery(projectId, runId),
     refetchInterval: (q) => (q.state.data && isFinished(q.state.data.status) ? false : LIVE_REFRESH_MS),
   });
   const live = run.data ? !isFinished(run.data.status) : false;
@@ -118,26 +117,17 @@ export function EvaluationPage({
   const wasLive = useRef(false);
   useEffect(() => {
     if (wasLive.current && !live) {
-      void qc.invalidateQueries({ queryKey: ["evaluations", projectId, runId] });
-      void qc.invalidateQueries({ queryKey: ["eval-compare", projectId, runId] });
+      void qc.invalidateQueries({ queryKey: keys.evaluations(projectId, runId) });
+      void qc.invalidateQueries({ queryKey: keys.evalCompare(projectId, runId) });
     }
     wasLive.current = live;
   }, [live, qc, projectId, runId]);
   const evaluations = useQuery({
-    queryKey: ["evaluations", projectId, runId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}/evaluations", { params: { path } })),
+    ...evaluationsQuery(projectId, runId),
     refetchInterval: live ? LIVE_REFRESH_MS : false,
   });
   const rows = useInfiniteQuery({
-    queryKey: ["eval-compare", projectId, runId, only],
-    initialPageParam: null as string | null,
-    queryFn: ({ pageParam }) =>
-      unwrap(
-        api.GET("/api/projects/{project_id}/runs/{run_id}/evaluations/by-prompt", {
-          params: { path, query: { limit: PAGE, cursor: pageParam, only } },
-        }),
-      ),
-    getNextPageParam: (last) => last.next_cursor ?? null,
+    ...evalCompareQuery(projectId, runId, only, PAGE),
     refetchInterval: live ? LIVE_REFRESH_MS : false,
   });
   const columns: Column[] = (evaluations.data ?? []).map((e) => ({ id: e.id, label: e.label || e.role }));

@@ -5,6 +5,7 @@ import { errorMessage } from "../../api/errors";
 import { LineChart } from "../../components/charts/LineChart";
 import { atLeast } from "../../lib/roles";
 import "./judge.css";
+import { calibrationQuery, keys, projectQuery, rubricsQuery } from "../../api/queries";
 
 type Rubric = Schemas["RubricOut"];
 type Calibration = Schemas["CalibrationOut"];
@@ -152,7 +153,7 @@ function RubricForm({
     mutationFn: () =>
       unwrap(api.POST("/api/projects/{project_id}/rubrics", { params: { path: { project_id: projectId } }, body: draft })),
     onSuccess: (r) => {
-      qc.invalidateQueries({ queryKey: ["rubrics", projectId] });
+      qc.invalidateQueries({ queryKey: keys.rubrics(projectId) });
       onDone(r.version);
     },
   });
@@ -285,15 +286,8 @@ function LabelImport({ projectId, onImported }: { projectId: number; onImported:
 
 export function JudgePage({ projectId }: { projectId: number }) {
   const qc = useQueryClient();
-  const path = { project_id: projectId };
-  const project = useQuery({
-    queryKey: ["project", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}", { params: { path } })),
-  });
-  const rubrics = useQuery({
-    queryKey: ["rubrics", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/rubrics", { params: { path } })),
-  });
+  const project = useQuery(projectQuery(projectId));
+  const rubrics = useQuery(rubricsQuery(projectId));
   const canEdit = atLeast(project.data?.role, "maintainer");
   const [version, setVersion] = useState<number | null>(null);
   const [target, setTarget] = useState(0.95);
@@ -302,16 +296,7 @@ export function JudgePage({ projectId }: { projectId: number }) {
     if (version === null && rubrics.data?.length) setVersion(rubrics.data[0].version);
   }, [rubrics.data, version]);
   const selected = rubrics.data?.find((r) => r.version === version);
-  const calibration = useQuery({
-    queryKey: ["calibration", projectId, version, target],
-    enabled: version !== null,
-    queryFn: () =>
-      unwrap(
-        api.GET("/api/projects/{project_id}/rubrics/{version}/calibration", {
-          params: { path: { ...path, version: version! }, query: { target_precision: target } },
-        }),
-      ),
-  });
+  const calibration = useQuery(calibrationQuery(projectId, version, target));
 
   return (
     <div data-testid="judge-page">
@@ -408,7 +393,7 @@ export function JudgePage({ projectId }: { projectId: number }) {
           {canEdit && (
             <LabelImport
               projectId={projectId}
-              onImported={() => qc.invalidateQueries({ queryKey: ["calibration", projectId] })}
+              onImported={() => qc.invalidateQueries({ queryKey: keys.calibration(projectId) })}
             />
           )}
         </section>

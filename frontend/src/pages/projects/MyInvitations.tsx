@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap } from "../../api/client";
 import { errorMessage } from "../../api/errors";
 import { formatTime } from "../../lib/format";
+import { keys, myInvitationsQuery } from "../../api/queries";
 
 /**
  * Invitations to the logged-in user's address, to accept or decline. Nothing is shown when there are
@@ -10,12 +11,12 @@ import { formatTime } from "../../lib/format";
  */
 export function MyInvitations() {
   const qc = useQueryClient();
-  const invitations = useQuery({ queryKey: ["my-invitations"], queryFn: () => unwrap(api.GET("/api/invitations")) });
+  const invitations = useQuery(myInvitationsQuery());
   const [error, setError] = useState<string | null>(null);
   const params = (id: number) => ({ params: { path: { invitation_id: id } } });
   const done = () => {
-    void qc.invalidateQueries({ queryKey: ["my-invitations"] });
-    void qc.invalidateQueries({ queryKey: ["projects"] });
+    void qc.invalidateQueries({ queryKey: keys.myInvitations() });
+    void qc.invalidateQueries({ queryKey: keys.projects() });
   };
   const accept = useMutation({
     mutationFn: (id: number) => unwrap(api.POST("/api/invitations/{invitation_id}/accept", params(id))),

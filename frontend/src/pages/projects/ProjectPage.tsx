@@ -1,12 +1,13 @@
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
-import { api, unwrap, type Run } from "../../api/client";
+import type { Run } from "../../api/client";
 import { errorMessage } from "../../api/errors";
 import { LaunchRollout } from "../../components/LaunchRollout";
 import { partlyFailedOf, StatusBadge } from "../../components/StatusBadge";
 import { formatDuration, formatTime, isFinished } from "../../lib/format";
 import { IDLE_REFRESH_MS, LIVE_REFRESH_MS } from "../../lib/live";
 import { atLeast } from "../../lib/roles";
+import { projectQuery, runsQuery } from "../../api/queries";
 
 export { IDLE_REFRESH_MS, LIVE_REFRESH_MS };
 const PAGE_SIZE = 50;
@@ -18,21 +19,10 @@ export function runsRefetchInterval(runs: Run[] | undefined): number {
 /** A project's runs, newest first, refreshed live; maintainers also get the quick rollout form. */
 export function ProjectPage({ projectId }: { projectId: number }) {
   const navigate = useNavigate();
-  const project = useQuery({
-    queryKey: ["project", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}", { params: { path: { project_id: projectId } } })),
-  });
+  const project = useQuery(projectQuery(projectId));
 
   const runs = useInfiniteQuery({
-    queryKey: ["runs", projectId],
-    initialPageParam: null as string | null,
-    queryFn: ({ pageParam }) =>
-      unwrap(
-        api.GET("/api/projects/{project_id}/runs", {
-          params: { path: { project_id: projectId }, query: { limit: PAGE_SIZE, cursor: pageParam } },
-        }),
-      ),
-    getNextPageParam: (last) => last.next_cursor ?? null,
+    ...runsQuery(projectId, PAGE_SIZE),
     // Live refresh: poll every 2s while any listed run is not finished, and
     // slowly otherwise so runs created elsewhere still show up.
     refetchInterval: (query) => runsRefetchInterval(query.state.data?.pages.flatMap((p) => p.items)),

@@ -5,14 +5,12 @@ import { errorMessage } from "../../api/errors";
 import { formatTime } from "../../lib/format";
 import { Link, useNavigate } from "@tanstack/react-router";
 import { MyInvitations } from "./MyInvitations";
+import { keys, projectsQuery } from "../../api/queries";
 
 export function ProjectsPage() {
   const queryClient = useQueryClient();
   const navigate = useNavigate();
-  const projects = useQuery({
-    queryKey: ["projects"],
-    queryFn: () => unwrap(api.GET("/api/projects")),
-  });
+  const projects = useQuery(projectsQuery());
 
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
@@ -21,7 +19,7 @@ export function ProjectsPage() {
     onSuccess: (project) => {
       setName("");
       setDescription("");
-      void queryClient.invalidateQueries({ queryKey: ["projects"] });
+      void queryClient.invalidateQueries({ queryKey: keys.projects() });
       void navigate({ to: "/projects/$projectId", params: { projectId: project.id } });
     },
   });

@@ -16,6 +16,7 @@ import { RemovedExamples } from "./ImportReportView";
 import { JobProgress } from "./JobProgress";
 import { usePromptSets, useProject } from "./PromptSetsPage";
 import "./promptSets.css";
+import { keys, promptSetQuery, promptsPageQuery } from "../../api/queries";
 
 export const PREVIEW_PAGE = 20;
 const TABS = ["preview", "stats", "versions"] as const;
@@ -33,15 +34,7 @@ export function PromptSetPage({
   search: PromptSetSearch;
   onSearch: (patch: Partial<PromptSetSearch>) => void;
 }) {
-  const set = useQuery({
-    queryKey: ["prompt-set", projectId, promptSetId],
-    queryFn: () =>
-      unwrap(
-        api.GET("/api/projects/{project_id}/prompt-sets/{prompt_set_id}", {
-          params: { path: { project_id: projectId, prompt_set_id: promptSetId } },
-        }),
-      ),
-  });
+  const set = useQuery(promptSetQuery(projectId, promptSetId));
   const project = useProject(projectId);
   const tab: Tab = TABS.includes(search.tab as Tab) ? (search.tab as Tab) : "preview";
 
@@ -113,16 +106,7 @@ function PromptPreview({ projectId, promptSetId }: { projectId: number; promptSe
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const cursor = cursors[cursors.length - 1];
   const page = useQuery({
-    queryKey: ["prompts", projectId, promptSetId, cursor],
-    queryFn: () =>
-      unwrap(
-        api.GET("/api/projects/{project_id}/prompt-sets/{prompt_set_id}/prompts", {
-          params: {
-            path: { project_id: projectId, prompt_set_id: promptSetId },
-            query: { limit: PREVIEW_PAGE, cursor },
-          },
-        }),
-      ),
+    ...promptsPageQuery(projectId, promptSetId, cursor, PREVIEW_PAGE),
     placeholderData: (prev) => prev,
   });
   const first = (cursors.length - 1) * PREVIEW_PAGE;
@@ -354,7 +338,7 @@ function DeriveVersion({ projectId, source, sets }: { projectId: number; source:
   const job = useJob(projectId, jobId);
   const status = job.data?.status;
   useEffect(() => {
-    if (status === "succeeded") void queryClient.invalidateQueries({ queryKey: ["prompt-sets", projectId] });
+    if (status === "succeeded") void queryClient.invalidateQueries({ queryKey: keys.promptSets(projectId) });
   }, [status, projectId, queryClient]);
   const created = (job.data?.result as { prompt_set?: PromptSet } | undefined)?.prompt_set;
   const fieldError = (p: string) =>

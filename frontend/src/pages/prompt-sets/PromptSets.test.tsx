@@ -163,9 +163,10 @@ describe("prompt sets", () => {
     expect(screen.getByTestId("derive-form")).toBeInTheDocument();
   });
 
-  it("reads stored stats defensively and turns numpy's histogram into bins", () => {
+  it("fills in the stats a version lacks and turns numpy's histogram into bins", () => {
     expect(readStats({}).chars).toBeNull();
-    expect(readStats({ removed: { exact_duplicate: 2, junk: "x" } }).removed).toEqual({ exact_duplicate: 2 });
+    expect(readStats({}).removed).toEqual({});
+    expect(readStats({ removed: { exact_duplicate: 2 }, splits: null }).removed).toEqual({ exact_duplicate: 2 });
     expect(histogramBins({ edges: [0, 10, 20], counts: [4, 6] })).toEqual([
       { label: "0–10", from: 0, to: 10, count: 4 },
       { label: "10–20", from: 10, to: 20, count: 6 },

@@ -1,7 +1,6 @@
 import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
-import { api, unwrap } from "../../api/client";
 import { ApiError, errorMessage } from "../../api/errors";
 import { uploadForm, type UploadProgress } from "../../api/upload";
 import { ProgressBar } from "../../components/ProgressBar";
@@ -14,19 +13,14 @@ import { baseName, mappingField, peekFile, suggestMapping, type Mapping, type Pe
 import { ImportReportView } from "./ImportReportView";
 import { JobProgress } from "./JobProgress";
 import "./promptSets.css";
+import { keys, projectQuery, promptSetsQuery } from "../../api/queries";
 
 export function usePromptSets(projectId: number) {
-  return useQuery({
-    queryKey: ["prompt-sets", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/prompt-sets", { params: { path: { project_id: projectId } } })),
-  });
+  return useQuery(promptSetsQuery(projectId));
 }
 
 export function useProject(projectId: number) {
-  return useQuery({
-    queryKey: ["project", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}", { params: { path: { project_id: projectId } } })),
-  });
+  return useQuery(projectQuery(projectId));
 }
 
 /** Every version of every prompt set, and (for maintainers) the upload form. */
@@ -162,7 +156,7 @@ export function UploadPromptSet({ projectId, sets }: { projectId: number; sets: 
   const status = job.data?.status;
   useEffect(() => {
     // The new version shows up in the list (and in other pages' pickers) once the job is done.
-    if (status === "succeeded") void queryClient.invalidateQueries({ queryKey: ["prompt-sets", projectId] });
+    if (status === "succeeded") void queryClient.invalidateQueries({ queryKey: keys.promptSets(projectId) });
   }, [status, projectId, queryClient]);
   const report = jobReport(job.data);
   const created = (job.data?.result as { prompt_set?: PromptSet } | undefined)?.prompt_set;

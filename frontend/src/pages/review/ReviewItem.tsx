@@ -4,18 +4,11 @@ import { Reasoning } from "../samples/Reasoning";
 
 export type Item = Schemas["ItemOut"];
 export type Decision = Schemas["DecisionOut"];
-/** The API sends verdicts as plain objects (verifier, version, status, passed, score, detail). */
-export interface Verdict {
-  verifier: string;
-  version?: string;
-  status: string;
-  passed: boolean | null;
-  score: number | null;
-  detail: Record<string, unknown> | null;
-}
+/** A verifier's or the judge's verdict on the attempt (verifier, version, status, passed, score, detail). */
+export type Verdict = Schemas["ItemVerdict"];
 
 export function verdictsOf(item: Item): Verdict[] {
-  return item.verdicts as unknown as Verdict[];
+  return item.verdicts;
 }
 
 /** Why the queue holds an item, in words. */

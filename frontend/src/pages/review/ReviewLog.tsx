@@ -1,33 +1,19 @@
 import { Fragment, useState } from "react";
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
-import { api, unwrap } from "../../api/client";
 import { errorMessage } from "../../api/errors";
 import { formatTime } from "../../lib/format";
 import { EditDiff } from "./ReviewItem";
+import { membersQuery, reviewLogQuery } from "../../api/queries";
 
 const PAGE = 100;
 
 /** The run's audit log: every decision (undo included), oldest first, with edits shown beside the
  * original. What viewers read; reviewers see everyone's work here. */
 export function ReviewLog({ projectId, runId, refreshKey }: { projectId: number; runId: number; refreshKey: number }) {
-  const path = { project_id: projectId, run_id: runId };
   const [open, setOpen] = useState<number | null>(null);
-  const members = useQuery({
-    queryKey: ["members", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/members", { params: { path: { project_id: projectId } } })),
-  });
-  const log = useInfiniteQuery({
-    queryKey: ["review-log", projectId, runId, refreshKey],
-    initialPageParam: 0,
-    queryFn: ({ pageParam }) =>
-      unwrap(
-        api.GET("/api/projects/{project_id}/runs/{run_id}/review/log", {
-          params: { path, query: { limit: PAGE, after: pageParam } },
-        }),
-      ),
-    getNextPageParam: (last) => (last.length === PAGE ? last[last.length - 1].id : undefined),
-  });
+  const members = useQuery(membersQuery(projectId));
+  const log = useInfiniteQuery(reviewLogQuery(projectId, runId, refreshKey, PAGE));
   const rows = log.data?.pages.flat() ?? [];
   const name = (id: number | null) => {
     if (id === null) return "–";

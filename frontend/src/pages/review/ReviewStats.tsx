@@ -1,6 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
-import { api, unwrap, type Schemas } from "../../api/client";
+import type { Schemas } from "../../api/client";
 import { reasonText } from "./ReviewItem";
+import { membersQuery } from "../../api/queries";
 
 type Queue = Schemas["QueueOut"];
 
@@ -10,11 +11,7 @@ function fmt(v: number | null | undefined, digits = 2): string {
 
 /** Slots by state and reason, and how far reviewers agree (Cohen's kappa per pair, Krippendorff's alpha). */
 export function ReviewStats({ queue, projectId }: { queue: Queue; projectId: number }) {
-  const members = useQuery({
-    queryKey: ["members", projectId],
-    queryFn: () =>
-      unwrap(api.GET("/api/projects/{project_id}/members", { params: { path: { project_id: projectId } } })),
-  });
+  const members = useQuery(membersQuery(projectId));
   const name = (id: number) => {
     const m = members.data?.find((x) => x.user_id === id);
     return m ? m.name || m.email : `user ${id}`;

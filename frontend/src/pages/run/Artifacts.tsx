@@ -1,10 +1,11 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
-import { api, ApiError, unwrap, type RunSummary } from "../../api/client";
+import { ApiError, type RunSummary } from "../../api/client";
 import { errorMessage } from "../../api/errors";
 import { formatNumber, formatTime } from "../../lib/format";
 import { Markdown } from "../samples/Markdown";
 import { downloadWithToken } from "./download";
+import { modelQuery, snapshotCardQuery, snapshotQuery } from "../../api/queries";
 
 /** What the run made: its dataset snapshot (files to download, the card) and the trained model. */
 export function Artifacts({ projectId, runId, summary }: { projectId: number; runId: number; summary: RunSummary }) {
@@ -20,15 +21,9 @@ export function Artifacts({ projectId, runId, summary }: { projectId: number; ru
 }
 
 function SnapshotLinks({ projectId, snapshotId }: { projectId: number; snapshotId: number }) {
-  const path = { project_id: projectId, snapshot_id: snapshotId };
-  const snap = useQuery({
-    queryKey: ["snapshot", projectId, snapshotId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/snapshots/{snapshot_id}", { params: { path } })),
-  });
+  const snap = useQuery(snapshotQuery(projectId, snapshotId));
   const card = useQuery({
-    queryKey: ["snapshot-card", projectId, snapshotId],
-    queryFn: () =>
-      unwrap(api.GET("/api/projects/{project_id}/snapshots/{snapshot_id}/card", { params: { path }, parseAs: "text" })) as Promise<string>,
+    ...snapshotCardQuery(projectId, snapshotId),
     enabled: false,
   });
   const download = useMutation({
@@ -96,10 +91,7 @@ function SnapshotLinks({ projectId, snapshotId }: { projectId: number; snapshotI
 }
 
 function ModelLink({ projectId, runId, modelId }: { projectId: number; runId: number; modelId: number }) {
-  const model = useQuery({
-    queryKey: ["model", projectId, modelId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/models/{model_id}", { params: { path: { project_id: projectId, model_id: modelId } } })),
-  });
+  const model = useQuery(modelQuery(projectId, modelId));
   return (
     <div className="artifact" data-testid="model">
       <h4>Trained model #{modelId}</h4>

@@ -14,6 +14,7 @@ import { RunMetrics } from "./RunMetrics";
 import { StageTimeline } from "./StageTimeline";
 import { TrainingCurves } from "./TrainingCurves";
 import "./run.css";
+import { evaluationsQuery, keys, projectQuery, runQuery } from "../../api/queries";
 
 /** A clock that ticks every second while `live`, so elapsed times move between polls. */
 function useNow(live: boolean): number {
@@ -34,14 +35,10 @@ function useNow(live: boolean): number {
 export function RunPage({ projectId, runId }: { projectId: number; runId: number }) {
   const queryClient = useQueryClient();
   const path = { project_id: projectId, run_id: runId };
-  const project = useQuery({
-    queryKey: ["project", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}", { params: { path: { project_id: projectId } } })),
-  });
+  const project = useQuery(projectQuery(projectId));
   const role: Role | null = project.data?.role ?? null;
   const run = useQuery({
-    queryKey: ["run", projectId, runId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}", { params: { path } })),
+    ...runQuery(projectId, runId),
     refetchInterval: (query) => {
       const data = query.state.data;
       return data && isFinished(data.status) ? false : LIVE_REFRESH_MS;
@@ -53,14 +50,13 @@ export function RunPage({ projectId, runId }: { projectId: number; runId: number
   // another run); the run's own evaluations fill in while the stage has not summarised yet.
   const summarised = run.data?.summary.evaluate?.models ?? [];
   const evaluations = useQuery({
-    queryKey: ["evaluations", projectId, runId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}/evaluations", { params: { path } })),
+    ...evaluationsQuery(projectId, runId),
     enabled: hasEvaluate && summarised.length === 0,
     refetchInterval: evaluating ? LIVE_REFRESH_MS : false,
   });
   const onDone = (detail: RunDetail) => {
     queryClient.setQueryData(["run", projectId, runId], detail);
-    void queryClient.invalidateQueries({ queryKey: ["runs", projectId] });
+    void queryClient.invalidateQueries({ queryKey: keys.runs(projectId) });
   };
   const cancel = useMutation({
     mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/runs/{run_id}/cancel", { params: { path } })),

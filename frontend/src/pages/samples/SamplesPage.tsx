@@ -1,7 +1,6 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
-import { api, unwrap } from "../../api/client";
 import { errorMessage } from "../../api/errors";
 import { formatNumber, isFinished } from "../../lib/format";
 import { IDLE_REFRESH_MS } from "../../lib/live";
@@ -9,6 +8,7 @@ import type { SamplesSearch } from "../../routes";
 import { MathPreview } from "./MathPreview";
 import { VerdictBadge } from "./VerdictBadge";
 import "./samples.css";
+import { generationsPageQuery, runQuery } from "../../api/queries";
 
 export const PAGE_SIZE = 50;
 const VERDICTS = ["accepted", "rejected", "unverified"] as const;
@@ -60,17 +60,14 @@ export function SamplesPage({
   onSearch: (patch: Partial<SamplesSearch>) => void;
 }) {
   const navigate = useNavigate();
-  const path = { project_id: projectId, run_id: runId };
   const run = useQuery({
-    queryKey: ["run", projectId, runId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}", { params: { path } })),
+    ...runQuery(projectId, runId),
     refetchInterval: (q) => (q.state.data && !isFinished(q.state.data.status) ? IDLE_REFRESH_MS / 2 : false),
   });
   const query = apiQuery(search);
   const live = run.data ? !isFinished(run.data.status) : false;
   const page = useQuery({
-    queryKey: ["generations", projectId, runId, query],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}/generations", { params: { path, query } })),
+    ...generationsPageQuery(projectId, runId, query),
     placeholderData: keepPreviousData,
     // while the run still writes generations and verdicts, the page shown follows them
     refetchInterval: live ? IDLE_REFRESH_MS / 2 : false,

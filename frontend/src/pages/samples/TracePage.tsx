@@ -1,6 +1,6 @@
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
-import { api, unwrap, type Schemas } from "../../api/client";
+import type { Schemas } from "../../api/client";
 import { errorMessage } from "../../api/errors";
 import { formatNumber } from "../../lib/format";
 import { Markdown } from "./Markdown";
@@ -8,6 +8,7 @@ import { Reasoning } from "./Reasoning";
 import { TestsView } from "./TestsView";
 import { VerdictBadge } from "./VerdictBadge";
 import "./samples.css";
+import { generationQuery } from "../../api/queries";
 
 type Verdict = Schemas["VerdictOut"];
 
@@ -18,11 +19,7 @@ type Verdict = Schemas["VerdictOut"];
  * throughout; code highlighted, its indentation kept.
  */
 export function TracePage({ projectId, runId, generationId }: { projectId: number; runId: number; generationId: number }) {
-  const path = { project_id: projectId, run_id: runId, generation_id: generationId };
-  const trace = useQuery({
-    queryKey: ["generation", projectId, runId, generationId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/runs/{run_id}/generations/{generation_id}", { params: { path } })),
-  });
+  const trace = useQuery(generationQuery(projectId, runId, generationId));
   const back = (
     <Link
       to="/projects/$projectId/runs/$runId/samples"

@@ -5,6 +5,7 @@ import { errorMessage } from "../../api/errors";
 import { formatTime } from "../../lib/format";
 import { atLeast, ROLE_ORDER as ROLES } from "../../lib/roles";
 import "./settings.css";
+import { invitationsQuery, keys, meQuery, membersQuery, projectQuery } from "../../api/queries";
 
 export const ROLE_TEXT: Record<Role, string> = {
   viewer: "reads everything",
@@ -21,27 +22,20 @@ export const ROLE_TEXT: Record<Role, string> = {
 export function MembersPage({ projectId }: { projectId: number }) {
   const qc = useQueryClient();
   const path = { project_id: projectId };
-  const project = useQuery({
-    queryKey: ["project", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}", { params: { path } })),
-  });
-  const me = useQuery({ queryKey: ["me"], queryFn: () => unwrap(api.GET("/api/users/me")) });
-  const members = useQuery({
-    queryKey: ["members", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/members", { params: { path } })),
-  });
+  const project = useQuery(projectQuery(projectId));
+  const me = useQuery(meQuery());
+  const members = useQuery(membersQuery(projectId));
   const isOwner = atLeast(project.data?.role, "owner");
   const invitations = useQuery({
-    queryKey: ["invitations", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/invitations", { params: { path } })),
+    ...invitationsQuery(projectId),
     enabled: isOwner,
   });
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("reviewer");
   const [error, setError] = useState<string | null>(null);
   const [invited, setInvited] = useState<string | null>(null);
-  const refresh = () => qc.invalidateQueries({ queryKey: ["members", projectId] });
-  const refreshInvitations = () => qc.invalidateQueries({ queryKey: ["invitations", projectId] });
+  const refresh = () => qc.invalidateQueries({ queryKey: keys.members(projectId) });
+  const refreshInvitations = () => qc.invalidateQueries({ queryKey: keys.invitations(projectId) });
   const fail = (e: unknown) => setError(errorMessage(e));
 
   const add = useMutation({

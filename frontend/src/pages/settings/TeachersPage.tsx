@@ -6,6 +6,7 @@ import { isFinished } from "../../lib/format";
 import { useJob } from "../../lib/jobs";
 import { atLeast } from "../../lib/roles";
 import "./settings.css";
+import { keys, projectQuery, teachersQuery } from "../../api/queries";
 
 type Teacher = Schemas["TeacherOut"];
 type Probe = Schemas["TeacherProbe"];
@@ -142,20 +143,14 @@ function SpeedCell({ projectId, teacher, canEdit, onMeasured }: { projectId: num
 export function TeachersPage({ projectId }: { projectId: number }) {
   const qc = useQueryClient();
   const path = { project_id: projectId };
-  const project = useQuery({
-    queryKey: ["project", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}", { params: { path } })),
-  });
-  const teachers = useQuery({
-    queryKey: ["teachers", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/teachers", { params: { path } })),
-  });
+  const project = useQuery(projectQuery(projectId));
+  const teachers = useQuery(teachersQuery(projectId));
   const canEdit = atLeast(project.data?.role, "maintainer");
   const [editing, setEditing] = useState<number | "new" | null>(null);
   const [draft, setDraft] = useState<Draft>(EMPTY);
   const [error, setError] = useState<string | null>(null);
 
-  const refresh = useCallback(() => qc.invalidateQueries({ queryKey: ["teachers", projectId] }), [qc, projectId]);
+  const refresh = useCallback(() => qc.invalidateQueries({ queryKey: keys.teachers(projectId) }), [qc, projectId]);
   const save = useMutation({
     mutationFn: async (d: Draft) => {
       const settings = parseSettings(d.settings);

@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { App } from "../../App";
 import { setToken } from "../../api/token";
 import { jsonResponse, mockApi, renderWithClient, requestsTo, user } from "../../test/helpers";
-import { buildRecipe, demoState } from "./recipe";
+import { STAGE_KINDS } from "../../test/stageKinds";
+import { buildRecipe, defaultState, demoState } from "./recipe";
 
 const project = { id: 3, name: "Distill", description: "", created_at: "2026-01-01T00:00:00", role: "maintainer" };
 const set = (over: Record<string, unknown>) => ({
@@ -58,6 +59,7 @@ function setup(routes: Record<string, (r: Request) => Response | Promise<Respons
     "GET /api/projects/3/prompt-sets": () => jsonResponse(sets),
     "GET /api/projects/3/teachers": () => jsonResponse(teachers),
     "GET /api/projects/3/verifier-kinds": () => jsonResponse(kinds),
+    "GET /api/projects/3/stage-kinds": () => jsonResponse(STAGE_KINDS),
     "GET /api/projects/3/rubrics": () => jsonResponse([]),
     "POST /api/projects/3/runs/estimate": () => jsonResponse(estimate),
     "GET /api/projects/3/runs/51": () => jsonResponse({ id: 51, name: "demo-verified", status: "queued", stages: [], summary: {}, warnings: [], created_at: "2026-01-01T00:00:00" }),
@@ -89,7 +91,7 @@ describe("launch wizard", () => {
     expect(screen.getByTestId("estimate-time")).toHaveTextContent("2 min");
     expect(screen.getByTestId("estimate-time-source")).toHaveTextContent("at the speed the teacher's probe measured");
     expect(screen.getByTestId("estimate-max-tokens")).toHaveTextContent("160 per attempt (set in the rollout)");
-    const expected = buildRecipe(demoState(7, 9));
+    const expected = buildRecipe(demoState(defaultState(STAGE_KINDS), 7, 9));
     expect(yaml.load(screen.getByTestId("wizard-yaml").textContent ?? "")).toEqual(expected);
     expect(screen.getByTestId("wizard-download")).toHaveAttribute("download", "demo-verified.yaml");
     expect(await requestsTo(fetchMock, "/api/projects/3/runs/estimate")[0].clone().json()).toEqual(expected);

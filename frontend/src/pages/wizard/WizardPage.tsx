@@ -9,9 +9,10 @@ import { usePromptSets, useProject } from "../prompt-sets/PromptSetsPage";
 import { Check, ErrorsContext, FieldError, NumField, SelectField, TextField } from "./Fields";
 import { VerifierSettings } from "./VerifierSettings";
 import { suggestVerifiers, type VerifierSuggestion } from "./suggest";
+import { estimateQuery, keys, rubricsQuery, stageKindsQuery, teachersQuery, verifierKindsQuery } from "../../api/queries";
 import {
   buildRecipe,
-  DEFAULT_STATE,
+  defaultState,
   demoState,
   parseRecipeYaml,
   recipePath,
@@ -27,7 +28,6 @@ import { SECONDS_SOURCE } from "../../lib/estimate";
 import "./wizard.css";
 
 type Teacher = Schemas["TeacherOut"];
-type Recipe = Schemas["Recipe"];
 
 const LICENCE_TEXT: Record<string, string> = {
   open_weights: "open weights: check the model's own licence before publishing a student",
@@ -47,27 +47,39 @@ function errorMap(err: unknown): Map<string, string> {
   return m;
 }
 
-/** The launch wizard: the whole recipe step by step, its estimate and licence warning, the YAML the CLI takes. */
+/** The launch wizard: the whole recipe step by step, its estimate and licence warning, the YAML the CLI takes.
+ * It starts from the stage kinds' defaults (their settings' JSON Schemas), so it waits for them. */
 export function WizardPage({ projectId }: { projectId: number }) {
+  const kinds = useQuery(stageKindsQuery(projectId));
+  const defaults = useMemo(() => {
+    if (!kinds.data) return null;
+    try {
+      return defaultState(kinds.data);
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  }, [kinds.data]);
+  if (kinds.isError || defaults instanceof Error) {
+    return (
+      <p className="error" role="alert" data-testid="wizard-error">
+        {errorMessage(kinds.error ?? defaults)}
+      </p>
+    );
+  }
+  if (!defaults) return <p className="muted">Loading the stages' settings…</p>;
+  return <Wizard projectId={projectId} defaults={defaults} />;
+}
+
+function Wizard({ projectId, defaults }: { projectId: number; defaults: WizardState }) {
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const project = useProject(projectId);
   const sets = usePromptSets(projectId);
-  const teachers = useQuery({
-    queryKey: ["teachers", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/teachers", { params: { path: { project_id: projectId } } })),
-  });
-  const verifierKinds = useQuery({
-    queryKey: ["verifier-kinds", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/verifier-kinds", { params: { path: { project_id: projectId } } })),
-    staleTime: Infinity,
-  });
-  const rubrics = useQuery({
-    queryKey: ["rubrics", projectId],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/rubrics", { params: { path: { project_id: projectId } } })),
-  });
+  const teachers = useQuery(teachersQuery(projectId));
+  const verifierKinds = useQuery(verifierKindsQuery(projectId));
+  const rubrics = useQuery(rubricsQuery(projectId));
 
-  const [state, setState] = useState<WizardState>(DEFAULT_STATE);
+  const [state, setState] = useState<WizardState>(defaults);
   const [step, setStep] = useState<StepId>("data");
   const [acknowledged, setAcknowledged] = useState(false);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -85,26 +97,17 @@ export function WizardPage({ projectId }: { projectId: number }) {
   };
   const ready = state.prompt_set_id !== null && state.teacher_id !== null;
 
-  const estimate = useQuery({
-    queryKey: ["estimate", projectId, JSON.stringify(recipe)],
-    enabled: step === "launch" && ready,
-    retry: false,
-    staleTime: 60_000,
-    queryFn: () =>
-      unwrap(
-        api.POST("/api/projects/{project_id}/runs/estimate", { params: { path: { project_id: projectId } }, body: recipe as unknown as Recipe }),
-      ),
-  });
+  const estimate = useQuery({ ...estimateQuery(projectId, recipe), enabled: step === "launch" && ready });
   const launch = useMutation({
     mutationFn: () =>
       unwrap(
         api.POST("/api/projects/{project_id}/runs", {
           params: { path: { project_id: projectId } },
-          body: { name: state.name.trim() || `run-${new Date().toISOString().slice(0, 16)}`, recipe: recipe as unknown as Recipe },
+          body: { name: state.name.trim() || `run-${new Date().toISOString().slice(0, 16)}`, recipe: recipe },
         }),
       ),
     onSuccess: (run) => {
-      void queryClient.invalidateQueries({ queryKey: ["runs", projectId] });
+      void queryClient.invalidateQueries({ queryKey: keys.runs(projectId) });
       void navigate({ to: "/projects/$projectId/runs/$runId", params: { projectId, runId: run.id } });
     },
     onError: (err) => {
@@ -124,7 +127,7 @@ export function WizardPage({ projectId }: { projectId: number }) {
 
   const loadYaml = (text: string) => {
     try {
-      const next = parseRecipeYaml(text);
+      const next = parseRecipeYaml(text, defaults);
       setState({ ...next, name: state.name });
       setVerifiersChosen(true);
       setLoadError(null);
@@ -152,7 +155,7 @@ export function WizardPage({ projectId }: { projectId: number }) {
             type="button"
             className="secondary"
             onClick={() => {
-              setState({ ...demoState(readySets[0]?.id ?? null, teachers.data?.[0]?.id ?? null), name: state.name || "demo-verified" });
+              setState({ ...demoState(defaults, readySets[0]?.id ?? null, teachers.data?.[0]?.id ?? null), name: state.name || "demo-verified" });
               setVerifiersChosen(true);
               launch.reset();
             }}

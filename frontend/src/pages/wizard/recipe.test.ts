@@ -2,7 +2,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { buildRecipe, DEFAULT_STATE, demoState, parseRecipeYaml, recipePath, stagesOf, stepOfPath, toYaml, type WizardState } from "./recipe";
+import { STAGE_KINDS } from "../../test/stageKinds";
+import { buildRecipe, defaultState, demoState, parseRecipeYaml, recipePath, stagesOf, stepOfPath, toYaml, type WizardState } from "./recipe";
+
+const DEFAULT_STATE = defaultState(STAGE_KINDS);
 
 /** Every wizard feature switched on: tests/api/test_wizard_recipe.py checks the API accepts its YAML. */
 export function fullState(): WizardState {
@@ -30,7 +33,7 @@ function matchesFixture(name: string, text: string) {
 
 describe("wizard recipe", () => {
   it("writes make demo's recipe (the YAML the API test validates)", () => {
-    const recipe = buildRecipe(demoState(1, 1));
+    const recipe = buildRecipe(demoState(DEFAULT_STATE, 1, 1));
     expect(recipe.stages).toEqual(["rollout", "filter", "snapshot", "train", "evaluate"]);
     expect(recipe.rollout).toEqual({ n: 4, stop_when_verified: 1, temperature: 1, max_tokens: 160, seed: 0, chunk_size: 300 });
     expect(recipe.filter).toEqual({ verifiers: { mode: "all", verifiers: [{ name: "math" }] } });
@@ -53,10 +56,10 @@ describe("wizard recipe", () => {
     const recipe = buildRecipe({ ...DEFAULT_STATE, prompt_set_id: 1, teacher_id: 2 });
     expect(DEFAULT_STATE.rollout.max_tokens).toBeNull();
     expect(recipe.rollout).toEqual({ n: 4, temperature: 0.7 });
-    expect(parseRecipeYaml(toYaml(recipe)).rollout.max_tokens).toBeNull();
+    expect(parseRecipeYaml(toYaml(recipe), DEFAULT_STATE).rollout.max_tokens).toBeNull();
     const set = buildRecipe({ ...DEFAULT_STATE, rollout: { ...DEFAULT_STATE.rollout, max_tokens: 32768 } });
     expect(set.rollout).toMatchObject({ max_tokens: 32768 });
-    expect(parseRecipeYaml(toYaml(set)).rollout.max_tokens).toBe(32768);
+    expect(parseRecipeYaml(toYaml(set), DEFAULT_STATE).rollout.max_tokens).toBe(32768);
   });
 
   it("drops the filter and snapshot without verifiers, and keeps settings the wizard has no field for", () => {
@@ -71,7 +74,7 @@ stages: [rollout, filter, snapshot, train]
 rollout: {n: 3, max_tokens: 64, concurrency: 8}
 filter: {verifiers: {mode: all, verifiers: [{name: regex, settings: {pattern: "^4$"}}]}}
 train: {method: dpo, beta: 0.2, student: tiny, packing: true}
-`);
+`, DEFAULT_STATE);
     expect(stagesOf(loaded)).toEqual(["rollout", "filter", "snapshot", "train"]);
     expect(loaded.train.method).toBe("dpo");
     const again = buildRecipe(loaded);
@@ -92,7 +95,7 @@ evaluate:
   models:
     - {role: student, label: served, backend: vllm, settings: {gpu_memory_utilization: 0.2, max_model_len: 4096}}
     - {role: teacher}
-`);
+`, DEFAULT_STATE);
     expect(loaded.evaluate.backend).toBe("vllm");
     expect(loaded.evaluate.models).toEqual(["student", "teacher"]);
     const again = buildRecipe(loaded);
@@ -105,8 +108,8 @@ evaluate:
   });
 
   it("says what is wrong with a file that is not a recipe", () => {
-    expect(() => parseRecipeYaml("a: [1, 2")).toThrow(/not valid YAML/);
-    expect(() => parseRecipeYaml("- 1\n- 2\n")).toThrow(/mapping of settings/);
+    expect(() => parseRecipeYaml("a: [1, 2", DEFAULT_STATE)).toThrow(/not valid YAML/);
+    expect(() => parseRecipeYaml("- 1\n- 2\n", DEFAULT_STATE)).toThrow(/mapping of settings/);
   });
 
   it("maps the API's field paths to the wizard's steps", () => {

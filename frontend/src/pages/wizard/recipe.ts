@@ -4,6 +4,9 @@
  * recipe (YAML) goes the other way; settings the wizard has no field for are kept as they were.
  */
 import yaml from "js-yaml";
+import type { Schemas } from "../../api/client";
+
+type Recipe = Schemas["Recipe"];
 
 export type Method = "sft" | "dpo" | "grpo" | "distill";
 export type EvalRole = "base" | "student" | "teacher";
@@ -81,62 +84,104 @@ export interface WizardState {
   base: Record<string, unknown>;
 }
 
-export const DEFAULT_STATE: WizardState = {
-  name: "",
-  prompt_set_id: null,
-  teacher_id: null,
-  profile: true,
-  rollout: { n: 4, temperature: 0.7, top_p: 1, max_tokens: null, seed: null, split: "train", stop_when_verified: null, system_prompt: null },
-  // None until a prompt set is chosen: the wizard then suggests them from what the set holds (suggest.ts)
-  verifiers: { mode: "all", names: [], settings: {} },
-  judge: { enabled: false, rubric_version: null, teacher_id: null, accept_threshold: null, target_precision: 0.95, overrides_verifiers: false },
-  review: { enabled: false, sample_share: 0.05 },
-  snapshot: {
-    enabled: true,
-    include: "accepted",
-    reasoning: "keep",
-    pass_rate_band: null,
-    drop_near_duplicates: true,
-    near_duplicate_jaccard: 0.8,
-    max_per_prompt: null,
-    pick: "shortest",
-    preference_pairs: true,
-  },
-  train: {
-    enabled: false,
-    student: "Qwen/Qwen2.5-0.5B-Instruct",
-    method: "sft",
-    lora: null,
-    learning_rate: 2e-5,
-    lr_scheduler_type: "cosine",
-    warmup_ratio: 0.03,
-    epochs: 1,
-    max_steps: null,
-    per_device_batch_size: 8,
-    gradient_accumulation: 1,
-    seed: 42,
-    save_steps: 200,
-    beta: 0.1,
-    num_generations: 4,
-    max_completion_length: 256,
-  },
-  evaluate: { enabled: false, models: ["base", "student", "teacher"], backend: "transformers_local", k: 1, max_tokens: 512, max_prompts: null, split: "eval" },
-  base: {},
-};
+export type StageKind = Schemas["StageKindOut"];
+
+/** A setting's default, read from its stage kind's JSON Schema (GET .../stage-kinds). */
+function schemaDefault<T>(kinds: StageKind[], stage: string, field: string): T {
+  const props = kinds.find((k) => k.name === stage)?.settings_schema.properties;
+  const prop = isObj(props) ? props[field] : undefined;
+  if (!isObj(prop) || !("default" in prop)) throw new Error(`the ${stage} stage's schema has no default for ${field}`);
+  return prop.default as T;
+}
+
+/**
+ * The wizard's starting state: every setting at its stage's default, read from the stage kinds' JSON
+ * Schemas (the API's own defaults, not copies), plus what the wizard decides itself: which stages run
+ * (profile and snapshot on; judge, review, train, evaluate off), the models an evaluation compares.
+ */
+export function defaultState(kinds: StageKind[]): WizardState {
+  const d = <T,>(stage: string, field: string) => schemaDefault<T>(kinds, stage, field);
+  return {
+    name: "",
+    prompt_set_id: null,
+    teacher_id: null,
+    profile: true,
+    rollout: {
+      n: d("rollout", "n"),
+      temperature: d("rollout", "temperature"),
+      top_p: d("rollout", "top_p"),
+      max_tokens: d("rollout", "max_tokens"),
+      seed: d("rollout", "seed"),
+      split: d("rollout", "split"),
+      stop_when_verified: d("rollout", "stop_when_verified"),
+      system_prompt: d("rollout", "system_prompt"),
+    },
+    // None until a prompt set is chosen: the wizard then suggests them from what the set holds (suggest.ts)
+    verifiers: { mode: "all", names: [], settings: {} },
+    judge: {
+      enabled: false,
+      rubric_version: d("judge", "rubric_version"),
+      teacher_id: d("judge", "teacher_id"),
+      accept_threshold: d("judge", "accept_threshold"),
+      target_precision: d("judge", "target_precision"),
+      overrides_verifiers: d("judge", "overrides_verifiers"),
+    },
+    review: { enabled: false, sample_share: d("review", "sample_share") },
+    snapshot: {
+      enabled: true,
+      include: d("snapshot", "include"),
+      reasoning: d("snapshot", "reasoning"),
+      pass_rate_band: d("snapshot", "pass_rate_band"),
+      drop_near_duplicates: d("snapshot", "drop_near_duplicates"),
+      near_duplicate_jaccard: d("snapshot", "near_duplicate_jaccard"),
+      max_per_prompt: d("snapshot", "max_per_prompt"),
+      pick: d("snapshot", "pick"),
+      preference_pairs: d("snapshot", "preference_pairs"),
+    },
+    train: {
+      enabled: false,
+      student: d("train", "student"),
+      method: d("train", "method"),
+      lora: d("train", "lora"),
+      learning_rate: d("train", "learning_rate"),
+      lr_scheduler_type: d("train", "lr_scheduler_type"),
+      warmup_ratio: d("train", "warmup_ratio"),
+      epochs: d("train", "epochs"),
+      max_steps: d("train", "max_steps"),
+      per_device_batch_size: d("train", "per_device_batch_size"),
+      gradient_accumulation: d("train", "gradient_accumulation"),
+      seed: d("train", "seed"),
+      save_steps: d("train", "save_steps"),
+      beta: d("train", "beta"),
+      num_generations: d("train", "num_generations"),
+      max_completion_length: d("train", "max_completion_length"),
+    },
+    evaluate: {
+      enabled: false,
+      models: ["base", "student", "teacher"],
+      backend: "transformers_local",
+      k: d("evaluate", "k"),
+      max_tokens: d("evaluate", "max_tokens"),
+      max_prompts: d("evaluate", "max_prompts"),
+      split: d("evaluate", "split"),
+    },
+    base: {},
+  };
+}
 
 /** `make demo`'s recipe (backend/demo_flow.py, the small size, the "verified" arm), on a set and teacher. */
-export function demoState(prompt_set_id: number | null, teacher_id: number | null): WizardState {
+export function demoState(defaults: WizardState, prompt_set_id: number | null, teacher_id: number | null): WizardState {
   return {
-    ...DEFAULT_STATE,
+    ...defaults,
     name: "demo-verified",
     prompt_set_id,
     teacher_id,
     profile: false,
-    rollout: { ...DEFAULT_STATE.rollout, n: 4, stop_when_verified: 1, temperature: 1, max_tokens: 160, seed: 0 },
+    rollout: { ...defaults.rollout, n: 4, stop_when_verified: 1, temperature: 1, max_tokens: 160, seed: 0 },
     verifiers: { mode: "all", names: ["math"], settings: {} },
-    snapshot: { ...DEFAULT_STATE.snapshot, drop_near_duplicates: false, preference_pairs: false },
+    snapshot: { ...defaults.snapshot, drop_near_duplicates: false, preference_pairs: false },
     train: {
-      ...DEFAULT_STATE.train,
+      ...defaults.train,
       enabled: true,
       student: "var/demo/student-base",
       learning_rate: 3e-3,
@@ -146,7 +191,7 @@ export function demoState(prompt_set_id: number | null, teacher_id: number | nul
       seed: 0,
       save_steps: 20,
     },
-    evaluate: { ...DEFAULT_STATE.evaluate, enabled: true, max_tokens: 160, max_prompts: 20 },
+    evaluate: { ...defaults.evaluate, enabled: true, max_tokens: 160, max_prompts: 20 },
     base: { rollout: { chunk_size: 300 } },
   };
 }
@@ -179,7 +224,7 @@ export function stagesOf(s: WizardState): string[] {
 }
 
 /** The recipe the API (POST /runs, /runs/estimate) and the CLI accept. */
-export function buildRecipe(s: WizardState): Record<string, unknown> {
+export function buildRecipe(s: WizardState): Recipe {
   const stages = stagesOf(s);
   const r: Record<string, unknown> = { prompt_set_id: s.prompt_set_id, teacher_id: s.teacher_id, stages };
   const b = s.base;
@@ -255,7 +300,9 @@ export function buildRecipe(s: WizardState): Record<string, unknown> {
       split: e.split === "eval" ? undefined : e.split,
     });
   }
-  return r;
+  // A loaded recipe's sections pass through as they were (the API validates them), so the builder works on
+  // plain objects; their shape is the schema's.
+  return r as Recipe;
 }
 
 /** One evaluated model: its role, the backend for a local one, and whatever the loaded recipe said of it
@@ -279,10 +326,10 @@ const oneOf = <T extends string>(v: unknown, options: readonly T[], d: T): T => 
 const obj = (v: unknown): Record<string, unknown> => (isObj(v) ? v : {});
 
 /** A recipe (parsed YAML or JSON) as wizard state; throws an Error naming what is wrong. */
-export function stateFromRecipe(recipe: unknown): WizardState {
+export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardState {
   if (!isObj(recipe)) throw new Error("a recipe is a mapping of settings (prompt_set_id, stages, rollout, ...)");
   const stages = Array.isArray(recipe.stages) ? recipe.stages.map(String) : ["profile"];
-  const d = DEFAULT_STATE;
+  const d = defaults;
   const ro = obj(recipe.rollout);
   const fv = obj(obj(recipe.filter).verifiers);
   const j = obj(recipe.judge);
@@ -371,14 +418,14 @@ export function stateFromRecipe(recipe: unknown): WizardState {
   };
 }
 
-export function parseRecipeYaml(text: string): WizardState {
+export function parseRecipeYaml(text: string, defaults: WizardState): WizardState {
   let data: unknown;
   try {
     data = yaml.load(text);
   } catch (err) {
     throw new Error(`not valid YAML: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
   }
-  return stateFromRecipe(data);
+  return stateFromRecipe(data, defaults);
 }
 
 // ---- the steps and where the API's field errors belong -----------------------------------------------
