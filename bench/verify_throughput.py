@@ -23,7 +23,7 @@ never waits more than 5 s (the longest wait, clean / mixed: one verify_many call
 between two batches for the second).
 
     .venv/bin/python bench/verify_throughput.py --only-hang-share [--mixed-n 3000] [--hang-share 0.1]
-        [--hang-kind tower|factorial]
+        [--hang-kind tower|factorial|expansion]
 """
 
 from __future__ import annotations
@@ -64,10 +64,11 @@ def main() -> int:
     ap.add_argument("--only-hang-share", action="store_true", help="skip the rows against the serial loop")
     ap.add_argument(
         "--hang-kind",
-        choices=("tower", "factorial"),
+        choices=("tower", "factorial", "expansion"),
         default="tower",
-        help="tower: the Math-Verify#65 family (answered by the size check); factorial: (10^{k})!, which"
-        " hangs sympy past the size check, so every one takes the pool's hard kill",
+        help="tower: the Math-Verify#65 family; factorial: (10^{k})! (both answered by the size check); "
+        "expansion: (x+1)^{10^5}, which hangs sympy past the size check, so every one takes the pool's "
+        "hard kill",
     )
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
@@ -184,6 +185,9 @@ def hang_share(args: argparse.Namespace) -> int:
     if args.hang_kind == "factorial":
         for k, i in enumerate(x for x in mixed if x["kind"] == "hang"):
             i["completion"] = f"The final answer is $\\boxed{{(10^{{{10 + k % 3}}})!}}$."
+    if args.hang_kind == "expansion":
+        for k, i in enumerate(x for x in mixed if x["kind"] == "hang"):
+            i["completion"] = f"The final answer is $\\boxed{{(x+{1 + k % 3})^{{10^{{5}}}}}}$."
     combo = {"verifiers": [{"name": "math", "settings": {"timeout_s": args.timeout}}]}
     load_before = os.getloadavg()
     pool = shared_pool()
