@@ -3,13 +3,12 @@ API teacher answer held-out prompts; scores, per-sample answers, and the same nu
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 from backend.core.net import free_port
-from tests.conftest import DATA_DIR, ROOT, seed_prompt_set, unique, wait_run, write_jsonl
+from tests.conftest import DATA_DIR, seed_prompt_set, unique, wait_run, write_jsonl
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
+from tests.workers.train_helpers import tiny_student
 
 
 @pytest.fixture(scope="module")
@@ -24,10 +23,7 @@ def teacher_url():
 
 @pytest.fixture(scope="module")
 def tiny_model():
-    sys.path.insert(0, str(ROOT / "examples"))
-    from tiny_model import build
-
-    return str(build(DATA_DIR / "models" / "tiny-chat"))
+    return tiny_student()
 
 
 def _eval_run(client, h, pid, pset, tid, tiny_model, **settings) -> dict:

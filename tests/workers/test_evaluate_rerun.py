@@ -9,8 +9,9 @@ import time
 import pytest
 
 from backend.core.net import free_port
-from tests.conftest import DATA_DIR, ROOT, seed_prompt_set, unique, wait_run, write_jsonl
+from tests.conftest import DATA_DIR, seed_prompt_set, unique, wait_run, write_jsonl
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
+from tests.workers.train_helpers import tiny_student
 
 FAST = {"DISTILLERY_STALE_AFTER_S": "2"}
 PROMPTS = 4
@@ -29,12 +30,7 @@ def slow_teacher():
 
 @pytest.fixture(scope="module")
 def tiny_model():
-    import sys
-
-    sys.path.insert(0, str(ROOT / "examples"))
-    from tiny_model import build
-
-    return str(build(DATA_DIR / "models" / "tiny-chat"))
+    return tiny_student()
 
 
 def _start(client, accounts, tmp_path, teacher_url: str, tiny_model: str):
