@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -88,7 +87,7 @@ def production(allow: str = "") -> EgressPolicy:
     return EgressPolicy.from_settings(settings)
 
 
-def _ask(base_url: str, policy: EgressPolicy | None) -> tuple[list, float]:
+def _ask(base_url: str, policy: EgressPolicy | None) -> list:
     client = OpenAICompatClient(
         base_url=base_url,
         model="m",
@@ -97,9 +96,7 @@ def _ask(base_url: str, policy: EgressPolicy | None) -> tuple[list, float]:
         max_retries=3,
         egress=policy,
     )
-    started = time.monotonic()
-    out = asyncio.run(client.chat_many([[{"role": "user", "content": "q"}]]))
-    return out[0], time.monotonic() - started
+    return asyncio.run(client.chat_many([[{"role": "user", "content": "q"}]]))[0]
 
 
 def test_production_is_strict_by_default_and_development_is_not():
@@ -136,19 +133,19 @@ def test_production_is_strict_by_default_and_development_is_not():
     ],
 )
 def test_refused_addresses_under_production(url):
-    [c], took = _ask(url, production())
+    [c] = _ask(url, production())
     assert not c.ok and "egress policy refused" in c.error, c.error
-    assert took < 1.0  # refused at once: no connection tried, nothing retried
+    assert "tries" not in c.error  # refused at once: a retried failure ends "after N tries"
 
 
 def test_loopback_listener_sees_no_connection(recorder):
     server = recorder()
-    [c], _ = _ask(f"{server.url}/v1", production())
+    [c] = _ask(f"{server.url}/v1", production())
     assert "egress policy refused 127.0.0.1: a loopback address" in c.error
     assert server.connections == 0
     # the same listener, allowed by the setting (host or network), answers
     for allow in ("127.0.0.1", "10.0.0.0/8, 127.0.0.0/8"):
-        [c], _ = _ask(f"{server.url}/v1", production(allow))
+        [c] = _ask(f"{server.url}/v1", production(allow))
         assert c.ok and c.content == "42", c.error
     assert server.connections >= 2
 
@@ -156,19 +153,19 @@ def test_loopback_listener_sees_no_connection(recorder):
 def test_a_hostname_resolving_to_loopback_is_refused_at_connect_time(recorder):
     server = recorder()
     port = server.server_address[1]
-    [c], took = _ask(f"http://localhost:{port}/v1", production())
+    [c] = _ask(f"http://localhost:{port}/v1", production())
     assert "egress policy refused localhost (" in c.error and "loopback" in c.error, c.error
-    assert server.connections == 0 and took < 1.0
-    [c], _ = _ask(f"http://localhost:{port}/v1", production("localhost"))
+    assert server.connections == 0 and "tries" not in c.error
+    [c] = _ask(f"http://localhost:{port}/v1", production("localhost"))
     assert c.ok, c.error
 
 
 def test_a_fragment_is_refused_everywhere(recorder):
     server = recorder()
     for policy in (production("127.0.0.1"), EgressPolicy.build(strict=False)):
-        [c], _ = _ask(f"{server.url}/admin/flush#", policy)
+        [c] = _ask(f"{server.url}/admin/flush#", policy)
         assert not c.ok and "fragment" in c.error
-    [c], _ = _ask(f"http://user:pw@{server.url[7:]}/v1", EgressPolicy.build(strict=False))
+    [c] = _ask(f"http://user:pw@{server.url[7:]}/v1", EgressPolicy.build(strict=False))
     assert not c.ok and "credentials" in c.error
     assert server.connections == 0
 
@@ -177,7 +174,7 @@ def test_a_redirect_to_an_internal_url_is_not_followed(recorder):
     internal = recorder("127.0.0.2")
     provider = recorder(redirect_to=f"{internal.url}/internal")
     for policy in (production("127.0.0.1"), EgressPolicy.build(strict=False)):
-        [c], _ = _ask(f"{provider.url}/v1", policy)
+        [c] = _ask(f"{provider.url}/v1", policy)
         assert not c.ok and c.error.startswith("http 303") and "not followed" in c.error
         assert asyncio.run(context_length(f"{provider.url}/v1", "m", None, 5, policy)) is None
     assert provider.connections >= 2 and internal.connections == 0
@@ -204,5 +201,5 @@ def test_every_endpoint_client_gets_the_policy_but_the_workers_own_vllm(monkeypa
         spec = TeacherSpec(backend, "m", "http://10.0.0.1/v1", None)
         assert make_teacher(spec, Sampling()).egress == strict
     assert OpenAICompatClient(base_url="http://10.0.0.1/v1", model="m").egress == strict
-    [c], _ = _ask("http://10.0.0.1/v1", EgressPolicy.current())
+    [c] = _ask("http://10.0.0.1/v1", EgressPolicy.current())
     assert "egress policy refused" in c.error
