@@ -220,24 +220,28 @@ def cancel_run(session: Session, *, run: Run) -> Run:
     cancelled now, with its run."""
     if run.status.finished:
         raise Conflict(f"run {run.id} already {run.status.value}", code="run_finished")
-    for stage in stages_of(session, run=run):
-        if stage.status in (R, CG) and stage_kind(stage.kind).waits_for_people:
-            # First, before any stage row is locked: closing waits for decisions in flight, which lock
-            # their slot, then the stage (to complete it).
-            _release(session, stage=stage)
-    # Afresh and locked: a decision in flight may have completed the stage (and queued the next).
-    stages = list(
-        session.scalars(
-            select(RunStage)
-            .where(RunStage.run_id == run.id)
-            .order_by(RunStage.position)
-            .with_for_update()
-            .execution_options(populate_existing=True)
+    stages = stages_of(session, run=run)
+    waiting = [st for st in stages if st.status in (R, CG) and stage_kind(st.kind).waits_for_people]
+    for stage in waiting:
+        # First, before any stage row is locked: closing waits for decisions in flight, which lock
+        # their slot, then the stage (to complete it).
+        _release(session, stage=stage)
+    if waiting:
+        # Afresh and locked: a decision in flight may have completed the stage (and queued the next).
+        # Only here: a run whose worker is busy locks its run and stage rows in its own order, and
+        # taking both here as well deadlocked a plain cancel against a rollout's progress write.
+        stages = list(
+            session.scalars(
+                select(RunStage)
+                .where(RunStage.run_id == run.id)
+                .order_by(RunStage.position)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
         )
-    )
-    session.refresh(run, with_for_update=True)
-    if run.status.finished:
-        raise Conflict(f"run {run.id} already {run.status.value}", code="run_finished")
+        session.refresh(run, with_for_update=True)
+        if run.status.finished:
+            raise Conflict(f"run {run.id} already {run.status.value}", code="run_finished")
     now = datetime.now(UTC)
     running = False
     revoke: list[str] = []
