@@ -73,3 +73,10 @@ def test_the_cli_page_names_every_command():
     commands = list(walk(typer.main.get_command(app), ["distillery"]))
     assert len(commands) > 10
     assert [c for c in commands if c not in page] == []
+
+
+def test_every_make_target_a_guide_names_exists():
+    makefile = (ROOT / "Makefile").read_text()
+    named = {t for page in DOCS.rglob("*.md") for t in re.findall(r"`make ([\w-]+)", page.read_text())}
+    assert named, "the scan found nothing: its pattern is wrong"
+    assert sorted(t for t in named if not re.search(rf"^{re.escape(t)}:", makefile, re.M)) == []
