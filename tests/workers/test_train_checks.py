@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from backend.core.errors import Invalid
+from backend.training.preflight import CHECK_KINDS, CHECKS, WAIVABLE, checks_for
+from backend.training.schemas import SETTINGS_OF, TrainBase
 from tests.workers.train_helpers import conversations, tiny_student
 from workers.training import checks, encode
 from workers.training.templates import setup, student_template
@@ -28,6 +30,7 @@ def tok(path):
 def _check(tok, convos, template=None, stops=None, **kw):
     template = template or tok.chat_template
     args = {
+        "method": "sft",
         "row_ids": list(range(len(convos))),
         "truncated": set(),
         "max_length": None,
@@ -156,3 +159,34 @@ def test_a_template_whose_prompt_is_not_a_prefix_is_refused_with_the_row(tok):
         Invalid, match="row 5: the template renders the conversation's earlier turns differently"
     ):
         encode.encode_sft(tok, shifting, conversations(1), [5])
+
+
+def test_the_check_registry_and_its_functions_agree():
+    """override_checks allows exactly the registry's waivable checks; every check says what it checks,
+    names the methods it applies to and has one registered function."""
+    allowed = TrainBase.model_json_schema()["properties"]["override_checks"]["items"]["enum"]
+    assert allowed == list(WAIVABLE) == [c.name for c in CHECK_KINDS.values() if c.waivable]
+    assert set(checks.FUNCTIONS) == set(CHECKS) == set(CHECK_KINDS)
+    for c in CHECK_KINDS.values():
+        assert c.help.strip() and c.methods and set(c.methods) <= set(SETTINGS_OF), c.name
+    assert [c.name for c in checks_for("sft")] == list(CHECKS)  # sft trains on the assistant turn: all
+    assert "assistant_mask" not in [c.name for c in checks_for("dpo")]
+    with pytest.raises(KeyError, match="not in"):
+        checks.check("made_up")
+
+
+def test_a_method_gets_only_its_checks(tok):
+    """DPO scores whole completions: no assistant mask nor trained EOS is asked of it."""
+    convos = conversations(3)
+    _, by = _check(tok, convos, method="dpo")
+    assert list(by) == [c.name for c in checks_for("dpo")] and "eos_trained" not in by
+
+
+def test_a_check_that_cannot_be_waived_is_refused_with_why():
+    from pydantic import TypeAdapter, ValidationError
+
+    from backend.training.schemas import TrainSettings
+
+    with pytest.raises(ValidationError, match="too_long cannot be waived") as err:
+        TypeAdapter(TrainSettings).validate_python({"override_checks": ["too_long"]})
+    assert err.value.errors()[0]["loc"] == ("override_checks",)
