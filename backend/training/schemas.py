@@ -262,6 +262,7 @@ class CheckResult(BaseModel):
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     name: str
+    help: str = Field("", description="What the check looks at (backend/training/preflight.py).")
     passed: bool
     overridden: bool = Field(False, description="Failed, but the recipe waived it (override_checks).")
     count: int = Field(0, description="Examples that fail the check.")

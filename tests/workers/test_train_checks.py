@@ -76,6 +76,7 @@ def test_eos_not_trained_when_the_template_never_closes_the_turn(tok):
     open_ended = tok.chat_template.replace("{{ m['content'] }}<|end|>", "{{ m['content'] }}")
     report, by = _check(tok, conversations(4), template=open_ended)
     assert not by["eos_trained"].passed and by["eos_trained"].count == 4
+    assert by["eos_trained"].help == CHECK_KINDS["eos_trained"].help  # what it checks, for the run page
     assert "end-of-turn token (<|end|>)" in by["eos_trained"].fix
     with pytest.raises(Invalid, match="eos_trained: 4 of 4"):
         checks.refuse_if_failed(report)

@@ -169,6 +169,7 @@ def _result(name: str, found: Found, total: int, overrides) -> CheckResult:
     shown = found.shown if found.shown is not None else found.bad
     return CheckResult(
         name=name,
+        help=CHECK_KINDS[name].help,
         passed=not failed,
         overridden=failed and name in overrides,
         count=len(found.bad),

@@ -1450,6 +1450,12 @@ export interface components {
         CheckResult: {
             /** Name */
             name: string;
+            /**
+             * Help
+             * @description What the check looks at (backend/training/preflight.py).
+             * @default
+             */
+            help: string;
             /** Passed */
             passed: boolean;
             /**
