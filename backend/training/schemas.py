@@ -4,7 +4,7 @@ and range) and what the stage reports. Kept free of torch and TRL so the api val
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import (
     BaseModel,
@@ -17,9 +17,11 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core.core_schema import ErrorType
 
 from backend.training.preflight import CHECK_KINDS, WAIVABLE
 
+ERROR_TYPES = frozenset(get_args(ErrorType))
 Waivable = Literal[WAIVABLE]  # the registry's waivable checks (backend/training/preflight.py)
 METHOD_HELP = (
     "sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as "
@@ -215,7 +217,7 @@ def _readable(error: Any, method: Any) -> InitErrorDetails:
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
         return InitErrorDetails(
             type=PydanticCustomError(
-                "method", "method must be one of {methods}", {"methods": ", ".join(SETTINGS_OF)}
+                kind, "method must be one of {methods}", {"methods": ", ".join(SETTINGS_OF)}
             ),
             loc=(*loc, "method"),
             input=method,
@@ -230,6 +232,8 @@ def _readable(error: Any, method: Any) -> InitErrorDetails:
         return InitErrorDetails(
             type=PydanticCustomError("extra_forbidden", message), loc=loc, input=error["input"]
         )
+    if kind not in ERROR_TYPES:  # a validator's own error type: kept with its message as it was
+        return InitErrorDetails(type=PydanticCustomError(kind, error["msg"]), loc=loc, input=error["input"])
     return InitErrorDetails(type=kind, loc=loc, input=error["input"], ctx=error.get("ctx") or {})
 
 

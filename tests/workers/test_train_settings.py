@@ -200,3 +200,13 @@ def test_an_old_stored_run_loads_and_requeues_after_the_upgrade(engine):
         s.commit()
         assert {r.status for r in s.scalars(select(Run))} == {Status.pending}
         assert {st.status for st in s.scalars(select(RunStage))} == {Status.pending}
+
+
+def test_an_error_type_of_a_validators_own_keeps_its_message_under_the_recipes_path():
+    """_readable rebuilds each error without the union's tag; a type pydantic does not know (a
+    validator's PydanticCustomError) is rebuilt as one, so the request is a 422, never a 500."""
+    from backend.training.schemas import _readable
+
+    own = {"type": "made_up", "loc": ("dpo", "lora", "r"), "msg": "r {x} must be even", "input": 3}
+    [e] = ValidationError.from_exception_data("train", [_readable(own, "dpo")]).errors()
+    assert (e["type"], e["loc"], e["msg"]) == ("made_up", ("lora", "r"), "r {x} must be even")
