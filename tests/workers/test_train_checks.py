@@ -47,6 +47,7 @@ def _check(tok, convos, template=None, stops=None, **kw):
 def test_clean_data_passes_every_check(tok):
     report, by = _check(tok, conversations(5))
     assert all(r.passed and not r.overridden for r in by.values()) and report.keep == list(range(5))
+    assert by["pad_token"].total == 1 and by["eos_trained"].total == 5  # the tokenizer; each example
     checks.refuse_if_failed(report)
 
 

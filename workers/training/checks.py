@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from backend.core.errors import Invalid
 from backend.training.preflight import CHECK_KINDS, checks_for
@@ -42,7 +43,7 @@ class Report:
 class Inputs:
     """What every check may look at: the encoded examples and where they came from."""
 
-    tokenizer: object
+    tokenizer: Any  # a transformers tokenizer
     enc: Encoded
     conversations: list[list[dict]]
     row_ids: list[int]
@@ -61,6 +62,7 @@ class Found:
     fix: str
     shown: list | None = None
     passed: bool | None = None  # set where a failure is handled without a waiver (too_long: exclude)
+    total: int | None = None  # what was checked where not every example (pad_token: the tokenizer)
 
 
 CheckFn = Callable[[Inputs], Found]
@@ -82,7 +84,7 @@ def check(name: str) -> Callable[[CheckFn], CheckFn]:
 @check("pad_token")
 def pad_token(x: Inputs) -> Found:
     bad = ["the tokenizer has no pad token"] if x.tokenizer.pad_token_id is None else []
-    return Found(bad, "set a pad token in the student's tokenizer_config.json (pad_token)")
+    return Found(bad, "set a pad token in the student's tokenizer_config.json (pad_token)", total=1)
 
 
 @check("assistant_mask")
@@ -173,7 +175,7 @@ def _result(name: str, found: Found, total: int, overrides) -> CheckResult:
         passed=not failed,
         overridden=failed and name in overrides,
         count=len(found.bad),
-        total=total,
+        total=total if found.total is None else found.total,
         examples=[str(x)[:300] for x in shown[:SHOW]],
         fix=found.fix if found.bad else None,
     )
@@ -200,11 +202,7 @@ def run_checks(
         longest = max(lengths, default=16)
         max_length = min(-(-longest // 8) * 8, model_max) if model_max else -(-longest // 8) * 8
     x = Inputs(tokenizer, enc, conversations, row_ids, truncated, stops, lengths, max_length, too_long)
-    # pad_token is about the tokenizer, not the examples: one thing checked
-    results = [
-        _result(c.name, FUNCTIONS[c.name](x), 1 if c.name == "pad_token" else n, overrides)
-        for c in checks_for(method)
-    ]
+    results = [_result(c.name, FUNCTIONS[c.name](x), n, overrides) for c in checks_for(method)]
     over = {i for i, n_tok in enumerate(lengths) if n_tok > max_length}
     keep = [i for i in range(n) if i not in over]
     if not keep:
