@@ -91,7 +91,7 @@ describe("launch wizard", () => {
     expect(screen.getByTestId("estimate-time")).toHaveTextContent("2 min");
     expect(screen.getByTestId("estimate-time-source")).toHaveTextContent("at the speed the teacher's probe measured");
     expect(screen.getByTestId("estimate-max-tokens")).toHaveTextContent("160 per attempt (set in the rollout)");
-    const expected = buildRecipe(demoState(defaultState(STAGE_KINDS), 7, 9));
+    const expected = buildRecipe(demoState(defaultState(STAGE_KINDS), 7, 9), defaultState(STAGE_KINDS));
     expect(yaml.load(screen.getByTestId("wizard-yaml").textContent ?? "")).toEqual(expected);
     expect(screen.getByTestId("wizard-download")).toHaveAttribute("download", "demo-verified.yaml");
     expect(await requestsTo(fetchMock, "/api/projects/3/runs/estimate")[0].clone().json()).toEqual(expected);

@@ -85,7 +85,7 @@ function Wizard({ projectId, defaults }: { projectId: number; defaults: WizardSt
   const [loadError, setLoadError] = useState<string | null>(null);
   // Once someone picks verifiers (or loads a recipe), choosing another prompt set no longer replaces them.
   const [verifiersChosen, setVerifiersChosen] = useState(false);
-  const recipe = useMemo(() => buildRecipe(state), [state]);
+  const recipe = useMemo(() => buildRecipe(state, defaults), [state, defaults]);
   const yamlText = useMemo(() => toYaml(recipe), [recipe]);
   const teacher = teachers.data?.find((t) => t.id === state.teacher_id);
   const readySets = (sets.data ?? []).filter((s) => s.status === "ready");
@@ -635,7 +635,7 @@ function TrainingStep({ state, update }: StepProps) {
               <NumField label="Longest completion (tokens)" path="train.max_completion_length" value={t.max_completion_length} min={1} step={1} onChange={(v) => set({ max_completion_length: v ?? 1 })} />
             )}
           </div>
-          <Check label="LoRA" help="(otherwise a full fine-tune)" checked={lora !== null} onChange={(on) => set({ lora: on ? { r: 16, alpha: 32, dropout: 0.05 } : null })} testId="field-lora" />
+          <Check label="LoRA" help="(otherwise a full fine-tune)" checked={lora !== null} onChange={(on) => set({ lora: on ? t.lora_preset : null })} testId="field-lora" />
           {lora && (
             <div className="form-grid">
               <NumField label="Rank r" path="train.lora.r" value={lora.r} min={1} step={1} onChange={(r) => set({ lora: { ...lora, r: r ?? 1 } })} />

@@ -33,7 +33,7 @@ function matchesFixture(name: string, text: string) {
 
 describe("wizard recipe", () => {
   it("writes make demo's recipe (the YAML the API test validates)", () => {
-    const recipe = buildRecipe(demoState(DEFAULT_STATE, 1, 1));
+    const recipe = buildRecipe(demoState(DEFAULT_STATE, 1, 1), DEFAULT_STATE);
     expect(recipe.stages).toEqual(["rollout", "filter", "snapshot", "train", "evaluate"]);
     expect(recipe.rollout).toEqual({ n: 4, stop_when_verified: 1, temperature: 1, max_tokens: 160, seed: 0, chunk_size: 300 });
     expect(recipe.filter).toEqual({ verifiers: { mode: "all", verifiers: [{ name: "math" }] } });
@@ -43,7 +43,7 @@ describe("wizard recipe", () => {
   });
 
   it("writes every feature into its stage's settings", () => {
-    const recipe = buildRecipe(fullState());
+    const recipe = buildRecipe(fullState(), DEFAULT_STATE);
     expect(recipe.stages).toEqual(["profile", "rollout", "filter", "judge", "review", "snapshot", "train", "evaluate"]);
     expect(recipe.rollout).toMatchObject({ n: 8, stop_when_verified: 2, top_p: 0.95 });
     expect(recipe.train).toMatchObject({ method: "grpo", num_generations: 4, lora: { r: 8 } });
@@ -53,17 +53,17 @@ describe("wizard recipe", () => {
   });
 
   it("leaves max_tokens out by default (auto: the API decides) and reads it back as auto", () => {
-    const recipe = buildRecipe({ ...DEFAULT_STATE, prompt_set_id: 1, teacher_id: 2 });
+    const recipe = buildRecipe({ ...DEFAULT_STATE, prompt_set_id: 1, teacher_id: 2 }, DEFAULT_STATE);
     expect(DEFAULT_STATE.rollout.max_tokens).toBeNull();
     expect(recipe.rollout).toEqual({ n: 4, temperature: 0.7 });
     expect(parseRecipeYaml(toYaml(recipe), DEFAULT_STATE).rollout.max_tokens).toBeNull();
-    const set = buildRecipe({ ...DEFAULT_STATE, rollout: { ...DEFAULT_STATE.rollout, max_tokens: 32768 } });
+    const set = buildRecipe({ ...DEFAULT_STATE, rollout: { ...DEFAULT_STATE.rollout, max_tokens: 32768 } }, DEFAULT_STATE);
     expect(set.rollout).toMatchObject({ max_tokens: 32768 });
     expect(parseRecipeYaml(toYaml(set), DEFAULT_STATE).rollout.max_tokens).toBe(32768);
   });
 
   it("drops the filter and snapshot without verifiers, and keeps settings the wizard has no field for", () => {
-    const noFilter = buildRecipe({ ...DEFAULT_STATE, prompt_set_id: 3, teacher_id: 4, verifiers: { mode: "all", names: [], settings: {} } });
+    const noFilter = buildRecipe({ ...DEFAULT_STATE, prompt_set_id: 3, teacher_id: 4, verifiers: { mode: "all", names: [], settings: {} } }, DEFAULT_STATE);
     expect(noFilter.stages).toEqual(["profile", "rollout"]);
     expect(noFilter).not.toHaveProperty("snapshot");
 
@@ -77,7 +77,7 @@ train: {method: dpo, beta: 0.2, student: tiny, weight_decay: 0.01}
 `, DEFAULT_STATE);
     expect(stagesOf(loaded)).toEqual(["rollout", "filter", "snapshot", "train"]);
     expect(loaded.train.method).toBe("dpo");
-    const again = buildRecipe(loaded);
+    const again = buildRecipe(loaded, DEFAULT_STATE);
     expect(again.rollout).toMatchObject({ n: 3, max_tokens: 64, concurrency: 8 });
     expect(again.filter).toEqual({ verifiers: { mode: "all", verifiers: [{ name: "regex", settings: { pattern: "^4$" } }] } });
     expect(again.train).toMatchObject({ method: "dpo", beta: 0.2, weight_decay: 0.01, student: "tiny" });
@@ -105,8 +105,8 @@ prompt_set_id: 5
 stages: [train]
 train: {snapshot_id: 3, packing: true, weight_decay: 0.01}
 `, DEFAULT_STATE);
-    expect(buildRecipe(loaded).train).toMatchObject({ packing: true, weight_decay: 0.01 });
-    const dpo = buildRecipe({ ...loaded, train: { ...loaded.train, method: "dpo" } }).train;
+    expect(buildRecipe(loaded, DEFAULT_STATE).train).toMatchObject({ packing: true, weight_decay: 0.01 });
+    const dpo = buildRecipe({ ...loaded, train: { ...loaded.train, method: "dpo" } }, DEFAULT_STATE).train;
     expect(dpo).toMatchObject({ method: "dpo", beta: DEFAULT_STATE.train.beta, weight_decay: 0.01, snapshot_id: 3 });
     expect(dpo).not.toHaveProperty("packing");
     const grpo = parseRecipeYaml(`
@@ -115,12 +115,12 @@ stages: [train]
 train: {snapshot_id: 3, method: grpo, beta: 0.04, num_generations: 8, per_device_batch_size: 8}
 `, DEFAULT_STATE);
     expect(grpo.train.beta).toBe(DEFAULT_STATE.train.beta); // grpo's KL penalty is not the field's dpo beta
-    expect(buildRecipe(grpo).train).toMatchObject({ method: "grpo", beta: 0.04, num_generations: 8 });
-    expect(buildRecipe({ ...grpo, train: { ...grpo.train, method: "distill" } }).train).toMatchObject({ method: "distill", beta: DEFAULT_STATE.train.beta });
+    expect(buildRecipe(grpo, DEFAULT_STATE).train).toMatchObject({ method: "grpo", beta: 0.04, num_generations: 8 });
+    expect(buildRecipe({ ...grpo, train: { ...grpo.train, method: "distill" } }, DEFAULT_STATE).train).toMatchObject({ method: "distill", beta: DEFAULT_STATE.train.beta });
   });
 
   it("runs the local models of an evaluation on vLLM, keeping their settings, and back on transformers", () => {
-    const vllm = buildRecipe(fullState());
+    const vllm = buildRecipe(fullState(), DEFAULT_STATE);
     expect(vllm.evaluate).toMatchObject({ models: [{ role: "base", backend: "vllm" }, { role: "student", backend: "vllm" }, { role: "teacher" }] });
 
     const loaded = parseRecipeYaml(`
@@ -134,13 +134,33 @@ evaluate:
 `, DEFAULT_STATE);
     expect(loaded.evaluate.backend).toBe("vllm");
     expect(loaded.evaluate.models).toEqual(["student", "teacher"]);
-    const again = buildRecipe(loaded);
+    const again = buildRecipe(loaded, DEFAULT_STATE);
     expect(again.evaluate).toMatchObject({
       models: [{ role: "student", label: "served", backend: "vllm", settings: { gpu_memory_utilization: 0.2, max_model_len: 4096 } }, { role: "teacher" }],
     });
     // vLLM's settings are not transformers': switching back drops them with the backend
-    const back = buildRecipe({ ...loaded, evaluate: { ...loaded.evaluate, backend: "transformers_local" } });
+    const back = buildRecipe({ ...loaded, evaluate: { ...loaded.evaluate, backend: "transformers_local" } }, DEFAULT_STATE);
     expect((back.evaluate as { models: unknown[] }).models).toEqual([{ role: "student", label: "served" }, { role: "teacher" }]);
+  });
+
+  it("starts LoRA at the schema's LoraSettings defaults, also for a loaded recipe's missing ones", () => {
+    const train = STAGE_KINDS.find((k) => k.name === "train")?.settings_schema as { $defs: Record<string, { properties: Record<string, { default?: unknown }> }> };
+    const lora = train.$defs.LoraSettings.properties;
+    expect(DEFAULT_STATE.train.lora_preset).toEqual({ r: lora.r.default, alpha: lora.alpha.default, dropout: lora.dropout.default });
+    const loaded = parseRecipeYaml("stages: [rollout, train]\ntrain: {lora: {r: 4}}\n", DEFAULT_STATE);
+    expect(loaded.train.lora).toEqual({ ...DEFAULT_STATE.train.lora_preset, r: 4 });
+    expect(buildRecipe(loaded, DEFAULT_STATE).train).not.toHaveProperty("lora_preset");
+  });
+
+  it("leaves out what is at the schema's default, and writes it once the default differs", () => {
+    const state: WizardState = { ...DEFAULT_STATE, prompt_set_id: 1, teacher_id: 1, train: { ...DEFAULT_STATE.train, enabled: true } };
+    const at = buildRecipe(state, DEFAULT_STATE);
+    expect(at.rollout).not.toHaveProperty("top_p");
+    expect(at.train).not.toHaveProperty("gradient_accumulation");
+    const other: WizardState = { ...DEFAULT_STATE, rollout: { ...DEFAULT_STATE.rollout, top_p: 0.5 }, train: { ...DEFAULT_STATE.train, gradient_accumulation: 4 } };
+    const off = buildRecipe(state, other);
+    expect(off.rollout).toMatchObject({ top_p: DEFAULT_STATE.rollout.top_p });
+    expect(off.train).toMatchObject({ gradient_accumulation: DEFAULT_STATE.train.gradient_accumulation });
   });
 
   it("says what is wrong with a file that is not a recipe", () => {

@@ -9,6 +9,7 @@ import type { Schemas } from "../../api/client";
 type Recipe = Schemas["Recipe"];
 
 export type Method = "sft" | "dpo" | "grpo" | "distill";
+export type Lora = { r: number; alpha: number; dropout: number };
 export type EvalRole = "base" | "student" | "teacher";
 /** How the local models of an evaluation (base, student) generate; a teacher uses its own row's backend. */
 export type EvalBackend = "transformers_local" | "vllm";
@@ -57,7 +58,9 @@ export interface WizardState {
     enabled: boolean;
     student: string;
     method: Method;
-    lora: { r: number; alpha: number; dropout: number } | null;
+    lora: Lora | null;
+    /** What LoRA starts at when it is switched on (the schema's LoraSettings defaults); not sent. */
+    lora_preset: Lora;
     learning_rate: number;
     lr_scheduler_type: "linear" | "cosine" | "constant" | "constant_with_warmup";
     warmup_ratio: number;
@@ -107,6 +110,15 @@ function schemaDefault<T>(kinds: StageKind[], stage: string, field: string, vari
   const prop = isObj(props) ? props[field] : undefined;
   if (!isObj(prop) || !("default" in prop)) throw new Error(`the ${stage} stage's schema has no default for ${field}`);
   return prop.default as T;
+}
+
+/** The defaults of a model the stage's schema defines in $defs (train's LoraSettings). */
+function defsDefaults(kinds: StageKind[], stage: string, model: string): Record<string, unknown> {
+  const schema = kinds.find((k) => k.name === stage)?.settings_schema;
+  const defs = isObj(schema) && isObj(schema.$defs) ? schema.$defs : {};
+  const props = isObj(defs[model]) ? defs[model].properties : undefined;
+  if (!isObj(props)) throw new Error(`the ${stage} stage's schema has no ${model}`);
+  return Object.fromEntries(Object.entries(props).flatMap(([k, v]) => (isObj(v) && "default" in v ? [[k, v.default]] : [])));
 }
 
 /**
@@ -165,6 +177,7 @@ export function defaultState(kinds: StageKind[]): WizardState {
       student: d("train", "student"),
       method: d("train", "method"),
       lora: d("train", "lora"),
+      lora_preset: (({ r, alpha, dropout }) => ({ r, alpha, dropout }) as Lora)(defsDefaults(kinds, "train", "LoraSettings")),
       learning_rate: d("train", "learning_rate"),
       lr_scheduler_type: d("train", "lr_scheduler_type"),
       warmup_ratio: d("train", "warmup_ratio"),
@@ -218,6 +231,7 @@ export function demoState(defaults: WizardState, prompt_set_id: number | null, t
   };
 }
 
+const bool = (v: unknown, fallback: boolean): boolean => (typeof v === "boolean" ? v : fallback);
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Drop null/undefined values so the recipe (and its YAML) holds only what is set. */
@@ -245,8 +259,9 @@ export function stagesOf(s: WizardState): string[] {
   return out;
 }
 
-/** The recipe the API (POST /runs, /runs/estimate) and the CLI accept. */
-export function buildRecipe(s: WizardState): Recipe {
+/** The recipe the API (POST /runs, /runs/estimate) and the CLI accept; a setting at its default `d` (the
+ * stage schemas' defaults, defaultState) is left out, so the YAML holds what this run changes. */
+export function buildRecipe(s: WizardState, d: WizardState): Recipe {
   const stages = stagesOf(s);
   const r: Record<string, unknown> = { prompt_set_id: s.prompt_set_id, teacher_id: s.teacher_id, stages };
   const b = s.base;
@@ -254,10 +269,10 @@ export function buildRecipe(s: WizardState): Recipe {
   r.rollout = section(b, "rollout", {
     n: ro.n,
     temperature: ro.temperature,
-    top_p: ro.top_p === 1 ? undefined : ro.top_p,
+    top_p: ro.top_p === d.rollout.top_p ? undefined : ro.top_p,
     max_tokens: ro.max_tokens,
     seed: ro.seed,
-    split: ro.split === "train" ? undefined : ro.split,
+    split: ro.split === d.rollout.split ? undefined : ro.split,
     stop_when_verified: ro.stop_when_verified,
     system_prompt: ro.system_prompt || null,
   });
@@ -282,11 +297,11 @@ export function buildRecipe(s: WizardState): Recipe {
   if (stages.includes("snapshot")) {
     const sn = s.snapshot;
     r.snapshot = section(b, "snapshot", {
-      include: sn.include === "accepted" ? undefined : sn.include,
-      reasoning: sn.reasoning === "keep" ? undefined : sn.reasoning,
+      include: sn.include === d.snapshot.include ? undefined : sn.include,
+      reasoning: sn.reasoning === d.snapshot.reasoning ? undefined : sn.reasoning,
       pass_rate_band: sn.pass_rate_band,
       drop_near_duplicates: sn.drop_near_duplicates,
-      near_duplicate_jaccard: sn.drop_near_duplicates && sn.near_duplicate_jaccard !== 0.8 ? sn.near_duplicate_jaccard : undefined,
+      near_duplicate_jaccard: sn.drop_near_duplicates && sn.near_duplicate_jaccard !== d.snapshot.near_duplicate_jaccard ? sn.near_duplicate_jaccard : undefined,
       max_per_prompt: sn.max_per_prompt,
       pick: sn.max_per_prompt !== null ? sn.pick : undefined,
       preference_pairs: sn.preference_pairs,
@@ -308,7 +323,7 @@ export function buildRecipe(s: WizardState): Recipe {
       epochs: t.max_steps === null ? t.epochs : undefined,
       max_steps: t.max_steps,
       per_device_batch_size: t.per_device_batch_size,
-      gradient_accumulation: t.gradient_accumulation === 1 ? undefined : t.gradient_accumulation,
+      gradient_accumulation: t.gradient_accumulation === d.train.gradient_accumulation ? undefined : t.gradient_accumulation,
       seed: t.seed,
       save_steps: t.save_steps,
       // the wizard's fields of the chosen method; grpo's beta (no field here) stays as loaded
@@ -367,7 +382,8 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
   const e = obj(recipe.evaluate);
   const specs: unknown[] = stages.includes("filter") && Array.isArray(fv.verifiers) ? fv.verifiers : [];
   const band = Array.isArray(sn.pass_rate_band) && sn.pass_rate_band.length === 2 ? (sn.pass_rate_band.map(Number) as [number, number]) : null;
-  const lora = isObj(t.lora) ? { r: num(t.lora.r, 16), alpha: num(t.lora.alpha, 32), dropout: num(t.lora.dropout, 0.05) } : null;
+  const p = d.train.lora_preset;
+  const lora = isObj(t.lora) ? { r: num(t.lora.r, p.r), alpha: num(t.lora.alpha, p.alpha), dropout: num(t.lora.dropout, p.dropout) } : null;
   const models = Array.isArray(e.models)
     ? (e.models.map((m) => (isObj(m) ? m.role : m)).filter((r) => r === "base" || r === "student" || r === "teacher") as EvalRole[])
     : d.evaluate.models;
@@ -384,12 +400,12 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
       top_p: num(ro.top_p, d.rollout.top_p),
       max_tokens: numOrNull(ro.max_tokens),
       seed: numOrNull(ro.seed),
-      split: oneOf(ro.split, ["train", "eval", "all"] as const, "train"),
+      split: oneOf(ro.split, ["train", "eval", "all"] as const, d.rollout.split),
       stop_when_verified: numOrNull(ro.stop_when_verified),
       system_prompt: typeof ro.system_prompt === "string" ? ro.system_prompt : null,
     },
     verifiers: {
-      mode: oneOf(fv.mode, ["all", "any"] as const, "all"),
+      mode: oneOf(fv.mode, ["all", "any"] as const, d.verifiers.mode),
       names: specs.map((v) => String(isObj(v) ? v.name : v)),
       settings: Object.fromEntries(
         specs.filter((v) => isObj(v) && isObj(v.settings)).map((v) => [String((v as Record<string, unknown>).name), (v as Record<string, unknown>).settings as Record<string, unknown>]),
@@ -406,27 +422,28 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
     review: { enabled: stages.includes("review"), sample_share: num(rv.sample_share, d.review.sample_share) },
     snapshot: {
       enabled: stages.includes("snapshot"),
-      include: oneOf(sn.include, ["accepted", "all"] as const, "accepted"),
-      reasoning: oneOf(sn.reasoning, ["keep", "drop"] as const, "keep"),
+      include: oneOf(sn.include, ["accepted", "all"] as const, d.snapshot.include),
+      reasoning: oneOf(sn.reasoning, ["keep", "drop"] as const, d.snapshot.reasoning),
       pass_rate_band: band,
-      drop_near_duplicates: sn.drop_near_duplicates !== false,
-      near_duplicate_jaccard: num(sn.near_duplicate_jaccard, 0.8),
+      drop_near_duplicates: bool(sn.drop_near_duplicates, d.snapshot.drop_near_duplicates),
+      near_duplicate_jaccard: num(sn.near_duplicate_jaccard, d.snapshot.near_duplicate_jaccard),
       max_per_prompt: numOrNull(sn.max_per_prompt),
-      pick: oneOf(sn.pick, ["shortest", "random", "judge_score"] as const, "shortest"),
-      preference_pairs: sn.preference_pairs !== false,
+      pick: oneOf(sn.pick, ["shortest", "random", "judge_score"] as const, d.snapshot.pick),
+      preference_pairs: bool(sn.preference_pairs, d.snapshot.preference_pairs),
     },
     train: {
       enabled: stages.includes("train"),
       student: typeof t.student === "string" ? t.student : d.train.student,
       method,
       lora,
+      lora_preset: p,
       learning_rate: num(t.learning_rate, d.train.learning_rate),
-      lr_scheduler_type: oneOf(t.lr_scheduler_type, ["linear", "cosine", "constant", "constant_with_warmup"] as const, "cosine"),
+      lr_scheduler_type: oneOf(t.lr_scheduler_type, ["linear", "cosine", "constant", "constant_with_warmup"] as const, d.train.lr_scheduler_type),
       warmup_ratio: num(t.warmup_ratio, d.train.warmup_ratio),
       epochs: num(t.epochs, d.train.epochs),
       max_steps: numOrNull(t.max_steps),
       per_device_batch_size: num(t.per_device_batch_size, d.train.per_device_batch_size),
-      gradient_accumulation: num(t.gradient_accumulation, 1),
+      gradient_accumulation: num(t.gradient_accumulation, d.train.gradient_accumulation),
       seed: num(t.seed, d.train.seed),
       save_steps: num(t.save_steps, d.train.save_steps),
       // grpo's beta is its own KL penalty (no wizard field), not the dpo/distill beta the field edits
@@ -438,10 +455,10 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
       enabled: stages.includes("evaluate"),
       models,
       backend,
-      k: num(e.k, 1),
+      k: num(e.k, d.evaluate.k),
       max_tokens: num(e.max_tokens, d.evaluate.max_tokens),
       max_prompts: numOrNull(e.max_prompts),
-      split: oneOf(e.split, ["eval", "train", "all"] as const, "eval"),
+      split: oneOf(e.split, ["eval", "train", "all"] as const, d.evaluate.split),
     },
     base: recipe,
   };
