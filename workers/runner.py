@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from contextlib import nullcontext
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
 
@@ -30,6 +30,7 @@ from workers.keepalive import beating
 from workers.progress import Cancelled, ProgressReporter, side_writes_allowed
 
 log = logging.getLogger(__name__)
+S = TypeVar("S", bound=BaseModel)
 
 
 class StageContext(ProgressReporter):
@@ -51,6 +52,13 @@ class StageContext(ProgressReporter):
         self.stage_id, self.run_id, self.recipe, self.prompt_set_id = stage_id, run_id, recipe, prompt_set_id
         self.settings, self.kind = settings, kind
 
+    def settings_as(self, model: type[S]) -> S:
+        """The stage's settings typed as its kind's model (the registry picks the model at run time, so
+        the body names it); checked, so a body given another kind's settings fails at once."""
+        if not isinstance(self.settings, model):
+            raise TypeError(f"stage {self.stage_id}'s settings are not {model.__name__}: {self.settings!r}")
+        return self.settings
+
 
 class JobContext(ProgressReporter):
     model = Job
@@ -66,15 +74,22 @@ JobFn = Callable[[JobContext], dict[str, Any]]
 DEFERRED = None
 
 
-def settings_for(kind: str, recipe: dict[str, Any]) -> BaseModel:
+@overload
+def settings_for(kind: str, recipe: dict[str, Any]) -> BaseModel: ...
+@overload
+def settings_for(kind: str, recipe: dict[str, Any], model: type[S]) -> S: ...
+def settings_for(kind: str, recipe: dict[str, Any], model: type[BaseModel] = BaseModel) -> BaseModel:
     """A stage's typed settings from a stored recipe. A recipe changed behind the API's back fails
-    here, with the field paths, before the stage does any work."""
-    model = stage_kind(kind).settings
+    here, with the field paths, before the stage does any work. `model` names the kind's settings model
+    for the type checker (the registry picks it at run time), checked like StageContext.settings_as."""
     try:
-        return model.model_validate(recipe.get(kind) or {})
+        settings = stage_kind(kind).settings.model_validate(recipe.get(kind) or {})
     except ValidationError as exc:
         where = "; ".join(f"{kind}.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise TypeError(f"the run's stored recipe has invalid {kind} settings: {where}") from None
+    if not isinstance(settings, model):
+        raise TypeError(f"the {kind} settings are a {type(settings).__name__}, not {model.__name__}")
+    return settings
 
 
 def _why(exc: BaseException) -> str:

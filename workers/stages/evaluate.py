@@ -31,6 +31,7 @@ from backend.runs.models import Run
 from backend.runs.stages import STAGES
 from backend.teachers.models import Teacher
 from backend.training.model_refs import resolve_model
+from backend.verifiers.filter import FilterSettings
 from backend.verifiers.registry import VERIFIERS, VerifierCombo
 from workers.celery_app import celery_app
 from workers.runner import StageContext, run_stage, settings_for
@@ -143,7 +144,7 @@ async def _answers(spec: TeacherSpec, sampling: Sampling, prompts, k: int, on_ba
 
 
 def evaluate(ctx: StageContext) -> dict[str, Any]:
-    settings: EvalSettings = ctx.settings
+    settings = ctx.settings_as(EvalSettings)
     with session_scope() as s:
         run = s.get(Run, ctx.run_id)
         system = (run.recipe.get("rollout") or {}).get("system_prompt")
@@ -245,7 +246,7 @@ def choose_verifiers(settings: EvalSettings, recipe: dict, prompts) -> tuple[Ver
     if settings.verifiers:
         return settings.verifiers, "evaluate.verifiers"
     if "filter" in recipe.get("stages", []):
-        return settings_for("filter", recipe).verifiers, "the run's filter stage"
+        return settings_for("filter", recipe, FilterSettings).verifiers, "the run's filter stage"
     tests = sum(t.tests is not None for _, _, t in prompts)
     refs = sum(t.reference is not None for _, _, t in prompts)
     if tests and tests >= refs:

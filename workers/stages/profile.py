@@ -31,7 +31,7 @@ def _describe(values: list[int], pcts: list[int]) -> dict[str, Any]:
 
 def profile(ctx: StageContext) -> dict[str, Any]:
     """Count the run's prompts and their length percentiles in characters and words."""
-    settings: ProfileSettings = ctx.settings or ProfileSettings()
+    settings = ctx.settings_as(ProfileSettings) if ctx.settings is not None else ProfileSettings()
     chars: list[int] = []
     words: list[int] = []
     with session_scope() as s:

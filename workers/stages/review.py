@@ -19,7 +19,7 @@ from workers.runner import DEFERRED, StageContext, run_stage
 
 
 def fill_queue(ctx: StageContext):
-    settings: ReviewSettings = ctx.settings
+    settings = ctx.settings_as(ReviewSettings)
     with session_scope() as s:
         run = s.get(Run, ctx.run_id)
         judge = (run.summary or {}).get("judge") or {}

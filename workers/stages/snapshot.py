@@ -30,10 +30,12 @@ from backend.datasets.selection import Attempt, assistant_text, select_prompt
 from backend.prompts.models import Prompt, PromptSet
 from backend.reviews.decisions import human_decisions
 from backend.rollouts.requests import conversation
+from backend.rollouts.schemas import RolloutSettings
 from backend.runs.models import Run
 from backend.runs.stages import STAGES
 from backend.samples.models import Generation, Verdict
 from backend.teachers.models import Teacher
+from backend.verifiers.filter import FilterSettings
 from backend.verifiers.registry import VERIFIERS
 from workers.celery_app import celery_app
 from workers.runner import StageContext, run_stage, settings_for
@@ -135,8 +137,8 @@ def _prompts(ids: list[int], default_system: str | None) -> dict[int, tuple[list
 
 
 def write_snapshot(ctx: StageContext) -> dict[str, Any]:
-    settings: SnapshotSettings = ctx.settings
-    rollout = settings_for("rollout", ctx.recipe)
+    settings = ctx.settings_as(SnapshotSettings)
+    rollout = settings_for("rollout", ctx.recipe, RolloutSettings)
     with session_scope() as s:
         run = s.get(Run, ctx.run_id)
         project_id, run_name = run.project_id, run.name
@@ -280,7 +282,7 @@ def _card_inputs(
     pset = s.get(PromptSet, run.prompt_set_id) if run.prompt_set_id else None
     verifiers = None
     if "filter" in run.recipe.get("stages", []):
-        combo = settings_for("filter", run.recipe).verifiers
+        combo = settings_for("filter", run.recipe, FilterSettings).verifiers
         verifiers = {
             "mode": combo.mode,
             "verifiers": [

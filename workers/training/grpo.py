@@ -11,6 +11,7 @@ import logging
 from backend.core.db import session_scope
 from backend.runs.models import Run
 from backend.training.schemas import TrainSettings
+from backend.verifiers.filter import FilterSettings
 from backend.verifiers.registry import VerifierCombo
 from workers.runner import settings_for
 from workers.training import checks
@@ -28,7 +29,7 @@ def verifiers_for(run_id: int, snap: SnapshotRef) -> VerifierCombo:
         source = s.get(Run, snap.run_id) if snap.run_id else None
         recipe = source.recipe if source is not None and "filter" in source.recipe.get("stages", []) else None
         recipe = recipe or s.get(Run, run_id).recipe
-    return settings_for("filter", recipe).verifiers
+    return settings_for("filter", recipe, FilterSettings).verifiers
 
 
 def reward_function(combo: VerifierCombo):

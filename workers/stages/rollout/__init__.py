@@ -28,7 +28,7 @@ KIND = STAGES["rollout"]
 
 def plan_and_dispatch(ctx: StageContext) -> None:
     """Plan the chunks (once), then queue a task for every chunk not yet done."""
-    settings: RolloutSettings = ctx.settings
+    settings = ctx.settings_as(RolloutSettings)
 
     def chunk_queue(s, stage: RunStage, run: Run) -> str:
         teacher = s.get(Teacher, run.teacher_id) if run.teacher_id else None

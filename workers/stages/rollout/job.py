@@ -13,6 +13,7 @@ from backend.rollouts.requests import cache_prefix, resolved
 from backend.rollouts.schemas import RolloutSettings
 from backend.runs.models import Run, RunStage, StageChunk
 from backend.teachers.models import Teacher
+from backend.verifiers.filter import FilterSettings
 from backend.verifiers.registry import VerifierCombo
 from workers.runner import settings_for
 from workers.teachers.base import Sampling
@@ -58,7 +59,9 @@ class ChunkJob:
 def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> ChunkJob:
     """The fan-out's build hook: everything the chunk's generation needs, read in the claim."""
     teacher = s.get(Teacher, run.teacher_id)
-    settings = resolved(settings_for("rollout", run.recipe), teacher)  # max_tokens decided (auto)
+    settings = resolved(
+        settings_for("rollout", run.recipe, RolloutSettings), teacher
+    )  # max_tokens decided (auto)
     return ChunkJob(
         stage_id=stage.id,
         chunk_id=chunk.id,
@@ -71,7 +74,9 @@ def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> Chunk
         first=chunk.first_position,
         last=chunk.last_position,
         prompt_set_id=run.prompt_set_id,
-        verifiers=settings_for("filter", run.recipe).verifiers if _adaptive(settings) else None,
+        verifiers=settings_for("filter", run.recipe, FilterSettings).verifiers
+        if _adaptive(settings)
+        else None,
     )
 
 
