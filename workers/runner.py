@@ -123,7 +123,7 @@ def _claim_stage(stage_id: int, task_id: str | None) -> StageContext | None:
         if stage is None:
             log.warning("stage %s does not exist; dropping task", stage_id)
             return None
-        run = s.get(Run, stage.run_id)
+        run = s.get_one(Run, stage.run_id)
         if not lifecycle.claim_stage(s, stage=stage, run=run, task_id=task_id):
             return None
         return StageContext(stage.id, run.id, run.recipe, run.prompt_set_id, kind=stage.kind)
@@ -131,8 +131,8 @@ def _claim_stage(stage_id: int, task_id: str | None) -> StageContext | None:
 
 def _end_stage(stage_id: int, status: Status, error: str | None = None) -> None:
     with session_scope() as s:
-        stage = s.get(RunStage, stage_id)
-        lifecycle.finish_stage(s, stage=stage, run=s.get(Run, stage.run_id), status=status, error=error)
+        stage = s.get_one(RunStage, stage_id)
+        lifecycle.finish_stage(s, stage=stage, run=s.get_one(Run, stage.run_id), status=status, error=error)
 
 
 def run_stage(stage_id: int, task_id: str | None, fn: StageFn) -> dict[str, Any] | None:
@@ -150,8 +150,8 @@ def run_stage(stage_id: int, task_id: str | None, fn: StageFn) -> dict[str, Any]
     if not ok or metrics is DEFERRED:
         return None
     with session_scope() as s:
-        stage = s.get(RunStage, stage_id)
-        lifecycle.complete_stage(s, stage=stage, run=s.get(Run, stage.run_id), metrics=metrics)
+        stage = s.get_one(RunStage, stage_id)
+        lifecycle.complete_stage(s, stage=stage, run=s.get_one(Run, stage.run_id), metrics=metrics)
     return metrics
 
 
@@ -166,7 +166,7 @@ def _job_error(exc: BaseException) -> dict[str, Any]:
 
 def _end_job(job_id: int, status: Status, error=None, *, result=None) -> None:
     with session_scope() as s:
-        job_lifecycle.finish_job(s, job=s.get(Job, job_id), status=status, result=result, error=error)
+        job_lifecycle.finish_job(s, job=s.get_one(Job, job_id), status=status, result=result, error=error)
 
 
 def run_job(job_id: int, task_id: str | None, fn: JobFn) -> dict[str, Any] | None:

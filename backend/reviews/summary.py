@@ -74,7 +74,7 @@ def finish_if_drained(session: Session, *, run: Any, closed: bool = False) -> bo
         return False
     if any_in(OPEN) or any_in(LEASED):
         return False
-    orm_run = session.get(Run, run.id, populate_existing=True)
+    orm_run = session.get_one(Run, run.id, populate_existing=True)
     lifecycle.complete_stage(
         session, stage=stage, run=orm_run, metrics=summary(session, run=orm_run, closed=closed)
     )

@@ -445,7 +445,7 @@ def resend_queued(session: Session, *, now: datetime | None = None) -> list[int]
             sends.append((kind.task, [stage.id], kind.queue, kind.time_limit_s))
             what = "its task"
         else:
-            to = kind.chunk_queue(session, session.get(Run, stage.run_id)) if kind.chunk_queue else kind.queue
+            to = kind.chunk_queue(session, session.get_one(Run, stage.run_id)) if kind.chunk_queue else kind.queue
             todo = [c.id for c in chunks_of(session, stage_id=stage.id) if c.status == Q]
             sends += [(kind.chunk_task, [stage.id, c], to, None) for c in todo]
             what = f"{len(todo)} chunk tasks"

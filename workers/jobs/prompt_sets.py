@@ -33,7 +33,7 @@ def import_prompts(ctx: JobContext) -> dict[str, Any]:
         with session_scope() as s:
             pset, report = service.import_prompt_set(
                 s,
-                project=s.get(Project, ctx.project_id),
+                project=s.get_one(Project, ctx.project_id),
                 user=s.get(User, ctx.user_id) if ctx.user_id else None,
                 name=p["name"],
                 path=path,
@@ -65,7 +65,7 @@ def prompt_import_task(self, job_id: int) -> None:
 def derive_version(ctx: JobContext) -> dict[str, Any]:
     """The job body: dedup / decontaminate / split an existing version into a new one."""
     with session_scope() as s:
-        project = s.get(Project, ctx.project_id)
+        project = s.get_one(Project, ctx.project_id)
         source = service.get_prompt_set(s, project=project, prompt_set_id=ctx.params["source_id"])
         ctx.progress(0, source.prompt_count, force=True)
         pset = service.derive_version(
@@ -105,7 +105,7 @@ def synthesize(ctx: JobContext) -> dict[str, Any]:
 
     opts = SynthesisOptions.model_validate(ctx.params["options"])
     with session_scope() as s:
-        project = s.get(Project, ctx.project_id)
+        project = s.get_one(Project, ctx.project_id)
         source = service.get_prompt_set(s, project=project, prompt_set_id=ctx.params["source_id"])
         teacher = get_teacher(s, project=project, teacher_id=opts.teacher_id)
         if not teacher.base_url:
@@ -172,7 +172,7 @@ def synthesize(ctx: JobContext) -> dict[str, Any]:
             details={"dropped": dict(dropped)},
         )
     with session_scope() as s:
-        project = s.get(Project, ctx.project_id)
+        project = s.get_one(Project, ctx.project_id)
         source = service.get_prompt_set(s, project=project, prompt_set_id=ctx.params["source_id"])
         pset = service.derive_version(
             s,

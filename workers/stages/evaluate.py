@@ -146,7 +146,7 @@ async def _answers(spec: TeacherSpec, sampling: Sampling, prompts, k: int, on_ba
 def evaluate(ctx: StageContext) -> dict[str, Any]:
     settings = ctx.settings_as(EvalSettings)
     with session_scope() as s:
-        run = s.get(Run, ctx.run_id)
+        run = s.get_one(Run, ctx.run_id)
         system = (run.recipe.get("rollout") or {}).get("system_prompt")
         contenders = _contenders(s, run, settings)
         pset_id, prompts = _prompts(s, run, settings, system)

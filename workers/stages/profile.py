@@ -35,7 +35,7 @@ def profile(ctx: StageContext) -> dict[str, Any]:
     chars: list[int] = []
     words: list[int] = []
     with session_scope() as s:
-        total = s.get(PromptSet, ctx.prompt_set_id).prompt_count
+        total = s.get_one(PromptSet, ctx.prompt_set_id).prompt_count
     ctx.progress(0, total, force=True)
     last = -1
     while True:

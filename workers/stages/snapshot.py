@@ -140,7 +140,7 @@ def write_snapshot(ctx: StageContext) -> dict[str, Any]:
     settings = ctx.settings_as(SnapshotSettings)
     rollout = settings_for("rollout", ctx.recipe, RolloutSettings)
     with session_scope() as s:
-        run = s.get(Run, ctx.run_id)
+        run = s.get_one(Run, ctx.run_id)
         project_id, run_name = run.project_id, run.name
         which = Generation.accepted.is_(True) if settings.include == "accepted" else Generation.status == "ok"
         total = s.scalar(select(func.count()).where(Generation.run_id == run.id, which))
@@ -240,13 +240,13 @@ def _store(ctx, tmp: Path, root: Path, content_hash: str, configs, counts, setti
     with session_scope() as s:
         existing = s.scalar(
             select(DatasetSnapshot).where(
-                DatasetSnapshot.project_id == s.get(Run, ctx.run_id).project_id,
+                DatasetSnapshot.project_id == s.get_one(Run, ctx.run_id).project_id,
                 DatasetSnapshot.content_hash == content_hash,
             )
         )
         if existing is not None:
             return _summary(existing, counts, reused=True)
-        run = s.get(Run, ctx.run_id)
+        run = s.get_one(Run, ctx.run_id)
         card = render_card(**_card_inputs(s, run, name, content_hash, configs, settings, counts))
         (tmp / "README.md").write_text(card)
         final = root / content_hash

@@ -56,7 +56,7 @@ def _optimizer_steps(trainer) -> int | None:
 
 def _raise_if_cancelled(stage_id: int) -> None:
     with session_scope() as s:
-        if s.get(RunStage, stage_id).status in (Status.cancelling, Status.cancelled):
+        if s.get_one(RunStage, stage_id).status in (Status.cancelling, Status.cancelled):
             raise Cancelled()
 
 
@@ -91,7 +91,7 @@ def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, A
     method = importlib.import_module(METHODS[settings.method])
     named = settings.student  # as the recipe names it: the artifact's recorded base
     with session_scope() as s:
-        project_id = s.get(Run, ctx.run_id).project_id
+        project_id = s.get_one(Run, ctx.run_id).project_id
         # checked again here, not only at creation: roots and folders change in between
         student = resolve_model(s, project_id, named, field="recipe.train.student")
     settings = settings.model_copy(update={"student": student})

@@ -28,7 +28,7 @@ def verifiers_for(run_id: int, snap: SnapshotRef) -> VerifierCombo:
     with session_scope() as s:
         source = s.get(Run, snap.run_id) if snap.run_id else None
         recipe = source.recipe if source is not None and "filter" in source.recipe.get("stages", []) else None
-        recipe = recipe or s.get(Run, run_id).recipe
+        recipe = recipe or s.get_one(Run, run_id).recipe
     return settings_for("filter", recipe, FilterSettings).verifiers
 
 

@@ -84,7 +84,7 @@ def record_skipped(job: ChunkJob) -> None:
         have = s.scalar(
             select(func.count()).where(Generation.run_id == job.run_id, Generation.prompt_id.in_(pids))
         )
-        chunk = s.get(StageChunk, job.chunk_id)
+        chunk = s.get_one(StageChunk, job.chunk_id)
         chunk.counters = {**(chunk.counters or {}), "skipped": max(prompts * job.settings.n - have, 0)}
 
 
