@@ -51,7 +51,12 @@ class Fanout:
 
     @property
     def chunk_task(self) -> str:
-        return stage_kind(self.kind).chunk_task
+        task = stage_kind(self.kind).chunk_task
+        if task is None:
+            raise TypeError(
+                f"stage kind {self.kind} has a Fanout but no chunk task: its entry needs fanout=True"
+            )
+        return task
 
     def write_progress(self, session: Session, *, stage: RunStage) -> Status:
         """Store the live summary on the stage; returns its status (the cancellation check)."""

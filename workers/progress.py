@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 from backend.core.config import get_settings
 from backend.core.db import get_engine, session_scope
-from backend.runs.models import Status
+from backend.jobs.models import Job
+from backend.runs.models import RunStage, Status
 
 
 def side_writes_allowed() -> bool:
@@ -23,7 +24,9 @@ class Cancelled(Exception):
 class ProgressReporter:
     """Writes progress_done/progress_total/heartbeat_at on one row of `model` at most once per interval."""
 
-    model: type  # RunStage or Job: both carry status, progress_done, progress_total, heartbeat_at
+    model: (
+        type[RunStage] | type[Job]
+    )  # RunStage or Job: both carry status, progress_done, progress_total, heartbeat_at
 
     def __init__(self, row_id: int):
         self.row_id = row_id
@@ -37,7 +40,7 @@ class ProgressReporter:
             return
         self._last_write = now
         with session_scope() as s:
-            row = s.get(self.model, self.row_id)
+            row = s.get_one(self.model, self.row_id)
             row.progress_done = done
             if total is not None:
                 row.progress_total = total

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from backend.core.errors import Invalid
 from backend.judge.models import Rubric
 from backend.judge.prompt import read_reply
 from backend.judge.schemas import JudgeSettings
@@ -63,6 +64,8 @@ def _rubric_dict(r: Rubric) -> dict[str, Any]:
 def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> JudgeJob:
     settings = settings_for("judge", run.recipe, JudgeSettings)
     teacher = s.get(Teacher, settings.teacher_id or run.teacher_id)
+    if teacher is None:  # deleted since the stage was planned (runs.teacher_id is SET NULL)
+        raise Invalid(f"judge.teacher_id: no teacher {settings.teacher_id or run.teacher_id} any more")
     fixed = stage.metrics or {}
     rubric = get_rubric(s, project_id=run.project_id, version=fixed.get("rubric_version"))
     head = {

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from backend.core.errors import Invalid
 from backend.prices.service import Quote, quote_for
 from backend.prompts.models import Prompt
 from backend.rollouts.metrics import split_filter
@@ -58,10 +59,11 @@ class ChunkJob:
 
 def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> ChunkJob:
     """The fan-out's build hook: everything the chunk's generation needs, read in the claim."""
-    teacher = s.get(Teacher, run.teacher_id)
-    settings = resolved(
-        settings_for("rollout", run.recipe, RolloutSettings), teacher
-    )  # max_tokens decided (auto)
+    teacher = s.get(Teacher, run.teacher_id) if run.teacher_id else None
+    if teacher is None:  # deleted since the stage was planned (runs.teacher_id is SET NULL)
+        raise Invalid("the run's teacher no longer exists", code="teacher_missing")
+    # max_tokens decided (auto)
+    settings = resolved(settings_for("rollout", run.recipe, RolloutSettings), teacher)
     return ChunkJob(
         stage_id=stage.id,
         chunk_id=chunk.id,
