@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Generic, TypeVar
 
 from backend.core.config import get_settings
 from backend.core.db import get_engine, session_scope
 from backend.jobs.models import Job
 from backend.runs.models import RunStage, Status
+
+Row = TypeVar("Row", RunStage, Job)  # both carry status, progress_done, progress_total, heartbeat_at
 
 
 def side_writes_allowed() -> bool:
@@ -21,12 +24,10 @@ class Cancelled(Exception):
     """Raised inside a stage or job once a user cancelled it."""
 
 
-class ProgressReporter:
+class ProgressReporter(Generic[Row]):
     """Writes progress_done/progress_total/heartbeat_at on one row of `model` at most once per interval."""
 
-    model: (
-        type[RunStage] | type[Job]
-    )  # RunStage or Job: both carry status, progress_done, progress_total, heartbeat_at
+    model: type[Row]
 
     def __init__(self, row_id: int):
         self.row_id = row_id

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 S = TypeVar("S", bound=BaseModel)
 
 
-class StageContext(ProgressReporter):
+class StageContext(ProgressReporter[RunStage]):
     """What a stage body gets: ids, its typed settings, the whole recipe, and progress reporting that
     also checks for cancellation."""
 
@@ -60,7 +60,7 @@ class StageContext(ProgressReporter):
         return self.settings
 
 
-class JobContext(ProgressReporter):
+class JobContext(ProgressReporter[Job]):
     model = Job
 
     def __init__(self, job_id: int, project_id: int, params: dict[str, Any], user_id: int | None):

@@ -85,10 +85,12 @@ def dialect_insert(dialect: str | None = None):
     """The dialect's INSERT with ON CONFLICT (PostgreSQL, or SQLite for the embedded default): every
     upsert starts here. `dialect` for statements built once and cached per dialect."""
     if (dialect or get_engine().dialect.name) == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def storable(value: Any) -> Any:
