@@ -173,7 +173,7 @@ class RecordMapper:
         positions, texts, systems, messages, references, metas = out.lists()
         for rowno, obj in records:
             layout = layouts.get(tuple(obj))
-            parsed = None
+            parsed: ParsedPrompt | bool | None = None  # True: mapped inline into the columns
             if layout is not None and plain and layout.plain:
                 pkey, rkey, keep = layout.prompt, layout.reference, layout.keep
                 text = obj.get(pkey)

@@ -34,7 +34,7 @@ COUNTERS = ("done", "failed", "truncated", "cached", "prompt_tokens", "completio
 def aggregate(session: Session, *, stage: RunStage) -> dict[str, Any]:
     """The stage's live metrics (RolloutSummary), summed over its chunks' counters."""
     totals, statuses = chunk_totals(session, stage_id=stage.id)
-    sums = {k: int(totals.get(k, 0)) for k in COUNTERS}
+    sums: dict[str, Any] = {k: int(totals.get(k, 0)) for k in COUNTERS}
     sums["cost_usd"] = float(totals.get("cost_usd", 0.0))
     sums["gpu_seconds"] = float(totals.get("gpu_seconds", 0.0))
     failures = Counter(totals.get("failures") or {})

@@ -93,7 +93,7 @@ def move(row: Run | RunStage | StageChunk | Job, to: Status, *, now: datetime | 
     if to not in TRANSITIONS[entity][frm]:
         raise IllegalTransition(f"{entity} {row.id}: {frm.value} -> {to.value} is not allowed")
     now = now or datetime.now(UTC)
-    if entity == "stage" and frm in (R, CG) and row.started_at and (to == R or to not in (R, CG)):
+    if isinstance(row, RunStage) and frm in (R, CG) and row.started_at and (to == R or to not in (R, CG)):
         # The segment that ends here (a redelivery restarts the clock) is kept: elapsed time spans them all.
         row.elapsed_before_s = (row.elapsed_before_s or 0.0) + max((now - row.started_at).total_seconds(), 0)
     row.status = to

@@ -118,8 +118,8 @@ def chunk_word_hashes(texts: Sequence[str]) -> Words:
                 nbytes[i] = len(texts[i].encode("utf-8", "surrogatepass"))
         # normalised texts are already lower case (str.lower is idempotent), and bytes.lower() lowers
         # only A-Z: the same bytes as str.lower() of the whole string, then encoded
-        joined = " ".join(["", *texts, _PAD]).encode("utf-8", "surrogatepass").lower()
-        buf = np.frombuffer(joined, U64, count=len(joined) // 8)
+        encoded = " ".join(["", *texts, _PAD]).encode("utf-8", "surrogatepass").lower()
+        buf = np.frombuffer(encoded, U64, count=len(encoded) // 8)
     raw = buf.view(np.uint8)[: len(joined) - len(_PAD)]
     sep = raw <= 32
     low = np.flatnonzero(raw < 32)

@@ -75,7 +75,9 @@ def _work(job: JudgeJob) -> tuple[list[int], list[tuple[int, bool | None, list[d
                         Verdict.verifier == name,
                         Verdict.verifier_version == version,
                     )
-                ).all()
+                )
+                .tuples()
+                .all()
             )
     todo = []
     for gid, content, reasoning, text, system, messages, reference in rows:
