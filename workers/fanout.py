@@ -106,7 +106,7 @@ class Fanout:
 
     # ---- chunk tasks -------------------------------------------------------------------------
 
-    def claim(self, stage_id: int, chunk_id: int | None, task_id: str | None, build: Build) -> T | None:
+    def claim(self, stage_id: int, chunk_id: int | None, task_id: str | None, build: Build[T]) -> T | None:
         """Take a chunk for this task: the one its message names, or (chunk_id None) the stage's next
         queued one or one whose task died (no heartbeat for DISTILLERY_STALE_AFTER_S), skipping rows
         other tasks hold locked. None when there is nothing to do: the stage no longer runs, the
@@ -155,7 +155,7 @@ class Fanout:
             lifecycle.claim_chunk(s, chunk=chunk, task_id=task_id, now=now)
             return build(s, chunk, stage, run)
 
-    def run_chunk(self, stage_id: int, chunk_id: int, task_id: str | None, build: Build, body) -> None:
+    def run_chunk(self, stage_id: int, chunk_id: int, task_id: str | None, build: Build[T], body) -> None:
         """A chunk task whole: claim its chunk, run body(job), settle it as it ended (a cancel seen at a
         progress write, an error stored before it is re-raised, or success)."""
         job = self.claim(stage_id, chunk_id, task_id, build)

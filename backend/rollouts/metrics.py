@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select, true
 from sqlalchemy.orm import Session
 
 from backend.prompts.models import Prompt
@@ -14,9 +14,9 @@ from backend.runs.chunks import chunk_totals
 from backend.runs.models import RunStage
 
 
-def split_filter(settings: RolloutSettings):
+def split_filter(settings: RolloutSettings) -> ColumnElement[bool]:
     """The WHERE clause for the split a rollout covers."""
-    return True if settings.split == "all" else Prompt.split == settings.split
+    return true() if settings.split == "all" else Prompt.split == settings.split
 
 
 def covered_positions(prompt_set_id: int, settings: RolloutSettings) -> Select:

@@ -43,7 +43,7 @@ def import_prompts(ctx: JobContext) -> dict[str, Any]:
                 options=CleaningOptions.model_validate(p.get("options") or {}),
                 on_progress=ctx.progress if side_writes_allowed() else None,
             )
-            out = {
+            out: dict[str, Any] = {
                 "prompt_set": PromptSetOut.model_validate(pset).model_dump(mode="json"),
                 "report": report.out().model_dump(mode="json"),
             }
@@ -76,7 +76,7 @@ def derive_version(ctx: JobContext) -> dict[str, Any]:
             options=CleaningOptions.model_validate(ctx.params["options"]),
             on_progress=ctx.progress if side_writes_allowed() else None,
         )
-        out = {"prompt_set": PromptSetOut.model_validate(pset).model_dump(mode="json")}
+        out: dict[str, Any] = {"prompt_set": PromptSetOut.model_validate(pset).model_dump(mode="json")}
         total = source.prompt_count
     ctx.progress(total, total, force=True)
     out["search_job_id"] = _queue_search(ctx, out)
@@ -153,10 +153,11 @@ def synthesize(ctx: JobContext) -> dict[str, Any]:
             if not answer.ok:
                 dropped[f"teacher_failed: {answer.error}"] += 1
                 continue
-            text, why = clean_variant(answer.content, seed)
-            if text is None:
-                dropped[why] += 1
+            cleaned = clean_variant(answer.content, seed)
+            if cleaned[0] is None:
+                dropped[cleaned[1]] += 1  # why it was dropped
                 continue
+            text = cleaned[0]
             meta = {
                 "evolved_from": pos,
                 "evolution": evo.value,

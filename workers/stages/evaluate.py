@@ -94,7 +94,7 @@ def _contenders(s, run: Run, settings: EvalSettings) -> list[Contender]:
 
 def _prompts(
     s, run: Run, settings: EvalSettings, system: str | None
-) -> tuple[int, list[tuple[int, list, str]]]:
+) -> tuple[int, list[tuple[int, list[dict[str, str]], Truth]]]:
     pset_id = settings.prompt_set_id or run.prompt_set_id
     pset = s.get(PromptSet, pset_id)
     if pset is None or pset.project_id != run.project_id:
@@ -209,7 +209,8 @@ def _served_prompt(spec: TeacherSpec, convo: list[dict]) -> str | None:
             from transformers import AutoTokenizer
 
             tok = AutoTokenizer.from_pretrained(spec.model)
-            return tok.decode(server.render(convo), skip_special_tokens=False)
+            # transformers types decode as str | list[str]: one sequence of ids decodes to a str
+            return tok.decode(server.render(convo), skip_special_tokens=False)  # type: ignore[return-value]
         if spec.backend == "transformers_local":
             from workers.teachers.transformers_local import load, prompt_text
 

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import shutil
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,8 @@ class _Sink:
     """One config's JSONL and Parquet files, written a batch at a time."""
 
     def __init__(self, folder: Path, name: str):
-        self.name, self.rows, self._batch = name, 0, []
+        self.name, self.rows = name, 0
+        self._batch: list[dict[str, Any]] = []
         self.jsonl = (folder / f"{name}.jsonl").open("wb")
         self.parquet = pq.ParquetWriter(folder / f"{name}.parquet", SCHEMAS[name])
 
@@ -98,7 +100,7 @@ def _attempts(run_id: int, tally: dict[str, int]):
         .order_by(Generation.prompt_id, Generation.attempt)
         .execution_options(yield_per=BATCH)
     )  # fmt: skip
-    current, group = None, []
+    current, group = None, list[Attempt]()
     with session_scope() as s:
         for pid, gid, attempt, accepted, reasoning, content, tokens, score, finish in s.execute(stmt):
             if pid != current and group:
@@ -143,7 +145,7 @@ def write_snapshot(ctx: StageContext) -> dict[str, Any]:
         run = s.get_one(Run, ctx.run_id)
         project_id, run_name = run.project_id, run.name
         which = Generation.accepted.is_(True) if settings.include == "accepted" else Generation.status == "ok"
-        total = s.scalar(select(func.count()).where(Generation.run_id == run.id, which))
+        total = s.scalar(select(func.count()).where(Generation.run_id == run.id, which)) or 0
     root = get_settings().data_dir / "snapshots" / str(project_id)
     tmp = root / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
@@ -152,7 +154,7 @@ def write_snapshot(ctx: StageContext) -> dict[str, Any]:
         digest = hashlib.sha256()
         for c in configs:
             with (tmp / f"{c}.jsonl").open("rb") as fh:
-                for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                for block in iter(partial(fh.read, 1 << 20), b""):
                     digest.update(block)
         content_hash = digest.hexdigest()
         return _store(ctx, tmp, root, content_hash, configs, counts, settings, settings.name or run_name)

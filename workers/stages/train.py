@@ -145,9 +145,7 @@ def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, A
     )
     if not main:
         return None
-    lin = artifacts.lineage(
-        ctx.run_id, snap.id, last_checkpoint(folder)[0] if last_checkpoint(folder) else None
-    )
+    lin = artifacts.lineage(ctx.run_id, snap.id, last[0] if (last := last_checkpoint(folder)) else None)
     recipe = {**settings.model_dump(mode="json"), "student": named}
     (final / "README.md").write_text(
         artifacts.render_card(base=named, method=settings.method, lineage=lin, recipe=recipe, summary=summary)

@@ -17,6 +17,7 @@ the waiver is recorded in the summary.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from backend.core.errors import Invalid
@@ -77,7 +78,7 @@ def run_checks(
     max_length: int | None,
     model_max: int | None,
     too_long: str,
-    overrides: list[str],
+    overrides: Sequence[str],
     stops: set[int],
     assistant_only: bool = True,
 ) -> Report:

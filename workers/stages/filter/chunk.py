@@ -9,7 +9,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import Session
 
 from backend.prompts.models import Prompt
@@ -40,7 +40,7 @@ class FilterJob:
     first: int
     last: int
     settings: FilterSettings
-    split_where: object
+    split_where: ColumnElement[bool]
 
     @property
     def final(self) -> tuple[str, str]:

@@ -34,7 +34,7 @@ def plan_and_dispatch(ctx: StageContext) -> None:
         teacher = s.get(Teacher, run.teacher_id) if run.teacher_id else None
         if teacher is None:
             raise Invalid("the run's teacher no longer exists", code="teacher_missing")
-        return KIND.chunk_queue(s, run)
+        return KIND.chunk_queue(s, run) if KIND.chunk_queue else KIND.queue
 
     return FANOUT.dispatch(
         ctx,

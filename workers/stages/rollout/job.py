@@ -22,6 +22,8 @@ from workers.teachers.factory import TeacherSpec, teacher_spec
 
 
 def sampling_of(settings: RolloutSettings) -> Sampling:
+    if settings.max_tokens is None:  # a chunk's settings are resolved() at its claim
+        raise ValueError("sampling_of takes resolved settings: max_tokens is still auto")
     return Sampling(
         temperature=settings.temperature,
         top_p=settings.top_p,
