@@ -37,7 +37,7 @@ class ParsedPrompt:
 
     __slots__ = ("position", "text", "system", "messages", "reference", "meta", "_hash")
 
-    def __init__(self, position, text, system=None, messages=None, reference=None, meta=None):
+    def __init__(self, position, text, system=None, messages=None, reference=None, meta=None) -> None:
         self.position, self.text, self.system = position, text, system
         self.messages, self.reference, self.meta = messages, reference, meta if meta is not None else {}
         self._hash: str | None = None
