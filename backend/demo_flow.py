@@ -66,7 +66,7 @@ class Api:
         return resp.json()
 
     def wait(self, url: str, what: str, timeout: float, console: Console | None = None) -> dict:
-        deadline, seen = time.monotonic() + timeout, {}
+        deadline, seen = time.monotonic() + timeout, dict[int, str]()
         while time.monotonic() < deadline:
             obj = self("GET", url)
             for st in obj.get("stages", []):

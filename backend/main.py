@@ -30,6 +30,8 @@ from backend.core.config import get_settings
 from backend.core.errors import ERROR_RESPONSES, install_error_handlers
 from backend.core.logging import configure_logging
 
+OPENAPI_URL = "/api/openapi.json"
+
 
 def create_app() -> FastAPI:
     settings = get_settings()
@@ -38,7 +40,7 @@ def create_app() -> FastAPI:
         title="Distillery",
         version="0.1.0",
         description="Teacher-to-student distillation: prompts, rollouts, filtering, training, evaluation.",
-        openapi_url="/api/openapi.json",
+        openapi_url=OPENAPI_URL,
         docs_url=None,  # _mount_api_docs: Swagger UI from the installation, not from a CDN
         redoc_url=None,
     )
@@ -92,7 +94,7 @@ def _mount_api_docs(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url=app.openapi_url,
+            openapi_url=OPENAPI_URL,
             title=f"{app.title} API",
             swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",

@@ -51,7 +51,12 @@ class Fanout:
 
     @property
     def chunk_task(self) -> str:
-        return stage_kind(self.kind).chunk_task
+        task = stage_kind(self.kind).chunk_task
+        if task is None:
+            raise TypeError(
+                f"stage kind {self.kind} has a Fanout but no chunk task: its entry needs fanout=True"
+            )
+        return task
 
     def write_progress(self, session: Session, *, stage: RunStage) -> Status:
         """Store the live summary on the stage; returns its status (the cancellation check)."""
@@ -92,7 +97,7 @@ class Fanout:
         None for the kind's own), then plan_and_dispatch over positions(run). Returns DEFERRED (None):
         the chunks complete the stage."""
         with session_scope() as s:
-            stage, run = s.get(RunStage, ctx.stage_id), s.get(Run, ctx.run_id)
+            stage, run = s.get_one(RunStage, ctx.stage_id), s.get_one(Run, ctx.run_id)
             chunk_queue = (prepare(s, stage, run) if prepare else None) or stage_kind(self.kind).queue
             self.plan_and_dispatch(
                 s, stage=stage, run=run, positions=positions(run), chunk_size=chunk_size,
@@ -101,7 +106,7 @@ class Fanout:
 
     # ---- chunk tasks -------------------------------------------------------------------------
 
-    def claim(self, stage_id: int, chunk_id: int | None, task_id: str | None, build: Build) -> T | None:
+    def claim(self, stage_id: int, chunk_id: int | None, task_id: str | None, build: Build[T]) -> T | None:
         """Take a chunk for this task: the one its message names, or (chunk_id None) the stage's next
         queued one or one whose task died (no heartbeat for DISTILLERY_STALE_AFTER_S), skipping rows
         other tasks hold locked. None when there is nothing to do: the stage no longer runs, the
@@ -122,7 +127,7 @@ class Fanout:
             stage = s.get(RunStage, stage_id)
             if chunk is None or stage is None:
                 return None
-            run = s.get(Run, stage.run_id)
+            run = s.get_one(Run, stage.run_id)
             if stage.status != Status.running or run.status != Status.running:
                 lifecycle.cancel_waiting_chunk(s, chunk=chunk)
                 return None
@@ -140,7 +145,7 @@ class Fanout:
             if chunk.status == Status.running:  # its task died: redelivered, or taken over when stale
                 # The stage row is locked (as settle locks it) only here, where no live task holds
                 # the chunk, so this never waits on a settle of the same chunk.
-                stage = s.get(RunStage, stage_id, with_for_update=True, populate_existing=True)
+                stage = s.get_one(RunStage, stage_id, with_for_update=True, populate_existing=True)
                 if stage.status != Status.running:
                     return None
                 how = f"chunk {chunk.index}'s task {chunk.task_id} stopped"
@@ -150,7 +155,7 @@ class Fanout:
             lifecycle.claim_chunk(s, chunk=chunk, task_id=task_id, now=now)
             return build(s, chunk, stage, run)
 
-    def run_chunk(self, stage_id: int, chunk_id: int, task_id: str | None, build: Build, body) -> None:
+    def run_chunk(self, stage_id: int, chunk_id: int, task_id: str | None, build: Build[T], body) -> None:
         """A chunk task whole: claim its chunk, run body(job), settle it as it ended (a cancel seen at a
         progress write, an error stored before it is re-raised, or success)."""
         job = self.claim(stage_id, chunk_id, task_id, build)
@@ -174,9 +179,9 @@ class Fanout:
         the stage: a failure fails it, a cancel ends it once nothing runs, the last success
         completes it."""
         with session_scope() as s:
-            chunk = s.get(StageChunk, chunk_id)
+            chunk = s.get_one(StageChunk, chunk_id)
             stage = s.execute(select(RunStage).where(RunStage.id == stage_id).with_for_update()).scalar_one()
-            run = s.get(Run, stage.run_id)
+            run = s.get_one(Run, stage.run_id)
             if status is not None:
                 lifecycle.settle_chunk(s, chunk=chunk, status=status, error=error)
             if stage.status.finished:
@@ -203,7 +208,7 @@ class Fanout:
 
     def chunk_still_running(self, chunk_id: int) -> bool:
         with session_scope() as s:
-            return s.get(StageChunk, chunk_id).status == Status.running
+            return s.get_one(StageChunk, chunk_id).status == Status.running
 
     def any_waiting(self, stage_id: int) -> bool:
         """Whether a chunk of the stage is still waiting for a task (pending or queued)."""

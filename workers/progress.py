@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Generic, TypeVar
 
 from backend.core.config import get_settings
 from backend.core.db import get_engine, session_scope
-from backend.runs.models import Status
+from backend.jobs.models import Job
+from backend.runs.models import RunStage, Status
+
+Row = TypeVar("Row", RunStage, Job)  # both carry status, progress_done, progress_total, heartbeat_at
 
 
 def side_writes_allowed() -> bool:
@@ -20,10 +24,10 @@ class Cancelled(Exception):
     """Raised inside a stage or job once a user cancelled it."""
 
 
-class ProgressReporter:
+class ProgressReporter(Generic[Row]):
     """Writes progress_done/progress_total/heartbeat_at on one row of `model` at most once per interval."""
 
-    model: type  # RunStage or Job: both carry status, progress_done, progress_total, heartbeat_at
+    model: type[Row]
 
     def __init__(self, row_id: int):
         self.row_id = row_id
@@ -37,7 +41,7 @@ class ProgressReporter:
             return
         self._last_write = now
         with session_scope() as s:
-            row = s.get(self.model, self.row_id)
+            row = s.get_one(self.model, self.row_id)
             row.progress_done = done
             if total is not None:
                 row.progress_total = total

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from contextlib import nullcontext
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
 
@@ -30,9 +30,10 @@ from workers.keepalive import beating
 from workers.progress import Cancelled, ProgressReporter, side_writes_allowed
 
 log = logging.getLogger(__name__)
+S = TypeVar("S", bound=BaseModel)
 
 
-class StageContext(ProgressReporter):
+class StageContext(ProgressReporter[RunStage]):
     """What a stage body gets: ids, its typed settings, the whole recipe, and progress reporting that
     also checks for cancellation."""
 
@@ -51,8 +52,15 @@ class StageContext(ProgressReporter):
         self.stage_id, self.run_id, self.recipe, self.prompt_set_id = stage_id, run_id, recipe, prompt_set_id
         self.settings, self.kind = settings, kind
 
+    def settings_as(self, model: type[S]) -> S:
+        """The stage's settings typed as its kind's model (the registry picks the model at run time, so
+        the body names it); checked, so a body given another kind's settings fails at once."""
+        if not isinstance(self.settings, model):
+            raise TypeError(f"stage {self.stage_id}'s settings are not {model.__name__}: {self.settings!r}")
+        return self.settings
 
-class JobContext(ProgressReporter):
+
+class JobContext(ProgressReporter[Job]):
     model = Job
 
     def __init__(self, job_id: int, project_id: int, params: dict[str, Any], user_id: int | None):
@@ -66,14 +74,22 @@ JobFn = Callable[[JobContext], dict[str, Any]]
 DEFERRED = None
 
 
-def settings_for(kind: str, recipe: dict[str, Any]) -> BaseModel:
+@overload
+def settings_for(kind: str, recipe: dict[str, Any]) -> BaseModel: ...
+@overload
+def settings_for(kind: str, recipe: dict[str, Any], model: type[S]) -> S: ...
+def settings_for(kind: str, recipe: dict[str, Any], model: type[BaseModel] = BaseModel) -> BaseModel:
     """A stage's typed settings from a stored recipe. A recipe changed behind the API's back fails
-    here, with the field paths, before the stage does any work."""
+    here, with the field paths, before the stage does any work. `model` names the kind's settings model
+    for the type checker (the registry picks it at run time), checked like StageContext.settings_as."""
     try:
-        return stage_kind(kind).validate_settings(recipe.get(kind) or {})
+        settings = stage_kind(kind).validate_settings(recipe.get(kind) or {})
     except ValidationError as exc:
         where = "; ".join(f"{kind}.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise TypeError(f"the run's stored recipe has invalid {kind} settings: {where}") from None
+    if not isinstance(settings, model):
+        raise TypeError(f"the {kind} settings are a {type(settings).__name__}, not {model.__name__}")
+    return settings
 
 
 def _why(exc: BaseException) -> str:
@@ -107,7 +123,7 @@ def _claim_stage(stage_id: int, task_id: str | None) -> StageContext | None:
         if stage is None:
             log.warning("stage %s does not exist; dropping task", stage_id)
             return None
-        run = s.get(Run, stage.run_id)
+        run = s.get_one(Run, stage.run_id)
         if not lifecycle.claim_stage(s, stage=stage, run=run, task_id=task_id):
             return None
         return StageContext(stage.id, run.id, run.recipe, run.prompt_set_id, kind=stage.kind)
@@ -115,8 +131,8 @@ def _claim_stage(stage_id: int, task_id: str | None) -> StageContext | None:
 
 def _end_stage(stage_id: int, status: Status, error: str | None = None) -> None:
     with session_scope() as s:
-        stage = s.get(RunStage, stage_id)
-        lifecycle.finish_stage(s, stage=stage, run=s.get(Run, stage.run_id), status=status, error=error)
+        stage = s.get_one(RunStage, stage_id)
+        lifecycle.finish_stage(s, stage=stage, run=s.get_one(Run, stage.run_id), status=status, error=error)
 
 
 def run_stage(stage_id: int, task_id: str | None, fn: StageFn) -> dict[str, Any] | None:
@@ -134,8 +150,8 @@ def run_stage(stage_id: int, task_id: str | None, fn: StageFn) -> dict[str, Any]
     if not ok or metrics is DEFERRED:
         return None
     with session_scope() as s:
-        stage = s.get(RunStage, stage_id)
-        lifecycle.complete_stage(s, stage=stage, run=s.get(Run, stage.run_id), metrics=metrics)
+        stage = s.get_one(RunStage, stage_id)
+        lifecycle.complete_stage(s, stage=stage, run=s.get_one(Run, stage.run_id), metrics=metrics)
     return metrics
 
 
@@ -150,7 +166,7 @@ def _job_error(exc: BaseException) -> dict[str, Any]:
 
 def _end_job(job_id: int, status: Status, error=None, *, result=None) -> None:
     with session_scope() as s:
-        job_lifecycle.finish_job(s, job=s.get(Job, job_id), status=status, result=result, error=error)
+        job_lifecycle.finish_job(s, job=s.get_one(Job, job_id), status=status, result=result, error=error)
 
 
 def run_job(job_id: int, task_id: str | None, fn: JobFn) -> dict[str, Any] | None:

@@ -58,9 +58,9 @@ class HideProviderText:
             body = b"".join(chunks)
             if PROVIDER_SAYS.encode() in body:
                 body = hide(body)
-            headers = [(k, v) for k, v in start.get("headers") or [] if k.lower() != b"content-length"]
-            headers.append((b"content-length", str(len(body)).encode()))
-            await send({**start, "headers": headers})
+            kept = [(k, v) for k, v in start.get("headers") or [] if k.lower() != b"content-length"]
+            kept.append((b"content-length", str(len(body)).encode()))
+            await send({**start, "headers": kept})
             await send({"type": "http.response.body", "body": body})
 
         await self.app(scope, receive, wrapped)

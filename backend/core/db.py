@@ -6,9 +6,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Integer,
+    MetaData,
+    Table,
+    TypeDecorator,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -44,6 +54,9 @@ class UTCDateTime(TypeDecorator):
 
 
 class Base(DeclarativeBase):
+    # every model is declared with a Table (DeclarativeBase types it as any FromClause, which has no
+    # insert/update/delete): the Core statements on Model.__table__ type-check
+    __table__: ClassVar[Table]
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime()}
 
@@ -85,10 +98,12 @@ def dialect_insert(dialect: str | None = None):
     """The dialect's INSERT with ON CONFLICT (PostgreSQL, or SQLite for the embedded default): every
     upsert starts here. `dialect` for statements built once and cached per dialect."""
     if (dialect or get_engine().dialect.name) == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def storable(value: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import overload
 
 # Bearer tokens, our own tokens, OpenAI-style keys and password hashes, wherever they appear.
 _SECRET_PATTERNS = [
@@ -56,6 +57,10 @@ def redact(text: str) -> str:
     return _KEY_VALUE.sub(_redact_value, text)
 
 
+@overload
+def scrub(text: str, *secrets: str | None) -> str: ...
+@overload
+def scrub(text: str | None, *secrets: str | None) -> str | None: ...
 def scrub(text: str | None, *secrets: str | None) -> str | None:
     """redact(), and every occurrence of the given secrets (a teacher's API key, which a provider's
     error body may echo back in any shape) replaced: for errors that are stored or logged."""

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
-def percentile(sorted_values: Sequence[float], pct: float) -> float:
+def percentile(sorted_values: Sequence[float] | np.ndarray, pct: float) -> float:
     """The pct-th percentile (0 to 100) of ascending values, interpolated linearly between the two
     nearest ranks; 0.0 for no values.
 

@@ -41,7 +41,9 @@ def dataset_card(session: Session, *, run: Run) -> str:
             select(Generation.status, func.count())
             .where(Generation.run_id == run.id)
             .group_by(Generation.status)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     lines = [f"# {run.name}", ""]
     for w in terms_warnings(run):

@@ -5,6 +5,7 @@ give the same numbers (a test re-runs one to check)."""
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ def file_hashes(model: str) -> dict[str, str]:
         for path in sorted(folder.glob(pattern)):
             h = hashlib.sha256()
             with path.open("rb") as fh:
-                for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                for block in iter(partial(fh.read, 1 << 20), b""):
                     h.update(block)
             out[path.name] = h.hexdigest()
     return out

@@ -76,11 +76,12 @@ def agreement(pairs: list[Pair], threshold: float, *, seed: int = 0) -> dict:
 def choose_thresholds(pairs: list[Pair], target: float) -> tuple[float | None, float | None]:
     """The lowest score whose 'accept at or above' reaches the target precision, and the highest whose
     'reject below' is right as often; None where no score does."""
-    scored = sorted((p for p in pairs if p.score is not None), key=lambda p: p.score)
-    cuts = sorted({p.score for p in scored})
-    accept = reject = None
+    scored = [(p.score, p.human) for p in pairs if p.score is not None]
+    cuts = sorted({score for score, _ in scored})
+    accept: float | None = None
+    reject: float | None = None
     for t in cuts:
-        above = [p.human for p in scored if p.score >= t]
+        above = [human for score, human in scored if score >= t]
         if len(above) >= MIN_SUPPORT and sum(above) / len(above) >= target:
             accept = t
             break

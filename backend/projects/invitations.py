@@ -119,7 +119,7 @@ def accept(session: Session, *, user: User, invitation_id: int) -> tuple[Project
         membership = Membership(project_id=inv.project_id, user_id=user.id, role=inv.role)
         session.add(membership)
     session.flush()
-    return session.get(Project, inv.project_id), membership.role
+    return session.get_one(Project, inv.project_id), membership.role
 
 
 def decline(session: Session, *, user: User, invitation_id: int) -> None:

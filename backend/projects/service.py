@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import overload
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -98,6 +99,12 @@ def _owner_count(session: Session, project_id: int) -> int:
     return session.scalar(stmt) or 0
 
 
+@overload
+def change_member(
+    session: Session, *, project: Project, user_id: int, role: Role
+) -> tuple[Membership, User]: ...
+@overload
+def change_member(session: Session, *, project: Project, user_id: int, role: None) -> None: ...
 def change_member(
     session: Session, *, project: Project, user_id: int, role: Role | None
 ) -> tuple[Membership, User] | None:
@@ -111,7 +118,7 @@ def change_member(
         session.delete(m)
         return None
     m.role = role
-    return m, session.get(User, user_id)
+    return m, session.get_one(User, user_id)
 
 
 def find_project(session: Session, ref: str) -> Project:

@@ -42,7 +42,11 @@ class PromptWriter:
         self.queued = 0
         self.written = 0
         self._postgres = session.get_bind().dialect.name == "postgresql"
-        self._copy_cm = self._copy = self._cursor = None
+        # psycopg's cursor, copy() context and Copy, all set by _start_copy and cleared together; Any, as
+        # the driver connection they come from is (SQLAlchemy types it so)
+        self._cursor: Any = None
+        self._copy_cm: Any = None
+        self._copy: Any = None
 
     def add_batch(self, prompts: list[ParsedPrompt], splits: list[str]) -> None:
         """Queue prompts of this writer's prompt set, each with its split."""
@@ -111,7 +115,7 @@ class PromptWriter:
     def _start_copy(self) -> None:
         if self._copy is None:
             # One COPY for the whole import: PostgreSQL ingests while we parse the next batch.
-            raw = self.session.connection().connection.driver_connection  # psycopg.Connection
+            raw: Any = self.session.connection().connection.driver_connection  # psycopg.Connection
             self._cursor = raw.cursor()
             from psycopg.copy import QueuedLibpqWriter
 

@@ -37,7 +37,7 @@ class ParsedPrompt:
 
     __slots__ = ("position", "text", "system", "messages", "reference", "meta", "_hash")
 
-    def __init__(self, position, text, system=None, messages=None, reference=None, meta=None):
+    def __init__(self, position, text, system=None, messages=None, reference=None, meta=None) -> None:
         self.position, self.text, self.system = position, text, system
         self.messages, self.reference, self.meta = messages, reference, meta if meta is not None else {}
         self._hash: str | None = None
@@ -173,7 +173,7 @@ class RecordMapper:
         positions, texts, systems, messages, references, metas = out.lists()
         for rowno, obj in records:
             layout = layouts.get(tuple(obj))
-            parsed = None
+            parsed: ParsedPrompt | bool | None = None  # True: mapped inline into the columns
             if layout is not None and plain and layout.plain:
                 pkey, rkey, keep = layout.prompt, layout.reference, layout.keep
                 text = obj.get(pkey)

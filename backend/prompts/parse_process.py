@@ -34,7 +34,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 
@@ -176,6 +176,8 @@ class ParseProcess:
             stdout=subprocess.PIPE,
             stderr=self._stderr,
         )
+        # both PIPEs, so never None (Popen types them optional)
+        stdin, self._stdout = cast(IO[bytes], self._proc.stdin), cast(IO[bytes], self._proc.stdout)
         job = {
             "path": str(path),
             "fmt": fmt,
@@ -184,9 +186,9 @@ class ParseProcess:
             "prompt_set_id": prompt_set_id,
             "size": size,
         }
-        self._proc.stdin.write(json.dumps(job).encode())
-        self._proc.stdin.close()
-        _widen(self._proc.stdout)
+        stdin.write(json.dumps(job).encode())
+        stdin.close()
+        _widen(self._stdout)
         # A thread takes each message off the pipe as soon as it is written: the pipe holds 64 KiB and a
         # batch is megabytes, so without it the parse process would wait while this one cleans a batch.
         self._messages: queue.Queue[Any] = queue.Queue(maxsize=RECEIVE_AHEAD)
@@ -214,7 +216,7 @@ class ParseProcess:
                 continue
 
     def _read(self, n: int) -> bytes:
-        data = self._proc.stdout.read(n)
+        data = self._stdout.read(n)
         if len(data) != n:
             self._proc.wait()
             self._stderr.seek(0)
@@ -244,7 +246,7 @@ class ParseProcess:
             self._proc.kill()
         self._proc.wait()
         self._receiver.join()  # the pipe is closed at the other end now: its read returns
-        self._proc.stdout.close()
+        self._stdout.close()
         self._stderr.close()
 
 

@@ -127,7 +127,7 @@ class Cleaner:
             p._hash = h
         alive = self.select(rows)
         keep = [batch[i] for i in np.flatnonzero(alive).tolist()]
-        splits = split_column([p._hash for p in keep], self.options)
+        splits = split_column([p.text_hash for p in keep], self.options)  # each set just above
         evals = splits.count("eval")
         self.count_splits(train=len(splits) - evals, eval=evals)
         return keep, splits

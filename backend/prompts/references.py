@@ -30,7 +30,7 @@ def split_reference(key: str | None, reference: str) -> tuple[str, dict[str, str
         if final.strip():
             return final.strip(), {"rationale": rationale.strip()}
     elif key == "solution":
-        final = last_boxed(reference)
-        if final:
-            return final, {"solution": reference}
+        boxed = last_boxed(reference)
+        if boxed:
+            return boxed, {"solution": reference}
     return reference, None

@@ -166,13 +166,14 @@ class PromptSetOut(BaseModel):
     )
 
     # What the set holds, for the wizard's verifier suggestion (tests: code; references: math). Counted
-    # when a version is written; None on versions written before the count existed.
-    @computed_field(description="Prompts with tests (meta.tests) for the code verifier; null: not counted")
+    # when a version is written; None on versions written before the count existed. The ignores: mypy
+    # takes no decorator over @property, and computed_field over one is pydantic's documented form.
+    @computed_field(description="Prompts with tests (meta.tests) for the code verifier; null: not counted")  # type: ignore[prop-decorator]
     @property
     def with_tests(self) -> int | None:
         return self.stats.with_tests
 
-    @computed_field(description="Prompts with a reference answer; null: not counted")
+    @computed_field(description="Prompts with a reference answer; null: not counted")  # type: ignore[prop-decorator]
     @property
     def with_reference(self) -> int | None:
         return self.stats.with_reference

@@ -69,7 +69,7 @@ def queue_indexing(*, project_id: int, prompt_set_id: int, user_id: int | None) 
                 return None
             job = submit_job(
                 s,
-                project=s.get(Project, project_id),
+                project=s.get_one(Project, project_id),
                 kind=KIND,
                 params={"prompt_set_id": prompt_set_id},
                 user_id=user_id,

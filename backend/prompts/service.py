@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from backend.core.config import get_settings
@@ -228,16 +229,18 @@ def derive_version(
     writer = PromptWriter(session, pset.id)
     try:
         # The source version is immutable, so a second connection streams it while COPY holds the first.
-        with session.get_bind().connect() as reader:
+        bind = session.get_bind()
+        with (bind if isinstance(bind, Engine) else bind.engine).connect() as reader:
             result = reader.execution_options(stream_results=True, yield_per=CLEAN_BATCH).execute(stmt)
             for page in result.partitions():
                 writer.add_batch(*cleaner.process([ParsedPrompt(*r) for r in page]))
                 read += len(page)
                 if on_progress is not None:
                     on_progress(read)
-        for i in range(0, len(extra or []), CLEAN_BATCH):
-            writer.add_batch(*cleaner.process(extra[i : i + CLEAN_BATCH]))
-            read += len(extra[i : i + CLEAN_BATCH])
+        rest = extra or []
+        for i in range(0, len(rest), CLEAN_BATCH):
+            writer.add_batch(*cleaner.process(rest[i : i + CLEAN_BATCH]))
+            read += len(rest[i : i + CLEAN_BATCH])
         writer.close()
     except BaseException as exc:
         writer.abort(exc)
@@ -272,7 +275,7 @@ def _fill_matched_texts(session: Session, prompt_set_id: int, examples: list) ->
     stmt = select(Prompt.position, Prompt.text).where(
         Prompt.prompt_set_id == prompt_set_id, Prompt.position.in_(want)
     )
-    texts = dict(session.execute(stmt).all())
+    texts = dict(session.execute(stmt).tuples().all())
     for e in examples:
         if e.matched_text is None and e.matched in texts:
             e.matched_text = texts[e.matched][:200]

@@ -62,7 +62,7 @@ def conversation(seed: str, evolution: Evolution) -> list[dict[str, str]]:
 _LABEL = re.compile(r"^\s*(#+\s*)?(rewritten|new|created)\s+prompt\s*#*\s*:?\s*", re.I)
 
 
-def clean_variant(text: str | None, seed: str) -> tuple[str | None, str | None]:
+def clean_variant(text: str | None, seed: str) -> tuple[str, None] | tuple[None, str]:
     """(the variant, None) or (None, why it was dropped)."""
     if text is None:
         return None, "no_answer"

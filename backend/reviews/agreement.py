@@ -33,7 +33,9 @@ def agreement(session: Session, *, run_id: int) -> dict:
 
     overlap = {g: r for g, r in decisions(session, run_id=run_id).items() if len(r) >= 2}
     reviewers = sorted({u for r in overlap.values() for u in r})
-    pairs, agree, seen = [], defaultdict(int), defaultdict(int)
+    pairs: list[dict] = []
+    agree: defaultdict[int, int] = defaultdict(int)
+    seen: defaultdict[int, int] = defaultdict(int)
     for a, b in combinations(reviewers, 2):
         shared = [(r[a], r[b]) for r in overlap.values() if a in r and b in r]
         if not shared:

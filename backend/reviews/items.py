@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 from backend.prompts.models import Prompt
 from backend.reviews.schemas import ItemOut
 from backend.rollouts.requests import conversation
-from backend.runs.models import Run
 from backend.samples.models import Generation, Verdict
 
 
-def item_out(session: Session, task: Any, run: Run) -> ItemOut:
-    """`task`: a review_tasks row or ReviewTask (anything with its columns as attributes)."""
+def item_out(session: Session, task: Any, run: Any) -> ItemOut:
+    """`task`: a review_tasks row or ReviewTask (anything with its columns as attributes); `run`: a Run
+    or queue.review_run's row (its recipe is read)."""
     g = session.execute(
         select(
             Generation.id,

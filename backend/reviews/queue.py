@@ -166,7 +166,7 @@ def claim_next(session: Session, *, run: Any, user_id: int) -> Row[Any] | None:
     return session.connection().execute(_CLAIM, p).first()
 
 
-def _locked(session: Session, *, run: Any, task_id: int) -> ReviewTask:
+def _locked(session: Session, *, run: Any, task_id: int | None) -> ReviewTask:
     task = session.scalar(select(ReviewTask).where(ReviewTask.id == task_id).with_for_update())
     if task is None or task.run_id != run.id:
         raise NotFound(f"review item {task_id} not found")
@@ -347,7 +347,8 @@ def undo(session: Session, *, run: Run, user_id: int) -> ReviewTask:
 def close_slots(session: Session, *, run_id: int) -> int:
     """Close every undecided slot of a run (a decision on one then answers 409); how many were closed.
     The UPDATE waits for decisions in flight on those slots, which lock them first."""
-    return session.execute(
+    # an UPDATE's result is a CursorResult (it has rowcount); Session.execute is typed as any Result
+    return session.execute(  # type: ignore[attr-defined]
         update(ReviewTask)
         .where(ReviewTask.run_id == run_id, ReviewTask.state.in_([OPEN, LEASED]))
         .values(state=CLOSED, lease_until=None)

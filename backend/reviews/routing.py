@@ -114,15 +114,16 @@ def route(
     `max_items` are chosen, a first pass counts them by reason, so the most urgent reasons fill the
     queue first (lowest ids first within a reason) without holding every choice in memory."""
     quota: dict[str, int | None] = dict.fromkeys(REASONS)  # None: no cap
-    attempts = session.scalar(
-        select(func.count()).where(Generation.run_id == run_id, Generation.status == "ok")
-    )
+    attempts = (
+        session.scalar(select(func.count()).where(Generation.run_id == run_id, Generation.status == "ok"))
+        or 0
+    )  # a count: never NULL
     if attempts > settings.max_items and sum(len(p) for p in pages()) > settings.max_items:
         counts = Counter(why for page in pages() for _, why in page)
         budget = settings.max_items
         for why in REASONS:
-            quota[why] = min(counts[why], budget)
-            budget -= quota[why]
+            quota[why] = take = min(counts[why], budget)
+            budget -= take
     insert = dialect_insert()
     total = 0
     for page in pages():

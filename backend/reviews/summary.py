@@ -22,7 +22,9 @@ def slot_counts(session: Session, *, run_id: int, by: str, generations: bool = F
     generations instead (an overlap item has two slots)."""
     column = getattr(ReviewTask, by)
     n = func.count(func.distinct(ReviewTask.generation_id)) if generations else func.count()
-    return dict(session.execute(select(column, n).where(ReviewTask.run_id == run_id).group_by(column)).all())
+    return dict(
+        session.execute(select(column, n).where(ReviewTask.run_id == run_id).group_by(column)).tuples().all()
+    )
 
 
 def summary(session: Session, *, run: Run, closed: bool = False) -> dict[str, Any]:
@@ -33,7 +35,9 @@ def summary(session: Session, *, run: Run, closed: bool = False) -> dict[str, An
             select(Review.decision, func.count())
             .where(Review.run_id == run.id, Review.undone.is_(False))
             .group_by(Review.decision)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     return {
         "routed": sum(reasons.values()),
@@ -74,7 +78,7 @@ def finish_if_drained(session: Session, *, run: Any, closed: bool = False) -> bo
         return False
     if any_in(OPEN) or any_in(LEASED):
         return False
-    orm_run = session.get(Run, run.id, populate_existing=True)
+    orm_run = session.get_one(Run, run.id, populate_existing=True)
     lifecycle.complete_stage(
         session, stage=stage, run=orm_run, metrics=summary(session, run=orm_run, closed=closed)
     )

@@ -57,7 +57,7 @@ def _seconds_per_attempt(
     if own_latency_ms:
         ms = float(own_latency_ms)
         return ms / 1000, "teacher", f"this teacher's mean latency of {ms:.0f} ms in earlier runs"
-    if probe is not None:
+    if probe is not None and probe.tokens_per_s:  # usable_probe's: it has a speed
         rate = float(probe.tokens_per_s)
         when = probe.measured_at.strftime("%Y-%m-%d %H:%M UTC")
         why = f"measured by the probe at {when}: {rate:.1f} tokens/s per request"

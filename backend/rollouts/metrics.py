@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select, true
 from sqlalchemy.orm import Session
 
 from backend.prompts.models import Prompt
@@ -14,9 +14,9 @@ from backend.runs.chunks import chunk_totals
 from backend.runs.models import RunStage
 
 
-def split_filter(settings: RolloutSettings):
+def split_filter(settings: RolloutSettings) -> ColumnElement[bool]:
     """The WHERE clause for the split a rollout covers."""
-    return True if settings.split == "all" else Prompt.split == settings.split
+    return true() if settings.split == "all" else Prompt.split == settings.split
 
 
 def covered_positions(prompt_set_id: int, settings: RolloutSettings) -> Select:
@@ -34,7 +34,7 @@ COUNTERS = ("done", "failed", "truncated", "cached", "prompt_tokens", "completio
 def aggregate(session: Session, *, stage: RunStage) -> dict[str, Any]:
     """The stage's live metrics (RolloutSummary), summed over its chunks' counters."""
     totals, statuses = chunk_totals(session, stage_id=stage.id)
-    sums = {k: int(totals.get(k, 0)) for k in COUNTERS}
+    sums: dict[str, Any] = {k: int(totals.get(k, 0)) for k in COUNTERS}
     sums["cost_usd"] = float(totals.get("cost_usd", 0.0))
     sums["gpu_seconds"] = float(totals.get("gpu_seconds", 0.0))
     failures = Counter(totals.get("failures") or {})

@@ -23,8 +23,8 @@ def conversation(
             return [{"role": "system", "content": default_system}, *messages]
         return messages
     out = []
-    if system or default_system:
-        out.append({"role": "system", "content": system or default_system})
+    if head := system or default_system:
+        out.append({"role": "system", "content": head})
     out.append({"role": "user", "content": text})
     return out
 

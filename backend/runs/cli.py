@@ -94,7 +94,7 @@ def follow(run_id: int, *, console: Console, poll_s: float = 1.0) -> int:
     seen: dict[int, str] = {}
     while True:
         with session_scope() as s:
-            run = s.get(Run, run_id)
+            run = s.get_one(Run, run_id)
             for stage in lifecycle.stages_of(s, run=run):
                 line = _line(stage)
                 if seen.get(stage.id) != line:

@@ -93,7 +93,7 @@ def move(row: Run | RunStage | StageChunk | Job, to: Status, *, now: datetime | 
     if to not in TRANSITIONS[entity][frm]:
         raise IllegalTransition(f"{entity} {row.id}: {frm.value} -> {to.value} is not allowed")
     now = now or datetime.now(UTC)
-    if entity == "stage" and frm in (R, CG) and row.started_at and (to == R or to not in (R, CG)):
+    if isinstance(row, RunStage) and frm in (R, CG) and row.started_at and (to == R or to not in (R, CG)):
         # The segment that ends here (a redelivery restarts the clock) is kept: elapsed time spans them all.
         row.elapsed_before_s = (row.elapsed_before_s or 0.0) + max((now - row.started_at).total_seconds(), 0)
     row.status = to
@@ -375,7 +375,12 @@ def requeue_stalled(session: Session, *, now: datetime | None = None) -> list[in
             .execution_options(populate_existing=True)
         )
         run = session.get(Run, run_id, with_for_update=True, populate_existing=True) if stage else None
-        if run is None or run.status not in active or not stalled(session, stage=stage, now=now):
+        if (
+            stage is None
+            or run is None
+            or run.status not in active
+            or not stalled(session, stage=stage, now=now)
+        ):
             session.rollback()  # another worker's check took it, or it came back to life
             continue
         try:
@@ -444,10 +449,11 @@ def resend_queued(session: Session, *, now: datetime | None = None) -> list[int]
         if stage.status == Q:
             sends.append((kind.task, [stage.id], kind.queue, kind.time_limit_s))
             what = "its task"
-        else:
-            to = kind.chunk_queue(session, session.get(Run, stage.run_id)) if kind.chunk_queue else kind.queue
+        elif (chunk_task := kind.chunk_task) is not None:  # a running one is a fan-out's (`waiting`)
+            run = session.get_one(Run, stage.run_id)
+            to = kind.chunk_queue(session, run) if kind.chunk_queue else kind.queue
             todo = [c.id for c in chunks_of(session, stage_id=stage.id) if c.status == Q]
-            sends += [(kind.chunk_task, [stage.id, c], to, None) for c in todo]
+            sends += [(chunk_task, [stage.id, c], to, None) for c in todo]
             what = f"{len(todo)} chunk tasks"
         log.warning("stage %s (%s) of run %s waited %g s with no worker taking it: sending %s again",
                     stage.id, stage.kind, stage.run_id, bound, what)  # fmt: skip

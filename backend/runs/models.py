@@ -38,7 +38,11 @@ class Run(Base):
     name: Mapped[str] = mapped_column(String(200))
     recipe: Mapped[dict[str, Any]] = mapped_column(JSONType)  # full, versioned copy of every setting
     recipe_version: Mapped[int] = mapped_column(default=1)
-    prompt_set_id: Mapped[int | None] = mapped_column(ForeignKey("prompt_sets.id", ondelete="RESTRICT"))
+    # Never NULL: every recipe names its prompt set, and RESTRICT keeps it while the run exists; the
+    # column allows NULL only because migration 0001 made it so (nullable=True keeps the schema as is).
+    prompt_set_id: Mapped[int] = mapped_column(
+        ForeignKey("prompt_sets.id", ondelete="RESTRICT"), nullable=True
+    )
     teacher_id: Mapped[int | None] = mapped_column(ForeignKey("teachers.id", ondelete="SET NULL"))
     status: Mapped[Status] = mapped_column(StatusType, default=Status.pending)
     summary: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)

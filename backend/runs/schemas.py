@@ -4,7 +4,7 @@ stage kind brings its settings and metrics into the API (and the OpenAPI schema)
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TypeVar, Union, overload
 
 from pydantic import (
     BaseModel,
@@ -20,7 +20,8 @@ from backend.core.ids import Id
 from backend.runs.models import Status
 from backend.runs.stages import STAGES
 
-RECIPE_VERSION = 1
+RECIPE_VERSION: Final = 1  # Final: typed Literal[1], the version field's type
+S = TypeVar("S", bound=BaseModel)
 
 
 class RecipeBase(BaseModel):
@@ -59,35 +60,50 @@ class RecipeBase(BaseModel):
 
     @model_validator(mode="after")
     def _cross_stage_rules(self) -> RecipeBase:
-        problems = [
-            p for name in self.stages if STAGES[name].recipe_check for p in STAGES[name].recipe_check(self)
-        ]
+        problems = [p for name in self.stages if (check := STAGES[name].recipe_check) for p in check(self)]
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
-    def settings_of(self, kind: str) -> BaseModel:
-        """The typed settings of one stage kind."""
-        return getattr(self, kind)
+    @overload
+    def settings_of(self, kind: str) -> BaseModel: ...
+    @overload
+    def settings_of(self, kind: str, model: type[S]) -> S: ...
+    def settings_of(self, kind: str, model: type[BaseModel] = BaseModel) -> BaseModel:
+        """The typed settings of one stage kind. The recipe's fields come from the registry at import,
+        so a type checker cannot see them: name the kind's settings model to get it typed (checked
+        here, so a wrong model fails at once instead of as a missing attribute later)."""
+        settings = getattr(self, kind)
+        if not isinstance(settings, model):
+            raise TypeError(
+                f"the recipe's {kind} settings are a {type(settings).__name__}, not {model.__name__}"
+            )
+        return settings
 
 
-Recipe = create_model(
-    "Recipe",
-    __base__=RecipeBase,
-    __doc__=RecipeBase.__doc__,
-    **{
-        k.name: (
-            k.settings,
-            Field(default_factory=k.default_settings, description=f"Settings of the {k.name} stage."),
-        )
-        for k in STAGES.values()
-    },
-)
+# The recipe, the stage views and the run summary are built from the registry at import. To a type
+# checker they are what they are built on: a Recipe is a RecipeBase (its kinds' settings through
+# settings_of), a stage view a StageBase, the summary a model.
+if TYPE_CHECKING:
+    Recipe = RecipeBase
+else:
+    Recipe = create_model(
+        "Recipe",
+        __base__=RecipeBase,
+        __doc__=RecipeBase.__doc__,
+        **{
+            k.name: (
+                k.settings,
+                Field(default_factory=k.default_settings, description=f"Settings of the {k.name} stage."),
+            )
+            for k in STAGES.values()
+        },
+    )
 
 
 class RunCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    recipe: Recipe  # type: ignore[valid-type]
+    recipe: Recipe
 
 
 class StageBase(BaseModel):
@@ -116,16 +132,18 @@ class StageBase(BaseModel):
 
 
 def _stage_view(name: str, summary: type[BaseModel]) -> type[StageBase]:
-    return create_model(
-        f"{name.capitalize()}Stage",
-        __base__=StageBase,
-        kind=(Literal[name], ...),
-        metrics=(summary | None, Field(None, description="None until the stage reports.")),
-    )
+    fields: dict[str, Any] = {  # a Literal of a runtime name and a runtime union: no static type
+        "kind": (Literal[name], ...),
+        "metrics": (summary | None, Field(None, description="None until the stage reports.")),
+    }
+    return create_model(f"{name.capitalize()}Stage", __base__=StageBase, **fields)
 
 
 STAGE_VIEWS = {k.name: _stage_view(k.name, k.summary) for k in STAGES.values()}
-StageOut = Annotated[Union[tuple(STAGE_VIEWS.values())], Field(discriminator="kind")]  # noqa: UP007
+if TYPE_CHECKING:
+    StageOut = StageBase
+else:
+    StageOut = Annotated[Union[tuple(STAGE_VIEWS.values())], Field(discriminator="kind")]  # noqa: UP007
 
 
 def stage_out(stage) -> StageBase:
@@ -151,11 +169,14 @@ class VerifierKindOut(BaseModel):
     settings_schema: dict[str, Any] = Field(description="JSON Schema of the verifier's settings.")
 
 
-RunSummary = create_model(
-    "RunSummary",
-    __doc__="Each finished stage's summary, under its kind's name.",
-    **{k.name: (k.summary | None, None) for k in STAGES.values()},
-)
+if TYPE_CHECKING:
+    RunSummary = BaseModel
+else:
+    RunSummary = create_model(
+        "RunSummary",
+        __doc__="Each finished stage's summary, under its kind's name.",
+        **{k.name: (k.summary | None, None) for k in STAGES.values()},
+    )
 
 
 class RunOut(BaseModel):
@@ -168,7 +189,7 @@ class RunOut(BaseModel):
     recipe: dict[str, Any]
     prompt_set_id: int | None
     teacher_id: int | None
-    summary: RunSummary  # type: ignore[valid-type]
+    summary: RunSummary
     warnings: list[str]
     error: str | None
     created_at: datetime
@@ -177,4 +198,4 @@ class RunOut(BaseModel):
 
 
 class RunDetail(RunOut):
-    stages: list[StageOut]  # type: ignore[valid-type]
+    stages: list[StageOut]

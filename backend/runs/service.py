@@ -36,8 +36,8 @@ def create_run(session: Session, *, project: Project, user: User | None, data: R
                 f"teacher {teacher.name!r} is served under API terms that forbid training competing models"
             )
     for kind in recipe.stages:
-        if STAGES[kind].create_check is not None:
-            STAGES[kind].create_check(session, project, recipe)
+        if (create_check := STAGES[kind].create_check) is not None:
+            create_check(session, project, recipe)
     pset.frozen = True  # edits now make a new version
     run = Run(
         project_id=project.id,

@@ -60,9 +60,9 @@ def follow_probe(job_id: int, *, console: Console, poll_s: float = 0.5) -> int:
     """Wait for the probe job; print what it measured. Exit 0 only on success."""
     while True:
         with session_scope() as s:
-            job = s.get(Job, job_id)
+            job = s.get_one(Job, job_id)
             status, error, tid = job.status, job.error, job.params["teacher_id"]
-            probe = s.get(Teacher, tid).probe if status.finished else None
+            probe = s.get_one(Teacher, tid).probe if status.finished else None
         if status.finished:
             break
         time.sleep(poll_s)

@@ -22,7 +22,7 @@ from pydantic_core.core_schema import ErrorType
 from backend.training.preflight import CHECK_KINDS, WAIVABLE
 
 ERROR_TYPES = frozenset(get_args(ErrorType))
-Waivable = Literal[WAIVABLE]  # the registry's waivable checks (backend/training/preflight.py)
+Waivable = Literal[WAIVABLE]  # type: ignore[valid-type]  # built from the registry, so only at run time; the registry's waivable checks (backend/training/preflight.py)
 METHOD_HELP = (
     "sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as "
     "rewards; distill: on-policy distillation from a local teacher."
@@ -53,6 +53,8 @@ class TrainBase(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
+    # each method's model narrows this to its own literal, the union's discriminator
+    method: Literal["sft", "dpo", "grpo", "distill"]
     student: str = Field(
         "Qwen/Qwen2.5-0.5B-Instruct",
         min_length=1,
@@ -105,7 +107,7 @@ class TrainBase(BaseModel):
     )
     save_total_limit: int = Field(2, ge=1, le=100, description="Checkpoints kept on disk.")
     logging_steps: int = Field(1, ge=1, le=10_000, description="Steps between logged losses.")
-    override_checks: list[Waivable] = Field(  # type: ignore[valid-type]
+    override_checks: list[Waivable] = Field(
         [],
         description="Pre-flight checks to waive, each recorded in the summary: " + ", ".join(WAIVABLE) + ".",
     )

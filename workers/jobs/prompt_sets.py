@@ -33,7 +33,7 @@ def import_prompts(ctx: JobContext) -> dict[str, Any]:
         with session_scope() as s:
             pset, report = service.import_prompt_set(
                 s,
-                project=s.get(Project, ctx.project_id),
+                project=s.get_one(Project, ctx.project_id),
                 user=s.get(User, ctx.user_id) if ctx.user_id else None,
                 name=p["name"],
                 path=path,
@@ -43,7 +43,7 @@ def import_prompts(ctx: JobContext) -> dict[str, Any]:
                 options=CleaningOptions.model_validate(p.get("options") or {}),
                 on_progress=ctx.progress if side_writes_allowed() else None,
             )
-            out = {
+            out: dict[str, Any] = {
                 "prompt_set": PromptSetOut.model_validate(pset).model_dump(mode="json"),
                 "report": report.out().model_dump(mode="json"),
             }
@@ -65,7 +65,7 @@ def prompt_import_task(self, job_id: int) -> None:
 def derive_version(ctx: JobContext) -> dict[str, Any]:
     """The job body: dedup / decontaminate / split an existing version into a new one."""
     with session_scope() as s:
-        project = s.get(Project, ctx.project_id)
+        project = s.get_one(Project, ctx.project_id)
         source = service.get_prompt_set(s, project=project, prompt_set_id=ctx.params["source_id"])
         ctx.progress(0, source.prompt_count, force=True)
         pset = service.derive_version(
@@ -76,7 +76,7 @@ def derive_version(ctx: JobContext) -> dict[str, Any]:
             options=CleaningOptions.model_validate(ctx.params["options"]),
             on_progress=ctx.progress if side_writes_allowed() else None,
         )
-        out = {"prompt_set": PromptSetOut.model_validate(pset).model_dump(mode="json")}
+        out: dict[str, Any] = {"prompt_set": PromptSetOut.model_validate(pset).model_dump(mode="json")}
         total = source.prompt_count
     ctx.progress(total, total, force=True)
     out["search_job_id"] = _queue_search(ctx, out)
@@ -105,7 +105,7 @@ def synthesize(ctx: JobContext) -> dict[str, Any]:
 
     opts = SynthesisOptions.model_validate(ctx.params["options"])
     with session_scope() as s:
-        project = s.get(Project, ctx.project_id)
+        project = s.get_one(Project, ctx.project_id)
         source = service.get_prompt_set(s, project=project, prompt_set_id=ctx.params["source_id"])
         teacher = get_teacher(s, project=project, teacher_id=opts.teacher_id)
         if not teacher.base_url:
@@ -153,10 +153,11 @@ def synthesize(ctx: JobContext) -> dict[str, Any]:
             if not answer.ok:
                 dropped[f"teacher_failed: {answer.error}"] += 1
                 continue
-            text, why = clean_variant(answer.content, seed)
-            if text is None:
-                dropped[why] += 1
+            cleaned = clean_variant(answer.content, seed)
+            if cleaned[0] is None:
+                dropped[cleaned[1]] += 1  # why it was dropped
                 continue
+            text = cleaned[0]
             meta = {
                 "evolved_from": pos,
                 "evolution": evo.value,
@@ -172,7 +173,7 @@ def synthesize(ctx: JobContext) -> dict[str, Any]:
             details={"dropped": dict(dropped)},
         )
     with session_scope() as s:
-        project = s.get(Project, ctx.project_id)
+        project = s.get_one(Project, ctx.project_id)
         source = service.get_prompt_set(s, project=project, prompt_set_id=ctx.params["source_id"])
         pset = service.derive_version(
             s,

@@ -47,6 +47,6 @@ def reference_stats(prompt_set_id: int, progress=None) -> dict[str, Any]:
             progress(with_reference)
     stats = {"with_reference": with_reference, "unparseable": unparseable, "examples": examples}
     with session_scope() as s:
-        pset = s.get(PromptSet, prompt_set_id)
+        pset = s.get_one(PromptSet, prompt_set_id)
         pset.stats = {**(pset.stats or {}), "references": stats}
     return stats

@@ -31,6 +31,7 @@ from backend.runs.models import Run
 from backend.runs.stages import STAGES
 from backend.teachers.models import Teacher
 from backend.training.model_refs import resolve_model
+from backend.verifiers.filter import FilterSettings
 from backend.verifiers.registry import VERIFIERS, VerifierCombo
 from workers.celery_app import celery_app
 from workers.runner import StageContext, run_stage, settings_for
@@ -93,7 +94,7 @@ def _contenders(s, run: Run, settings: EvalSettings) -> list[Contender]:
 
 def _prompts(
     s, run: Run, settings: EvalSettings, system: str | None
-) -> tuple[int, list[tuple[int, list, str]]]:
+) -> tuple[int, list[tuple[int, list[dict[str, str]], Truth]]]:
     pset_id = settings.prompt_set_id or run.prompt_set_id
     pset = s.get(PromptSet, pset_id)
     if pset is None or pset.project_id != run.project_id:
@@ -143,9 +144,9 @@ async def _answers(spec: TeacherSpec, sampling: Sampling, prompts, k: int, on_ba
 
 
 def evaluate(ctx: StageContext) -> dict[str, Any]:
-    settings: EvalSettings = ctx.settings
+    settings = ctx.settings_as(EvalSettings)
     with session_scope() as s:
-        run = s.get(Run, ctx.run_id)
+        run = s.get_one(Run, ctx.run_id)
         system = (run.recipe.get("rollout") or {}).get("system_prompt")
         contenders = _contenders(s, run, settings)
         pset_id, prompts = _prompts(s, run, settings, system)
@@ -208,7 +209,8 @@ def _served_prompt(spec: TeacherSpec, convo: list[dict]) -> str | None:
             from transformers import AutoTokenizer
 
             tok = AutoTokenizer.from_pretrained(spec.model)
-            return tok.decode(server.render(convo), skip_special_tokens=False)
+            # transformers types decode as str | list[str]: one sequence of ids decodes to a str
+            return tok.decode(server.render(convo), skip_special_tokens=False)  # type: ignore[return-value]
         if spec.backend == "transformers_local":
             from workers.teachers.transformers_local import load, prompt_text
 
@@ -245,7 +247,7 @@ def choose_verifiers(settings: EvalSettings, recipe: dict, prompts) -> tuple[Ver
     if settings.verifiers:
         return settings.verifiers, "evaluate.verifiers"
     if "filter" in recipe.get("stages", []):
-        return settings_for("filter", recipe).verifiers, "the run's filter stage"
+        return settings_for("filter", recipe, FilterSettings).verifiers, "the run's filter stage"
     tests = sum(t.tests is not None for _, _, t in prompts)
     refs = sum(t.reference is not None for _, _, t in prompts)
     if tests and tests >= refs:

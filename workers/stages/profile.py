@@ -31,11 +31,11 @@ def _describe(values: list[int], pcts: list[int]) -> dict[str, Any]:
 
 def profile(ctx: StageContext) -> dict[str, Any]:
     """Count the run's prompts and their length percentiles in characters and words."""
-    settings: ProfileSettings = ctx.settings or ProfileSettings()
+    settings = ctx.settings_as(ProfileSettings) if ctx.settings is not None else ProfileSettings()
     chars: list[int] = []
     words: list[int] = []
     with session_scope() as s:
-        total = s.get(PromptSet, ctx.prompt_set_id).prompt_count
+        total = s.get_one(PromptSet, ctx.prompt_set_id).prompt_count
     ctx.progress(0, total, force=True)
     last = -1
     while True:

@@ -19,9 +19,9 @@ from workers.runner import DEFERRED, StageContext, run_stage
 
 
 def fill_queue(ctx: StageContext):
-    settings: ReviewSettings = ctx.settings
+    settings = ctx.settings_as(ReviewSettings)
     with session_scope() as s:
-        run = s.get(Run, ctx.run_id)
+        run = s.get_one(Run, ctx.run_id)
         judge = (run.summary or {}).get("judge") or {}
         version = str(judge["rubric_version"]) if judge else None
         calibrated = (judge.get("thresholds") or {}).get("source") == "calibrated"

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import shutil
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +31,12 @@ from backend.datasets.selection import Attempt, assistant_text, select_prompt
 from backend.prompts.models import Prompt, PromptSet
 from backend.reviews.decisions import human_decisions
 from backend.rollouts.requests import conversation
+from backend.rollouts.schemas import RolloutSettings
 from backend.runs.models import Run
 from backend.runs.stages import STAGES
 from backend.samples.models import Generation, Verdict
 from backend.teachers.models import Teacher
+from backend.verifiers.filter import FilterSettings
 from backend.verifiers.registry import VERIFIERS
 from workers.celery_app import celery_app
 from workers.runner import StageContext, run_stage, settings_for
@@ -59,7 +62,8 @@ class _Sink:
     """One config's JSONL and Parquet files, written a batch at a time."""
 
     def __init__(self, folder: Path, name: str):
-        self.name, self.rows, self._batch = name, 0, []
+        self.name, self.rows = name, 0
+        self._batch: list[dict[str, Any]] = []
         self.jsonl = (folder / f"{name}.jsonl").open("wb")
         self.parquet = pq.ParquetWriter(folder / f"{name}.parquet", SCHEMAS[name])
 
@@ -96,7 +100,7 @@ def _attempts(run_id: int, tally: dict[str, int]):
         .order_by(Generation.prompt_id, Generation.attempt)
         .execution_options(yield_per=BATCH)
     )  # fmt: skip
-    current, group = None, []
+    current, group = None, list[Attempt]()
     with session_scope() as s:
         for pid, gid, attempt, accepted, reasoning, content, tokens, score, finish in s.execute(stmt):
             if pid != current and group:
@@ -135,13 +139,13 @@ def _prompts(ids: list[int], default_system: str | None) -> dict[int, tuple[list
 
 
 def write_snapshot(ctx: StageContext) -> dict[str, Any]:
-    settings: SnapshotSettings = ctx.settings
-    rollout = settings_for("rollout", ctx.recipe)
+    settings = ctx.settings_as(SnapshotSettings)
+    rollout = settings_for("rollout", ctx.recipe, RolloutSettings)
     with session_scope() as s:
-        run = s.get(Run, ctx.run_id)
+        run = s.get_one(Run, ctx.run_id)
         project_id, run_name = run.project_id, run.name
         which = Generation.accepted.is_(True) if settings.include == "accepted" else Generation.status == "ok"
-        total = s.scalar(select(func.count()).where(Generation.run_id == run.id, which))
+        total = s.scalar(select(func.count()).where(Generation.run_id == run.id, which)) or 0
     root = get_settings().data_dir / "snapshots" / str(project_id)
     tmp = root / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
@@ -150,7 +154,7 @@ def write_snapshot(ctx: StageContext) -> dict[str, Any]:
         digest = hashlib.sha256()
         for c in configs:
             with (tmp / f"{c}.jsonl").open("rb") as fh:
-                for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                for block in iter(partial(fh.read, 1 << 20), b""):
                     digest.update(block)
         content_hash = digest.hexdigest()
         return _store(ctx, tmp, root, content_hash, configs, counts, settings, settings.name or run_name)
@@ -238,13 +242,13 @@ def _store(ctx, tmp: Path, root: Path, content_hash: str, configs, counts, setti
     with session_scope() as s:
         existing = s.scalar(
             select(DatasetSnapshot).where(
-                DatasetSnapshot.project_id == s.get(Run, ctx.run_id).project_id,
+                DatasetSnapshot.project_id == s.get_one(Run, ctx.run_id).project_id,
                 DatasetSnapshot.content_hash == content_hash,
             )
         )
         if existing is not None:
             return _summary(existing, counts, reused=True)
-        run = s.get(Run, ctx.run_id)
+        run = s.get_one(Run, ctx.run_id)
         card = render_card(**_card_inputs(s, run, name, content_hash, configs, settings, counts))
         (tmp / "README.md").write_text(card)
         final = root / content_hash
@@ -280,7 +284,7 @@ def _card_inputs(
     pset = s.get(PromptSet, run.prompt_set_id) if run.prompt_set_id else None
     verifiers = None
     if "filter" in run.recipe.get("stages", []):
-        combo = settings_for("filter", run.recipe).verifiers
+        combo = settings_for("filter", run.recipe, FilterSettings).verifiers
         verifiers = {
             "mode": combo.mode,
             "verifiers": [

@@ -56,7 +56,7 @@ def _optimizer_steps(trainer) -> int | None:
 
 def _raise_if_cancelled(stage_id: int) -> None:
     with session_scope() as s:
-        if s.get(RunStage, stage_id).status in (Status.cancelling, Status.cancelled):
+        if s.get_one(RunStage, stage_id).status in (Status.cancelling, Status.cancelled):
             raise Cancelled()
 
 
@@ -64,7 +64,7 @@ def _launch(ctx: StageContext, folder: Path, processes: int) -> dict[str, Any]:
     """Train on every GPU of the host through accelerate launch; the stage's own task waits for it."""
     import subprocess
 
-    settings: TrainBase = ctx.settings
+    settings = ctx.settings_as(TrainBase)
     config = launch.write_config(folder, processes, settings.distributed)
     result = folder / "result.json"
     result.unlink(missing_ok=True)
@@ -87,11 +87,11 @@ def _launch(ctx: StageContext, folder: Path, processes: int) -> dict[str, Any]:
 def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, Any] | None:
     """The stage's body. In the worker's process (distributed_rank None) on a host with several GPUs it
     hands over to accelerate launch, whose processes call it again with their rank."""
-    settings: TrainBase = ctx.settings
+    settings = ctx.settings_as(TrainBase)
     method = importlib.import_module(METHODS[settings.method])
     named = settings.student  # as the recipe names it: the artifact's recorded base
     with session_scope() as s:
-        project_id = s.get(Run, ctx.run_id).project_id
+        project_id = s.get_one(Run, ctx.run_id).project_id
         # checked again here, not only at creation: roots and folders change in between
         student = resolve_model(s, project_id, named, field="recipe.train.student")
     settings = settings.model_copy(update={"student": student})
@@ -145,9 +145,7 @@ def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, A
     )
     if not main:
         return None
-    lin = artifacts.lineage(
-        ctx.run_id, snap.id, last_checkpoint(folder)[0] if last_checkpoint(folder) else None
-    )
+    lin = artifacts.lineage(ctx.run_id, snap.id, last[0] if (last := last_checkpoint(folder)) else None)
     recipe = {**settings.model_dump(mode="json"), "student": named}
     (final / "README.md").write_text(
         artifacts.render_card(base=named, method=settings.method, lineage=lin, recipe=recipe, summary=summary)

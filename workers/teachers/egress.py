@@ -7,7 +7,7 @@ import socket
 from typing import Any
 
 import aiohttp
-from aiohttp.abc import AbstractResolver
+from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
 from backend.core.egress import EgressPolicy, EgressRefused
@@ -18,7 +18,9 @@ class PolicyResolver(AbstractResolver):
         self.policy = policy
         self._inner = DefaultResolver()
 
-    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[dict[str, Any]]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         infos = await self._inner.resolve(host, port, family)
         for info in infos:
             self.policy.check_ip(host, info["host"])

@@ -41,6 +41,8 @@ def teacher_spec(teacher: Teacher) -> TeacherSpec:
     model = teacher.model
     if runs_locally(teacher.backend, teacher.base_url):
         session = object_session(teacher)
+        if session is None:
+            raise RuntimeError(f"teacher {teacher.id} is read outside its session: it cannot be resolved")
         model = resolve_model(session, teacher.project_id, model, field=f"teacher {teacher.name!r}: model")
     return TeacherSpec(teacher.backend, model, teacher.base_url, api_key_of(teacher), teacher.settings)
 
@@ -73,7 +75,8 @@ class LazyTeacher:
     whole never starts vLLM (minutes of model loading on a GPU host) or loads transformers weights."""
 
     def __init__(self, name: str, build: Callable[[], TeacherBackend]):
-        self.name, self._build, self._inner = name, build, None
+        self.name, self._build = name, build
+        self._inner: TeacherBackend | None = None
 
     @property
     def started(self) -> bool:

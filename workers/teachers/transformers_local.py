@@ -69,7 +69,8 @@ def load(model: str, device: str = "auto", dtype: str = "auto") -> Loaded:
                 torch_dtype = getattr(torch, _DTYPES.get(dtype, dtype), None)
                 if not isinstance(torch_dtype, torch.dtype):
                     raise ValueError(f"unknown dtype {dtype!r}: use auto, bfloat16, float16 or float32")
-            lm = AutoModelForCausalLM.from_pretrained(model, dtype=torch_dtype).to(device).eval()
+            # transformers wraps `to` in functools.wraps(nn.Module.to), whose type takes the model as self
+            lm = AutoModelForCausalLM.from_pretrained(model, dtype=torch_dtype).to(device).eval()  # type: ignore[arg-type]
             stop_ids = {tok.eos_token_id, tok.pad_token_id, *_ids(lm.generation_config.eos_token_id)}
             _models[key] = Loaded(tok, lm, frozenset(i for i in stop_ids if i is not None))
         return _models[key]

@@ -47,8 +47,8 @@ def generation_config(base: str, pad_token_id: int | None):
 
 def lineage(run_id: int, snapshot_id: int, checkpoint: str | None) -> dict[str, Any]:
     with session_scope() as s:
-        run = s.get(Run, run_id)
-        snap = s.get(DatasetSnapshot, snapshot_id)
+        run = s.get_one(Run, run_id)
+        snap = s.get_one(DatasetSnapshot, snapshot_id)
         source_run = s.get(Run, snap.run_id) if snap.run_id else None
         teacher_id = (source_run.teacher_id if source_run else None) or run.teacher_id
         teacher = s.get(Teacher, teacher_id) if teacher_id else None

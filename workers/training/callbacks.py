@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 def write_metrics(stage_id: int, summary: dict[str, Any]) -> None:
     """Store the live summary on the stage (checked against TrainSummary, as the final one is)."""
     with session_scope() as s:
-        s.get(RunStage, stage_id).metrics = TrainSummary.model_validate(summary).model_dump(mode="json")
+        s.get_one(RunStage, stage_id).metrics = TrainSummary.model_validate(summary).model_dump(mode="json")
 
 
 def thin(series: list[dict], limit: int = SERIES_MAX) -> list[dict]:

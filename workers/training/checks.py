@@ -8,7 +8,7 @@ recorded in the summary.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,7 +192,7 @@ def run_checks(
     max_length: int | None,
     model_max: int | None,
     too_long: str,
-    overrides: list[str],
+    overrides: Sequence[str],
     stops: set[int],
 ) -> Report:
     """Every registered check that applies to the method, in the registry's order."""

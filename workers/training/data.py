@@ -30,7 +30,7 @@ class SnapshotRef:
 def resolve_snapshot(run_id: int, snapshot_id: int | None) -> SnapshotRef:
     """The recipe's snapshot_id (of the run's project), else the one the run's snapshot stage wrote."""
     with session_scope() as s:
-        run = s.get(Run, run_id)
+        run = s.get_one(Run, run_id)
         if snapshot_id is None:
             snapshot_id = ((run.summary or {}).get("snapshot") or {}).get("snapshot_id")
             if snapshot_id is None:

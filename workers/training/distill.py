@@ -20,7 +20,7 @@ from workers.training.student import load_model, load_tokenizer
 
 def teacher_path(run_id: int) -> str:
     with session_scope() as s:
-        run = s.get(Run, run_id)
+        run = s.get_one(Run, run_id)
         teacher = s.get(Teacher, run.teacher_id) if run.teacher_id else None
         if teacher is None or not runs_locally(teacher.backend, teacher.base_url):
             raise Invalid(

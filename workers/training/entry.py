@@ -20,8 +20,8 @@ def main(stage_id: int, result: Path) -> None:
     from workers.stages.train import train
 
     with session_scope() as s:
-        stage = s.get(RunStage, stage_id)
-        run = s.get(Run, stage.run_id)
+        stage = s.get_one(RunStage, stage_id)
+        run = s.get_one(Run, stage.run_id)
         ctx = StageContext(stage.id, run.id, run.recipe, run.prompt_set_id, kind="train")
     ctx.settings = settings_for("train", ctx.recipe)
     summary = train(ctx, distributed_rank=PartialState().process_index)

@@ -11,6 +11,7 @@ import logging
 from backend.core.db import session_scope
 from backend.runs.models import Run
 from backend.training.schemas import GRPOSettings, TrainBase
+from backend.verifiers.filter import FilterSettings
 from backend.verifiers.registry import VerifierCombo
 from workers.runner import settings_for
 from workers.training import checks
@@ -27,8 +28,8 @@ def verifiers_for(run_id: int, snap: SnapshotRef) -> VerifierCombo:
     with session_scope() as s:
         source = s.get(Run, snap.run_id) if snap.run_id else None
         recipe = source.recipe if source is not None and "filter" in source.recipe.get("stages", []) else None
-        recipe = recipe or s.get(Run, run_id).recipe
-    return settings_for("filter", recipe).verifiers
+        recipe = recipe or s.get_one(Run, run_id).recipe
+    return settings_for("filter", recipe, FilterSettings).verifiers
 
 
 def reward_function(combo: VerifierCombo):

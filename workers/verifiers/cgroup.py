@@ -49,7 +49,7 @@ class Group:
     prefixes a command so that it joins the group before it starts anything; on exit every process
     left in it is killed and the group removed."""
 
-    def __init__(self, limits):
+    def __init__(self, limits) -> None:
         self.limit = limits.max_processes
         self.path: Path | None = None
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from backend.verifiers.settings import CodeSettings
 from workers.verifiers import extract, sandbox
-from workers.verifiers.verdict import Item, Verdict, verdict
+from workers.verifiers.verdict import Item, Status, Verdict, verdict
 
 NAME, VERSION = "code", "1"
 _LANG = re.compile(r"[ \t]*(\w*)")
@@ -54,7 +54,8 @@ def fenced_blocks(text: str) -> list[tuple[str, str]]:
         end = text.find("```", line_end + 1)
         if end < 0:  # no later fence can close either: each needs a ``` after this line
             break
-        out.append((_LANG.match(text, start + 3, line_end).group(1), text[line_end + 1 : end]))
+        lang = _LANG.match(text, start + 3, line_end)  # always a match: all of _LANG is optional
+        out.append((lang.group(1) if lang else "", text[line_end + 1 : end]))
         i = end + 3
     return out
 
@@ -248,6 +249,7 @@ def verify_batch(items: list[Item], settings: CodeSettings) -> list[Verdict]:
     for i, rs in per_item.items():
         statuses = {r["status"] for r in rs}
         passed = sum(r["status"] == "passed" for r in rs)
+        status: Status
         if statuses == {"passed"}:
             status = "passed"
         elif statuses - {"passed", "timeout", "error"}:

@@ -7,7 +7,7 @@ import time
 
 from backend.verifiers.settings import MatchSettings, RegexSettings
 from workers.verifiers import extract, first_tier
-from workers.verifiers.verdict import Item, Verdict, verdict
+from workers.verifiers.verdict import Item, Status, Verdict, verdict
 
 VERSION = "1"
 _PUNCT_ENDS = re.compile(r"^[\s\"'`.,;:!?*]+|[\s\"'`.,;:!?*]+$")
@@ -35,6 +35,7 @@ def _match(items: list[Item], s: MatchSettings, name: str, norm) -> list[Verdict
             out.append(verdict(name, VERSION, "reference_unparseable", reason="no reference"))
             continue
         answer = _answer(item, s.extract)
+        status: Status
         if not answer:
             status = "unparseable"
         else:

@@ -7,7 +7,7 @@ import time
 
 from backend.verifiers.settings import FormatSettings
 from workers.verifiers import extract
-from workers.verifiers.verdict import Item, Verdict, verdict
+from workers.verifiers.verdict import Item, Status, Verdict, verdict
 
 NAME, VERSION = "format", "1"
 
@@ -41,6 +41,6 @@ def verify_batch(items: list[Item], settings: FormatSettings) -> list[Verdict]:
     for item in items:
         t0 = time.perf_counter()
         failed = failures(item, settings)
-        status = "wrong" if failed else "passed"
+        status: Status = "wrong" if failed else "passed"
         out.append(verdict(NAME, VERSION, status, (time.perf_counter() - t0) * 1000, failed=failed))
     return out

@@ -504,7 +504,7 @@ def _one(h: Harness, code: str, entry_point: str | None, setup: str | None) -> d
     try:
         if setup:  # the prompt's own helpers (HumanEval's poly, encode_cyclic): the tests use these,
             exec(compile(setup, "setup.py", "exec"), ns)  # never the answer's redefinitions of them
-            if entry_point in h.names:
+            if entry_point is not None and entry_point in h.names:
                 ns[entry_point] = Proxy(h, entry_point)
         exec(compile(code, "tests.py", "exec"), ns)
         if entry_point:

@@ -54,9 +54,10 @@ def _bits(e) -> float | None:
         return math.log2(max(abs(e.p), abs(e.q), 1))
     if isinstance(e, Add | Mul):
         parts = [_bits(a) for a in e.args]
-        if None in parts:
+        known = [p for p in parts if p is not None]
+        if len(known) < len(parts):
             return None
-        return max(parts) + math.log2(len(parts)) if isinstance(e, Add) else sum(parts)  # type: ignore[arg-type]
+        return max(known) + math.log2(len(known)) if isinstance(e, Add) else sum(known)
     if isinstance(e, Pow):
         base, expt = _bits(e.base), _bits(e.exp)
         if base is None or expt is None:
@@ -134,7 +135,8 @@ def _first(item: Item, s: MathSettings) -> Verdict | tuple[str, str]:
             return verdict(NAME, VERSION, decided, answer=answer[:200], form=form, tier="first")
     # Past the first tier's digits, sympy would spend its time (or fail on the int-string limit) on a
     # number no verdict can come of: settled here, never in the pool.
-    for text, status in ((reference, "reference_unparseable"), (answer, "unparseable")):
+    settled: tuple[tuple[str, Status], ...] = ((reference, "reference_unparseable"), (answer, "unparseable"))
+    for text, status in settled:
         if first_tier.too_long(text):
             why = f"a number of more than {first_tier.MAX_DIGITS:,} digits"
             return verdict(NAME, VERSION, status, answer=answer[:200], form=form, reason=why)

@@ -42,9 +42,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 _ROOT = str(Path(__file__).resolve().parents[2])
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -109,13 +110,13 @@ class _Spawner:
             except BaseException as exc:  # noqa: BLE001 - handed to the caller
                 fut.set_exception(exc)
 
-    def run(self, fn):
+    def run(self, fn: Callable[[], T]) -> T:
         with self._lock:
             if self._pid != os.getpid():  # first use, or a forked child: the thread is not there
                 self._q = queue.SimpleQueue()
                 threading.Thread(target=self._loop, name="verifier-spawner", daemon=True).start()
                 self._pid = os.getpid()
-        fut: Future = Future()
+        fut: Future[T] = Future()
         self._q.put((fn, fut))
         return fut.result()
 

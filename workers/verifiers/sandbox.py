@@ -226,7 +226,7 @@ def _drain(fd: int | None) -> str:
     """All that is left in a pipe (its writers are gone): the report's text, or bwrap's status lines."""
     if fd is None:
         return ""
-    chunks = []
+    chunks: list[bytes] = []
     os.set_blocking(fd, False)
     try:
         while len(chunks) < 64:

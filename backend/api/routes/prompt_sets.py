@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path as FsPath
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from pydantic import BaseModel, ValidationError
@@ -25,6 +25,7 @@ from backend.teachers.service import get_teacher
 router = APIRouter(prefix="/projects/{project_id}/prompt-sets", tags=["prompt-sets"])
 PromptSetId = PathId
 CHUNK = 1 << 20
+M = TypeVar("M", bound=BaseModel)
 
 
 def _save_upload(upload: UploadFile, dest_dir: FsPath) -> FsPath:
@@ -47,7 +48,7 @@ def _save_upload(upload: UploadFile, dest_dir: FsPath) -> FsPath:
     return path
 
 
-def _parse_form_json(raw: str | None, model: type[BaseModel], field: str) -> BaseModel | None:
+def _parse_form_json(raw: str | None, model: type[M], field: str) -> M | None:
     """Multipart forms carry nested settings as JSON strings; validate them like a JSON body."""
     if not raw:
         return None

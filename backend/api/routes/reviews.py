@@ -78,7 +78,9 @@ def state(session: SessionDep, access: Viewer, run_id: RunId) -> QueueOut:
                 Review.decision.in_(["accept", "reject", "edit"]),
             )
             .group_by(Review.reviewer_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     agree = agreement(session, run_id=run.id)
     stage = review_stage(session, run=run)

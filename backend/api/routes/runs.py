@@ -13,7 +13,7 @@ from backend.datasets import export
 from backend.prompts.models import Prompt
 from backend.prompts.service import get_prompt_set
 from backend.rollouts.estimate import estimate
-from backend.rollouts.schemas import RolloutEstimate
+from backend.rollouts.schemas import RolloutEstimate, RolloutSettings
 from backend.runs import lifecycle, service
 from backend.runs.models import Run, Status
 from backend.runs.schemas import (
@@ -111,7 +111,11 @@ def estimate_rollout(session: SessionDep, access: Viewer, recipe: Recipe) -> Rol
     pset = get_prompt_set(session, project=access.project, prompt_set_id=recipe.prompt_set_id)
     teacher = get_teacher(session, project=access.project, teacher_id=recipe.teacher_id)
     return estimate(
-        session, project_id=access.project.id, prompt_set=pset, teacher=teacher, settings=recipe.rollout
+        session,
+        project_id=access.project.id,
+        prompt_set=pset,
+        teacher=teacher,
+        settings=recipe.settings_of("rollout", RolloutSettings),
     )
 
 

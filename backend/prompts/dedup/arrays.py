@@ -72,7 +72,9 @@ class SortedArray:
         self.values = values
         self.bits = max(1, values.size.bit_length() - 2)
         counts = np.bincount((values >> U64(64 - self.bits)).astype(np.intp), minlength=1 << self.bits)
-        self.directory = np.zeros((1 << self.bits) + 1, dtype=np.int32 if values.size < 2**31 else np.int64)
+        self.directory: np.ndarray = np.zeros(
+            (1 << self.bits) + 1, dtype=np.int32 if values.size < 2**31 else np.int64
+        )
         np.cumsum(counts, out=self.directory[1:])
 
     @property

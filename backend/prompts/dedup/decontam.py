@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, overload
 
 import numpy as np
 
@@ -46,10 +47,15 @@ class Decontaminator:
     def stats(self) -> dict[str, int]:
         return {"checked": self.checked, "matched": self.matched, "eval_grams": int(self._grams.size)}
 
-    def match_batch(self, texts: Sequence[str], words: Words | None = None) -> list[int | None]:
+    @overload
+    def match_batch(self, texts: Sequence[str], words: None = None) -> list[int | None]: ...
+    @overload
+    def match_batch(self, texts: Sequence[Any], words: Words) -> list[int | None]: ...
+    def match_batch(self, texts: Sequence[Any], words: Words | None = None) -> list[int | None]:
         """For each text, the index of the first evaluation row it shares an n-gram with, or None.
 
-        `words`: word_hashes(texts), when the caller already has them.
+        `words`: word_hashes(texts), when the caller already has them; only the count of texts is read
+        then, so range(n) will do.
         """
         out: list[int | None] = []
         none = np.iinfo(np.int64).max

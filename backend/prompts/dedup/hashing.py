@@ -102,7 +102,8 @@ def chunk_word_hashes(texts: Sequence[str]) -> Words:
     nbytes = np.fromiter(map(len, texts), np.int64, len(texts))
     joined = " ".join(["", *texts, _PAD])  # a separator on both sides of every text
     if joined.isascii():  # lower-case A-Z 8 bytes at a time (bytes below 0x80 never carry)
-        x = np.frombuffer(joined.encode("ascii"), U64, count=len(joined) // 8)
+        size = len(joined)  # ASCII: as many bytes as characters
+        x = np.frombuffer(joined.encode("ascii"), U64, count=size // 8)
         with np.errstate(over="ignore"):
             buf = x + _SWAR_A
             upper = x + _SWAR_Z
@@ -118,9 +119,10 @@ def chunk_word_hashes(texts: Sequence[str]) -> Words:
                 nbytes[i] = len(texts[i].encode("utf-8", "surrogatepass"))
         # normalised texts are already lower case (str.lower is idempotent), and bytes.lower() lowers
         # only A-Z: the same bytes as str.lower() of the whole string, then encoded
-        joined = " ".join(["", *texts, _PAD]).encode("utf-8", "surrogatepass").lower()
-        buf = np.frombuffer(joined, U64, count=len(joined) // 8)
-    raw = buf.view(np.uint8)[: len(joined) - len(_PAD)]
+        encoded = " ".join(["", *texts, _PAD]).encode("utf-8", "surrogatepass").lower()
+        size = len(encoded)
+        buf = np.frombuffer(encoded, U64, count=size // 8)
+    raw = buf.view(np.uint8)[: size - len(_PAD)]
     sep = raw <= 32
     low = np.flatnonzero(raw < 32)
     if low.size:  # control characters other than whitespace belong to words, as in str.split()

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -90,12 +90,19 @@ class NearDeduper:
             "rows_per_band": self.rows_per_band,
         }
 
+    @overload
     def add_batch(
-        self, keys: Sequence[Any], texts: Sequence[str], words: Words | None = None
+        self, keys: Sequence[Any], texts: Sequence[str], words: None = None
+    ) -> list[Any | None]: ...
+    @overload
+    def add_batch(self, keys: Sequence[Any], texts: Sequence[Any], words: Words) -> list[Any | None]: ...
+    def add_batch(
+        self, keys: Sequence[Any], texts: Sequence[Any], words: Words | None = None
     ) -> list[Any | None]:
         """For each text, None if it is kept, else the key of the earlier row it nearly duplicates.
 
-        `words`: word_hashes(texts), when the caller already has them.
+        `words`: word_hashes(texts), when the caller already has them; only the count of texts is read
+        then, so range(n) will do.
         """
         if len(keys) != len(texts) or (words is not None and words[1].size != len(texts)):
             raise ValueError("keys, texts and words differ in length")

@@ -9,6 +9,7 @@ verdict and only verifies what has no final verdict yet. Each attempt's decision
 from __future__ import annotations
 
 from backend.rollouts.metrics import covered_positions
+from backend.rollouts.schemas import RolloutSettings
 from backend.runs.stages import STAGES
 from backend.verifiers.filter import FilterSettings
 from workers.celery_app import celery_app
@@ -21,8 +22,8 @@ KIND = STAGES["filter"]
 
 def plan_and_dispatch(ctx: StageContext) -> None:
     """Chunks over the prompts the rollout covered; n attempts each at most."""
-    settings: FilterSettings = ctx.settings
-    rollout = settings_for("rollout", ctx.recipe)
+    settings = ctx.settings_as(FilterSettings)
+    rollout = settings_for("rollout", ctx.recipe, RolloutSettings)
     return FANOUT.dispatch(
         ctx,
         positions=lambda run: covered_positions(run.prompt_set_id, rollout),

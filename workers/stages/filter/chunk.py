@@ -9,11 +9,12 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import Session
 
 from backend.prompts.models import Prompt
 from backend.rollouts.metrics import split_filter
+from backend.rollouts.schemas import RolloutSettings
 from backend.runs.models import Run, RunStage, StageChunk, Status
 from backend.samples.models import Generation, Verdict
 from backend.verifiers.filter import FilterSettings
@@ -39,7 +40,7 @@ class FilterJob:
     first: int
     last: int
     settings: FilterSettings
-    split_where: object
+    split_where: ColumnElement[bool]
 
     @property
     def final(self) -> tuple[str, str]:
@@ -47,7 +48,7 @@ class FilterJob:
 
 
 def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> FilterJob:
-    rollout = settings_for("rollout", run.recipe)
+    rollout = settings_for("rollout", run.recipe, RolloutSettings)
     return FilterJob(
         stage_id=stage.id,
         chunk_id=chunk.id,
@@ -55,7 +56,7 @@ def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> Filte
         prompt_set_id=run.prompt_set_id,
         first=chunk.first_position,
         last=chunk.last_position,
-        settings=settings_for("filter", run.recipe),
+        settings=settings_for("filter", run.recipe, FilterSettings),
         split_where=split_filter(rollout),
     )
 

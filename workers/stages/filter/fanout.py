@@ -15,7 +15,7 @@ from workers.fanout import Fanout
 
 def summarize(session: Session, stage: RunStage) -> dict[str, Any]:
     totals, statuses = chunk_totals(session, stage_id=stage.id)
-    run = session.get(Run, stage.run_id)
+    run = session.get_one(Run, stage.run_id)
     rollout = (run.summary or {}).get("rollout") or {}
     verified, accepted = int(totals.get("verified", 0)), int(totals.get("accepted", 0))
     cost, gpu = float(rollout.get("cost_usd") or 0.0), float(rollout.get("gpu_seconds") or 0.0)

@@ -46,7 +46,7 @@ class VerdictWriter:
                 if verifier == self.final:
                     counts["verified"] += n
                     counts[outcome(Judged(verifier, "", status).passed)] += n
-            chunk = s.get(StageChunk, self.chunk_id)
+            chunk = s.get_one(StageChunk, self.chunk_id)
             chunk.counters = {
                 **{k: (chunk.counters or {}).get(k, 0) for k in ("verify_ms",)},
                 "verified": counts["verified"],
@@ -61,12 +61,12 @@ class VerdictWriter:
         now = datetime.now(UTC)
         with session_scope() as s:
             counts, per_verifier = store_verdicts(s, run_id=self.run_id, ids=ids, verdicts=verdicts, now=now)
-            chunk = s.get(StageChunk, self.chunk_id)
+            chunk = s.get_one(StageChunk, self.chunk_id)
             more: dict[str, Any] = {**counts, "verify_ms": verify_ms}
             more.update({f"v:{name}": dict(c) for name, c in per_verifier.items()})
             chunk.counters = add_counters(chunk.counters or {}, more)
             chunk.heartbeat_at = now
-            stage = s.get(RunStage, self.stage_id)
+            stage = s.get_one(RunStage, self.stage_id)
             if time.monotonic() - self._last_progress >= self._interval:
                 self._last_progress = time.monotonic()
                 s.flush()
@@ -86,7 +86,7 @@ class VerdictWriter:
                 .group_by(Generation.prompt_id)
             ).all()
             hist = Counter(pass_rate_bucket(acc, total) for _, total, acc in rows)
-            chunk = s.get(StageChunk, self.chunk_id)
+            chunk = s.get_one(StageChunk, self.chunk_id)
             chunk.counters = {
                 **(chunk.counters or {}),
                 "prompts": len(rows),

@@ -13,6 +13,7 @@ from backend.judge.labels import pairs_for
 from backend.judge.schemas import JudgeSettings
 from backend.judge.service import get_rubric
 from backend.rollouts.metrics import covered_positions
+from backend.rollouts.schemas import RolloutSettings
 from backend.runs.models import Run, RunStage
 from backend.runs.stages import STAGES
 from backend.teachers.models import Teacher
@@ -45,8 +46,8 @@ def thresholds_for(s, settings: JudgeSettings, rubric) -> dict:
 
 
 def plan_and_dispatch(ctx: StageContext) -> None:
-    settings: JudgeSettings = ctx.settings
-    rollout = settings_for("rollout", ctx.recipe)
+    settings = ctx.settings_as(JudgeSettings)
+    rollout = settings_for("rollout", ctx.recipe, RolloutSettings)
 
     def prepare(s, stage: RunStage, run: Run) -> None:
         rubric = get_rubric(s, project_id=run.project_id, version=settings.rubric_version)

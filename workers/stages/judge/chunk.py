@@ -75,7 +75,9 @@ def _work(job: JudgeJob) -> tuple[list[int], list[tuple[int, bool | None, list[d
                         Verdict.verifier == name,
                         Verdict.verifier_version == version,
                     )
-                ).all()
+                )
+                .tuples()
+                .all()
             )
     todo = []
     for gid, content, reasoning, text, system, messages, reference in rows:
@@ -104,7 +106,7 @@ def _cached(keys: list[str]) -> dict[str, Completion]:
 
 def _refuses_json(c: Completion) -> bool:
     """An endpoint that does not take response_format answers 400/422 at once."""
-    return bool(c.error) and c.error.startswith(("http 400", "http 422"))
+    return c.error is not None and c.error.startswith(("http 400", "http 422"))
 
 
 async def _judge(job: JudgeJob, todo, writer: JudgeWriter) -> None:

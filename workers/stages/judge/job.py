@@ -8,13 +8,17 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from backend.core.errors import Invalid
 from backend.judge.models import Rubric
 from backend.judge.prompt import read_reply
+from backend.judge.schemas import JudgeSettings
 from backend.judge.service import get_rubric
 from backend.prices.service import Quote, quote_for
 from backend.rollouts.requests import endpoint_of
+from backend.rollouts.schemas import RolloutSettings
 from backend.runs.models import Run, RunStage, StageChunk
 from backend.teachers.models import Teacher
+from backend.verifiers.filter import FilterSettings
 from workers.runner import settings_for
 from workers.teachers.base import Completion, Sampling
 from workers.teachers.factory import TeacherSpec, teacher_spec
@@ -58,8 +62,10 @@ def _rubric_dict(r: Rubric) -> dict[str, Any]:
 
 
 def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> JudgeJob:
-    settings = settings_for("judge", run.recipe)
+    settings = settings_for("judge", run.recipe, JudgeSettings)
     teacher = s.get(Teacher, settings.teacher_id or run.teacher_id)
+    if teacher is None:  # deleted since the stage was planned (runs.teacher_id is SET NULL)
+        raise Invalid(f"judge.teacher_id: no teacher {settings.teacher_id or run.teacher_id} any more")
     fixed = stage.metrics or {}
     rubric = get_rubric(s, project_id=run.project_id, version=fixed.get("rubric_version"))
     head = {
@@ -76,13 +82,13 @@ def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> Judge
         first=chunk.first_position,
         last=chunk.last_position,
         settings=settings,
-        rollout=settings_for("rollout", run.recipe),
+        rollout=settings_for("rollout", run.recipe, RolloutSettings),
         teacher=teacher_spec(teacher),
         quote=quote_for(s, teacher=teacher),
         rubric=_rubric_dict(rubric),
         thresholds=fixed["thresholds"],
         cache_prefix=orjson.dumps(head, option=orjson.OPT_SORT_KEYS),
-        filter_final=final_of(settings_for("filter", run.recipe).verifiers)
+        filter_final=final_of(settings_for("filter", run.recipe, FilterSettings).verifiers)
         if "filter" in run.recipe.get("stages", [])
         else None,
     )

@@ -59,7 +59,7 @@ class JudgeWriter:
                 )
                 .group_by(Verdict.status)
             ).all()
-            chunk = s.get(StageChunk, self.job.chunk_id)
+            chunk = s.get_one(StageChunk, self.job.chunk_id)
             kept = {
                 k: (chunk.counters or {}).get(k, 0)
                 for k in ("cost_usd", "prompt_tokens", "completion_tokens", "cached")
@@ -115,10 +115,10 @@ class JudgeWriter:
                 more["cost_usd"] = job.quote.cost(
                     prompt_tokens=tokens_in, completion_tokens=tokens_out, gpu_seconds=0.0
                 )
-            chunk = s.get(StageChunk, job.chunk_id)
+            chunk = s.get_one(StageChunk, job.chunk_id)
             chunk.counters = add_counters(chunk.counters or {}, more)
             chunk.heartbeat_at = now
-            stage = s.get(RunStage, job.stage_id)
+            stage = s.get_one(RunStage, job.stage_id)
             if time.monotonic() - self._last >= self._interval:
                 self._last = time.monotonic()
                 s.flush()

@@ -28,13 +28,13 @@ KIND = STAGES["rollout"]
 
 def plan_and_dispatch(ctx: StageContext) -> None:
     """Plan the chunks (once), then queue a task for every chunk not yet done."""
-    settings: RolloutSettings = ctx.settings
+    settings = ctx.settings_as(RolloutSettings)
 
     def chunk_queue(s, stage: RunStage, run: Run) -> str:
         teacher = s.get(Teacher, run.teacher_id) if run.teacher_id else None
         if teacher is None:
             raise Invalid("the run's teacher no longer exists", code="teacher_missing")
-        return KIND.chunk_queue(s, run)
+        return KIND.chunk_queue(s, run) if KIND.chunk_queue else KIND.queue
 
     return FANOUT.dispatch(
         ctx,

@@ -26,7 +26,10 @@ from workers.verifiers.verify import verify_many
 
 def verify_and_tally(job: ChunkJob, prompt_ids: list[int]) -> dict[int, tuple[int, int]]:
     """Verify the prompts' attempts that have no final verdict yet; then (passed, failed) per prompt."""
-    name, version = final_of(job.verifiers)
+    combo = job.verifiers
+    if combo is None:  # build_job sets it wherever the rollout is adaptive, the only caller's case
+        raise ValueError(f"chunk {job.chunk_id}: adaptive sampling without the filter's verifiers")
+    name, version = final_of(combo)
     decided = exists().where(
         and_(
             Verdict.generation_id == Generation.id,
@@ -58,7 +61,7 @@ def verify_and_tally(job: ChunkJob, prompt_ids: list[int]) -> dict[int, tuple[in
             )
             for _, c, r, f, ref, meta in rows
         ]
-        verdicts = verify_many(job.verifiers, items)
+        verdicts = verify_many(combo, items)
         with session_scope() as s:
             store_verdicts(
                 s, run_id=job.run_id, ids=[r[0] for r in rows], verdicts=verdicts, now=datetime.now(UTC)
@@ -79,12 +82,15 @@ def verify_and_tally(job: ChunkJob, prompt_ids: list[int]) -> dict[int, tuple[in
 def record_skipped(job: ChunkJob) -> None:
     """The chunk's attempts never asked for: n per prompt, less those it holds."""
     with session_scope() as s:
-        prompts = s.scalar(select(func.count()).select_from(Prompt).where(*job.prompts_where()))
+        prompts = s.scalar(select(func.count()).select_from(Prompt).where(*job.prompts_where())) or 0
         pids = select(Prompt.id).where(*job.prompts_where()).scalar_subquery()
-        have = s.scalar(
-            select(func.count()).where(Generation.run_id == job.run_id, Generation.prompt_id.in_(pids))
-        )
-        chunk = s.get(StageChunk, job.chunk_id)
+        have = (
+            s.scalar(
+                select(func.count()).where(Generation.run_id == job.run_id, Generation.prompt_id.in_(pids))
+            )
+            or 0
+        )  # counts: never NULL
+        chunk = s.get_one(StageChunk, job.chunk_id)
         chunk.counters = {**(chunk.counters or {}), "skipped": max(prompts * job.settings.n - have, 0)}
 
 
@@ -100,7 +106,7 @@ async def generate_adaptive(job: ChunkJob, requests: list[Request], generate) ->
             passed, failed = tally.get(pid, (0, 0))
             if not left or (k is not None and passed >= k) or (m is not None and failed >= m):
                 continue
-            want = k - passed if k is not None else m - failed
+            want = k - passed if k is not None else m - failed if m is not None else len(left)
             take, remaining[pid] = left[:want], left[want:]
             batch.append(Request(key=(pid, [a for a, _ in take], [c for _, c in take]), messages=convo[pid],
                                  n=len(take)))  # fmt: skip

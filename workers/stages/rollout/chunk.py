@@ -174,7 +174,7 @@ async def _drive(first: ChunkJob, task_id: str | None) -> None:
             done, _ = await asyncio.wait(
                 active, timeout=0.05 if more and not stop else None, return_when=asyncio.FIRST_COMPLETED
             )
-            ended = []
+            ended: list[tuple[ChunkJob, Status, str | None]] = []
             for task in done:
                 job = active.pop(task)
                 exc = task.exception()

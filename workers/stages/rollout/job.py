@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from backend.core.errors import Invalid
 from backend.prices.service import Quote, quote_for
 from backend.prompts.models import Prompt
 from backend.rollouts.metrics import split_filter
@@ -13,6 +14,7 @@ from backend.rollouts.requests import cache_prefix, resolved
 from backend.rollouts.schemas import RolloutSettings
 from backend.runs.models import Run, RunStage, StageChunk
 from backend.teachers.models import Teacher
+from backend.verifiers.filter import FilterSettings
 from backend.verifiers.registry import VerifierCombo
 from workers.runner import settings_for
 from workers.teachers.base import Sampling
@@ -20,6 +22,8 @@ from workers.teachers.factory import TeacherSpec, teacher_spec
 
 
 def sampling_of(settings: RolloutSettings) -> Sampling:
+    if settings.max_tokens is None:  # a chunk's settings are resolved() at its claim
+        raise ValueError("sampling_of takes resolved settings: max_tokens is still auto")
     return Sampling(
         temperature=settings.temperature,
         top_p=settings.top_p,
@@ -57,8 +61,11 @@ class ChunkJob:
 
 def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> ChunkJob:
     """The fan-out's build hook: everything the chunk's generation needs, read in the claim."""
-    teacher = s.get(Teacher, run.teacher_id)
-    settings = resolved(settings_for("rollout", run.recipe), teacher)  # max_tokens decided (auto)
+    teacher = s.get(Teacher, run.teacher_id) if run.teacher_id else None
+    if teacher is None:  # deleted since the stage was planned (runs.teacher_id is SET NULL)
+        raise Invalid("the run's teacher no longer exists", code="teacher_missing")
+    # max_tokens decided (auto)
+    settings = resolved(settings_for("rollout", run.recipe, RolloutSettings), teacher)
     return ChunkJob(
         stage_id=stage.id,
         chunk_id=chunk.id,
@@ -71,7 +78,9 @@ def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> Chunk
         first=chunk.first_position,
         last=chunk.last_position,
         prompt_set_id=run.prompt_set_id,
-        verifiers=settings_for("filter", run.recipe).verifiers if _adaptive(settings) else None,
+        verifiers=settings_for("filter", run.recipe, FilterSettings).verifiers
+        if _adaptive(settings)
+        else None,
     )
 
 

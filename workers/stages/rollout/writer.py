@@ -87,7 +87,7 @@ class GenerationWriter:
         """Reset the chunk's counters from what is stored; failed attempts will be asked again."""
         job = self.job
         with session_scope() as s:
-            chunk = s.get(StageChunk, job.chunk_id)
+            chunk = s.get_one(StageChunk, job.chunk_id)
             pids = select(Prompt.id).where(*job.prompts_where()).scalar_subquery()
             stats = s.execute(
                 select(
@@ -187,7 +187,7 @@ class GenerationWriter:
                 s.execute(
                     dialect_insert()(ResponseCache).on_conflict_do_nothing(index_elements=["key"]), entries
                 )
-            chunk = s.get(StageChunk, job.chunk_id)
+            chunk = s.get_one(StageChunk, job.chunk_id)
             more: dict[str, Any] = {**counts, "gpu_seconds": gpu_seconds}
             if failures:
                 more["failures"] = dict(failures)
@@ -197,7 +197,7 @@ class GenerationWriter:
                 )
             chunk.counters = add_counters(chunk.counters or {}, more)
             chunk.heartbeat_at = now
-            stage = s.get(RunStage, job.stage_id)
+            stage = s.get_one(RunStage, job.stage_id)
             if time.monotonic() - self._last_progress >= self._interval:
                 self._last_progress = time.monotonic()
                 s.flush()
