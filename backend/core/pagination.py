@@ -46,13 +46,15 @@ def keyset(
     limit: int,
     cursor: str | None,
     descending: bool = True,
+    columns: bool = False,
 ) -> tuple[Sequence[Any], str | None]:
-    """Run stmt one page at a time; returns the rows and the cursor for the next page."""
+    """Run stmt one page at a time; returns the rows and the cursor for the next page. columns: stmt
+    selects plain columns (one of them id_col) and the rows are Core rows, not ORM objects."""
     if cursor:
         last = decode_cursor(cursor)
         stmt = stmt.where(id_col < last if descending else id_col > last)
     stmt = stmt.order_by(id_col.desc() if descending else id_col.asc()).limit(limit + 1)
-    rows = session.scalars(stmt).all()
+    rows = (session.execute(stmt) if columns else session.scalars(stmt)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (encode_cursor(getattr(rows[-1], id_col.key)) if more and rows else None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.core.errors import Conflict, NotFound
@@ -65,12 +65,38 @@ def get_run(session: Session, *, project: Project, run_id: int) -> Run:
     return run
 
 
+def _partly_failed():
+    """The partly_failed note of the first stage kind (registry order) whose summary has one, read in
+    SQL so that the list never loads the summaries themselves."""
+    notes = [
+        Run.summary[(k.name, "partly_failed")].as_string()
+        for k in STAGES.values()
+        if "partly_failed" in k.summary.model_fields
+    ]
+    return (func.coalesce(*notes) if len(notes) > 1 else notes[0]).label("partly_failed")
+
+
+# RunListItem's fields, in its order; plain columns, so no JSON column is read or parsed per row.
+LIST_COLUMNS = (
+    Run.id,
+    Run.project_id,
+    Run.name,
+    Run.status,
+    Run.prompt_set_id,
+    Run.teacher_id,
+    _partly_failed(),
+    Run.created_at,
+    Run.started_at,
+    Run.finished_at,
+)
+
+
 def list_runs(
     session: Session, *, project: Project, limit: int, cursor: str | None, status: Status | None = None
-) -> tuple[list[Run], str | None]:
-    """A page of runs, newest first."""
-    stmt = select(Run).where(Run.project_id == project.id)
+) -> tuple[list[dict], str | None]:
+    """A page of runs, newest first, as RunListItem's fields (plain values, in their declared types)."""
+    stmt = select(*LIST_COLUMNS).where(Run.project_id == project.id)
     if status is not None:
         stmt = stmt.where(Run.status == status)
-    rows, nxt = keyset(session, stmt, Run.id, limit=limit, cursor=cursor)
-    return list(rows), nxt
+    rows, nxt = keyset(session, stmt, Run.id, limit=limit, cursor=cursor, columns=True)
+    return [r._asdict() for r in rows], nxt

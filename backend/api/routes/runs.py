@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from backend.api.deps import Maintainer, SessionDep, Viewer
+from backend.api.json_body import json_response
 from backend.core.errors import Invalid
 from backend.core.ids import BigPathId, PathId
 from backend.core.pagination import Page
@@ -20,6 +21,7 @@ from backend.runs.schemas import (
     Recipe,
     RunCreate,
     RunDetail,
+    RunListItem,
     RunOut,
     StageKindOut,
     StageOut,
@@ -50,17 +52,19 @@ def _detail(session, run: Run) -> RunDetail:
     return RunDetail(**RunOut.model_validate(run).model_dump(), stages=stages)
 
 
-@router.get("/runs", operation_id="listRuns")
+@router.get("/runs", operation_id="listRuns", response_model=Page[RunListItem])
 def list_runs(
     session: SessionDep,
     access: Viewer,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
     status: Status | None = None,
-) -> Page[RunOut]:
-    """Runs, newest first, a page at a time (pass next_cursor back as cursor)."""
+) -> Response:
+    """Runs, newest first, a page at a time (pass next_cursor back as cursor). Each item is the run's
+    list view; GET .../runs/{run_id} has its recipe, summary and error."""
     rows, nxt = service.list_runs(session, project=access.project, limit=limit, cursor=cursor, status=status)
-    return Page[RunOut](items=[RunOut.model_validate(r) for r in rows], next_cursor=nxt)
+    # rows hold RunListItem's fields in their declared types: serialised once (backend/api/json_body.py)
+    return json_response({"items": rows, "next_cursor": nxt})
 
 
 @router.post("/runs", operation_id="createRun", status_code=status.HTTP_202_ACCEPTED)
