@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import and_, select
+from sqlalchemy import Integer, and_, bindparam, select
 from sqlalchemy.orm import Session
 
-from backend.core.db import session_scope
+from backend.core.db import get_sessionmaker
 from backend.core.errors import Forbidden, NotFound, Unauthorized
 from backend.core.ids import PathId
 from backend.projects.models import Membership, Project, Role
@@ -19,10 +21,29 @@ from backend.users.models import User
 from backend.users.service import resolve_token
 
 
-def get_session() -> Iterator[Session]:
-    """One transaction per request, committed when the handler returns without error."""
-    with session_scope() as session:
+async def get_session() -> AsyncIterator[Session]:
+    """One transaction per request, committed when the handler returns without error (session_scope's
+    rules). Opening a session does no I/O, so it happens on the event loop; only the end (commit or
+    rollback, then close) goes to a thread, in one hop. A sync generator took two hops a request, and
+    under load every hop waits for the event loop to win the GIL back from the busy threads."""
+    session = get_sessionmaker()()
+    ok = False
+    try:
         yield session
+        ok = True
+    finally:
+        with anyio.CancelScope(shield=True):  # a dropped client must not leak the connection
+            await run_in_threadpool(_end, session, ok)
+
+
+def _end(session: Session, ok: bool) -> None:
+    try:
+        if ok:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
 
 
 # scope="function": commit before the response leaves. With the default ("request") the commit ran after
@@ -31,12 +52,18 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 _bearer = HTTPBearer(auto_error=False, description="A login token or a personal API token.")
 
 
-def get_current_user(
-    session: SessionDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> User:
+async def _bearer_token(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
+    """The request's bearer token, or 401 before anything else is checked (no I/O: no thread hop)."""
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise Unauthorized("missing bearer token", code="not_authenticated")
-    return resolve_token(session, token=creds.credentials)
+    return creds.credentials
+
+
+BearerToken = Annotated[str, Depends(_bearer_token)]
+
+
+def get_current_user(session: SessionDep, token: BearerToken) -> User:
+    return resolve_token(session, token=token)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -58,16 +85,27 @@ class ProjectAccess:
     role: Role
 
 
+# the project and the caller's membership in one round trip; built once, so that a request does not
+# build it (and its cache key) again
+_ACCESS = (
+    select(Project, Membership)
+    .outerjoin(
+        Membership,
+        and_(Membership.project_id == Project.id, Membership.user_id == bindparam("user_id", type_=Integer)),
+    )
+    .where(Project.id == bindparam("project_id", type_=Integer))
+)
+
+
 def _project_access(needed: Role):
     def dependency(
-        request: Request, session: SessionDep, user: CurrentUser, project_id: PathId
+        request: Request, session: SessionDep, token: BearerToken, project_id: PathId
     ) -> ProjectAccess:
-        # the project and the caller's membership in one round trip
-        project, membership = session.execute(
-            select(Project, Membership)
-            .outerjoin(Membership, and_(Membership.project_id == Project.id, Membership.user_id == user.id))
-            .where(Project.id == project_id)
-        ).first() or (None, None)
+        # The caller's token is read here rather than in a CurrentUser dependency of its own: each sync
+        # dependency is a thread hop, and under load a hop waits for the event loop (issue 24 item 8).
+        user = resolve_token(session, token=token)
+        found = session.execute(_ACCESS, {"user_id": user.id, "project_id": project_id}).first()
+        project, membership = found or (None, None)
         # A project the caller cannot see does not exist, as far as they can tell.
         if project is None or membership is None:
             raise NotFound(f"project {project_id} not found")

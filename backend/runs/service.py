@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from backend.core.errors import Conflict, NotFound
-from backend.core.pagination import keyset
+from backend.core.pagination import KeysetQuery
 from backend.projects.models import Project
 from backend.prompts.service import get_prompt_set
 from backend.runs.lifecycle import stages_of
@@ -91,12 +91,17 @@ LIST_COLUMNS = (
 )
 
 
+_PAGE = select(*LIST_COLUMNS).where(Run.project_id == bindparam("project_id"))
+_LISTS = {
+    False: KeysetQuery(_PAGE, Run.id),
+    True: KeysetQuery(_PAGE.where(Run.status == bindparam("status")), Run.id),
+}
+
+
 def list_runs(
     session: Session, *, project: Project, limit: int, cursor: str | None, status: Status | None = None
 ) -> tuple[list[dict], str | None]:
     """A page of runs, newest first, as RunListItem's fields (plain values, in their declared types)."""
-    stmt = select(*LIST_COLUMNS).where(Run.project_id == project.id)
-    if status is not None:
-        stmt = stmt.where(Run.status == status)
-    rows, nxt = keyset(session, stmt, Run.id, limit=limit, cursor=cursor, columns=True)
+    params = {"project_id": project.id, "status": status}
+    rows, nxt = _LISTS[status is not None].page(session, params, limit=limit, cursor=cursor)
     return [r._asdict() for r in rows], nxt
