@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from backend.core.errors import Conflict, NotFound
@@ -19,7 +19,7 @@ from backend.teachers.service import get_teacher
 from backend.users.models import User
 
 log = logging.getLogger(__name__)
-__all__ = ["create_run", "get_run", "list_runs", "stages_of"]
+__all__ = ["create_run", "get_run", "get_run_ref", "list_runs", "stages_of"]
 
 
 def create_run(session: Session, *, project: Project, user: User | None, data: RunCreate) -> Run:
@@ -63,6 +63,20 @@ def get_run(session: Session, *, project: Project, run_id: int) -> Run:
     if run is None or run.project_id != project.id:
         raise NotFound(f"run {run_id} not found")
     return run
+
+
+_REF = select(Run.id, Run.project_id, Run.prompt_set_id).where(
+    Run.id == bindparam("run_id"), Run.project_id == bindparam("project_id")
+)
+
+
+def get_run_ref(session: Session, *, project: Project, run_id: int) -> Row:
+    """A run of this project as its id and prompt set (what reading its rows needs: the recipe and the
+    summary, JSON that a read of the full run parses, stay unread), or 404."""
+    ref = session.execute(_REF, {"run_id": run_id, "project_id": project.id}).first()
+    if ref is None:
+        raise NotFound(f"run {run_id} not found")
+    return ref
 
 
 def _partly_failed():

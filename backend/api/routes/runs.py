@@ -34,7 +34,6 @@ from backend.samples.schemas import (
     GenerationDetail,
     GenerationOut,
     GenerationPage,
-    GenerationRow,
     PromptView,
     VerdictOut,
 )
@@ -159,7 +158,7 @@ def list_generations(
 ) -> Response:
     """A run's generations in id order, a page at a time, filtered as the sample browser asks. Pass
     next_cursor or prev_cursor back as cursor for the page after or before; last=true for the last page."""
-    run = service.get_run(session, project=access.project, run_id=run_id)
+    run = service.get_run_ref(session, project=access.project, run_id=run_id)
     filters = Filters(
         status=status,
         accepted=accepted,
@@ -174,15 +173,13 @@ def list_generations(
     page = generations_page(
         session, run=run, limit=limit, cursor=cursor, filters=filters, last=last, reasoning=reasoning
     )
-    # The rows come from the database in the declared types: serialised once (backend/api/json_body.py;
+    # The rows come from the database in GenerationRow's types: serialised once (backend/api/json_body.py;
     # this route is the sample browser's hot path, and a model per row cost more than the query).
-    items = [
-        {f: r.get(f) for f in _ROW_FIELDS} | {"truncated": r["finish_reason"] == "length"} for r in page.rows
-    ]
-    return json_response({"items": items, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor})
-
-
-_ROW_FIELDS = tuple(GenerationRow.model_fields)  # a row without reasoning (reasoning=false) says null
+    for r in page.rows:
+        r["truncated"] = r["finish_reason"] == "length"
+        r.setdefault("reasoning", None)  # left out on request: null
+    body = {"items": page.rows, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}
+    return json_response(body)
 
 
 @router.get("/runs/{run_id}/generations/{generation_id}", operation_id="getGeneration")
