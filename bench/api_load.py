@@ -120,6 +120,13 @@ async def _load(
         return len(latencies) / (time.monotonic() - started), latencies
 
 
+async def _get(url: str) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http, http.get(url) as r:
+        r.raise_for_status()
+
+
 def _cpu_s(pid: int) -> float:
     """CPU seconds (user + system) used so far by a process and its children (uvicorn's workers):
     what a request costs the server, which a loaded machine's noise moves far less than req/s."""
@@ -140,7 +147,7 @@ def _serve(env: dict[str, str], workers: int, port: int, log: Path) -> subproces
         )
     for _ in range(300):
         try:
-            asyncio.run(_load(f"http://127.0.0.1:{port}/api/health", {}, 1, 0.01))
+            asyncio.run(_get(f"http://127.0.0.1:{port}/api/health"))
             return proc
         except Exception:  # noqa: BLE001 - not up yet
             if proc.poll() is not None:
