@@ -10,7 +10,7 @@ import anyio
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Integer, and_, bindparam, select
+from sqlalchemy import Integer, and_, bindparam
 from sqlalchemy.orm import Session
 
 from backend.core.db import get_sessionmaker
@@ -18,7 +18,7 @@ from backend.core.errors import Forbidden, NotFound, Unauthorized
 from backend.core.ids import PathId
 from backend.projects.models import Membership, Project, Role
 from backend.users.models import User
-from backend.users.service import resolve_token
+from backend.users.service import TOKEN_AND_USER, resolve_token, token_params, user_of_token
 
 
 async def get_session() -> AsyncIterator[Session]:
@@ -85,15 +85,12 @@ class ProjectAccess:
     role: Role
 
 
-# the project and the caller's membership in one round trip; built once, so that a request does not
-# build it (and its cache key) again
+# The caller's token and user, the project and the caller's role in it: one round trip, and a statement
+# built once, so that a request does not build it (and its cache key) again.
 _ACCESS = (
-    select(Project, Membership)
-    .outerjoin(
-        Membership,
-        and_(Membership.project_id == Project.id, Membership.user_id == bindparam("user_id", type_=Integer)),
-    )
-    .where(Project.id == bindparam("project_id", type_=Integer))
+    TOKEN_AND_USER.add_columns(Project, Membership.role)
+    .outerjoin(Project, Project.id == bindparam("project_id", type_=Integer))
+    .outerjoin(Membership, and_(Membership.project_id == Project.id, Membership.user_id == User.id))
 )
 
 
@@ -101,19 +98,19 @@ def _project_access(needed: Role):
     def dependency(
         request: Request, session: SessionDep, token: BearerToken, project_id: PathId
     ) -> ProjectAccess:
-        # The caller's token is read here rather than in a CurrentUser dependency of its own: each sync
-        # dependency is a thread hop, and under load a hop waits for the event loop (issue 24 item 8).
-        user = resolve_token(session, token=token)
-        found = session.execute(_ACCESS, {"user_id": user.id, "project_id": project_id}).first()
-        project, membership = found or (None, None)
+        # The token is read here rather than in a CurrentUser dependency of its own: each sync dependency
+        # is a thread hop and a query, and this one is on every project route (issue 24 item 8).
+        found = session.execute(_ACCESS, {**token_params(token), "project_id": project_id}).first()
+        row, user, project, role = found or (None, None, None, None)
+        user = user_of_token(row, user)  # 401 before anything about the project
         # A project the caller cannot see does not exist, as far as they can tell.
-        if project is None or membership is None:
+        if project is None or role is None:
             raise NotFound(f"project {project_id} not found")
-        if not membership.role.allows(needed):
-            raise Forbidden(f"this needs the {needed.value} role; you are {membership.role.value}")
+        if not role.allows(needed):
+            raise Forbidden(f"this needs the {needed.value} role; you are {role.value}")
         # a provider's error text is for maintainers only (backend/api/provider_text.py rewrites it)
-        request.state.hide_provider_text = not membership.role.allows(Role.maintainer)
-        return ProjectAccess(project=project, user=user, role=membership.role)
+        request.state.hide_provider_text = not role.allows(Role.maintainer)
+        return ProjectAccess(project=project, user=user, role=role)
 
     return dependency
 
