@@ -46,15 +46,13 @@ def keyset(
     limit: int,
     cursor: str | None,
     descending: bool = True,
-    columns: bool = False,
 ) -> tuple[Sequence[Any], str | None]:
-    """Run stmt one page at a time; returns the rows and the cursor for the next page. columns: stmt
-    selects plain columns (one of them id_col) and the rows are Core rows, not ORM objects."""
+    """Run stmt one page at a time; returns the rows and the cursor for the next page."""
     if cursor:
         last = decode_cursor(cursor)
         stmt = stmt.where(id_col < last if descending else id_col > last)
     stmt = stmt.order_by(id_col.desc() if descending else id_col.asc()).limit(limit + 1)
-    rows = (session.execute(stmt) if columns else session.scalars(stmt)).all()
+    rows = session.scalars(stmt).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (encode_cursor(getattr(rows[-1], id_col.key)) if more and rows else None)
@@ -63,8 +61,8 @@ def keyset(
 class KeysetQuery:
     """keyset() for a statement built once (at import) with bind parameters for its values: building a
     statement and its cache key cost more than running it, on a list every page of the dashboard
-    polls. Holds the first page's statement and the one after a cursor; columns rows, like keyset(...,
-    columns=True)."""
+    polls. Holds the first page's statement and the one after a cursor; stmt selects plain columns (one
+    of them id_col), and the rows are Core rows."""
 
     def __init__(self, stmt: Select, id_col: InstrumentedAttribute, *, descending: bool = True):
         self._id = id_col.key
