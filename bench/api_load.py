@@ -1,62 +1,99 @@
-"""API throughput under load: `distillery serve --workers 1` against `--workers N` (issue 15, item 15).
+"""API throughput under load on both databases (issue 15 item 15, issue 24 item 8).
 
-Seeds a throw-away embedded database (SQLite under a temp DATA_DIR: a project, 50 runs, one run with
-500 generations), starts `distillery serve` with each worker count, and keeps `--concurrency` requests
-in flight for `--seconds` against each endpoint: /api/health is the peer (no database), then the runs
-list and a page of 100 generations. Prints requests/s and p50/p99 latency per (workers, endpoint).
+For each database (the embedded SQLite under a temp DATA_DIR, and a throw-away PostgreSQL database
+created on DISTILLERY_TEST_PG's server and dropped after), seeds a project with 50 runs (finished
+ones' summaries as a pipeline writes them: rollout counts, every other run a 200-point loss curve)
+and one run with 500 generations, starts `distillery serve` with each worker count, and keeps
+`--concurrency` requests in flight for `--seconds` against each endpoint: /api/health is the peer (no
+database, no auth), then the runs list (50 runs) and a page of 100 generations. Prints requests/s,
+p50/p99 latency, requests/s as a share of health's in the same server, and the server's CPU time per
+request (its processes' user + system time over the load, which a busy machine moves far less than
+requests/s), per (database, workers, endpoint). Targets (issue 24 item 8): each list >= 0.3 of
+health, p99 < 300 ms at concurrency 32.
 
-    PYTHONPATH=$PWD python bench/api_load.py --workers 1,2 --concurrency 32 --seconds 5
+    PYTHONPATH=$PWD python bench/api_load.py --db sqlite,postgresql --workers 1 --concurrency 32 --seconds 5
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN = os.environ.get("DISTILLERY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+RUNS, PROMPTS, ATTEMPTS = 50, 100, 5
 
-
-def _seed(env: dict[str, str], prompts: Path) -> tuple[str, int, int]:
-    """A user's token, a project and a run with generations, written by the platform's own code."""
-    code = f"""
+SEED = """
 import json
+from pathlib import Path
+from sqlalchemy import select
 from backend.core.migrate import upgrade_head
 upgrade_head()
 from backend.core.db import session_scope
 from backend.users.service import create_user, issue_token
 from backend.projects.service import create_project
 from backend.prompts.service import import_prompt_set
+from backend.prompts.models import Prompt
+from backend.runs.models import Status
 from backend.runs.schemas import RunCreate
 from backend.runs.service import create_run
 from backend.samples.models import Generation
-from backend.prompts.models import Prompt
-from sqlalchemy import select
-from pathlib import Path
 with session_scope() as s:
     u = create_user(s, email="load@example.com", password="load-password")
     p = create_project(s, owner=u, name="load")
-    ps, _ = import_prompt_set(s, project=p, user=u, name="p", path=Path({str(prompts)!r}), filename="p.jsonl")
-    recipe = {{"prompt_set_id": ps.id}}
-    new = [RunCreate(name=f"r{{i}}", recipe=recipe) for i in range(50)]
-    runs = [create_run(s, project=p, user=u, data=d) for d in new]
+    ps, _ = import_prompt_set(s, project=p, user=u, name="p", path=Path(PROMPTS), filename="p.jsonl")
+    runs = [create_run(s, project=p, user=u, data=RunCreate(name=f"r{i}", recipe={"prompt_set_id": ps.id}))
+            for i in range(RUNS)]
+    for i, run in enumerate(runs):
+        run.status = Status.succeeded
+        run.summary = SUMMARY(i)
     ids = s.scalars(select(Prompt.id).where(Prompt.prompt_set_id == ps.id)).all()
     s.add_all(Generation(run_id=runs[0].id, prompt_id=pid, attempt=a, content="x" * 400)
-              for pid in ids for a in range(5))
+              for pid in ids for a in range(ATTEMPTS))
     _, token = issue_token(s, user=u, kind="personal", name="load", ttl=None)
     print(json.dumps([token, p.id, runs[0].id]))
 """
+
+
+def summary(i: int) -> dict:
+    """What a finished run's summary holds (the list used to parse and validate all of it)."""
+    failed = 3 if i % 5 == 0 else 0
+    rollout = {
+        "generations": 500, "succeeded": 500 - failed, "failed": failed, "truncated": 12, "from_cache": 0,
+        "failures": {"http_500": failed} if failed else {}, "prompt_tokens": 51_200,
+        "completion_tokens": 204_800, "tokens_per_s": 1843.2, "completions_per_s": 4.5, "cost_usd": 0.41,
+        "gpu_seconds": 0.0, "elapsed_s": 111.1, "chunks": {"succeeded": 4},
+        "partly_failed": f"{failed} of 500 attempts failed (http 500: {failed})" if failed else None,
+    }  # fmt: skip
+    out: dict = {"rollout": rollout}
+    if i % 2:
+        point = {"learning_rate": 2e-4, "grad_norm": 1.1}
+        series = [{"step": s, "loss": 2.5 / (1 + s / 50), **point} for s in range(200)]
+        out["train"] = {"method": "sft", "step": 200, "max_steps": 200, "loss": 0.5, "series": series}
+    return out
+
+
+def _seed(env: dict[str, str], prompts: Path) -> tuple[str, int, int]:
+    """A user's token, a project with runs and a run with generations, written by the platform's own code."""
+    summaries = prompts.with_name("summaries.json")
+    summaries.write_text(json.dumps([summary(i) for i in range(RUNS)]))
+    code = (
+        f"RUNS, ATTEMPTS, PROMPTS = {RUNS}, {ATTEMPTS}, {str(prompts)!r}\n"
+        + f"SUMMARY = __import__('json').loads(open({str(summaries)!r}).read()).__getitem__\n"
+        + SEED
+    )
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(out.stderr)
-    import json
-
     token, pid, rid = json.loads(out.stdout.strip().splitlines()[-1])
     return token, pid, rid
 
@@ -83,58 +120,116 @@ async def _load(
         return len(latencies) / (time.monotonic() - started), latencies
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--workers", default=f"1,{os.cpu_count() or 1}")
-    ap.add_argument("--concurrency", type=int, default=32)
-    ap.add_argument("--seconds", type=float, default=5.0)
-    args = ap.parse_args()
-    data = Path(tempfile.mkdtemp(prefix="distillery-load-"))
-    env = {
-        **os.environ,
-        "DISTILLERY_DATA_DIR": str(data),
-        "DISTILLERY_DATABASE_URL": "",
-        "PYTHONPATH": str(ROOT),
-    }
-    env["DISTILLERY_LOG_LEVEL"] = "WARNING"
+async def _get(url: str) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http, http.get(url) as r:
+        r.raise_for_status()
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its children (uvicorn's workers):
+    what a request costs the server, which a loaded machine's noise moves far less than req/s."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / tick + sum(_cpu_s(int(k)) for k in kids)
+
+
+def _serve(env: dict[str, str], workers: int, port: int, log: Path) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "backend.cli", "serve", "--port", str(port), "--no-migrate"]
+    with log.open("wb") as out:  # the server's own log, for a request that did not answer 200
+        proc = subprocess.Popen(
+            [*cmd, "--workers", str(workers)], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
+    for _ in range(300):
+        try:
+            asyncio.run(_get(f"http://127.0.0.1:{port}/api/health"))
+            return proc
+        except Exception:  # noqa: BLE001 - not up yet
+            if proc.poll() is not None:
+                raise SystemExit(f"distillery serve exited with {proc.returncode}") from None
+            time.sleep(0.1)
+    proc.terminate()
+    raise SystemExit("distillery serve did not answer in 30 s")
+
+
+def _bench_db(db: str, env: dict[str, str], args: argparse.Namespace) -> None:
+    data = Path(env["DISTILLERY_DATA_DIR"])
     prompts = data / "p.jsonl"
-    prompts.write_text("".join(f'{{"prompt": "question {i}"}}\n' for i in range(100)))
+    prompts.write_text("".join(f'{{"prompt": "question {i}"}}\n' for i in range(PROMPTS)))
     token, pid, rid = _seed(env, prompts)
     headers = {"Authorization": f"Bearer {token}"}
-    print("| workers | endpoint | req/s | p50 ms | p99 ms | req/s vs health |")
-    print("|---|---|---|---|---|---|")
     for workers in map(int, args.workers.split(",")):
         port = 18000 + workers
-        cmd = [sys.executable, "-m", "backend.cli", "serve", "--port", str(port), "--no-migrate"]
-        proc = subprocess.Popen(
-            [*cmd, "--workers", str(workers)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        log = data / f"serve-{workers}.log"
+        proc = _serve(env, workers, port, log)
         try:
             base = f"http://127.0.0.1:{port}"
-            for _ in range(200):
-                try:
-                    asyncio.run(_load(f"{base}/api/health", {}, 1, 0.01))
-                    break
-                except Exception:  # noqa: BLE001 - not up yet
-                    time.sleep(0.1)
             health = None
             for name, path in (
                 ("health", "/api/health"),
-                ("runs list", f"/api/projects/{pid}/runs?limit=50"),
+                ("runs list", f"/api/projects/{pid}/runs?limit={RUNS}"),
                 ("generations page", f"/api/projects/{pid}/runs/{rid}/generations?limit=100"),
             ):
+                asyncio.run(_load(base + path, headers, args.concurrency, 0.5))  # warm-up
+                cpu = _cpu_s(proc.pid)
                 rps, lat = asyncio.run(_load(base + path, headers, args.concurrency, args.seconds))
+                cpu_ms = (_cpu_s(proc.pid) - cpu) * 1e3 / len(lat)
                 health = health or rps
                 q = statistics.quantiles(lat, n=100)
                 p50, p99 = q[49] * 1e3, q[98] * 1e3
-                print(f"| {workers} | {name} | {rps:,.0f} | {p50:.1f} | {p99:.1f} | {rps / health:.2f} |")
+                cells = f"{rps:,.0f} | {p50:.1f} | {p99:.1f} | {rps / health:.2f} | {cpu_ms:.2f}"
+                print(f"| {db} | {workers} | {name} | {cells} |", flush=True)
+        except AssertionError as exc:
+            lines = [ln for ln in log.read_text(errors="replace").splitlines() if " 200 OK" not in ln]
+            said = "\n".join(lines[-40:])
+            raise SystemExit(f"a request answered {exc}; the server said:\n{said}") from None
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+def _admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", default="sqlite,postgresql", help="sqlite, postgresql or both (comma-separated)")
+    ap.add_argument("--workers", default="1", help="uvicorn worker counts, comma-separated")
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--seconds", type=float, default=5.0)
+    args = ap.parse_args()
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    print("| database | workers | endpoint | req/s | p50 ms | p99 ms | req/s vs health | server CPU ms/req |")
+    print("|---|---|---|---|---|---|---|---|", flush=True)
+    for db in args.db.split(","):
+        env = {
+            **os.environ,
+            "DISTILLERY_DATA_DIR": tempfile.mkdtemp(prefix="distillery-load-"),
+            "DISTILLERY_DATABASE_URL": "",
+            "DISTILLERY_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
+        if db == "sqlite":
+            _bench_db(db, env, args)
+            continue
+        if db != "postgresql":
+            raise SystemExit(f"--db: unknown database {db!r} (sqlite, postgresql)")
+        name = f"distillery_load_{uuid.uuid4().hex[:12]}"
+        _admin(f'CREATE DATABASE "{name}"')
+        try:
+            _bench_db(db, {**env, "DISTILLERY_DATABASE_URL": PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"}, args)
+        finally:
+            _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
 
 
 if __name__ == "__main__":

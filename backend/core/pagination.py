@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Select
+from sqlalchemy import Integer, Select, bindparam
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from backend.core.errors import Invalid
@@ -56,3 +56,31 @@ def keyset(
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (encode_cursor(getattr(rows[-1], id_col.key)) if more and rows else None)
+
+
+class KeysetQuery:
+    """keyset() for a statement built once (at import) with bind parameters for its values: building a
+    statement and its cache key cost more than running it, on a list every page of the dashboard
+    polls. Holds the first page's statement and the one after a cursor; stmt selects plain columns (one
+    of them id_col), and the rows are Core rows."""
+
+    def __init__(self, stmt: Select, id_col: InstrumentedAttribute, *, descending: bool = True):
+        self._id = id_col.key
+        order = id_col.desc() if descending else id_col.asc()
+        limit = bindparam("_limit", type_=Integer)
+        after = id_col < bindparam("_after") if descending else id_col > bindparam("_after")
+        self._first = stmt.order_by(order).limit(limit)
+        self._next = stmt.where(after).order_by(order).limit(limit)
+
+    def page(
+        self, session: Session, params: dict[str, Any], *, limit: int, cursor: str | None
+    ) -> tuple[Sequence[Any], str | None]:
+        """One page of rows for these parameters, and the cursor for the next page."""
+        if cursor:
+            stmt, params = self._next, {**params, "_after": decode_cursor(cursor)}
+        else:
+            stmt = self._first
+        rows = session.execute(stmt, {**params, "_limit": limit + 1}).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, (encode_cursor(getattr(rows[-1], self._id)) if more and rows else None)

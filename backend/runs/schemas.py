@@ -197,5 +197,24 @@ class RunOut(BaseModel):
     finished_at: datetime | None
 
 
+class RunListItem(BaseModel):
+    """A run as the runs list shows it. The recipe, the summary (a trained run's holds its loss curve and
+    chat template) and the error are on GET .../runs/{run_id}: every list item carried them, and the list
+    cost ten times the CPU of the API's health check for columns nobody reads there."""
+
+    id: int
+    project_id: int
+    name: str
+    status: Status
+    prompt_set_id: int | None
+    teacher_id: int | None
+    partly_failed: str | None = Field(
+        description="A succeeded stage's note that some of its attempts failed (its summary's partly_failed)."
+    )
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
 class RunDetail(RunOut):
     stages: list[StageOut]

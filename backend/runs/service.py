@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from backend.core.errors import Conflict, NotFound
-from backend.core.pagination import keyset
+from backend.core.pagination import KeysetQuery
 from backend.projects.models import Project
 from backend.prompts.service import get_prompt_set
 from backend.runs.lifecycle import stages_of
@@ -19,7 +19,7 @@ from backend.teachers.service import get_teacher
 from backend.users.models import User
 
 log = logging.getLogger(__name__)
-__all__ = ["create_run", "get_run", "list_runs", "stages_of"]
+__all__ = ["create_run", "get_run", "get_run_ref", "list_runs", "stages_of"]
 
 
 def create_run(session: Session, *, project: Project, user: User | None, data: RunCreate) -> Run:
@@ -65,12 +65,57 @@ def get_run(session: Session, *, project: Project, run_id: int) -> Run:
     return run
 
 
+_REF = select(Run.id, Run.project_id, Run.prompt_set_id).where(
+    Run.id == bindparam("run_id"), Run.project_id == bindparam("project_id")
+)
+
+
+def get_run_ref(session: Session, *, project: Project, run_id: int) -> Row:
+    """A run of this project as its id and prompt set (what reading its rows needs: the recipe and the
+    summary, JSON that a read of the full run parses, stay unread), or 404."""
+    ref = session.execute(_REF, {"run_id": run_id, "project_id": project.id}).first()
+    if ref is None:
+        raise NotFound(f"run {run_id} not found")
+    return ref
+
+
+def _partly_failed():
+    """The partly_failed note of the first stage kind (registry order) whose summary has one, read in
+    SQL so that the list never loads the summaries themselves."""
+    notes = [
+        Run.summary[(k.name, "partly_failed")].as_string()
+        for k in STAGES.values()
+        if "partly_failed" in k.summary.model_fields
+    ]
+    return (func.coalesce(*notes) if len(notes) > 1 else notes[0]).label("partly_failed")
+
+
+# RunListItem's fields, in its order; plain columns, so no JSON column is read or parsed per row.
+LIST_COLUMNS = (
+    Run.id,
+    Run.project_id,
+    Run.name,
+    Run.status,
+    Run.prompt_set_id,
+    Run.teacher_id,
+    _partly_failed(),
+    Run.created_at,
+    Run.started_at,
+    Run.finished_at,
+)
+
+
+_PAGE = select(*LIST_COLUMNS).where(Run.project_id == bindparam("project_id"))
+_LISTS = {
+    False: KeysetQuery(_PAGE, Run.id),
+    True: KeysetQuery(_PAGE.where(Run.status == bindparam("status")), Run.id),
+}
+
+
 def list_runs(
     session: Session, *, project: Project, limit: int, cursor: str | None, status: Status | None = None
-) -> tuple[list[Run], str | None]:
-    """A page of runs, newest first."""
-    stmt = select(Run).where(Run.project_id == project.id)
-    if status is not None:
-        stmt = stmt.where(Run.status == status)
-    rows, nxt = keyset(session, stmt, Run.id, limit=limit, cursor=cursor)
-    return list(rows), nxt
+) -> tuple[list[dict], str | None]:
+    """A page of runs, newest first, as RunListItem's fields (plain values, in their declared types)."""
+    params = {"project_id": project.id, "status": status}
+    rows, nxt = _LISTS[status is not None].page(session, params, limit=limit, cursor=cursor)
+    return [r._asdict() for r in rows], nxt

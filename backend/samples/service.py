@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import BigInteger, Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from backend.core.errors import Invalid, NotFound
@@ -93,52 +94,70 @@ def _like(q: str) -> str:
     return f"%{escaped}%"
 
 
-def filtered(run: Run, f: Filters, c: Cursor | None = None, *, indexed: bool = False) -> Select:
-    """The run's generations that pass every filter (and lie beyond the cursor), unordered. indexed:
-    the run's prompt set is in prompt_search (search_ready), so `q` reads that instead of prompts.
+# Bind parameters of the page statement (its values); everything else about a page is its shape.
+_RUN, _CURSOR, _LIMIT = bindparam("run_id"), bindparam("cursor", type_=BigInteger), bindparam("limit")
+
+
+def filtered(f: Filters, after: bool, *, indexed: bool = False) -> Select:
+    """The run's generations that pass every filter and lie beyond the cursor, unordered, with bind
+    parameters for the values (params() gives them). indexed: the run's prompt set is in prompt_search
+    (search_ready), so `q` reads that instead of prompts.
 
     The cursor's bound is repeated inside each verdict subquery: without it PostgreSQL merges the page
     with every verdict of the run from the start (a middle page of a million read 70k verdicts)."""
-    f.check()
-    stmt = select(Generation).where(Generation.run_id == run.id)
-    if c is not None:
-        stmt = stmt.where(Generation.id > c.id if c.after else Generation.id < c.id)
+    stmt = select(Generation).where(Generation.run_id == _RUN)
+    stmt = stmt.where(Generation.id > _CURSOR if after else Generation.id < _CURSOR)
 
     def beyond(sub: Select) -> Select:
-        if c is None:
-            return sub
-        return sub.where(Verdict.generation_id > c.id if c.after else Verdict.generation_id < c.id)
+        return sub.where(Verdict.generation_id > _CURSOR if after else Verdict.generation_id < _CURSOR)
 
     if f.status is not None:
-        stmt = stmt.where(Generation.status == f.status)
+        stmt = stmt.where(Generation.status == bindparam("status"))
     if f.accepted is not None:
         stmt = stmt.where(Generation.accepted.is_(f.accepted))
     if f.verdict is not None:
         value = {"accepted": True, "rejected": False, "unverified": None}[f.verdict]
         stmt = stmt.where(Generation.accepted.is_(value))
     if f.finish_reason is not None:
-        stmt = stmt.where(Generation.finish_reason == f.finish_reason)
+        stmt = stmt.where(Generation.finish_reason == bindparam("finish_reason"))
     if f.verifier is not None:
-        sub = select(Verdict.generation_id).where(Verdict.run_id == run.id, Verdict.verifier == f.verifier)
+        sub = select(Verdict.generation_id).where(
+            Verdict.run_id == _RUN, Verdict.verifier == bindparam("verifier")
+        )
         if f.verifier_result is not None:
             value = {"pass": True, "fail": False, "undecided": None}[f.verifier_result]
             sub = sub.where(Verdict.passed.is_(value))
         stmt = stmt.where(Generation.id.in_(beyond(sub)))
     if f.score_min is not None or f.score_max is not None:
-        sub = select(Verdict.generation_id).where(Verdict.run_id == run.id, Verdict.verifier == JUDGE)
+        sub = select(Verdict.generation_id).where(Verdict.run_id == _RUN, Verdict.verifier == JUDGE)
         if f.score_min is not None:
-            sub = sub.where(Verdict.score >= f.score_min)
+            sub = sub.where(Verdict.score >= bindparam("score_min"))
         if f.score_max is not None:
-            sub = sub.where(Verdict.score <= f.score_max)
+            sub = sub.where(Verdict.score <= bindparam("score_max"))
         stmt = stmt.where(Generation.id.in_(beyond(sub)))
     if f.q:
         src = PromptSearch if indexed else Prompt
         key = PromptSearch.prompt_id if indexed else Prompt.id
         sub = select(key).where(
-            src.prompt_set_id == run.prompt_set_id, src.text.ilike(_like(f.q), escape="\\")
+            src.prompt_set_id == bindparam("prompt_set_id"), src.text.ilike(bindparam("like"), escape="\\")
         )
         stmt = stmt.where(Generation.prompt_id.in_(sub))
     return stmt
+
+
+def params(run: Run | Row, f: Filters, cursor: int) -> dict:
+    """The values filtered()'s statement binds."""
+    return {
+        "run_id": run.id,
+        "cursor": cursor,
+        "status": f.status,
+        "finish_reason": f.finish_reason,
+        "verifier": f.verifier,
+        "score_min": f.score_min,
+        "score_max": f.score_max,
+        "prompt_set_id": run.prompt_set_id,
+        "like": _like(f.q) if f.q else None,
+    }
 
 
 @dataclass
@@ -148,32 +167,19 @@ class PageOf:
     prev_cursor: str | None
 
 
-def list_generations(
-    session: Session,
-    *,
-    run: Run,
-    limit: int,
-    cursor: str | None,
-    filters: Filters | None = None,
-    last: bool = False,
-    reasoning: bool = True,
-) -> PageOf:
-    """A page of a run's generations in id order: the first (no cursor), the last (last=True), or the
-    page after / before a cursor. next_cursor / prev_cursor are None where the run has no more.
-
-    One statement: the keyset page as a subquery, each row with the judge's newest score and the start
-    of its prompt (correlated lookups on the page's rows only). Plain rows, not ORM objects: this is
-    the sample browser's hot path. reasoning=False leaves reasoning out."""
-    c = decode(cursor) if cursor else Cursor(after=not last, id=0 if not last else 2**63 - 1)
+@lru_cache(maxsize=512)
+def _page_statement(f: Filters, after: bool, indexed: bool, reasoning: bool) -> Select:
+    """One page: the keyset page as a subquery, each row with the judge's newest score and the start of
+    its prompt (correlated lookups on the page's rows only). Built once per shape, f being the filters
+    with their bound values blanked (list_generations): building the statement and its cache key cost
+    more than running it."""
     cols = [col for col in Generation.__table__.c if reasoning or col.name != "reasoning"]
-    f = filters or Filters()
-    indexed = bool(f.q) and search_ready(session, run.prompt_set_id)
-    stmt = filtered(run, f, c, indexed=indexed).with_only_columns(*cols)
-    stmt = stmt.order_by(Generation.id.asc() if c.after else Generation.id.desc())
-    page = stmt.limit(limit + 1).subquery("page")
+    stmt = filtered(f, after, indexed=indexed).with_only_columns(*cols)
+    stmt = stmt.order_by(Generation.id.asc() if after else Generation.id.desc())
+    page = stmt.limit(_LIMIT).subquery("page")
     judge = (
         select(Verdict.score)
-        .where(Verdict.generation_id == page.c.id, Verdict.verifier == JUDGE, Verdict.run_id == run.id)
+        .where(Verdict.generation_id == page.c.id, Verdict.verifier == JUDGE, Verdict.run_id == _RUN)
         .order_by(Verdict.id.desc())
         .limit(1)
         .scalar_subquery()
@@ -183,10 +189,36 @@ def list_generations(
         .where(Prompt.id == page.c.prompt_id)
         .scalar_subquery()
     )
-    query = select(page, judge.label("judge_score"), preview.label("prompt_preview")).order_by(
-        page.c.id.asc() if c.after else page.c.id.desc()
+    return select(page, judge.label("judge_score"), preview.label("prompt_preview")).order_by(
+        page.c.id.asc() if after else page.c.id.desc()
     )
-    rows = [dict(m) for m in session.execute(query).mappings()]
+
+
+def list_generations(
+    session: Session,
+    *,
+    run: Run | Row,
+    limit: int,
+    cursor: str | None,
+    filters: Filters | None = None,
+    last: bool = False,
+    reasoning: bool = True,
+) -> PageOf:
+    """A page of a run's generations in id order: the first (no cursor), the last (last=True), or the
+    page after / before a cursor. next_cursor / prev_cursor are None where the run has no more.
+
+    One statement (_page_statement). Plain rows, not ORM objects: this is the sample browser's hot
+    path. reasoning=False leaves reasoning out."""
+    c = decode(cursor) if cursor else Cursor(after=not last, id=0 if not last else 2**63 - 1)
+    f = filters or Filters()
+    f.check()
+    indexed = bool(f.q) and search_ready(session, run.prompt_set_id)
+    # The shape's filters with their values blanked, so that the cache holds one statement per shape.
+    shape = Filters(**{k: (v if k in _SQL_VALUES else _blank(v)) for k, v in vars(f).items()})
+    stmt = _page_statement(shape, c.after, indexed, reasoning)
+    result = session.execute(stmt, {**params(run, f, c.id), "limit": limit + 1})
+    keys = list(result.keys())
+    rows = [dict(zip(keys, r, strict=True)) for r in result]
     more = len(rows) > limit
     rows = rows[:limit]
     if not c.after:
@@ -200,6 +232,14 @@ def list_generations(
         encode(True, rows[-1]["id"]) if forward_more else None,
         encode(False, rows[0]["id"]) if backward_more else None,
     )
+
+
+_SQL_VALUES = {"accepted", "verdict", "verifier_result"}  # rendered as SQL (IS TRUE...), not bound
+
+
+def _blank(v):
+    """A set filter's stand-in in the shape: any value of its kind gives the same SQL."""
+    return None if v is None else True
 
 
 def get_generation(session: Session, *, run: Run, generation_id: int) -> Generation:

@@ -24,7 +24,8 @@ def test_runs_create_from_yaml_runs_the_pipeline(client, accounts, tmp_path, tea
     out = run_cli("runs", "create", str(recipe), "--project", str(pid), "--name", name, "--wait")
     assert out.returncode == 0, out.stdout + out.stderr
     runs = client.get(f"/api/projects/{pid}/runs", headers=owner["headers"]).json()["items"]
-    run = next(r for r in runs if r["name"] == name)
+    listed = next(r for r in runs if r["name"] == name)
+    run = client.get(f"/api/projects/{pid}/runs/{listed['id']}", headers=owner["headers"]).json()
     said = out.stdout + out.stderr  # the CLI's console writes to stderr
     assert "rollout -> filter -> snapshot" in said and f"run {run['id']}: succeeded" in said
     assert run["status"] == "succeeded" and run["summary"]["snapshot"]["counts"]["after_max_per_prompt"] == 4

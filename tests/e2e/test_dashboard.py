@@ -74,7 +74,8 @@ def test_login_watch_a_run_and_launch_a_rollout_in_chromium(server, client, acco
     assert shot.is_file() and shot.stat().st_size > 1000
     assert "the launched rollout succeeded" in proc.stdout
     runs = client.get(f"/api/projects/{pid}/runs", headers=h).json()["items"]
-    launched = next(r for r in runs if r["name"] != "watched-run")
+    listed = next(r for r in runs if r["name"] != "watched-run")
+    launched = client.get(f"/api/projects/{pid}/runs/{listed['id']}", headers=h).json()
     assert launched["status"] == "succeeded" and launched["recipe"]["rollout"]["n"] == 1
     assert launched["recipe"]["rollout"]["max_tokens"] == 8
 

@@ -82,7 +82,8 @@ def test_upload_a_prompt_set_and_launch_the_demo_recipe_from_the_wizard(
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "the bad row is reported: line 3" in proc.stdout
     runs = client.get(f"/api/projects/{pid}/runs", headers=h).json()["items"]
-    launched = next(r for r in runs if r["name"] == "wizard-demo")
+    listed = next(r for r in runs if r["name"] == "wizard-demo")
+    launched = client.get(f"/api/projects/{pid}/runs/{listed['id']}", headers=h).json()
     assert launched["status"] == "succeeded"
     assert launched["recipe"]["stages"] == ["rollout", "filter", "snapshot", "train", "evaluate"]
     assert launched["recipe"]["train"]["student"] == str(base)

@@ -28,9 +28,10 @@ def test_train_from_a_recipe_runs_the_whole_pipeline(client, accounts, tmp_path,
     said = out.stdout + out.stderr
     assert out.returncode == 0, said
     assert "rollout -> filter -> snapshot -> train" in said
-    run = next(
+    listed = next(
         r for r in client.get(f"/api/projects/{pid}/runs", headers=h).json()["items"] if r["name"] == name
     )
+    run = client.get(f"/api/projects/{pid}/runs/{listed['id']}", headers=h).json()
     t = run["summary"]["train"]
     assert (
         run["status"] == "succeeded"

@@ -5,7 +5,8 @@ import { clearToken, getToken } from "./token";
 
 export type Schemas = components["schemas"];
 export type Project = Schemas["ProjectOut"];
-export type Run = Schemas["RunOut"];
+/** A run as the runs list has it (GET .../runs/{id} is the whole run: RunDetail). */
+export type RunListItem = Schemas["RunListItem"];
 export type RunDetail = Schemas["RunDetail"];
 /** A stage as its kind's typed view (discriminated by `kind`): metrics follow the stage registry's
  * summary model for that kind. */

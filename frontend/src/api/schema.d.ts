@@ -511,7 +511,8 @@ export interface paths {
         };
         /**
          * List Runs
-         * @description Runs, newest first, a page at a time (pass next_cursor back as cursor).
+         * @description Runs, newest first, a page at a time (pass next_cursor back as cursor). Each item is the run's
+         *     list view; GET .../runs/{run_id} has its recipe, summary and error.
          */
         get: operations["listRuns"];
         put?: never;
@@ -3229,10 +3230,10 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
-        /** Page[RunOut] */
-        Page_RunOut_: {
+        /** Page[RunListItem] */
+        Page_RunListItem_: {
             /** Items */
-            items: components["schemas"]["RunOut"][];
+            items: components["schemas"]["RunListItem"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -4240,8 +4241,13 @@ export interface components {
             /** Stages */
             stages: (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["JudgeStage"] | components["schemas"]["ReviewStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["TrainStage"] | components["schemas"]["EvaluateStage"])[];
         };
-        /** RunOut */
-        RunOut: {
+        /**
+         * RunListItem
+         * @description A run as the runs list shows it. The recipe, the summary (a trained run's holds its loss curve and
+         *     chat template) and the error are on GET .../runs/{run_id}: every list item carried them, and the list
+         *     cost ten times the CPU of the API's health check for columns nobody reads there.
+         */
+        RunListItem: {
             /** Id */
             id: number;
             /** Project Id */
@@ -4249,19 +4255,15 @@ export interface components {
             /** Name */
             name: string;
             status: components["schemas"]["Status"];
-            /** Recipe */
-            recipe: {
-                [key: string]: unknown;
-            };
             /** Prompt Set Id */
             prompt_set_id: number | null;
             /** Teacher Id */
             teacher_id: number | null;
-            summary: components["schemas"]["RunSummary"];
-            /** Warnings */
-            warnings: string[];
-            /** Error */
-            error: string | null;
+            /**
+             * Partly Failed
+             * @description A succeeded stage's note that some of its attempts failed (its summary's partly_failed).
+             */
+            partly_failed: string | null;
             /**
              * Created At
              * Format: date-time
@@ -8516,7 +8518,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_RunOut_"];
+                    "application/json": components["schemas"]["Page_RunListItem_"];
                 };
             };
             /** @description Bad request */

@@ -1,9 +1,9 @@
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
-import type { Run } from "../../api/client";
+import type { RunListItem } from "../../api/client";
 import { errorMessage } from "../../api/errors";
 import { LaunchRollout } from "../../components/LaunchRollout";
-import { partlyFailedOf, StatusBadge } from "../../components/StatusBadge";
+import { StatusBadge } from "../../components/StatusBadge";
 import { formatDuration, formatTime, isFinished } from "../../lib/format";
 import { IDLE_REFRESH_MS, LIVE_REFRESH_MS } from "../../lib/live";
 import { atLeast } from "../../lib/roles";
@@ -12,7 +12,7 @@ import { projectQuery, runsQuery } from "../../api/queries";
 export { IDLE_REFRESH_MS, LIVE_REFRESH_MS };
 const PAGE_SIZE = 50;
 
-export function runsRefetchInterval(runs: Run[] | undefined): number {
+export function runsRefetchInterval(runs: RunListItem[] | undefined): number {
   return runs?.some((r) => !isFinished(r.status)) ? LIVE_REFRESH_MS : IDLE_REFRESH_MS;
 }
 
@@ -102,7 +102,7 @@ export function ProjectPage({ projectId }: { projectId: number }) {
                     </Link>
                   </td>
                   <td>
-                    <StatusBadge status={r.status} partlyFailed={partlyFailedOf(r.summary)} />
+                    <StatusBadge status={r.status} partlyFailed={r.partly_failed} />
                   </td>
                   <td className="nowrap">{formatTime(r.created_at)}</td>
                   <td className="nowrap">{formatDuration(r.started_at, r.finished_at)}</td>
