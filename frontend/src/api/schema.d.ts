@@ -1603,6 +1603,11 @@ export interface components {
          */
         DPOSettings: {
             /**
+             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            method: "dpo";
+            /**
              * Student
              * @description The student: a Hugging Face hub id, artifact:<id> (a model this project trained), or a local path under the folders an administrator allows (DISTILLERY_MODEL_ROOTS).
              * @default Qwen/Qwen2.5-0.5B-Instruct
@@ -1734,11 +1739,6 @@ export interface components {
              * @enum {string}
              */
             distributed?: "deepspeed_zero2" | "deepspeed_zero3" | "fsdp";
-            /**
-             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher. (enum property replaced by openapi-typescript)
-             * @enum {string}
-             */
-            method: "dpo";
             /**
              * Beta
              * @description KL strength: how far the student may move from the reference.
@@ -1807,6 +1807,11 @@ export interface components {
          */
         DistillSettings: {
             /**
+             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            method: "distill";
+            /**
              * Student
              * @description The student: a Hugging Face hub id, artifact:<id> (a model this project trained), or a local path under the folders an administrator allows (DISTILLERY_MODEL_ROOTS).
              * @default Qwen/Qwen2.5-0.5B-Instruct
@@ -1938,11 +1943,6 @@ export interface components {
              * @enum {string}
              */
             distributed?: "deepspeed_zero2" | "deepspeed_zero3" | "fsdp";
-            /**
-             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher. (enum property replaced by openapi-typescript)
-             * @enum {string}
-             */
-            method: "distill";
             /**
              * Beta
              * @description The KL between teacher and student: 0 forward KL, 1 reverse KL.
@@ -2329,6 +2329,11 @@ export interface components {
          */
         GRPOSettings: {
             /**
+             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            method: "grpo";
+            /**
              * Student
              * @description The student: a Hugging Face hub id, artifact:<id> (a model this project trained), or a local path under the folders an administrator allows (DISTILLERY_MODEL_ROOTS).
              * @default Qwen/Qwen2.5-0.5B-Instruct
@@ -2460,11 +2465,6 @@ export interface components {
              * @enum {string}
              */
             distributed?: "deepspeed_zero2" | "deepspeed_zero3" | "fsdp";
-            /**
-             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher. (enum property replaced by openapi-typescript)
-             * @enum {string}
-             */
-            method: "grpo";
             /**
              * Num Generations
              * @description Completions sampled per prompt.
@@ -4294,6 +4294,11 @@ export interface components {
          */
         SFTSettings: {
             /**
+             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            method: "sft";
+            /**
              * Student
              * @description The student: a Hugging Face hub id, artifact:<id> (a model this project trained), or a local path under the folders an administrator allows (DISTILLERY_MODEL_ROOTS).
              * @default Qwen/Qwen2.5-0.5B-Instruct
@@ -4425,11 +4430,6 @@ export interface components {
              * @enum {string}
              */
             distributed?: "deepspeed_zero2" | "deepspeed_zero3" | "fsdp";
-            /**
-             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher. (enum property replaced by openapi-typescript)
-             * @enum {string}
-             */
-            method: "sft";
             /**
              * Packing
              * @description Pack sequences into max_length rows (padding-free; needs flash or sdpa attention).
