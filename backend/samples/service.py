@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from sqlalchemy import BigInteger, Row, Select, bindparam, func, select
+from sqlalchemy import BigInteger, BindParameter, Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from backend.core.errors import Invalid, NotFound
@@ -95,7 +95,9 @@ def _like(q: str) -> str:
 
 
 # Bind parameters of the page statement (its values); everything else about a page is its shape.
-_RUN, _CURSOR, _LIMIT = bindparam("run_id"), bindparam("cursor", type_=BigInteger), bindparam("limit")
+_RUN: BindParameter[int] = bindparam("run_id")
+_CURSOR: BindParameter[int] = bindparam("cursor", type_=BigInteger)
+_LIMIT: BindParameter[int] = bindparam("limit")
 
 
 def filtered(f: Filters, after: bool, *, indexed: bool = False) -> Select:

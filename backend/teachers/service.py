@@ -94,6 +94,32 @@ def update_teacher(session: Session, *, teacher: Teacher, data: TeacherUpdate) -
     return teacher
 
 
+def delete_teacher(session: Session, *, teacher: Teacher) -> None:
+    """Refused (409 teacher_in_use) while a run that has not finished draws from it or judges with it:
+    its rows would lose their teacher mid-stage (runs.teacher_id is SET NULL), and a chunk claimed
+    after that could only fail. Cancel or finish the run first."""
+    from backend.runs.models import Run, Status  # runs sit above teachers; imported where needed
+
+    live = session.scalars(
+        select(Run).where(
+            Run.project_id == teacher.project_id,
+            Run.status.not_in([Status.succeeded, Status.failed, Status.cancelled]),
+        )
+    ).all()
+    using = [
+        r.id
+        for r in live
+        if r.teacher_id == teacher.id or (r.recipe.get("judge") or {}).get("teacher_id") == teacher.id
+    ]
+    if using:
+        raise Conflict(
+            f"teacher {teacher.id} is used by run(s) {', '.join(map(str, sorted(using)))} that have not "
+            "finished; cancel them or wait for them to end",
+            code="teacher_in_use",
+        )
+    session.delete(teacher)
+
+
 def api_key_of(teacher: Teacher) -> str | None:
     """The plaintext key, for workers calling the endpoint; never for a response."""
     return decrypt_secret(teacher.api_key_encrypted) if teacher.api_key_encrypted else None

@@ -39,7 +39,9 @@ def update_teacher(
 
 @router.delete("/{teacher_id}", operation_id="deleteTeacher", status_code=status.HTTP_204_NO_CONTENT)
 def delete_teacher(session: SessionDep, access: Maintainer, teacher_id: TeacherId) -> None:
-    session.delete(service.get_teacher(session, project=access.project, teacher_id=teacher_id))
+    """409 teacher_in_use while a run that has not finished draws from or judges with it."""
+    teacher = service.get_teacher(session, project=access.project, teacher_id=teacher_id)
+    service.delete_teacher(session, teacher=teacher)
 
 
 @router.post("/{teacher_id}/probe", operation_id="probeTeacher", status_code=status.HTTP_202_ACCEPTED)
