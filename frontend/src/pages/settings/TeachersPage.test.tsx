@@ -107,6 +107,17 @@ describe("TeachersPage", () => {
     await waitFor(() => expect(requestsTo(fetchMock, "/api/projects/1/teachers/3").some((r) => r.method === "DELETE")).toBe(true));
   }, 20_000);
 
+  it("says why a teacher in use by a live run is not deleted", async () => {
+    const detail = { error: { code: "teacher_in_use", message: "teacher 3 is used by run(s) 12 that have not finished; cancel them or wait for them to end" } };
+    routes("maintainer", { "DELETE /api/projects/1/teachers/3": () => jsonResponse(detail, 409) });
+    renderWithClient(<TeachersPage projectId={1} />);
+    const [row] = await screen.findAllByTestId("teacher-row");
+    vi.spyOn(window, "confirm").mockReturnValue(true);
+    await userEvent.click(within(row).getByRole("button", { name: "Delete" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("used by run(s) 12 that have not finished");
+    expect(screen.getAllByTestId("teacher-row")).toHaveLength(2);
+  });
+
   it("measures a teacher's speed: starts the probe, follows its job, shows the figures", async () => {
     let probed = false;
     let polls = 0;
