@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from backend.core.config import Settings
+
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.conftest import seed_prompt_set, write_jsonl
+from tests.support.prompts import seed_prompt_set, write_jsonl
 
 N_PROMPTS, ATTEMPTS = 12, 3  # 36 generations
 TEXTS = [f"Solve 50% of case_{i} {'integral' if i % 3 == 0 else 'sum'}" for i in range(N_PROMPTS)]
@@ -36,7 +36,7 @@ def browse(app, tmp_path_factory):
     from backend.prompts.models import Prompt
     from backend.runs.models import Run
     from backend.samples.models import Generation, Verdict
-    from tests.conftest import Accounts
+    from tests.support.accounts import Accounts
 
     with TestClient(app) as c:
         acc = Accounts(c)

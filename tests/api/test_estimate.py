@@ -8,7 +8,7 @@ import math
 import pytest
 
 from backend.rollouts.estimate import DEFAULT_TOKENS_PER_S, VLLM_STARTUP_S
-from tests.api.conftest import make_teacher, post_estimate
+from tests.support.teachers import make_teacher, post_estimate
 
 
 def test_before_a_first_run_the_time_comes_from_the_backend_default_at_the_recipes_concurrency(

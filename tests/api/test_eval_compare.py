@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import insert, select
 
-from tests.conftest import seed_prompt_set, unique, write_jsonl
+from tests.support.env import unique
+from tests.support.prompts import seed_prompt_set, write_jsonl
 
-# per prompt: (base, student, teacher) passed? 0: all pass; 1: student fails, teacher passes;
 # 2: everyone fails; 3: student fails, teacher passes; 4: base fails only
 OUTCOMES = [(1, 1, 1), (0, 0, 1), (0, 0, 0), (1, 0, 1), (0, 1, 1)]
 

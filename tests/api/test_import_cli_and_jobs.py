@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.conftest import run_cli, write_jsonl
+from tests.support.env import run_cli
+from tests.support.prompts import write_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -124,7 +125,7 @@ def test_cli_import_bad_options_are_usage_errors(tmp_path):
 def test_cli_index_search_queues_the_sets_not_indexed(client, accounts, tmp_path):
     from backend.core.db import session_scope
     from backend.jobs.models import Job
-    from tests.conftest import seed_prompt_set
+    from tests.support.prompts import seed_prompt_set
 
     owner = accounts.user()
     pid = accounts.project(owner)

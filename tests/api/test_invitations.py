@@ -9,7 +9,7 @@ covers who may call which route.
 
 from __future__ import annotations
 
-from tests.conftest import run_cli, unique
+from tests.support.env import run_cli, unique
 
 
 def _invite(client, h, pid, email, role="viewer"):

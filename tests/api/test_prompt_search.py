@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, text, update
 
-from tests.conftest import seed_prompt_set, wait_job, write_jsonl
+from tests.support.prompts import seed_prompt_set, write_jsonl
+from tests.support.waiting import wait_job
 
 TEXTS = [
     "How many apples does Ann have?",

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import import_prompts, seed_prompt_set, unique, write_jsonl
+from tests.support.env import unique
+from tests.support.prompts import import_prompts, seed_prompt_set, write_jsonl
 
 ROLES = ["viewer", "reviewer", "maintainer", "owner"]
 
@@ -79,7 +80,7 @@ ROUTES = [
 def people(app):
     from fastapi.testclient import TestClient
 
-    from tests.conftest import Accounts
+    from tests.support.accounts import Accounts
 
     with TestClient(app) as c:
         acc = Accounts(c)

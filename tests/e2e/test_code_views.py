@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
-from tests.conftest import unique
+from tests.support.env import unique
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("DISTILLERY_E2E_ARTIFACTS", ROOT / "tests" / "e2e" / "artifacts"))

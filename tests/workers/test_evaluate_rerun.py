@@ -9,9 +9,10 @@ import time
 import pytest
 
 from backend.core.net import free_port
-from tests.conftest import DATA_DIR, seed_prompt_set, unique, wait_run, write_jsonl
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
-from tests.workers.train_helpers import tiny_student
+from tests.support.env import DATA_DIR, unique
+from tests.support.prompts import seed_prompt_set, write_jsonl
+from tests.support.waiting import wait_run
 
 FAST = {"DISTILLERY_STALE_AFTER_S": "2"}
 PROMPTS = 4
@@ -28,12 +29,7 @@ def slow_teacher():
     stop_fake_server(proc)
 
 
-@pytest.fixture(scope="module")
-def tiny_model():
-    return tiny_student()
-
-
-def _start(client, accounts, tmp_path, teacher_url: str, tiny_model: str):
+def _start(client, accounts, tmp_path, teacher_url: str, tiny_model):
     owner = accounts.user()
     pid = accounts.project(owner)
     h = owner["headers"]
@@ -48,7 +44,7 @@ def _start(client, accounts, tmp_path, teacher_url: str, tiny_model: str):
         "evaluate": {
             "split": "all",
             # the local model first (seconds), then the slow teacher, in which the stage is stopped
-            "models": [{"role": "other", "label": "tiny", "model": tiny_model}, {"role": "teacher"}],
+            "models": [{"role": "other", "label": "tiny", "model": str(tiny_model)}, {"role": "teacher"}],
             "max_tokens": 8,
         },
     }

@@ -11,16 +11,12 @@ import pytest
 from sqlalchemy import update
 
 from backend.core.net import free_port
-from tests.conftest import DATA_DIR, seed_prompt_set, unique, wait_run, write_jsonl
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
+from tests.support.env import DATA_DIR, unique
+from tests.support.prompts import seed_prompt_set, write_jsonl
+from tests.support.teachers import RUBRIC, openai_teacher
+from tests.support.waiting import wait_run
 
-RUBRIC = {
-    "template": "Question: {question}\nReference: {reference}\nAnswer: {answer}\n"
-    'Reply with JSON {"score": 1-5, "rationale": "..."}.',
-    "scale": "score",
-    "scale_min": 1,
-    "scale_max": 5,
-}
 PROMPTS = [
     {"prompt": "What is six times seven? (a)", "reference": "42"},
     {"prompt": "What is six times seven? (b)", "reference": "42"},
@@ -38,13 +34,6 @@ def servers():
     yield f"http://127.0.0.1:{t_port}/v1", f"http://127.0.0.1:{j_port}/v1"
     stop_fake_server(teacher)
     stop_fake_server(judge)
-
-
-def _teacher(client, h, pid, name, url, **settings):
-    body = {"name": name, "backend": "openai_compat", "model": name, "base_url": url, "settings": settings}
-    r = client.post(f"/api/projects/{pid}/teachers", headers=h, json=body)
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
 
 
 def _start(client, h, pid, pset, tid, jid, stages, **review):
@@ -89,8 +78,8 @@ def test_judge_review_snapshot_end_to_end(client, accounts, tmp_path, servers, c
         s.add(Membership(project_id=pid, user_id=rev2["id"], role=Role.reviewer))
     h = owner["headers"]
     pset = seed_prompt_set(pid, write_jsonl(tmp_path / f"{unique('p')}.jsonl", PROMPTS))
-    tid = _teacher(client, h, pid, "teacher", servers[0])
-    jid = _teacher(client, h, pid, "judge", servers[1], price_input_per_m=1.0, price_output_per_m=2.0)
+    tid = openai_teacher(client, h, pid, "teacher", servers[0])
+    jid = openai_teacher(client, h, pid, "judge", servers[1], price_input_per_m=1.0, price_output_per_m=2.0)
     r = client.post(f"/api/projects/{pid}/rubrics", headers=h, json=RUBRIC)
     assert r.status_code == 201 and r.json()["version"] == 1 and r.json()["pass_score"] == 5
     assert (

@@ -8,8 +8,10 @@ import httpx
 import pytest
 
 from backend.core.net import free_port
-from tests.conftest import DATA_DIR, seed_prompt_set, unique, wait_run, write_jsonl
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
+from tests.support.env import DATA_DIR, unique
+from tests.support.prompts import seed_prompt_set, write_jsonl
+from tests.support.waiting import wait_run
 
 PROMPTS = 10
 
@@ -67,12 +69,12 @@ def _queue_run(client, accounts, tmp_path, base: str):
 
 
 def _ran_once(client, h, pid, run: dict, base: str) -> None:
-    from tests.workers.test_rollout import _generations
+    from tests.support.rollouts import all_generations
 
     assert run["status"] == "succeeded", run
     stage = run["stages"][0]
     assert stage["status"] == "succeeded" and stage["workers_lost"] == 0
-    gens = _generations(client, h, pid, run["id"])
+    gens = all_generations(client, h, pid, run["id"])
     assert len(gens) == PROMPTS and len({g["prompt_id"] for g in gens}) == PROMPTS
     assert httpx.get(f"{base}/stats").json()["requests"] == PROMPTS  # every prompt asked once, not twice
 
@@ -80,7 +82,7 @@ def _ran_once(client, h, pid, run: dict, base: str) -> None:
 def _queued_messages() -> int:
     import redis
 
-    from tests.conftest import REDIS_URL
+    from tests.support.env import REDIS_URL
 
     return redis.Redis.from_url(REDIS_URL).llen("cpu")
 

@@ -14,6 +14,8 @@ from workers.verifiers.math import reference_parses, references_parse
 from workers.verifiers.pool import HardTimeoutPool, close_shared_pool
 from workers.verifiers.verify import verify_many
 
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
+
 HANG = r"\dfrac{5^{\left(5^{\left(5^{\left(5^5\right)}\right)} - 4\right)} - 5}{16}"  # Math-Verify#65
 SLOW = r"(x+1)^{10^{5}}"  # hangs sympy too (the expansion), though no number is too big: the pool's kill
 

@@ -8,9 +8,11 @@ import time
 import pytest
 
 from backend.core.net import free_port
-from tests.conftest import DATA_DIR, seed_prompt_set, unique, wait_run, write_jsonl
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
-from tests.workers.test_rollout import _generations
+from tests.support.env import DATA_DIR, unique
+from tests.support.prompts import seed_prompt_set, write_jsonl
+from tests.support.rollouts import all_generations
+from tests.support.waiting import wait_run
 
 # The janitor checks and a live task beats every quarter of this.
 FAST = {"DISTILLERY_STALE_AFTER_S": "2"}
@@ -58,7 +60,7 @@ def _start_run(client, accounts, tmp_path, base_url: str, chunk_size: int):
 
 def _wait_generations(client, h, pid, run_id, at_least: int, timeout: float = 90) -> int:
     deadline = time.monotonic() + timeout
-    while (n := len(_generations(client, h, pid, run_id))) < at_least:
+    while (n := len(all_generations(client, h, pid, run_id))) < at_least:
         assert time.monotonic() < deadline, f"only {n} generations after {timeout} s"
         time.sleep(0.2)
     return n
@@ -78,7 +80,7 @@ def test_a_killed_worker_is_replaced_by_the_janitor_and_the_stage_completes_once
     # Alive, beating every 0.5 s: the janitor leaves it alone however long the chunk takes.
     assert _stage(client, h, pid, run_id)["workers_lost"] == 0
     fast_worker.kill()
-    committed = {(g["id"], g["prompt_id"], g["attempt"]) for g in _generations(client, h, pid, run_id)}
+    committed = {(g["id"], g["prompt_id"], g["attempt"]) for g in all_generations(client, h, pid, run_id)}
     assert 30 <= len(committed) < 300
     time.sleep(2.5)  # past the limit: the heartbeat is stale now
     before = _stage(client, h, pid, run_id)
@@ -88,7 +90,7 @@ def test_a_killed_worker_is_replaced_by_the_janitor_and_the_stage_completes_once
     assert done["status"] == "succeeded", done
     stage = done["stages"][0]
     assert stage["workers_lost"] == 1 and stage["status"] == "succeeded"
-    gens = _generations(client, h, pid, run_id)
+    gens = all_generations(client, h, pid, run_id)
     assert len(gens) == 300 and len({(g["prompt_id"], g["attempt"]) for g in gens}) == 300
     assert committed <= {(g["id"], g["prompt_id"], g["attempt"]) for g in gens}
     assert stage["progress_done"] == 300
@@ -131,7 +133,7 @@ def test_a_stage_that_keeps_losing_its_worker_fails_with_the_cause(
     assert stage["status"] == "failed" and stage["workers_lost"] == 2
     assert "worker lost 2 times" in stage["error"] and "DISTILLERY_MAX_REQUEUES=1" in stage["error"]
     assert done["error"].startswith("stage rollout: worker lost 2 times")
-    assert len(_generations(client, h, pid, run_id)) < 300
+    assert len(all_generations(client, h, pid, run_id)) < 300
 
 
 def test_every_way_of_starting_a_worker_runs_the_janitor():
