@@ -49,9 +49,8 @@ def database(request) -> Iterator[str]:
     if request.param == "postgresql":
         yield "postgresql"
         return
-    from tests.support.databases import engine_on
-
     from backend.core.db import get_engine
+    from tests.support.databases import engine_on
 
     with engine_on(request.getfixturevalue("sqlite_database")):
         assert get_engine().dialect.name == "sqlite"  # the switch took: this run is not PostgreSQL again
