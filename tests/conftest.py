@@ -19,14 +19,25 @@ from tests.support.waiting import wait_job
 from tests.support.worker import WorkerProcess
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m selects: `-m "not worker"` must see the marker
 def pytest_collection_modifyitems(session, config, items):
     for item in items:
         if "celery_worker" in item.fixturenames:
             item.add_marker(pytest.mark.worker)
-    if config.option.collectonly:
+
+
+def pytest_collection_finish(session):
+    """After selection: set up the database and broker only if a selected test is not `pure`."""
+    if session.config.option.collectonly or all(i.get_closest_marker("pure") for i in session.items):
         return
-    if any(item.get_closest_marker("pure") is None for item in items):
+    try:
         env.start_services()
+    except Exception as e:  # noqa: BLE001 - any failure here means the services are not there
+        pytest.exit(
+            f"the selected tests need PostgreSQL and Redis ({type(e).__name__}: {e}); "
+            "start them (scripts/ensure-services.sh) or select pure tests (-m pure)",
+            returncode=3,
+        )
 
 
 def pytest_unconfigure(config):
