@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.env import unique
+from tests.support.factories import make_generations
 from tests.support.prompts import import_prompts, seed_prompt_set, write_jsonl
 
 ROLES = ["viewer", "reviewer", "maintainer", "owner"]
@@ -99,7 +100,6 @@ def world(client, accounts, people, tmp_path: Path):
     from backend.prompts.models import Prompt
     from backend.runs.schemas import RunCreate
     from backend.runs.service import create_run
-    from backend.samples.models import Generation
 
     owner = people["owner"]
     pid = accounts.project(
@@ -122,10 +122,7 @@ def world(client, accounts, people, tmp_path: Path):
         )
         run_id = run.id
         prompt_id = s.query(Prompt.id).filter(Prompt.prompt_set_id == pset["id"]).first()[0]
-        generation = Generation(run_id=run_id, prompt_id=prompt_id, attempt=0, content="an answer")
-        s.add(generation)
-        s.flush()
-        generation = generation.id
+        (generation,) = make_generations(s, run, 1, prompts=[prompt_id], content="an answer")
         job = Job(project_id=pid, kind="prompt_import", params={})  # queued, never sent: a row to read
         s.add(job)
         s.flush()

@@ -74,7 +74,8 @@ def make_run(
 
     stages = dict(stages) if isinstance(stages, Mapping) else dict.fromkeys(stages, "pending")
     if recipe is None:
-        recipe = {"prompt_set_id": prompt_set_id, "stages": list(stages)} if prompt_set_id else {}
+        recipe = {"prompt_set_id": prompt_set_id} if prompt_set_id else {}
+        recipe |= {"stages": list(stages)} if stages else {}
     run = Run(
         project_id=project_id,
         name=name or unique("run"),

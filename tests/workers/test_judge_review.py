@@ -4,7 +4,6 @@ leases, 409/403/404, edit and undo, and human decisions flowing into the snapsho
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +14,7 @@ from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
 from tests.support.env import DATA_DIR, unique
 from tests.support.prompts import seed_prompt_set, write_jsonl
 from tests.support.teachers import RUBRIC, openai_teacher
-from tests.support.waiting import wait_run
+from tests.support.waiting import wait_run, wait_stage
 
 PROMPTS = [
     {"prompt": "What is six times seven? (a)", "reference": "42"},
@@ -51,21 +50,6 @@ def _start(client, h, pid, pset, tid, jid, stages, **review):
     return r.json()["id"]
 
 
-def _wait_stage(client, h, pid, rid, kind, status, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = client.get(f"/api/projects/{pid}/runs/{rid}", headers=h).json()
-        stage = next(s for s in run["stages"] if s["kind"] == kind)
-        if stage["status"] == status:
-            return run
-        assert run["status"] not in ("failed", "cancelled"), (
-            run["error"],
-            [s["error"] for s in run["stages"]],
-        )
-        time.sleep(0.1)
-    raise AssertionError(f"{kind} never {status}: {run}")
-
-
 def test_judge_review_snapshot_end_to_end(client, accounts, tmp_path, servers, celery_worker):
     from backend.core.db import session_scope
     from backend.reviews.models import ReviewTask
@@ -87,7 +71,7 @@ def test_judge_review_snapshot_end_to_end(client, accounts, tmp_path, servers, c
     )
 
     rid = _start(client, h, pid, pset, tid, jid, ["rollout", "filter", "judge", "review", "snapshot"])
-    run = _wait_stage(client, h, pid, rid, "review", "running")
+    run = wait_stage(client, h, pid, rid, "review", "running")
     j = run["summary"]["judge"]
     assert (j["judged"], j["accepted"], j["rejected"], j["unsure"], j["unparseable"]) == (8, 4, 4, 0, 0)
     assert j["thresholds"] == {"accept": 5.0, "reject": 5.0, "source": "rubric", "labels": 0}

@@ -4,7 +4,6 @@ cache, cancel and re-queue, the licence guard, estimates and prices."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import httpx
@@ -15,7 +14,7 @@ from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
 from tests.support.env import DATA_DIR, unique
 from tests.support.prompts import write_jsonl
 from tests.support.rollouts import all_generations, launch_rollout, rollout_project
-from tests.support.waiting import wait_run
+from tests.support.waiting import poll_until, wait_run
 
 # The server draws each conversation's faults from a hash of (seed, conversation, try), so they fall the
 # same way on every run of this test; no conversation is faulted more than twice, so every transient
@@ -145,10 +144,9 @@ def test_cancel_stops_within_seconds_keeps_rows_and_requeue_completes(
     pid, h, pset, tid = rollout_project(client, accounts, tmp_path, slow, prompts)
     run = launch_rollout(client, h, pid, pset, tid, n=2, chunk_size=50, concurrency=2, use_cache=False)
     url = f"/api/projects/{pid}/runs/{run['id']}"
-    deadline = time.monotonic() + 60
-    while client.get(url, headers=h).json()["stages"][0]["progress_done"] < 10:
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    poll_until(
+        lambda: client.get(url, headers=h).json()["stages"][0]["progress_done"] >= 10, "10 done", timeout=60
+    )
     r = client.post(f"{url}/cancel", headers=h)
     assert r.status_code == 202
     cancelled = wait_run(client, h, pid, run["id"])
