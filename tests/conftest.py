@@ -68,6 +68,29 @@ def database(request) -> Iterator[str]:
         yield "sqlite"
 
 
+@pytest.fixture(params=["postgresql", "sqlite"])
+def worker_database(request, celery_worker) -> Iterator[WorkerProcess]:
+    """`database` for tests that need the worker: on SQLite the session's worker is restarted on the
+    SQLite file (same broker) for the test, and the PostgreSQL one comes back after. Name it first
+    among the test's arguments; it yields the worker."""
+    if request.param == "postgresql":
+        yield celery_worker
+        return
+    from backend.core.db import get_engine
+    from tests.support.databases import engine_on
+
+    url = request.getfixturevalue("sqlite_database")
+    celery_worker.stop()
+    try:
+        with engine_on(url):
+            assert get_engine().dialect.name == "sqlite"
+            celery_worker.start(DISTILLERY_DATABASE_URL=url)
+            yield celery_worker
+            celery_worker.stop()
+    finally:
+        celery_worker.start()
+
+
 @pytest.fixture(scope="session")
 def app():
     from backend.main import create_app

@@ -73,7 +73,7 @@ def _verdicts(run_id: int) -> list[tuple[str, bool | None, float | None, bool | 
         ]
 
 
-def test_judge_through_faults(client, accounts, tmp_path, fault_servers, celery_worker):
+def test_judge_through_faults(worker_database, client, accounts, tmp_path, fault_servers):
     import httpx
 
     from backend.core.db import session_scope

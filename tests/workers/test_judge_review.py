@@ -1,5 +1,5 @@
 """rollout -> filter -> judge -> review -> snapshot through the API and a real Celery worker on
-PostgreSQL: judge verdicts with score and rationale, cached replies, routing (disagreements first),
+PostgreSQL and SQLite: judge verdicts with score and rationale, cached replies, routing (disagreements first),
 leases, 409/403/404, edit and undo, and human decisions flowing into the snapshot and its card."""
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _start(client, h, pid, pset, tid, jid, stages, **review):
     return r.json()["id"]
 
 
-def test_judge_review_snapshot_end_to_end(client, accounts, tmp_path, servers, celery_worker):
+def test_judge_review_snapshot_end_to_end(worker_database, client, accounts, tmp_path, servers):
     from backend.core.db import session_scope
     from backend.reviews.models import ReviewTask
 
