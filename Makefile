@@ -50,7 +50,7 @@ test: setup frontend vllm
 	cd frontend && npm test
 
 # Pure and API tests, no Celery worker (docs/testing.md); `make test` stays the whole suite, as CI runs it.
-FAST_MARKERS := not worker and not slow and not e2e and not gpu
+FAST_MARKERS := (pure or api) and not worker and not slow
 test-fast: setup
 	bash scripts/ensure-services.sh
 	$(BIN)/pytest -q -m "$(FAST_MARKERS)" --ignore=tests/e2e --ignore=tests/gpu \

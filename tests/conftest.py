@@ -1,7 +1,8 @@
 """Test set-up: the session's settings (tests/support/env.py, fixed before any backend import) and the
 fixtures. The database and the broker are set up after collection, and only when a selected test is
 not marked `pure`; a test that asks for `celery_worker` (directly or through another fixture) is
-marked `worker`. `make test-fast` runs `-m "not worker and not slow ..."` (docs/testing.md)."""
+marked `worker`, and one under tests/api, tests/kernel or tests/reviews `api`. `make test-fast` runs
+`-m "(pure or api) and not worker and not slow"` (docs/testing.md)."""
 
 from __future__ import annotations
 
@@ -18,12 +19,16 @@ from tests.support.prompts import MIXED_ANSWERS, import_prompts
 from tests.support.waiting import wait_job
 from tests.support.worker import WorkerProcess
 
+IN_PROCESS = {"api", "kernel", "reviews"}  # folders whose tests drive the app in this process
+
 
 @pytest.hookimpl(tryfirst=True)  # before -m selects: `-m "not worker"` must see the marker
 def pytest_collection_modifyitems(session, config, items):
     for item in items:
         if "celery_worker" in item.fixturenames:
             item.add_marker(pytest.mark.worker)
+        if Path(item.fspath).parent.name in IN_PROCESS:
+            item.add_marker(pytest.mark.api)
 
 
 def pytest_collection_finish(session):

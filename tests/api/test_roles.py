@@ -16,6 +16,9 @@ from tests.support.env import unique
 from tests.support.factories import make_generations
 from tests.support.prompts import import_prompts, seed_prompt_set, write_jsonl
 
+pytestmark = pytest.mark.slow  # the whole role matrix: `make test` runs it, `make test-fast` not
+
+
 ROLES = ["viewer", "reviewer", "maintainer", "owner"]
 
 # (method, path, json body or None, lowest role allowed, expected success status)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from tests.support.reviews import seed_review_run
 
-pytestmark = pytest.mark.usefixtures("database")  # review paths on PostgreSQL and SQLite
+pytestmark = [pytest.mark.usefixtures("database"), pytest.mark.slow]  # on PostgreSQL and SQLite; 20 threads
 
 
 REVIEWERS = 20

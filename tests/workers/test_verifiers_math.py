@@ -105,6 +105,7 @@ def test_first_tier_settles_numbers_and_math_verify_the_rest():
     assert math([{"completion": r"\boxed{x^2+2x+1}", "reference": "(x+1)^2"}], first_tier=False)[0].passed
 
 
+@pytest.mark.slow  # waits out hard timeouts
 def test_hang_input_times_out_and_the_pool_keeps_answering():
     items = [
         {"completion": r"\boxed{\sqrt{4}}", "reference": "2"},
@@ -130,6 +131,7 @@ print(json.dumps([v.status for v in verify_many(combo, items)]))
 """
 
 
+@pytest.mark.slow  # waits out hard timeouts
 def test_a_hang_with_more_than_a_pipe_buffer_queued_behind_it_is_still_killed():
     """The pool wrote batches to a worker stuck on a hang until the pipe (64 KiB) was full, then
     blocked in write() and never reached the deadline that kills the worker: no verdict, ever (each
@@ -200,6 +202,7 @@ def test_pool_replaces_a_killed_worker_and_keeps_order():
         pool.close()
 
 
+@pytest.mark.slow  # waits out hard timeouts
 def test_checks_queued_behind_a_busy_hang_go_to_a_new_worker():
     """A check that has used stall_s of CPU holds nothing else up: what was queued behind it goes to a
     worker started in its place, and only it is answered `timeout`, at its own deadline."""

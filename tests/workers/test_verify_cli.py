@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
+pytestmark = [pytest.mark.pure, pytest.mark.slow]  # no services; the CLI in processes of its own
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -143,6 +143,6 @@ def test_every_way_of_starting_a_worker_runs_the_janitor():
     commands = re.findall(r"^\s+command: (.*worker.*)$", compose, flags=re.M)
     assert len(commands) == 2 and all(c.startswith("distillery worker ") for c in commands)
     assert '"-m", "backend.cli", "worker"' in (root / "backend" / "demo.py").read_text()  # demo and up
-    assert '"-m", "backend.cli", "worker"' in (root / "tests" / "conftest.py").read_text()
+    assert '"-m", "backend.cli", "worker"' in (root / "tests" / "support" / "worker.py").read_text()
     cli = (root / "backend" / "cli.py").read_text()
     assert '"workers.celery_app:celery_app"' in cli
