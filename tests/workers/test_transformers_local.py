@@ -11,7 +11,7 @@ import pytest
 from workers.teachers.base import Completion, Request, Sampling
 from workers.teachers.transformers_local import TransformersLocalTeacher, load
 
-pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
+pytestmark = [pytest.mark.pure, pytest.mark.slow]  # no services; builds and runs the tiny model (minutes)
 
 ROOT = Path(__file__).resolve().parents[2]
 ASK = [{"role": "user", "content": "how many apples are left if 3 of 10 are eaten"}]
