@@ -1,4 +1,4 @@
-"""The suite's layout contracts (docs/testing.md): no test module imports another test module or a
+"""The suite's layout contracts (docs/testing.md): no module under tests/ imports a test module or a
 conftest (what tests share lives in tests/support, fixtures in a conftest), and the pure lane needs
 neither PostgreSQL nor Redis."""
 
@@ -47,11 +47,9 @@ def _offences(path: Path, source: str | None = None) -> list[str]:
     return out
 
 
-def test_no_test_module_imports_another_or_a_conftest():
-    modules = sorted(
-        p for p in TESTS.rglob("*.py") if p.name.startswith("test_") or p.parent.name == "support"
-    )
-    offences = [o for p in modules for o in _offences(p)]
+def test_no_module_imports_a_test_module_or_a_conftest():
+    # every module: test modules, helpers, fakes and the conftests themselves
+    offences = [o for p in sorted(TESTS.rglob("*.py")) for o in _offences(p)]
     assert not offences, "move what is shared into tests/support (fixtures into a conftest):\n" + "\n".join(
         offences
     )
