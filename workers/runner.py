@@ -69,9 +69,8 @@ DEFERRED = None
 def settings_for(kind: str, recipe: dict[str, Any]) -> BaseModel:
     """A stage's typed settings from a stored recipe. A recipe changed behind the API's back fails
     here, with the field paths, before the stage does any work."""
-    model = stage_kind(kind).settings
     try:
-        return model.model_validate(recipe.get(kind) or {})
+        return stage_kind(kind).validate_settings(recipe.get(kind) or {})
     except ValidationError as exc:
         where = "; ".join(f"{kind}.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise TypeError(f"the run's stored recipe has invalid {kind} settings: {where}") from None

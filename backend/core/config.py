@@ -13,109 +13,146 @@ DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
 
 
 class Settings(BaseSettings):
-    """Every DISTILLERY_* setting. README.md lists them; keep the two in step."""
+    """Every DISTILLERY_* setting. docs/settings.md is generated from the descriptions here
+    (`python -m backend.core.settings_doc > docs/settings.md`); a test fails when it is stale."""
 
     model_config = SettingsConfigDict(env_prefix="DISTILLERY_", env_file=".env", extra="ignore")
 
     environment: Literal["development", "test", "production"] = Field(
-        "development", description="Outside development a default SECRET_KEY is refused."
+        "development",
+        description="`development`, `test` or `production`; outside development the api refuses to start "
+        "with the default SECRET_KEY.",
     )
     data_dir: Path = Field(Path("var"), description="Embedded database, broker folders and uploads.")
-    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite at DATA_DIR/distillery.db.")
-    broker_url: str = Field("", description="Celery broker; empty means kombu's filesystem transport.")
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL (`postgresql://user:pw@host/db`); empty means SQLite at "
+        "`DATA_DIR/distillery.db`.",
+    )
+    broker_url: str = Field(
+        "",
+        description="Celery broker (`redis://host:6379/0`); empty means kombu's filesystem transport under "
+        "`DATA_DIR/broker`.",
+    )
     secret_key: str = Field(
         DEV_SECRET_KEY,
-        description="Derives the key that encrypts teacher API keys at rest; keep it secret and stable.",
+        description="Derives the key that encrypts teacher API keys at rest; keep it secret and stable "
+        "(16 characters at least).",
     )
     session_ttl_hours: int = Field(24 * 7, ge=1, description="Lifetime of a login token.")
     login_free_failures: int = Field(
-        5, ge=1, description="Failed logins of one account before each further try must wait (1 s, doubling)."
+        5,
+        ge=1,
+        description="Failed logins of one account before each further try must wait (1 s, doubling up to "
+        "15 min); a try that comes sooner is 429 with `Retry-After`.",
     )
     login_free_failures_per_address: int = Field(
-        20, ge=1, description="Failed logins from one client address before each further try must wait."
+        20,
+        ge=1,
+        description="The same per client address, whatever accounts it tries.",
     )
     forwarded_allow_ips: str = Field(
         "127.0.0.1",
-        description="Addresses (or networks) of the proxies whose X-Forwarded-For names the client, comma "
-        "separated; the per-address login limit keys on that client. Any other caller's X-Forwarded-For is "
-        "ignored: trusting '*' lets every client choose its own address and dodge the limit.",
+        description="Proxies (addresses or networks, comma separated) whose `X-Forwarded-For` names the "
+        "client for the per-address login limit; anyone else's is ignored. docker-compose.yml sets it to "
+        "its nginx's fixed address. Never `*` where clients can reach the api directly: each could choose "
+        "its own address and dodge the limit.",
     )
-    allow_signup: bool = Field(False, description="Let anyone create an account at /api/auth/signup.")
-    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API.")
-    frontend_dist: Path = Field(Path("frontend/dist"), description="Built dashboard served at /.")
-    max_upload_mb: int = Field(512, ge=1, description="Largest prompt file accepted, in MiB.")
+    allow_signup: bool = Field(False, description="Let anyone create an account at `/api/auth/signup`.")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the API (JSON list)."
+    )
+    frontend_dist: Path = Field(Path("frontend/dist"), description="Built dashboard served at `/`.")
+    max_upload_mb: int = Field(
+        512, ge=1, description="Largest prompt file accepted, in MiB (larger: 413, nothing stored)."
+    )
     max_prompt_chars: int = Field(
         1_000_000,
         ge=1,
         description="Longest prompt text an import accepts, in characters; a longer row is rejected "
-        "with reason prompt_too_long.",
+        "(reason `prompt_too_long`). Word hashing is linear in the text, so one huge token (a base64 blob) "
+        "costs what the same bytes as words do.",
     )
     parse_process_min_mb: float = Field(
         16,
         ge=0,
-        description="On PostgreSQL, prompt files from this size up are read and hashed in a second process "
-        "while the import process deduplicates and writes (uses two cores).",
+        description="On PostgreSQL, prompt files from this size up are read, checked and hashed in a second "
+        "process while the import deduplicates and writes, so an import uses two cores.",
     )
     task_soft_time_limit: int = Field(6 * 3600, ge=1, description="Seconds before a task is asked to stop.")
-    progress_interval_s: float = Field(1.0, ge=0, description="Minimum seconds between progress writes.")
-    log_level: str = Field("INFO", description="Python logging level.")
+    progress_interval_s: float = Field(
+        1.0, ge=0, description="Minimum seconds between progress writes of a stage."
+    )
+    log_level: str = Field(
+        "INFO", description="Python logging level. Secrets are redacted from every log line."
+    )
     vllm_extra_args_allowed: str = Field(
         "",
-        description="vLLM flags, comma separated, that a vllm teacher's extra_args may pass beyond the "
-        "built-in list of tuning flags (backend/teachers/vllm_flags.py), e.g. --trust-remote-code: "
-        "only for models and files every project maintainer may run on the workers.",
+        description="vLLM flags (comma separated) a `vllm` teacher's `extra_args` may pass beyond the "
+        "built-in tuning flags (`--max-num-seqs`, `--max-num-batched-tokens`, `--seed`, `--swap-space`, "
+        "`--kv-cache-dtype`, `--quantization`, `--enable-chunked-prefill` and the others in "
+        "`backend/teachers/vllm_flags.py`). Any other flag is refused with a 422 naming it. Flags that run "
+        "code or read files or URLs outside the model (`--trust-remote-code`, `--chat-template`, "
+        "`--tokenizer`, `--load-format`, `--download-dir`...) belong here only where every project "
+        "maintainer may run them on the workers.",
     )
     vllm_python: str = Field(
         "",
-        description="Interpreter that has vLLM, for the vllm teacher; empty means .venv-vllm/bin/python "
-        "(scripts/setup-vllm.sh) where it exists, else this one.",
+        description="Interpreter that has vLLM, for the `vllm` teacher; empty means `.venv-vllm/bin/python` "
+        "(`make vllm`, scripts/setup-vllm.sh) where it exists, else this one.",
     )
     stale_after_s: float = Field(
         120,
         gt=0,
-        description="A running stage whose heartbeat is older than this has lost its worker: every "
-        "worker's janitor re-queues it (a live task beats every quarter of this, even between progress "
-        "writes).",
+        description="A running stage with no heartbeat for this long lost its worker: the workers' janitor "
+        "re-queues it (a live task beats every quarter of this, even between progress writes).",
     )
     max_requeues: int = Field(
         3,
         ge=0,
-        description="Times a stage whose worker was lost is re-queued automatically; one more loss fails "
-        "the stage and its run with 'worker lost N times'.",
+        description="Automatic re-queues of a stage whose worker was lost; one more loss fails the stage "
+        "and its run with 'worker lost N times'.",
     )
     queued_resend_after_s: float = Field(
         600,
         gt=0,
         description="A stage (or a fan-out stage's chunks) queued this long with no worker taking it gets "
-        "its task sent again by the workers' janitor, in case the broker lost the message (a crash, a "
-        "flush); a duplicate delivery is dropped at the claim, so a stage merely waiting for a free "
-        "worker keeps its place and runs once.",
+        "its tasks sent again by the workers' janitor, in case the broker lost them (a crash, a flush); a "
+        "spare copy is dropped at the claim, so nothing runs twice.",
     )
     upload_orphan_after_h: float = Field(
         24,
         gt=0,
-        description="Hours after which a file under DATA_DIR/uploads that no waiting or live import uses "
+        description="Hours after which a file under `DATA_DIR/uploads` that no waiting or live import reads "
         "is deleted by the workers' janitor.",
     )
 
     egress_allow: str = Field(
         "",
-        description="Comma list of hostnames and CIDR networks a worker may call although the egress "
-        "policy refuses their addresses (loopback, private, link-local...), e.g. `vllm,10.2.0.0/16`.",
+        description="Comma list of hostnames and CIDR networks the strict egress policy lets through "
+        "anyway, e.g. `vllm,10.8.0.0/16` (compose allows its `vllm` service).",
     )
     egress_strict: bool | None = Field(
         None,
-        description="Refuse teacher, judge and synthesis URLs that reach loopback, private, link-local, "
-        "CGNAT, multicast or reserved addresses (unless EGRESS_ALLOW lists them). Unset: on in production, "
-        "off in development and test (the demo and the tests serve teachers on 127.0.0.1).",
+        description="Refuse teacher, judge, probe and synthesis URLs whose addresses are loopback, "
+        "link-local (169.254.169.254), private (RFC 1918, ULA), CGNAT (100.64/10), unspecified, multicast "
+        "or reserved. Unset means on in `production`, off in `development` and `test` (the demo and tests "
+        "serve teachers on 127.0.0.1). Checked on every resolved address when the worker connects (it dials "
+        "only what it checked) and, for literal IPs and names that resolve, when a teacher is saved (422 on "
+        "`base_url`). Whatever this says, URLs with a `#` or `user@` are refused and redirects are never "
+        "followed.",
     )
 
     model_roots: str | None = Field(
         None,
-        description="Comma list of folders under which a teacher, student or evaluated model may be named by "
-        "local path (`*`: any folder). Unset: none in production (hub ids and artifact:<id> only), any in "
-        "development and test. Another project's training outputs, snapshots and uploads are refused "
-        "whatever this says.",
+        description="Folders (comma separated; `*`: any) under which a local teacher (`vllm` or "
+        "`transformers_local` without `base_url`), `train.student` or an `evaluate` model may be named by "
+        "path. Unset means none in `production` (hub ids such as `Qwen/Qwen2.5-1.5B-Instruct`, and "
+        "`artifact:<id>` for a model the project trained) and any in `development` and `test`. Paths are "
+        "resolved (symlinks, `..`) before the check. Another project's folders under the data directory "
+        "(`training/`, `snapshots/`, `uploads/`) answer 404 as a foreign id would, whatever this says. "
+        "Checked when a teacher or run is created (422 or 404 naming the field) and again by the worker "
+        "before it loads.",
     )
 
     @field_validator("egress_strict", "model_roots", mode="before")

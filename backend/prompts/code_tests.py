@@ -1,6 +1,6 @@
 """The code verifier's tests of a prompt, checked at import and stored as its `meta.tests`.
 
-The forms (README, "Prompt sets"), each stored as given:
+The forms (docs/prompt-sets.md), each stored as given:
 - stdin/stdout pairs: `[{"input": "1 2\\n", "output": "3\\n"}, ...]` (`stdin`/`stdout` also read), or
   `{"inputs": [...], "outputs": [...]}` of one length;
 - asserts: `{"asserts": ["assert f(1) == 2", ...]}`, a list of such strings, or one string of test code

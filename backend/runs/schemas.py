@@ -78,7 +78,7 @@ Recipe = create_model(
     **{
         k.name: (
             k.settings,
-            Field(default_factory=k.settings, description=f"Settings of the {k.name} stage."),
+            Field(default_factory=k.default_settings, description=f"Settings of the {k.name} stage."),
         )
         for k in STAGES.values()
     },

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from backend.datasets.schemas import SnapshotSettings, SnapshotSummary, check_best_of_n
 from backend.evals.schemas import EvalSettings, EvalSummary
@@ -34,7 +34,10 @@ from backend.verifiers.filter import FilterSettings, FilterSummary
 class StageKind:
     name: str
     help: str
-    settings: type[BaseModel]  # the recipe's `name` key; the stage receives it validated
+    # the recipe's `name` key; the stage receives it validated. A model, or an Annotated union of models
+    # told apart by a discriminator (train: one per method); validate and describe it through the methods
+    # below, which take both
+    settings: Any
     summary: type[BaseModel]  # the stage's metrics, as stored on the stage and in the run's summary
     module: str  # the worker module whose import registers the task(s)
     queue: str = "cpu"  # where the stage task runs; a fan-out stage may send its chunks elsewhere
@@ -58,6 +61,21 @@ class StageKind:
     create_check: Callable[[Any, Any, Any], None] | None = None
 
     @property
+    def adapter(self) -> TypeAdapter:
+        return _adapter(self.name, self.settings)
+
+    def validate_settings(self, data: Any) -> BaseModel:
+        """The recipe's key validated (a ValidationError with the fields' paths under the key)."""
+        return self.adapter.validate_python(data)
+
+    def default_settings(self) -> BaseModel:
+        return self.validate_settings({})
+
+    def settings_schema(self) -> dict[str, Any]:
+        """The settings' JSON Schema (a union's is a oneOf with a discriminator)."""
+        return self.adapter.json_schema()
+
+    @property
     def task(self) -> str:
         return f"distillery.stage.{self.name}"
 
@@ -68,6 +86,16 @@ class StageKind:
     @property
     def tasks(self) -> list[str]:
         return [self.task] + ([self.chunk_task] if self.chunk_task else [])
+
+
+_ADAPTERS: dict[str, TypeAdapter] = {}
+
+
+def _adapter(name: str, settings: Any) -> TypeAdapter:
+    # built once per kind: a TypeAdapter compiles its validator, and recipes are validated per request
+    if name not in _ADAPTERS:
+        _ADAPTERS[name] = TypeAdapter(settings)
+    return _ADAPTERS[name]
 
 
 def teacher_queue(session: Any, run: Any) -> str:

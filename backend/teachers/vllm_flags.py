@@ -62,7 +62,7 @@ def refused_flags(args: list[str] | tuple[str, ...]) -> list[tuple[int, str, str
                     i,
                     flag,
                     "not an allowed vLLM flag; an administrator may allow it with "
-                    "DISTILLERY_VLLM_EXTRA_ARGS_ALLOWED (see README's settings)",
+                    "DISTILLERY_VLLM_EXTRA_ARGS_ALLOWED (see docs/settings.md)",
                 )
             )
     return out

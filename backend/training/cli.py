@@ -18,13 +18,13 @@ from backend.core.errors import AppError
 from backend.datasets.models import DatasetSnapshot
 from backend.runs.cli import create_from_recipe, find_project, read_recipe
 from backend.runs.models import Run
-from backend.training.schemas import TrainSettings
+from backend.training.schemas import SETTINGS_OF
 
 
 def recipe_for(data: dict, *, snapshot: int | None) -> dict:
     """The whole recipe from a file's contents and --snapshot."""
     if "stages" not in data and "train" not in data:
-        unknown = set(data) - set(TrainSettings.model_fields)
+        unknown = set(data) - {f for model in SETTINGS_OF.values() for f in model.model_fields}
         if unknown:
             raise typer.BadParameter(
                 f"{sorted(unknown)} are not train settings; a whole recipe has 'stages' and 'train'",

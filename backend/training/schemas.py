@@ -4,14 +4,30 @@ and range) and what the stage reports. Kept free of torch and TRL so the api val
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core.core_schema import ErrorType
 
-CHECKS = ("eos_trained", "assistant_mask", "reasoning_kept", "too_long", "truncated_traces", "pad_token")
-Check = Literal[
-    "eos_trained", "assistant_mask", "reasoning_kept", "too_long", "truncated_traces", "pad_token"
-]
+from backend.training.preflight import CHECK_KINDS, WAIVABLE
+
+ERROR_TYPES = frozenset(get_args(ErrorType))
+Waivable = Literal[WAIVABLE]  # the registry's waivable checks (backend/training/preflight.py)
+METHOD_HELP = (
+    "sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as "
+    "rewards; distill: on-policy distillation from a local teacher."
+)
+
 SERIES_MAX = 500  # points kept of each training curve; older points are thinned, never the newest
 
 
@@ -30,8 +46,10 @@ class LoraSettings(BaseModel):
     quantize_4bit: bool = Field(False, description="QLoRA: load the base in 4 bits (bitsandbytes, GPU only).")
 
 
-class TrainSettings(BaseModel):
-    """How the student is trained on the run's snapshot (or on snapshot_id)."""
+class TrainBase(BaseModel):
+    """What every method shares: the student, its data, the optimiser and its schedule, checkpoints, the
+    pre-flight checks and the GPUs. Each method adds its own fields (TRL's config + trainer pairs), and a
+    field of another method is refused rather than silently ignored."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
@@ -41,11 +59,6 @@ class TrainSettings(BaseModel):
         max_length=500,
         description="The student: a Hugging Face hub id, artifact:<id> (a model this project trained), or a "
         "local path under the folders an administrator allows (DISTILLERY_MODEL_ROOTS).",
-    )
-    method: Literal["sft", "dpo", "grpo", "distill"] = Field(
-        "sft",
-        description="sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the "
-        "filter's verifiers as rewards; distill: on-policy distillation from a local teacher.",
     )
     snapshot_id: int | None = Field(
         None,
@@ -81,10 +94,6 @@ class TrainSettings(BaseModel):
     too_long: Literal["exclude", "refuse"] = Field(
         "exclude", description="Examples over max_length: dropped and counted, or the run refuses."
     )
-    packing: bool = Field(
-        False,
-        description="Pack sequences into max_length rows (padding-free; needs flash or sdpa attention).",
-    )
     gradient_checkpointing: bool = Field(False, description="Recompute activations to save memory.")
     use_kernels: bool = Field(True, description="Liger kernels when installed and on a GPU.")
     seed: int = Field(42, ge=0, le=2**32 - 1, description="Seed of data order and initialisation.")
@@ -96,19 +105,9 @@ class TrainSettings(BaseModel):
     )
     save_total_limit: int = Field(2, ge=1, le=100, description="Checkpoints kept on disk.")
     logging_steps: int = Field(1, ge=1, le=10_000, description="Steps between logged losses.")
-    beta: float = Field(
-        0.1,
-        ge=0,
-        le=10,
-        description="dpo: KL strength; distill: 0 forward KL, 1 reverse KL (0 <= beta <= 1).",
-    )
-    num_generations: int = Field(4, ge=2, le=256, description="grpo: completions sampled per prompt.")
-    max_completion_length: int = Field(
-        256, ge=1, le=131_072, description="grpo / distill: longest sampled completion in tokens."
-    )
-    override_checks: list[Check] = Field(
+    override_checks: list[Waivable] = Field(  # type: ignore[valid-type]
         [],
-        description="Pre-flight checks to waive, each recorded in the summary: " + ", ".join(CHECKS) + ".",
+        description="Pre-flight checks to waive, each recorded in the summary: " + ", ".join(WAIVABLE) + ".",
     )
     num_gpus: int | None = Field(
         None, ge=1, le=1024, description="GPUs on the worker to train across; None: all it has."
@@ -117,18 +116,16 @@ class TrainSettings(BaseModel):
         "deepspeed_zero2", description="How several GPUs share the work (accelerate config)."
     )
 
+    @field_validator("override_checks", mode="before")
+    @classmethod
+    def _only_waivable(cls, v: Any) -> Any:
+        fixed = [c for c in v if c in CHECK_KINDS and c not in WAIVABLE] if isinstance(v, list) else []
+        if fixed:
+            raise ValueError(f"{', '.join(fixed)} cannot be waived: {CHECK_KINDS[fixed[0]].help}")
+        return v
+
     @model_validator(mode="after")
-    def _method_rules(self) -> TrainSettings:
-        if self.method == "distill" and self.beta > 1:
-            raise ValueError("distill: beta interpolates forward (0) and reverse (1) KL, so 0 <= beta <= 1")
-        if (
-            self.method == "grpo"
-            and (self.per_device_batch_size * self.gradient_accumulation) % self.num_generations
-        ):
-            raise ValueError(
-                "grpo: per_device_batch_size * gradient_accumulation must be a multiple of num_generations "
-                "(each prompt's completions are compared within a batch)"
-            )
+    def _lora_rules(self) -> TrainBase:
         if self.lora and self.lora.merge and self.lora.quantize_4bit:
             raise ValueError(
                 "lora.merge with quantize_4bit would merge into 4-bit weights; merge a 16-bit base"
@@ -136,10 +133,122 @@ class TrainSettings(BaseModel):
         return self
 
 
+class SFTSettings(TrainBase):
+    """Supervised fine-tuning on the snapshot's accepted traces (TRL's SFTConfig + SFTTrainer)."""
+
+    method: Literal["sft"] = Field("sft", description=METHOD_HELP)
+    packing: bool = Field(
+        False,
+        description="Pack sequences into max_length rows (padding-free; needs flash or sdpa attention).",
+    )
+
+
+class DPOSettings(TrainBase):
+    """Preference optimisation on the snapshot's chosen/rejected pairs (TRL's DPOConfig + DPOTrainer)."""
+
+    method: Literal["dpo"] = Field("dpo", description=METHOD_HELP)
+    beta: float = Field(
+        0.1, ge=0, le=10, description="KL strength: how far the student may move from the reference."
+    )
+
+
+class GRPOSettings(TrainBase):
+    """Online RL on the snapshot's prompts, rewarded by the filter's verifiers (TRL's GRPOConfig +
+    GRPOTrainer)."""
+
+    method: Literal["grpo"] = Field("grpo", description=METHOD_HELP)
+    num_generations: int = Field(4, ge=2, le=256, description="Completions sampled per prompt.")
+    max_completion_length: int = Field(
+        256, ge=1, le=131_072, description="Longest sampled completion in tokens."
+    )
+    beta: float = Field(
+        0.0, ge=0, le=10, description="KL penalty against the reference model; 0: none (TRL's default)."
+    )
+
+    @model_validator(mode="after")
+    def _whole_groups(self) -> GRPOSettings:
+        if (self.per_device_batch_size * self.gradient_accumulation) % self.num_generations:
+            raise ValueError(
+                "grpo: per_device_batch_size * gradient_accumulation must be a multiple of num_generations "
+                "(each prompt's completions are compared within a batch)"
+            )
+        return self
+
+
+class DistillSettings(TrainBase):
+    """On-policy distillation from a local teacher with the student's tokenizer (TRL's
+    DistillationConfig + DistillationTrainer)."""
+
+    method: Literal["distill"] = Field("distill", description=METHOD_HELP)
+    beta: float = Field(
+        0.1, ge=0, le=1, description="The KL between teacher and student: 0 forward KL, 1 reverse KL."
+    )
+    max_completion_length: int = Field(
+        256, ge=1, le=131_072, description="Longest completion the student samples, in tokens."
+    )
+
+
+SETTINGS_OF: dict[str, type[TrainBase]] = {
+    "sft": SFTSettings,
+    "dpo": DPOSettings,
+    "grpo": GRPOSettings,
+    "distill": DistillSettings,
+}
+
+
+def _per_method(value: Any, handler: ValidatorFunctionWrapHandler) -> TrainBase:
+    """A missing method means sft; errors read as if the settings were one model (train.beta, not
+    train.sft.beta), and a field of another method says whose it is."""
+    if isinstance(value, dict) and "method" not in value:
+        value = {**value, "method": "sft"}
+    try:
+        return handler(value)
+    except ValidationError as exc:
+        method = value.get("method") if isinstance(value, dict) else None
+        raise ValidationError.from_exception_data(
+            exc.title, [_readable(e, method) for e in exc.errors()]
+        ) from None
+
+
+def _readable(error: Any, method: Any) -> InitErrorDetails:
+    loc, kind = tuple(error["loc"]), error["type"]
+    if loc and loc[0] in SETTINGS_OF:
+        loc = loc[1:]  # the union's tag: the path is the recipe's own
+    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
+        return InitErrorDetails(
+            type=PydanticCustomError(
+                kind, "method must be one of {methods}", {"methods": ", ".join(SETTINGS_OF)}
+            ),
+            loc=(*loc, "method"),
+            input=method,
+        )
+    if kind == "extra_forbidden" and len(loc) == 1:
+        owners = [m for m, model in SETTINGS_OF.items() if loc[0] in model.model_fields]
+        message = (
+            f"not a setting of method {method}; only {', '.join(owners)} take{'s' * (len(owners) == 1)} it"
+            if owners
+            else f"not a train setting (method {method})"
+        )
+        return InitErrorDetails(
+            type=PydanticCustomError("extra_forbidden", message), loc=loc, input=error["input"]
+        )
+    if kind not in ERROR_TYPES:  # a validator's own error type: kept with its message as it was
+        return InitErrorDetails(type=PydanticCustomError(kind, error["msg"]), loc=loc, input=error["input"])
+    return InitErrorDetails(type=kind, loc=loc, input=error["input"], ctx=error.get("ctx") or {})
+
+
+# The recipe's `train` key: one settings model per method, told apart by `method` (sft when absent).
+TrainSettings = Annotated[
+    Union[SFTSettings, DPOSettings, GRPOSettings, DistillSettings],  # noqa: UP007
+    Field(discriminator="method"),
+    WrapValidator(_per_method),
+]
+
+
 def check_train(recipe: Any) -> list[str]:
     """Cross-stage rules: the data comes from a snapshot stage before train, or from snapshot_id; GRPO
     needs the filter's verifiers, and on-policy distillation a teacher."""
-    train: TrainSettings = recipe.settings_of("train")
+    train: TrainBase = recipe.settings_of("train")
     problems = []
     stages = recipe.stages
     if train.snapshot_id is None and "snapshot" not in stages[: stages.index("train")]:
@@ -157,6 +266,7 @@ class CheckResult(BaseModel):
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     name: str
+    help: str = Field("", description="What the check looks at (backend/training/preflight.py).")
     passed: bool
     overridden: bool = Field(False, description="Failed, but the recipe waived it (override_checks).")
     count: int = Field(0, description="Examples that fail the check.")

@@ -77,6 +77,7 @@ def test_training_tokens_are_the_family_render_with_the_final_turn_as_target(sta
         tok,
         enc,
         data,
+        method="sft",
         row_ids=list(range(len(data))),
         truncated=set(),
         max_length=None,

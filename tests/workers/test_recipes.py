@@ -18,7 +18,7 @@ import yaml
 
 from backend.core.net import free_port
 from backend.training.cli import recipe_for
-from backend.training.schemas import TrainSettings
+from backend.training.schemas import TrainBase
 from tests.fakes.fake_openai_server import (
     FakeOpenAIServer,
     FakeServerConfig,
@@ -54,7 +54,7 @@ def _read(path: Path) -> dict:
 
 
 def _student(recipe: dict) -> str:
-    return recipe["train"].get("student") or TrainSettings.model_fields["student"].default
+    return recipe["train"].get("student") or TrainBase.model_fields["student"].default
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,8 @@ def student() -> str:
         ({"lora": {"r": 0}}, "body.recipe.train.lora.r"),
         ({"override_checks": ["everything"]}, "body.recipe.train.override_checks.0"),
         ({"method": "ppo"}, "body.recipe.train.method"),
+        ({"method": "distill", "beta": 2}, "body.recipe.train.beta"),
+        ({"method": "grpo", "packing": True}, "body.recipe.train.packing"),
     ],
 )
 def test_out_of_range_settings_are_422_with_the_field_path(client, accounts, tmp_path, train, path):
@@ -37,6 +39,18 @@ def test_out_of_range_settings_are_422_with_the_field_path(client, accounts, tmp
     r = post_train(client, h, pid, pset, {"snapshot_id": 1, **train})
     assert r.status_code == 422, r.text
     assert path in [f["path"] for f in r.json()["error"]["fields"]]
+
+
+def test_a_field_of_another_method_is_422_naming_it_and_whose_it_is(client, accounts, tmp_path):
+    pid, h, pset = project_with_prompts(client, accounts, tmp_path)
+    r = post_train(client, h, pid, pset, {"snapshot_id": 1, "beta": 0.3})  # no method: sft
+    assert r.status_code == 422, r.text
+    [field] = r.json()["error"]["fields"]
+    assert field == {
+        "path": "body.recipe.train.beta",
+        "message": "not a setting of method sft; only dpo, grpo, distill take it",
+        "type": "extra_forbidden",
+    }
 
 
 def test_train_needs_a_snapshot_stage_or_snapshot_id(client, accounts, tmp_path):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from backend.core.errors import Invalid
+from backend.training.preflight import CHECK_KINDS, CHECKS, WAIVABLE, checks_for
+from backend.training.schemas import SETTINGS_OF, TrainBase
 from tests.workers.train_helpers import conversations, tiny_student
 from workers.training import checks, encode
 from workers.training.templates import setup, student_template
@@ -28,6 +30,7 @@ def tok(path):
 def _check(tok, convos, template=None, stops=None, **kw):
     template = template or tok.chat_template
     args = {
+        "method": "sft",
         "row_ids": list(range(len(convos))),
         "truncated": set(),
         "max_length": None,
@@ -44,6 +47,7 @@ def _check(tok, convos, template=None, stops=None, **kw):
 def test_clean_data_passes_every_check(tok):
     report, by = _check(tok, conversations(5))
     assert all(r.passed and not r.overridden for r in by.values()) and report.keep == list(range(5))
+    assert by["pad_token"].total == 1 and by["eos_trained"].total == 5  # the tokenizer; each example
     checks.refuse_if_failed(report)
 
 
@@ -73,6 +77,7 @@ def test_eos_not_trained_when_the_template_never_closes_the_turn(tok):
     open_ended = tok.chat_template.replace("{{ m['content'] }}<|end|>", "{{ m['content'] }}")
     report, by = _check(tok, conversations(4), template=open_ended)
     assert not by["eos_trained"].passed and by["eos_trained"].count == 4
+    assert by["eos_trained"].help == CHECK_KINDS["eos_trained"].help  # what it checks, for the run page
     assert "end-of-turn token (<|end|>)" in by["eos_trained"].fix
     with pytest.raises(Invalid, match="eos_trained: 4 of 4"):
         checks.refuse_if_failed(report)
@@ -156,3 +161,34 @@ def test_a_template_whose_prompt_is_not_a_prefix_is_refused_with_the_row(tok):
         Invalid, match="row 5: the template renders the conversation's earlier turns differently"
     ):
         encode.encode_sft(tok, shifting, conversations(1), [5])
+
+
+def test_the_check_registry_and_its_functions_agree():
+    """override_checks allows exactly the registry's waivable checks; every check says what it checks,
+    names the methods it applies to and has one registered function."""
+    allowed = TrainBase.model_json_schema()["properties"]["override_checks"]["items"]["enum"]
+    assert allowed == list(WAIVABLE) == [c.name for c in CHECK_KINDS.values() if c.waivable]
+    assert set(checks.FUNCTIONS) == set(CHECKS) == set(CHECK_KINDS)
+    for c in CHECK_KINDS.values():
+        assert c.help.strip() and c.methods and set(c.methods) <= set(SETTINGS_OF), c.name
+    assert [c.name for c in checks_for("sft")] == list(CHECKS)  # sft trains on the assistant turn: all
+    assert "assistant_mask" not in [c.name for c in checks_for("dpo")]
+    with pytest.raises(KeyError, match="not in"):
+        checks.check("made_up")
+
+
+def test_a_method_gets_only_its_checks(tok):
+    """DPO scores whole completions: no assistant mask nor trained EOS is asked of it."""
+    convos = conversations(3)
+    _, by = _check(tok, convos, method="dpo")
+    assert list(by) == [c.name for c in checks_for("dpo")] and "eos_trained" not in by
+
+
+def test_a_check_that_cannot_be_waived_is_refused_with_why():
+    from pydantic import TypeAdapter, ValidationError
+
+    from backend.training.schemas import TrainSettings
+
+    with pytest.raises(ValidationError, match="too_long cannot be waived") as err:
+        TypeAdapter(TrainSettings).validate_python({"override_checks": ["too_long"]})
+    assert err.value.errors()[0]["loc"] == ("override_checks",)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import yaml
 
-from backend.training.schemas import SERIES_MAX, TrainSettings
+from backend.training.schemas import SERIES_MAX, DPOSettings
 from tests.support.env import ROOT
 from workers.training.callbacks import thin
 
@@ -26,6 +26,6 @@ def test_example_recipes_validate():
     whole = yaml.safe_load((ROOT / "examples/recipes/sft_qwen.yaml").read_text())
     assert Recipe.model_validate(whole).train.lora.merge is True
     alone = yaml.safe_load((ROOT / "examples/recipes/dpo_snapshot.yaml").read_text())
-    TrainSettings.model_validate(alone)
+    DPOSettings.model_validate(alone)
     recipe = Recipe.model_validate({"prompt_set_id": 1, **recipe_for(alone, snapshot=3)})
     assert recipe.stages == ["train"] and recipe.train.snapshot_id == 3 and recipe.train.method == "dpo"

@@ -20,7 +20,7 @@ from backend.core.db import session_scope
 from backend.runs.models import Run, RunStage, Status
 from backend.runs.stages import STAGES
 from backend.training.model_refs import resolve_model
-from backend.training.schemas import TrainSettings
+from backend.training.schemas import TrainBase
 from workers.celery_app import celery_app
 from workers.progress import Cancelled
 from workers.runner import StageContext, run_stage
@@ -64,7 +64,7 @@ def _launch(ctx: StageContext, folder: Path, processes: int) -> dict[str, Any]:
     """Train on every GPU of the host through accelerate launch; the stage's own task waits for it."""
     import subprocess
 
-    settings: TrainSettings = ctx.settings
+    settings: TrainBase = ctx.settings
     config = launch.write_config(folder, processes, settings.distributed)
     result = folder / "result.json"
     result.unlink(missing_ok=True)
@@ -87,7 +87,7 @@ def _launch(ctx: StageContext, folder: Path, processes: int) -> dict[str, Any]:
 def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, Any] | None:
     """The stage's body. In the worker's process (distributed_rank None) on a host with several GPUs it
     hands over to accelerate launch, whose processes call it again with their rank."""
-    settings: TrainSettings = ctx.settings
+    settings: TrainBase = ctx.settings
     method = importlib.import_module(METHODS[settings.method])
     named = settings.student  # as the recipe names it: the artifact's recorded base
     with session_scope() as s:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.training.schemas import TrainSettings
+from backend.training.schemas import TrainBase
 from workers.training.student import device_kind, liger_available
 
 
-def common_args(settings: TrainSettings, output_dir: str) -> dict[str, Any]:
+def common_args(settings: TrainBase, output_dir: str) -> dict[str, Any]:
     gpu = device_kind() == "cuda"
     return {
         "output_dir": output_dir,

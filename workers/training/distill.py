@@ -11,7 +11,7 @@ from backend.runs.models import Run
 from backend.teachers.models import Teacher
 from backend.teachers.schemas import runs_locally
 from backend.training.model_refs import resolve_model
-from backend.training.schemas import TrainSettings
+from backend.training.schemas import DistillSettings
 from workers.training import grpo
 from workers.training.config import common_args
 from workers.training.data import SnapshotRef
@@ -39,7 +39,7 @@ def same_tokenizer(student_tok, teacher_tok) -> None:
         )
 
 
-def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: int | None, ctx=None):
+def prepare(settings: DistillSettings, snap: SnapshotRef, tokenizer, model_max: int | None, ctx=None):
     import datasets
 
     path = teacher_path(ctx.run_id)
@@ -50,7 +50,7 @@ def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: in
 
 
 def build(
-    settings: TrainSettings, model, tokenizer, dataset, report, output_dir: str, callbacks, peft_config
+    settings: DistillSettings, model, tokenizer, dataset, report, output_dir: str, callbacks, peft_config
 ):
     from trl import DistillationConfig, DistillationTrainer
 

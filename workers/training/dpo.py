@@ -4,7 +4,7 @@ template renders them (the student's own); no assistant mask is needed, since DP
 
 from __future__ import annotations
 
-from backend.training.schemas import TrainSettings
+from backend.training.schemas import DPOSettings
 from workers.training import checks
 from workers.training.config import common_args
 from workers.training.data import SnapshotRef, load_config, truncated_generations
@@ -12,7 +12,7 @@ from workers.training.encode import encode_whole
 from workers.training.templates import setup
 
 
-def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: int | None, ctx=None):
+def prepare(settings: DPOSettings, snap: SnapshotRef, tokenizer, model_max: int | None, ctx=None):
     ds = load_config(snap, "preference")
     convos, ids = [], []
     for row in ds:
@@ -30,8 +30,8 @@ def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: in
         model_max=model_max,
         too_long=settings.too_long,
         overrides=settings.override_checks,
+        method=settings.method,
         stops=student.stops,
-        assistant_only=False,
     )
     report.info = student.info("template")
     keep_pairs = sorted(
@@ -41,9 +41,7 @@ def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: in
     return ds.select(keep_pairs).select_columns(["prompt", "chosen", "rejected"]), report
 
 
-def build(
-    settings: TrainSettings, model, tokenizer, dataset, report, output_dir: str, callbacks, peft_config
-):
+def build(settings: DPOSettings, model, tokenizer, dataset, report, output_dir: str, callbacks, peft_config):
     from trl import DPOConfig, DPOTrainer
 
     args = DPOConfig(**common_args(settings, output_dir), max_length=report.max_length, beta=settings.beta)

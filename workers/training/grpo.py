@@ -10,7 +10,7 @@ import logging
 
 from backend.core.db import session_scope
 from backend.runs.models import Run
-from backend.training.schemas import TrainSettings
+from backend.training.schemas import GRPOSettings, TrainBase
 from backend.verifiers.registry import VerifierCombo
 from workers.runner import settings_for
 from workers.training import checks
@@ -64,7 +64,7 @@ def prompts_of(snap: SnapshotRef):
     return rows
 
 
-def checked_prompts(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: int | None):
+def checked_prompts(settings: TrainBase, snap: SnapshotRef, tokenizer, model_max: int | None):
     """The snapshot's prompts and the pre-flight checks' report on them, for the trainers that generate
     their own completions (GRPO, on-policy distillation); the tokenizer keeps the student's template."""
     rows = prompts_of(snap)
@@ -80,14 +80,14 @@ def checked_prompts(settings: TrainSettings, snap: SnapshotRef, tokenizer, model
         model_max=model_max,
         too_long=settings.too_long,
         overrides=settings.override_checks,
+        method=settings.method,
         stops=student.stops,
-        assistant_only=False,
     )
     report.info = student.info("template")
     return rows, report
 
 
-def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: int | None, ctx=None):
+def prepare(settings: GRPOSettings, snap: SnapshotRef, tokenizer, model_max: int | None, ctx=None):
     import datasets
 
     rows, report = checked_prompts(settings, snap, tokenizer, model_max)
@@ -98,16 +98,14 @@ def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: in
     return ds, report
 
 
-def build(
-    settings: TrainSettings, model, tokenizer, dataset, report, output_dir: str, callbacks, peft_config
-):
+def build(settings: GRPOSettings, model, tokenizer, dataset, report, output_dir: str, callbacks, peft_config):
     from trl import GRPOConfig, GRPOTrainer
 
     args = GRPOConfig(
         **common_args(settings, output_dir),
         num_generations=settings.num_generations,
         max_completion_length=settings.max_completion_length,
-        beta=0.0 if settings.beta == 0.1 else settings.beta,  # 0.1 is the DPO default; GRPO's is no KL term
+        beta=settings.beta,
     )
     return GRPOTrainer(
         model=model,

@@ -4,14 +4,14 @@ the pre-flight checks on exactly those tokens."""
 
 from __future__ import annotations
 
-from backend.training.schemas import TrainSettings
+from backend.training.schemas import SFTSettings
 from workers.training import checks, encode
 from workers.training.config import common_args
 from workers.training.data import SnapshotRef, load_config, truncated_generations
 from workers.training.templates import setup
 
 
-def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: int | None, ctx=None):
+def prepare(settings: SFTSettings, snap: SnapshotRef, tokenizer, model_max: int | None, ctx=None):
     """(tokenized dataset to train on, check report)."""
     import datasets
 
@@ -30,6 +30,7 @@ def prepare(settings: TrainSettings, snap: SnapshotRef, tokenizer, model_max: in
         model_max=model_max,
         too_long=settings.too_long,
         overrides=settings.override_checks,
+        method=settings.method,
         stops=student.stops,
     )
     report.info = student.info(enc.form)
@@ -44,9 +45,7 @@ def labels(ids: list[int], mask: list[int]) -> list[int]:
     return [t if m else -100 for t, m in zip(ids, mask, strict=True)]  # -100: no loss (context)
 
 
-def build(
-    settings: TrainSettings, model, tokenizer, dataset, report, output_dir: str, callbacks, peft_config
-):
+def build(settings: SFTSettings, model, tokenizer, dataset, report, output_dir: str, callbacks, peft_config):
     from trl import SFTConfig, SFTTrainer
 
     args = SFTConfig(

@@ -255,7 +255,7 @@ def stage_kinds(access: Viewer) -> list[StageKindOut]:
             help=k.help,
             requires=list(k.requires),
             needs_teacher=k.needs_teacher,
-            settings_schema=k.settings.model_json_schema(),
+            settings_schema=k.settings_schema(),
         )
         for k in STAGES.values()
     ]

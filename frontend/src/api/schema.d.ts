@@ -1450,6 +1450,12 @@ export interface components {
         CheckResult: {
             /** Name */
             name: string;
+            /**
+             * Help
+             * @description What the check looks at (backend/training/preflight.py).
+             * @default
+             */
+            help: string;
             /** Passed */
             passed: boolean;
             /**
@@ -1590,6 +1596,155 @@ export interface components {
              */
             coverage: number;
         };
+        /**
+         * DPOSettings
+         * @description Preference optimisation on the snapshot's chosen/rejected pairs (TRL's DPOConfig + DPOTrainer).
+         */
+        DPOSettings: {
+            /**
+             * Student
+             * @description The student: a Hugging Face hub id, artifact:<id> (a model this project trained), or a local path under the folders an administrator allows (DISTILLERY_MODEL_ROOTS).
+             * @default Qwen/Qwen2.5-0.5B-Instruct
+             */
+            student?: string;
+            /**
+             * Snapshot Id
+             * @description Train this snapshot of the project instead of the run's own snapshot stage.
+             */
+            snapshot_id?: number | null;
+            /**
+             * Chat Template
+             * @description A chat template to train with instead of the student's own. It must render what the student's template renders (checked on the snapshot's first conversations); a student without a template takes it. Usually left empty: the student's original template is used and saved.
+             */
+            chat_template?: string | null;
+            /** @description None: full fine-tune; else LoRA (peft). */
+            lora?: components["schemas"]["LoraSettings"] | null;
+            /**
+             * Learning Rate
+             * @description Peak learning rate.
+             * @default 0.00002
+             */
+            learning_rate?: number;
+            /**
+             * Lr Scheduler Type
+             * @description Learning-rate schedule.
+             * @default cosine
+             * @enum {string}
+             */
+            lr_scheduler_type?: "linear" | "cosine" | "constant" | "constant_with_warmup";
+            /**
+             * Warmup Ratio
+             * @description Share of the steps spent warming up.
+             * @default 0.03
+             */
+            warmup_ratio?: number;
+            /**
+             * Weight Decay
+             * @description AdamW weight decay.
+             * @default 0
+             */
+            weight_decay?: number;
+            /**
+             * Epochs
+             * @description Passes over the data (ignored when max_steps set).
+             * @default 1
+             */
+            epochs?: number;
+            /**
+             * Max Steps
+             * @description Stop after this many steps.
+             */
+            max_steps?: number | null;
+            /**
+             * Per Device Batch Size
+             * @description Sequences per device per step.
+             * @default 8
+             */
+            per_device_batch_size?: number;
+            /**
+             * Gradient Accumulation
+             * @description Micro-batches per optimizer step.
+             * @default 1
+             */
+            gradient_accumulation?: number;
+            /**
+             * Max Length
+             * @description Longest sequence in tokens. None: the snapshot's longest example on the student's tokenizer (never TRL's default 1024, which silently cuts long traces and their EOS).
+             */
+            max_length?: number | null;
+            /**
+             * Too Long
+             * @description Examples over max_length: dropped and counted, or the run refuses.
+             * @default exclude
+             * @enum {string}
+             */
+            too_long?: "exclude" | "refuse";
+            /**
+             * Gradient Checkpointing
+             * @description Recompute activations to save memory.
+             * @default false
+             */
+            gradient_checkpointing?: boolean;
+            /**
+             * Use Kernels
+             * @description Liger kernels when installed and on a GPU.
+             * @default true
+             */
+            use_kernels?: boolean;
+            /**
+             * Seed
+             * @description Seed of data order and initialisation.
+             * @default 42
+             */
+            seed?: number;
+            /**
+             * Save Steps
+             * @description Checkpoint every N steps; a re-queued run resumes from the last.
+             * @default 200
+             */
+            save_steps?: number;
+            /**
+             * Save Total Limit
+             * @description Checkpoints kept on disk.
+             * @default 2
+             */
+            save_total_limit?: number;
+            /**
+             * Logging Steps
+             * @description Steps between logged losses.
+             * @default 1
+             */
+            logging_steps?: number;
+            /**
+             * Override Checks
+             * @description Pre-flight checks to waive, each recorded in the summary: pad_token, assistant_mask, eos_trained, reasoning_kept, truncated_traces.
+             * @default []
+             */
+            override_checks?: ("pad_token" | "assistant_mask" | "eos_trained" | "reasoning_kept" | "truncated_traces")[];
+            /**
+             * Num Gpus
+             * @description GPUs on the worker to train across; None: all it has.
+             */
+            num_gpus?: number | null;
+            /**
+             * Distributed
+             * @description How several GPUs share the work (accelerate config).
+             * @default deepspeed_zero2
+             * @enum {string}
+             */
+            distributed?: "deepspeed_zero2" | "deepspeed_zero3" | "fsdp";
+            /**
+             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            method: "dpo";
+            /**
+             * Beta
+             * @description KL strength: how far the student may move from the reference.
+             * @default 0.1
+             */
+            beta?: number;
+        };
         /** DecisionIn */
         DecisionIn: {
             /**
@@ -1643,6 +1798,162 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /**
+         * DistillSettings
+         * @description On-policy distillation from a local teacher with the student's tokenizer (TRL's
+         *     DistillationConfig + DistillationTrainer).
+         */
+        DistillSettings: {
+            /**
+             * Student
+             * @description The student: a Hugging Face hub id, artifact:<id> (a model this project trained), or a local path under the folders an administrator allows (DISTILLERY_MODEL_ROOTS).
+             * @default Qwen/Qwen2.5-0.5B-Instruct
+             */
+            student?: string;
+            /**
+             * Snapshot Id
+             * @description Train this snapshot of the project instead of the run's own snapshot stage.
+             */
+            snapshot_id?: number | null;
+            /**
+             * Chat Template
+             * @description A chat template to train with instead of the student's own. It must render what the student's template renders (checked on the snapshot's first conversations); a student without a template takes it. Usually left empty: the student's original template is used and saved.
+             */
+            chat_template?: string | null;
+            /** @description None: full fine-tune; else LoRA (peft). */
+            lora?: components["schemas"]["LoraSettings"] | null;
+            /**
+             * Learning Rate
+             * @description Peak learning rate.
+             * @default 0.00002
+             */
+            learning_rate?: number;
+            /**
+             * Lr Scheduler Type
+             * @description Learning-rate schedule.
+             * @default cosine
+             * @enum {string}
+             */
+            lr_scheduler_type?: "linear" | "cosine" | "constant" | "constant_with_warmup";
+            /**
+             * Warmup Ratio
+             * @description Share of the steps spent warming up.
+             * @default 0.03
+             */
+            warmup_ratio?: number;
+            /**
+             * Weight Decay
+             * @description AdamW weight decay.
+             * @default 0
+             */
+            weight_decay?: number;
+            /**
+             * Epochs
+             * @description Passes over the data (ignored when max_steps set).
+             * @default 1
+             */
+            epochs?: number;
+            /**
+             * Max Steps
+             * @description Stop after this many steps.
+             */
+            max_steps?: number | null;
+            /**
+             * Per Device Batch Size
+             * @description Sequences per device per step.
+             * @default 8
+             */
+            per_device_batch_size?: number;
+            /**
+             * Gradient Accumulation
+             * @description Micro-batches per optimizer step.
+             * @default 1
+             */
+            gradient_accumulation?: number;
+            /**
+             * Max Length
+             * @description Longest sequence in tokens. None: the snapshot's longest example on the student's tokenizer (never TRL's default 1024, which silently cuts long traces and their EOS).
+             */
+            max_length?: number | null;
+            /**
+             * Too Long
+             * @description Examples over max_length: dropped and counted, or the run refuses.
+             * @default exclude
+             * @enum {string}
+             */
+            too_long?: "exclude" | "refuse";
+            /**
+             * Gradient Checkpointing
+             * @description Recompute activations to save memory.
+             * @default false
+             */
+            gradient_checkpointing?: boolean;
+            /**
+             * Use Kernels
+             * @description Liger kernels when installed and on a GPU.
+             * @default true
+             */
+            use_kernels?: boolean;
+            /**
+             * Seed
+             * @description Seed of data order and initialisation.
+             * @default 42
+             */
+            seed?: number;
+            /**
+             * Save Steps
+             * @description Checkpoint every N steps; a re-queued run resumes from the last.
+             * @default 200
+             */
+            save_steps?: number;
+            /**
+             * Save Total Limit
+             * @description Checkpoints kept on disk.
+             * @default 2
+             */
+            save_total_limit?: number;
+            /**
+             * Logging Steps
+             * @description Steps between logged losses.
+             * @default 1
+             */
+            logging_steps?: number;
+            /**
+             * Override Checks
+             * @description Pre-flight checks to waive, each recorded in the summary: pad_token, assistant_mask, eos_trained, reasoning_kept, truncated_traces.
+             * @default []
+             */
+            override_checks?: ("pad_token" | "assistant_mask" | "eos_trained" | "reasoning_kept" | "truncated_traces")[];
+            /**
+             * Num Gpus
+             * @description GPUs on the worker to train across; None: all it has.
+             */
+            num_gpus?: number | null;
+            /**
+             * Distributed
+             * @description How several GPUs share the work (accelerate config).
+             * @default deepspeed_zero2
+             * @enum {string}
+             */
+            distributed?: "deepspeed_zero2" | "deepspeed_zero3" | "fsdp";
+            /**
+             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            method: "distill";
+            /**
+             * Beta
+             * @description The KL between teacher and student: 0 forward KL, 1 reverse KL.
+             * @default 0.1
+             */
+            beta?: number;
+            /**
+             * Max Completion Length
+             * @description Longest completion the student samples, in tokens.
+             * @default 256
+             */
+            max_completion_length?: number;
         };
         /**
          * ErrorBody
@@ -2009,6 +2320,168 @@ export interface components {
             chunks: {
                 [key: string]: number;
             };
+        };
+        /**
+         * GRPOSettings
+         * @description Online RL on the snapshot's prompts, rewarded by the filter's verifiers (TRL's GRPOConfig +
+         *     GRPOTrainer).
+         */
+        GRPOSettings: {
+            /**
+             * Student
+             * @description The student: a Hugging Face hub id, artifact:<id> (a model this project trained), or a local path under the folders an administrator allows (DISTILLERY_MODEL_ROOTS).
+             * @default Qwen/Qwen2.5-0.5B-Instruct
+             */
+            student?: string;
+            /**
+             * Snapshot Id
+             * @description Train this snapshot of the project instead of the run's own snapshot stage.
+             */
+            snapshot_id?: number | null;
+            /**
+             * Chat Template
+             * @description A chat template to train with instead of the student's own. It must render what the student's template renders (checked on the snapshot's first conversations); a student without a template takes it. Usually left empty: the student's original template is used and saved.
+             */
+            chat_template?: string | null;
+            /** @description None: full fine-tune; else LoRA (peft). */
+            lora?: components["schemas"]["LoraSettings"] | null;
+            /**
+             * Learning Rate
+             * @description Peak learning rate.
+             * @default 0.00002
+             */
+            learning_rate?: number;
+            /**
+             * Lr Scheduler Type
+             * @description Learning-rate schedule.
+             * @default cosine
+             * @enum {string}
+             */
+            lr_scheduler_type?: "linear" | "cosine" | "constant" | "constant_with_warmup";
+            /**
+             * Warmup Ratio
+             * @description Share of the steps spent warming up.
+             * @default 0.03
+             */
+            warmup_ratio?: number;
+            /**
+             * Weight Decay
+             * @description AdamW weight decay.
+             * @default 0
+             */
+            weight_decay?: number;
+            /**
+             * Epochs
+             * @description Passes over the data (ignored when max_steps set).
+             * @default 1
+             */
+            epochs?: number;
+            /**
+             * Max Steps
+             * @description Stop after this many steps.
+             */
+            max_steps?: number | null;
+            /**
+             * Per Device Batch Size
+             * @description Sequences per device per step.
+             * @default 8
+             */
+            per_device_batch_size?: number;
+            /**
+             * Gradient Accumulation
+             * @description Micro-batches per optimizer step.
+             * @default 1
+             */
+            gradient_accumulation?: number;
+            /**
+             * Max Length
+             * @description Longest sequence in tokens. None: the snapshot's longest example on the student's tokenizer (never TRL's default 1024, which silently cuts long traces and their EOS).
+             */
+            max_length?: number | null;
+            /**
+             * Too Long
+             * @description Examples over max_length: dropped and counted, or the run refuses.
+             * @default exclude
+             * @enum {string}
+             */
+            too_long?: "exclude" | "refuse";
+            /**
+             * Gradient Checkpointing
+             * @description Recompute activations to save memory.
+             * @default false
+             */
+            gradient_checkpointing?: boolean;
+            /**
+             * Use Kernels
+             * @description Liger kernels when installed and on a GPU.
+             * @default true
+             */
+            use_kernels?: boolean;
+            /**
+             * Seed
+             * @description Seed of data order and initialisation.
+             * @default 42
+             */
+            seed?: number;
+            /**
+             * Save Steps
+             * @description Checkpoint every N steps; a re-queued run resumes from the last.
+             * @default 200
+             */
+            save_steps?: number;
+            /**
+             * Save Total Limit
+             * @description Checkpoints kept on disk.
+             * @default 2
+             */
+            save_total_limit?: number;
+            /**
+             * Logging Steps
+             * @description Steps between logged losses.
+             * @default 1
+             */
+            logging_steps?: number;
+            /**
+             * Override Checks
+             * @description Pre-flight checks to waive, each recorded in the summary: pad_token, assistant_mask, eos_trained, reasoning_kept, truncated_traces.
+             * @default []
+             */
+            override_checks?: ("pad_token" | "assistant_mask" | "eos_trained" | "reasoning_kept" | "truncated_traces")[];
+            /**
+             * Num Gpus
+             * @description GPUs on the worker to train across; None: all it has.
+             */
+            num_gpus?: number | null;
+            /**
+             * Distributed
+             * @description How several GPUs share the work (accelerate config).
+             * @default deepspeed_zero2
+             * @enum {string}
+             */
+            distributed?: "deepspeed_zero2" | "deepspeed_zero3" | "fsdp";
+            /**
+             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            method: "grpo";
+            /**
+             * Num Generations
+             * @description Completions sampled per prompt.
+             * @default 4
+             */
+            num_generations?: number;
+            /**
+             * Max Completion Length
+             * @description Longest sampled completion in tokens.
+             * @default 256
+             */
+            max_completion_length?: number;
+            /**
+             * Beta
+             * @description KL penalty against the reference model; 0: none (TRL's default).
+             * @default 0
+             */
+            beta?: number;
         };
         /**
          * GenerationDetail
@@ -3190,8 +3663,11 @@ export interface components {
             review?: components["schemas"]["ReviewSettings"];
             /** @description Settings of the snapshot stage. */
             snapshot?: components["schemas"]["SnapshotSettings"];
-            /** @description Settings of the train stage. */
-            train?: components["schemas"]["TrainSettings"];
+            /**
+             * Train
+             * @description Settings of the train stage.
+             */
+            train?: components["schemas"]["SFTSettings"] | components["schemas"]["DPOSettings"] | components["schemas"]["GRPOSettings"] | components["schemas"]["DistillSettings"];
             /** @description Settings of the evaluate stage. */
             evaluate?: components["schemas"]["EvalSettings"];
         };
@@ -3810,6 +4286,155 @@ export interface components {
             train?: components["schemas"]["TrainSummary"] | null;
             evaluate?: components["schemas"]["EvalSummary"] | null;
         };
+        /**
+         * SFTSettings
+         * @description Supervised fine-tuning on the snapshot's accepted traces (TRL's SFTConfig + SFTTrainer).
+         */
+        SFTSettings: {
+            /**
+             * Student
+             * @description The student: a Hugging Face hub id, artifact:<id> (a model this project trained), or a local path under the folders an administrator allows (DISTILLERY_MODEL_ROOTS).
+             * @default Qwen/Qwen2.5-0.5B-Instruct
+             */
+            student?: string;
+            /**
+             * Snapshot Id
+             * @description Train this snapshot of the project instead of the run's own snapshot stage.
+             */
+            snapshot_id?: number | null;
+            /**
+             * Chat Template
+             * @description A chat template to train with instead of the student's own. It must render what the student's template renders (checked on the snapshot's first conversations); a student without a template takes it. Usually left empty: the student's original template is used and saved.
+             */
+            chat_template?: string | null;
+            /** @description None: full fine-tune; else LoRA (peft). */
+            lora?: components["schemas"]["LoraSettings"] | null;
+            /**
+             * Learning Rate
+             * @description Peak learning rate.
+             * @default 0.00002
+             */
+            learning_rate?: number;
+            /**
+             * Lr Scheduler Type
+             * @description Learning-rate schedule.
+             * @default cosine
+             * @enum {string}
+             */
+            lr_scheduler_type?: "linear" | "cosine" | "constant" | "constant_with_warmup";
+            /**
+             * Warmup Ratio
+             * @description Share of the steps spent warming up.
+             * @default 0.03
+             */
+            warmup_ratio?: number;
+            /**
+             * Weight Decay
+             * @description AdamW weight decay.
+             * @default 0
+             */
+            weight_decay?: number;
+            /**
+             * Epochs
+             * @description Passes over the data (ignored when max_steps set).
+             * @default 1
+             */
+            epochs?: number;
+            /**
+             * Max Steps
+             * @description Stop after this many steps.
+             */
+            max_steps?: number | null;
+            /**
+             * Per Device Batch Size
+             * @description Sequences per device per step.
+             * @default 8
+             */
+            per_device_batch_size?: number;
+            /**
+             * Gradient Accumulation
+             * @description Micro-batches per optimizer step.
+             * @default 1
+             */
+            gradient_accumulation?: number;
+            /**
+             * Max Length
+             * @description Longest sequence in tokens. None: the snapshot's longest example on the student's tokenizer (never TRL's default 1024, which silently cuts long traces and their EOS).
+             */
+            max_length?: number | null;
+            /**
+             * Too Long
+             * @description Examples over max_length: dropped and counted, or the run refuses.
+             * @default exclude
+             * @enum {string}
+             */
+            too_long?: "exclude" | "refuse";
+            /**
+             * Gradient Checkpointing
+             * @description Recompute activations to save memory.
+             * @default false
+             */
+            gradient_checkpointing?: boolean;
+            /**
+             * Use Kernels
+             * @description Liger kernels when installed and on a GPU.
+             * @default true
+             */
+            use_kernels?: boolean;
+            /**
+             * Seed
+             * @description Seed of data order and initialisation.
+             * @default 42
+             */
+            seed?: number;
+            /**
+             * Save Steps
+             * @description Checkpoint every N steps; a re-queued run resumes from the last.
+             * @default 200
+             */
+            save_steps?: number;
+            /**
+             * Save Total Limit
+             * @description Checkpoints kept on disk.
+             * @default 2
+             */
+            save_total_limit?: number;
+            /**
+             * Logging Steps
+             * @description Steps between logged losses.
+             * @default 1
+             */
+            logging_steps?: number;
+            /**
+             * Override Checks
+             * @description Pre-flight checks to waive, each recorded in the summary: pad_token, assistant_mask, eos_trained, reasoning_kept, truncated_traces.
+             * @default []
+             */
+            override_checks?: ("pad_token" | "assistant_mask" | "eos_trained" | "reasoning_kept" | "truncated_traces")[];
+            /**
+             * Num Gpus
+             * @description GPUs on the worker to train across; None: all it has.
+             */
+            num_gpus?: number | null;
+            /**
+             * Distributed
+             * @description How several GPUs share the work (accelerate config).
+             * @default deepspeed_zero2
+             * @enum {string}
+             */
+            distributed?: "deepspeed_zero2" | "deepspeed_zero3" | "fsdp";
+            /**
+             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            method: "sft";
+            /**
+             * Packing
+             * @description Pack sequences into max_length rows (padding-free; needs flash or sdpa attention).
+             * @default false
+             */
+            packing?: boolean;
+        };
         /** SignupIn */
         SignupIn: {
             /**
@@ -4340,175 +4965,6 @@ export interface components {
              * @description grpo: the mean reward of the step's completions.
              */
             reward?: number | null;
-        };
-        /**
-         * TrainSettings
-         * @description How the student is trained on the run's snapshot (or on snapshot_id).
-         */
-        TrainSettings: {
-            /**
-             * Student
-             * @description The student: a Hugging Face hub id, artifact:<id> (a model this project trained), or a local path under the folders an administrator allows (DISTILLERY_MODEL_ROOTS).
-             * @default Qwen/Qwen2.5-0.5B-Instruct
-             */
-            student?: string;
-            /**
-             * Method
-             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher.
-             * @default sft
-             * @enum {string}
-             */
-            method?: "sft" | "dpo" | "grpo" | "distill";
-            /**
-             * Snapshot Id
-             * @description Train this snapshot of the project instead of the run's own snapshot stage.
-             */
-            snapshot_id?: number | null;
-            /**
-             * Chat Template
-             * @description A chat template to train with instead of the student's own. It must render what the student's template renders (checked on the snapshot's first conversations); a student without a template takes it. Usually left empty: the student's original template is used and saved.
-             */
-            chat_template?: string | null;
-            /** @description None: full fine-tune; else LoRA (peft). */
-            lora?: components["schemas"]["LoraSettings"] | null;
-            /**
-             * Learning Rate
-             * @description Peak learning rate.
-             * @default 0.00002
-             */
-            learning_rate?: number;
-            /**
-             * Lr Scheduler Type
-             * @description Learning-rate schedule.
-             * @default cosine
-             * @enum {string}
-             */
-            lr_scheduler_type?: "linear" | "cosine" | "constant" | "constant_with_warmup";
-            /**
-             * Warmup Ratio
-             * @description Share of the steps spent warming up.
-             * @default 0.03
-             */
-            warmup_ratio?: number;
-            /**
-             * Weight Decay
-             * @description AdamW weight decay.
-             * @default 0
-             */
-            weight_decay?: number;
-            /**
-             * Epochs
-             * @description Passes over the data (ignored when max_steps set).
-             * @default 1
-             */
-            epochs?: number;
-            /**
-             * Max Steps
-             * @description Stop after this many steps.
-             */
-            max_steps?: number | null;
-            /**
-             * Per Device Batch Size
-             * @description Sequences per device per step.
-             * @default 8
-             */
-            per_device_batch_size?: number;
-            /**
-             * Gradient Accumulation
-             * @description Micro-batches per optimizer step.
-             * @default 1
-             */
-            gradient_accumulation?: number;
-            /**
-             * Max Length
-             * @description Longest sequence in tokens. None: the snapshot's longest example on the student's tokenizer (never TRL's default 1024, which silently cuts long traces and their EOS).
-             */
-            max_length?: number | null;
-            /**
-             * Too Long
-             * @description Examples over max_length: dropped and counted, or the run refuses.
-             * @default exclude
-             * @enum {string}
-             */
-            too_long?: "exclude" | "refuse";
-            /**
-             * Packing
-             * @description Pack sequences into max_length rows (padding-free; needs flash or sdpa attention).
-             * @default false
-             */
-            packing?: boolean;
-            /**
-             * Gradient Checkpointing
-             * @description Recompute activations to save memory.
-             * @default false
-             */
-            gradient_checkpointing?: boolean;
-            /**
-             * Use Kernels
-             * @description Liger kernels when installed and on a GPU.
-             * @default true
-             */
-            use_kernels?: boolean;
-            /**
-             * Seed
-             * @description Seed of data order and initialisation.
-             * @default 42
-             */
-            seed?: number;
-            /**
-             * Save Steps
-             * @description Checkpoint every N steps; a re-queued run resumes from the last.
-             * @default 200
-             */
-            save_steps?: number;
-            /**
-             * Save Total Limit
-             * @description Checkpoints kept on disk.
-             * @default 2
-             */
-            save_total_limit?: number;
-            /**
-             * Logging Steps
-             * @description Steps between logged losses.
-             * @default 1
-             */
-            logging_steps?: number;
-            /**
-             * Beta
-             * @description dpo: KL strength; distill: 0 forward KL, 1 reverse KL (0 <= beta <= 1).
-             * @default 0.1
-             */
-            beta?: number;
-            /**
-             * Num Generations
-             * @description grpo: completions sampled per prompt.
-             * @default 4
-             */
-            num_generations?: number;
-            /**
-             * Max Completion Length
-             * @description grpo / distill: longest sampled completion in tokens.
-             * @default 256
-             */
-            max_completion_length?: number;
-            /**
-             * Override Checks
-             * @description Pre-flight checks to waive, each recorded in the summary: eos_trained, assistant_mask, reasoning_kept, too_long, truncated_traces, pad_token.
-             * @default []
-             */
-            override_checks?: ("eos_trained" | "assistant_mask" | "reasoning_kept" | "too_long" | "truncated_traces" | "pad_token")[];
-            /**
-             * Num Gpus
-             * @description GPUs on the worker to train across; None: all it has.
-             */
-            num_gpus?: number | null;
-            /**
-             * Distributed
-             * @description How several GPUs share the work (accelerate config).
-             * @default deepspeed_zero2
-             * @enum {string}
-             */
-            distributed?: "deepspeed_zero2" | "deepspeed_zero3" | "fsdp";
         };
         /** TrainStage */
         TrainStage: {

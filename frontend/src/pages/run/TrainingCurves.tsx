@@ -42,7 +42,7 @@ export function TrainingCurves({ train }: { train: Train }) {
           {train.checks
             .filter((c) => !c.passed)
             .map((c) => (
-              <li key={c.name}>
+              <li key={c.name} title={c.help}>
                 {c.name}: {formatNumber(c.count)} of {formatNumber(c.total)}
                 {c.overridden ? " (waived)" : ""}
                 {c.fix ? ` — ${c.fix}` : ""}

@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { STAGE_KINDS } from "../../test/stageKinds";
-import { buildRecipe, defaultState, demoState, parseRecipeYaml, recipePath, stagesOf, stepOfPath, toYaml, type WizardState } from "./recipe";
+import { buildRecipe, defaultState, demoState, METHOD_FIELDS, parseRecipeYaml, recipePath, stagesOf, stepOfPath, toYaml, type WizardState } from "./recipe";
 
 const DEFAULT_STATE = defaultState(STAGE_KINDS);
 
@@ -73,14 +73,50 @@ teacher_id: 6
 stages: [rollout, filter, snapshot, train]
 rollout: {n: 3, max_tokens: 64, concurrency: 8}
 filter: {verifiers: {mode: all, verifiers: [{name: regex, settings: {pattern: "^4$"}}]}}
-train: {method: dpo, beta: 0.2, student: tiny, packing: true}
+train: {method: dpo, beta: 0.2, student: tiny, weight_decay: 0.01}
 `, DEFAULT_STATE);
     expect(stagesOf(loaded)).toEqual(["rollout", "filter", "snapshot", "train"]);
     expect(loaded.train.method).toBe("dpo");
     const again = buildRecipe(loaded);
     expect(again.rollout).toMatchObject({ n: 3, max_tokens: 64, concurrency: 8 });
     expect(again.filter).toEqual({ verifiers: { mode: "all", verifiers: [{ name: "regex", settings: { pattern: "^4$" } }] } });
-    expect(again.train).toMatchObject({ method: "dpo", beta: 0.2, packing: true, student: "tiny" });
+    expect(again.train).toMatchObject({ method: "dpo", beta: 0.2, weight_decay: 0.01, student: "tiny" });
+  });
+
+  it("starts each method's settings at that method's defaults (the train schema is one model per method)", () => {
+    const train = STAGE_KINDS.find((k) => k.name === "train")!.settings_schema as { $defs: Record<string, { properties: Record<string, { default?: unknown }> }> };
+    const defs = train.$defs;
+    expect(DEFAULT_STATE.train.method).toBe("sft");
+    expect(DEFAULT_STATE.train.student).toBe(defs.SFTSettings.properties.student.default);
+    expect(DEFAULT_STATE.train.beta).toBe(defs.DPOSettings.properties.beta.default);
+    expect(DEFAULT_STATE.train.num_generations).toBe(defs.GRPOSettings.properties.num_generations.default);
+    expect(DEFAULT_STATE.train.max_completion_length).toBe(defs.GRPOSettings.properties.max_completion_length.default);
+    // METHOD_FIELDS is every setting that not all methods take
+    const names = (m: string) => Object.keys(defs[m].properties).filter((f) => f !== "method");
+    const models = ["SFTSettings", "DPOSettings", "GRPOSettings", "DistillSettings"];
+    const common = names("SFTSettings").filter((f) => models.every((m) => names(m).includes(f)));
+    const some = [...new Set(models.flatMap(names))].filter((f) => !common.includes(f));
+    expect([...METHOD_FIELDS].sort()).toEqual(some.sort());
+  });
+
+  it("drops a loaded recipe's method settings when the method changes, and keeps them when it does not", () => {
+    const loaded = parseRecipeYaml(`
+prompt_set_id: 5
+stages: [train]
+train: {snapshot_id: 3, packing: true, weight_decay: 0.01}
+`, DEFAULT_STATE);
+    expect(buildRecipe(loaded).train).toMatchObject({ packing: true, weight_decay: 0.01 });
+    const dpo = buildRecipe({ ...loaded, train: { ...loaded.train, method: "dpo" } }).train;
+    expect(dpo).toMatchObject({ method: "dpo", beta: DEFAULT_STATE.train.beta, weight_decay: 0.01, snapshot_id: 3 });
+    expect(dpo).not.toHaveProperty("packing");
+    const grpo = parseRecipeYaml(`
+prompt_set_id: 5
+stages: [train]
+train: {snapshot_id: 3, method: grpo, beta: 0.04, num_generations: 8, per_device_batch_size: 8}
+`, DEFAULT_STATE);
+    expect(grpo.train.beta).toBe(DEFAULT_STATE.train.beta); // grpo's KL penalty is not the field's dpo beta
+    expect(buildRecipe(grpo).train).toMatchObject({ method: "grpo", beta: 0.04, num_generations: 8 });
+    expect(buildRecipe({ ...grpo, train: { ...grpo.train, method: "distill" } }).train).toMatchObject({ method: "distill", beta: DEFAULT_STATE.train.beta });
   });
 
   it("runs the local models of an evaluation on vLLM, keeping their settings, and back on transformers", () => {

@@ -86,13 +86,35 @@ export interface WizardState {
 
 export type StageKind = Schemas["StageKindOut"];
 
-/** A setting's default, read from its stage kind's JSON Schema (GET .../stage-kinds). */
-function schemaDefault<T>(kinds: StageKind[], stage: string, field: string): T {
-  const props = kinds.find((k) => k.name === stage)?.settings_schema.properties;
+/**
+ * The properties of a stage's settings schema. A union of models (train: one per method, a oneOf with a
+ * discriminator) gives those of the model its discriminator maps `variant` to, else of its first model (the
+ * default method, sft).
+ */
+function schemaProps(schema: Record<string, unknown> | undefined, variant?: string): unknown {
+  if (!isObj(schema) || isObj(schema.properties) || !Array.isArray(schema.oneOf)) return schema?.properties;
+  const mapping = isObj(schema.discriminator) ? schema.discriminator.mapping : undefined;
+  const first = schema.oneOf[0];
+  const ref = variant !== undefined && isObj(mapping) ? mapping[variant] : isObj(first) ? first.$ref : undefined;
+  const defs = isObj(schema.$defs) ? schema.$defs : {};
+  const model = typeof ref === "string" ? defs[ref.split("/").pop() ?? ""] : undefined;
+  return isObj(model) ? model.properties : undefined;
+}
+
+/** A setting's default, read from its stage kind's JSON Schema (GET .../stage-kinds); `variant` picks a union's model. */
+function schemaDefault<T>(kinds: StageKind[], stage: string, field: string, variant?: string): T {
+  const props = schemaProps(kinds.find((k) => k.name === stage)?.settings_schema, variant);
   const prop = isObj(props) ? props[field] : undefined;
   if (!isObj(prop) || !("default" in prop)) throw new Error(`the ${stage} stage's schema has no default for ${field}`);
   return prop.default as T;
 }
+
+/**
+ * Train settings that only some methods take (backend/training/schemas.py: one model per method, and the API
+ * refuses another method's field, while the same name may mean another thing in another method: beta). A
+ * loaded recipe's are dropped when the method changes; recipe.test.ts checks this list against the schema.
+ */
+export const METHOD_FIELDS = ["packing", "beta", "num_generations", "max_completion_length"] as const;
 
 /**
  * The wizard's starting state: every setting at its stage's default, read from the stage kinds' JSON
@@ -100,7 +122,7 @@ function schemaDefault<T>(kinds: StageKind[], stage: string, field: string): T {
  * (profile and snapshot on; judge, review, train, evaluate off), the models an evaluation compares.
  */
 export function defaultState(kinds: StageKind[]): WizardState {
-  const d = <T,>(stage: string, field: string) => schemaDefault<T>(kinds, stage, field);
+  const d = <T,>(stage: string, field: string, variant?: string) => schemaDefault<T>(kinds, stage, field, variant);
   return {
     name: "",
     prompt_set_id: null,
@@ -152,9 +174,9 @@ export function defaultState(kinds: StageKind[]): WizardState {
       gradient_accumulation: d("train", "gradient_accumulation"),
       seed: d("train", "seed"),
       save_steps: d("train", "save_steps"),
-      beta: d("train", "beta"),
-      num_generations: d("train", "num_generations"),
-      max_completion_length: d("train", "max_completion_length"),
+      beta: d("train", "beta", "dpo"),
+      num_generations: d("train", "num_generations", "grpo"),
+      max_completion_length: d("train", "max_completion_length", "grpo"),
     },
     evaluate: {
       enabled: false,
@@ -272,7 +294,11 @@ export function buildRecipe(s: WizardState): Recipe {
   }
   if (stages.includes("train")) {
     const t = s.train;
-    r.train = section(b, "train", {
+    // a loaded recipe's method settings are its method's: another method would refuse or misread them
+    const loaded = obj(b.train);
+    const same = (loaded.method ?? "sft") === t.method;
+    const from = Object.entries(loaded).filter(([k]) => same || !(METHOD_FIELDS as readonly string[]).includes(k));
+    r.train = section({ train: Object.fromEntries(from) }, "train", {
       student: t.student,
       method: t.method,
       lora: t.lora,
@@ -285,9 +311,10 @@ export function buildRecipe(s: WizardState): Recipe {
       gradient_accumulation: t.gradient_accumulation === 1 ? undefined : t.gradient_accumulation,
       seed: t.seed,
       save_steps: t.save_steps,
-      beta: t.method === "dpo" || t.method === "distill" ? t.beta : undefined,
-      num_generations: t.method === "grpo" ? t.num_generations : undefined,
-      max_completion_length: t.method === "grpo" || t.method === "distill" ? t.max_completion_length : undefined,
+      // the wizard's fields of the chosen method; grpo's beta (no field here) stays as loaded
+      ...(t.method === "dpo" || t.method === "distill" ? { beta: t.beta } : {}),
+      ...(t.method === "grpo" ? { num_generations: t.num_generations } : {}),
+      ...(t.method === "grpo" || t.method === "distill" ? { max_completion_length: t.max_completion_length } : {}),
     });
   }
   if (stages.includes("evaluate")) {
@@ -336,6 +363,7 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
   const rv = obj(recipe.review);
   const sn = obj(recipe.snapshot);
   const t = obj(recipe.train);
+  const method = oneOf(t.method, ["sft", "dpo", "grpo", "distill"] as const, "sft");
   const e = obj(recipe.evaluate);
   const specs: unknown[] = stages.includes("filter") && Array.isArray(fv.verifiers) ? fv.verifiers : [];
   const band = Array.isArray(sn.pass_rate_band) && sn.pass_rate_band.length === 2 ? (sn.pass_rate_band.map(Number) as [number, number]) : null;
@@ -390,7 +418,7 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
     train: {
       enabled: stages.includes("train"),
       student: typeof t.student === "string" ? t.student : d.train.student,
-      method: oneOf(t.method, ["sft", "dpo", "grpo", "distill"] as const, "sft"),
+      method,
       lora,
       learning_rate: num(t.learning_rate, d.train.learning_rate),
       lr_scheduler_type: oneOf(t.lr_scheduler_type, ["linear", "cosine", "constant", "constant_with_warmup"] as const, "cosine"),
@@ -401,7 +429,8 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
       gradient_accumulation: num(t.gradient_accumulation, 1),
       seed: num(t.seed, d.train.seed),
       save_steps: num(t.save_steps, d.train.save_steps),
-      beta: num(t.beta, d.train.beta),
+      // grpo's beta is its own KL penalty (no wizard field), not the dpo/distill beta the field edits
+      beta: method === "dpo" || method === "distill" ? num(t.beta, d.train.beta) : d.train.beta,
       num_generations: num(t.num_generations, d.train.num_generations),
       max_completion_length: num(t.max_completion_length, d.train.max_completion_length),
     },
