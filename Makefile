@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 FRONT_SRC := $(shell find frontend/src frontend/index.html frontend/vite.config.ts -type f 2>/dev/null)
 
-.PHONY: demo up test lint setup frontend bench clean client vllm schemathesis
+.PHONY: demo up test test-fast lint setup frontend bench clean client vllm schemathesis
 
 setup: $(STAMP)
 
@@ -50,6 +50,13 @@ test: setup frontend vllm
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 	cd frontend && npm test
+
+# Pure and API tests, no Celery worker (docs/testing.md); `make test` stays the whole suite, as CI runs it.
+FAST_MARKERS := (pure or api) and not worker and not slow
+test-fast: setup
+	bash scripts/ensure-services.sh
+	$(BIN)/pytest -q -m "$(FAST_MARKERS)" --ignore=tests/e2e --ignore=tests/gpu \
+		--ignore=tests/api/test_schemathesis.py tests
 
 # Fuzz every operation of /api/openapi.json (not_a_server_error); `make test` runs the same with fewer cases.
 schemathesis: setup

@@ -1,118 +1,99 @@
-"""Test set-up: a fresh PostgreSQL database migrated to head, Redis db 15 as the broker, and
-helpers that make users and projects. Settings are fixed here before any backend import."""
+"""Test set-up: the session's settings (tests/support/env.py, fixed before any backend import) and the
+fixtures. The database and the broker are set up after collection, and only when a selected test is
+not marked `pure`; a test that asks for `celery_worker` (directly or through another fixture) is
+marked `worker`, and one under tests/api, tests/kernel or tests/reviews `api`. `make test-fast` runs
+`-m "(pure or api) and not worker and not slow"` (docs/testing.md)."""
 
 from __future__ import annotations
 
-import itertools
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-PG_ADMIN = os.environ.get("DISTILLERY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+from tests.support import env
+from tests.support.accounts import Accounts
+from tests.support.env import DATA_DIR
+from tests.support.prompts import MIXED_ANSWERS, import_prompts
+from tests.support.waiting import wait_job
+from tests.support.worker import WorkerProcess
+
+IN_PROCESS = {"api", "kernel", "reviews"}  # folders whose tests drive the app in this process
 
 
-def _claim_redis_db(base: str = "redis://127.0.0.1:6379") -> str:
-    """A Redis database of its own for this test session (14 down to 1), so that two sessions on one
-    host never consume each other's tasks nor flush each other's broker. A claim is a key holding the
-    session's pid; a dead pid's claim is taken over."""
-    import redis
-
-    from backend.core.processes import pid_alive
-
-    for db in range(14, 0, -1):  # 15: what older checkouts always took
-        r = redis.Redis.from_url(f"{base}/{db}")
-        try:
-            if r.set(_CLAIM, os.getpid(), nx=True, ex=6 * 3600):
-                return f"{base}/{db}"
-            holder = int(r.get(_CLAIM) or 0)
-        except redis.RedisError:
-            return f"{base}/15"  # no Redis here: the tests that need it start it or skip
-        if holder and not pid_alive(holder):
-            r.set(_CLAIM, os.getpid(), ex=6 * 3600)
-            return f"{base}/{db}"
-    raise RuntimeError("every Redis database 1-14 is claimed by a running test session")
+@pytest.hookimpl(tryfirst=True)  # before -m selects: `-m "not worker"` must see the marker
+def pytest_collection_modifyitems(session, config, items):
+    for item in items:
+        if "celery_worker" in item.fixturenames:
+            item.add_marker(pytest.mark.worker)
+        if Path(item.fspath).parent.name in IN_PROCESS:
+            item.add_marker(pytest.mark.api)
 
 
-_CLAIM = "distillery:test-session"
-REDIS_URL = os.environ.get("DISTILLERY_TEST_REDIS") or _claim_redis_db()
-TEST_DB = f"distillery_test_{os.getpid()}"
-DATA_DIR = Path(tempfile.mkdtemp(prefix="distillery-test-"))
-PG_URL = PG_ADMIN.rsplit("/", 1)[0] + f"/{TEST_DB}"
-
-TEST_ENV = {
-    "DISTILLERY_ENVIRONMENT": "test",
-    "DISTILLERY_SECRET_KEY": "test-secret-key-not-for-production",
-    "DISTILLERY_DATABASE_URL": PG_URL,
-    "DISTILLERY_BROKER_URL": REDIS_URL,
-    "DISTILLERY_DATA_DIR": str(DATA_DIR),
-    "DISTILLERY_PROGRESS_INTERVAL_S": "0",
-    "DISTILLERY_FRONTEND_DIST": str(ROOT / "frontend" / "dist"),
-    # API tests leave runs queued with no worker on purpose; the shared worker's janitor must not send
-    # them again later in the suite (tests/workers/test_queued_resend.py sets its own bound)
-    "DISTILLERY_QUEUED_RESEND_AFTER_S": "86400",
-}
-os.environ.update(TEST_ENV)
-
-
-def _admin_exec(sql: str) -> None:
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def pytest_configure(config):
-    _admin_exec(f'DROP DATABASE IF EXISTS "{TEST_DB}"')
-    _admin_exec(f'CREATE DATABASE "{TEST_DB}"')
-    import redis
-
-    r = redis.Redis.from_url(REDIS_URL)
-    r.flushdb()
-    r.set(_CLAIM, os.getpid(), ex=6 * 3600)  # the flush took the claim with it
-    from backend.core.migrate import upgrade_head
-
-    upgrade_head()
+def pytest_collection_finish(session):
+    """After selection: set up the database and broker only if a selected test is not `pure`."""
+    if session.config.option.collectonly or all(i.get_closest_marker("pure") for i in session.items):
+        return
+    try:
+        env.start_services()
+    except Exception as e:  # noqa: BLE001 - any failure here means the services are not there
+        pytest.exit(
+            f"the selected tests need PostgreSQL and Redis ({type(e).__name__}: {e}); "
+            "start them (scripts/ensure-services.sh) or select pure tests (-m pure)",
+            returncode=3,
+        )
 
 
 def pytest_unconfigure(config):
+    env.stop_services()
+
+
+@pytest.fixture(scope="session")
+def sqlite_database() -> str:
+    """The embedded SQLite database of the session, migrated once; its URL."""
+    from tests.support.databases import migrate_sqlite
+
+    return migrate_sqlite()
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def database(request) -> Iterator[str]:
+    """Runs the test once on each database the platform supports; yields the dialect. Ask for it
+    first (or through `pytest.mark.usefixtures("database")`) so every session the test opens, the
+    app's included, is on it. No worker runs on SQLite here: worker tests stay on PostgreSQL."""
+    if request.param == "postgresql":
+        yield "postgresql"
+        return
     from backend.core.db import get_engine
+    from tests.support.databases import engine_on
 
-    get_engine().dispose()
-    _admin_exec(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
-    shutil.rmtree(DATA_DIR, ignore_errors=True)
-    import redis
+    with engine_on(request.getfixturevalue("sqlite_database")):
+        assert get_engine().dialect.name == "sqlite"  # the switch took: this run is not PostgreSQL again
+        yield "sqlite"
 
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def worker_database(request, celery_worker) -> Iterator[WorkerProcess]:
+    """`database` for tests that need the worker: on SQLite the session's worker is restarted on the
+    SQLite file (same broker) for the test, and the PostgreSQL one comes back after. Name it first
+    among the test's arguments; it yields the worker."""
+    if request.param == "postgresql":
+        yield celery_worker
+        return
+    from backend.core.db import get_engine
+    from tests.support.databases import engine_on
+
+    url = request.getfixturevalue("sqlite_database")
+    celery_worker.stop()
     try:
-        redis.Redis.from_url(REDIS_URL).delete(_CLAIM)
-    except redis.RedisError:
-        pass
-
-
-_seq = itertools.count(1)
-
-
-def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """`distillery ARGS...` in a process of its own, on the test database, output wide enough that
-    rich does not wrap what a test looks for."""
-    return subprocess.run(
-        [sys.executable, "-m", "backend.cli", *args],
-        cwd=ROOT,
-        env={**os.environ, **TEST_ENV, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{os.getpid()}-{next(_seq)}"
+        with engine_on(url):
+            assert get_engine().dialect.name == "sqlite"
+            celery_worker.start(DISTILLERY_DATABASE_URL=url)
+            yield celery_worker
+            celery_worker.stop()
+    finally:
+        celery_worker.start()
 
 
 @pytest.fixture(scope="session")
@@ -130,87 +111,9 @@ def client(app):
         yield c
 
 
-class Accounts:
-    """Makes users and bearer headers quickly (password hashing is the slow part, so users are reused)."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def user(self, *, admin: bool = False, password: str = "correct horse battery") -> dict:
-        from backend.core.db import session_scope
-        from backend.users.service import create_user
-
-        email = unique("user") + "@example.com"
-        with session_scope() as s:
-            u = create_user(s, email=email, password=password, name="Test", is_admin=admin)
-            uid = u.id
-        token = self.token_for(uid)
-        return {"id": uid, "email": email, "password": password, "headers": self.bearer(token)}
-
-    @staticmethod
-    def token_for(user_id: int) -> str:
-        from backend.core.db import session_scope
-        from backend.users.models import User
-        from backend.users.service import issue_token
-
-        with session_scope() as s:
-            _, token = issue_token(s, user=s.get(User, user_id), kind="session", name="test", ttl=None)
-        return token
-
-    @staticmethod
-    def bearer(token: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token}"}
-
-    def project(self, owner: dict, **members: dict) -> int:
-        """A project owned by `owner`, with each other user added at the role named by its key."""
-        from backend.core.db import session_scope
-        from backend.projects.models import Membership, Role
-        from backend.projects.service import create_project
-        from backend.users.models import User
-
-        with session_scope() as s:
-            p = create_project(s, owner=s.get(User, owner["id"]), name=unique("project"))
-            for role, user in members.items():
-                s.add(Membership(project_id=p.id, user_id=user["id"], role=Role(role)))
-            return p.id
-
-
 @pytest.fixture
 def accounts(client) -> Accounts:
     return Accounts(client)
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    import json
-
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
-
-
-def import_prompts(client, headers, project_id: int, path: Path, name: str = "prompts", **form):
-    """POST the file to the import route; returns the raw response (202 with a job, or an error)."""
-    with path.open("rb") as fh:
-        return client.post(
-            f"/api/projects/{project_id}/prompt-sets",
-            headers=headers,
-            data={"name": name, **{k: str(v).lower() if isinstance(v, bool) else v for k, v in form.items()}},
-            files={"file": (path.name, fh, "application/octet-stream")},
-        )
-
-
-def wait_finished(client, headers, url: str, timeout: float = 120) -> dict:
-    """Poll a job or run until it succeeded, failed or was cancelled."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        obj = client.get(url, headers=headers).json()
-        if obj["status"] in ("succeeded", "failed", "cancelled"):
-            return obj
-        time.sleep(0.1)
-    raise AssertionError(f"{url} still {obj['status']} after {timeout}s")
-
-
-def wait_job(client, headers, project_id: int, job_id: int) -> dict:
-    return wait_finished(client, headers, f"/api/projects/{project_id}/jobs/{job_id}")
 
 
 @pytest.fixture
@@ -226,63 +129,6 @@ def importer(client, celery_worker):
     return run
 
 
-def seed_prompt_set(project_id: int, path: Path, name: str = "prompts") -> int:
-    """Import in-process through the service (no worker needed); returns the prompt set id."""
-    from backend.core.db import session_scope
-    from backend.projects.models import Project
-    from backend.prompts.service import import_prompt_set
-
-    with session_scope() as s:
-        pset, _ = import_prompt_set(
-            s, project=s.get(Project, project_id), user=None, name=name, path=path, filename=path.name
-        )
-        return pset.id
-
-
-class WorkerProcess:
-    """A real Celery worker process on Redis, consuming both queues; tests may SIGKILL and restart it."""
-
-    def __init__(self) -> None:
-        self.proc: subprocess.Popen | None = None
-        self.log_path = DATA_DIR / "worker.log"
-
-    def start(self, **env: str) -> WorkerProcess:
-        """Start it; keyword arguments are extra DISTILLERY_* settings for this worker only."""
-        from backend.core.processes import spawn, wait_until
-        from workers.celery_app import celery_app
-
-        self.proc = spawn(
-            [sys.executable, "-m", "backend.cli", "worker", "--queues", "cpu,gpu", "--concurrency", "1"],
-            cwd=ROOT,
-            env={**TEST_ENV, **env},
-            log_path=self.log_path,
-            append=True,
-        )
-        wait_until(
-            lambda: bool(celery_app.control.ping(timeout=0.5)),
-            self.proc,
-            ready_as="answering a Celery ping",
-            timeout=60,
-            name="the test worker",
-            log_path=self.log_path,
-            interval=0,  # the ping waits half a second itself
-        )
-        return self
-
-    def kill(self) -> None:
-        """SIGKILL the worker and its pool children at once: no shutdown handlers run."""
-        from backend.core.processes import kill
-
-        assert self.proc is not None
-        kill(self.proc)
-
-    def stop(self) -> None:
-        from backend.core.processes import stop
-
-        if self.proc is not None:
-            stop(self.proc, grace_s=20, name="the test worker", term="leader")
-
-
 @pytest.fixture(scope="session")
 def celery_worker() -> Iterator[WorkerProcess]:
     """One worker for the whole session (restarted by tests that kill it)."""
@@ -291,20 +137,46 @@ def celery_worker() -> Iterator[WorkerProcess]:
     worker.stop()
 
 
-def wait_run(client, headers, project_id: int, run_id: int, timeout: float = 120) -> dict:
-    return wait_finished(client, headers, f"/api/projects/{project_id}/runs/{run_id}", timeout=timeout)
+@pytest.fixture
+def stopped_worker(celery_worker) -> Iterator[WorkerProcess]:
+    """The session's worker stopped for the test, which starts it again (with settings of its own) when
+    it wants one; afterwards the plain worker runs again for the tests after it."""
+    celery_worker.stop()
+    yield celery_worker
+    celery_worker.stop()
+    celery_worker.start()
+
+
+@pytest.fixture(scope="module")
+def teacher_url():
+    """A fake OpenAI-compatible teacher (its /v1 URL) whose choice i of every request answers "42" or
+    "7" (i % 2): attempts 0 and 2 say 42, 1 and 3 say 7; for MIXED_PROMPTS (tests/support/prompts.py)."""
+    from backend.core.net import free_port
+    from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
+
+    port = free_port()
+    proc = start_fake_server(
+        port, "--answers", MIXED_ANSWERS, "--answer-bytes", "400", log_path=DATA_DIR / "fake-mixed.log"
+    )
+    yield f"http://127.0.0.1:{port}/v1"
+    stop_fake_server(proc)
 
 
 @pytest.fixture(scope="session")
-def tiny_server():
-    """`transformers serve` over a tiny Llama built from config; yields (base_url, model id)."""
-    sys.path.insert(0, str(ROOT / "examples"))
-    from tiny_model import build
+def tiny_model() -> Path:
+    """The tiny model's folder (tests/support/models.py), built once for the session."""
+    from tests.support import models
 
+    return models.tiny_model()
+
+
+@pytest.fixture(scope="session")
+def tiny_server(tiny_model):
+    """`transformers serve` over the tiny model; yields (base_url, model id)."""
     from backend.core.net import free_port
     from backend.core.processes import spawn, stop, wait_healthy
 
-    model_dir = build(DATA_DIR / "models" / "tiny-chat")
+    model_dir = tiny_model
     port = free_port()
     log_path = DATA_DIR / "transformers-serve.log"
     exe = Path(sys.executable).parent / "transformers"

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from backend.rollouts.requests import cache_prefix, endpoint_of
 from backend.rollouts.schemas import RolloutSettings
 from backend.teachers.models import Teacher
+
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
 
 
 def _teacher(model: str, backend: str = "transformers_local", base_url: str | None = None) -> Teacher:

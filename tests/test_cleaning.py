@@ -21,6 +21,8 @@ from backend.prompts.dedup.near import NearDeduper
 from backend.prompts.split import split_of
 from backend.prompts.stats import length_stats
 
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
+
 VOCAB = [f"w{i}" for i in range(20_000)]
 
 

@@ -7,6 +7,8 @@ import pytest
 
 from backend.core.stats import percentile
 
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
+
 PCTS = [0, 0.1, 1, 5, 12.5, 25, 33.3, 50, 66.7, 90, 95, 99, 99.9, 100]
 
 

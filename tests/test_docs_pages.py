@@ -6,7 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from backend.runs.stages import STAGES
+
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"

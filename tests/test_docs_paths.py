@@ -7,6 +7,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
+
 ROOT = Path(__file__).resolve().parents[1]
 TOPS = "backend|workers|frontend|tests|bench|scripts|migrations|docs|examples|docker"
 PATH = re.compile(rf"(?<![\w./-])((?:{TOPS})/[\w./-]*[\w/])")

@@ -8,6 +8,8 @@ import pytest
 
 from backend.evals.metrics import bootstrap_ci, majority_correct, pass_at_k, score
 
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
+
 
 def test_pass_at_k_is_the_unbiased_estimator():
     assert pass_at_k(10, 0, 1) == 0.0

@@ -9,6 +9,8 @@ from backend.judge.calibration import Pair, agreement, calibrate, choose_thresho
 from backend.judge.prompt import read_reply, render
 from backend.reviews.agreement import alpha
 
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
+
 
 @pytest.mark.parametrize(
     ("reply", "score", "how"),

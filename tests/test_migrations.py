@@ -12,7 +12,7 @@ from sqlalchemy import column, create_engine, insert, inspect, select, table
 from backend.core.db import make_engine
 from backend.core.migrate import alembic_config, include_object
 from backend.models import Base
-from tests.conftest import PG_ADMIN, _admin_exec
+from tests.support.env import PG_ADMIN, admin_exec
 
 EXPECTED_TABLES = {
     "users",
@@ -59,14 +59,14 @@ def empty_engine(request, tmp_path):
         engine.dispose()
         return
     name = f"distillery_migr_{id(request)}"
-    _admin_exec(f'DROP DATABASE IF EXISTS "{name}"')
-    _admin_exec(f'CREATE DATABASE "{name}"')
+    admin_exec(f'DROP DATABASE IF EXISTS "{name}"')
+    admin_exec(f'CREATE DATABASE "{name}"')
     engine = create_engine(
         PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
     )
     yield engine
     engine.dispose()
-    _admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_upgrade_empty_database_to_head_without_drift(empty_engine):

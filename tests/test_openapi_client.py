@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from backend.main import create_app
+
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
 
 ROOT = Path(__file__).resolve().parents[1]
 

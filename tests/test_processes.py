@@ -176,7 +176,7 @@ def test_serve_runs_the_number_of_worker_processes_asked_for(tmp_path):
     import httpx
 
     from backend.core.net import free_port
-    from tests.conftest import ROOT, TEST_ENV
+    from tests.support.env import ROOT, TEST_ENV
 
     port = free_port()
     proc = subprocess.Popen(
@@ -216,7 +216,7 @@ def _parent_of_a_child(tmp_path, child_code: str, grace_s: float = 15):
     import sys
     import time
 
-    from tests.conftest import ROOT
+    from tests.support.env import ROOT
 
     pidfile, stopping = tmp_path / "child.pid", tmp_path / "stopping"
     code = f"""

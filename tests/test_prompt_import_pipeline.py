@@ -21,7 +21,7 @@ from backend.prompts import pipeline
 from backend.prompts.models import Prompt, PromptSet
 from backend.prompts.service import CLEAN_BATCH, import_prompt_set
 from backend.users.service import create_user
-from tests.conftest import unique
+from tests.support.env import unique
 
 ROWS = 3 * CLEAN_BATCH + 123  # several batches in flight
 

@@ -6,9 +6,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 DOCS = ROOT / "docs"
+
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
 
 
 def test_readme_opens_with_make_demo_and_make_test():

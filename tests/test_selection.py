@@ -14,6 +14,8 @@ from backend.datasets.selection import (
     select_prompt,
 )
 
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
+
 
 def _a(i: int, accepted, text: str, tokens: int | None = None) -> Attempt:
     return Attempt(i + 100, i, accepted, f"working {text}", f"\\boxed{{{i}}}", tokens)

@@ -18,7 +18,7 @@ import pytest
 
 from backend.core.net import free_port
 from backend.core.processes import wait_healthy
-from tests.conftest import ROOT, TEST_ENV
+from tests.support.env import ROOT, TEST_ENV
 
 
 @contextmanager

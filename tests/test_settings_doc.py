@@ -6,8 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from backend.core.config import Settings
 from backend.core.settings_doc import COMMAND, render
+
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "settings.md"

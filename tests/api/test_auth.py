@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import unique
+from tests.support.env import unique
 
 
 def test_login_then_me(client, accounts):

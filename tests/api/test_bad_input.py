@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import seed_prompt_set, unique, write_jsonl
+from tests.support.env import unique
+from tests.support.prompts import seed_prompt_set, write_jsonl
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.conftest import seed_prompt_set, write_jsonl
+from tests.support.factories import make_generations, make_run, prompt_ids
+from tests.support.prompts import seed_prompt_set, write_jsonl
 
 N_PROMPTS, ATTEMPTS = 12, 3  # 36 generations
 TEXTS = [f"Solve 50% of case_{i} {'integral' if i % 3 == 0 else 'sum'}" for i in range(N_PROMPTS)]
@@ -33,10 +34,8 @@ def browse(app, tmp_path_factory):
     from fastapi.testclient import TestClient
 
     from backend.core.db import session_scope
-    from backend.prompts.models import Prompt
-    from backend.runs.models import Run
     from backend.samples.models import Generation, Verdict
-    from tests.conftest import Accounts
+    from tests.support.accounts import Accounts
 
     with TestClient(app) as c:
         acc = Accounts(c)
@@ -49,11 +48,8 @@ def browse(app, tmp_path_factory):
     now = datetime(2026, 12, 1, tzinfo=UTC)
     ids: list[int] = []
     with session_scope() as s:
-        run = Run(project_id=pid, name="browse", recipe={"prompt_set_id": pset}, prompt_set_id=pset)
-        s.add(run)
-        s.flush()
-        rows = s.query(Prompt).filter(Prompt.prompt_set_id == pset).order_by(Prompt.position)
-        prompts = dict(enumerate(p.id for p in rows))
+        run = make_run(s, project_id=pid, prompt_set_id=pset, status="pending", name="browse")
+        prompts = dict(enumerate(prompt_ids(s, pset)))
         for i in range(N_PROMPTS * ATTEMPTS):
             d = _gen(i)
             g = Generation(
@@ -76,12 +72,8 @@ def browse(app, tmp_path_factory):
                 s.add(Verdict(run_id=run.id, generation_id=g.id, verifier="judge", verifier_version="r1",
                               status="passed", passed=d["score"] >= 4, score=d["score"],
                               detail={"rationale": f"because {i}"}))  # fmt: skip
-        other = Run(project_id=pid, name="other", recipe={"prompt_set_id": pset}, prompt_set_id=pset)
-        s.add(other)
-        s.flush()
-        s.add(
-            Generation(run_id=other.id, prompt_id=prompts[0], attempt=0, content="elsewhere", created_at=now)
-        )
+        other = make_run(s, project_id=pid, prompt_set_id=pset, status="pending", name="other")
+        make_generations(s, other, 1, prompts=[prompts[0]], content="elsewhere", created_at=now)
         run_id, other_id = run.id, other.id
     return {
         "pid": pid,

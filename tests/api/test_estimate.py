@@ -8,7 +8,8 @@ import math
 import pytest
 
 from backend.rollouts.estimate import DEFAULT_TOKENS_PER_S, VLLM_STARTUP_S
-from tests.api.conftest import make_teacher, post_estimate
+from tests.support.factories import make_generations, make_run
+from tests.support.teachers import make_teacher, post_estimate
 
 
 def test_before_a_first_run_the_time_comes_from_the_backend_default_at_the_recipes_concurrency(
@@ -48,9 +49,6 @@ def test_a_vllm_teacher_the_worker_starts_adds_its_start_up(client, project):
 
 def test_measured_latencies_win_over_the_default(client, project):
     from backend.core.db import session_scope
-    from backend.prompts.models import Prompt
-    from backend.runs.models import Run
-    from backend.samples.models import Generation
 
     h, pid, pset = project
     ran = make_teacher(
@@ -60,16 +58,9 @@ def test_measured_latencies_win_over_the_default(client, project):
         client, h, pid, name="new", backend="openai_compat", model="m2", base_url="http://10.0.0.8/v1"
     )
     with session_scope() as s:
-        run = Run(project_id=pid, name="past", recipe={}, prompt_set_id=pset, teacher_id=ran)
-        s.add(run)
-        s.flush()
-        prompt_ids = [p.id for p in s.query(Prompt).filter(Prompt.prompt_set_id == pset)]
-        for i, prompt_id in enumerate(prompt_ids):  # 200 tokens in 2 s each: 100 tokens/s
-            s.add(
-                Generation(
-                    run_id=run.id, prompt_id=prompt_id, attempt=i, completion_tokens=200, latency_ms=2000
-                )
-            )
+        run = make_run(s, project_id=pid, prompt_set_id=pset, teacher_id=ran, status="pending", recipe={})
+        # 200 tokens in 2 s each: 100 tokens/s
+        make_generations(s, run, each=lambda k: {"attempt": k}, completion_tokens=200, latency_ms=2000)
     own = post_estimate(client, h, pid, pset, ran, n=1, max_tokens=1000, concurrency=5)
     assert own["seconds_source"] == "teacher"
     assert own["seconds"] == pytest.approx(2 * 2.0, abs=0.1)  # 10 attempts, 2 waves of 2 s

@@ -3,11 +3,12 @@ a prompt side by side, the "student fails, teacher passes" filter, keyset pages,
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
-from tests.conftest import seed_prompt_set, unique, write_jsonl
+from tests.support.env import unique
+from tests.support.factories import make_run, prompt_ids
+from tests.support.prompts import seed_prompt_set, write_jsonl
 
-# per prompt: (base, student, teacher) passed? 0: all pass; 1: student fails, teacher passes;
 # 2: everyone fails; 3: student fails, teacher passes; 4: base fails only
 OUTCOMES = [(1, 1, 1), (0, 0, 1), (0, 0, 0), (1, 0, 1), (0, 1, 1)]
 
@@ -15,16 +16,12 @@ OUTCOMES = [(1, 1, 1), (0, 0, 1), (0, 0, 0), (1, 0, 1), (0, 1, 1)]
 def _evaluated_run(pid: int, tmp_path) -> tuple[int, list[int]]:
     from backend.core.db import session_scope
     from backend.evals.models import EvalSample, Evaluation
-    from backend.prompts.models import Prompt
-    from backend.runs.models import Run, Status
 
     rows = [{"prompt": f"What is {i} + {i}?", "reference": str(2 * i)} for i in range(len(OUTCOMES))]
     pset = seed_prompt_set(pid, write_jsonl(tmp_path / f"{unique('e')}.jsonl", rows))
     with session_scope() as s:
-        run = Run(project_id=pid, name=unique("run"), recipe={}, prompt_set_id=pset, status=Status.succeeded)
-        s.add(run)
-        s.flush()
-        prompts = list(s.scalars(select(Prompt.id).where(Prompt.prompt_set_id == pset).order_by(Prompt.id)))
+        run = make_run(s, project_id=pid, prompt_set_id=pset, status="succeeded", recipe={})
+        prompts = prompt_ids(s, pset)
         for m, role in enumerate(["base", "student", "teacher"]):
             ev = Evaluation(project_id=pid, run_id=run.id, label=role, model=f"m-{role}", role=role,
                             prompt_set_id=pset, verifier="math")  # fmt: skip

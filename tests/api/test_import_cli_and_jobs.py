@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.conftest import run_cli, write_jsonl
+import pytest
+
+from tests.support.env import run_cli
+from tests.support.prompts import write_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -14,6 +17,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     return run_cli(*args, timeout=120)
 
 
+@pytest.mark.slow  # the CLI in processes of its own
 def test_cli_import_stores_a_version(client, accounts, tmp_path):
     owner = accounts.user()
     pid = accounts.project(owner)
@@ -35,6 +39,7 @@ def test_cli_import_stores_a_version(client, accounts, tmp_path):
     assert jobs == [("prompt_search_index", {"prompt_set_id": sets[0]["id"]})]
 
 
+@pytest.mark.slow  # the CLI in processes of its own
 def test_cli_import_reports_bad_rows_and_stores_nothing(client, accounts, tmp_path):
     owner = accounts.user()
     pid = accounts.project(owner)
@@ -86,6 +91,7 @@ def test_cancelled_job_never_runs(client, accounts, tmp_path):
     assert again.json()["error"]["message"].endswith("already cancelled")
 
 
+@pytest.mark.slow  # the CLI in processes of its own
 def test_cli_users_create_checks_what_the_api_checks(client):
     """One validation for both: an address login would refuse, or a short password, is a usage error."""
     for email, password, says in [
@@ -109,6 +115,7 @@ def test_cli_users_create_checks_what_the_api_checks(client):
     assert "Traceback" not in again.stderr + again.stdout, again.stderr
 
 
+@pytest.mark.slow  # the CLI in processes of its own
 def test_cli_import_bad_options_are_usage_errors(tmp_path):
     path = write_jsonl(tmp_path / "p.jsonl", [{"prompt": "x"}])
     for args, says in [
@@ -121,10 +128,11 @@ def test_cli_import_bad_options_are_usage_errors(tmp_path):
         assert says in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
+@pytest.mark.slow  # the CLI in processes of its own
 def test_cli_index_search_queues_the_sets_not_indexed(client, accounts, tmp_path):
     from backend.core.db import session_scope
     from backend.jobs.models import Job
-    from tests.conftest import seed_prompt_set
+    from tests.support.prompts import seed_prompt_set
 
     owner = accounts.user()
     pid = accounts.project(owner)

@@ -9,7 +9,9 @@ covers who may call which route.
 
 from __future__ import annotations
 
-from tests.conftest import run_cli, unique
+import pytest
+
+from tests.support.env import run_cli, unique
 
 
 def _invite(client, h, pid, email, role="viewer"):
@@ -150,6 +152,7 @@ def test_an_account_made_later_sees_its_invitation(client, accounts, proj):
     assert _members(client, h, pid)[uid] == "maintainer"
 
 
+@pytest.mark.slow  # the CLI in processes of its own
 def test_cli_members_add_adds_directly_for_administrators(client, accounts, proj):
     h, pid = proj
     user = accounts.user()

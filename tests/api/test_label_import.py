@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.reviews.seed import seed_review_run
+from tests.support.reviews import seed_review_run
 
 
 def _labels(pid: int) -> dict[int, bool]:

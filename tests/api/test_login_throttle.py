@@ -7,7 +7,7 @@ import pytest
 
 from backend.core import security
 from backend.core.config import get_settings
-from tests.conftest import unique
+from tests.support.env import unique
 
 pytestmark = pytest.mark.usefixtures("fresh_login_throttle")
 

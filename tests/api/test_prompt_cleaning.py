@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 
-from tests.conftest import write_jsonl
+from tests.support.prompts import write_jsonl
 
 
 def _prompts(k: int, words: int = 70) -> list[str]:
@@ -72,7 +72,7 @@ def test_decontamination_lists_each_removed_row_with_its_eval_match(client, impo
 
 
 def test_unknown_or_foreign_eval_set_is_refused_before_upload_is_kept(client, accounts, proj, tmp_path):
-    from tests.conftest import import_prompts
+    from tests.support.prompts import import_prompts
 
     h, pid = proj
     path = write_jsonl(tmp_path / "t.jsonl", [{"prompt": "x"}])
@@ -125,7 +125,7 @@ def test_derived_version_keeps_lineage_and_leaves_the_source_alone(client, impor
         f"/api/projects/{pid}/prompt-sets/{src['id']}/versions", headers=h, json={"eval_ratio": 0.5}
     )
     assert r.status_code == 202, r.text
-    from tests.conftest import wait_job
+    from tests.support.waiting import wait_job
 
     job = wait_job(client, h, pid, r.json()["id"])
     assert job["status"] == "succeeded", job

@@ -16,7 +16,7 @@ import pytest
 from backend.prompts import readers
 from backend.prompts.readers import READERS, detect_format
 from backend.prompts.report import ImportFailed, Report
-from tests.api.conftest import prompt_sets
+from tests.support.prompts import prompt_sets
 
 GSM8K = [
     {"question": "Tom has 3 apples and buys 4. How many?", "answer": "3 + 4 = 7\n#### 7"},

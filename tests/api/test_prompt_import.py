@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import import_prompts, write_jsonl
+from tests.support.prompts import import_prompts, write_jsonl
 
 
 def _count_sets(client, h, pid) -> int:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, text, update
 
-from tests.conftest import seed_prompt_set, wait_job, write_jsonl
+from tests.support.factories import make_generations, make_run
+from tests.support.prompts import seed_prompt_set, write_jsonl
+from tests.support.waiting import wait_job
 
 TEXTS = [
     "How many apples does Ann have?",
@@ -39,22 +41,10 @@ def _count(sql: str, **params) -> int:
 def _run_over(project_id: int, pset: int) -> tuple[int, dict[int, int]]:
     """A run on the set with one generation a prompt; returns the run and prompt index -> generation id."""
     from backend.core.db import session_scope
-    from backend.prompts.models import Prompt
-    from backend.runs.models import Run
-    from backend.samples.models import Generation
 
     with session_scope() as s:
-        run = Run(project_id=project_id, name="search", recipe={"prompt_set_id": pset}, prompt_set_id=pset)
-        s.add(run)
-        s.flush()
-        prompts = s.scalars(select(Prompt).where(Prompt.prompt_set_id == pset).order_by(Prompt.position))
-        by_index = {}
-        for i, p in enumerate(prompts):
-            g = Generation(run_id=run.id, prompt_id=p.id, attempt=0, content=f"answer {i}")
-            s.add(g)
-            s.flush()
-            by_index[i] = g.id
-        return run.id, by_index
+        run = make_run(s, project_id=project_id, prompt_set_id=pset, status="pending")
+        return run.id, dict(enumerate(make_generations(s, run)))
 
 
 def _found(client, headers, project_id: int, run_id: int, q: str) -> set[int]:

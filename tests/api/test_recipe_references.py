@@ -15,8 +15,8 @@ from backend.core.errors import NotFound
 from backend.datasets.models import ModelArtifact
 from backend.teachers.models import Teacher
 from backend.training import model_refs
-from tests.api.conftest import make_teacher
-from tests.conftest import seed_prompt_set, write_jsonl
+from tests.support.prompts import seed_prompt_set, write_jsonl
+from tests.support.teachers import make_teacher
 
 RUBRIC = {"template": "Q: {question}\nA: {answer}\nJSON score 1-5", "scale_min": 1, "scale_max": 5}
 

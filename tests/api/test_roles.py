@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import import_prompts, seed_prompt_set, unique, write_jsonl
+from tests.support.env import unique
+from tests.support.factories import make_generations
+from tests.support.prompts import import_prompts, seed_prompt_set, write_jsonl
+
+pytestmark = pytest.mark.slow  # the whole role matrix: `make test` runs it, `make test-fast` not
+
 
 ROLES = ["viewer", "reviewer", "maintainer", "owner"]
 
@@ -79,7 +84,7 @@ ROUTES = [
 def people(app):
     from fastapi.testclient import TestClient
 
-    from tests.conftest import Accounts
+    from tests.support.accounts import Accounts
 
     with TestClient(app) as c:
         acc = Accounts(c)
@@ -98,7 +103,6 @@ def world(client, accounts, people, tmp_path: Path):
     from backend.prompts.models import Prompt
     from backend.runs.schemas import RunCreate
     from backend.runs.service import create_run
-    from backend.samples.models import Generation
 
     owner = people["owner"]
     pid = accounts.project(
@@ -121,10 +125,7 @@ def world(client, accounts, people, tmp_path: Path):
         )
         run_id = run.id
         prompt_id = s.query(Prompt.id).filter(Prompt.prompt_set_id == pset["id"]).first()[0]
-        generation = Generation(run_id=run_id, prompt_id=prompt_id, attempt=0, content="an answer")
-        s.add(generation)
-        s.flush()
-        generation = generation.id
+        (generation,) = make_generations(s, run, 1, prompts=[prompt_id], content="an answer")
         job = Job(project_id=pid, kind="prompt_import", params={})  # queued, never sent: a row to read
         s.add(job)
         s.flush()

@@ -3,14 +3,14 @@ and a bad recipe file is refused with the field path before anything is stored."
 
 from __future__ import annotations
 
-from tests.conftest import run_cli, seed_prompt_set, unique, write_jsonl
-from tests.workers.test_filter_snapshot import PROMPTS, teacher_url  # noqa: F401 - the fixture
+from tests.support.env import run_cli, unique
+from tests.support.prompts import MIXED_PROMPTS, seed_prompt_set, write_jsonl
 
 
-def test_runs_create_from_yaml_runs_the_pipeline(client, accounts, tmp_path, teacher_url, celery_worker):  # noqa: F811
+def test_runs_create_from_yaml_runs_the_pipeline(client, accounts, tmp_path, teacher_url, celery_worker):
     owner = accounts.user()
     pid = accounts.project(owner)
-    pset = seed_prompt_set(pid, write_jsonl(tmp_path / "p.jsonl", PROMPTS[:4]))
+    pset = seed_prompt_set(pid, write_jsonl(tmp_path / "p.jsonl", MIXED_PROMPTS[:4]))
     body = {"name": "mixed", "backend": "openai_compat", "model": "fake-teacher", "base_url": teacher_url}
     tid = client.post(f"/api/projects/{pid}/teachers", headers=owner["headers"], json=body).json()["id"]
     recipe = tmp_path / "recipe.yaml"

@@ -32,7 +32,7 @@ def fuzzer() -> Iterator[dict[str, int]]:
     from backend.projects.service import create_project
     from backend.users.models import LoginThrottle
     from backend.users.service import create_user
-    from tests.conftest import unique
+    from tests.support.env import unique
 
     with session_scope() as s:
         user = create_user(
@@ -60,9 +60,8 @@ _sent = itertools.count()
     derandomize=True,  # the same cases on every run: a failure here is reproducible
 )
 def test_no_operation_answers_a_server_error(case, fuzzer):
-    from tests.conftest import Accounts
+    from tests.support.accounts import Accounts
 
-    # a token per case: a generated DELETE /api/tokens/{id} may revoke the one the case was sent with
     headers = {**(case.headers or {}), **Accounts.bearer(Accounts.token_for(fuzzer["user_id"]))}
     if isinstance((case.path_parameters or {}).get("project_id"), int) and next(_sent) % 2:
         case.path_parameters["project_id"] = fuzzer["project_id"]

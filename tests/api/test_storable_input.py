@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from backend.main import create_app
-from tests.conftest import seed_prompt_set, write_jsonl
+from tests.support.prompts import seed_prompt_set, write_jsonl
 
 BIG = 2**31
 

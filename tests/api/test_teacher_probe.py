@@ -5,7 +5,6 @@ comes from the probe. Failures (a wrong key, nothing listening) are stored scrub
 from __future__ import annotations
 
 import math
-import sys
 from datetime import UTC, datetime
 
 import httpx
@@ -13,9 +12,12 @@ import pytest
 
 from backend.core.net import free_port
 from backend.rollouts.estimate import DEFAULT_TOKENS_PER_S, VLLM_STARTUP_S
-from tests.api.conftest import PROMPTS, make_teacher, post_estimate
-from tests.conftest import DATA_DIR, ROOT, run_cli, wait_job
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
+from tests.support.env import DATA_DIR, run_cli
+from tests.support.models import tiny_model
+from tests.support.prompts import PROJECT_PROMPTS
+from tests.support.teachers import make_teacher, post_estimate
+from tests.support.waiting import wait_job
 from workers.jobs.teacher_probe import MAX_TOKENS, REQUESTS, measure
 from workers.teachers.base import Completion
 
@@ -80,7 +82,7 @@ def test_the_probe_measures_the_teacher_and_the_estimate_uses_it(client, project
 
     est = post_estimate(client, h, pid, pset, tid, n=4, max_tokens=100, concurrency=8)
     assert est["seconds_source"] == "probe" and est["startup_s"] == 0
-    waves = math.ceil(PROMPTS * 4 / 8)
+    waves = math.ceil(PROJECT_PROMPTS * 4 / 8)
     assert est["seconds"] == pytest.approx(waves * 100 / probe["tokens_per_s"], abs=0.1)
     assert any(
         "measured by the probe at" in b and f"{probe['tokens_per_s']:.1f} tokens/s per request" in b
@@ -178,11 +180,8 @@ def test_only_maintainers_probe(client, accounts, monkeypatch):
 
 
 def test_a_local_transformers_teacher_is_probed_on_the_worker(client, project, celery_worker):
-    sys.path.insert(0, str(ROOT / "examples"))
-    from tiny_model import build
-
     h, pid, pset = project
-    model = str(build(DATA_DIR / "models" / "tiny-chat"))
+    model = str(tiny_model())
     tid = make_teacher(client, h, pid, backend="transformers_local", model=model, settings={"device": "cpu"})
     job = _probe(client, h, pid, tid)
     assert job["status"] == "succeeded", job["error"]

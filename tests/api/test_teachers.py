@@ -102,7 +102,7 @@ def test_secrets_are_redacted_from_logs():
 
 
 def test_licence_guard_warns_on_runs(client, accounts, tmp_path):
-    from tests.conftest import seed_prompt_set, write_jsonl
+    from tests.support.prompts import seed_prompt_set, write_jsonl
 
     owner = accounts.user()
     pid = accounts.project(owner)

@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from backend.core.config import get_settings
-from tests.conftest import import_prompts, write_jsonl
+from tests.support.prompts import import_prompts, write_jsonl
 
 
 def _uploads() -> set[str]:

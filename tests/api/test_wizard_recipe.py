@@ -10,7 +10,7 @@ import yaml
 
 from backend.runs.cli import read_recipe
 from backend.runs.schemas import Recipe, RunCreate
-from tests.conftest import write_jsonl
+from tests.support.prompts import write_jsonl
 
 FIXTURES = Path(__file__).resolve().parents[2] / "frontend" / "src" / "pages" / "wizard" / "fixtures"
 NAMES = ["demo-recipe.yaml", "full-recipe.yaml"]

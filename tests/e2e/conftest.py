@@ -12,7 +12,7 @@ import pytest
 from backend.core.net import free_port
 from backend.core.processes import wait_healthy
 from backend.demo import api_argv
-from tests.conftest import TEST_ENV
+from tests.support.env import TEST_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,9 +13,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select
 
-from tests.conftest import unique
+from tests.support.factories import make_generations, make_run, make_verdicts, prompt_ids
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("DISTILLERY_E2E_ARTIFACTS", ROOT / "tests" / "e2e" / "artifacts"))
@@ -46,13 +45,10 @@ It makes $\\frac{n(n-1)}{2}$ comparisons.'''.replace(
 def _seed(accounts, tmp_path: Path) -> dict:
     from backend.core.db import session_scope
     from backend.projects.models import Project
-    from backend.prompts.models import Prompt
     from backend.prompts.schemas import ColumnMapping
     from backend.prompts.service import import_prompt_set
     from backend.reviews.routing import route
     from backend.reviews.schemas import ReviewSettings
-    from backend.runs.models import Run, RunStage, Status
-    from backend.samples.models import Generation, Verdict
 
     owner = accounts.user(password="code-views-123")
     pid = accounts.project(owner)
@@ -72,42 +68,23 @@ def _seed(accounts, tmp_path: Path) -> dict:
             mapping=ColumnMapping(reference="canonical_solution"),
         )
         recipe = {"prompt_set_id": pset.id, "stages": recipe_stages, "review": {"lease_s": 600}}
-        run = Run(
-            project_id=pid, name=unique("code"), recipe=recipe, prompt_set_id=pset.id, status=Status.running
+        stages = {"rollout": "succeeded", "filter": "succeeded", "review": "running"}
+        run = make_run(
+            s, project_id=pid, prompt_set_id=pset.id, stages=stages, status="running", recipe=recipe
         )
-        s.add(run)
-        s.flush()
-        for i, kind in enumerate(recipe_stages):
-            status = Status.running if kind == "review" else Status.succeeded
-            s.add(RunStage(run_id=run.id, position=i, kind=kind, status=status))
-        first = s.scalar(select(Prompt.id).where(Prompt.prompt_set_id == pset.id).order_by(Prompt.position))
-        gid = s.execute(
-            insert(Generation).returning(Generation.id),
-            [
-                {
-                    "run_id": run.id,
-                    "prompt_id": first,
-                    "attempt": 0,
-                    "status": "ok",
-                    "content": ANSWER,
-                    "reasoning": "Check every pair; stop at the first close one.",
-                    "finish_reason": "stop",
-                    "completion_tokens": 180,
-                }
-            ],
-        ).scalar_one()
-        s.add(
-            Verdict(
-                run_id=run.id,
-                generation_id=gid,
-                verifier="code",
-                verifier_version="1",
-                status="passed",
-                passed=True,
-                score=1.0,
-                detail={"passed_tests": 7, "total_tests": 7, "sandbox": "bwrap"},
-            )
+        first = prompt_ids(s, pset.id)[0]
+        (gid,) = make_generations(
+            s,
+            run,
+            1,
+            prompts=[first],
+            content=ANSWER,
+            reasoning="Check every pair; stop at the first close one.",
+            finish_reason="stop",
+            completion_tokens=180,
         )
+        detail = {"passed_tests": 7, "total_tests": 7, "sandbox": "bwrap"}
+        make_verdicts(s, run, [gid], verifier="code", status="passed", score=1.0, detail=detail)
         s.flush()
         route(
             s,

@@ -15,7 +15,9 @@ import httpx
 import pytest
 
 from backend.core.net import free_port
-from tests.conftest import DATA_DIR, seed_prompt_set, write_jsonl
+from tests.support.env import DATA_DIR
+from tests.support.models import tiny_model
+from tests.support.prompts import seed_prompt_set, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "frontend"
@@ -44,12 +46,7 @@ def test_login_watch_a_run_and_launch_a_rollout_in_chromium(server, client, acco
         json={"name": "watched-run", "recipe": {"prompt_set_id": pset["id"]}},
     )
     assert run.status_code == 202
-    import sys
-
-    sys.path.insert(0, str(ROOT / "examples"))
-    from tiny_model import build
-
-    model = build(DATA_DIR / "models" / "tiny-chat")
+    model = tiny_model()
     teacher = {"name": "tiny-local", "backend": "transformers_local", "model": str(model)}
     assert client.post(f"/api/projects/{pid}/teachers", headers=h, json=teacher).status_code == 201
     shot = tmp_path / "dashboard.png"

@@ -12,6 +12,7 @@ from backend.core.db import session_scope
 from backend.runs import lifecycle
 from backend.runs.chunks import add_counters, chunk_totals, plan_chunks
 from backend.runs.models import Run, RunStage, StageChunk, Status
+from tests.support.factories import make_run, make_stage
 from workers.fanout import Fanout
 
 
@@ -55,12 +56,8 @@ def stage_id(accounts):
     owner = accounts.user()
     pid = accounts.project(owner)
     with session_scope() as s:
-        run = Run(project_id=pid, name="fan", recipe={}, status=Status.queued)
-        s.add(run)
-        s.flush()
-        stage = RunStage(run_id=run.id, position=0, kind="rollout", status=Status.queued)
-        s.add(stage)
-        s.flush()
+        run = make_run(s, project_id=pid, status="queued")
+        stage = make_stage(s, run, "rollout", status="queued")
         assert lifecycle.claim_stage(s, stage=stage, run=run, task_id="stage-task")
         items = plan_chunks(s, stage_id=stage.id, positions=select(func.generate_series(0, 9)), chunk_size=4)
         assert items == 10
@@ -259,12 +256,8 @@ def test_a_review_stage_waiting_for_people_is_never_requeued(accounts):
     owner = accounts.user()
     pid = accounts.project(owner)
     with session_scope() as s:
-        run = Run(project_id=pid, name="rev", recipe={}, status=Status.queued)
-        s.add(run)
-        s.flush()
-        stage = RunStage(run_id=run.id, position=0, kind="review", status=Status.queued)
-        s.add(stage)
-        s.flush()
+        run = make_run(s, project_id=pid, status="queued")
+        stage = make_stage(s, run, "review", status="queued")
         assert lifecycle.claim_stage(s, stage=stage, run=run, task_id="review-task")
         stage_id, run_id = stage.id, run.id
     _age(stage_id, hours=48)

@@ -11,6 +11,7 @@ from backend.jobs.models import Job
 from backend.runs import lifecycle
 from backend.runs.lifecycle import TRANSITIONS, IllegalTransition, move
 from backend.runs.models import Run, RunStage, StageChunk, Status
+from tests.support.factories import make_run, make_stage
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,11 +78,8 @@ def test_cancel_and_requeue_through_the_api_layer(client, accounts):
     owner = accounts.user()
     pid = accounts.project(owner)
     with session_scope() as s:
-        run = Run(project_id=pid, name="lc", recipe={})
-        s.add(run)
-        s.flush()
-        stage = RunStage(run_id=run.id, position=0, kind="profile", status=Status.queued)
-        s.add(stage)
+        run = make_run(s, project_id=pid, status="pending")
+        stage = make_stage(s, run, "profile", status="queued")
         move(run, Status.queued)
         s.flush()
         lifecycle.cancel_run(s, run=run)

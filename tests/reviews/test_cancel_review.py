@@ -5,8 +5,12 @@ an older release is ended by the janitor."""
 
 from __future__ import annotations
 
-from tests.conftest import Accounts
-from tests.reviews.seed import seed_review_run
+import pytest
+
+from tests.support.accounts import Accounts
+from tests.support.reviews import seed_review_run
+
+pytestmark = pytest.mark.usefixtures("database")  # review paths on PostgreSQL and SQLite
 
 
 def test_cancel_during_review_ends_the_run_at_once_and_later_decisions_are_409(client, accounts, tmp_path):

@@ -8,9 +8,13 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
-from tests.reviews.seed import seed_review_run
+from tests.support.reviews import seed_review_run
+
+pytestmark = [pytest.mark.usefixtures("database"), pytest.mark.slow]  # on PostgreSQL and SQLite; 20 threads
+
 
 REVIEWERS = 20
 

@@ -4,8 +4,12 @@ decision completes the stage with progress at its total."""
 
 from __future__ import annotations
 
-from tests.conftest import Accounts
-from tests.reviews.seed import seed_review_run
+import pytest
+
+from tests.support.accounts import Accounts
+from tests.support.reviews import seed_review_run
+
+pytestmark = pytest.mark.usefixtures("database")  # review paths on PostgreSQL and SQLite
 
 
 def _stage(client, h, pid, rid) -> dict:

@@ -3,9 +3,12 @@ most urgent reasons first (lowest ids first within a reason), as one sorted pass
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select, update
 
-from tests.reviews.seed import seed_review_run
+from tests.support.reviews import seed_review_run
+
+pytestmark = pytest.mark.usefixtures("database")  # review paths on PostgreSQL and SQLite
 
 
 def _queue(rid: int) -> list[tuple[int, str, int]]:

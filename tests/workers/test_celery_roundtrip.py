@@ -6,7 +6,7 @@ import json
 import statistics
 from pathlib import Path
 
-from tests.conftest import wait_run
+from tests.support.waiting import wait_run
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "prompts" / "word_problems.jsonl"
 

@@ -16,6 +16,8 @@ from tests.code_cases import HACKS, fenced, hack_code
 from workers.verifiers import cgroup
 from workers.verifiers.verify import verify_many
 
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
+
 CHECK = {
     "check": "def check(candidate):\n    assert candidate(2) == 3\n    assert abs(candidate(0) - 1) < 1e-9\n"
     "    assert len([candidate(5)]) == 1 and candidate(5) == 6\n",

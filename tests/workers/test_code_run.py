@@ -12,9 +12,11 @@ import pytest
 
 from backend.core.net import free_port
 from tests.code_cases import canonical, fenced, mutants, problems
-from tests.conftest import DATA_DIR, seed_prompt_set, unique, wait_run
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
 from tests.standins import build
+from tests.support.env import DATA_DIR, unique
+from tests.support.prompts import seed_prompt_set
+from tests.support.waiting import wait_run
 
 N = 12  # problems: the first N of HumanEval, the even ones answered right
 

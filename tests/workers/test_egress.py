@@ -19,6 +19,8 @@ from workers.jobs.teacher_probe import context_length
 from workers.teachers.base import Sampling
 from workers.teachers.openai_compat import OpenAICompatClient
 
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
+
 REPLY = {
     "choices": [{"message": {"content": "42"}, "finish_reason": "stop"}],
     "usage": {"prompt_tokens": 3, "completion_tokens": 1},

@@ -9,6 +9,8 @@ from backend.evals.schemas import EvalSettings
 from workers.stages.evaluate import Truth, choose_verifiers, stated_answer
 from workers.verifiers.verify import verify_many
 
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
+
 
 def _prompts(*truths):
     return [(i, [{"role": "user", "content": "q"}], t) for i, t in enumerate(truths)]

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import seed_prompt_set, unique, wait_run, write_jsonl
 from tests.standins import FAMILIES, build, original_template
-from tests.workers.test_families import convos
-from tests.workers.test_teacher_backends import VLLM_PYTHON, _vllm_processes
+from tests.support.conversations import convos
+from tests.support.env import unique
+from tests.support.prompts import seed_prompt_set, write_jsonl
+from tests.support.vllm import VLLM_PYTHON, vllm_processes
+from tests.support.waiting import wait_run
 from tests.workers.train_helpers import make_snapshot
 
 PROMPTS = [{"prompt": f"What is two plus two? ({i})", "reference": "4"} for i in range(3)]
@@ -89,4 +91,4 @@ def test_a_trained_standin_is_evaluated_through_vllm_and_transformers(
         assert all(s["completion_tokens"] for s in items)
     # the engine is part of what makes a number reproducible; the default adds nothing to the hash
     assert by_label["vllm"]["config_hash"] != by_label["transformers"]["config_hash"]
-    assert not _vllm_processes(final)  # the evaluation gave the server (and its memory) back
+    assert not vllm_processes(final)  # the evaluation gave the server (and its memory) back

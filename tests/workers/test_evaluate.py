@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from backend.core.net import free_port
-from tests.conftest import DATA_DIR, seed_prompt_set, unique, wait_run, write_jsonl
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
-from tests.workers.train_helpers import tiny_student
+from tests.support.env import DATA_DIR, unique
+from tests.support.prompts import seed_prompt_set, write_jsonl
+from tests.support.waiting import wait_run
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +22,6 @@ def teacher_url():
     stop_fake_server(proc)
 
 
-@pytest.fixture(scope="module")
-def tiny_model():
-    return tiny_student()
-
-
 def _eval_run(client, h, pid, pset, tid, tiny_model, **settings) -> dict:
     recipe = {
         "prompt_set_id": pset,
@@ -33,7 +29,7 @@ def _eval_run(client, h, pid, pset, tid, tiny_model, **settings) -> dict:
         "stages": ["evaluate"],
         "evaluate": {
             "split": "all",
-            "models": [{"role": "teacher"}, {"role": "other", "label": "tiny", "model": tiny_model}],
+            "models": [{"role": "teacher"}, {"role": "other", "label": "tiny", "model": str(tiny_model)}],
             "max_tokens": 24,
             **settings,
         },

@@ -4,14 +4,13 @@ answers only."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from backend.core.net import free_port
-from tests.conftest import DATA_DIR, seed_prompt_set, unique, wait_run, write_jsonl
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
-from tests.workers.train_helpers import tiny_student
+from tests.support.env import DATA_DIR, unique
+from tests.support.prompts import seed_prompt_set, write_jsonl
+from tests.support.waiting import poll_until, wait_run
 
 FAST = {"DISTILLERY_STALE_AFTER_S": "2"}
 PROMPTS = 4
@@ -28,12 +27,7 @@ def slow_teacher():
     stop_fake_server(proc)
 
 
-@pytest.fixture(scope="module")
-def tiny_model():
-    return tiny_student()
-
-
-def _start(client, accounts, tmp_path, teacher_url: str, tiny_model: str):
+def _start(client, accounts, tmp_path, teacher_url: str, tiny_model):
     owner = accounts.user()
     pid = accounts.project(owner)
     h = owner["headers"]
@@ -48,7 +42,7 @@ def _start(client, accounts, tmp_path, teacher_url: str, tiny_model: str):
         "evaluate": {
             "split": "all",
             # the local model first (seconds), then the slow teacher, in which the stage is stopped
-            "models": [{"role": "other", "label": "tiny", "model": tiny_model}, {"role": "teacher"}],
+            "models": [{"role": "other", "label": "tiny", "model": str(tiny_model)}, {"role": "teacher"}],
             "max_tokens": 8,
         },
     }
@@ -62,10 +56,9 @@ def _evaluations(client, h, pid, run_id) -> list[dict]:
 
 
 def _wait_first_evaluation(client, h, pid, run_id, timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    while not (evals := _evaluations(client, h, pid, run_id)):
-        assert time.monotonic() < deadline, "the first model's evaluation never landed"
-        time.sleep(0.2)
+    evals = poll_until(
+        lambda: _evaluations(client, h, pid, run_id), "the first model's evaluation", timeout=timeout
+    )
     (first,) = evals
     assert first["label"] == "tiny"
     return first
@@ -97,25 +90,16 @@ def _check_once(client, h, pid, done: dict, first: dict) -> None:
         assert n == 2 * PROMPTS
 
 
-@pytest.fixture
-def fast_worker(celery_worker):
-    """The session's worker restarted with a 2 s staleness limit; put back as it was afterwards."""
-    celery_worker.stop()
-    yield celery_worker
-    celery_worker.stop()
-    celery_worker.start()
-
-
 def test_a_sigkill_mid_evaluate_leaves_one_evaluation_per_model(
-    client, accounts, tmp_path, slow_teacher, tiny_model, fast_worker
+    client, accounts, tmp_path, slow_teacher, tiny_model, stopped_worker
 ):
-    fast_worker.start(**FAST)
+    stopped_worker.start(**FAST)
     h, pid, run_id = _start(client, accounts, tmp_path, slow_teacher, tiny_model)
     first = _wait_first_evaluation(client, h, pid, run_id)
-    fast_worker.kill()  # in the teacher's answers: the tiny model's evaluation is committed
+    stopped_worker.kill()  # in the teacher's answers: the tiny model's evaluation is committed
     run = client.get(f"/api/projects/{pid}/runs/{run_id}", headers=h).json()
     assert run["status"] == "running", run
-    fast_worker.start(**FAST)  # its janitor re-queues the stage; the whole evaluation runs again
+    stopped_worker.start(**FAST)  # its janitor re-queues the stage; the whole evaluation runs again
     done = wait_run(client, h, pid, run_id, timeout=240)
     assert done["stages"][0]["workers_lost"] >= 1
     _check_once(client, h, pid, done, first)

@@ -17,33 +17,13 @@ from pathlib import Path
 import pytest
 
 from tests.standins import FAMILIES, build, original_template, qwen_tiktoken
+from tests.support.conversations import ANSWER, REASONING, convos
 from tests.workers.train_helpers import generated_tokens, make_snapshot, project_with_prompts, train_run
 from workers.training import checks, encode
 from workers.training.templates import Invalid, setup, student_template
 
 NAMES = list(FAMILIES)
 FORMS = {"qwen3": "template", "r1-distill-qwen": "prompt-opens"}  # the rest: plain
-REASONING, ANSWER = "Two and two make four; check: 4 - 2 = 2.", "The answer is $\\boxed{4}$."
-
-
-def convos(n: int = 6) -> list[list[dict]]:
-    """Single- and multi-turn conversations, one with a system prompt, each ending on a teacher turn."""
-    out = []
-    for i in range(n):
-        final = {"role": "assistant", "content": f"<think>\n{REASONING} ({i})\n</think>\n\n{ANSWER}"}
-        if i % 2:
-            out.append([{"role": "user", "content": f"What is 2 + 2? ({i})"}, final])
-        else:
-            out.append(
-                [
-                    {"role": "system", "content": "Reason step by step."},
-                    {"role": "user", "content": "Name a prime."},
-                    {"role": "assistant", "content": "<think>\nan earlier thought\n</think>\n\n2 is prime."},
-                    {"role": "user", "content": f"What is 2 + 2? ({i})"},
-                    final,
-                ]
-            )
-    return out
 
 
 @pytest.fixture(scope="module", params=NAMES)

@@ -11,21 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from backend.core.net import free_port
-from tests.conftest import DATA_DIR, seed_prompt_set, unique, wait_run, write_jsonl
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
-
-# Choice i of every request answers ANSWERS[i % 2]: attempts 0 and 2 say 42, attempts 1 and 3 say 7.
-ANSWERS = "42,7"
-
-
-@pytest.fixture(scope="module")
-def teacher_url():
-    port = free_port()
-    proc = start_fake_server(
-        port, "--answers", ANSWERS, "--answer-bytes", "400", log_path=DATA_DIR / "fake-mixed.log"
-    )
-    yield f"http://127.0.0.1:{port}/v1"
-    stop_fake_server(proc)
+from tests.support.env import DATA_DIR, unique
+from tests.support.prompts import MIXED_ANSWERS, MIXED_PROMPTS, seed_prompt_set, write_jsonl
+from tests.support.waiting import wait_run
 
 
 def _project(client, accounts, tmp_path, teacher_url, rows):
@@ -37,13 +26,6 @@ def _project(client, accounts, tmp_path, teacher_url, rows):
     r = client.post(f"/api/projects/{pid}/teachers", headers=h, json=body)
     assert r.status_code == 201, r.text
     return pid, h, pset, r.json()["id"]
-
-
-PROMPTS = [
-    *({"prompt": f"What is six times seven? ({i})", "reference": "42"} for i in range(6)),
-    *({"prompt": f"What is three plus four? ({i})", "reference": "7"} for i in range(3)),
-    {"prompt": "Which dessert is best?", "reference": "banana split with \\frac"},  # does not parse
-]
 
 
 def _run(client, h, pid, pset, tid, **snapshot) -> dict:
@@ -64,7 +46,7 @@ def _run(client, h, pid, pset, tid, **snapshot) -> dict:
 
 
 def test_rollout_filter_snapshot_end_to_end(client, accounts, tmp_path, teacher_url, celery_worker):
-    pid, h, pset, tid = _project(client, accounts, tmp_path, teacher_url, PROMPTS)
+    pid, h, pset, tid = _project(client, accounts, tmp_path, teacher_url, MIXED_PROMPTS)
     run = _run(client, h, pid, pset, tid, max_per_prompt=1, drop_near_duplicates=True)
     assert run["status"] == "succeeded", run
     f = run["summary"]["filter"]
@@ -135,7 +117,7 @@ def cutting_teacher_url():
     """The mixed teacher, but about a third of its requests stop at max_tokens inside the reasoning."""
     port = free_port()
     proc = start_fake_server(
-        port, "--answers", ANSWERS, "--answer-bytes", "400", "--rate-length", "0.35",
+        port, "--answers", MIXED_ANSWERS, "--answer-bytes", "400", "--rate-length", "0.35",
         log_path=DATA_DIR / "fake-cutting.log",
     )  # fmt: skip
     yield f"http://127.0.0.1:{port}/v1"
@@ -154,12 +136,12 @@ def _rows(client, h, pid, snapshot_id, config) -> list[dict]:
 def test_truncated_traces_are_left_out_and_counted_never_closed(
     client, accounts, tmp_path, cutting_teacher_url, celery_worker, include
 ):
-    from tests.workers.test_rollout import _generations
+    from tests.support.rollouts import all_generations
 
-    pid, h, pset, tid = _project(client, accounts, tmp_path, cutting_teacher_url, PROMPTS)
+    pid, h, pset, tid = _project(client, accounts, tmp_path, cutting_teacher_url, MIXED_PROMPTS)
     run = _run(client, h, pid, pset, tid, include=include, drop_near_duplicates=False)
     assert run["status"] == "succeeded", run
-    gens = {g["id"]: g for g in _generations(client, h, pid, run["id"])}
+    gens = {g["id"]: g for g in all_generations(client, h, pid, run["id"])}
     cut = {gid for gid, g in gens.items() if g["truncated"]}
     assert 0 < len(cut) < len(gens)  # the draw cut some prompts' attempts, not all
     s = run["summary"]["snapshot"]
@@ -204,7 +186,7 @@ def test_refiltering_a_chunk_never_duplicates_a_verdict(
     from backend.samples.models import Verdict
     from workers.stages.filter.chunk import build_job, filter_chunk
 
-    pid, h, pset, tid = _project(client, accounts, tmp_path, teacher_url, PROMPTS[:4])
+    pid, h, pset, tid = _project(client, accounts, tmp_path, teacher_url, MIXED_PROMPTS[:4])
     run = _run(client, h, pid, pset, tid)
     assert run["status"] == "succeeded", run
     stage_id = next(st["id"] for st in run["stages"] if st["kind"] == "filter")
@@ -232,7 +214,7 @@ def test_refiltering_a_chunk_never_duplicates_a_verdict(
 def test_a_band_that_keeps_nothing_fails_the_snapshot_with_a_clear_error(
     client, accounts, tmp_path, teacher_url, celery_worker
 ):
-    pid, h, pset, tid = _project(client, accounts, tmp_path, teacher_url, PROMPTS[:3])
+    pid, h, pset, tid = _project(client, accounts, tmp_path, teacher_url, MIXED_PROMPTS[:3])
     run = _run(client, h, pid, pset, tid, pass_rate_band=[0.9, 1.0])
     assert run["status"] == "failed"
     snapshot = next(st for st in run["stages"] if st["kind"] == "snapshot")

@@ -9,6 +9,8 @@ import pytest
 from tests.code_cases import HACKS, canonical, checks_of, fenced, hack_code, mutants, problems
 from workers.verifiers.verify import verify_many
 
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
+
 BOMB = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
 
 

@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.core.net import free_port
-from tests.conftest import DATA_DIR, seed_prompt_set, unique, wait_run, write_jsonl
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
-from tests.workers.test_judge_review import RUBRIC, _teacher
+from tests.support.env import DATA_DIR, unique
+from tests.support.prompts import seed_prompt_set, write_jsonl
+from tests.support.teachers import RUBRIC, openai_teacher
+from tests.support.waiting import wait_run
 
 PROMPTS = [
     {"prompt": "What is six times seven?", "reference": "42"},
@@ -71,7 +73,7 @@ def _verdicts(run_id: int) -> list[tuple[str, bool | None, float | None, bool | 
         ]
 
 
-def test_judge_through_faults(client, accounts, tmp_path, fault_servers, celery_worker):
+def test_judge_through_faults(worker_database, client, accounts, tmp_path, fault_servers):
     import httpx
 
     from backend.core.db import session_scope
@@ -80,8 +82,8 @@ def test_judge_through_faults(client, accounts, tmp_path, fault_servers, celery_
     owner = accounts.user()
     pid, h = accounts.project(owner), owner["headers"]
     pset = seed_prompt_set(pid, write_jsonl(tmp_path / f"{unique('p')}.jsonl", PROMPTS))
-    tid = _teacher(client, h, pid, "teacher", fault_servers[0])
-    jid = _teacher(client, h, pid, "judge", fault_servers[1] + "/v1", price_input_per_m=1.0,
+    tid = openai_teacher(client, h, pid, "teacher", fault_servers[0])
+    jid = openai_teacher(client, h, pid, "judge", fault_servers[1] + "/v1", price_input_per_m=1.0,
                    price_output_per_m=2.0)  # fmt: skip
     assert client.post(f"/api/projects/{pid}/rubrics", headers=h, json=RUBRIC).status_code == 201
     httpx.post(f"{fault_servers[1]}/stats/reset")
@@ -131,7 +133,7 @@ def test_judge_with_a_real_tiny_model(client, accounts, tmp_path, fault_servers,
     owner = accounts.user()
     pid, h = accounts.project(owner), owner["headers"]
     pset = seed_prompt_set(pid, write_jsonl(tmp_path / f"{unique('p')}.jsonl", PROMPTS[:1] * 1))
-    tid = _teacher(client, h, pid, "teacher", fault_servers[0])
+    tid = openai_teacher(client, h, pid, "teacher", fault_servers[0])
     body = {"name": "tiny-judge", "backend": "openai_compat", "model": model, "base_url": base_url}
     r = client.post(f"/api/projects/{pid}/teachers", headers=h, json=body)
     assert r.status_code == 201, r.text

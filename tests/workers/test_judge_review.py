@@ -1,26 +1,21 @@
 """rollout -> filter -> judge -> review -> snapshot through the API and a real Celery worker on
-PostgreSQL: judge verdicts with score and rationale, cached replies, routing (disagreements first),
+PostgreSQL and SQLite: judge verdicts with score and rationale, cached replies, routing (disagreements first),
 leases, 409/403/404, edit and undo, and human decisions flowing into the snapshot and its card."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
 
 from backend.core.net import free_port
-from tests.conftest import DATA_DIR, seed_prompt_set, unique, wait_run, write_jsonl
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
+from tests.support.env import DATA_DIR, unique
+from tests.support.prompts import seed_prompt_set, write_jsonl
+from tests.support.teachers import RUBRIC, openai_teacher
+from tests.support.waiting import wait_run, wait_stage
 
-RUBRIC = {
-    "template": "Question: {question}\nReference: {reference}\nAnswer: {answer}\n"
-    'Reply with JSON {"score": 1-5, "rationale": "..."}.',
-    "scale": "score",
-    "scale_min": 1,
-    "scale_max": 5,
-}
 PROMPTS = [
     {"prompt": "What is six times seven? (a)", "reference": "42"},
     {"prompt": "What is six times seven? (b)", "reference": "42"},
@@ -40,13 +35,6 @@ def servers():
     stop_fake_server(judge)
 
 
-def _teacher(client, h, pid, name, url, **settings):
-    body = {"name": name, "backend": "openai_compat", "model": name, "base_url": url, "settings": settings}
-    r = client.post(f"/api/projects/{pid}/teachers", headers=h, json=body)
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
 def _start(client, h, pid, pset, tid, jid, stages, **review):
     recipe = {
         "prompt_set_id": pset,
@@ -62,22 +50,7 @@ def _start(client, h, pid, pset, tid, jid, stages, **review):
     return r.json()["id"]
 
 
-def _wait_stage(client, h, pid, rid, kind, status, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = client.get(f"/api/projects/{pid}/runs/{rid}", headers=h).json()
-        stage = next(s for s in run["stages"] if s["kind"] == kind)
-        if stage["status"] == status:
-            return run
-        assert run["status"] not in ("failed", "cancelled"), (
-            run["error"],
-            [s["error"] for s in run["stages"]],
-        )
-        time.sleep(0.1)
-    raise AssertionError(f"{kind} never {status}: {run}")
-
-
-def test_judge_review_snapshot_end_to_end(client, accounts, tmp_path, servers, celery_worker):
+def test_judge_review_snapshot_end_to_end(worker_database, client, accounts, tmp_path, servers):
     from backend.core.db import session_scope
     from backend.reviews.models import ReviewTask
 
@@ -89,8 +62,8 @@ def test_judge_review_snapshot_end_to_end(client, accounts, tmp_path, servers, c
         s.add(Membership(project_id=pid, user_id=rev2["id"], role=Role.reviewer))
     h = owner["headers"]
     pset = seed_prompt_set(pid, write_jsonl(tmp_path / f"{unique('p')}.jsonl", PROMPTS))
-    tid = _teacher(client, h, pid, "teacher", servers[0])
-    jid = _teacher(client, h, pid, "judge", servers[1], price_input_per_m=1.0, price_output_per_m=2.0)
+    tid = openai_teacher(client, h, pid, "teacher", servers[0])
+    jid = openai_teacher(client, h, pid, "judge", servers[1], price_input_per_m=1.0, price_output_per_m=2.0)
     r = client.post(f"/api/projects/{pid}/rubrics", headers=h, json=RUBRIC)
     assert r.status_code == 201 and r.json()["version"] == 1 and r.json()["pass_score"] == 5
     assert (
@@ -98,7 +71,7 @@ def test_judge_review_snapshot_end_to_end(client, accounts, tmp_path, servers, c
     )
 
     rid = _start(client, h, pid, pset, tid, jid, ["rollout", "filter", "judge", "review", "snapshot"])
-    run = _wait_stage(client, h, pid, rid, "review", "running")
+    run = wait_stage(client, h, pid, rid, "review", "running")
     j = run["summary"]["judge"]
     assert (j["judged"], j["accepted"], j["rejected"], j["unsure"], j["unparseable"]) == (8, 4, 4, 0, 0)
     assert j["thresholds"] == {"accept": 5.0, "reject": 5.0, "source": "rubric", "labels": 0}

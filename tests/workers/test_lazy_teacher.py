@@ -11,6 +11,8 @@ from workers.teachers import vllm_server
 from workers.teachers.base import Request, Sampling
 from workers.teachers.factory import TeacherSpec, make_teacher
 
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
+
 
 async def _all(teacher, requests):
     return [item async for item in teacher.generate(requests)]

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from backend.core.net import free_port
-from tests.conftest import DATA_DIR
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
+from tests.support.env import DATA_DIR
 from workers.teachers.base import Completion, Sampling, split_reasoning
 from workers.teachers.openai_compat import OpenAICompatClient, RateGate, parse_duration
 

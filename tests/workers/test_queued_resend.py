@@ -8,8 +8,10 @@ import httpx
 import pytest
 
 from backend.core.net import free_port
-from tests.conftest import DATA_DIR, seed_prompt_set, unique, wait_run, write_jsonl
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
+from tests.support.env import DATA_DIR, unique
+from tests.support.prompts import seed_prompt_set, write_jsonl
+from tests.support.waiting import poll_until, wait_run
 
 PROMPTS = 10
 
@@ -27,15 +29,6 @@ def only_this_tests_runs():
     with session_scope() as s:
         for table in (StageChunk, RunStage, Run):
             s.execute(update(table).where(table.status.in_(live)).values(status=Status.cancelled))
-
-
-@pytest.fixture
-def no_worker(celery_worker):
-    """Nothing consumes the queues until the test starts the worker; put back as it was afterwards."""
-    celery_worker.stop()
-    yield celery_worker
-    celery_worker.stop()
-    celery_worker.start()
 
 
 @pytest.fixture
@@ -67,12 +60,12 @@ def _queue_run(client, accounts, tmp_path, base: str):
 
 
 def _ran_once(client, h, pid, run: dict, base: str) -> None:
-    from tests.workers.test_rollout import _generations
+    from tests.support.rollouts import all_generations
 
     assert run["status"] == "succeeded", run
     stage = run["stages"][0]
     assert stage["status"] == "succeeded" and stage["workers_lost"] == 0
-    gens = _generations(client, h, pid, run["id"])
+    gens = all_generations(client, h, pid, run["id"])
     assert len(gens) == PROMPTS and len({g["prompt_id"] for g in gens}) == PROMPTS
     assert httpx.get(f"{base}/stats").json()["requests"] == PROMPTS  # every prompt asked once, not twice
 
@@ -80,13 +73,13 @@ def _ran_once(client, h, pid, run: dict, base: str) -> None:
 def _queued_messages() -> int:
     import redis
 
-    from tests.conftest import REDIS_URL
+    from tests.support.env import REDIS_URL
 
     return redis.Redis.from_url(REDIS_URL).llen("cpu")
 
 
 def test_a_queued_stage_whose_message_the_broker_lost_is_sent_again_and_runs_once(
-    client, accounts, tmp_path, no_worker, fake_teacher
+    client, accounts, tmp_path, stopped_worker, fake_teacher
 ):
     from backend.core.queue import get_celery
 
@@ -94,7 +87,7 @@ def test_a_queued_stage_whose_message_the_broker_lost_is_sent_again_and_runs_onc
     assert get_celery().control.purge() >= 1  # the broker lost the queue with the run's task in it
     assert _queued_messages() == 0
     # Its janitor finds the stage queued for over a second with nobody on it and sends its task again.
-    no_worker.start(DISTILLERY_STALE_AFTER_S="2", DISTILLERY_QUEUED_RESEND_AFTER_S="1")
+    stopped_worker.start(DISTILLERY_STALE_AFTER_S="2", DISTILLERY_QUEUED_RESEND_AFTER_S="1")
     run = wait_run(client, h, pid, run_id, timeout=90)
     _ran_once(client, h, pid, run, fake_teacher)
     log = (DATA_DIR / "worker.log").read_text()
@@ -102,7 +95,7 @@ def test_a_queued_stage_whose_message_the_broker_lost_is_sent_again_and_runs_onc
 
 
 def test_queued_chunks_whose_messages_the_broker_lost_are_sent_again_and_run_once(
-    client, accounts, tmp_path, no_worker, fake_teacher
+    client, accounts, tmp_path, stopped_worker, fake_teacher
 ):
     from sqlalchemy import select
 
@@ -121,7 +114,7 @@ def test_queued_chunks_whose_messages_the_broker_lost_are_sent_again_and_run_onc
     assert get_celery().control.purge() == 3  # the stage's message and both chunks' are lost
     # The stage runs with every chunk queued and none running: merely waiting for a worker to the
     # janitor's stall check, which leaves it alone; the re-send check sends the chunks again.
-    no_worker.start(DISTILLERY_STALE_AFTER_S="2", DISTILLERY_QUEUED_RESEND_AFTER_S="1")
+    stopped_worker.start(DISTILLERY_STALE_AFTER_S="2", DISTILLERY_QUEUED_RESEND_AFTER_S="1")
     run = wait_run(client, h, pid, run_id, timeout=90)
     _ran_once(client, h, pid, run, fake_teacher)
     log = (DATA_DIR / "worker.log").read_text()
@@ -129,7 +122,7 @@ def test_queued_chunks_whose_messages_the_broker_lost_are_sent_again_and_run_onc
 
 
 def test_a_spare_copy_of_a_message_that_was_not_lost_runs_nothing_twice(
-    client, accounts, tmp_path, no_worker, fake_teacher, monkeypatch
+    client, accounts, tmp_path, stopped_worker, fake_teacher, monkeypatch
 ):
     import time
 
@@ -147,13 +140,11 @@ def test_a_spare_copy_of_a_message_that_was_not_lost_runs_nothing_twice(
     with session_scope() as s:
         assert resend_queued(s) == []  # stamped: not again before the bound
     assert _queued_messages() == 2  # the first message and its spare copy
-    no_worker.start()
+    stopped_worker.start()
     run = wait_run(client, h, pid, run_id, timeout=90)
     _ran_once(client, h, pid, run, fake_teacher)
-    deadline = time.monotonic() + 30
-    while _queued_messages():  # the spare copy is delivered too, and dropped at the claim
-        assert time.monotonic() < deadline, "the spare copy was never delivered"
-        time.sleep(0.2)
+    # the spare copy is delivered too, and dropped at the claim
+    poll_until(lambda: _queued_messages() == 0, "the spare copy delivered", timeout=30)
     time.sleep(1)
     log = (DATA_DIR / "worker.log").read_text()
     assert f"stage {stage_id} runs as task" in log or f"stage {stage_id} already succeeded" in log

@@ -19,7 +19,6 @@ import yaml
 from backend.core.net import free_port
 from backend.training.cli import recipe_for
 from backend.training.schemas import TrainBase
-from tests.conftest import DATA_DIR, ROOT, seed_prompt_set, unique, wait_run, write_jsonl
 from tests.fakes.fake_openai_server import (
     FakeOpenAIServer,
     FakeServerConfig,
@@ -28,6 +27,9 @@ from tests.fakes.fake_openai_server import (
 )
 from tests.standin_hub import family_of, hub_cache, hub_env
 from tests.standins import FAMILIES, original_template
+from tests.support.env import DATA_DIR, ROOT, unique
+from tests.support.prompts import seed_prompt_set, write_jsonl
+from tests.support.waiting import wait_run
 from tests.workers.train_helpers import generated_tokens
 
 RECIPES = sorted((ROOT / "examples" / "recipes").glob("*.yaml"))

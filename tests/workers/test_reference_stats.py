@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import write_jsonl
+from tests.support.prompts import write_jsonl
 
 
 def test_import_flags_references_that_do_not_parse(client, accounts, importer, tmp_path):

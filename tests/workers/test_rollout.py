@@ -4,15 +4,17 @@ cache, cancel and re-queue, the licence guard, estimates and prices."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import httpx
 import pytest
 
 from backend.core.net import free_port
-from tests.conftest import DATA_DIR, unique, wait_run, write_jsonl
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
+from tests.support.env import DATA_DIR, unique
+from tests.support.prompts import write_jsonl
+from tests.support.rollouts import all_generations, launch_rollout, rollout_project
+from tests.support.waiting import poll_until, wait_run
 
 # The server draws each conversation's faults from a hash of (seed, conversation, try), so they fall the
 # same way on every run of this test; no conversation is faulted more than twice, so every transient
@@ -51,45 +53,10 @@ def _stats(base: str) -> dict:
     return httpx.get(f"{base}/stats").json()
 
 
-def _setup(client, accounts, tmp_path, base_url: str, prompts: list[str], **teacher):
-    owner = accounts.user()
-    pid = accounts.project(owner)
-    h = owner["headers"]
-    from tests.conftest import seed_prompt_set
-
-    pset = seed_prompt_set(
-        pid, write_jsonl(tmp_path / f"{unique('p')}.jsonl", [{"prompt": p} for p in prompts])
-    )
-    body = {"name": "fake", "backend": "openai_compat", "model": "fake-teacher", "base_url": f"{base_url}/v1"}
-    r = client.post(f"/api/projects/{pid}/teachers", headers=h, json={**body, **teacher})
-    assert r.status_code == 201, r.text
-    return pid, h, pset, r.json()["id"]
-
-
-def _launch(client, h, pid, pset, tid, **rollout) -> dict:
-    recipe = {"prompt_set_id": pset, "teacher_id": tid, "stages": ["rollout"], "rollout": rollout}
-    r = client.post(f"/api/projects/{pid}/runs", headers=h, json={"name": unique("run"), "recipe": recipe})
-    assert r.status_code == 202, r.text
-    return r.json()
-
-
-def _generations(client, h, pid, run_id) -> list[dict]:
-    out, cursor = [], None
-    while True:
-        params = {"limit": 500, **({"cursor": cursor} if cursor else {})}
-        r = client.get(f"/api/projects/{pid}/runs/{run_id}/generations", headers=h, params=params)
-        assert r.status_code == 200, r.text
-        page = r.json()
-        out += page["items"]
-        cursor = page["next_cursor"]
-        if not cursor:
-            return out
-
-
 def test_faults_end_with_exactly_prompts_times_n(client, accounts, celery_worker, faulty, tmp_path):
     prompts = [f"What is {i} plus {i * 3}? Think step by step." for i in range(78)]
     prompts += ["ALWAYS_FAIL: this one the server never answers", "ALWAYS_FAIL twice"]
-    pid, h, pset, tid = _setup(
+    pid, h, pset, tid = rollout_project(
         client,
         accounts,
         tmp_path,
@@ -98,10 +65,12 @@ def test_faults_end_with_exactly_prompts_times_n(client, accounts, celery_worker
         settings={"price_input_per_m": 1.0, "price_output_per_m": 2.0},
     )
     before = _stats(faulty)
-    run = _launch(client, h, pid, pset, tid, n=3, chunk_size=32, max_retries=4, timeout_s=1.0, concurrency=8)
+    run = launch_rollout(
+        client, h, pid, pset, tid, n=3, chunk_size=32, max_retries=4, timeout_s=1.0, concurrency=8
+    )
     run = wait_run(client, h, pid, run["id"])
     assert run["status"] == "succeeded", run
-    gens = _generations(client, h, pid, run["id"])
+    gens = all_generations(client, h, pid, run["id"])
     assert len(gens) == 80 * 3
     assert len({(g["prompt_id"], g["attempt"]) for g in gens}) == 240
     assert Counter(g["attempt"] for g in gens) == {0: 80, 1: 80, 2: 80}
@@ -147,22 +116,24 @@ def test_identical_recipe_reuses_the_cache_and_requeue_asks_only_what_is_missing
     client, accounts, celery_worker, slow, tmp_path
 ):
     prompts = [f"Cache me {i}" for i in range(12)] + ["ALWAYS_FAIL here"]
-    pid, h, pset, tid = _setup(client, accounts, tmp_path, slow, prompts)
+    pid, h, pset, tid = rollout_project(client, accounts, tmp_path, slow, prompts)
     settings = {"n": 2, "chunk_size": 5, "max_retries": 0, "concurrency": 4}
-    first = wait_run(client, h, pid, _launch(client, h, pid, pset, tid, **settings)["id"])
+    first = wait_run(client, h, pid, launch_rollout(client, h, pid, pset, tid, **settings)["id"])
     assert first["status"] == "succeeded"
     assert first["stages"][0]["metrics"]["from_cache"] == 0
     before = _stats(slow)["requests"]
-    second = wait_run(client, h, pid, _launch(client, h, pid, pset, tid, **settings)["id"])
+    second = wait_run(client, h, pid, launch_rollout(client, h, pid, pset, tid, **settings)["id"])
     m = second["stages"][0]["metrics"]
     assert (m["succeeded"], m["from_cache"], m["failed"]) == (24, 24, 2)
     # Only the poisoned prompt's two attempts were asked again (as one request with n=2, or as two
     # single ones once the client learnt that this provider ignores n).
     assert 1 <= _stats(slow)["requests"] - before <= 2
-    gens = _generations(client, h, pid, second["id"])
+    gens = all_generations(client, h, pid, second["id"])
     assert sum(g["from_cache"] for g in gens) == 24 and len(gens) == 26
     # A different sampling setting is a different cache key.
-    third = wait_run(client, h, pid, _launch(client, h, pid, pset, tid, **settings, temperature=0.2)["id"])
+    third = wait_run(
+        client, h, pid, launch_rollout(client, h, pid, pset, tid, **settings, temperature=0.2)["id"]
+    )
     assert third["stages"][0]["metrics"]["from_cache"] == 0
 
 
@@ -170,34 +141,33 @@ def test_cancel_stops_within_seconds_keeps_rows_and_requeue_completes(
     client, accounts, celery_worker, slow, tmp_path
 ):
     prompts = [f"Long job prompt number {i}" for i in range(200)]
-    pid, h, pset, tid = _setup(client, accounts, tmp_path, slow, prompts)
-    run = _launch(client, h, pid, pset, tid, n=2, chunk_size=50, concurrency=2, use_cache=False)
+    pid, h, pset, tid = rollout_project(client, accounts, tmp_path, slow, prompts)
+    run = launch_rollout(client, h, pid, pset, tid, n=2, chunk_size=50, concurrency=2, use_cache=False)
     url = f"/api/projects/{pid}/runs/{run['id']}"
-    deadline = time.monotonic() + 60
-    while client.get(url, headers=h).json()["stages"][0]["progress_done"] < 10:
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    poll_until(
+        lambda: client.get(url, headers=h).json()["stages"][0]["progress_done"] >= 10, "10 done", timeout=60
+    )
     r = client.post(f"{url}/cancel", headers=h)
     assert r.status_code == 202
     cancelled = wait_run(client, h, pid, run["id"])
     assert cancelled["status"] == "cancelled"
-    kept = {g["id"] for g in _generations(client, h, pid, run["id"])}
+    kept = {g["id"] for g in all_generations(client, h, pid, run["id"])}
     assert 10 <= len(kept) < 400
     r = client.post(f"{url}/requeue", headers=h)
     assert r.status_code == 202, r.text
     done = wait_run(client, h, pid, run["id"])
     assert done["status"] == "succeeded", done
-    gens = _generations(client, h, pid, run["id"])
+    gens = all_generations(client, h, pid, run["id"])
     assert len(gens) == 400 and len({(g["prompt_id"], g["attempt"]) for g in gens}) == 400
     assert kept <= {g["id"] for g in gens}  # nothing written before the cancel was lost or rewritten
     assert client.post(f"{url}/requeue", headers=h).json()["error"]["code"] == "run_finished"
 
 
 def test_licence_guard_card_and_export(client, accounts, celery_worker, slow, tmp_path):
-    pid, h, pset, tid = _setup(
+    pid, h, pset, tid = rollout_project(
         client, accounts, tmp_path, slow, ["Export me", "And me"], licence="api_no_compete"
     )
-    run = wait_run(client, h, pid, _launch(client, h, pid, pset, tid, n=1)["id"])
+    run = wait_run(client, h, pid, launch_rollout(client, h, pid, pset, tid, n=1)["id"])
     assert run["status"] == "succeeded"
     assert any("forbid training competing models" in w for w in run["warnings"])
     card = client.get(f"/api/projects/{pid}/runs/{run['id']}/card", headers=h)
@@ -219,7 +189,7 @@ def test_an_auto_max_tokens_sends_the_teachers_context_length_else_the_default(
     proc = start_fake_server(port, "--answer-bytes", "200", log_path=DATA_DIR / "fake-max-tokens.log")
     base = f"http://127.0.0.1:{port}"
     try:
-        pid, h, pset, api = _setup(client, accounts, tmp_path, base, ["one", "two", "three"])
+        pid, h, pset, api = rollout_project(client, accounts, tmp_path, base, ["one", "two", "three"])
         r1 = client.post(
             f"/api/projects/{pid}/teachers",
             headers=h,
@@ -229,7 +199,7 @@ def test_an_auto_max_tokens_sends_the_teachers_context_length_else_the_default(
         seen = []
         for tid, rollout in ((api, {}), (r1, {}), (r1, {"max_tokens": 64})):
             httpx.post(f"{base}/stats/reset")
-            run = _launch(client, h, pid, pset, tid, n=2, use_cache=False, **rollout)
+            run = launch_rollout(client, h, pid, pset, tid, n=2, use_cache=False, **rollout)
             assert wait_run(client, h, pid, run["id"])["status"] == "succeeded"
             seen.append(_stats(base)["max_tokens"])
     finally:
@@ -241,7 +211,7 @@ def test_estimate_before_launch_uses_the_price_table(client, accounts, tmp_path)
     admin = accounts.user(admin=True)
     pid = accounts.project(admin)
     h = admin["headers"]
-    from tests.conftest import seed_prompt_set
+    from tests.support.prompts import seed_prompt_set
 
     pset = seed_prompt_set(
         pid, write_jsonl(tmp_path / "e.jsonl", [{"prompt": "x" * 400}] * 1 + [{"prompt": "y"}])
@@ -311,7 +281,7 @@ def test_prices_are_admin_edited(client, accounts):
 def test_rollout_needs_a_teacher(client, accounts, tmp_path):
     owner = accounts.user()
     pid = accounts.project(owner)
-    from tests.conftest import seed_prompt_set
+    from tests.support.prompts import seed_prompt_set
 
     pset = seed_prompt_set(pid, write_jsonl(tmp_path / "t.jsonl", [{"prompt": "a"}]))
     r = client.post(

@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 
 from backend.core.net import free_port
-from tests.conftest import DATA_DIR, wait_run
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
-from tests.workers.test_rollout import _launch, _setup
+from tests.support.env import DATA_DIR
+from tests.support.rollouts import launch_rollout, rollout_project
+from tests.support.waiting import wait_run
 
 KEY = "the-right-key-0123456789"
 
@@ -24,8 +25,8 @@ def keyed():
 
 def test_a_wrong_api_key_fails_the_run_with_the_cause(client, accounts, celery_worker, keyed, tmp_path):
     wrong = "a-wrong-key-9876543210"
-    pid, h, pset, tid = _setup(client, accounts, tmp_path, keyed, ["a?", "b?"], api_key=wrong)
-    run = wait_run(client, h, pid, _launch(client, h, pid, pset, tid, n=4)["id"])
+    pid, h, pset, tid = rollout_project(client, accounts, tmp_path, keyed, ["a?", "b?"], api_key=wrong)
+    run = wait_run(client, h, pid, launch_rollout(client, h, pid, pset, tid, n=4)["id"])
     assert run["status"] == "failed", run
     stage = client.get(f"/api/projects/{pid}/runs/{run['id']}/stages", headers=h).json()[0]
     assert stage["status"] == "failed"
@@ -39,9 +40,9 @@ def test_a_share_of_failures_past_the_recipes_limit_fails_the_stage(
     client, accounts, celery_worker, keyed, tmp_path, share, status
 ):
     prompts = ["one?", "two?", "ALWAYS_FAIL three?"]  # the fake server answers 500 to the marker
-    pid, h, pset, tid = _setup(client, accounts, tmp_path, keyed, prompts, api_key=KEY)
+    pid, h, pset, tid = rollout_project(client, accounts, tmp_path, keyed, prompts, api_key=KEY)
     rollout = {"n": 2, "max_retries": 0, **({"max_failed_share": share} if share is not None else {})}
-    run = wait_run(client, h, pid, _launch(client, h, pid, pset, tid, **rollout)["id"])
+    run = wait_run(client, h, pid, launch_rollout(client, h, pid, pset, tid, **rollout)["id"])
     assert run["status"] == status, run
     stage = client.get(f"/api/projects/{pid}/runs/{run['id']}/stages", headers=h).json()[0]
     assert stage["metrics"]["partly_failed"].startswith("2 of 6 attempts failed"), stage["metrics"]

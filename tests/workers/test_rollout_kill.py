@@ -6,9 +6,11 @@ from __future__ import annotations
 import time
 
 from backend.core.net import free_port
-from tests.conftest import DATA_DIR, seed_prompt_set, unique, wait_run, write_jsonl
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
-from tests.workers.test_rollout import _generations
+from tests.support.env import DATA_DIR, unique
+from tests.support.prompts import seed_prompt_set, write_jsonl
+from tests.support.rollouts import all_generations
+from tests.support.waiting import poll_until, wait_run
 
 
 def test_sigkill_mid_rollout_then_requeue(client, accounts, celery_worker, tmp_path, monkeypatch):
@@ -41,12 +43,13 @@ def test_sigkill_mid_rollout_then_requeue(client, accounts, celery_worker, tmp_p
             f"/api/projects/{pid}/runs", headers=h, json={"name": unique("k"), "recipe": recipe}
         ).json()
         url = f"/api/projects/{pid}/runs/{run['id']}"
-        deadline = time.monotonic() + 60
-        while len(_generations(client, h, pid, run["id"])) < 30:
-            assert time.monotonic() < deadline, "the rollout never got going"
-            time.sleep(0.2)
+        poll_until(
+            lambda: len(all_generations(client, h, pid, run["id"])) >= 30, "30 generations", timeout=60
+        )
         celery_worker.kill()
-        committed = {(g["id"], g["prompt_id"], g["attempt"]) for g in _generations(client, h, pid, run["id"])}
+        committed = {
+            (g["id"], g["prompt_id"], g["attempt"]) for g in all_generations(client, h, pid, run["id"])
+        }
         assert 30 <= len(committed) < 300
         assert client.get(url, headers=h).json()["status"] == "running"  # nobody is left to say otherwise
         # A live-looking run refuses a re-queue until its heartbeat is stale (DISTILLERY_STALE_AFTER_S).
@@ -63,7 +66,7 @@ def test_sigkill_mid_rollout_then_requeue(client, accounts, celery_worker, tmp_p
         celery_worker.start()
         done = wait_run(client, h, pid, run["id"])
         assert done["status"] == "succeeded", done
-        gens = _generations(client, h, pid, run["id"])
+        gens = all_generations(client, h, pid, run["id"])
         assert len(gens) == 300
         assert len({(g["prompt_id"], g["attempt"]) for g in gens}) == 300
         assert committed <= {(g["id"], g["prompt_id"], g["attempt"]) for g in gens}

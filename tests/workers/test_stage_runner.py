@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import unique
+from tests.support.env import unique
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def run_ids(client, accounts, tmp_path):
     from backend.prompts.service import import_prompt_set
     from backend.runs.schemas import RunCreate
     from backend.runs.service import create_run, stages_of
-    from tests.conftest import write_jsonl
+    from tests.support.prompts import write_jsonl
 
     owner = accounts.user()
     pid = accounts.project(owner)

@@ -6,19 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from backend.core.net import free_port
-from tests.conftest import wait_job, write_jsonl
+from tests.support.prompts import write_jsonl
+from tests.support.teachers import make_teacher
+from tests.support.waiting import wait_job
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _teacher(client, h, pid, **fields) -> int:
-    r = client.post(
-        f"/api/projects/{pid}/teachers",
-        headers=h,
-        json={"name": "tiny", "backend": "openai_compat", **fields},
-    )
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
 
 
 def test_variants_land_as_a_new_version_with_lineage(client, accounts, importer, tiny_server, tmp_path):
@@ -31,7 +23,7 @@ def test_variants_land_as_a_new_version_with_lineage(client, accounts, importer,
         h, pid, write_jsonl(tmp_path / "seeds.jsonl", [{"prompt": t} for t in seeds]), name="seeds"
     )
     src = src["result"]["prompt_set"]
-    tid = _teacher(client, h, pid, model=model, base_url=base_url)
+    tid = make_teacher(client, h, pid, name="tiny", backend="openai_compat", model=model, base_url=base_url)
     r = client.post(
         f"/api/projects/{pid}/prompt-sets/{src['id']}/synthesize",
         headers=h,
@@ -67,8 +59,15 @@ def test_unreachable_teacher_fails_the_job_with_the_cause(client, accounts, impo
     pid = accounts.project(owner)
     h = owner["headers"]
     src = importer(h, pid, write_jsonl(tmp_path / "s.jsonl", [{"prompt": "What is two plus two?"}]))
-    tid = _teacher(
-        client, h, pid, model="m", base_url=f"http://127.0.0.1:{free_port()}/v1", settings={"max_retries": 1}
+    tid = make_teacher(
+        client,
+        h,
+        pid,
+        name="tiny",
+        backend="openai_compat",
+        model="m",
+        base_url=f"http://127.0.0.1:{free_port()}/v1",
+        settings={"max_retries": 1},
     )
     r = client.post(
         f"/api/projects/{pid}/prompt-sets/{src['result']['prompt_set']['id']}/synthesize",
@@ -83,13 +82,18 @@ def test_unreachable_teacher_fails_the_job_with_the_cause(client, accounts, impo
 
 
 def test_teacher_without_endpoint_is_refused(client, accounts, tmp_path):
-    from tests.conftest import seed_prompt_set
+    from tests.support.prompts import seed_prompt_set
 
     owner = accounts.user()
     pid = accounts.project(owner)
     ps = seed_prompt_set(pid, write_jsonl(tmp_path / "s.jsonl", [{"prompt": "x y z"}]))
-    tid = _teacher(
-        client, owner["headers"], pid, backend="transformers_local", model="Qwen/Qwen2.5-0.5B-Instruct"
+    tid = make_teacher(
+        client,
+        owner["headers"],
+        pid,
+        name="tiny",
+        backend="transformers_local",
+        model="Qwen/Qwen2.5-0.5B-Instruct",
     )
     r = client.post(
         f"/api/projects/{pid}/prompt-sets/{ps}/synthesize", headers=owner["headers"], json={"teacher_id": tid}

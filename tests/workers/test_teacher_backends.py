@@ -4,56 +4,14 @@ serve` (openai_compat) and in-process generate (transformers_local)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA_DIR, seed_prompt_set, unique, wait_run, write_jsonl
-from tests.workers.test_rollout import _generations
+from tests.support.rollouts import run_rollout
+from tests.support.vllm import VLLM_PYTHON, vllm_processes
 
 ROOT = Path(__file__).resolve().parents[2]
-VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
-
-
-@pytest.fixture(scope="module")
-def tiny_model() -> Path:
-    sys.path.insert(0, str(ROOT / "examples"))
-    from tiny_model import build
-
-    return build(DATA_DIR / "models" / "tiny-chat")
-
-
-def _run_rollout(
-    client, accounts, tmp_path, teacher: dict, prompts: int, **rollout
-) -> tuple[dict, list, dict]:
-    owner = accounts.user()
-    pid = accounts.project(owner)
-    h = owner["headers"]
-    rows = [{"prompt": f"how many apples are left if {i} of {i + 7} are eaten"} for i in range(prompts)]
-    pset = seed_prompt_set(pid, write_jsonl(tmp_path / f"{unique('b')}.jsonl", rows))
-    r = client.post(f"/api/projects/{pid}/teachers", headers=h, json={"name": "t", **teacher})
-    assert r.status_code == 201, r.text
-    recipe = {"prompt_set_id": pset, "teacher_id": r.json()["id"], "stages": ["rollout"], "rollout": rollout}
-    run = client.post(
-        f"/api/projects/{pid}/runs", headers=h, json={"name": unique("r"), "recipe": recipe}
-    ).json()
-    run = wait_run(client, h, pid, run["id"])
-    return run, _generations(client, h, pid, run["id"]), h
-
-
-def _vllm_processes(model_dir: Path) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmd = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"vllm.entrypoints.openai.api_server" in cmd and str(model_dir).encode() in cmd:
-            pids.append(int(entry.name))
-    return pids
 
 
 @pytest.mark.skipif(not VLLM_PYTHON.exists(), reason="vLLM's CPU build is missing: run scripts/setup-vllm.sh")
@@ -71,7 +29,7 @@ def test_vllm_backend_starts_drives_and_stops_a_real_vllm(
             "gpu_memory_utilization": 0.1,
         },
     }
-    run, gens, _ = _run_rollout(
+    run, gens, _ = run_rollout(
         client, accounts, tmp_path, teacher, 10, n=3, max_tokens=16, temperature=1.0, chunk_size=4
     )
     assert run["status"] == "succeeded", run
@@ -86,13 +44,13 @@ def test_vllm_backend_starts_drives_and_stops_a_real_vllm(
     assert m["cost_usd"] == pytest.approx(
         m["gpu_seconds"] * 2.5 / 3600, rel=0.05, abs=0.005 * 2.5 / 3600 + 1e-6
     )
-    assert _vllm_processes(tiny_model) == []  # stopped once no chunk was left for it
+    assert vllm_processes(tiny_model) == []  # stopped once no chunk was left for it
 
 
 def test_openai_compat_against_transformers_serve(client, accounts, celery_worker, tiny_server, tmp_path):
     base_url, model = tiny_server
     teacher = {"backend": "openai_compat", "model": model, "base_url": base_url}
-    run, gens, _ = _run_rollout(client, accounts, tmp_path, teacher, 4, n=2, max_tokens=12, temperature=1.0)
+    run, gens, _ = run_rollout(client, accounts, tmp_path, teacher, 4, n=2, max_tokens=12, temperature=1.0)
     assert run["status"] == "succeeded", run
     assert len(gens) == 8 and {g["attempt"] for g in gens} == {0, 1}
     assert all(g["status"] == "ok" and g["content"] for g in gens), [g["error"] for g in gens if g["error"]]
@@ -101,7 +59,7 @@ def test_openai_compat_against_transformers_serve(client, accounts, celery_worke
 
 def test_transformers_local_backend(client, accounts, celery_worker, tiny_model, tmp_path):
     teacher = {"backend": "transformers_local", "model": str(tiny_model), "settings": {"batch_size": 8}}
-    run, gens, _ = _run_rollout(client, accounts, tmp_path, teacher, 5, n=2, max_tokens=10, temperature=0.9)
+    run, gens, _ = run_rollout(client, accounts, tmp_path, teacher, 5, n=2, max_tokens=10, temperature=0.9)
     assert run["status"] == "succeeded", run
     assert len(gens) == 10
     assert all(g["status"] == "ok" and g["content"] for g in gens)
@@ -138,7 +96,7 @@ def test_transformers_local_sampling_details(tiny_model):
 def test_a_teacher_that_cannot_load_fails_the_run_with_its_reason(client, accounts, celery_worker, tmp_path):
     missing = tmp_path / "no-such-model"
     teacher = {"backend": "transformers_local", "model": str(missing)}
-    run, gens, _ = _run_rollout(client, accounts, tmp_path, teacher, 3, n=1, max_tokens=4)
+    run, gens, _ = run_rollout(client, accounts, tmp_path, teacher, 3, n=1, max_tokens=4)
     # transformers_local records a batch that raised as failed attempts with the exception's words;
     # every attempt failed, so the stage and the run fail, naming the cause (issue 15, item 5)
     assert run["status"] == "failed"

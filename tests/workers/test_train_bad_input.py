@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import DATA_DIR
+from tests.support.env import DATA_DIR
 from tests.workers.train_helpers import (
     conversations,
     make_snapshot,

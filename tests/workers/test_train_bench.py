@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.support.env import ROOT
 
 
 def test_gpu_train_bench_runs_on_cpu_for_a_few_steps(tmp_path):

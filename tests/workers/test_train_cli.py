@@ -4,16 +4,16 @@ trains an existing snapshot."""
 
 from __future__ import annotations
 
-from tests.conftest import run_cli, seed_prompt_set, unique, write_jsonl
-from tests.workers.test_filter_snapshot import PROMPTS, teacher_url  # noqa: F401 - the fixture
+from tests.support.env import run_cli, unique
+from tests.support.prompts import MIXED_PROMPTS, seed_prompt_set, write_jsonl
 from tests.workers.train_helpers import conversations, make_snapshot, tiny_student
 
 
-def test_train_from_a_recipe_runs_the_whole_pipeline(client, accounts, tmp_path, teacher_url, celery_worker):  # noqa: F811
+def test_train_from_a_recipe_runs_the_whole_pipeline(client, accounts, tmp_path, teacher_url, celery_worker):
     student = tiny_student()
     owner = accounts.user()
     pid, h = accounts.project(owner), owner["headers"]
-    pset = seed_prompt_set(pid, write_jsonl(tmp_path / "p.jsonl", PROMPTS[:4]))
+    pset = seed_prompt_set(pid, write_jsonl(tmp_path / "p.jsonl", MIXED_PROMPTS[:4]))
     body = {"name": "mixed", "backend": "openai_compat", "model": "fake-teacher", "base_url": teacher_url}
     tid = client.post(f"/api/projects/{pid}/teachers", headers=h, json=body).json()["id"]
     recipe = tmp_path / "recipe.yaml"
@@ -49,7 +49,7 @@ def test_train_settings_alone_train_an_existing_snapshot(client, accounts, tmp_p
     student = tiny_student()
     owner = accounts.user()
     pid = accounts.project(owner)
-    pset = seed_prompt_set(pid, write_jsonl(tmp_path / "p.jsonl", PROMPTS[:1]))
+    pset = seed_prompt_set(pid, write_jsonl(tmp_path / "p.jsonl", MIXED_PROMPTS[:1]))
     snap = make_snapshot(pid, conversations(4, seed=21), pairs=False)
     recipe = tmp_path / "sft.yaml"
     recipe.write_text(f"student: {student}\nmax_steps: 1\nper_device_batch_size: 2\n")

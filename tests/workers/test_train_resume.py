@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.conftest import DATA_DIR, wait_run
+from tests.support.env import DATA_DIR
+from tests.support.waiting import wait_run
 from tests.workers.train_helpers import (
     conversations,
     make_snapshot,

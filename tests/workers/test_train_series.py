@@ -6,7 +6,7 @@ from __future__ import annotations
 import yaml
 
 from backend.training.schemas import SERIES_MAX, DPOSettings
-from tests.conftest import ROOT
+from tests.support.env import ROOT
 from workers.training.callbacks import thin
 
 

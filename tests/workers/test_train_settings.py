@@ -22,7 +22,7 @@ from backend.training.schemas import (
     SFTSettings,
     TrainSettings,
 )
-from tests.conftest import PG_ADMIN, _admin_exec
+from tests.support.env import PG_ADMIN, admin_exec
 from workers.runner import settings_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,14 +131,14 @@ def engine(request, tmp_path):
         eng.dispose()
         return
     name = f"distillery_trainconf_{id(request)}"
-    _admin_exec(f'DROP DATABASE IF EXISTS "{name}"')
-    _admin_exec(f'CREATE DATABASE "{name}"')
+    admin_exec(f'DROP DATABASE IF EXISTS "{name}"')
+    admin_exec(f'CREATE DATABASE "{name}"')
     eng = create_engine(
         PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
     )
     yield eng
     eng.dispose()
-    _admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _upgrade(engine, to: str) -> None:

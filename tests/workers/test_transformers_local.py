@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA_DIR
 from workers.teachers.base import Completion, Request, Sampling
 from workers.teachers.transformers_local import TransformersLocalTeacher, load
 
+pytestmark = [pytest.mark.pure, pytest.mark.slow]  # no services; builds and runs the tiny model (minutes)
+
 ROOT = Path(__file__).resolve().parents[2]
 ASK = [{"role": "user", "content": "how many apples are left if 3 of 10 are eaten"}]
-
-
-@pytest.fixture(scope="module")
-def tiny_model() -> Path:
-    # The path test_teacher_backends builds too: one build (idempotent) serves the whole session.
-    sys.path.insert(0, str(ROOT / "examples"))
-    from tiny_model import build
-
-    return build(DATA_DIR / "models" / "tiny-chat")
 
 
 def collect(teacher: TransformersLocalTeacher, requests: list[Request]) -> dict:

@@ -12,6 +12,8 @@ import pytest
 from workers.verifiers import sandbox
 from workers.verifiers.verify import verify_many
 
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 

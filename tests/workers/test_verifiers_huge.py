@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.support.env import run_cli
 from workers.verifiers import extract, first_tier
 from workers.verifiers.math import references_parse
 from workers.verifiers.pool import close_shared_pool

@@ -14,6 +14,8 @@ from workers.verifiers.math import reference_parses, references_parse
 from workers.verifiers.pool import HardTimeoutPool, close_shared_pool
 from workers.verifiers.verify import verify_many
 
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
+
 HANG = r"\dfrac{5^{\left(5^{\left(5^{\left(5^5\right)}\right)} - 4\right)} - 5}{16}"  # Math-Verify#65
 SLOW = r"(x+1)^{10^{5}}"  # hangs sympy too (the expansion), though no number is too big: the pool's kill
 
@@ -103,6 +105,7 @@ def test_first_tier_settles_numbers_and_math_verify_the_rest():
     assert math([{"completion": r"\boxed{x^2+2x+1}", "reference": "(x+1)^2"}], first_tier=False)[0].passed
 
 
+@pytest.mark.slow  # waits out hard timeouts
 def test_hang_input_times_out_and_the_pool_keeps_answering():
     items = [
         {"completion": r"\boxed{\sqrt{4}}", "reference": "2"},
@@ -128,6 +131,7 @@ print(json.dumps([v.status for v in verify_many(combo, items)]))
 """
 
 
+@pytest.mark.slow  # waits out hard timeouts
 def test_a_hang_with_more_than_a_pipe_buffer_queued_behind_it_is_still_killed():
     """The pool wrote batches to a worker stuck on a hang until the pipe (64 KiB) was full, then
     blocked in write() and never reached the deadline that kills the worker: no verdict, ever (each
@@ -198,6 +202,7 @@ def test_pool_replaces_a_killed_worker_and_keeps_order():
         pool.close()
 
 
+@pytest.mark.slow  # waits out hard timeouts
 def test_checks_queued_behind_a_busy_hang_go_to_a_new_worker():
     """A check that has used stall_s of CPU holds nothing else up: what was queued behind it goes to a
     worker started in its place, and only it is answered `timeout`, at its own deadline."""

@@ -12,6 +12,8 @@ from backend.verifiers.registry import VERIFIERS, VerifierCombo
 from workers.verifiers.verdict import Item, Verdict
 from workers.verifiers.verify import combine, verify_many
 
+pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
+
 
 def run(name, items, **settings):
     return verify_many({"verifiers": [{"name": name, "settings": settings}]}, items)

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = [pytest.mark.pure, pytest.mark.slow]  # no services; the CLI in processes of its own
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

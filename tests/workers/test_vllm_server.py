@@ -13,7 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import DATA_DIR
+from tests.support.env import DATA_DIR
+from tests.support.models import tiny_model
+from tests.support.vllm import vllm_processes
 from workers.teachers.vllm_server import (
     VLLMServer,
     VLLMServerSpec,
@@ -103,10 +105,7 @@ def python() -> str:
 
 @pytest.fixture(scope="module")
 def tiny_spec(python) -> VLLMServerSpec:
-    sys.path.insert(0, str(ROOT / "examples"))
-    from tiny_model import build
-
-    model = build(DATA_DIR / "models" / "tiny-chat")
+    model = tiny_model()
     return VLLMServerSpec(
         str(model),
         served_model_name="tiny",
@@ -142,18 +141,6 @@ def _port_open(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(1)
         return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _vllm_processes_for(model: str) -> list[int]:
-    found = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        if "vllm.entrypoints" in cmdline and model in cmdline:
-            found.append(int(entry))
-    return found
 
 
 def test_serves_chat_completions_and_is_kept_warm(server, tiny_spec):
@@ -205,7 +192,7 @@ def test_a_server_that_cannot_start_says_why_and_acquire_stops_the_old_one(serve
     # The server's own words, from its log: the model it could not find.
     assert "exited with code" in message and "no-such-model" in message and "Error" in message
     assert len(message.splitlines()) > 10
-    assert current() is None and not _vllm_processes_for(str(missing))
+    assert current() is None and not vllm_processes(str(missing))
 
     # Acquiring another spec stopped the running server: all of its process group, and its port.
     assert not server.alive() and server.proc.returncode is not None
@@ -298,7 +285,7 @@ def test_the_rollout_stage_error_says_why_the_server_died(
     client, accounts, celery_worker, tmp_path, fake_flags_allowed
 ):
     from tests.fakes.fake_vllm import write_python
-    from tests.workers.test_teacher_backends import _run_rollout
+    from tests.support.rollouts import run_rollout
 
     celery_worker.stop()
     celery_worker.start(
@@ -306,7 +293,7 @@ def test_the_rollout_stage_error_says_why_the_server_died(
     )
     try:
         teacher = {"backend": "vllm", "model": "fake-r1", "settings": CRASHING}
-        run, gens, _ = _run_rollout(client, accounts, tmp_path, teacher, 6, n=1, max_tokens=32)
+        run, gens, _ = run_rollout(client, accounts, tmp_path, teacher, 6, n=1, max_tokens=32)
     finally:
         celery_worker.stop()
         celery_worker.start()

@@ -8,21 +8,14 @@ import time
 import pytest
 
 from backend.core.net import free_port
-from tests.conftest import DATA_DIR, seed_prompt_set, unique, wait_run, write_jsonl
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
-from tests.workers.test_rollout import _generations
+from tests.support.env import DATA_DIR, unique
+from tests.support.prompts import seed_prompt_set, write_jsonl
+from tests.support.rollouts import all_generations
+from tests.support.waiting import poll_until, wait_run
 
 # The janitor checks and a live task beats every quarter of this.
 FAST = {"DISTILLERY_STALE_AFTER_S": "2"}
-
-
-@pytest.fixture
-def fast_worker(celery_worker):
-    """The session's worker restarted with a 2 s staleness limit; put back as it was afterwards."""
-    celery_worker.stop()
-    yield celery_worker
-    celery_worker.stop()
-    celery_worker.start()
 
 
 @pytest.fixture
@@ -57,11 +50,11 @@ def _start_run(client, accounts, tmp_path, base_url: str, chunk_size: int):
 
 
 def _wait_generations(client, h, pid, run_id, at_least: int, timeout: float = 90) -> int:
-    deadline = time.monotonic() + timeout
-    while (n := len(_generations(client, h, pid, run_id))) < at_least:
-        assert time.monotonic() < deadline, f"only {n} generations after {timeout} s"
-        time.sleep(0.2)
-    return n
+    def enough() -> int:
+        n = len(all_generations(client, h, pid, run_id))
+        return n if n >= at_least else 0
+
+    return poll_until(enough, f"{at_least} generations", timeout=timeout)
 
 
 def _stage(client, h, pid, run_id) -> dict:
@@ -69,26 +62,26 @@ def _stage(client, h, pid, run_id) -> dict:
 
 
 def test_a_killed_worker_is_replaced_by_the_janitor_and_the_stage_completes_once(
-    client, accounts, fast_worker, fake_teacher, tmp_path
+    client, accounts, stopped_worker, fake_teacher, tmp_path
 ):
-    fast_worker.start(**FAST)
+    stopped_worker.start(**FAST)
     # One chunk: once its task is dead no other task of the stage is left to take it over.
     h, pid, run_id = _start_run(client, accounts, tmp_path, fake_teacher, chunk_size=150)
     _wait_generations(client, h, pid, run_id, at_least=30)
     # Alive, beating every 0.5 s: the janitor leaves it alone however long the chunk takes.
     assert _stage(client, h, pid, run_id)["workers_lost"] == 0
-    fast_worker.kill()
-    committed = {(g["id"], g["prompt_id"], g["attempt"]) for g in _generations(client, h, pid, run_id)}
+    stopped_worker.kill()
+    committed = {(g["id"], g["prompt_id"], g["attempt"]) for g in all_generations(client, h, pid, run_id)}
     assert 30 <= len(committed) < 300
     time.sleep(2.5)  # past the limit: the heartbeat is stale now
     before = _stage(client, h, pid, run_id)
     assert before["status"] == "running" and before["workers_lost"] == 0  # nobody checks while none runs
-    fast_worker.start(**FAST)  # its janitor finds the stale stage; no one calls requeue
+    stopped_worker.start(**FAST)  # its janitor finds the stale stage; no one calls requeue
     done = wait_run(client, h, pid, run_id)
     assert done["status"] == "succeeded", done
     stage = done["stages"][0]
     assert stage["workers_lost"] == 1 and stage["status"] == "succeeded"
-    gens = _generations(client, h, pid, run_id)
+    gens = all_generations(client, h, pid, run_id)
     assert len(gens) == 300 and len({(g["prompt_id"], g["attempt"]) for g in gens}) == 300
     assert committed <= {(g["id"], g["prompt_id"], g["attempt"]) for g in gens}
     assert stage["progress_done"] == 300
@@ -107,31 +100,30 @@ def test_a_killed_worker_is_replaced_by_the_janitor_and_the_stage_completes_once
 
 
 def test_a_stage_that_keeps_losing_its_worker_fails_with_the_cause(
-    client, accounts, fast_worker, fake_teacher, tmp_path
+    client, accounts, stopped_worker, fake_teacher, tmp_path
 ):
     env = {**FAST, "DISTILLERY_MAX_REQUEUES": "1"}
-    fast_worker.start(**env)
+    stopped_worker.start(**env)
     h, pid, run_id = _start_run(client, accounts, tmp_path, fake_teacher, chunk_size=50)
     n = _wait_generations(client, h, pid, run_id, at_least=20)
-    fast_worker.kill()
+    stopped_worker.kill()
     # Counted once (the limit): by the janitor, or by a live chunk task taking the dead one's chunk.
-    fast_worker.start(**env)
-    deadline = time.monotonic() + 90
-    while _stage(client, h, pid, run_id)["workers_lost"] < 1:
-        assert time.monotonic() < deadline, "the lost worker was never noticed"
-        time.sleep(0.2)
+    stopped_worker.start(**env)
+    poll_until(
+        lambda: _stage(client, h, pid, run_id)["workers_lost"] >= 1, "the lost worker noticed", timeout=90
+    )
     assert _stage(client, h, pid, run_id)["status"] == "running"
     n = _wait_generations(client, h, pid, run_id, at_least=n + 10)
     assert n < 300
-    fast_worker.kill()  # mid-stage again
-    fast_worker.start(**env)
+    stopped_worker.kill()  # mid-stage again
+    stopped_worker.start(**env)
     done = wait_run(client, h, pid, run_id)
     assert done["status"] == "failed"
     stage = done["stages"][0]
     assert stage["status"] == "failed" and stage["workers_lost"] == 2
     assert "worker lost 2 times" in stage["error"] and "DISTILLERY_MAX_REQUEUES=1" in stage["error"]
     assert done["error"].startswith("stage rollout: worker lost 2 times")
-    assert len(_generations(client, h, pid, run_id)) < 300
+    assert len(all_generations(client, h, pid, run_id)) < 300
 
 
 def test_every_way_of_starting_a_worker_runs_the_janitor():
@@ -151,6 +143,6 @@ def test_every_way_of_starting_a_worker_runs_the_janitor():
     commands = re.findall(r"^\s+command: (.*worker.*)$", compose, flags=re.M)
     assert len(commands) == 2 and all(c.startswith("distillery worker ") for c in commands)
     assert '"-m", "backend.cli", "worker"' in (root / "backend" / "demo.py").read_text()  # demo and up
-    assert '"-m", "backend.cli", "worker"' in (root / "tests" / "conftest.py").read_text()
+    assert '"-m", "backend.cli", "worker"' in (root / "tests" / "support" / "worker.py").read_text()
     cli = (root / "backend" / "cli.py").read_text()
     assert '"workers.celery_app:celery_app"' in cli

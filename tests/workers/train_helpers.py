@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import random
-import sys
 
-from tests.conftest import DATA_DIR, ROOT, seed_prompt_set, unique, wait_run, write_jsonl
+from tests.support.env import DATA_DIR, unique
+from tests.support.models import tiny_student  # noqa: F401 - its home is tests/support; imported here too
+from tests.support.prompts import seed_prompt_set, write_jsonl
+from tests.support.waiting import wait_run
 
 WORDS = "the sum of apples and marbles is so we get the number first then twice half".split()
-
-
-def tiny_student() -> str:
-    sys.path.insert(0, str(ROOT / "examples"))
-    from tiny_model import build
-
-    return str(build(DATA_DIR / "models" / "tiny-chat"))
 
 
 def trace(i: int, rng: random.Random, words: int = 12) -> str:
