@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
-from tests.conftest import seed_prompt_set, write_jsonl
+from tests.support.prompts import seed_prompt_set, write_jsonl
 
 NOTE = "2 of 6 attempts failed (http 500: 2)"
 STATUSES = ["succeeded", "failed", "succeeded", "running", "queued", "succeeded", "cancelled"]
@@ -57,7 +57,7 @@ def lists(app, tmp_path_factory):
     from backend.core.db import session_scope
     from backend.prompts.models import Prompt
     from backend.samples.models import Generation, Verdict
-    from tests.conftest import Accounts
+    from tests.support.accounts import Accounts
 
     with TestClient(app) as c:
         acc = Accounts(c)
