@@ -368,7 +368,10 @@ export interface paths {
         get: operations["getTeacher"];
         put?: never;
         post?: never;
-        /** Delete Teacher */
+        /**
+         * Delete Teacher
+         * @description 409 teacher_in_use while a run that has not finished draws from or judges with it.
+         */
         delete: operations["deleteTeacher"];
         options?: never;
         head?: never;
