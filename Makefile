@@ -55,7 +55,7 @@ test: setup frontend vllm
 FAST_MARKERS := (pure or api) and not worker and not slow
 test-fast: setup
 	bash scripts/ensure-services.sh
-	$(BIN)/pytest -q -m "$(FAST_MARKERS)" --ignore=tests/e2e --ignore=tests/gpu \
+	$(BIN)/pytest -q -n 2 -m "$(FAST_MARKERS)" --ignore=tests/e2e --ignore=tests/gpu \
 		--ignore=tests/api/test_schemathesis.py tests
 
 # Fuzz every operation of /api/openapi.json (not_a_server_error); `make test` runs the same with fewer cases.

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from functools import cache
+from unittest import mock
+
 from tests.support.env import unique
+
+
+@cache
+def _hash_of(password: str) -> str:
+    """One real argon2 hash per password for the session: hashing costs about 0.2 s of CPU (by design),
+    and API tests make hundreds of users. The hash is a valid one of that password (login verifies it
+    as usual); only its salt is shared between test users."""
+    from backend.core.security import hash_password
+
+    return hash_password(password)
 
 
 class Accounts:
@@ -16,7 +29,7 @@ class Accounts:
         from backend.users.service import create_user
 
         email = unique("user") + "@example.com"
-        with session_scope() as s:
+        with session_scope() as s, mock.patch("backend.users.service.hash_password", _hash_of):
             u = create_user(s, email=email, password=password, name="Test", is_admin=admin)
             uid = u.id
         token = self.token_for(uid)

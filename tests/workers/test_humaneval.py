@@ -25,6 +25,7 @@ def humaneval() -> list[dict]:
     return ps
 
 
+@pytest.mark.slow  # hundreds of sandboxes: minutes on two cores; make test runs it
 def test_all_164_canonical_solutions_pass_beside_fork_bombs(humaneval):
     items = []
     for i, p in enumerate(humaneval):
@@ -38,6 +39,7 @@ def test_all_164_canonical_solutions_pass_beside_fork_bombs(humaneval):
     assert all(v.status != "passed" for v, it in zip(vs, items, strict=True) if "os.fork" in it["completion"])
 
 
+@pytest.mark.slow  # hundreds of sandboxes: minutes on two cores; make test runs it
 def test_every_mutant_fails(humaneval):
     items, names = [], []
     for p in humaneval:

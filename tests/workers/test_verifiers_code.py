@@ -130,6 +130,7 @@ def _still_there(pid: int) -> bool:
     return status["Name"].strip() == "bwrap" and status["Uid"].split()[0] == str(sandbox.NOBODY)
 
 
+@pytest.mark.slow  # 200 checks, about 50 sandboxes; make test runs it
 def test_every_sandbox_process_is_reaped(monkeypatch):
     """Issue 23: each run left its sandbox's pid 1 (bwrap's init) a zombie parented to PID 1, which
     counts against nobody's process limit for as long as PID 1 does not reap it. The pid 1 of every
