@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import column, create_engine, insert, inspect, select, table
+from sqlalchemy import column, insert, inspect, select, table
 
 from backend.core.db import make_engine
 from backend.core.migrate import alembic_config, include_object
 from backend.models import Base
-from tests.support.env import PG_ADMIN, admin_exec
+from tests.support.databases import throwaway_engine
 
 EXPECTED_TABLES = {
     "users",
@@ -53,20 +53,8 @@ def _drift(engine) -> list:
 
 @pytest.fixture(params=["postgresql", "sqlite"])
 def empty_engine(request, tmp_path):
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    with throwaway_engine(request.param, tmp_path, f"distillery_migr_{id(request)}") as engine:
         yield engine
-        engine.dispose()
-        return
-    name = f"distillery_migr_{id(request)}"
-    admin_exec(f'DROP DATABASE IF EXISTS "{name}"')
-    admin_exec(f'CREATE DATABASE "{name}"')
-    engine = create_engine(
-        PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    )
-    yield engine
-    engine.dispose()
-    admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_upgrade_empty_database_to_head_without_drift(empty_engine):

@@ -44,3 +44,31 @@ def migrate_sqlite() -> str:
     with engine_on(SQLITE_URL):
         upgrade_head()
     return SQLITE_URL
+
+
+@contextmanager
+def throwaway_engine(kind: str, folder, name: str):
+    """An empty database of `kind` (sqlite: a file in `folder`; postgresql: a database `name` on the
+    test server, dropped after) as an engine, for tests that migrate a database of their own."""
+    from sqlalchemy import create_engine
+
+    from backend.core.db import make_engine
+    from tests.support.env import PG_ADMIN, admin_exec
+
+    if kind == "sqlite":
+        engine = make_engine(f"sqlite:///{folder / (name + '.db')}")
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    admin_exec(f'DROP DATABASE IF EXISTS "{name}"')
+    admin_exec(f'CREATE DATABASE "{name}"')
+    engine = create_engine(
+        PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    )
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

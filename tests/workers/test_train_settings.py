@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.core.db import make_engine
 from backend.core.migrate import alembic_config
 from backend.runs.stages import STAGES
 from backend.training.schemas import (
@@ -22,7 +21,7 @@ from backend.training.schemas import (
     SFTSettings,
     TrainSettings,
 )
-from tests.support.env import PG_ADMIN, admin_exec
+from tests.support.databases import throwaway_engine
 from workers.runner import settings_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,20 +124,8 @@ def test_the_rewrite_keeps_what_each_old_trainer_read():
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request, tmp_path):
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with throwaway_engine(request.param, tmp_path, f"distillery_trainconf_{id(request)}") as eng:
         yield eng
-        eng.dispose()
-        return
-    name = f"distillery_trainconf_{id(request)}"
-    admin_exec(f'DROP DATABASE IF EXISTS "{name}"')
-    admin_exec(f'CREATE DATABASE "{name}"')
-    eng = create_engine(
-        PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    )
-    yield eng
-    eng.dispose()
-    admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _upgrade(engine, to: str) -> None:
