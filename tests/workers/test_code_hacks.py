@@ -171,3 +171,40 @@ def test_answers_sharing_a_sandbox_never_decide_each_others_verdicts():
     vs = code(items)
     want = {id(good): "passed", id(spy): "passed"}
     assert [v.status for v in vs] == [want.get(id(it), "wrong") for it in items], [v.detail for v in vs]
+
+
+@pytest.mark.parametrize("began", [False, True])
+def test_a_harness_killed_between_answers_blames_none_of_them(monkeypatch, began):
+    """The harness says `started k` before answer k runs. Killed before that line (while cleaning up
+    after k - 1, where k - 1's daemon can still reach it), k never ran: it runs again in a fresh sandbox
+    with the rest. Killed after it, k is the answer it was on and fails; the rest run again."""
+    import json
+
+    from backend.verifiers.settings import CodeSettings
+    from workers.verifiers import code as code_verifier
+    from workers.verifiers import sandbox
+
+    calls: list[list[str]] = []
+
+    def fake_harness(programs, specs, limits, *, python, sandboxed):
+        calls.append(list(programs))
+        lines = []
+        for k in range(len(programs)):
+            if len(calls) == 1 and k == 1:  # the first sandbox dies around answer 1
+                if began:
+                    lines.append({"started": k})
+                break
+            lines += [{"started": k}, {"item": k, "results": [{"status": "passed"}]}]
+        report = "".join(json.dumps(line) + "\n" for line in lines)
+        return sandbox.RunResult("ok", -9, "", "", "bwrap", report=report)
+
+    monkeypatch.setattr(sandbox, "run_harness", fake_harness)
+    batch = [(f"answer {i}", [code_verifier.Test(code="assert True")]) for i in range(3)]
+    out = code_verifier.run_harness_batch(batch, CodeSettings(), sandboxed=True)
+    if began:
+        assert out[0][0]["status"] == "passed" and out[2][0]["status"] == "passed"
+        assert out[1][0]["status"] == "runtime_error" and "stopped before reporting" in out[1][0]["error"]
+        assert calls == [["answer 0", "answer 1", "answer 2"], ["answer 2"]]
+    else:
+        assert [r[0]["status"] for r in out] == ["passed", "passed", "passed"]
+        assert calls == [["answer 0", "answer 1", "answer 2"], ["answer 1", "answer 2"]]

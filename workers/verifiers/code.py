@@ -170,9 +170,13 @@ def run_harness_batch(
     if r.failure:
         return [[{"status": "error", "error": r.failure}] * len(tests) for _, tests in batch]
     done: dict[int, list[dict]] = {}
+    started: set[int] = set()
     for line in (r.report or "").splitlines():
         try:
             got = json.loads(line)
+            if "started" in got:
+                started.add(int(got["started"]))
+                continue
             results = got["results"]
             if len(results) == len(batch[got["item"]][1]):
                 done[got["item"]] = [{k: v for k, v in x.items() if k in ("status", "error", "limit")}
@@ -184,6 +188,11 @@ def run_harness_batch(
         if k in done:
             out.append(done[k])
             continue
+        if k > 0 and k not in started:
+            # the harness stopped before answer k began (killed while cleaning up after k - 1, where
+            # that answer's daemon could still reach it): k is not to blame; it and the rest run again
+            out += run_harness_batch(batch[k:], s, sandboxed)
+            break
         # the harness stopped on answer k: no report for it is never a pass; the rest run again
         if r.status == "timeout":
             out.append([{"status": "timeout", "limit": "wall"}] * len(tests))

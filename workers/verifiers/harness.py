@@ -13,7 +13,8 @@ answer never shares a process with the tests:
     in the child behind a handle that compares equal only to itself;
   - the harness is non-dumpable, so the child (same uid) cannot ptrace it nor open its fds in /proc;
   - one JSON line per answer on REPORT_FD, written after its last test, is the only outcome that
-    counts; a dead or killed harness writes nothing more, which the caller reads as a failure.
+    counts (a `started` line before each answer says which one the harness was on); a dead or
+    killed harness writes nothing more, which the caller reads as a failure.
 A test that outlives its time (the call's wall-clock limit) is a timeout; the child is restarted for
 the next test, so one looping test does not take the others with it.
 
@@ -571,6 +572,9 @@ def main() -> None:
             break
         alive = zygote is not None and _alive(zygote.pid)
         h = Harness(float(spec.get("timeout_s", 10)), f"answer-{k}.py", cpu_s, zygote if alive else None)
+        # Said before answer k runs: a harness killed before this line (in the clean-up after k-1,
+        # where an answer's daemon may still get to it) died before k began, so k is not to blame.
+        os.write(REPORT_FD, (json.dumps({"started": k}) + "\n").encode())
         outcome = run(spec, h)
         os.write(REPORT_FD, (json.dumps({"item": k, **outcome}) + "\n").encode())
         zygote = h.zygote
