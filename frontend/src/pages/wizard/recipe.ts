@@ -89,6 +89,12 @@ export interface WizardState {
 
 export type StageKind = Schemas["StageKindOut"];
 
+/** A model the schema defines under $defs, by name. */
+function defOf(schema: unknown, name: string): Record<string, unknown> | undefined {
+  const model = isObj(schema) && isObj(schema.$defs) ? schema.$defs[name] : undefined;
+  return isObj(model) ? model : undefined;
+}
+
 /**
  * The properties of a stage's settings schema. A union of models (train: one per method, a oneOf with a
  * discriminator) gives those of the model its discriminator maps `variant` to, else of its first model (the
@@ -99,9 +105,7 @@ function schemaProps(schema: Record<string, unknown> | undefined, variant?: stri
   const mapping = isObj(schema.discriminator) ? schema.discriminator.mapping : undefined;
   const first = schema.oneOf[0];
   const ref = variant !== undefined && isObj(mapping) ? mapping[variant] : isObj(first) ? first.$ref : undefined;
-  const defs = isObj(schema.$defs) ? schema.$defs : {};
-  const model = typeof ref === "string" ? defs[ref.split("/").pop() ?? ""] : undefined;
-  return isObj(model) ? model.properties : undefined;
+  return typeof ref === "string" ? defOf(schema, ref.split("/").pop() ?? "")?.properties : undefined;
 }
 
 /** A setting's default, read from its stage kind's JSON Schema (GET .../stage-kinds); `variant` picks a union's model. */
@@ -115,8 +119,7 @@ function schemaDefault<T>(kinds: StageKind[], stage: string, field: string, vari
 /** The defaults of a model the stage's schema defines in $defs (train's LoraSettings). */
 function defsDefaults(kinds: StageKind[], stage: string, model: string): Record<string, unknown> {
   const schema = kinds.find((k) => k.name === stage)?.settings_schema;
-  const defs = isObj(schema) && isObj(schema.$defs) ? schema.$defs : {};
-  const props = isObj(defs[model]) ? defs[model].properties : undefined;
+  const props = defOf(schema, model)?.properties;
   if (!isObj(props)) throw new Error(`the ${stage} stage's schema has no ${model}`);
   return Object.fromEntries(Object.entries(props).flatMap(([k, v]) => (isObj(v) && "default" in v ? [[k, v.default]] : [])));
 }
