@@ -173,6 +173,37 @@ def test_answers_sharing_a_sandbox_never_decide_each_others_verdicts():
     assert [v.status for v in vs] == [want.get(id(it), "wrong") for it in items], [v.detail for v in vs]
 
 
+@pytest.mark.parametrize("died_at", [0, 1])
+def test_a_harness_that_dies_before_its_first_answer_is_an_error_never_a_verdict(monkeypatch, died_at):
+    """No `started 0`: no answer's code ran in that sandbox, so its death is the sandbox's failure
+    (status error, counted apart), for every answer of the batch, whatever the exit."""
+    import json
+
+    from backend.verifiers.settings import CodeSettings
+    from workers.verifiers import code as code_verifier
+    from workers.verifiers import sandbox
+
+    calls: list[int] = []
+
+    def fake_harness(programs, specs, limits, *, python, sandboxed):
+        calls.append(len(programs))
+        # died_at 1: in the first sandbox answer 0 began and was the cause; every later one dies at once
+        lines = [{"started": 0}] if died_at == 1 and len(calls) == 1 else []
+        return sandbox.RunResult(
+            "ok", -9, "", "", "bwrap", report="".join(json.dumps(x) + "\n" for x in lines)
+        )
+
+    monkeypatch.setattr(sandbox, "run_harness", fake_harness)
+    batch = [(f"answer {i}", [code_verifier.Test(code="assert True")]) for i in range(2)]
+    out = code_verifier.run_harness_batch(batch, CodeSettings(), sandboxed=True)
+    if died_at == 0:
+        assert [r[0]["status"] for r in out] == ["error", "error"]
+        assert "before its first answer ran" in out[0][0]["error"]
+    else:  # answer 0 is blamed; answer 1 runs again, and its fresh sandbox dies before starting it
+        assert [r[0]["status"] for r in out] == ["runtime_error", "error"]
+        assert calls == [2, 1]
+
+
 @pytest.mark.parametrize("began", [False, True])
 def test_a_harness_killed_between_answers_blames_none_of_them(monkeypatch, began):
     """The harness says `started k` before answer k runs. Killed before that line (while cleaning up

@@ -188,10 +188,15 @@ def run_harness_batch(
         if k in done:
             out.append(done[k])
             continue
-        if k > 0 and k not in started:
-            # the harness stopped before answer k began (killed while cleaning up after k - 1, where
-            # that answer's daemon could still reach it): k is not to blame; it and the rest run again
-            out += run_harness_batch(batch[k:], s, sandboxed)
+        if k not in started:
+            # the harness stopped before answer k began: k is not to blame. After k - 1 (killed in the
+            # clean-up, where that answer's daemon could still reach it) k and the rest run again; before
+            # the first answer no answer's code had run, so it is the sandbox's failure, never a verdict
+            if k > 0:
+                out += run_harness_batch(batch[k:], s, sandboxed)
+            else:
+                why = f"the sandbox stopped before its first answer ran (exit {r.returncode}, {r.status})"
+                out += [[{"status": "error", "error": why}] * len(t) for _, t in batch]
             break
         # the harness stopped on answer k: no report for it is never a pass; the rest run again
         if r.status == "timeout":
