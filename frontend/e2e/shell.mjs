@@ -60,8 +60,11 @@ export async function openProject(page, name) {
  */
 export async function uploadPromptSet(page, filePath, { name, evalRatio, nearDuplicates = true, timeoutMs = 120_000 } = {}) {
   await page.getByTestId("nav-prompt-sets").click();
+  await page.waitForURL(/\/prompt-sets$/, { timeout: 30_000 });
   const form = page.getByTestId("upload-prompt-set");
-  await form.waitFor();
+  // The form shows once the project query says the caller is a maintainer; on a loaded 2-core CI machine
+  // (a training running beside this step) that request has taken over 15 s.
+  await form.waitFor({ timeout: 60_000 });
   await form.getByTestId("upload-file").setInputFiles(filePath);
   if (name) await form.getByTestId("upload-name").fill(name);
   if ((await form.getByTestId("clean-near-dup").isChecked()) !== nearDuplicates) await form.getByTestId("clean-near-dup").click();

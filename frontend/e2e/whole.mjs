@@ -134,6 +134,8 @@ async function main() {
         await page.screenshot({ path: join(cfg.artifacts, `FAILED-${name}.png`), fullPage: true }).catch(() => {});
         const text = await page.locator("body").innerText({ timeout: 2000 }).catch(() => "");
         log(`page at ${page.url()}:\n${text.slice(0, 2000)}`);
+        // in the result too: CI prints the result line whole but only the tail of the log
+        results[name].page = { url: page.url(), text: text.slice(0, 600) };
       }
     }
   };

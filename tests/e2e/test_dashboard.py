@@ -224,7 +224,12 @@ def test_every_page_in_chromium(server, client, accounts, celery_worker, fake_en
     line = next((x for x in proc.stdout.splitlines() if x.startswith("E2E-RESULT ")), None)
     assert line, out[-5000:]
     results = json.loads(line.removeprefix("E2E-RESULT "))
-    failed = {k: v.get("error") or v.get("why") for k, v in results.items() if v["status"] != "passed"}
+    # a failed step carries the page it was on (url and text), so a CI log says what the browser saw
+    failed = {
+        k: [v.get("error") or v.get("why"), v.get("page")]
+        for k, v in results.items()
+        if v["status"] != "passed"
+    }
     assert not failed, json.dumps(failed, indent=1)[:6000] + "\n" + out[-3000:]  # a skipped step fails too
     assert proc.returncode == 0, out[-3000:]
 
