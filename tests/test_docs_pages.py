@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from backend.runs.stages import STAGES
+from tests.support.spec import api_spec
 
 pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
 
@@ -48,11 +49,9 @@ def test_every_guide_names_an_owner_that_exists():
 
 def test_the_api_page_names_every_resource():
     """Every first path segment under /api and under a project, e.g. `/stage-kinds`, is on the page."""
-    from backend.main import create_app
-
     page = (DOCS / "api.md").read_text()
     segments = set()
-    for path in create_app().openapi()["paths"]:
+    for path in api_spec()["paths"]:
         parts = path.split("/")[2:]  # '', 'api', ...
         segments.add(parts[0])
         if parts[:2] == ["projects", "{project_id}"] and len(parts) > 2:

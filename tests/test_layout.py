@@ -72,6 +72,7 @@ def test_the_check_sees_each_kind_of_import():
     ]
 
 
+@pytest.mark.slow  # a pytest subprocess with the services pointed nowhere
 def test_a_pure_module_runs_with_postgresql_and_redis_unreachable():
     """Port 9 (discard) refuses on loopback: nothing is listening where the conftest is told to look."""
     env = {

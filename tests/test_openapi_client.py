@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.main import create_app
+from tests.support.spec import api_spec
 
 pytestmark = pytest.mark.pure  # no database, broker or worker: `make test-fast` runs it with both down
 
@@ -16,20 +16,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_committed_schema_matches_the_api():
     committed = json.loads((ROOT / "frontend" / "openapi.json").read_text())
-    assert committed == create_app().openapi(), (
+    assert committed == api_spec(), (
         "frontend/openapi.json is stale: run `make client` to regenerate it and the typed client"
     )
 
 
 def test_operation_ids_are_unique_and_present():
-    ops = [op.get("operationId") for path in create_app().openapi()["paths"].values() for op in path.values()]
+    ops = [op.get("operationId") for path in api_spec()["paths"].values() for op in path.values()]
     assert None not in ops and len(ops) == len(set(ops))
 
 
 def test_every_operation_declares_its_error_responses_with_the_error_body():
-    from backend.main import create_app
-
-    spec = create_app().openapi()
+    spec = api_spec()
     missing = []
     for url, ops in spec["paths"].items():
         for method, op in ops.items():

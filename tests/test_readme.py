@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.spec import api_spec
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 DOCS = ROOT / "docs"
@@ -43,10 +45,9 @@ def test_the_readme_links_every_guide():
 
 def test_the_docs_say_what_the_api_does():
     from backend.core.config import Settings
-    from backend.main import create_app
 
     api, cli, runs = ((DOCS / f"{n}.md").read_text() for n in ("api", "cli", "runs"))
-    spec = create_app().openapi()
+    spec = api_spec()
     create_run = spec["paths"]["/api/projects/{project_id}/runs"]["post"]["responses"]
     assert "202" in create_run and "RunDetail" in str(create_run["202"])
     assert "`POST .../runs`) likewise answers 202 with the run" in api

@@ -3,6 +3,8 @@ and a bad recipe file is refused with the field path before anything is stored."
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.env import run_cli, unique
 from tests.support.prompts import MIXED_PROMPTS, seed_prompt_set, write_jsonl
 
@@ -33,6 +35,7 @@ def test_runs_create_from_yaml_runs_the_pipeline(client, accounts, tmp_path, tea
     assert shown.returncode == 0 and "snapshot   succeeded" in shown.stdout + shown.stderr
 
 
+@pytest.mark.slow  # two CLI subprocesses
 def test_a_bad_recipe_file_names_the_field_and_stores_nothing(client, accounts, tmp_path):
     owner = accounts.user()
     pid = accounts.project(owner)

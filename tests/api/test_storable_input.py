@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from backend.main import create_app
 from tests.support.prompts import seed_prompt_set, write_jsonl
+from tests.support.spec import api_spec
 
 BIG = 2**31
 
@@ -83,7 +83,7 @@ def test_ids_past_the_column_range_are_422_with_the_path(client, accounts, owned
 def test_every_integer_a_request_takes_is_bounded():
     """The class behind the examples above: an integer with no maximum in a path, a query or a body
     reaches the database (or a teacher) as whatever the client sent."""
-    spec = create_app().openapi()
+    spec = api_spec()
     comps = spec["components"]["schemas"]
     unbounded: list[str] = []
 

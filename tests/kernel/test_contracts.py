@@ -70,6 +70,7 @@ def test_upserts_and_nul_scrubbing_have_one_home():
     assert offenders == []
 
 
+@pytest.mark.slow  # fresh interpreters import the API and the CLI
 def test_the_api_and_cli_load_without_any_worker_module():
     code = (
         "import sys, backend.main, backend.cli, backend.demo; "

@@ -80,6 +80,7 @@ def test_platform_files_and_environment_are_invisible():
     assert v.status == "passed", v.detail
 
 
+@pytest.mark.slow  # waits out a sandbox timeout
 def test_fork_bomb_is_killed_with_no_process_left():
     bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
     v = code([program(bomb, tests=[{"input": "", "output": ""}])], timeout_s=3, cpu_s=2, max_processes=16)[0]
@@ -87,6 +88,7 @@ def test_fork_bomb_is_killed_with_no_process_left():
     assert live_sandbox_processes() == []
 
 
+@pytest.mark.slow  # waits out a sandbox timeout
 def test_cpu_loop_is_killed():
     v = code([program("while True:\n    pass", tests=[{"input": "", "output": ""}])], timeout_s=20, cpu_s=1)[
         0

@@ -159,6 +159,7 @@ def test_a_hang_with_more_than_a_pipe_buffer_queued_behind_it_is_still_killed():
     assert json.loads(done.stdout.splitlines()[-1]) == ["timeout"] + ["passed"] * 40
 
 
+@pytest.mark.slow  # a fresh interpreter and 41 answers
 def test_a_power_too_big_for_sympy_is_a_timeout_at_once():
     """The Math-Verify#65 family (a power tower sympy would compute exactly) is answered `timeout`
     without running math-verify, instead of taking a worker for the whole timeout; powers sympy

@@ -59,6 +59,7 @@ def test_exact_and_normalised():
     assert run("exact", [Item("x")])[0].status == "reference_unparseable"
 
 
+@pytest.mark.slow  # waits out a regex timeout
 def test_regex_matches_and_is_bounded_by_its_timeout():
     items = [Item("<think>x</think>The code is AB-123."), Item("nothing")]
     assert [v.status for v in run("regex", items, pattern=r"[A-Z]{2}-\d+")] == ["passed", "wrong"]
@@ -67,6 +68,7 @@ def test_regex_matches_and_is_bounded_by_its_timeout():
     assert evil.status == "timeout" and evil.passed is None
 
 
+@pytest.mark.slow  # waits out a regex timeout
 def test_a_catastrophic_regex_is_killed_at_its_timeout_by_the_pool():
     """The `regex` module's own timeout overran a 1 s limit (2.4 s seen); the pool's SIGKILL holds."""
     from workers.verifiers.pool import shared_pool
