@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from backend.core import queue
 from backend.core.config import get_settings
 from backend.core.db import session_scope
+from backend.core.errors import Invalid
 from backend.core.logging import error_text
 from backend.runs import lifecycle
 from backend.runs.chunks import plan_chunks
@@ -111,7 +112,8 @@ class Fanout:
         queued one or one whose task died (no heartbeat for DISTILLERY_STALE_AFTER_S), skipping rows
         other tasks hold locked. None when there is nothing to do: the stage no longer runs, the
         chunk is done, or a live task (fresh heartbeat) is on it. Taking a dead task's chunk counts
-        a lost worker on the stage (past DISTILLERY_MAX_REQUEUES the stage fails)."""
+        a lost worker on the stage (past DISTILLERY_MAX_REQUEUES the stage fails). None too when
+        build refuses the stage's inputs (Invalid): the chunk and the stage are failed with its message."""
         with session_scope() as s:
             stmt = select(StageChunk).with_for_update(skip_locked=chunk_id is None)
             if chunk_id is None:
@@ -153,7 +155,15 @@ class Fanout:
                     lifecycle.settle_chunk(s, chunk=chunk, status=Status.failed, error=stage.error)
                     return None
             lifecycle.claim_chunk(s, chunk=chunk, task_id=task_id, now=now)
-            return build(s, chunk, stage, run)
+            try:
+                return build(s, chunk, stage, run)
+            except Invalid as exc:
+                # The stage's inputs are refused (its teacher deleted since planning, say): no retry
+                # mends that. Rolled back with the claim, the chunk would stay queued and the janitor
+                # would re-send it forever; kept claimed, it fails here and fails the stage with it.
+                refused, claimed = exc, chunk.id
+        self.settle(stage_id, claimed, Status.failed, error_text(str(refused)))  # its message, for people
+        return None
 
     def run_chunk(self, stage_id: int, chunk_id: int, task_id: str | None, build: Build[T], body) -> None:
         """A chunk task whole: claim its chunk, run body(job), settle it as it ended (a cancel seen at a

@@ -315,3 +315,20 @@ def test_a_settled_error_is_scrubbed_and_bounded_at_the_sink(stage_id):
     errors = _stored_errors(stage_id)
     _assert_scrubbed(errors)
     assert all(len(e) <= 4000 for e in errors)
+
+
+def test_a_claim_whose_inputs_are_refused_fails_the_chunk_and_the_stage_at_once(stage_id):
+    """A build that raises a user error (the run's teacher deleted since the stage was planned): a
+    rolled-back claim would leave the chunk queued for the janitor to re-send forever."""
+    from backend.core.errors import Invalid
+
+    def refuse(s, chunk, stage, run):
+        raise Invalid("the run's teacher no longer exists", code="teacher_missing")
+
+    first = _all(stage_id)[0]
+    assert FAN.claim(stage_id, first.id, "t", refuse) is None
+    status, run_status, error, _ = _stage_run(stage_id)
+    assert (status, run_status) == (Status.failed, Status.failed)
+    assert error == "chunk 0: the run's teacher no longer exists"
+    assert [c[4] for c in _chunks(stage_id)] == ["failed", "queued", "queued"]
+    assert FAN.claim(stage_id, None, "t", _ids) is None  # the stage no longer runs: nothing is taken
