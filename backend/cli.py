@@ -181,9 +181,10 @@ def members_add(
 @prompts_app.command("import")
 def prompts_import(
     file: Annotated[
-        Path,
+        str,
         typer.Argument(
-            exists=True, help="JSONL, CSV or Parquet (each may be .gz), or a save_to_disk folder."
+            help="JSONL, CSV or Parquet (each may be .gz), or a save_to_disk folder; with --hub, a hub "
+            "dataset id (openai/gsm8k) or a local dataset repository folder."
         ),
     ],
     project: Annotated[str, typer.Option(help="Project name or id.")],
@@ -199,18 +200,33 @@ def prompts_import(
     ] = None,
     ngram: Annotated[int, typer.Option(help="n-gram size for decontamination.")] = 8,
     eval_ratio: Annotated[float, typer.Option(help="Share of prompts in the eval split.")] = 0.0,
+    hub: Annotated[bool, typer.Option(help="Read FILE with datasets.load_dataset (streamed).")] = False,
+    config: Annotated[str | None, typer.Option(help="With --hub: the dataset's config.")] = None,
+    split: Annotated[str, typer.Option(help="With --hub: the split to import.")] = "train",
+    revision: Annotated[str | None, typer.Option(help="With --hub: a branch, tag or commit.")] = None,
 ) -> None:
-    """Import a prompt file through the same code path as the API, with a progress bar."""
+    """Import a prompt file, or a dataset split (--hub), through the same code path as the API, with a
+    progress bar."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from backend.core.config import get_settings
     from backend.core.db import session_scope
     from backend.core.errors import AppError
     from backend.projects.service import find_project
+    from backend.prompts.hub import HubSource, check_source, write_spec
+    from backend.prompts.importer import HUB
     from backend.prompts.schemas import CleaningOptions, ColumnMapping
     from backend.prompts.search import queue_indexing
     from backend.prompts.service import import_prompt_set
 
     cols = _validated(ColumnMapping, mapping, {"": "--mapping"}) if mapping else None
+    source = (
+        _validated(HubSource, {"dataset": file, "config": config, "split": split, "revision": revision},
+                   {"config": "--config", "split": "--split", "revision": "--revision"})
+        if hub else None
+    )  # fmt: skip
+    if source is None and not Path(file).exists():
+        raise typer.BadParameter(f"{file!r} does not exist (a dataset id? add --hub)", param_hint="FILE")
     opts = _validated(
         CleaningOptions,
         {
@@ -230,24 +246,33 @@ def prompts_import(
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
     ) as bar:
-        task = bar.add_task(f"importing {file.name}: 0 rows")
+        label = source.label() if source else Path(file).name
+        task = bar.add_task(f"importing {label}: 0 rows")
+        spec: Path | None = None
         try:
             with session_scope() as s:
                 try:
                     proj = find_project(s, project)
                 except AppError as exc:
                     raise typer.BadParameter(exc.message, param_hint="--project") from None
+                if source is not None:
+                    try:
+                        check_source(source, project_id=proj.id)
+                    except AppError as exc:
+                        raise typer.BadParameter(exc.message, param_hint="FILE") from None
+                    spec = write_spec(source, project_id=proj.id, dest_dir=get_settings().uploads_dir)
                 pset, report = import_prompt_set(
                     s,
                     project=proj,
                     user=None,
                     name=name,
-                    path=file,
-                    filename=file.name,
+                    path=spec or Path(file),
+                    filename=label,
                     mapping=cols,
                     skip_invalid=skip_invalid,
                     options=opts,
-                    on_progress=lambda n: bar.update(task, description=f"importing {file.name}: {n:,} rows"),
+                    on_progress=lambda n: bar.update(task, description=f"importing {label}: {n:,} rows"),
+                    fmt=HUB if spec else None,
                 )
                 pset_id, version, stored, proj_id = pset.id, pset.version, report.rows_stored, proj.id
         except AppError as exc:
@@ -257,6 +282,9 @@ def prompts_import(
                     f"  row {err['row']}: {err['field'] or '-'}: {err['message']} ({err['reason']})"
                 )
             raise typer.Exit(1) from exc
+        finally:
+            if spec is not None:
+                spec.unlink(missing_ok=True)
     # Committed: the worker fills the set's search rows (PostgreSQL; search scans prompts until then).
     queue_indexing(project_id=proj_id, prompt_set_id=pset_id, user_id=None)
     removed = ", ".join(f"{n:,} {why.replace('_', ' ')}" for why, n in report.removed.items()) or "none"

@@ -155,7 +155,17 @@ class Settings(BaseSettings):
         "before it loads.",
     )
 
-    @field_validator("egress_strict", "model_roots", mode="before")
+    dataset_roots: str | None = Field(
+        None,
+        description="Folders (comma separated; `*`: any) under which a prompt set may be imported from a "
+        "local dataset repository folder (`POST .../prompt-sets/hub` with a path instead of a hub id; "
+        "`datasets.load_dataset` reads one as it reads the Hub). Unset means none in `production` and any "
+        "in `development` and `test`; the same rules as DISTILLERY_MODEL_ROOTS (resolved first; another "
+        "project's folders under the data directory answer 404). Checked when the import is asked for and "
+        "again by the worker before it reads.",
+    )
+
+    @field_validator("egress_strict", "model_roots", "dataset_roots", mode="before")
     @classmethod
     def _empty_is_unset(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v  # `DISTILLERY_EGRESS_STRICT=` in .env

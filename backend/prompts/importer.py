@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.core.config import get_settings
+from backend.prompts import hub
 from backend.prompts.code_tests import BadTests, parse_tests
 from backend.prompts.dedup.hashing import text_hashes, word_hashes
 from backend.prompts.readers import READERS
@@ -340,11 +341,14 @@ def _defines(text: str, name: str) -> bool:
     return True
 
 
+HUB = "hub"  # not a file format: a spec file naming a dataset (backend/prompts/hub.py); never detected
+
+
 def _records(path: Path, fmt: str, report: Report) -> Iterator[tuple[int, dict[str, Any]]]:
     """The file's records, read by its format's reader; an empty file, or one with no rows, fails."""
     if path.is_file() and path.stat().st_size == 0:
         raise ImportFailed("empty_file", "the file is empty")
-    yield from READERS[fmt](path, report)
+    yield from (hub.records if fmt == HUB else READERS[fmt])(path, report)
     if report.rows_read == 0:
         raise ImportFailed("empty_file", "the file has no rows")
 

@@ -260,7 +260,7 @@ def _guard(batches: Iterable[pa.RecordBatch], report: Report, reason: str, what:
         yield batch
 
 
-def _rows(batches: Iterable[pa.RecordBatch], report: Report) -> Records:
+def arrow_records(batches: Iterable[pa.RecordBatch], report: Report) -> Records:
     """The records of each batch as dicts (nested lists and structs as lists and dicts), numbered from 1."""
     for batch in batches:
         names = batch.schema.names
@@ -289,7 +289,9 @@ def _records_parquet(path: Path, report: Report) -> Records:
         raise ImportFailed("not_parquet", f"not a Parquet file: {exc}") from exc
     with pf:
         batches = pf.iter_batches(batch_size=PARQUET_BATCH_ROWS)
-        yield from _rows(_guard(batches, report, "not_parquet", "not a readable Parquet file"), report)
+        yield from arrow_records(
+            _guard(batches, report, "not_parquet", "not a readable Parquet file"), report
+        )
 
 
 def _subdirs(root: Path) -> list[Path]:
@@ -350,7 +352,7 @@ def _shard_batches(files: list[Path], report: Report) -> Iterator[pa.RecordBatch
 
 def _records_hf_disk(path: Path, report: Report) -> Records:
     """A folder written by datasets' Dataset.save_to_disk, read without the datasets package."""
-    yield from _rows(_shard_batches(_data_files(path), report), report)
+    yield from arrow_records(_shard_batches(_data_files(path), report), report)
 
 
 # --- Archives of a save_to_disk folder -----------------------------------------------------------

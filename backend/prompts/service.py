@@ -14,7 +14,7 @@ from backend.core.config import get_settings
 from backend.core.errors import Conflict, Invalid, NotFound
 from backend.projects.models import Project
 from backend.prompts.bulk import PromptWriter
-from backend.prompts.importer import ParsedPrompt, parse_batches
+from backend.prompts.importer import HUB, ParsedPrompt, parse_batches
 from backend.prompts.models import Prompt, PromptSet
 from backend.prompts.parse_process import ParseProcess
 from backend.prompts.pipeline import Cleaner
@@ -122,8 +122,10 @@ def import_prompt_set(
     skip_invalid: bool = False,
     options: CleaningOptions | None = None,
     on_progress: Callable[[int], None] | None = None,
+    fmt: str | None = None,
 ) -> tuple[PromptSet, Report]:
-    """Import a file as a new version of a prompt set, cleaned on the way in.
+    """Import a file as a new version of a prompt set, cleaned on the way in. `fmt` is told only for
+    what no file name can say (importer.HUB: the file names a dataset to read); else it is detected.
 
     Atomic unless skip_invalid: any rejected row aborts the import and nothing is stored.
     """
@@ -144,7 +146,7 @@ def import_prompt_set(
     writer = PromptWriter(session, pset.id)
     gc_was = _pause_gc()
     try:
-        fmt = detect_format(path, filename)
+        fmt = fmt or detect_format(path, filename)
         if writer.postgres and path.is_file() and path.stat().st_size >= _parse_process_min_bytes():
             _import_in_two_processes(
                 path, fmt, mapping, options, skip_invalid, cleaner, writer, report, on_progress
@@ -159,7 +161,8 @@ def import_prompt_set(
         writer.close()
     except ImportFailed as exc:
         writer.abort(exc)
-        fields = [{"path": "file", "message": exc.message, "type": exc.reason, "row": exc.row}]
+        where = "dataset" if fmt == HUB else "file"
+        fields = [{"path": where, "message": exc.message, "type": exc.reason, "row": exc.row}]
         raise Invalid(f"{filename}: {exc.message}", code=exc.reason, fields=fields) from exc
     except BaseException as exc:
         writer.abort(exc)

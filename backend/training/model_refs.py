@@ -14,44 +14,13 @@ folders change between the two; the worker's check is the one that holds.
 
 from __future__ import annotations
 
-import os
-import re
-from pathlib import Path
-
 from sqlalchemy.orm import Session
 
 from backend.core.config import get_settings
 from backend.core.errors import Invalid, NotFound
+from backend.core.local_paths import HUB_ID, Where, is_local_path, locate
 
 ARTIFACT = "artifact:"
-# the hub's own rule for repo ids: an optional namespace, a name; letters, digits, - _ .
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}(/[\w.-]{1,96})?$")
-# data-directory folders holding one subfolder per project (the second path part is the project id)
-_PROJECT_ZONES = frozenset({"training", "snapshots", "uploads"})
-
-
-def is_local_path(ref: str) -> bool:
-    """A path, not a hub id: what transformers itself would load from disk (it tries the folder first),
-    and anything a hub id cannot be (absolute, ./, ~, two slashes, a backslash)."""
-    if ref.startswith(("/", ".", "~")) or "\\" in ref or ref.count("/") > 1:
-        return True
-    return os.path.exists(ref)
-
-
-def allowed_roots() -> list[Path] | None:
-    """The administrator's folders; None: any folder (development and test, when unset)."""
-    s = get_settings()
-    raw = s.model_roots
-    if raw is None:
-        raw = "" if s.environment == "production" else "*"
-    parts = [p.strip() for p in raw.split(",") if p.strip()]
-    if "*" in parts:
-        return None
-    return [Path(os.path.realpath(os.path.expanduser(p))) for p in parts]
-
-
-def _under(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
 
 
 def resolve_model(session: Session, project_id: int, ref: str, *, field: str) -> str:
@@ -67,20 +36,13 @@ def resolve_model(session: Session, project_id: int, ref: str, *, field: str) ->
             raise _not_found(field, f"model {ref} not found")
         return art.path
     if not is_local_path(ref):
-        if not _HUB_ID.match(ref):
+        if not HUB_ID.match(ref):
             raise _invalid(field, f"{ref[:100]!r} is neither a hub id (owner/name), artifact:<id> nor a path")
         return ref
-    real = Path(os.path.realpath(os.path.expanduser(ref)))  # symlinks followed: the folder actually read
-    data = Path(os.path.realpath(get_settings().data_dir))
-    if _under(real, data):
-        parts = real.relative_to(data).parts
-        if len(parts) >= 1 and parts[0] in _PROJECT_ZONES:
-            if len(parts) >= 2 and parts[0] == "training" and parts[1] == str(project_id):
-                return str(real)  # this project's own training output, named by path
-            # another project's folder answers as its id would: not found, and nothing about it
-            raise _not_found(field, "model path not found")
-    roots = allowed_roots()
-    if roots is not None and not any(_under(real, r) for r in roots):
+    real, where = locate(ref, project_id=project_id, roots=get_settings().model_roots)
+    if where is Where.foreign:  # another project's folder answers as its id would: not found
+        raise _not_found(field, "model path not found")
+    if where is Where.outside:
         raise _invalid(
             field,
             "local model paths must lie under a folder the administrator allows (DISTILLERY_MODEL_ROOTS); "

@@ -53,6 +53,34 @@ def test_cli_import_reports_bad_rows_and_stores_nothing(client, accounts, tmp_pa
     assert unknown.returncode != 0 and "no project 'no-such-project'" in unknown.stderr
 
 
+@pytest.mark.slow  # the CLI in processes of its own
+def test_cli_import_reads_a_dataset_split_with_hub(client, accounts, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    repo = tmp_path / "repo"
+    (repo / "data").mkdir(parents=True)
+    rows = [{"problem": f"What is {i}*3?", "solution": f"\\boxed{{{3 * i}}}"} for i in range(7)]
+    pq.write_table(pa.Table.from_pylist(rows), repo / "data" / "test-00000-of-00001.parquet")
+    done = _cli(
+        "prompts", "import", str(repo), "--hub", "--split", "test", "--project", str(pid), "--name", "h"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "7 prompts stored" in done.stderr
+    sets = client.get(f"/api/projects/{pid}/prompt-sets", headers=owner["headers"]).json()
+    assert [(s["name"], s["prompt_count"], s["source"]) for s in sets] == [("h", 7, f"hub:{repo} (test)")]
+    offline = _cli("prompts", "import", "openai/gsm8k", "--hub", "--project", str(pid), "--name", "g")
+    assert offline.returncode == 1 and "HF_HUB_OFFLINE is set" in offline.stderr
+    missing = _cli("prompts", "import", "openai/gsm8k", "--project", str(pid), "--name", "g")  # no --hub
+    assert missing.returncode == 2 and "add --hub" in missing.stderr
+    assert len(client.get(f"/api/projects/{pid}/prompt-sets", headers=owner["headers"]).json()) == 1
+    from backend.core.config import get_settings
+
+    assert not list(get_settings().uploads_dir.glob("*.hub.json"))  # the spec files are gone
+
+
 def test_import_job_reports_progress_and_deletes_the_upload(client, accounts, importer, tmp_path):
     from backend.core.config import get_settings
 

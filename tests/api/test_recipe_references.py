@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from backend.core import local_paths
 from backend.core.config import Settings, get_settings
 from backend.core.db import session_scope
 from backend.core.errors import NotFound
@@ -146,7 +147,8 @@ def roots(monkeypatch):
     def use(value: str | None) -> None:
         s = Settings(environment="production", secret_key="x" * 32, data_dir=get_settings().data_dir,
                      model_roots=value)  # fmt: skip
-        monkeypatch.setattr(model_refs, "get_settings", lambda: s)
+        for module in (model_refs, local_paths):  # the rule (local_paths) and its model use
+            monkeypatch.setattr(module, "get_settings", lambda: s)
 
     return use
 

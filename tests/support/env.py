@@ -55,6 +55,8 @@ TEST_ENV = {
     # API tests leave runs queued with no worker on purpose; the shared worker's janitor must not send
     # them again later in the suite (tests/workers/test_queued_resend.py sets its own bound)
     "DISTILLERY_QUEUED_RESEND_AFTER_S": "86400",
+    # no hub at run time: a hub id is read from the local cache or fails at once, never after retries
+    "HF_HUB_OFFLINE": "1",
 }
 os.environ.update(TEST_ENV)
 

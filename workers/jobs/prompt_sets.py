@@ -1,4 +1,5 @@
-"""Prompt-set jobs: import a file as a new version (atomically), or clean a version into a new one."""
+"""Prompt-set jobs: import a file or a dataset as a new version (atomically), or clean a version into a
+new one."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from backend.core.db import session_scope
 from backend.jobs.kinds import JOBS
 from backend.projects.models import Project
 from backend.prompts import service
+from backend.prompts.importer import HUB
 from backend.prompts.schemas import CleaningOptions, ColumnMapping, PromptSetOut
 from backend.prompts.search import queue_indexing
 from backend.users.models import User
@@ -42,6 +44,7 @@ def import_prompts(ctx: JobContext) -> dict[str, Any]:
                 skip_invalid=p.get("skip_invalid", False),
                 options=CleaningOptions.model_validate(p.get("options") or {}),
                 on_progress=ctx.progress if side_writes_allowed() else None,
+                fmt=HUB if p.get("hub") else None,  # only the hub route sets it: a file never reads as one
             )
             out: dict[str, Any] = {
                 "prompt_set": PromptSetOut.model_validate(pset).model_dump(mode="json"),

@@ -6,7 +6,7 @@ from pathlib import Path as FsPath
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 
 from backend.api.deps import Maintainer, SessionDep, Viewer
@@ -17,6 +17,7 @@ from backend.core.pagination import Page, keyset
 from backend.jobs.schemas import JobOut
 from backend.jobs.service import submit_job
 from backend.prompts import service
+from backend.prompts.hub import HubSource, check_source, write_spec
 from backend.prompts.models import Prompt
 from backend.prompts.schemas import CleaningOptions, ColumnMapping, PromptOut, PromptSetOut
 from backend.prompts.synthesis import SynthesisOptions
@@ -116,6 +117,46 @@ def import_prompt_set(
         "mapping": cols.model_dump() if cols else None,
         "skip_invalid": skip_invalid,
         "options": opts.model_dump(),
+    }
+    try:
+        job = submit_job(
+            session, project=access.project, kind="prompt_import", params=params, user_id=access.user.id
+        )
+    except BaseException:
+        path.unlink(missing_ok=True)  # no job will ever read it
+        raise
+    return JobOut.model_validate(job)
+
+
+class HubImportIn(HubSource):
+    """A dataset split to import as a new version of a prompt set (as an upload would be)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    mapping: ColumnMapping | None = None
+    skip_invalid: bool = False
+    options: CleaningOptions = Field(default_factory=CleaningOptions)
+
+
+@router.post("/hub", operation_id="importPromptSetFromHub", status_code=status.HTTP_202_ACCEPTED)
+def import_from_hub(session: SessionDep, access: Maintainer, body: HubImportIn) -> JobOut:
+    """Import a split of a Hub dataset (or of a local dataset repository folder) as a new version of a
+    prompt set, as a job: the same mapping, validation, cleaning, atomicity and report as a file upload.
+    Streamed; HF_HUB_OFFLINE is honoured (offline, only cached datasets and local folders are read)."""
+    source = HubSource.model_validate(body.model_dump(include=set(HubSource.model_fields)))
+    check_source(source, project_id=access.project.id)  # 422/404 now; the worker checks again
+    if body.options.decontaminate_against is not None:
+        service.get_prompt_set(
+            session, project=access.project, prompt_set_id=body.options.decontaminate_against
+        )
+    path = write_spec(source, project_id=access.project.id, dest_dir=get_settings().uploads_dir)
+    params = {
+        "path": str(path.resolve()),
+        "filename": source.label(),
+        "hub": True,
+        "name": body.name,
+        "mapping": body.mapping.model_dump() if body.mapping else None,
+        "skip_invalid": body.skip_invalid,
+        "options": body.options.model_dump(),
     }
     try:
         job = submit_job(

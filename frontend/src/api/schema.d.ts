@@ -425,6 +425,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/prompt-sets/hub": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import From Hub
+         * @description Import a split of a Hub dataset (or of a local dataset repository folder) as a new version of a
+         *     prompt set, as a job: the same mapping, validation, cleaning, atomicity and report as a file upload.
+         *     Streamed; HF_HUB_OFFLINE is honoured (offline, only cached datasets and local folders are read).
+         */
+        post: operations["importPromptSetFromHub"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/prompt-sets/{prompt_set_id}": {
         parameters: {
             query?: never;
@@ -1549,6 +1571,48 @@ export interface components {
              */
             split_seed?: string;
         };
+        /**
+         * ColumnMapping
+         * @description Which columns hold what. None means 'recognise the usual layouts' (GSM8K, MATH, chat messages,
+         *     HumanEval); an empty string means the file has no such column, so no usual name is looked for.
+         */
+        ColumnMapping: {
+            /**
+             * Prompt
+             * @description Column with the prompt text, or chat messages.
+             */
+            prompt?: string | null;
+            /**
+             * System
+             * @description Column with an optional system prompt.
+             */
+            system?: string | null;
+            /**
+             * Reference
+             * @description Column with the reference answer.
+             */
+            reference?: string | null;
+            /**
+             * Tests
+             * @description Column with the code verifier's tests (stored as the prompt's meta.tests): stdin/stdout pairs [{"input", "output"}] or {"inputs": [..], "outputs": [..]}, asserts {"asserts": [..]}, a list of assert strings, one string of test code, or {"check": code, "entry_point": name}. Default: tests, or test beside an entry_point column.
+             */
+            tests?: string | null;
+            /**
+             * Entry Point
+             * @description Column with the name of the function the tests call (HumanEval): test code becomes {"check": code, "entry_point": name}, run as check(name). Default: entry_point.
+             */
+            entry_point?: string | null;
+            /**
+             * Id
+             * @description Column with the row's own id, kept as meta.id. Default: id, task_id.
+             */
+            id?: string | null;
+            /**
+             * Metadata
+             * @description Columns kept as metadata; default: the rest.
+             */
+            metadata?: string[] | null;
+        };
         /** Comparison */
         Comparison: {
             /**
@@ -2606,6 +2670,42 @@ export interface components {
              * @description The first 240 characters of the prompt.
              */
             prompt_preview: string | null;
+        };
+        /**
+         * HubImportIn
+         * @description A dataset split to import as a new version of a prompt set (as an upload would be).
+         */
+        HubImportIn: {
+            /**
+             * Dataset
+             * @description A hub id (`openai/gsm8k`), or a local dataset repository folder under DISTILLERY_DATASET_ROOTS (read by `datasets.load_dataset` the same way).
+             */
+            dataset: string;
+            /**
+             * Config
+             * @description The dataset's config (`main`), if it has several.
+             */
+            config?: string | null;
+            /**
+             * Split
+             * @description The split to import (`train`, `test`).
+             * @default train
+             */
+            split?: string;
+            /**
+             * Revision
+             * @description A branch, tag or commit; default: main.
+             */
+            revision?: string | null;
+            /** Name */
+            name: string;
+            mapping?: components["schemas"]["ColumnMapping"] | null;
+            /**
+             * Skip Invalid
+             * @default false
+             */
+            skip_invalid?: boolean;
+            options?: components["schemas"]["CleaningOptions"];
         };
         /** InvitationCreate */
         InvitationCreate: {
@@ -8023,6 +8123,104 @@ export interface operations {
         requestBody: {
             content: {
                 "multipart/form-data": components["schemas"]["Body_importPromptSet"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    importPromptSetFromHub: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HubImportIn"];
             };
         };
         responses: {

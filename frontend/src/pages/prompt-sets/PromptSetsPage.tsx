@@ -5,13 +5,13 @@ import { ApiError, errorMessage } from "../../api/errors";
 import { uploadForm, type UploadProgress } from "../../api/upload";
 import { ProgressBar } from "../../components/ProgressBar";
 import { formatNumber, formatTime, isFinished } from "../../lib/format";
-import { jobReport, useJob, type Job } from "../../lib/jobs";
+import { useJob, type Job } from "../../lib/jobs";
 import { atLeast } from "../../lib/roles";
 import { CleaningFields, DEFAULT_CLEANING, type CleaningOptions, type PromptSet } from "./CleaningFields";
 import { ColumnMappingFields } from "./ColumnMappingFields";
 import { baseName, mappingField, peekFile, suggestMapping, type Mapping, type Peek } from "./columns";
-import { ImportReportView } from "./ImportReportView";
-import { JobProgress } from "./JobProgress";
+import { HubImport } from "./HubImport";
+import { ImportJobResult } from "./ImportJobResult";
 import "./promptSets.css";
 import { keys, projectQuery, promptSetsQuery } from "../../api/queries";
 
@@ -31,7 +31,12 @@ export function PromptSetsPage({ projectId }: { projectId: number }) {
   return (
     <>
       <h1>Prompt sets</h1>
-      {atLeast(project.data?.role, "maintainer") && <UploadPromptSet projectId={projectId} sets={sets.data ?? []} />}
+      {atLeast(project.data?.role, "maintainer") && (
+        <>
+          <UploadPromptSet projectId={projectId} sets={sets.data ?? []} />
+          <HubImport projectId={projectId} sets={sets.data ?? []} />
+        </>
+      )}
       <section className="card">
         <h2>Versions</h2>
         {sets.isPending && <p className="muted">Loading prompt sets…</p>}
@@ -158,8 +163,6 @@ export function UploadPromptSet({ projectId, sets }: { projectId: number; sets: 
     // The new version shows up in the list (and in other pages' pickers) once the job is done.
     if (status === "succeeded") void queryClient.invalidateQueries({ queryKey: keys.promptSets(projectId) });
   }, [status, projectId, queryClient]);
-  const report = jobReport(job.data);
-  const created = (job.data?.result as { prompt_set?: PromptSet } | undefined)?.prompt_set;
   const busy = upload.isPending || (jobId !== null && !finished);
 
   const submit = (e: FormEvent) => {
@@ -242,25 +245,7 @@ export function UploadPromptSet({ projectId, sets }: { projectId: number; sets: 
           {errorMessage(upload.error)}
         </p>
       )}
-      {jobId !== null && (
-        <div className="import-result" data-testid="import-result" data-job-status={job.data?.status}>
-          <JobProgress job={job.data} error={job.error} label="Import" />
-          {report && <ImportReportView report={report} />}
-          {created && (
-            <p>
-              Imported{" "}
-              <Link
-                to="/projects/$projectId/prompt-sets/$promptSetId"
-                params={{ projectId, promptSetId: created.id }}
-                data-testid="imported-link"
-              >
-                {created.name} v{created.version}
-              </Link>{" "}
-              with {formatNumber(created.prompt_count)} prompts.
-            </p>
-          )}
-        </div>
-      )}
+      {jobId !== null && <ImportJobResult projectId={projectId} job={job.data} error={job.error} />}
     </section>
   );
 }
