@@ -155,6 +155,13 @@ class Settings(BaseSettings):
         "before it loads.",
     )
 
+    batch_poll_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="How often a rollout in batch mode asks the provider how its batch is doing (each "
+        "poll also checks for a cancel).",
+    )
     dataset_roots: str | None = Field(
         None,
         description="Folders (comma separated; `*`: any) under which a prompt set may be imported from a "

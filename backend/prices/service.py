@@ -51,6 +51,13 @@ class Quote:
             + gpu_seconds * self.gpu_hour / 3600
         )
 
+    def batched(self, share: float) -> Quote:
+        """The token prices of a provider's batch API: `share` of the online ones (GPU time is ours)."""
+        return Quote(
+            self.input_per_m * share, self.output_per_m * share, self.gpu_hour,
+            f"{self.source}, batch at {share:g} of it",
+        )  # fmt: skip
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "input_per_m": self.input_per_m,
@@ -58,6 +65,15 @@ class Quote:
             "gpu_hour": self.gpu_hour,
             "source": self.source,
         }
+
+
+def rollout_quote(session: Session, *, teacher: Teacher, settings: Any) -> Quote | None:
+    """What a rollout with these RolloutSettings pays: quote_for, at the batch share in batch mode. The
+    estimate and the stage's cost both read it, so they agree."""
+    quote = quote_for(session, teacher=teacher)
+    if quote is not None and settings.mode == "batch":
+        return quote.batched(settings.batch_price_share)
+    return quote
 
 
 def quote_for(session: Session, *, teacher: Teacher) -> Quote | None:

@@ -18,7 +18,7 @@ import math
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.prices.service import provider_of, quote_for
+from backend.prices.service import provider_of, rollout_quote
 from backend.prompts.models import Prompt, PromptSet
 from backend.rollouts.metrics import split_filter
 from backend.rollouts.requests import resolve_max_tokens
@@ -130,7 +130,9 @@ def estimate(
     )
     if startup:
         basis.append(f"time: plus {startup:.0f} s for the worker to start vLLM ({startup_why})")
-    quote = quote_for(session, teacher=teacher)
+    quote = rollout_quote(session, teacher=teacher, settings=settings)
+    if settings.mode == "batch":
+        basis.append("time: batch mode; the provider answers within its 24-hour window, often sooner")
     cost = None
     if quote is not None:
         gpu_s = seconds

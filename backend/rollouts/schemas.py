@@ -46,6 +46,20 @@ class RolloutSettings(BaseModel):
         "unset: only when every attempt failed. A stage below it succeeds and says how many failed.",
     )
     use_cache: bool = Field(True, description="Re-use identical earlier generations instead of paying twice.")
+    mode: Literal["online", "batch"] = Field(
+        "online",
+        description="online: requests as they go. batch: each chunk's requests as one provider batch in the "
+        "OpenAI shape (upload, create, poll, read the output and error files; 24-hour window), for an "
+        "openai_compat teacher whose provider serves /v1/batches (OpenAI, Together...): about half the "
+        "price, results within the window. Submitted exactly once across worker restarts.",
+    )
+    batch_price_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Batch mode: the batch price as a share of the teacher's online price (OpenAI and "
+        "Together bill batches at half); the estimate and the stage's cost use it.",
+    )
     stop_when_verified: int | None = Field(
         None,
         ge=1,
@@ -60,9 +74,13 @@ class RolloutSettings(BaseModel):
 
 def check_adaptive(recipe) -> list[str]:
     """Cross-stage rule of the rollout (the registry's recipe check): adaptive sampling verifies with
-    the filter stage's verifiers, so that stage must be in the recipe."""
+    the filter stage's verifiers, so that stage must be in the recipe; and it decides as attempts
+    arrive, which a batch (all its answers at once, hours later) cannot serve."""
     r = recipe.rollout
     adaptive = r.stop_when_verified is not None or r.stop_after_failures is not None
+    if adaptive and r.mode == "batch":
+        return ["rollout.mode: adaptive sampling stops a prompt as its attempts arrive; a batch answers "
+                "every request at once: use mode online, or unset stop_when_verified"]  # fmt: skip
     if adaptive and "filter" not in recipe.stages:
         return ["rollout.stop_when_verified: adaptive sampling verifies with the filter stage's verifiers; "
                 "add 'filter' to stages"]  # fmt: skip

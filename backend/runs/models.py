@@ -110,3 +110,5 @@ class StageChunk(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
     counters: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    # a rollout chunk's provider batch in batch mode (workers/teachers/openai_batch.py): nonce, file, batch id
+    batch: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)

@@ -57,6 +57,7 @@ TEST_ENV = {
     "DISTILLERY_QUEUED_RESEND_AFTER_S": "86400",
     # no hub at run time: a hub id is read from the local cache or fails at once, never after retries
     "HF_HUB_OFFLINE": "1",
+    "DISTILLERY_BATCH_POLL_S": "0.1",  # a fake provider batch ends after a few polls
 }
 os.environ.update(TEST_ENV)
 

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from backend.core.egress import PROVIDER_SAYS
+
 _OPEN, _CLOSE = "<think>", "</think>"
 _THINK = re.compile(r"^\s*<think>(.*?)(?:</think>\s*|$)", re.S)
 
@@ -79,7 +81,8 @@ class Completion:
         """The failure's kind without its counts, for grouping: 'http 429', 'timeout', 'empty content'."""
         if self.error is None:
             return None
-        return self.error.split(" after ")[0].split(":")[0].strip()
+        # without what a provider said (kept in `error`, shown to maintainers): one group per status
+        return self.error.split(" after ")[0].split(PROVIDER_SAYS)[0].split(":")[0].strip()
 
 
 @dataclass

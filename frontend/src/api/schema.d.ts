@@ -4118,6 +4118,19 @@ export interface components {
              */
             use_cache?: boolean;
             /**
+             * Mode
+             * @description online: requests as they go. batch: each chunk's requests as one provider batch in the OpenAI shape (upload, create, poll, read the output and error files; 24-hour window), for an openai_compat teacher whose provider serves /v1/batches (OpenAI, Together...): about half the price, results within the window. Submitted exactly once across worker restarts.
+             * @default online
+             * @enum {string}
+             */
+            mode?: "online" | "batch";
+            /**
+             * Batch Price Share
+             * @description Batch mode: the batch price as a share of the teacher's online price (OpenAI and Together bill batches at half); the estimate and the stage's cost use it.
+             * @default 0.5
+             */
+            batch_price_share?: number;
+            /**
              * Stop When Verified
              * @description Adaptive sampling: verify attempts as they arrive (with the recipe's filter verifiers) and stop sampling a prompt once this many passed. Needs the filter stage.
              */

@@ -20,6 +20,7 @@ from backend.runs.models import StageChunk, Status
 from workers.keepalive import beating, chunks_held
 from workers.progress import Cancelled
 from workers.stages.rollout.adaptive import generate_adaptive
+from workers.stages.rollout.batch import batch_client
 from workers.stages.rollout.fanout import FANOUT
 from workers.stages.rollout.job import ChunkJob, build_job, sampling_of
 from workers.stages.rollout.writer import GenerationWriter, Row
@@ -148,8 +149,10 @@ async def _drive(first: ChunkJob, task_id: str | None) -> None:
         max_retries=settings.max_retries,
         timeout_s=settings.timeout_s,
     )
-    # In-process generate runs one batch at a time: nothing to overlap there.
-    overlap = first.teacher.backend != "transformers_local"
+    # In-process generate runs one batch at a time, and a provider batch is one submission per chunk
+    # (other chunks' tasks submit theirs): nothing to overlap there.
+    overlap = first.teacher.backend != "transformers_local" and settings.mode == "online"
+    batches: list = []
     outstanding = Outstanding()
     active: dict[asyncio.Task, ChunkJob] = {}
     more, stop = overlap, False
@@ -160,7 +163,10 @@ async def _drive(first: ChunkJob, task_id: str | None) -> None:
         except Exception as exc:  # noqa: BLE001 - recorded on the chunk and the stage
             await asyncio.to_thread(FANOUT.settle, job.stage_id, job.chunk_id, Status.failed, _why(exc))
             raise
-        if job.verifiers is None:
+        if job.settings.mode == "batch":
+            batches.append(own := batch_client(job))
+            work = _generate(job, requests, writer, own, outstanding)
+        elif job.verifiers is None:
             work = _generate(job, requests, writer, backend, outstanding)
         else:
             work = generate_adaptive(
@@ -203,6 +209,8 @@ async def _drive(first: ChunkJob, task_id: str | None) -> None:
             task.cancel()
         await asyncio.gather(*active, return_exceptions=True)
         await backend.aclose()
+        for own in batches:
+            await own.aclose()
 
 
 def _why(exc: BaseException) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from backend.core.errors import Invalid
-from backend.prices.service import Quote, quote_for
+from backend.prices.service import Quote, rollout_quote
 from backend.prompts.models import Prompt
 from backend.rollouts.metrics import split_filter
 from backend.rollouts.requests import cache_prefix, resolved
@@ -66,6 +66,12 @@ def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> Chunk
         raise Invalid("the run's teacher no longer exists", code="teacher_missing")
     # max_tokens decided (auto)
     settings = resolved(settings_for("rollout", run.recipe, RolloutSettings), teacher)
+    if settings.mode == "batch" and not (teacher.backend == "openai_compat" and teacher.base_url):
+        raise Invalid(
+            f"rollout.mode batch needs an openai_compat teacher whose provider serves /v1/batches; "
+            f"{teacher.name!r} is {teacher.backend}",
+            code="batch_needs_api_teacher",
+        )
     return ChunkJob(
         stage_id=stage.id,
         chunk_id=chunk.id,
@@ -74,7 +80,7 @@ def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> Chunk
         settings=settings,
         teacher=teacher_spec(teacher),
         cache_prefix=cache_prefix(project_id=run.project_id, teacher=teacher, settings=settings),
-        quote=quote_for(s, teacher=teacher),
+        quote=rollout_quote(s, teacher=teacher, settings=settings),
         first=chunk.first_position,
         last=chunk.last_position,
         prompt_set_id=run.prompt_set_id,
