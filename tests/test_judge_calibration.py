@@ -80,7 +80,9 @@ def test_thresholds_and_coverage_at_target_precision():
 def test_too_few_labels_says_so():
     report = calibrate(_pairs()[:10], pass_score=5)
     assert report["status"] == "too_few_labels" and report["thresholds"] is None
-    assert "more attempts go to review" in report["message"]
+    assert (
+        "10 random human labels" in report["message"] and "calibration needs 30: 20 more" in report["message"]
+    )
 
 
 def test_krippendorff_alpha_and_kappa_by_hand():

@@ -43,7 +43,13 @@ def _start(client, h, pid, pset, tid, jid, stages, **review):
         "rollout": {"n": 2, "max_tokens": 64, "chunk_size": 2, "use_cache": False},
         "filter": {"verifiers": {"verifiers": [{"name": "math", "settings": {"timeout_s": 10}}]}},
         "judge": {"teacher_id": jid, "chunk_size": 2},
-        "review": {"sample_share": 0, "uncalibrated_share": 0, "overlap_share": 0, **review},
+        # judge rejects routed too (off by default), so the queue has enough to exercise
+        "review": {
+            "audit": {"share": 0, "uncalibrated_share": 0},
+            "overlap_share": 0,
+            "judge_rejected": {"route": True},
+            **review,
+        },  # fmt: skip
     }
     r = client.post(f"/api/projects/{pid}/runs", headers=h, json={"name": unique("run"), "recipe": recipe})
     assert r.status_code == 202, r.text
@@ -171,6 +177,7 @@ def test_judge_review_snapshot_end_to_end(worker_database, client, accounts, tmp
     j2 = wait_run(client, h, pid, rid2)["summary"]["judge"]
     assert j2["cached"] == 8 and j2["cost_usd"] == 0 and j2["judged"] == 8
 
-    # the reviewers' labels reach calibration (3 labels: too few to set thresholds)
+    # the reviewers' labels reach calibration's basis, but the router picked them: none is counted
     cal = client.get(f"/api/projects/{pid}/rubrics/1/calibration", headers=viewer["headers"]).json()
-    assert cal["labels"] == 3 and cal["status"] == "too_few_labels"
+    assert cal["labels"] == 0 and cal["status"] == "too_few_labels"
+    assert cal["basis"]["picked"] == 3 and cal["basis"]["random"] == 0
