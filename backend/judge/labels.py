@@ -60,6 +60,16 @@ class LabelSet:
     by_reason: dict[str, int]
 
 
+PICKED_TEXT = {
+    "disagreement": "disagreements",
+    "judge_unsure": "an unsure judge",
+    "judge_unparseable": "judge replies without a score",
+    "reference_unparseable": "unparseable references",
+    "judge_rejected": "judge rejects",
+    "sampled_accept": "the accepted-only sample of older runs",
+}
+
+
 def _n(count: int, what: str) -> str:
     return f"{count} label{'' if count == 1 else 's'} {what}"
 
@@ -73,10 +83,10 @@ def basis_text(by_reason: dict[str, int]) -> str:
     text = "figures rest on " + " and ".join(counted)
     picked = sorted((n, why) for why, n in by_reason.items() if not is_random(why))
     if picked:
-        parts = [_n(n, f"from {why.replace('_', ' ')}") for n, why in sorted(picked, key=lambda p: p[1])]
+        parts = [_n(n, f"from {PICKED_TEXT.get(why, why)}") for n, why in sorted(picked, key=lambda p: p[1])]
         total = sum(n for n, _ in picked)
         verb = "is" if total == 1 else "are"
-        text += f"; {', '.join(parts)} {verb} not counted because the router picked them"
+        text += f"; {', '.join(parts)} {verb} not counted because they were picked"
     return text
 
 

@@ -134,8 +134,8 @@ def test_calibration_counts_only_the_random_audit_labels(client, accounts):
         {"audit": 40, "disagreement": 48},
     )
     assert basis["text"] == (
-        "figures rest on 40 labels from a random audit sample; 48 labels from disagreement are not "
-        "counted because the router picked them"
+        "figures rest on 40 labels from a random audit sample; 48 labels from disagreements are not "
+        "counted because they were picked"
     )
     # the picked labels alone would say the judge is always wrong: reported apart, never the headline
     assert report["picked"]["accuracy"] == 0.0 and report["picked"]["kappa"] < 0

@@ -44,7 +44,7 @@ const calibrated = {
     random: 40,
     picked: 48,
     by_reason: { audit: 40, disagreement: 48 },
-    text: "figures rest on 40 labels from a random audit sample; 48 labels from disagreement are not counted because the router picked them",
+    text: "figures rest on 40 labels from a random audit sample; 48 labels from disagreements are not counted because they were picked",
   },
   picked: { ...agreement(5, 0), labels: 48, accuracy: 0, kappa: -0.8 },
   curve: [
@@ -112,7 +112,7 @@ describe("JudgePage", () => {
     expect(screen.getByTestId("calibration-curve")).toBeInTheDocument();
     // what the figures rest on, in words; the picked labels apart, never as the headline
     expect(screen.getByTestId("calibration-basis")).toHaveTextContent(
-      "Figures rest on 40 labels from a random audit sample; 48 labels from disagreement are not counted because the router picked them.",
+      "Figures rest on 40 labels from a random audit sample; 48 labels from disagreements are not counted because they were picked.",
     );
     expect(screen.getByTestId("at-pass-accuracy")).toHaveTextContent("85.0%");
     expect(within(screen.getByTestId("calibration-picked")).getByTestId("picked-kappa")).toHaveTextContent("-0.800");
