@@ -80,7 +80,9 @@ def test_thresholds_and_coverage_at_target_precision():
 def test_too_few_labels_says_so():
     report = calibrate(_pairs()[:10], pass_score=5)
     assert report["status"] == "too_few_labels" and report["thresholds"] is None
-    assert "more attempts go to review" in report["message"]
+    assert (
+        "10 random human labels" in report["message"] and "calibration needs 30: 20 more" in report["message"]
+    )
 
 
 def test_krippendorff_alpha_and_kappa_by_hand():
@@ -111,3 +113,16 @@ def test_curve_per_threshold_by_hand():
     points = curve([Pair(None, True), Pair(2, True), Pair(2, False)])
     assert points == [{"threshold": 2.0, "accepted": 2, "precision": 0.5, "recall": 0.5, "coverage": 0.6667}]
     assert curve([]) == [] and calibrate(_pairs()[:10], pass_score=5)["curve"][-1]["threshold"] == 5.0
+
+
+def test_the_basis_in_words_counts_random_labels_and_names_the_picked_ones():
+    from backend.judge.labels import basis_text, is_random
+
+    assert is_random("audit") and is_random("import") and not is_random("disagreement")
+    assert not is_random("sampled_accept")  # the accepted-only sample of older runs: not uniform
+    assert basis_text({"audit": 1}) == "figures rest on 1 label from a random audit sample"
+    assert basis_text({"import": 12, "judge_unsure": 3, "disagreement": 1}) == (
+        "figures rest on 12 labels imported; 1 label from disagreements, 3 labels from an unsure judge "
+        "are not counted because they were picked"
+    )
+    assert basis_text({}) == "figures rest on 0 labels from a random audit sample"

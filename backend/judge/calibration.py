@@ -133,8 +133,9 @@ def calibrate(pairs: list[Pair], *, pass_score: float, target: float = 0.95, see
             "status": "too_few_labels",
             "thresholds": None,
             "coverage": None,
-            "message": f"{len(pairs)} human labels; calibration needs {MIN_LABELS}: more attempts "
-            "go to review until then",
+            "message": f"{len(pairs)} random human labels (the review's audit sample, imports); "
+            f"calibration needs {MIN_LABELS}: {MIN_LABELS - len(pairs)} more. Until then the audit draws "
+            "its larger share (review.audit.uncalibrated_share)",
         }
     accept, reject = choose_thresholds(pairs, target)
     if accept is None:

@@ -1,11 +1,13 @@
-"""Human labels for calibration: read per generation (majority of people, a tie is a reject), and
-imported from JSONL or CSV files of generation ids."""
+"""Human labels for calibration: read per generation (majority of people, a tie is a reject) with how
+they reached people (a random audit, an import, or a reason the router picked them for), and imported
+from JSONL or CSV files of generation ids."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import cache
 
 import orjson
@@ -16,7 +18,8 @@ from backend.core.db import dialect_insert
 from backend.core.errors import Invalid
 from backend.judge.calibration import Pair
 from backend.judge.models import Rubric
-from backend.reviews.models import HumanLabel
+from backend.reviews.models import HumanLabel, ReviewTask
+from backend.reviews.routing import RANDOM_REASONS
 from backend.runs.models import Run
 from backend.samples.models import Generation, Verdict
 
@@ -25,20 +28,78 @@ _FALSE = {"reject", "rejected", "false", "0", "no", "fail"}
 MAX_ROWS = 1_000_000
 
 
-def consensus(session: Session, *, project_id: int) -> dict[int, bool]:
+def consensus(session: Session, *, project_id: int) -> dict[int, tuple[bool, str]]:
+    """Per labelled generation: the people's majority, and how it came to them: the reason of its review
+    task (backend/reviews/routing.py REASONS), or `import` for a label only imported."""
     votes: dict[int, list[bool]] = defaultdict(list)
-    for gid, accepted in session.execute(
-        select(HumanLabel.generation_id, HumanLabel.accepted).where(HumanLabel.project_id == project_id)
-    ):
+    basis: dict[int, str] = {}
+    rows = session.execute(
+        select(HumanLabel.generation_id, HumanLabel.accepted, HumanLabel.source, ReviewTask.reason)
+        .outerjoin(
+            ReviewTask,
+            (ReviewTask.generation_id == HumanLabel.generation_id) & (ReviewTask.slot == 0),
+        )
+        .where(HumanLabel.project_id == project_id)
+    )
+    for gid, accepted, source, reason in rows:
         votes[gid].append(accepted)
-    return {gid: sum(v) * 2 > len(v) for gid, v in votes.items()}
+        if source == "review" or gid not in basis:
+            basis[gid] = (reason or "review") if source == "review" else basis.get(gid, "import")
+    return {gid: (sum(v) * 2 > len(v), basis[gid]) for gid, v in votes.items()}
 
 
-def pairs_for(session: Session, *, rubric: Rubric) -> list[Pair]:
-    """(judge score, human label) for every labelled generation this rubric version judged."""
+@dataclass(frozen=True)
+class LabelSet:
+    """A judge version's labelled attempts, split by how they reached people. Only `pairs` (drawn at
+    random: the review's audit, and imports, whose sample the importer chose) are fit to measure the
+    judge; `picked` are what the router chose because the machines disagreed or doubted, which says
+    little of the judge on the attempts nobody looked at."""
+
+    pairs: list[Pair]
+    picked: list[Pair]
+    by_reason: dict[str, int]
+
+
+PICKED_TEXT = {
+    "disagreement": "disagreements",
+    "judge_unsure": "an unsure judge",
+    "judge_unparseable": "judge replies without a score",
+    "reference_unparseable": "unparseable references",
+    "judge_rejected": "judge rejects",
+    "sampled_accept": "the accepted-only sample of older runs",
+}
+
+
+def _n(count: int, what: str) -> str:
+    return f"{count} label{'' if count == 1 else 's'} {what}"
+
+
+def basis_text(by_reason: dict[str, int]) -> str:
+    """What the figures rest on, in words: the random labels counted and the picked ones left out."""
+    audit, imported = by_reason.get("audit", 0), by_reason.get("import", 0)
+    counted = [_n(audit, "from a random audit sample")] if audit or not imported else []
+    if imported:
+        counted.append(_n(imported, "imported"))
+    text = "figures rest on " + " and ".join(counted)
+    picked = sorted((n, why) for why, n in by_reason.items() if not is_random(why))
+    if picked:
+        parts = [_n(n, f"from {PICKED_TEXT.get(why, why)}") for n, why in sorted(picked, key=lambda p: p[1])]
+        total = sum(n for n, _ in picked)
+        verb = "is" if total == 1 else "are"
+        text += f"; {', '.join(parts)} {verb} not counted because they were picked"
+    return text
+
+
+def is_random(basis: str) -> bool:
+    return basis in RANDOM_REASONS or basis == "import"
+
+
+def pairs_for(session: Session, *, rubric: Rubric) -> LabelSet:
+    """(judge score, human label) for every labelled generation this rubric version judged, random and
+    picked apart."""
     labels = consensus(session, project_id=rubric.project_id)
     if not labels:
-        return []
+        return LabelSet([], [], {})
     rows = session.execute(
         select(Verdict.generation_id, Verdict.score)
         .join(Run, Run.id == Verdict.run_id)
@@ -54,7 +115,12 @@ def pairs_for(session: Session, *, rubric: Rubric) -> list[Pair]:
     for gid, score in rows:
         if gid in labels:
             seen.setdefault(gid, score)
-    return [Pair(score, labels[gid]) for gid, score in seen.items()]
+    out = LabelSet([], [], {})
+    for gid, score in seen.items():
+        human, basis = labels[gid]
+        (out.pairs if is_random(basis) else out.picked).append(Pair(score, human))
+        out.by_reason[basis] = out.by_reason.get(basis, 0) + 1
+    return out
 
 
 def _label(value: object, where: str) -> bool:

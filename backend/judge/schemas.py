@@ -151,6 +151,17 @@ class CalibrationThresholds(BaseModel):
     reject: float
 
 
+class LabelBasis(BaseModel):
+    """Which labels the figures rest on."""
+
+    random: int = Field(description="Labels drawn at random (the review's audit, imports): the figures' own.")
+    picked: int = Field(description="Labels of attempts the router picked (disagreements, ...): not counted.")
+    by_reason: dict[str, int] = Field(
+        description="Labelled attempts by how they reached people: a review reason, or `import`."
+    )
+    text: str = Field(description="The same in words, for the judge page.")
+
+
 class CalibrationOut(BaseModel):
     rubric_version: int
     status: Literal["calibrated", "too_few_labels", "target_unreachable"]
@@ -163,3 +174,9 @@ class CalibrationOut(BaseModel):
     thresholds: CalibrationThresholds | None
     coverage: float | None = Field(description="Share of labelled attempts the thresholds decide.")
     curve: list[CurvePoint] = Field(description="Precision, recall and coverage per threshold, lowest first.")
+    basis: LabelBasis
+    picked: AgreementOut | None = Field(
+        None,
+        description="Agreement at pass_score on the picked labels only: a biased sample (the router chose "
+        "them for disagreeing or doubt), never the judge's accuracy.",
+    )

@@ -5,27 +5,100 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class RouteRule(BaseModel):
+    """Whether one reason sends attempts to people, and at most how many (the tighter cap wins)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    route: bool = Field(True, description="Send attempts with this reason to review.")
+    max_items: int | None = Field(
+        None, ge=0, le=10_000_000, description="At most this many items for this reason; None: no cap."
+    )
+    max_share: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="At most this share of the run's attempts for this reason; None: no cap.",
+    )
+
+
+class AuditRule(BaseModel):
+    """The random audit: a uniform sample of every attempt, whatever the machines said of it. Its labels
+    are the only review labels calibration counts, since the router did not pick them."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    share: float = Field(0.05, ge=0, le=1, description="Share of all attempts drawn at random (seeded).")
+    uncalibrated_share: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="The share instead while the judge has too few random labels to be calibrated.",
+    )
+    max_items: int | None = Field(
+        None, ge=0, le=10_000_000, description="At most this many audit items; None: no cap."
+    )
+    max_share: float | None = Field(
+        None, ge=0, le=1, description="At most this share of the run's attempts; None: no cap."
+    )
 
 
 class ReviewSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    sample_share: float = Field(
-        0.05,
-        ge=0,
-        le=1,
-        description="Share of accepted attempts sent to review (seeded), to keep measuring precision.",
+    disagreement: RouteRule = Field(
+        RouteRule(route=True),
+        description="A verifier and the judge disagree on the attempt.",
     )
-    uncalibrated_share: float = Field(
-        0.2, ge=0, le=1, description="The share instead, while the judge has too few labels to be calibrated."
+    judge_unsure: RouteRule = Field(
+        RouteRule(route=True),
+        description="The judge's score lies between its thresholds, or within unsure_margin of accept.",
+    )
+    unsure_margin: float = Field(
+        0,
+        ge=0,
+        le=1_000_000,
+        description="A judge score this close to the accept threshold also counts as unsure (0: the "
+        "judge's own unsure band only).",
+    )
+    judge_unparseable: RouteRule = Field(
+        RouteRule(route=True),
+        description="The judge's reply held no score and no verifier decided the attempt.",
+    )
+    reference_unparseable: RouteRule = Field(
+        RouteRule(route=True),
+        description="A verifier could not parse the reference (and no other verifier decided the attempt).",
+    )
+    judge_rejected: RouteRule = Field(
+        RouteRule(route=False),
+        description="The judge rejected the attempt and no verifier disagrees (a verifier agreeing or "
+        "none deciding): off by default, nobody needs to confirm a reject both sides agree on.",
+    )
+    audit: AuditRule = Field(
+        AuditRule(), description="A uniform random sample of all attempts (calibration's labels)."
     )
     overlap_share: float = Field(0.1, ge=0, le=1, description="Share of items two reviewers each decide.")
-    seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the sampled and overlap shares.")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the audit draw, the caps and the overlap.")
     lease_s: int = Field(
         600, ge=10, le=86_400, description="How long a claimed item stays a reviewer's without a heartbeat."
     )
     max_items: int = Field(1_000_000, ge=0, le=10_000_000, description="At most this many items are routed.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_shares(cls, data: Any) -> Any:
+        # recipes stored before the audit (runs to re-queue, saved YAML) named its shares at the top
+        if isinstance(data, dict) and ("sample_share" in data or "uncalibrated_share" in data):
+            data = dict(data)
+            audit = dict(data.get("audit") or {})
+            for old, new in (("sample_share", "share"), ("uncalibrated_share", "uncalibrated_share")):
+                if old in data:
+                    audit.setdefault(new, data.pop(old))
+            data["audit"] = audit
+        return data
 
 
 class ReviewSummary(BaseModel):
@@ -120,3 +193,26 @@ class QueueOut(BaseModel):
     pairs: list[PairAgreement]
     alpha: float | None
     reviewers: list[ReviewerStats]
+
+
+class ReasonLoad(BaseModel):
+    reason: str = Field(description="A routing reason (backend/reviews/routing.py).")
+    routed: bool = Field(description="Switched on in the recipe.")
+    expected: int | None = Field(
+        description="Items expected for it: known before the run for the audit (its share of the attempts, "
+        "capped); None where it depends on what the judge and the verifiers will say."
+    )
+    at_most: int = Field(description="Its most items: its cap, else every attempt; 0 when switched off.")
+
+
+class ReviewLoad(BaseModel):
+    """The review queue a recipe would fill, from its settings and the number of attempts."""
+
+    reasons: list[ReasonLoad]
+    expected: int = Field(description="Items known to come (the audit's).")
+    at_most: int = Field(description="The most items the caps and max_items allow.")
+    tasks_per_item: float = Field(description="Slots per item on average (1 + overlap_share).")
+    calibrated: bool = Field(
+        description="Whether the judge is calibrated now (the audit's share depends on it)."
+    )
+    basis: list[str] = Field(description="How each figure was worked out.")

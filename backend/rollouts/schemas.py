@@ -4,6 +4,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.reviews.schemas import ReviewLoad
+
 
 class RolloutSettings(BaseModel):
     """How the teacher is sampled, and how the work is cut up. Part of a run's frozen recipe."""
@@ -141,3 +143,6 @@ class RolloutEstimate(BaseModel):
     )
     price: dict[str, float | str] | None
     basis: list[str] = Field(description="How each figure was estimated.")
+    review: ReviewLoad | None = Field(
+        None, description="The review queue the recipe would fill (recipes with a review stage)."
+    )

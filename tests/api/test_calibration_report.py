@@ -73,3 +73,70 @@ def test_calibration_report_with_curve_and_too_few_labels(client, accounts, tmp_
     assert r.status_code == 422 and r.json()["error"]["message"].startswith("line 2: not JSON")
     r = client.post(f"/api/projects/{pid}/labels/import", headers=viewer["headers"], files=files)
     assert r.status_code == 403
+
+
+def _review_labels(pid: int, user_id: int, rid: int, labelled: list[tuple[int, bool, str]]) -> None:
+    """Review decisions as the queue leaves them: a task with its reason and the person's label."""
+    from backend.core.db import session_scope
+    from backend.reviews.models import HumanLabel, ReviewTask
+
+    with session_scope() as s:
+        for gid, human, why in labelled:
+            s.add(ReviewTask(run_id=rid, generation_id=gid, slot=0, reason=why, state="done"))
+            s.add(
+                HumanLabel(
+                    project_id=pid, generation_id=gid, user_id=user_id, accepted=human, source="review"
+                )
+            )
+
+
+def _run_of(gid: int) -> int:
+    from backend.core.db import session_scope
+    from backend.samples.models import Generation
+
+    with session_scope() as s:
+        return s.get_one(Generation, gid).run_id
+
+
+def test_calibration_counts_only_the_random_audit_labels(client, accounts):
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    h = owner["headers"]
+    assert client.post(f"/api/projects/{pid}/rubrics", headers=h, json=RUBRIC).status_code == 201
+    # audit: 20 at 5 and 20 at 1, people agree with the judge on 36 of the 40
+    audit_scores = [5.0] * 20 + [1.0] * 20
+    audit_human = [True] * 18 + [False] * 2 + [False] * 18 + [True] * 2
+    # disagreements: 24 at 5 and 24 at 1, people say the opposite every time (the router picked them)
+    picked_scores = [5.0] * 24 + [1.0] * 24
+    picked_human = [False] * 24 + [True] * 24
+    gids = _judged_run(pid, audit_scores + picked_scores)
+    rid = _run_of(gids[0])
+    url = f"/api/projects/{pid}/rubrics/1/calibration"
+
+    audit = [(g, hu, "audit") for g, hu in zip(gids[:40], audit_human, strict=True)]
+    picked = [(g, hu, "disagreement") for g, hu in zip(gids[40:], picked_human, strict=True)]
+    _review_labels(pid, owner["id"], rid, audit[:10] + picked)
+    few = client.get(url, headers=h).json()
+    # 58 labels in all, yet only the 10 random ones count: too few, and it says how many more
+    assert few["status"] == "too_few_labels" and few["labels"] == 10
+    assert "10 random human labels" in few["message"] and "calibration needs 30: 20 more" in few["message"]
+    assert few["basis"]["by_reason"] == {"audit": 10, "disagreement": 48}
+
+    _review_labels(pid, owner["id"], rid, audit[10:])
+    report = client.get(url, headers=h).json()
+    at = report["at_pass_score"]
+    assert report["labels"] == 40 and at["accuracy"] == 0.9 and at["kappa"] == 0.8
+    assert at["confusion"] == {"true_accept": 18, "false_accept": 2, "false_reject": 2, "true_reject": 18}
+    basis = report["basis"]
+    assert (basis["random"], basis["picked"], basis["by_reason"]) == (
+        40,
+        48,
+        {"audit": 40, "disagreement": 48},
+    )
+    assert basis["text"] == (
+        "figures rest on 40 labels from a random audit sample; 48 labels from disagreements are not "
+        "counted because they were picked"
+    )
+    # the picked labels alone would say the judge is always wrong: reported apart, never the headline
+    assert report["picked"]["accuracy"] == 0.0 and report["picked"]["kappa"] < 0
+    assert report["picked"]["labels"] == 48

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from backend.rollouts.estimate import DEFAULT_TOKENS_PER_S, VLLM_STARTUP_S
-from tests.support.factories import make_generations, make_run
+from tests.support.factories import make_generations, make_run, make_verdicts
 from tests.support.teachers import make_teacher, post_estimate
 
 
@@ -119,3 +119,85 @@ def test_max_tokens_is_auto_by_default_and_the_estimate_says_which_it_used(clien
     with session_scope() as s:  # the teacher's own setting wins over the probe's reading
         s.get(Teacher, r1).probe = {"measured_at": "2026-01-01T00:00:00Z", "context_length": 131072}
     assert post_estimate(client, h, pid, pset, r1, n=1)["max_tokens"] == 32768
+
+
+def test_the_review_load_per_reason_comes_from_the_settings_and_the_attempts(client, project):
+    h, pid, pset = project
+    tid = make_teacher(client, h, pid, backend="openai_compat", model="m", base_url="http://10.0.0.9/v1")
+    recipe = {
+        "prompt_set_id": pset,
+        "teacher_id": tid,
+        "stages": ["rollout", "filter", "review"],
+        "rollout": {"n": 4, "max_tokens": 10},
+        "filter": {"verifiers": {"verifiers": [{"name": "math"}]}},
+        "review": {
+            "audit": {"share": 0.05, "uncalibrated_share": 0.25},
+            "disagreement": {"max_items": 5},
+            "judge_unsure": {"max_share": 0.1},
+            "judge_unparseable": {"route": False},
+            "overlap_share": 0.5,
+        },
+    }
+    r = client.post(f"/api/projects/{pid}/runs/estimate", headers=h, json=recipe)
+    assert r.status_code == 200, r.text
+    load = r.json()["review"]
+    assert r.json()["attempts"] == 40 and load["calibrated"] is False  # no judge: the uncalibrated share
+    by = {x["reason"]: x for x in load["reasons"]}
+    assert by["audit"]["expected"] == 10 and by["audit"]["routed"]  # 25% of 40
+    assert (by["disagreement"]["at_most"], by["judge_unsure"]["at_most"]) == (5, 4)  # 5 items; 10% of 40
+    assert by["judge_unparseable"] == {"reason": "judge_unparseable", "routed": False, "expected": None,
+                                       "at_most": 0}  # fmt: skip
+    # both-reject is off by default; an uncapped reason may take every attempt
+    assert not by["judge_rejected"]["routed"] and by["reference_unparseable"]["at_most"] == 40
+    assert load["expected"] == 10 and load["at_most"] == 40 and load["tasks_per_item"] == 1.5
+    assert any("25% of 40 attempts drawn at random" in b for b in load["basis"])
+    # capped harder by max_items; no review stage, no load
+    recipe["review"]["max_items"] = 7
+    load = client.post(f"/api/projects/{pid}/runs/estimate", headers=h, json=recipe).json()["review"]
+    assert load["at_most"] == 7 and {x["reason"]: x for x in load["reasons"]}["audit"]["expected"] == 7
+    assert post_estimate(client, h, pid, pset, tid, n=1)["review"] is None
+    # a bad setting names its field
+    recipe["review"]["disagreement"] = {"max_share": 2}
+    r = client.post(f"/api/projects/{pid}/runs/estimate", headers=h, json=recipe)
+    assert r.status_code == 422 and "review.disagreement.max_share" in r.text
+
+
+def test_the_audit_draws_its_calibrated_share_once_random_labels_calibrate_the_judge(client, project):
+    from backend.core.db import session_scope
+    from backend.reviews.models import HumanLabel, ReviewTask
+
+    h, pid, pset = project
+    tid = make_teacher(client, h, pid, backend="openai_compat", model="m", base_url="http://10.0.0.9/v1")
+    rubric = {"template": "{answer}", "scale_min": 1, "scale_max": 5}
+    assert client.post(f"/api/projects/{pid}/rubrics", headers=h, json=rubric).status_code == 201
+    recipe = {
+        "prompt_set_id": pset,
+        "teacher_id": tid,
+        "stages": ["rollout", "judge", "review"],
+        "rollout": {"n": 10, "max_tokens": 10},
+        "review": {"audit": {"share": 0.1, "uncalibrated_share": 0.5}},
+    }
+
+    def audit_expected() -> tuple[bool, int]:
+        r = client.post(f"/api/projects/{pid}/runs/estimate", headers=h, json=recipe)
+        assert r.status_code == 200, r.text
+        load = r.json()["review"]
+        return load["calibrated"], {x["reason"]: x for x in load["reasons"]}["audit"]["expected"]
+
+    assert audit_expected() == (False, 50)  # 100 attempts, no labels yet: the uncalibrated share
+    # 40 random audit labels on which the judge (score 5 or 1) is right: calibrated
+    with session_scope() as s:
+        run = make_run(s, project_id=pid, prompt_set_id=pset, status="succeeded")
+        gids = make_generations(s, run, 40, content="x")
+        make_verdicts(s, run, gids, each=lambda k: {"score": 5.0 if k % 2 else 1.0, "passed": bool(k % 2)})
+        for k, g in enumerate(gids):
+            s.add(ReviewTask(run_id=run.id, generation_id=g, slot=0, reason="audit", state="done"))
+            s.add(
+                HumanLabel(
+                    project_id=pid, generation_id=g, user_id=None, accepted=bool(k % 2), source="review"
+                )
+            )
+    assert audit_expected() == (True, 10)
+    # thresholds set in the recipe are not calibration's: the larger share again
+    recipe["judge"] = {"accept_threshold": 4}
+    assert audit_expected() == (False, 50)

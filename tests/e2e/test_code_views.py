@@ -89,7 +89,7 @@ def _seed(accounts, tmp_path: Path) -> dict:
         route(
             s,
             run_id=run.id,
-            pages=lambda: [[(gid, "sampled_accept")]],
+            pages=lambda: [[(gid, "audit")]],
             settings=ReviewSettings(overlap_share=0, seed=1),
         )
         return {"owner": owner, "project_id": pid, "run_id": run.id, "generation_id": gid}

@@ -139,7 +139,12 @@ def _judged_run(client, h, pid, pset, endpoints, secret) -> int:
         "rollout": {"n": 2, "max_tokens": 64, "use_cache": False},
         "filter": {"verifiers": {"verifiers": [{"name": "math", "settings": {"timeout_s": 10}}]}},
         "judge": {"teacher_id": ids[1]},
-        "review": {"sample_share": 0, "uncalibrated_share": 0, "overlap_share": 0},
+        # judge rejects routed on purpose: the keyboard step below reviews one
+        "review": {
+            "audit": {"share": 0, "uncalibrated_share": 0},
+            "overlap_share": 0,
+            "judge_rejected": {"route": True},
+        },  # fmt: skip
     }
     r = client.post(f"/api/projects/{pid}/runs", headers=h, json={"name": "judged", "recipe": recipe})
     assert r.status_code == 202, r.text

@@ -43,7 +43,13 @@ def _start(client, h, pid, pset, tid, jid, stages, **review):
         "rollout": {"n": 2, "max_tokens": 64, "chunk_size": 2, "use_cache": False},
         "filter": {"verifiers": {"verifiers": [{"name": "math", "settings": {"timeout_s": 10}}]}},
         "judge": {"teacher_id": jid, "chunk_size": 2},
-        "review": {"sample_share": 0, "uncalibrated_share": 0, "overlap_share": 0, **review},
+        # judge rejects routed too (off by default), so the queue has enough to exercise
+        "review": {
+            "audit": {"share": 0, "uncalibrated_share": 0},
+            "overlap_share": 0,
+            "judge_rejected": {"route": True},
+            **review,
+        },  # fmt: skip
     }
     r = client.post(f"/api/projects/{pid}/runs", headers=h, json={"name": unique("run"), "recipe": recipe})
     assert r.status_code == 202, r.text
@@ -85,9 +91,10 @@ def test_judge_review_snapshot_end_to_end(worker_database, client, accounts, tmp
     assert client.post(f"{base}/claim", headers=viewer["headers"]).status_code == 403
     assert client.post(f"{base}/claim", headers=stranger["headers"]).status_code == 404
     q = client.get(base, headers=viewer["headers"]).json()
-    # ref 7: the verifier and the judge disagree on both attempts; ref 42 and the bad reference: the
-    # judge rejected attempt 1 ("7"); the bad reference's attempt 0 the judge accepted.
-    assert q["by_reason"] == {"disagreement": 2, "judge_rejected": 3, "reference_unparseable": 1}
+    # ref 7: the verifier and the judge disagree on both attempts; ref 42: the judge rejected attempt 1
+    # ("7") and the verifier agrees; the bad reference: no verifier could decide, a data defect people
+    # see whatever the judge said (it rejected one attempt, accepted the other)
+    assert q["by_reason"] == {"disagreement": 2, "judge_rejected": 2, "reference_unparseable": 2}
 
     first = client.post(f"{base}/claim", headers=rev["headers"]).json()
     assert first["item"]["reason"] == "disagreement" and first["left"] == 6
@@ -171,6 +178,15 @@ def test_judge_review_snapshot_end_to_end(worker_database, client, accounts, tmp
     j2 = wait_run(client, h, pid, rid2)["summary"]["judge"]
     assert j2["cached"] == 8 and j2["cost_usd"] == 0 and j2["judged"] == 8
 
-    # the reviewers' labels reach calibration (3 labels: too few to set thresholds)
+    # the reviewers' labels reach calibration's basis, but the router picked them: none is counted
     cal = client.get(f"/api/projects/{pid}/rubrics/1/calibration", headers=viewer["headers"]).json()
-    assert cal["labels"] == 3 and cal["status"] == "too_few_labels"
+    assert cal["labels"] == 0 and cal["status"] == "too_few_labels"
+    assert cal["basis"]["picked"] == 3 and cal["basis"]["random"] == 0
+
+    # by default a reject the verifier and the judge agree on goes to nobody
+    rid3 = _start(client, h, pid, pset, tid, jid, ["rollout", "filter", "judge", "review"],
+                  judge_rejected={"route": False})  # fmt: skip
+    wait_stage(client, h, pid, rid3, "review", "running")
+    q3 = client.get(f"/api/projects/{pid}/runs/{rid3}/review", headers=h).json()
+    assert q3["by_reason"] == {"disagreement": 2, "reference_unparseable": 2}
+    assert client.post(f"/api/projects/{pid}/runs/{rid3}/review/close", headers=h).json() == {"closed": 4}

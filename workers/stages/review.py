@@ -1,4 +1,5 @@
-"""The review stage: route the run's doubtful attempts into its human review queue, then wait.
+"""The review stage: route what only people can settle, and a random audit, into the run's human review
+queue, then wait.
 
 The stage task only fills the queue and returns DEFERRED; the API completes the stage
 (backend/reviews/summary.finish_if_drained) once the queue is drained or a maintainer closes it.
@@ -24,12 +25,18 @@ def fill_queue(ctx: StageContext):
         run = s.get_one(Run, ctx.run_id)
         judge = (run.summary or {}).get("judge") or {}
         version = str(judge["rubric_version"]) if judge else None
-        calibrated = (judge.get("thresholds") or {}).get("source") == "calibrated"
+        thresholds = judge.get("thresholds") or {}
+        calibrated = thresholds.get("source") == "calibrated"
         route(
             s,
             run_id=run.id,
             pages=lambda: reason_pages(
-                s, run_id=run.id, judge_version=version, settings=settings, calibrated=calibrated
+                s,
+                run_id=run.id,
+                judge_version=version,
+                settings=settings,
+                calibrated=calibrated,
+                accept=thresholds.get("accept"),
             ),
             settings=settings,
         )

@@ -9,8 +9,8 @@ from fastapi import APIRouter, File, Path, Query, UploadFile, status
 from backend.api.deps import Maintainer, SessionDep, Viewer
 from backend.core.errors import TooLarge
 from backend.judge import labels, service
-from backend.judge.calibration import calibrate
-from backend.judge.schemas import CalibrationOut, RubricIn, RubricOut
+from backend.judge.calibration import agreement, calibrate
+from backend.judge.schemas import CalibrationOut, LabelBasis, RubricIn, RubricOut
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["judge"])
 Version = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -49,12 +49,21 @@ def calibration(
     """This judge version against the project's human labels: accuracy, Cohen's kappa, precision and
     recall of accept with bootstrap 95% intervals, the confusion table, and the thresholds that reach
     the target precision with their coverage, and the precision/recall/coverage curve over thresholds;
-    too few labels says so."""
+    too few labels says so. The figures rest on randomly drawn labels only (the review's audit sample,
+    imports); labels of attempts the router picked are counted in `basis` and measured apart in
+    `picked`, never in the headline."""
     rubric = service.get_rubric(session, project_id=access.project.id, version=version)
-    pairs = labels.pairs_for(session, rubric=rubric)
+    found = labels.pairs_for(session, rubric=rubric)
     return CalibrationOut(
         rubric_version=rubric.version,
-        **calibrate(pairs, pass_score=rubric.pass_score, target=target_precision, seed=seed),
+        **calibrate(found.pairs, pass_score=rubric.pass_score, target=target_precision, seed=seed),
+        basis=LabelBasis(
+            random=len(found.pairs),
+            picked=len(found.picked),
+            by_reason=found.by_reason,
+            text=labels.basis_text(found.by_reason),
+        ),
+        picked=agreement(found.picked, rubric.pass_score, seed=seed) if found.picked else None,
     )
 
 

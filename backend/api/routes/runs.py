@@ -11,8 +11,11 @@ from backend.core.errors import Invalid
 from backend.core.ids import BigPathId, PathId
 from backend.core.pagination import Page
 from backend.datasets import export
+from backend.judge.schemas import JudgeSettings
 from backend.prompts.models import Prompt
 from backend.prompts.service import get_prompt_set
+from backend.reviews.load import judge_calibrated, review_load
+from backend.reviews.schemas import ReviewSettings
 from backend.rollouts.estimate import estimate
 from backend.rollouts.schemas import RolloutEstimate, RolloutSettings
 from backend.runs import lifecycle, service
@@ -105,7 +108,8 @@ def requeue_run(session: SessionDep, access: Maintainer, run_id: RunId) -> RunDe
 
 @router.post("/runs/estimate", operation_id="estimateRollout")
 def estimate_rollout(session: SessionDep, access: Viewer, recipe: Recipe) -> RolloutEstimate:
-    """Tokens, cost and time a recipe's rollout would take, before launching it."""
+    """Tokens, cost and time a recipe's rollout would take, before launching it; with a review stage,
+    the review load per reason (`review`)."""
     if recipe.teacher_id is None:
         raise Invalid(
             "an estimate needs teacher_id",
@@ -113,13 +117,20 @@ def estimate_rollout(session: SessionDep, access: Viewer, recipe: Recipe) -> Rol
         )
     pset = get_prompt_set(session, project=access.project, prompt_set_id=recipe.prompt_set_id)
     teacher = get_teacher(session, project=access.project, teacher_id=recipe.teacher_id)
-    return estimate(
+    out = estimate(
         session,
         project_id=access.project.id,
         prompt_set=pset,
         teacher=teacher,
         settings=recipe.settings_of("rollout", RolloutSettings),
     )
+    if "review" in recipe.stages:
+        judge = recipe.settings_of("judge", JudgeSettings) if "judge" in recipe.stages else None
+        calibrated = judge_calibrated(session, project_id=access.project.id, judge=judge)
+        out.review = review_load(
+            recipe.settings_of("review", ReviewSettings), attempts=out.attempts, calibrated=calibrated
+        )
+    return out
 
 
 VerifierName = Annotated[

@@ -637,7 +637,8 @@ export interface paths {
         put?: never;
         /**
          * Estimate Rollout
-         * @description Tokens, cost and time a recipe's rollout would take, before launching it.
+         * @description Tokens, cost and time a recipe's rollout would take, before launching it; with a review stage,
+         *     the review load per reason (`review`).
          */
         post: operations["estimateRollout"];
         delete?: never;
@@ -1079,7 +1080,9 @@ export interface paths {
          * @description This judge version against the project's human labels: accuracy, Cohen's kappa, precision and
          *     recall of accept with bootstrap 95% intervals, the confusion table, and the thresholds that reach
          *     the target precision with their coverage, and the precision/recall/coverage curve over thresholds;
-         *     too few labels says so.
+         *     too few labels says so. The figures rest on randomly drawn labels only (the review's audit sample,
+         *     imports); labels of attempts the router picked are counted in `basis` and measured apart in
+         *     `picked`, never in the headline.
          */
         get: operations["getCalibration"];
         put?: never;
@@ -1396,6 +1399,35 @@ export interface components {
             /** Revoked At */
             revoked_at: string | null;
         };
+        /**
+         * AuditRule
+         * @description The random audit: a uniform sample of every attempt, whatever the machines said of it. Its labels
+         *     are the only review labels calibration counts, since the router did not pick them.
+         */
+        AuditRule: {
+            /**
+             * Share
+             * @description Share of all attempts drawn at random (seeded).
+             * @default 0.05
+             */
+            share?: number;
+            /**
+             * Uncalibrated Share
+             * @description The share instead while the judge has too few random labels to be calibrated.
+             * @default 0.2
+             */
+            uncalibrated_share?: number;
+            /**
+             * Max Items
+             * @description At most this many audit items; None: no cap.
+             */
+            max_items?: number | null;
+            /**
+             * Max Share
+             * @description At most this share of the run's attempts; None: no cap.
+             */
+            max_share?: number | null;
+        };
         /** Body_importLabels */
         Body_importLabels: {
             /**
@@ -1464,6 +1496,9 @@ export interface components {
              * @description Precision, recall and coverage per threshold, lowest first.
              */
             curve: components["schemas"]["CurvePoint"][];
+            basis: components["schemas"]["LabelBasis"];
+            /** @description Agreement at pass_score on the picked labels only: a biased sample (the router chose them for disagreeing or doubt), never the judge's accuracy. */
+            picked?: components["schemas"]["AgreementOut"] | null;
         };
         /** CalibrationThresholds */
         CalibrationThresholds: {
@@ -3013,6 +3048,34 @@ export interface components {
                 [key: string]: number;
             };
         };
+        /**
+         * LabelBasis
+         * @description Which labels the figures rest on.
+         */
+        LabelBasis: {
+            /**
+             * Random
+             * @description Labels drawn at random (the review's audit, imports): the figures' own.
+             */
+            random: number;
+            /**
+             * Picked
+             * @description Labels of attempts the router picked (disagreements, ...): not counted.
+             */
+            picked: number;
+            /**
+             * By Reason
+             * @description Labelled attempts by how they reached people: a review reason, or `import`.
+             */
+            by_reason: {
+                [key: string]: number;
+            };
+            /**
+             * Text
+             * @description The same in words, for the judge page.
+             */
+            text: string;
+        };
         /** LengthHistogram */
         LengthHistogram: {
             /**
@@ -3731,6 +3794,29 @@ export interface components {
             /** Reviewers */
             reviewers: components["schemas"]["ReviewerStats"][];
         };
+        /** ReasonLoad */
+        ReasonLoad: {
+            /**
+             * Reason
+             * @description A routing reason (backend/reviews/routing.py).
+             */
+            reason: string;
+            /**
+             * Routed
+             * @description Switched on in the recipe.
+             */
+            routed: boolean;
+            /**
+             * Expected
+             * @description Items expected for it: known before the run for the audit (its share of the attempts, capped); None where it depends on what the judge and the verifiers will say.
+             */
+            expected: number | null;
+            /**
+             * At Most
+             * @description Its most items: its cap, else every attempt; 0 when switched off.
+             */
+            at_most: number;
+        };
         /**
          * Recipe
          * @description Everything a run needs; stored whole with the run so any number can be traced to it. Each stage
@@ -3828,20 +3914,90 @@ export interface components {
              */
             matched_text?: string | null;
         };
+        /**
+         * ReviewLoad
+         * @description The review queue a recipe would fill, from its settings and the number of attempts.
+         */
+        ReviewLoad: {
+            /** Reasons */
+            reasons: components["schemas"]["ReasonLoad"][];
+            /**
+             * Expected
+             * @description Items known to come (the audit's).
+             */
+            expected: number;
+            /**
+             * At Most
+             * @description The most items the caps and max_items allow.
+             */
+            at_most: number;
+            /**
+             * Tasks Per Item
+             * @description Slots per item on average (1 + overlap_share).
+             */
+            tasks_per_item: number;
+            /**
+             * Calibrated
+             * @description Whether the judge is calibrated now (the audit's share depends on it).
+             */
+            calibrated: boolean;
+            /**
+             * Basis
+             * @description How each figure was worked out.
+             */
+            basis: string[];
+        };
         /** ReviewSettings */
         ReviewSettings: {
             /**
-             * Sample Share
-             * @description Share of accepted attempts sent to review (seeded), to keep measuring precision.
-             * @default 0.05
+             * @description A verifier and the judge disagree on the attempt.
+             * @default {
+             *       "route": true
+             *     }
              */
-            sample_share?: number;
+            disagreement?: components["schemas"]["RouteRule"];
             /**
-             * Uncalibrated Share
-             * @description The share instead, while the judge has too few labels to be calibrated.
-             * @default 0.2
+             * @description The judge's score lies between its thresholds, or within unsure_margin of accept.
+             * @default {
+             *       "route": true
+             *     }
              */
-            uncalibrated_share?: number;
+            judge_unsure?: components["schemas"]["RouteRule"];
+            /**
+             * Unsure Margin
+             * @description A judge score this close to the accept threshold also counts as unsure (0: the judge's own unsure band only).
+             * @default 0
+             */
+            unsure_margin?: number;
+            /**
+             * @description The judge's reply held no score and no verifier decided the attempt.
+             * @default {
+             *       "route": true
+             *     }
+             */
+            judge_unparseable?: components["schemas"]["RouteRule"];
+            /**
+             * @description A verifier could not parse the reference (and no other verifier decided the attempt).
+             * @default {
+             *       "route": true
+             *     }
+             */
+            reference_unparseable?: components["schemas"]["RouteRule"];
+            /**
+             * @description The judge rejected the attempt and no verifier disagrees (a verifier agreeing or none deciding): off by default, nobody needs to confirm a reject both sides agree on.
+             * @default {
+             *       "route": false
+             *     }
+             */
+            judge_rejected?: components["schemas"]["RouteRule"];
+            /**
+             * @description A uniform random sample of all attempts (calibration's labels).
+             * @default {
+             *       "share": 0.05,
+             *       "uncalibrated_share": 0.2
+             *     }
+             */
+            audit?: components["schemas"]["AuditRule"];
             /**
              * Overlap Share
              * @description Share of items two reviewers each decide.
@@ -3850,7 +4006,7 @@ export interface components {
             overlap_share?: number;
             /**
              * Seed
-             * @description Seed of the sampled and overlap shares.
+             * @description Seed of the audit draw, the caps and the overlap.
              * @default 0
              */
             seed?: number;
@@ -4027,6 +4183,8 @@ export interface components {
              * @description How each figure was estimated.
              */
             basis: string[];
+            /** @description The review queue the recipe would fill (recipes with a review stage). */
+            review?: components["schemas"]["ReviewLoad"] | null;
         };
         /**
          * RolloutSettings
@@ -4252,6 +4410,28 @@ export interface components {
              * @description Set when some attempts failed: how many of how many, and their main causes.
              */
             partly_failed: string | null;
+        };
+        /**
+         * RouteRule
+         * @description Whether one reason sends attempts to people, and at most how many (the tighter cap wins).
+         */
+        RouteRule: {
+            /**
+             * Route
+             * @description Send attempts with this reason to review.
+             * @default true
+             */
+            route?: boolean;
+            /**
+             * Max Items
+             * @description At most this many items for this reason; None: no cap.
+             */
+            max_items?: number | null;
+            /**
+             * Max Share
+             * @description At most this share of the run's attempts for this reason; None: no cap.
+             */
+            max_share?: number | null;
         };
         /** RubricIn */
         RubricIn: {

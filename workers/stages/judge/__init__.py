@@ -33,7 +33,7 @@ def thresholds_for(s, settings: JudgeSettings, rubric) -> dict:
         if reject > settings.accept_threshold:
             raise Invalid("judge.reject_threshold: must not be above accept_threshold")
         return {"accept": settings.accept_threshold, "reject": reject, "source": "settings", "labels": 0}
-    pairs = pairs_for(s, rubric=rubric)
+    pairs = pairs_for(s, rubric=rubric).pairs  # random labels only: the router's picks would bias it
     report = calibrate(pairs, pass_score=rubric.pass_score, target=settings.target_precision)
     if report["status"] == "calibrated":
         return {**report["thresholds"], "source": "calibrated", "labels": len(pairs)}

@@ -40,6 +40,13 @@ const calibrated = {
   at_accept_threshold: agreement(5, 0.95),
   thresholds: { accept: 5, reject: 3 },
   coverage: 0.75,
+  basis: {
+    random: 40,
+    picked: 48,
+    by_reason: { audit: 40, disagreement: 48 },
+    text: "figures rest on 40 labels from a random audit sample; 48 labels from disagreements are not counted because they were picked",
+  },
+  picked: { ...agreement(5, 0), labels: 48, accuracy: 0, kappa: -0.8 },
   curve: [
     { threshold: 1, accepted: 40, precision: 0.6, recall: 1, coverage: 1 },
     { threshold: 3, accepted: 30, precision: 0.8, recall: 1, coverage: 0.75 },
@@ -51,8 +58,10 @@ const tooFew = {
   ...calibrated,
   rubric_version: 1,
   status: "too_few_labels",
-  message: "5 human labels; calibration needs 30: more attempts go to review until then",
+  message: "5 random human labels (the review's audit sample, imports); calibration needs 30: 25 more.",
   labels: 5,
+  basis: { random: 5, picked: 0, by_reason: { audit: 5 }, text: "figures rest on 5 labels from a random audit sample" },
+  picked: null,
   at_accept_threshold: null,
   thresholds: null,
   coverage: null,
@@ -101,6 +110,13 @@ describe("JudgePage", () => {
     expect(screen.getByTestId("calibration-thresholds")).toHaveTextContent("accept at score ≥ 5, reject below 3");
     expect(screen.getByTestId("calibration-coverage")).toHaveTextContent("75.0%");
     expect(screen.getByTestId("calibration-curve")).toBeInTheDocument();
+    // what the figures rest on, in words; the picked labels apart, never as the headline
+    expect(screen.getByTestId("calibration-basis")).toHaveTextContent(
+      "Figures rest on 40 labels from a random audit sample; 48 labels from disagreements are not counted because they were picked.",
+    );
+    expect(screen.getByTestId("at-pass-accuracy")).toHaveTextContent("85.0%");
+    expect(within(screen.getByTestId("calibration-picked")).getByTestId("picked-kappa")).toHaveTextContent("-0.800");
+    expect(screen.getByTestId("calibration-picked")).toHaveTextContent("Picked labels only (48)");
     // viewers cannot create versions or import labels
     expect(screen.queryByTestId("rubric-new")).not.toBeInTheDocument();
     expect(screen.queryByTestId("label-import")).not.toBeInTheDocument();
@@ -112,7 +128,10 @@ describe("JudgePage", () => {
     await screen.findByTestId("calibration");
     await userEvent.click(screen.getAllByTestId("rubric-version")[1]);
     await waitFor(() => expect(screen.getByTestId("calibration")).toHaveAttribute("data-status", "too_few_labels"));
-    expect(screen.getByTestId("calibration-message")).toHaveTextContent("calibration needs 30");
+    expect(screen.getByTestId("calibration-message")).toHaveTextContent("5 random human labels");
+    expect(screen.getByTestId("calibration-message")).toHaveTextContent("calibration needs 30: 25 more");
+    expect(screen.getByTestId("calibration-basis")).toHaveTextContent("Figures rest on 5 labels from a random audit sample.");
+    expect(screen.queryByTestId("calibration-picked")).not.toBeInTheDocument();
     expect(screen.queryByTestId("calibration-thresholds")).not.toBeInTheDocument();
   });
 

@@ -103,6 +103,9 @@ function CalibrationView({ cal, scale }: { cal: Calibration; scale: [number, num
           )}
         </div>
       )}
+      <p className="judge-basis" data-testid="calibration-basis">
+        {cal.basis.text.charAt(0).toUpperCase() + cal.basis.text.slice(1)}.
+      </p>
       {cal.thresholds && (
         <p className="judge-thresholds" data-testid="calibration-thresholds">
           Chosen thresholds: accept at score ≥ <strong>{cal.thresholds.accept}</strong>, reject below{" "}
@@ -117,6 +120,15 @@ function CalibrationView({ cal, scale }: { cal: Calibration; scale: [number, num
           <AgreementCard title="At the chosen threshold" a={cal.at_accept_threshold} testId="at-threshold" />
         )}
       </div>
+      {cal.picked && (
+        <details className="judge-picked" data-testid="calibration-picked">
+          <summary>
+            Picked labels only ({cal.basis.picked}): the router chose these attempts because the machines disagreed or
+            doubted, so they show where the judge is worst, not how often it is right
+          </summary>
+          <AgreementCard title="Picked labels (not a random sample)" a={cal.picked} testId="picked" />
+        </details>
+      )}
       <div className="card">
         <LineChart
           title="Precision, recall and coverage if the judge accepted at score ≥ x"

@@ -14,10 +14,11 @@ export function verdictsOf(item: Item): Verdict[] {
 /** Why the queue holds an item, in words. */
 export const REASONS: Record<string, string> = {
   disagreement: "the judge and a verifier disagree",
-  judge_rejected: "the judge rejected it",
-  judge_unsure: "the judge was unsure (score between the thresholds)",
+  audit: "a random audit sample of all attempts, to measure the judge and the verifiers",
+  judge_unsure: "the judge was unsure (score between the thresholds or near accept)",
   judge_unparseable: "the judge's reply had no score",
   reference_unparseable: "the reference does not parse, so no verifier could decide",
+  judge_rejected: "the judge rejected it and no verifier disputes it",
   sampled_accept: "a sample of accepted attempts, to keep measuring precision",
 };
 

@@ -69,7 +69,52 @@ function setup(routes: Record<string, (r: Request) => Response | Promise<Respons
   return { fetchMock, u: userEvent.setup() };
 }
 
+const reviewLoad = {
+  reasons: [
+    { reason: "disagreement", routed: true, expected: null, at_most: 25 },
+    { reason: "audit", routed: true, expected: 36, at_most: 180 },
+    { reason: "judge_unsure", routed: true, expected: null, at_most: 180 },
+    { reason: "judge_unparseable", routed: true, expected: null, at_most: 180 },
+    { reason: "reference_unparseable", routed: true, expected: null, at_most: 180 },
+    { reason: "judge_rejected", routed: false, expected: null, at_most: 0 },
+  ],
+  expected: 36,
+  at_most: 180,
+  tasks_per_item: 1.1,
+  calibrated: false,
+  basis: ["audit: 20% of 180 attempts drawn at random (the judge is not calibrated yet: audit.uncalibrated_share)"],
+};
+
 describe("launch wizard", () => {
+  it("routes review by reason with caps, sends them in the recipe and shows the review load before launch", async () => {
+    const { fetchMock, u } = setup({ "POST /api/projects/3/runs/estimate": () => jsonResponse({ ...estimate, review: reviewLoad }) });
+    await screen.findByRole("option", { name: /gsm8k v2/ });
+    await u.click(screen.getByTestId("wizard-demo"));
+    await u.click(screen.getByTestId("step-verify"));
+    await u.click(await screen.findByTestId("field-review"));
+    const routing = screen.getByTestId("review-routing");
+    // both-reject is off by default; disagreements and an unsure judge are on
+    expect(within(routing).getByTestId("field-review.judge_rejected.route")).not.toBeChecked();
+    expect(within(routing).getByTestId("field-review.disagreement.route")).toBeChecked();
+    expect(within(routing).queryByTestId("field-review.judge_rejected.max_items")).toBeNull();
+    await u.type(within(routing).getByTestId("field-review.disagreement.max_items"), "25");
+    await u.click(within(routing).getByTestId("field-review.judge_unparseable.route"));
+    await u.clear(within(routing).getByTestId("field-review.audit.share"));
+    await u.type(within(routing).getByTestId("field-review.audit.share"), "0.1");
+
+    await u.click(screen.getByTestId("step-launch"));
+    expect(await screen.findByTestId("estimate-review-total")).toHaveTextContent("36 items for certain (the audit), at most 180 in all");
+    expect(screen.getByTestId("estimate-review-audit")).toHaveTextContent("Random audit");
+    expect(screen.getByTestId("estimate-review-audit")).toHaveTextContent("36");
+    expect(screen.getByTestId("estimate-review-disagreement")).toHaveTextContent("depends on the verdicts25");
+    expect(screen.queryByTestId("estimate-review-judge_rejected")).toBeNull();
+    expect(screen.getByTestId("estimate-review-off")).toHaveTextContent("Not routed: judge rejected.");
+    const calls = requestsTo(fetchMock, "/api/projects/3/runs/estimate");
+    const sent = await calls[calls.length - 1].clone().json();
+    expect(sent.stages).toContain("review");
+    expect(sent.review).toEqual({ disagreement: { route: true, max_items: 25 }, judge_unparseable: { route: false }, audit: { share: 0.1, uncalibrated_share: 0.2 } });
+  });
+
   it("fills in the demo recipe, estimates it, shows its YAML and launches exactly that recipe", async () => {
     const { fetchMock, u } = setup({
       "POST /api/projects/3/runs": () => jsonResponse({ id: 51, name: "demo-verified", status: "queued", stages: [] }, 202),

@@ -8,6 +8,7 @@ import { atLeast } from "../../lib/roles";
 import { usePromptSets, useProject } from "../prompt-sets/PromptSetsPage";
 import { Check, ErrorsContext, FieldError, NumField, SelectField, TextField } from "./Fields";
 import { VerifierSettings } from "./VerifierSettings";
+import { ReviewLoadView, ReviewRouting } from "./ReviewRouting";
 import { suggestVerifiers, type VerifierSuggestion } from "./suggest";
 import { estimateQuery, keys, rubricsQuery, stageKindsQuery, teachersQuery, verifierKindsQuery } from "../../api/queries";
 import {
@@ -520,24 +521,12 @@ function VerifyStep({
       {rubrics.length === 0 && j.enabled && <p className="muted small">This project has no rubric yet: add one on the Judge page.</p>}
       <h3>Human review</h3>
       <Check
-        label="Send doubtful attempts (and a sampled share of accepted ones) to the review queue"
+        label="Send what only people can settle (and a random audit) to the review queue"
         checked={state.review.enabled}
         onChange={(enabled) => update({ review: { ...state.review, enabled } })}
         testId="field-review"
       />
-      {state.review.enabled && (
-        <div className="form-grid">
-          <NumField
-            label="Share of accepted attempts reviewed"
-            path="review.sample_share"
-            value={state.review.sample_share}
-            min={0}
-            max={1}
-            step={0.01}
-            onChange={(v2) => update({ review: { ...state.review, sample_share: v2 ?? 0 } })}
-          />
-        </div>
-      )}
+      {state.review.enabled && <ReviewRouting value={state.review} onChange={(review) => update({ review })} />}
     </>
   );
 }
@@ -764,6 +753,7 @@ function LaunchStep({
                 <li key={i}>{b}</li>
               ))}
             </ul>
+            {e.review && <ReviewLoadView load={e.review} />}
           </>
         )}
         {estimate.isError && errors.size === 0 && <p className="muted">No estimate (see the error below).</p>}

@@ -16,7 +16,17 @@ export function fullState(): WizardState {
     rollout: { ...DEFAULT_STATE.rollout, n: 8, stop_when_verified: 2, seed: 7, top_p: 0.95 },
     verifiers: { mode: "any", names: ["math", "format"], settings: { format: { min_answer_chars: 1, max_chars: 4000 } } },
     judge: { ...DEFAULT_STATE.judge, enabled: true, accept_threshold: 7 },
-    review: { enabled: true, sample_share: 0.1 },
+    review: {
+      ...DEFAULT_STATE.review,
+      enabled: true,
+      audit: { ...DEFAULT_STATE.review.audit, share: 0.1, max_items: 50 },
+      rules: {
+        ...DEFAULT_STATE.review.rules,
+        disagreement: { route: true, max_items: 100, max_share: null },
+        judge_rejected: { route: true, max_items: null, max_share: 0.05 },
+      },
+      unsure_margin: 0.5,
+    },
     snapshot: { ...DEFAULT_STATE.snapshot, pass_rate_band: [0.1, 0.9], max_per_prompt: 2, pick: "judge_score" },
     train: { ...DEFAULT_STATE.train, enabled: true, method: "grpo", lora: { r: 8, alpha: 16, dropout: 0 }, max_steps: 100 },
     evaluate: { ...DEFAULT_STATE.evaluate, enabled: true, backend: "vllm", k: 4, max_prompts: 50 },
@@ -50,6 +60,24 @@ describe("wizard recipe", () => {
     expect(recipe.train).not.toHaveProperty("beta");
     expect(recipe.train).not.toHaveProperty("epochs");
     matchesFixture("full-recipe.yaml", toYaml(recipe));
+  });
+
+  it("writes only the review routing settings changed from the defaults, and reads them (and older recipes) back", () => {
+    const d = DEFAULT_STATE.review;
+    expect(d.rules.judge_rejected.route).toBe(false);
+    expect(d.rules.disagreement.route).toBe(true);
+    const state = {
+      ...DEFAULT_STATE,
+      review: { ...d, enabled: true, rules: { ...d.rules, judge_unsure: { route: true, max_items: 20, max_share: 0.1 } } },
+    };
+    const recipe = buildRecipe(state, DEFAULT_STATE);
+    expect(recipe.review).toEqual({ judge_unsure: { route: true, max_items: 20, max_share: 0.1 } });
+    const back = parseRecipeYaml(toYaml(recipe), DEFAULT_STATE);
+    expect(back.review).toEqual(state.review);
+    // a recipe from before the audit names its shares at the top: they become the audit's
+    const old = parseRecipeYaml("stages: [rollout, filter, review]\nreview: {sample_share: 0.3, uncalibrated_share: 0.4}\n", DEFAULT_STATE);
+    expect(old.review.audit).toMatchObject({ share: 0.3, uncalibrated_share: 0.4 });
+    expect(buildRecipe(old, DEFAULT_STATE).review).toEqual({ audit: { share: 0.3, uncalibrated_share: 0.4 } });
   });
 
   it("leaves max_tokens out by default (auto: the API decides) and reads it back as auto", () => {

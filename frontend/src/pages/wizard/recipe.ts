@@ -42,7 +42,7 @@ export interface WizardState {
     target_precision: number;
     overrides_verifiers: boolean;
   };
-  review: { enabled: boolean; sample_share: number };
+  review: ReviewState;
   snapshot: {
     enabled: boolean;
     include: "accepted" | "all";
@@ -85,6 +85,20 @@ export interface WizardState {
   };
   /** The recipe this state was loaded from: sections of enabled stages start from it. */
   base: Record<string, unknown>;
+}
+
+/** One routing reason's switch and caps (backend/reviews/schemas.py RouteRule). */
+export type RouteRule = { route: boolean; max_items: number | null; max_share: number | null };
+/** The random audit (AuditRule): its share while the judge is calibrated and before, and its caps. */
+export type AuditRule = { share: number; uncalibrated_share: number; max_items: number | null; max_share: number | null };
+/** The review settings' routed reasons, most urgent first (backend/reviews/routing.py REASONS, less the audit). */
+export const ROUTED = ["disagreement", "judge_unsure", "judge_unparseable", "reference_unparseable", "judge_rejected"] as const;
+export type Routed = (typeof ROUTED)[number];
+export interface ReviewState {
+  enabled: boolean;
+  rules: Record<Routed, RouteRule>;
+  audit: AuditRule;
+  unsure_margin: number;
 }
 
 export type StageKind = Schemas["StageKindOut"];
@@ -163,7 +177,12 @@ export function defaultState(kinds: StageKind[]): WizardState {
       target_precision: d("judge", "target_precision"),
       overrides_verifiers: d("judge", "overrides_verifiers"),
     },
-    review: { enabled: false, sample_share: d("review", "sample_share") },
+    review: {
+      enabled: false,
+      rules: Object.fromEntries(ROUTED.map((why) => [why, d<RouteRule>("review", why)])) as Record<Routed, RouteRule>,
+      audit: d("review", "audit"),
+      unsure_margin: d("review", "unsure_margin"),
+    },
     snapshot: {
       enabled: true,
       include: d("snapshot", "include"),
@@ -296,7 +315,19 @@ export function buildRecipe(s: WizardState, d: WizardState): Recipe {
       overrides_verifiers: j.overrides_verifiers || undefined,
     });
   }
-  if (stages.includes("review")) r.review = section(b, "review", { sample_share: s.review.sample_share });
+  if (stages.includes("review")) {
+    const rv = s.review;
+    const changed = (v: RouteRule | AuditRule, dflt: RouteRule | AuditRule) => (JSON.stringify(v) === JSON.stringify(dflt) ? undefined : clean({ ...v }));
+    const from = { ...obj(b.review) };
+    // a loaded recipe's pre-audit names (read into audit) would shadow nothing but confuse the YAML
+    delete from.sample_share;
+    delete from.uncalibrated_share;
+    r.review = section({ review: from }, "review", {
+      ...Object.fromEntries(ROUTED.map((why) => [why, changed(rv.rules[why], d.review.rules[why])])),
+      audit: changed(rv.audit, d.review.audit),
+      unsure_margin: rv.unsure_margin === d.review.unsure_margin ? undefined : rv.unsure_margin,
+    });
+  }
   if (stages.includes("snapshot")) {
     const sn = s.snapshot;
     r.snapshot = section(b, "snapshot", {
@@ -422,7 +453,7 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
       target_precision: num(j.target_precision, d.judge.target_precision),
       overrides_verifiers: j.overrides_verifiers === true,
     },
-    review: { enabled: stages.includes("review"), sample_share: num(rv.sample_share, d.review.sample_share) },
+    review: reviewState(rv, stages.includes("review"), d.review),
     snapshot: {
       enabled: stages.includes("snapshot"),
       include: oneOf(sn.include, ["accepted", "all"] as const, d.snapshot.include),
@@ -464,6 +495,26 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
       split: oneOf(e.split, ["eval", "train", "all"] as const, d.evaluate.split),
     },
     base: recipe,
+  };
+}
+
+/** A recipe's review section as wizard state; recipes from before the audit name its shares at the top. */
+function reviewState(rv: Record<string, unknown>, enabled: boolean, d: ReviewState): ReviewState {
+  const rule = (v: unknown, dflt: RouteRule): RouteRule => {
+    const o = obj(v);
+    return { route: bool(o.route, dflt.route), max_items: "max_items" in o ? numOrNull(o.max_items) : dflt.max_items, max_share: "max_share" in o ? numOrNull(o.max_share) : dflt.max_share };
+  };
+  const a = obj(rv.audit);
+  return {
+    enabled,
+    rules: Object.fromEntries(ROUTED.map((why) => [why, rule(rv[why], d.rules[why])])) as Record<Routed, RouteRule>,
+    audit: {
+      share: num(a.share, num(rv.sample_share, d.audit.share)),
+      uncalibrated_share: num(a.uncalibrated_share, num(rv.uncalibrated_share, d.audit.uncalibrated_share)),
+      max_items: "max_items" in a ? numOrNull(a.max_items) : d.audit.max_items,
+      max_share: "max_share" in a ? numOrNull(a.max_share) : d.audit.max_share,
+    },
+    unsure_margin: num(rv.unsure_margin, d.unsure_margin),
   };
 }
 
