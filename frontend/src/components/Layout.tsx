@@ -36,6 +36,11 @@ export function Layout({ children }: { children: ReactNode }) {
         </Link>
         <div className="topbar-right">
           <ThemeToggle />
+          {me.data?.is_admin && (
+            <Link to="/users" className="link-button" data-testid="nav-users">
+              Users
+            </Link>
+          )}
           {me.data && (
             <span className="topbar-user" data-testid="current-user">
               {me.data.name || me.data.email}
