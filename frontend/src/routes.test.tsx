@@ -102,7 +102,7 @@ describe("routes", () => {
 
   it("opens the reset-password page signed out, with the link's token", async () => {
     const fetchMock = mockApi({ "POST /api/auth/reset-password": () => new Response(null, { status: 204 }) });
-    at("/reset-password?token=dst_abc");
+    at("/reset-password#dst_abc");
     const u = userEvent.setup();
     await u.click(await screen.findByTestId("reset-password"));
     await u.paste("a-good-password");

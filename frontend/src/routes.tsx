@@ -5,7 +5,7 @@
  * URL, its validated search params plus an `onSearch(patch)` that merges a patch into them) as props:
  *
  *   /login?next=PATH                                   LoginPage {}                      (public)
- *   /reset-password?token=T                            ResetPasswordPage {token}         (public)
+ *   /reset-password#TOKEN                              ResetPasswordPage {token}         (public)
  *   /users                                             UsersPage {}                      administrators
  *   /projects                                          ProjectsPage {}
  *   /projects/$projectId                               ProjectPage {projectId}           runs list
@@ -41,6 +41,7 @@ import {
   redirect,
   useNavigate,
   useRouter,
+  useRouterState,
   type ErrorComponentProps,
   type RouterHistory,
 } from "@tanstack/react-router";
@@ -102,10 +103,6 @@ function compact<T extends object>(o: T): T {
 
 export interface LoginSearch {
   next?: string;
-}
-
-export interface ResetSearch {
-  token?: string;
 }
 
 /** Sample browser filters and keyset position (dash-run owns the meaning of each). */
@@ -223,13 +220,14 @@ const loginRoute = createRoute({
   component: LoginPage,
 });
 
-// Public, whether signed in or not: the one-time token in the link is its only credential.
+// Public, whether signed in or not: the one-time token in the link is its only credential. It rides in
+// the fragment, which browsers never send: a query string would land in the server's and proxies'
+// access logs.
 const resetPasswordRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: "reset-password",
-  validateSearch: (s: RawSearch): ResetSearch => compact({ token: str(s.token) }),
   component: function ResetPasswordRoute() {
-    const { token } = resetPasswordRoute.useSearch();
+    const token = useRouterState({ select: (s) => s.location.hash }) || undefined;
     return (
       <Suspense fallback={<p className="muted">Loading…</p>}>
         <ResetPasswordPage token={token} />

@@ -90,7 +90,7 @@ describe("UsersPage", () => {
     const box = await screen.findByTestId("reset-link");
     expect(box).toHaveTextContent("Invited dee@example.com");
     expect(within(box).getByRole("textbox", { name: "One-time link" })).toHaveValue(
-      `${window.location.origin}/reset-password?token=dst_invite-token`,
+      `${window.location.origin}/reset-password#dst_invite-token`,
     );
     expect(sent).toEqual([{ path: "POST /api/users", body: { email: "dee@example.com", name: "Dee", is_admin: false } }]);
   });
@@ -134,7 +134,7 @@ describe("UsersPage", () => {
     await userEvent.click(within(await row("bob@example.com")).getByRole("button", { name: "Reset link" }));
     const box = await screen.findByTestId("reset-link");
     expect(box).toHaveTextContent("Reset link for bob@example.com");
-    expect(within(box).getByRole("textbox")).toHaveValue(`${window.location.origin}/reset-password?token=dst_reset-token`);
+    expect(within(box).getByRole("textbox")).toHaveValue(`${window.location.origin}/reset-password#dst_reset-token`);
     await userEvent.click(within(await row("bob@example.com")).getByRole("button", { name: "Set password" }));
     await typeIn(screen.getByLabelText("New password for bob@example.com"), "another-password");
     await userEvent.click(within(screen.getByTestId("set-password")).getByRole("button", { name: "Save" }));

@@ -6,9 +6,10 @@ import { formatTime } from "../../lib/format";
 import { keys, meQuery, usersQuery } from "../../api/queries";
 import "./settings.css";
 
-/** The link an invitee or a user who lost their password opens (ResetPasswordPage). */
+/** The link an invitee or a user who lost their password opens (ResetPasswordPage); the token goes in
+ * the fragment, which is never sent to a server, so no access log holds it. */
 export function resetLink(token: string): string {
-  return `${window.location.origin}/reset-password?token=${encodeURIComponent(token)}`;
+  return `${window.location.origin}/reset-password#${encodeURIComponent(token)}`;
 }
 
 interface Issued {
