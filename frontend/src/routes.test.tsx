@@ -88,6 +88,25 @@ describe("routes", () => {
     expect(await screen.findAllByTestId("user-row")).toHaveLength(1);
   });
 
+  it("tells an invitee on any page that invitations wait, and opens them", async () => {
+    setToken("t");
+    const pending = [
+      { id: 9, project_id: 4, project_name: "Maths", role: "reviewer", invited_by: "Bob", created_at: "2026-01-01T00:00:00" },
+    ];
+    mockApi({
+      "GET /api/users/me": () => jsonResponse(user),
+      "GET /api/invitations": () => jsonResponse(pending),
+      "GET /api/projects": () => jsonResponse([]),
+      "GET /api/projects/3": () => jsonResponse(project),
+      "GET /api/projects/3/runs": () => jsonResponse({ items: [], next_cursor: null }),
+    });
+    at("/projects/3");
+    await userEvent.click(await screen.findByTestId("nav-invitations"));
+    expect(screen.getByTestId("nav-invitations")).toHaveTextContent("Invitations (1)");
+    await waitFor(() => expect(window.location.pathname).toBe("/projects"));
+    expect(await screen.findByTestId("my-invitation")).toHaveTextContent("Maths");
+  });
+
   it("hides the Users link from others", async () => {
     setToken("t");
     mockApi({
