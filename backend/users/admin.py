@@ -62,13 +62,14 @@ def invite_user(session: Session, *, email: str, name: str, is_admin: bool) -> t
 
 
 def _other_active_admins(session: Session, user: User) -> int:
-    # Locked, so two administrators demoting each other at once cannot both pass the check.
+    # Every active administrator's row locked in one statement, the target's included: two administrators
+    # demoting each other at once take turns, and the second sees the first's change (PostgreSQL re-checks
+    # a locked row's WHERE once its lock is released). Locking only the others' rows let each lock one
+    # row and then wait for the other's: a deadlock, answered 500.
     ids = session.scalars(
-        select(User.id)
-        .where(User.is_admin.is_(True), User.is_active.is_(True), User.id != user.id)
-        .with_for_update()
+        select(User.id).where(User.is_admin.is_(True), User.is_active.is_(True)).with_for_update()
     ).all()
-    return len(ids)
+    return len([i for i in ids if i != user.id])
 
 
 def update_user(

@@ -25,16 +25,18 @@ def _login(client, email: str, password: str):
 
 
 @contextmanager
-def only_admin(user_id: int) -> Iterator[None]:
+def only_admins(*user_ids: int) -> Iterator[None]:
     """Every other active administrator of the session's database deactivated for the block (tests
-    of one process run one at a time), so `user_id` is the last one; restored afterwards."""
+    of one process run one at a time), so `user_ids` are the last ones; restored afterwards."""
     from sqlalchemy import select, update
 
     from backend.core.db import session_scope
     from backend.users.models import User
 
     with session_scope() as s:
-        others = s.scalars(select(User.id).where(User.is_admin, User.is_active, User.id != user_id)).all()
+        others = s.scalars(
+            select(User.id).where(User.is_admin, User.is_active, User.id.not_in(user_ids))
+        ).all()
         if others:
             s.execute(update(User).where(User.id.in_(others)).values(is_active=False))
     try:
@@ -187,7 +189,7 @@ def test_a_deactivated_admin_is_refused_admin_routes(client, accounts):
 @pytest.mark.parametrize("change", [{"is_active": False}, {"is_admin": False}])
 def test_the_last_active_admin_stays(client, accounts, change):
     admin, other = accounts.user(admin=True), accounts.user()
-    with only_admin(admin["id"]):
+    with only_admins(admin["id"]):
         r = client.patch(f"/api/users/{admin['id']}", headers=admin["headers"], json=change)
         assert r.status_code == 409 and r.json()["error"]["code"] == "last_admin"
         me = client.get("/api/users/me", headers=admin["headers"]).json()
@@ -199,3 +201,61 @@ def test_the_last_active_admin_stays(client, accounts, change):
         assert down.status_code == 200
         again = client.patch(f"/api/users/{other['id']}", headers=other["headers"], json=change)
         assert again.status_code == 409 and again.json()["error"]["code"] == "last_admin"
+
+
+def _waiting_on_locks() -> int:
+    from sqlalchemy import text
+
+    from backend.core.db import session_scope
+
+    # a session each time: pg_stat_activity is read once per transaction
+    with session_scope() as s:
+        return s.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        ).scalar_one()
+
+
+def test_two_admins_deactivating_each_other_at_once_leave_one(client, accounts):
+    """The second waits for the first's locks, then sees it is the last: one of them stays."""
+    import threading
+
+    from backend.core.db import get_sessionmaker, session_scope
+    from backend.core.errors import Conflict
+    from backend.users import admin as users_admin
+    from backend.users.models import User
+    from tests.support.waiting import poll_until
+
+    a, b = accounts.user(admin=True), accounts.user(admin=True)
+    outcome: list[str] = []
+
+    def deactivate(target: int) -> None:
+        with get_sessionmaker()() as s:
+            try:
+                users_admin.update_user(
+                    s, user=s.get_one(User, target), is_active=False, is_admin=None, name=None
+                )
+                s.commit()
+                outcome.append("deactivated")
+            except Conflict as exc:
+                s.rollback()
+                outcome.append(exc.code)
+
+    with only_admins(a["id"], b["id"]):
+        first = get_sessionmaker()()
+        try:
+            users_admin.update_user(
+                first, user=first.get_one(User, b["id"]), is_active=False, is_admin=None, name=None
+            )
+            second = threading.Thread(target=deactivate, args=(a["id"],))
+            second.start()
+            poll_until(_waiting_on_locks, "the second deactivation waiting on the locks")
+            first.commit()
+        finally:
+            first.close()
+        second.join(timeout=60)
+        assert outcome == ["last_admin"]
+        with session_scope() as s:
+            assert s.get_one(User, a["id"]).is_active and not s.get_one(User, b["id"]).is_active
