@@ -76,6 +76,9 @@ def worker(
     concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     max_tasks_per_child: Annotated[int, typer.Option(help="Recycle a process after N tasks (GPU: 1).")] = 0,
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+    hostname: Annotated[
+        str | None, typer.Option(help="Celery node name (e.g. gpu@%h) where one host runs several workers.")
+    ] = None,
 ) -> None:
     """Start a Celery worker on the given queues."""
     # The worker is its own program (workers/): backend only starts it, never imports it.
@@ -97,6 +100,8 @@ def worker(
     ]
     if max_tasks_per_child:
         argv += ["--max-tasks-per-child", str(max_tasks_per_child)]
+    if hostname:
+        argv += ["--hostname", hostname]
     os.execv(sys.executable, argv)
 
 
@@ -420,7 +425,8 @@ def demo(
 
 @app.command()
 def up(port: Annotated[int, typer.Option(help="Port for the API and dashboard.")] = 8000) -> None:
-    """Like demo, then keep serving the dashboard and API until Ctrl-C (the demo's runs are reused)."""
+    """Like demo, then keep serving the dashboard and API until Ctrl-C (the demo's runs are reused); one
+    worker per queue, so a judge or a probe never waits behind a training."""
     from backend.demo import run_demo
 
     raise typer.Exit(run_demo(port=port, keep_serving=True, console=console))

@@ -5,6 +5,7 @@ on them and evaluated against its base and the teacher, with two ablations (back
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,7 +18,15 @@ from backend.core.processes import sigterm_as_interrupt, spawn, stop, wait_healt
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_EMAIL = "admin@example.com"
 DEMO_PASSWORD = os.environ.get("DISTILLERY_DEMO_PASSWORD", "distillery-demo")
-WORKER_PROCESSES = int(os.environ.get("DISTILLERY_DEMO_WORKERS", "3"))
+# One worker per queue, as docker-compose.yml's worker-cpu and worker-gpu: with one worker on both
+# queues, two trainings held its processes and a judge or a speed probe waited for their whole length.
+# gpu: three processes of one thread each: tiny models do not keep two threads busy (most of a step is
+# Python and small kernels), so stages side by side use both cores where one would not; the third lets
+# the short answers-only training run beside the two long ones instead of after them.
+WORKER_POOLS = {
+    "cpu": int(os.environ.get("DISTILLERY_DEMO_CPU_WORKERS", "2")),
+    "gpu": int(os.environ.get("DISTILLERY_DEMO_WORKERS", "3")),
+}
 
 
 def _ensure_admin() -> None:
@@ -44,6 +53,36 @@ def api_argv(port: int) -> list[str]:
         "--log-level",
         "warning",
     ]
+
+
+def worker_argv(queue: str, processes: int, *, loglevel: str = "WARNING") -> list[str]:
+    """The command of one queue's worker; its node name says the queue (two workers of one host would
+    otherwise share a name, and Celery's control replies would mix them up)."""
+    return [sys.executable, "-m", "backend.cli", "worker", "--queues", queue, "--concurrency", str(processes),
+            "--hostname", f"{queue}@%h", "--loglevel", loglevel]  # fmt: skip
+
+
+def start_workers(
+    pools: dict[str, int] | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    log_dir: Path | None = None,
+    loglevel: str = "WARNING",
+) -> dict[str, subprocess.Popen]:
+    """A worker per queue (`pools`: queue -> processes, WORKER_POOLS by default), so cheap work (judge,
+    filter, imports, probes) never queues behind a training or a local teacher's generation. With
+    log_dir, each writes `worker-<queue>.log` there."""
+    return {
+        queue: spawn(
+            worker_argv(queue, processes, loglevel=loglevel),
+            env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **(env or {})},
+            cwd=cwd,
+            log_path=log_dir / f"worker-{queue}.log" if log_dir else None,
+            append=True,
+        )
+        for queue, processes in (pools or WORKER_POOLS).items()
+    }
 
 
 def _drive(base: str, console: Console, *, seeds: int, size: str) -> bool:
@@ -80,15 +119,7 @@ def _run_demo(*, port: int, keep_serving: bool, console: Console, seeds: int, si
     upgrade_head()
     _ensure_admin()
     base = f"http://127.0.0.1:{port}"
-    py = sys.executable
-    # Three processes of one thread each: tiny models do not keep two threads busy (most of a step is
-    # Python and small kernels), so stages side by side use both cores where one would not; the third
-    # lets the short answers-only training run beside the two long ones instead of after them.
-    worker = spawn(
-        [py, "-m", "backend.cli", "worker", "--queues", "cpu,gpu", "--concurrency", str(WORKER_PROCESSES)]
-        + ["--loglevel", "WARNING"],
-        env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
-    )
+    workers = start_workers()
     api = spawn(api_argv(port))
     try:
         wait_healthy(f"{base}/api/health", api, name="the API server")
@@ -96,7 +127,7 @@ def _run_demo(*, port: int, keep_serving: bool, console: Console, seeds: int, si
         ok = _drive(base, console, seeds=seeds, size=size)
         if keep_serving:
             console.print("serving until Ctrl-C")
-            while api.poll() is None and worker.poll() is None:
+            while api.poll() is None and all(w.poll() is None for w in workers.values()):
                 time.sleep(1)
         return 0 if ok else 1
     except KeyboardInterrupt:
@@ -106,4 +137,5 @@ def _run_demo(*, port: int, keep_serving: bool, console: Console, seeds: int, si
         return 1
     finally:
         stop(api, name="the API server")
-        stop(worker, name="the worker", term="leader")  # Celery's main process stops its pool cleanly
+        for queue, proc in workers.items():  # Celery's main process stops its pool cleanly
+            stop(proc, name=f"the {queue} worker", term="leader")

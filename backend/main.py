@@ -25,6 +25,7 @@ from backend.api.routes import (
     snapshots,
     teachers,
     tokens,
+    users,
 )
 from backend.core.config import get_settings
 from backend.core.errors import ERROR_RESPONSES, install_error_handlers
@@ -54,6 +55,7 @@ def create_app() -> FastAPI:
     api = APIRouter(prefix="/api", dependencies=[Depends(refuse_nul)], responses=ERROR_RESPONSES)
     for module in (
         auth,
+        users,
         tokens,
         projects,
         invitations,

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         "(16 characters at least).",
     )
     session_ttl_hours: int = Field(24 * 7, ge=1, description="Lifetime of a login token.")
+    reset_token_ttl_hours: int = Field(
+        72,
+        ge=1,
+        description="Lifetime of a one-time password-reset token an administrator issues (also the link "
+        "of an account invited without a password).",
+    )
     login_free_failures: int = Field(
         5,
         ge=1,

@@ -32,7 +32,18 @@ OUTSIDE_SETTINGS: list[tuple[str, str, str]] = [
         "`/sys/fs/cgroup/pids`, else `/sys/fs/cgroup`",
         "The cgroup under which each code sandbox gets a pids cgroup of its own (as root only).",
     ),
-    ("DISTILLERY_DEMO_WORKERS", "`3`", "`make demo` only: worker processes (one thread each) it starts."),
+    (
+        "DISTILLERY_DEMO_WORKERS",
+        "`3`",
+        "`make demo` and `distillery up` only: processes (one thread each) of the gpu queue's worker "
+        "(training, evaluation, a local teacher's rollout).",
+    ),
+    (
+        "DISTILLERY_DEMO_CPU_WORKERS",
+        "`2`",
+        "`make demo` and `distillery up` only: processes of the cpu queue's worker, a second worker, so "
+        "judge, filter, imports and probes never wait behind a training.",
+    ),
     (
         "DISTILLERY_DEMO_TEACHER",
         "`examples/multiply/teacher`",

@@ -27,7 +27,56 @@ class UserOut(BaseModel):
     email: str
     name: str
     is_admin: bool
+    is_active: bool
     created_at: datetime
+
+
+class AdminUserCreate(BaseModel):
+    """An administrator's new account: with a password, or without one (an invitation: the answer
+    carries a one-time reset token with which the invitee sets their own)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+    name: str = Field("", max_length=200)
+    is_admin: bool = False
+    password: str | None = Field(None, min_length=8, max_length=1024)
+
+
+class ResetTokenOut(BaseModel):
+    """A one-time password-reset token: shown in this response only, never retrievable again."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    reset_token: str | None = Field(None, description="Absent when a password was set directly.")
+    reset_expires_at: datetime | None = None
+
+
+class UserCreated(UserOut, ResetTokenOut):
+    pass
+
+
+class UserUpdate(BaseModel):
+    """What an administrator changes on an account; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    is_active: bool | None = None
+    is_admin: bool | None = None
+    name: str | None = Field(None, max_length=200)
+
+
+class PasswordSet(BaseModel):
+    """A new password for the account, or none: then a one-time reset token comes back."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: str | None = Field(None, min_length=8, max_length=1024)
+
+
+class PasswordResetIn(BaseModel):
+    token: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=8, max_length=1024)
 
 
 class TokenOut(BaseModel):

@@ -74,6 +74,9 @@ TOKEN_AND_USER = (
 )
 
 
+BEARER_KINDS = ("session", "personal")
+
+
 def token_params(token: str) -> dict[str, str]:
     """TOKEN_AND_USER's parameters for a bearer token."""
     return {"token_hash": hash_token(token)}
@@ -88,7 +91,8 @@ def resolve_token(session: Session, *, token: str) -> User:
 def user_of_token(row: ApiToken | None, user: User | None) -> User:
     """The user of a token row TOKEN_AND_USER found (None: none), or 401; notes the token's use."""
     now = datetime.now(UTC)
-    if row is None or row.revoked_at is not None:
+    # a password-reset token (backend/users/admin.py) sets a password once; it never authenticates
+    if row is None or row.revoked_at is not None or row.kind not in BEARER_KINDS:
         raise Unauthorized("invalid or revoked token", code="invalid_token")
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthorized("token expired", code="token_expired")

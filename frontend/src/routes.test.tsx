@@ -74,6 +74,66 @@ describe("routes", () => {
     expect(within(projectNav).getByTestId("nav-members")).toHaveClass("active");
   });
 
+  it("shows administrators a Users link to the users page", async () => {
+    setToken("t");
+    mockApi({
+      "GET /api/users/me": () => jsonResponse({ ...user, is_admin: true, is_active: true }),
+      "GET /api/projects": () => jsonResponse([]),
+      "GET /api/invitations": () => jsonResponse([]),
+      "GET /api/users": () => jsonResponse([{ ...user, is_admin: true, is_active: true }]),
+    });
+    at("/projects");
+    await userEvent.click(await screen.findByTestId("nav-users"));
+    await waitFor(() => expect(window.location.pathname).toBe("/users"));
+    expect(await screen.findAllByTestId("user-row")).toHaveLength(1);
+  });
+
+  it("tells an invitee on any page that invitations wait, and opens them", async () => {
+    setToken("t");
+    const pending = [
+      { id: 9, project_id: 4, project_name: "Maths", role: "reviewer", invited_by: "Bob", created_at: "2026-01-01T00:00:00" },
+    ];
+    mockApi({
+      "GET /api/users/me": () => jsonResponse(user),
+      "GET /api/invitations": () => jsonResponse(pending),
+      "GET /api/projects": () => jsonResponse([]),
+      "GET /api/projects/3": () => jsonResponse(project),
+      "GET /api/projects/3/runs": () => jsonResponse({ items: [], next_cursor: null }),
+    });
+    at("/projects/3");
+    await userEvent.click(await screen.findByTestId("nav-invitations"));
+    expect(screen.getByTestId("nav-invitations")).toHaveTextContent("Invitations (1)");
+    await waitFor(() => expect(window.location.pathname).toBe("/projects"));
+    expect(await screen.findByTestId("my-invitation")).toHaveTextContent("Maths");
+  });
+
+  it("hides the Users link from others", async () => {
+    setToken("t");
+    mockApi({
+      "GET /api/users/me": () => jsonResponse(user),
+      "GET /api/projects": () => jsonResponse([]),
+      "GET /api/invitations": () => jsonResponse([]),
+    });
+    at("/projects");
+    expect(await screen.findByTestId("current-user")).toHaveTextContent("Ada");
+    expect(screen.queryByTestId("nav-users")).not.toBeInTheDocument();
+  });
+
+  it("opens the reset-password page signed out, with the link's token", async () => {
+    const fetchMock = mockApi({ "POST /api/auth/reset-password": () => new Response(null, { status: 204 }) });
+    at("/reset-password#dst_abc");
+    const u = userEvent.setup();
+    await u.click(await screen.findByTestId("reset-password"));
+    await u.paste("a-good-password");
+    await u.click(screen.getByTestId("reset-again"));
+    await u.paste("a-good-password");
+    await u.click(screen.getByTestId("reset-submit"));
+    expect(await screen.findByTestId("reset-done")).toBeInTheDocument();
+    expect(window.location.pathname).toBe("/reset-password");
+    const sent = fetchMock.mock.calls.map(([input]) => input as Request).find((r) => r.url.endsWith("/reset-password"));
+    expect(await sent?.json()).toEqual({ token: "dst_abc", password: "a-good-password" });
+  });
+
   it("shows not found for ids that are not positive integers and unknown paths", async () => {
     setToken("t");
     api();

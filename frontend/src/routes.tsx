@@ -5,6 +5,8 @@
  * URL, its validated search params plus an `onSearch(patch)` that merges a patch into them) as props:
  *
  *   /login?next=PATH                                   LoginPage {}                      (public)
+ *   /reset-password#TOKEN                              ResetPasswordPage {token}         (public)
+ *   /users                                             UsersPage {}                      administrators
  *   /projects                                          ProjectsPage {}
  *   /projects/$projectId                               ProjectPage {projectId}           runs list
  *   /projects/$projectId/runs/new                      WizardPage {projectId}            launch wizard
@@ -39,6 +41,7 @@ import {
   redirect,
   useNavigate,
   useRouter,
+  useRouterState,
   type ErrorComponentProps,
   type RouterHistory,
 } from "@tanstack/react-router";
@@ -63,6 +66,10 @@ const ReviewPage = lazy(() => import("./pages/review/ReviewPage").then((m) => ({
 const EvaluationPage = lazy(() => import("./pages/evaluation/EvaluationPage").then((m) => ({ default: m.EvaluationPage })));
 const JudgePage = lazy(() => import("./pages/judge/JudgePage").then((m) => ({ default: m.JudgePage })));
 const TeachersPage = lazy(() => import("./pages/settings/TeachersPage").then((m) => ({ default: m.TeachersPage })));
+const UsersPage = lazy(() => import("./pages/settings/UsersPage").then((m) => ({ default: m.UsersPage })));
+const ResetPasswordPage = lazy(() =>
+  import("./pages/projects/ResetPasswordPage").then((m) => ({ default: m.ResetPasswordPage })),
+);
 const MembersPage = lazy(() => import("./pages/settings/MembersPage").then((m) => ({ default: m.MembersPage })));
 
 export interface RouterContext {
@@ -213,6 +220,22 @@ const loginRoute = createRoute({
   component: LoginPage,
 });
 
+// Public, whether signed in or not: the one-time token in the link is its only credential. It rides in
+// the fragment, which browsers never send: a query string would land in the server's and proxies'
+// access logs.
+const resetPasswordRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: "reset-password",
+  component: function ResetPasswordRoute() {
+    const token = useRouterState({ select: (s) => s.location.hash }) || undefined;
+    return (
+      <Suspense fallback={<p className="muted">Loading…</p>}>
+        <ResetPasswordPage token={token} />
+      </Suspense>
+    );
+  },
+});
+
 const authedRoute = createRoute({
   getParentRoute: () => rootRoute,
   id: "authed",
@@ -238,6 +261,12 @@ const projectsRoute = createRoute({
   getParentRoute: () => authedRoute,
   path: "projects",
   component: ProjectsPage,
+});
+
+const usersRoute = createRoute({
+  getParentRoute: () => authedRoute,
+  path: "users",
+  component: UsersPage,
 });
 
 const projectRoute = createRoute({
@@ -402,9 +431,11 @@ const membersRoute = createRoute({
 
 export const routeTree = rootRoute.addChildren([
   loginRoute,
+  resetPasswordRoute,
   authedRoute.addChildren([
     indexRoute,
     projectsRoute,
+    usersRoute,
     projectRoute.addChildren([
       projectIndexRoute,
       wizardRoute,

@@ -4,11 +4,11 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request, status
 
-from backend.api.deps import AdminUser, CurrentUser, SessionDep
+from backend.api.deps import CurrentUser, SessionDep
 from backend.core.config import get_settings
 from backend.core.errors import Forbidden, Unauthorized
-from backend.users import service, throttle
-from backend.users.schemas import LoginIn, SignupIn, TokenOut, UserCreate, UserOut
+from backend.users import admin, service, throttle
+from backend.users.schemas import LoginIn, PasswordResetIn, SignupIn, TokenOut, UserOut
 
 router = APIRouter(tags=["auth"])
 
@@ -46,16 +46,15 @@ def signup(session: SessionDep, body: SignupIn) -> UserOut:
     )
 
 
+@router.post("/auth/reset-password", operation_id="resetPassword", status_code=status.HTTP_204_NO_CONTENT)
+def reset_password(session: SessionDep, body: PasswordResetIn) -> None:
+    """Set a password with the one-time token an administrator issued (an invitation or a reset); the
+    token is then spent and the account's login sessions end. 401 `invalid_reset_token` for an unknown,
+    used or expired token, or a deactivated account's."""
+    admin.use_reset(session, token=body.token, password=body.password)
+
+
 @router.get("/users/me", operation_id="getCurrentUser")
 def me(user: CurrentUser) -> UserOut:
     """The caller's account."""
-    return UserOut.model_validate(user)
-
-
-@router.post("/users", operation_id="createUser", status_code=status.HTTP_201_CREATED)
-def create_user(session: SessionDep, _: AdminUser, body: UserCreate) -> UserOut:
-    """Create an account (administrators only)."""
-    user = service.create_user(
-        session, email=body.email, password=body.password, name=body.name, is_admin=body.is_admin
-    )
     return UserOut.model_validate(user)

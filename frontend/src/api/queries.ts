@@ -16,6 +16,7 @@ type EvalOnly = NonNullable<paths["/api/projects/{project_id}/runs/{run_id}/eval
 
 export const keys = {
   me: () => ["me"] as const,
+  users: () => ["users"] as const,
   myInvitations: () => ["my-invitations"] as const,
   projects: () => ["projects"] as const,
   project: (projectId: number) => ["project", projectId] as const,
@@ -46,6 +47,9 @@ export const keys = {
 };
 
 export const meQuery = () => queryOptions({ queryKey: keys.me(), queryFn: () => unwrap(api.GET("/api/users/me")) });
+
+/** Every account (administrators only: 403 to others). */
+export const usersQuery = () => queryOptions({ queryKey: keys.users(), queryFn: () => unwrap(api.GET("/api/users")) });
 
 export const myInvitationsQuery = () =>
   queryOptions({ queryKey: keys.myInvitations(), queryFn: () => unwrap(api.GET("/api/invitations")) });

@@ -5,7 +5,7 @@ import { api } from "../api/client";
 import { clearToken } from "../api/token";
 import { setTheme, useTheme } from "../theme";
 import { StatusBadge } from "./StatusBadge";
-import { meQuery, projectQuery, runQuery } from "../api/queries";
+import { meQuery, myInvitationsQuery, projectQuery, runQuery } from "../api/queries";
 
 /** The page frame: top bar, then (inside a project) the project tabs and (inside a run) the run tabs. */
 export function Layout({ children }: { children: ReactNode }) {
@@ -16,6 +16,11 @@ export function Layout({ children }: { children: ReactNode }) {
     ...meQuery(),
     staleTime: 60_000,
   });
+
+  // Pending invitations to the caller, on every page: a sign-in that lands elsewhere than the projects
+  // page (its ?next=) still shows that someone is waiting for an answer.
+  const invitations = useQuery({ ...myInvitationsQuery(), staleTime: 60_000 });
+  const waiting = invitations.data?.length ?? 0;
 
   const signOut = async () => {
     try {
@@ -36,6 +41,16 @@ export function Layout({ children }: { children: ReactNode }) {
         </Link>
         <div className="topbar-right">
           <ThemeToggle />
+          {waiting > 0 && (
+            <Link to="/projects" className="link-button" data-testid="nav-invitations">
+              Invitations ({waiting})
+            </Link>
+          )}
+          {me.data?.is_admin && (
+            <Link to="/users" className="link-button" data-testid="nav-users">
+              Users
+            </Link>
+          )}
           {me.data && (
             <span className="topbar-user" data-testid="current-user">
               {me.data.name || me.data.email}
