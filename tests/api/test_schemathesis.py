@@ -39,6 +39,10 @@ def fuzzer() -> Iterator[dict[str, int]]:
             s, email=f"{unique('fuzz')}@example.com", password="fuzzing-password", is_admin=True
         )
         ids = {"user_id": user.id, "project_id": create_project(s, owner=user, name=unique("fuzz")).id}
+        # the one account the admin routes' cases may change (deactivate, reset): never another test's
+        ids["victim_id"] = create_user(
+            s, email=f"{unique('victim')}@example.com", password="victim-password"
+        ).id
         cols = [c.key for c in Price.__table__.columns]
         prices = [dict(zip(cols, row, strict=True)) for row in s.execute(select(*Price.__table__.columns))]
     yield ids
@@ -65,5 +69,7 @@ def test_no_operation_answers_a_server_error(case, fuzzer):
     headers = {**(case.headers or {}), **Accounts.bearer(Accounts.token_for(fuzzer["user_id"]))}
     if isinstance((case.path_parameters or {}).get("project_id"), int) and next(_sent) % 2:
         case.path_parameters["project_id"] = fuzzer["project_id"]
+    if "user_id" in (case.path_parameters or {}):
+        case.path_parameters["user_id"] = fuzzer["victim_id"]
     response = case.call(headers=headers)
     case.validate_response(response, checks=[not_a_server_error])
