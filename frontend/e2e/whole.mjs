@@ -71,6 +71,7 @@ function pages(state) {
     ["judge", `${p}/judge`],
     ["teachers", `${p}/teachers`],
     ["members", `${p}/members`],
+    ["users", "/users"],
     ["run", e],
     ["samples", `${j}/samples`],
     ["trace", `${j}/samples/${cfg.latexGenerationId}`],

@@ -172,7 +172,7 @@ def test_every_page_in_chromium(server, client, accounts, celery_worker, fake_en
 
     from backend import demo_flow
 
-    owner = accounts.user(password="whole-dashboard-1")
+    owner = accounts.user(password="whole-dashboard-1", admin=True)  # the users page too
     pid = accounts.project(owner, reviewer=accounts.user(), viewer=accounts.user())
     h = owner["headers"]
     secret = "sk-e2e-never-shown-4f1c"
