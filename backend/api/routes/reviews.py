@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from sqlalchemy import func, select
 
 from backend.api.deps import Maintainer, Reviewer, SessionDep, Viewer
+from backend.jobs.service import submit_job
 from backend.reviews import progress, queue
 from backend.reviews.agreement import agreement
 from backend.reviews.items import item_out
@@ -46,6 +47,15 @@ def decide(
     the lease expired or is someone else's."""
     run = queue.RunRef(id=run_id, project_id=access.project.id)  # decide checks it in its own statement
     review = queue.decide(session, run=run, task_id=task_id, user_id=access.user.id, body=body)
+    if ((review.after or {}).get("verdict") or {}).get("status") == "pending":
+        # the run's verifiers check the edited text in a worker (code runs in the sandbox)
+        submit_job(
+            session,
+            project=access.project,
+            kind="edit_verify",
+            params={"review_id": review.id},
+            user_id=access.user.id,
+        )
     return DecisionOut.model_validate(review)
 
 
