@@ -90,9 +90,9 @@ def _attempts(run_id: int, tally: dict[str, int]):
     """(prompt, its attempts) in prompt order, streamed; a human decision from the review overrides the
     machines' (accept admits, reject removes, an edit admits the edited text)."""
     with session_scope() as s:
-        if unverified := verify_unsettled(s, run_id):
-            # the verifier's machinery failed on these edits: no verdict to admit or leave them out by
-            raise RuntimeError(f"{unverified} reviewer edit(s) could not be verified (the verifier failed)")
+        unverified = verify_unsettled(s, run_id)  # committed, the errors included, before any raise
+    if unverified:  # the verifier's machinery failed on these edits: no verdict to admit or leave them by
+        raise RuntimeError(f"{unverified} reviewer edit(s) could not be verified (the verifier failed)")
     with session_scope() as s:
         humans = human_decisions(s, run_id=run_id)
     stmt = (
