@@ -122,10 +122,14 @@ def log(
     run_id: RunId,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    generation_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> list[DecisionOut]:
-    """The audit log: every decision, undo included, oldest first, a page after id `after`."""
+    """The audit log: every decision, undo included, oldest first, a page after id `after`; only one
+    attempt's with `generation_id` (the trace view's edits). An edit's `after.verdict` is the run's
+    verifiers' verdict on the edited text (pending until the edit_verify job ran)."""
     run = get_run(session, project=access.project, run_id=run_id)
-    rows = session.scalars(
-        select(Review).where(Review.run_id == run.id, Review.id > after).order_by(Review.id).limit(limit)
-    )
+    where = [Review.run_id == run.id, Review.id > after]
+    if generation_id is not None:
+        where.append(Review.generation_id == generation_id)
+    rows = session.scalars(select(Review).where(*where).order_by(Review.id).limit(limit))
     return [DecisionOut.model_validate(r) for r in rows]

@@ -1215,7 +1215,9 @@ export interface paths {
         };
         /**
          * Log
-         * @description The audit log: every decision, undo included, oldest first, a page after id `after`.
+         * @description The audit log: every decision, undo included, oldest first, a page after id `after`; only one
+         *     attempt's with `generation_id` (the trace view's edits). An edit's `after.verdict` is the run's
+         *     verifiers' verdict on the edited text (pending until the edit_verify job ran).
          */
         get: operations["reviewLog"];
         put?: never;
@@ -1772,6 +1774,12 @@ export interface components {
              * @default
              */
             note?: string;
+            /**
+             * Admit If Rejected
+             * @description Edit only: admit the edited text into the snapshot even if the run's verifiers reject it (needs a note saying why).
+             * @default false
+             */
+            admit_if_rejected?: boolean;
         };
         /** DecisionOut */
         DecisionOut: {
@@ -4480,6 +4488,18 @@ export interface components {
              * @default 0
              */
             excluded_no_answer: number;
+            /**
+             * Excluded Empty
+             * @description Accepted attempts left out: no answer and no reasoning at all.
+             * @default 0
+             */
+            excluded_empty: number;
+            /**
+             * Excluded Edit Rejected
+             * @description Reviewer edits left out: the run's verifiers reject the edited text and the edit was not saved with admit_if_rejected.
+             * @default 0
+             */
+            excluded_edit_rejected: number;
             /**
              * Rejected Cut
              * @description Rejected attempts with a cut reasoning: never the rejected side of a preference pair.
@@ -12199,6 +12219,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 after?: number;
+                generation_id?: number | null;
             };
             header?: never;
             path: {
