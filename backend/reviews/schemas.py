@@ -66,6 +66,11 @@ class ItemOut(BaseModel):
     reasoning: str | None
     content: str | None
     verdicts: list[ItemVerdict] = Field(description="Verifier and judge verdicts on the attempt.")
+    not_admissible: str | None = Field(
+        None,
+        description="Why no snapshot may ever admit this attempt (backend/datasets/admission.py: truncated, "
+        "empty, no_answer), so accept is refused; None when it may.",
+    )
 
 
 class ClaimOut(BaseModel):

@@ -47,6 +47,7 @@ def test_what_training_refuses_no_reviewer_admits(client, accounts, tmp_path):
 
     # generation 0, cut at max_tokens: neither accepted nor mended by an edit
     item, r = decide({"decision": "accept"})
+    assert item["not_admissible"] == "truncated"  # the reviewer is told before deciding
     assert r.status_code == 422, r.text
     err = r.json()["error"]
     assert err["code"] == "not_admissible" and err["details"] == {
@@ -67,6 +68,7 @@ def test_what_training_refuses_no_reviewer_admits(client, accounts, tmp_path):
 
     # generation 1, empty: no accept; an edit that gives it an answer is what a person may do
     item, r = decide({"decision": "accept"})
+    assert item["not_admissible"] == "empty"
     assert r.status_code == 422 and r.json()["error"]["details"]["reason"] == "empty"
     r = client.post(
         f"{base}/items/{item['task_id']}/decision", headers=h, json={"decision": "edit", "content": "  "}
@@ -100,8 +102,8 @@ def test_what_training_refuses_no_reviewer_admits(client, accounts, tmp_path):
     assert r.status_code == 200 and r.json()["after"]["override"] is True
 
     # a whole attempt is accepted as before
-    _, r = decide({"decision": "accept"})
-    assert r.status_code == 200, r.text
+    item, r = decide({"decision": "accept"})
+    assert item["not_admissible"] is None and r.status_code == 200, r.text
     assert _state(rid)[1] == ["reject", "edit", "edit", "accept"]
 
 

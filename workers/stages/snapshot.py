@@ -115,8 +115,10 @@ def _attempts(run_id: int, tally: dict[str, int]):
             if (h := humans.get(gid)) is not None:
                 tally["human_accepted" if h.accepted else "human_rejected"] += 1
                 tally["human_edits"] += h.edited
-                if h.left_out:  # the run's verifiers reject the edited text (no override): not admitted
-                    tally[f"excluded_{h.left_out}"] += 1
+                if h.left_out == "edit_unverified":  # verify_unsettled left none: an edit made meanwhile
+                    raise RuntimeError(f"the edit of attempt {gid} has no verifier verdict yet; run it again")
+                if h.left_out == "edit_rejected":  # the run's verifiers reject the edited text, no override
+                    tally["excluded_edit_rejected"] += 1
                     continue
                 accepted = h.accepted
                 if h.edited:  # the reviewer's text replaces the teacher's; the teacher's finish stays

@@ -2682,6 +2682,11 @@ export interface components {
              * @description Verifier and judge verdicts on the attempt.
              */
             verdicts: components["schemas"]["ItemVerdict"][];
+            /**
+             * Not Admissible
+             * @description Why no snapshot may ever admit this attempt (backend/datasets/admission.py: truncated, empty, no_answer), so accept is refused; None when it may.
+             */
+            not_admissible?: string | null;
         };
         /**
          * ItemVerdict

@@ -180,6 +180,17 @@ describe("ReviewPage", () => {
     expect(polls).toBeGreaterThanOrEqual(2);
   }, 20_000);
 
+  it("says before deciding that an attempt cut at max_tokens can never be accepted", async () => {
+    routes("reviewer", {
+      [`POST ${BASE}/claim`]: () => jsonResponse({ item: item(1, { not_admissible: "truncated" }), left: 3 }),
+    });
+    renderWithRouter(<ReviewPage projectId={1} runId={2} />);
+    const warning = await screen.findByTestId("review-not-admissible");
+    expect(warning).toHaveTextContent("can never be admitted into a snapshot (truncated: the teacher stopped at max_tokens)");
+    expect(warning).toHaveTextContent("reject it.");
+    expect(warning).not.toHaveTextContent("edit it");
+  });
+
   it("lists the shortcuts on ?", async () => {
     routes("reviewer");
     renderWithRouter(<ReviewPage projectId={1} runId={2} />);
