@@ -187,3 +187,6 @@ def test_an_unparseable_judge_reply_leaves_the_verifiers_verdict(accounts, tmp_p
         gids[3]: (True, "passed", None),  # a reply with a score decides, as before
     }
     assert FALLBACK == "judge reply unparseable; verifier decided"
+    with session_scope() as s:  # counted for the stage's summary (judge.verifier_decided)
+        counters = s.get_one(StageChunk, chunk_id).counters
+    assert (counters["unparseable"], counters["verifier_decided"], counters["accepted"]) == (3, 2, 1)

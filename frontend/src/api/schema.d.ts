@@ -2895,6 +2895,12 @@ export interface components {
              */
             unparseable: number;
             /**
+             * Verifier Decided
+             * @description Unparseable replies on attempts the verifiers had decided, whose decision then stood (the judge was to decide them: overrides_verifiers).
+             * @default 0
+             */
+            verifier_decided?: number;
+            /**
              * Errors
              * @description Judge requests that failed after every retry.
              */

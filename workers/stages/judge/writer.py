@@ -63,7 +63,8 @@ class JudgeWriter:
             chunk = s.get_one(StageChunk, self.job.chunk_id)
             kept = {
                 k: (chunk.counters or {}).get(k, 0)
-                for k in ("cost_usd", "prompt_tokens", "completion_tokens", "cached")
+                # counted as they happen: a judged attempt is never judged again, so kept as they are
+                for k in ("cost_usd", "prompt_tokens", "completion_tokens", "cached", "verifier_decided")
             }
             counts = Counter({OUTCOME[st]: n for st, n in rows})
             chunk.counters = {
@@ -86,6 +87,7 @@ class JudgeWriter:
                 # a reply the judge's rubric cannot read is no decision: the verifiers' verdict stands
                 accepted = it.filter_passed
                 v["detail"] = {**v["detail"], "final": FALLBACK, "verifier_passed": it.filter_passed}
+                counts["verifier_decided"] += 1
             rows.append(
                 verdict_row(
                     run_id=job.run_id, generation_id=it.generation_id, verifier="judge", version=job.version,
