@@ -116,6 +116,13 @@ def render_card(
             f"- human review: {counts.get('human_accepted', 0)} accepted, {counts.get('human_rejected', 0)} "
             f"rejected, {counts.get('human_edits', 0)} edited"
         )
+    if counts.get("excluded_edit_rejected"):
+        body.append(
+            f"- {counts['excluded_edit_rejected']} reviewer edit(s) left out: the run's verifiers reject the "
+            "edited text and no reviewer overrode them"
+        )
+    if counts.get("excluded_empty"):
+        body.append(f"- {counts['excluded_empty']} accepted attempt(s) left out: no answer at all (empty)")
     body += ["", "## Reasoning", "", f"- form: {reasoning_form(selection, counts)}"]
     if cut := cut_line(counts):
         body.append(f"- {cut}")

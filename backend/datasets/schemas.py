@@ -68,6 +68,14 @@ class SnapshotCounts(BaseModel):
     excluded_no_answer: int = Field(
         0, description="Accepted attempts left out: reasoning with no answer after it (an unclosed <think>)."
     )
+    excluded_empty: int = Field(
+        0, description="Accepted attempts left out: no answer and no reasoning at all."
+    )
+    excluded_edit_rejected: int = Field(
+        0,
+        description="Reviewer edits left out: the run's verifiers reject the edited text and the edit was "
+        "not saved with admit_if_rejected.",
+    )
     rejected_cut: int = Field(
         0, description="Rejected attempts with a cut reasoning: never the rejected side of a preference pair."
     )

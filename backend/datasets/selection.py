@@ -11,6 +11,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
+from backend.datasets.admission import refusal
 from backend.datasets.schemas import SnapshotSettings
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -25,7 +26,7 @@ class Attempt:
     content: str | None
     completion_tokens: int | None
     judge_score: float | None = None  # the LLM judge's score, where the run has a judge stage
-    finish_reason: str | None = None  # the teacher's; None for a reviewer's edit (the edit is whole)
+    finish_reason: str | None = None  # the teacher's, kept under a reviewer's edit (admission.refusal)
 
     @property
     def length(self) -> int:
@@ -46,21 +47,14 @@ class Picked:
 
 
 def cut_reasoning(a: Attempt) -> str | None:
-    """Why an attempt's reasoning is not whole, or None. Training text closes the reasoning with
-    </think> before the answer; closing a trace the teacher never finished would teach the student to
-    stop thinking mid-thought and answer from nothing, so such attempts are left out, never closed:
+    """Why an attempt may not be a row nor a pair (backend/datasets/admission.py's rules, the ones the
+    train pre-flight applies too), or None. Such attempts are left out, never closed or mended:
 
     truncated  the teacher stopped at max_tokens (finish_reason "length"), whatever it wrote
+    empty      no answer and no reasoning
     no_answer  reasoning and nothing after it, or an inline <think> that never closed
     """
-    if a.finish_reason == "length":
-        return "truncated"
-    content = (a.content or "").strip()
-    if content.startswith("<think>") and "</think>" not in content:
-        return "no_answer"
-    if a.reasoning and a.reasoning.strip() and not content:
-        return "no_answer"
-    return None
+    return refusal(reasoning=a.reasoning, content=a.content, finish_reason=a.finish_reason)
 
 
 def shingles(text: str, n: int = 5) -> frozenset[int]:

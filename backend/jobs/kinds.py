@@ -30,5 +30,7 @@ JOBS: dict[str, JobKind] = {
         # a few short real requests to a teacher; the queue is the teacher's (gpu for a local one), and
         # the limit leaves room for a worker-started vLLM to load its model (VLLMServer.start: 600 s)
         JobKind("teacher_probe", "distillery.teachers.probe", "workers.jobs.teacher_probe", time_limit_s=900),
+        # the run's filter verifiers on a reviewer's edit (backend/reviews/edits.py)
+        JobKind("edit_verify", "distillery.reviews.verify_edit", "workers.jobs.edit_verify"),
     ]
 }

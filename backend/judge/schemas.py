@@ -106,6 +106,11 @@ class JudgeSummary(BaseModel):
     rejected: int
     unsure: int = Field(description="Scored between the thresholds.")
     unparseable: int = Field(description="Replies with no score in them (never a pass).")
+    verifier_decided: int = Field(
+        0,
+        description="Unparseable replies on attempts the verifiers had decided, whose decision then stood "
+        "(the judge was to decide them: overrides_verifiers).",
+    )
     errors: int = Field(description="Judge requests that failed after every retry.")
     cached: int = Field(description="Replies answered from the cache (not paid).")
     prompt_tokens: int

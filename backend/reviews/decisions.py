@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.reviews.edits import left_out
 from backend.reviews.models import Review
 
 
@@ -17,6 +18,7 @@ class HumanDecision:
     content: str | None = None  # an edit's replacement text
     reasoning: str | None = None
     edited: bool = False
+    left_out: str | None = None  # an edit the snapshot leaves out (backend/reviews/edits.left_out)
 
 
 def human_decisions(session: Session, *, run_id: int) -> dict[int, HumanDecision]:
@@ -33,7 +35,9 @@ def human_decisions(session: Session, *, run_id: int) -> dict[int, HumanDecision
     for gid, decision, after in rows:
         if decision == "edit":
             after = after or {}
-            out[gid] = HumanDecision(True, after.get("content"), after.get("reasoning"), edited=True)
+            out[gid] = HumanDecision(
+                True, after.get("content"), after.get("reasoning"), edited=True, left_out=left_out(after)
+            )
         else:
             out[gid] = HumanDecision(decision == "accept")
     return out

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.datasets.admission import refusal
 from backend.prompts.models import Prompt
 from backend.reviews.schemas import ItemOut
 from backend.rollouts.requests import conversation
@@ -21,6 +22,7 @@ def item_out(session: Session, task: Any, run: Any) -> ItemOut:
             Generation.id,
             Generation.content,
             Generation.reasoning,
+            Generation.finish_reason,
             Prompt.text,
             Prompt.system,
             Prompt.messages,
@@ -56,4 +58,5 @@ def item_out(session: Session, task: Any, run: Any) -> ItemOut:
         reasoning=g.reasoning,
         content=g.content,
         verdicts=verdicts,
+        not_admissible=refusal(reasoning=g.reasoning, content=g.content, finish_reason=g.finish_reason),
     )

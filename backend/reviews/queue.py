@@ -14,8 +14,9 @@ from sqlalchemy import Row, bindparam, exists, func, insert, select, text, updat
 from sqlalchemy.orm import Session
 
 from backend.core.errors import Conflict, Invalid, NotFound
+from backend.datasets.admission import explain, refusal
 from backend.judge.labels import upsert_labels
-from backend.reviews import progress
+from backend.reviews import edits, progress
 from backend.reviews.models import CLOSED, DONE, LEASED, OPEN, HumanLabel, Review, ReviewTask
 from backend.reviews.schemas import DecisionIn
 from backend.reviews.summary import finish_if_drained, review_stage
@@ -217,9 +218,15 @@ def decide(session: Session, *, run: Any, task_id: int, user_id: int, body: Deci
     (404 for the run or the item, 409 for the lease)."""
     if body.decision == "edit" and body.content is None and body.reasoning is None:
         raise Invalid("an edit needs content or reasoning", code="empty_edit")
+    if body.admit_if_rejected and (body.decision != "edit" or not body.note.strip()):
+        raise Invalid(
+            "admit_if_rejected: only an edit may override the verifiers, and its note must say why",
+            code="override_needs_note",
+        )
     now = datetime.now(UTC)
     conn = session.connection()
     p = {"task": task_id, "run": run.id, "user": user_id, "now": now}
+    original = _admit_check(session, run_id=run.id, task_id=task_id, body=body)
     if body.decision != "edit" and conn.dialect.name == "postgresql":
         return _decide_pg(session, run=run, body=body, params=p)
     run = review_run(session, project_id=run.project_id, run_id=run.id)
@@ -229,15 +236,12 @@ def decide(session: Session, *, run: Any, task_id: int, user_id: int, body: Deci
         raise Conflict(f"review item {task_id} changed meanwhile; claim again", code="not_leased")
     gid = settled.generation_id
     before = after = None
-    if body.decision == "edit":
-        content, reasoning = session.execute(
-            select(Generation.content, Generation.reasoning).where(Generation.id == gid)
-        ).one()
-        before = {"content": content, "reasoning": reasoning}
-        after = {
-            "content": body.content if body.content is not None else content,
-            "reasoning": body.reasoning if body.reasoning is not None else reasoning,
-        }
+    if body.decision == "edit" and original is not None:
+        before, after = original.before, original.after
+        if (combo := edits.verifiers_of(run.recipe)) is not None and combo.verifiers:
+            after["verdict"] = dict(edits.PENDING)  # the route queues the edit_verify job
+        if body.admit_if_rejected:
+            after["override"] = True
     review = conn.execute(
         _AUDIT,
         {
@@ -270,6 +274,42 @@ def decide(session: Session, *, run: Any, task_id: int, user_id: int, body: Deci
     if not finish_if_drained(session, run=run):
         progress.write(session, run_id=run.id, now=now)
     return review
+
+
+class _Original(NamedTuple):
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+def _admit_check(session: Session, *, run_id: int, task_id: int, body: DecisionIn) -> _Original | None:
+    """An accept or an edit of an attempt the admission rules refuse (backend/datasets/admission.py:
+    cut at max_tokens, empty, reasoning with no answer) is a 422 that changes nothing: no person admits
+    what training would refuse. For an edit, the text before and after it. None for reject and skip,
+    and where the slot is not this run's (the decision then says what happened)."""
+    if body.decision not in ("accept", "edit"):
+        return None
+    row = session.execute(
+        select(Generation.id, Generation.content, Generation.reasoning, Generation.finish_reason)
+        .join(ReviewTask, ReviewTask.generation_id == Generation.id)
+        .where(ReviewTask.id == task_id, ReviewTask.run_id == run_id)
+    ).first()
+    if row is None:
+        return None
+    gid, content, reasoning, finish = row
+    before = {"content": content, "reasoning": reasoning}
+    after = {
+        "content": body.content if body.content is not None else content,
+        "reasoning": body.reasoning if body.reasoning is not None else reasoning,
+    }
+    text = after if body.decision == "edit" else before
+    if why := refusal(reasoning=text["reasoning"], content=text["content"], finish_reason=finish):
+        edited = " (checked on the edited text)" if body.decision == "edit" and why != "truncated" else ""
+        raise Invalid(
+            f"{body.decision} refused: {explain(why, gid)}{edited}; reject it instead",
+            code="not_admissible",
+            details={"reason": why, "generation_id": gid},
+        )
+    return _Original(before, after)
 
 
 def _decide_pg(session: Session, *, run: Any, body: DecisionIn, params: dict[str, Any]) -> Row[Any]:

@@ -139,6 +139,11 @@ class ItemOut(BaseModel):
     reasoning: str | None
     content: str | None
     verdicts: list[ItemVerdict] = Field(description="Verifier and judge verdicts on the attempt.")
+    not_admissible: str | None = Field(
+        None,
+        description="Why no snapshot may ever admit this attempt (backend/datasets/admission.py: truncated, "
+        "empty, no_answer), so accept is refused; None when it may.",
+    )
 
 
 class ClaimOut(BaseModel):
@@ -153,6 +158,11 @@ class DecisionIn(BaseModel):
     content: str | None = Field(None, max_length=200_000, description="The edited answer (edit).")
     reasoning: str | None = Field(None, max_length=400_000, description="The edited reasoning (edit).")
     note: str = Field("", max_length=4000, description="Why, for the audit log.")
+    admit_if_rejected: bool = Field(
+        False,
+        description="Edit only: admit the edited text into the snapshot even if the run's verifiers "
+        "reject it (needs a note saying why).",
+    )
 
 
 class DecisionOut(BaseModel):

@@ -55,6 +55,15 @@ CHECK_KINDS: dict[str, CheckKind] = {
             methods=("sft", "dpo"),
         ),
         CheckKind(
+            "admission",
+            "Every example passes the snapshot's admission rules (backend/datasets/admission.py): an "
+            "answer, and one after its reasoning; the snapshot stage leaves out exactly these (cut at "
+            "max_tokens is truncated_traces').",
+            # what a snapshot never admits is never trained: no recipe waives it
+            waivable=False,
+            methods=("sft", "dpo"),
+        ),
+        CheckKind(
             "too_long",
             "No example is longer than max_length; over it they are excluded and counted, or the run "
             "refuses (train.too_long: that setting, not override_checks, decides).",

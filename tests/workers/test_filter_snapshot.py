@@ -79,7 +79,7 @@ def test_rollout_filter_snapshot_end_to_end(client, accounts, tmp_path, teacher_
         "accepted": 18, "after_cut_reasoning": 18, "after_pass_rate_band": 18, "after_near_duplicates": 9,
         "after_max_per_prompt": 9, "prompts": 9, "preference_pairs": 9, "human_accepted": 0,
         "human_rejected": 0, "human_edits": 0, "excluded_truncated": 0, "excluded_no_answer": 0,
-        "rejected_cut": 0, "rows_with_reasoning": 9,
+        "excluded_empty": 0, "excluded_edit_rejected": 0, "rejected_cut": 0, "rows_with_reasoning": 9,
     }  # fmt: skip
     snaps = client.get(f"/api/projects/{pid}/snapshots", headers=h, params={"run_id": run["id"]}).json()[
         "items"
@@ -148,7 +148,9 @@ def test_truncated_traces_are_left_out_and_counted_never_closed(
     c = s["counts"]
     candidates = [g for g in gens.values() if include == "all" or g["accepted"]]
     assert c["excluded_truncated"] == sum(g["truncated"] for g in candidates)
-    assert c["after_cut_reasoning"] == c["accepted"] - c["excluded_truncated"] - c["excluded_no_answer"]
+    assert c["after_cut_reasoning"] == (
+        c["accepted"] - c["excluded_truncated"] - c["excluded_no_answer"] - c["excluded_empty"]
+    )
     rejected_cut = sum(g["truncated"] and g["accepted"] is False for g in gens.values())
     assert c["rejected_cut"] == rejected_cut and c["excluded_no_answer"] == 0
     if include == "all":

@@ -125,7 +125,7 @@ def test_judge_review_snapshot_end_to_end(worker_database, client, accounts, tmp
 
     # edit, undo (the item comes back to its reviewer), edit again
     third = client.post(f"{base}/claim", headers=rev["headers"]).json()["item"]
-    edit = {"decision": "edit", "content": "Edited. Answer: 42", "note": "fixed the answer"}
+    edit = {"decision": "edit", "content": "Edited.\nAnswer: 42", "note": "fixed the answer"}
     r = client.post(f"{base}/items/{third['task_id']}/decision", headers=rev["headers"], json=edit)
     assert r.status_code == 200 and r.json()["before"]["content"] == third["content"]
     back = client.post(f"{base}/undo", headers=rev["headers"]).json()
@@ -171,7 +171,9 @@ def test_judge_review_snapshot_end_to_end(worker_database, client, accounts, tmp
     card = client.get(f"/api/projects/{pid}/snapshots/{snap}/card", headers=h).text
     assert "judged by rubric v1: accept at score >= 5" in card and "1 edited" in card
     rows = client.get(f"/api/projects/{pid}/snapshots/{snap}/files/messages.jsonl", headers=h).text
-    assert "Edited. Answer: 42" in rows
+    assert "Edited.\\nAnswer: 42" in rows  # the math verifier passed the edit, so it is admitted
+    verdict = client.get(f"{base}/log", headers=h).json()[4]["after"]["verdict"]
+    assert (verdict["verifier"], verdict["status"], verdict["passed"]) == ("math", "passed", True)
 
     # the same requests again: every judge reply comes from the cache, nothing is paid
     rid2 = _start(client, h, pid, pset, tid, jid, ["rollout", "filter", "judge"])

@@ -46,6 +46,7 @@ def test_sft_full_trains_saves_and_registers_the_model(client, accounts, tmp_pat
         "eos_trained",
         "reasoning_kept",
         "truncated_traces",
+        "admission",
         "too_long",
     ]
     assert s["loss"] > 0 and s["tokens_per_s"] > 0 and s["epoch"] > 0

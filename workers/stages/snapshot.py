@@ -39,6 +39,7 @@ from backend.teachers.models import Teacher
 from backend.verifiers.filter import FilterSettings
 from backend.verifiers.registry import VERIFIERS
 from workers.celery_app import celery_app
+from workers.edits import verify_unsettled
 from workers.runner import StageContext, run_stage, settings_for
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,10 @@ def _attempts(run_id: int, tally: dict[str, int]):
     """(prompt, its attempts) in prompt order, streamed; a human decision from the review overrides the
     machines' (accept admits, reject removes, an edit admits the edited text)."""
     with session_scope() as s:
+        unverified = verify_unsettled(s, run_id)  # committed, the errors included, before any raise
+    if unverified:  # the verifier's machinery failed on these edits: no verdict to admit or leave them by
+        raise RuntimeError(f"{unverified} reviewer edit(s) could not be verified (the verifier failed)")
+    with session_scope() as s:
         humans = human_decisions(s, run_id=run_id)
     stmt = (
         select(
@@ -110,9 +115,14 @@ def _attempts(run_id: int, tally: dict[str, int]):
             if (h := humans.get(gid)) is not None:
                 tally["human_accepted" if h.accepted else "human_rejected"] += 1
                 tally["human_edits"] += h.edited
+                if h.left_out == "edit_unverified":  # verify_unsettled left none: an edit made meanwhile
+                    raise RuntimeError(f"the edit of attempt {gid} has no verifier verdict yet; run it again")
+                if h.left_out == "edit_rejected":  # the run's verifiers reject the edited text, no override
+                    tally["excluded_edit_rejected"] += 1
+                    continue
                 accepted = h.accepted
-                if h.edited:  # the reviewer's text replaces the teacher's: a finished trace is judged by it
-                    content, reasoning, tokens, finish = h.content, h.reasoning, None, None
+                if h.edited:  # the reviewer's text replaces the teacher's; the teacher's finish stays
+                    content, reasoning, tokens = h.content, h.reasoning, None
             group.append(Attempt(gid, attempt, accepted, reasoning, content, tokens, score, finish))
     if group:
         yield current, group
@@ -174,7 +184,8 @@ def _write_rows(ctx, folder: Path, settings: SnapshotSettings, system: str | Non
     sinks = {name: _Sink(folder, name) for name in SCHEMAS}
     steps = ("accepted", "after_cut_reasoning", "after_pass_rate_band", "after_near_duplicates",
              "after_max_per_prompt")  # fmt: skip
-    cut = ("excluded_truncated", "excluded_no_answer", "rejected_cut", "rows_with_reasoning")
+    cut = ("excluded_truncated", "excluded_empty", "excluded_no_answer", "excluded_edit_rejected",
+           "rejected_cut", "rows_with_reasoning")  # fmt: skip
     counts = dict.fromkeys((*steps, *cut, "prompts", "preference_pairs", *HUMAN), 0)
     keep = settings.reasoning == "keep"
     ctx.progress(0, total, force=True)
@@ -212,6 +223,7 @@ def _write_rows(ctx, folder: Path, settings: SnapshotSettings, system: str | Non
             counts["after_cut_reasoning"] += picked.after_cut
             counts["excluded_truncated"] += picked.cut.get("truncated", 0)
             counts["excluded_no_answer"] += picked.cut.get("no_answer", 0)
+            counts["excluded_empty"] += picked.cut.get("empty", 0)
             counts["rejected_cut"] += picked.rejected_cut
             counts["after_pass_rate_band"] += picked.after_band
             counts["after_near_duplicates"] += picked.after_near_duplicates

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backend.core.errors import Invalid
+from backend.datasets.admission import refusal
 from backend.training.preflight import CHECK_KINDS, checks_for
 from backend.training.schemas import CheckResult
 from workers.training.encode import Encoded
@@ -151,6 +152,23 @@ def truncated_traces(x: Inputs) -> Found:
         cut,
         "the teacher stopped these attempts at max_tokens: raise rollout.max_tokens, or filter them out",
         [f"generation {g}" for g in cut],
+    )
+
+
+@check("admission")
+def admission(x: Inputs) -> Found:
+    # the final turn as the snapshot wrote it (reasoning inline in <think>); cut at max_tokens is
+    # truncated_traces' finding, so each example fails one check for one reason
+    why = {
+        i: refusal(reasoning=None, content=(msgs[-1].get("content") if msgs else None), finish_reason=None)
+        for i, msgs in enumerate(x.conversations)
+    }
+    bad = [i for i, r in why.items() if r is not None]
+    return Found(
+        bad,
+        "the snapshot's admission rules refuse these (backend/datasets/admission.py): snapshot again, "
+        "the snapshot stage leaves them out",
+        [f"row {x.row_ids[i]}: {why[i]}" for i in bad],
     )
 
 

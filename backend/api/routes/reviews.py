@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from sqlalchemy import func, select
 
 from backend.api.deps import Maintainer, Reviewer, SessionDep, Viewer
+from backend.jobs.service import submit_job
 from backend.reviews import progress, queue
 from backend.reviews.agreement import agreement
 from backend.reviews.items import item_out
@@ -46,6 +47,15 @@ def decide(
     the lease expired or is someone else's."""
     run = queue.RunRef(id=run_id, project_id=access.project.id)  # decide checks it in its own statement
     review = queue.decide(session, run=run, task_id=task_id, user_id=access.user.id, body=body)
+    if ((review.after or {}).get("verdict") or {}).get("status") == "pending":
+        # the run's verifiers check the edited text in a worker (code runs in the sandbox)
+        submit_job(
+            session,
+            project=access.project,
+            kind="edit_verify",
+            params={"review_id": review.id},
+            user_id=access.user.id,
+        )
     return DecisionOut.model_validate(review)
 
 
@@ -112,10 +122,14 @@ def log(
     run_id: RunId,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    generation_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> list[DecisionOut]:
-    """The audit log: every decision, undo included, oldest first, a page after id `after`."""
+    """The audit log: every decision, undo included, oldest first, a page after id `after`; only one
+    attempt's with `generation_id` (the trace view's edits). An edit's `after.verdict` is the run's
+    verifiers' verdict on the edited text (pending until the edit_verify job ran)."""
     run = get_run(session, project=access.project, run_id=run_id)
-    rows = session.scalars(
-        select(Review).where(Review.run_id == run.id, Review.id > after).order_by(Review.id).limit(limit)
-    )
+    where = [Review.run_id == run.id, Review.id > after]
+    if generation_id is not None:
+        where.append(Review.generation_id == generation_id)
+    rows = session.scalars(select(Review).where(*where).order_by(Review.id).limit(limit))
     return [DecisionOut.model_validate(r) for r in rows]

@@ -37,6 +37,8 @@ export const keys = {
   prompts: (projectId: number, promptSetId: number) => ["prompts", projectId, promptSetId] as const,
   generations: (projectId: number, runId: number) => ["generations", projectId, runId] as const,
   reviewLog: (projectId: number, runId: number) => ["review-log", projectId, runId] as const,
+  generationReviews: (projectId: number, runId: number, generationId: number) =>
+    ["review-log", projectId, runId, "generation", generationId] as const,
   estimate: (projectId: number) => ["estimate", projectId] as const,
   job: (projectId: number, jobId: number | null) => ["job", projectId, jobId] as const,
   snapshot: (projectId: number, snapshotId: number) => ["snapshot", projectId, snapshotId] as const,
@@ -271,6 +273,18 @@ export const evalCompareQuery = (projectId: number, runId: number, only: EvalOnl
   });
 
 /** The review audit log, oldest first; `refreshKey` starts it over (a new decision). */
+/** One attempt's review decisions (its edits and their verifier verdicts), for the trace view. */
+export const generationReviewsQuery = (projectId: number, runId: number, generationId: number) =>
+  queryOptions({
+    queryKey: keys.generationReviews(projectId, runId, generationId),
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/projects/{project_id}/runs/{run_id}/review/log", {
+          params: { path: { project_id: projectId, run_id: runId }, query: { generation_id: generationId, limit: 1000 } },
+        }),
+      ),
+  });
+
 export const reviewLogQuery = (projectId: number, runId: number, refreshKey: number, pageSize: number) =>
   infiniteQueryOptions({
     queryKey: [...keys.reviewLog(projectId, runId), refreshKey] as const,

@@ -1312,7 +1312,9 @@ export interface paths {
         };
         /**
          * Log
-         * @description The audit log: every decision, undo included, oldest first, a page after id `after`.
+         * @description The audit log: every decision, undo included, oldest first, a page after id `after`; only one
+         *     attempt's with `generation_id` (the trace view's edits). An edit's `after.verdict` is the run's
+         *     verifiers' verdict on the edited text (pending until the edit_verify job ran).
          */
         get: operations["reviewLog"];
         put?: never;
@@ -1967,6 +1969,12 @@ export interface components {
              * @default
              */
             note?: string;
+            /**
+             * Admit If Rejected
+             * @description Edit only: admit the edited text into the snapshot even if the run's verifiers reject it (needs a note saying why).
+             * @default false
+             */
+            admit_if_rejected?: boolean;
         };
         /** DecisionOut */
         DecisionOut: {
@@ -2905,6 +2913,11 @@ export interface components {
              * @description Verifier and judge verdicts on the attempt.
              */
             verdicts: components["schemas"]["ItemVerdict"][];
+            /**
+             * Not Admissible
+             * @description Why no snapshot may ever admit this attempt (backend/datasets/admission.py: truncated, empty, no_answer), so accept is refused; None when it may.
+             */
+            not_admissible?: string | null;
         };
         /**
          * ItemVerdict
@@ -3112,6 +3125,12 @@ export interface components {
              * @description Replies with no score in them (never a pass).
              */
             unparseable: number;
+            /**
+             * Verifier Decided
+             * @description Unparseable replies on attempts the verifiers had decided, whose decision then stood (the judge was to decide them: overrides_verifiers).
+             * @default 0
+             */
+            verifier_decided?: number;
             /**
              * Errors
              * @description Judge requests that failed after every retry.
@@ -4897,6 +4916,18 @@ export interface components {
              * @default 0
              */
             excluded_no_answer: number;
+            /**
+             * Excluded Empty
+             * @description Accepted attempts left out: no answer and no reasoning at all.
+             * @default 0
+             */
+            excluded_empty: number;
+            /**
+             * Excluded Edit Rejected
+             * @description Reviewer edits left out: the run's verifiers reject the edited text and the edit was not saved with admit_if_rejected.
+             * @default 0
+             */
+            excluded_edit_rejected: number;
             /**
              * Rejected Cut
              * @description Rejected attempts with a cut reasoning: never the rejected side of a preference pair.
@@ -13115,6 +13146,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 after?: number;
+                generation_id?: number | null;
             };
             header?: never;
             path: {

@@ -17,6 +17,7 @@ COUNTERS = (
     "rejected",
     "unsure",
     "unparseable",
+    "verifier_decided",
     "errors",
     "cached",
     "prompt_tokens",

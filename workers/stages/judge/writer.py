@@ -28,6 +28,7 @@ OUTCOME = {
     "unparseable": "unparseable",
     "error": "errors",
 }
+FALLBACK = "judge reply unparseable; verifier decided"
 
 
 @dataclass
@@ -62,7 +63,8 @@ class JudgeWriter:
             chunk = s.get_one(StageChunk, self.job.chunk_id)
             kept = {
                 k: (chunk.counters or {}).get(k, 0)
-                for k in ("cost_usd", "prompt_tokens", "completion_tokens", "cached")
+                # counted as they happen: a judged attempt is never judged again, so kept as they are
+                for k in ("cost_usd", "prompt_tokens", "completion_tokens", "cached", "verifier_decided")
             }
             counts = Counter({OUTCOME[st]: n for st, n in rows})
             chunk.counters = {
@@ -79,6 +81,13 @@ class JudgeWriter:
         tokens_in = tokens_out = 0
         for it in items:
             v = verdict_of(job, it.completion)
+            decides = job.settings.overrides_verifiers or it.filter_passed is None
+            accepted = v["passed"]
+            if decides and v["status"] == "unparseable" and it.filter_passed is not None:
+                # a reply the judge's rubric cannot read is no decision: the verifiers' verdict stands
+                accepted = it.filter_passed
+                v["detail"] = {**v["detail"], "final": FALLBACK, "verifier_passed": it.filter_passed}
+                counts["verifier_decided"] += 1
             rows.append(
                 verdict_row(
                     run_id=job.run_id, generation_id=it.generation_id, verifier="judge", version=job.version,
@@ -88,9 +97,8 @@ class JudgeWriter:
             )  # fmt: skip
             counts[OUTCOME[v["status"]]] += 1
             counts["judged"] += v["status"] != "error"
-            decides = job.settings.overrides_verifiers or it.filter_passed is None
             if decides and v["status"] != "error":
-                decisions.append({"id": it.generation_id, "accepted": v["passed"]})
+                decisions.append({"id": it.generation_id, "accepted": accepted})
             c = it.completion
             if it.from_cache:
                 counts["cached"] += 1

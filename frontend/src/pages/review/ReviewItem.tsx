@@ -37,6 +37,13 @@ function str(v: unknown): string | null {
 }
 
 /** The judge's verdict and every verifier's, with the disagreement between them called out. */
+/** The admission rules' reasons (backend/datasets/admission.py), in words. */
+const NOT_ADMISSIBLE: Record<string, string> = {
+  truncated: "the teacher stopped at max_tokens",
+  empty: "no answer at all",
+  no_answer: "reasoning with no answer after it",
+};
+
 export function WhyPanel({ item }: { item: Item }) {
   const all = verdictsOf(item);
   const judge = all.find((v) => v.verifier === "judge");
@@ -52,6 +59,13 @@ export function WhyPanel({ item }: { item: Item }) {
         </span>{" "}
         <span className="muted">{reasonText(item.reason)}</span>
       </p>
+      {item.not_admissible && (
+        <p className="warn" data-testid="review-not-admissible">
+          This attempt can never be admitted into a snapshot ({item.not_admissible.replace(/_/g, " ")}
+          {NOT_ADMISSIBLE[item.not_admissible] ? `: ${NOT_ADMISSIBLE[item.not_admissible]}` : ""}), so it cannot be
+          accepted: reject it{item.not_admissible === "truncated" ? "" : ", or edit it into a whole answer"}.
+        </p>
+      )}
       {judge ? (
         <div className="review-judge" data-testid="review-judge">
           <div className="review-judge-head">

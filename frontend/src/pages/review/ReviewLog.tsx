@@ -4,6 +4,7 @@ import { Link } from "@tanstack/react-router";
 import { errorMessage } from "../../api/errors";
 import { formatTime } from "../../lib/format";
 import { EditDiff } from "./ReviewItem";
+import { EditVerdict, editVerdictOf } from "../../components/EditVerdict";
 import { membersQuery, reviewLogQuery } from "../../api/queries";
 
 const PAGE = 100;
@@ -13,7 +14,14 @@ const PAGE = 100;
 export function ReviewLog({ projectId, runId, refreshKey }: { projectId: number; runId: number; refreshKey: number }) {
   const [open, setOpen] = useState<number | null>(null);
   const members = useQuery(membersQuery(projectId));
-  const log = useInfiniteQuery(reviewLogQuery(projectId, runId, refreshKey, PAGE));
+  const log = useInfiniteQuery({
+    ...reviewLogQuery(projectId, runId, refreshKey, PAGE),
+    // an edit's verdict arrives from a worker: look again while one is being verified
+    refetchInterval: (q) =>
+      (q.state.data?.pages ?? []).some((page) => page.some((d) => !d.undone && editVerdictOf(d.after)?.status === "pending"))
+        ? 2000
+        : false,
+  });
   const rows = log.data?.pages.flat() ?? [];
   const name = (id: number | null) => {
     if (id === null) return "–";
@@ -58,6 +66,12 @@ export function ReviewLog({ projectId, runId, refreshKey }: { projectId: number;
                   <td>
                     <span className={`verdict verdict-${d.decision}`}>{d.decision}</span>
                     {d.undone && <span className="muted small"> (undone)</span>}
+                    {d.decision === "edit" && !d.undone && (
+                      <>
+                        {" "}
+                        <EditVerdict after={d.after} />
+                      </>
+                    )}
                     {d.decision === "edit" && d.before && d.after && (
                       <>
                         {" "}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fireEvent, screen, waitFor } from "@testing-library/react";
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { jsonResponse, mockApi, renderWithRouter, requestsTo } from "../../test/helpers";
 import { heartbeatDelay, ReviewPage } from "./ReviewPage";
@@ -138,6 +138,58 @@ describe("ReviewPage", () => {
     expect(screen.getByTestId("review-before-content")).toHaveTextContent("Answer: 7");
     expect(screen.getByTestId("review-after-content")).toHaveTextContent("Answer: 6");
   }, 20_000);
+
+  it("overrides the verifiers on an edit only with a note saying why", async () => {
+    const fetchMock = routes("reviewer");
+    renderWithRouter(<ReviewPage projectId={1} runId={2} />);
+    await screen.findByTestId("review-item");
+    await userEvent.keyboard("e");
+    const box = screen.getByTestId("review-edit-content");
+    await userEvent.clear(box);
+    await userEvent.type(box, "Answer: 6");
+    await userEvent.click(screen.getByTestId("review-edit-override"));
+    await userEvent.click(screen.getByTestId("review-edit-save"));
+    expect(await screen.findByText(/Say in the note why the edit stands/)).toBeInTheDocument();
+    expect(requestsTo(fetchMock, `${BASE}/items/1/decision`)).toHaveLength(0);
+    await userEvent.type(screen.getByTestId("review-edit-note"), "the reference is wrong");
+    await userEvent.click(screen.getByTestId("review-edit-save"));
+    await waitFor(() => expect(screen.getByTestId("review-item")).toHaveAttribute("data-task-id", "2"));
+    expect(sentBodies).toEqual([
+      { decision: "edit", note: "the reference is wrong", content: "Answer: 6", admit_if_rejected: true },
+    ]);
+  }, 20_000);
+
+  it("shows the verifiers' verdict beside each edit in the log, and looks again while one is pending", async () => {
+    let verdict: Record<string, unknown> = { status: "pending", passed: null };
+    const logRow = () => ({
+      id: 40, task_id: 9, generation_id: 109, reviewer_id: 8, decision: "edit", note: "", undone: false,
+      before: { content: "Answer: 55", reasoning: "r" }, after: { content: "Answer: 54", reasoning: "r", verdict },
+      created_at: "2026-01-01T00:00:00",
+    });
+    const fetchMock = routes("viewer", { [`GET ${BASE}/log`]: () => jsonResponse([logRow()]) });
+    renderWithRouter(<ReviewPage projectId={1} runId={2} />);
+    const row = await screen.findByTestId("review-log-row");
+    expect(within(row).getByTestId("edit-verdict")).toHaveTextContent("verifying the edited text");
+    verdict = { status: "wrong", passed: false, verifier: "math" };
+    await waitFor(
+      () => expect(within(screen.getByTestId("review-log-row")).getByTestId("edit-verdict")).toHaveAttribute("data-status", "wrong"),
+      { timeout: 5000 },
+    );
+    expect(screen.getByTestId("edit-verdict")).toHaveTextContent("math: wrong; left out of the snapshot");
+    const polls = requestsTo(fetchMock, `${BASE}/log`).length;
+    expect(polls).toBeGreaterThanOrEqual(2);
+  }, 20_000);
+
+  it("says before deciding that an attempt cut at max_tokens can never be accepted", async () => {
+    routes("reviewer", {
+      [`POST ${BASE}/claim`]: () => jsonResponse({ item: item(1, { not_admissible: "truncated" }), left: 3 }),
+    });
+    renderWithRouter(<ReviewPage projectId={1} runId={2} />);
+    const warning = await screen.findByTestId("review-not-admissible");
+    expect(warning).toHaveTextContent("can never be admitted into a snapshot (truncated: the teacher stopped at max_tokens)");
+    expect(warning).toHaveTextContent("reject it.");
+    expect(warning).not.toHaveTextContent("edit it");
+  });
 
   it("lists the shortcuts on ?", async () => {
     routes("reviewer");

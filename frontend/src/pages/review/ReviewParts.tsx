@@ -104,6 +104,25 @@ function EditForm({ queue: q }: { queue: ReviewQueueState }) {
           />
         </label>
       </div>
+      <label>
+        Note
+        <input
+          data-testid="review-edit-note"
+          value={q.draft.note}
+          maxLength={4000}
+          onChange={(e) => q.setDraft((d) => ({ ...d, note: e.target.value }))}
+        />
+      </label>
+      <label className="small">
+        <input
+          type="checkbox"
+          data-testid="review-edit-override"
+          checked={q.draft.admitIfRejected}
+          onChange={(e) => q.setDraft((d) => ({ ...d, admitIfRejected: e.target.checked }))}
+        />{" "}
+        Admit even if the run's verifiers reject the edited text (the note says why). Otherwise the edit is checked
+        by them and left out of the snapshot if they reject it.
+      </label>
       <div className="card-actions">
         <button type="submit" disabled={q.busy} data-testid="review-edit-save">
           {q.decide.isPending ? "Saving…" : "Save edit (Ctrl+Enter)"}

@@ -48,7 +48,8 @@ export function useReviewQueue({
   const [leaseLost, setLeaseLost] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [drained, setDrained] = useState(false);
-  const [draft, setDraft] = useState({ content: "", reasoning: "" });
+  // admit_if_rejected: the edit is admitted even if the run's verifiers reject it; its note says why
+  const [draft, setDraft] = useState({ content: "", reasoning: "", admitIfRejected: false, note: "" });
   const [logKey, setLogKey] = useState(0); // bumped after each decision or undo: the log reloads
 
   const refreshQueue = useCallback(
@@ -159,17 +160,24 @@ export function useReviewQueue({
   };
   const startEdit = () => {
     if (!live || busy || !item) return;
-    setDraft({ content: item.content ?? "", reasoning: item.reasoning ?? "" });
+    setDraft({ content: item.content ?? "", reasoning: item.reasoning ?? "", admitIfRejected: false, note: "" });
     setEditing(true);
   };
   const saveEdit = () => {
     if (!item || busy) return;
-    const body: Schemas["DecisionIn"] = { decision: "edit", note: "" };
+    const body: Schemas["DecisionIn"] = { decision: "edit", note: draft.note };
     if (draft.content !== (item.content ?? "")) body.content = draft.content;
     if (draft.reasoning !== (item.reasoning ?? "")) body.reasoning = draft.reasoning;
     if (body.content === undefined && body.reasoning === undefined) {
       setError("Nothing changed: edit the answer or the reasoning first (Esc cancels).");
       return;
+    }
+    if (draft.admitIfRejected) {
+      if (!draft.note.trim()) {
+        setError("Say in the note why the edit stands even if the verifiers reject it.");
+        return;
+      }
+      body.admit_if_rejected = true;
     }
     decide.mutate(body);
   };

@@ -47,6 +47,48 @@ describe("TracePage", () => {
     expect(judge.querySelector(".judge-rationale")).toHaveTextContent("The final step drops a factor of");
   });
 
+  it("shows a reviewer's edit beside the original with the verifiers' verdict on it", async () => {
+    const edit = (id: number, verdict: Record<string, unknown> | null, extra: Record<string, unknown> = {}) => ({
+      id, task_id: 1, generation_id: 77, reviewer_id: 8, decision: "edit", note: "fixed the sum", undone: false,
+      before: { content: "\\boxed{12}", reasoning: null },
+      after: { content: "\\boxed{1/2}", reasoning: null, ...(verdict ? { verdict } : {}), ...extra },
+      created_at: "2026-12-01T00:00:00Z",
+    });
+    mockApi({
+      [`GET ${URL_}`]: () => jsonResponse(detail("short")),
+      "GET /api/projects/3/runs/5/review/log": (r) => {
+        expect(new URL(r.url).searchParams.get("generation_id")).toBe("77");
+        return jsonResponse([
+          edit(10, { status: "wrong", passed: false, verifier: "math" }),
+          { ...edit(11, { status: "passed", passed: true, verifier: "math" }), undone: true }, // taken back
+          edit(12, { status: "wrong", passed: false, verifier: "math" }, { override: true }),
+          edit(13, { status: "error", passed: null, error: "sandbox died" }),
+        ]);
+      },
+    });
+    renderWithRouter(<TracePage projectId={3} runId={5} generationId={77} />);
+    const edits = await screen.findAllByTestId("trace-edit");
+    expect(edits).toHaveLength(3); // the undone one is not shown
+    const verdicts = edits.map((e) => within(e).getByTestId("edit-verdict"));
+    expect(verdicts.map((v) => v.getAttribute("data-status"))).toEqual(["wrong", "wrong", "error"]);
+    expect(verdicts[0]).toHaveTextContent("math: wrong; left out of the snapshot");
+    expect(verdicts[1]).toHaveTextContent("admitted on the reviewer's override");
+    expect(verdicts[2]).toHaveTextContent("the verifier failed (sandbox died); the snapshot checks it again");
+    expect(within(edits[0]).getByTestId("review-after-content")).toHaveTextContent("\\boxed{1/2}");
+    expect(edits[0]).toHaveTextContent("fixed the sum");
+  });
+
+  it("shows no edits section for an attempt nobody edited", async () => {
+    mockApi({
+      [`GET ${URL_}`]: () => jsonResponse(detail("short")),
+      "GET /api/projects/3/runs/5/review/log": () => jsonResponse([]),
+    });
+    renderWithRouter(<TracePage projectId={3} runId={5} generationId={77} />);
+    await screen.findByTestId("trace");
+    await waitFor(() => expect(screen.queryByTestId("trace-edits")).not.toBeInTheDocument());
+    expect(screen.queryByRole("alert")).not.toBeInTheDocument();
+  });
+
   afterEach(() => vi.restoreAllMocks());
 
   it("keeps a 200k-character reasoning collapsed, then mounts only a few chunks of it", async () => {

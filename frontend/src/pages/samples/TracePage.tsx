@@ -8,7 +8,9 @@ import { Reasoning } from "./Reasoning";
 import { TestsView } from "./TestsView";
 import { VerdictBadge } from "./VerdictBadge";
 import "./samples.css";
-import { generationQuery } from "../../api/queries";
+import { generationQuery, generationReviewsQuery } from "../../api/queries";
+import { EditVerdict, editVerdictOf } from "../../components/EditVerdict";
+import { EditDiff } from "../review/ReviewItem";
 
 type Verdict = Schemas["VerdictOut"];
 
@@ -102,6 +104,8 @@ export function TracePage({ projectId, runId, generationId }: { projectId: numbe
         {checks.length === 0 ? <p className="muted">No verifier has looked at this attempt.</p> : <VerdictTable verdicts={checks} />}
       </section>
 
+      <TraceEdits projectId={projectId} runId={runId} generationId={generationId} />
+
       <section className="trace-section" data-testid="trace-judge">
         <h3>Judge</h3>
         {judge.length === 0 ? <p className="muted">Not judged.</p> : judge.map((v) => <JudgeVerdict key={v.id} verdict={v} />)}
@@ -167,5 +171,41 @@ function JudgeVerdict({ verdict: v }: { verdict: Verdict }) {
       {rationale && <Markdown text={rationale} className="judge-rationale" />}
       {error && <p className="error small">{error}</p>}
     </div>
+  );
+}
+
+/** A reviewer's standing edits of this attempt, each beside the original with the run's verifiers'
+ * verdict on the edited text (the snapshot trains on an edit only when they do not reject it, or a
+ * reviewer overrode them). Nothing when no one edited it. */
+function TraceEdits({ projectId, runId, generationId }: { projectId: number; runId: number; generationId: number }) {
+  const reviews = useQuery({
+    ...generationReviewsQuery(projectId, runId, generationId),
+    refetchInterval: (q) =>
+      (q.state.data ?? []).some((d) => d.decision === "edit" && !d.undone && editVerdictOf(d.after)?.status === "pending")
+        ? 2000
+        : false,
+  });
+  const edits = (reviews.data ?? []).filter((d) => d.decision === "edit" && !d.undone && d.before && d.after);
+  if (reviews.isError) {
+    return (
+      <p className="error" role="alert">
+        {errorMessage(reviews.error)}
+      </p>
+    );
+  }
+  if (edits.length === 0) return null;
+  return (
+    <section className="trace-section" data-testid="trace-edits">
+      <h3>Reviewer edits</h3>
+      {edits.map((d) => (
+        <div key={d.id} data-testid="trace-edit">
+          <p>
+            <EditVerdict after={d.after} />
+            {d.note && <span className="muted small"> · {d.note}</span>}
+          </p>
+          <EditDiff before={d.before!} after={d.after!} />
+        </div>
+      ))}
+    </section>
   );
 }
