@@ -125,6 +125,7 @@ def test_judge_review_snapshot_end_to_end(worker_database, client, accounts, tmp
 
     # edit, undo (the item comes back to its reviewer), edit again
     third = client.post(f"{base}/claim", headers=rev["headers"]).json()["item"]
+    assert third["reason"] == "reference_unparseable"  # routed ahead of the judge's rejects
     edit = {"decision": "edit", "content": "Edited.\nAnswer: 42", "note": "fixed the answer"}
     r = client.post(f"{base}/items/{third['task_id']}/decision", headers=rev["headers"], json=edit)
     assert r.status_code == 200 and r.json()["before"]["content"] == third["content"]
@@ -171,9 +172,14 @@ def test_judge_review_snapshot_end_to_end(worker_database, client, accounts, tmp
     card = client.get(f"/api/projects/{pid}/snapshots/{snap}/card", headers=h).text
     assert "judged by rubric v1: accept at score >= 5" in card and "1 edited" in card
     rows = client.get(f"/api/projects/{pid}/snapshots/{snap}/files/messages.jsonl", headers=h).text
-    assert "Edited.\\nAnswer: 42" in rows  # the math verifier passed the edit, so it is admitted
+    # the edit's reference cannot be read, so no verifier can decide it: it stands on the reviewer's word
+    assert "Edited.\\nAnswer: 42" in rows
     verdict = client.get(f"{base}/log", headers=h).json()[4]["after"]["verdict"]
-    assert (verdict["verifier"], verdict["status"], verdict["passed"]) == ("math", "passed", True)
+    assert (verdict["verifier"], verdict["status"], verdict["passed"]) == (
+        "math",
+        "reference_unparseable",
+        None,
+    )
 
     # the same requests again: every judge reply comes from the cache, nothing is paid
     rid2 = _start(client, h, pid, pset, tid, jid, ["rollout", "filter", "judge"])
