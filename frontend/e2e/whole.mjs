@@ -211,9 +211,12 @@ async function main() {
       review.readEvaluationTable(page, { ...ctx, runId: state.evalRunId ?? cfg.evalRunId, timeoutMs: cfg.runTimeoutMs ?? 240_000 }),
     );
     // the trained run's snapshot and model, trained and evaluated again by runs of one stage each
-    for (const sequence of ["train-only", "evaluate-only"]) {
+    for (const [sequence, title] of [
+      ["train-only", "launch a train-only run of an existing snapshot from the wizard"],
+      ["evaluate-only", "launch an evaluate-only run of an existing model from the wizard"],
+    ]) {
       await step(
-        `launch a ${sequence} run from the wizard`,
+        title,
         shell?.launchFromWizard &&
           (async () => {
             const made = await page.evaluate(
