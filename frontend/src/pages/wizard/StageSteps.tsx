@@ -151,6 +151,19 @@ export function EvaluationStep({ state, update, verifierKinds }: StepProps & { v
               onChange={(backend) => set({ backend })}
               help="the teacher answers through its own backend"
             />
+            {e.backend === "vllm" && (
+              <NumField
+                label="Context length (vLLM max_model_len)"
+                path="evaluate.max_model_len"
+                value={e.max_model_len}
+                nullable
+                min={1}
+                step={1}
+                placeholder="the model's own"
+                help="prompt and answer together; vLLM refuses a prompt longer than it"
+                onChange={(max_model_len) => set({ max_model_len })}
+              />
+            )}
             <SelectField label="Split" path="evaluate.split" value={e.split} options={["eval", "train", "all"] as const} onChange={(split) => set({ split })} />
             <NumField label="Samples per prompt (k; 1 is greedy)" path="evaluate.k" value={e.k} min={1} max={64} step={1} onChange={(k) => set({ k: k ?? 1 })} />
             <NumField label="Max tokens per answer" path="evaluate.max_tokens" value={e.max_tokens} min={1} step={1} onChange={(v) => set({ max_tokens: v ?? 1 })} />

@@ -167,9 +167,11 @@ describe("launch wizard", () => {
     await u.click(screen.getByTestId("step-evaluation"));
     expect(screen.getByTestId("field-evaluate.backend")).toHaveValue("transformers_local");
     await u.selectOptions(screen.getByTestId("field-evaluate.backend"), "vllm");
+    await u.type(screen.getByTestId("field-evaluate.max_model_len"), "4096");
     await u.click(screen.getByTestId("step-launch"));
     const recipe = yaml.load(screen.getByTestId("wizard-yaml").textContent ?? "") as { evaluate: { models: unknown } };
-    expect(recipe.evaluate.models).toEqual([{ role: "base", backend: "vllm" }, { role: "student", backend: "vllm" }, { role: "teacher" }]);
+    const served = { backend: "vllm", settings: { max_model_len: 4096 } };
+    expect(recipe.evaluate.models).toEqual([{ role: "base", ...served }, { role: "student", ...served }, { role: "teacher" }]);
   });
 
   it("edits a verifier's settings from its schema and writes only what changed", async () => {

@@ -75,6 +75,7 @@ export function defaultState(kinds: StageKind[]): WizardState {
       models: ["base", "student", "teacher"],
       model: { base: "", student: "", teacher: "" },
       backend: "transformers_local",
+      max_model_len: null,
       verifiers: null,
       k: d("evaluate", "k"),
       max_tokens: d("evaluate", "max_tokens"),

@@ -219,6 +219,9 @@ evaluate:
     expect(again.evaluate).toMatchObject({
       models: [{ role: "student", label: "served", backend: "vllm", settings: { gpu_memory_utilization: 0.2, max_model_len: 4096 } }, { role: "teacher" }],
     });
+    expect(loaded.evaluate.max_model_len).toBe(4096);
+    const longer = buildRecipe({ ...loaded, evaluate: { ...loaded.evaluate, max_model_len: 8192 } }, DEFAULT_STATE);
+    expect((longer.evaluate as { models: { settings?: unknown }[] }).models[0].settings).toEqual({ gpu_memory_utilization: 0.2, max_model_len: 8192 });
     // vLLM's settings are not transformers': switching back drops them with the backend
     const back = buildRecipe({ ...loaded, evaluate: { ...loaded.evaluate, backend: "transformers_local" } }, DEFAULT_STATE);
     expect((back.evaluate as { models: unknown[] }).models).toEqual([{ role: "student", label: "served" }, { role: "teacher" }]);

@@ -96,6 +96,8 @@ export interface WizardState {
     /** The model each role answers with where not the run's own (an existing artifact:<id>, a hub id); "" the default. */
     model: Record<EvalRole, string>;
     backend: EvalBackend;
+    /** vLLM's context length for the local models (their settings' max_model_len); null: the model's own. */
+    max_model_len: number | null;
     /** The evaluation's own verifiers; null: the run's filter verifiers, else what the prompt set holds. */
     verifiers: VerifierPick | null;
     k: number;
@@ -217,7 +219,7 @@ export function buildRecipe(s: WizardState, d: WizardState): Recipe {
     const e = s.evaluate;
     r.evaluate = section(b, "evaluate", {
       // models of a role the wizard has no field for (other) pass through as loaded
-      models: [...e.models.map((role) => evalModel(b, role, e.backend, e.model[role])), ...otherModels(b)],
+      models: [...e.models.map((role) => evalModel(b, role, e.backend, e.model[role], e.max_model_len)), ...otherModels(b)],
       verifiers: e.verifiers ? combo(e.verifiers) : undefined,
       k: e.k === 1 ? undefined : e.k,
       max_tokens: e.max_tokens,
@@ -242,12 +244,13 @@ function combo(v: VerifierPick): Record<string, unknown> {
 /** One evaluated model: its role, the model where one is named, the backend for a local one, and whatever the
  * loaded recipe said of it (label, the backend's settings) where its backend is the one chosen (another's
  * settings would not be valid for it). */
-function evalModel(base: Record<string, unknown>, role: EvalRole, backend: EvalBackend, model: string): Record<string, unknown> {
+function evalModel(base: Record<string, unknown>, role: EvalRole, backend: EvalBackend, model: string, maxModelLen: number | null): Record<string, unknown> {
   const loaded = Array.isArray(obj(base.evaluate).models) ? (obj(base.evaluate).models as unknown[]) : [];
   const was: Record<string, unknown> = { ...obj(loaded.find((m) => isObj(m) && m.role === role)), model: model.trim() || undefined };
   if (role === "teacher") return clean({ role, ...was });
   const kept = (was.backend ?? "transformers_local") === backend ? was : { ...was, settings: undefined };
-  return clean({ role, ...kept, backend: backend === "vllm" ? "vllm" : undefined });
+  const settings = backend === "vllm" ? clean({ ...obj(kept.settings), max_model_len: maxModelLen }) : kept.settings;
+  return clean({ role, ...kept, backend: backend === "vllm" ? "vllm" : undefined, settings: isObj(settings) && Object.keys(settings).length > 0 ? settings : undefined });
 }
 
 function otherModels(base: Record<string, unknown>): unknown[] {
@@ -295,6 +298,7 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
     : d.evaluate.models;
   const local = Array.isArray(e.models) ? e.models.filter((m) => isObj(m) && m.role !== "teacher") : [];
   const backend: EvalBackend = local.some((m) => obj(m).backend === "vllm") ? "vllm" : "transformers_local";
+  const served = local.find((m) => obj(m).backend === "vllm");
   const named = (role: EvalRole) => {
     const m = Array.isArray(e.models) ? obj(e.models.find((x) => isObj(x) && x.role === role)).model : undefined;
     return typeof m === "string" ? m : "";
@@ -365,6 +369,7 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
       models,
       model: { base: named("base"), student: named("student"), teacher: named("teacher") },
       backend,
+      max_model_len: numOrNull(obj(obj(served).settings).max_model_len),
       verifiers: isObj(e.verifiers) ? pickOf(e.verifiers, d.verifiers) : null,
       k: num(e.k, d.evaluate.k),
       max_tokens: num(e.max_tokens, d.evaluate.max_tokens),
