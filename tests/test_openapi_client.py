@@ -66,3 +66,8 @@ def test_the_dashboards_stage_kinds_fixture_holds_the_apis_defaults():
         assert held.get("oneOf") == api.get("oneOf") and held.get("discriminator") == api.get("discriminator")
         for ref in api.get("oneOf", []):
             assert ref["$ref"].rsplit("/", 1)[1] in held_defaults, kind["name"]
+        # the named choices the wizard offers (train's waivable pre-flight checks) are the API's
+        for name, model in held.get("$defs", {}).items():
+            for field, prop in model.get("properties", {}).items():
+                if "items" in prop:
+                    assert prop["items"] == api["$defs"][name]["properties"][field]["items"], (name, field)

@@ -106,6 +106,15 @@ class RunCreate(BaseModel):
     recipe: Recipe
 
 
+class StageResume(BaseModel):
+    """A failed or cancelled stage's new settings, for POST .../runs/{run_id}/stages/{stage_id}/resume."""
+
+    settings: dict[str, Any] = Field(
+        description="The stage's whole settings (its recipe key), checked as run creation checks them; "
+        "GET .../stage-kinds has their JSON Schema."
+    )
+
+
 class StageBase(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

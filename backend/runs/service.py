@@ -1,25 +1,29 @@
-"""Runs: create from a recipe, read and list. Status changes live in backend/runs/lifecycle.py."""
+"""Runs: create from a recipe, read and list, resume with a stage's settings edited. Status changes
+live in backend/runs/lifecycle.py."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from backend.core.errors import Conflict, NotFound
+from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.pagination import KeysetQuery
 from backend.projects.models import Project
 from backend.prompts.service import get_prompt_set
+from backend.runs import lifecycle
 from backend.runs.lifecycle import stages_of
 from backend.runs.models import Run, RunStage, Status
-from backend.runs.schemas import RunCreate
+from backend.runs.schemas import Recipe, RunCreate
 from backend.runs.stages import STAGES
 from backend.teachers.service import get_teacher
 from backend.users.models import User
 
 log = logging.getLogger(__name__)
-__all__ = ["create_run", "get_run", "get_run_ref", "list_runs", "stages_of"]
+__all__ = ["create_run", "get_run", "get_run_ref", "list_runs", "resume_stage", "stages_of"]
 
 
 def create_run(session: Session, *, project: Project, user: User | None, data: RunCreate) -> Run:
@@ -55,6 +59,51 @@ def create_run(session: Session, *, project: Project, user: User | None, data: R
         session.add(RunStage(run_id=run.id, position=i, kind=kind))
     session.flush()
     return run
+
+
+def resume_stage(
+    session: Session, *, project: Project, user: User, run: Run, stage_id: int, settings: dict[str, Any]
+) -> Run:
+    """Replace a failed or cancelled stage's settings in the run's recipe and send the run back to the
+    queue from that stage (lifecycle.requeue_run: succeeded stages keep their results). The new settings
+    are checked as run creation checks them (the kind's model, the cross-stage rules, the references), so
+    a bad field is a 422 naming it under body.settings and nothing changes."""
+    stage = session.get(RunStage, stage_id)
+    if stage is None or stage.run_id != run.id:
+        raise NotFound(f"stage {stage_id} of run {run.id} not found")
+    session.refresh(run, with_for_update=True)  # one edit at a time, and none while a re-queue runs
+    if run.status not in (Status.failed, Status.cancelled):
+        raise Conflict(
+            f"run {run.id} is {run.status.value}: a stage's settings change only once the run has failed "
+            "or was cancelled",
+            code="run_active",
+        )
+    session.refresh(stage)
+    if stage.status not in (Status.failed, Status.cancelled):
+        raise Conflict(
+            f"stage {stage.kind} is {stage.status.value}: only a failed or cancelled stage's settings change",
+            code="stage_not_failed",
+        )
+    try:
+        recipe = Recipe.model_validate({**run.recipe, stage.kind: settings})
+    except ValidationError as exc:
+        fields = [_settings_field(e, stage.kind) for e in exc.errors()]
+        raise Invalid(
+            f"{stage.kind} settings are invalid: {fields[0]['path']}: {fields[0]['message']}", fields=fields
+        ) from None
+    if (create_check := STAGES[stage.kind].create_check) is not None:
+        create_check(session, project, recipe)
+    run.recipe = recipe.model_dump(mode="json")
+    log.info("run %s: %s settings edited by user %s; resuming from that stage", run.id, stage.kind, user.id)
+    return lifecycle.requeue_run(session, run=run)
+
+
+def _settings_field(e: Any, kind: str) -> dict[str, str]:
+    """A recipe error as a field of the request: the stage's own under body.settings, a cross-stage
+    rule (no location: its message names the field) on body.settings as a whole."""
+    loc = [str(p) for p in e["loc"]]
+    rest = loc[1:] if loc[:1] == [kind] else loc
+    return {"path": ".".join(["body", "settings", *rest]), "message": e["msg"], "type": e["type"]}
 
 
 def get_run(session: Session, *, project: Project, run_id: int) -> Run:

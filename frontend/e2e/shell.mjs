@@ -89,45 +89,95 @@ export async function uploadPromptSet(page, filePath, { name, evalRatio, nearDup
 }
 
 /**
- * Launch a run from the wizard: the demo recipe preset on the given prompt set (its option text) and
- * teacher (its name), with the student path the worker can read. Returns the new run's id (the page is
- * on its run page then).
+ * Launch a run from the wizard and return its id (the page is on its run page then). `sequence` picks the
+ * stages: "demo", the demo recipe preset on the given prompt set (its option text) and teacher (its name),
+ * with the student path the worker can read (`train`, `evaluate` switch those stages); "train-only", no
+ * rollout: the student trained on an existing snapshot (`snapshotId`) for `maxSteps`, the pre-flight
+ * checks in `waive` waived; "evaluate-only", no rollout: `model` (artifact:<id>) as the student against
+ * `student` as the base, scored by verifiers of the evaluation's own.
  */
 export async function launchFromWizard(
   page,
-  { promptSet, teacher, student, name = "wizard-demo", train = true, evaluate = true, screenshotDir = "" },
+  {
+    promptSet,
+    teacher,
+    student,
+    name = "wizard-demo",
+    train = true,
+    evaluate = true,
+    screenshotDir = "",
+    sequence = "demo",
+    snapshotId,
+    maxSteps = 2,
+    waive = [],
+    model,
+    evalPrompts = 4,
+  },
 ) {
   await page.getByTestId("nav-new-run").click();
   await page.getByTestId("wizard-step-data").waitFor();
   const setSelect = page.getByTestId("field-prompt_set_id");
   const setOption = setSelect.locator("option").filter({ hasText: promptSet }).first();
   await setOption.waitFor({ state: "attached" });
-  const teacherSelect = page.getByTestId("field-teacher_id");
-  const teacherOption = teacherSelect.locator("option").filter({ hasText: teacher }).first();
-  await teacherOption.waitFor({ state: "attached" });
-  await page.getByTestId("wizard-demo").click();
-  await setSelect.selectOption(await setOption.getAttribute("value"));
-  await teacherSelect.selectOption(await teacherOption.getAttribute("value"));
+  if (sequence === "demo") {
+    const teacherSelect = page.getByTestId("field-teacher_id");
+    const teacherOption = teacherSelect.locator("option").filter({ hasText: teacher }).first();
+    await teacherOption.waitFor({ state: "attached" });
+    await page.getByTestId("wizard-demo").click();
+    await setSelect.selectOption(await setOption.getAttribute("value"));
+    await teacherSelect.selectOption(await teacherOption.getAttribute("value"));
+  } else {
+    await setSelect.selectOption(await setOption.getAttribute("value"));
+    await setChecked(page.getByTestId("field-rollout"), false);
+    await setChecked(page.getByTestId("field-profile"), false);
+    train = sequence === "train-only";
+    evaluate = sequence === "evaluate-only";
+  }
   await page.getByTestId("field-name").fill(name);
   await page.getByTestId("step-training").click();
-  const trainBox = page.getByTestId("field-train");
-  if ((await trainBox.isChecked()) !== train) await trainBox.click();
+  await setChecked(page.getByTestId("field-train"), train);
   if (train) await page.getByTestId("field-train.student").fill(student);
+  if (sequence === "train-only") {
+    await page.getByTestId("field-train.snapshot_id").fill(String(snapshotId));
+    await page.getByTestId("field-train.max_steps").fill(String(maxSteps));
+    for (const check of waive) await setChecked(page.getByTestId(`field-train.override_checks-${check}`), true);
+  }
   await page.getByTestId("step-evaluation").click();
-  const evalBox = page.getByTestId("field-evaluate");
-  if ((await evalBox.isChecked()) !== evaluate) await evalBox.click();
+  await setChecked(page.getByTestId("field-evaluate"), evaluate);
+  if (sequence === "evaluate-only") {
+    await setChecked(page.getByTestId("eval-teacher"), false);
+    await page.getByTestId("field-evaluate.models.0.model").fill(student);
+    await page.getByTestId("field-evaluate.models.1.model").fill(model);
+    await page.getByTestId("field-evaluate.max_tokens").fill("160");
+    await page.getByTestId("field-evaluate.max_prompts").fill(String(evalPrompts));
+    await setChecked(page.getByTestId("field-evaluate.verifiers"), true);
+    await setChecked(page.getByTestId("eval-verifier-math"), true);
+  }
   await page.getByTestId("step-launch").click();
-  const attempts = page.getByTestId("estimate-attempts");
-  await attempts.waitFor();
-  log(`wizard estimate: ${await attempts.innerText()}; stages ${await page.getByTestId("wizard-stages").innerText()}`);
+  const stages = await page.getByTestId("wizard-stages").innerText();
+  if (sequence === "demo") {
+    const attempts = page.getByTestId("estimate-attempts");
+    await attempts.waitFor();
+    log(`wizard estimate: ${await attempts.innerText()}; ${stages}`);
+  } else {
+    const want = sequence === "train-only" ? "train" : "evaluate";
+    if (stages.replace(/^Stages:\s*/, "").trim() !== want) throw new Error(`the wizard would run ${stages}, not ${want} alone`);
+    log(`wizard: ${stages}`);
+  }
   const yaml = await page.getByTestId("wizard-yaml").innerText();
   if (!yaml.includes("stages:")) throw new Error(`the wizard shows no recipe YAML: ${yaml.slice(0, 200)}`);
+  if (sequence !== "demo" && yaml.includes("rollout:")) throw new Error(`a ${sequence} recipe has a rollout: ${yaml}`);
   if (screenshotDir) await screenshotBothThemes(page, screenshotDir, "wizard-launch");
   await page.getByTestId("wizard-launch").click();
   await page.waitForURL((u) => /\/runs\/\d+$/.test(u.pathname));
   const runId = Number(page.url().match(/\/runs\/(\d+)$/)[1]);
-  log(`launched run ${runId} from the wizard`);
+  log(`launched run ${runId} (${sequence}) from the wizard`);
   return runId;
+}
+
+/** Tick or untick a checkbox to `on`. */
+async function setChecked(box, on) {
+  if ((await box.isChecked()) !== on) await box.click();
 }
 
 /** Watch the run page (never reloaded) until the run ends; returns its final status. */

@@ -13,8 +13,9 @@
  * recipe from the wizard (shell.mjs launchFromWizard, without its long training) and watch that run
  * finish without reloading (run.mjs watchRunLive; the evaluated run when the wizard step is missing);
  * open a trace with LaTeX
- * (run.mjs); review a judge-rejected attempt with the keyboard only, read the evaluation table, the
- * judge, teachers and members pages (review.mjs); then a screenshot of every page, light and dark, under
+ * (run.mjs); review a judge-rejected attempt with the keyboard only, read the evaluation table (review.mjs);
+ * launch a train-only run of the evaluated run's snapshot and an evaluate-only run of its model from the
+ * wizard and watch each succeed (shell.mjs); the judge, teachers and members pages (review.mjs); then a screenshot of every page, light and dark, under
  * `artifacts`. Steps of a module that is not there yet are reported as skipped. Any console error or
  * uncaught page error fails the run. Prints one line `E2E-RESULT {json}` with every step's outcome.
  */
@@ -212,6 +213,43 @@ async function main() {
     await step("read the evaluation table", () =>
       review.readEvaluationTable(page, { ...ctx, runId: state.evalRunId ?? cfg.evalRunId, timeoutMs: cfg.runTimeoutMs ?? 240_000 }),
     );
+    // the trained run's snapshot and model, trained and evaluated again by runs of one stage each
+    for (const [sequence, title] of [
+      ["train-only", "launch a train-only run of an existing snapshot from the wizard"],
+      ["evaluate-only", "launch an evaluate-only run of an existing model from the wizard"],
+    ]) {
+      await step(
+        title,
+        shell?.launchFromWizard &&
+          (async () => {
+            const made = await page.evaluate(
+              async ([pid, runId]) => {
+                const token = window.localStorage.getItem("distillery.token");
+                const r = await fetch(`/api/projects/${pid}/runs/${runId}`, { headers: { Authorization: `Bearer ${token}` } });
+                return (await r.json()).summary?.train ?? null;
+              },
+              [cfg.projectId, cfg.evalRunId],
+            );
+            if (!made?.snapshot_id || !made?.artifact_id) throw new Error(`run ${cfg.evalRunId} made no snapshot and model: ${JSON.stringify(made)}`);
+            await page.goto(`${BASE}/projects/${cfg.projectId}`);
+            await page.getByTestId("project-nav").waitFor();
+            const runId = await shell.launchFromWizard(page, {
+              sequence,
+              promptSet: cfg.demo.promptSetName,
+              student: cfg.demo.studentPath,
+              name: `wizard-${sequence}`,
+              snapshotId: made.snapshot_id,
+              waive: ["truncated_traces"],
+              model: `artifact:${made.artifact_id}`,
+              evalPrompts: cfg.demo.evalPrompts,
+            });
+            const status = await shell.waitForRun(page, runId, { timeoutMs: cfg.runTimeoutMs ?? 240_000 });
+            const stages = await page.getByTestId("stage").evaluateAll((els) => els.map((e) => e.getAttribute("data-stage-kind")));
+            if (status !== "succeeded") throw new Error(`the ${sequence} run ${runId} ended ${status}`);
+            return { runId, status, stages };
+          }),
+      );
+    }
     await step("judge page", () => review.checkJudgePage(page, ctx));
     await step("teachers page", () => review.checkTeachersPage(page, { ...ctx, secret: cfg.teacherSecret }));
     await step("members page", () => review.checkMembersPage(page, ctx));

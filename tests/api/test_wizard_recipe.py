@@ -14,9 +14,11 @@ from tests.support.prompts import write_jsonl
 
 FIXTURES = Path(__file__).resolve().parents[2] / "frontend" / "src" / "pages" / "wizard" / "fixtures"
 NAMES = ["demo-recipe.yaml", "full-recipe.yaml"]
+# stages without a rollout: a train of an existing snapshot, an evaluation of existing models
+ALONE = ["train-only-recipe.yaml", "evaluate-only-recipe.yaml"]
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", NAMES + ALONE)
 def test_the_cli_reads_the_wizards_yaml_as_a_valid_recipe(name):
     recipe = read_recipe(FIXTURES / name)
     run = RunCreate.model_validate({"name": "from-the-wizard", "recipe": recipe})

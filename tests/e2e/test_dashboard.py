@@ -162,7 +162,8 @@ def _judged_run(client, h, pid, pset, endpoints, secret) -> int:
 
 def test_every_page_in_chromium(server, client, accounts, celery_worker, fake_endpoints, tmp_path):
     """The whole dashboard (e2e/whole.mjs): log in, upload a prompt set with a bad row, launch the demo
-    recipe from the wizard and watch a run finish live, a trace with LaTeX, a judge-rejected attempt
+    recipe from the wizard and watch a run finish live, a train-only and an evaluate-only run launched
+    from the wizard (the demo run's snapshot and model) succeed, a trace with LaTeX, a judge-rejected attempt
     reviewed with the keyboard only, the evaluation table, the judge, teachers and members pages; a
     screenshot of every page, light and dark, under tests/e2e/artifacts/; no console error anywhere."""
     import json

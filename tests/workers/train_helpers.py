@@ -30,8 +30,11 @@ def conversations(n: int, seed: int = 0, words: int = 12) -> list[list[dict]]:
     ]
 
 
-def make_snapshot(project_id: int, convos: list[list[dict]], *, pairs: bool = True) -> int:
-    """A snapshot row and its Parquet files under DATA_DIR, as the snapshot stage writes them."""
+def make_snapshot(
+    project_id: int, convos: list[list[dict]], *, pairs: bool = True, generation_ids: list[int] | None = None
+) -> int:
+    """A snapshot row and its Parquet files under DATA_DIR, as the snapshot stage writes them; each row
+    names generation_ids[i] as its teacher attempt where given (the truncated-trace check reads them)."""
     import uuid
 
     from backend.core.db import session_scope
@@ -45,7 +48,12 @@ def make_snapshot(project_id: int, convos: list[list[dict]], *, pairs: bool = Tr
         sinks["preference"] = _Sink(folder, "preference")
     for i, c in enumerate(convos):
         sinks["messages"].add(
-            {"messages": c, "prompt_id": i, "reference": str(i), "generation_id": 10_000 + i}
+            {
+                "messages": c,
+                "prompt_id": i,
+                "reference": str(i),
+                "generation_id": generation_ids[i] if generation_ids else 10_000 + i,
+            }
         )
         if pairs:
             wrong = [

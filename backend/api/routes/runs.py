@@ -28,6 +28,7 @@ from backend.runs.schemas import (
     RunOut,
     StageKindOut,
     StageOut,
+    StageResume,
     VerifierKindOut,
     stage_out,
 )
@@ -102,6 +103,25 @@ def cancel_run(session: SessionDep, access: Maintainer, run_id: RunId) -> RunDet
 def requeue_run(session: SessionDep, access: Maintainer, run_id: RunId) -> RunDetail:
     """Send a failed, cancelled or stalled run back to the queue; only missing generations are made."""
     run = lifecycle.requeue_run(session, run=service.get_run(session, project=access.project, run_id=run_id))
+    lifecycle.enqueue_next_stage(session, run=run)
+    return _detail(session, run)
+
+
+@router.post(
+    "/runs/{run_id}/stages/{stage_id}/resume",
+    operation_id="resumeRunStage",
+    status_code=status.HTTP_202_ACCEPTED,
+)
+def resume_stage(
+    session: SessionDep, access: Maintainer, run_id: RunId, stage_id: PathId, body: StageResume
+) -> RunDetail:
+    """Edit a failed or cancelled stage's settings and send the run back to the queue from that stage:
+    stages that succeeded keep their results. 409 while the run is not failed or cancelled; a bad setting
+    is a 422 naming it (body.settings.<field>) and changes nothing."""
+    run = service.get_run(session, project=access.project, run_id=run_id)
+    run = service.resume_stage(
+        session, project=access.project, user=access.user, run=run, stage_id=stage_id, settings=body.settings
+    )
     lifecycle.enqueue_next_stage(session, run=run)
     return _detail(session, run)
 

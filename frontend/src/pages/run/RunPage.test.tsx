@@ -175,6 +175,57 @@ describe("RunPage", () => {
     expect(await screen.findByTestId("run-action-error")).toHaveTextContent("the run is not stalled");
   });
 
+  it("edits a failed stage's settings, prefilled from the recipe, and resumes the run from it", async () => {
+    const trainSettings = { method: "sft", student: "tiny", snapshot_id: 8, max_steps: 4, override_checks: [], too_long: "exclude" };
+    const failed = () => ({
+      ...detail("failed", [stage(10, 0, "profile", "succeeded"), stage(11, 1, "train", "failed", { error: "pre-flight checks failed: truncated_traces: 1 of 4" })]),
+      recipe: { prompt_set_id: 1, stages: ["profile", "train"], train: trainSettings },
+    });
+    let calls = 0;
+    const fetchMock = mockApi({
+      ...routes("maintainer", failed),
+      "GET /api/projects/3/stage-kinds": () => jsonResponse([trainKind]),
+      "POST /api/projects/3/runs/5/stages/11/resume": () =>
+        ++calls === 1
+          ? jsonResponse(
+              { error: { code: "validation_error", message: "train settings are invalid: body.settings.max_steps: must be at least 1", fields: [{ path: "body.settings.max_steps", message: "must be at least 1", type: "greater_than_equal" }] } },
+              422,
+            )
+          : jsonResponse({ ...failed(), status: "pending", stages: [stage(10, 0, "profile", "succeeded"), stage(11, 1, "train", "queued")] }, 202),
+    });
+    renderWithRouter(<RunPage projectId={3} runId={5} />);
+    // only the failed stage offers it
+    expect(screen.queryByTestId("stage-edit-profile")).not.toBeInTheDocument();
+    await userEvent.click(await screen.findByTestId("stage-edit-train"));
+    const form = await screen.findByTestId("stage-resume");
+    expect(await within(form).findByTestId("field-settings.max_steps")).toHaveValue(4);
+    expect(within(form).getByTestId("field-settings.student")).toHaveValue("tiny");
+    expect(within(form).queryByTestId("field-settings.override_checks-too_long")).not.toBeInTheDocument();
+    await userEvent.click(within(form).getByTestId("field-settings.override_checks-truncated_traces"));
+    await userEvent.click(within(form).getByTestId("stage-resume-submit"));
+    expect(await within(form).findByTestId("error-settings.max_steps")).toHaveTextContent("must be at least 1");
+    await userEvent.click(within(form).getByTestId("stage-resume-submit"));
+    await waitFor(() => expect(screen.queryByTestId("stage-resume")).not.toBeInTheDocument());
+    const posts = requestsTo(fetchMock, "/api/projects/3/runs/5/stages/11/resume");
+    expect(await posts[1].clone().json()).toEqual({ settings: { ...trainSettings, override_checks: ["truncated_traces"] } });
+    const stages = await screen.findAllByTestId("stage");
+    expect(stages.map((st) => st.getAttribute("data-stage-status"))).toEqual(["succeeded", "queued"]);
+  });
+
+  it("offers no edit to a viewer, nor on a running run", async () => {
+    const viewer = mockApi(routes("viewer", () => detail("failed", [stage(11, 0, "train", "failed")])));
+    const page = renderWithRouter(<RunPage projectId={3} runId={5} />);
+    await screen.findAllByTestId("stage");
+    await waitFor(() => expect(requestsTo(viewer, "/api/projects/3").length).toBeGreaterThan(0));
+    await new Promise((r) => setTimeout(r, 20)); // the role's answer is rendered
+    expect(screen.queryByTestId("stage-edit-train")).not.toBeInTheDocument();
+    page.unmount();
+    mockApi(routes("maintainer", () => detail("running", [stage(10, 0, "profile", "failed"), stage(11, 1, "train", "running")])));
+    renderWithRouter(<RunPage projectId={3} runId={5} />);
+    await screen.findByTestId("run-cancel"); // the maintainer's role has arrived
+    expect(screen.queryByTestId("stage-edit-profile")).not.toBeInTheDocument();
+  });
+
   it("while the evaluate stage has no summary yet, shows the run's evaluations as they land", async () => {
     const fetchMock = mockApi(routes("viewer", () =>
       detail("running", [stage(14, 0, "evaluate", "running", { progress_done: 1, progress_total: 3 })]),
@@ -191,6 +242,29 @@ describe("RunPage", () => {
     expect(await screen.findByTestId("run-error")).toHaveTextContent("run not found");
   });
 });
+
+/** The train kind as GET .../stage-kinds gives it, cut to the fields the resume test reads (the union of one
+ * model per method, told apart by method). */
+const nullableInt = { anyOf: [{ type: "integer", minimum: 1 }, { type: "null" }], default: null };
+const trainKind = {
+  name: "train", queue: "gpu", help: "", requires: [], needs_teacher: false,
+  settings_schema: {
+    oneOf: [{ $ref: "#/$defs/SFTSettings" }],
+    discriminator: { propertyName: "method", mapping: { sft: "#/$defs/SFTSettings" } },
+    $defs: {
+      SFTSettings: {
+        properties: {
+          method: { const: "sft", type: "string", default: "sft" },
+          student: { type: "string", default: "Qwen/Qwen2.5-0.5B-Instruct" },
+          snapshot_id: nullableInt,
+          max_steps: nullableInt,
+          too_long: { type: "string", enum: ["exclude", "refuse"], default: "exclude" },
+          override_checks: { type: "array", default: [], items: { type: "string", enum: ["pad_token", "assistant_mask", "eos_trained", "reasoning_kept", "truncated_traces"] } },
+        },
+      },
+    },
+  },
+};
 
 describe("snapshot downloads", () => {
   it("asks before downloading under a teacher's restrictive terms, and shows a refusal's message", async () => {

@@ -11,6 +11,7 @@ import { ProfileTable } from "./ProfileTable";
 import { Artifacts } from "./Artifacts";
 import { EvaluationComparison } from "./EvaluationComparison";
 import { RunMetrics } from "./RunMetrics";
+import { StageResume } from "./StageResume";
 import { StageTimeline } from "./StageTimeline";
 import { TrainingCurves } from "./TrainingCurves";
 import "./run.css";
@@ -30,7 +31,8 @@ function useNow(live: boolean): number {
 /**
  * The run page: the stages as a live timeline (polled every 2 s until the run finishes), the rollout's
  * throughput and cost, acceptance per verifier, the training curves, the evaluation's comparison of
- * base, student and teacher, and what the run made (snapshot, model). Maintainers cancel or re-queue.
+ * base, student and teacher, and what the run made (snapshot, model). Maintainers cancel or re-queue, or
+ * edit a failed stage's settings and resume from it.
  */
 export function RunPage({ projectId, runId }: { projectId: number; runId: number }) {
   const queryClient = useQueryClient();
@@ -66,6 +68,7 @@ export function RunPage({ projectId, runId }: { projectId: number; runId: number
     mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/runs/{run_id}/requeue", { params: { path } })),
     onSuccess: onDone,
   });
+  const [editing, setEditing] = useState<number | null>(null);
   const live = run.data ? !isFinished(run.data.status) : false;
   const now = useNow(live);
 
@@ -89,6 +92,8 @@ export function RunPage({ projectId, runId }: { projectId: number; runId: number
   const maintainer = atLeast(role, "maintainer");
   const canCancel = maintainer && !isFinished(r.status) && r.status !== "cancelling";
   const canRequeue = maintainer && (r.status === "failed" || r.status === "cancelled");
+  const editable = (st: RunDetail["stages"][number]) => canRequeue && (st.status === "failed" || st.status === "cancelled");
+  const edited = r.stages.find((st) => st.id === editing && editable(st));
   const s = r.summary;
   const params = { projectId, runId };
 
@@ -145,7 +150,18 @@ export function RunPage({ projectId, runId }: { projectId: number; runId: number
       )}
 
       <h3>Stages {live && <span className="live-dot" title="updating live" data-testid="live" />}</h3>
-      <StageTimeline stages={r.stages} now={now} />
+      <StageTimeline
+        stages={r.stages}
+        now={now}
+        action={(st) =>
+          editable(st) && (
+            <button type="button" className="secondary small" onClick={() => setEditing(st.id)} data-testid={`stage-edit-${st.kind}`}>
+              Edit settings and resume
+            </button>
+          )
+        }
+      />
+      {edited && <StageResume key={edited.id} projectId={projectId} run={r} stage={edited} onDone={onDone} onClose={() => setEditing(null)} />}
 
       <RunMetrics summary={s} />
 

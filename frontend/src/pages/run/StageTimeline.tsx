@@ -1,10 +1,12 @@
+import type { ReactNode } from "react";
 import type { Stage } from "../../api/client";
 import { ProgressBar } from "../../components/ProgressBar";
 import { partlyFailedOf, StatusBadge } from "../../components/StatusBadge";
 import { formatDuration } from "../../lib/format";
 
-/** The run's stages in order as a timeline: status, progress, time so far (live while running), error. */
-export function StageTimeline({ stages, now = Date.now() }: { stages: Stage[]; now?: number }) {
+/** The run's stages in order as a timeline: status, progress, time so far (live while running), error, and
+ * what the caller offers to do with a stage (`action`: the run page's edit-and-resume of a failed one). */
+export function StageTimeline({ stages, now = Date.now(), action }: { stages: Stage[]; now?: number; action?: (s: Stage) => ReactNode }) {
   const ordered = [...stages].sort((a, b) => a.position - b.position);
   if (ordered.length === 0) return <p className="muted">No stages.</p>;
   return (
@@ -32,6 +34,7 @@ export function StageTimeline({ stages, now = Date.now() }: { stages: Stage[]; n
                 {s.error}
               </p>
             )}
+            {action?.(s)}
             {(s.workers_lost ?? 0) > 0 && !s.error && (
               <p className="muted small" data-testid="stage-workers-lost">
                 re-queued after its worker was lost ({s.workers_lost}×)

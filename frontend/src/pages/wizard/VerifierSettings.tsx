@@ -1,23 +1,63 @@
-import { useState } from "react";
-import { Check, FieldError, NumField, SelectField, TextField } from "./Fields";
+import type { ReactNode } from "react";
+import type { Schemas } from "../../api/client";
+import { Check, FieldError, SelectField } from "./Fields";
+import { SchemaFields } from "./SchemaFields";
 
-type Prop = {
-  type?: string;
-  anyOf?: { type?: string }[];
-  enum?: string[];
-  default?: unknown;
-  description?: string;
-  minimum?: number;
-  maximum?: number;
-  title?: string;
-};
+/** Chosen verifiers: names in order, how they combine, and the settings changed from each one's defaults. */
+export type VerifierPick = { mode: "all" | "any"; names: string[]; settings: Record<string, Record<string, unknown>> };
 
-/** A property's JSON-Schema type and whether null is allowed (pydantic writes `X | None` as anyOf). */
-export function propType(p: Prop): { type: string; nullable: boolean } {
-  if (p.type) return { type: p.type, nullable: false };
-  const types = (p.anyOf ?? []).map((a) => a.type ?? "object");
-  const nonNull = types.filter((t) => t !== "null");
-  return { type: nonNull[0] ?? "object", nullable: types.includes("null") };
+/**
+ * Verifiers picked from the registry (GET .../verifier-kinds), each one's settings from its schema, and how
+ * they combine: the filter's, and an evaluation's own. `prefix` keeps the two lists' test ids apart.
+ */
+export function VerifierChoice({
+  kinds,
+  value,
+  onChange,
+  stage,
+  prefix = "",
+}: {
+  kinds: Schemas["VerifierKindOut"][];
+  value: VerifierPick;
+  onChange: (v: VerifierPick) => void;
+  stage: "filter" | "evaluate";
+  prefix?: string;
+}): ReactNode {
+  const toggle = (name: string, on: boolean) => onChange({ ...value, names: on ? [...value.names, name] : value.names.filter((n) => n !== name) });
+  return (
+    <>
+      <div className="verifier-list" data-testid={`${prefix}verifier-list`}>
+        {kinds.length === 0 && <span className="muted">Loading the verifier registry…</span>}
+        {kinds.map((k) => (
+          <Check key={k.name} label={<code>{k.name}</code>} help={k.help} checked={value.names.includes(k.name)} onChange={(on) => toggle(k.name, on)} testId={`${prefix}verifier-${k.name}`} />
+        ))}
+      </div>
+      {value.names.map((name, index) => {
+        const kind = kinds.find((k) => k.name === name);
+        return kind ? (
+          <VerifierSettings
+            key={name}
+            name={name}
+            index={index}
+            stage={stage}
+            schema={kind.settings_schema}
+            value={value.settings[name] ?? {}}
+            onChange={(settings) => onChange({ ...value, settings: { ...value.settings, [name]: settings } })}
+          />
+        ) : null;
+      })}
+      {value.names.length > 1 && (
+        <SelectField
+          label="Combine"
+          path={`${stage}.verifiers.mode`}
+          value={value.mode}
+          options={[["all", "pass all of them"], ["any", "pass any one"]] as const}
+          onChange={(mode) => onChange({ ...value, mode })}
+        />
+      )}
+      <FieldError path={`${stage}.verifiers.verifiers`} />
+    </>
+  );
 }
 
 /**
@@ -30,102 +70,25 @@ export function VerifierSettings({
   schema,
   value,
   onChange,
+  stage = "filter",
 }: {
   name: string;
+  /** The recipe key the verifiers sit under (filter, or evaluate for the evaluation's own). */
+  stage?: string;
   /** Position among the chosen verifiers: the API's error paths use it. */
   index: number;
   schema: Record<string, unknown>;
   value: Record<string, unknown>;
   onChange: (v: Record<string, unknown>) => void;
 }) {
-  const props = (schema.properties ?? {}) as Record<string, Prop>;
   const required = (schema.required ?? []) as string[];
-  const entries = Object.entries(props);
-  if (entries.length === 0) return null;
-  const base = `filter.verifiers.verifiers.${index}.settings`;
-  const set = (key: string, v: unknown, dflt: unknown) => {
-    const next = { ...value };
-    if (v === undefined || JSON.stringify(v) === JSON.stringify(dflt)) delete next[key];
-    else next[key] = v;
-    onChange(next);
-  };
+  if (Object.keys((schema.properties ?? {}) as object).length === 0) return null;
   return (
     <details className="verifier-settings" open={required.length > 0} data-testid={`verifier-settings-${name}`}>
       <summary>
         <code>{name}</code> settings{required.length > 0 ? ` (needs ${required.join(", ")})` : ""}
       </summary>
-      <div className="form-grid">
-        {entries.map(([key, p]) => {
-          const { type, nullable } = propType(p);
-          const label = key.replace(/_/g, " ");
-          const current = key in value ? value[key] : p.default;
-          const path = `${base}.${key}`;
-          if (type === "boolean") {
-            return <Check key={key} label={label} help={p.description} checked={current === true} onChange={(v) => set(key, v, p.default)} testId={`field-${path}`} />;
-          }
-          if (type === "integer" || type === "number") {
-            return (
-              <NumField
-                key={key}
-                label={label}
-                path={path}
-                value={typeof current === "number" ? current : null}
-                nullable={nullable}
-                min={p.minimum}
-                max={p.maximum}
-                step={type === "integer" ? 1 : "any"}
-                onChange={(v) => set(key, v, p.default)}
-              />
-            );
-          }
-          if (type === "string" && p.enum) {
-            return <SelectField key={key} label={label} path={path} value={String(current ?? p.enum[0])} options={p.enum} onChange={(v) => set(key, v, p.default)} />;
-          }
-          if (type === "string") {
-            return (
-              <TextField
-                key={key}
-                label={label + (required.includes(key) ? " *" : "")}
-                path={path}
-                value={typeof current === "string" ? current : ""}
-                onChange={(v) => set(key, v === "" && !required.includes(key) ? undefined : v, p.default)}
-              />
-            );
-          }
-          return <JsonField key={key} label={label} path={path} value={current} onChange={(v) => set(key, v, p.default)} />;
-        })}
-      </div>
+      <SchemaFields schema={schema} value={value} onChange={onChange} base={`${stage}.verifiers.verifiers.${index}.settings`} />
     </details>
-  );
-}
-
-function JsonField({ label, path, value, onChange }: { label: string; path: string; value: unknown; onChange: (v: unknown) => void }) {
-  const [text, setText] = useState(value === null || value === undefined ? "" : JSON.stringify(value, null, 2));
-  const [error, setError] = useState<string | null>(null);
-  return (
-    <label className="wide">
-      {label} (JSON)
-      <textarea
-        rows={4}
-        value={text}
-        onChange={(e) => {
-          setText(e.target.value);
-          if (!e.target.value.trim()) {
-            setError(null);
-            onChange(null);
-            return;
-          }
-          try {
-            onChange(JSON.parse(e.target.value));
-            setError(null);
-          } catch (err) {
-            setError(`not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
-          }
-        }}
-        data-testid={`field-${path}`}
-      />
-      {error && <span className="field-error">{error}</span>}
-      <FieldError path={path} />
-    </label>
   );
 }

@@ -212,9 +212,11 @@ describe("launch wizard", () => {
     await u.click(screen.getByTestId("step-evaluation"));
     expect(screen.getByTestId("field-evaluate.backend")).toHaveValue("transformers_local");
     await u.selectOptions(screen.getByTestId("field-evaluate.backend"), "vllm");
+    await u.type(screen.getByTestId("field-evaluate.max_model_len"), "4096");
     await u.click(screen.getByTestId("step-launch"));
     const recipe = yaml.load(screen.getByTestId("wizard-yaml").textContent ?? "") as { evaluate: { models: unknown } };
-    expect(recipe.evaluate.models).toEqual([{ role: "base", backend: "vllm" }, { role: "student", backend: "vllm" }, { role: "teacher" }]);
+    const served = { backend: "vllm", settings: { max_model_len: 4096 } };
+    expect(recipe.evaluate.models).toEqual([{ role: "base", ...served }, { role: "student", ...served }, { role: "teacher" }]);
   });
 
   it("edits a verifier's settings from its schema and writes only what changed", async () => {
@@ -234,6 +236,79 @@ describe("launch wizard", () => {
     expect(recipe.filter).toEqual({
       verifiers: { mode: "all", verifiers: [{ name: "math" }, { name: "regex", settings: { pattern: "^\\d+$", ignore_case: true } }] },
     });
+  });
+
+  it("launches a train-only run of an existing snapshot with a pre-flight check waived, no teacher asked", async () => {
+    const { fetchMock, u } = setup({
+      "POST /api/projects/3/runs": () => jsonResponse({ id: 51, name: "t", status: "queued", stages: [] }, 202),
+    });
+    await screen.findByRole("option", { name: /gsm8k v2/ });
+    await u.selectOptions(screen.getByTestId("field-prompt_set_id"), "7");
+    await u.click(screen.getByTestId("field-rollout"));
+    await u.click(screen.getByTestId("field-profile"));
+    await u.click(screen.getByTestId("step-sampling"));
+    expect(screen.getByTestId("no-rollout")).toBeInTheDocument();
+    await u.click(screen.getByTestId("step-training"));
+    await u.click(screen.getByTestId("field-train"));
+    expect(screen.getByTestId("train-needs-data")).toBeInTheDocument();
+    await u.type(screen.getByTestId("field-train.snapshot_id"), "4");
+    expect(screen.queryByTestId("train-needs-data")).not.toBeInTheDocument();
+    // the schema's waivable checks, too_long not among them
+    expect(screen.queryByTestId("field-train.override_checks-too_long")).not.toBeInTheDocument();
+    await u.click(screen.getByTestId("field-train.override_checks-truncated_traces"));
+    await u.click(screen.getByTestId("step-launch"));
+    expect(screen.getByTestId("wizard-stages")).toHaveTextContent("Stages: train");
+    expect(screen.queryByTestId("wizard-estimate")).not.toBeInTheDocument();
+    await u.click(screen.getByTestId("wizard-launch"));
+    await waitFor(() => expect(window.location.pathname).toBe("/projects/3/runs/51"));
+    const body = await requestsTo(fetchMock, "/api/projects/3/runs").find((r) => r.method === "POST")!.clone().json();
+    expect(body.recipe.stages).toEqual(["train"]);
+    expect(body.recipe).not.toHaveProperty("rollout");
+    expect(body.recipe.train).toMatchObject({ snapshot_id: 4, override_checks: ["truncated_traces"] });
+    expect(requestsTo(fetchMock, "/api/projects/3/runs/estimate")).toHaveLength(0);
+  });
+
+  it("launches an evaluate-only run of an existing model, scored by verifiers of its own", async () => {
+    const { fetchMock, u } = setup({
+      "POST /api/projects/3/runs": () => jsonResponse({ id: 51, name: "e", status: "queued", stages: [] }, 202),
+    });
+    await screen.findByRole("option", { name: /gsm8k v2/ });
+    await u.selectOptions(screen.getByTestId("field-prompt_set_id"), "7");
+    await u.click(screen.getByTestId("field-rollout"));
+    await u.click(screen.getByTestId("field-profile"));
+    await u.click(screen.getByTestId("step-evaluation"));
+    await u.click(screen.getByTestId("field-evaluate"));
+    await u.click(screen.getByTestId("eval-teacher"));
+    await u.type(screen.getByTestId("field-evaluate.models.1.model"), "artifact:3");
+    await u.click(screen.getByTestId("field-evaluate.verifiers"));
+    // it starts from the verifiers the prompt set suggests (gsm8k: math)
+    expect(await screen.findByTestId("eval-verifier-math")).toBeChecked();
+    await u.click(screen.getByTestId("eval-verifier-format"));
+    await u.click(screen.getByTestId("step-launch"));
+    await u.click(screen.getByTestId("wizard-launch"));
+    await waitFor(() => expect(window.location.pathname).toBe("/projects/3/runs/51"));
+    const body = await requestsTo(fetchMock, "/api/projects/3/runs").find((r) => r.method === "POST")!.clone().json();
+    expect(body.recipe.stages).toEqual(["evaluate"]);
+    expect(body.recipe.evaluate).toEqual({
+      models: [{ role: "base" }, { role: "student", model: "artifact:3" }],
+      verifiers: { mode: "all", verifiers: [{ name: "math" }, { name: "format" }] },
+      max_tokens: 512,
+    });
+  });
+
+  it("loads a train-only recipe without adding a rollout", async () => {
+    const { u } = setup();
+    await screen.findByRole("option", { name: /gsm8k v2/ });
+    await u.upload(screen.getByTestId("wizard-load"), new File(["prompt_set_id: 7\nstages: [train]\ntrain: {snapshot_id: 4, override_checks: [eos_trained]}\n"], "t.yaml"));
+    await waitFor(() => expect(screen.getByTestId("field-prompt_set_id")).toHaveValue("7"));
+    expect(screen.getByTestId("field-rollout")).not.toBeChecked();
+    await u.click(screen.getByTestId("step-training"));
+    expect(screen.getByTestId("field-train.override_checks-eos_trained")).toBeChecked();
+    await u.click(screen.getByTestId("step-launch"));
+    expect(screen.getByTestId("wizard-stages")).toHaveTextContent("Stages: train");
+    const recipe = yaml.load(screen.getByTestId("wizard-yaml").textContent ?? "") as Record<string, unknown>;
+    expect(recipe.stages).toEqual(["train"]);
+    expect(recipe).not.toHaveProperty("rollout");
   });
 
   it("suggests verifiers from what the prompt set holds, and never math for a code set", async () => {

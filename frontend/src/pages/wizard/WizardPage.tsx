@@ -7,8 +7,10 @@ import { formatNumber } from "../../lib/format";
 import { atLeast } from "../../lib/roles";
 import { usePromptSets, useProject } from "../prompt-sets/PromptSetsPage";
 import { Check, ErrorsContext, FieldError, NumField, SelectField, TextField } from "./Fields";
-import { VerifierSettings } from "./VerifierSettings";
+import { VerifierChoice } from "./VerifierSettings";
 import { ReviewLoadView, ReviewRouting } from "./ReviewRouting";
+import { EvaluationStep, TrainingStep, type StepProps } from "./StageSteps";
+import { choicesOf, type StageKind } from "./schema";
 import { suggestVerifiers, type VerifierSuggestion } from "./suggest";
 import { estimateQuery, keys, rubricsQuery, stageKindsQuery, teachersQuery, verifierKindsQuery } from "../../api/queries";
 import {
@@ -21,7 +23,6 @@ import {
   stepOfPath,
   STEPS,
   toYaml,
-  type EvalRole,
   type StepId,
   type WizardState,
 } from "./recipe";
@@ -68,10 +69,10 @@ export function WizardPage({ projectId }: { projectId: number }) {
     );
   }
   if (!defaults) return <p className="muted">Loading the stages' settings…</p>;
-  return <Wizard projectId={projectId} defaults={defaults} />;
+  return <Wizard projectId={projectId} defaults={defaults} kinds={kinds.data ?? []} />;
 }
 
-function Wizard({ projectId, defaults }: { projectId: number; defaults: WizardState }) {
+function Wizard({ projectId, defaults, kinds }: { projectId: number; defaults: WizardState; kinds: StageKind[] }) {
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const project = useProject(projectId);
@@ -96,9 +97,14 @@ function Wizard({ projectId, defaults }: { projectId: number; defaults: WizardSt
     const names = next?.names && !verifiersChosen ? next.names : null;
     update({ prompt_set_id: id, ...(names ? { verifiers: { ...state.verifiers, names } } : {}) });
   };
-  const ready = state.prompt_set_id !== null && state.teacher_id !== null;
+  const stages = stagesOf(state);
+  // the teacher is asked for only where a stage needs it (the registry's needs_teacher; distill's logits)
+  const needsTeacher =
+    stages.some((k) => kinds.find((x) => x.name === k)?.needs_teacher) || (state.train.enabled && state.train.method === "distill");
+  const ready = state.prompt_set_id !== null && (state.teacher_id !== null || !needsTeacher);
+  const rollout = stages.includes("rollout");
 
-  const estimate = useQuery({ ...estimateQuery(projectId, recipe), enabled: step === "launch" && ready });
+  const estimate = useQuery({ ...estimateQuery(projectId, recipe), enabled: step === "launch" && ready && rollout });
   const launch = useMutation({
     mutationFn: () =>
       unwrap(
@@ -214,10 +220,18 @@ function Wizard({ projectId, defaults }: { projectId: number; defaults: WizardSt
               teachers={teachers.data ?? []}
               loading={sets.isPending || teachers.isPending}
               projectId={projectId}
+              needsTeacher={needsTeacher}
             />
           )}
-          {step === "sampling" && <SamplingStep state={state} update={update} />}
-          {step === "verify" && (
+          {step !== "data" && step !== "training" && step !== "evaluation" && step !== "launch" && !state.rollout.enabled ? (
+            <p className="muted" data-testid="no-rollout">
+              This run makes no attempts (no rollout): sampling, verifiers, judge, review and the run's own snapshot are off. Turn the rollout on in
+              Data and teacher.
+            </p>
+          ) : (
+            step === "sampling" && <SamplingStep state={state} update={update} />
+          )}
+          {step === "verify" && state.rollout.enabled && (
             <VerifyStep
               state={state}
               update={(patch) => {
@@ -230,15 +244,16 @@ function Wizard({ projectId, defaults }: { projectId: number; defaults: WizardSt
               teachers={teachers.data ?? []}
             />
           )}
-          {step === "selection" && <SelectionStep state={state} update={update} />}
-          {step === "training" && <TrainingStep state={state} update={update} />}
-          {step === "evaluation" && <EvaluationStep state={state} update={update} />}
+          {step === "selection" && state.rollout.enabled && <SelectionStep state={state} update={update} />}
+          {step === "training" && <TrainingStep state={state} update={update} waivable={choicesOf(kinds, "train", "override_checks", state.train.method)} />}
+          {step === "evaluation" && <EvaluationStep state={state} update={update} verifierKinds={verifierKinds.data ?? []} />}
           {step === "launch" && (
             <LaunchStep
               state={state}
               yamlText={yamlText}
               teacher={teacher}
               ready={ready}
+              rollout={rollout}
               estimate={estimate}
               errors={errors}
               goTo={setStep}
@@ -275,7 +290,6 @@ function Wizard({ projectId, defaults }: { projectId: number; defaults: WizardSt
   );
 }
 
-type StepProps = { state: WizardState; update: (patch: Partial<WizardState>) => void };
 
 /** What the chosen set holds and the verifiers that fit it (suggest.ts). */
 function SuggestionNote({ suggestion }: { suggestion: VerifierSuggestion | null }) {
@@ -296,6 +310,7 @@ function DataStep({
   teachers,
   loading,
   projectId,
+  needsTeacher,
 }: StepProps & {
   choosePromptSet: (id: number | null) => void;
   suggestion: VerifierSuggestion | null;
@@ -303,6 +318,7 @@ function DataStep({
   teachers: Teacher[];
   loading: boolean;
   projectId: number;
+  needsTeacher: boolean;
 }) {
   const teacher = teachers.find((t) => t.id === state.teacher_id);
   return (
@@ -326,7 +342,7 @@ function DataStep({
           <FieldError path="prompt_set_id" />
         </label>
         <label>
-          Teacher
+          {needsTeacher ? "Teacher" : "Teacher (optional: no stage needs one)"}
           <select
             value={state.teacher_id ?? ""}
             onChange={(e) => update({ teacher_id: e.target.value ? Number(e.target.value) : null })}
@@ -352,6 +368,13 @@ function DataStep({
       )}
       <SuggestionNote suggestion={suggestion} />
       {teacher && <LicenceNote teacher={teacher} />}
+      <Check
+        label="The teacher writes attempts (rollout)"
+        help="(off: train an existing snapshot or evaluate existing models only; no filter, judge, review or snapshot then)"
+        checked={state.rollout.enabled}
+        onChange={(enabled) => update({ rollout: { ...state.rollout, enabled } })}
+        testId="field-rollout"
+      />
       <Check
         label="Profile the prompts first"
         help="(count and length percentiles on the run page)"
@@ -436,8 +459,6 @@ function VerifyStep({
   const v = state.verifiers;
   const suggested = suggestion?.names;
   const differs = !!suggested && (suggested.length !== v.names.length || suggested.some((n) => !v.names.includes(n)));
-  const toggle = (name: string, on: boolean) =>
-    update({ verifiers: { ...v, names: on ? [...v.names, name] : v.names.filter((n) => n !== name) } });
   const j = state.judge;
   const setJ = (patch: Partial<WizardState["judge"]>) => update({ judge: { ...j, ...patch } });
   return (
@@ -450,36 +471,8 @@ function VerifyStep({
           Use {suggested!.length ? suggested!.join(" + ") : "no verifier"} as suggested
         </button>
       )}
-      <div className="verifier-list" data-testid="verifier-list">
-        {kinds.length === 0 && <span className="muted">Loading the verifier registry…</span>}
-        {kinds.map((k) => (
-          <Check key={k.name} label={<code>{k.name}</code>} help={k.help} checked={v.names.includes(k.name)} onChange={(on) => toggle(k.name, on)} testId={`verifier-${k.name}`} />
-        ))}
-      </div>
-      {v.names.map((name, index) => {
-        const kind = kinds.find((k) => k.name === name);
-        return kind ? (
-          <VerifierSettings
-            key={name}
-            name={name}
-            index={index}
-            schema={kind.settings_schema}
-            value={v.settings[name] ?? {}}
-            onChange={(settings) => update({ verifiers: { ...v, settings: { ...v.settings, [name]: settings } } })}
-          />
-        ) : null;
-      })}
-      {v.names.length > 1 && (
-        <SelectField
-          label="Combine"
-          path="filter.verifiers.mode"
-          value={v.mode}
-          options={[["all", "pass all of them"], ["any", "pass any one"]] as const}
-          onChange={(mode) => update({ verifiers: { ...v, mode } })}
-        />
-      )}
+      <VerifierChoice kinds={kinds} value={v} onChange={(verifiers) => update({ verifiers })} stage="filter" />
       <FieldError path="filter" />
-      <FieldError path="filter.verifiers.verifiers" />
       <h3>Judge</h3>
       <Check
         label="An LLM judge scores the attempts against the project's rubric"
@@ -577,109 +570,12 @@ function SelectionStep({ state, update }: StepProps) {
   );
 }
 
-const METHODS = [
-  ["sft", "SFT on the accepted traces"],
-  ["dpo", "DPO on the snapshot's chosen/rejected pairs"],
-  ["grpo", "GRPO with the verifiers as rewards"],
-  ["distill", "on-policy distillation from the teacher"],
-] as const;
-
-function TrainingStep({ state, update }: StepProps) {
-  const t = state.train;
-  const set = (patch: Partial<WizardState["train"]>) => update({ train: { ...t, ...patch } });
-  const lora = t.lora;
-  return (
-    <>
-      <Check label="Train a student" checked={t.enabled} onChange={(enabled) => set({ enabled })} testId="field-train" />
-      {t.enabled && (
-        <>
-          {t.method !== "grpo" && t.method !== "distill" && !state.snapshot.enabled && (
-            <p className="licence licence-warn">SFT and DPO train on the run's snapshot: turn the snapshot on (Selection).</p>
-          )}
-          <div className="form-grid">
-            <TextField label="Student (hub id, artifact:<id> or an allowed local path)" path="train.student" value={t.student} onChange={(student) => set({ student })} />
-            <SelectField label="Method" path="train.method" value={t.method} options={METHODS} onChange={(method) => set({ method })} />
-            <NumField label="Learning rate" path="train.learning_rate" value={t.learning_rate} min={0} max={0.01} onChange={(v) => set({ learning_rate: v ?? 0 })} />
-            <SelectField
-              label="Schedule"
-              path="train.lr_scheduler_type"
-              value={t.lr_scheduler_type}
-              options={["cosine", "linear", "constant", "constant_with_warmup"] as const}
-              onChange={(lr_scheduler_type) => set({ lr_scheduler_type })}
-            />
-            <NumField label="Warmup share" path="train.warmup_ratio" value={t.warmup_ratio} min={0} max={0.5} step={0.01} onChange={(v) => set({ warmup_ratio: v ?? 0 })} />
-            <NumField label="Max steps" path="train.max_steps" value={t.max_steps} nullable min={1} step={1} placeholder="by epochs" onChange={(max_steps) => set({ max_steps })} />
-            {t.max_steps === null && <NumField label="Epochs" path="train.epochs" value={t.epochs} min={0} max={100} step={0.5} onChange={(v) => set({ epochs: v ?? 1 })} />}
-            <NumField label="Batch size per device" path="train.per_device_batch_size" value={t.per_device_batch_size} min={1} step={1} onChange={(v) => set({ per_device_batch_size: v ?? 1 })} />
-            <NumField label="Gradient accumulation" path="train.gradient_accumulation" value={t.gradient_accumulation} min={1} step={1} onChange={(v) => set({ gradient_accumulation: v ?? 1 })} />
-            <NumField label="Seed" path="train.seed" value={t.seed} min={0} step={1} onChange={(v) => set({ seed: v ?? 0 })} />
-            <NumField label="Checkpoint every N steps" path="train.save_steps" value={t.save_steps} min={1} step={1} onChange={(v) => set({ save_steps: v ?? 1 })} />
-            {(t.method === "dpo" || t.method === "distill") && (
-              <NumField label={t.method === "dpo" ? "beta (KL strength)" : "beta (0 forward KL … 1 reverse KL)"} path="train.beta" value={t.beta} min={0} max={t.method === "distill" ? 1 : 10} step={0.05} onChange={(v) => set({ beta: v ?? 0 })} />
-            )}
-            {t.method === "grpo" && (
-              <NumField label="Completions per prompt" path="train.num_generations" value={t.num_generations} min={2} step={1} onChange={(v) => set({ num_generations: v ?? 2 })} />
-            )}
-            {(t.method === "grpo" || t.method === "distill") && (
-              <NumField label="Longest completion (tokens)" path="train.max_completion_length" value={t.max_completion_length} min={1} step={1} onChange={(v) => set({ max_completion_length: v ?? 1 })} />
-            )}
-          </div>
-          <Check label="LoRA" help="(otherwise a full fine-tune)" checked={lora !== null} onChange={(on) => set({ lora: on ? t.lora_preset : null })} testId="field-lora" />
-          {lora && (
-            <div className="form-grid">
-              <NumField label="Rank r" path="train.lora.r" value={lora.r} min={1} step={1} onChange={(r) => set({ lora: { ...lora, r: r ?? 1 } })} />
-              <NumField label="Alpha" path="train.lora.alpha" value={lora.alpha} min={1} step={1} onChange={(alpha) => set({ lora: { ...lora, alpha: alpha ?? 1 } })} />
-              <NumField label="Dropout" path="train.lora.dropout" value={lora.dropout} min={0} step={0.01} onChange={(dropout) => set({ lora: { ...lora, dropout: dropout ?? 0 } })} />
-            </div>
-          )}
-          <FieldError path="train" />
-        </>
-      )}
-    </>
-  );
-}
-
-function EvaluationStep({ state, update }: StepProps) {
-  const e = state.evaluate;
-  const set = (patch: Partial<WizardState["evaluate"]>) => update({ evaluate: { ...e, ...patch } });
-  const toggle = (role: EvalRole, on: boolean) => set({ models: on ? [...e.models, role] : e.models.filter((m) => m !== role) });
-  return (
-    <>
-      <Check label="Evaluate on held-out prompts" checked={e.enabled} onChange={(enabled) => set({ enabled })} testId="field-evaluate" />
-      {e.enabled && (
-        <>
-          <div className="verifier-list">
-            {(["base", "student", "teacher"] as const).map((role) => (
-              <Check key={role} label={role} checked={e.models.includes(role)} onChange={(on) => toggle(role, on)} testId={`eval-${role}`} />
-            ))}
-          </div>
-          <FieldError path="evaluate.models" />
-          <div className="form-grid">
-            <SelectField
-              label="Local models (base, student) run on"
-              path="evaluate.backend"
-              value={e.backend}
-              options={[["transformers_local", "transformers (in the worker)"], ["vllm", "vLLM (a server the worker starts)"]] as const}
-              onChange={(backend) => set({ backend })}
-              help="the teacher answers through its own backend"
-            />
-            <SelectField label="Split" path="evaluate.split" value={e.split} options={["eval", "train", "all"] as const} onChange={(split) => set({ split })} />
-            <NumField label="Samples per prompt (k; 1 is greedy)" path="evaluate.k" value={e.k} min={1} max={64} step={1} onChange={(k) => set({ k: k ?? 1 })} />
-            <NumField label="Max tokens per answer" path="evaluate.max_tokens" value={e.max_tokens} min={1} step={1} onChange={(v) => set({ max_tokens: v ?? 1 })} />
-            <NumField label="First N prompts only" path="evaluate.max_prompts" value={e.max_prompts} nullable min={1} step={1} placeholder="all" onChange={(max_prompts) => set({ max_prompts })} />
-          </div>
-          <FieldError path="evaluate" />
-        </>
-      )}
-    </>
-  );
-}
-
 function LaunchStep({
   state,
   yamlText,
   teacher,
   ready,
+  rollout,
   estimate,
   errors,
   goTo,
@@ -691,6 +587,7 @@ function LaunchStep({
   yamlText: string;
   teacher: Teacher | undefined;
   ready: boolean;
+  rollout: boolean;
   estimate: { data?: Schemas["RolloutEstimate"]; isFetching: boolean; isError: boolean };
   errors: Map<string, string>;
   goTo: (s: StepId) => void;
@@ -710,7 +607,7 @@ function LaunchStep({
     <>
       {!ready && (
         <p className="error" role="alert" data-testid="wizard-not-ready">
-          Choose a prompt set and a teacher first{" "}
+          Choose a prompt set{rollout ? " and a teacher" : " (and a teacher, which a stage needs)"} first{" "}
           <button type="button" className="secondary" onClick={() => goTo("data")}>
             Data and teacher
           </button>
@@ -719,6 +616,7 @@ function LaunchStep({
       <p data-testid="wizard-stages">
         <strong>Stages:</strong> {stagesOf(state).join(" → ")}
       </p>
+      {rollout && (
       <div className="estimate" data-testid="wizard-estimate">
         <h3>Estimate (rollout)</h3>
         {ready && estimate.isFetching && <p className="muted">Estimating…</p>}
@@ -758,6 +656,7 @@ function LaunchStep({
         )}
         {estimate.isError && errors.size === 0 && <p className="muted">No estimate (see the error below).</p>}
       </div>
+      )}
       {teacher && (
         <div data-testid="wizard-licence">
           <LicenceNote teacher={teacher} />

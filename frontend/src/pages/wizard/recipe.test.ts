@@ -3,7 +3,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { STAGE_KINDS } from "../../test/stageKinds";
-import { buildRecipe, defaultState, demoState, METHOD_FIELDS, parseRecipeYaml, recipePath, stagesOf, stepOfPath, toYaml, type WizardState } from "./recipe";
+import { buildRecipe, defaultState, demoState, METHOD_FIELDS, parseRecipeYaml, recipePath, stagesOf, stateFromRecipe, stepOfPath, toYaml, type WizardState } from "./recipe";
+import { choicesOf } from "./schema";
 
 const DEFAULT_STATE = defaultState(STAGE_KINDS);
 
@@ -30,6 +31,36 @@ export function fullState(): WizardState {
     snapshot: { ...DEFAULT_STATE.snapshot, pass_rate_band: [0.1, 0.9], max_per_prompt: 2, pick: "judge_score" },
     train: { ...DEFAULT_STATE.train, enabled: true, method: "grpo", lora: { r: 8, alpha: 16, dropout: 0 }, max_steps: 100 },
     evaluate: { ...DEFAULT_STATE.evaluate, enabled: true, backend: "vllm", k: 4, max_prompts: 50 },
+  };
+}
+
+/** Train an existing snapshot, nothing else: no rollout, no teacher. */
+export function trainOnlyState(): WizardState {
+  return {
+    ...DEFAULT_STATE,
+    prompt_set_id: 1,
+    profile: false,
+    rollout: { ...DEFAULT_STATE.rollout, enabled: false },
+    verifiers: { mode: "all", names: ["math"], settings: {} }, // chosen, but no rollout: no filter
+    train: { ...DEFAULT_STATE.train, enabled: true, snapshot_id: 4, override_checks: ["truncated_traces"], max_length: 2048, too_long: "refuse", max_steps: 10 },
+  };
+}
+
+/** Evaluate an existing model against its base, scored by verifiers of the evaluation's own. */
+export function evaluateOnlyState(): WizardState {
+  return {
+    ...DEFAULT_STATE,
+    prompt_set_id: 1,
+    profile: false,
+    rollout: { ...DEFAULT_STATE.rollout, enabled: false },
+    evaluate: {
+      ...DEFAULT_STATE.evaluate,
+      enabled: true,
+      models: ["base", "student"],
+      model: { base: "Qwen/Qwen2.5-0.5B-Instruct", student: "artifact:3", teacher: "" },
+      verifiers: { mode: "all", names: ["math"], settings: {} },
+      max_tokens: 256,
+    },
   };
 }
 
@@ -78,6 +109,56 @@ describe("wizard recipe", () => {
     const old = parseRecipeYaml("stages: [rollout, filter, review]\nreview: {sample_share: 0.3, uncalibrated_share: 0.4}\n", DEFAULT_STATE);
     expect(old.review.audit).toMatchObject({ share: 0.3, uncalibrated_share: 0.4 });
     expect(buildRecipe(old, DEFAULT_STATE).review).toEqual({ audit: { share: 0.3, uncalibrated_share: 0.4 } });
+  });
+
+  it("builds a train-only recipe of an existing snapshot, with its waivers, and no rollout", () => {
+    const recipe = buildRecipe(trainOnlyState(), DEFAULT_STATE);
+    expect(recipe.stages).toEqual(["train"]);
+    expect(recipe).not.toHaveProperty("rollout");
+    expect(recipe).not.toHaveProperty("filter");
+    expect(recipe.train).toMatchObject({ snapshot_id: 4, override_checks: ["truncated_traces"], max_length: 2048, too_long: "refuse" });
+    matchesFixture("train-only-recipe.yaml", toYaml(recipe));
+  });
+
+  it("builds an evaluate-only recipe of existing models with the evaluation's own verifiers", () => {
+    const recipe = buildRecipe(evaluateOnlyState(), DEFAULT_STATE);
+    expect(recipe.stages).toEqual(["evaluate"]);
+    expect(recipe.evaluate).toEqual({
+      models: [
+        { role: "base", model: "Qwen/Qwen2.5-0.5B-Instruct" },
+        { role: "student", model: "artifact:3" },
+      ],
+      verifiers: { mode: "all", verifiers: [{ name: "math" }] },
+      max_tokens: 256,
+    });
+    matchesFixture("evaluate-only-recipe.yaml", toYaml(recipe));
+  });
+
+  it("never adds a stage a loaded recipe did not have, and reads back what it wrote", () => {
+    const recipes: Record<string, unknown>[] = [
+      buildRecipe(trainOnlyState(), DEFAULT_STATE),
+      buildRecipe(evaluateOnlyState(), DEFAULT_STATE),
+      buildRecipe(fullState(), DEFAULT_STATE),
+      buildRecipe(demoState(DEFAULT_STATE, 1, 1), DEFAULT_STATE),
+      { prompt_set_id: 1, stages: ["profile"] },
+      { prompt_set_id: 1, stages: ["profile", "evaluate"], evaluate: { models: [{ role: "other", model: "x/y" }] } },
+      { prompt_set_id: 1, teacher_id: 2, stages: ["rollout", "judge", "review"] },
+    ];
+    for (const recipe of recipes) {
+      const loaded = stateFromRecipe(recipe, DEFAULT_STATE);
+      expect(stagesOf(loaded)).toEqual(recipe.stages);
+      const again = buildRecipe(loaded, DEFAULT_STATE) as Record<string, unknown>;
+      expect(again.stages).toEqual(recipe.stages);
+      // each stage's settings as loaded (the wizard may write a default out)
+      for (const kind of recipe.stages as string[]) expect(again[kind]).toMatchObject((recipe[kind] ?? {}) as object);
+    }
+  });
+
+  it("offers the schema's waivable pre-flight checks for a method, never too_long", () => {
+    const sft = choicesOf(STAGE_KINDS, "train", "override_checks", "sft");
+    expect(sft).toContain("truncated_traces");
+    expect(sft).toContain("eos_trained");
+    expect(sft).not.toContain("too_long");
   });
 
   it("leaves max_tokens out by default (auto: the API decides) and reads it back as auto", () => {
@@ -166,6 +247,9 @@ evaluate:
     expect(again.evaluate).toMatchObject({
       models: [{ role: "student", label: "served", backend: "vllm", settings: { gpu_memory_utilization: 0.2, max_model_len: 4096 } }, { role: "teacher" }],
     });
+    expect(loaded.evaluate.max_model_len).toBe(4096);
+    const longer = buildRecipe({ ...loaded, evaluate: { ...loaded.evaluate, max_model_len: 8192 } }, DEFAULT_STATE);
+    expect((longer.evaluate as { models: { settings?: unknown }[] }).models[0].settings).toEqual({ gpu_memory_utilization: 0.2, max_model_len: 8192 });
     // vLLM's settings are not transformers': switching back drops them with the backend
     const back = buildRecipe({ ...loaded, evaluate: { ...loaded.evaluate, backend: "transformers_local" } }, DEFAULT_STATE);
     expect((back.evaluate as { models: unknown[] }).models).toEqual([{ role: "student", label: "served" }, { role: "teacher" }]);

@@ -1,10 +1,17 @@
 /**
  * The launch wizard's model: a WizardState the form edits, turned into the recipe the API and the CLI take
- * (`distillery runs create --project P --name N recipe.yaml`; backend/runs/schemas.py Recipe). Loading a
- * recipe (YAML) goes the other way; settings the wizard has no field for are kept as they were.
+ * (`distillery runs create --project P --name N recipe.yaml`; backend/runs/schemas.py Recipe). Any sequence
+ * of stages the API takes can be built: the pipeline from a rollout, or a train of an existing snapshot
+ * (train.snapshot_id) or an evaluation of existing models alone. Loading a recipe (YAML) goes the other way,
+ * never adding a stage it did not have; settings the wizard has no field for are kept as they were.
  */
 import yaml from "js-yaml";
 import type { Schemas } from "../../api/client";
+import { isObj } from "./schema";
+import type { VerifierPick } from "./VerifierSettings";
+
+export type { StageKind } from "./schema";
+export { defaultState, demoState } from "./defaults";
 
 type Recipe = Schemas["Recipe"];
 
@@ -20,6 +27,8 @@ export interface WizardState {
   teacher_id: number | null;
   profile: boolean;
   rollout: {
+    /** The teacher writes attempts; off, so are the stages that read them (filter, judge, review, snapshot). */
+    enabled: boolean;
     n: number;
     temperature: number;
     top_p: number;
@@ -33,7 +42,7 @@ export interface WizardState {
   };
   /** Verifier names (the filter stage runs when there is at least one) and the settings changed from each
    * one's defaults. */
-  verifiers: { mode: "all" | "any"; names: string[]; settings: Record<string, Record<string, unknown>> };
+  verifiers: VerifierPick;
   judge: {
     enabled: boolean;
     rubric_version: number | null;
@@ -58,6 +67,13 @@ export interface WizardState {
     enabled: boolean;
     student: string;
     method: Method;
+    /** Train this existing snapshot of the project instead of the run's own snapshot stage. */
+    snapshot_id: number | null;
+    /** Pre-flight checks waived (the schema's waivable ones for the method). */
+    override_checks: string[];
+    /** null: the snapshot's longest example. */
+    max_length: number | null;
+    too_long: "exclude" | "refuse";
     lora: Lora | null;
     /** What LoRA starts at when it is switched on (the schema's LoraSettings defaults); not sent. */
     lora_preset: Lora;
@@ -77,7 +93,13 @@ export interface WizardState {
   evaluate: {
     enabled: boolean;
     models: EvalRole[];
+    /** The model each role answers with where not the run's own (an existing artifact:<id>, a hub id); "" the default. */
+    model: Record<EvalRole, string>;
     backend: EvalBackend;
+    /** vLLM's context length for the local models (their settings' max_model_len); null: the model's own. */
+    max_model_len: number | null;
+    /** The evaluation's own verifiers; null: the run's filter verifiers, else what the prompt set holds. */
+    verifiers: VerifierPick | null;
     k: number;
     max_tokens: number;
     max_prompts: number | null;
@@ -101,43 +123,6 @@ export interface ReviewState {
   unsure_margin: number;
 }
 
-export type StageKind = Schemas["StageKindOut"];
-
-/** A model the schema defines under $defs, by name. */
-function defOf(schema: unknown, name: string): Record<string, unknown> | undefined {
-  const model = isObj(schema) && isObj(schema.$defs) ? schema.$defs[name] : undefined;
-  return isObj(model) ? model : undefined;
-}
-
-/**
- * The properties of a stage's settings schema. A union of models (train: one per method, a oneOf with a
- * discriminator) gives those of the model its discriminator maps `variant` to, else of its first model (the
- * default method, sft).
- */
-function schemaProps(schema: Record<string, unknown> | undefined, variant?: string): unknown {
-  if (!isObj(schema) || isObj(schema.properties) || !Array.isArray(schema.oneOf)) return schema?.properties;
-  const mapping = isObj(schema.discriminator) ? schema.discriminator.mapping : undefined;
-  const first = schema.oneOf[0];
-  const ref = variant !== undefined && isObj(mapping) ? mapping[variant] : isObj(first) ? first.$ref : undefined;
-  return typeof ref === "string" ? defOf(schema, ref.split("/").pop() ?? "")?.properties : undefined;
-}
-
-/** A setting's default, read from its stage kind's JSON Schema (GET .../stage-kinds); `variant` picks a union's model. */
-function schemaDefault<T>(kinds: StageKind[], stage: string, field: string, variant?: string): T {
-  const props = schemaProps(kinds.find((k) => k.name === stage)?.settings_schema, variant);
-  const prop = isObj(props) ? props[field] : undefined;
-  if (!isObj(prop) || !("default" in prop)) throw new Error(`the ${stage} stage's schema has no default for ${field}`);
-  return prop.default as T;
-}
-
-/** The defaults of a model the stage's schema defines in $defs (train's LoraSettings). */
-function defsDefaults(kinds: StageKind[], stage: string, model: string): Record<string, unknown> {
-  const schema = kinds.find((k) => k.name === stage)?.settings_schema;
-  const props = defOf(schema, model)?.properties;
-  if (!isObj(props)) throw new Error(`the ${stage} stage's schema has no ${model}`);
-  return Object.fromEntries(Object.entries(props).flatMap(([k, v]) => (isObj(v) && "default" in v ? [[k, v.default]] : [])));
-}
-
 /**
  * Train settings that only some methods take (backend/training/schemas.py: one model per method, and the API
  * refuses another method's field, while the same name may mean another thing in another method: beta). A
@@ -145,116 +130,7 @@ function defsDefaults(kinds: StageKind[], stage: string, model: string): Record<
  */
 export const METHOD_FIELDS = ["packing", "beta", "num_generations", "max_completion_length"] as const;
 
-/**
- * The wizard's starting state: every setting at its stage's default, read from the stage kinds' JSON
- * Schemas (the API's own defaults, not copies), plus what the wizard decides itself: which stages run
- * (profile and snapshot on; judge, review, train, evaluate off), the models an evaluation compares.
- */
-export function defaultState(kinds: StageKind[]): WizardState {
-  const d = <T,>(stage: string, field: string, variant?: string) => schemaDefault<T>(kinds, stage, field, variant);
-  return {
-    name: "",
-    prompt_set_id: null,
-    teacher_id: null,
-    profile: true,
-    rollout: {
-      n: d("rollout", "n"),
-      temperature: d("rollout", "temperature"),
-      top_p: d("rollout", "top_p"),
-      max_tokens: d("rollout", "max_tokens"),
-      seed: d("rollout", "seed"),
-      split: d("rollout", "split"),
-      stop_when_verified: d("rollout", "stop_when_verified"),
-      system_prompt: d("rollout", "system_prompt"),
-    },
-    // None until a prompt set is chosen: the wizard then suggests them from what the set holds (suggest.ts)
-    verifiers: { mode: "all", names: [], settings: {} },
-    judge: {
-      enabled: false,
-      rubric_version: d("judge", "rubric_version"),
-      teacher_id: d("judge", "teacher_id"),
-      accept_threshold: d("judge", "accept_threshold"),
-      target_precision: d("judge", "target_precision"),
-      overrides_verifiers: d("judge", "overrides_verifiers"),
-    },
-    review: {
-      enabled: false,
-      rules: Object.fromEntries(ROUTED.map((why) => [why, d<RouteRule>("review", why)])) as Record<Routed, RouteRule>,
-      audit: d("review", "audit"),
-      unsure_margin: d("review", "unsure_margin"),
-    },
-    snapshot: {
-      enabled: true,
-      include: d("snapshot", "include"),
-      reasoning: d("snapshot", "reasoning"),
-      pass_rate_band: d("snapshot", "pass_rate_band"),
-      drop_near_duplicates: d("snapshot", "drop_near_duplicates"),
-      near_duplicate_jaccard: d("snapshot", "near_duplicate_jaccard"),
-      max_per_prompt: d("snapshot", "max_per_prompt"),
-      pick: d("snapshot", "pick"),
-      preference_pairs: d("snapshot", "preference_pairs"),
-    },
-    train: {
-      enabled: false,
-      student: d("train", "student"),
-      method: d("train", "method"),
-      lora: d("train", "lora"),
-      lora_preset: (({ r, alpha, dropout }) => ({ r, alpha, dropout }) as Lora)(defsDefaults(kinds, "train", "LoraSettings")),
-      learning_rate: d("train", "learning_rate"),
-      lr_scheduler_type: d("train", "lr_scheduler_type"),
-      warmup_ratio: d("train", "warmup_ratio"),
-      epochs: d("train", "epochs"),
-      max_steps: d("train", "max_steps"),
-      per_device_batch_size: d("train", "per_device_batch_size"),
-      gradient_accumulation: d("train", "gradient_accumulation"),
-      seed: d("train", "seed"),
-      save_steps: d("train", "save_steps"),
-      beta: d("train", "beta", "dpo"),
-      num_generations: d("train", "num_generations", "grpo"),
-      max_completion_length: d("train", "max_completion_length", "grpo"),
-    },
-    evaluate: {
-      enabled: false,
-      models: ["base", "student", "teacher"],
-      backend: "transformers_local",
-      k: d("evaluate", "k"),
-      max_tokens: d("evaluate", "max_tokens"),
-      max_prompts: d("evaluate", "max_prompts"),
-      split: d("evaluate", "split"),
-    },
-    base: {},
-  };
-}
-
-/** `make demo`'s recipe (backend/demo_flow.py, the small size, the "verified" arm), on a set and teacher. */
-export function demoState(defaults: WizardState, prompt_set_id: number | null, teacher_id: number | null): WizardState {
-  return {
-    ...defaults,
-    name: "demo-verified",
-    prompt_set_id,
-    teacher_id,
-    profile: false,
-    rollout: { ...defaults.rollout, n: 4, stop_when_verified: 1, temperature: 1, max_tokens: 160, seed: 0 },
-    verifiers: { mode: "all", names: ["math"], settings: {} },
-    snapshot: { ...defaults.snapshot, drop_near_duplicates: false, preference_pairs: false },
-    train: {
-      ...defaults.train,
-      enabled: true,
-      student: "var/demo/student-base",
-      learning_rate: 3e-3,
-      warmup_ratio: 0.05,
-      max_steps: 40,
-      per_device_batch_size: 32,
-      seed: 0,
-      save_steps: 20,
-    },
-    evaluate: { ...defaults.evaluate, enabled: true, max_tokens: 160, max_prompts: 20 },
-    base: { rollout: { chunk_size: 300 } },
-  };
-}
-
 const bool = (v: unknown, fallback: boolean): boolean => (typeof v === "boolean" ? v : fallback);
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Drop null/undefined values so the recipe (and its YAML) holds only what is set. */
 function clean(o: Record<string, unknown>): Record<string, unknown> {
@@ -270,11 +146,12 @@ function section(base: Record<string, unknown>, key: string, values: Record<stri
 export function stagesOf(s: WizardState): string[] {
   const out: string[] = [];
   if (s.profile) out.push("profile");
-  out.push("rollout");
-  const filter = s.verifiers.names.length > 0;
+  const gen = s.rollout.enabled;
+  if (gen) out.push("rollout");
+  const filter = gen && s.verifiers.names.length > 0;
   if (filter) out.push("filter");
-  if (s.judge.enabled) out.push("judge");
-  if (s.review.enabled) out.push("review");
+  if (gen && s.judge.enabled) out.push("judge");
+  if (gen && s.review.enabled) out.push("review");
   if (filter && s.snapshot.enabled) out.push("snapshot");
   if (s.train.enabled) out.push("train");
   if (s.evaluate.enabled) out.push("evaluate");
@@ -288,7 +165,7 @@ export function buildRecipe(s: WizardState, d: WizardState): Recipe {
   const r: Record<string, unknown> = { prompt_set_id: s.prompt_set_id, teacher_id: s.teacher_id, stages };
   const b = s.base;
   const ro = s.rollout;
-  r.rollout = section(b, "rollout", {
+  if (stages.includes("rollout")) r.rollout = section(b, "rollout", {
     n: ro.n,
     temperature: ro.temperature,
     top_p: ro.top_p === d.rollout.top_p ? undefined : ro.top_p,
@@ -298,13 +175,7 @@ export function buildRecipe(s: WizardState, d: WizardState): Recipe {
     stop_when_verified: ro.stop_when_verified,
     system_prompt: ro.system_prompt || null,
   });
-  if (stages.includes("filter")) {
-    const specs = s.verifiers.names.map((name) => {
-      const settings = s.verifiers.settings[name];
-      return settings && Object.keys(settings).length > 0 ? { name, settings } : { name };
-    });
-    r.filter = section(b, "filter", { verifiers: { mode: s.verifiers.mode, verifiers: specs } });
-  }
+  if (stages.includes("filter")) r.filter = section(b, "filter", { verifiers: combo(s.verifiers) });
   if (stages.includes("judge")) {
     const j = s.judge;
     r.judge = section(b, "judge", {
@@ -350,6 +221,10 @@ export function buildRecipe(s: WizardState, d: WizardState): Recipe {
     r.train = section({ train: Object.fromEntries(from) }, "train", {
       student: t.student,
       method: t.method,
+      snapshot_id: t.snapshot_id,
+      override_checks: t.override_checks.length > 0 ? t.override_checks : undefined,
+      max_length: t.max_length,
+      too_long: t.too_long === d.train.too_long ? undefined : t.too_long,
       lora: t.lora,
       learning_rate: t.learning_rate,
       lr_scheduler_type: t.lr_scheduler_type,
@@ -369,7 +244,9 @@ export function buildRecipe(s: WizardState, d: WizardState): Recipe {
   if (stages.includes("evaluate")) {
     const e = s.evaluate;
     r.evaluate = section(b, "evaluate", {
-      models: e.models.map((role) => evalModel(b, role, e.backend)),
+      // models of a role the wizard has no field for (other) pass through as loaded
+      models: [...e.models.map((role) => evalModel(b, role, e.backend, e.model[role], e.max_model_len)), ...otherModels(b)],
+      verifiers: e.verifiers ? combo(e.verifiers) : undefined,
       k: e.k === 1 ? undefined : e.k,
       max_tokens: e.max_tokens,
       max_prompts: e.max_prompts,
@@ -381,15 +258,41 @@ export function buildRecipe(s: WizardState, d: WizardState): Recipe {
   return r as Recipe;
 }
 
-/** One evaluated model: its role, the backend for a local one, and whatever the loaded recipe said of it
- * (label, model, the backend's settings) where its backend is the one chosen (another's settings would not
- * be valid for it). */
-function evalModel(base: Record<string, unknown>, role: EvalRole, backend: EvalBackend): Record<string, unknown> {
+/** Verifiers as a recipe's VerifierCombo: each with the settings changed from its defaults. */
+function combo(v: VerifierPick): Record<string, unknown> {
+  const specs = v.names.map((name) => {
+    const settings = v.settings[name];
+    return settings && Object.keys(settings).length > 0 ? { name, settings } : { name };
+  });
+  return { mode: v.mode, verifiers: specs };
+}
+
+/** One evaluated model: its role, the model where one is named, the backend for a local one, and whatever the
+ * loaded recipe said of it (label, the backend's settings) where its backend is the one chosen (another's
+ * settings would not be valid for it). */
+function evalModel(base: Record<string, unknown>, role: EvalRole, backend: EvalBackend, model: string, maxModelLen: number | null): Record<string, unknown> {
   const loaded = Array.isArray(obj(base.evaluate).models) ? (obj(base.evaluate).models as unknown[]) : [];
-  const was = obj(loaded.find((m) => isObj(m) && m.role === role));
-  if (role === "teacher") return { ...was, role };
+  const was: Record<string, unknown> = { ...obj(loaded.find((m) => isObj(m) && m.role === role)), model: model.trim() || undefined };
+  if (role === "teacher") return clean({ role, ...was });
   const kept = (was.backend ?? "transformers_local") === backend ? was : { ...was, settings: undefined };
-  return clean({ ...kept, role, backend: backend === "vllm" ? "vllm" : undefined });
+  const settings = backend === "vllm" ? clean({ ...obj(kept.settings), max_model_len: maxModelLen }) : kept.settings;
+  return clean({ role, ...kept, backend: backend === "vllm" ? "vllm" : undefined, settings: isObj(settings) && Object.keys(settings).length > 0 ? settings : undefined });
+}
+
+function otherModels(base: Record<string, unknown>): unknown[] {
+  const loaded = obj(base.evaluate).models;
+  return Array.isArray(loaded) ? loaded.filter((m) => isObj(m) && !["base", "student", "teacher"].includes(String(m.role))) : [];
+}
+
+/** A recipe's VerifierCombo (filter.verifiers, evaluate.verifiers) as the wizard's pick. */
+function pickOf(v: unknown, d: VerifierPick): VerifierPick {
+  const c = obj(v);
+  const specs: unknown[] = Array.isArray(c.verifiers) ? c.verifiers : [];
+  return {
+    mode: oneOf(c.mode, ["all", "any"] as const, d.mode),
+    names: specs.map((x) => String(isObj(x) ? x.name : x)),
+    settings: Object.fromEntries(specs.flatMap((x) => (isObj(x) && isObj(x.settings) ? [[String(x.name), x.settings]] : []))),
+  };
 }
 
 export function toYaml(recipe: Record<string, unknown>): string {
@@ -407,14 +310,12 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
   const stages = Array.isArray(recipe.stages) ? recipe.stages.map(String) : ["profile"];
   const d = defaults;
   const ro = obj(recipe.rollout);
-  const fv = obj(obj(recipe.filter).verifiers);
   const j = obj(recipe.judge);
   const rv = obj(recipe.review);
   const sn = obj(recipe.snapshot);
   const t = obj(recipe.train);
   const method = oneOf(t.method, ["sft", "dpo", "grpo", "distill"] as const, "sft");
   const e = obj(recipe.evaluate);
-  const specs: unknown[] = stages.includes("filter") && Array.isArray(fv.verifiers) ? fv.verifiers : [];
   const band = Array.isArray(sn.pass_rate_band) && sn.pass_rate_band.length === 2 ? (sn.pass_rate_band.map(Number) as [number, number]) : null;
   const p = d.train.lora_preset;
   const lora = isObj(t.lora) ? { r: num(t.lora.r, p.r), alpha: num(t.lora.alpha, p.alpha), dropout: num(t.lora.dropout, p.dropout) } : null;
@@ -423,12 +324,18 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
     : d.evaluate.models;
   const local = Array.isArray(e.models) ? e.models.filter((m) => isObj(m) && m.role !== "teacher") : [];
   const backend: EvalBackend = local.some((m) => obj(m).backend === "vllm") ? "vllm" : "transformers_local";
+  const served = local.find((m) => obj(m).backend === "vllm");
+  const named = (role: EvalRole) => {
+    const m = Array.isArray(e.models) ? obj(e.models.find((x) => isObj(x) && x.role === role)).model : undefined;
+    return typeof m === "string" ? m : "";
+  };
   return {
     name: "",
     prompt_set_id: numOrNull(recipe.prompt_set_id),
     teacher_id: numOrNull(recipe.teacher_id),
     profile: stages.includes("profile"),
     rollout: {
+      enabled: stages.includes("rollout"),
       n: num(ro.n, d.rollout.n),
       temperature: num(ro.temperature, d.rollout.temperature),
       top_p: num(ro.top_p, d.rollout.top_p),
@@ -438,13 +345,7 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
       stop_when_verified: numOrNull(ro.stop_when_verified),
       system_prompt: typeof ro.system_prompt === "string" ? ro.system_prompt : null,
     },
-    verifiers: {
-      mode: oneOf(fv.mode, ["all", "any"] as const, d.verifiers.mode),
-      names: specs.map((v) => String(isObj(v) ? v.name : v)),
-      settings: Object.fromEntries(
-        specs.filter((v) => isObj(v) && isObj(v.settings)).map((v) => [String((v as Record<string, unknown>).name), (v as Record<string, unknown>).settings as Record<string, unknown>]),
-      ),
-    },
+    verifiers: stages.includes("filter") ? pickOf(obj(recipe.filter).verifiers, d.verifiers) : d.verifiers,
     judge: {
       enabled: stages.includes("judge"),
       rubric_version: numOrNull(j.rubric_version),
@@ -469,6 +370,10 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
       enabled: stages.includes("train"),
       student: typeof t.student === "string" ? t.student : d.train.student,
       method,
+      snapshot_id: numOrNull(t.snapshot_id),
+      override_checks: Array.isArray(t.override_checks) ? t.override_checks.map(String) : [],
+      max_length: numOrNull(t.max_length),
+      too_long: oneOf(t.too_long, ["exclude", "refuse"] as const, d.train.too_long),
       lora,
       lora_preset: p,
       learning_rate: num(t.learning_rate, d.train.learning_rate),
@@ -488,7 +393,10 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
     evaluate: {
       enabled: stages.includes("evaluate"),
       models,
+      model: { base: named("base"), student: named("student"), teacher: named("teacher") },
       backend,
+      max_model_len: numOrNull(obj(obj(served).settings).max_model_len),
+      verifiers: isObj(e.verifiers) ? pickOf(e.verifiers, d.verifiers) : null,
       k: num(e.k, d.evaluate.k),
       max_tokens: num(e.max_tokens, d.evaluate.max_tokens),
       max_prompts: numOrNull(e.max_prompts),
@@ -528,33 +436,4 @@ export function parseRecipeYaml(text: string, defaults: WizardState): WizardStat
   return stateFromRecipe(data, defaults);
 }
 
-// ---- the steps and where the API's field errors belong -----------------------------------------------
-
-export const STEPS = [
-  { id: "data", title: "Data and teacher" },
-  { id: "sampling", title: "Sampling" },
-  { id: "verify", title: "Verifiers and judge" },
-  { id: "selection", title: "Selection" },
-  { id: "training", title: "Student and training" },
-  { id: "evaluation", title: "Evaluation" },
-  { id: "launch", title: "Review and launch" },
-] as const;
-export type StepId = (typeof STEPS)[number]["id"];
-
-/** "body.recipe.rollout.n" (create) or "body.rollout.n" (estimate) -> "rollout.n". */
-export function recipePath(path: string): string {
-  return path.replace(/^body\.recipe\.?/, "").replace(/^body\.?/, "");
-}
-
-/** The step whose fields a recipe path belongs to. */
-export function stepOfPath(path: string): StepId {
-  const p = recipePath(path);
-  const head = p.split(".")[0];
-  if (head === "rollout") return "sampling";
-  if (head === "filter" || head === "judge" || head === "review") return "verify";
-  if (head === "snapshot") return "selection";
-  if (head === "train") return "training";
-  if (head === "evaluate") return "evaluation";
-  if (head === "name" || head === "prompt_set_id" || head === "teacher_id" || head === "profile") return "data";
-  return "launch";
-}
+export { recipePath, stepOfPath, STEPS, type StepId } from "./steps";
