@@ -418,14 +418,24 @@ function SamplingStep({ state, update }: StepProps) {
         />
         <NumField label="Seed" path="rollout.seed" value={r.seed} nullable step={1} onChange={(seed) => set({ seed })} />
         <SelectField label="Split" path="rollout.split" value={r.split} options={["train", "eval", "all"] as const} onChange={(split) => set({ split })} help="eval prompts stay held out" />
+        <SelectField
+          label="Requests"
+          path="rollout.mode"
+          value={r.mode}
+          options={["online", "batch"] as const}
+          onChange={(mode) => set(mode === "batch" ? { mode, stop_when_verified: null } : { mode })}
+          help="batch: the provider's batch API (OpenAI-compatible teachers), about half the price, answers within 24 h"
+        />
       </div>
-      <Check
-        label="Adaptive sampling"
-        help="(verify attempts as they arrive; stop a prompt once enough passed)"
-        checked={adaptive}
-        onChange={(on) => set({ stop_when_verified: on ? 1 : null })}
-        testId="field-adaptive"
-      />
+      {r.mode === "online" && (
+        <Check
+          label="Adaptive sampling"
+          help="(verify attempts as they arrive; stop a prompt once enough passed)"
+          checked={adaptive}
+          onChange={(on) => set({ stop_when_verified: on ? 1 : null })}
+          testId="field-adaptive"
+        />
+      )}
       {adaptive && (
         <div className="form-grid">
           <NumField

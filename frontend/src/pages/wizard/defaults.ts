@@ -22,6 +22,7 @@ export function defaultState(kinds: StageKind[]): WizardState {
       max_tokens: d("rollout", "max_tokens"),
       seed: d("rollout", "seed"),
       split: d("rollout", "split"),
+      mode: d("rollout", "mode"),
       stop_when_verified: d("rollout", "stop_when_verified"),
       system_prompt: d("rollout", "system_prompt"),
     },

@@ -161,6 +161,15 @@ describe("wizard recipe", () => {
     expect(sft).not.toContain("too_long");
   });
 
+  it("writes batch mode only when chosen and reads it back", () => {
+    expect(DEFAULT_STATE.rollout.mode).toBe("online");
+    expect(buildRecipe(DEFAULT_STATE, DEFAULT_STATE).rollout).not.toHaveProperty("mode");
+    const state = { ...DEFAULT_STATE, rollout: { ...DEFAULT_STATE.rollout, mode: "batch" as const } };
+    const recipe = buildRecipe(state, DEFAULT_STATE);
+    expect(recipe.rollout).toMatchObject({ mode: "batch" });
+    expect(parseRecipeYaml(toYaml(recipe), DEFAULT_STATE).rollout.mode).toBe("batch");
+  });
+
   it("leaves max_tokens out by default (auto: the API decides) and reads it back as auto", () => {
     const recipe = buildRecipe({ ...DEFAULT_STATE, prompt_set_id: 1, teacher_id: 2 }, DEFAULT_STATE);
     expect(DEFAULT_STATE.rollout.max_tokens).toBeNull();

@@ -36,6 +36,8 @@ export interface WizardState {
     max_tokens: number | null;
     seed: number | null;
     split: "train" | "eval" | "all";
+    /** online: requests as they go; batch: one provider batch per chunk, about half the price, within 24 h. */
+    mode: "online" | "batch";
     /** Adaptive sampling: stop a prompt once this many attempts verified; null: always n. */
     stop_when_verified: number | null;
     system_prompt: string | null;
@@ -172,6 +174,7 @@ export function buildRecipe(s: WizardState, d: WizardState): Recipe {
     max_tokens: ro.max_tokens,
     seed: ro.seed,
     split: ro.split === d.rollout.split ? undefined : ro.split,
+    mode: ro.mode === d.rollout.mode ? undefined : ro.mode,
     stop_when_verified: ro.stop_when_verified,
     system_prompt: ro.system_prompt || null,
   });
@@ -342,6 +345,7 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
       max_tokens: numOrNull(ro.max_tokens),
       seed: numOrNull(ro.seed),
       split: oneOf(ro.split, ["train", "eval", "all"] as const, d.rollout.split),
+      mode: oneOf(ro.mode, ["online", "batch"] as const, d.rollout.mode),
       stop_when_verified: numOrNull(ro.stop_when_verified),
       system_prompt: typeof ro.system_prompt === "string" ? ro.system_prompt : null,
     },
