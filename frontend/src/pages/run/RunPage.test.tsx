@@ -5,6 +5,9 @@ import type { RunDetail } from "../../api/client";
 import { jsonResponse, mockApi, renderWithRouter, requestsTo } from "../../test/helpers";
 import { costPerAccepted, costSoFar } from "./RunMetrics";
 import { RunPage } from "./RunPage";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const project = (role: string) => ({ id: 3, name: "Distill", description: "", created_at: "2026-01-01T00:00:00", role });
 const T0 = "2026-12-01T10:00:00Z";
@@ -61,6 +64,23 @@ const evaluations = [
     metrics: { label: "student", role: "student", model: "S", evaluation_id: 2, params: null, samples: 4, pass_at_1: 0.55, pass_at_1_ci: [0.45, 0.65], pass_at_k: 0.7, maj_at_k: 0.6, mean_output_tokens: 250, truncation_rate: 0.01, config_hash: "h" } },
 ];
 
+const CARD = [
+  "---",
+  "license: other",
+  "configs:",
+  "- config_name: messages",
+  "  data_files: messages.parquet",
+  "---",
+  "",
+  "# Dataset card",
+  "",
+  "Made from $n$ traces.",
+  "",
+  "```yaml",
+  `path: /data/${"very-long-segment/".repeat(20)}final`,
+  "```",
+].join("\n");
+
 function routes(role: string, run: () => RunDetail) {
   return {
     "GET /api/projects/3": () => jsonResponse(project(role)),
@@ -68,7 +88,7 @@ function routes(role: string, run: () => RunDetail) {
     "GET /api/projects/3/runs/5/evaluations": () => jsonResponse(evaluations),
     "GET /api/projects/3/snapshots/8": () =>
       jsonResponse({ id: 8, project_id: 3, run_id: 5, name: "snap", content_hash: "abcdef0123456789", row_counts: { messages: 100 }, files: { "messages.parquet": {}, "README.md": {} }, created_at: T0 }),
-    "GET /api/projects/3/snapshots/8/card": () => new Response("# Dataset card\n\nMade from $n$ traces.", { headers: { "Content-Type": "text/markdown" } }),
+    "GET /api/projects/3/snapshots/8/card": () => new Response(CARD, { headers: { "Content-Type": "text/markdown" } }),
     "GET /api/projects/3/models/4": () =>
       jsonResponse({ id: 4, project_id: 3, run_id: 5, snapshot_id: 8, base_model: "tiny-student", method: "sft", path: "/data/training/final", metrics: {}, created_at: T0 }),
   };
@@ -137,12 +157,43 @@ describe("RunPage", () => {
 
     expect(await screen.findByTestId("model-path")).toHaveTextContent("/data/training/final");
     expect(screen.getByTestId("model-ref")).toHaveTextContent("artifact:4"); // how recipes name it
-    const files = await screen.findAllByTestId("snapshot-file");
-    expect(files.map((f) => f.textContent)).toEqual(["⬇ messages.parquet", "⬇ README.md"]);
+    // a viewer gets no download button (the files answer maintainers only), and is told why
+    expect(await screen.findByTestId("snapshot-files-role")).toHaveTextContent("Files download for maintainers; you are a viewer here.");
+    expect(screen.queryAllByTestId("snapshot-file")).toHaveLength(0);
     await userEvent.click(screen.getByTestId("snapshot-card-button"));
     const card = await screen.findByTestId("snapshot-card");
     expect(card).toHaveTextContent("Dataset card");
     expect(card.querySelector(".katex")).not.toBeNull();
+    // the Hub's YAML header is shown as YAML, not read as Markdown bullets and rules
+    const header = within(card).getByTestId("card-front-matter");
+    expect(header.textContent).toBe("license: other\nconfigs:\n- config_name: messages\n  data_files: messages.parquet");
+    expect(card.querySelector("li")).toBeNull();
+    expect(card.querySelector("hr")).toBeNull();
+    expect(card.querySelector("h1")).toHaveTextContent("Dataset card");
+  });
+
+  it("shows a maintainer the snapshot's download buttons", async () => {
+    mockApi(routes("maintainer", full));
+    renderWithRouter(<RunPage projectId={3} runId={5} />);
+    const files = await screen.findAllByTestId("snapshot-file");
+    expect(files.map((f) => f.textContent)).toEqual(["⬇ messages.parquet", "⬇ README.md"]);
+    expect(screen.queryByTestId("snapshot-files-role")).toBeNull();
+  });
+
+  it("keeps long paths and card code inside the artifact cards", () => {
+    // jsdom has no layout: the rules that keep a grid item from growing to its widest line are checked
+    const runCss = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "run.css"), "utf8");
+    const rule = (sel: string) =>
+      runCss
+        .replace(/\/\*[\s\S]*?\*\//g, "")
+        .split("}")
+        .filter((r) => r.split("{")[0].split(",").map((x) => x.trim()).includes(sel))
+        .join(" ");
+    expect(rule(".artifacts")).toMatch(/grid-template-columns:\s*minmax\(0,\s*1fr\)/);
+    expect(rule(".artifact")).toMatch(/min-width:\s*0/);
+    expect(rule(".artifact")).toMatch(/overflow-wrap:\s*anywhere/);
+    expect(rule(".card-markdown pre")).toMatch(/overflow-x:\s*auto/);
+    expect(rule(".snapshot-card")).toMatch(/overflow:\s*auto/);
   });
 
   it("polls while the run is live and stops once it has finished", async () => {
