@@ -106,6 +106,25 @@ class RunCreate(BaseModel):
     recipe: Recipe
 
 
+class EstimateIn(BaseModel):
+    """What POST .../runs/estimate takes: the body of POST .../runs, its name optional. A bare recipe
+    (the body before this shape) is still taken as {"recipe": ...}: deprecated, for old clients."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200, description="The run's name (unused).")
+    recipe: Recipe
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_recipe(cls, data: Any) -> Any:
+        # the deprecated shape has no "recipe" key (a recipe has none either): its errors then read
+        # body.recipe.<field>, as the run's creation does
+        if isinstance(data, dict) and "recipe" not in data:
+            return {"recipe": data}
+        return data
+
+
 class StageBase(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

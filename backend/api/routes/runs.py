@@ -18,7 +18,7 @@ from backend.rollouts.schemas import RolloutEstimate, RolloutSettings
 from backend.runs import lifecycle, service
 from backend.runs.models import Run, Status
 from backend.runs.schemas import (
-    Recipe,
+    EstimateIn,
     RunCreate,
     RunDetail,
     RunListItem,
@@ -104,12 +104,14 @@ def requeue_run(session: SessionDep, access: Maintainer, run_id: RunId) -> RunDe
 
 
 @router.post("/runs/estimate", operation_id="estimateRollout")
-def estimate_rollout(session: SessionDep, access: Viewer, recipe: Recipe) -> RolloutEstimate:
-    """Tokens, cost and time a recipe's rollout would take, before launching it."""
+def estimate_rollout(session: SessionDep, access: Viewer, body: EstimateIn) -> RolloutEstimate:
+    """Tokens, cost and time a recipe's rollout would take, before launching it. The body is what
+    POST .../runs takes ({name, recipe}; name optional); a bare recipe is still read (deprecated)."""
+    recipe = body.recipe
     if recipe.teacher_id is None:
         raise Invalid(
             "an estimate needs teacher_id",
-            fields=[{"path": "body.teacher_id", "message": "required", "type": "missing"}],
+            fields=[{"path": "body.recipe.teacher_id", "message": "required", "type": "missing"}],
         )
     pset = get_prompt_set(session, project=access.project, prompt_set_id=recipe.prompt_set_id)
     teacher = get_teacher(session, project=access.project, teacher_id=recipe.teacher_id)

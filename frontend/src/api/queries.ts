@@ -172,14 +172,15 @@ export const generationQuery = (projectId: number, runId: number, generationId: 
       ),
   });
 
-/** What a recipe would cost and take (a POST, read like a query: keyed by the recipe's JSON). */
+/** What a recipe would cost and take (a POST, read like a query: keyed by the recipe's JSON). The body has
+ * the run creation's shape ({name?, recipe}); the name changes nothing in an estimate, so it is not sent. */
 export const estimateQuery = (projectId: number, recipe: Schemas["Recipe"]) =>
   queryOptions({
     queryKey: [...keys.estimate(projectId), JSON.stringify(recipe)] as const,
     retry: false,
     staleTime: 60_000,
     queryFn: () =>
-      unwrap(api.POST("/api/projects/{project_id}/runs/estimate", { params: { path: { project_id: projectId } }, body: recipe })),
+      unwrap(api.POST("/api/projects/{project_id}/runs/estimate", { params: { path: { project_id: projectId } }, body: { recipe } })),
   });
 
 /** A job (import, derive, ...); `jobId` null: nothing to watch yet. */

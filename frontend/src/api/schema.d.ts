@@ -615,7 +615,8 @@ export interface paths {
         put?: never;
         /**
          * Estimate Rollout
-         * @description Tokens, cost and time a recipe's rollout would take, before launching it.
+         * @description Tokens, cost and time a recipe's rollout would take, before launching it. The body is what
+         *     POST .../runs takes ({name, recipe}; name optional); a bare recipe is still read (deprecated).
          */
         post: operations["estimateRollout"];
         delete?: never;
@@ -1984,6 +1985,19 @@ export interface components {
             details?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /**
+         * EstimateIn
+         * @description What POST .../runs/estimate takes: the body of POST .../runs, its name optional. A bare recipe
+         *     (the body before this shape) is still taken as {"recipe": ...}: deprecated, for old clients.
+         */
+        EstimateIn: {
+            /**
+             * Name
+             * @description The run's name (unused).
+             */
+            name?: string | null;
+            recipe: components["schemas"]["Recipe"];
         };
         /** EvalModel */
         EvalModel: {
@@ -9087,7 +9101,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Recipe"];
+                "application/json": components["schemas"]["EstimateIn"];
             };
         };
         responses: {
