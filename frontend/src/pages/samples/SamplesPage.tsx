@@ -136,7 +136,7 @@ export function SamplesPage({
           <button
             type="button"
             className="secondary"
-            onClick={() => onSearch({ verdict: undefined, verifier: undefined, scoreMin: undefined, scoreMax: undefined, q: undefined, finishReason: undefined, cursor: undefined })}
+            onClick={() => onSearch({ verdict: undefined, verifier: undefined, verifier_result: undefined, score_min: undefined, score_max: undefined, q: undefined, finish_reason: undefined, cursor: undefined })}
             data-testid="filter-clear"
           >
             Clear filters
