@@ -3634,8 +3634,18 @@ export interface components {
             states: {
                 [key: string]: number;
             };
-            /** By Reason */
+            /**
+             * By Reason
+             * @description Routed attempts by why, counted as the stage summary counts them (an overlap item once).
+             */
             by_reason: {
+                [key: string]: number;
+            };
+            /**
+             * Slots By Reason
+             * @description Review slots by why (an overlap item has two): a secondary figure.
+             */
+            slots_by_reason?: {
                 [key: string]: number;
             };
             /** Pairs */

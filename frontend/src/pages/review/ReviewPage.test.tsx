@@ -39,7 +39,8 @@ const queue = {
   run_id: 2,
   stage_status: "running",
   states: { open: 3, leased: 1 },
-  by_reason: { judge_rejected: 4 },
+  by_reason: { judge_rejected: 3 },
+  slots_by_reason: { judge_rejected: 4 },
   pairs: [{ reviewers: [7, 8], items: 5, kappa: 0.6 }],
   alpha: 0.55,
   reviewers: [{ reviewer_id: 7, decided: 5, overlap_items: 5, agreement: 0.8 }],
@@ -103,6 +104,8 @@ describe("ReviewPage", () => {
     // agreement numbers with the reviewers' names
     expect(await screen.findByText("Ada · Bob")).toBeInTheDocument();
     expect(screen.getByTestId("review-alpha")).toHaveTextContent("0.55");
+    // reasons in attempts (as the run's review summary counts them), the slots labelled beside
+    expect(screen.getByTestId("review-reason-judge_rejected")).toHaveTextContent(/^3 attempts \(4 slots\)$/);
 
     await userEvent.keyboard("r");
     await waitFor(() => expect(screen.getByTestId("review-item")).toHaveAttribute("data-task-id", "2"));
