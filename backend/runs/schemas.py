@@ -11,12 +11,14 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    computed_field,
     create_model,
     field_validator,
     model_validator,
 )
 
 from backend.core.ids import Id
+from backend.runs import cost
 from backend.runs.models import Status
 from backend.runs.stages import STAGES
 
@@ -214,6 +216,23 @@ class RunOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+    def _costed(self) -> dict[str, Any]:
+        return self.summary.model_dump(include={"rollout", "judge", "filter"})
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="What the teacher cost so far: the rollout's and the judge's (backend/runs/cost.py)."
+    )
+    @property
+    def cost_usd(self) -> float:
+        return cost.teacher_cost_usd(self._costed())
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="cost_usd over the attempts the filter accepted (the dataset card's figure too)."
+    )
+    @property
+    def cost_per_accepted_usd(self) -> float | None:
+        return cost.cost_per_accepted_usd(self._costed())
 
 
 class RunListItem(BaseModel):

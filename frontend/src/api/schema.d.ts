@@ -2323,7 +2323,10 @@ export interface components {
              * @description The rollout's teacher cost.
              */
             cost_usd: number;
-            /** Cost Per Accepted Usd */
+            /**
+             * Cost Per Accepted Usd
+             * @description The rollout's cost per accepted attempt when the filter ran, before any judge: the run's figure, the judge's calls included, is the run's cost_per_accepted_usd (backend/runs/cost.py).
+             */
             cost_per_accepted_usd: number | null;
             /** Gpu Seconds Per Accepted */
             gpu_seconds_per_accepted: number | null;
@@ -4267,6 +4270,16 @@ export interface components {
             finished_at: string | null;
             /** Stages */
             stages: (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["JudgeStage"] | components["schemas"]["ReviewStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["TrainStage"] | components["schemas"]["EvaluateStage"])[];
+            /**
+             * Cost Usd
+             * @description What the teacher cost so far: the rollout's and the judge's (backend/runs/cost.py).
+             */
+            readonly cost_usd: number;
+            /**
+             * Cost Per Accepted Usd
+             * @description cost_usd over the attempts the filter accepted (the dataset card's figure too).
+             */
+            readonly cost_per_accepted_usd: number | null;
         };
         /**
          * RunListItem

@@ -3,7 +3,6 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import type { RunDetail } from "../../api/client";
 import { jsonResponse, mockApi, renderWithRouter, requestsTo } from "../../test/helpers";
-import { costPerAccepted, costSoFar } from "./RunMetrics";
 import { RunPage } from "./RunPage";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -24,7 +23,7 @@ const counts = (passed: number, wrong: number, timeout = 0) => ({ passed, wrong,
 
 function detail(status: string, stages: unknown[], summary: Record<string, unknown> = {}): RunDetail {
   return {
-    id: 5, project_id: 3, name: "nightly", status, recipe: {}, prompt_set_id: 1, teacher_id: 1, summary,
+    id: 5, project_id: 3, name: "nightly", status, recipe: {}, prompt_set_id: 1, teacher_id: 1, summary, cost_usd: 2, cost_per_accepted_usd: 0.02,
     warnings: [], error: null, created_at: T0, started_at: T0, finished_at: status === "succeeded" ? "2026-12-01T10:30:00Z" : null,
     stages,
   } as unknown as RunDetail;
@@ -271,10 +270,17 @@ describe("snapshot downloads", () => {
 });
 
 describe("cost", () => {
-  it("adds the judge's cost to the rollout's and divides by the accepted attempts", () => {
-    const s = full().summary;
-    expect(costSoFar(s)).toBe(2);
-    expect(costPerAccepted(s)).toBe(0.02);
-    expect(costPerAccepted({ rollout: s.rollout } as typeof s)).toBeNull();
+  it("shows the API's cost per accepted trace (rollout and judge: the card's figure), not one of its own", async () => {
+    // the filter's own figure (0.015, the rollout's alone) is not the one shown
+    mockApi(routes("viewer", () => ({ ...full(), cost_usd: 2, cost_per_accepted_usd: 0.02 })));
+    renderWithRouter(<RunPage projectId={3} runId={5} />);
+    expect(await screen.findByTestId("kpi-cost")).toHaveTextContent("$2");
+    expect(screen.getByTestId("kpi-cost-per-accepted")).toHaveTextContent("$0.02");
+  });
+
+  it("shows no figure before anything was accepted", async () => {
+    mockApi(routes("viewer", () => ({ ...full(), cost_usd: 2, cost_per_accepted_usd: null })));
+    renderWithRouter(<RunPage projectId={3} runId={5} />);
+    expect(await screen.findByTestId("kpi-cost-per-accepted")).toHaveTextContent("—");
   });
 });

@@ -147,7 +147,7 @@ export function RunPage({ projectId, runId }: { projectId: number; runId: number
       <h3>Stages {live && <span className="live-dot" title="updating live" data-testid="live" />}</h3>
       <StageTimeline stages={r.stages} now={now} />
 
-      <RunMetrics summary={s} />
+      <RunMetrics run={r} />
 
       {s.profile && <ProfileTable profile={s.profile} />}
 
