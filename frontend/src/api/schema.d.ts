@@ -3418,6 +3418,13 @@ export interface components {
         ProfileSummary: {
             /** Prompt Count */
             prompt_count: number;
+            /**
+             * Split
+             * @description The prompts profiled: in a run with a rollout, the split it covers (its count is the rollout's prompts); else all of the set.
+             * @default all
+             * @enum {string}
+             */
+            split?: "train" | "eval" | "all";
             /** @description Prompt lengths in characters. */
             chars: components["schemas"]["LengthSummary"];
             /** @description Prompt lengths in whitespace-separated words. */

@@ -269,6 +269,25 @@ describe("snapshot downloads", () => {
   });
 });
 
+describe("profile", () => {
+  it("says the profile counts the split the rollout covers", async () => {
+    const lengths = { min: 1, max: 9, mean: 4, percentiles: { p50: 4 } };
+    const profile = { prompt_count: 1200, split: "train", chars: lengths, words: lengths };
+    mockApi(routes("viewer", () => detail("succeeded", [stage(9, 0, "profile", "succeeded")], { profile })));
+    renderWithRouter(<RunPage projectId={3} runId={5} />);
+    expect(await screen.findByTestId("profile-prompt-count")).toHaveTextContent("1,200");
+    expect(screen.getByTestId("profile-split")).toHaveTextContent("in the train split (what the rollout covers)");
+  });
+
+  it("says a profile without a rollout counted the whole set", async () => {
+    const lengths = { min: 1, max: 9, mean: 4, percentiles: {} };
+    const profile = { prompt_count: 1500, split: "all", chars: lengths, words: lengths };
+    mockApi(routes("viewer", () => detail("succeeded", [stage(9, 0, "profile", "succeeded")], { profile })));
+    renderWithRouter(<RunPage projectId={3} runId={5} />);
+    expect(await screen.findByTestId("profile-split")).toHaveTextContent("in the whole set");
+  });
+});
+
 describe("cost", () => {
   it("shows the API's cost per accepted trace (rollout and judge: the card's figure), not one of its own", async () => {
     // the filter's own figure (0.015, the rollout's alone) is not the one shown
