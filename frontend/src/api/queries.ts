@@ -41,6 +41,7 @@ export const keys = {
   snapshot: (projectId: number, snapshotId: number) => ["snapshot", projectId, snapshotId] as const,
   snapshotCard: (projectId: number, snapshotId: number) => ["snapshot-card", projectId, snapshotId] as const,
   model: (projectId: number, modelId: number) => ["model", projectId, modelId] as const,
+  modelCard: (projectId: number, modelId: number) => ["model", projectId, modelId, "card"] as const,
   generation: (projectId: number, runId: number, generationId: number) =>
     ["generation", projectId, runId, generationId] as const,
 };
@@ -236,6 +237,19 @@ export const snapshotCardQuery = (projectId: number, snapshotId: number) =>
       unwrap(
         api.GET("/api/projects/{project_id}/snapshots/{snapshot_id}/card", {
           params: { path: { project_id: projectId, snapshot_id: snapshotId } },
+          parseAs: "text",
+        }),
+      ) as Promise<string>,
+  });
+
+/** A trained model's card (markdown text), rendered by the API from what is stored now (evaluations too). */
+export const modelCardQuery = (projectId: number, modelId: number) =>
+  queryOptions({
+    queryKey: keys.modelCard(projectId, modelId),
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/projects/{project_id}/models/{model_id}/card", {
+          params: { path: { project_id: projectId, model_id: modelId } },
           parseAs: "text",
         }),
       ) as Promise<string>,

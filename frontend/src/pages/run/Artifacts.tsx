@@ -6,7 +6,7 @@ import { formatNumber, formatTime } from "../../lib/format";
 import { atLeast } from "../../lib/roles";
 import { CardMarkdown } from "./CardMarkdown";
 import { downloadWithToken } from "./download";
-import { modelQuery, projectQuery, snapshotCardQuery, snapshotQuery } from "../../api/queries";
+import { modelCardQuery, modelQuery, projectQuery, snapshotCardQuery, snapshotQuery } from "../../api/queries";
 
 /** What the run made: its dataset snapshot (files to download, the card) and the trained model. */
 export function Artifacts({ projectId, runId, summary }: { projectId: number; runId: number; summary: RunSummary }) {
@@ -101,6 +101,8 @@ function SnapshotLinks({ projectId, snapshotId }: { projectId: number; snapshotI
 
 function ModelLink({ projectId, runId, modelId }: { projectId: number; runId: number; modelId: number }) {
   const model = useQuery(modelQuery(projectId, modelId));
+  // fetched on request and always afresh: the API renders it from the evaluations stored now
+  const card = useQuery({ ...modelCardQuery(projectId, modelId), enabled: false, staleTime: 0 });
   return (
     <div className="artifact" data-testid="model">
       <h4>Trained model #{modelId}</h4>
@@ -113,6 +115,22 @@ function ModelLink({ projectId, runId, modelId }: { projectId: number; runId: nu
             per-prompt evaluation
           </Link>
         </p>
+      )}
+      <div className="card-actions">
+        <button type="button" className="secondary" onClick={() => void card.refetch()} data-testid="model-card-button">
+          {card.isFetching ? "Loading card…" : "Model card"}
+        </button>
+      </div>
+      {card.isError && (
+        <p className="error" role="alert">
+          {errorMessage(card.error)}
+        </p>
+      )}
+      {card.data && (
+        <details open className="snapshot-card" data-testid="model-card">
+          <summary>README.md</summary>
+          <CardMarkdown text={card.data} />
+        </details>
       )}
     </div>
   );

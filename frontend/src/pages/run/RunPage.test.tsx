@@ -88,6 +88,10 @@ function routes(role: string, run: () => RunDetail) {
     "GET /api/projects/3/snapshots/8": () =>
       jsonResponse({ id: 8, project_id: 3, run_id: 5, name: "snap", content_hash: "abcdef0123456789", row_counts: { messages: 100 }, files: { "messages.parquet": {}, "README.md": {} }, created_at: T0 }),
     "GET /api/projects/3/snapshots/8/card": () => new Response(CARD, { headers: { "Content-Type": "text/markdown" } }),
+    "GET /api/projects/3/models/4/card": () =>
+      new Response("---\nbase_model: tiny-student\ntags:\n- distillery\n---\n\n# nightly: sft of tiny-student\n\n- resumed from: not resumed (one go)\n- evaluation 2 (run 5): pass@1 55.0%\n", {
+        headers: { "Content-Type": "text/markdown" },
+      }),
     "GET /api/projects/3/models/4": () =>
       jsonResponse({ id: 4, project_id: 3, run_id: 5, snapshot_id: 8, base_model: "tiny-student", method: "sft", path: "/data/training/final", metrics: {}, created_at: T0 }),
   };
@@ -169,6 +173,19 @@ describe("RunPage", () => {
     expect(card.querySelector("li")).toBeNull();
     expect(card.querySelector("hr")).toBeNull();
     expect(card.querySelector("h1")).toHaveTextContent("Dataset card");
+  });
+
+  it("shows the model card the API renders now: its header as YAML, its evaluations", async () => {
+    const fetchMock = mockApi(routes("viewer", full));
+    renderWithRouter(<RunPage projectId={3} runId={5} />);
+    await userEvent.click(await screen.findByTestId("model-card-button"));
+    const card = await screen.findByTestId("model-card");
+    expect(within(card).getByTestId("card-front-matter").textContent).toBe("base_model: tiny-student\ntags:\n- distillery");
+    expect(card).toHaveTextContent("resumed from: not resumed (one go)");
+    expect(card).toHaveTextContent("evaluation 2 (run 5): pass@1 55.0%");
+    // asked again on each click: an evaluation since then is in the next card
+    await userEvent.click(screen.getByTestId("model-card-button"));
+    await waitFor(() => expect(requestsTo(fetchMock, "/api/projects/3/models/4/card")).toHaveLength(2));
   });
 
   it("shows a maintainer the snapshot's download buttons", async () => {
