@@ -259,3 +259,26 @@ def test_a_prompt_over_the_length_limit_is_a_row_error(tmp_path, monkeypatch):
     assert report.rows_stored == 1 and dict(report.reasons) == {"prompt_too_long": 2}
     assert [(e.row, e.field) for e in report.errors] == [(2, "prompt"), (3, "question")]
     assert "DISTILLERY_MAX_PROMPT_CHARS" in report.errors[0].message
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_bad_rows_number_and_every_prompts_position_are_the_files_own_lines(fmt, tmp_path):
+    """Line numbers as an editor shows them: a CSV's header is line 1 and a quoted field spanning two
+    lines moves the records after it down; the bad row's line is the report's row, and each stored
+    prompt's position (the preview's "line") is the line its record starts on."""
+    if fmt == "jsonl":
+        body = b'{"prompt": "one"}\n{"prompt": "two\\nlines"}\n{"prompt": ""}\n{"prompt": "four"}\n'
+        good, bad = [1, 2, 4], 3
+    else:
+        body = b'prompt,reference\none,1\n"two\nlines",2\n,3\nfour,4\nfive\n'
+        good, bad = [2, 3, 6], 5  # line 5 is the empty prompt; line 7 has one column too few
+    path = tmp_path / f"lines.{fmt}"
+    path.write_bytes(body)
+    pset, report = _import(_new_project(), path, skip_invalid=True)
+    rows = [(e.row, e.reason) for e in report.errors]
+    assert rows[0] == (bad, "empty_prompt"), rows
+    if fmt == "csv":
+        assert rows[1:] == [(7, "wrong_column_count")], rows
+    with session_scope() as s:
+        stored = select(Prompt.position).where(Prompt.prompt_set_id == pset).order_by(Prompt.position)
+        assert list(s.scalars(stored)) == good

@@ -6,6 +6,8 @@ edit here.
 
 from __future__ import annotations
 
+import os
+
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from backend.core.queue import get_celery
@@ -19,8 +21,23 @@ def task_modules() -> list[str]:
     return list(dict.fromkeys([k.module for k in STAGES.values()] + [k.module for k in JOBS.values()]))
 
 
+# Progress bars are for terminals: in a worker each redraw of a download or a map became a log line of
+# its own. The hub's (every download, and transformers' own bars follow it), datasets' and any other
+# tqdm (TQDM_DISABLE, read by tqdm's constructor) are off before any of them is imported; the training
+# arguments turn the Trainer's off (workers/training/config.py). Set here, so a child process that
+# vLLM or accelerate starts inherits them. A user who wants bars sets the variable to 0.
+QUIET_PROGRESS = {
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+    "TQDM_DISABLE": "1",
+}
+for _name, _value in QUIET_PROGRESS.items():
+    os.environ.setdefault(_name, _value)
+
 celery_app = get_celery()
 celery_app.conf.include = task_modules()
+# What a library prints to stderr is not a warning about the task (Celery's default level for it)
+celery_app.conf.worker_redirect_stdouts_level = "INFO"
 
 
 @worker_process_init.connect

@@ -107,6 +107,15 @@ class Settings(BaseSettings):
         description="Interpreter that has vLLM, for the `vllm` teacher; empty means `.venv-vllm/bin/python` "
         "(`make vllm`, scripts/setup-vllm.sh) where it exists, else this one.",
     )
+    vllm_cpu_memory_share: float = Field(
+        0.3,
+        gt=0,
+        le=1,
+        description="On a host without a GPU, the share of the host's RAM a worker-started vLLM (the CPU "
+        "build reads `--gpu-memory-utilization` as that) takes for weights and KV cache, where the teacher "
+        "sets no `gpu_memory_utilization`: vLLM's own default, 0.9, leaves nothing for the worker, the API "
+        "and the database beside it. On a GPU host the default stays 0.9 of the GPU's memory.",
+    )
     stale_after_s: float = Field(
         120,
         gt=0,

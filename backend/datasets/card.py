@@ -61,6 +61,7 @@ def render_card(
     filter_summary: dict[str, Any] | None,
     run: dict[str, Any],
     judge_summary: dict[str, Any] | None = None,
+    cost_per_accepted: float | None = None,
 ) -> str:
     head = ["---", f"pretty_name: {_yaml_str(name)}", "license: other"]
     head += ["tags:", "  - distillation", "  - reasoning", "  - distillery"]
@@ -101,8 +102,8 @@ def render_card(
             f"- verified {filter_summary['verified']} attempts: {filter_summary['accepted']} accepted, "
             f"{filter_summary['rejected']} rejected, {filter_summary['undecided']} undecided"
         )
-        if filter_summary.get("cost_per_accepted_usd") is not None:
-            body.append(f"- teacher cost per accepted trace: ${filter_summary['cost_per_accepted_usd']:.6f}")
+        if cost_per_accepted is not None:
+            body.append(f"- teacher cost per accepted trace (rollout and judge): ${cost_per_accepted:.6f}")
         if filter_summary.get("gpu_seconds_per_accepted") is not None:
             body.append(f"- GPU-seconds per accepted trace: {filter_summary['gpu_seconds_per_accepted']}")
     if judge_summary:

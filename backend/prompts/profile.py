@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
@@ -32,5 +34,10 @@ class LengthSummary(BaseModel):
 
 class ProfileSummary(BaseModel):
     prompt_count: int
+    split: Literal["train", "eval", "all"] = Field(
+        "all",
+        description="The prompts profiled: in a run with a rollout, the split it covers (its count is the "
+        "rollout's prompts); else all of the set.",
+    )
     chars: LengthSummary = Field(description="Prompt lengths in characters.")
     words: LengthSummary = Field(description="Prompt lengths in whitespace-separated words.")

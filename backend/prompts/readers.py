@@ -1,8 +1,9 @@
 """Format readers: each yields (row number, record dict) and reports unreadable rows.
 
-Row numbers are what a user sees in an editor: 1-based lines for JSONL, 1-based data rows for CSV
-(the header is row 0), 1-based rows for Parquet and Arrow (counted on across the shards of a
-`datasets` save_to_disk folder).
+Row numbers are what a user sees in an editor: 1-based lines for JSONL and CSV (a CSV record's first
+line: the header is line 1, so the first data row is line 2, and a quoted field spanning lines moves
+the next record down), 1-based rows for Parquet and Arrow (counted on across the shards of a
+`datasets` save_to_disk folder). A prompt's `position` is this number.
 
 Parquet and Arrow are read a record batch at a time, so memory stays flat however large the file.
 
@@ -188,7 +189,9 @@ def _records_csv(path: Path, report: Report) -> Iterator[tuple[int, dict[str, An
             dupes = [h for h, n in Counter(header).items() if n > 1]
             if dupes:
                 raise ImportFailed("duplicate_header", f"duplicate CSV header(s): {', '.join(dupes)}", 1)
-            for rowno, values in enumerate(reader, start=1):
+            start = reader.line_num + 1  # the line the next record starts on
+            for values in reader:
+                rowno, start = start, reader.line_num + 1
                 report.rows_read += 1
                 if len(values) != len(header):
                     report.reject(

@@ -199,7 +199,12 @@ class QueueOut(BaseModel):
     run_id: int
     stage_status: str | None
     states: dict[str, int] = Field(description="Slots by state.")
-    by_reason: dict[str, int]
+    by_reason: dict[str, int] = Field(
+        description="Routed attempts by why, counted as the stage summary counts them (an overlap item once)."
+    )
+    slots_by_reason: dict[str, int] = Field(
+        default_factory=dict, description="Review slots by why (an overlap item has two): a secondary figure."
+    )
     pairs: list[PairAgreement]
     alpha: float | None
     reviewers: list[ReviewerStats]

@@ -11,12 +11,14 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    computed_field,
     create_model,
     field_validator,
     model_validator,
 )
 
 from backend.core.ids import Id
+from backend.runs import cost
 from backend.runs.models import Status
 from backend.runs.stages import STAGES
 
@@ -115,6 +117,25 @@ class StageResume(BaseModel):
     )
 
 
+class EstimateIn(BaseModel):
+    """What POST .../runs/estimate takes: the body of POST .../runs, its name optional. A bare recipe
+    (the body before this shape) is still taken as {"recipe": ...}: deprecated, for old clients."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200, description="The run's name (unused).")
+    recipe: Recipe
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_recipe(cls, data: Any) -> Any:
+        # the deprecated shape has no "recipe" key (a recipe has none either): its errors then read
+        # body.recipe.<field>, as the run's creation does
+        if isinstance(data, dict) and "recipe" not in data:
+            return {"recipe": data}
+        return data
+
+
 class StageBase(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -204,6 +225,23 @@ class RunOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+    def _costed(self) -> dict[str, Any]:
+        return self.summary.model_dump(include={"rollout", "judge", "filter"})
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="What the teacher cost so far: the rollout's and the judge's (backend/runs/cost.py)."
+    )
+    @property
+    def cost_usd(self) -> float:
+        return cost.teacher_cost_usd(self._costed())
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="cost_usd over the attempts the filter accepted (the dataset card's figure too)."
+    )
+    @property
+    def cost_per_accepted_usd(self) -> float | None:
+        return cost.cost_per_accepted_usd(self._costed())
 
 
 class RunListItem(BaseModel):

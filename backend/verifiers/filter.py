@@ -56,7 +56,10 @@ class FilterSummary(BaseModel):
     prompts_solved: int = Field(description="Prompts with at least one accepted attempt.")
     pass_rate_histogram: dict[str, int] = Field(description="Prompts by share of accepted attempts.")
     cost_usd: float = Field(description="The rollout's teacher cost.")
-    cost_per_accepted_usd: float | None
+    cost_per_accepted_usd: float | None = Field(
+        description="The rollout's cost per accepted attempt when the filter ran, before any judge: the "
+        "run's figure, the judge's calls included, is the run's cost_per_accepted_usd (backend/runs/cost.py)."
+    )
     gpu_seconds_per_accepted: float | None
     verified_per_s: float
     elapsed_s: float

@@ -145,10 +145,15 @@ describe("routes", () => {
     expect(parseId("12")).toBe(12);
     expect(() => parseId("0")).toThrow();
     expect(() => parseId("1e3")).toThrow();
-    expect(validateSamplesSearch({ q: "x", scoreMin: "0.5", scoreMax: "high", verdict: "" })).toEqual({
+    expect(validateSamplesSearch({ q: "x", score_min: "0.5", score_max: "high", verdict: "" })).toEqual({
       q: "x",
-      scoreMin: 0.5,
+      score_min: 0.5,
     });
+    // the API's parameter names; links made with the old names still open the same filter
+    const apiNames = { verdict: "rejected", verifier: "math", verifier_result: "fail", score_min: 2, score_max: 8, finish_reason: "length", cursor: "c" };
+    expect(validateSamplesSearch(apiNames)).toEqual(apiNames);
+    expect(validateSamplesSearch({ verdict: "rejected", verifier: "math:fail", scoreMin: "2", scoreMax: "8", finishReason: "length", cursor: "c" })).toEqual(apiNames);
+    expect(validateSamplesSearch({ verifier: "judge" })).toEqual({ verifier: "judge" });
     expect(validatePromptSetSearch({ tab: "stats", junk: 1 })).toEqual({ tab: "stats" });
     expect(validateEvaluationSearch({ evaluationId: "-3", filter: "student_fails_teacher_passes" })).toEqual({
       filter: "student_fails_teacher_passes",

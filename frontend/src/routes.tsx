@@ -105,16 +105,19 @@ export interface LoginSearch {
   next?: string;
 }
 
-/** Sample browser filters and keyset position (dash-run owns the meaning of each). */
+/** Sample browser filters and keyset position, named as the API's query parameters
+ * (GET .../runs/{id}/generations), so a URL's filters read as the request they make. */
 export interface SamplesSearch {
-  /** accepted | rejected | unsure | ... */
+  /** accepted | rejected | unverified */
   verdict?: string;
   verifier?: string;
-  scoreMin?: number;
-  scoreMax?: number;
+  /** pass | fail | undecided (with verifier) */
+  verifier_result?: string;
+  score_min?: number;
+  score_max?: number;
   /** Text in the prompt. */
   q?: string;
-  finishReason?: string;
+  finish_reason?: string;
   /** Keyset cursor of the page shown. */
   cursor?: string;
 }
@@ -130,16 +133,21 @@ export interface PromptSetSearch {
   tab?: string;
 }
 
-export const validateSamplesSearch = (s: RawSearch): SamplesSearch =>
-  compact({
+/** The API's names, and the names older links used (scoreMin, scoreMax, finishReason, and
+ * verifier=name:result) read into them, so a bookmark from before still opens the same filter. */
+export const validateSamplesSearch = (s: RawSearch): SamplesSearch => {
+  const [verifier, oldResult] = (str(s.verifier) ?? "").split(":", 2);
+  return compact({
     verdict: str(s.verdict),
-    verifier: str(s.verifier),
-    scoreMin: num(s.scoreMin),
-    scoreMax: num(s.scoreMax),
+    verifier: verifier || undefined,
+    verifier_result: str(s.verifier_result) ?? (oldResult || undefined),
+    score_min: num(s.score_min) ?? num(s.scoreMin),
+    score_max: num(s.score_max) ?? num(s.scoreMax),
     q: str(s.q),
-    finishReason: str(s.finishReason),
+    finish_reason: str(s.finish_reason) ?? str(s.finishReason),
     cursor: str(s.cursor),
   });
+};
 
 export const validateEvaluationSearch = (s: RawSearch): EvaluationSearch =>
   compact({ filter: str(s.filter), evaluationId: nonNegInt(s.evaluationId) });

@@ -201,3 +201,25 @@ def test_the_audit_draws_its_calibrated_share_once_random_labels_calibrate_the_j
     # thresholds set in the recipe are not calibration's: the larger share again
     recipe["judge"] = {"accept_threshold": 4}
     assert audit_expected() == (False, 50)
+
+
+def test_the_estimate_takes_the_run_creation_body_and_still_a_bare_recipe(client, project):
+    h, pid, pset = project
+    tid = make_teacher(client, h, pid, backend="openai_compat", model="m", base_url="http://10.0.0.9/v1")
+    recipe = {"prompt_set_id": pset, "teacher_id": tid, "stages": ["rollout"], "rollout": {"n": 3}}
+    url = f"/api/projects/{pid}/runs/estimate"
+    named = client.post(url, headers=h, json={"name": "nightly", "recipe": recipe})
+    unnamed = client.post(url, headers=h, json={"recipe": recipe})
+    bare = client.post(url, headers=h, json=recipe)  # deprecated, kept for old clients
+    assert named.status_code == unnamed.status_code == bare.status_code == 200, (named.text, bare.text)
+    assert named.json() == unnamed.json() == bare.json()
+    assert named.json()["attempts"] == 3 * named.json()["prompts"] > 0
+    # a bad field is at the same path in both shapes (and in POST .../runs): body.recipe.<field>
+    for body in ({"name": "x", "recipe": {**recipe, "rollout": {"n": 0}}}, {**recipe, "rollout": {"n": 0}}):
+        r = client.post(url, headers=h, json=body)
+        assert r.status_code == 422, r.text
+        assert [f["path"] for f in r.json()["error"]["fields"]] == ["body.recipe.rollout.n"]
+    r = client.post(url, headers=h, json={"name": "", "recipe": recipe})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["path"] == "body.name", r.text
+    r = client.post(url, headers=h, json={"recipe": {**recipe, "teacher_id": None}})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["path"] == "body.recipe.teacher_id", r.text

@@ -51,8 +51,8 @@ def _paths(r) -> set[str]:
         (
             "POST",
             "/api/projects/{p}/runs/estimate",
-            {"prompt_set_id": BIG, "teacher_id": 1},
-            "body.prompt_set_id",
+            {"recipe": {"prompt_set_id": BIG, "teacher_id": 1}},
+            "body.recipe.prompt_set_id",
         ),
         (
             "POST",

@@ -7,6 +7,8 @@ Two flags of its own, passed through the teacher's `extra_args`:
   --crash-after-requests N  answer N chat requests, then on the next one print an engine crash to the
                             log (a traceback, a line that names a secret) and exit with --exit-code
   --startup-lines K         log K lines while "loading", as vLLM does, before /health answers
+  --fail-at-start           log a start-up failure as vLLM 0.32's CPU build does (the engine's
+                            ValueError, then the front end's "see root cause above" wrapper) and exit 1
 """
 
 from __future__ import annotations
@@ -34,6 +36,25 @@ CRASH = [
 ]
 
 
+START_FAILURE = [
+    "INFO 01-01 00:00:00 [api_server.py:1000] vLLM API server version 0.32.0",
+    f"INFO 01-01 00:00:00 [utils.py:300] non-default args: {{'model': 'tiny', 'hf_token': '{SECRET}'}}",
+    "(EngineCore_DP0 pid=4242) ERROR 01-01 00:00:02 [core.py:708] EngineCore failed to start.",
+    "(EngineCore_DP0 pid=4242) ERROR 01-01 00:00:02 [core.py:708] Traceback (most recent call last):",
+    '(EngineCore_DP0 pid=4242) ERROR 01-01 00:00:02 [core.py:708]   File "/opt/vllm/v1/worker/cpu.py", '
+    "line 120, in determine_available_memory",
+    "(EngineCore_DP0 pid=4242) ERROR 01-01 00:00:02 [core.py:708]     raise ValueError(msg)",
+    "(EngineCore_DP0 pid=4242) ERROR 01-01 00:00:02 [core.py:708] ValueError: The model's KV cache needs "
+    "9.0 GiB but only 2.5 GiB of memory is available; raise --gpu-memory-utilization",
+    "Traceback (most recent call last):",
+    '  File "<frozen runpy>", line 198, in _run_module_as_main',
+    '  File "/opt/vllm/v1/engine/core_client.py", line 500, in __init__',
+    "    raise RuntimeError(",
+    "RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {}",
+    "",
+]
+
+
 def write_python(folder: Path) -> Path:
     """An executable to use as vLLM's interpreter (DISTILLERY_VLLM_PYTHON): it runs this module."""
     path = folder / "fake-vllm-python"
@@ -56,7 +77,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--crash-after-requests", type=int, default=None)
     p.add_argument("--exit-code", type=int, default=1)
     p.add_argument("--startup-lines", type=int, default=0)
+    p.add_argument("--fail-at-start", action="store_true")
     args, _vllm_flags = p.parse_known_args(argv)
+    if args.fail_at_start:
+        print("\n".join(START_FAILURE), file=sys.stderr, flush=True)
+        sys.exit(1)
     for i in range(args.startup_lines):
         print(f"INFO 01-01 00:00:00 [loader.py:{i}] startup line {i}", flush=True)
     fake = FakeOpenAIServer(

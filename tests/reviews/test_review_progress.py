@@ -83,3 +83,16 @@ def test_a_decision_through_another_project_is_404(client, accounts, tmp_path):
     r = client.post(f"/api/projects/{pid_b}/runs/{rid_b}/review/items/{item['task_id']}/decision", headers=h,
                     json={"decision": "accept"})  # fmt: skip
     assert r.status_code == 200, r.text  # the slot was untouched: its reviewer decides it as usual
+
+
+def test_reasons_are_counted_in_attempts_on_the_queue_as_in_the_stage_summary(client, accounts, tmp_path):
+    """An overlap item is one attempt in two slots: the queue's `by_reason` counts it once, as the review
+    stage's summary does; the slots are a secondary figure of their own."""
+    pid, rid, _, owner = seed_review_run(accounts, tmp_path, items=3, overlap_share=1.0, reviewers=2)
+    h, base = owner["headers"], f"/api/projects/{pid}/runs/{rid}/review"
+    queue = client.get(base, headers=h).json()
+    assert queue["by_reason"] == {"judge_unsure": 3}
+    assert queue["slots_by_reason"] == {"judge_unsure": 6}
+    assert sum(queue["states"].values()) == 6
+    assert client.post(f"{base}/close", headers=h).status_code == 200
+    assert _stage(client, h, pid, rid)["metrics"]["by_reason"] == queue["by_reason"]

@@ -27,6 +27,6 @@ def openai_teacher(client, h, pid, name: str, url: str, **settings) -> int:
 
 def post_estimate(client, h, pid, pset, tid, **rollout) -> dict:
     recipe = {"prompt_set_id": pset, "teacher_id": tid, "stages": ["rollout"], "rollout": rollout}
-    r = client.post(f"/api/projects/{pid}/runs/estimate", headers=h, json=recipe)
+    r = client.post(f"/api/projects/{pid}/runs/estimate", headers=h, json={"recipe": recipe})
     assert r.status_code == 200, r.text
     return r.json()

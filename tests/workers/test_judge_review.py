@@ -171,6 +171,11 @@ def test_judge_review_snapshot_end_to_end(worker_database, client, accounts, tmp
     snap = run["summary"]["snapshot"]["snapshot_id"]
     card = client.get(f"/api/projects/{pid}/snapshots/{snap}/card", headers=h).text
     assert "judged by rubric v1: accept at score >= 5" in card and "1 edited" in card
+    # one cost per accepted trace on the run page and on the card: the rollout's cost and the judge's
+    both = run["summary"]["rollout"]["cost_usd"] + run["summary"]["judge"]["cost_usd"]
+    assert run["summary"]["judge"]["cost_usd"] > 0 and run["cost_usd"] == pytest.approx(both)
+    assert run["cost_per_accepted_usd"] == round(both / run["summary"]["filter"]["accepted"], 6)
+    assert f"cost per accepted trace (rollout and judge): ${run['cost_per_accepted_usd']:.6f}" in card
     rows = client.get(f"/api/projects/{pid}/snapshots/{snap}/files/messages.jsonl", headers=h).text
     # the edit's reference cannot be read, so no verifier can decide it: it stands on the reviewer's word
     assert "Edited.\\nAnswer: 42" in rows

@@ -150,3 +150,56 @@ def test_a_failure_quoting_a_key_is_stored_redacted_on_stage_and_run(run_ids):
     for stored in (stage[2], run_error):
         assert "401 for api_key=[REDACTED]" in stored
         assert "hunter2" not in stored and "sk-live" not in stored
+
+
+def test_a_runs_profile_counts_the_split_its_rollout_covers(client, accounts, tmp_path, monkeypatch):
+    """The rollout covers the train split by default: the profile shown beside it counts those prompts,
+    and says which split it counted; a run without a rollout profiles the whole set."""
+    from sqlalchemy import update
+
+    from backend.core.db import session_scope
+    from backend.projects.models import Project
+    from backend.prompts.models import Prompt
+    from backend.prompts.service import import_prompt_set
+    from backend.runs.schemas import RunCreate
+    from backend.runs.service import create_run, stages_of
+    from tests.support.prompts import write_jsonl
+    from tests.support.teachers import make_teacher
+    from workers.runner import run_stage
+    from workers.stages.profile import profile
+
+    monkeypatch.setattr("backend.runs.lifecycle.enqueue_next_stage", lambda *a, **k: None)
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    tid = make_teacher(
+        client, owner["headers"], pid, backend="openai_compat", model="m", base_url="http://10.0.0.9/v1"
+    )
+    path = write_jsonl(tmp_path / "p.jsonl", [{"prompt": f"prompt {i} " + "w " * i} for i in range(10)])
+    with session_scope() as s:
+        project = s.get(Project, pid)
+        pset, _ = import_prompt_set(s, project=project, user=None, name="p", path=path, filename="p.jsonl")
+        # three prompts held out for evaluation
+        s.execute(
+            update(Prompt).where(Prompt.prompt_set_id == pset.id, Prompt.position > 8).values(split="eval")
+        )
+        s.execute(
+            update(Prompt).where(Prompt.prompt_set_id == pset.id, Prompt.position == 1).values(split="eval")
+        )
+        stage_of = {}
+        for name, recipe in (
+            ("with-rollout", {"teacher_id": tid, "stages": ["profile", "rollout"]}),
+            (
+                "eval-rollout",
+                {"teacher_id": tid, "stages": ["profile", "rollout"], "rollout": {"split": "eval"}},
+            ),
+            ("alone", {"stages": ["profile"]}),
+        ):
+            data = RunCreate(name=unique(name), recipe={"prompt_set_id": pset.id, **recipe})
+            run = create_run(s, project=project, user=None, data=data)
+            stage_of[name] = stages_of(s, run=run)[0].id
+    got = {name: run_stage(stage_id, f"task-{name}", profile) for name, stage_id in stage_of.items()}
+    assert (got["with-rollout"]["split"], got["with-rollout"]["prompt_count"]) == ("train", 7)
+    assert (got["eval-rollout"]["split"], got["eval-rollout"]["prompt_count"]) == ("eval", 3)
+    assert (got["alone"]["split"], got["alone"]["prompt_count"]) == ("all", 10)
+    # the train split's lengths only: prompt 0 (position 1, the shortest) is held out
+    assert got["with-rollout"]["words"]["min"] == 3 and got["alone"]["words"]["min"] == 2

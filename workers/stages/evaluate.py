@@ -30,6 +30,7 @@ from backend.rollouts.requests import conversation
 from backend.runs.models import Run
 from backend.runs.stages import STAGES
 from backend.teachers.models import Teacher
+from backend.training.card import write_model_card
 from backend.training.model_refs import resolve_model
 from backend.verifiers.filter import FilterSettings
 from backend.verifiers.registry import VERIFIERS, VerifierCombo
@@ -189,6 +190,10 @@ def evaluate(ctx: StageContext) -> dict[str, Any]:
             )  # fmt: skip
         )
     ctx.progress(total, total, force=True)
+    with session_scope() as s:  # a trained model's card says what it scored now, not "none yet"
+        for c in contenders:
+            if c.artifact_id is not None and (artifact := s.get(ModelArtifact, c.artifact_id)) is not None:
+                write_model_card(s, artifact)
     return {"prompts": len(prompts), "k": settings.k, "models": scores, "comparison": _compare(scores)}
 
 

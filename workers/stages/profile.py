@@ -1,18 +1,21 @@
-"""The profile stage: how many prompts, and how long they are."""
+"""The profile stage: how many prompts, and how long they are; in a run with a rollout, over the split the
+rollout covers (the train split by default), so its count is the rollout's."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, true
 
 from backend.core.db import session_scope
 from backend.core.stats import percentile
 from backend.prompts.models import Prompt, PromptSet
 from backend.prompts.profile import ProfileSettings
+from backend.rollouts.metrics import split_filter
+from backend.rollouts.schemas import RolloutSettings
 from backend.runs.stages import STAGES
 from workers.celery_app import celery_app
-from workers.runner import StageContext, run_stage
+from workers.runner import StageContext, run_stage, settings_for
 
 PAGE = 10_000
 
@@ -34,15 +37,25 @@ def profile(ctx: StageContext) -> dict[str, Any]:
     settings = ctx.settings_as(ProfileSettings) if ctx.settings is not None else ProfileSettings()
     chars: list[int] = []
     words: list[int] = []
+    rollout = None
+    if "rollout" in (ctx.recipe.get("stages") or []):
+        rollout = settings_for("rollout", ctx.recipe, RolloutSettings)
+    split = rollout.split if rollout else "all"
+    where = split_filter(rollout) if rollout else true()
     with session_scope() as s:
-        total = s.get_one(PromptSet, ctx.prompt_set_id).prompt_count
+        if split == "all":
+            total = s.get_one(PromptSet, ctx.prompt_set_id).prompt_count
+        else:
+            total = (
+                s.scalar(select(func.count()).where(Prompt.prompt_set_id == ctx.prompt_set_id, where)) or 0
+            )
     ctx.progress(0, total, force=True)
     last = -1
     while True:
         with session_scope() as s:
             stmt = (
                 select(Prompt.position, Prompt.text)
-                .where(Prompt.prompt_set_id == ctx.prompt_set_id, Prompt.position > last)
+                .where(Prompt.prompt_set_id == ctx.prompt_set_id, Prompt.position > last, where)
                 .order_by(Prompt.position)
                 .limit(PAGE)
             )
@@ -56,7 +69,12 @@ def profile(ctx: StageContext) -> dict[str, Any]:
         ctx.progress(len(chars), total)
     ctx.progress(len(chars), total, force=True)
     pcts = settings.percentiles
-    return {"prompt_count": len(chars), "chars": _describe(chars, pcts), "words": _describe(words, pcts)}
+    return {
+        "prompt_count": len(chars),
+        "split": split,
+        "chars": _describe(chars, pcts),
+        "words": _describe(words, pcts),
+    }
 
 
 @celery_app.task(name=STAGES["profile"].task, bind=True)

@@ -32,6 +32,7 @@ from backend.prompts.models import Prompt, PromptSet
 from backend.reviews.decisions import human_decisions
 from backend.rollouts.requests import conversation
 from backend.rollouts.schemas import RolloutSettings
+from backend.runs.cost import cost_per_accepted_usd
 from backend.runs.models import Run
 from backend.runs.stages import STAGES
 from backend.samples.models import Generation, Verdict
@@ -323,6 +324,8 @@ def _card_inputs(
         "counts": counts,
         "filter_summary": (run.summary or {}).get("filter"),
         "judge_summary": (run.summary or {}).get("judge"),
+        # the run page's figure (RunOut.cost_per_accepted_usd): the judge's calls counted with the rollout
+        "cost_per_accepted": cost_per_accepted_usd(run.summary),
         "run": {"id": run.id, "name": run.name, "recipe_version": run.recipe_version},
     }
 

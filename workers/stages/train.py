@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from backend.core.db import session_scope
+from backend.datasets.models import ModelArtifact
 from backend.runs.models import Run, RunStage, Status
 from backend.runs.stages import STAGES
+from backend.training.card import write_model_card
 from backend.training.model_refs import resolve_model
 from backend.training.schemas import TrainBase
 from workers.celery_app import celery_app
@@ -147,10 +149,18 @@ def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, A
         return None
     lin = artifacts.lineage(ctx.run_id, snap.id, last[0] if (last := last_checkpoint(folder)) else None)
     recipe = {**settings.model_dump(mode="json"), "student": named}
-    (final / "README.md").write_text(
-        artifacts.render_card(base=named, method=settings.method, lineage=lin, recipe=recipe, summary=summary)
+    facts = (
+        "step",
+        "loss",
+        "tokens_per_s",
+        "epoch",
+        "examples",
+        "max_length",
+        "template",
+        "pad",
+        "resumed_from_step",
     )
-    metrics = {k: summary.get(k) for k in ("step", "loss", "tokens_per_s", "epoch", "examples", "max_length")}
+    metrics = {k: summary.get(k) for k in facts}  # what the model card reads (backend/training/card.py)
     summary["artifact_id"] = artifacts.register(
         project_id=project_id,
         run_id=ctx.run_id,
@@ -160,6 +170,8 @@ def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, A
         path=final,
         metrics={**metrics, "lineage": lin, "recipe": recipe},
     )
+    with session_scope() as s:
+        write_model_card(s, s.get_one(ModelArtifact, summary["artifact_id"]))
     summary["path"] = str(final)
     return summary
 

@@ -24,6 +24,7 @@ import atexit
 import json
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -77,7 +78,9 @@ class VLLMServerSpec:
     served_model_name: str | None = None  # None: the same as model
     tensor_parallel_size: int = 1
     max_model_len: int | None = None  # None: the model config's own
-    gpu_memory_utilization: float = 0.9  # on the CPU build: the share of RAM for weights and KV cache
+    # None: 0.9 of a GPU's memory, or DISTILLERY_VLLM_CPU_MEMORY_SHARE of the host's RAM on a host without
+    # a GPU (the CPU build reads the flag as a share of RAM for weights and KV cache)
+    gpu_memory_utilization: float | None = None
     enable_prefix_caching: bool = True
     reasoning_parser: str | None = None  # e.g. deepseek_r1, qwen3
     dtype: str = "auto"
@@ -94,7 +97,8 @@ class VLLMServerSpec:
         out += ["--host", host, "--port", str(port), "--tensor-parallel-size", str(self.tensor_parallel_size)]
         if self.max_model_len is not None:
             out += ["--max-model-len", str(self.max_model_len)]
-        out += ["--gpu-memory-utilization", str(self.gpu_memory_utilization)]
+        share = self.gpu_memory_utilization
+        out += ["--gpu-memory-utilization", str(share if share is not None else default_memory_share())]
         out.append("--enable-prefix-caching" if self.enable_prefix_caching else "--no-enable-prefix-caching")
         if self.reasoning_parser:
             out += ["--reasoning-parser", self.reasoning_parser]
@@ -141,6 +145,41 @@ class VLLMServerSpec:
             if name in values and not good(values[name]):
                 raise ValueError(f"teacher setting {name} must be {want}, not {values[name]!r}")
         return cls(model=model, **values)
+
+
+GPU_MEMORY_SHARE = 0.9  # vLLM's own default, for a GPU
+
+
+def _has_gpu() -> bool:
+    try:
+        import torch
+    except ImportError:  # a worker without torch runs no GPU work itself: the driver decides
+        return Path("/proc/driver/nvidia/gpus").is_dir()
+    return torch.cuda.is_available()
+
+
+def default_memory_share() -> float:
+    """--gpu-memory-utilization where the teacher sets none: vLLM's 0.9 of a GPU, or on a CPU host the
+    configured share of RAM (0.9 of the host's RAM would starve everything else on it)."""
+    return GPU_MEMORY_SHARE if _has_gpu() else get_settings().vllm_cpu_memory_share
+
+
+_EXCEPTION = re.compile(r"\b((?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*(?:Error|Exception|Exit)): (.+)$")
+# what vLLM's front end says when its engine process failed: the cause is the engine's own error above
+_WRAPPER = ("See root cause above", "Engine core initialization failed", "Engine process failed to start")
+
+
+def error_line(log_text: str) -> str | None:
+    """vLLM's own reason for dying in its log: the last exception line ("ValueError: ..."), skipping the
+    front end's "see root cause above" wrappers, without the logger's prefixes; else the last non-empty
+    line; None for an empty log."""
+    lines = [ln.strip() for ln in log_text.splitlines() if ln.strip()]
+    causes = [m for ln in lines if (m := _EXCEPTION.search(ln))]
+    real = [m for m in causes if not any(w in m.group(2) for w in _WRAPPER)]
+    if real or causes:
+        m = (real or causes)[-1]
+        return f"{m.group(1)}: {m.group(2)}"
+    return lines[-1] if lines else None
 
 
 def vllm_python() -> str:
@@ -217,7 +256,14 @@ class VLLMServer:
             )
         except ProcessError as e:
             self.stop(grace_s=5)  # its group is gone already: this drops the record
-            raise VLLMStartError(str(e), name=e.name, returncode=e.returncode) from e
+            # vLLM's own error line, not the end of a traceback (often another process's noise); the
+            # whole log stays on disk. Scrubbed: vLLM logs its arguments and environment, keys included.
+            what = str(e).split("; the end of its log", 1)[0]
+            why = error_line(self.tail(400))
+            message = f"{what}: {scrub(why)}" if why else what
+            raise VLLMStartError(
+                f"{message} (its log: {self.log_path})", name=e.name, returncode=e.returncode
+            ) from e
         self.startup_s = time.monotonic() - started
         log.info("vLLM ready on port %s after %.1f s", self.port, self.startup_s)
         return self

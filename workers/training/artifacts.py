@@ -1,13 +1,11 @@
-"""The trained student saved in Hugging Face format with a model card, registered as a model artifact
-with its lineage (teacher -> snapshot -> checkpoint)."""
+"""The trained student saved in Hugging Face format, registered as a model artifact with its lineage
+(teacher -> snapshot -> checkpoint); its card is backend/training/card.py's."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from backend.core.db import session_scope
 from backend.datasets.models import DatasetSnapshot, ModelArtifact
@@ -58,38 +56,6 @@ def lineage(run_id: int, snapshot_id: int, checkpoint: str | None) -> dict[str, 
             "checkpoint": checkpoint,
             "run": {"id": run.id, "name": run.name},
         }
-
-
-def render_card(*, base: str, method: str, lineage: dict, recipe: dict, summary: dict) -> str:
-    header = {"base_model": base, "library_name": "transformers", "tags": ["distillery", "trl", method]}
-    teacher = lineage.get("teacher") or {}
-    snap = lineage["snapshot"]
-    tmpl, pad = summary.get("template") or {}, summary.get("pad") or {}
-    lines = [
-        "---",
-        yaml.safe_dump(header, sort_keys=False).strip(),
-        "---",
-        "",
-        f"# {lineage['run']['name']}: {method} of {base}",
-        "",
-        f"- base model: `{base}`",
-        f"- teacher: {teacher.get('name', 'none')} (`{teacher.get('model', '-')}`)",
-        f"- snapshot: {snap['id']} (sha256 `{snap['content_hash']}`)",
-        f"- resumed from: {lineage.get('checkpoint') or 'no checkpoint'}",
-        f"- steps: {summary.get('step')}, final loss: {summary.get('loss')}",
-        f"- chat template: {tmpl.get('family', '-')} ({tmpl.get('source', '-')}'s own, saved with the model);"
-        f" reasoning: {tmpl.get('reasoning', '-')}",
-        f"- pad token: {pad.get('token', '-')} ({pad.get('source', '-')})",
-        "- evaluation: none yet",
-        "",
-        "## Recipe",
-        "",
-        "```yaml",
-        yaml.safe_dump(recipe, sort_keys=False).strip(),
-        "```",
-        "",
-    ]
-    return "\n".join(lines)
 
 
 def register(

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from fastapi.responses import PlainTextResponse
 
 from backend.api.deps import SessionDep, Viewer
 from backend.core.pagination import Page
 from backend.training import service
+from backend.training.card import model_card
 from backend.training.schemas import ModelArtifactOut
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["models"])
@@ -36,3 +38,10 @@ def get_model(session: SessionDep, access: Viewer, model_id: ModelId) -> ModelAr
     return ModelArtifactOut.model_validate(
         service.get_model(session, project=access.project, model_id=model_id)
     )
+
+
+@router.get("/models/{model_id}/card", operation_id="getModelCard", response_class=PlainTextResponse)
+def card(session: SessionDep, access: Viewer, model_id: ModelId) -> str:
+    """The model's card (README.md, markdown) rendered from what is stored now: lineage, whether a
+    re-queued run resumed from a checkpoint, and every evaluation of the model so far."""
+    return model_card(session, service.get_model(session, project=access.project, model_id=model_id))

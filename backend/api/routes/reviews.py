@@ -78,7 +78,9 @@ def state(session: SessionDep, access: Viewer, run_id: RunId) -> QueueOut:
     """Slots by state and reason, agreement on the overlap items (kappa per pair, alpha), per reviewer."""
     run = get_run(session, project=access.project, run_id=run_id)
     states = slot_counts(session, run_id=run.id, by="state")
-    reasons = slot_counts(session, run_id=run.id, by="reason")
+    # attempts, as the stage's summary counts them; the slots (two per overlap item) beside them
+    reasons = slot_counts(session, run_id=run.id, by="reason", generations=True)
+    slots = slot_counts(session, run_id=run.id, by="reason")
     decided = dict(
         session.execute(
             select(Review.reviewer_id, func.count())
@@ -109,6 +111,7 @@ def state(session: SessionDep, access: Viewer, run_id: RunId) -> QueueOut:
         stage_status=stage.status.value if stage else None,
         states=states,
         by_reason=reasons,
+        slots_by_reason=slots,
         pairs=agree["pairs"],
         alpha=agree["alpha"],
         reviewers=reviewers,

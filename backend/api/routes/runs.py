@@ -21,7 +21,7 @@ from backend.rollouts.schemas import RolloutEstimate, RolloutSettings
 from backend.runs import lifecycle, service
 from backend.runs.models import Run, Status
 from backend.runs.schemas import (
-    Recipe,
+    EstimateIn,
     RunCreate,
     RunDetail,
     RunListItem,
@@ -127,13 +127,15 @@ def resume_stage(
 
 
 @router.post("/runs/estimate", operation_id="estimateRollout")
-def estimate_rollout(session: SessionDep, access: Viewer, recipe: Recipe) -> RolloutEstimate:
+def estimate_rollout(session: SessionDep, access: Viewer, body: EstimateIn) -> RolloutEstimate:
     """Tokens, cost and time a recipe's rollout would take, before launching it; with a review stage,
-    the review load per reason (`review`)."""
+    the review load per reason (`review`). The body is what POST .../runs takes ({name, recipe}; name
+    optional); a bare recipe is still read (deprecated)."""
+    recipe = body.recipe
     if recipe.teacher_id is None:
         raise Invalid(
             "an estimate needs teacher_id",
-            fields=[{"path": "body.teacher_id", "message": "required", "type": "missing"}],
+            fields=[{"path": "body.recipe.teacher_id", "message": "required", "type": "missing"}],
         )
     pset = get_prompt_set(session, project=access.project, prompt_set_id=recipe.prompt_set_id)
     teacher = get_teacher(session, project=access.project, teacher_id=recipe.teacher_id)

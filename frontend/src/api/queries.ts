@@ -44,6 +44,7 @@ export const keys = {
   snapshot: (projectId: number, snapshotId: number) => ["snapshot", projectId, snapshotId] as const,
   snapshotCard: (projectId: number, snapshotId: number) => ["snapshot-card", projectId, snapshotId] as const,
   model: (projectId: number, modelId: number) => ["model", projectId, modelId] as const,
+  modelCard: (projectId: number, modelId: number) => ["model", projectId, modelId, "card"] as const,
   generation: (projectId: number, runId: number, generationId: number) =>
     ["generation", projectId, runId, generationId] as const,
 };
@@ -178,14 +179,15 @@ export const generationQuery = (projectId: number, runId: number, generationId: 
       ),
   });
 
-/** What a recipe would cost and take (a POST, read like a query: keyed by the recipe's JSON). */
+/** What a recipe would cost and take (a POST, read like a query: keyed by the recipe's JSON). The body has
+ * the run creation's shape ({name?, recipe}); the name changes nothing in an estimate, so it is not sent. */
 export const estimateQuery = (projectId: number, recipe: Schemas["Recipe"]) =>
   queryOptions({
     queryKey: [...keys.estimate(projectId), JSON.stringify(recipe)] as const,
     retry: false,
     staleTime: 60_000,
     queryFn: () =>
-      unwrap(api.POST("/api/projects/{project_id}/runs/estimate", { params: { path: { project_id: projectId } }, body: recipe })),
+      unwrap(api.POST("/api/projects/{project_id}/runs/estimate", { params: { path: { project_id: projectId } }, body: { recipe } })),
   });
 
 /** A job (import, derive, ...); `jobId` null: nothing to watch yet. */
@@ -241,6 +243,19 @@ export const snapshotCardQuery = (projectId: number, snapshotId: number) =>
       unwrap(
         api.GET("/api/projects/{project_id}/snapshots/{snapshot_id}/card", {
           params: { path: { project_id: projectId, snapshot_id: snapshotId } },
+          parseAs: "text",
+        }),
+      ) as Promise<string>,
+  });
+
+/** A trained model's card (markdown text), rendered by the API from what is stored now (evaluations too). */
+export const modelCardQuery = (projectId: number, modelId: number) =>
+  queryOptions({
+    queryKey: keys.modelCard(projectId, modelId),
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/projects/{project_id}/models/{model_id}/card", {
+          params: { path: { project_id: projectId, model_id: modelId } },
           parseAs: "text",
         }),
       ) as Promise<string>,

@@ -732,7 +732,8 @@ export interface paths {
         /**
          * Estimate Rollout
          * @description Tokens, cost and time a recipe's rollout would take, before launching it; with a review stage,
-         *     the review load per reason (`review`).
+         *     the review load per reason (`review`). The body is what POST .../runs takes ({name, recipe}; name
+         *     optional); a bare recipe is still read (deprecated).
          */
         post: operations["estimateRollout"];
         delete?: never;
@@ -1379,6 +1380,27 @@ export interface paths {
          * @description One model: base, method, path, final metrics, and its lineage (teacher, snapshot, checkpoint).
          */
         get: operations["getModel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/models/{model_id}/card": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Card
+         * @description The model's card (README.md, markdown) rendered from what is stored now: lineage, whether a
+         *     re-queued run resumed from a checkpoint, and every evaluation of the model so far.
+         */
+        get: operations["getModelCard"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2210,6 +2232,19 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /**
+         * EstimateIn
+         * @description What POST .../runs/estimate takes: the body of POST .../runs, its name optional. A bare recipe
+         *     (the body before this shape) is still taken as {"recipe": ...}: deprecated, for old clients.
+         */
+        EstimateIn: {
+            /**
+             * Name
+             * @description The run's name (unused).
+             */
+            name?: string | null;
+            recipe: components["schemas"]["Recipe"];
+        };
         /** EvalModel */
         EvalModel: {
             /**
@@ -2534,7 +2569,10 @@ export interface components {
              * @description The rollout's teacher cost.
              */
             cost_usd: number;
-            /** Cost Per Accepted Usd */
+            /**
+             * Cost Per Accepted Usd
+             * @description The rollout's cost per accepted attempt when the filter ran, before any judge: the run's figure, the judge's calls included, is the run's cost_per_accepted_usd (backend/runs/cost.py).
+             */
             cost_per_accepted_usd: number | null;
             /** Gpu Seconds Per Accepted */
             gpu_seconds_per_accepted: number | null;
@@ -3716,6 +3754,13 @@ export interface components {
         ProfileSummary: {
             /** Prompt Count */
             prompt_count: number;
+            /**
+             * Split
+             * @description The prompts profiled: in a run with a rollout, the split it covers (its count is the rollout's prompts); else all of the set.
+             * @default all
+             * @enum {string}
+             */
+            split?: "train" | "eval" | "all";
             /** @description Prompt lengths in characters. */
             chars: components["schemas"]["LengthSummary"];
             /** @description Prompt lengths in whitespace-separated words. */
@@ -3935,8 +3980,18 @@ export interface components {
             states: {
                 [key: string]: number;
             };
-            /** By Reason */
+            /**
+             * By Reason
+             * @description Routed attempts by why, counted as the stage summary counts them (an overlap item once).
+             */
             by_reason: {
+                [key: string]: number;
+            };
+            /**
+             * Slots By Reason
+             * @description Review slots by why (an overlap item has two): a secondary figure.
+             */
+            slots_by_reason?: {
                 [key: string]: number;
             };
             /** Pairs */
@@ -4701,6 +4756,16 @@ export interface components {
             finished_at: string | null;
             /** Stages */
             stages: (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["JudgeStage"] | components["schemas"]["ReviewStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["TrainStage"] | components["schemas"]["EvaluateStage"])[];
+            /**
+             * Cost Usd
+             * @description What the teacher cost so far: the rollout's and the judge's (backend/runs/cost.py).
+             */
+            readonly cost_usd: number;
+            /**
+             * Cost Per Accepted Usd
+             * @description cost_usd over the attempts the filter accepted (the dataset card's figure too).
+             */
+            readonly cost_per_accepted_usd: number | null;
         };
         /**
          * RunListItem
@@ -10169,7 +10234,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Recipe"];
+                "application/json": components["schemas"]["EstimateIn"];
             };
         };
         responses: {
@@ -13564,6 +13629,109 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getModelCard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                    "text/plain": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                    "text/plain": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                    "text/plain": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                    "text/plain": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                    "text/plain": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                    "text/plain": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                    "text/plain": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                    "text/plain": components["schemas"]["ErrorBody"];
                 };
             };
         };

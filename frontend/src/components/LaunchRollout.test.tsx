@@ -53,7 +53,8 @@ describe("LaunchRollout", () => {
     // max_tokens left empty: auto, so the recipe leaves it out and the API decides
     expect(body.recipe).toEqual({ prompt_set_id: 7, teacher_id: 9, stages: ["rollout"], rollout: { n: 4, temperature: 0.7 } });
     const [asked] = requestsTo(fetchMock, "/api/projects/3/runs/estimate");
-    expect((await asked.json()).rollout.n).toBe(4);
+    // the estimate takes what the launch takes: {recipe} (its name optional), the same recipe
+    expect(await asked.json()).toEqual({ recipe: body.recipe });
   });
 
   it("sends a max_tokens typed in, and auto again once the field is emptied", async () => {
@@ -61,7 +62,7 @@ describe("LaunchRollout", () => {
     const fetchMock = mockApi({
       "GET /api/projects/3/prompt-sets": () => jsonResponse(sets),
       "GET /api/projects/3/teachers": () => jsonResponse(teachers),
-      "POST /api/projects/3/runs/estimate": async (r) => jsonResponse((await r.clone().json()).rollout.max_tokens ? set : estimate),
+      "POST /api/projects/3/runs/estimate": async (r) => jsonResponse((await r.clone().json()).recipe.rollout.max_tokens ? set : estimate),
     });
     const u = userEvent.setup();
     renderWithRouter(<LaunchRollout projectId={3} />);
@@ -78,7 +79,7 @@ describe("LaunchRollout", () => {
     await u.click(screen.getByTestId("launch-estimate"));
     await waitFor(() => expect(screen.getByTestId("launch-estimate-max-tokens")).toHaveTextContent("(auto: default 16384)"));
     const bodies = await Promise.all(requestsTo(fetchMock, "/api/projects/3/runs/estimate").map((r) => r.clone().json()));
-    expect(bodies.map((b) => b.rollout)).toEqual([{ n: 4, max_tokens: 2048, temperature: 0.7 }, { n: 4, temperature: 0.7 }]);
+    expect(bodies.map((b) => b.recipe.rollout)).toEqual([{ n: 4, max_tokens: 2048, temperature: 0.7 }, { n: 4, temperature: 0.7 }]);
   });
 
   it("shows the API's error when the estimate is refused", async () => {

@@ -33,7 +33,7 @@ export function LaunchRollout({ projectId }: { projectId: number }) {
     rollout: { n, ...(maxTokens === null ? {} : { max_tokens: maxTokens }), temperature },
   });
   const estimate = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/runs/estimate", { params: { path }, body: recipe() })),
+    mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/runs/estimate", { params: { path }, body: { recipe: recipe() } })),
   });
   const launch = useMutation({
     mutationFn: () =>

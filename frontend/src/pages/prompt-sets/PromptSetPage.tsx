@@ -125,7 +125,7 @@ function PromptPreview({ projectId, promptSetId }: { projectId: number; promptSe
             {page.data.items.map((p) => (
               <li key={p.id} data-testid="prompt" data-position={p.position}>
                 <div className="prompt-meta muted small">
-                  line {p.position + 1} · {p.split}
+                  line {p.position} · {p.split}
                   {Object.keys(p.meta).length > 0 && ` · ${Object.keys(p.meta).join(", ")}`}
                 </div>
                 {p.system && <Markdown text={p.system} className="prompt-system" />}
@@ -231,7 +231,7 @@ export function StatsView({ stats }: { stats: PromptSetStats }) {
                 <ul className="small" data-testid="unparseable-examples">
                   {refs.examples.map((e) => (
                     <li key={e.row}>
-                      line {e.row + 1}: <code>{e.reference}</code>
+                      line {e.row}: <code>{e.reference}</code>
                     </li>
                   ))}
                 </ul>

@@ -123,7 +123,7 @@ describe("prompt sets", () => {
     window.history.replaceState(null, "", "/projects/3/prompt-sets/8");
     const child = pset({ id: 8, version: 2, parent_id: 7, source: "gsm8k v1" });
     const prompt = (i: number) => ({
-      id: 100 + i, position: i, text: `prompt ${i}`, system: null, messages: null, reference: String(i), meta: {}, split: "train",
+      id: 100 + i, position: i + 1, text: `prompt ${i}`, system: null, messages: null, reference: String(i), meta: {}, split: "train",
     });
     const fetchMock = mockApi({
       "GET /api/users/me": () => jsonResponse(user),
@@ -141,6 +141,9 @@ describe("prompt sets", () => {
     const u = userEvent.setup();
     expect(await screen.findByTestId("prompt-set-name")).toHaveTextContent("gsm8k v2");
     expect(await screen.findAllByTestId("prompt")).toHaveLength(20);
+    // a prompt's position is its file's 1-based line (backend/prompts/readers.py): shown as it is
+    expect(screen.getAllByTestId("prompt")[0]).toHaveTextContent(/^line 1 · train/);
+    expect(screen.getAllByTestId("prompt")[19]).toHaveTextContent(/^line 20 · train/);
     await u.click(screen.getByTestId("preview-next"));
     await waitFor(() => expect(screen.getAllByTestId("prompt")).toHaveLength(1));
     expect(screen.getByTestId("preview-range")).toHaveTextContent("21–21");
@@ -154,7 +157,7 @@ describe("prompt sets", () => {
     expect(within(stats).getByTestId("removed-exact_duplicate")).toHaveTextContent("3");
     expect(within(stats).getByTestId("removed-contaminated")).toHaveTextContent("1");
     expect(within(stats).getByTestId("references-summary")).toHaveTextContent("2 do not parse");
-    expect(within(stats).getByTestId("unparseable-examples")).toHaveTextContent("line 5: about 7");
+    expect(within(stats).getByTestId("unparseable-examples")).toHaveTextContent("line 4: about 7");
 
     await u.click(screen.getByTestId("tab-versions"));
     const lineage = await screen.findByTestId("lineage");

@@ -1,8 +1,11 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { jsonResponse, mockApi, renderWithRouter, requestsTo } from "../../test/helpers";
 import { heartbeatDelay, ReviewPage } from "./ReviewPage";
+import { DecidedHere } from "./ReviewParts";
+import type { Made } from "./useReviewQueue";
+import { render } from "@testing-library/react";
 
 const BASE = "/api/projects/1/runs/2/review";
 
@@ -36,7 +39,8 @@ const queue = {
   run_id: 2,
   stage_status: "running",
   states: { open: 3, leased: 1 },
-  by_reason: { judge_rejected: 4 },
+  by_reason: { judge_rejected: 3 },
+  slots_by_reason: { judge_rejected: 4 },
   pairs: [{ reviewers: [7, 8], items: 5, kappa: 0.6 }],
   alpha: 0.55,
   reviewers: [{ reviewer_id: 7, decided: 5, overlap_items: 5, agreement: 0.8 }],
@@ -100,6 +104,8 @@ describe("ReviewPage", () => {
     // agreement numbers with the reviewers' names
     expect(await screen.findByText("Ada · Bob")).toBeInTheDocument();
     expect(screen.getByTestId("review-alpha")).toHaveTextContent("0.55");
+    // reasons in attempts (as the run's review summary counts them), the slots labelled beside
+    expect(screen.getByTestId("review-reason-judge_rejected")).toHaveTextContent(/^3 attempts \(4 slots\)$/);
 
     await userEvent.keyboard("r");
     await waitFor(() => expect(screen.getByTestId("review-item")).toHaveAttribute("data-task-id", "2"));
@@ -254,5 +260,39 @@ describe("ReviewPage", () => {
     await userEvent.click(screen.getByRole("button", { name: "show both" }));
     expect(screen.getByTestId("review-before-content")).toHaveTextContent("Answer: 55");
     expect(screen.getByTestId("review-after-content")).toHaveTextContent("Answer: 54");
+  });
+
+  it("numbers the decisions made here in full from 10 on", () => {
+    const made = Array.from({ length: 12 }, (_, i) => ({
+      decision: { id: i + 1, decision: "accept" },
+      item: { generation_id: 200 + i },
+    })) as unknown as Made[];
+    render(<DecidedHere made={made} view={null} onView={() => {}} />);
+    const rows = screen.getByTestId("review-history").querySelectorAll("li");
+    expect(rows).toHaveLength(12);
+    expect(rows[0]).toHaveTextContent(/^1\. #200 accept$/);
+    expect(rows[9]).toHaveTextContent(/^10\. #209 accept$/);
+    expect(rows[11]).toHaveTextContent(/^12\. #211 accept$/);
+  });
+
+  it("after Close review the header counts what the queue says, not the last claim", async () => {
+    let closed = false;
+    const fetchMock = routes("maintainer", {
+      [`POST ${BASE}/claim`]: () => jsonResponse({ item: item(1), left: 305 }),
+      [`POST ${BASE}/close`]: () => {
+        closed = true;
+        return jsonResponse({ closed: 305 });
+      },
+      [`GET ${BASE}`]: () =>
+        jsonResponse(closed ? { ...queue, stage_status: "succeeded", states: { closed: 305, done: 1 } } : queue),
+    });
+    vi.spyOn(window, "confirm").mockReturnValue(true);
+    renderWithRouter(<ReviewPage projectId={1} runId={2} />);
+    await screen.findByTestId("review-item");
+    expect(screen.getByTestId("review-left")).toHaveTextContent("305 left");
+    await userEvent.click(screen.getByRole("button", { name: "Close review" }));
+    await waitFor(() => expect(requestsTo(fetchMock, `${BASE}/close`)).toHaveLength(1));
+    await waitFor(() => expect(screen.getByTestId("review-left")).toHaveTextContent(/^0 left$/));
+    expect(await screen.findByTestId("review-not-waiting")).toHaveTextContent("succeeded");
   });
 });

@@ -168,6 +168,9 @@ export function DecidedHere({ made, view, onView }: { made: Made[]; view: number
       <ol className="review-history" data-testid="review-history">
         {made.map((m, i) => (
           <li key={m.decision.id} className={view === i ? "selected" : ""}>
+            {/* the number is text, not the list's marker: an outside marker from 10 on was cut off by the
+                scrolling list's padding (its first digit lost) */}
+            <span className="review-history-n muted">{i + 1}.</span>{" "}
             <button type="button" className="link-like" onClick={() => onView(i)}>
               #{m.item.generation_id}
             </button>{" "}

@@ -31,10 +31,22 @@ export function ReviewStats({ queue, projectId }: { queue: Queue; projectId: num
         {reasons.length > 0 && (
           <>
             <h3>Why items are here</h3>
-            <dl className="facts">
-              {reasons.map(([reason, n]) => (
-                <FactRow key={reason} label={reason.replace(/_/g, " ")} title={reasonText(reason)} value={n} />
-              ))}
+            {/* attempts, as the run's review summary counts them; an overlap item's two slots beside */}
+            <dl className="facts" data-testid="review-reasons">
+              {reasons.map(([reason, n]) => {
+                const slots = queue.slots_by_reason?.[reason];
+                return (
+                  <FactRow
+                    key={reason}
+                    label={reason.replace(/_/g, " ")}
+                    title={reasonText(reason)}
+                    value={n}
+                    unit="attempts"
+                    extra={slots !== undefined && slots !== n ? `${slots.toLocaleString()} slots` : undefined}
+                    testId={`review-reason-${reason}`}
+                  />
+                );
+              })}
             </dl>
           </>
         )}
@@ -92,11 +104,29 @@ export function ReviewStats({ queue, projectId }: { queue: Queue; projectId: num
   );
 }
 
-function FactRow({ label, value, title, testId }: { label: string; value: number; title?: string; testId?: string }) {
+function FactRow({
+  label,
+  value,
+  title,
+  testId,
+  unit,
+  extra,
+}: {
+  label: string;
+  value: number;
+  title?: string;
+  testId?: string;
+  unit?: string;
+  extra?: string;
+}) {
   return (
     <>
       <dt title={title}>{label}</dt>
-      <dd data-testid={testId}>{value.toLocaleString()}</dd>
+      <dd data-testid={testId}>
+        {value.toLocaleString()}
+        {unit && ` ${unit}`}
+        {extra && <span className="muted small"> ({extra})</span>}
+      </dd>
     </>
   );
 }

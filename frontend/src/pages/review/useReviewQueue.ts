@@ -148,7 +148,12 @@ export function useReviewQueue({
     mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/runs/{run_id}/review/close", { params: { path } })),
     onSuccess: () => {
       setItem(null);
+      // the claim's count was the header's until a reload: after a close the queue's own counts speak
+      setLeft(null);
+      setDrained(true);
       refreshQueue();
+      void qc.invalidateQueries({ queryKey: keys.run(projectId, runId) });
+      void qc.invalidateQueries({ queryKey: keys.runs(projectId) });
     },
     onError: (err) => setError(errorMessage(err)),
   });

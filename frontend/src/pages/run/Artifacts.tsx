@@ -3,9 +3,10 @@ import { Link } from "@tanstack/react-router";
 import { ApiError, type RunSummary } from "../../api/client";
 import { errorMessage } from "../../api/errors";
 import { formatNumber, formatTime } from "../../lib/format";
-import { Markdown } from "../samples/Markdown";
+import { atLeast } from "../../lib/roles";
+import { CardMarkdown } from "./CardMarkdown";
 import { downloadWithToken } from "./download";
-import { modelQuery, snapshotCardQuery, snapshotQuery } from "../../api/queries";
+import { modelCardQuery, modelQuery, projectQuery, snapshotCardQuery, snapshotQuery } from "../../api/queries";
 
 /** What the run made: its dataset snapshot (files to download, the card) and the trained model. */
 export function Artifacts({ projectId, runId, summary }: { projectId: number; runId: number; summary: RunSummary }) {
@@ -26,6 +27,9 @@ function SnapshotLinks({ projectId, snapshotId }: { projectId: number; snapshotI
     ...snapshotCardQuery(projectId, snapshotId),
     enabled: false,
   });
+  // The files answer maintainers only (the API's check): others see why instead of a button that fails.
+  const project = useQuery(projectQuery(projectId));
+  const canDownload = atLeast(project.data?.role, "maintainer");
   const download = useMutation({
     mutationFn: async (name: string) => {
       const url = `/api/projects/${projectId}/snapshots/${snapshotId}/files/${encodeURIComponent(name)}`;
@@ -52,7 +56,7 @@ function SnapshotLinks({ projectId, snapshotId }: { projectId: number; snapshotI
             {Object.entries(snap.data.row_counts).map(([k, v]) => ` · ${k} ${formatNumber(Number(v))}`)}
           </p>
           <div className="card-actions">
-            {Object.keys(snap.data.files).map((name) => (
+            {canDownload && Object.keys(snap.data.files).map((name) => (
               <button
                 key={name}
                 type="button"
@@ -64,6 +68,11 @@ function SnapshotLinks({ projectId, snapshotId }: { projectId: number; snapshotI
                 {download.isPending && download.variables === name ? `Downloading ${name}…` : `⬇ ${name}`}
               </button>
             ))}
+            {project.data && !canDownload && (
+              <span className="muted small" data-testid="snapshot-files-role">
+                Files download for maintainers; you are a {project.data.role} here.
+              </span>
+            )}
             <button type="button" className="secondary" onClick={() => void card.refetch()} data-testid="snapshot-card-button">
               {card.isFetching ? "Loading card…" : "Dataset card"}
             </button>
@@ -83,7 +92,7 @@ function SnapshotLinks({ projectId, snapshotId }: { projectId: number; snapshotI
       {card.data && (
         <details open className="snapshot-card" data-testid="snapshot-card">
           <summary>README.md</summary>
-          <Markdown text={card.data} />
+          <CardMarkdown text={card.data} />
         </details>
       )}
     </div>
@@ -92,6 +101,8 @@ function SnapshotLinks({ projectId, snapshotId }: { projectId: number; snapshotI
 
 function ModelLink({ projectId, runId, modelId }: { projectId: number; runId: number; modelId: number }) {
   const model = useQuery(modelQuery(projectId, modelId));
+  // fetched on request and always afresh: the API renders it from the evaluations stored now
+  const card = useQuery({ ...modelCardQuery(projectId, modelId), enabled: false, staleTime: 0 });
   return (
     <div className="artifact" data-testid="model">
       <h4>Trained model #{modelId}</h4>
@@ -104,6 +115,22 @@ function ModelLink({ projectId, runId, modelId }: { projectId: number; runId: nu
             per-prompt evaluation
           </Link>
         </p>
+      )}
+      <div className="card-actions">
+        <button type="button" className="secondary" onClick={() => void card.refetch()} data-testid="model-card-button">
+          {card.isFetching ? "Loading card…" : "Model card"}
+        </button>
+      </div>
+      {card.isError && (
+        <p className="error" role="alert">
+          {errorMessage(card.error)}
+        </p>
+      )}
+      {card.data && (
+        <details open className="snapshot-card" data-testid="model-card">
+          <summary>README.md</summary>
+          <CardMarkdown text={card.data} />
+        </details>
       )}
     </div>
   );

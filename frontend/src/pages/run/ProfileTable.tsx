@@ -1,6 +1,12 @@
 import type { LengthSummary, ProfileSummary } from "../../api/client";
 import { formatNumber, percentileKeys } from "../../lib/format";
 
+/** Which prompts a profile counted: the split a run's rollout covers, or the whole set. */
+export function profileScope(split: ProfileSummary["split"] | undefined): string {
+  if (split === "train" || split === "eval") return `in the ${split} split (what the rollout covers)`;
+  return "in the whole set";
+}
+
 /** The profile stage's prompt lengths: min, percentiles, max and mean in characters and words. */
 export function ProfileTable({ profile }: { profile: ProfileSummary }) {
   const rows: [string, LengthSummary][] = [
@@ -11,7 +17,10 @@ export function ProfileTable({ profile }: { profile: ProfileSummary }) {
   return (
     <div className="profile" data-testid="profile">
       <h3>
-        Profile: <span data-testid="profile-prompt-count">{formatNumber(profile.prompt_count)}</span> prompts
+        Profile: <span data-testid="profile-prompt-count">{formatNumber(profile.prompt_count)}</span> prompts{" "}
+        <span className="muted small" data-testid="profile-split">
+          {profileScope(profile.split)}
+        </span>
       </h3>
       <table className="table compact">
         <thead>

@@ -1,26 +1,18 @@
-import type { RunSummary } from "../../api/client";
+import type { RunDetail, RunSummary } from "../../api/client";
 import { formatNumber } from "../../lib/format";
 
 const usd = (x: number) => `$${x < 0.01 && x > 0 ? x.toPrecision(2) : formatNumber(x)}`;
 
-/** What the teacher spent so far: the rollout's tokens and the judge's calls. */
-export function costSoFar(summary: RunSummary): number {
-  return (summary.rollout?.cost_usd ?? 0) + (summary.judge?.cost_usd ?? 0);
-}
-
-/** Cost per accepted trace: everything spent over the attempts the run kept (null before any). */
-export function costPerAccepted(summary: RunSummary): number | null {
-  const accepted = summary.filter?.accepted ?? 0;
-  return accepted > 0 ? costSoFar(summary) / accepted : null;
-}
-
-/** The live numbers of a run: throughput, cost, acceptance overall and per verifier, the judge's tally. */
-export function RunMetrics({ summary }: { summary: RunSummary }) {
+/** The live numbers of a run: throughput, cost, acceptance overall and per verifier, the judge's tally. The
+ * cost and the cost per accepted trace are the API's (the rollout's and the judge's, backend/runs/cost.py),
+ * the same figure the dataset card prints. */
+export function RunMetrics({ run }: { run: Pick<RunDetail, "summary" | "cost_usd" | "cost_per_accepted_usd"> }) {
+  const summary: RunSummary = run.summary;
   const r = summary.rollout;
   const f = summary.filter;
   const j = summary.judge;
   if (!r && !f && !j) return null;
-  const perAccepted = costPerAccepted(summary);
+  const perAccepted = run.cost_per_accepted_usd ?? null;
   return (
     <div className="run-metrics" data-testid="run-metrics">
       <div className="kpis">
@@ -30,7 +22,7 @@ export function RunMetrics({ summary }: { summary: RunSummary }) {
             <Kpi label="generations" value={`${formatNumber(r.succeeded)} ok · ${formatNumber(r.failed)} failed`} testId="kpi-generations" />
           </>
         )}
-        <Kpi label="cost so far" value={usd(costSoFar(summary))} testId="kpi-cost" />
+        <Kpi label="cost so far" value={usd(run.cost_usd)} testId="kpi-cost" />
         {f && (
           <>
             <Kpi label="accepted" value={`${formatNumber(f.accepted)} (${formatNumber(f.acceptance_rate * 100)}%)`} testId="kpi-accepted" />

@@ -3,8 +3,10 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import type { RunDetail } from "../../api/client";
 import { jsonResponse, mockApi, renderWithRouter, requestsTo } from "../../test/helpers";
-import { costPerAccepted, costSoFar } from "./RunMetrics";
 import { RunPage } from "./RunPage";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const project = (role: string) => ({ id: 3, name: "Distill", description: "", created_at: "2026-01-01T00:00:00", role });
 const T0 = "2026-12-01T10:00:00Z";
@@ -21,7 +23,7 @@ const counts = (passed: number, wrong: number, timeout = 0) => ({ passed, wrong,
 
 function detail(status: string, stages: unknown[], summary: Record<string, unknown> = {}): RunDetail {
   return {
-    id: 5, project_id: 3, name: "nightly", status, recipe: {}, prompt_set_id: 1, teacher_id: 1, summary,
+    id: 5, project_id: 3, name: "nightly", status, recipe: {}, prompt_set_id: 1, teacher_id: 1, summary, cost_usd: 2, cost_per_accepted_usd: 0.02,
     warnings: [], error: null, created_at: T0, started_at: T0, finished_at: status === "succeeded" ? "2026-12-01T10:30:00Z" : null,
     stages,
   } as unknown as RunDetail;
@@ -61,6 +63,23 @@ const evaluations = [
     metrics: { label: "student", role: "student", model: "S", evaluation_id: 2, params: null, samples: 4, pass_at_1: 0.55, pass_at_1_ci: [0.45, 0.65], pass_at_k: 0.7, maj_at_k: 0.6, mean_output_tokens: 250, truncation_rate: 0.01, config_hash: "h" } },
 ];
 
+const CARD = [
+  "---",
+  "license: other",
+  "configs:",
+  "- config_name: messages",
+  "  data_files: messages.parquet",
+  "---",
+  "",
+  "# Dataset card",
+  "",
+  "Made from $n$ traces.",
+  "",
+  "```yaml",
+  `path: /data/${"very-long-segment/".repeat(20)}final`,
+  "```",
+].join("\n");
+
 function routes(role: string, run: () => RunDetail) {
   return {
     "GET /api/projects/3": () => jsonResponse(project(role)),
@@ -68,7 +87,11 @@ function routes(role: string, run: () => RunDetail) {
     "GET /api/projects/3/runs/5/evaluations": () => jsonResponse(evaluations),
     "GET /api/projects/3/snapshots/8": () =>
       jsonResponse({ id: 8, project_id: 3, run_id: 5, name: "snap", content_hash: "abcdef0123456789", row_counts: { messages: 100 }, files: { "messages.parquet": {}, "README.md": {} }, created_at: T0 }),
-    "GET /api/projects/3/snapshots/8/card": () => new Response("# Dataset card\n\nMade from $n$ traces.", { headers: { "Content-Type": "text/markdown" } }),
+    "GET /api/projects/3/snapshots/8/card": () => new Response(CARD, { headers: { "Content-Type": "text/markdown" } }),
+    "GET /api/projects/3/models/4/card": () =>
+      new Response("---\nbase_model: tiny-student\ntags:\n- distillery\n---\n\n# nightly: sft of tiny-student\n\n- resumed from: not resumed (one go)\n- evaluation 2 (run 5): pass@1 55.0%\n", {
+        headers: { "Content-Type": "text/markdown" },
+      }),
     "GET /api/projects/3/models/4": () =>
       jsonResponse({ id: 4, project_id: 3, run_id: 5, snapshot_id: 8, base_model: "tiny-student", method: "sft", path: "/data/training/final", metrics: {}, created_at: T0 }),
   };
@@ -137,12 +160,56 @@ describe("RunPage", () => {
 
     expect(await screen.findByTestId("model-path")).toHaveTextContent("/data/training/final");
     expect(screen.getByTestId("model-ref")).toHaveTextContent("artifact:4"); // how recipes name it
-    const files = await screen.findAllByTestId("snapshot-file");
-    expect(files.map((f) => f.textContent)).toEqual(["⬇ messages.parquet", "⬇ README.md"]);
+    // a viewer gets no download button (the files answer maintainers only), and is told why
+    expect(await screen.findByTestId("snapshot-files-role")).toHaveTextContent("Files download for maintainers; you are a viewer here.");
+    expect(screen.queryAllByTestId("snapshot-file")).toHaveLength(0);
     await userEvent.click(screen.getByTestId("snapshot-card-button"));
     const card = await screen.findByTestId("snapshot-card");
     expect(card).toHaveTextContent("Dataset card");
     expect(card.querySelector(".katex")).not.toBeNull();
+    // the Hub's YAML header is shown as YAML, not read as Markdown bullets and rules
+    const header = within(card).getByTestId("card-front-matter");
+    expect(header.textContent).toBe("license: other\nconfigs:\n- config_name: messages\n  data_files: messages.parquet");
+    expect(card.querySelector("li")).toBeNull();
+    expect(card.querySelector("hr")).toBeNull();
+    expect(card.querySelector("h1")).toHaveTextContent("Dataset card");
+  });
+
+  it("shows the model card the API renders now: its header as YAML, its evaluations", async () => {
+    const fetchMock = mockApi(routes("viewer", full));
+    renderWithRouter(<RunPage projectId={3} runId={5} />);
+    await userEvent.click(await screen.findByTestId("model-card-button"));
+    const card = await screen.findByTestId("model-card");
+    expect(within(card).getByTestId("card-front-matter").textContent).toBe("base_model: tiny-student\ntags:\n- distillery");
+    expect(card).toHaveTextContent("resumed from: not resumed (one go)");
+    expect(card).toHaveTextContent("evaluation 2 (run 5): pass@1 55.0%");
+    // asked again on each click: an evaluation since then is in the next card
+    await userEvent.click(screen.getByTestId("model-card-button"));
+    await waitFor(() => expect(requestsTo(fetchMock, "/api/projects/3/models/4/card")).toHaveLength(2));
+  });
+
+  it("shows a maintainer the snapshot's download buttons", async () => {
+    mockApi(routes("maintainer", full));
+    renderWithRouter(<RunPage projectId={3} runId={5} />);
+    const files = await screen.findAllByTestId("snapshot-file");
+    expect(files.map((f) => f.textContent)).toEqual(["⬇ messages.parquet", "⬇ README.md"]);
+    expect(screen.queryByTestId("snapshot-files-role")).toBeNull();
+  });
+
+  it("keeps long paths and card code inside the artifact cards", () => {
+    // jsdom has no layout: the rules that keep a grid item from growing to its widest line are checked
+    const runCss = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "run.css"), "utf8");
+    const rule = (sel: string) =>
+      runCss
+        .replace(/\/\*[\s\S]*?\*\//g, "")
+        .split("}")
+        .filter((r) => r.split("{")[0].split(",").map((x) => x.trim()).includes(sel))
+        .join(" ");
+    expect(rule(".artifacts")).toMatch(/grid-template-columns:\s*minmax\(0,\s*1fr\)/);
+    expect(rule(".artifact")).toMatch(/min-width:\s*0/);
+    expect(rule(".artifact")).toMatch(/overflow-wrap:\s*anywhere/);
+    expect(rule(".card-markdown pre")).toMatch(/overflow-x:\s*auto/);
+    expect(rule(".snapshot-card")).toMatch(/overflow:\s*auto/);
   });
 
   it("polls while the run is live and stops once it has finished", async () => {
@@ -293,11 +360,37 @@ describe("snapshot downloads", () => {
   });
 });
 
+describe("profile", () => {
+  it("says the profile counts the split the rollout covers", async () => {
+    const lengths = { min: 1, max: 9, mean: 4, percentiles: { p50: 4 } };
+    const profile = { prompt_count: 1200, split: "train", chars: lengths, words: lengths };
+    mockApi(routes("viewer", () => detail("succeeded", [stage(9, 0, "profile", "succeeded")], { profile })));
+    renderWithRouter(<RunPage projectId={3} runId={5} />);
+    expect(await screen.findByTestId("profile-prompt-count")).toHaveTextContent("1,200");
+    expect(screen.getByTestId("profile-split")).toHaveTextContent("in the train split (what the rollout covers)");
+  });
+
+  it("says a profile without a rollout counted the whole set", async () => {
+    const lengths = { min: 1, max: 9, mean: 4, percentiles: {} };
+    const profile = { prompt_count: 1500, split: "all", chars: lengths, words: lengths };
+    mockApi(routes("viewer", () => detail("succeeded", [stage(9, 0, "profile", "succeeded")], { profile })));
+    renderWithRouter(<RunPage projectId={3} runId={5} />);
+    expect(await screen.findByTestId("profile-split")).toHaveTextContent("in the whole set");
+  });
+});
+
 describe("cost", () => {
-  it("adds the judge's cost to the rollout's and divides by the accepted attempts", () => {
-    const s = full().summary;
-    expect(costSoFar(s)).toBe(2);
-    expect(costPerAccepted(s)).toBe(0.02);
-    expect(costPerAccepted({ rollout: s.rollout } as typeof s)).toBeNull();
+  it("shows the API's cost per accepted trace (rollout and judge: the card's figure), not one of its own", async () => {
+    // the filter's own figure (0.015, the rollout's alone) is not the one shown
+    mockApi(routes("viewer", () => ({ ...full(), cost_usd: 2, cost_per_accepted_usd: 0.02 })));
+    renderWithRouter(<RunPage projectId={3} runId={5} />);
+    expect(await screen.findByTestId("kpi-cost")).toHaveTextContent("$2");
+    expect(screen.getByTestId("kpi-cost-per-accepted")).toHaveTextContent("$0.02");
+  });
+
+  it("shows no figure before anything was accepted", async () => {
+    mockApi(routes("viewer", () => ({ ...full(), cost_usd: 2, cost_per_accepted_usd: null })));
+    renderWithRouter(<RunPage projectId={3} runId={5} />);
+    expect(await screen.findByTestId("kpi-cost-per-accepted")).toHaveTextContent("—");
   });
 });

@@ -163,7 +163,7 @@ export function RunPage({ projectId, runId }: { projectId: number; runId: number
       />
       {edited && <StageResume key={edited.id} projectId={projectId} run={r} stage={edited} onDone={onDone} onClose={() => setEditing(null)} />}
 
-      <RunMetrics summary={s} />
+      <RunMetrics run={r} />
 
       {s.profile && <ProfileTable profile={s.profile} />}
 

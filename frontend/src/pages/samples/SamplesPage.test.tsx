@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import type { SamplesSearch } from "../../routes";
 import { jsonResponse, mockApi, renderWithRouter, requestsTo } from "../../test/helpers";
-import { apiQuery, SamplesPage, splitVerifier } from "./SamplesPage";
+import { apiQuery, SamplesPage } from "./SamplesPage";
 
 const LIST = "/api/projects/3/runs/5/generations";
 
@@ -34,19 +34,17 @@ function setup(search: SamplesSearch, page: unknown = { items: [row(1), row(2, {
 
 describe("sample browser search params", () => {
   it("map onto the API's filters", () => {
-    expect(splitVerifier("math:fail")).toEqual({ name: "math", result: "fail" });
-    expect(splitVerifier("math:bogus")).toEqual({ name: "math", result: undefined });
-    expect(apiQuery({ verdict: "rejected", verifier: "math:fail", scoreMin: 2, scoreMax: 8, q: "integral", finishReason: "length", cursor: "abc" })).toEqual({
-      limit: 50, reasoning: false, verdict: "rejected", verifier: "math", verifier_result: "fail", score_min: 2, score_max: 8,
-      q: "integral", finish_reason: "length", cursor: "abc",
-    });
+    const search = { verdict: "rejected", verifier: "math", verifier_result: "fail", score_min: 2, score_max: 8, q: "integral", finish_reason: "length" };
+    // the URL's names are the API's: the query is the search params as they are (cursor aside)
+    expect(apiQuery({ ...search, cursor: "abc" })).toEqual({ limit: 50, reasoning: false, ...search, cursor: "abc" });
+    expect(apiQuery({ verifier: "math", verifier_result: "bogus" })).toEqual({ limit: 50, reasoning: false, verifier: "math" });
     expect(apiQuery({ verdict: "nonsense", cursor: "last" })).toEqual({ limit: 50, reasoning: false, last: true });
   });
 });
 
 describe("SamplesPage", () => {
   it("asks the API with the URL's filters and shows the page's rows", async () => {
-    const { fetchMock } = setup({ verdict: "accepted", verifier: "math:pass", q: "integral" });
+    const { fetchMock } = setup({ verdict: "accepted", verifier: "math", verifier_result: "pass", q: "integral" });
     const rows = await screen.findAllByTestId("sample-row");
     expect(rows.map((r) => r.getAttribute("data-generation-id"))).toEqual(["1", "2"]);
     expect(rows[0]).toHaveTextContent("prompt 1");
@@ -72,7 +70,7 @@ describe("SamplesPage", () => {
     await userEvent.selectOptions(screen.getByTestId("filter-verifier"), "math");
     expect(onSearch).toHaveBeenLastCalledWith({ verifier: "math", cursor: undefined });
     await userEvent.selectOptions(screen.getByTestId("filter-finish"), "length");
-    expect(onSearch).toHaveBeenLastCalledWith({ finishReason: "length", cursor: undefined });
+    expect(onSearch).toHaveBeenLastCalledWith({ finish_reason: "length", cursor: undefined });
   });
 
   it("applies prompt text and score range together, refusing bad ones with a message", async () => {
@@ -90,7 +88,7 @@ describe("SamplesPage", () => {
     expect(onSearch).not.toHaveBeenCalled();
     await userEvent.clear(screen.getByTestId("filter-score-max"));
     await userEvent.type(screen.getByTestId("filter-score-max"), "9.5{Enter}");
-    expect(onSearch).toHaveBeenLastCalledWith({ q: "abc", scoreMin: 8, scoreMax: 9.5, cursor: undefined });
+    expect(onSearch).toHaveBeenLastCalledWith({ q: "abc", score_min: 8, score_max: 9.5, cursor: undefined });
     expect(screen.queryByTestId("filter-problem")).toBeNull();
   });
 
@@ -154,7 +152,7 @@ describe("SamplesPage", () => {
       "GET /api/projects/3/runs/5": () => jsonResponse(runDetail),
       [`GET ${LIST}`]: () => jsonResponse({ error: { code: "validation_error", message: "score_min is above score_max" } }, 422),
     });
-    renderWithRouter(<SamplesPage projectId={3} runId={5} search={{ scoreMin: 9, scoreMax: 1 }} onSearch={vi.fn()} />);
+    renderWithRouter(<SamplesPage projectId={3} runId={5} search={{ score_min: 9, score_max: 1 }} onSearch={vi.fn()} />);
     expect(await screen.findByTestId("samples-error")).toHaveTextContent("score_min is above score_max");
   });
 });

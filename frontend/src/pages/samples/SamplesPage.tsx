@@ -18,27 +18,20 @@ const FINISH_REASONS = ["stop", "length", "content_filter", "tool_calls"];
 type Verdict = (typeof VERDICTS)[number];
 type Result = (typeof RESULTS)[number];
 
-/** The URL's `verifier` is "name" or "name:result" (pass | fail | undecided). */
-export function splitVerifier(v: string | undefined): { name?: string; result?: Result } {
-  if (!v) return {};
-  const [name, result] = v.split(":", 2);
-  return { name: name || undefined, result: (RESULTS as readonly string[]).includes(result) ? (result as Result) : undefined };
-}
-
-/** The API's query for these search params (cursor "last" asks for the last page). */
+/** The API's query for these search params (the same names; cursor "last" asks for the last page). */
 export function apiQuery(search: SamplesSearch) {
-  const { name, result } = splitVerifier(search.verifier);
   const verdict = (VERDICTS as readonly string[]).includes(search.verdict ?? "") ? (search.verdict as Verdict) : undefined;
+  const result = (RESULTS as readonly string[]).includes(search.verifier_result ?? "") ? (search.verifier_result as Result) : undefined;
   return {
     limit: PAGE_SIZE,
     reasoning: false,
     ...(verdict && { verdict }),
-    ...(name && { verifier: name }),
-    ...(name && result && { verifier_result: result }),
-    ...(search.scoreMin !== undefined && { score_min: search.scoreMin }),
-    ...(search.scoreMax !== undefined && { score_max: search.scoreMax }),
+    ...(search.verifier && { verifier: search.verifier }),
+    ...(search.verifier && result && { verifier_result: result }),
+    ...(search.score_min !== undefined && { score_min: search.score_min }),
+    ...(search.score_max !== undefined && { score_max: search.score_max }),
     ...(search.q && { q: search.q }),
-    ...(search.finishReason && { finish_reason: search.finishReason }),
+    ...(search.finish_reason && { finish_reason: search.finish_reason }),
     ...(search.cursor === "last" ? { last: true } : search.cursor ? { cursor: search.cursor } : {}),
   };
 }
@@ -74,7 +67,8 @@ export function SamplesPage({
   });
   const summary = run.data?.summary;
   const verifiers = [...Object.keys(summary?.filter?.by_verifier ?? {}), ...(summary?.judge ? ["judge"] : [])];
-  const { name: verifierName, result: verifierResult } = splitVerifier(search.verifier);
+  const verifierName = search.verifier;
+  const verifierResult = search.verifier_result;
   const set = (patch: Partial<SamplesSearch>) => onSearch({ ...patch, cursor: undefined });
 
   return (
@@ -99,7 +93,7 @@ export function SamplesPage({
           verifier
           <select
             value={verifierName ?? ""}
-            onChange={(e) => set({ verifier: e.target.value ? (verifierResult ? `${e.target.value}:${verifierResult}` : e.target.value) : undefined })}
+            onChange={(e) => set({ verifier: e.target.value || undefined, ...(e.target.value ? {} : { verifier_result: undefined }) })}
             data-testid="filter-verifier"
           >
             <option value="">any</option>
@@ -115,7 +109,7 @@ export function SamplesPage({
           <select
             value={verifierResult ?? ""}
             disabled={!verifierName}
-            onChange={(e) => set({ verifier: e.target.value ? `${verifierName}:${e.target.value}` : verifierName })}
+            onChange={(e) => set({ verifier_result: e.target.value || undefined })}
             data-testid="filter-verifier-result"
           >
             <option value="">any</option>
@@ -128,9 +122,9 @@ export function SamplesPage({
         </label>
         <label>
           finish reason
-          <select value={search.finishReason ?? ""} onChange={(e) => set({ finishReason: e.target.value || undefined })} data-testid="filter-finish">
+          <select value={search.finish_reason ?? ""} onChange={(e) => set({ finish_reason: e.target.value || undefined })} data-testid="filter-finish">
             <option value="">any</option>
-            {[...new Set([...FINISH_REASONS, ...(search.finishReason ? [search.finishReason] : [])])].map((f) => (
+            {[...new Set([...FINISH_REASONS, ...(search.finish_reason ? [search.finish_reason] : [])])].map((f) => (
               <option key={f} value={f}>
                 {f}
               </option>
@@ -142,7 +136,7 @@ export function SamplesPage({
           <button
             type="button"
             className="secondary"
-            onClick={() => onSearch({ verdict: undefined, verifier: undefined, scoreMin: undefined, scoreMax: undefined, q: undefined, finishReason: undefined, cursor: undefined })}
+            onClick={() => onSearch({ verdict: undefined, verifier: undefined, verifier_result: undefined, score_min: undefined, score_max: undefined, q: undefined, finish_reason: undefined, cursor: undefined })}
             data-testid="filter-clear"
           >
             Clear filters
@@ -264,14 +258,14 @@ export function SamplesPage({
 /** Prompt text and judge score range: typed, then applied together (Enter or the button). */
 function TextFilters({ search, onApply }: { search: SamplesSearch; onApply: (patch: Partial<SamplesSearch>) => void }) {
   const [q, setQ] = useState(search.q ?? "");
-  const [lo, setLo] = useState(search.scoreMin?.toString() ?? "");
-  const [hi, setHi] = useState(search.scoreMax?.toString() ?? "");
+  const [lo, setLo] = useState(search.score_min?.toString() ?? "");
+  const [hi, setHi] = useState(search.score_max?.toString() ?? "");
   const [problem, setProblem] = useState<string | null>(null);
   useEffect(() => {
     setQ(search.q ?? "");
-    setLo(search.scoreMin?.toString() ?? "");
-    setHi(search.scoreMax?.toString() ?? "");
-  }, [search.q, search.scoreMin, search.scoreMax]);
+    setLo(search.score_min?.toString() ?? "");
+    setHi(search.score_max?.toString() ?? "");
+  }, [search.q, search.score_min, search.score_max]);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -283,7 +277,7 @@ function TextFilters({ search, onApply }: { search: SamplesSearch; onApply: (pat
       return setProblem("Judge score: a number.");
     if (min !== undefined && max !== undefined && min > max) return setProblem("Judge score: the minimum is above the maximum.");
     setProblem(null);
-    onApply({ q: text || undefined, scoreMin: min, scoreMax: max });
+    onApply({ q: text || undefined, score_min: min, score_max: max });
   };
   return (
     <form className="samples-filters" onSubmit={submit} data-testid="filter-text-form" style={{ margin: 0 }}>

@@ -139,7 +139,7 @@ describe("launch wizard", () => {
     const expected = buildRecipe(demoState(defaultState(STAGE_KINDS), 7, 9), defaultState(STAGE_KINDS));
     expect(yaml.load(screen.getByTestId("wizard-yaml").textContent ?? "")).toEqual(expected);
     expect(screen.getByTestId("wizard-download")).toHaveAttribute("download", "demo-verified.yaml");
-    expect(await requestsTo(fetchMock, "/api/projects/3/runs/estimate")[0].clone().json()).toEqual(expected);
+    expect(await requestsTo(fetchMock, "/api/projects/3/runs/estimate")[0].clone().json()).toEqual({ recipe: expected });
 
     await u.click(screen.getByTestId("wizard-launch"));
     await waitFor(() => expect(window.location.pathname).toBe("/projects/3/runs/51"));
