@@ -110,7 +110,7 @@ describe("launch wizard", () => {
     expect(screen.queryByTestId("estimate-review-judge_rejected")).toBeNull();
     expect(screen.getByTestId("estimate-review-off")).toHaveTextContent("Not routed: judge rejected.");
     const calls = requestsTo(fetchMock, "/api/projects/3/runs/estimate");
-    const sent = await calls[calls.length - 1].clone().json();
+    const sent = (await calls[calls.length - 1].clone().json()).recipe; // the body is {recipe}, as a run's
     expect(sent.stages).toContain("review");
     expect(sent.review).toEqual({ disagreement: { route: true, max_items: 25 }, judge_unparseable: { route: false }, audit: { share: 0.1, uncalibrated_share: 0.2 } });
   });
