@@ -156,7 +156,8 @@ def _judged_run(client, h, pid, pset, endpoints, secret) -> int:
 
 
 def test_every_page_in_chromium(server, client, accounts, celery_worker, fake_endpoints, tmp_path):
-    """The whole dashboard (e2e/whole.mjs): log in, upload a prompt set with a bad row, launch the demo
+    """The whole dashboard (e2e/whole.mjs): log in, see the demo run's training curve drawn while its
+    train stage runs, upload a prompt set with a bad row, launch the demo
     recipe from the wizard and watch a run finish live, a trace with LaTeX, a judge-rejected attempt
     reviewed with the keyboard only, the evaluation table, the judge, teachers and members pages; a
     screenshot of every page, light and dark, under tests/e2e/artifacts/; no console error anywhere."""
@@ -228,6 +229,8 @@ def test_every_page_in_chromium(server, client, accounts, celery_worker, fake_en
     assert not failed, json.dumps(failed, indent=1)[:6000] + "\n" + out[-3000:]  # a skipped step fails too
     assert proc.returncode == 0, out[-3000:]
 
+    live = results["see a training curve before the train stage ends"]["out"]
+    assert live["points"] > 0 and live["seen"][-1].startswith("train:running"), live
     done = results["review a judge-rejected attempt with the keyboard only"]["out"]
     assert done["reason"] == "judge_rejected" and done["decided"] == "reject" and done["rationale"]
     log = client.get(f"/api/projects/{pid}/runs/{judged}/review/log", headers=h).json()
