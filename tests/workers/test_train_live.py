@@ -40,28 +40,27 @@ def test_a_running_sft_exposes_its_curve_and_preflight_report_before_it_ends(
         m = stage["metrics"] or {}
         return m if stage["status"] == "running" and len(m.get("series", [])) >= 3 else None
 
-    m = poll_until(
-        live_curve, "three logged steps while the train stage runs", timeout=240, seen=lambda: seen
-    )
-    assert (
-        "train" not in (seen["summary"] or {}) or seen["summary"]["train"] is None
-    )  # the run's is at the end
-    steps = [p["step"] for p in m["series"]]
-    assert steps == sorted(steps) and steps[0] == 1 and m["step"] >= steps[-1]
-    assert all(p["loss"] is not None and p["learning_rate"] is not None for p in m["series"])
-    assert all(p["grad_norm"] is not None for p in m["series"])
-    assert m["max_steps"] == 500 and m["warnings"] == []
-    # the pre-flight report was stored before the first step and stays while training runs: what was
-    # left out, how many and which
-    assert m["examples"] == 6 and m["excluded_too_long"] == 2 and m["max_length"] == 128
-    checks = {c["name"]: c for c in m["checks"]}
-    assert {"too_long", "eos_trained", "assistant_mask"} <= set(checks)
-    assert all(c["passed"] and c["total"] == 8 and c["help"] for c in checks.values())
-    too_long = checks["too_long"]
-    assert too_long["count"] == 2 and "excluded" in too_long["fix"]
-    assert [e.split(":")[0] for e in too_long["examples"]] == ["row 10006", "row 10007"]
-
-    assert client.post(f"{url}/cancel", headers=h).status_code == 202
+    try:
+        m = poll_until(
+            live_curve, "three logged steps while the train stage runs", timeout=240, seen=lambda: seen
+        )
+        assert seen["summary"]["train"] is None  # the run's summary has a stage once it ends
+        steps = [p["step"] for p in m["series"]]
+        assert steps == sorted(steps) and steps[0] == 1 and m["step"] >= steps[-1]
+        assert all(p["loss"] is not None and p["learning_rate"] is not None for p in m["series"])
+        assert all(p["grad_norm"] is not None for p in m["series"])
+        assert m["max_steps"] == 500 and m["warnings"] == []
+        # the pre-flight report was stored before the first step and stays while training runs: what was
+        # left out, how many and which
+        assert m["examples"] == 6 and m["excluded_too_long"] == 2 and m["max_length"] == 128
+        checks = {c["name"]: c for c in m["checks"]}
+        assert {"too_long", "eos_trained", "assistant_mask"} <= set(checks)
+        assert all(c["passed"] and c["help"] for c in checks.values())
+        too_long = checks["too_long"]
+        assert too_long["count"] == 2 and too_long["total"] == 8 and "excluded" in too_long["fix"]
+        assert [e.split(":")[0] for e in too_long["examples"]] == ["row 10006", "row 10007"]
+    finally:  # cancelled even when an assertion failed: 500 steps would hold the worker from the next test
+        client.post(f"{url}/cancel", headers=h)
     done = wait_run(client, h, pid, run["id"], timeout=120)
     assert done["status"] == "cancelled"
 
