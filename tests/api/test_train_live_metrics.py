@@ -9,7 +9,7 @@ from sqlalchemy import select
 from backend.training.schemas import TrainSummary
 from tests.support.factories import make_run
 
-NO_REWARD = "every reward so far is 0: no sampled completion passed the verifiers"
+NO_REWARD = "every reward so far is 0: the verifiers passed no sampled completion"
 
 
 def _running_grpo(pid: int) -> tuple[int, int]:

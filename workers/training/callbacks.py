@@ -30,8 +30,9 @@ LOGGED = {
     "rewards/accuracies": "reward_accuracy",
 }
 NO_REWARD = (
-    "every reward so far is 0: no sampled completion passed the verifiers, so GRPO has nothing to learn "
-    "from (check the filter's verifiers and the references, or raise max_completion_length)"
+    "every reward so far is 0: the verifiers passed no sampled completion (one they could not decide, a "
+    "timeout or an error, scores 0 too), so GRPO has nothing to learn from; check the filter's verifiers "
+    "and the references, or raise max_completion_length"
 )
 
 

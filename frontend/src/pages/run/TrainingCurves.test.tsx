@@ -90,7 +90,7 @@ describe("training on the run page", () => {
   });
 
   it("warns that GRPO learns nothing when every reward is 0, beside its reward curves", async () => {
-    const warning = "every reward so far is 0: no sampled completion passed the verifiers, so GRPO has nothing to learn from";
+    const warning = "every reward so far is 0: the verifiers passed no sampled completion, so GRPO has nothing to learn from";
     const series = [1, 2, 3].map((s) => point(s, { reward: 0, reward_std: 0, zero_reward_groups: 1 }));
     mockApi(routes(() => detail("running", [trainStage("running", metrics("grpo", series, { warnings: [warning] }))])));
     renderWithRouter(<RunPage projectId={3} runId={5} />);
