@@ -179,7 +179,8 @@ def test_every_page_in_chromium(server, client, accounts, celery_worker, fake_en
 
     # The demo recipe, small: multiplication prompts, the shipped tiny teacher, SFT of a 10x smaller
     # student and the evaluation against base and teacher. Queued now, watched live by the browser.
-    size = demo_flow.Size(prompts=48, eval_ratio=0.25, attempts=2, keep=1, plain=2, steps=20, eval_prompts=8)
+    # 60 steps: training lasts several of the page's 2 s polls, so the browser sees the curve grow live
+    size = demo_flow.Size(prompts=48, eval_ratio=0.25, attempts=2, keep=1, plain=2, steps=60, eval_prompts=8)
     _, student = demo_flow._task()
     base = student.build(DATA_DIR / "demo" / "student-base")
     with httpx.Client(base_url=server, headers=h, timeout=30) as http:
