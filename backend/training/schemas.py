@@ -283,6 +283,17 @@ class TrainPoint(BaseModel):
     learning_rate: float | None = None
     grad_norm: float | None = None
     reward: float | None = Field(None, description="grpo: the mean reward of the step's completions.")
+    reward_std: float | None = Field(None, description="grpo: the spread of the step's rewards.")
+    zero_reward_groups: float | None = Field(
+        None,
+        description="grpo: the share of the step's prompts whose every completion scored 0 (no signal).",
+    )
+    reward_margin: float | None = Field(
+        None, description="dpo: the mean margin of the chosen over the rejected implicit reward."
+    )
+    reward_accuracy: float | None = Field(
+        None, description="dpo: the share of pairs whose chosen answer out-scores the rejected one."
+    )
 
 
 class TemplateInfo(BaseModel):
@@ -319,8 +330,15 @@ class TrainSummary(BaseModel):
     learning_rate: float | None = None
     grad_norm: float | None = None
     tokens_per_s: float | None = Field(None, description="Trained tokens per second (this process).")
-    series: list[TrainPoint] = Field([], description=f"The loss curve, at most {SERIES_MAX} points.")
-    checks: list[CheckResult] = Field([], description="The pre-flight checks.")
+    series: list[TrainPoint] = Field(
+        [], description=f"The logged steps (loss and the method's signals), at most {SERIES_MAX} points."
+    )
+    warnings: list[str] = Field(
+        [], description="Signs the training learns nothing, live (grpo: every reward so far is 0)."
+    )
+    checks: list[CheckResult] = Field(
+        [], description="The pre-flight checks, stored before the first step (what was left out and why)."
+    )
     overrides: list[str] = Field([], description="Checks failed but waived by the recipe.")
     examples: int | None = Field(None, description="Training examples after exclusions.")
     excluded_too_long: int = 0

@@ -4,6 +4,7 @@
  *   import { openRun, watchRunLive, openSamples, openTraceWithLatex } from "./run.mjs";
  *   await openRun(page, { baseUrl, projectId, runId });
  *   const status = await watchRunLive(page, { timeoutMs: 120_000 });   // never reloads the page
+ *   await watchTrainingLive(page, { timeoutMs: 240_000 });   // a loss curve drawn while train still runs
  *   await openSamples(page, { baseUrl, projectId, runId, filters: { verdict: "accepted" } });
  *   await openTraceWithLatex(page, { baseUrl, projectId, runId, generationId });
  *
@@ -52,6 +53,35 @@ export async function watchRunLive(page, { timeoutMs = 120_000, expect = "succee
   }
   if (navigations.length > 0) throw new Error(`the page navigated while watching: ${navigations.join(", ")}`);
   return seen;
+}
+
+/**
+ * Watch the open run page until its train stage draws a loss curve while it still runs, without
+ * reloading: the chart (data-testid loss-chart) has points and data-live="true" while the timeline says
+ * train is running. Fails when the train stage ends first (the curve appeared only afterwards) or the
+ * deadline passes. Returns the points seen and what the page showed on the way.
+ */
+export async function watchTrainingLive(page, { timeoutMs = 240_000 } = {}) {
+  const train = page.locator('[data-testid="stage"][data-stage-kind="train"]');
+  const chart = page.getByTestId("loss-chart");
+  const seen = [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = (await train.count()) ? await train.getAttribute("data-stage-status") : "absent";
+    const points = (await chart.count()) ? Number(await chart.getAttribute("data-points")) : 0;
+    const live = (await chart.count()) ? await chart.getAttribute("data-live") : null;
+    const snapshot = `train:${status} points:${points} live:${live}`;
+    if (seen[seen.length - 1] !== snapshot) seen.push(snapshot);
+    if (status === "running" && live === "true" && points > 0) {
+      // read again: the stage must still run once the points are drawn
+      if ((await train.getAttribute("data-stage-status")) === "running") return { points, seen };
+    }
+    if (["succeeded", "failed", "cancelled"].includes(status)) {
+      throw new Error(`the train stage ended ${status} before a live curve was drawn; seen: ${seen.join(" → ")}`);
+    }
+    if (Date.now() > deadline) throw new Error(`no live training curve after ${timeoutMs} ms; seen: ${seen.join(" → ")}`);
+    await page.waitForTimeout(200);
+  }
 }
 
 /** Open the sample browser with filters (the URL's search params) and return the rows' generation ids. */

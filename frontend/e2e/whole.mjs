@@ -9,7 +9,8 @@
  * of that run whose prompt has LaTeX), evalRunId (a run that trains and evaluates; watched live),
  * badPromptFile (a prompt file with one bad row), demo (what the wizard's demo preset needs), teacherSecret.
  *
- * Steps: log in; upload a prompt set and see its bad row (shell.mjs uploadPromptSet); launch the demo
+ * Steps: log in; see the evaluated run's training curve drawn while its train stage runs (run.mjs
+ * watchTrainingLive); upload a prompt set and see its bad row (shell.mjs uploadPromptSet); launch the demo
  * recipe from the wizard (shell.mjs launchFromWizard, without its long training) and watch that run
  * finish without reloading (run.mjs watchRunLive; the evaluated run when the wizard step is missing);
  * open a trace with LaTeX
@@ -161,6 +162,15 @@ async function main() {
     const ctx = { baseUrl: BASE, projectId: cfg.projectId, ...cfg };
 
     await step("login", () => login(page));
+    await step(
+      "see a training curve before the train stage ends",
+      run?.watchTrainingLive &&
+        (async () => {
+          // first, so the evaluated run (queued before the browser started) is watched before it trains
+          await run.openRun(page, { ...ctx, runId: cfg.evalRunId });
+          return run.watchTrainingLive(page, { timeoutMs: cfg.runTimeoutMs ?? 240_000 });
+        }),
+    );
     await step(
       "upload a prompt set and see its bad row",
       shell?.uploadPromptSet &&

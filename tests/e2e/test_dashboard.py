@@ -161,9 +161,10 @@ def _judged_run(client, h, pid, pset, endpoints, secret) -> int:
 
 
 def test_every_page_in_chromium(server, client, accounts, celery_worker, fake_endpoints, tmp_path):
-    """The whole dashboard (e2e/whole.mjs): log in, upload a prompt set with a bad row, launch the demo
-    recipe from the wizard and watch a run finish live, a train-only and an evaluate-only run launched
-    from the wizard (the demo run's snapshot and model) succeed, a trace with LaTeX, a judge-rejected attempt
+    """The whole dashboard (e2e/whole.mjs): log in, see the demo run's training curve drawn while its
+    train stage runs, upload a prompt set with a bad row, launch the demo recipe from the wizard and watch
+    a run finish live, a train-only and an evaluate-only run launched from the wizard (the demo run's
+    snapshot and model) succeed, a trace with LaTeX, a judge-rejected attempt
     reviewed with the keyboard only, the evaluation table, the judge, teachers and members pages; a
     screenshot of every page, light and dark, under tests/e2e/artifacts/; no console error anywhere."""
     import json
@@ -184,7 +185,8 @@ def test_every_page_in_chromium(server, client, accounts, celery_worker, fake_en
 
     # The demo recipe, small: multiplication prompts, the shipped tiny teacher, SFT of a 10x smaller
     # student and the evaluation against base and teacher. Queued now, watched live by the browser.
-    size = demo_flow.Size(prompts=48, eval_ratio=0.25, attempts=2, keep=1, plain=2, steps=20, eval_prompts=8)
+    # 60 steps: training lasts several of the page's 2 s polls, so the browser sees the curve grow live
+    size = demo_flow.Size(prompts=48, eval_ratio=0.25, attempts=2, keep=1, plain=2, steps=60, eval_prompts=8)
     _, student = demo_flow._task()
     base = student.build(DATA_DIR / "demo" / "student-base")
     with httpx.Client(base_url=server, headers=h, timeout=30) as http:
@@ -239,6 +241,8 @@ def test_every_page_in_chromium(server, client, accounts, celery_worker, fake_en
     assert not failed, json.dumps(failed, indent=1)[:6000] + "\n" + out[-3000:]  # a skipped step fails too
     assert proc.returncode == 0, out[-3000:]
 
+    live = results["see a training curve before the train stage ends"]["out"]
+    assert live["points"] > 0 and live["seen"][-1].startswith("train:running"), live
     done = results["review a judge-rejected attempt with the keyboard only"]["out"]
     assert done["reason"] == "judge_rejected" and done["decided"] == "reject" and done["rationale"]
     log = client.get(f"/api/projects/{pid}/runs/{judged}/review/log", headers=h).json()

@@ -27,7 +27,7 @@ from workers.celery_app import celery_app
 from workers.progress import Cancelled
 from workers.runner import StageContext, run_stage
 from workers.training import artifacts, checks, launch
-from workers.training.callbacks import make_callback, thin, write_metrics
+from workers.training.callbacks import is_step_log, make_callback, point_of, thin, write_metrics
 from workers.training.checkpoints import last_checkpoint, stage_dir
 from workers.training.data import resolve_snapshot
 from workers.training.student import load_model, load_tokenizer, lora_config
@@ -45,10 +45,7 @@ def _model_max(name: str) -> int | None:
 def _checkpoint_series(checkpoint: str) -> list[dict]:
     """The loss curve up to a checkpoint, from the log history the Trainer saved with it."""
     state = json.loads((Path(checkpoint) / "trainer_state.json").read_text())
-    keys = ("loss", "learning_rate", "grad_norm")
-    return thin(
-        [{"step": e["step"], **{k: e.get(k) for k in keys}} for e in state["log_history"] if "loss" in e]
-    )
+    return thin([point_of(e["step"], e) for e in state["log_history"] if is_step_log(e)])
 
 
 def _optimizer_steps(trainer) -> int | None:

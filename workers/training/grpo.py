@@ -32,16 +32,30 @@ def verifiers_for(run_id: int, snap: SnapshotRef) -> VerifierCombo:
     return settings_for("filter", recipe, FilterSettings).verifiers
 
 
-def reward_function(combo: VerifierCombo):
+def zero_reward_share(scores: list[float], group: int) -> float | None:
+    """The share of prompts whose every completion scored 0: GRPO learns nothing from such a group (its
+    advantages are all 0). A prompt's completions are consecutive (TRL's RepeatSampler); None where the
+    batch does not split into whole groups."""
+    if not scores or len(scores) % group:
+        return None
+    groups = [scores[i : i + group] for i in range(0, len(scores), group)]
+    return sum(all(x == 0 for x in g) for g in groups) / len(groups)
+
+
+def reward_function(combo: VerifierCombo, num_generations: int):
     from workers.verifiers.verify import verify_many
 
-    def verifier_reward(prompts, completions, reference=None, **kwargs) -> list[float]:
+    def verifier_reward(prompts, completions, reference=None, log_metric=None, **kwargs) -> list[float]:
         texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
         refs = reference or [None] * len(texts)
         verdicts = verify_many(
             combo, [{"completion": t, "reference": r} for t, r in zip(texts, refs, strict=True)]
         )
-        return [float(v.score) for v in verdicts]
+        scores = [float(v.score) for v in verdicts]
+        share = zero_reward_share(scores, num_generations)
+        if log_metric is not None and share is not None:  # TRL averages it into the step's logs
+            log_metric("zero_reward_groups", share)
+        return scores
 
     verifier_reward.__name__ = f"verifiers_{combo.mode}_" + "_".join(v.name for v in combo.verifiers)
     return verifier_reward
@@ -110,7 +124,7 @@ def build(settings: GRPOSettings, model, tokenizer, dataset, report, output_dir:
     )
     return GRPOTrainer(
         model=model,
-        reward_funcs=[reward_function(report.combo)],
+        reward_funcs=[reward_function(report.combo, settings.num_generations)],
         args=args,
         train_dataset=dataset,
         processing_class=tokenizer,

@@ -5518,6 +5518,26 @@ export interface components {
              * @description grpo: the mean reward of the step's completions.
              */
             reward?: number | null;
+            /**
+             * Reward Std
+             * @description grpo: the spread of the step's rewards.
+             */
+            reward_std?: number | null;
+            /**
+             * Zero Reward Groups
+             * @description grpo: the share of the step's prompts whose every completion scored 0 (no signal).
+             */
+            zero_reward_groups?: number | null;
+            /**
+             * Reward Margin
+             * @description dpo: the mean margin of the chosen over the rejected implicit reward.
+             */
+            reward_margin?: number | null;
+            /**
+             * Reward Accuracy
+             * @description dpo: the share of pairs whose chosen answer out-scores the rejected one.
+             */
+            reward_accuracy?: number | null;
         };
         /** TrainStage */
         TrainStage: {
@@ -5597,13 +5617,19 @@ export interface components {
             tokens_per_s: number | null;
             /**
              * Series
-             * @description The loss curve, at most 500 points.
+             * @description The logged steps (loss and the method's signals), at most 500 points.
              * @default []
              */
             series: components["schemas"]["TrainPoint"][];
             /**
+             * Warnings
+             * @description Signs the training learns nothing, live (grpo: every reward so far is 0).
+             * @default []
+             */
+            warnings: string[];
+            /**
              * Checks
-             * @description The pre-flight checks.
+             * @description The pre-flight checks, stored before the first step (what was left out and why).
              * @default []
              */
             checks: components["schemas"]["CheckResult"][];

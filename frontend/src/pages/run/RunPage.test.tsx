@@ -51,7 +51,7 @@ const train = {
     { step: 2, loss: 1.5, learning_rate: 2e-5 },
     { step: 3, loss: 1.1, learning_rate: 1.5e-5 },
   ],
-  checks: [], overrides: [], examples: 100, excluded_too_long: 0, max_length: 512, resumed_from_step: null,
+  checks: [], overrides: [], warnings: [], examples: 100, excluded_too_long: 0, max_length: 512, resumed_from_step: null,
   optimizer_steps: 10, snapshot_id: 8, artifact_id: 4, path: "/data/m", launch: null,
 };
 const evaluations = [

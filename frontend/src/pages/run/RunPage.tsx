@@ -30,9 +30,9 @@ function useNow(live: boolean): number {
 
 /**
  * The run page: the stages as a live timeline (polled every 2 s until the run finishes), the rollout's
- * throughput and cost, acceptance per verifier, the training curves, the evaluation's comparison of
- * base, student and teacher, and what the run made (snapshot, model). Maintainers cancel or re-queue, or
- * edit a failed stage's settings and resume from it.
+ * throughput and cost, acceptance per verifier, the training curves (live while it trains), the evaluation's
+ * comparison of base, student and teacher, and what the run made (snapshot, model). Maintainers cancel or
+ * re-queue, or edit a failed stage's settings and resume from it.
  */
 export function RunPage({ projectId, runId }: { projectId: number; runId: number }) {
   const queryClient = useQueryClient();
@@ -96,6 +96,11 @@ export function RunPage({ projectId, runId }: { projectId: number; runId: number
   const edited = r.stages.find((st) => st.id === editing && editable(st));
   const s = r.summary;
   const params = { projectId, runId };
+  // The run's summary has a stage's metrics once it ends; while it trains they are on the stage itself.
+  const trainStage = r.stages.find((st) => st.kind === "train");
+  const training = trainStage?.kind === "train" && !isFinished(trainStage.status);
+  const trainMetrics = trainStage?.kind === "train" ? trainStage.metrics : null;
+  const train = training ? (trainMetrics ?? s.train) : (s.train ?? trainMetrics);
 
   return (
     <section className="card run-page" data-testid="run-detail" data-run-id={r.id} data-run-status={r.status}>
@@ -167,10 +172,10 @@ export function RunPage({ projectId, runId }: { projectId: number; runId: number
 
       {s.profile && <ProfileTable profile={s.profile} />}
 
-      {s.train && (
+      {train && (
         <>
-          <h3>Training</h3>
-          <TrainingCurves train={s.train} />
+          <h3>Training {training && <span className="live-dot" title="updating live" data-testid="training-live" />}</h3>
+          <TrainingCurves train={train} live={training} />
         </>
       )}
 

@@ -1,17 +1,56 @@
 import type { Schemas } from "../../api/client";
-import { LineChart } from "../../components/charts/LineChart";
+import { LineChart, type Series } from "../../components/charts/LineChart";
 import { formatNumber } from "../../lib/format";
+import { PreflightReport } from "./Preflight";
 
 type Train = Schemas["TrainSummary"];
+type Point = Schemas["TrainPoint"];
+type Key = Exclude<keyof Point, "step">;
 
-/** The train stage's loss and learning-rate curves (its summary's series, live while it trains). */
-export function TrainingCurves({ train }: { train: Train }) {
+const curve = (pts: Point[], key: Key) => pts.filter((p) => p[key] != null).map((p) => ({ x: p.step, y: p[key] as number }));
+const exp = (y: number) => (y === 0 ? "0" : y.toExponential(1));
+const pct = (y: number) => `${formatNumber(y * 100)}%`;
+
+interface Chart {
+  testId: string;
+  title: string;
+  series: Series[];
+  formatY?: (y: number) => string;
+}
+
+/** The method's own signals beside the loss: DPO's reward margin and accuracy, GRPO's reward and the share
+ * of prompts none of whose completions scored (they teach nothing). SFT and distill have the loss alone. */
+function signals(pts: Point[]): Chart[] {
+  const charts: Chart[] = [];
+  const margin = curve(pts, "reward_margin");
+  const accuracy = curve(pts, "reward_accuracy");
+  if (margin.length) charts.push({ testId: "reward-margin-chart", title: "Reward margin (chosen − rejected)", series: [{ name: "margin", points: margin }] });
+  if (accuracy.length) charts.push({ testId: "reward-accuracy-chart", title: "Reward accuracy (chosen ranked first)", series: [{ name: "accuracy", points: accuracy }], formatY: pct });
+  const reward = curve(pts, "reward");
+  if (reward.length) {
+    const spread = curve(pts, "reward_std");
+    charts.push({ testId: "reward-chart", title: "Reward", series: [{ name: "mean reward", points: reward }, ...(spread.length ? [{ name: "std", points: spread, dashed: true }] : [])] });
+  }
+  const zero = curve(pts, "zero_reward_groups");
+  if (zero.length) charts.push({ testId: "zero-reward-chart", title: "Prompts with no reward", series: [{ name: "share of prompts", points: zero }], formatY: pct });
+  return charts;
+}
+
+/**
+ * The train stage's live view (its metrics while it runs, the run's summary after): the pre-flight report
+ * (stored before the first step), any warning that it learns nothing, and the loss, learning-rate and
+ * grad-norm curves with the method's own signals, which grow as the run page polls.
+ */
+export function TrainingCurves({ train, live = false }: { train: Train; live?: boolean }) {
   const pts = train.series;
-  const loss = pts.filter((p) => p.loss != null).map((p) => ({ x: p.step, y: p.loss as number }));
-  const lr = pts.filter((p) => p.learning_rate != null).map((p) => ({ x: p.step, y: p.learning_rate as number }));
-  const reward = pts.filter((p) => p.reward != null).map((p) => ({ x: p.step, y: p.reward as number }));
+  const charts: Chart[] = [
+    { testId: "loss-chart", title: train.method === "distill" ? "Distillation loss (KL to the teacher)" : "Training loss", series: [{ name: "loss", points: curve(pts, "loss") }] },
+    { testId: "lr-chart", title: "Learning rate", series: [{ name: "learning rate", points: curve(pts, "learning_rate") }], formatY: exp },
+    { testId: "grad-norm-chart", title: "Grad norm", series: [{ name: "grad norm", points: curve(pts, "grad_norm") }] },
+    ...signals(pts),
+  ];
   return (
-    <div className="training" data-testid="training">
+    <div className="training" data-testid="training" data-live={live} data-steps={pts.length}>
       <p className="small">
         {train.method || "train"} · step {formatNumber(train.step)}
         {train.max_steps ? ` / ${formatNumber(train.max_steps)}` : ""}
@@ -19,37 +58,34 @@ export function TrainingCurves({ train }: { train: Train }) {
         {train.loss != null && ` · loss ${formatNumber(train.loss)}`}
         {train.tokens_per_s != null && ` · ${formatNumber(train.tokens_per_s)} tokens/s`}
         {train.examples != null && ` · ${formatNumber(train.examples)} examples`}
-        {train.excluded_too_long > 0 && ` (${formatNumber(train.excluded_too_long)} too long, left out)`}
         {train.resumed_from_step != null && ` · resumed from step ${formatNumber(train.resumed_from_step)}`}
       </p>
-      <div className="charts-row">
-        <div data-testid="loss-chart" data-points={loss.length}>
-          <LineChart title="Training loss" xLabel="step" height={220} series={[{ name: "loss", points: loss }, ...(reward.length ? [{ name: "reward", points: reward, dashed: true }] : [])]} emptyText="No steps logged yet." />
-        </div>
-        <div data-testid="lr-chart" data-points={lr.length}>
-          <LineChart
-            title="Learning rate"
-            xLabel="step"
-            height={220}
-            series={[{ name: "learning rate", points: lr }]}
-            formatY={(y) => (y === 0 ? "0" : y.toExponential(1))}
-            emptyText="No steps logged yet."
-          />
-        </div>
-      </div>
-      {train.checks.some((c) => !c.passed) && (
-        <ul className="warnings" data-testid="train-checks">
-          {train.checks
-            .filter((c) => !c.passed)
-            .map((c) => (
-              <li key={c.name} title={c.help}>
-                {c.name}: {formatNumber(c.count)} of {formatNumber(c.total)}
-                {c.overridden ? " (waived)" : ""}
-                {c.fix ? ` — ${c.fix}` : ""}
-              </li>
-            ))}
+      {train.warnings.length > 0 && (
+        <ul className="train-warnings" role="alert" data-testid="train-warnings">
+          {train.warnings.map((w) => (
+            <li key={w}>{w}</li>
+          ))}
         </ul>
       )}
+      {train.excluded_too_long > 0 && (
+        <p className="warnings" data-testid="train-left-out">
+          <strong>
+            {formatNumber(train.excluded_too_long)} of {formatNumber((train.examples ?? 0) + train.excluded_too_long)} examples too long, left out
+          </strong>
+          {train.max_length != null && ` (over max_length ${formatNumber(train.max_length)} tokens)`}
+        </p>
+      )}
+      <PreflightReport checks={train.checks} maxLength={train.max_length} />
+      <div className="charts-row">
+        {charts.map((c) => {
+          const n = Math.max(0, ...c.series.map((s) => s.points.length));
+          return (
+            <div key={c.testId} data-testid={c.testId} data-points={n} data-live={live && n > 0}>
+              <LineChart title={c.title} xLabel="step" height={220} series={c.series} formatY={c.formatY} emptyText={live ? "Waiting for the first logged step…" : "No steps logged."} />
+            </div>
+          );
+        })}
+      </div>
     </div>
   );
 }
