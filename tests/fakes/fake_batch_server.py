@@ -19,17 +19,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-ROOT = Path(__file__).resolve().parents[2]
 ANSWER = "<think>6 times 7 is 42.</think> The answer is \\boxed{42}."
 
 
@@ -196,31 +192,9 @@ class FakeBatchServer:
 
 def start_batch_server(port: int, *args: str) -> subprocess.Popen:
     """Run it as a subprocess on 127.0.0.1:port and wait until /health answers."""
-    import httpx
+    from tests.fakes.fake_openai_server import start_fake_server
 
-    pythonpath = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.fake_batch_server", "--port", str(port), *args],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": pythonpath},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 30
-    with httpx.Client(trust_env=False, timeout=1) as http:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"fake batch server exited with {proc.returncode}")
-            try:
-                if http.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                    return proc
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("fake batch server did not start")
+    return start_fake_server(port, *args, module="tests.fakes.fake_batch_server")
 
 
 def main() -> None:

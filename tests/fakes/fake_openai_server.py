@@ -445,8 +445,11 @@ def main(argv: list[str] | None = None) -> None:
     serve(parse_args(argv))
 
 
-def start_fake_server(port: int, *args: str, log_path: Path | str | None = None) -> subprocess.Popen:
-    """Run the fake server as a subprocess on 127.0.0.1:port and wait until /health answers."""
+def start_fake_server(
+    port: int, *args: str, log_path: Path | str | None = None, module: str = "tests.fakes.fake_openai_server"
+) -> subprocess.Popen:
+    """Run a fake server (this one, or another fake `module` taking --port) as a subprocess on
+    127.0.0.1:port and wait until /health answers."""
     import httpx
 
     log_path = Path(log_path) if log_path else None
@@ -457,7 +460,7 @@ def start_fake_server(port: int, *args: str, log_path: Path | str | None = None)
     pythonpath = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
     with open(log_path, "ab") if log_path else open(os.devnull, "wb") as log:  # the child keeps its own
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.fakes.fake_openai_server", "--port", str(port), *args],
+            [sys.executable, "-m", module, "--port", str(port), *args],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": pythonpath},
             stdin=subprocess.DEVNULL,

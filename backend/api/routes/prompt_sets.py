@@ -110,13 +110,25 @@ def import_prompt_set(
     if opts.decontaminate_against is not None:
         service.get_prompt_set(session, project=access.project, prompt_set_id=opts.decontaminate_against)
     path = _save_upload(file, get_settings().uploads_dir)
+    return _submit_import(
+        session, access, path, filename=file.filename or "upload", name=name, mapping=cols,
+        skip_invalid=skip_invalid, options=opts,
+    )  # fmt: skip
+
+
+def _submit_import(
+    session, access, path: FsPath, *, filename: str, name: str, mapping: ColumnMapping | None,
+    skip_invalid: bool, options: CleaningOptions, hub: bool = False,
+) -> JobOut:  # fmt: skip
+    """The import job for a saved file (an upload, or a hub spec: `hub`); the file goes if no job does."""
     params = {
         "path": str(path.resolve()),
-        "filename": file.filename or "upload",
+        "filename": filename,
         "name": name,
-        "mapping": cols.model_dump() if cols else None,
+        "mapping": mapping.model_dump() if mapping else None,
         "skip_invalid": skip_invalid,
-        "options": opts.model_dump(),
+        "options": options.model_dump(),
+        **({"hub": True} if hub else {}),
     }
     try:
         job = submit_job(
@@ -149,23 +161,10 @@ def import_from_hub(session: SessionDep, access: Maintainer, body: HubImportIn) 
             session, project=access.project, prompt_set_id=body.options.decontaminate_against
         )
     path = write_spec(source, project_id=access.project.id, dest_dir=get_settings().uploads_dir)
-    params = {
-        "path": str(path.resolve()),
-        "filename": source.label(),
-        "hub": True,
-        "name": body.name,
-        "mapping": body.mapping.model_dump() if body.mapping else None,
-        "skip_invalid": body.skip_invalid,
-        "options": body.options.model_dump(),
-    }
-    try:
-        job = submit_job(
-            session, project=access.project, kind="prompt_import", params=params, user_id=access.user.id
-        )
-    except BaseException:
-        path.unlink(missing_ok=True)  # no job will ever read it
-        raise
-    return JobOut.model_validate(job)
+    return _submit_import(
+        session, access, path, filename=source.label(), name=body.name, mapping=body.mapping,
+        skip_invalid=body.skip_invalid, options=body.options, hub=True,
+    )  # fmt: skip
 
 
 @router.get("/{prompt_set_id}", operation_id="getPromptSet")
