@@ -126,3 +126,7 @@ def test_the_basis_in_words_counts_random_labels_and_names_the_picked_ones():
         "are not counted because they were picked"
     )
     assert basis_text({}) == "figures rest on 0 labels from a random audit sample"
+    assert basis_text({"judge_rejected": 1}) == (
+        "figures rest on 0 labels from a random audit sample; 1 label from judge rejects is not counted "
+        "because it was picked"
+    )

@@ -85,8 +85,8 @@ def basis_text(by_reason: dict[str, int]) -> str:
     if picked:
         parts = [_n(n, f"from {PICKED_TEXT.get(why, why)}") for n, why in sorted(picked, key=lambda p: p[1])]
         total = sum(n for n, _ in picked)
-        verb = "is" if total == 1 else "are"
-        text += f"; {', '.join(parts)} {verb} not counted because they were picked"
+        verb, pronoun = ("is", "it was") if total == 1 else ("are", "they were")
+        text += f"; {', '.join(parts)} {verb} not counted because {pronoun} picked"
     return text
 
 
