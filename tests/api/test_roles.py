@@ -45,6 +45,13 @@ ROUTES = [
     ("DELETE", "/api/projects/{p}/teachers/{teacher}", None, "maintainer", 204),
     ("GET", "/api/projects/{p}/prompt-sets", None, "viewer", 200),
     ("UPLOAD", "/api/projects/{p}/prompt-sets", None, "maintainer", 202),
+    (
+        "POST",
+        "/api/projects/{p}/prompt-sets/hub",
+        {"name": "h", "dataset": "openai/gsm8k"},
+        "maintainer",
+        202,
+    ),
     ("GET", "/api/projects/{p}/prompt-sets/{pset}", None, "viewer", 200),
     ("GET", "/api/projects/{p}/prompt-sets/{pset}/prompts", None, "viewer", 200),
     ("GET", "/api/projects/{p}/runs", None, "viewer", 200),
