@@ -40,6 +40,12 @@ export function toApiError(body: unknown, response: Response): ApiError {
   return new ApiError(response.status, "error", response.statusText || `HTTP ${response.status}`);
 }
 
+/** The message an API error gives for one field (`name`, `options.ngram`), its `body.` prefix dropped. */
+export function fieldMessage(err: unknown, path: string): string | undefined {
+  if (!(err instanceof ApiError)) return undefined;
+  return err.fields.find((f) => f.path.replace(/^body\./, "") === path)?.message;
+}
+
 /** A human-readable message for any error a query or mutation can throw. */
 export function errorMessage(err: unknown): string {
   if (err instanceof ApiError) {

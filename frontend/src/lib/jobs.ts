@@ -1,6 +1,7 @@
-import { useQuery } from "@tanstack/react-query";
+import { useEffect } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import type { Schemas } from "../api/client";
-import { jobQuery } from "../api/queries";
+import { jobQuery, keys } from "../api/queries";
 import { isFinished } from "./format";
 
 export type Job = Schemas["JobOut"];
@@ -17,6 +18,20 @@ export function useJob(projectId: number, jobId: number | null) {
       return job && isFinished(job.status) ? false : JOB_POLL_MS;
     },
   });
+}
+
+/**
+ * A prompt-set job (import, derive, hub import) polled until it ends; once it succeeded the project's
+ * prompt-set list is refreshed, so the new version shows there and in other pages' pickers.
+ */
+export function usePromptSetJob(projectId: number, jobId: number | null) {
+  const queryClient = useQueryClient();
+  const job = useJob(projectId, jobId);
+  const status = job.data?.status;
+  useEffect(() => {
+    if (status === "succeeded") void queryClient.invalidateQueries({ queryKey: keys.promptSets(projectId) });
+  }, [status, projectId, queryClient]);
+  return job;
 }
 
 /** The import report a job carries: in its result when it succeeded, in its error's details when rows were bad. */

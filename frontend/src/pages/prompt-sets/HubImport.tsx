@@ -1,20 +1,15 @@
-import { useEffect, useState, type FormEvent } from "react";
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { useMutation } from "@tanstack/react-query";
 import { api, unwrap } from "../../api/client";
-import { ApiError, errorMessage } from "../../api/errors";
-import { keys } from "../../api/queries";
+import { errorMessage, fieldMessage } from "../../api/errors";
 import type { Schemas } from "../../api/client";
 import { isFinished } from "../../lib/format";
-import { useJob } from "../../lib/jobs";
+import { usePromptSetJob } from "../../lib/jobs";
 import { CleaningFields, DEFAULT_CLEANING, type CleaningOptions, type PromptSet } from "./CleaningFields";
 import { ImportJobResult } from "./ImportJobResult";
 
 type HubImportIn = Schemas["HubImportIn"];
 
-function fieldMessage(err: unknown, path: string): string | undefined {
-  if (!(err instanceof ApiError)) return undefined;
-  return err.fields.find((f) => f.path.replace(/^body\./, "") === path)?.message;
-}
 
 /** The set's default name: the dataset's last path part (`openai/gsm8k` → `gsm8k`). */
 export function hubName(dataset: string): string {
@@ -35,7 +30,6 @@ export function hubBody(f: { dataset: string; config: string; split: string; rev
  * new version: the worker streams it through datasets.load_dataset and the same checks as an upload.
  */
 export function HubImport({ projectId, sets }: { projectId: number; sets: PromptSet[] }) {
-  const queryClient = useQueryClient();
   const [dataset, setDataset] = useState("");
   const [config, setConfig] = useState("");
   const [split, setSplit] = useState("train");
@@ -54,11 +48,7 @@ export function HubImport({ projectId, sets }: { projectId: number; sets: Prompt
       ),
     onSuccess: (job) => setJobId(job.id),
   });
-  const job = useJob(projectId, jobId);
-  const status = job.data?.status;
-  useEffect(() => {
-    if (status === "succeeded") void queryClient.invalidateQueries({ queryKey: keys.promptSets(projectId) });
-  }, [status, projectId, queryClient]);
+  const job = usePromptSetJob(projectId, jobId);
   const busy = start.isPending || (jobId !== null && !(job.data && isFinished(job.data.status)));
   const submit = (e: FormEvent) => {
     e.preventDefault();

@@ -1,11 +1,11 @@
-import { useEffect, useState, type FormEvent } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { api, unwrap } from "../../api/client";
-import { ApiError, errorMessage } from "../../api/errors";
+import { errorMessage, fieldMessage } from "../../api/errors";
 import { BarChart } from "../../components/charts/BarChart";
 import { formatNumber, formatTime } from "../../lib/format";
-import { useJob } from "../../lib/jobs";
+import { usePromptSetJob } from "../../lib/jobs";
 import { histogramBins, readStats, REMOVED_LABELS, type PromptSetStats } from "../../lib/promptStats";
 import { atLeast } from "../../lib/roles";
 import type { PromptSetSearch } from "../../routes";
@@ -16,7 +16,7 @@ import { RemovedExamples } from "./ImportReportView";
 import { JobProgress } from "./JobProgress";
 import { usePromptSets, useProject } from "./PromptSetsPage";
 import "./promptSets.css";
-import { keys, promptSetQuery, promptsPageQuery } from "../../api/queries";
+import { promptSetQuery, promptsPageQuery } from "../../api/queries";
 
 export const PREVIEW_PAGE = 20;
 const TABS = ["preview", "stats", "versions"] as const;
@@ -319,7 +319,6 @@ function Versions({ projectId, current, canDerive }: { projectId: number; curren
 }
 
 function DeriveVersion({ projectId, source, sets }: { projectId: number; source: PromptSet; sets: PromptSet[] }) {
-  const queryClient = useQueryClient();
   const [cleaning, setCleaning] = useState<CleaningOptions>({
     ...DEFAULT_CLEANING,
     ...((source.stats.cleaning as Partial<CleaningOptions> | undefined) ?? {}),
@@ -335,16 +334,9 @@ function DeriveVersion({ projectId, source, sets }: { projectId: number; source:
       ),
     onSuccess: (job) => setJobId(job.id),
   });
-  const job = useJob(projectId, jobId);
-  const status = job.data?.status;
-  useEffect(() => {
-    if (status === "succeeded") void queryClient.invalidateQueries({ queryKey: keys.promptSets(projectId) });
-  }, [status, projectId, queryClient]);
+  const job = usePromptSetJob(projectId, jobId);
   const created = (job.data?.result as { prompt_set?: PromptSet } | undefined)?.prompt_set;
-  const fieldError = (p: string) =>
-    derive.error instanceof ApiError
-      ? derive.error.fields.find((f) => f.path.replace(/^body\./, "") === p)?.message
-      : undefined;
+  const fieldError = (p: string) => fieldMessage(derive.error, p);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     setJobId(null);

@@ -1,11 +1,11 @@
 import { useEffect, useMemo, useState, type FormEvent } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
-import { ApiError, errorMessage } from "../../api/errors";
+import { errorMessage, fieldMessage } from "../../api/errors";
 import { uploadForm, type UploadProgress } from "../../api/upload";
 import { ProgressBar } from "../../components/ProgressBar";
 import { formatNumber, formatTime, isFinished } from "../../lib/format";
-import { useJob, type Job } from "../../lib/jobs";
+import { usePromptSetJob, type Job } from "../../lib/jobs";
 import { atLeast } from "../../lib/roles";
 import { CleaningFields, DEFAULT_CLEANING, type CleaningOptions, type PromptSet } from "./CleaningFields";
 import { ColumnMappingFields } from "./ColumnMappingFields";
@@ -13,7 +13,7 @@ import { baseName, mappingField, peekFile, suggestMapping, type Mapping, type Pe
 import { HubImport } from "./HubImport";
 import { ImportJobResult } from "./ImportJobResult";
 import "./promptSets.css";
-import { keys, projectQuery, promptSetsQuery } from "../../api/queries";
+import { projectQuery, promptSetsQuery } from "../../api/queries";
 
 export function usePromptSets(projectId: number) {
   return useQuery(promptSetsQuery(projectId));
@@ -103,17 +103,12 @@ export function PromptSetsPage({ projectId }: { projectId: number }) {
   );
 }
 
-function fieldMessage(err: unknown, path: string): string | undefined {
-  if (!(err instanceof ApiError)) return undefined;
-  return err.fields.find((f) => f.path.replace(/^body\./, "") === path)?.message;
-}
 
 /**
  * Upload a file as a new prompt-set version: the bytes' progress (XMLHttpRequest), then the import job's
  * progress until it ends, then its report (bad rows with their line and reason) and a link to the set.
  */
 export function UploadPromptSet({ projectId, sets }: { projectId: number; sets: PromptSet[] }) {
-  const queryClient = useQueryClient();
   const [file, setFile] = useState<File | null>(null);
   const [name, setName] = useState("");
   const [skipInvalid, setSkipInvalid] = useState(false);
@@ -156,13 +151,8 @@ export function UploadPromptSet({ projectId, sets }: { projectId: number; sets: 
     },
     onSuccess: (job) => setJobId(job.id),
   });
-  const job = useJob(projectId, jobId);
+  const job = usePromptSetJob(projectId, jobId);
   const finished = job.data ? isFinished(job.data.status) : false;
-  const status = job.data?.status;
-  useEffect(() => {
-    // The new version shows up in the list (and in other pages' pickers) once the job is done.
-    if (status === "succeeded") void queryClient.invalidateQueries({ queryKey: keys.promptSets(projectId) });
-  }, [status, projectId, queryClient]);
   const busy = upload.isPending || (jobId !== null && !finished);
 
   const submit = (e: FormEvent) => {
