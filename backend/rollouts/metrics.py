@@ -60,6 +60,7 @@ def aggregate(session: Session, *, stage: RunStage) -> dict[str, Any]:
         "chunks": statuses,
         "attempts_skipped": skipped,
         "cost_saved_usd": round(cost / generated * skipped, 6) if generated and skipped else 0.0,
+        "smoke": (stage.metrics or {}).get("smoke"),  # stored once by the sample's judge, kept through
     }
 
 

@@ -7,6 +7,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from backend.reviews.schemas import ReviewLoad
 
 
+class SmokeSettings(BaseModel):
+    """A smoke run before the fleet: the rollout asks for a seeded sample of prompts first and the filter's
+    verifiers judge it; at or above the floor the rest follows, below it the stage waits for a decision."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    prompts: int = Field(ge=1, le=10_000, description="Prompts in the sample (all n attempts of each).")
+    min_accept: float = Field(
+        ge=0,
+        le=1,
+        description="The acceptance floor: the share of the sample's attempts the filter must accept for the "
+        "rollout to go on by itself; below it the stage stops for a decision (continue or cancel).",
+    )
+
+
 class RolloutSettings(BaseModel):
     """How the teacher is sampled, and how the work is cut up. Part of a run's frozen recipe."""
 
@@ -72,12 +87,18 @@ class RolloutSettings(BaseModel):
     stop_after_failures: int | None = Field(
         None, ge=1, le=64, description="Adaptive sampling: also stop a prompt once this many attempts failed."
     )
+    smoke: SmokeSettings | None = Field(
+        None,
+        description="A smoke run first: this many prompts, drawn with the rollout's seed (0 when unset), are "
+        "rolled out and judged by the filter's verifiers before the teacher is asked for the rest; below "
+        "min_accept the run stops for a maintainer's decision. Unset: off. Needs the filter stage.",
+    )
 
 
-def check_adaptive(recipe) -> list[str]:
-    """Cross-stage rule of the rollout (the registry's recipe check): adaptive sampling verifies with
+def check_rollout(recipe) -> list[str]:
+    """Cross-stage rules of the rollout (the registry's recipe check): adaptive sampling verifies with
     the filter stage's verifiers, so that stage must be in the recipe; and it decides as attempts
-    arrive, which a batch (all its answers at once, hours later) cannot serve."""
+    arrive, which a batch (all its answers at once, hours later) cannot serve. The same for smoke."""
     r = recipe.rollout
     adaptive = r.stop_when_verified is not None or r.stop_after_failures is not None
     if adaptive and r.mode == "batch":
@@ -86,7 +107,59 @@ def check_adaptive(recipe) -> list[str]:
     if adaptive and "filter" not in recipe.stages:
         return ["rollout.stop_when_verified: adaptive sampling verifies with the filter stage's verifiers; "
                 "add 'filter' to stages"]  # fmt: skip
+    return _check_smoke(recipe, adaptive)
+
+
+def _check_smoke(recipe, adaptive: bool) -> list[str]:
+    """The smoke sample is judged with the filter stage's verifiers as soon as it lands: online only,
+    and not with adaptive sampling (whose prompts stop early: the sample's counts would be its own)."""
+    r = recipe.rollout
+    if r.smoke is None:
+        return []
+    if "filter" not in recipe.stages:
+        return ["rollout.smoke: the smoke sample is judged by the filter stage's verifiers; add 'filter' to "
+                "stages"]  # fmt: skip
+    if r.mode == "batch":
+        return ["rollout.smoke: a smoke sample is judged as soon as it lands; a batch answers hours later: "
+                "use mode online, or unset smoke"]  # fmt: skip
+    if adaptive:
+        return ["rollout.smoke: not with adaptive sampling (stop_when_verified, stop_after_failures): unset "
+                "one of them"]  # fmt: skip
     return []
+
+
+class SmokeReason(BaseModel):
+    verifier: str
+    status: str
+    reason: str | None = Field(description="What the verifier said, shortened.")
+
+
+class SmokeVerdict(BaseModel):
+    """One attempt of the smoke sample, as its verifiers judged it."""
+
+    generation_id: int
+    prompt_id: int
+    attempt: int
+    accepted: bool | None
+    excerpt: str = Field(description="The attempt's answer, its first 300 characters.")
+    reasons: list[SmokeReason]
+
+
+class SmokeResult(BaseModel):
+    """The smoke sample's result, stored on the rollout stage's metrics once the sample is judged."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    prompts: int
+    attempts: int = Field(description="The sample's attempts; failed ones count as not accepted.")
+    accepted: int
+    acceptance: float = Field(description="accepted / attempts.")
+    min_accept: float = Field(description="The floor the recipe set.")
+    decision: Literal["pending", "passed", "continued", "cancelled"] = Field(
+        description="passed: at or above the floor, the rollout went on by itself; pending: below it, "
+        "waiting for a maintainer (POST .../runs/{id}/smoke); continued or cancelled: what they decided."
+    )
+    verdicts: list[SmokeVerdict] = Field(description="A few of the sample's attempts, rejected ones first.")
 
 
 class RolloutSummary(BaseModel):
@@ -117,6 +190,7 @@ class RolloutSummary(BaseModel):
     partly_failed: str | None = Field(
         None, description="Set when some attempts failed: how many of how many, and their main causes."
     )
+    smoke: SmokeResult | None = Field(None, description="The smoke sample (rollout.smoke), once judged.")
 
 
 class RolloutEstimate(BaseModel):
@@ -145,4 +219,15 @@ class RolloutEstimate(BaseModel):
     basis: list[str] = Field(description="How each figure was estimated.")
     review: ReviewLoad | None = Field(
         None, description="The review queue the recipe would fill (recipes with a review stage)."
+    )
+
+
+class SmokeDecision(BaseModel):
+    """A maintainer's decision on a smoke sample below its floor."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["continue", "cancel"] = Field(
+        description="continue: the rollout asks the teacher for the remaining prompts (the sample's attempts "
+        "are kept, never asked again); cancel: the run is cancelled."
     )

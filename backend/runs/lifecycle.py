@@ -214,14 +214,24 @@ def _cancel_pending(session: Session, *, run: Run, now: datetime) -> None:
         move(other, C, now=now)
 
 
+def awaits_decision(stage: RunStage) -> bool:
+    """A rollout stopped on its smoke sample below the floor (backend/rollouts/smoke.py): like a stage
+    that waits for people, it has no worker that would see a cancel."""
+    return ((stage.metrics or {}).get("smoke") or {}).get("decision") == "pending"
+
+
+def _waits(stage: RunStage) -> bool:
+    return stage_kind(stage.kind).waits_for_people or awaits_decision(stage)
+
+
 def cancel_run(session: Session, *, run: Run) -> Run:
     """Cancel pending and queued stages now; a running stage stops at its next progress check. A stage
-    that waits for people (review) has no worker to see the cancel: its queue is closed and it ends
-    cancelled now, with its run."""
+    that waits for people (review, or a rollout awaiting a decision on its smoke sample) has no worker
+    to see the cancel: its queue is closed and it ends cancelled now, with its run."""
     if run.status.finished:
         raise Conflict(f"run {run.id} already {run.status.value}", code="run_finished")
     stages = stages_of(session, run=run)
-    waiting = [st for st in stages if st.status in (R, CG) and stage_kind(st.kind).waits_for_people]
+    waiting = [st for st in stages if st.status in (R, CG) and _waits(st)]
     for stage in waiting:
         # First, before any stage row is locked: closing waits for decisions in flight, which lock
         # their slot, then the stage (to complete it).
@@ -250,7 +260,7 @@ def cancel_run(session: Session, *, run: Run) -> Run:
             if stage.task_id:
                 revoke.append(stage.task_id)
             move(stage, C, now=now)
-        elif stage.status in (R, CG) and stage_kind(stage.kind).waits_for_people:
+        elif stage.status in (R, CG) and _waits(stage):
             move(stage, C, now=now)
         elif stage.status in (R, CG):
             move(stage, CG, now=now)

@@ -23,7 +23,7 @@ from backend.judge.schemas import JudgeSettings, JudgeSummary
 from backend.judge.service import check_judge_references
 from backend.prompts.profile import ProfileSettings, ProfileSummary
 from backend.reviews.schemas import ReviewSettings, ReviewSummary
-from backend.rollouts.schemas import RolloutSettings, RolloutSummary, check_adaptive
+from backend.rollouts.schemas import RolloutSettings, RolloutSummary, check_rollout
 from backend.teachers.schemas import runs_locally
 from backend.training.schemas import TrainSettings, TrainSummary, check_train
 from backend.training.service import check_train_references
@@ -140,7 +140,7 @@ STAGES: dict[str, StageKind] = {
             needs_teacher=True,
             fanout=True,
             chunk_queue=teacher_queue,
-            recipe_check=check_adaptive,
+            recipe_check=check_rollout,
         ),
         StageKind(
             name="filter",

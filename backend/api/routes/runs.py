@@ -16,8 +16,9 @@ from backend.prompts.models import Prompt
 from backend.prompts.service import get_prompt_set
 from backend.reviews.load import judge_calibrated, review_load
 from backend.reviews.schemas import ReviewSettings
+from backend.rollouts import smoke
 from backend.rollouts.estimate import estimate
-from backend.rollouts.schemas import RolloutEstimate, RolloutSettings
+from backend.rollouts.schemas import RolloutEstimate, RolloutSettings, SmokeDecision
 from backend.runs import lifecycle, service
 from backend.runs.models import Run, Status
 from backend.runs.schemas import (
@@ -104,6 +105,16 @@ def requeue_run(session: SessionDep, access: Maintainer, run_id: RunId) -> RunDe
     """Send a failed, cancelled or stalled run back to the queue; only missing generations are made."""
     run = lifecycle.requeue_run(session, run=service.get_run(session, project=access.project, run_id=run_id))
     lifecycle.enqueue_next_stage(session, run=run)
+    return _detail(session, run)
+
+
+@router.post("/runs/{run_id}/smoke", operation_id="decideSmoke", status_code=status.HTTP_202_ACCEPTED)
+def decide_smoke(session: SessionDep, access: Maintainer, run_id: RunId, body: SmokeDecision) -> RunDetail:
+    """Decide on a smoke sample below its floor (rollout.smoke): continue asks the teacher for the
+    remaining prompts (the sample's attempts are kept), cancel cancels the run. 409 when the run waits
+    for no such decision."""
+    run = smoke.decide(session, run=service.get_run(session, project=access.project, run_id=run_id),
+                       decision=body.decision)  # fmt: skip
     return _detail(session, run)
 
 

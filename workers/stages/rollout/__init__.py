@@ -4,7 +4,9 @@ The stage task cuts the prompt set into chunks (workers/fanout.py) and sends one
 chunk, on the gpu queue for a teacher that runs on the worker and the cpu queue for an endpoint.
 Each chunk task (chunk.py) writes its attempts with ON CONFLICT on (run, prompt, attempt), so a
 retried, duplicated or re-queued task never duplicates a row and only a failed attempt is ever
-overwritten. The last chunk to finish completes the stage.
+overwritten. The last chunk to finish completes the stage. With rollout.smoke, a seeded sample's
+chunk runs first and is judged (smoke.py); the planned chunks follow at or above its floor, or once
+a maintainer says continue.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from backend.runs.stages import STAGES
 from backend.teachers.models import Teacher
 from workers.celery_app import celery_app
 from workers.runner import StageContext, run_stage
+from workers.stages.rollout import smoke
 from workers.stages.rollout.chunk import run_chunk
 from workers.stages.rollout.fanout import FANOUT
 
@@ -36,6 +39,8 @@ def plan_and_dispatch(ctx: StageContext) -> None:
             raise Invalid("the run's teacher no longer exists", code="teacher_missing")
         return KIND.chunk_queue(s, run) if KIND.chunk_queue else KIND.queue
 
+    if settings.smoke is not None:  # a sample first (smoke.py)
+        return smoke.dispatch(ctx, settings, chunk_queue)
     return FANOUT.dispatch(
         ctx,
         positions=lambda run: covered_positions(run.prompt_set_id, settings),

@@ -23,6 +23,7 @@ from workers.stages.rollout.adaptive import generate_adaptive
 from workers.stages.rollout.batch import batch_client
 from workers.stages.rollout.fanout import FANOUT
 from workers.stages.rollout.job import ChunkJob, build_job, sampling_of
+from workers.stages.rollout.smoke import go_on, judge_sample
 from workers.stages.rollout.writer import GenerationWriter, Row
 from workers.teachers.base import Completion, Request
 from workers.teachers.factory import make_teacher
@@ -151,7 +152,8 @@ async def _drive(first: ChunkJob, task_id: str | None) -> None:
     )
     # In-process generate runs one batch at a time, and a provider batch is one submission per chunk
     # (other chunks' tasks submit theirs): nothing to overlap there.
-    overlap = first.teacher.backend != "transformers_local" and settings.mode == "online"
+    # The smoke sample runs alone: the planned chunks wait (pending) for its verdicts.
+    overlap = first.teacher.backend != "transformers_local" and settings.mode == "online" and not first.sample
     batches: list = []
     outstanding = Outstanding()
     active: dict[asyncio.Task, ChunkJob] = {}
@@ -166,7 +168,7 @@ async def _drive(first: ChunkJob, task_id: str | None) -> None:
         if job.settings.mode == "batch":
             batches.append(own := batch_client(job))
             work = _generate(job, requests, writer, own, outstanding)
-        elif job.verifiers is None:
+        elif not job.adaptive:
             work = _generate(job, requests, writer, backend, outstanding)
         else:
             work = generate_adaptive(
@@ -184,6 +186,8 @@ async def _drive(first: ChunkJob, task_id: str | None) -> None:
             for task in done:
                 job = active.pop(task)
                 exc = task.exception()
+                if exc is None and job.sample:
+                    exc = await asyncio.to_thread(_judge, job)
                 if exc is None:
                     ended.append((job, Status.succeeded, None))
                 elif isinstance(exc, Cancelled):
@@ -213,6 +217,15 @@ async def _drive(first: ChunkJob, task_id: str | None) -> None:
             await own.aclose()
 
 
+def _judge(job: ChunkJob) -> BaseException | None:
+    """The smoke sample's verdicts and decision (smoke.py); an error fails its chunk like any other."""
+    try:
+        judge_sample(job)
+    except Exception as exc:  # noqa: BLE001 - recorded on the chunk and the stage
+        return exc
+    return None
+
+
 def _why(exc: BaseException) -> str:
     return error_text(exc)
 
@@ -226,6 +239,8 @@ def run_chunk(stage_id: int, chunk_id: int, task_id: str | None) -> None:
     try:
         with beating(StageChunk, chunks_held(task_id, chunk_id)):  # vLLM's start-up writes nothing
             asyncio.run(_drive(job, task_id))
+        if job.sample:
+            go_on(job)  # at or above the floor, the planned chunks are queued now
     except BaseException as exc:  # the chunk that raised is already settled; make sure this one is
         if FANOUT.chunk_still_running(chunk_id):
             FANOUT.settle(stage_id, chunk_id, Status.failed, _why(exc))

@@ -12,6 +12,7 @@ from backend.prompts.models import Prompt
 from backend.rollouts.metrics import split_filter
 from backend.rollouts.requests import cache_prefix, resolved
 from backend.rollouts.schemas import RolloutSettings
+from backend.rollouts.smoke import SMOKE_INDEX, sample_positions
 from backend.runs.models import Run, RunStage, StageChunk
 from backend.teachers.models import Teacher
 from backend.verifiers.filter import FilterSettings
@@ -48,15 +49,19 @@ class ChunkJob:
     first: int
     last: int
     prompt_set_id: int
-    verifiers: VerifierCombo | None = None  # set for adaptive sampling: the filter stage's verifiers
+    # set for adaptive sampling and the smoke sample: the filter stage's verifiers
+    verifiers: VerifierCombo | None = None
+    sample: tuple[int, ...] | None = None  # the smoke sample's chunk: its positions (rollouts/smoke.py)
+
+    @property
+    def adaptive(self) -> bool:
+        return _adaptive(self.settings)
 
     def prompts_where(self) -> tuple:
-        """The chunk's prompts: its slice of positions, in the rollout's split."""
-        return (
-            Prompt.prompt_set_id == self.prompt_set_id,
-            Prompt.position.between(self.first, self.last),
-            split_filter(self.settings),
-        )
+        """The chunk's prompts: its slice of positions (the sample's own, for its chunk), in the split."""
+        span = Prompt.position.between(self.first, self.last)
+        where = Prompt.position.in_(self.sample) if self.sample else span
+        return (Prompt.prompt_set_id == self.prompt_set_id, where, split_filter(self.settings))
 
 
 def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> ChunkJob:
@@ -85,8 +90,9 @@ def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> Chunk
         last=chunk.last_position,
         prompt_set_id=run.prompt_set_id,
         verifiers=settings_for("filter", run.recipe, FilterSettings).verifiers
-        if _adaptive(settings)
+        if _adaptive(settings) or chunk.index == SMOKE_INDEX
         else None,
+        sample=tuple(sample_positions(s, run=run, settings=settings)) if chunk.index == SMOKE_INDEX else None,
     )
 
 

@@ -1,0 +1,214 @@
+"""The rollout's smoke sample (rollout.smoke) through the API and a real Celery worker, against the
+project's fake OpenAI-compatible teacher: choice 0 of every request answers 42, choice 1 answers 7,
+so with n=2 and references of 42 the sample's acceptance is exactly 0.5 and the floor decides."""
+
+from __future__ import annotations
+
+import random
+
+import httpx
+import pytest
+
+from backend.core.net import free_port
+from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
+from tests.support.env import DATA_DIR, unique
+from tests.support.prompts import seed_prompt_set, write_jsonl
+from tests.support.rollouts import all_generations
+from tests.support.waiting import poll_until, wait_run
+
+PROMPTS = 12
+SAMPLE = 4
+N = 2
+
+
+@pytest.fixture(scope="module")
+def teacher():
+    port = free_port()
+    proc = start_fake_server(port, "--answers", "42,7", "--answer-bytes", "200",
+                             log_path=DATA_DIR / "fake-smoke.log")  # fmt: skip
+    yield f"http://127.0.0.1:{port}"
+    stop_fake_server(proc)
+
+
+def _requests(base: str) -> int:
+    return httpx.get(f"{base}/stats").json()["requests"]
+
+
+def _project(client, accounts, tmp_path, base: str) -> dict:
+    owner, viewer = accounts.user(), accounts.user()
+    pid = accounts.project(owner, viewer=viewer)
+    rows = [{"prompt": f"What is six times seven? (case {i})", "reference": "42"} for i in range(PROMPTS)]
+    pset = seed_prompt_set(pid, write_jsonl(tmp_path / f"{unique('smoke')}.jsonl", rows))
+    body = {"name": "fake", "backend": "openai_compat", "model": "fake-teacher", "base_url": f"{base}/v1"}
+    r = client.post(f"/api/projects/{pid}/teachers", headers=owner["headers"], json=body)
+    assert r.status_code == 201, r.text
+    return {
+        "pid": pid,
+        "h": owner["headers"],
+        "viewer": viewer["headers"],
+        "pset": pset,
+        "tid": r.json()["id"],
+    }
+
+
+def _launch(client, p: dict, min_accept: float, **rollout) -> int:
+    recipe = {
+        "prompt_set_id": p["pset"],
+        "teacher_id": p["tid"],
+        "stages": ["rollout", "filter"],
+        "rollout": {"n": N, "max_tokens": 64, "chunk_size": 5, "use_cache": False,
+                    "smoke": {"prompts": SAMPLE, "min_accept": min_accept}, **rollout},
+        "filter": {"verifiers": {"verifiers": [{"name": "math", "settings": {"timeout_s": 10}}]}},
+    }  # fmt: skip
+    r = client.post(
+        f"/api/projects/{p['pid']}/runs", headers=p["h"], json={"name": unique("s"), "recipe": recipe}
+    )
+    assert r.status_code == 202, r.text
+    return r.json()["id"]
+
+
+def _rollout(run: dict) -> dict:
+    return next(s for s in run["stages"] if s["kind"] == "rollout")
+
+
+def _waiting(client, p: dict, run_id: int) -> dict:
+    """The run once its rollout stopped on the sample, waiting for a decision."""
+    url = f"/api/projects/{p['pid']}/runs/{run_id}"
+    last: dict = {}
+
+    def check() -> dict | None:
+        nonlocal last
+        last = client.get(url, headers=p["h"]).json()
+        assert last["status"] not in ("succeeded", "failed", "cancelled"), last
+        smoke = (_rollout(last)["metrics"] or {}).get("smoke")
+        return last if smoke and smoke["decision"] == "pending" else None
+
+    return poll_until(check, "smoke decision pending", timeout=120, seen=lambda: last)
+
+
+def _assert_sample(client, p: dict, run: dict) -> list[dict]:
+    """The sample's result as the API shows it: 4 prompts drawn with seed 0, not the first 4; each
+    attempt with its excerpt and the math verifier's reason."""
+    smoke = _rollout(run)["metrics"]["smoke"]
+    assert (smoke["prompts"], smoke["attempts"], smoke["accepted"], smoke["acceptance"]) == (
+        SAMPLE,
+        8,
+        4,
+        0.5,
+    )
+    prompts = client.get(
+        f"/api/projects/{p['pid']}/prompt-sets/{p['pset']}/prompts", headers=p["h"], params={"limit": 100}
+    ).json()["items"]
+    by_position = sorted(prompts, key=lambda x: x["position"])
+    drawn = sorted(random.Random(0).sample([x["position"] for x in by_position], SAMPLE))
+    want = {x["id"] for x in by_position if x["position"] in drawn}
+    assert {v["prompt_id"] for v in smoke["verdicts"]} == want
+    assert want != {x["id"] for x in by_position[:SAMPLE]}
+    rejected = smoke["verdicts"][0]  # rejected ones first
+    assert rejected["accepted"] is False and "Answer: 7" in rejected["excerpt"]
+    assert rejected["reasons"] and rejected["reasons"][0]["verifier"] == "math"
+    assert rejected["reasons"][0]["status"] == "wrong"
+    return smoke["verdicts"]
+
+
+def _exact(gens: list[dict], prompts: int) -> None:
+    assert len(gens) == prompts * N
+    assert len({(g["prompt_id"], g["attempt"]) for g in gens}) == prompts * N
+
+
+def test_above_the_floor_runs_straight_through(client, accounts, celery_worker, teacher, tmp_path):
+    p = _project(client, accounts, tmp_path, teacher)
+    before = _requests(teacher)
+    run = wait_run(client, p["h"], p["pid"], _launch(client, p, 0.5))
+    assert run["status"] == "succeeded", run
+    smoke = _rollout(run)["metrics"]["smoke"]
+    assert smoke["decision"] == "passed" and smoke["acceptance"] == 0.5 and smoke["min_accept"] == 0.5
+    _exact(all_generations(client, p["h"], p["pid"], run["id"]), PROMPTS)
+    assert _requests(teacher) - before == PROMPTS  # one request (n choices) per prompt, the sample's once
+    roll, filt = run["summary"]["rollout"], run["summary"]["filter"]
+    assert roll["generations"] == PROMPTS * N and roll["smoke"]["decision"] == "passed"
+    assert (filt["verified"], filt["accepted"]) == (PROMPTS * N, PROMPTS)
+    assert _rollout(run)["progress_done"] == _rollout(run)["progress_total"] == PROMPTS * N
+    # (d) nothing pending: 409; a viewer may not decide: 403
+    url = f"/api/projects/{p['pid']}/runs/{run['id']}/smoke"
+    r = client.post(url, headers=p["h"], json={"decision": "continue"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "no_decision_pending", r.text
+    assert client.post(url, headers=p["viewer"], json={"decision": "continue"}).status_code == 403
+    assert client.post(url, headers=p["h"], json={"decision": "maybe"}).status_code == 422
+
+
+def test_below_the_floor_waits_then_continue_asks_only_the_rest(
+    client, accounts, celery_worker, teacher, tmp_path
+):
+    p = _project(client, accounts, tmp_path, teacher)
+    before = _requests(teacher)
+    run_id = _launch(client, p, 0.9)
+    run = _waiting(client, p, run_id)
+    assert run["status"] == "running" and _rollout(run)["status"] == "running"
+    _assert_sample(client, p, run)
+    assert _requests(teacher) - before == SAMPLE
+    _exact(all_generations(client, p["h"], p["pid"], run_id), SAMPLE)
+    url = f"/api/projects/{p['pid']}/runs/{run_id}/smoke"
+    assert client.post(url, headers=p["viewer"], json={"decision": "continue"}).status_code == 403
+    r = client.post(url, headers=p["h"], json={"decision": "continue"})
+    assert r.status_code == 202, r.text
+    assert _rollout(r.json())["metrics"]["smoke"]["decision"] == "continued"
+    assert client.post(url, headers=p["h"], json={"decision": "continue"}).status_code == 409
+    run = wait_run(client, p["h"], p["pid"], run_id)
+    assert run["status"] == "succeeded", run
+    _exact(all_generations(client, p["h"], p["pid"], run_id), PROMPTS)
+    assert _requests(teacher) - before == PROMPTS  # the sample's prompts were not asked again
+    assert run["summary"]["rollout"]["generations"] == PROMPTS * N
+    assert run["summary"]["rollout"]["smoke"]["decision"] == "continued"
+    assert run["summary"]["filter"]["verified"] == PROMPTS * N
+
+
+@pytest.mark.parametrize("how", ["smoke", "cancel"])
+def test_below_the_floor_then_cancel_asks_nothing_more(
+    client, accounts, celery_worker, teacher, tmp_path, how
+):
+    """Cancelled by the decision route, or by the plain cancel route: either ends the waiting run at once."""
+    p = _project(client, accounts, tmp_path, teacher)
+    before = _requests(teacher)
+    run_id = _launch(client, p, 0.75)
+    _waiting(client, p, run_id)
+    base = f"/api/projects/{p['pid']}/runs/{run_id}"
+    if how == "smoke":
+        r = client.post(f"{base}/smoke", headers=p["h"], json={"decision": "cancel"})
+    else:
+        r = client.post(f"{base}/cancel", headers=p["h"])
+    assert r.status_code == 202, r.text
+    assert r.json()["status"] == "cancelled"
+    run = client.get(base, headers=p["h"]).json()
+    assert [s["status"] for s in run["stages"]] == ["cancelled", "cancelled"]
+    want = "cancelled" if how == "smoke" else "pending"
+    assert _rollout(run)["metrics"]["smoke"]["decision"] == want
+    assert client.post(f"{base}/smoke", headers=p["h"], json={"decision": "continue"}).status_code == 409
+    assert _requests(teacher) - before == SAMPLE
+    _exact(all_generations(client, p["h"], p["pid"], run_id), SAMPLE)
+
+
+@pytest.mark.parametrize(
+    ("stages", "rollout", "says"),
+    [
+        (["rollout"], {}, "add 'filter' to stages"),
+        (["rollout", "filter"], {"mode": "batch"}, "use mode online"),
+        (["rollout", "filter"], {"stop_when_verified": 1}, "not with adaptive sampling"),
+    ],
+)
+def test_smoke_needs_the_filter_and_online_sampling(client, accounts, stages, rollout, says):
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    recipe = {"prompt_set_id": 1, "teacher_id": 1, "stages": stages,
+              "rollout": {"smoke": {"prompts": 2, "min_accept": 0.5}, **rollout}}  # fmt: skip
+    r = client.post(
+        f"/api/projects/{pid}/runs", headers=owner["headers"], json={"name": "s", "recipe": recipe}
+    )
+    assert r.status_code == 422, r.text
+    field = r.json()["error"]["fields"][0]
+    assert "rollout.smoke: " in field["message"] and says in field["message"], field
+    bad = {**recipe, "stages": ["rollout", "filter"], "rollout": {"smoke": {"prompts": 0, "min_accept": 1.5}}}
+    r = client.post(f"/api/projects/{pid}/runs", headers=owner["headers"], json={"name": "s", "recipe": bad})
+    assert r.status_code == 422
+    paths = {f["path"] for f in r.json()["error"]["fields"]}
+    assert {"body.recipe.rollout.smoke.prompts", "body.recipe.rollout.smoke.min_accept"} <= paths, paths
