@@ -13,6 +13,7 @@ from rich.console import Console
 from backend.core.db import session_scope
 from backend.core.errors import AppError
 from backend.projects.service import find_project
+from backend.rollouts import smoke
 from backend.runs import lifecycle
 from backend.runs.models import Run
 from backend.runs.schemas import RunCreate
@@ -84,6 +85,7 @@ def show(run_id: int, *, console: Console) -> int:
             console.print(_line(stage))
             if stage.metrics:
                 console.print(f"    {orjson.dumps(stage.metrics).decode()[:400]}")
+            _print_smoke(stage, run.id, console)
         if run.error:
             console.print(f"[red]{run.error}[/red]")
         return 0 if run.status.value != "failed" else 1
@@ -100,9 +102,53 @@ def follow(run_id: int, *, console: Console, poll_s: float = 1.0) -> int:
                 if seen.get(stage.id) != line:
                     seen[stage.id] = line
                     console.print(line)
+                if lifecycle.awaits_decision(stage) and seen.get(-stage.id) is None:
+                    seen[-stage.id] = "smoke"  # once: people decide here, in the dashboard or the API
+                    _print_smoke(stage, run.id, console)
             status = run.status
             error = run.error
         if status.finished:
             console.print(f"run {run_id}: {status.value}" + (f": {error}" if error else ""))
             return 0 if status.value == "succeeded" else 1
         time.sleep(poll_s)
+
+
+def _print_smoke(stage, run_id: int, console: Console) -> None:
+    """A rollout's smoke sample (rollout.smoke): its acceptance, a few verdicts, and what to do next."""
+    smoke = (stage.metrics or {}).get("smoke") if stage.kind == "rollout" else None
+    if not smoke:
+        return
+    console.print(
+        f"    smoke sample: {smoke['accepted']} of {smoke['attempts']} attempts accepted "
+        f"({smoke['acceptance']:.0%}; floor {smoke['min_accept']:.0%}): {smoke['decision']}"
+    )
+    for v in smoke["verdicts"]:
+        why = "; ".join(f"{r['verifier']} {r['status']}" + (f": {r['reason']}" if r["reason"] else "")
+                        for r in v["reasons"])  # fmt: skip
+        text = " ".join(v["excerpt"].split())[:80]
+        console.print(
+            f"      prompt {v['prompt_id']} #{v['attempt']} {_outcome(v['accepted'])}: {why} | {text}"
+        )
+    if smoke["decision"] == "pending":
+        console.print(f"    decide: distillery runs smoke {run_id} --continue (or --cancel)")
+
+
+def _outcome(accepted: bool | None) -> str:
+    return "accepted" if accepted else "rejected" if accepted is False else "undecided"
+
+
+def decide_smoke(run_id: int, *, go_on: bool, console: Console) -> int:
+    """A decision on a smoke sample below its floor, as POST .../runs/{id}/smoke takes it."""
+    try:
+        with session_scope() as s:
+            run = s.get(Run, run_id)
+            if run is None:
+                console.print(f"[red]no run {run_id}[/red]")
+                return 1
+            run = smoke.decide(s, run=run, decision="continue" if go_on else "cancel")
+            status = run.status.value
+    except AppError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        return 1
+    console.print(f"run {run_id}: {'the rollout goes on' if go_on else 'cancelled'} ({status})")
+    return 0

@@ -66,6 +66,8 @@ ROUTES = [
     ("GET", "/api/projects/{p}/runs/{run}/stages", None, "viewer", 200),
     ("POST", "/api/projects/{p}/runs/{run}/cancel", None, "maintainer", 202),
     ("POST", "/api/projects/{p}/runs/{run}/requeue", None, "maintainer", 202),
+    # no smoke sample waits for a decision on the pending run: the role check passes, then 409
+    ("POST", "/api/projects/{p}/runs/{run}/smoke", {"decision": "continue"}, "maintainer", 409),
     (
         "POST",
         "/api/projects/{p}/runs/estimate",

@@ -11,7 +11,7 @@ import pytest
 
 from backend.core.net import free_port
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
-from tests.support.env import DATA_DIR, unique
+from tests.support.env import DATA_DIR, run_cli, unique
 from tests.support.prompts import seed_prompt_set, write_jsonl
 from tests.support.rollouts import all_generations
 from tests.support.waiting import poll_until, wait_run
@@ -163,25 +163,35 @@ def test_below_the_floor_waits_then_continue_asks_only_the_rest(
     assert run["summary"]["filter"]["verified"] == PROMPTS * N
 
 
-@pytest.mark.parametrize("how", ["smoke", "cancel"])
+@pytest.mark.parametrize("how", ["smoke", "cancel", "cli"])
 def test_below_the_floor_then_cancel_asks_nothing_more(
     client, accounts, celery_worker, teacher, tmp_path, how
 ):
-    """Cancelled by the decision route, or by the plain cancel route: either ends the waiting run at once."""
+    """Cancelled by the decision route, the plain cancel route or the CLI: each ends the waiting run at
+    once, and nothing more is asked of the teacher."""
     p = _project(client, accounts, tmp_path, teacher)
     before = _requests(teacher)
     run_id = _launch(client, p, 0.75)
     _waiting(client, p, run_id)
     base = f"/api/projects/{p['pid']}/runs/{run_id}"
-    if how == "smoke":
-        r = client.post(f"{base}/smoke", headers=p["h"], json={"decision": "cancel"})
+    if how == "cli":
+        shown = run_cli("runs", "show", str(run_id))
+        said = shown.stdout + shown.stderr
+        assert "smoke sample: 4 of 8 attempts accepted (50%; floor 75%): pending" in said, said
+        assert f"distillery runs smoke {run_id} --continue" in said and "math wrong" in said, said
+        out = run_cli("runs", "smoke", str(run_id), "--cancel")
+        assert out.returncode == 0, out.stdout + out.stderr
+        again = run_cli("runs", "smoke", str(run_id), "--continue")
+        assert again.returncode == 1 and "no smoke sample waiting" in again.stdout + again.stderr
     else:
-        r = client.post(f"{base}/cancel", headers=p["h"])
-    assert r.status_code == 202, r.text
-    assert r.json()["status"] == "cancelled"
+        path = f"{base}/smoke" if how == "smoke" else f"{base}/cancel"
+        r = client.post(path, headers=p["h"], json={"decision": "cancel"} if how == "smoke" else None)
+        assert r.status_code == 202, r.text
+        assert r.json()["status"] == "cancelled"
     run = client.get(base, headers=p["h"]).json()
+    assert run["status"] == "cancelled"
     assert [s["status"] for s in run["stages"]] == ["cancelled", "cancelled"]
-    want = "cancelled" if how == "smoke" else "pending"
+    want = "pending" if how == "cancel" else "cancelled"
     assert _rollout(run)["metrics"]["smoke"]["decision"] == want
     assert client.post(f"{base}/smoke", headers=p["h"], json={"decision": "continue"}).status_code == 409
     assert _requests(teacher) - before == SAMPLE

@@ -698,6 +698,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/runs/{run_id}/smoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decide Smoke
+         * @description Decide on a smoke sample below its floor (rollout.smoke): continue asks the teacher for the
+         *     remaining prompts (the sample's attempts are kept), cancel cancels the run. 409 when the run waits
+         *     for no such decision.
+         */
+        post: operations["decideSmoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/runs/{run_id}/stages/{stage_id}/resume": {
         parameters: {
             query?: never;
@@ -4518,6 +4540,8 @@ export interface components {
              * @description Adaptive sampling: also stop a prompt once this many attempts failed.
              */
             stop_after_failures?: number | null;
+            /** @description A smoke run first: this many prompts, drawn with the rollout's seed (0 when unset), are rolled out and judged by the filter's verifiers before the teacher is asked for the rest; below min_accept the run stops for a maintainer's decision. Unset: off. Needs the filter stage. */
+            smoke?: components["schemas"]["SmokeSettings"] | null;
         };
         /** RolloutStage */
         RolloutStage: {
@@ -4630,6 +4654,8 @@ export interface components {
              * @description Set when some attempts failed: how many of how many, and their main causes.
              */
             partly_failed: string | null;
+            /** @description The smoke sample (rollout.smoke), once judged. */
+            smoke: components["schemas"]["SmokeResult"] | null;
         };
         /**
          * RouteRule
@@ -4977,6 +5003,104 @@ export interface components {
              * @default
              */
             name?: string;
+        };
+        /**
+         * SmokeDecision
+         * @description A maintainer's decision on a smoke sample below its floor.
+         */
+        SmokeDecision: {
+            /**
+             * Decision
+             * @description continue: the rollout asks the teacher for the remaining prompts (the sample's attempts are kept, never asked again); cancel: the run is cancelled.
+             * @enum {string}
+             */
+            decision: "continue" | "cancel";
+        };
+        /** SmokeReason */
+        SmokeReason: {
+            /** Verifier */
+            verifier: string;
+            /** Status */
+            status: string;
+            /**
+             * Reason
+             * @description What the verifier said, shortened.
+             */
+            reason: string | null;
+        };
+        /**
+         * SmokeResult
+         * @description The smoke sample's result, stored on the rollout stage's metrics once the sample is judged.
+         */
+        SmokeResult: {
+            /** Prompts */
+            prompts: number;
+            /**
+             * Attempts
+             * @description The sample's attempts; failed ones count as not accepted.
+             */
+            attempts: number;
+            /** Accepted */
+            accepted: number;
+            /**
+             * Acceptance
+             * @description accepted / attempts.
+             */
+            acceptance: number;
+            /**
+             * Min Accept
+             * @description The floor the recipe set.
+             */
+            min_accept: number;
+            /**
+             * Decision
+             * @description passed: at or above the floor, the rollout went on by itself; pending: below it, waiting for a maintainer (POST .../runs/{id}/smoke); continued or cancelled: what they decided.
+             * @enum {string}
+             */
+            decision: "pending" | "passed" | "continued" | "cancelled";
+            /**
+             * Verdicts
+             * @description A few of the sample's attempts, rejected ones first.
+             */
+            verdicts: components["schemas"]["SmokeVerdict"][];
+        };
+        /**
+         * SmokeSettings
+         * @description A smoke run before the fleet: the rollout asks for a seeded sample of prompts first and the filter's
+         *     verifiers judge it; at or above the floor the rest follows, below it the stage waits for a decision.
+         */
+        SmokeSettings: {
+            /**
+             * Prompts
+             * @description Prompts in the sample (all n attempts of each).
+             */
+            prompts: number;
+            /**
+             * Min Accept
+             * @description The acceptance floor: the share of the sample's attempts the filter must accept for the rollout to go on by itself; below it the stage stops for a decision (continue or cancel).
+             */
+            min_accept: number;
+        };
+        /**
+         * SmokeVerdict
+         * @description One attempt of the smoke sample, as its verifiers judged it.
+         */
+        SmokeVerdict: {
+            /** Generation Id */
+            generation_id: number;
+            /** Prompt Id */
+            prompt_id: number;
+            /** Attempt */
+            attempt: number;
+            /** Accepted */
+            accepted: boolean | null;
+            /**
+             * Excerpt
+             * @description The attempt's answer, its first 300 characters.
+             */
+            excerpt: string;
+            /** Reasons */
+            reasons: components["schemas"]["SmokeReason"][];
         };
         /** SnapshotCounts */
         SnapshotCounts: {
@@ -10065,6 +10189,105 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunDetail"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    decideSmoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SmokeDecision"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             202: {
