@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.core import queue
-from backend.core.errors import Conflict, NotFound
+from backend.core.errors import Conflict
 from backend.prompts.models import Prompt
 from backend.rollouts.metrics import covered_positions
 from backend.rollouts.schemas import RolloutSettings, SmokeResult
@@ -164,10 +164,13 @@ def decide(session: Session, *, run: Run, decision: str) -> Run:
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if stage is None:
-        raise NotFound(f"run {run.id} has no rollout stage", code="no_rollout")
     session.refresh(run)
-    if not lifecycle.awaits_decision(stage) or stage.status != Status.running or run.status.finished:
+    if (
+        stage is None
+        or not lifecycle.awaits_decision(stage)
+        or stage.status != Status.running
+        or run.status.finished
+    ):
         raise Conflict(f"run {run.id} has no smoke sample waiting for a decision", code="no_decision_pending")
     smoke = dict((stage.metrics or {})["smoke"])
     if decision == "cancel":
