@@ -11,6 +11,7 @@ import { ProfileTable } from "./ProfileTable";
 import { Artifacts } from "./Artifacts";
 import { EvaluationComparison } from "./EvaluationComparison";
 import { RunMetrics } from "./RunMetrics";
+import { SmokeSample, smokeOf } from "./SmokeSample";
 import { StageResume } from "./StageResume";
 import { StageTimeline } from "./StageTimeline";
 import { TrainingCurves } from "./TrainingCurves";
@@ -32,7 +33,7 @@ function useNow(live: boolean): number {
  * The run page: the stages as a live timeline (polled every 2 s until the run finishes), the rollout's
  * throughput and cost, acceptance per verifier, the training curves (live while it trains), the evaluation's
  * comparison of base, student and teacher, and what the run made (snapshot, model). Maintainers cancel or
- * re-queue, or edit a failed stage's settings and resume from it.
+ * re-queue, or edit a failed stage's settings and resume from it, and decide on a smoke sample below its floor.
  */
 export function RunPage({ projectId, runId }: { projectId: number; runId: number }) {
   const queryClient = useQueryClient();
@@ -95,6 +96,7 @@ export function RunPage({ projectId, runId }: { projectId: number; runId: number
   const editable = (st: RunDetail["stages"][number]) => canRequeue && (st.status === "failed" || st.status === "cancelled");
   const edited = r.stages.find((st) => st.id === editing && editable(st));
   const s = r.summary;
+  const smoke = smokeOf(r);
   const params = { projectId, runId };
   // The run's summary has a stage's metrics once it ends; while it trains they are on the stage itself.
   const trainStage = r.stages.find((st) => st.kind === "train");
@@ -167,6 +169,7 @@ export function RunPage({ projectId, runId }: { projectId: number; runId: number
         }
       />
       {edited && <StageResume key={edited.id} projectId={projectId} run={r} stage={edited} onDone={onDone} onClose={() => setEditing(null)} />}
+      {smoke && <SmokeSample projectId={projectId} run={r} smoke={smoke} canDecide={maintainer && !isFinished(r.status)} onDone={onDone} />}
 
       <RunMetrics run={r} />
 
