@@ -142,6 +142,12 @@ def estimate(
         basis.append(f"cost: {quote.source}")
     else:
         basis.append(f"cost: no price for {provider_of(teacher)}/{teacher.model}; add one under /api/prices")
+    if settings.smoke is not None and prompts:
+        k = min(settings.smoke.prompts, prompts)
+        part = f", about ${cost * k / prompts:.4f} of the cost" if cost is not None else ""
+        floor = settings.smoke.min_accept
+        basis.append(f"smoke: {k} prompts ({k * settings.n} attempts) first{part}; the rest only at or "
+                     f"above {floor:g} acceptance, or once a maintainer says continue")  # fmt: skip
     return RolloutEstimate(
         prompts=prompts,
         attempts=attempts,

@@ -196,6 +196,13 @@ def test_below_the_floor_then_cancel_asks_nothing_more(
     assert client.post(f"{base}/smoke", headers=p["h"], json={"decision": "continue"}).status_code == 409
     assert _requests(teacher) - before == SAMPLE
     _exact(all_generations(client, p["h"], p["pid"], run_id), SAMPLE)
+    if how == "smoke":  # re-queued: the sample stands and waits for a decision again; continue ends it
+        assert client.post(f"{base}/requeue", headers=p["h"]).status_code == 202
+        _waiting(client, p, run_id)
+        assert client.post(f"{base}/smoke", headers=p["h"], json={"decision": "continue"}).status_code == 202
+        assert wait_run(client, p["h"], p["pid"], run_id)["status"] == "succeeded"
+        assert _requests(teacher) - before == PROMPTS
+        _exact(all_generations(client, p["h"], p["pid"], run_id), PROMPTS)
 
 
 @pytest.mark.parametrize(
@@ -222,3 +229,22 @@ def test_smoke_needs_the_filter_and_online_sampling(client, accounts, stages, ro
     assert r.status_code == 422
     paths = {f["path"] for f in r.json()["error"]["fields"]}
     assert {"body.recipe.rollout.smoke.prompts", "body.recipe.rollout.smoke.min_accept"} <= paths, paths
+
+
+def test_the_estimate_names_the_smoke_sample(client, accounts, teacher, tmp_path):
+    p = _project(client, accounts, tmp_path, teacher)
+    prices = {"price_input_per_m": 1.0, "price_output_per_m": 2.0}
+    r = client.patch(
+        f"/api/projects/{p['pid']}/teachers/{p['tid']}", headers=p["h"], json={"settings": prices}
+    )
+    assert r.status_code == 200, r.text
+    smoke = {"prompts": SAMPLE, "min_accept": 0.5}
+    recipe = {"prompt_set_id": p["pset"], "teacher_id": p["tid"], "stages": ["rollout", "filter"],
+              "rollout": {"n": N, "max_tokens": 64, "smoke": smoke}}  # fmt: skip
+    r = client.post(f"/api/projects/{p['pid']}/runs/estimate", headers=p["h"], json={"recipe": recipe})
+    assert r.status_code == 200, r.text
+    est = r.json()
+    said = next(b for b in est["basis"] if b.startswith("smoke: "))
+    share = est["cost_usd"] * SAMPLE / PROMPTS
+    assert said.startswith(f"smoke: {SAMPLE} prompts ({SAMPLE * N} attempts) first, about ${share:.4f}"), said
+    assert "above 0.5 acceptance" in said
