@@ -52,7 +52,7 @@ def dispatch(
             lifecycle.move(chunk, Status.queued)
             s.commit()
             queue.send(FANOUT.chunk_task, [stage.id, chunk.id], queue=to)
-            log.info("rollout stage %s: smoke sample of %d prompts queued", stage.id, settings.smoke.prompts)  # type: ignore[union-attr]
+            log.info("rollout stage %s: smoke sample queued (chunk %s)", stage.id, chunk.id)
             return
         if decision in ("pending", "cancelled"):
             # Below the floor (or re-queued after a cancel): the sample stands; people decide again.
