@@ -399,6 +399,7 @@ function SamplingStep({ state, update }: StepProps) {
   const r = state.rollout;
   const set = (patch: Partial<WizardState["rollout"]>) => update({ rollout: { ...r, ...patch } });
   const adaptive = r.stop_when_verified !== null;
+  const smoke = r.smoke;
   return (
     <>
       <div className="form-grid">
@@ -423,7 +424,7 @@ function SamplingStep({ state, update }: StepProps) {
           path="rollout.mode"
           value={r.mode}
           options={["online", "batch"] as const}
-          onChange={(mode) => set(mode === "batch" ? { mode, stop_when_verified: null } : { mode })}
+          onChange={(mode) => set(mode === "batch" ? { mode, stop_when_verified: null, smoke: null } : { mode })}
           help="batch: the provider's batch API (OpenAI-compatible teachers), about half the price, answers within 24 h"
         />
       </div>
@@ -432,9 +433,39 @@ function SamplingStep({ state, update }: StepProps) {
           label="Adaptive sampling"
           help="(verify attempts as they arrive; stop a prompt once enough passed)"
           checked={adaptive}
-          onChange={(on) => set({ stop_when_verified: on ? 1 : null })}
+          onChange={(on) => set(on ? { stop_when_verified: 1, smoke: null } : { stop_when_verified: null })}
           testId="field-adaptive"
         />
+      )}
+      {r.mode === "online" && !adaptive && (
+        <Check
+          label="Smoke run first"
+          help="(a seeded sample of prompts is rolled out and verified first; below the floor the run waits for a maintainer)"
+          checked={r.smoke !== null}
+          onChange={(on) => set({ smoke: on ? { prompts: 20, min_accept: 0.5 } : null })}
+          testId="field-smoke"
+        />
+      )}
+      {smoke && (
+        <div className="form-grid">
+          <NumField
+            label="Sample prompts"
+            path="rollout.smoke.prompts"
+            value={smoke.prompts}
+            min={1}
+            step={1}
+            onChange={(v) => set({ smoke: { ...smoke, prompts: v ?? 1 } })}
+          />
+          <NumField
+            label="Acceptance floor (0-1)"
+            path="rollout.smoke.min_accept"
+            value={smoke.min_accept}
+            min={0}
+            max={1}
+            step={0.05}
+            onChange={(v) => set({ smoke: { ...smoke, min_accept: v ?? 0 } })}
+          />
+        </div>
       )}
       {adaptive && (
         <div className="form-grid">

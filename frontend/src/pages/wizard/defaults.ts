@@ -24,6 +24,7 @@ export function defaultState(kinds: StageKind[]): WizardState {
       split: d("rollout", "split"),
       mode: d("rollout", "mode"),
       stop_when_verified: d("rollout", "stop_when_verified"),
+      smoke: d("rollout", "smoke"),
       system_prompt: d("rollout", "system_prompt"),
     },
     // None until a prompt set is chosen: the wizard then suggests them from what the set holds (suggest.ts)

@@ -170,6 +170,15 @@ describe("wizard recipe", () => {
     expect(parseRecipeYaml(toYaml(recipe), DEFAULT_STATE).rollout.mode).toBe("batch");
   });
 
+  it("writes a smoke run only when chosen and reads it back", () => {
+    expect(DEFAULT_STATE.rollout.smoke).toBeNull();
+    expect(buildRecipe(DEFAULT_STATE, DEFAULT_STATE).rollout).not.toHaveProperty("smoke");
+    const smoke = { prompts: 25, min_accept: 0.6 };
+    const recipe = buildRecipe({ ...DEFAULT_STATE, rollout: { ...DEFAULT_STATE.rollout, smoke } }, DEFAULT_STATE);
+    expect(recipe.rollout).toMatchObject({ smoke });
+    expect(parseRecipeYaml(toYaml(recipe), DEFAULT_STATE).rollout.smoke).toEqual(smoke);
+  });
+
   it("leaves max_tokens out by default (auto: the API decides) and reads it back as auto", () => {
     const recipe = buildRecipe({ ...DEFAULT_STATE, prompt_set_id: 1, teacher_id: 2 }, DEFAULT_STATE);
     expect(DEFAULT_STATE.rollout.max_tokens).toBeNull();

@@ -40,6 +40,8 @@ export interface WizardState {
     mode: "online" | "batch";
     /** Adaptive sampling: stop a prompt once this many attempts verified; null: always n. */
     stop_when_verified: number | null;
+    /** A smoke run first: this many prompts judged by the filter before the rest; null: off. */
+    smoke: { prompts: number; min_accept: number } | null;
     system_prompt: string | null;
   };
   /** Verifier names (the filter stage runs when there is at least one) and the settings changed from each
@@ -176,6 +178,7 @@ export function buildRecipe(s: WizardState, d: WizardState): Recipe {
     split: ro.split === d.rollout.split ? undefined : ro.split,
     mode: ro.mode === d.rollout.mode ? undefined : ro.mode,
     stop_when_verified: ro.stop_when_verified,
+    smoke: ro.smoke,
     system_prompt: ro.system_prompt || null,
   });
   if (stages.includes("filter")) r.filter = section(b, "filter", { verifiers: combo(s.verifiers) });
@@ -347,6 +350,7 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
       split: oneOf(ro.split, ["train", "eval", "all"] as const, d.rollout.split),
       mode: oneOf(ro.mode, ["online", "batch"] as const, d.rollout.mode),
       stop_when_verified: numOrNull(ro.stop_when_verified),
+      smoke: isObj(ro.smoke) ? { prompts: num(ro.smoke.prompts, 20), min_accept: num(ro.smoke.min_accept, 0.5) } : null,
       system_prompt: typeof ro.system_prompt === "string" ? ro.system_prompt : null,
     },
     verifiers: stages.includes("filter") ? pickOf(obj(recipe.filter).verifiers, d.verifiers) : d.verifiers,
