@@ -52,6 +52,7 @@ from backend.core.processes import (
     wait_healthy,
 )
 from backend.teachers.vllm_flags import refused_flags
+from workers.teachers.gpus import placement, worker_gpus
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
@@ -201,6 +202,8 @@ class VLLMServer:
         self.proc: subprocess.Popen | None = None
         self.log_path: Path | None = None
         self.startup_s: float | None = None
+        self.gpus: tuple[str, ...] | None = None  # this worker's GPUs the server was given (None: CPU)
+        self.placement: dict[str, str] = {}
         self._record: Path | None = None
         self._owner = os.getpid()
         self._running = False  # started and not yet stopped: stop() has a process group to end
@@ -221,6 +224,14 @@ class VLLMServer:
         is not healthy within timeout_s. A port someone else bound meanwhile is retried on another."""
         if self.alive():
             return self
+        # before anything starts: a teacher too big for this worker's GPUs is the user's error (Invalid)
+        self.gpus = worker_gpus()
+        self.placement = placement(
+            self.spec.tensor_parallel_size,
+            self.spec.extra_args,
+            self.gpus,
+            what=f"vLLM for {self.spec.model!r}",
+        )
         folder = get_settings().data_dir / "vllm"
         folder.mkdir(parents=True, exist_ok=True)
         reap_orphans(folder)
@@ -237,12 +248,16 @@ class VLLMServer:
     def _start_once(self, folder: Path, started: float, timeout_s: float) -> VLLMServer:
         self._owner = os.getpid()
         self.port = free_port()
-        self.log_path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{self.port}.log"
+        # the host's identity in the name: hosts (or containers) sharing the data directory may reuse
+        # a pid and a port in the same second
+        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{host_identity()}-{os.getpid()}-{self.port}"
+        self.log_path = folder / f"{stamp}.log"
         argv = self.spec.argv(self.python, "127.0.0.1", self.port)
-        # HF_HUB_OFFLINE, CUDA_VISIBLE_DEVICES etc. as the caller has them; unbuffered, so that a
-        # crash's last words reach the log
-        env = {"PYTHONUNBUFFERED": os.environ.get("PYTHONUNBUFFERED", "1")}
-        log.info("starting vLLM (log %s): %s", self.log_path, " ".join(argv))
+        # HF_HUB_OFFLINE etc. as the caller has them, the worker's own GPUs (gpus.placement); unbuffered,
+        # so that a crash's last words reach the log
+        env = {"PYTHONUNBUFFERED": os.environ.get("PYTHONUNBUFFERED", "1"), **self.placement}
+        gpus = ",".join(self.gpus) if self.gpus is not None else "none (CPU)"
+        log.info("starting vLLM on GPUs %s (log %s): %s", gpus, self.log_path, " ".join(argv))
         self.proc = spawn(argv, env=env, cwd=folder, log_path=self.log_path)
         self._running = True
         self._write_record(folder)
@@ -314,9 +329,14 @@ class VLLMServer:
     def _write_record(self, folder: Path) -> None:
         """Who owns this server, so that reap_orphans can stop it if its owner dies without stop()."""
         assert self.proc is not None
-        self._record = folder / f"server-{self.proc.pid}.json"
-        record = {"pgid": self.proc.pid, "owner": os.getpid(), "host": socket.gethostname()}
-        self._record.write_text(json.dumps({**record, "port": self.port, "model": self.spec.model}))
+        host, pgid = host_identity(), self.proc.pid
+        self._record = folder / f"server-{host}-{pgid}.json"
+        record = {"pgid": pgid, "owner": os.getpid(), "host": host, "started": start_ticks(pgid),
+                  "owner_started": start_ticks(os.getpid())}  # fmt: skip
+        gpus = list(self.gpus) if self.gpus is not None else None
+        self._record.write_text(
+            json.dumps({**record, "port": self.port, "model": self.spec.model, "gpus": gpus})
+        )
 
     def __enter__(self) -> VLLMServer:
         return self.start()
@@ -376,23 +396,60 @@ class Watched:
         await self.inner.aclose()
 
 
+def host_identity() -> str:
+    """This host as the records under DATA_DIR/vllm tell hosts apart: its name, its boot and its pid
+    namespace. Containers sharing the data directory may share a host name (host networking) while
+    their pids mean different processes; a pid is only ever compared within one identity."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8]
+    except OSError:
+        boot = "noboot"
+    try:
+        pidns = os.readlink("/proc/self/ns/pid").removeprefix("pid:[").removesuffix("]")
+    except OSError:
+        pidns = "0"
+    name = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())[:64]
+    return f"{name}-{boot}-{pidns}"
+
+
+def start_ticks(pid: int) -> int | None:
+    """When a process started (clock ticks after boot, /proc/<pid>/stat's 22nd field): a pid reused by
+    a later process has another, so a record never names a stranger."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _same(pid: int, started: object) -> bool:
+    """Whether pid is alive and still the process a record saw start (no start time known: alive)."""
+    if not pid_alive(pid):
+        return False
+    return started is None or start_ticks(pid) in (None, started)
+
+
 def reap_orphans(folder: Path) -> None:
     """Stop servers this host started for a worker process that has since died without stopping
-    them (SIGKILL at a hard time limit, OOM killer): such a server would hold the accelerator."""
-    host = socket.gethostname()
-    for path in folder.glob("server-*.json"):
+    them (SIGKILL at a hard time limit, OOM killer): such a server would hold the accelerator. Only
+    this host identity's records are read, and only a group whose leader is the very process the
+    record saw start is stopped: another worker's live server (its owner alive), another container's
+    (another identity) and a pid reused since are left alone."""
+    host = host_identity()
+    for path in folder.glob(f"server-{host}-*.json"):
         try:
             record = json.loads(path.read_text())
             pgid, owner = int(record["pgid"]), int(record["owner"])
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if record.get("host") != host or pid_alive(owner):
+        if record.get("host") != host or _same(owner, record.get("owner_started")):
             continue
         try:
             cmdline = Path(f"/proc/{pgid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             cmdline = ""
-        if ENTRYPOINT in cmdline or (not cmdline and group_members(pgid)):
+        if not _same(pgid, record.get("started")):
+            cmdline = ""  # the leader is gone or its pid is someone else's now: only its group may remain
+        if ENTRYPOINT in cmdline or (not cmdline and not pid_alive(pgid) and group_members(pgid)):
             log.warning("stopping vLLM group %s left by dead worker process %s", pgid, owner)
             stop_group(pgid, grace_s=30, name="vLLM")
         path.unlink(missing_ok=True)
