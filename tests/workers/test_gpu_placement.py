@@ -189,3 +189,30 @@ def test_two_servers_on_one_host_keep_apart_records_and_logs(owns, monkeypatch, 
     finally:
         a.stop(grace_s=5), b.stop(grace_s=5)
     assert not a._record and not b._record and not a.alive() and not b.alive()
+
+
+def test_gpu_seconds_count_every_gpu_the_server_uses(monkeypatch):
+    """A tensor-parallel teacher's hour on 4 GPUs is 4 GPU-hours at its gpu_hour price."""
+    import asyncio
+    import itertools
+    from types import SimpleNamespace
+
+    from workers.teachers import factory
+    from workers.teachers.factory import HeldDevice
+
+    class Answers:
+        name = "stand-in"
+
+        async def generate(self, requests):
+            for r in requests:
+                yield r, []
+
+    clock = itertools.count()  # each reading one second later: generate() spans exactly one second
+    monkeypatch.setattr(factory, "time", SimpleNamespace(monotonic=lambda: float(next(clock))))
+
+    async def drain(held: HeldDevice) -> float:
+        _ = [item async for item in held.generate(["q"])]
+        return held.gpu_seconds
+
+    assert asyncio.run(drain(HeldDevice(Answers()))) == 1.0
+    assert asyncio.run(drain(HeldDevice(Answers(), devices=4))) == 4.0
