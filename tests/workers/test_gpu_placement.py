@@ -1,6 +1,6 @@
 """Which GPUs a worker owns and how the vLLM server it starts is placed on them (workers/teachers/gpus.py),
 and the server records that let two workers on one host, or hosts sharing the data directory, each
-reap only their own dead servers (workers/teachers/vllm_server.reap_orphans). No GPU needed: the
+reap only their own dead servers (workers/teachers/vllm_records.reap_orphans). No GPU needed: the
 placement is pure, and the records are tested with stand-in process groups."""
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from backend.core.errors import Invalid
 from backend.core.processes import pid_alive, spawn, stop_group
 from workers.teachers import gpus, vllm_server
 from workers.teachers.gpus import check_teacher_fits, gpus_needed, placement, worker_gpus
-from workers.teachers.vllm_server import ENTRYPOINT, VLLMServer, VLLMServerSpec, host_identity, reap_orphans
+from workers.teachers.vllm_records import ENTRYPOINT, host_identity, reap_orphans, start_ticks
+from workers.teachers.vllm_server import VLLMServer, VLLMServerSpec
 
 pytestmark = pytest.mark.pure  # no database, broker or worker
 
@@ -145,14 +146,14 @@ def test_reaping_stops_only_this_hosts_orphans(tmp_path):
     orphan, others, live_owned, reused = (_group(ENTRYPOINT) for _ in range(4))
     try:
         # an orphan: its owner is dead, the record saw this very leader start -> stopped
-        _record(tmp_path, orphan.pid, dead, host, started=vllm_server.start_ticks(orphan.pid))
+        _record(tmp_path, orphan.pid, dead, host, started=start_ticks(orphan.pid))
         # another worker's server on this host: its owner is alive (this process here) -> left alone
-        _record(tmp_path, live_owned.pid, os.getpid(), host, started=vllm_server.start_ticks(live_owned.pid))
+        _record(tmp_path, live_owned.pid, os.getpid(), host, started=start_ticks(live_owned.pid))
         # another container sharing the data dir: its pids mean other processes -> never read
         other = "otherhost-00000000-4026531836"
         _record(tmp_path, others.pid, dead, other)
         # the dead owner's server is long gone and its pid now leads another worker's server
-        _record(tmp_path, reused.pid, dead, host, started=vllm_server.start_ticks(reused.pid) - 1)
+        _record(tmp_path, reused.pid, dead, host, started=start_ticks(reused.pid) - 1)
         reap_orphans(tmp_path)
         orphan.wait(timeout=30)
         assert not pid_alive(orphan.pid)

@@ -95,6 +95,8 @@ def test_two_workers_each_with_its_own_vllm_share_one_rollout(
         assert [gpus for gpus, _ in started] == [str(i)], started  # one server, started once
         servers.append(Path(started[0][1]))
     assert servers[0] != servers[1]
+    ready = [re.findall(r"vLLM ready on port \d+ after ([\d.]+) s", w.log_path.read_text()) for w in replicas]
+    print(f"replicas: chunks per worker {dict(sorted(by_worker.items()))}, vLLM start-ups (s) {ready}")
     for log in servers:
         assert log.read_text(errors="replace").count('"POST /v1/chat/completions HTTP') >= 1, log
 

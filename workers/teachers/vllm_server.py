@@ -12,7 +12,8 @@ server's process group frees every byte it held, which unloading a model in-proc
 One server per worker process is kept warm across a rollout's chunks (acquire) and stopped when the
 worker shuts down, the stage has no chunk left, or another model is needed (release_all). A server
 whose worker was killed outright (a hard time limit's SIGKILL) is found through its record under
-DATA_DIR/vllm and stopped before this host starts another, so it cannot keep holding the GPU.
+DATA_DIR/vllm (vllm_records.py) and stopped before this host starts another, so it cannot keep
+holding the GPU. The server gets the worker's own GPUs (gpus.py).
 A server that dies while serving ends the generation at once (Watched) with VLLMServerDied: its exit
 code and the scrubbed end of its log become the stage's error, not a pile of connection failures.
 """
@@ -21,11 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import json
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -44,19 +43,17 @@ from backend.core.processes import (
     TAIL_LINES,
     ProcessError,
     describe_exit,
-    group_members,
     log_tail,
-    pid_alive,
     spawn,
     stop_group,
     wait_healthy,
 )
 from backend.teachers.vllm_flags import refused_flags
 from workers.teachers.gpus import placement, worker_gpus
+from workers.teachers.vllm_records import ENTRYPOINT, host_identity, reap_orphans, write_record
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = "vllm.entrypoints.openai.api_server"
 # How much of vLLM's log a crash's error carries: the traceback's last frames and the error itself,
 # short enough for a stage's error field.
 CRASH_LINES, CRASH_CHARS = 20, 2000
@@ -328,14 +325,9 @@ class VLLMServer:
 
     def _write_record(self, folder: Path) -> None:
         """Who owns this server, so that reap_orphans can stop it if its owner dies without stop()."""
-        assert self.proc is not None
-        host, pgid = host_identity(), self.proc.pid
-        self._record = folder / f"server-{host}-{pgid}.json"
-        record = {"pgid": pgid, "owner": os.getpid(), "host": host, "started": start_ticks(pgid),
-                  "owner_started": start_ticks(os.getpid())}  # fmt: skip
-        gpus = list(self.gpus) if self.gpus is not None else None
-        self._record.write_text(
-            json.dumps({**record, "port": self.port, "model": self.spec.model, "gpus": gpus})
+        assert self.proc is not None and self.port is not None
+        self._record = write_record(
+            folder, pgid=self.proc.pid, port=self.port, model=self.spec.model, gpus=self.gpus
         )
 
     def __enter__(self) -> VLLMServer:
@@ -394,65 +386,6 @@ class Watched:
 
     async def aclose(self) -> None:
         await self.inner.aclose()
-
-
-def host_identity() -> str:
-    """This host as the records under DATA_DIR/vllm tell hosts apart: its name, its boot and its pid
-    namespace. Containers sharing the data directory may share a host name (host networking) while
-    their pids mean different processes; a pid is only ever compared within one identity."""
-    try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8]
-    except OSError:
-        boot = "noboot"
-    try:
-        pidns = os.readlink("/proc/self/ns/pid").removeprefix("pid:[").removesuffix("]")
-    except OSError:
-        pidns = "0"
-    name = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())[:64]
-    return f"{name}-{boot}-{pidns}"
-
-
-def start_ticks(pid: int) -> int | None:
-    """When a process started (clock ticks after boot, /proc/<pid>/stat's 22nd field): a pid reused by
-    a later process has another, so a record never names a stranger."""
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _same(pid: int, started: object) -> bool:
-    """Whether pid is alive and still the process a record saw start (no start time known: alive)."""
-    if not pid_alive(pid):
-        return False
-    return started is None or start_ticks(pid) in (None, started)
-
-
-def reap_orphans(folder: Path) -> None:
-    """Stop servers this host started for a worker process that has since died without stopping
-    them (SIGKILL at a hard time limit, OOM killer): such a server would hold the accelerator. Only
-    this host identity's records are read, and only a group whose leader is the very process the
-    record saw start is stopped: another worker's live server (its owner alive), another container's
-    (another identity) and a pid reused since are left alone."""
-    host = host_identity()
-    for path in folder.glob(f"server-{host}-*.json"):
-        try:
-            record = json.loads(path.read_text())
-            pgid, owner = int(record["pgid"]), int(record["owner"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        if record.get("host") != host or _same(owner, record.get("owner_started")):
-            continue
-        try:
-            cmdline = Path(f"/proc/{pgid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            cmdline = ""
-        if not _same(pgid, record.get("started")):
-            cmdline = ""  # the leader is gone or its pid is someone else's now: only its group may remain
-        if ENTRYPOINT in cmdline or (not cmdline and not pid_alive(pgid) and group_members(pgid)):
-            log.warning("stopping vLLM group %s left by dead worker process %s", pgid, owner)
-            stop_group(pgid, grace_s=30, name="vLLM")
-        path.unlink(missing_ok=True)
 
 
 _lock = threading.RLock()  # re-entrant: a shutdown hook may run on the thread that holds it
