@@ -10,6 +10,7 @@ import os
 
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
+from backend.core.config import get_settings
 from backend.core.queue import get_celery
 from backend.jobs.kinds import JOBS
 from backend.runs.stages import STAGES
@@ -33,6 +34,11 @@ QUIET_PROGRESS = {
 }
 for _name, _value in QUIET_PROGRESS.items():
     os.environ.setdefault(_name, _value)
+
+# A worker given its GPUs by DISTILLERY_WORKER_GPUS owns them for everything it runs, not only the vLLM
+# servers it starts (workers/teachers/gpus.py): training and in-process teachers see the same devices.
+if get_settings().worker_gpus:
+    os.environ["CUDA_VISIBLE_DEVICES"] = get_settings().worker_gpus or ""
 
 celery_app = get_celery()
 celery_app.conf.include = task_modules()

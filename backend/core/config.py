@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -116,6 +117,15 @@ class Settings(BaseSettings):
         "sets no `gpu_memory_utilization`: vLLM's own default, 0.9, leaves nothing for the worker, the API "
         "and the database beside it. On a GPU host the default stays 0.9 of the GPU's memory.",
     )
+    worker_gpus: str | None = Field(
+        None,
+        description="The GPUs (comma separated indices or UUIDs, as CUDA_VISIBLE_DEVICES names them) this "
+        "worker owns: a vLLM server it starts gets exactly these as its CUDA_VISIBLE_DEVICES, and a "
+        "teacher whose `tensor_parallel_size` (times its pipeline and data parallel sizes) needs more fails "
+        "its stage saying so. Unset: the CUDA_VISIBLE_DEVICES the worker was started with, else every GPU "
+        "the host's driver lists. One worker per GPU gives one teacher replica per GPU "
+        "(docs/deployment.md, GPU layouts).",
+    )
     stale_after_s: float = Field(
         120,
         gt=0,
@@ -187,10 +197,22 @@ class Settings(BaseSettings):
         "again by the worker before it reads.",
     )
 
-    @field_validator("egress_strict", "model_roots", "dataset_roots", mode="before")
+    @field_validator("egress_strict", "model_roots", "dataset_roots", "worker_gpus", mode="before")
     @classmethod
     def _empty_is_unset(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v  # `DISTILLERY_EGRESS_STRICT=` in .env
+
+    @field_validator("worker_gpus")
+    @classmethod
+    def _gpu_names(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        names = [g.strip() for g in v.split(",")]
+        if not all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9:._-]*", g) for g in names):
+            raise ValueError(
+                f"DISTILLERY_WORKER_GPUS must be GPU indices or UUIDs, comma separated, not {v!r}"
+            )
+        return ",".join(names)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -46,10 +46,10 @@ def all_generations(client, h, pid, run_id) -> list[dict]:
 
 
 def run_rollout(
-    client, accounts, tmp_path, teacher: dict, prompts: int, **rollout
+    client, accounts, tmp_path, teacher: dict, prompts: int, *, timeout: float = 120, **rollout
 ) -> tuple[dict, list, dict]:
     """(finished run, its generations, owner's headers): a rollout of `prompts` apple questions on a
-    teacher of body `teacher`, waited for to its end."""
+    teacher of body `teacher`, waited for to its end (at most `timeout` seconds)."""
     owner = accounts.user()
     pid = accounts.project(owner)
     h = owner["headers"]
@@ -61,5 +61,5 @@ def run_rollout(
     run = client.post(
         f"/api/projects/{pid}/runs", headers=h, json={"name": unique("r"), "recipe": recipe}
     ).json()
-    run = wait_run(client, h, pid, run["id"])
+    run = wait_run(client, h, pid, run["id"], timeout=timeout)
     return run, all_generations(client, h, pid, run["id"]), h

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 
@@ -9,26 +10,35 @@ from tests.support.env import DATA_DIR, ROOT, TEST_ENV
 
 
 class WorkerProcess:
-    """A real Celery worker process on Redis, consuming both queues; tests may SIGKILL and restart it."""
+    """A real Celery worker process on Redis, consuming both queues; tests may SIGKILL and restart it.
+    `name` (default: the session's worker) gives another one its own Celery node name and log, so
+    several can run at once (tests/workers/test_rollout_replicas.py)."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str | None = None) -> None:
         self.proc: subprocess.Popen | None = None
-        self.log_path = DATA_DIR / "worker.log"
+        self.name = name
+        self.log_path = DATA_DIR / f"{name or 'worker'}.log"
 
     def start(self, **env: str) -> WorkerProcess:
         """Start it; keyword arguments are extra DISTILLERY_* settings for this worker only."""
         from backend.core.processes import spawn, wait_until
         from workers.celery_app import celery_app
 
+        argv = [sys.executable, "-m", "backend.cli", "worker", "--queues", "cpu,gpu", "--concurrency", "1"]
+        node = f"{self.name}@%h" if self.name else None
+        if node:
+            argv += ["--hostname", node]
         self.proc = spawn(
-            [sys.executable, "-m", "backend.cli", "worker", "--queues", "cpu,gpu", "--concurrency", "1"],
+            argv,
             cwd=ROOT,
             env={**TEST_ENV, **env},
             log_path=self.log_path,
             append=True,
         )
+        # a named worker must answer itself: another one already running answers any ping
+        to = {"destination": [node.replace("%h", socket.gethostname())]} if node else {}
         wait_until(
-            lambda: bool(celery_app.control.ping(timeout=0.5)),
+            lambda: bool(celery_app.control.ping(timeout=0.5, **to)),
             self.proc,
             ready_as="answering a Celery ping",
             timeout=60,

@@ -279,7 +279,7 @@ def test_a_server_that_dies_while_serving_fails_with_its_exit_code_and_log_tail(
         assert elapsed < 6, elapsed
         # Nothing of it is left: the group is stopped and its record under DATA_DIR/vllm removed.
         assert not server.alive() and _live_group(server.proc.pid) == []
-        assert not list((DATA_DIR / "vllm").glob(f"server-{server.proc.pid}.json"))
+        assert not list((DATA_DIR / "vllm").glob(f"server-*-{server.proc.pid}.json"))
     finally:
         release_all()
 

@@ -49,10 +49,11 @@ def teacher_spec(teacher: Teacher) -> TeacherSpec:
 
 class HeldDevice:
     """Counts wall time inside generate() as GPU-seconds: a server this worker started holds its
-    accelerator for as long as it generates."""
+    accelerators for as long as it generates, each of them (`devices`: a tensor-parallel teacher's
+    hour on 4 GPUs is 4 GPU-hours at the teacher's gpu_hour price)."""
 
-    def __init__(self, inner: TeacherBackend):
-        self.inner, self.name, self._seconds = inner, inner.name, 0.0
+    def __init__(self, inner: TeacherBackend, devices: int = 1):
+        self.inner, self.name, self._seconds, self.devices = inner, inner.name, 0.0, max(devices, 1)
 
     async def generate(self, requests: list[Request]) -> AsyncIterator[tuple[Request, list[Completion]]]:
         started = time.monotonic()
@@ -60,7 +61,7 @@ class HeldDevice:
             async for item in self.inner.generate(requests):
                 yield item
         finally:
-            self._seconds += time.monotonic() - started
+            self._seconds += (time.monotonic() - started) * self.devices
 
     @property
     def gpu_seconds(self) -> float:
@@ -128,13 +129,19 @@ def make_teacher(
             raise ValueError("an openai_compat teacher needs base_url")
         return client(spec.base_url, spec.model, spec.api_key)
     if spec.backend == "vllm":
+        from workers.teachers.gpus import gpus_needed
         from workers.teachers.vllm_server import VLLMServerSpec, Watched, acquire
 
         server_spec = VLLMServerSpec.from_settings(spec.model, spec.settings)  # bad settings fail now
 
         def start() -> TeacherBackend:
             server = acquire(server_spec)
-            return HeldDevice(Watched(client(server.base_url, server.served_name, None, own=True), server))
+            inner = Watched(client(server.base_url, server.served_name, None, own=True), server)
+            # the GPUs the server uses (none known on a CPU host: its one device, as before)
+            devices = (
+                gpus_needed(server_spec.tensor_parallel_size, server_spec.extra_args) if server.gpus else 1
+            )
+            return HeldDevice(inner, devices)
 
         return LazyTeacher("vllm", start)
     if spec.backend == "transformers_local":

@@ -12,7 +12,8 @@ server's process group frees every byte it held, which unloading a model in-proc
 One server per worker process is kept warm across a rollout's chunks (acquire) and stopped when the
 worker shuts down, the stage has no chunk left, or another model is needed (release_all). A server
 whose worker was killed outright (a hard time limit's SIGKILL) is found through its record under
-DATA_DIR/vllm and stopped before this host starts another, so it cannot keep holding the GPU.
+DATA_DIR/vllm (vllm_records.py) and stopped before this host starts another, so it cannot keep
+holding the GPU. The server gets the worker's own GPUs (gpus.py).
 A server that dies while serving ends the generation at once (Watched) with VLLMServerDied: its exit
 code and the scrubbed end of its log become the stage's error, not a pile of connection failures.
 """
@@ -21,11 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import json
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -44,18 +43,17 @@ from backend.core.processes import (
     TAIL_LINES,
     ProcessError,
     describe_exit,
-    group_members,
     log_tail,
-    pid_alive,
     spawn,
     stop_group,
     wait_healthy,
 )
 from backend.teachers.vllm_flags import refused_flags
+from workers.teachers.gpus import placement, worker_gpus
+from workers.teachers.vllm_records import ENTRYPOINT, host_identity, reap_orphans, write_record
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = "vllm.entrypoints.openai.api_server"
 # How much of vLLM's log a crash's error carries: the traceback's last frames and the error itself,
 # short enough for a stage's error field.
 CRASH_LINES, CRASH_CHARS = 20, 2000
@@ -201,6 +199,8 @@ class VLLMServer:
         self.proc: subprocess.Popen | None = None
         self.log_path: Path | None = None
         self.startup_s: float | None = None
+        self.gpus: tuple[str, ...] | None = None  # this worker's GPUs the server was given (None: CPU)
+        self.placement: dict[str, str] = {}
         self._record: Path | None = None
         self._owner = os.getpid()
         self._running = False  # started and not yet stopped: stop() has a process group to end
@@ -221,6 +221,14 @@ class VLLMServer:
         is not healthy within timeout_s. A port someone else bound meanwhile is retried on another."""
         if self.alive():
             return self
+        # before anything starts: a teacher too big for this worker's GPUs is the user's error (Invalid)
+        self.gpus = worker_gpus()
+        self.placement = placement(
+            self.spec.tensor_parallel_size,
+            self.spec.extra_args,
+            self.gpus,
+            what=f"vLLM for {self.spec.model!r}",
+        )
         folder = get_settings().data_dir / "vllm"
         folder.mkdir(parents=True, exist_ok=True)
         reap_orphans(folder)
@@ -237,12 +245,16 @@ class VLLMServer:
     def _start_once(self, folder: Path, started: float, timeout_s: float) -> VLLMServer:
         self._owner = os.getpid()
         self.port = free_port()
-        self.log_path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{self.port}.log"
+        # the host's identity in the name: hosts (or containers) sharing the data directory may reuse
+        # a pid and a port in the same second
+        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{host_identity()}-{os.getpid()}-{self.port}"
+        self.log_path = folder / f"{stamp}.log"
         argv = self.spec.argv(self.python, "127.0.0.1", self.port)
-        # HF_HUB_OFFLINE, CUDA_VISIBLE_DEVICES etc. as the caller has them; unbuffered, so that a
-        # crash's last words reach the log
-        env = {"PYTHONUNBUFFERED": os.environ.get("PYTHONUNBUFFERED", "1")}
-        log.info("starting vLLM (log %s): %s", self.log_path, " ".join(argv))
+        # HF_HUB_OFFLINE etc. as the caller has them, the worker's own GPUs (gpus.placement); unbuffered,
+        # so that a crash's last words reach the log
+        env = {"PYTHONUNBUFFERED": os.environ.get("PYTHONUNBUFFERED", "1"), **self.placement}
+        gpus = ",".join(self.gpus) if self.gpus is not None else "none (CPU)"
+        log.info("starting vLLM on GPUs %s (log %s): %s", gpus, self.log_path, " ".join(argv))
         self.proc = spawn(argv, env=env, cwd=folder, log_path=self.log_path)
         self._running = True
         self._write_record(folder)
@@ -313,10 +325,10 @@ class VLLMServer:
 
     def _write_record(self, folder: Path) -> None:
         """Who owns this server, so that reap_orphans can stop it if its owner dies without stop()."""
-        assert self.proc is not None
-        self._record = folder / f"server-{self.proc.pid}.json"
-        record = {"pgid": self.proc.pid, "owner": os.getpid(), "host": socket.gethostname()}
-        self._record.write_text(json.dumps({**record, "port": self.port, "model": self.spec.model}))
+        assert self.proc is not None and self.port is not None
+        self._record = write_record(
+            folder, pgid=self.proc.pid, port=self.port, model=self.spec.model, gpus=self.gpus
+        )
 
     def __enter__(self) -> VLLMServer:
         return self.start()
@@ -374,28 +386,6 @@ class Watched:
 
     async def aclose(self) -> None:
         await self.inner.aclose()
-
-
-def reap_orphans(folder: Path) -> None:
-    """Stop servers this host started for a worker process that has since died without stopping
-    them (SIGKILL at a hard time limit, OOM killer): such a server would hold the accelerator."""
-    host = socket.gethostname()
-    for path in folder.glob("server-*.json"):
-        try:
-            record = json.loads(path.read_text())
-            pgid, owner = int(record["pgid"]), int(record["owner"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        if record.get("host") != host or pid_alive(owner):
-            continue
-        try:
-            cmdline = Path(f"/proc/{pgid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            cmdline = ""
-        if ENTRYPOINT in cmdline or (not cmdline and group_members(pgid)):
-            log.warning("stopping vLLM group %s left by dead worker process %s", pgid, owner)
-            stop_group(pgid, grace_s=30, name="vLLM")
-        path.unlink(missing_ok=True)
 
 
 _lock = threading.RLock()  # re-entrant: a shutdown hook may run on the thread that holds it

@@ -20,6 +20,7 @@ from backend.verifiers.registry import VerifierCombo
 from workers.runner import settings_for
 from workers.teachers.base import Sampling
 from workers.teachers.factory import TeacherSpec, teacher_spec
+from workers.teachers.gpus import check_teacher_fits
 
 
 def sampling_of(settings: RolloutSettings) -> Sampling:
@@ -77,6 +78,8 @@ def build_job(s: Session, chunk: StageChunk, stage: RunStage, run: Run) -> Chunk
             f"{teacher.name!r} is {teacher.backend}",
             code="batch_needs_api_teacher",
         )
+    # a vllm teacher this worker starts must fit in its GPUs: refused here, before any model loads
+    check_teacher_fits(teacher.backend, teacher.base_url, teacher.settings or {}, f"teacher {teacher.name!r}")
     return ChunkJob(
         stage_id=stage.id,
         chunk_id=chunk.id,
