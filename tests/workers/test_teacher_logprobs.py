@@ -1,8 +1,10 @@
 """Teacher logprobs captured once and reused (issue 26, item 1), through the API and a real worker over
-the project's tiny model: rollout.logprobs on a transformers_local teacher and on vLLM's CPU build,
-gathered by the snapshot into teacher_logprobs.parquet (one row per kept example, K alternatives a
-token, float16, the teacher tokenizer's hashes); the score stage over an existing snapshot agrees with
-the rollout's greedy capture; an API teacher without logprobs leaves the run succeeded and says so."""
+the project's tiny model: rollout.logprobs on a transformers_local teacher and on vLLM's CPU build
+(sampled: a greedy tiny model repeats one word to the cap, and a truncated attempt is never in a
+snapshot), gathered by the snapshot into teacher_logprobs.parquet (one row per kept example, K
+alternatives a token, float16, the teacher tokenizer's hashes); the score stage over an existing
+snapshot agrees with the rollout's capture on every top-1 token; an API teacher without logprobs leaves
+the run succeeded and says so."""
 
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ def _project(client, accounts, tmp_path, teacher: dict, prompts: int = 4):
     return pid, h, pset, make_teacher(client, h, pid, **teacher)
 
 
-def _run(client, h, pid, recipe: dict, timeout: float = 600) -> dict:
+def _run(client, h, pid, recipe: dict, timeout: float = 1200) -> dict:
     r = client.post(f"/api/projects/{pid}/runs", headers=h, json={"name": unique("lp"), "recipe": recipe})
     assert r.status_code == 202, r.text
     run = wait_run(client, h, pid, r.json()["id"], timeout=timeout)
@@ -45,8 +47,10 @@ def _run(client, h, pid, recipe: dict, timeout: float = 600) -> dict:
     return run
 
 
-def _distill_set(client, h, pid, pset, tid, timeout: float = 600) -> dict:
-    rollout = {"n": 2, "max_tokens": 12, "temperature": 0, "logprobs": K, "chunk_size": 2}
+def _distill_set(client, h, pid, pset, tid, timeout: float = 1200) -> dict:
+    # sampled, seeded, long enough that the tiny model ends most attempts itself (a truncated one is never
+    # in a snapshot); greedy, it repeats one word to the cap
+    rollout = {"n": 2, "max_tokens": 40, "temperature": 1.0, "seed": 1, "logprobs": K, "chunk_size": 2}
     snapshot = {"drop_near_duplicates": False, "preference_pairs": False}
     recipe = {"prompt_set_id": pset, "teacher_id": tid, "stages": ["rollout", "filter", "snapshot"],
               "rollout": rollout, "filter": ANYTHING, "snapshot": snapshot}  # fmt: skip
@@ -121,10 +125,12 @@ def test_transformers_local_rollout_captures_logprobs_into_the_snapshot(
     run = _distill_set(client, h, pid, pset, tid)
     roll = run["summary"]["rollout"]
     assert roll["logprobs"] == roll["succeeded"] == 8 and roll["logprobs_missing"] == 0
+    assert run["summary"]["snapshot"]["counts"]["after_max_per_prompt"] > 0
     assert roll["logprobs_note"] is None
     rows = _check_cache(client, h, pid, run, tiny_model, "rollout")
-    # greedy: every token the teacher wrote is its own top-1
-    assert all(r["token_ids"] == [ids[0] for ids in r["top_ids"]] for r in rows)
+    # sampled at temperature 1 from the same distribution the logprobs describe: mostly its top-1
+    tops = [t == ids[0] for r in rows for t, ids in zip(r["token_ids"], r["top_ids"], strict=True)]
+    assert sum(tops) > len(tops) / 4
     # score asks for prompt logprobs over given tokens, which only vLLM answers
     snap_id = run["summary"]["snapshot"]["snapshot_id"]
     recipe = {
@@ -141,14 +147,13 @@ def test_transformers_local_rollout_captures_logprobs_into_the_snapshot(
 def test_vllm_capture_and_the_score_stage_agree(client, accounts, celery_worker, tiny_model, tmp_path):
     teacher = {"backend": "vllm", "model": str(tiny_model), "settings": VLLM}
     pid, h, pset, tid = _project(client, accounts, tmp_path, teacher)
-    run = _distill_set(client, h, pid, pset, tid, timeout=900)
+    run = _distill_set(client, h, pid, pset, tid, timeout=1500)
     captured = {r["generation_id"]: r for r in _check_cache(client, h, pid, run, tiny_model, "rollout")}
-    assert all(r["token_ids"] == [ids[0] for ids in r["top_ids"]] for r in captured.values())
     snap_id = run["summary"]["snapshot"]["snapshot_id"]
 
     recipe = {"prompt_set_id": pset, "teacher_id": tid, "stages": ["score"],
               "score": {"snapshot_id": snap_id, "k": K, "batch_size": 3}}  # fmt: skip
-    scored_run = _run(client, h, pid, recipe, timeout=900)
+    scored_run = _run(client, h, pid, recipe, timeout=1500)
     summary = scored_run["summary"]["score"]
     assert summary["rows"] == len(captured) and summary["skipped"] == 0
     # the card and row now say source score; _check_cache reads the run's snapshot summary: point it there
