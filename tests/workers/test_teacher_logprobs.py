@@ -50,7 +50,10 @@ def _run(client, h, pid, recipe: dict, timeout: float = 1200) -> dict:
 def _distill_set(client, h, pid, pset, tid, timeout: float = 1200) -> dict:
     # sampled, seeded, long enough that the tiny model ends most attempts itself (a truncated one is never
     # in a snapshot); greedy, it repeats one word to the cap
-    rollout = {"n": 2, "max_tokens": 40, "temperature": 1.0, "seed": 1, "logprobs": K, "chunk_size": 2}
+    # ended at the tiny model's full stop: it never writes its end token, and a truncated attempt is
+    # never in a snapshot
+    rollout = {"n": 2, "max_tokens": 40, "temperature": 1.0, "seed": 1, "logprobs": K, "chunk_size": 2,
+               "stop": ["."]}  # fmt: skip
     snapshot = {"drop_near_duplicates": False, "preference_pairs": False}
     recipe = {"prompt_set_id": pset, "teacher_id": tid, "stages": ["rollout", "filter", "snapshot"],
               "rollout": rollout, "filter": ANYTHING, "snapshot": snapshot}  # fmt: skip
@@ -88,9 +91,10 @@ def _check_cache(client, h, pid, run: dict, model, source: str) -> list[dict]:
         assert all(len(ids) == K for ids in r["top_ids"]) and all(len(lp) == K for lp in r["top_logprobs"])
         assert all(lp <= 0 for step in r["top_logprobs"] for lp in step)
         assert all(step == sorted(step, reverse=True) for step in r["top_logprobs"])
-        assert (
-            tok.decode(r["token_ids"], skip_special_tokens=True).strip() == reply[r["generation_id"]].strip()
-        )
+        # the tokens the teacher wrote: the stored reply, then the stop string's token where it stopped there
+        text = tok.decode(r["token_ids"], skip_special_tokens=True).strip()
+        stored = reply[r["generation_id"]].strip()
+        assert text.startswith(stored) and text[len(stored) :] in ("", "."), (text, stored)
     assert snap["teacher_logprobs"]["rows"] == len(rows) and snap["teacher_logprobs"]["source"] == source
     card = client.get(f"/api/projects/{pid}/snapshots/{snap_id}/card", headers=h).text
     assert "## Teacher logprobs" in card and f"top-{K} per token for {len(rows)} rows" in card
@@ -161,11 +165,11 @@ def test_vllm_capture_and_the_score_stage_agree(client, accounts, celery_worker,
     agree = total = 0
     for r in scored:
         mine = captured[r["generation_id"]]
-        n = len(mine["token_ids"])
-        assert r["token_ids"][:n] == mine["token_ids"]  # the same tokens, then the stop token the score adds
-        for a, b, la, lb in zip(
-            r["top_ids"], mine["top_ids"], r["top_logprobs"], mine["top_logprobs"], strict=False
-        ):
+        # the same tokens; at the end the rollout has the stop string's token, the score the template's end
+        n = len(mine["token_ids"]) - 1
+        assert r["token_ids"][:n] == mine["token_ids"][:n] and n > 0
+        pairs = zip(r["top_ids"][:n], mine["top_ids"], r["top_logprobs"], mine["top_logprobs"], strict=False)
+        for a, b, la, lb in pairs:
             total += 1
             agree += a[0] == b[0]
             assert la[0] == pytest.approx(lb[0], abs=2e-2)  # float16 of the same distribution
