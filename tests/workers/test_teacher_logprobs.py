@@ -132,9 +132,9 @@ def test_transformers_local_rollout_captures_logprobs_into_the_snapshot(
     assert run["summary"]["snapshot"]["counts"]["after_max_per_prompt"] > 0
     assert roll["logprobs_note"] is None
     rows = _check_cache(client, h, pid, run, tiny_model, "rollout")
-    # sampled at temperature 1 from the same distribution the logprobs describe: mostly its top-1
-    tops = [t == ids[0] for r in rows for t, ids in zip(r["token_ids"], r["top_ids"], strict=True)]
-    assert sum(tops) > len(tops) / 4
+    # K distinct alternatives a token (the tiny model's distribution is flat: a sampled token is rarely
+    # its top-1, so that is checked where the score stage reads the same tokens, on vLLM)
+    assert all(len(set(ids)) == K for r in rows for ids in r["top_ids"])
     # score asks for prompt logprobs over given tokens, which only vLLM answers
     snap_id = run["summary"]["snapshot"]["snapshot_id"]
     recipe = {
