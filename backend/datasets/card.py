@@ -6,6 +6,8 @@ from typing import Any
 
 import orjson
 
+from backend.datasets.logprobs import card_line
+
 FORMATS = {
     "messages": "conversational `messages` (system, user, assistant with the reasoning in "
     "<think>...</think>), "
@@ -62,6 +64,7 @@ def render_card(
     run: dict[str, Any],
     judge_summary: dict[str, Any] | None = None,
     cost_per_accepted: float | None = None,
+    teacher_logprobs: dict[str, Any] | None = None,
 ) -> str:
     head = ["---", f"pretty_name: {_yaml_str(name)}", "license: other"]
     head += ["tags:", "  - distillation", "  - reasoning", "  - distillery"]
@@ -137,4 +140,17 @@ def render_card(
     for c in configs:
         body.append(f"- `{c}.parquet` and `{c}.jsonl`: {FORMATS[c]}")
     body += ["", 'Load with `datasets.load_dataset("parquet", data_files="messages.parquet")`.', ""]
-    return "\n".join(head) + "\n\n" + "\n".join(body)
+    return with_logprobs("\n".join(head) + "\n\n" + "\n".join(body), teacher_logprobs)
+
+
+LOGPROBS_HEAD = "## Teacher logprobs"
+
+
+def with_logprobs(markdown: str, info: dict[str, Any] | None) -> str:
+    """The card with its teacher logprobs section (replaced where there is one already: the score stage
+    adds it to an existing snapshot's card); unchanged without a cache."""
+    line = card_line(info)
+    if line is None:
+        return markdown
+    before = markdown.split(f"\n{LOGPROBS_HEAD}\n", 1)[0].rstrip("\n")
+    return f"{before}\n\n{LOGPROBS_HEAD}\n\n{line}\n"

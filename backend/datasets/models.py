@@ -23,6 +23,8 @@ class DatasetSnapshot(Base):
     row_counts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     files: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     card: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # the teacher logprob cache beside the files (backend/datasets/logprobs.py), or None without one
+    teacher_logprobs: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

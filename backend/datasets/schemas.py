@@ -94,12 +94,28 @@ class SnapshotCounts(BaseModel):
     human_edits: int = Field(0, description="Attempts a reviewer edited (the edit replaces the original).")
 
 
+class TeacherLogprobsInfo(BaseModel):
+    """What a snapshot's teacher_logprobs.parquet holds (its Parquet metadata, and its row count)."""
+
+    k: int = Field(description="Top-K log-probabilities per completion token.")
+    tokenizer_hash: str = Field(description="sha256 of the teacher tokenizer's vocabulary; empty: unknown.")
+    template_hash: str = Field(description="sha256 of the teacher's chat template; empty: none.")
+    teacher: str = Field(description="The teacher's model.")
+    source: Literal["rollout", "score"] = Field(
+        description="rollout: captured while generating; score: the score stage asked the teacher later."
+    )
+    rows: int = Field(description="Rows: one per trained example that has them.")
+
+
 class SnapshotSummary(BaseModel):
     snapshot_id: int
     content_hash: str
     counts: SnapshotCounts
     files: dict[str, int] = Field(description="File name -> size in bytes.")
     reused: bool = Field(description="An identical snapshot existed already; it was reused.")
+    teacher_logprobs: TeacherLogprobsInfo | None = Field(
+        None, description="The teacher logprob cache written with it (rollout.logprobs), or None."
+    )
 
 
 class SnapshotOut(BaseModel):
@@ -112,6 +128,9 @@ class SnapshotOut(BaseModel):
     content_hash: str
     row_counts: dict[str, Any]
     files: dict[str, Any]
+    teacher_logprobs: TeacherLogprobsInfo | None = Field(
+        None, description="Its teacher logprob cache (teacher_logprobs.parquet), or None without one."
+    )
     created_at: datetime
 
 

@@ -28,7 +28,8 @@ def covered_positions(prompt_set_id: int, settings: RolloutSettings) -> Select:
     )
 
 
-COUNTERS = ("done", "failed", "truncated", "cached", "prompt_tokens", "completion_tokens")
+COUNTERS = ("done", "failed", "truncated", "cached", "prompt_tokens", "completion_tokens", "logprobs",
+            "logprobs_missing")  # fmt: skip
 
 
 def aggregate(session: Session, *, stage: RunStage) -> dict[str, Any]:
@@ -61,7 +62,21 @@ def aggregate(session: Session, *, stage: RunStage) -> dict[str, Any]:
         "attempts_skipped": skipped,
         "cost_saved_usd": round(cost / generated * skipped, 6) if generated and skipped else 0.0,
         "smoke": (stage.metrics or {}).get("smoke"),  # stored once by the sample's judge, kept through
+        "logprobs": sums["logprobs"],
+        "logprobs_missing": sums["logprobs_missing"],
+        "logprobs_note": _logprobs_note(sums["logprobs"], sums["logprobs_missing"]),
     }
+
+
+def _logprobs_note(stored: int, missing: int) -> str | None:
+    """Why the summary's logprob count falls short: the teacher gave none (an API without them, or
+    whose tokens are strings, not the teacher tokenizer's ids)."""
+    if not missing:
+        return None
+    if not stored:
+        return (f"logprobs unavailable: the teacher returned none for all {missing} attempts (an API "
+                "that gives no logprobs, or not as token ids)")  # fmt: skip
+    return f"logprobs missing for {missing} of {stored + missing} attempts: the teacher returned none"
 
 
 def _failed_note(failed: int, total: int, failures: Counter) -> str | None:

@@ -93,6 +93,16 @@ class RolloutSettings(BaseModel):
         "rolled out and judged by the filter's verifiers before the teacher is asked for the rest; below "
         "min_accept the run stops for a maintainer's decision. Unset: off. Needs the filter stage.",
     )
+    logprobs: int | None = Field(
+        None,
+        ge=1,
+        le=20,
+        description="Capture the teacher's top-K log-probabilities per generated token (K here, 1..20: "
+        "vLLM's default max_logprobs), stored as Parquet beside the run and gathered into the snapshot "
+        "(teacher_logprobs.parquet) for logit distillation. vllm and transformers_local teachers give "
+        "them; an API teacher where its provider returns token ids, else the summary says none came. "
+        "Unset: off. Set, the response cache is written but not read (a cached answer has no logprobs).",
+    )
 
 
 def check_rollout(recipe) -> list[str]:
@@ -191,6 +201,13 @@ class RolloutSummary(BaseModel):
         None, description="Set when some attempts failed: how many of how many, and their main causes."
     )
     smoke: SmokeResult | None = Field(None, description="The smoke sample (rollout.smoke), once judged.")
+    logprobs: int = Field(0, description="rollout.logprobs: attempts whose teacher logprobs were stored.")
+    logprobs_missing: int = Field(
+        0, description="rollout.logprobs: succeeded attempts that came back without logprobs."
+    )
+    logprobs_note: str | None = Field(
+        None, description="Set when logprobs were asked for and some or all are missing, saying why."
+    )
 
 
 class RolloutEstimate(BaseModel):

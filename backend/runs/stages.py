@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from backend.datasets.schemas import SnapshotSettings, SnapshotSummary, check_best_of_n
+from backend.datasets.score import ScoreSettings, ScoreSummary, check_score, check_score_references
 from backend.evals.schemas import EvalSettings, EvalSummary
 from backend.evals.service import check_eval_references
 from backend.judge.schemas import JudgeSettings, JudgeSummary
@@ -189,6 +190,20 @@ STAGES: dict[str, StageKind] = {
             requires=("filter",),
             time_limit_s=6 * 3600,
             recipe_check=check_best_of_n,
+        ),
+        StageKind(
+            name="score",
+            help="A vLLM teacher's top-K log-probabilities over every kept trace of an existing snapshot "
+            "(prompt logprobs of the chat-templated conversation), written beside it as its teacher "
+            "logprob cache (teacher_logprobs.parquet) for logit distillation.",
+            settings=ScoreSettings,
+            summary=ScoreSummary,
+            module="workers.stages.score",
+            queue="gpu",
+            needs_teacher=True,
+            time_limit_s=12 * 3600,
+            recipe_check=check_score,
+            create_check=check_score_references,
         ),
         StageKind(
             name="train",

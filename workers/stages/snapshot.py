@@ -41,6 +41,7 @@ from backend.verifiers.filter import FilterSettings
 from backend.verifiers.registry import VERIFIERS
 from workers.celery_app import celery_app
 from workers.edits import verify_unsettled
+from workers.logprobs import gather_logprobs
 from workers.runner import StageContext, run_stage, settings_for
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class _Sink:
         self.parquet.close()
 
 
-def _attempts(run_id: int, tally: dict[str, int]):
+def _attempts(run_id: int, tally: dict[str, int], edited: set[int]):
     """(prompt, its attempts) in prompt order, streamed; a human decision from the review overrides the
     machines' (accept admits, reject removes, an edit admits the edited text)."""
     with session_scope() as s:
@@ -124,6 +125,7 @@ def _attempts(run_id: int, tally: dict[str, int]):
                 accepted = h.accepted
                 if h.edited:  # the reviewer's text replaces the teacher's; the teacher's finish stays
                     content, reasoning, tokens = h.content, h.reasoning, None
+                    edited.add(gid)  # the teacher's logprobs are of another text: none for it
             group.append(Attempt(gid, attempt, accepted, reasoning, content, tokens, score, finish))
     if group:
         yield current, group
@@ -161,14 +163,19 @@ def write_snapshot(ctx: StageContext) -> dict[str, Any]:
     tmp = root / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
     try:
-        counts, configs = _write_rows(ctx, tmp, settings, rollout.system_prompt, total)
+        kept: set[int] = set()
+        counts, configs = _write_rows(ctx, tmp, settings, rollout.system_prompt, total, kept)
+        logprobs = gather_logprobs(ctx.run_id, kept, tmp)
         digest = hashlib.sha256()
         for c in configs:
             with (tmp / f"{c}.jsonl").open("rb") as fh:
                 for block in iter(partial(fh.read, 1 << 20), b""):
                     digest.update(block)
+        if logprobs is not None:  # the same rows with and without the cache are two snapshots
+            digest.update(orjson.dumps(logprobs, option=orjson.OPT_SORT_KEYS))
         content_hash = digest.hexdigest()
-        return _store(ctx, tmp, root, content_hash, configs, counts, settings, settings.name or run_name)
+        name = settings.name or run_name
+        return _store(ctx, tmp, root, content_hash, configs, counts, settings, name, logprobs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -181,7 +188,9 @@ def _assistant(a: Attempt, keep_reasoning: bool = True) -> list[dict[str, str]]:
     return [{"role": "assistant", "content": assistant_text(reasoning, content)}]
 
 
-def _write_rows(ctx, folder: Path, settings: SnapshotSettings, system: str | None, total: int):
+def _write_rows(
+    ctx, folder: Path, settings: SnapshotSettings, system: str | None, total: int, kept: set[int]
+):
     sinks = {name: _Sink(folder, name) for name in SCHEMAS}
     steps = ("accepted", "after_cut_reasoning", "after_pass_rate_band", "after_near_duplicates",
              "after_max_per_prompt")  # fmt: skip
@@ -191,6 +200,7 @@ def _write_rows(ctx, folder: Path, settings: SnapshotSettings, system: str | Non
     keep = settings.reasoning == "keep"
     ctx.progress(0, total, force=True)
     pending: list[tuple[int, Any]] = []
+    edited: set[int] = set()
 
     def drain() -> None:
         prompts = _prompts([pid for pid, _ in pending], system)
@@ -202,6 +212,8 @@ def _write_rows(ctx, folder: Path, settings: SnapshotSettings, system: str | Non
                 meta = {"prompt_id": pid, "reference": reference, "generation_id": a.generation_id}
                 sinks["messages"].add({"messages": convo + turn, **meta})
                 sinks["prompt_completion"].add({"prompt": convo, "completion": turn, **meta})
+                if a.generation_id not in edited:
+                    kept.add(a.generation_id)
             for chosen, rejected in picked.pairs:
                 sinks["preference"].add(
                     {
@@ -218,7 +230,7 @@ def _write_rows(ctx, folder: Path, settings: SnapshotSettings, system: str | Non
         ctx.progress(counts["accepted"], total)
 
     try:
-        for pid, attempts in _attempts(ctx.run_id, counts):
+        for pid, attempts in _attempts(ctx.run_id, counts, edited):
             picked = select_prompt(pid, attempts, settings)
             counts["accepted"] += picked.accepted
             counts["after_cut_reasoning"] += picked.after_cut
@@ -251,7 +263,9 @@ def _write_rows(ctx, folder: Path, settings: SnapshotSettings, system: str | Non
     return counts, configs
 
 
-def _store(ctx, tmp: Path, root: Path, content_hash: str, configs, counts, settings, name) -> dict[str, Any]:
+def _store(
+    ctx, tmp: Path, root: Path, content_hash: str, configs, counts, settings, name, logprobs
+) -> dict[str, Any]:
     with session_scope() as s:
         existing = s.scalar(
             select(DatasetSnapshot).where(
@@ -262,7 +276,9 @@ def _store(ctx, tmp: Path, root: Path, content_hash: str, configs, counts, setti
         if existing is not None:
             return _summary(existing, counts, reused=True)
         run = s.get_one(Run, ctx.run_id)
-        card = render_card(**_card_inputs(s, run, name, content_hash, configs, settings, counts))
+        card = render_card(
+            **_card_inputs(s, run, name, content_hash, configs, settings, counts), teacher_logprobs=logprobs
+        )
         (tmp / "README.md").write_text(card)
         final = root / content_hash
         if not final.exists():
@@ -279,6 +295,7 @@ def _store(ctx, tmp: Path, root: Path, content_hash: str, configs, counts, setti
             },
             files=files,
             card={"markdown": card},
+            teacher_logprobs=logprobs,
         )
         s.add(snap)
         s.flush()
@@ -287,7 +304,8 @@ def _store(ctx, tmp: Path, root: Path, content_hash: str, configs, counts, setti
 
 def _summary(snap: DatasetSnapshot, counts, *, reused: bool) -> dict[str, Any]:
     return {"snapshot_id": snap.id, "content_hash": snap.content_hash, "counts": counts,
-            "files": dict(snap.files), "reused": reused}  # fmt: skip
+            "files": dict(snap.files), "reused": reused,
+            "teacher_logprobs": snap.teacher_logprobs}  # fmt: skip
 
 
 def _card_inputs(

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from backend.core.egress import PROVIDER_SAYS
+from backend.datasets.logprobs import TokenLogprobs
 
 _OPEN, _CLOSE = "<think>", "</think>"
 _THINK = re.compile(r"^\s*<think>(.*?)(?:</think>\s*|$)", re.S)
@@ -30,6 +31,8 @@ class Sampling:
     top_k: int | None = None
     min_p: float | None = None
     json_object: bool = False  # response_format json_object (a judge asking for a JSON verdict)
+    logprobs: int | None = None  # top-K teacher logprobs per generated token (rollout.logprobs)
+    token_ids: bool = False  # vLLM's return_tokens_as_token_ids: logprob tokens come back as token_id:N
 
     def openai_body(self) -> dict[str, Any]:
         """The request fields: the standard ones, then extra_body's (top_k, min_p) at the top level,
@@ -49,11 +52,17 @@ class Sampling:
             body["min_p"] = self.min_p
         if self.json_object:
             body["response_format"] = {"type": "json_object"}
+        if self.logprobs:
+            body["logprobs"], body["top_logprobs"] = True, self.logprobs
+            if self.token_ids:  # only vLLM knows it: OpenAI refuses a field it does not know
+                body["return_tokens_as_token_ids"] = True
         return body
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["stop"] = list(self.stop) if self.stop else None
+        if not self.logprobs:  # what evaluations hash: unchanged where logprobs are off
+            del d["logprobs"], d["token_ids"]
         return d
 
 
@@ -66,6 +75,7 @@ class Completion:
     completion_tokens: int | None = None
     latency_ms: int | None = None
     error: str | None = None  # the cause, when every try failed: "http 429 after 6 tries", "timeout ..."
+    logprobs: TokenLogprobs | None = None  # asked for (Sampling.logprobs) and given by the teacher
 
     @property
     def ok(self) -> bool:

@@ -4,6 +4,7 @@ already running at base_url) or transformers_local."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -110,6 +111,9 @@ def make_teacher(
 ) -> TeacherBackend:
     """The backend for spec; a vllm teacher without base_url gets a server started in this process."""
     from workers.teachers.openai_compat import OpenAICompatClient
+
+    if spec.backend == "vllm" and sampling.logprobs:  # vLLM answers logprob tokens as ids when asked
+        sampling = dataclasses.replace(sampling, token_ids=True)
 
     def client(base_url: str, model: str, api_key: str | None, own: bool = False) -> OpenAICompatClient:
         return OpenAICompatClient(

@@ -30,6 +30,7 @@ import orjson
 
 from backend.core.egress import PROVIDER_SAYS, EgressPolicy, EgressRefused
 from backend.core.logging import scrub
+from backend.datasets.logprobs import TokenLogprobs
 from workers.teachers import egress
 from workers.teachers.base import Completion, Request, Sampling, split_reasoning
 
@@ -255,7 +256,39 @@ def _parse(data: dict[str, Any], latency_ms: int) -> list[Completion] | None:
         if total_out is not None and choices:
             share = total_out // len(choices) + (1 if i < total_out % len(choices) else 0)
         out.append(Completion(content, reasoning, finish, prompt_tokens, share, latency_ms))
+        out[-1].logprobs = token_logprobs(ch.get("logprobs"))
     return out or None
+
+
+def _token_id(token: Any) -> int:
+    """vLLM's return_tokens_as_token_ids form, "token_id:1234"; anything else raises ValueError."""
+    if not isinstance(token, str) or not token.startswith("token_id:"):
+        raise ValueError("not a token id")
+    return int(token[len("token_id:") :])
+
+
+def token_logprobs(data: Any) -> TokenLogprobs | None:
+    """A choice's OpenAI-shaped `logprobs` as token ids and top-K (descending), or None where there are
+    none or the tokens are strings (a provider's: without the teacher's tokenizer they map to no id)."""
+    content = data.get("content") if isinstance(data, dict) else None
+    if not content:
+        return None
+    try:
+        ids, top_ids, top_lps = [], [], []
+        for step in content:
+            ids.append(_token_id(step["token"]))
+            tops = sorted(
+                (
+                    (_token_id(t["token"]), max(float(t["logprob"]), -1e4))
+                    for t in step.get("top_logprobs") or ()
+                ),
+                key=lambda pair: -pair[1],
+            )
+            top_ids.append([i for i, _ in tops])
+            top_lps.append([lp for _, lp in tops])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return TokenLogprobs(ids, top_ids, top_lps)
 
 
 def _retry_after(headers: Any) -> float | None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backend.core.logging import error_text
+from backend.datasets.logprobs import TokenLogprobs
 from workers.teachers.base import Completion, Request, Sampling, split_reasoning
 
 ERROR_CHARS = 300
@@ -231,21 +232,30 @@ class TransformersLocalTeacher:
                 kwargs["min_p"] = s.min_p
         if s.stop:
             kwargs.update(stop_strings=list(s.stop), tokenizer=tok)
+        if s.logprobs:  # the raw logits (before temperature and top-p), as vLLM's logprobs are
+            kwargs.update(output_logits=True, return_dict_in_generate=True)
         if s.seed is not None:
             torch.manual_seed(s.seed + index)  # repeatable per batch; the batches of one call differ
         with torch.inference_mode():
             out = lm.generate(
                 input_ids=input_ids.to(lm.device), attention_mask=attention_mask.to(lm.device), **kwargs
             )
+            tops = _top_logprobs(out.logits, s.logprobs) if s.logprobs else None
+            sequences = out.sequences if s.logprobs else out
         latency = int((time.monotonic() - started) * 1000)
-        generated = out[:, width:].tolist()
-        return [
+        generated = sequences[:, width:].tolist()
+        done = [
             self._completion(loaded, row, ids, latency) for row, ids in zip(batch, generated, strict=True)
         ]
+        if tops is not None:
+            for i, (c, ids) in enumerate(zip(done, generated, strict=True)):
+                n = min(len(ids), _used(loaded, ids) + 1)  # the stop token too: where the teacher ends
+                c.logprobs = TokenLogprobs(ids[:n], tops[0][i][:n], tops[1][i][:n])
+        return done
 
     def _completion(self, loaded: Loaded, row: _Row, ids: list[int], latency: int) -> Completion:
         s = self.sampling
-        used = next((j for j, t in enumerate(ids) if t in loaded.stop_ids), len(ids))
+        used = _used(loaded, ids)
         text = loaded.tok.decode(ids[:used], skip_special_tokens=True)
         cut = min((at for st in s.stop or () if (at := text.find(st)) >= 0), default=None)
         if cut is not None:
@@ -255,6 +265,21 @@ class TransformersLocalTeacher:
             text = "<think>" + text
         content, reasoning = split_reasoning(text, None)
         return Completion(content, reasoning, finish, len(row.ids), used, latency)
+
+
+def _used(loaded: Loaded, ids: list[int]) -> int:
+    """How many generated ids come before the first stop id (padding after a row ended included)."""
+    return next((j for j, t in enumerate(ids) if t in loaded.stop_ids), len(ids))
+
+
+def _top_logprobs(logits, k: int) -> tuple[list[list[list[int]]], list[list[list[float]]]]:
+    """Per row, per step, the k best ids and their log-probabilities (descending), from generate's
+    per-step logits."""
+    import torch
+
+    stacked = torch.stack(list(logits), dim=1).float()  # (batch, steps, vocab)
+    values, indices = torch.log_softmax(stacked, dim=-1).topk(k, dim=-1)
+    return indices.tolist(), values.tolist()
 
 
 def _error(exc: BaseException) -> str:

@@ -4082,6 +4082,8 @@ export interface components {
             review?: components["schemas"]["ReviewSettings"];
             /** @description Settings of the snapshot stage. */
             snapshot?: components["schemas"]["SnapshotSettings"];
+            /** @description Settings of the score stage. */
+            score?: components["schemas"]["ScoreSettings"];
             /**
              * Train
              * @description Settings of the train stage.
@@ -4542,6 +4544,11 @@ export interface components {
             stop_after_failures?: number | null;
             /** @description A smoke run first: this many prompts, drawn with the rollout's seed (0 when unset), are rolled out and judged by the filter's verifiers before the teacher is asked for the rest; below min_accept the run stops for a maintainer's decision. Unset: off. Needs the filter stage. */
             smoke?: components["schemas"]["SmokeSettings"] | null;
+            /**
+             * Logprobs
+             * @description Capture the teacher's top-K log-probabilities per generated token (K here, 1..20: vLLM's default max_logprobs), stored as Parquet beside the run and gathered into the snapshot (teacher_logprobs.parquet) for logit distillation. vllm and transformers_local teachers give them; an API teacher where its provider returns token ids, else the summary says none came. Unset: off. Set, the response cache is written but not read (a cached answer has no logprobs).
+             */
+            logprobs?: number | null;
         };
         /** RolloutStage */
         RolloutStage: {
@@ -4656,6 +4663,23 @@ export interface components {
             partly_failed: string | null;
             /** @description The smoke sample (rollout.smoke), once judged. */
             smoke: components["schemas"]["SmokeResult"] | null;
+            /**
+             * Logprobs
+             * @description rollout.logprobs: attempts whose teacher logprobs were stored.
+             * @default 0
+             */
+            logprobs: number;
+            /**
+             * Logprobs Missing
+             * @description rollout.logprobs: succeeded attempts that came back without logprobs.
+             * @default 0
+             */
+            logprobs_missing: number;
+            /**
+             * Logprobs Note
+             * @description Set when logprobs were asked for and some or all are missing, saying why.
+             */
+            logprobs_note: string | null;
         };
         /**
          * RouteRule
@@ -4781,7 +4805,7 @@ export interface components {
             /** Finished At */
             finished_at: string | null;
             /** Stages */
-            stages: (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["JudgeStage"] | components["schemas"]["ReviewStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["TrainStage"] | components["schemas"]["EvaluateStage"])[];
+            stages: (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["JudgeStage"] | components["schemas"]["ReviewStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["ScoreStage"] | components["schemas"]["TrainStage"] | components["schemas"]["EvaluateStage"])[];
             /**
              * Cost Usd
              * @description What the teacher cost so far: the rollout's and the judge's (backend/runs/cost.py).
@@ -4837,6 +4861,7 @@ export interface components {
             judge?: components["schemas"]["JudgeSummary"] | null;
             review?: components["schemas"]["ReviewSummary"] | null;
             snapshot?: components["schemas"]["SnapshotSummary"] | null;
+            score?: components["schemas"]["ScoreSummary"] | null;
             train?: components["schemas"]["TrainSummary"] | null;
             evaluate?: components["schemas"]["EvalSummary"] | null;
         };
@@ -4988,6 +5013,103 @@ export interface components {
              * @default false
              */
             packing?: boolean;
+        };
+        /**
+         * ScoreSettings
+         * @description Which snapshot to score, and how many alternatives per token.
+         */
+        ScoreSettings: {
+            /**
+             * Snapshot Id
+             * @description The snapshot to score; unset: the one this run's snapshot stage wrote.
+             */
+            snapshot_id?: number | null;
+            /**
+             * K
+             * @description Top-K log-probabilities per completion token (vLLM's max 20).
+             * @default 20
+             */
+            k?: number;
+            /**
+             * Batch Size
+             * @description Traces asked of the teacher at once.
+             * @default 16
+             */
+            batch_size?: number;
+        };
+        /** ScoreStage */
+        ScoreStage: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: number;
+            /** Position */
+            position: number;
+            status: components["schemas"]["Status"];
+            /** Progress Done */
+            progress_done: number;
+            /** Progress Total */
+            progress_total: number | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Heartbeat At
+             * @description When its worker last said it is alive.
+             */
+            heartbeat_at: string | null;
+            /**
+             * Workers Lost
+             * @description Times its worker was lost and it was re-queued automatically (past DISTILLERY_MAX_REQUEUES it fails).
+             */
+            workers_lost: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "score";
+            /** @description None until the stage reports. */
+            metrics?: components["schemas"]["ScoreSummary"] | null;
+        };
+        /** ScoreSummary */
+        ScoreSummary: {
+            /** Snapshot Id */
+            snapshot_id: number;
+            /** K */
+            k: number;
+            /**
+             * Rows
+             * @description Traces scored: rows of teacher_logprobs.parquet.
+             */
+            rows: number;
+            /**
+             * Skipped
+             * @description Traces the teacher could not score (too long for its context).
+             * @default 0
+             */
+            skipped: number;
+            /** Teacher */
+            teacher: string;
+            /**
+             * Tokenizer Hash
+             * @description sha256 of the teacher tokenizer's vocabulary.
+             */
+            tokenizer_hash: string;
+            /** Template Hash */
+            template_hash: string;
+            /**
+             * Skipped Reason
+             * @description The first skipped trace's cause, when any.
+             */
+            skipped_reason: string | null;
         };
         /** SignupIn */
         SignupIn: {
@@ -5203,6 +5325,8 @@ export interface components {
             files: {
                 [key: string]: unknown;
             };
+            /** @description Its teacher logprob cache (teacher_logprobs.parquet), or None without one. */
+            teacher_logprobs?: components["schemas"]["TeacherLogprobsInfo"] | null;
             /**
              * Created At
              * Format: date-time
@@ -5346,6 +5470,8 @@ export interface components {
              * @description An identical snapshot existed already; it was reused.
              */
             reused: boolean;
+            /** @description The teacher logprob cache written with it (rollout.logprobs), or None. */
+            teacher_logprobs?: components["schemas"]["TeacherLogprobsInfo"] | null;
         };
         /** StageKindOut */
         StageKindOut: {
@@ -5453,6 +5579,43 @@ export interface components {
             settings?: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * TeacherLogprobsInfo
+         * @description What a snapshot's teacher_logprobs.parquet holds (its Parquet metadata, and its row count).
+         */
+        TeacherLogprobsInfo: {
+            /**
+             * K
+             * @description Top-K log-probabilities per completion token.
+             */
+            k: number;
+            /**
+             * Tokenizer Hash
+             * @description sha256 of the teacher tokenizer's vocabulary; empty: unknown.
+             */
+            tokenizer_hash: string;
+            /**
+             * Template Hash
+             * @description sha256 of the teacher's chat template; empty: none.
+             */
+            template_hash: string;
+            /**
+             * Teacher
+             * @description The teacher's model.
+             */
+            teacher: string;
+            /**
+             * Source
+             * @description rollout: captured while generating; score: the score stage asked the teacher later.
+             * @enum {string}
+             */
+            source: "rollout" | "score";
+            /**
+             * Rows
+             * @description Rows: one per trained example that has them.
+             */
+            rows: number;
         };
         /** TeacherOut */
         TeacherOut: {
@@ -10006,7 +10169,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["JudgeStage"] | components["schemas"]["ReviewStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["TrainStage"] | components["schemas"]["EvaluateStage"])[];
+                    "application/json": (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["JudgeStage"] | components["schemas"]["ReviewStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["ScoreStage"] | components["schemas"]["TrainStage"] | components["schemas"]["EvaluateStage"])[];
                 };
             };
             /** @description Bad request */

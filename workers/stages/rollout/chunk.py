@@ -49,7 +49,8 @@ def _load_work(job: ChunkJob, writer: GenerationWriter) -> list[Request]:
             convo = conversation(text, system, messages, job.settings.system_prompt)
             keys = {a: cache_key(job.cache_prefix, convo, a) for a in missing}
             todo.append((pid, convo, keys))
-    if job.settings.use_cache and todo:
+    # a cached answer carries no logprobs: with logprobs asked for, every attempt is generated
+    if job.settings.use_cache and not job.settings.logprobs and todo:
         hits = writer.copy_cached({(pid, a): k for pid, _, keys in todo for a, k in keys.items()})
         todo = [
             (pid, convo, {a: k for a, k in keys.items() if (pid, a) not in hits}) for pid, convo, keys in todo

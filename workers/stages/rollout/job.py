@@ -34,6 +34,7 @@ def sampling_of(settings: RolloutSettings) -> Sampling:
         stop=tuple(settings.stop) if settings.stop else None,
         top_k=settings.top_k,
         min_p=settings.min_p,
+        logprobs=settings.logprobs,
     )
 
 

@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session
 
 from backend.core.config import get_settings
 from backend.core.db import dialect_insert, session_scope, storable
+from backend.datasets.logprobs import CacheMeta
 from backend.prompts.models import Prompt
 from backend.rollouts.models import ResponseCache
 from backend.runs.chunks import add_counters
 from backend.runs.models import RunStage, StageChunk, Status
 from backend.samples.models import Generation
+from workers.logprobs import teacher_meta, write_part
 from workers.stages.rollout.job import ChunkJob
 from workers.teachers.base import Completion
 
@@ -70,6 +72,7 @@ class GenerationWriter:
         self._write_progress = write_progress  # (session, stage=) -> the stage's status
         self._interval = get_settings().progress_interval_s
         self._last_progress = float("-inf")
+        self._meta: CacheMeta | None = None  # the logprob cache's, read from the teacher's tokenizer once
 
     def existing_ok(self, prompt_ids: list[int]) -> set[tuple[int, int]]:
         """(prompt, attempt) pairs of this run that already succeeded."""
@@ -105,6 +108,8 @@ class GenerationWriter:
             names = ("done", "truncated", "cached", "prompt_tokens", "completion_tokens")
             # Money already spent stays counted: a re-run of the chunk does not make it unspent.
             kept = {k: (chunk.counters or {}).get(k, 0.0) for k in ("cost_usd", "gpu_seconds")}
+            # logprob rows live in part files, not rows to count again: what was written stays counted
+            kept |= {k: (chunk.counters or {}).get(k, 0) for k in ("logprobs", "logprobs_missing")}
             chunk.counters = {**dict(zip(names, map(int, stats), strict=True)), **kept, "failed": 0,
                               "failures": {}}  # fmt: skip
 
@@ -136,6 +141,26 @@ class GenerationWriter:
         if found:
             self.flush(found, 0.0)
         return {(r.prompt_id, r.attempt) for r in found}
+
+    def _logprobs(self, written, by_pair: dict[tuple[int, int], Row], counts: Counter[str]) -> None:
+        """The written attempts' teacher logprobs as a part file (workers/logprobs.py), before the
+        batch commits; an attempt the teacher gave none for is counted missing."""
+        job = self.job
+        assert job.settings.logprobs is not None
+        rows = []
+        for gid, pid, attempt, status in written:
+            r = by_pair[(pid, attempt)]
+            if status != "ok":
+                continue
+            if r.completion.logprobs is not None and r.completion.logprobs.token_ids:
+                rows.append((gid, r.completion.logprobs))
+            else:
+                counts["logprobs_missing"] += 1
+        if rows:
+            if self._meta is None:
+                self._meta = teacher_meta(job.teacher.model, job.settings.logprobs, "rollout")
+            write_part(job.run_id, job.chunk_id, rows, self._meta)
+            counts["logprobs"] += len(rows)
 
     def flush(self, rows: list[Row], gpu_seconds: float) -> Status:
         """Write one batch and the counters; returns the stage's status (the cancellation check)."""
@@ -183,6 +208,8 @@ class GenerationWriter:
                 else:
                     counts["failed"] += 1
                     failures[c.cause or "unknown"] += 1
+            if job.settings.logprobs:
+                self._logprobs(written, by_pair, counts)
             if entries:
                 s.execute(
                     dialect_insert()(ResponseCache).on_conflict_do_nothing(index_elements=["key"]), entries

@@ -55,6 +55,14 @@ function SnapshotLinks({ projectId, snapshotId }: { projectId: number; snapshotI
             {snap.data.name} · {formatTime(snap.data.created_at)} · <code title={snap.data.content_hash}>{snap.data.content_hash.slice(0, 12)}</code>
             {Object.entries(snap.data.row_counts).map(([k, v]) => ` · ${k} ${formatNumber(Number(v))}`)}
           </p>
+          {snap.data.teacher_logprobs && (
+            <p className="small muted" data-testid="snapshot-logprobs">
+              Teacher logprobs: top-{snap.data.teacher_logprobs.k} per token for {formatNumber(snap.data.teacher_logprobs.rows)} rows ·{" "}
+              {snap.data.teacher_logprobs.teacher} · tokenizer{" "}
+              <code title={snap.data.teacher_logprobs.tokenizer_hash}>{snap.data.teacher_logprobs.tokenizer_hash.slice(0, 12) || "unknown"}</code> ·{" "}
+              from the {snap.data.teacher_logprobs.source}
+            </p>
+          )}
           <div className="card-actions">
             {canDownload && Object.keys(snap.data.files).map((name) => (
               <button

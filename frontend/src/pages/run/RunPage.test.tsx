@@ -86,7 +86,8 @@ function routes(role: string, run: () => RunDetail) {
     "GET /api/projects/3/runs/5": () => jsonResponse(run()),
     "GET /api/projects/3/runs/5/evaluations": () => jsonResponse(evaluations),
     "GET /api/projects/3/snapshots/8": () =>
-      jsonResponse({ id: 8, project_id: 3, run_id: 5, name: "snap", content_hash: "abcdef0123456789", row_counts: { messages: 100 }, files: { "messages.parquet": {}, "README.md": {} }, created_at: T0 }),
+      jsonResponse({ id: 8, project_id: 3, run_id: 5, name: "snap", content_hash: "abcdef0123456789", row_counts: { messages: 100 }, files: { "messages.parquet": {}, "README.md": {}, "teacher_logprobs.parquet": {} },
+        teacher_logprobs: { k: 20, tokenizer_hash: "0123456789abcdef", template_hash: "", teacher: "tiny-teacher", source: "rollout", rows: 100 }, created_at: T0 }),
     "GET /api/projects/3/snapshots/8/card": () => new Response(CARD, { headers: { "Content-Type": "text/markdown" } }),
     "GET /api/projects/3/models/4/card": () =>
       new Response("---\nbase_model: tiny-student\ntags:\n- distillery\n---\n\n# nightly: sft of tiny-student\n\n- resumed from: not resumed (one go)\n- evaluation 2 (run 5): pass@1 55.0%\n", {
@@ -192,8 +193,12 @@ describe("RunPage", () => {
     mockApi(routes("maintainer", full));
     renderWithRouter(<RunPage projectId={3} runId={5} />);
     const files = await screen.findAllByTestId("snapshot-file");
-    expect(files.map((f) => f.textContent)).toEqual(["⬇ messages.parquet", "⬇ README.md"]);
+    expect(files.map((f) => f.textContent)).toEqual(["⬇ messages.parquet", "⬇ README.md", "⬇ teacher_logprobs.parquet"]);
     expect(screen.queryByTestId("snapshot-files-role")).toBeNull();
+    // the teacher logprob cache is said on the snapshot: K, rows, teacher, the tokenizer hash's prefix, source
+    expect(screen.getByTestId("snapshot-logprobs")).toHaveTextContent(
+      "Teacher logprobs: top-20 per token for 100 rows · tiny-teacher · tokenizer 0123456789ab · from the rollout",
+    );
   });
 
   it("keeps long paths and card code inside the artifact cards", () => {
