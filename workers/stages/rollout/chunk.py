@@ -28,7 +28,8 @@ from workers.teachers.base import Completion, Request
 from workers.teachers.factory import make_teacher
 
 log = logging.getLogger(__name__)
-FLUSH_ROWS = 256
+FLUSH_ROWS = 256  # write once this many rows wait (or each progress interval)
+MAX_BATCH_ROWS = 4096  # one write's most rows: bounds a transaction after a stall
 
 
 def _load_work(job: ChunkJob, writer: GenerationWriter) -> list[Request]:
@@ -101,29 +102,39 @@ async def _generate(
     pending: list[Row] = []
     gpu_seen = 0.0
     last_flush = time.monotonic()
+    finished = False
     try:
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), timeout=interval)
-            except TimeoutError:
-                item = None
-            finished = item is done
-            if item is not None and not finished:
+        while not finished:
+            items = []
+            if queue.empty():  # wait_for costs a task and a timer: only when nothing is in yet
+                try:
+                    items.append(await asyncio.wait_for(queue.get(), timeout=interval))
+                except TimeoutError:
+                    pass
+            while not queue.empty():  # everything that came in meanwhile (during a write, say)
+                items.append(queue.get_nowait())
+            for item in items:
+                if item is done:
+                    finished = True
+                    continue
                 req, completions = item
                 pending += _rows(job, req, completions)
                 outstanding.n -= 1
                 left -= 1
             now = time.monotonic()
-            if finished or len(pending) >= FLUSH_ROWS or now - last_flush >= interval:
+            while finished or len(pending) >= FLUSH_ROWS or now - last_flush >= interval:
                 gpu = backend.gpu_seconds - gpu_seen
                 gpu_seen = backend.gpu_seconds
-                batch, pending, last_flush = pending, [], now
+                # A batch is whatever arrived while the last write ran (at most MAX_BATCH_ROWS): one
+                # transaction and one fsync per write whatever the rate, where 256-row batches capped the
+                # rate at 256 per commit's latency on a loaded disk (bench/RESULTS.md).
+                batch, pending, last_flush = pending[:MAX_BATCH_ROWS], pending[MAX_BATCH_ROWS:], now
                 # Writes run in a thread so responses keep arriving while PostgreSQL works.
                 status = await asyncio.to_thread(writer.flush, batch, gpu)
                 if status != Status.running:
                     raise Cancelled()
-            if finished:
-                break
+                if not pending:
+                    break
         await producer
     finally:
         outstanding.n -= left

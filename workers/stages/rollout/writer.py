@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from backend.core.config import get_settings
@@ -50,11 +50,50 @@ class Row:
     billed_prompt_tokens: int = 0  # the prompt is paid once per request, whatever n is
 
 
+# PostgreSQL: one INSERT ... SELECT FROM unnest(one array per column): a statement whose text never
+# changes, so psycopg parses it once and PostgreSQL plans it once. The multi-row VALUES that SQLAlchemy
+# built for 256 rows x 13 columns was re-split by psycopg on every batch; with its ORM bookkeeping it was
+# half the write thread's CPU, the GIL held against the event loop (bench/RESULTS.md, rollout overhead).
+_PG_COLUMNS = {
+    "run_id": "bigint",
+    "prompt_id": "bigint",
+    "attempt": "int",
+    "status": "varchar",
+    "reasoning": "text",
+    "content": "text",
+    "finish_reason": "varchar",
+    "error": "text",
+    "prompt_tokens": "int",
+    "completion_tokens": "int",
+    "latency_ms": "int",
+    "from_cache": "bool",
+    "created_at": "timestamptz",
+}
+_PG_UPSERT = text(
+    f"INSERT INTO generations ({', '.join(_PG_COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'CAST(:{c} AS {t}[])' for c, t in _PG_COLUMNS.items())}) "
+    "ON CONFLICT (run_id, prompt_id, attempt) DO UPDATE SET "
+    f"{', '.join(f'{c} = excluded.{c}' for c in UPDATABLE)} WHERE generations.status = 'failed' "
+    "RETURNING id, prompt_id, attempt, status"
+)
+_PG_CACHE = text(
+    "INSERT INTO response_cache (key, generation_id, created_at) "
+    "SELECT * FROM unnest(CAST(:key AS varchar[]), CAST(:generation_id AS bigint[]), "
+    "CAST(:created_at AS timestamptz[])) ON CONFLICT (key) DO NOTHING"
+)
+
+
+def _columns(rows: list[dict[str, Any]], names) -> dict[str, list[Any]]:
+    return {c: [r[c] for r in rows] for c in names}
+
+
 def upsert_generations(session: Session, rows: list[dict[str, Any]]) -> list[tuple[int, int, int, str]]:
     """Insert rows; a row whose (run, prompt, attempt) exists replaces it only if that one failed.
     Returns (id, prompt_id, attempt, status) of the rows actually written."""
     if not rows:
         return []
+    if session.get_bind().dialect.name == "postgresql":
+        return [tuple(r) for r in session.execute(_PG_UPSERT, _columns(rows, _PG_COLUMNS))]
     stmt = dialect_insert()(Generation)
     stmt = stmt.on_conflict_do_update(
         index_elements=["run_id", "prompt_id", "attempt"],
@@ -62,6 +101,16 @@ def upsert_generations(session: Session, rows: list[dict[str, Any]]) -> list[tup
         where=Generation.status == "failed",
     ).returning(Generation.id, Generation.prompt_id, Generation.attempt, Generation.status)
     return [tuple(r) for r in session.execute(stmt, rows)]
+
+
+def insert_cache_entries(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Response-cache entries (key, generation_id, created_at); a key already there is kept."""
+    if not entries:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_PG_CACHE, _columns(entries, ("key", "generation_id", "created_at")))
+        return
+    session.execute(dialect_insert()(ResponseCache).on_conflict_do_nothing(index_elements=["key"]), entries)
 
 
 class GenerationWriter:
@@ -183,10 +232,7 @@ class GenerationWriter:
                 else:
                     counts["failed"] += 1
                     failures[c.cause or "unknown"] += 1
-            if entries:
-                s.execute(
-                    dialect_insert()(ResponseCache).on_conflict_do_nothing(index_elements=["key"]), entries
-                )
+            insert_cache_entries(s, entries)
             chunk = s.get_one(StageChunk, job.chunk_id)
             more: dict[str, Any] = {**counts, "gpu_seconds": gpu_seconds}
             if failures:
