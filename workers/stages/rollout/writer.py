@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.core.config import get_settings
@@ -50,10 +50,12 @@ class Row:
     billed_prompt_tokens: int = 0  # the prompt is paid once per request, whatever n is
 
 
-# PostgreSQL: one INSERT ... SELECT FROM unnest(one array per column): a statement whose text never
-# changes, so psycopg parses it once and PostgreSQL plans it once. The multi-row VALUES that SQLAlchemy
-# built for 256 rows x 13 columns was re-split by psycopg on every batch; with its ORM bookkeeping it was
-# half the write thread's CPU, the GIL held against the event loop (bench/RESULTS.md, rollout overhead).
+# PostgreSQL: one INSERT ... SELECT FROM unnest(one array per column), the arrays sent binary. The
+# statement's text never changes, so psycopg parses and prepares it once. The multi-row VALUES that
+# SQLAlchemy built for 256 rows x 13 columns was re-split by psycopg on every batch (half the write
+# thread's CPU, the GIL held against the event loop), and text-format arrays ran an escaping regex over
+# every 2 KB answer (bench/RESULTS.md, rollout overhead). psycopg's own cursor: SQLAlchemy's text()
+# cannot ask for binary parameters (%b).
 _PG_COLUMNS = {
     "run_id": "bigint",
     "prompt_id": "bigint",
@@ -69,22 +71,24 @@ _PG_COLUMNS = {
     "from_cache": "bool",
     "created_at": "timestamptz",
 }
-_PG_UPSERT = text(
+_PG_UPSERT = (
     f"INSERT INTO generations ({', '.join(_PG_COLUMNS)}) "
-    f"SELECT * FROM unnest({', '.join(f'CAST(:{c} AS {t}[])' for c, t in _PG_COLUMNS.items())}) "
+    f"SELECT * FROM unnest({', '.join(f'%b::{t}[]' for t in _PG_COLUMNS.values())}) "
     "ON CONFLICT (run_id, prompt_id, attempt) DO UPDATE SET "
     f"{', '.join(f'{c} = excluded.{c}' for c in UPDATABLE)} WHERE generations.status = 'failed' "
     "RETURNING id, prompt_id, attempt, status"
 )
-_PG_CACHE = text(
+_PG_CACHE = (
     "INSERT INTO response_cache (key, generation_id, created_at) "
-    "SELECT * FROM unnest(CAST(:key AS varchar[]), CAST(:generation_id AS bigint[]), "
-    "CAST(:created_at AS timestamptz[])) ON CONFLICT (key) DO NOTHING"
+    "SELECT * FROM unnest(%b::varchar[], %b::bigint[], %b::timestamptz[]) ON CONFLICT (key) DO NOTHING"
 )
 
 
-def _columns(rows: list[dict[str, Any]], names) -> dict[str, list[Any]]:
-    return {c: [r[c] for r in rows] for c in names}
+def _pg_unnest(session: Session, sql: str, rows: list[dict[str, Any]], names) -> list[tuple]:
+    """Run sql, whose %b parameters are one array per name, in the session's transaction."""
+    cur = session.connection().connection.driver_connection.cursor()
+    cur.execute(sql, [[r[c] for r in rows] for c in names])
+    return cur.fetchall() if cur.description else []
 
 
 def upsert_generations(session: Session, rows: list[dict[str, Any]]) -> list[tuple[int, int, int, str]]:
@@ -93,7 +97,7 @@ def upsert_generations(session: Session, rows: list[dict[str, Any]]) -> list[tup
     if not rows:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        return [tuple(r) for r in session.execute(_PG_UPSERT, _columns(rows, _PG_COLUMNS))]
+        return _pg_unnest(session, _PG_UPSERT, rows, _PG_COLUMNS)
     stmt = dialect_insert()(Generation)
     stmt = stmt.on_conflict_do_update(
         index_elements=["run_id", "prompt_id", "attempt"],
@@ -108,7 +112,7 @@ def insert_cache_entries(session: Session, entries: list[dict[str, Any]]) -> Non
     if not entries:
         return
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(_PG_CACHE, _columns(entries, ("key", "generation_id", "created_at")))
+        _pg_unnest(session, _PG_CACHE, entries, ("key", "generation_id", "created_at"))
         return
     session.execute(dialect_insert()(ResponseCache).on_conflict_do_nothing(index_elements=["key"]), entries)
 
