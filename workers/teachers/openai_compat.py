@@ -140,9 +140,12 @@ class OpenAICompatClient:
             return req, await self.complete(req.messages, req.n)
 
         tasks = [asyncio.ensure_future(one(r)) for r in requests]
+        finished: asyncio.Queue[asyncio.Future] = asyncio.Queue()
+        for t in tasks:  # as_completed, without its coroutine per answer
+            t.add_done_callback(finished.put_nowait)
         try:
-            for fut in asyncio.as_completed(tasks):
-                yield await fut
+            for _ in tasks:
+                yield (await finished.get()).result()
         finally:
             for t in tasks:
                 t.cancel()  # a cancelled rollout stops paying for what it will not store

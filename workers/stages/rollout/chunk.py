@@ -87,7 +87,7 @@ async def _generate(
 ) -> None:
     interval = max(get_settings().progress_interval_s, 0.2)
     queue: asyncio.Queue = asyncio.Queue()
-    done = object()
+    done, tick = object(), object()
     outstanding.n += len(requests)
     left = len(requests)
 
@@ -98,29 +98,31 @@ async def _generate(
         finally:
             queue.put_nowait(done)
 
-    producer = asyncio.create_task(produce())
+    async def ticker() -> None:
+        # One timer for the whole chunk wakes the writer each interval (progress and the cancel check
+        # even when nothing arrives); wait_for(queue.get()) cost a task and a timer per answer.
+        while True:
+            await asyncio.sleep(interval)
+            queue.put_nowait(tick)
+
+    producer, clock = asyncio.create_task(produce()), asyncio.create_task(ticker())
     pending: list[Row] = []
     gpu_seen = 0.0
     last_flush = time.monotonic()
     finished = False
     try:
         while not finished:
-            items = []
-            if queue.empty():  # wait_for costs a task and a timer: only when nothing is in yet
-                try:
-                    items.append(await asyncio.wait_for(queue.get(), timeout=interval))
-                except TimeoutError:
-                    pass
+            items = [await queue.get()]
             while not queue.empty():  # everything that came in meanwhile (during a write, say)
                 items.append(queue.get_nowait())
             for item in items:
                 if item is done:
                     finished = True
-                    continue
-                req, completions = item
-                pending += _rows(job, req, completions)
-                outstanding.n -= 1
-                left -= 1
+                elif item is not tick:
+                    req, completions = item
+                    pending += _rows(job, req, completions)
+                    outstanding.n -= 1
+                    left -= 1
             now = time.monotonic()
             while finished or len(pending) >= FLUSH_ROWS or now - last_flush >= interval:
                 gpu = backend.gpu_seconds - gpu_seen
@@ -139,7 +141,8 @@ async def _generate(
     finally:
         outstanding.n -= left
         producer.cancel()
-        await asyncio.gather(producer, return_exceptions=True)
+        clock.cancel()
+        await asyncio.gather(producer, clock, return_exceptions=True)
 
 
 def _prepare(job: ChunkJob) -> tuple[GenerationWriter, list[Request]]:
