@@ -86,7 +86,9 @@ _PG_CACHE = (
 
 def _pg_unnest(session: Session, sql: str, rows: list[dict[str, Any]], names) -> list[tuple]:
     """Run sql, whose %b parameters are one array per name, in the session's transaction."""
-    cur = session.connection().connection.driver_connection.cursor()
+    driver = session.connection().connection.driver_connection  # psycopg's (backend/core/config.py)
+    assert driver is not None
+    cur = driver.cursor()
     cur.execute(sql, [[r[c] for r in rows] for c in names])
     return cur.fetchall() if cur.description else []
 
