@@ -14,7 +14,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = "postgresql://postgres@127.0.0.1:5432"
-BROKER = "redis://127.0.0.1:6379/13"
+# DISTILLERY_BENCH_BROKER: another Redis db where engineers share the machine
+BROKER = os.environ.get("DISTILLERY_BENCH_BROKER", "redis://127.0.0.1:6379/13")
 
 
 def fresh_db(name: str) -> str:
@@ -29,7 +30,13 @@ def fresh_db(name: str) -> str:
 class Platform:
     """Set up once per benchmark; `rollout()` launches a run and waits for it."""
 
-    def __init__(self, prompts: list[str], *, queues: str = "cpu,gpu", db: str = "distillery_bench_rollout"):
+    def __init__(
+        self,
+        prompts: list[str],
+        *,
+        queues: str = "cpu,gpu",
+        db: str = os.environ.get("DISTILLERY_BENCH_DB", "distillery_bench_rollout"),
+    ):
         self.data = Path(tempfile.mkdtemp(prefix="distillery-bench-"))
         self.env = {
             "DISTILLERY_DATABASE_URL": fresh_db(db),

@@ -109,6 +109,7 @@ class OpenAICompatClient:
     egress: EgressPolicy | None = field(default_factory=lambda: EgressPolicy.current())
     _http: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
     _sem: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
+    _checked: tuple[Any, str] = field(default=(None, ""), init=False, repr=False)  # (policy, URL) passed
 
     @property
     def gpu_seconds(self) -> float:
@@ -140,9 +141,12 @@ class OpenAICompatClient:
             return req, await self.complete(req.messages, req.n)
 
         tasks = [asyncio.ensure_future(one(r)) for r in requests]
+        finished: asyncio.Queue[asyncio.Future] = asyncio.Queue()
+        for t in tasks:  # as_completed, without its coroutine per answer
+            t.add_done_callback(finished.put_nowait)
         try:
-            for fut in asyncio.as_completed(tasks):
-                yield await fut
+            for _ in tasks:
+                yield (await finished.get()).result()
         finally:
             for t in tasks:
                 t.cancel()  # a cancelled rollout stops paying for what it will not store
@@ -181,11 +185,16 @@ class OpenAICompatClient:
             body["n"] = n
         payload = orjson.dumps(body)
         url = self.base_url.rstrip("/") + "/chat/completions"
-        if self.egress is not None:
+        if self.egress is not None and not (
+            self._checked[0] is self.egress and self._checked[1] == self.base_url
+        ):
             try:  # scheme, '#', userinfo, a literal IP: aiohttp never resolves an IP, so check it here
                 self.egress.check_url(self.base_url)
             except EgressRefused as exc:
                 return [Completion(None, error=str(exc)) for _ in range(n)]
+            # once per (policy, URL): parsing the URL and its host for every request was 8% of a
+            # rollout worker's event loop (bench/RESULTS.md); a refused URL is checked again each time
+            self._checked = (self.egress, self.base_url)
         cause = "unknown"
         assert self._sem is not None
         for attempt in range(self.max_retries + 1):

@@ -29,7 +29,11 @@ from workers.teachers.base import Completion, Request
 from workers.teachers.factory import make_teacher
 
 log = logging.getLogger(__name__)
-FLUSH_ROWS = 256
+# Write once this many rows wait (or each progress interval). A write's fixed cost (a session, the
+# chunk and stage rows, the commit) was ~6 ms of CPU: 54 us a row at 256 rows, 31 at 1,024 (measured,
+# bench/RESULTS.md). A killed worker loses at most the rows it had not committed, asked again later.
+FLUSH_ROWS = 1024
+MAX_BATCH_ROWS = 4096  # one write's most rows: bounds a transaction after a stall
 
 
 def _load_work(job: ChunkJob, writer: GenerationWriter) -> list[Request]:
@@ -88,7 +92,7 @@ async def _generate(
 ) -> None:
     interval = max(get_settings().progress_interval_s, 0.2)
     queue: asyncio.Queue = asyncio.Queue()
-    done = object()
+    done, tick = object(), object()
     outstanding.n += len(requests)
     left = len(requests)
 
@@ -99,38 +103,51 @@ async def _generate(
         finally:
             queue.put_nowait(done)
 
-    producer = asyncio.create_task(produce())
+    async def ticker() -> None:
+        # One timer for the whole chunk wakes the writer each interval (progress and the cancel check
+        # even when nothing arrives); wait_for(queue.get()) cost a task and a timer per answer.
+        while True:
+            await asyncio.sleep(interval)
+            queue.put_nowait(tick)
+
+    producer, clock = asyncio.create_task(produce()), asyncio.create_task(ticker())
     pending: list[Row] = []
     gpu_seen = 0.0
     last_flush = time.monotonic()
+    finished = False
     try:
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), timeout=interval)
-            except TimeoutError:
-                item = None
-            finished = item is done
-            if item is not None and not finished:
-                req, completions = item
-                pending += _rows(job, req, completions)
-                outstanding.n -= 1
-                left -= 1
+        while not finished:
+            items = [await queue.get()]
+            while not queue.empty():  # everything that came in meanwhile (during a write, say)
+                items.append(queue.get_nowait())
+            for item in items:
+                if item is done:
+                    finished = True
+                elif item is not tick:
+                    req, completions = item
+                    pending += _rows(job, req, completions)
+                    outstanding.n -= 1
+                    left -= 1
             now = time.monotonic()
-            if finished or len(pending) >= FLUSH_ROWS or now - last_flush >= interval:
+            while finished or len(pending) >= FLUSH_ROWS or now - last_flush >= interval:
                 gpu = backend.gpu_seconds - gpu_seen
                 gpu_seen = backend.gpu_seconds
-                batch, pending, last_flush = pending, [], now
+                # A batch is whatever arrived while the last write ran (at most MAX_BATCH_ROWS): one
+                # transaction and one fsync per write whatever the rate, where 256-row batches capped the
+                # rate at 256 per commit's latency on a loaded disk (bench/RESULTS.md).
+                batch, pending, last_flush = pending[:MAX_BATCH_ROWS], pending[MAX_BATCH_ROWS:], now
                 # Writes run in a thread so responses keep arriving while PostgreSQL works.
                 status = await asyncio.to_thread(writer.flush, batch, gpu)
                 if status != Status.running:
                     raise Cancelled()
-            if finished:
-                break
+                if not pending:
+                    break
         await producer
     finally:
         outstanding.n -= left
         producer.cancel()
-        await asyncio.gather(producer, return_exceptions=True)
+        clock.cancel()
+        await asyncio.gather(producer, clock, return_exceptions=True)
 
 
 def _prepare(job: ChunkJob) -> tuple[GenerationWriter, list[Request]]:

@@ -52,11 +52,56 @@ class Row:
     billed_prompt_tokens: int = 0  # the prompt is paid once per request, whatever n is
 
 
+# PostgreSQL: one INSERT ... SELECT FROM unnest(one array per column), the arrays sent binary. The
+# statement's text never changes, so psycopg parses and prepares it once. The multi-row VALUES that
+# SQLAlchemy built for 256 rows x 13 columns was re-split by psycopg on every batch (half the write
+# thread's CPU, the GIL held against the event loop), and text-format arrays ran an escaping regex over
+# every 2 KB answer (bench/RESULTS.md, rollout overhead). psycopg's own cursor: SQLAlchemy's text()
+# cannot ask for binary parameters (%b).
+_PG_COLUMNS = {
+    "run_id": "bigint",
+    "prompt_id": "bigint",
+    "attempt": "int",
+    "status": "varchar",
+    "reasoning": "text",
+    "content": "text",
+    "finish_reason": "varchar",
+    "error": "text",
+    "prompt_tokens": "int",
+    "completion_tokens": "int",
+    "latency_ms": "int",
+    "from_cache": "bool",
+    "created_at": "timestamptz",
+}
+_PG_UPSERT = (
+    f"INSERT INTO generations ({', '.join(_PG_COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'%b::{t}[]' for t in _PG_COLUMNS.values())}) "
+    "ON CONFLICT (run_id, prompt_id, attempt) DO UPDATE SET "
+    f"{', '.join(f'{c} = excluded.{c}' for c in UPDATABLE)} WHERE generations.status = 'failed' "
+    "RETURNING id, prompt_id, attempt, status"
+)
+_PG_CACHE = (
+    "INSERT INTO response_cache (key, generation_id, created_at) "
+    "SELECT * FROM unnest(%b::varchar[], %b::bigint[], %b::timestamptz[]) ON CONFLICT (key) DO NOTHING"
+)
+
+
+def _pg_unnest(session: Session, sql: str, rows: list[dict[str, Any]], names) -> list[tuple]:
+    """Run sql, whose %b parameters are one array per name, in the session's transaction."""
+    driver = session.connection().connection.driver_connection  # psycopg's (backend/core/config.py)
+    assert driver is not None
+    cur = driver.cursor()
+    cur.execute(sql, [[r[c] for r in rows] for c in names])
+    return cur.fetchall() if cur.description else []
+
+
 def upsert_generations(session: Session, rows: list[dict[str, Any]]) -> list[tuple[int, int, int, str]]:
     """Insert rows; a row whose (run, prompt, attempt) exists replaces it only if that one failed.
     Returns (id, prompt_id, attempt, status) of the rows actually written."""
     if not rows:
         return []
+    if session.get_bind().dialect.name == "postgresql":
+        return _pg_unnest(session, _PG_UPSERT, rows, _PG_COLUMNS)
     stmt = dialect_insert()(Generation)
     stmt = stmt.on_conflict_do_update(
         index_elements=["run_id", "prompt_id", "attempt"],
@@ -64,6 +109,16 @@ def upsert_generations(session: Session, rows: list[dict[str, Any]]) -> list[tup
         where=Generation.status == "failed",
     ).returning(Generation.id, Generation.prompt_id, Generation.attempt, Generation.status)
     return [tuple(r) for r in session.execute(stmt, rows)]
+
+
+def insert_cache_entries(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Response-cache entries (key, generation_id, created_at); a key already there is kept."""
+    if not entries:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        _pg_unnest(session, _PG_CACHE, entries, ("key", "generation_id", "created_at"))
+        return
+    session.execute(dialect_insert()(ResponseCache).on_conflict_do_nothing(index_elements=["key"]), entries)
 
 
 class GenerationWriter:
@@ -210,10 +265,7 @@ class GenerationWriter:
                     failures[c.cause or "unknown"] += 1
             if job.settings.logprobs:
                 self._logprobs(written, by_pair, counts)
-            if entries:
-                s.execute(
-                    dialect_insert()(ResponseCache).on_conflict_do_nothing(index_elements=["key"]), entries
-                )
+            insert_cache_entries(s, entries)
             chunk = s.get_one(StageChunk, job.chunk_id)
             more: dict[str, Any] = {**counts, "gpu_seconds": gpu_seconds}
             if failures:
