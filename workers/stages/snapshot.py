@@ -100,7 +100,7 @@ def _attempts(run_id: int, tally: dict[str, int]):
         select(
             Generation.prompt_id, Generation.id, Generation.attempt, Generation.accepted,
             Generation.reasoning, Generation.content, Generation.completion_tokens, _judge_score(),
-            Generation.finish_reason,
+            Generation.finish_reason, Generation.reasoning_tokens,
         )
         .where(Generation.run_id == run_id, Generation.status == "ok")
         .order_by(Generation.prompt_id, Generation.attempt)
@@ -108,7 +108,7 @@ def _attempts(run_id: int, tally: dict[str, int]):
     )  # fmt: skip
     current, group = None, list[Attempt]()
     with session_scope() as s:
-        for pid, gid, attempt, accepted, reasoning, content, tokens, score, finish in s.execute(stmt):
+        for pid, gid, attempt, accepted, reasoning, content, tokens, score, finish, think in s.execute(stmt):
             if pid != current and group:
                 yield current, group
                 group = []
@@ -123,8 +123,8 @@ def _attempts(run_id: int, tally: dict[str, int]):
                     continue
                 accepted = h.accepted
                 if h.edited:  # the reviewer's text replaces the teacher's; the teacher's finish stays
-                    content, reasoning, tokens = h.content, h.reasoning, None
-            group.append(Attempt(gid, attempt, accepted, reasoning, content, tokens, score, finish))
+                    content, reasoning, tokens, think = h.content, h.reasoning, None, None
+            group.append(Attempt(gid, attempt, accepted, reasoning, content, tokens, score, finish, think))
     if group:
         yield current, group
 

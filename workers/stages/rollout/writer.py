@@ -24,7 +24,7 @@ from backend.runs.chunks import add_counters
 from backend.runs.models import RunStage, StageChunk, Status
 from backend.samples.models import Generation
 from workers.stages.rollout.job import ChunkJob
-from workers.teachers.base import Completion
+from workers.teachers.base import Completion, reasoning_token_count
 
 UPDATABLE = (
     "status",
@@ -34,6 +34,7 @@ UPDATABLE = (
     "error",
     "prompt_tokens",
     "completion_tokens",
+    "reasoning_tokens",
     "latency_ms",
     "from_cache",
     "created_at",
@@ -131,6 +132,7 @@ class GenerationWriter:
                         g.prompt_tokens,
                         g.completion_tokens,
                         g.latency_ms,
+                        reasoning_tokens=g.reasoning_tokens,
                     )
                     found.append(Row(pid, attempt, c, None, from_cache=True))
         if found:
@@ -153,6 +155,7 @@ class GenerationWriter:
                 "error": storable(r.completion.error),
                 "prompt_tokens": r.completion.prompt_tokens,
                 "completion_tokens": r.completion.completion_tokens,
+                "reasoning_tokens": reasoning_token_count(r.completion),
                 "latency_ms": r.completion.latency_ms,
                 "from_cache": r.from_cache,
                 "created_at": now,
