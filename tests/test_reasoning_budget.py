@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from backend.datasets.card import render_card
 from backend.datasets.schemas import SnapshotSettings
 from backend.datasets.selection import Attempt, select_prompt
 from backend.evals.metrics import reasoning_length_report
@@ -132,3 +133,17 @@ def test_reasoning_length_report_histogram_and_cutoffs():
 def test_reasoning_length_report_of_nothing():
     rep = reasoning_length_report([], bins=4, cutoffs=[100])
     assert rep["passing"] == [] and rep["at_budget"] == [{"budget": 100, "accuracy": 0.0, "within": 0}]
+
+
+def test_the_card_says_the_length_policy():
+    def card(selection):
+        return render_card(
+            name="s", content_hash="h", configs=["messages"], teacher=None, warnings=[], prompt_set=None,
+            verifiers=None, selection=selection, counts={"preference_pairs": 0}, filter_summary=None,
+            run={"id": 1, "name": "r", "recipe_version": 1}, cost_per_accepted=None,
+        )  # fmt: skip
+
+    assert "shortest verified trace(s) within 2048 think tokens" in card(
+        {"pick": "shortest_verified", "budget": 2048}
+    )
+    assert "think tokens" not in card({"pick": "shortest"})
