@@ -130,6 +130,11 @@ def render_card(
     body += ["", "## Reasoning", "", f"- form: {reasoning_form(selection, counts)}"]
     if cut := cut_line(counts):
         body.append(f"- {cut}")
+    if selection.get("pick") == "shortest_verified":
+        body.append(
+            f"- length: per prompt the shortest verified trace(s) within {selection.get('budget')} think "
+            "tokens (snapshot pick shortest_verified); prompts with none within the budget have no row"
+        )
     body += ["", "## Counts after each filter", "", "| step | rows |", "|---|---|"]
     steps = ("accepted", "after_cut_reasoning", "after_pass_rate_band", "after_near_duplicates",
              "after_max_per_prompt")  # fmt: skip

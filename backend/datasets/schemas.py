@@ -33,10 +33,18 @@ class SnapshotSettings(BaseModel):
         0.8, gt=0, le=1, description="Word 5-gram Jaccard from which two attempts count as near duplicates."
     )
     max_per_prompt: int | None = Field(None, ge=1, le=1024, description="At most k attempts per prompt.")
-    pick: Literal["shortest", "random", "judge_score"] = Field(
+    pick: Literal["shortest", "random", "judge_score", "shortest_verified"] = Field(
         "shortest",
         description="Which attempts max_per_prompt keeps: the shortest, a seeded random few, or the best by "
-        "the LLM judge's score (best-of-N; needs the judge stage earlier in the recipe).",
+        "the LLM judge's score (best-of-N; needs the judge stage earlier in the recipe). shortest_verified: "
+        "per prompt the shortest verified traces whose reasoning is within `budget` tokens (max_per_prompt "
+        "of them, 1 when unset); a prompt with none within the budget gives no row.",
+    )
+    budget: int | None = Field(
+        None,
+        ge=1,
+        le=262_144,
+        description="pick shortest_verified: the most reasoning tokens a kept trace may have (required).",
     )
     seed: int = Field(0, ge=-(2**63), le=2**63 - 1, description="Seed of the random pick.")
     preference_pairs: bool = Field(
@@ -50,6 +58,14 @@ class SnapshotSettings(BaseModel):
             lo, hi = self.pass_rate_band
             if not 0 <= lo <= hi <= 1:
                 raise ValueError("pass_rate_band must be (low, high) with 0 <= low <= high <= 1")
+        if self.pick == "shortest_verified" and self.budget is None:
+            raise ValueError("budget: pick shortest_verified needs a reasoning budget (tokens)")
+        if self.pick == "shortest_verified" and self.include != "accepted":
+            raise ValueError(
+                "include: pick shortest_verified keeps verified traces only; use include accepted"
+            )
+        if self.budget is not None and self.pick != "shortest_verified":
+            raise ValueError("budget: only pick shortest_verified reads it")
         return self
 
 

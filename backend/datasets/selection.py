@@ -27,10 +27,28 @@ class Attempt:
     completion_tokens: int | None
     judge_score: float | None = None  # the LLM judge's score, where the run has a judge stage
     finish_reason: str | None = None  # the teacher's, kept under a reviewer's edit (admission.refusal)
+    reasoning_tokens: int | None = None  # generations.reasoning_tokens; None: written before it, or edited
 
     @property
     def length(self) -> int:
         return self.completion_tokens or len(self.reasoning or "") + len(self.content or "")
+
+    @property
+    def think_length(self) -> int:
+        """The reasoning's tokens where recorded; else its characters / 4 (an edit, an older rollout)."""
+        if self.reasoning_tokens is not None:
+            return self.reasoning_tokens
+        return -(-len(self.reasoning or "") // 4)
+
+
+def shortest_verified(attempts: list[Attempt], budget: int, k: int | None) -> list[Attempt]:
+    """The shortest verified traces within the budget: accepted attempts whose reasoning is at most
+    `budget` tokens, shortest reasoning first (ties: the shorter whole attempt, then attempt order), at
+    most k of them (k None: 1, the one shortest). An attempt over the budget is never kept, even when
+    no other one passed."""
+    within = [a for a in attempts if a.accepted and a.think_length <= budget]
+    chosen = sorted(within, key=lambda a: (a.think_length, a.length, a.attempt))[: k or 1]
+    return sorted(chosen, key=lambda a: a.attempt)
 
 
 @dataclass
@@ -94,6 +112,9 @@ def _rng(seed: int, prompt_id: int) -> random.Random:
 
 
 def pick(attempts: list[Attempt], settings: SnapshotSettings, prompt_id: int) -> list[Attempt]:
+    if settings.pick == "shortest_verified":
+        assert settings.budget is not None  # SnapshotSettings refuses the policy without one
+        return shortest_verified(attempts, settings.budget, settings.max_per_prompt)
     if settings.max_per_prompt is None or len(attempts) <= settings.max_per_prompt:
         return attempts
     if settings.pick == "shortest":

@@ -52,3 +52,32 @@ def score(per_prompt: dict[int, list[tuple[str | None, bool]]], *, resamples: in
         ),
         "maj_at_k": round(float(np.mean([majority_correct(s) for s in per_prompt.values()])), 4),
     }
+
+
+def reasoning_length_report(samples: list[tuple[int | None, bool]], *, bins: int, cutoffs: list[int]) -> dict:
+    """Accuracy against reasoning length over (think tokens, passed) samples: a histogram of the think
+    tokens of passing and failing answers (equal bins from 0 to the longest), and the accuracy at each
+    budget cut-off, where an answer whose reasoning is longer than the cut-off counts as a failure (what
+    a budget would have cost). Samples of unknown length are counted apart, in no bin."""
+    known = [(t, ok) for t, ok in samples if t is not None]
+    top = max((t for t, _ in known), default=0)
+    edges = [round(top * i / bins) for i in range(bins + 1)] if known else []
+    passing, failing = [0] * (bins if known else 0), [0] * (bins if known else 0)
+    for t, ok in known:
+        i = min(int(t * bins / top), bins - 1) if top else 0
+        (passing if ok else failing)[i] += 1
+    at_budget = [
+        {
+            "budget": b,
+            "accuracy": round(sum(ok and t <= b for t, ok in known) / len(known), 4) if known else 0.0,
+            "within": sum(t <= b for t, _ in known),
+        }
+        for b in sorted(cutoffs)
+    ]
+    return {
+        "edges": edges,
+        "passing": passing,
+        "failing": failing,
+        "at_budget": at_budget,
+        "unknown": len(samples) - len(known),
+    }

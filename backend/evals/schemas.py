@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -82,6 +82,15 @@ class EvalSettings(BaseModel):
         "references: math); refused when none fits.",
     )
     bootstrap: int = Field(1000, ge=100, le=100_000, description="Resamples for the 95% intervals.")
+    length_bins: int = Field(
+        10, ge=1, le=100, description="Bins of the think-token histogram (accuracy against reasoning length)."
+    )
+    length_cutoffs: list[Annotated[int, Field(ge=1, le=1_000_000)]] = Field(
+        [256, 512, 1024, 2048, 4096],
+        max_length=32,
+        description="Reasoning budgets (think tokens) at which accuracy is reported: an answer whose "
+        "reasoning is longer than the cut-off counts as a failure.",
+    )
 
     @model_validator(mode="after")
     def _unique_labels(self) -> EvalSettings:
@@ -89,6 +98,26 @@ class EvalSettings(BaseModel):
         if len(set(labels)) != len(labels):
             raise ValueError(f"each model needs its own label; got {labels}")
         return self
+
+
+class BudgetAccuracy(BaseModel):
+    budget: int = Field(description="The cut-off, in think tokens.")
+    accuracy: float = Field(description="Share of samples that passed with reasoning within the cut-off.")
+    within: int = Field(description="Samples whose reasoning is within the cut-off, passed or not.")
+
+
+class ReasoningLength(BaseModel):
+    """Accuracy against reasoning length (think tokens: the server's count, else estimated from the text)."""
+
+    edges: list[int] = Field(description="Bin edges, from 0 to the longest reasoning; one more than bins.")
+    passing: list[int] = Field(description="Passing answers per bin.")
+    failing: list[int] = Field(description="Failing answers per bin.")
+    at_budget: list[BudgetAccuracy] = Field(
+        description="Accuracy at each cut-off of evaluate.length_cutoffs."
+    )
+    unknown: int = Field(
+        description="Samples whose reasoning length is unknown (failed requests), in no bin."
+    )
 
 
 class ModelScore(BaseModel):
@@ -124,6 +153,9 @@ class ModelScore(BaseModel):
         description="The first prompt as the model was served it, decoded with its tokenizer: the chat "
         "template's render (transformers_local) or what the vLLM server rendered (vllm, its /tokenize). "
         "None for an endpoint. Shows which template a model was evaluated under.",
+    )
+    reasoning_length: ReasoningLength | None = Field(
+        None, description="Accuracy against reasoning length; None in evaluations made before it."
     )
 
 

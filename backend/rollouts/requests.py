@@ -85,11 +85,34 @@ def context_length(teacher: Teacher) -> tuple[int, str] | None:
     return None
 
 
+def native_budget(backend: str, teacher_settings: dict[str, Any] | None) -> bool:
+    """Whether the teacher's server takes vLLM's thinking_token_budget: a vllm teacher started with a
+    reasoning parser (vLLM 0.32 refuses the field without one: input_processor.py)."""
+    return backend == "vllm" and bool((teacher_settings or {}).get("reasoning_parser"))
+
+
 def resolve_max_tokens(settings: RolloutSettings, teacher: Teacher) -> MaxTokens:
     """The one place a rollout's max_tokens is decided, for the requests, the cache key and the estimate.
 
     Auto sends the whole context length: vLLM caps each request at what its prompt leaves of
-    max_model_len (get_max_tokens in vllm/entrypoints/serve/utils/api_utils.py, 0.32)."""
+    max_model_len (get_max_tokens in vllm/entrypoints/serve/utils/api_utils.py, 0.32). A reasoning
+    budget the server cannot take caps it at budget + answer allowance (an attempt cut there is truncated)."""
+    cap = _max_tokens(settings, teacher)
+    budget = settings.reasoning_budget
+    if budget is None or native_budget(teacher.backend, teacher.settings):
+        return cap
+    fallback = budget + settings.answer_tokens
+    if fallback >= cap.value:
+        return cap
+    return MaxTokens(
+        fallback,
+        f"reasoning budget {budget} + answer_tokens {settings.answer_tokens}",
+        "rollout.reasoning_budget: this teacher takes no thinking-token budget (a vllm teacher with a "
+        "reasoning_parser does)",
+    )
+
+
+def _max_tokens(settings: RolloutSettings, teacher: Teacher) -> MaxTokens:
     if settings.max_tokens is not None:
         return MaxTokens(settings.max_tokens, "set in the rollout", "rollout.max_tokens")
     found = context_length(teacher)
@@ -109,10 +132,14 @@ def resolved(settings: RolloutSettings, teacher: Teacher) -> RolloutSettings:
 
 
 def sampling_key(settings: RolloutSettings) -> dict[str, Any]:
-    """The settings that change what the teacher writes (not chunking, concurrency or retries)."""
-    return settings.model_dump(
+    """The settings that change what the teacher writes (not chunking, concurrency or retries). The
+    reasoning budget is keyed only when set, so earlier rollouts' cache keys stay what they were."""
+    key = settings.model_dump(
         include={"temperature", "top_p", "max_tokens", "seed", "stop", "top_k", "min_p", "system_prompt"}
     )
+    if settings.reasoning_budget is not None:
+        key["reasoning_budget"] = settings.reasoning_budget
+    return key
 
 
 def cache_prefix(*, project_id: int, teacher: Teacher, settings: RolloutSettings) -> bytes:

@@ -87,6 +87,22 @@ class RolloutSettings(BaseModel):
     stop_after_failures: int | None = Field(
         None, ge=1, le=64, description="Adaptive sampling: also stop a prompt once this many attempts failed."
     )
+    reasoning_budget: int | None = Field(
+        None,
+        ge=1,
+        le=262_144,
+        description="Thinking-token budget per attempt. A vllm teacher with a reasoning_parser setting gets "
+        "vLLM's thinking_token_budget (the server ends the think block there); any other teacher gets "
+        "max_tokens = budget + answer_tokens instead, and an attempt cut there is recorded truncated. "
+        "Unset: no budget.",
+    )
+    answer_tokens: int = Field(
+        1024,
+        ge=1,
+        le=65_536,
+        description="With reasoning_budget on a teacher without vLLM's budget: the tokens left for the "
+        "answer after the budget (max_tokens = reasoning_budget + answer_tokens).",
+    )
     smoke: SmokeSettings | None = Field(
         None,
         description="A smoke run first: this many prompts, drawn with the rollout's seed (0 when unset), are "

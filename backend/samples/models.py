@@ -33,6 +33,8 @@ class Generation(Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     prompt_tokens: Mapped[int | None] = mapped_column(default=None)
     completion_tokens: Mapped[int | None] = mapped_column(default=None)
+    # the reasoning part's tokens: the server's count, else an estimate (teachers/base.reasoning_token_count)
+    reasoning_tokens: Mapped[int | None] = mapped_column(default=None)
     latency_ms: Mapped[int | None] = mapped_column(default=None)
     from_cache: Mapped[bool] = mapped_column(default=False)
     # The filter stage's decision (its verifiers combined): None until filtered, or when no verifier

@@ -21,6 +21,11 @@ class GenerationOut(BaseModel):
     error: str | None
     prompt_tokens: int | None
     completion_tokens: int | None
+    reasoning_tokens: int | None = Field(
+        None,
+        description="The reasoning part's tokens: the server's count where it gave one, else the "
+        "completion's tokens split by the reasoning's share of the text. None before migration 0035.",
+    )
     latency_ms: int | None
     from_cache: bool
     accepted: bool | None = Field(

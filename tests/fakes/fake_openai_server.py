@@ -146,6 +146,7 @@ class FakeOpenAIServer:
         self.faulted: Counter[bytes] = Counter()
         self.stats: Counter[str] = Counter()
         self.max_tokens: Counter[str] = Counter()  # max_tokens as each request sent it ("None": unset)
+        self.budgets: Counter[str] = Counter()  # vLLM's thinking_token_budget as sent ("None": unset)
         self.requests = 0
         self.window_start = time.monotonic()
         self.window_used = 0
@@ -280,6 +281,7 @@ class FakeOpenAIServer:
             if not isinstance(messages, list) or n < 1:
                 raise ValueError
             self.max_tokens[str(body.get("max_tokens"))] += 1
+            self.budgets[str(body.get("thinking_token_budget"))] += 1
         except (ValueError, TypeError, KeyError):
             error = {"message": "bad request: no messages list", "type": "invalid_request_error"}
             return web.json_response({"error": error}, status=400)
@@ -376,7 +378,8 @@ class FakeOpenAIServer:
 
     def _stats(self) -> dict[str, Any]:
         faults = {k: self.stats.get(k, 0) for k in (*FAULTS, "ratelimited", "marker")}
-        return {"requests": self.requests, "faults": faults, "max_tokens": dict(self.max_tokens)}
+        return {"requests": self.requests, "faults": faults, "max_tokens": dict(self.max_tokens),
+                "thinking_token_budget": dict(self.budgets)}  # fmt: skip
 
     async def get_stats(self, _request: web.Request) -> web.Response:
         return web.json_response(self._stats())
@@ -385,6 +388,7 @@ class FakeOpenAIServer:
         self.requests = 0
         self.stats.clear()
         self.max_tokens.clear()
+        self.budgets.clear()
         self.tries.clear()
         self.faulted.clear()
         return web.json_response(self._stats())

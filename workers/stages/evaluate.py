@@ -22,7 +22,7 @@ from backend.core.db import session_scope, storable
 from backend.core.errors import Invalid
 from backend.datasets.models import ModelArtifact
 from backend.evals import config_hash as ch
-from backend.evals.metrics import score
+from backend.evals.metrics import reasoning_length_report, score
 from backend.evals.models import EvalSample, Evaluation
 from backend.evals.schemas import EvalSettings
 from backend.prompts.models import Prompt, PromptSet
@@ -36,7 +36,7 @@ from backend.verifiers.filter import FilterSettings
 from backend.verifiers.registry import VERIFIERS, VerifierCombo
 from workers.celery_app import celery_app
 from workers.runner import StageContext, run_stage, settings_for
-from workers.teachers.base import Request, Sampling
+from workers.teachers.base import Request, Sampling, reasoning_token_count
 from workers.teachers.factory import TeacherSpec, make_teacher, teacher_spec
 from workers.teachers.vllm_server import current, release_all
 from workers.verifiers.verdict import Item
@@ -295,10 +295,12 @@ def _score(
     ]
     verdicts = verify_many(combo, items) if items else []
     per_prompt: dict[int, list[tuple[str | None, bool]]] = {pid: [] for pid, _, _ in prompts}
+    lengths: list[tuple[int | None, bool]] = []
     rows = []
     for (pid, j, comp, _), v in zip(flat, verdicts, strict=True):
         answer = stated_answer(v)
         per_prompt[pid].append((answer, v.passed is True))
+        lengths.append((reasoning_token_count(comp), v.passed is True))
         rows.append(
             {
                 "prompt_id": pid,
@@ -336,6 +338,9 @@ def _score(
         "served_prompt": served,
         "verifiers": list(versions),
         "verifiers_source": combo_source,
+        "reasoning_length": reasoning_length_report(
+            lengths, bins=settings.length_bins, cutoffs=settings.length_cutoffs
+        ),
     }
     with session_scope() as s:
         # A stage that runs again (a lost worker, a cancel then a re-queue) replaces what an earlier

@@ -101,7 +101,7 @@ def _attempts(run_id: int, tally: dict[str, int], edited: set[int]):
         select(
             Generation.prompt_id, Generation.id, Generation.attempt, Generation.accepted,
             Generation.reasoning, Generation.content, Generation.completion_tokens, _judge_score(),
-            Generation.finish_reason,
+            Generation.finish_reason, Generation.reasoning_tokens,
         )
         .where(Generation.run_id == run_id, Generation.status == "ok")
         .order_by(Generation.prompt_id, Generation.attempt)
@@ -109,7 +109,7 @@ def _attempts(run_id: int, tally: dict[str, int], edited: set[int]):
     )  # fmt: skip
     current, group = None, list[Attempt]()
     with session_scope() as s:
-        for pid, gid, attempt, accepted, reasoning, content, tokens, score, finish in s.execute(stmt):
+        for pid, gid, attempt, accepted, reasoning, content, tokens, score, finish, think in s.execute(stmt):
             if pid != current and group:
                 yield current, group
                 group = []
@@ -124,9 +124,9 @@ def _attempts(run_id: int, tally: dict[str, int], edited: set[int]):
                     continue
                 accepted = h.accepted
                 if h.edited:  # the reviewer's text replaces the teacher's; the teacher's finish stays
-                    content, reasoning, tokens = h.content, h.reasoning, None
+                    content, reasoning, tokens, think = h.content, h.reasoning, None, None
                     edited.add(gid)  # the teacher's logprobs are of another text: none for it
-            group.append(Attempt(gid, attempt, accepted, reasoning, content, tokens, score, finish))
+            group.append(Attempt(gid, attempt, accepted, reasoning, content, tokens, score, finish, think))
     if group:
         yield current, group
 

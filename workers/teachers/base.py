@@ -31,6 +31,8 @@ class Sampling:
     json_object: bool = False  # response_format json_object (a judge asking for a JSON verdict)
     logprobs: int | None = None  # top-K teacher logprobs per generated token (rollout.logprobs)
     token_ids: bool = False  # vLLM's return_tokens_as_token_ids: logprob tokens come back as token_id:N
+    # vLLM's thinking-token budget (a server started with a reasoning parser ends the think block there)
+    thinking_token_budget: int | None = None
 
     def openai_body(self) -> dict[str, Any]:
         """The request fields: the standard ones, then extra_body's (top_k, min_p) at the top level,
@@ -48,6 +50,8 @@ class Sampling:
             body["top_k"] = self.top_k
         if self.min_p is not None:
             body["min_p"] = self.min_p
+        if self.thinking_token_budget is not None:
+            body["thinking_token_budget"] = self.thinking_token_budget
         if self.json_object:
             body["response_format"] = {"type": "json_object"}
         if self.logprobs:
@@ -74,6 +78,7 @@ class Completion:
     latency_ms: int | None = None
     error: str | None = None  # the cause, when every try failed: "http 429 after 6 tries", "timeout ..."
     logprobs: TokenLogprobs | None = None  # asked for (Sampling.logprobs) and given by the teacher
+    reasoning_tokens: int | None = None  # as the server counted them; else reasoning_token_count's estimate
 
     @property
     def ok(self) -> bool:
@@ -91,6 +96,20 @@ class Completion:
             return None
         # without what a provider said (kept in `error`, shown to maintainers): one group per status
         return self.error.split(" after ")[0].split(PROVIDER_SAYS)[0].split(":")[0].strip()
+
+
+def reasoning_token_count(c: Completion) -> int | None:
+    """The reasoning part's tokens: the server's own count where it gave one (vLLM's
+    completion_tokens_details.reasoning_tokens), else the completion's tokens split by the reasoning's
+    share of the characters (no tokenizer here; exact when there is no reasoning or no answer)."""
+    if c.reasoning_tokens is not None:
+        return c.reasoning_tokens
+    if not c.ok or c.completion_tokens is None:
+        return None
+    think, answer = len(c.reasoning or ""), len(c.content or "")
+    if not think:
+        return 0
+    return round(c.completion_tokens * think / (think + answer))
 
 
 @dataclass

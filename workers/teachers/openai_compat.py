@@ -252,6 +252,9 @@ def _parse(data: dict[str, Any], latency_ms: int) -> list[Completion] | None:
     usage = data.get("usage") or {}
     prompt_tokens = usage.get("prompt_tokens")
     total_out = usage.get("completion_tokens")
+    # vLLM counts reasoning tokens over all choices; per choice only when there is one
+    details = usage.get("completion_tokens_details") or {}
+    think = details.get("reasoning_tokens") if len(choices) == 1 else None
     out = []
     for i, ch in enumerate(choices):
         msg = ch.get("message") or {}
@@ -264,7 +267,9 @@ def _parse(data: dict[str, Any], latency_ms: int) -> list[Completion] | None:
         share = None
         if total_out is not None and choices:
             share = total_out // len(choices) + (1 if i < total_out % len(choices) else 0)
-        out.append(Completion(content, reasoning, finish, prompt_tokens, share, latency_ms))
+        out.append(
+            Completion(content, reasoning, finish, prompt_tokens, share, latency_ms, reasoning_tokens=think)
+        )
         out[-1].logprobs = token_logprobs(ch.get("logprobs"))
     return out or None
 

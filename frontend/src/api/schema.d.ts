@@ -1625,6 +1625,24 @@ export interface components {
              */
             options?: string | null;
         };
+        /** BudgetAccuracy */
+        BudgetAccuracy: {
+            /**
+             * Budget
+             * @description The cut-off, in think tokens.
+             */
+            budget: number;
+            /**
+             * Accuracy
+             * @description Share of samples that passed with reasoning within the cut-off.
+             */
+            accuracy: number;
+            /**
+             * Within
+             * @description Samples whose reasoning is within the cut-off, passed or not.
+             */
+            within: number;
+        };
         /** CalibrationOut */
         CalibrationOut: {
             /** Rubric Version */
@@ -2384,6 +2402,24 @@ export interface components {
              * @default 1000
              */
             bootstrap?: number;
+            /**
+             * Length Bins
+             * @description Bins of the think-token histogram (accuracy against reasoning length).
+             * @default 10
+             */
+            length_bins?: number;
+            /**
+             * Length Cutoffs
+             * @description Reasoning budgets (think tokens) at which accuracy is reported: an answer whose reasoning is longer than the cut-off counts as a failure.
+             * @default [
+             *       256,
+             *       512,
+             *       1024,
+             *       2048,
+             *       4096
+             *     ]
+             */
+            length_cutoffs?: number[];
         };
         /** EvalSummary */
         EvalSummary: {
@@ -2808,6 +2844,11 @@ export interface components {
             prompt_tokens: number | null;
             /** Completion Tokens */
             completion_tokens: number | null;
+            /**
+             * Reasoning Tokens
+             * @description The reasoning part's tokens: the server's count where it gave one, else the completion's tokens split by the reasoning's share of the text. None before migration 0035.
+             */
+            reasoning_tokens?: number | null;
             /** Latency Ms */
             latency_ms: number | null;
             /** From Cache */
@@ -2867,6 +2908,11 @@ export interface components {
             prompt_tokens: number | null;
             /** Completion Tokens */
             completion_tokens: number | null;
+            /**
+             * Reasoning Tokens
+             * @description The reasoning part's tokens: the server's count where it gave one, else the completion's tokens split by the reasoning's share of the text. None before migration 0035.
+             */
+            reasoning_tokens?: number | null;
             /** Latency Ms */
             latency_ms: number | null;
             /** From Cache */
@@ -3521,6 +3567,8 @@ export interface components {
              * @description The first prompt as the model was served it, decoded with its tokenizer: the chat template's render (transformers_local) or what the vLLM server rendered (vllm, its /tokenize). None for an endpoint. Shows which template a model was evaluated under.
              */
             served_prompt: string | null;
+            /** @description Accuracy against reasoning length; None in evaluations made before it. */
+            reasoning_length: components["schemas"]["ReasoningLength"] | null;
         };
         /**
          * MyInvitationOut
@@ -4047,6 +4095,37 @@ export interface components {
             at_most: number;
         };
         /**
+         * ReasoningLength
+         * @description Accuracy against reasoning length (think tokens: the server's count, else estimated from the text).
+         */
+        ReasoningLength: {
+            /**
+             * Edges
+             * @description Bin edges, from 0 to the longest reasoning; one more than bins.
+             */
+            edges: number[];
+            /**
+             * Passing
+             * @description Passing answers per bin.
+             */
+            passing: number[];
+            /**
+             * Failing
+             * @description Failing answers per bin.
+             */
+            failing: number[];
+            /**
+             * At Budget
+             * @description Accuracy at each cut-off of evaluate.length_cutoffs.
+             */
+            at_budget: components["schemas"]["BudgetAccuracy"][];
+            /**
+             * Unknown
+             * @description Samples whose reasoning length is unknown (failed requests), in no bin.
+             */
+            unknown: number;
+        };
+        /**
          * Recipe
          * @description Everything a run needs; stored whole with the run so any number can be traced to it. Each stage
          *     kind adds a key of its own name holding its settings (see GET /api/projects/{id}/stage-kinds).
@@ -4542,6 +4621,17 @@ export interface components {
              * @description Adaptive sampling: also stop a prompt once this many attempts failed.
              */
             stop_after_failures?: number | null;
+            /**
+             * Reasoning Budget
+             * @description Thinking-token budget per attempt. A vllm teacher with a reasoning_parser setting gets vLLM's thinking_token_budget (the server ends the think block there); any other teacher gets max_tokens = budget + answer_tokens instead, and an attempt cut there is recorded truncated. Unset: no budget.
+             */
+            reasoning_budget?: number | null;
+            /**
+             * Answer Tokens
+             * @description With reasoning_budget on a teacher without vLLM's budget: the tokens left for the answer after the budget (max_tokens = reasoning_budget + answer_tokens).
+             * @default 1024
+             */
+            answer_tokens?: number;
             /** @description A smoke run first: this many prompts, drawn with the rollout's seed (0 when unset), are rolled out and judged by the filter's verifiers before the teacher is asked for the rest; below min_accept the run stops for a maintainer's decision. Unset: off. Needs the filter stage. */
             smoke?: components["schemas"]["SmokeSettings"] | null;
             /**
@@ -5385,11 +5475,16 @@ export interface components {
             max_per_prompt?: number | null;
             /**
              * Pick
-             * @description Which attempts max_per_prompt keeps: the shortest, a seeded random few, or the best by the LLM judge's score (best-of-N; needs the judge stage earlier in the recipe).
+             * @description Which attempts max_per_prompt keeps: the shortest, a seeded random few, or the best by the LLM judge's score (best-of-N; needs the judge stage earlier in the recipe). shortest_verified: per prompt the shortest verified traces whose reasoning is within `budget` tokens (max_per_prompt of them, 1 when unset); a prompt with none within the budget gives no row.
              * @default shortest
              * @enum {string}
              */
-            pick?: "shortest" | "random" | "judge_score";
+            pick?: "shortest" | "random" | "judge_score" | "shortest_verified";
+            /**
+             * Budget
+             * @description pick shortest_verified: the most reasoning tokens a kept trace may have (required).
+             */
+            budget?: number | null;
             /**
              * Seed
              * @description Seed of the random pick.

@@ -44,7 +44,7 @@ def batch_client(job: ChunkJob) -> OpenAIBatchClient:
         api_key=job.teacher.api_key,
         ledger=ChunkLedger(job.chunk_id),
         still_running=lambda: _stage_running(job.stage_id),
-        sampling=sampling_of(job.settings),
+        sampling=sampling_of(job.settings, job.teacher),
         poll_s=get_settings().batch_poll_s,
         timeout_s=job.settings.timeout_s,
     )

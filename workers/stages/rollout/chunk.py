@@ -163,7 +163,7 @@ async def _drive(first: ChunkJob, task_id: str | None) -> None:
     settings = first.settings
     backend = make_teacher(
         first.teacher,
-        sampling_of(settings),
+        sampling_of(settings, first.teacher),
         concurrency=settings.concurrency,
         max_retries=settings.max_retries,
         timeout_s=settings.timeout_s,

@@ -10,7 +10,7 @@ from backend.core.errors import Invalid
 from backend.prices.service import Quote, rollout_quote
 from backend.prompts.models import Prompt
 from backend.rollouts.metrics import split_filter
-from backend.rollouts.requests import cache_prefix, resolved
+from backend.rollouts.requests import cache_prefix, native_budget, resolved
 from backend.rollouts.schemas import RolloutSettings
 from backend.rollouts.smoke import SMOKE_INDEX, sample_positions
 from backend.runs.models import Run, RunStage, StageChunk
@@ -23,7 +23,9 @@ from workers.teachers.factory import TeacherSpec, teacher_spec
 from workers.teachers.gpus import check_teacher_fits
 
 
-def sampling_of(settings: RolloutSettings) -> Sampling:
+def sampling_of(settings: RolloutSettings, teacher: TeacherSpec | None = None) -> Sampling:
+    """The request's sampling; a reasoning budget travels as vLLM's thinking_token_budget where the
+    teacher's server takes it (else resolved() already capped max_tokens with it)."""
     if settings.max_tokens is None:  # a chunk's settings are resolved() at its claim
         raise ValueError("sampling_of takes resolved settings: max_tokens is still auto")
     return Sampling(
@@ -35,6 +37,9 @@ def sampling_of(settings: RolloutSettings) -> Sampling:
         top_k=settings.top_k,
         min_p=settings.min_p,
         logprobs=settings.logprobs,
+        thinking_token_budget=settings.reasoning_budget
+        if teacher is not None and native_budget(teacher.backend, teacher.settings)
+        else None,
     )
 
 

@@ -26,7 +26,7 @@ from backend.runs.models import RunStage, StageChunk, Status
 from backend.samples.models import Generation
 from workers.logprobs import teacher_meta, write_part
 from workers.stages.rollout.job import ChunkJob
-from workers.teachers.base import Completion
+from workers.teachers.base import Completion, reasoning_token_count
 
 UPDATABLE = (
     "status",
@@ -36,6 +36,7 @@ UPDATABLE = (
     "error",
     "prompt_tokens",
     "completion_tokens",
+    "reasoning_tokens",
     "latency_ms",
     "from_cache",
     "created_at",
@@ -191,6 +192,7 @@ class GenerationWriter:
                         g.prompt_tokens,
                         g.completion_tokens,
                         g.latency_ms,
+                        reasoning_tokens=g.reasoning_tokens,
                     )
                     found.append(Row(pid, attempt, c, None, from_cache=True))
         if found:
@@ -233,6 +235,7 @@ class GenerationWriter:
                 "error": storable(r.completion.error),
                 "prompt_tokens": r.completion.prompt_tokens,
                 "completion_tokens": r.completion.completion_tokens,
+                "reasoning_tokens": reasoning_token_count(r.completion),
                 "latency_ms": r.completion.latency_ms,
                 "from_cache": r.from_cache,
                 "created_at": now,

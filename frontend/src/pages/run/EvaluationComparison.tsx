@@ -1,4 +1,5 @@
 import type { Schemas } from "../../api/client";
+import { ReasoningLengthChart } from "../../components/ReasoningLengthChart";
 import { formatNumber } from "../../lib/format";
 
 type Score = Schemas["ModelScore"];
@@ -92,6 +93,7 @@ export function EvaluationComparison({ scores, comparison }: { scores: Score[]; 
           ))}
         </tbody>
       </table>
+      {scored.map((e) => e.metrics.reasoning_length && <ReasoningLengthChart key={e.id} label={e.label} report={e.metrics.reasoning_length} />)}
       {comparison && (
         <dl className="facts" data-testid="eval-comparison">
           {comparison.gain_over_base != null && (
