@@ -94,24 +94,9 @@ _ACCESS = (
 )
 
 
-def project_access(session: Session, token: str, project_id: int, needed: Role) -> ProjectAccess:
-    """The caller's access to a project: 401 for a bad token, 404 for a project they cannot see, 403 for
-    a role below `needed`. The one home of these checks: the dependency below and the list routes' fast
-    path (backend/api/fast_lists.py) both call it."""
-    found = session.execute(_ACCESS, {**token_params(token), "project_id": project_id}).first()
-    row, user, project, role = found or (None, None, None, None)
-    user = user_of_token(row, user)  # 401 before anything about the project
-    # A project the caller cannot see does not exist, as far as they can tell.
-    if project is None or role is None:
-        raise NotFound(f"project {project_id} not found")
-    if not role.allows(needed):
-        raise Forbidden(f"this needs the {needed.value} role; you are {role.value}")
-    return ProjectAccess(project=project, user=user, role=role)
-
-
-def hides_provider_text(access: ProjectAccess) -> bool:
-    """Whether a provider's error text is hidden from this caller (backend/api/provider_text.py)."""
-    return not access.role.allows(Role.maintainer)
+def hides_provider_text(role: Role) -> bool:
+    """Whether a provider's error text is hidden from a caller of this role (backend/api/provider_text.py)."""
+    return not role.allows(Role.maintainer)
 
 
 def _project_access(needed: Role):
@@ -120,9 +105,16 @@ def _project_access(needed: Role):
     ) -> ProjectAccess:
         # The token is read here rather than in a CurrentUser dependency of its own: each sync dependency
         # is a thread hop and a query, and this one is on every project route (issue 24 item 8).
-        access = project_access(session, token, project_id, needed)
-        request.state.hide_provider_text = hides_provider_text(access)
-        return access
+        found = session.execute(_ACCESS, {**token_params(token), "project_id": project_id}).first()
+        row, user, project, role = found or (None, None, None, None)
+        user = user_of_token(row, user)  # 401 before anything about the project
+        # A project the caller cannot see does not exist, as far as they can tell.
+        if project is None or role is None:
+            raise NotFound(f"project {project_id} not found")
+        if not role.allows(needed):
+            raise Forbidden(f"this needs the {needed.value} role; you are {role.value}")
+        request.state.hide_provider_text = hides_provider_text(role)
+        return ProjectAccess(project=project, user=user, role=role)
 
     return dependency
 

@@ -26,39 +26,42 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import fields
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio
 import orjson
+from sqlalchemy import Integer, Row, String, and_, bindparam, select
 from sqlalchemy.orm import Session
 
-from backend.api.deps import end_session, hides_provider_text, project_access
+from backend.api.deps import end_session, hides_provider_text
 from backend.api.json_body import OPTIONS
 from backend.api.provider_text import STATE_KEY
 from backend.core.db import get_sessionmaker
 from backend.core.errors import AppError
 from backend.core.ids import ID_MAX
-from backend.projects.models import Project, Role
+from backend.projects.models import Membership, Role
 from backend.runs import service
-from backend.runs.models import Status
+from backend.runs.models import Run, Status
 from backend.samples.service import Filters
 from backend.samples.service import list_generations as generations_page
+from backend.users.models import ApiToken, User
+from backend.users.service import token_params, token_refusal, use_to_note
 
 
 def runs_body(
-    session: Session, project: Project, *, limit: int, cursor: str | None, status: Status | None
+    session: Session, project_id: int, *, limit: int, cursor: str | None, status: Status | None
 ) -> dict:
     """The runs list's body."""
-    rows, nxt = service.list_runs(session, project=project, limit=limit, cursor=cursor, status=status)
+    rows, nxt = service.list_runs(session, project_id=project_id, limit=limit, cursor=cursor, status=status)
     # rows hold RunListItem's fields in their declared types: serialised once (backend/api/json_body.py)
     return {"items": rows, "next_cursor": nxt}
 
 
 def generations_body(
     session: Session,
-    project: Project,
-    run_id: int,
+    run: Row,
     *,
     limit: int,
     cursor: str | None,
@@ -66,8 +69,7 @@ def generations_body(
     reasoning: bool,
     filters: Filters,
 ) -> dict:
-    """A page of a run's generations as the body the sample browser reads."""
-    run = service.get_run_ref(session, project=project, run_id=run_id)
+    """A page of a run's generations (run: its id and prompt_set_id) as the body the sample browser reads."""
     page = generations_page(
         session, run=run, limit=limit, cursor=cursor, filters=filters, last=last, reasoning=reasoning
     )
@@ -79,7 +81,7 @@ def generations_body(
     return {"items": page.rows, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}
 
 
-Body = Callable[[Session, Project], dict]  # a list's body, given the session and the caller's project
+Body = Callable[[Session, Row], dict]  # a list's body, given the session and the access row
 
 
 class NotOurs(Exception):
@@ -183,18 +185,19 @@ def _bearer(headers: list[tuple[bytes, bytes]]) -> str:
     raise NotOurs
 
 
-def _plan(scope: dict) -> tuple[str, int, Body]:
-    """(token, project id, the body's builder) for a request this path answers, or NotOurs."""
+def _plan(scope: dict) -> tuple[str, int, int | None, Body]:
+    """(token, project id, run id or None, the body's builder) for a request this path answers, or
+    NotOurs."""
     if scope.get("root_path"):
         raise NotOurs
     path, raw = scope["path"], scope.get("query_string", b"")
     if m := _RUNS_PATH.fullmatch(path):
         q = _query(raw, _RUNS)
         args = {"limit": q.get("limit", 50), "cursor": q.get("cursor"), "status": q.get("status")}
-        return _bearer(scope["headers"]), _id(m[1]), lambda s, p: runs_body(s, p, **args)
+        project_id = _id(m[1])
+        return _bearer(scope["headers"]), project_id, None, lambda s, _: runs_body(s, project_id, **args)
     if m := _GENERATIONS_PATH.fullmatch(path):
         q = _query(raw, _GENERATIONS)
-        run_id = _id(m[2])
         filters = Filters(**{k: q[k] for k in _FILTERS if k in q})
         page = {
             "limit": q.get("limit", 100),
@@ -202,28 +205,53 @@ def _plan(scope: dict) -> tuple[str, int, Body]:
             "last": q.get("last", False),
             "reasoning": q.get("reasoning", True),
         }
-        return (
-            _bearer(scope["headers"]),
-            _id(m[1]),
-            lambda s, p: generations_body(s, p, run_id, filters=filters, **page),
-        )
+        body: Body = lambda s, run: generations_body(s, run, filters=filters, **page)  # noqa: E731
+        return _bearer(scope["headers"]), _id(m[1]), _id(m[2]), body
     raise NotOurs
 
 
-def _answer(token: str, project_id: int, body: Body) -> tuple[bytes, bool] | None:
-    """(the JSON body, whether provider text is hidden), or None where the app must answer; in one
-    thread hop: a session, the access check, the body's statements, the commit (a token's last use)."""
+# The token, its user's state and the caller's role in the project, as plain columns (no ORM objects),
+# and for a generations page the run (as `id` and `prompt_set_id`, what reading its rows needs): one
+# round trip. A membership implies its project (a foreign key).
+_ACCESS = (
+    select(ApiToken.kind, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at, User.is_active)
+    .add_columns(Membership.role)
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(
+        Membership,
+        and_(Membership.project_id == bindparam("project_id", type_=Integer), Membership.user_id == User.id),
+    )
+    .where(ApiToken.token_hash == bindparam("token_hash", type_=String))
+)
+_ACCESS_AND_RUN = _ACCESS.add_columns(Run.id, Run.prompt_set_id).outerjoin(
+    Run, and_(Run.id == bindparam("run_id", type_=Integer), Run.project_id == bindparam("project_id"))
+)
+
+
+def _answer(token: str, project_id: int, run_id: int | None, body: Body) -> tuple[bytes, bool] | None:
+    """(the JSON body, whether provider text is hidden), or None where the route must answer; in one
+    thread hop: a session, the access row, the body's statement, the end of the transaction.
+
+    Only a caller the route would let in, with nothing to write: a token whose use is due to be noted
+    (once a minute), a refused token, a project without the caller, a run not of this project all go to
+    the route, which writes, or refuses in its own words. The checks are users.service's own."""
     session = get_sessionmaker()()
-    ok = False
     try:
-        access = project_access(session, token, project_id, Role.viewer)
-        out = orjson.dumps(body(session, access.project), option=OPTIONS)
-        ok = True
-        return out, hides_provider_text(access)
+        conn = session.connection()
+        stmt = _ACCESS if run_id is None else _ACCESS_AND_RUN
+        found = conn.execute(
+            stmt, {**token_params(token), "project_id": project_id, "run_id": run_id}
+        ).first()
+        now = datetime.now(UTC)
+        if found is None or token_refusal(found, found, now) or use_to_note(found.last_used_at, now):
+            return None
+        if found.role is None or not found.role.allows(Role.viewer) or (run_id and found.id is None):
+            return None
+        return orjson.dumps(body(session, found), option=OPTIONS), hides_provider_text(found.role)
     except AppError:
-        return None  # the route says what is wrong, in its own words
+        return None  # a bad cursor, filters that do not go together: the route says so
     finally:
-        end_session(session, ok)
+        end_session(session, False)  # read only: nothing to commit
 
 
 async def answer(scope: dict) -> tuple[bytes, bool] | None:

@@ -162,10 +162,10 @@ _LISTS = {
 
 
 def list_runs(
-    session: Session, *, project: Project, limit: int, cursor: str | None, status: Status | None = None
+    session: Session, *, project_id: int, limit: int, cursor: str | None, status: Status | None = None
 ) -> tuple[list[dict], str | None]:
     """A page of runs, newest first, as RunListItem's fields (plain values, in their declared types)."""
-    params = {"project_id": project.id, "status": status}
+    params = {"project_id": project_id, "status": status}
     # Core rows through the session's connection (no ORM result handling), made dicts by zip: a Row's
     # _asdict builds its key view again for every row
     rows, nxt = _LISTS[status is not None].page(session.connection(), params, limit=limit, cursor=cursor)

@@ -65,7 +65,7 @@ def list_runs(
 ) -> Response:
     """Runs, newest first, a page at a time (pass next_cursor back as cursor). Each item is the run's
     list view; GET .../runs/{run_id} has its recipe, summary and error."""
-    return json_response(runs_body(session, access.project, limit=limit, cursor=cursor, status=status))
+    return json_response(runs_body(session, access.project.id, limit=limit, cursor=cursor, status=status))
 
 
 @router.post("/runs", operation_id="createRun", status_code=status.HTTP_202_ACCEPTED)
@@ -204,10 +204,10 @@ def list_generations(
         q=q,
         finish_reason=finish_reason,
     )
+    run = service.get_run_ref(session, project=access.project, run_id=run_id)
     body = generations_body(
         session,
-        access.project,
-        run_id,
+        run,
         filters=filters,
         limit=limit,
         cursor=cursor,
