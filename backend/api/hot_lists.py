@@ -3,20 +3,21 @@ fast path that answers them before FastAPI's router (issue 24 item 8).
 
 Under load, most of a list request's CPU went to FastAPI's own work, not to the handler or its queries:
 matching the path against every route (81 route checks for the runs list), solving the dependencies
-and validating 3 or 14 query parameters one pydantic field at a time, and three thread hops (the
-project dependency, the handler, the session's end). `FastLists` is a pure ASGI middleware, inside
-HideProviderText, that recognises exactly `GET /api/projects/{id}/runs` and
-`GET /api/projects/{id}/runs/{id}/generations`, parses their query by hand, and does everything else in
-one thread hop: the same access check (`deps.project_access`), the same body (`runs_body`,
-`generations_body`, which the routes call too) and one orjson dump.
+and validating 3 or 14 query parameters one pydantic field at a time, three thread hops (the project
+dependency, the handler, the session's end), and ORM objects for the token, user and project.
+`FastLists` is a pure ASGI middleware, inside HideProviderText, that recognises exactly
+`GET /api/projects/{id}/runs` and `GET /api/projects/{id}/runs/{id}/generations`, parses their query by
+hand, and does the rest in one thread hop: one statement for the token, the caller's role and the run
+(plain columns, checked by users.service's token_refusal as the route's are), then the same body as the
+route's (`runs_body`, `generations_body`, which the routes call too), dumped once by orjson.
 
-It answers only what it is sure of, the 200s. Anything else goes to the app unchanged, which answers it
-as it always has, errors included: a parameter it does not know, repeated, empty or not in the plain
-form (limit=050, last=1, ...), a root path, no bearer token; and any AppError the checks or the body
-raise (bad or expired token, a project the caller cannot see, a low role, a bad cursor, a run of
-another project, filters that do not go together). So every error a caller can get is the route's own,
-word for word, at the price of a second look on that (rare) path. tests/api/test_hot_lists.py holds
-the two paths to the same answers.
+It answers only what it is sure of: a 200 that writes nothing. Anything else goes to the app unchanged,
+which answers it as it always has, errors included: a parameter it does not know, repeated, empty or not
+in the plain form (limit=050, last=1, ...), a root path, no bearer token, a refused token, a token whose
+use is due to be noted (a write, once a minute), a project without the caller, a run of another project,
+and any AppError the body raises (a bad cursor, filters that do not go together). So every error a
+caller can get is the route's own, word for word, at the price of a second look on that (rare) path.
+tests/api/test_hot_lists.py holds the two paths to the same answers.
 
 The routes keep their signatures and response models, so the OpenAPI schema and the generated client do
 not change."""
