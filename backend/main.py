@@ -8,6 +8,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from backend.api.hot_lists import FastLists
 from backend.api.provider_text import HideProviderText
 from backend.api.request_checks import refuse_nul
 from backend.api.routes import (
@@ -34,7 +35,9 @@ from backend.core.logging import configure_logging
 OPENAPI_URL = "/api/openapi.json"
 
 
-def create_app() -> FastAPI:
+def create_app(*, fast_lists: bool = True) -> FastAPI:
+    """The app; fast_lists=False leaves out the lists' fast path (backend/api/hot_lists.py), which its
+    tests compare against."""
     settings = get_settings()
     configure_logging(settings.log_level)
     app = FastAPI(
@@ -46,6 +49,8 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    if fast_lists:  # inside HideProviderText, which rewrites its bodies as the routes'
+        app.add_middleware(FastLists)
     app.add_middleware(HideProviderText)  # a provider's error text is for maintainers only
     if settings.cors_origins:
         app.add_middleware(

@@ -33,10 +33,10 @@ async def get_session() -> AsyncIterator[Session]:
         ok = True
     finally:
         with anyio.CancelScope(shield=True):  # a dropped client must not leak the connection
-            await run_in_threadpool(_end, session, ok)
+            await run_in_threadpool(end_session, session, ok)
 
 
-def _end(session: Session, ok: bool) -> None:
+def end_session(session: Session, ok: bool) -> None:
     try:
         if ok:
             session.commit()
@@ -94,6 +94,11 @@ _ACCESS = (
 )
 
 
+def hides_provider_text(role: Role) -> bool:
+    """Whether a provider's error text is hidden from a caller of this role (backend/api/provider_text.py)."""
+    return not role.allows(Role.maintainer)
+
+
 def _project_access(needed: Role):
     def dependency(
         request: Request, session: SessionDep, token: BearerToken, project_id: PathId
@@ -108,8 +113,7 @@ def _project_access(needed: Role):
             raise NotFound(f"project {project_id} not found")
         if not role.allows(needed):
             raise Forbidden(f"this needs the {needed.value} role; you are {role.value}")
-        # a provider's error text is for maintainers only (backend/api/provider_text.py rewrites it)
-        request.state.hide_provider_text = not role.allows(Role.maintainer)
+        request.state.hide_provider_text = hides_provider_text(role)
         return ProjectAccess(project=project, user=user, role=role)
 
     return dependency

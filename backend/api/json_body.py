@@ -12,9 +12,9 @@ from typing import Any
 import orjson
 from fastapi.responses import Response
 
-_OPTIONS = orjson.OPT_UTC_Z
+OPTIONS = orjson.OPT_UTC_Z
 
 
 def json_response(content: Any) -> Response:
     """content (dicts, lists, str, numbers, datetimes) as an application/json response."""
-    return Response(orjson.dumps(content, option=_OPTIONS), media_type="application/json")
+    return Response(orjson.dumps(content, option=OPTIONS), media_type="application/json")

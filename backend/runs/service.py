@@ -122,7 +122,7 @@ _REF = select(Run.id, Run.project_id, Run.prompt_set_id).where(
 def get_run_ref(session: Session, *, project: Project, run_id: int) -> Row:
     """A run of this project as its id and prompt set (what reading its rows needs: the recipe and the
     summary, JSON that a read of the full run parses, stay unread), or 404."""
-    ref = session.execute(_REF, {"run_id": run_id, "project_id": project.id}).first()
+    ref = session.connection().execute(_REF, {"run_id": run_id, "project_id": project.id}).first()
     if ref is None:
         raise NotFound(f"run {run_id} not found")
     return ref
@@ -162,9 +162,12 @@ _LISTS = {
 
 
 def list_runs(
-    session: Session, *, project: Project, limit: int, cursor: str | None, status: Status | None = None
+    session: Session, *, project_id: int, limit: int, cursor: str | None, status: Status | None = None
 ) -> tuple[list[dict], str | None]:
     """A page of runs, newest first, as RunListItem's fields (plain values, in their declared types)."""
-    params = {"project_id": project.id, "status": status}
-    rows, nxt = _LISTS[status is not None].page(session, params, limit=limit, cursor=cursor)
-    return [r._asdict() for r in rows], nxt
+    params = {"project_id": project_id, "status": status}
+    # Core rows through the session's connection (no ORM result handling), made dicts by zip: a Row's
+    # _asdict builds its key view again for every row
+    rows, nxt = _LISTS[status is not None].page(session.connection(), params, limit=limit, cursor=cursor)
+    keys = [str(k) for k in rows[0]._fields] if rows else []  # plain str, as orjson wants
+    return [dict(zip(keys, r, strict=True)) for r in rows], nxt

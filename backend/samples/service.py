@@ -218,9 +218,10 @@ def list_generations(
     # The shape's filters with their values blanked, so that the cache holds one statement per shape.
     shape = Filters(**{k: (v if k in _SQL_VALUES else _blank(v)) for k, v in vars(f).items()})
     stmt = _page_statement(shape, c.after, indexed, reasoning)
-    result = session.execute(stmt, {**params(run, f, c.id), "limit": limit + 1})
-    keys = list(result.keys())
-    rows = [dict(zip(keys, r, strict=True)) for r in result]
+    # through the session's connection: plain columns need none of the ORM's result handling
+    result = session.connection().execute(stmt, {**params(run, f, c.id), "limit": limit + 1})
+    keys = [str(k) for k in result.keys()]  # plain str: a Core result's labels are a subclass orjson refuses
+    rows = [dict(zip(keys, r, strict=True)) for r in result.all()]  # one fetchall, not a fetch per row
     more = len(rows) > limit
     rows = rows[:limit]
     if not c.after:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import String, bindparam, select, update
 from sqlalchemy.orm import Session
@@ -88,19 +89,33 @@ def resolve_token(session: Session, *, token: str) -> User:
     return user_of_token(*(found or (None, None)))
 
 
+def token_refusal(row: Any, user: Any, now: datetime) -> Unauthorized | None:
+    """Why a token row (its kind, revoked_at, expires_at) and its user (is_active) do not authenticate
+    (None: they do). Read as attributes, so ORM rows and the plain columns of the lists' fast path
+    (backend/api/hot_lists.py) go through the same checks."""
+    # a password-reset token (backend/users/admin.py) sets a password once; it never authenticates
+    if row is None or row.revoked_at is not None or row.kind not in BEARER_KINDS:
+        return Unauthorized("invalid or revoked token", code="invalid_token")
+    if row.expires_at is not None and row.expires_at <= now:
+        return Unauthorized("token expired", code="token_expired")
+    if user is None or not user.is_active:
+        return Unauthorized("invalid or revoked token", code="invalid_token")
+    return None
+
+
+def use_to_note(last_used_at: datetime | None, now: datetime) -> bool:
+    """Whether a token's use is written now: at most once a minute, so reads stay cheap."""
+    return last_used_at is None or now - last_used_at > timedelta(minutes=1)
+
+
 def user_of_token(row: ApiToken | None, user: User | None) -> User:
     """The user of a token row TOKEN_AND_USER found (None: none), or 401; notes the token's use."""
     now = datetime.now(UTC)
-    # a password-reset token (backend/users/admin.py) sets a password once; it never authenticates
-    if row is None or row.revoked_at is not None or row.kind not in BEARER_KINDS:
-        raise Unauthorized("invalid or revoked token", code="invalid_token")
-    if row.expires_at is not None and row.expires_at <= now:
-        raise Unauthorized("token expired", code="token_expired")
-    if user is None or not user.is_active:
-        raise Unauthorized("invalid or revoked token", code="invalid_token")
-    # Written at most once a minute so reads stay cheap.
-    last = row.last_used_at
-    if last is None or now - last > timedelta(minutes=1):
+    refusal = token_refusal(row, user, now)
+    if refusal is not None:
+        raise refusal
+    assert row is not None and user is not None  # token_refusal refuses a missing one
+    if use_to_note(row.last_used_at, now):
         row.last_used_at = now
     return user
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from backend.api.deps import Maintainer, SessionDep, Viewer
+from backend.api.hot_lists import generations_body, runs_body
 from backend.api.json_body import json_response
 from backend.core.errors import Invalid
 from backend.core.ids import BigPathId, PathId
@@ -43,7 +44,6 @@ from backend.samples.schemas import (
     VerdictOut,
 )
 from backend.samples.service import Filters, verdicts_of
-from backend.samples.service import list_generations as generations_page
 from backend.teachers.service import get_teacher
 from backend.verifiers.registry import VERIFIERS
 
@@ -66,9 +66,7 @@ def list_runs(
 ) -> Response:
     """Runs, newest first, a page at a time (pass next_cursor back as cursor). Each item is the run's
     list view; GET .../runs/{run_id} has its recipe, summary and error."""
-    rows, nxt = service.list_runs(session, project=access.project, limit=limit, cursor=cursor, status=status)
-    # rows hold RunListItem's fields in their declared types: serialised once (backend/api/json_body.py)
-    return json_response({"items": rows, "next_cursor": nxt})
+    return json_response(runs_body(session, access.project.id, limit=limit, cursor=cursor, status=status))
 
 
 @router.post("/runs", operation_id="createRun", status_code=status.HTTP_202_ACCEPTED)
@@ -206,7 +204,6 @@ def list_generations(
 ) -> Response:
     """A run's generations in id order, a page at a time, filtered as the sample browser asks. Pass
     next_cursor or prev_cursor back as cursor for the page after or before; last=true for the last page."""
-    run = service.get_run_ref(session, project=access.project, run_id=run_id)
     filters = Filters(
         status=status,
         accepted=accepted,
@@ -218,15 +215,16 @@ def list_generations(
         q=q,
         finish_reason=finish_reason,
     )
-    page = generations_page(
-        session, run=run, limit=limit, cursor=cursor, filters=filters, last=last, reasoning=reasoning
+    run = service.get_run_ref(session, project=access.project, run_id=run_id)
+    body = generations_body(
+        session,
+        run,
+        filters=filters,
+        limit=limit,
+        cursor=cursor,
+        last=last,
+        reasoning=reasoning,
     )
-    # The rows come from the database in GenerationRow's types: serialised once (backend/api/json_body.py;
-    # this route is the sample browser's hot path, and a model per row cost more than the query).
-    for r in page.rows:
-        r["truncated"] = r["finish_reason"] == "length"
-        r.setdefault("reasoning", None)  # left out on request: null
-    body = {"items": page.rows, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}
     return json_response(body)
 
 
