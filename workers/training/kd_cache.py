@@ -154,7 +154,7 @@ def _check_widths(view: TeacherView, gid: int, n: int, top: list, logp: list) ->
     if (
         len(top) != n
         or len(logp) != n
-        or any(len(a) != view.k or len(b) != view.k for a, b in zip(top, logp))
+        or any(len(a) != view.k or len(b) != view.k for a, b in zip(top, logp, strict=False))
     ):
         raise Invalid(
             f"snapshot {view.snapshot_id}'s {FILE}: generation {gid} does not carry {view.k} top ids and "
