@@ -8,7 +8,8 @@ tiny random Qwen2 model; --model DIR for another) trains on the same encoded con
        tokens (KDCollator) and the CE + KL loss (alpha 0.5, tail bucket), the top-K taken from the
        model itself before training (what they are does not change the cost)
 Each round trains both, alternating which goes first; reported: optimizer steps/s of each (median and
-range of the rounds) and kd / sft per round. The kd loss needs the full logits (TRL's fused LM head,
+range of the rounds) and kd / sft per round, and the same for the process's CPU seconds per step (all
+threads; steadier than wall time on a shared host). The kd loss needs the full logits (TRL's fused LM head,
 which SFT uses, never builds them), so the ratio is the cost of the teacher's signal.
 
     python bench/kd_train.py                       # CPU, 3 rounds of 10 steps
@@ -72,8 +73,10 @@ def data(model_dir: str, n: int, words: int, k: int):
     return tok, student, sft, kd, max(len(x) for x in enc.ids)
 
 
-def train_once(which: str, model_dir: str, tok, rows, max_length: int, args) -> float:
-    """Optimizer steps/s of one training of `args.steps` steps (the first step, warm-up, not counted)."""
+def train_once(which: str, model_dir: str, tok, rows, max_length: int, args) -> tuple[float, float]:
+    """(optimizer steps/s, process CPU seconds per step) of one training of `args.steps` steps, the first
+    step (warm-up) not counted. CPU time, all threads together, moves less than wall time on a shared
+    host."""
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, TrainerCallback
@@ -84,11 +87,11 @@ def train_once(which: str, model_dir: str, tok, rows, max_length: int, args) -> 
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_pretrained(model_dir)
     model.config.pad_token_id = tok.pad_token_id
-    stamps: list[float] = []
+    stamps: list[tuple[float, float]] = []
 
     class Clock(TrainerCallback):
         def on_step_end(self, a, state, control, **kw):
-            stamps.append(time.perf_counter())
+            stamps.append((time.perf_counter(), time.process_time()))
 
     config = SFTConfig(
         output_dir=tempfile.mkdtemp(prefix="distillery-kd-bench-"),
@@ -122,9 +125,13 @@ def train_once(which: str, model_dir: str, tok, rows, max_length: int, args) -> 
         )
     else:
         trainer = SFTTrainer(**common)
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # a dict per step on stdout otherwise
     trainer.add_callback(Clock())
     trainer.train()
-    return (len(stamps) - 1) / (stamps[-1] - stamps[0])
+    steps = len(stamps) - 1
+    return steps / (stamps[-1][0] - stamps[0][0]), (stamps[-1][1] - stamps[0][1]) / steps
 
 
 def main() -> None:
@@ -147,11 +154,15 @@ def main() -> None:
     tok, _, sft_rows, kd_rows, longest = data(args.model, args.rows, args.words, args.k)
     max_length = -(-longest // 8) * 8
     got: dict[str, list[float]] = {"sft": [], "kd": []}
+    cpu: dict[str, list[float]] = {"sft": [], "kd": []}
     for r in range(args.rounds):
         for which in ("sft", "kd") if r % 2 == 0 else ("kd", "sft"):
             rows = sft_rows if which == "sft" else kd_rows
-            got[which].append(train_once(which, args.model, tok, rows, max_length, args))
+            rate, cpu_s = train_once(which, args.model, tok, rows, max_length, args)
+            got[which].append(rate)
+            cpu[which].append(cpu_s)
     ratios = [k / s for k, s in zip(got["kd"], got["sft"], strict=True)]
+    cpu_ratios = [k / s for k, s in zip(cpu["kd"], cpu["sft"], strict=True)]
     out = {
         "device": args.device,
         "steps": args.steps,
@@ -162,6 +173,9 @@ def main() -> None:
         **{f"{w}_range": [min(v), max(v)] for w, v in got.items()},
         "kd_over_sft": statistics.median(ratios),
         "ratio_range": [min(ratios), max(ratios)],
+        **{f"{w}_cpu_s_per_step": statistics.median(v) for w, v in cpu.items()},
+        "kd_cpu_over_sft": statistics.median(cpu_ratios),
+        "cpu_ratio_range": [min(cpu_ratios), max(cpu_ratios)],
     }
     print(json.dumps(out) if args.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
 

@@ -10,6 +10,7 @@ memory-maps, so the collator reads a batch at a time."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,7 +126,8 @@ def write_rows(view: TeacherView, examples: dict[int, dict], out: Path):
         }
     )
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "kd-train.arrow"
+    # one file per rank: on several GPUs every rank prepares its own copy at the same time
+    path = out / f"kd-train-rank{os.environ.get('RANK', '0')}.arrow"
     todo = dict(examples)
     with ArrowWriter(features=features, path=str(path)) as writer:
         cols = ["generation_id", "top_ids", "top_logprobs"]
