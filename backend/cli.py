@@ -430,14 +430,36 @@ def demo(
     size: Annotated[
         str, typer.Option(help="full (the demo), or small (a quick check of the plumbing).")
     ] = "full",
+    arms: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--arms",
+            help="Extra arms to run beside the plain ones (kd: the teacher's top-K distilled); every extra "
+            "arm runs at --seeds 3 or more.",
+        ),
+    ] = None,
 ) -> None:
     """The whole distillation on the embedded default: a tiny teacher's traces verified, a 10x smaller
     student trained on them and evaluated, with two ablations; a table and var/demo/report.json."""
     from backend.demo import run_demo
+    from backend.demo_flow import arms_for
 
     if size not in ("full", "small"):
         raise typer.BadParameter("full or small", param_hint="--size")
-    raise typer.Exit(run_demo(port=port, keep_serving=keep_serving, console=console, seeds=seeds, size=size))
+    try:
+        arms_for(seeds, arms or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--arms") from None
+    raise typer.Exit(
+        run_demo(
+            port=port,
+            keep_serving=keep_serving,
+            console=console,
+            seeds=seeds,
+            size=size,
+            arms=tuple(arms or ()),
+        )
+    )
 
 
 @app.command()

@@ -45,6 +45,24 @@ ARMS = {  # snapshot settings per arm
     "unfiltered": {"drop_near_duplicates": False, "preference_pairs": False, "include": "all"},
     "answers_only": {"drop_near_duplicates": False, "preference_pairs": False, "reasoning": "drop"},
 }
+# Arms beyond the plain demo's (snapshot settings too), run when --seeds >= 3 or named by --arms: each
+# needs a piece the 1-seed `make demo` keeps out of its five minutes. kd: the verified traces with the
+# teacher's top-K logprobs captured at generation (rollout.logprobs: the capture writes the snapshot's
+# teacher_logprobs.parquet), trained with the kd method (cross-entropy mixed with the KL to the teacher);
+# the student shares the teacher's character tokenizer, as kd requires.
+EXTRA_ARMS = {
+    "kd": {"drop_near_duplicates": False, "preference_pairs": False},
+}
+KD_TOP_K = 20  # the teacher's top-K per token kept by the capture
+
+
+def arms_for(seeds: int, named: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The arms a demo runs: the plain ones, and the extra ones at 3 seeds or more or where named."""
+    unknown = [a for a in named if a not in ARMS and a not in EXTRA_ARMS]
+    if unknown:
+        raise ValueError(f"unknown arm(s) {unknown}; the arms are {[*ARMS, *EXTRA_ARMS]}")
+    extra = list(EXTRA_ARMS) if seeds >= 3 else [a for a in EXTRA_ARMS if a in named]
+    return [*ARMS, *extra]
 
 
 def _task():
@@ -131,12 +149,13 @@ def recipe(pset: int, tid: int, size: Size, arm: str, seed: int, base: Path) -> 
             "max_tokens": 160,
             "seed": 0,
             "chunk_size": 300,
+            **({"logprobs": KD_TOP_K} if arm == "kd" else {}),
         },
         "filter": {"verifiers": {"verifiers": [{"name": "math"}]}},
-        "snapshot": ARMS[arm],
+        "snapshot": {**ARMS, **EXTRA_ARMS}[arm],
         "train": {
             "student": str(base),
-            "method": "sft",
+            **({"method": "kd", "alpha": 0.5, "temperature": 1.0} if arm == "kd" else {"method": "sft"}),
             "learning_rate": 3e-3,
             "lr_scheduler_type": "cosine",
             "warmup_ratio": 0.05,
@@ -156,7 +175,13 @@ def recipe(pset: int, tid: int, size: Size, arm: str, seed: int, base: Path) -> 
 
 
 def run_arms(
-    api: Api, pid: int, size: Size, seeds: list[int], data_dir: Path, console: Console
+    api: Api,
+    pid: int,
+    size: Size,
+    seeds: list[int],
+    data_dir: Path,
+    console: Console,
+    arms: list[str] | None = None,
 ) -> list[dict]:
     """Each arm for each seed, one run each; returns the finished runs. The first run's rollout is the
     only one that generates: the others are queued once it is done, and the response cache answers
@@ -166,7 +191,7 @@ def run_arms(
     pset = prompt_set(api, pid, size, data_dir, console)
     tid = teacher(api, pid)
     done = {r["name"]: r for r in _finished_runs(api, pid)}
-    todo = [(arm, seed) for seed in seeds for arm in ARMS]
+    todo = [(arm, seed) for seed in seeds for arm in (arms or list(ARMS))]
     queued: dict[tuple[str, int], int] = {}
     for i, (arm, seed) in enumerate(todo):
         name = f"demo-{arm}-{size.prompts}-seed{seed}"

@@ -10,6 +10,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from backend.demo_flow import EXTRA_ARMS
+
 EXPLAIN = (
     "What this shows: the teacher has a systematic habit. On x8 and x9 problems it usually skips its "
     "working and, too small to multiply in its head, gets the product wrong; at temperature 1.0 it still "
@@ -64,6 +66,12 @@ def build_report(runs: list[dict], wall_s: float) -> dict[str, Any]:
         "student_params": models["student"]["params"],
         "param_ratio": first["summary"]["evaluate"]["comparison"]["param_ratio"],
         "eval_prompts": first["summary"]["evaluate"]["prompts"],
+        # the extra arms that ran (demo_flow.EXTRA_ARMS: --seeds 3 or --arms)
+        **{
+            f"student_{arm}": _arm([_models(r)["student"]["pass_at_1"] for r in by_arm[arm]])
+            for arm in EXTRA_ARMS
+            if arm in by_arm
+        },
         "runs": {r["arm"] + f"/seed{r['seed']}": r["id"] for r in runs},
         "wall_s": round(wall_s, 1),
     }
@@ -89,6 +97,8 @@ def print_report(report: dict[str, Any], path: Path, console: Console) -> None:
     table.add_row("student on verified traces", f"{s:,}", _pct(report["student_verified"]))
     table.add_row("student on unfiltered traces", f"{s:,}", _pct(report["student_unfiltered"]))
     table.add_row("student on answers only", f"{s:,}", _pct(report["student_answers_only"]))
+    if "student_kd" in report:
+        table.add_row("student on verified traces + teacher top-K (kd)", f"{s:,}", _pct(report["student_kd"]))
     console.print(table)
     console.print(
         f"the verifier fails {report['filtered_share']:.1%} of the teacher's plain attempts; sampling "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-METHODS = ("sft", "dpo", "grpo", "distill")
+METHODS = ("sft", "dpo", "grpo", "distill", "kd")
 
 
 @dataclass(frozen=True)
@@ -32,27 +32,27 @@ CHECK_KINDS: dict[str, CheckKind] = {
             "At least one token of every example is trained (open-r1#710).",
             waivable=True,
             # DPO scores whole completions, GRPO and distill sample their own: no assistant mask
-            methods=("sft",),
+            methods=("sft", "kd"),
         ),
         CheckKind(
             "eos_trained",
             "Every example's trained turn ends on an end-of-turn token (EOS, the generation_config eos "
             "list or the template's marker) that is itself a target, so the student learns to stop.",
             waivable=True,
-            methods=("sft",),
+            methods=("sft", "kd"),
         ),
         CheckKind(
             "reasoning_kept",
             "The final turn's <think> block is in what is trained (the stock R1-Distill template drops "
             "it from rendered turns).",
             waivable=True,
-            methods=("sft", "dpo"),  # grpo and distill train on prompts: no final turn to keep
+            methods=("sft", "dpo", "kd"),  # grpo and distill train on prompts: no final turn to keep
         ),
         CheckKind(
             "truncated_traces",
             "No teacher attempt cut at max_tokens is in the data.",
             waivable=True,
-            methods=("sft", "dpo"),
+            methods=("sft", "dpo", "kd"),
         ),
         CheckKind(
             "admission",
@@ -61,7 +61,7 @@ CHECK_KINDS: dict[str, CheckKind] = {
             "max_tokens is truncated_traces').",
             # what a snapshot never admits is never trained: no recipe waives it
             waivable=False,
-            methods=("sft", "dpo"),
+            methods=("sft", "dpo", "kd"),
         ),
         CheckKind(
             "too_long",
@@ -70,6 +70,28 @@ CHECK_KINDS: dict[str, CheckKind] = {
             # waiving it would only repeat too_long: exclude under another name
             waivable=False,
             methods=METHODS,
+        ),
+        # kd's own: the snapshot's teacher logprob cache (teacher_logprobs.parquet, the shared format)
+        CheckKind(
+            "teacher_logprobs",
+            "The snapshot carries the teacher's top-K logprobs (teacher_logprobs.parquet) with a row for "
+            "every example, K per token as its metadata says.",
+            waivable=False,  # without a row there is no teacher distribution to learn
+            methods=("kd",),
+        ),
+        CheckKind(
+            "teacher_vocab",
+            "The student's vocabulary is the teacher's (sha256 of the token to id map, not the names): the "
+            "cached ids must mean the same strings.",
+            waivable=False,  # other ids would teach the student another vocabulary's strings
+            methods=("kd",),
+        ),
+        CheckKind(
+            "teacher_tokens",
+            "The teacher's tokens of each completion are the student's tokenization of its trained turn; "
+            "examples where they differ are excluded and counted.",
+            waivable=False,  # it excludes instead of refusing, as too_long does
+            methods=("kd",),
         ),
     ]
 }

@@ -25,7 +25,8 @@ ERROR_TYPES = frozenset(get_args(ErrorType))
 Waivable = Literal[WAIVABLE]  # type: ignore[valid-type]  # built from the registry, so only at run time; the registry's waivable checks (backend/training/preflight.py)
 METHOD_HELP = (
     "sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as "
-    "rewards; distill: on-policy distillation from a local teacher."
+    "rewards; distill: on-policy distillation from a local teacher; kd: the accepted traces with the "
+    "teacher's top-K logprobs cached in the snapshot (cross-entropy mixed with a KL to the teacher)."
 )
 
 SERIES_MAX = 500  # points kept of each training curve; older points are thinned, never the newest
@@ -54,7 +55,7 @@ class TrainBase(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     # each method's model narrows this to its own literal, the union's discriminator
-    method: Literal["sft", "dpo", "grpo", "distill"]
+    method: Literal["sft", "dpo", "grpo", "distill", "kd"]
     student: str = Field(
         "Qwen/Qwen2.5-0.5B-Instruct",
         min_length=1,
@@ -190,11 +191,40 @@ class DistillSettings(TrainBase):
     )
 
 
+class KDSettings(TrainBase):
+    """Offline knowledge distillation on the snapshot's accepted traces: SFT's data and TRL's SFTTrainer,
+    whose loss on the trained tokens mixes the cross-entropy with a KL to the teacher's top-K logprobs
+    cached beside the snapshot (teacher_logprobs.parquet; workers/training/kd_loss.py)."""
+
+    method: Literal["kd"] = Field("kd", description=METHOD_HELP)
+    alpha: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="The mix: loss = (1 - alpha) * cross-entropy + alpha * temperature^2 * KL(teacher || "
+        "student); 0 is plain SFT, 1 the teacher's distribution only.",
+    )
+    temperature: float = Field(
+        1.0,
+        gt=0,
+        le=20,
+        description="Softens both distributions before the KL (Hinton's T; the KL is scaled by T^2 so its "
+        "gradients keep their size).",
+    )
+    tail: bool = Field(
+        True,
+        description="Compare K+1 buckets: the teacher's top-K ids and the rest of the mass as one bucket "
+        "(the student's probability outside those ids is penalised too). Off: both renormalised over the "
+        "K ids only.",
+    )
+
+
 SETTINGS_OF: dict[str, type[TrainBase]] = {
     "sft": SFTSettings,
     "dpo": DPOSettings,
     "grpo": GRPOSettings,
     "distill": DistillSettings,
+    "kd": KDSettings,
 }
 
 
@@ -241,7 +271,7 @@ def _readable(error: Any, method: Any) -> InitErrorDetails:
 
 # The recipe's `train` key: one settings model per method, told apart by `method` (sft when absent).
 TrainSettings = Annotated[
-    Union[SFTSettings, DPOSettings, GRPOSettings, DistillSettings],  # noqa: UP007
+    Union[SFTSettings, DPOSettings, GRPOSettings, DistillSettings, KDSettings],  # noqa: UP007
     Field(discriminator="method"),
     WrapValidator(_per_method),
 ]
@@ -293,6 +323,10 @@ class TrainPoint(BaseModel):
     )
     reward_accuracy: float | None = Field(
         None, description="dpo: the share of pairs whose chosen answer out-scores the rejected one."
+    )
+    ce: float | None = Field(None, description="kd: the cross-entropy on the trained tokens (per token).")
+    kl: float | None = Field(
+        None, description="kd: the KL from the teacher's cached top-K to the student (per trained token)."
     )
 
 

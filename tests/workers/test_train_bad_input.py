@@ -32,6 +32,8 @@ def student() -> str:
         ({"method": "ppo"}, "body.recipe.train.method"),
         ({"method": "distill", "beta": 2}, "body.recipe.train.beta"),
         ({"method": "grpo", "packing": True}, "body.recipe.train.packing"),
+        ({"method": "kd", "alpha": -0.1}, "body.recipe.train.alpha"),
+        ({"method": "kd", "temperature": 0}, "body.recipe.train.temperature"),
     ],
 )
 def test_out_of_range_settings_are_422_with_the_field_path(client, accounts, tmp_path, train, path):

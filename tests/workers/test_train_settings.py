@@ -18,6 +18,7 @@ from backend.training.schemas import (
     DistillSettings,
     DPOSettings,
     GRPOSettings,
+    KDSettings,
     SFTSettings,
     TrainSettings,
 )
@@ -37,8 +38,14 @@ def _errors(data: dict) -> list[dict]:
 def test_method_absent_means_sft_and_each_method_gets_its_own_model():
     assert type(TRAIN.validate_python({"student": "s"})) is SFTSettings
     assert type(STAGES["train"].default_settings()) is SFTSettings
-    got = {m: type(TRAIN.validate_python({"method": m})) for m in ("sft", "dpo", "grpo", "distill")}
-    assert got == {"sft": SFTSettings, "dpo": DPOSettings, "grpo": GRPOSettings, "distill": DistillSettings}
+    got = {m: type(TRAIN.validate_python({"method": m})) for m in ("sft", "dpo", "grpo", "distill", "kd")}
+    assert got == {
+        "sft": SFTSettings,
+        "dpo": DPOSettings,
+        "grpo": GRPOSettings,
+        "distill": DistillSettings,
+        "kd": KDSettings,
+    }
     assert GRPOSettings().beta == 0.0 and DPOSettings().beta == 0.1
 
 
@@ -60,11 +67,24 @@ def test_ranges_are_the_methods_own_and_paths_carry_no_tag():
     assert e["loc"] == ("beta",) and e["type"] == "less_than_equal"
     assert DPOSettings(beta=2).beta == 2  # dpo's KL strength goes to 10
     [e] = _errors({"method": "ppo"})
-    assert e["loc"] == ("method",) and e["msg"] == "method must be one of sft, dpo, grpo, distill"
+    assert e["loc"] == ("method",) and e["msg"] == "method must be one of sft, dpo, grpo, distill, kd"
     [e] = _errors({"method": "grpo", "num_generations": 3})  # 8 * 1 is no multiple of 3
     assert e["loc"] == () and "multiple of num_generations" in e["msg"]
     [e] = _errors({"method": "dpo", "learning_rate": 0})
     assert e["loc"] == ("learning_rate",)
+
+
+def test_kd_takes_a_mix_and_a_temperature_in_range_and_no_packing():
+    kd = TRAIN.validate_python({"method": "kd", "alpha": 0.25, "temperature": 2})
+    assert type(kd) is KDSettings and (kd.alpha, kd.temperature, kd.tail) == (0.25, 2.0, True)
+    [e] = _errors({"method": "kd", "alpha": 1.5})
+    assert e["loc"] == ("alpha",) and e["type"] == "less_than_equal"
+    [e] = _errors({"method": "kd", "temperature": 0})
+    assert e["loc"] == ("temperature",) and e["type"] == "greater_than"
+    [e] = _errors({"method": "kd", "packing": True})  # the top-K sit on each example's own positions
+    assert e["msg"] == "not a setting of method kd; only sft takes it"
+    [e] = _errors({"alpha": 0.5})
+    assert e["loc"] == ("alpha",) and e["msg"] == "not a setting of method sft; only kd takes it"
 
 
 def test_the_schema_is_a_oneof_on_method_with_each_methods_defaults():
@@ -74,7 +94,8 @@ def test_the_schema_is_a_oneof_on_method_with_each_methods_defaults():
         ref["$ref"].rsplit("/", 1)[1]: schema["$defs"][ref["$ref"].rsplit("/", 1)[1]]
         for ref in schema["oneOf"]
     }
-    assert list(variants) == ["SFTSettings", "DPOSettings", "GRPOSettings", "DistillSettings"]
+    assert list(variants) == ["SFTSettings", "DPOSettings", "GRPOSettings", "DistillSettings", "KDSettings"]
+    assert variants["KDSettings"]["properties"]["alpha"]["default"] == 0.5
     assert variants["DistillSettings"]["properties"]["beta"]["maximum"] == 1
     assert "beta" not in variants["SFTSettings"]["properties"]
     assert variants["GRPOSettings"]["properties"]["num_generations"]["default"] == 4

@@ -33,7 +33,7 @@ from workers.training.data import resolve_snapshot
 from workers.training.student import load_model, load_tokenizer, lora_config
 
 log = logging.getLogger(__name__)
-METHODS = {m: f"workers.training.{m}" for m in ("sft", "dpo", "grpo", "distill")}
+METHODS = {m: f"workers.training.{m}" for m in ("sft", "dpo", "grpo", "distill", "kd")}
 
 
 def _model_max(name: str) -> int | None:

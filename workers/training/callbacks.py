@@ -1,6 +1,7 @@
 """The TrainerCallback that reports training on the stage while it runs: every logged step becomes a
 point of the series (loss, learning rate, grad norm and the method's own signals: DPO's reward margin
-and accuracy, GRPO's reward, its spread and the share of prompts with no reward), written at most once
+and accuracy, GRPO's reward, its spread and the share of prompts with no reward, kd's cross-entropy and
+KL to the teacher), written at most once
 per progress interval (a second by default) so the run page draws the curves live; the scalars (step,
 epoch, tokens/s) and the cancel check ride on every step (a cancel stops at the next step; the
 checkpoints stay)."""
@@ -28,6 +29,8 @@ LOGGED = {
     "zero_reward_groups": "zero_reward_groups",  # grpo.reward_function's own metric
     "rewards/margins": "reward_margin",
     "rewards/accuracies": "reward_accuracy",
+    "ce": "ce",  # kd: the loss's two parts (kd_loss.KDTrainer)
+    "kl": "kl",
 }
 NO_REWARD = (
     "every reward so far is 0: the verifiers passed no sampled completion (one they could not decide, a "

@@ -53,6 +53,7 @@ class Inputs:
     lengths: list[int]
     max_length: int
     too_long: str
+    teacher: Any = None  # kd: the teacher logprob cache as scanned (kd_cache.TeacherView)
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Found:
     shown: list | None = None
     passed: bool | None = None  # set where a failure is handled without a waiver (too_long: exclude)
     total: int | None = None  # what was checked where not every example (pad_token: the tokenizer)
+    excluded: bool = False  # the bad examples (positions) are left out of training, not refused
 
 
 CheckFn = Callable[[Inputs], Found]
@@ -212,6 +214,7 @@ def run_checks(
     too_long: str,
     overrides: Sequence[str],
     stops: set[int],
+    teacher: Any = None,
 ) -> Report:
     """Every registered check that applies to the method, in the registry's order."""
     n = len(conversations)
@@ -219,11 +222,18 @@ def run_checks(
     if max_length is None:
         longest = max(lengths, default=16)
         max_length = min(-(-longest // 8) * 8, model_max) if model_max else -(-longest // 8) * 8
-    x = Inputs(tokenizer, enc, conversations, row_ids, truncated, stops, lengths, max_length, too_long)
-    results = [_result(c.name, FUNCTIONS[c.name](x), n, overrides) for c in checks_for(method)]
+    x = Inputs(
+        tokenizer, enc, conversations, row_ids, truncated, stops, lengths, max_length, too_long, teacher
+    )
+    found = {c.name: FUNCTIONS[c.name](x) for c in checks_for(method)}
+    results = [_result(name, f, n, overrides) for name, f in found.items()]
     over = {i for i, n_tok in enumerate(lengths) if n_tok > max_length}
-    keep = [i for i in range(n) if i not in over]
+    left_out = {i for f in found.values() if f.excluded for i in f.bad}
+    keep = [i for i in range(n) if i not in over and i not in left_out]
     if not keep:
+        if left_out:
+            why = "; ".join(f"{k}: {len(f.bad)}" for k, f in found.items() if f.excluded and f.bad)
+            raise Invalid(f"no example is left to train ({why} excluded)", code="check_failed")
         raise Invalid(f"every example is longer than max_length {max_length}", code="check_failed")
     return Report(results, keep, max_length, lengths)
 
@@ -236,3 +246,8 @@ def refuse_if_failed(report: Report) -> None:
             for c in report.failures
         ]
         raise Invalid("pre-flight checks failed, nothing trained. " + " | ".join(parts), code="check_failed")
+
+
+# kd's checks of the teacher logprob cache live beside the cache's reader; imported here, last, so that
+# importing this module registers every check of the registry (a test compares both sides)
+from workers.training import kd_checks  # noqa: E402, F401

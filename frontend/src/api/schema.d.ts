@@ -1887,7 +1887,7 @@ export interface components {
          */
         DPOSettings: {
             /**
-             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher. (enum property replaced by openapi-typescript)
+             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher; kd: the accepted traces with the teacher's top-K logprobs cached in the snapshot (cross-entropy mixed with a KL to the teacher). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             method: "dpo";
@@ -2097,7 +2097,7 @@ export interface components {
          */
         DistillSettings: {
             /**
-             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher. (enum property replaced by openapi-typescript)
+             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher; kd: the accepted traces with the teacher's top-K logprobs cached in the snapshot (cross-entropy mixed with a KL to the teacher). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             method: "distill";
@@ -2653,7 +2653,7 @@ export interface components {
          */
         GRPOSettings: {
             /**
-             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher. (enum property replaced by openapi-typescript)
+             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher; kd: the accepted traces with the teacher's top-K logprobs cached in the snapshot (cross-entropy mixed with a KL to the teacher). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             method: "grpo";
@@ -3290,6 +3290,169 @@ export interface components {
             chunks: {
                 [key: string]: number;
             };
+        };
+        /**
+         * KDSettings
+         * @description Offline knowledge distillation on the snapshot's accepted traces: SFT's data and TRL's SFTTrainer,
+         *     whose loss on the trained tokens mixes the cross-entropy with a KL to the teacher's top-K logprobs
+         *     cached beside the snapshot (teacher_logprobs.parquet; workers/training/kd_loss.py).
+         */
+        KDSettings: {
+            /**
+             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher; kd: the accepted traces with the teacher's top-K logprobs cached in the snapshot (cross-entropy mixed with a KL to the teacher). (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            method: "kd";
+            /**
+             * Student
+             * @description The student: a Hugging Face hub id, artifact:<id> (a model this project trained), or a local path under the folders an administrator allows (DISTILLERY_MODEL_ROOTS).
+             * @default Qwen/Qwen2.5-0.5B-Instruct
+             */
+            student?: string;
+            /**
+             * Snapshot Id
+             * @description Train this snapshot of the project instead of the run's own snapshot stage.
+             */
+            snapshot_id?: number | null;
+            /**
+             * Chat Template
+             * @description A chat template to train with instead of the student's own. It must render what the student's template renders (checked on the snapshot's first conversations); a student without a template takes it. Usually left empty: the student's original template is used and saved.
+             */
+            chat_template?: string | null;
+            /** @description None: full fine-tune; else LoRA (peft). */
+            lora?: components["schemas"]["LoraSettings"] | null;
+            /**
+             * Learning Rate
+             * @description Peak learning rate.
+             * @default 0.00002
+             */
+            learning_rate?: number;
+            /**
+             * Lr Scheduler Type
+             * @description Learning-rate schedule.
+             * @default cosine
+             * @enum {string}
+             */
+            lr_scheduler_type?: "linear" | "cosine" | "constant" | "constant_with_warmup";
+            /**
+             * Warmup Ratio
+             * @description Share of the steps spent warming up.
+             * @default 0.03
+             */
+            warmup_ratio?: number;
+            /**
+             * Weight Decay
+             * @description AdamW weight decay.
+             * @default 0
+             */
+            weight_decay?: number;
+            /**
+             * Epochs
+             * @description Passes over the data (ignored when max_steps set).
+             * @default 1
+             */
+            epochs?: number;
+            /**
+             * Max Steps
+             * @description Stop after this many steps.
+             */
+            max_steps?: number | null;
+            /**
+             * Per Device Batch Size
+             * @description Sequences per device per step.
+             * @default 8
+             */
+            per_device_batch_size?: number;
+            /**
+             * Gradient Accumulation
+             * @description Micro-batches per optimizer step.
+             * @default 1
+             */
+            gradient_accumulation?: number;
+            /**
+             * Max Length
+             * @description Longest sequence in tokens. None: the snapshot's longest example on the student's tokenizer (never TRL's default 1024, which silently cuts long traces and their EOS).
+             */
+            max_length?: number | null;
+            /**
+             * Too Long
+             * @description Examples over max_length: dropped and counted, or the run refuses.
+             * @default exclude
+             * @enum {string}
+             */
+            too_long?: "exclude" | "refuse";
+            /**
+             * Gradient Checkpointing
+             * @description Recompute activations to save memory.
+             * @default false
+             */
+            gradient_checkpointing?: boolean;
+            /**
+             * Use Kernels
+             * @description Liger kernels when installed and on a GPU.
+             * @default true
+             */
+            use_kernels?: boolean;
+            /**
+             * Seed
+             * @description Seed of data order and initialisation.
+             * @default 42
+             */
+            seed?: number;
+            /**
+             * Save Steps
+             * @description Checkpoint every N steps; a re-queued run resumes from the last.
+             * @default 200
+             */
+            save_steps?: number;
+            /**
+             * Save Total Limit
+             * @description Checkpoints kept on disk.
+             * @default 2
+             */
+            save_total_limit?: number;
+            /**
+             * Logging Steps
+             * @description Steps between logged losses.
+             * @default 1
+             */
+            logging_steps?: number;
+            /**
+             * Override Checks
+             * @description Pre-flight checks to waive, each recorded in the summary: pad_token, assistant_mask, eos_trained, reasoning_kept, truncated_traces.
+             * @default []
+             */
+            override_checks?: ("pad_token" | "assistant_mask" | "eos_trained" | "reasoning_kept" | "truncated_traces")[];
+            /**
+             * Num Gpus
+             * @description GPUs on the worker to train across; None: all it has.
+             */
+            num_gpus?: number | null;
+            /**
+             * Distributed
+             * @description How several GPUs share the work (accelerate config).
+             * @default deepspeed_zero2
+             * @enum {string}
+             */
+            distributed?: "deepspeed_zero2" | "deepspeed_zero3" | "fsdp";
+            /**
+             * Alpha
+             * @description The mix: loss = (1 - alpha) * cross-entropy + alpha * temperature^2 * KL(teacher || student); 0 is plain SFT, 1 the teacher's distribution only.
+             * @default 0.5
+             */
+            alpha?: number;
+            /**
+             * Temperature
+             * @description Softens both distributions before the KL (Hinton's T; the KL is scaled by T^2 so its gradients keep their size).
+             * @default 1
+             */
+            temperature?: number;
+            /**
+             * Tail
+             * @description Compare K+1 buckets: the teacher's top-K ids and the rest of the mass as one bucket (the student's probability outside those ids is penalised too). Off: both renormalised over the K ids only.
+             * @default true
+             */
+            tail?: boolean;
         };
         /**
          * LabelBasis
@@ -4167,7 +4330,7 @@ export interface components {
              * Train
              * @description Settings of the train stage.
              */
-            train?: components["schemas"]["SFTSettings"] | components["schemas"]["DPOSettings"] | components["schemas"]["GRPOSettings"] | components["schemas"]["DistillSettings"];
+            train?: components["schemas"]["SFTSettings"] | components["schemas"]["DPOSettings"] | components["schemas"]["GRPOSettings"] | components["schemas"]["DistillSettings"] | components["schemas"]["KDSettings"];
             /** @description Settings of the evaluate stage. */
             evaluate?: components["schemas"]["EvalSettings"];
         };
@@ -4961,7 +5124,7 @@ export interface components {
          */
         SFTSettings: {
             /**
-             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher. (enum property replaced by openapi-typescript)
+             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher; kd: the accepted traces with the teacher's top-K logprobs cached in the snapshot (cross-entropy mixed with a KL to the teacher). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             method: "sft";
@@ -5920,6 +6083,16 @@ export interface components {
              * @description dpo: the share of pairs whose chosen answer out-scores the rejected one.
              */
             reward_accuracy?: number | null;
+            /**
+             * Ce
+             * @description kd: the cross-entropy on the trained tokens (per token).
+             */
+            ce?: number | null;
+            /**
+             * Kl
+             * @description kd: the KL from the teacher's cached top-K to the student (per trained token).
+             */
+            kl?: number | null;
         };
         /** TrainStage */
         TrainStage: {

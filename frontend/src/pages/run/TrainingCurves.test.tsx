@@ -23,7 +23,7 @@ function detail(status: string, stages: unknown[], summary: Record<string, unkno
 
 const point = (step: number, extra: Record<string, number | null> = {}) => ({
   step, loss: 3 - step * 0.1, learning_rate: 1e-5 * step, grad_norm: 2 / step, reward: null, reward_std: null,
-  zero_reward_groups: null, reward_margin: null, reward_accuracy: null, ...extra,
+  zero_reward_groups: null, reward_margin: null, reward_accuracy: null, ce: null, kl: null, ...extra,
 });
 
 const tooLong = {
@@ -98,6 +98,14 @@ describe("training on the run page", () => {
     expect(screen.getByTestId("train-warnings")).toHaveAttribute("role", "alert");
     expect(screen.getByTestId("reward-chart")).toHaveAttribute("data-points", "3");
     expect(screen.getByTestId("zero-reward-chart")).toHaveAttribute("data-points", "3");
+  });
+
+  it("draws kd's cross-entropy and KL to the teacher beside its loss", async () => {
+    const series = [1, 2, 3].map((s) => point(s, { ce: 2 / s, kl: 0.5 / s }));
+    mockApi(routes(() => detail("running", [trainStage("running", metrics("kd", series))])));
+    renderWithRouter(<RunPage projectId={3} runId={5} />);
+    expect(await screen.findByTestId("kd-parts-chart")).toHaveAttribute("data-points", "3");
+    expect(screen.queryByTestId("reward-chart")).toBeNull();
   });
 
   it("draws DPO's reward margin and accuracy beside its loss, from the summary once it ended", async () => {

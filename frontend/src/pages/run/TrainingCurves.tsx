@@ -19,7 +19,8 @@ interface Chart {
 }
 
 /** The method's own signals beside the loss: DPO's reward margin and accuracy, GRPO's reward and the share
- * of prompts none of whose completions scored (they teach nothing). SFT and distill have the loss alone. */
+ * of prompts none of whose completions scored (they teach nothing), kd's cross-entropy and KL to the teacher's
+ * cached top-K (the two parts its loss mixes). SFT and distill have the loss alone. */
 function signals(pts: Point[]): Chart[] {
   const charts: Chart[] = [];
   const margin = curve(pts, "reward_margin");
@@ -31,6 +32,9 @@ function signals(pts: Point[]): Chart[] {
     const spread = curve(pts, "reward_std");
     charts.push({ testId: "reward-chart", title: "Reward", series: [{ name: "mean reward", points: reward }, ...(spread.length ? [{ name: "std", points: spread, dashed: true }] : [])] });
   }
+  const ce = curve(pts, "ce");
+  const kl = curve(pts, "kl");
+  if (ce.length || kl.length) charts.push({ testId: "kd-parts-chart", title: "The loss's parts (kd)", series: [{ name: "cross-entropy", points: ce }, { name: "KL to the teacher", points: kl, dashed: true }] });
   const zero = curve(pts, "zero_reward_groups");
   if (zero.length) charts.push({ testId: "zero-reward-chart", title: "Prompts with no reward", series: [{ name: "share of prompts", points: zero }], formatY: pct });
   return charts;

@@ -11,6 +11,7 @@ const METHODS = [
   ["dpo", "DPO on the snapshot's chosen/rejected pairs"],
   ["grpo", "GRPO with the verifiers as rewards"],
   ["distill", "on-policy distillation from the teacher"],
+  ["kd", "KD: the accepted traces with the teacher's cached top-K logprobs"],
 ] as const;
 
 /** The student, its data (the run's snapshot or an existing one), the method, the optimiser, the pre-flight
@@ -27,7 +28,7 @@ export function TrainingStep({ state, update, waivable }: StepProps & { waivable
         <>
           {t.method !== "grpo" && t.method !== "distill" && t.snapshot_id === null && !ownSnapshot && (
             <p className="licence licence-warn" data-testid="train-needs-data">
-              SFT and DPO train on a snapshot: turn the run's snapshot on (Selection), or name an existing snapshot below.
+              SFT, DPO and KD train on a snapshot: turn the run's snapshot on (Selection), or name an existing snapshot below.
             </p>
           )}
           <div className="form-grid">
@@ -78,6 +79,12 @@ export function TrainingStep({ state, update, waivable }: StepProps & { waivable
             <NumField label="Checkpoint every N steps" path="train.save_steps" value={t.save_steps} min={1} step={1} onChange={(v) => set({ save_steps: v ?? 1 })} />
             {(t.method === "dpo" || t.method === "distill") && (
               <NumField label={t.method === "dpo" ? "beta (KL strength)" : "beta (0 forward KL … 1 reverse KL)"} path="train.beta" value={t.beta} min={0} max={t.method === "distill" ? 1 : 10} step={0.05} onChange={(v) => set({ beta: v ?? 0 })} />
+            )}
+            {t.method === "kd" && (
+              <>
+                <NumField label="alpha (0 cross-entropy … 1 KL to the teacher)" path="train.alpha" value={t.alpha} min={0} max={1} step={0.05} onChange={(v) => set({ alpha: v ?? 0 })} />
+                <NumField label="Temperature" path="train.temperature" value={t.temperature} min={0.05} max={20} step={0.1} onChange={(v) => set({ temperature: v ?? 1 })} />
+              </>
             )}
             {t.method === "grpo" && (
               <NumField label="Completions per prompt" path="train.num_generations" value={t.num_generations} min={2} step={1} onChange={(v) => set({ num_generations: v ?? 2 })} />

@@ -76,6 +76,8 @@ export function defaultState(kinds: StageKind[]): WizardState {
       beta: d("train", "beta", "dpo"),
       num_generations: d("train", "num_generations", "grpo"),
       max_completion_length: d("train", "max_completion_length", "grpo"),
+      alpha: d("train", "alpha", "kd"),
+      temperature: d("train", "temperature", "kd"),
     },
     evaluate: {
       enabled: false,

@@ -220,7 +220,7 @@ train: {method: dpo, beta: 0.2, student: tiny, weight_decay: 0.01}
     expect(DEFAULT_STATE.train.max_completion_length).toBe(defs.GRPOSettings.properties.max_completion_length.default);
     // METHOD_FIELDS is every setting that not all methods take
     const names = (m: string) => Object.keys(defs[m].properties).filter((f) => f !== "method");
-    const models = ["SFTSettings", "DPOSettings", "GRPOSettings", "DistillSettings"];
+    const models = ["SFTSettings", "DPOSettings", "GRPOSettings", "DistillSettings", "KDSettings"];
     const common = names("SFTSettings").filter((f) => models.every((m) => names(m).includes(f)));
     const some = [...new Set(models.flatMap(names))].filter((f) => !common.includes(f));
     expect([...METHOD_FIELDS].sort()).toEqual(some.sort());
@@ -244,6 +244,10 @@ train: {snapshot_id: 3, method: grpo, beta: 0.04, num_generations: 8, per_device
     expect(grpo.train.beta).toBe(DEFAULT_STATE.train.beta); // grpo's KL penalty is not the field's dpo beta
     expect(buildRecipe(grpo, DEFAULT_STATE).train).toMatchObject({ method: "grpo", beta: 0.04, num_generations: 8 });
     expect(buildRecipe({ ...grpo, train: { ...grpo.train, method: "distill" } }, DEFAULT_STATE).train).toMatchObject({ method: "distill", beta: DEFAULT_STATE.train.beta });
+    const kd = buildRecipe({ ...grpo, train: { ...grpo.train, method: "kd", alpha: 0.25 } }, DEFAULT_STATE).train as Record<string, unknown>;
+    expect(kd).toMatchObject({ method: "kd", alpha: 0.25, temperature: DEFAULT_STATE.train.temperature });
+    expect(kd).not.toHaveProperty("num_generations");
+    expect(stateFromRecipe({ stages: ["train"], train: { method: "kd", alpha: 0.8 } }, DEFAULT_STATE).train).toMatchObject({ method: "kd", alpha: 0.8 });
   });
 
   it("runs the local models of an evaluation on vLLM, keeping their settings, and back on transformers", () => {

@@ -15,7 +15,7 @@ export { defaultState, demoState } from "./defaults";
 
 type Recipe = Schemas["Recipe"];
 
-export type Method = "sft" | "dpo" | "grpo" | "distill";
+export type Method = "sft" | "dpo" | "grpo" | "distill" | "kd";
 export type Lora = { r: number; alpha: number; dropout: number };
 export type EvalRole = "base" | "student" | "teacher";
 /** How the local models of an evaluation (base, student) generate; a teacher uses its own row's backend. */
@@ -93,6 +93,9 @@ export interface WizardState {
     beta: number;
     num_generations: number;
     max_completion_length: number;
+    /** kd: the mix of cross-entropy and KL to the teacher's cached top-K, and the KL's temperature. */
+    alpha: number;
+    temperature: number;
   };
   evaluate: {
     enabled: boolean;
@@ -132,7 +135,7 @@ export interface ReviewState {
  * refuses another method's field, while the same name may mean another thing in another method: beta). A
  * loaded recipe's are dropped when the method changes; recipe.test.ts checks this list against the schema.
  */
-export const METHOD_FIELDS = ["packing", "beta", "num_generations", "max_completion_length"] as const;
+export const METHOD_FIELDS = ["packing", "beta", "num_generations", "max_completion_length", "alpha", "temperature", "tail"] as const;
 
 const bool = (v: unknown, fallback: boolean): boolean => (typeof v === "boolean" ? v : fallback);
 
@@ -245,6 +248,7 @@ export function buildRecipe(s: WizardState, d: WizardState): Recipe {
       ...(t.method === "dpo" || t.method === "distill" ? { beta: t.beta } : {}),
       ...(t.method === "grpo" ? { num_generations: t.num_generations } : {}),
       ...(t.method === "grpo" || t.method === "distill" ? { max_completion_length: t.max_completion_length } : {}),
+      ...(t.method === "kd" ? { alpha: t.alpha, temperature: t.temperature } : {}),
     });
   }
   if (stages.includes("evaluate")) {
@@ -320,7 +324,7 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
   const rv = obj(recipe.review);
   const sn = obj(recipe.snapshot);
   const t = obj(recipe.train);
-  const method = oneOf(t.method, ["sft", "dpo", "grpo", "distill"] as const, "sft");
+  const method = oneOf(t.method, ["sft", "dpo", "grpo", "distill", "kd"] as const, "sft");
   const e = obj(recipe.evaluate);
   const band = Array.isArray(sn.pass_rate_band) && sn.pass_rate_band.length === 2 ? (sn.pass_rate_band.map(Number) as [number, number]) : null;
   const p = d.train.lora_preset;
@@ -397,6 +401,8 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
       beta: method === "dpo" || method === "distill" ? num(t.beta, d.train.beta) : d.train.beta,
       num_generations: num(t.num_generations, d.train.num_generations),
       max_completion_length: num(t.max_completion_length, d.train.max_completion_length),
+      alpha: num(t.alpha, d.train.alpha),
+      temperature: num(t.temperature, d.train.temperature),
     },
     evaluate: {
       enabled: stages.includes("evaluate"),
