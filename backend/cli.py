@@ -413,14 +413,27 @@ def demo(
     size: Annotated[
         str, typer.Option(help="full (the demo), or small (a quick check of the plumbing).")
     ] = "full",
+    arms: Annotated[
+        str,
+        typer.Option(
+            help="Extra arms to run besides the three, comma-separated (onpolicy); all of them from "
+            "--seeds 3 up when none is named."
+        ),
+    ] = "",
 ) -> None:
     """The whole distillation on the embedded default: a tiny teacher's traces verified, a 10x smaller
     student trained on them and evaluated, with two ablations; a table and var/demo/report.json."""
-    from backend.demo import run_demo
+    from backend.demo import extra_arms, run_demo
 
     if size not in ("full", "small"):
         raise typer.BadParameter("full or small", param_hint="--size")
-    raise typer.Exit(run_demo(port=port, keep_serving=keep_serving, console=console, seeds=seeds, size=size))
+    named = tuple(a.strip() for a in arms.split(",") if a.strip())
+    try:
+        extra_arms(seeds, named)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--arms") from None
+    code = run_demo(port=port, keep_serving=keep_serving, console=console, seeds=seeds, size=size, arms=named)
+    raise typer.Exit(code)
 
 
 @app.command()

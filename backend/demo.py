@@ -85,7 +85,17 @@ def start_workers(
     }
 
 
-def _drive(base: str, console: Console, *, seeds: int, size: str) -> bool:
+def extra_arms(seeds: int, named: tuple[str, ...]) -> tuple[str, ...]:
+    """The extra arms to run: those named, or all of them from three seeds up (a comparison)."""
+    from backend.demo_flow import EXTRA_ARMS
+
+    unknown = [a for a in named if a not in EXTRA_ARMS]
+    if unknown:
+        raise ValueError(f"--arms: unknown arm(s) {', '.join(unknown)}; extra arms: {', '.join(EXTRA_ARMS)}")
+    return tuple(EXTRA_ARMS) if seeds >= 3 and not named else named
+
+
+def _drive(base: str, console: Console, *, seeds: int, size: str, arms: tuple[str, ...] = ()) -> bool:
     from backend.core.config import get_settings
     from backend.demo_flow import SIZES, Api, run_arms
     from backend.demo_report import build_report, print_report
@@ -98,19 +108,32 @@ def _drive(base: str, console: Console, *, seeds: int, size: str) -> bool:
         c.headers["Authorization"] = f"Bearer {token['access_token']}"
         project = next((p for p in api("GET", "/api/projects") if p["name"] == "demo"), None)
         project = project or api("POST", "/api/projects", json={"name": "demo", "description": "make demo"})
-        runs = run_arms(api, project["id"], SIZES[size], list(range(seeds)), data_dir, console)
+        extra = extra_arms(seeds, arms)
+        runs = run_arms(api, project["id"], SIZES[size], list(range(seeds)), data_dir, console, extra)
     report = build_report(runs, time.monotonic() - started)
     print_report(report, data_dir / "demo" / "report.json", console)
     return True
 
 
-def run_demo(*, port: int, keep_serving: bool, console: Console, seeds: int = 1, size: str = "full") -> int:
+def run_demo(
+    *,
+    port: int,
+    keep_serving: bool,
+    console: Console,
+    seeds: int = 1,
+    size: str = "full",
+    arms: tuple[str, ...] = (),
+) -> int:
     """Returns the exit code: 0 when every run succeeded. SIGTERM stops every child, as Ctrl-C does."""
     with sigterm_as_interrupt():
-        return _run_demo(port=port, keep_serving=keep_serving, console=console, seeds=seeds, size=size)
+        return _run_demo(
+            port=port, keep_serving=keep_serving, console=console, seeds=seeds, size=size, arms=arms
+        )
 
 
-def _run_demo(*, port: int, keep_serving: bool, console: Console, seeds: int, size: str) -> int:
+def _run_demo(
+    *, port: int, keep_serving: bool, console: Console, seeds: int, size: str, arms: tuple[str, ...]
+) -> int:
     from backend.core.config import get_settings
     from backend.core.migrate import upgrade_head
 
@@ -124,7 +147,7 @@ def _run_demo(*, port: int, keep_serving: bool, console: Console, seeds: int, si
     try:
         wait_healthy(f"{base}/api/health", api, name="the API server")
         console.print(f"dashboard and API on {base} (docs at {base}/docs); log in as {DEMO_EMAIL}")
-        ok = _drive(base, console, seeds=seeds, size=size)
+        ok = _drive(base, console, seeds=seeds, size=size, arms=arms)
         if keep_serving:
             console.print("serving until Ctrl-C")
             while api.poll() is None and all(w.poll() is None for w in workers.values()):

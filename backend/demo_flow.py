@@ -4,7 +4,9 @@ temperature 1.0 until two attempts of a prompt pass the math verifier (at most e
 sampling), a snapshot of the verified traces, an SFT student 10x smaller, and the evaluation against its
 base and the teacher. Two ablations: the student on unfiltered traces (three plain attempts per prompt,
 about what the adaptive rollout drew on average, all kept), and on the verified answers without their
-reasoning. The response cache answers every attempt a run asks for that an earlier one drew.
+reasoning. The response cache answers every attempt a run asks for that an earlier one drew. Extra arms
+(EXTRA_ARMS: on-policy distillation against the served teacher) run with --seeds 3 and up, or when
+`--arms` names them.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 from rich.console import Console
+
+from backend.demo_onpolicy import onpolicy
 
 ROOT = Path(__file__).resolve().parents[1]
 TASK = ROOT / "examples" / "multiply"
@@ -34,17 +39,57 @@ class Size:
     plain: int  # attempts per prompt of the unfiltered arm, no verifier in the loop
     steps: int
     eval_prompts: int
+    onpolicy_steps: int = 200  # the on-policy arm's steps: each samples the student's completions first
+
+
+@dataclass(frozen=True)
+class ExtraContext:
+    """What an extra arm's recipe is made from: the verified arm's snapshot (its prompts), the seed."""
+
+    api: Api
+    pid: int
+    pset: int
+    size: Size
+    seed: int
+    snapshot_id: int
+    base: Path
+    console: Console
 
 
 SIZES = {
-    "full": Size(prompts=1400, eval_ratio=0.15, attempts=8, keep=2, plain=3, steps=1000, eval_prompts=200),
-    "small": Size(prompts=120, eval_ratio=0.25, attempts=4, keep=1, plain=2, steps=40, eval_prompts=20),
+    "full": Size(
+        prompts=1400,
+        eval_ratio=0.15,
+        attempts=8,
+        keep=2,
+        plain=3,
+        steps=1000,
+        eval_prompts=200,
+        onpolicy_steps=200,
+    ),
+    "small": Size(
+        prompts=120,
+        eval_ratio=0.25,
+        attempts=4,
+        keep=1,
+        plain=2,
+        steps=40,
+        eval_prompts=20,
+        onpolicy_steps=10,
+    ),
 }
 ARMS = {  # snapshot settings per arm
     "verified": {"drop_near_duplicates": False, "preference_pairs": False},
     "unfiltered": {"drop_near_duplicates": False, "preference_pairs": False, "include": "all"},
     "answers_only": {"drop_near_duplicates": False, "preference_pairs": False, "reasoning": "drop"},
 }
+
+
+# Arms beyond the three above: each makes its own run's recipe (from the verified arm's snapshot), runs
+# when --seeds >= 3 or `distillery demo --arms NAME` names it, and adds its row to the table. `make demo`
+# (one seed, no --arms) runs none, so it stays as it was.
+EXTRA_ARMS: dict[str, Callable[[ExtraContext], dict]] = {"onpolicy": onpolicy}
+EXTRA_LABELS = {"onpolicy": "student on-policy from the teacher"}
 
 
 def _task():
@@ -156,11 +201,17 @@ def recipe(pset: int, tid: int, size: Size, arm: str, seed: int, base: Path) -> 
 
 
 def run_arms(
-    api: Api, pid: int, size: Size, seeds: list[int], data_dir: Path, console: Console
+    api: Api,
+    pid: int,
+    size: Size,
+    seeds: list[int],
+    data_dir: Path,
+    console: Console,
+    extra: tuple[str, ...] = (),
 ) -> list[dict]:
     """Each arm for each seed, one run each; returns the finished runs. The first run's rollout is the
     only one that generates: the others are queued once it is done, and the response cache answers
-    theirs."""
+    theirs. The extra arms train on the first run's snapshot, queued once it is written."""
     _, student = _task()
     base = student.build(data_dir / "demo" / "student-base")
     pset = prompt_set(api, pid, size, data_dir, console)
@@ -179,6 +230,18 @@ def run_arms(
         console.print(f"run {run['id']}: {arm}, seed {seed}")
         if i == 0:
             _wait_stage(api, pid, run["id"], "rollout", console)
+    if extra:
+        first = queued[todo[0]]
+        snap = _wait_stage(api, pid, first, "snapshot", console)["metrics"]["snapshot_id"]
+        for arm, seed in [(a, seed) for seed in seeds for a in extra]:
+            name = f"demo-{arm}-{size.prompts}-seed{seed}"
+            if name in done:
+                queued[(arm, seed)] = done[name]["id"]
+                continue
+            x = ExtraContext(api, pid, pset["id"], size, seed, snap, base, console)
+            run = api("POST", f"/api/projects/{pid}/runs", json={"name": name, "recipe": EXTRA_ARMS[arm](x)})
+            queued[(arm, seed)] = run["id"]
+            console.print(f"run {run['id']}: {arm}, seed {seed}")
     runs = []
     for (arm, seed), run_id in queued.items():
         run = api.wait(f"/api/projects/{pid}/runs/{run_id}", f"{arm}/{seed}", 3600, console)
@@ -189,14 +252,14 @@ def run_arms(
     return runs
 
 
-def _wait_stage(api: Api, pid: int, run_id: int, kind: str, console: Console, timeout: float = 1800):
+def _wait_stage(api: Api, pid: int, run_id: int, kind: str, console: Console, timeout: float = 1800) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run = api("GET", f"/api/projects/{pid}/runs/{run_id}")
         stage = next(s for s in run["stages"] if s["kind"] == kind)
         if stage["status"] == "succeeded":
             console.print(f"  run {run_id}: {kind} succeeded; the other runs are queued")
-            return
+            return stage
         if run["status"] in ("failed", "cancelled"):
             failed = [f"{s['kind']}: {s['error']}" for s in run["stages"] if s["error"]]
             raise RuntimeError(f"run {run_id} {run['status']}: {'; '.join(failed)}")
