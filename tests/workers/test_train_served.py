@@ -57,7 +57,7 @@ def _refused(run: dict, code_words: str) -> str:
     assert run["status"] == "failed", run
     [stage] = run["stages"]
     assert code_words in stage["error"], stage["error"]
-    assert stage["metrics"].get("step", 0) == 0
+    assert (stage["metrics"] or {}).get("step", 0) == 0  # refused before the report: no metrics yet
     assert not list((DATA_DIR / "training").glob(f"*/run-{run['id']}/*/checkpoint-*"))  # nothing trained
     return stage["error"]
 
