@@ -360,23 +360,6 @@ def runs_show(run_id: Annotated[int, typer.Argument(help="Run id.")]) -> None:
     raise typer.Exit(show(run_id, console=console))
 
 
-@runs_app.command("smoke")
-def runs_smoke(
-    run_id: Annotated[int, typer.Argument(help="Run id.")],
-    go_on: Annotated[
-        bool,
-        typer.Option(
-            "--continue/--cancel",
-            help="continue: the rollout asks the teacher for the remaining prompts; cancel: the run ends.",
-        ),
-    ],
-) -> None:
-    """Decide on a rollout's smoke sample below its floor (rollout.smoke); `runs show` shows it."""
-    from backend.runs.cli import decide_smoke
-
-    raise typer.Exit(decide_smoke(run_id, go_on=go_on, console=console))
-
-
 @app.command()
 def train(
     recipe: Annotated[
@@ -431,35 +414,26 @@ def demo(
         str, typer.Option(help="full (the demo), or small (a quick check of the plumbing).")
     ] = "full",
     arms: Annotated[
-        list[str] | None,
+        str,
         typer.Option(
-            "--arms",
-            help="Extra arms to run beside the plain ones (kd: the teacher's top-K distilled); every extra "
-            "arm runs at --seeds 3 or more.",
+            help="Extra arms to run besides the three, comma-separated (onpolicy); all of them from "
+            "--seeds 3 up when none is named."
         ),
-    ] = None,
+    ] = "",
 ) -> None:
     """The whole distillation on the embedded default: a tiny teacher's traces verified, a 10x smaller
     student trained on them and evaluated, with two ablations; a table and var/demo/report.json."""
-    from backend.demo import run_demo
-    from backend.demo_flow import arms_for
+    from backend.demo import extra_arms, run_demo
 
     if size not in ("full", "small"):
         raise typer.BadParameter("full or small", param_hint="--size")
+    named = tuple(a.strip() for a in arms.split(",") if a.strip())
     try:
-        arms_for(seeds, arms or [])
+        extra_arms(seeds, named)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--arms") from None
-    raise typer.Exit(
-        run_demo(
-            port=port,
-            keep_serving=keep_serving,
-            console=console,
-            seeds=seeds,
-            size=size,
-            arms=tuple(arms or ()),
-        )
-    )
+    code = run_demo(port=port, keep_serving=keep_serving, console=console, seeds=seeds, size=size, arms=named)
+    raise typer.Exit(code)
 
 
 @app.command()

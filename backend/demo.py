@@ -85,9 +85,19 @@ def start_workers(
     }
 
 
+def extra_arms(seeds: int, named: tuple[str, ...]) -> tuple[str, ...]:
+    """The extra arms to run: those named, or all of them from three seeds up (a comparison)."""
+    from backend.demo_flow import EXTRA_ARMS
+
+    unknown = [a for a in named if a not in EXTRA_ARMS]
+    if unknown:
+        raise ValueError(f"--arms: unknown arm(s) {', '.join(unknown)}; extra arms: {', '.join(EXTRA_ARMS)}")
+    return tuple(EXTRA_ARMS) if seeds >= 3 and not named else named
+
+
 def _drive(base: str, console: Console, *, seeds: int, size: str, arms: tuple[str, ...] = ()) -> bool:
     from backend.core.config import get_settings
-    from backend.demo_flow import SIZES, Api, arms_for, run_arms
+    from backend.demo_flow import SIZES, Api, run_arms
     from backend.demo_report import build_report, print_report
 
     started = time.monotonic()
@@ -98,8 +108,8 @@ def _drive(base: str, console: Console, *, seeds: int, size: str, arms: tuple[st
         c.headers["Authorization"] = f"Bearer {token['access_token']}"
         project = next((p for p in api("GET", "/api/projects") if p["name"] == "demo"), None)
         project = project or api("POST", "/api/projects", json={"name": "demo", "description": "make demo"})
-        which = arms_for(seeds, arms)
-        runs = run_arms(api, project["id"], SIZES[size], list(range(seeds)), data_dir, console, which)
+        extra = extra_arms(seeds, arms)
+        runs = run_arms(api, project["id"], SIZES[size], list(range(seeds)), data_dir, console, extra)
     report = build_report(runs, time.monotonic() - started)
     print_report(report, data_dir / "demo" / "report.json", console)
     return True
@@ -122,7 +132,7 @@ def run_demo(
 
 
 def _run_demo(
-    *, port: int, keep_serving: bool, console: Console, seeds: int, size: str, arms: tuple[str, ...] = ()
+    *, port: int, keep_serving: bool, console: Console, seeds: int, size: str, arms: tuple[str, ...]
 ) -> int:
     from backend.core.config import get_settings
     from backend.core.migrate import upgrade_head

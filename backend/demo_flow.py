@@ -4,7 +4,10 @@ temperature 1.0 until two attempts of a prompt pass the math verifier (at most e
 sampling), a snapshot of the verified traces, an SFT student 10x smaller, and the evaluation against its
 base and the teacher. Two ablations: the student on unfiltered traces (three plain attempts per prompt,
 about what the adaptive rollout drew on average, all kept), and on the verified answers without their
-reasoning. The response cache answers every attempt a run asks for that an earlier one drew.
+reasoning. The response cache answers every attempt a run asks for that an earlier one drew. Extra arms
+(EXTRA_ARMS: kd from the teacher's captured top-K logprobs, on-policy distillation against the served
+teacher) run with --seeds 3 and up, or when
+`--arms` names them.
 """
 
 from __future__ import annotations
@@ -13,12 +16,16 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 from rich.console import Console
+
+from backend.demo_kd import kd
+from backend.demo_onpolicy import onpolicy
 
 ROOT = Path(__file__).resolve().parents[1]
 TASK = ROOT / "examples" / "multiply"
@@ -34,35 +41,60 @@ class Size:
     plain: int  # attempts per prompt of the unfiltered arm, no verifier in the loop
     steps: int
     eval_prompts: int
+    onpolicy_steps: int = 200  # the on-policy arm's steps: each samples the student's completions first
+
+
+@dataclass(frozen=True)
+class ExtraContext:
+    """What an extra arm's recipe is made from: the verified arm's snapshot (its prompts), the seed."""
+
+    api: Api
+    pid: int
+    pset: int
+    size: Size
+    seed: int
+    snapshot_id: int
+    base: Path
+    console: Console
 
 
 SIZES = {
-    "full": Size(prompts=1400, eval_ratio=0.15, attempts=8, keep=2, plain=3, steps=1000, eval_prompts=200),
-    "small": Size(prompts=120, eval_ratio=0.25, attempts=4, keep=1, plain=2, steps=40, eval_prompts=20),
+    "full": Size(
+        prompts=1400,
+        eval_ratio=0.15,
+        attempts=8,
+        keep=2,
+        plain=3,
+        steps=1000,
+        eval_prompts=200,
+        onpolicy_steps=200,
+    ),
+    "small": Size(
+        prompts=120,
+        eval_ratio=0.25,
+        attempts=4,
+        keep=1,
+        plain=2,
+        steps=40,
+        eval_prompts=20,
+        onpolicy_steps=10,
+    ),
 }
 ARMS = {  # snapshot settings per arm
     "verified": {"drop_near_duplicates": False, "preference_pairs": False},
     "unfiltered": {"drop_near_duplicates": False, "preference_pairs": False, "include": "all"},
     "answers_only": {"drop_near_duplicates": False, "preference_pairs": False, "reasoning": "drop"},
 }
-# Arms beyond the plain demo's (snapshot settings too), run when --seeds >= 3 or named by --arms: each
-# needs a piece the 1-seed `make demo` keeps out of its five minutes. kd: the verified traces with the
-# teacher's top-K logprobs captured at generation (rollout.logprobs: the capture writes the snapshot's
-# teacher_logprobs.parquet), trained with the kd method (cross-entropy mixed with the KL to the teacher);
-# the student shares the teacher's character tokenizer, as kd requires.
-EXTRA_ARMS = {
-    "kd": {"drop_near_duplicates": False, "preference_pairs": False},
+
+
+# Arms beyond the three above: each makes its own run's recipe (from the verified arm's snapshot), runs
+# when --seeds >= 3 or `distillery demo --arms NAME` names it, and adds its row to the table. `make demo`
+# (one seed, no --arms) runs none, so it stays as it was.
+EXTRA_ARMS: dict[str, Callable[[ExtraContext], dict]] = {"kd": kd, "onpolicy": onpolicy}
+EXTRA_LABELS = {
+    "kd": "student on verified traces + teacher top-K (kd)",
+    "onpolicy": "student on-policy from the teacher",
 }
-KD_TOP_K = 20  # the teacher's top-K per token kept by the capture
-
-
-def arms_for(seeds: int, named: list[str] | tuple[str, ...] = ()) -> list[str]:
-    """The arms a demo runs: the plain ones, and the extra ones at 3 seeds or more or where named."""
-    unknown = [a for a in named if a not in ARMS and a not in EXTRA_ARMS]
-    if unknown:
-        raise ValueError(f"unknown arm(s) {unknown}; the arms are {[*ARMS, *EXTRA_ARMS]}")
-    extra = list(EXTRA_ARMS) if seeds >= 3 else [a for a in EXTRA_ARMS if a in named]
-    return [*ARMS, *extra]
 
 
 def _task():
@@ -149,13 +181,12 @@ def recipe(pset: int, tid: int, size: Size, arm: str, seed: int, base: Path) -> 
             "max_tokens": 160,
             "seed": 0,
             "chunk_size": 300,
-            **({"logprobs": KD_TOP_K} if arm == "kd" else {}),
         },
         "filter": {"verifiers": {"verifiers": [{"name": "math"}]}},
-        "snapshot": {**ARMS, **EXTRA_ARMS}[arm],
+        "snapshot": ARMS[arm],
         "train": {
             "student": str(base),
-            **({"method": "kd", "alpha": 0.5, "temperature": 1.0} if arm == "kd" else {"method": "sft"}),
+            "method": "sft",
             "learning_rate": 3e-3,
             "lr_scheduler_type": "cosine",
             "warmup_ratio": 0.05,
@@ -181,17 +212,17 @@ def run_arms(
     seeds: list[int],
     data_dir: Path,
     console: Console,
-    arms: list[str] | None = None,
+    extra: tuple[str, ...] = (),
 ) -> list[dict]:
     """Each arm for each seed, one run each; returns the finished runs. The first run's rollout is the
     only one that generates: the others are queued once it is done, and the response cache answers
-    theirs."""
+    theirs. The extra arms train on the first run's snapshot, queued once it is written."""
     _, student = _task()
     base = student.build(data_dir / "demo" / "student-base")
     pset = prompt_set(api, pid, size, data_dir, console)
     tid = teacher(api, pid)
     done = {r["name"]: r for r in _finished_runs(api, pid)}
-    todo = [(arm, seed) for seed in seeds for arm in (arms or list(ARMS))]
+    todo = [(arm, seed) for seed in seeds for arm in ARMS]
     queued: dict[tuple[str, int], int] = {}
     for i, (arm, seed) in enumerate(todo):
         name = f"demo-{arm}-{size.prompts}-seed{seed}"
@@ -204,6 +235,18 @@ def run_arms(
         console.print(f"run {run['id']}: {arm}, seed {seed}")
         if i == 0:
             _wait_stage(api, pid, run["id"], "rollout", console)
+    if extra:
+        first = queued[todo[0]]
+        snap = _wait_stage(api, pid, first, "snapshot", console)["metrics"]["snapshot_id"]
+        for arm, seed in [(a, seed) for seed in seeds for a in extra]:
+            name = f"demo-{arm}-{size.prompts}-seed{seed}"
+            if name in done:
+                queued[(arm, seed)] = done[name]["id"]
+                continue
+            x = ExtraContext(api, pid, pset["id"], size, seed, snap, base, console)
+            run = api("POST", f"/api/projects/{pid}/runs", json={"name": name, "recipe": EXTRA_ARMS[arm](x)})
+            queued[(arm, seed)] = run["id"]
+            console.print(f"run {run['id']}: {arm}, seed {seed}")
     runs = []
     for (arm, seed), run_id in queued.items():
         run = api.wait(f"/api/projects/{pid}/runs/{run_id}", f"{arm}/{seed}", 3600, console)
@@ -214,14 +257,14 @@ def run_arms(
     return runs
 
 
-def _wait_stage(api: Api, pid: int, run_id: int, kind: str, console: Console, timeout: float = 1800):
+def _wait_stage(api: Api, pid: int, run_id: int, kind: str, console: Console, timeout: float = 1800) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run = api("GET", f"/api/projects/{pid}/runs/{run_id}")
         stage = next(s for s in run["stages"] if s["kind"] == kind)
         if stage["status"] == "succeeded":
             console.print(f"  run {run_id}: {kind} succeeded; the other runs are queued")
-            return
+            return stage
         if run["status"] in ("failed", "cancelled"):
             failed = [f"{s['kind']}: {s['error']}" for s in run["stages"] if s["error"]]
             raise RuntimeError(f"run {run_id} {run['status']}: {'; '.join(failed)}")

@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from backend.demo_flow import EXTRA_ARMS
+from backend.demo_flow import EXTRA_LABELS
 
 EXPLAIN = (
     "What this shows: the teacher has a systematic habit. On x8 and x9 problems it usually skips its "
@@ -66,11 +66,11 @@ def build_report(runs: list[dict], wall_s: float) -> dict[str, Any]:
         "student_params": models["student"]["params"],
         "param_ratio": first["summary"]["evaluate"]["comparison"]["param_ratio"],
         "eval_prompts": first["summary"]["evaluate"]["prompts"],
-        # the extra arms that ran (demo_flow.EXTRA_ARMS: --seeds 3 or --arms)
-        **{
-            f"student_{arm}": _arm([_models(r)["student"]["pass_at_1"] for r in by_arm[arm]])
-            for arm in EXTRA_ARMS
-            if arm in by_arm
+        # the extra arms that ran (backend/demo_flow.py's EXTRA_ARMS), each its student's accuracy
+        "extra_arms": {
+            arm: _arm([_models(r)["student"]["pass_at_1"] for r in rs])
+            for arm, rs in by_arm.items()
+            if arm in EXTRA_LABELS
         },
         "runs": {r["arm"] + f"/seed{r['seed']}": r["id"] for r in runs},
         "wall_s": round(wall_s, 1),
@@ -97,8 +97,8 @@ def print_report(report: dict[str, Any], path: Path, console: Console) -> None:
     table.add_row("student on verified traces", f"{s:,}", _pct(report["student_verified"]))
     table.add_row("student on unfiltered traces", f"{s:,}", _pct(report["student_unfiltered"]))
     table.add_row("student on answers only", f"{s:,}", _pct(report["student_answers_only"]))
-    if "student_kd" in report:
-        table.add_row("student on verified traces + teacher top-K (kd)", f"{s:,}", _pct(report["student_kd"]))
+    for arm, value in report["extra_arms"].items():
+        table.add_row(EXTRA_LABELS[arm], f"{s:,}", _pct(value))
     console.print(table)
     console.print(
         f"the verifier fails {report['filtered_share']:.1%} of the teacher's plain attempts; sampling "

@@ -25,8 +25,9 @@ ERROR_TYPES = frozenset(get_args(ErrorType))
 Waivable = Literal[WAIVABLE]  # type: ignore[valid-type]  # built from the registry, so only at run time; the registry's waivable checks (backend/training/preflight.py)
 METHOD_HELP = (
     "sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as "
-    "rewards; distill: on-policy distillation from a local teacher; kd: the accepted traces with the "
-    "teacher's top-K logprobs cached in the snapshot (cross-entropy mixed with a KL to the teacher)."
+    "rewards; distill: on-policy distillation from the run's teacher (local, or served by vLLM); kd: the "
+    "accepted traces with the teacher's top-K logprobs cached in the snapshot (cross-entropy mixed with a "
+    "KL to the teacher)."
 )
 
 SERIES_MAX = 500  # points kept of each training curve; older points are thinned, never the newest
@@ -179,8 +180,10 @@ class GRPOSettings(TrainBase):
 
 
 class DistillSettings(TrainBase):
-    """On-policy distillation from a local teacher with the student's tokenizer (TRL's
-    DistillationConfig + DistillationTrainer)."""
+    """On-policy distillation from a teacher with the student's tokenizer: a local transformers_local
+    teacher (TRL's DistillationConfig + DistillationTrainer, its full distribution), or a teacher served
+    by vLLM (a vllm teacher the worker starts, or an endpoint that is a vLLM server), whose top-k
+    prompt logprobs score the student's samples (TRL's ServerDistillationTrainer's sparse loss)."""
 
     method: Literal["distill"] = Field("distill", description=METHOD_HELP)
     beta: float = Field(
@@ -189,6 +192,30 @@ class DistillSettings(TrainBase):
     max_completion_length: int = Field(
         256, ge=1, le=131_072, description="Longest completion the student samples, in tokens."
     )
+    teacher_top_k: int = Field(
+        1,
+        ge=1,
+        le=20,
+        description="Served teacher only: the teacher's top-k logprobs per token the loss is computed over "
+        "(vLLM's prompt_logprobs; vLLM serves at most 20 by default). Above 1 only with beta 0 (forward "
+        "KL); a reverse or mixed KL uses the top-1 support.",
+    )
+    self_test_tolerance: float = Field(
+        0.05,
+        ge=0,
+        le=10,
+        description="Served teacher only: before training, the same short text is scored twice; a largest "
+        "difference of a token's logprob above this refuses the teacher (its scores would be noise).",
+    )
+
+    @model_validator(mode="after")
+    def _sparse_support(self) -> DistillSettings:
+        if self.teacher_top_k > 1 and self.beta > 0:
+            raise ValueError(
+                "distill: teacher_top_k above 1 needs beta 0 (forward KL); a served teacher's reverse or "
+                "mixed KL is computed on the top-1 support (TRL's ServerDistillationTrainer)"
+            )
+        return self
 
 
 class KDSettings(TrainBase):
@@ -289,7 +316,8 @@ def check_train(recipe: Any) -> list[str]:
         problems.append("train.method: grpo rewards with the filter's verifiers; add the filter stage")
     if train.method == "distill" and recipe.teacher_id is None:
         problems.append(
-            "train.method: distill needs teacher_id (a local teacher with the student's tokenizer)"
+            "train.method: distill needs teacher_id (a teacher with the student's tokenizer: "
+            "transformers_local, vllm, or an endpoint that is a vLLM server)"
         )
     return problems
 

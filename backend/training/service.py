@@ -7,19 +7,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.core.errors import Invalid, NotFound
+from backend.core.errors import NotFound
 from backend.core.pagination import keyset
 from backend.datasets.models import DatasetSnapshot, ModelArtifact
 from backend.projects.models import Project
-from backend.teachers.schemas import runs_locally
 from backend.teachers.service import get_teacher
 from backend.training.model_refs import resolve_model
 
 
 def check_train_references(session: Session, project: Project, recipe: Any) -> None:
     """A snapshot_id or student artifact of another project is a 404; a student path outside the allowed
-    roots is a 422; so is an API teacher for on-policy distillation, since the trainer needs the
-    teacher's logits on the student's own tokens."""
+    roots is a 422; on-policy distillation's teacher must be one of the project's."""
     train = recipe.settings_of("train")
     resolve_model(session, project.id, train.student, field="body.recipe.train.student")
     if train.snapshot_id is not None:
@@ -27,18 +25,9 @@ def check_train_references(session: Session, project: Project, recipe: Any) -> N
         if snap is None or snap.project_id != project.id:
             raise NotFound(f"snapshot {train.snapshot_id} not found")
     if train.method == "distill" and recipe.teacher_id is not None:
-        teacher = get_teacher(session, project=project, teacher_id=recipe.teacher_id)
-        if not runs_locally(teacher.backend, teacher.base_url):
-            raise Invalid(
-                f"on-policy distillation scores the student's own tokens with the teacher's logits, so the "
-                f"teacher must run on the worker (transformers_local without base_url, same tokenizer as "
-                f"the student); teacher {teacher.name!r} is an endpoint ({teacher.backend}), which returns "
-                f"text, not logits",
-                code="teacher_not_local",
-                fields=[
-                    {"path": "body.recipe.teacher_id", "message": "a local teacher is needed for distill"}
-                ],
-            )
+        # any backend may teach: an endpoint that is not a vLLM server (no prompt logprobs, no
+        # /tokenize) is refused by the worker's pre-flight, which asks the server itself
+        get_teacher(session, project=project, teacher_id=recipe.teacher_id)
 
 
 def get_model(session: Session, *, project: Project, model_id: int) -> ModelArtifact:

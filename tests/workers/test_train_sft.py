@@ -193,19 +193,7 @@ def test_on_policy_distillation_from_a_local_teacher(client, accounts, tmp_path,
     s = run["summary"]["train"]
     assert s["method"] == "distill" and s["step"] == 2 and s["loss"] is not None
 
-    api = _teacher(
-        client, h, pid, name="api", backend="openai_compat", model="gpt-x", base_url="http://127.0.0.1:9/v1"
-    )
-    r = client.post(
-        f"/api/projects/{pid}/runs",
-        headers=h,
-        json={
-            "name": "d",
-            "recipe": {"prompt_set_id": pset, "stages": ["train"], "teacher_id": api, "train": train},
-        },
-    )
-    assert r.status_code == 422 and r.json()["error"]["code"] == "teacher_not_local"
-    assert "returns text, not logits" in r.json()["error"]["message"]
+    # a served teacher (vllm, or an endpoint that is a vLLM server): tests/workers/test_train_served.py
     r = client.post(
         f"/api/projects/{pid}/runs",
         headers=h,

@@ -1,7 +1,9 @@
-"""On-policy distillation: TRL's DistillationConfig + DistillationTrainer. The student samples a
-completion for each of the snapshot's prompts and the teacher scores the student's own tokens
-(beta 0: forward KL, 1: reverse KL). That needs the teacher's logits over the same vocabulary, so the
-teacher is a local model with the student's tokenizer (the API refuses an endpoint teacher)."""
+"""On-policy distillation: the student samples a completion for each of the snapshot's prompts and the
+teacher scores the student's own tokens (beta 0: forward KL, 1: reverse KL). That needs the teacher's
+scores over the same vocabulary, so the teacher shares the student's tokenizer. Where the teacher runs
+follows the run's teacher: transformers_local is loaded in this process (TRL's DistillationTrainer, the
+teacher's full distribution); a vllm teacher's server is started by this worker, and an endpoint is asked
+over HTTP (served.py: the teacher's top-k prompt logprobs, TRL's ServerDistillationTrainer's loss)."""
 
 from __future__ import annotations
 
@@ -9,52 +11,65 @@ from backend.core.db import session_scope
 from backend.core.errors import Invalid
 from backend.runs.models import Run
 from backend.teachers.models import Teacher
-from backend.teachers.schemas import runs_locally
-from backend.training.model_refs import resolve_model
 from backend.training.schemas import DistillSettings
-from workers.training import grpo
+from workers.teachers.factory import TeacherSpec, teacher_spec
+from workers.training import grpo, served
 from workers.training.config import common_args
 from workers.training.data import SnapshotRef
 from workers.training.student import load_model, load_tokenizer
 
 
-def teacher_path(run_id: int) -> str:
+def teacher_of(run_id: int) -> TeacherSpec:
     with session_scope() as s:
         run = s.get_one(Run, run_id)
         teacher = s.get(Teacher, run.teacher_id) if run.teacher_id else None
-        if teacher is None or not runs_locally(teacher.backend, teacher.base_url):
-            raise Invalid(
-                "distill needs a local teacher (transformers_local): its logits score the student's tokens",
-                code="teacher_not_local",
-            )
-        return resolve_model(s, run.project_id, teacher.model, field=f"teacher {teacher.name!r}: model")
+        if teacher is None:
+            raise Invalid("distill needs the run's teacher, and it has none", code="teacher_missing")
+        return teacher_spec(teacher)  # a model the worker loads is resolved and checked here
 
 
-def same_tokenizer(student_tok, teacher_tok) -> None:
-    if student_tok.get_vocab() != teacher_tok.get_vocab():
-        raise Invalid(
-            "distill: the teacher's tokenizer differs from the student's, so its logits cannot score the "
-            "student's tokens; pick a teacher of the same family (same vocabulary)",
-            code="tokenizer_mismatch",
-        )
+def local(spec: TeacherSpec) -> bool:
+    return spec.backend == "transformers_local" and not spec.base_url
 
 
 def prepare(settings: DistillSettings, snap: SnapshotRef, tokenizer, model_max: int | None, ctx=None):
     import datasets
 
-    path = teacher_path(ctx.run_id)
-    same_tokenizer(tokenizer, load_tokenizer(path))
+    spec = teacher_of(ctx.run_id)
+    if local(spec):
+        served.same_vocabulary(tokenizer, load_tokenizer(spec.model), f"its model {spec.model}")
     rows, report = grpo.checked_prompts(settings, snap, tokenizer, model_max)
-    report.combo = path  # the teacher to load in build
+    if local(spec):
+        report.combo = spec.model  # the teacher to load in build
+    elif report.keep and not report.failures:  # a failed check refuses before any server starts
+        first = rows[report.keep[0]]["prompt"]
+        ids = tokenizer.apply_chat_template(
+            first, add_generation_prompt=True, tokenize=True, return_dict=False
+        )
+        report.combo = served.preflight(spec, settings, tokenizer, list(ids))
     return datasets.Dataset.from_list([{"prompt": rows[i]["prompt"]} for i in report.keep]), report
 
 
 def build(
     settings: DistillSettings, model, tokenizer, dataset, report, output_dir: str, callbacks, peft_config
 ):
+    common = {"train_dataset": dataset, "processing_class": tokenizer, "callbacks": callbacks}
+    if isinstance(report.combo, served.Served):
+        from trl.experimental.server_distillation import ServerDistillationConfig
+
+        args = ServerDistillationConfig(
+            **common_args(settings, output_dir),
+            beta=settings.beta,
+            max_completion_length=settings.max_completion_length,
+            teacher_model_server_url=report.combo.root,
+            loss_top_k=settings.teacher_top_k,
+        )
+        trainer = served.trainer_class()
+        return trainer(served=report.combo, model=model, args=args, peft_config=peft_config, **common)
+
     from trl import DistillationConfig, DistillationTrainer
 
-    args = DistillationConfig(
+    local_args = DistillationConfig(
         **common_args(settings, output_dir),
         beta=settings.beta,
         max_completion_length=settings.max_completion_length,
@@ -62,9 +77,7 @@ def build(
     return DistillationTrainer(
         model=model,
         teacher_model=load_model(report.combo),
-        args=args,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        callbacks=callbacks,
+        args=local_args,
         peft_config=peft_config,
+        **common,
     )

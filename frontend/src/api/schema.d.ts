@@ -1887,7 +1887,7 @@ export interface components {
          */
         DPOSettings: {
             /**
-             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher; kd: the accepted traces with the teacher's top-K logprobs cached in the snapshot (cross-entropy mixed with a KL to the teacher). (enum property replaced by openapi-typescript)
+             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from the run's teacher (local, or served by vLLM); kd: the accepted traces with the teacher's top-K logprobs cached in the snapshot (cross-entropy mixed with a KL to the teacher). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             method: "dpo";
@@ -2092,12 +2092,14 @@ export interface components {
         };
         /**
          * DistillSettings
-         * @description On-policy distillation from a local teacher with the student's tokenizer (TRL's
-         *     DistillationConfig + DistillationTrainer).
+         * @description On-policy distillation from a teacher with the student's tokenizer: a local transformers_local
+         *     teacher (TRL's DistillationConfig + DistillationTrainer, its full distribution), or a teacher served
+         *     by vLLM (a vllm teacher the worker starts, or an endpoint that is a vLLM server), whose top-k
+         *     prompt logprobs score the student's samples (TRL's ServerDistillationTrainer's sparse loss).
          */
         DistillSettings: {
             /**
-             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher; kd: the accepted traces with the teacher's top-K logprobs cached in the snapshot (cross-entropy mixed with a KL to the teacher). (enum property replaced by openapi-typescript)
+             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from the run's teacher (local, or served by vLLM); kd: the accepted traces with the teacher's top-K logprobs cached in the snapshot (cross-entropy mixed with a KL to the teacher). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             method: "distill";
@@ -2245,6 +2247,18 @@ export interface components {
              * @default 256
              */
             max_completion_length?: number;
+            /**
+             * Teacher Top K
+             * @description Served teacher only: the teacher's top-k logprobs per token the loss is computed over (vLLM's prompt_logprobs; vLLM serves at most 20 by default). Above 1 only with beta 0 (forward KL); a reverse or mixed KL uses the top-1 support.
+             * @default 1
+             */
+            teacher_top_k?: number;
+            /**
+             * Self Test Tolerance
+             * @description Served teacher only: before training, the same short text is scored twice; a largest difference of a token's logprob above this refuses the teacher (its scores would be noise).
+             * @default 0.05
+             */
+            self_test_tolerance?: number;
         };
         /**
          * ErrorBody
@@ -2653,7 +2667,7 @@ export interface components {
          */
         GRPOSettings: {
             /**
-             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher; kd: the accepted traces with the teacher's top-K logprobs cached in the snapshot (cross-entropy mixed with a KL to the teacher). (enum property replaced by openapi-typescript)
+             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from the run's teacher (local, or served by vLLM); kd: the accepted traces with the teacher's top-K logprobs cached in the snapshot (cross-entropy mixed with a KL to the teacher). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             method: "grpo";
@@ -3299,7 +3313,7 @@ export interface components {
          */
         KDSettings: {
             /**
-             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher; kd: the accepted traces with the teacher's top-K logprobs cached in the snapshot (cross-entropy mixed with a KL to the teacher). (enum property replaced by openapi-typescript)
+             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from the run's teacher (local, or served by vLLM); kd: the accepted traces with the teacher's top-K logprobs cached in the snapshot (cross-entropy mixed with a KL to the teacher). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             method: "kd";
@@ -5124,7 +5138,7 @@ export interface components {
          */
         SFTSettings: {
             /**
-             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from a local teacher; kd: the accepted traces with the teacher's top-K logprobs cached in the snapshot (cross-entropy mixed with a KL to the teacher). (enum property replaced by openapi-typescript)
+             * @description sft: the accepted traces; dpo: the snapshot's chosen/rejected pairs; grpo: the filter's verifiers as rewards; distill: on-policy distillation from the run's teacher (local, or served by vLLM); kd: the accepted traces with the teacher's top-K logprobs cached in the snapshot (cross-entropy mixed with a KL to the teacher). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             method: "sft";

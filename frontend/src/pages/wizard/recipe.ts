@@ -135,7 +135,18 @@ export interface ReviewState {
  * refuses another method's field, while the same name may mean another thing in another method: beta). A
  * loaded recipe's are dropped when the method changes; recipe.test.ts checks this list against the schema.
  */
-export const METHOD_FIELDS = ["packing", "beta", "num_generations", "max_completion_length", "alpha", "temperature", "tail"] as const;
+export const METHOD_FIELDS = [
+  "packing",
+  "beta",
+  "num_generations",
+  "max_completion_length",
+  "alpha",
+  "temperature",
+  "tail",
+  // distill against a served teacher: no wizard field, a loaded recipe's pass through
+  "teacher_top_k",
+  "self_test_tolerance",
+] as const;
 
 const bool = (v: unknown, fallback: boolean): boolean => (typeof v === "boolean" ? v : fallback);
 
