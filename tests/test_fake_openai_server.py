@@ -210,3 +210,42 @@ def test_cli_and_start_failure(tmp_path):
         s.listen()
         with pytest.raises(RuntimeError, match="(?i)address already in use"):
             start_fake_server(s.getsockname()[1], log_path=tmp_path / "taken.log")
+
+
+def test_math_answers_each_problem_by_its_number_in_process():
+    from tests.fakes.math_teacher import completion, problem
+
+    async def go() -> list[dict]:
+        app = FakeOpenAIServer(FakeServerConfig(math=True)).app()
+        async with TestClient(TestServer(app)) as client:
+            out = []
+            for text in (problem(7)[0], problem(123)[0], "no problem number here"):
+                r = await client.post(
+                    "/v1/chat/completions", json={"messages": [{"role": "user", "content": text}], "n": 4}
+                )
+                assert r.status == 200
+                out.append(await r.json())
+            return out
+
+    seven, other, plain = asyncio.run(go())
+    assert [(c["message"]["content"], c["finish_reason"]) for c in seven["choices"]] == [
+        completion(7, j) for j in range(4)
+    ]
+    assert other["choices"][0]["message"]["content"] == completion(123, 0)[0] != completion(7, 0)[0]
+    assert all(c["message"]["content"].endswith("The answer is 42.") for c in plain["choices"])
+    words = sum(len(completion(7, j)[0].split()) for j in range(4))
+    assert seven["usage"]["completion_tokens"] == words
+
+
+def test_math_teacher_attempts_are_about_2kb_and_mixed():
+    from tests.fakes.math_teacher import completion, number_of, problem
+
+    kinds = {problem(i)[2] for i in range(200)}
+    assert kinds == {"integer", "fraction", "symbolic", "polynomial"}
+    texts = [completion(i, j) for i in range(100) for j in range(4)]
+    assert all(1800 < len(t) < 2400 for t, _ in texts)
+    boxed = sum("\\boxed{" in t for t, _ in texts)
+    assert 0.8 * len(texts) < boxed < 0.95 * len(texts)  # the rest state no answer or are cut off
+    assert {f for t, f in texts if not t.rstrip().endswith("</think>") and "</think>" not in t} == {"length"}
+    assert number_of(problem(4321)[0]) == 4321 and number_of("Problem: none") is None
+    assert completion(5, 1) == completion(5, 1) != completion(5, 2)  # a pure function of (problem, attempt)

@@ -144,3 +144,32 @@ def test_the_card_says_which_reasoning_form_the_snapshot_holds_and_what_was_left
         "reasoning kept out of preference pairs"
     )
     assert cut_line({**counts, "excluded_truncated": 0, "excluded_no_answer": 0, "rejected_cut": 0}) is None
+
+
+def test_shingles_are_the_hashes_of_every_five_word_window():
+    import re
+
+    from backend.datasets.selection import jaccard, shingles
+
+    def by_hand(text: str) -> frozenset[int]:  # the definition, one window at a time
+        words = re.findall(r"\w+", text.lower())
+        if len(words) < 5:
+            return frozenset({hash(tuple(words))}) if words else frozenset()
+        return frozenset(hash(tuple(words[i : i + 5])) for i in range(len(words) - 4))
+
+    for text in (
+        "",
+        "one two",
+        "a b c d e",
+        "A b, c d e f g!",
+        "x " * 40 + "y z",
+        _a(3, True, "q").reasoning,
+    ):
+        assert shingles(text) == by_hand(text)
+    a, b = shingles("a b c d e f g h"), shingles("a b c d e f g i")
+    assert jaccard(a, b) == len(a & b) / len(a | b) == 3 / 5
+
+
+def test_one_attempt_is_never_a_near_duplicate():
+    assert drop_near_duplicates(ATTEMPTS[:1], 0.0) == ATTEMPTS[:1]
+    assert drop_near_duplicates([], 0.8) == []

@@ -79,18 +79,23 @@ def shingles(text: str, n: int = 5) -> frozenset[int]:
     words = _WORD.findall(text.lower())
     if len(words) < n:
         return frozenset({hash(tuple(words))}) if words else frozenset()
-    return frozenset(hash(tuple(words[i : i + n])) for i in range(len(words) - n + 1))
+    # map and zip run in C: the same hashes as hashing each window's tuple in a Python loop, which took
+    # two thirds of a snapshot's time at a million generations
+    return frozenset(map(hash, zip(*(words[i:] for i in range(n)), strict=False)))
 
 
 def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
     if not a and not b:
         return 1.0
-    return len(a & b) / len(a | b)
+    both = len(a & b)
+    return both / (len(a) + len(b) - both)  # the union's size without building it
 
 
 def drop_near_duplicates(attempts: list[Attempt], threshold: float) -> list[Attempt]:
     """Keep the first of every group of attempts whose word 5-gram Jaccard reaches the threshold
     (attempts of one prompt are few, so pairwise is cheap)."""
+    if len(attempts) < 2:  # nothing to compare: no shingles to compute
+        return list(attempts)
     kept: list[tuple[Attempt, frozenset[int]]] = []
     for a in attempts:
         sig = shingles(f"{a.reasoning or ''} {a.content or ''}")

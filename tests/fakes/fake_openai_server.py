@@ -102,6 +102,13 @@ class FakeServerConfig:
             "answer as content (after the reasoning), e.g. a code solution per HumanEval problem"
         },
     )
+    math: bool = field(
+        default=False,
+        metadata={
+            "help": "answer 'Problem <i>: ...' prompts with tests/fakes/math_teacher.py's attempts (about "
+            "2 KB of chain of thought and a boxed answer, right, wrong or missing; choice j is attempt j)"
+        },
+    )
     judge_scores: str = field(
         default="",
         metadata={
@@ -327,6 +334,10 @@ class FakeOpenAIServer:
                 break
         if cfg.judge_scores:
             return web.Response(body=self._judge_body(texts), content_type=_JSON, headers=headers)
+        if cfg.math and variant == "stop":
+            mathed = self._math_body(texts, n)
+            if mathed is not None:
+                return web.Response(body=mathed, content_type=_JSON, headers=headers)
         if self._answer_map and variant == "stop":
             mapped = self._mapped_body(texts, n)
             if mapped is not None:
@@ -346,6 +357,22 @@ class FakeOpenAIServer:
         words = _words(msg) * n
         usage = {"prompt_tokens": len(last.split()), "completion_tokens": words,
                  "total_tokens": len(last.split()) + words}  # fmt: skip
+        return orjson.dumps({"id": f"chatcmpl-fake-{self.requests}", "object": "chat.completion",
+                             "created": int(time.time()), "model": self.cfg.model, "choices": choices,
+                             "usage": usage})  # fmt: skip
+
+    def _math_body(self, texts: list[str], n: int) -> bytes | None:
+        from tests.fakes.math_teacher import completion, number_of
+
+        i = number_of(texts[-1]) if texts else None
+        if i is None:
+            return None
+        contents = [completion(i, j) for j in range(n)]
+        choices = [{"index": j, "message": {"role": "assistant", "content": c}, "finish_reason": f}
+                   for j, (c, f) in enumerate(contents)]  # fmt: skip
+        words = sum(len(c.split()) for c, _ in contents)
+        prompt = len(texts[-1].split())
+        usage = {"prompt_tokens": prompt, "completion_tokens": words, "total_tokens": prompt + words}
         return orjson.dumps({"id": f"chatcmpl-fake-{self.requests}", "object": "chat.completion",
                              "created": int(time.time()), "model": self.cfg.model, "choices": choices,
                              "usage": usage})  # fmt: skip

@@ -62,25 +62,62 @@ SCHEMAS = {
 
 
 class _Sink:
-    """One config's JSONL and Parquet files, written a batch at a time."""
+    """One config's JSONL and Parquet files, written a batch at a time. The Parquet columns are kept
+    flat (a conversation column as its turns' roles, contents and offsets) and built by pyarrow in one
+    call each: converting the rows' nested dicts took a third of a snapshot's time."""
 
     def __init__(self, folder: Path, name: str):
-        self.name, self.rows = name, 0
-        self._batch: list[dict[str, Any]] = []
+        self.name, self.rows, self.schema = name, 0, SCHEMAS[name]
+        self._turns = {f.name for f in self.schema if f.type == _TURN}
+        self._cols: dict[str, list[Any]] = {}
+        self._clear()
         self.jsonl = (folder / f"{name}.jsonl").open("wb")
-        self.parquet = pq.ParquetWriter(folder / f"{name}.parquet", SCHEMAS[name])
+        self.parquet = pq.ParquetWriter(folder / f"{name}.parquet", self.schema)
+
+    def _clear(self) -> None:
+        self._n = 0
+        for f in self.schema:
+            if f.name in self._turns:
+                for part in ("role", "content", "offset"):
+                    self._cols[f"{f.name}.{part}"] = [0] if part == "offset" else []
+            else:
+                self._cols[f.name] = []
 
     def add(self, row: dict[str, Any]) -> None:
         self.jsonl.write(orjson.dumps(row) + b"\n")
-        self._batch.append(row)
+        cols = self._cols
+        for key, value in row.items():
+            if key in self._turns:
+                roles, contents = cols[f"{key}.role"], cols[f"{key}.content"]
+                for turn in value:
+                    roles.append(turn["role"])
+                    contents.append(turn["content"])
+                cols[f"{key}.offset"].append(len(roles))
+            else:
+                cols[key].append(value)
         self.rows += 1
-        if len(self._batch) >= BATCH:
+        self._n += 1
+        if self._n >= BATCH:
             self._flush()
 
     def _flush(self) -> None:
-        if self._batch:
-            self.parquet.write_table(pa.Table.from_pylist(self._batch, schema=SCHEMAS[self.name]))
-            self._batch = []
+        if not self._n:
+            return
+        cols, arrays = self._cols, []
+        for f in self.schema:
+            if f.name in self._turns:
+                turns = pa.StructArray.from_arrays(
+                    [
+                        pa.array(cols[f"{f.name}.role"], pa.string()),
+                        pa.array(cols[f"{f.name}.content"], pa.string()),
+                    ],
+                    names=["role", "content"],
+                )
+                arrays.append(pa.ListArray.from_arrays(pa.array(cols[f"{f.name}.offset"], pa.int32()), turns))
+            else:
+                arrays.append(pa.array(cols[f.name], f.type))
+        self.parquet.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
+        self._clear()
 
     def close(self) -> None:
         self._flush()
