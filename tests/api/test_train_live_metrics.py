@@ -67,6 +67,8 @@ def test_a_viewer_reads_a_running_train_stages_curve_signals_and_preflight_repor
         "zero_reward_groups": 1.0,
         "reward_margin": None,
         "reward_accuracy": None,
+        "ce": None,  # kd's alone
+        "kl": None,
     }
     assert m["warnings"] == [NO_REWARD]
     (check,) = m["checks"]
