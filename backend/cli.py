@@ -360,6 +360,23 @@ def runs_show(run_id: Annotated[int, typer.Argument(help="Run id.")]) -> None:
     raise typer.Exit(show(run_id, console=console))
 
 
+@runs_app.command("smoke")
+def runs_smoke(
+    run_id: Annotated[int, typer.Argument(help="Run id.")],
+    go_on: Annotated[
+        bool,
+        typer.Option(
+            "--continue/--cancel",
+            help="continue: the rollout asks the teacher for the remaining prompts; cancel: the run ends.",
+        ),
+    ],
+) -> None:
+    """Decide on a rollout's smoke sample below its floor (rollout.smoke); `runs show` shows it."""
+    from backend.runs.cli import decide_smoke
+
+    raise typer.Exit(decide_smoke(run_id, go_on=go_on, console=console))
+
+
 @app.command()
 def train(
     recipe: Annotated[

@@ -70,6 +70,7 @@ _PG_COLUMNS = {
     "error": "text",
     "prompt_tokens": "int",
     "completion_tokens": "int",
+    "reasoning_tokens": "int",
     "latency_ms": "int",
     "from_cache": "bool",
     "created_at": "timestamptz",
@@ -102,6 +103,9 @@ def upsert_generations(session: Session, rows: list[dict[str, Any]]) -> list[tup
     if not rows:
         return []
     if session.get_bind().dialect.name == "postgresql":
+        # a column the rows carry but the arrays lack would be dropped without a word: refuse instead
+        if extra := rows[0].keys() - _PG_COLUMNS.keys():
+            raise RuntimeError(f"writer: columns {sorted(extra)} missing from _PG_COLUMNS")
         return _pg_unnest(session, _PG_UPSERT, rows, _PG_COLUMNS)
     stmt = dialect_insert()(Generation)
     stmt = stmt.on_conflict_do_update(
