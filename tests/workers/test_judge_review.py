@@ -14,7 +14,7 @@ from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
 from tests.support.env import DATA_DIR, unique
 from tests.support.prompts import seed_prompt_set, write_jsonl
 from tests.support.teachers import RUBRIC, openai_teacher
-from tests.support.waiting import wait_run, wait_stage
+from tests.support.waiting import poll_until, wait_run, wait_stage
 
 PROMPTS = [
     {"prompt": "What is six times seven? (a)", "reference": "42"},
@@ -90,7 +90,13 @@ def test_judge_review_snapshot_end_to_end(worker_database, client, accounts, tmp
     base = f"/api/projects/{pid}/runs/{rid}/review"
     assert client.post(f"{base}/claim", headers=viewer["headers"]).status_code == 403
     assert client.post(f"{base}/claim", headers=stranger["headers"]).status_code == 404
-    q = client.get(base, headers=viewer["headers"]).json()
+    # the stage is running from its claim on, while its task is still filling the queue: wait for the fill
+    q = poll_until(
+        lambda: (lambda q: q if sum(q["by_reason"].values()) >= 6 else None)(
+            client.get(base, headers=viewer["headers"]).json()
+        ),
+        "the review queue filled",
+    )
     # ref 7: the verifier and the judge disagree on both attempts; ref 42: the judge rejected attempt 1
     # ("7") and the verifier agrees; the bad reference: no verifier could decide, a data defect people
     # see whatever the judge said (it rejected one attempt, accepted the other)
