@@ -11,11 +11,11 @@ import tempfile
 from pathlib import Path
 
 from backend.training.schemas import KDSettings
-from workers.training import checks, encode, kd_cache
+from workers.training import encode, kd_cache
 from workers.training.checkpoints import stage_dir
 from workers.training.config import common_args
-from workers.training.data import SnapshotRef, load_config, truncated_generations
-from workers.training.sft import labels
+from workers.training.data import SnapshotRef, load_config
+from workers.training.sft import labels, run_checks
 from workers.training.templates import setup
 
 
@@ -37,21 +37,7 @@ def prepare(settings: KDSettings, snap: SnapshotRef, tokenizer, model_max: int |
     starts = [m.index(1) if 1 in m else len(m) for m in enc.masks]  # the trained turn's first token
     targets = [x[s:] for x, s in zip(enc.ids, starts, strict=True)]
     view = kd_cache.scan(snap.id, snap.folder, settings.student, tokenizer, ids, targets)
-    report = checks.run_checks(
-        tokenizer,
-        enc,
-        convos,
-        row_ids=ids,
-        truncated=truncated_generations(ids),
-        max_length=settings.max_length,
-        model_max=model_max,
-        too_long=settings.too_long,
-        overrides=settings.override_checks,
-        method=settings.method,
-        stops=student.stops,
-        teacher=view,
-    )
-    report.info = student.info(enc.form)
+    report = run_checks(settings, tokenizer, enc, convos, ids, model_max, student, teacher=view)
     if report.failures:  # refused right after the report is stored: the top-K are never read
         return datasets.Dataset.from_dict({"input_ids": []}), report
     k = report.keep[0]

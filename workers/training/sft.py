@@ -11,15 +11,8 @@ from workers.training.data import SnapshotRef, load_config, truncated_generation
 from workers.training.templates import setup
 
 
-def prepare(settings: SFTSettings, snap: SnapshotRef, tokenizer, model_max: int | None, ctx=None):
-    """(tokenized dataset to train on, check report)."""
-    import datasets
-
-    ds = load_config(snap, "messages")
-    ids = list(ds["generation_id"])
-    convos = list(ds["messages"])
-    student = setup(tokenizer, settings.student, settings.chat_template, convos)
-    enc = encode.encode_sft(tokenizer, student.template.text, convos, ids)
+def run_checks(settings, tokenizer, enc, convos, ids, model_max, student, teacher=None) -> checks.Report:
+    """The pre-flight report of SFT's encoding (kd's too: the same data, with its teacher cache's view)."""
     report = checks.run_checks(
         tokenizer,
         enc,
@@ -32,8 +25,22 @@ def prepare(settings: SFTSettings, snap: SnapshotRef, tokenizer, model_max: int 
         overrides=settings.override_checks,
         method=settings.method,
         stops=student.stops,
+        teacher=teacher,
     )
     report.info = student.info(enc.form)
+    return report
+
+
+def prepare(settings: SFTSettings, snap: SnapshotRef, tokenizer, model_max: int | None, ctx=None):
+    """(tokenized dataset to train on, check report)."""
+    import datasets
+
+    ds = load_config(snap, "messages")
+    ids = list(ds["generation_id"])
+    convos = list(ds["messages"])
+    student = setup(tokenizer, settings.student, settings.chat_template, convos)
+    enc = encode.encode_sft(tokenizer, student.template.text, convos, ids)
+    report = run_checks(settings, tokenizer, enc, convos, ids, model_max, student)
     if report.keep:
         k = report.keep[0]
         report.info["sample"] = encode.show_sample(tokenizer, enc.ids[k], enc.masks[k])[-4000:]
