@@ -177,9 +177,11 @@ class SmokeResult(BaseModel):
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     prompts: int
-    attempts: int = Field(description="The sample's attempts; failed ones count as not accepted.")
+    attempts: int = Field(
+        description="The sample's attempts; those the teacher failed are not in acceptance's denominator."
+    )
     accepted: int
-    acceptance: float = Field(description="accepted / attempts.")
+    acceptance: float = Field(description="accepted / answered attempts (a failed request is no verdict).")
     min_accept: float = Field(description="The floor the recipe set.")
     decision: Literal["pending", "passed", "continued", "cancelled"] = Field(
         description="passed: at or above the floor, the rollout went on by itself; pending: below it, "

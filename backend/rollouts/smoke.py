@@ -76,12 +76,15 @@ def result(session: Session, *, run_id: int, prompt_ids: list[int], min_accept: 
     of_sample = (Generation.run_id == run_id, Generation.prompt_id.in_(prompt_ids))
     rows = session.execute(
         select(Generation.id, Generation.prompt_id, Generation.attempt, Generation.accepted,
-               Generation.content, Generation.error)
+               Generation.content, Generation.error, Generation.status)
         .where(*of_sample)
         .order_by(Generation.prompt_id, Generation.attempt)
     ).all()  # fmt: skip
     accepted = sum(1 for r in rows if r.accepted)
-    acceptance = accepted / len(rows) if rows else 0.0
+    # over the answered attempts only: a request the teacher failed says nothing of the data, so a flaky
+    # provider does not pull the sample under its floor (none answered: nothing measured, people decide)
+    answered = sum(1 for r in rows if r.status != "failed")
+    acceptance = accepted / answered if answered else 0.0
     shown = sorted(rows, key=lambda r: (r.accepted is True, r.prompt_id, r.attempt))[:SHOWN]
     reasons: dict[int, list[dict[str, Any]]] = {r.id: [] for r in shown}
     for gid, verifier, status, detail in session.execute(
@@ -96,7 +99,7 @@ def result(session: Session, *, run_id: int, prompt_ids: list[int], min_accept: 
         accepted=accepted,
         acceptance=round(acceptance, 4),
         min_accept=min_accept,
-        decision="passed" if rows and acceptance >= min_accept else "pending",
+        decision="passed" if answered and acceptance >= min_accept else "pending",
         verdicts=[
             {
                 "generation_id": r.id,

@@ -8,8 +8,10 @@ import random
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from backend.core.net import free_port
+from backend.samples.models import Generation
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
 from tests.support.env import DATA_DIR, run_cli, unique
 from tests.support.prompts import seed_prompt_set, write_jsonl
@@ -248,3 +250,26 @@ def test_the_estimate_names_the_smoke_sample(client, accounts, teacher, tmp_path
     share = est["cost_usd"] * SAMPLE / PROMPTS
     assert said.startswith(f"smoke: {SAMPLE} prompts ({SAMPLE * N} attempts) first, about ${share:.4f}"), said
     assert "above 0.5 acceptance" in said
+
+
+def test_a_failed_request_is_no_verdict_in_the_samples_acceptance(accounts):
+    """Acceptance is over the answered attempts: a provider's failures neither pull the sample under its
+    floor nor pass it; with nothing answered, nothing is measured and people decide."""
+    from backend.core.db import session_scope
+    from backend.rollouts.smoke import result
+    from tests.support.factories import make_generations, make_prompt_set, make_run
+
+    pid = accounts.project(accounts.user())
+    pset = make_prompt_set(pid, n=4)
+    with session_scope() as s:
+        run = make_run(s, project_id=pid, prompt_set_id=pset, stages={"rollout": "running"}, status="running")
+        failed = {"status": "failed", "content": None, "error": "http 503 after 6 tries"}
+        # prompts 0 and 1 answered (one right, one wrong), prompts 2 and 3 failed at the teacher
+        gids = make_generations(s, run, each=lambda k: {"accepted": k == 0} if k < 2 else failed)
+        prompts = sorted({g.prompt_id for g in s.scalars(select(Generation).where(Generation.id.in_(gids)))})
+        got = result(s, run_id=run.id, prompt_ids=prompts, min_accept=0.5)
+        assert (got["attempts"], got["accepted"], got["acceptance"], got["decision"]) == (4, 1, 0.5, "passed")
+        assert result(s, run_id=run.id, prompt_ids=prompts, min_accept=0.6)["decision"] == "pending"
+        none = [p for p, k in zip(prompts, range(4), strict=True) if k >= 2]  # only the failed ones
+        nothing = result(s, run_id=run.id, prompt_ids=none, min_accept=0.0)
+        assert (nothing["acceptance"], nothing["decision"]) == (0.0, "pending")

@@ -5426,14 +5426,14 @@ export interface components {
             prompts: number;
             /**
              * Attempts
-             * @description The sample's attempts; failed ones count as not accepted.
+             * @description The sample's attempts; those the teacher failed are not in acceptance's denominator.
              */
             attempts: number;
             /** Accepted */
             accepted: number;
             /**
              * Acceptance
-             * @description accepted / attempts.
+             * @description accepted / answered attempts (a failed request is no verdict).
              */
             acceptance: number;
             /**
