@@ -28,6 +28,8 @@ class Evaluation(Base):
     label: Mapped[str] = mapped_column(String(100), default="")
     model: Mapped[str] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(16))  # student | base | teacher | other
+    # a training checkpoint's step (evaluate.checkpoints); None for a model
+    step: Mapped[int | None] = mapped_column(default=None)
     prompt_set_id: Mapped[int | None] = mapped_column(ForeignKey("prompt_sets.id", ondelete="SET NULL"))
     verifier: Mapped[str] = mapped_column(String(64))
     config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)

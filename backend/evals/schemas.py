@@ -51,6 +51,28 @@ class EvalModel(BaseModel):
         return self
 
 
+class CheckpointEval(BaseModel):
+    """Which of the run's training checkpoints are evaluated besides the final model: every N steps or
+    the last K. The train stage keeps them for this (their weights, not the optimizer state), whatever
+    its save_total_limit (backend/evals/checkpoints.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    every: int | None = Field(
+        None,
+        ge=1,
+        le=10_000_000,
+        description="Evaluate the checkpoints at every N steps (a multiple of train.save_steps).",
+    )
+    last: int | None = Field(None, ge=1, le=1000, description="Evaluate the last K checkpoints.")
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> CheckpointEval:
+        if (self.every is None) == (self.last is None):
+            raise ValueError("set exactly one of every (N steps) or last (K checkpoints)")
+        return self
+
+
 class EvalSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
@@ -90,6 +112,13 @@ class EvalSettings(BaseModel):
         max_length=32,
         description="Reasoning budgets (think tokens) at which accuracy is reported: an answer whose "
         "reasoning is longer than the cut-off counts as a failure.",
+    )
+
+    checkpoints: CheckpointEval | None = Field(
+        None,
+        description="Also evaluate the run's intermediate training checkpoints (every N steps or the last "
+        "K) on the same prompts with the same scorer: accuracy against step, beside the loss curve. Needs "
+        "a train stage in the run.",
     )
 
     @model_validator(mode="after")
@@ -157,6 +186,9 @@ class ModelScore(BaseModel):
     reasoning_length: ReasoningLength | None = Field(
         None, description="Accuracy against reasoning length; None in evaluations made before it."
     )
+    step: int | None = Field(
+        None, description="The training step of an evaluated checkpoint (evaluate.checkpoints); None: models."
+    )
 
 
 class Comparison(BaseModel):
@@ -165,11 +197,29 @@ class Comparison(BaseModel):
     gain_over_base: float | None = Field(description="Student pass@1 minus the base's.")
 
 
+class CheckpointPoint(BaseModel):
+    """One evaluated training checkpoint: accuracy at its step (evaluate.checkpoints)."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    step: int = Field(description="The optimizer step the checkpoint was saved at.")
+    evaluation_id: int = Field(description="Its evaluation: every answer at .../evaluations/{id}/samples.")
+    pass_at_1: float
+    pass_at_1_ci: list[float] = Field(min_length=2, max_length=2, description="Bootstrap 95% interval.")
+    pass_at_k: float
+    maj_at_k: float
+    samples: int
+    loss: float | None = Field(None, description="The training loss logged at that step, where logged.")
+
+
 class EvalSummary(BaseModel):
     prompts: int
     k: int
     models: list[ModelScore]
     comparison: Comparison
+    checkpoints: list[CheckpointPoint] = Field(
+        [], description="The training checkpoints evaluated (evaluate.checkpoints), by step."
+    )
 
 
 class EvaluationOut(BaseModel):

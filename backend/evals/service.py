@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 from backend.core.errors import Conflict, NotFound
 from backend.core.pagination import decode_cursor, encode_cursor, keyset
 from backend.evals.models import EvalSample, Evaluation
-from backend.evals.schemas import EvalSampleOut, ModelAnswers, PromptComparison
+from backend.evals.schemas import CheckpointPoint, EvalSampleOut, ModelAnswers, PromptComparison
 from backend.projects.models import Project
 from backend.prompts.models import Prompt, PromptSet
-from backend.runs.models import Run
+from backend.runs.models import Run, RunStage
 from backend.training.model_refs import resolve_model
 
 
@@ -39,10 +39,52 @@ def check_eval_references(session: Session, project: Project, recipe: Any) -> No
 
 
 def evaluations_of(session: Session, *, run: Run) -> list[Evaluation]:
-    """A run's evaluations, in the order they were made."""
+    """A run's evaluations of models (base, student, teacher, other), in the order they were made; its
+    training checkpoints' are checkpoint_curve's."""
     return list(
-        session.scalars(select(Evaluation).where(Evaluation.run_id == run.id).order_by(Evaluation.id))
+        session.scalars(
+            select(Evaluation)
+            .where(Evaluation.run_id == run.id, Evaluation.step.is_(None))
+            .order_by(Evaluation.id)
+        )
     )
+
+
+def checkpoint_curve(session: Session, *, run: Run) -> list[CheckpointPoint]:
+    """Accuracy against step: one point per training checkpoint the run evaluated (evaluate.checkpoints),
+    by step, read from the evaluations themselves (so it is there while the stage still runs)."""
+    rows = session.scalars(
+        select(Evaluation)
+        .where(Evaluation.run_id == run.id, Evaluation.step.is_not(None))
+        .order_by(Evaluation.step, Evaluation.id)
+    )
+    losses = _losses(session, run)
+    points = []
+    for ev in rows:
+        m = ev.metrics or {}
+        if "pass_at_1" not in m:  # written in the transaction that adds the row; never seen half-made
+            continue
+        points.append(
+            CheckpointPoint(
+                step=ev.step or 0,
+                evaluation_id=ev.id,
+                pass_at_1=m["pass_at_1"],
+                pass_at_1_ci=m["pass_at_1_ci"],
+                pass_at_k=m["pass_at_k"],
+                maj_at_k=m["maj_at_k"],
+                samples=m["samples"],
+                loss=losses.get(ev.step or 0),
+            )
+        )
+    return points
+
+
+def _losses(session: Session, run: Run) -> dict[int, float | None]:
+    """The train stage's logged loss per step (its series)."""
+    metrics = session.scalar(
+        select(RunStage.metrics).where(RunStage.run_id == run.id, RunStage.kind == "train").limit(1)
+    )
+    return {p["step"]: p.get("loss") for p in (metrics or {}).get("series") or [] if "step" in p}
 
 
 def get_evaluation(session: Session, *, project: Project, evaluation_id: int) -> Evaluation:
@@ -87,7 +129,7 @@ def compare_page(
     stmt = (
         select(EvalSample.prompt_id)
         .join(Evaluation, Evaluation.id == EvalSample.evaluation_id)
-        .where(Evaluation.run_id == run.id)
+        .where(Evaluation.run_id == run.id, Evaluation.step.is_(None))
         .group_by(EvalSample.prompt_id)
         .order_by(EvalSample.prompt_id)
         .limit(limit + 1)

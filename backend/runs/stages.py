@@ -18,6 +18,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from backend.datasets.schemas import SnapshotSettings, SnapshotSummary, check_best_of_n
 from backend.datasets.score import ScoreSettings, ScoreSummary, check_score, check_score_references
+from backend.evals.checkpoints import check_checkpoints
 from backend.evals.schemas import EvalSettings, EvalSummary
 from backend.evals.service import check_eval_references
 from backend.judge.schemas import JudgeSettings, JudgeSummary
@@ -231,6 +232,7 @@ STAGES: dict[str, StageKind] = {
             module="workers.stages.evaluate",
             queue="gpu",
             time_limit_s=12 * 3600,
+            recipe_check=check_checkpoints,
             create_check=check_eval_references,
         ),
     ]

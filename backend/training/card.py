@@ -40,7 +40,8 @@ def _evaluation_lines(session: Session, artifact_id: int) -> list[str]:
         if ev.stage_id is not None:
             others = session.scalars(
                 select(Evaluation)
-                .where(Evaluation.stage_id == ev.stage_id, Evaluation.id != ev.id)
+                # the models beside it; its training checkpoints (evaluate.checkpoints) are the run's curve
+                .where(Evaluation.stage_id == ev.stage_id, Evaluation.id != ev.id, Evaluation.step.is_(None))
                 .order_by(Evaluation.label)
             ).all()
             if others:

@@ -379,6 +379,11 @@ class PadInfo(BaseModel):
     source: str = Field("", description="student, or why another was chosen.")
 
 
+class KeptCheckpoint(BaseModel):
+    step: int = Field(description="The optimizer step it was saved at.")
+    path: str = Field(description="Its folder (Hugging Face format: weights or adapter, tokenizer).")
+
+
 class TrainSummary(BaseModel):
     """Written live while training (step, loss, series) and completed at the end (artifact)."""
 
@@ -411,6 +416,11 @@ class TrainSummary(BaseModel):
         description="Steps the optimizer's state has seen: equals step after a resume when it was restored.",
     )
     snapshot_id: int | None = None
+    eval_checkpoints: list[KeptCheckpoint] = Field(
+        [],
+        description="Checkpoints kept for the run's evaluate.checkpoints (weights only, whatever "
+        "save_total_limit), by step; written at the end.",
+    )
     artifact_id: int | None = Field(None, description="The model artifact registered at the end.")
     path: str | None = Field(None, description="The final model's folder (Hugging Face format).")
     launch: list[str] | None = Field(None, description="The accelerate launch command, on several GPUs.")

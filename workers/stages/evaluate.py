@@ -22,6 +22,7 @@ from backend.core.db import session_scope, storable
 from backend.core.errors import Invalid
 from backend.datasets.models import ModelArtifact
 from backend.evals import config_hash as ch
+from backend.evals.checkpoints import to_evaluate
 from backend.evals.metrics import reasoning_length_report, score
 from backend.evals.models import EvalSample, Evaluation
 from backend.evals.schemas import EvalSettings
@@ -38,6 +39,7 @@ from workers.celery_app import celery_app
 from workers.runner import StageContext, run_stage, settings_for
 from workers.teachers.base import Request, Sampling, reasoning_token_count
 from workers.teachers.factory import TeacherSpec, make_teacher, teacher_spec
+from workers.teachers.transformers_local import unload
 from workers.teachers.vllm_server import current, release_all
 from workers.verifiers.verdict import Item
 from workers.verifiers.verify import verify_many
@@ -53,6 +55,8 @@ class Contender:
     model: str
     spec: TeacherSpec
     artifact_id: int | None = None
+    step: int | None = None  # a training checkpoint's (evaluate.checkpoints)
+    loss: float | None = None  # the training loss logged at that step
 
 
 def _contenders(s, run: Run, settings: EvalSettings) -> list[Contender]:
@@ -87,10 +91,30 @@ def _contenders(s, run: Run, settings: EvalSettings) -> list[Contender]:
             model = resolve_model(s, run.project_id, model, field=f"evaluate.models: {label!r}")
         spec = spec or TeacherSpec(m.backend, model, None, None, m.settings)
         out.append(Contender(label, m.role, model, spec, artifact_id))
-    if not out:
+    if not out and settings.checkpoints is None:
         raise Invalid("evaluate: no model to evaluate (no teacher, no trained student, none named)",
                       code="eval_nothing")  # fmt: skip
-    return out
+    return out + _checkpoints(s, run, settings)
+
+
+def _checkpoints(s, run: Run, settings: EvalSettings) -> list[Contender]:
+    """The training checkpoints asked for, each generating as the trained student does (the recipe's
+    student entry's backend and settings, else transformers_local)."""
+    if settings.checkpoints is None:
+        return []
+    student = next((m for m in settings.models if m.role == "student"), None)
+    backend, engine = (student.backend, student.settings) if student else ("transformers_local", {})
+    return [
+        Contender(
+            f"checkpoint-{c.step}",
+            "student",
+            c.path,
+            TeacherSpec(backend, c.path, None, None, engine),
+            step=c.step,
+            loss=c.loss,
+        )  # fmt: skip
+        for c in to_evaluate(s, run.id, settings.checkpoints)
+    ]
 
 
 def _prompts(
@@ -173,6 +197,8 @@ def evaluate(ctx: StageContext) -> dict[str, Any]:
         finally:
             if _starts_server(c.spec):  # the accelerator goes back before the next model or stage
                 release_all()
+            elif c.step is not None:  # a checkpoint is never asked for again: its memory goes back
+                unload(c.model)
         _check_complete(c, answers, len(prompts) * settings.k)
         scores.append(
             _score(
@@ -194,7 +220,19 @@ def evaluate(ctx: StageContext) -> dict[str, Any]:
         for c in contenders:
             if c.artifact_id is not None and (artifact := s.get(ModelArtifact, c.artifact_id)) is not None:
                 write_model_card(s, artifact)
-    return {"prompts": len(prompts), "k": settings.k, "models": scores, "comparison": _compare(scores)}
+    models = [m for m in scores if m["step"] is None]
+    return {
+        "prompts": len(prompts),
+        "k": settings.k,
+        "models": models,
+        "comparison": _compare(models),
+        "checkpoints": [_point(m, c) for m, c in zip(scores, contenders, strict=True) if c.step is not None],
+    }
+
+
+def _point(m: dict[str, Any], c: Contender) -> dict[str, Any]:
+    keys = ("step", "evaluation_id", "pass_at_1", "pass_at_1_ci", "pass_at_k", "maj_at_k", "samples")
+    return {**{k: m[k] for k in keys}, "loss": c.loss}
 
 
 def _starts_server(spec: TeacherSpec) -> bool:
@@ -341,6 +379,7 @@ def _score(
         "reasoning_length": reasoning_length_report(
             lengths, bins=settings.length_bins, cutoffs=settings.length_cutoffs
         ),
+        "step": c.step,
     }
     with session_scope() as s:
         # A stage that runs again (a lost worker, a cancel then a re-queue) replaces what an earlier
@@ -355,6 +394,7 @@ def _score(
             label=c.label,
             model=c.model[:300],
             role=c.role,
+            step=c.step,
             prompt_set_id=pset_id,
             verifier=",".join(versions),
             config=config,

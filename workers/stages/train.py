@@ -18,6 +18,7 @@ from typing import Any
 
 from backend.core.db import session_scope
 from backend.datasets.models import ModelArtifact
+from backend.evals.schemas import CheckpointEval, EvalSettings
 from backend.runs.models import Run, RunStage, Status
 from backend.runs.stages import STAGES
 from backend.training.card import write_model_card
@@ -25,8 +26,8 @@ from backend.training.model_refs import resolve_model
 from backend.training.schemas import TrainBase
 from workers.celery_app import celery_app
 from workers.progress import Cancelled
-from workers.runner import StageContext, run_stage
-from workers.training import artifacts, checks, launch
+from workers.runner import StageContext, run_stage, settings_for
+from workers.training import artifacts, checks, keep, launch
 from workers.training.callbacks import is_step_log, make_callback, point_of, thin, write_metrics
 from workers.training.checkpoints import last_checkpoint, stage_dir
 from workers.training.data import resolve_snapshot
@@ -46,6 +47,13 @@ def _checkpoint_series(checkpoint: str) -> list[dict]:
     """The loss curve up to a checkpoint, from the log history the Trainer saved with it."""
     state = json.loads((Path(checkpoint) / "trainer_state.json").read_text())
     return thin([point_of(e["step"], e) for e in state["log_history"] if is_step_log(e)])
+
+
+def _checkpoints_to_evaluate(recipe: dict) -> CheckpointEval | None:
+    """The run's evaluate.checkpoints, where a later evaluate stage asks for checkpoints."""
+    if "evaluate" not in recipe.get("stages", []):
+        return None
+    return settings_for("evaluate", recipe, EvalSettings).checkpoints
 
 
 def _optimizer_steps(trainer) -> int | None:
@@ -90,7 +98,9 @@ def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, A
     method = importlib.import_module(METHODS[settings.method])
     named = settings.student  # as the recipe names it: the artifact's recorded base
     with session_scope() as s:
-        project_id = s.get_one(Run, ctx.run_id).project_id
+        run = s.get_one(Run, ctx.run_id)
+        project_id = run.project_id
+        to_evaluate = _checkpoints_to_evaluate(run.recipe or {})
         # checked again here, not only at creation: roots and folders change in between
         student = resolve_model(s, project_id, named, field="recipe.train.student")
     settings = settings.model_copy(update={"student": student})
@@ -125,9 +135,10 @@ def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, A
     summary["resumed_from_step"] = resume[1] if resume else None
     if resume:  # the loss curve goes on from where the killed worker left it
         summary["series"] = _checkpoint_series(resume[0])
-    trainer = method.build(
-        settings, model, tokenizer, dataset, report, str(folder), [make_callback(ctx, summary)], peft_config
-    )
+    callbacks = [make_callback(ctx, summary)]
+    if to_evaluate is not None:  # before the Trainer rotates them away (save_total_limit)
+        callbacks.append(keep.make_keeper(to_evaluate, folder))
+    trainer = method.build(settings, model, tokenizer, dataset, report, str(folder), callbacks, peft_config)
     # the stage's own callback reports every step on the run; transformers' printer would also write each
     # logged step's dict to the worker's stdout (a line every step in `make demo`)
     from transformers.trainer_callback import PrinterCallback
@@ -144,6 +155,7 @@ def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, A
     )
     if not main:
         return None
+    summary["eval_checkpoints"] = [{"step": n, "path": str(p)} for n, p in keep.kept(folder)]
     lin = artifacts.lineage(ctx.run_id, snap.id, last[0] if (last := last_checkpoint(folder)) else None)
     recipe = {**settings.model_dump(mode="json"), "student": named}
     facts = (

@@ -77,6 +77,15 @@ def load(model: str, device: str = "auto", dtype: str = "auto") -> Loaded:
         return _models[key]
 
 
+def unload(model: str) -> None:
+    """Forget a model loaded under any device and dtype (its memory goes back): a training checkpoint
+    the evaluate stage is done with is never asked for again in this process."""
+    with _lock:
+        for key in [k for k in _models if k[0] == model]:
+            del _models[key]
+    _free_cuda_cache()
+
+
 def prompt_text(tok, messages: list[dict[str, Any]]) -> str:
     """The prompt a conversation is served as: the chat template's render, or for a base model (no
     template) the contents one after another (its own BOS is added when tokenizing)."""

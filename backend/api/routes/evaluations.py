@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query
 from backend.api.deps import SessionDep, Viewer
 from backend.core.pagination import Page
 from backend.evals import service
-from backend.evals.schemas import EvalSampleOut, EvaluationOut, PromptComparison
+from backend.evals.schemas import CheckpointPoint, EvalSampleOut, EvaluationOut, PromptComparison
 from backend.runs.service import get_run
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["evaluations"])
@@ -19,9 +19,19 @@ Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 @router.get("/runs/{run_id}/evaluations", operation_id="listRunEvaluations")
 def list_evaluations(session: SessionDep, access: Viewer, run_id: Id) -> list[EvaluationOut]:
-    """Each evaluated model of the run with its scores and config hash."""
+    """Each evaluated model of the run with its scores and config hash (its training checkpoints:
+    .../evaluations/checkpoints)."""
     run = get_run(session, project=access.project, run_id=run_id)
     return [EvaluationOut.model_validate(e) for e in service.evaluations_of(session, run=run)]
+
+
+@router.get("/runs/{run_id}/evaluations/checkpoints", operation_id="listRunCheckpointEvaluations")
+def checkpoint_curve(session: SessionDep, access: Viewer, run_id: Id) -> list[CheckpointPoint]:
+    """Accuracy against step: one point per training checkpoint the run's evaluate stage scored
+    (evaluate.checkpoints), by step, with the training loss logged at that step; each point's answers
+    are at .../evaluations/{evaluation_id}/samples."""
+    run = get_run(session, project=access.project, run_id=run_id)
+    return service.checkpoint_curve(session, run=run)
 
 
 @router.get("/runs/{run_id}/evaluations/by-prompt", operation_id="compareRunEvaluations")
