@@ -365,6 +365,14 @@ def runs_show(run_id: Annotated[int, typer.Argument(help="Run id.")]) -> None:
     raise typer.Exit(show(run_id, console=console))
 
 
+@runs_app.command("checkpoints")
+def runs_checkpoints(run_id: Annotated[int, typer.Argument(help="Run id.")]) -> None:
+    """Accuracy per training checkpoint (evaluate.checkpoints): step, pass@1 with its interval, loss."""
+    from backend.runs.cli import checkpoints
+
+    raise typer.Exit(checkpoints(run_id, console=console))
+
+
 @runs_app.command("smoke")
 def runs_smoke(
     run_id: Annotated[int, typer.Argument(help="Run id.")],

@@ -86,6 +86,8 @@ def show(run_id: int, *, console: Console) -> int:
             if stage.metrics:
                 console.print(f"    {orjson.dumps(stage.metrics).decode()[:400]}")
             _print_smoke(stage, run.id, console)
+            if stage.kind == "evaluate":
+                _print_checkpoints(s, run, console)
         if run.error:
             console.print(f"[red]{run.error}[/red]")
         return 0 if run.status.value != "failed" else 1
@@ -131,6 +133,39 @@ def _print_smoke(stage, run_id: int, console: Console) -> None:
         )
     if smoke["decision"] == "pending":
         console.print(f"    decide: distillery runs smoke {run_id} --continue (or --cancel)")
+
+
+def _print_checkpoints(s, run: Run, console: Console) -> None:
+    """Accuracy against step (evaluate.checkpoints): one row per checkpoint evaluated so far."""
+    from rich.table import Table
+
+    from backend.evals.service import checkpoint_curve
+
+    points = checkpoint_curve(s, run=run)
+    if not points:
+        return
+    table = Table("step", "pass@1", "95% interval", "pass@k", "maj@k", "samples", "train loss", "evaluation",
+                  title="accuracy per checkpoint", title_justify="left")  # fmt: skip
+    for p in points:
+        lo, hi = p.pass_at_1_ci
+        loss = "-" if p.loss is None else f"{p.loss:.4f}"
+        table.add_row(str(p.step), f"{p.pass_at_1:.1%}", f"{lo:.1%} to {hi:.1%}", f"{p.pass_at_k:.1%}",
+                      f"{p.maj_at_k:.1%}", str(p.samples), loss, str(p.evaluation_id))  # fmt: skip
+    console.print(table)
+
+
+def checkpoints(run_id: int, *, console: Console) -> int:
+    """`distillery runs checkpoints RUN`: the per-step table alone (while the stage runs, too)."""
+    with session_scope() as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            console.print(f"[red]no run {run_id}[/red]")
+            return 1
+        if not (run.recipe.get("evaluate") or {}).get("checkpoints"):
+            console.print(f"run {run_id} evaluates no checkpoints (its recipe has no evaluate.checkpoints)")
+            return 1
+        _print_checkpoints(s, run, console)
+    return 0
 
 
 def _outcome(accepted: bool | None) -> str:

@@ -23,6 +23,7 @@ export const keys = {
   runs: (projectId: number) => ["runs", projectId] as const,
   run: (projectId: number, runId: number) => ["run", projectId, runId] as const,
   evaluations: (projectId: number, runId: number) => ["evaluations", projectId, runId] as const,
+  checkpointCurve: (projectId: number, runId: number) => ["checkpoint-curve", projectId, runId] as const,
   evalCompare: (projectId: number, runId: number) => ["eval-compare", projectId, runId] as const,
   promptSets: (projectId: number) => ["prompt-sets", projectId] as const,
   promptSet: (projectId: number, promptSetId: number) => ["prompt-set", projectId, promptSetId] as const,
@@ -93,6 +94,18 @@ export const evaluationsQuery = (projectId: number, runId: number) =>
     queryFn: () =>
       unwrap(
         api.GET("/api/projects/{project_id}/runs/{run_id}/evaluations", {
+          params: { path: { project_id: projectId, run_id: runId } },
+        }),
+      ),
+  });
+
+/** Accuracy per training checkpoint (evaluate.checkpoints), by step; grows while the evaluate stage runs. */
+export const checkpointCurveQuery = (projectId: number, runId: number) =>
+  queryOptions({
+    queryKey: keys.checkpointCurve(projectId, runId),
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/projects/{project_id}/runs/{run_id}/evaluations/checkpoints", {
           params: { path: { project_id: projectId, run_id: runId } },
         }),
       ),

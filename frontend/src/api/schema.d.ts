@@ -1092,9 +1092,32 @@ export interface paths {
         };
         /**
          * List Evaluations
-         * @description Each evaluated model of the run with its scores and config hash.
+         * @description Each evaluated model of the run with its scores and config hash (its training checkpoints:
+         *     .../evaluations/checkpoints).
          */
         get: operations["listRunEvaluations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/runs/{run_id}/evaluations/checkpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Checkpoint Curve
+         * @description Accuracy against step: one point per training checkpoint the run's evaluate stage scored
+         *     (evaluate.checkpoints), by step, with the training loss logged at that step; each point's answers
+         *     are at .../evaluations/{evaluation_id}/samples.
+         */
+        get: operations["listRunCheckpointEvaluations"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1730,6 +1753,58 @@ export interface components {
              * @description What to change when it fails.
              */
             fix: string | null;
+        };
+        /**
+         * CheckpointEval
+         * @description Which of the run's training checkpoints are evaluated besides the final model: every N steps or
+         *     the last K. The train stage keeps them for this (their weights, not the optimizer state), whatever
+         *     its save_total_limit (backend/evals/checkpoints.py).
+         */
+        CheckpointEval: {
+            /**
+             * Every
+             * @description Evaluate the checkpoints at every N steps (a multiple of train.save_steps).
+             */
+            every?: number | null;
+            /**
+             * Last
+             * @description Evaluate the last K checkpoints.
+             */
+            last?: number | null;
+        };
+        /**
+         * CheckpointPoint
+         * @description One evaluated training checkpoint: accuracy at its step (evaluate.checkpoints).
+         */
+        CheckpointPoint: {
+            /**
+             * Step
+             * @description The optimizer step the checkpoint was saved at.
+             */
+            step: number;
+            /**
+             * Evaluation Id
+             * @description Its evaluation: every answer at .../evaluations/{id}/samples.
+             */
+            evaluation_id: number;
+            /** Pass At 1 */
+            pass_at_1: number;
+            /**
+             * Pass At 1 Ci
+             * @description Bootstrap 95% interval.
+             */
+            pass_at_1_ci: number[];
+            /** Pass At K */
+            pass_at_k: number;
+            /** Maj At K */
+            maj_at_k: number;
+            /** Samples */
+            samples: number;
+            /**
+             * Loss
+             * @description The training loss logged at that step, where logged.
+             */
+            loss: number | null;
         };
         /** ClaimOut */
         ClaimOut: {
@@ -2434,6 +2509,8 @@ export interface components {
              *     ]
              */
             length_cutoffs?: number[];
+            /** @description Also evaluate the run's intermediate training checkpoints (every N steps or the last K) on the same prompts with the same scorer: accuracy against step, beside the loss curve. Needs a train stage in the run. */
+            checkpoints?: components["schemas"]["CheckpointEval"] | null;
         };
         /** EvalSummary */
         EvalSummary: {
@@ -2444,6 +2521,12 @@ export interface components {
             /** Models */
             models: components["schemas"]["ModelScore"][];
             comparison: components["schemas"]["Comparison"];
+            /**
+             * Checkpoints
+             * @description The training checkpoints evaluated (evaluate.checkpoints), by step.
+             * @default []
+             */
+            checkpoints?: components["schemas"]["CheckpointPoint"][];
         };
         /** EvaluateStage */
         EvaluateStage: {
@@ -3468,6 +3551,19 @@ export interface components {
              */
             tail?: boolean;
         };
+        /** KeptCheckpoint */
+        KeptCheckpoint: {
+            /**
+             * Step
+             * @description The optimizer step it was saved at.
+             */
+            step: number;
+            /**
+             * Path
+             * @description Its folder (Hugging Face format: weights or adapter, tokenizer).
+             */
+            path: string;
+        };
         /**
          * LabelBasis
          * @description Which labels the figures rest on.
@@ -3746,6 +3842,11 @@ export interface components {
             served_prompt: string | null;
             /** @description Accuracy against reasoning length; None in evaluations made before it. */
             reasoning_length: components["schemas"]["ReasoningLength"] | null;
+            /**
+             * Step
+             * @description The training step of an evaluated checkpoint (evaluate.checkpoints); None: models.
+             */
+            step: number | null;
         };
         /**
          * MyInvitationOut
@@ -6235,6 +6336,12 @@ export interface components {
             optimizer_steps: number | null;
             /** Snapshot Id */
             snapshot_id: number | null;
+            /**
+             * Eval Checkpoints
+             * @description Checkpoints kept for the run's evaluate.checkpoints (weights only, whatever save_total_limit), by step; written at the end.
+             * @default []
+             */
+            eval_checkpoints: components["schemas"]["KeptCheckpoint"][];
             /**
              * Artifact Id
              * @description The model artifact registered at the end.
@@ -12695,6 +12802,101 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EvaluationOut"][];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listRunCheckpointEvaluations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckpointPoint"][];
                 };
             };
             /** @description Bad request */

@@ -16,7 +16,7 @@ import { StageResume } from "./StageResume";
 import { StageTimeline } from "./StageTimeline";
 import { TrainingCurves } from "./TrainingCurves";
 import "./run.css";
-import { evaluationsQuery, keys, projectQuery, runQuery } from "../../api/queries";
+import { checkpointCurveQuery, evaluationsQuery, keys, projectQuery, runQuery } from "../../api/queries";
 
 /** A clock that ticks every second while `live`, so elapsed times move between polls. */
 function useNow(live: boolean): number {
@@ -55,6 +55,13 @@ export function RunPage({ projectId, runId }: { projectId: number; runId: number
   const evaluations = useQuery({
     ...evaluationsQuery(projectId, runId),
     enabled: hasEvaluate && summarised.length === 0,
+    refetchInterval: evaluating ? LIVE_REFRESH_MS : false,
+  });
+  // evaluate.checkpoints: accuracy per checkpoint, drawn beside the loss; read live while the stage scores them
+  const recipeEval = (run.data?.recipe as { evaluate?: { checkpoints?: unknown } } | undefined)?.evaluate;
+  const curve = useQuery({
+    ...checkpointCurveQuery(projectId, runId),
+    enabled: Boolean(recipeEval?.checkpoints) && !run.data?.summary.evaluate,
     refetchInterval: evaluating ? LIVE_REFRESH_MS : false,
   });
   const onDone = (detail: RunDetail) => {
@@ -178,7 +185,12 @@ export function RunPage({ projectId, runId }: { projectId: number; runId: number
       {train && (
         <>
           <h3>Training {training && <span className="live-dot" title="updating live" data-testid="training-live" />}</h3>
-          <TrainingCurves train={train} live={training} />
+          <TrainingCurves
+            train={train}
+            live={training}
+            checkpoints={s.evaluate?.checkpoints ?? curve.data}
+            checkpointsAsked={Boolean(recipeEval?.checkpoints)}
+          />
         </>
       )}
 

@@ -4,6 +4,7 @@ import { formatNumber } from "../../lib/format";
 import { PreflightReport } from "./Preflight";
 
 type Train = Schemas["TrainSummary"];
+type CheckpointPoint = Schemas["CheckpointPoint"];
 type Point = Schemas["TrainPoint"];
 type Key = Exclude<keyof Point, "step">;
 
@@ -16,6 +17,7 @@ interface Chart {
   title: string;
   series: Series[];
   formatY?: (y: number) => string;
+  emptyText?: string;
 }
 
 /** The method's own signals beside the loss: DPO's reward margin and accuracy, GRPO's reward and the share
@@ -40,15 +42,56 @@ function signals(pts: Point[]): Chart[] {
   return charts;
 }
 
+/** Held-out accuracy at each evaluated checkpoint (evaluate.checkpoints), with its 95% interval: drawn next
+ * to the loss, so a curve that stops rising (under-trained: more steps would pay) or falls while the loss
+ * still drops (over-trained: an earlier checkpoint is the better model) shows. */
+function accuracyChart(points: CheckpointPoint[]): Chart {
+  const at = (y: (p: CheckpointPoint) => number) => points.map((p) => ({ x: p.step, y: y(p) }));
+  return {
+    testId: "checkpoint-accuracy-chart",
+    title: "Held-out accuracy per checkpoint (pass@1)",
+    series: [
+      { name: "pass@1", points: at((p) => p.pass_at_1) },
+      { name: "95% low", points: at((p) => p.pass_at_1_ci[0]), dashed: true },
+      { name: "95% high", points: at((p) => p.pass_at_1_ci[1]), dashed: true },
+    ],
+    formatY: pct,
+    emptyText: "No checkpoint evaluated yet (the evaluate stage scores them after training).",
+  };
+}
+
+/** Where the held-out accuracy peaked, against the last checkpoint's. */
+function verdict(points: CheckpointPoint[]): string | null {
+  if (points.length < 2) return null;
+  const best = points.reduce((a, b) => (b.pass_at_1 > a.pass_at_1 ? b : a));
+  const last = points[points.length - 1];
+  if (best.step === last.step) return `Best at the last checkpoint (step ${formatNumber(last.step)}, ${pct(last.pass_at_1)}): more steps may still pay.`;
+  const below = last.pass_at_1_ci[1] < best.pass_at_1;
+  return `Best at step ${formatNumber(best.step)} (${pct(best.pass_at_1)}); the last checkpoint (step ${formatNumber(last.step)}) scores ${pct(last.pass_at_1)}${below ? ", below it beyond its interval: over-training?" : ""}.`;
+}
+
 /**
  * The train stage's live view (its metrics while it runs, the run's summary after): the pre-flight report
  * (stored before the first step), any warning that it learns nothing, and the loss, learning-rate and
  * grad-norm curves with the method's own signals, which grow as the run page polls.
  */
-export function TrainingCurves({ train, live = false }: { train: Train; live?: boolean }) {
+export function TrainingCurves({
+  train,
+  live = false,
+  checkpoints = [],
+  checkpointsAsked = false,
+}: {
+  train: Train;
+  live?: boolean;
+  /** The evaluated checkpoints (evaluate.checkpoints), by step. */
+  checkpoints?: CheckpointPoint[];
+  /** The recipe asks for them: the chart waits for its first point instead of being left out. */
+  checkpointsAsked?: boolean;
+}) {
   const pts = train.series;
   const charts: Chart[] = [
     { testId: "loss-chart", title: train.method === "distill" ? "Distillation loss (KL to the teacher)" : "Training loss", series: [{ name: "loss", points: curve(pts, "loss") }] },
+    ...(checkpoints.length || checkpointsAsked ? [accuracyChart(checkpoints)] : []),
     { testId: "lr-chart", title: "Learning rate", series: [{ name: "learning rate", points: curve(pts, "learning_rate") }], formatY: exp },
     { testId: "grad-norm-chart", title: "Grad norm", series: [{ name: "grad norm", points: curve(pts, "grad_norm") }] },
     ...signals(pts),
@@ -80,12 +123,17 @@ export function TrainingCurves({ train, live = false }: { train: Train; live?: b
         </p>
       )}
       <PreflightReport checks={train.checks} maxLength={train.max_length} />
+      {checkpoints.length > 0 && verdict(checkpoints) && (
+        <p className="small" data-testid="checkpoint-verdict">
+          {verdict(checkpoints)}
+        </p>
+      )}
       <div className="charts-row">
         {charts.map((c) => {
           const n = Math.max(0, ...c.series.map((s) => s.points.length));
           return (
             <div key={c.testId} data-testid={c.testId} data-points={n} data-live={live && n > 0}>
-              <LineChart title={c.title} xLabel="step" height={220} series={c.series} formatY={c.formatY} emptyText={live ? "Waiting for the first logged step…" : "No steps logged."} />
+              <LineChart title={c.title} xLabel="step" height={220} series={c.series} formatY={c.formatY} emptyText={c.emptyText ?? (live ? "Waiting for the first logged step…" : "No steps logged.")} />
             </div>
           );
         })}
