@@ -52,6 +52,7 @@ def test_a_consistent_option_passes():
         ({}, None, None, "set exactly one of every (N steps) or last (K checkpoints)"),
         ({"every": 2, "last": 2}, None, None, "set exactly one of every"),
         ({"every": 0}, None, None, "greater than or equal to 1"),
+        ({"every": 2, "x": 1}, None, None, "Extra inputs are not permitted"),
     ],
 )  # fmt: skip
 def test_checkpoints_the_train_stage_will_not_save_are_refused(checkpoints, train, stages, says):
@@ -77,3 +78,9 @@ def test_kept_checkpoints_outlive_the_trainers_rotation(tmp_path):
     assert (step2 / "model.safetensors").read_text() == "model.safetensors 2"
     prune(folder, CheckpointEval(last=2))
     assert [s for s, _ in kept(folder)] == [4, 6]
+
+
+def test_a_model_label_cannot_take_a_checkpoints_name():
+    body = _recipe({"every": 2}, {"save_steps": 2})
+    body["recipe"]["evaluate"]["models"] = [{"role": "other", "label": "checkpoint-2", "model": "m"}]
+    assert "label 'checkpoint-2': checkpoint-<step> names the evaluated checkpoints" in _error(body)

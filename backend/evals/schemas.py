@@ -126,6 +126,9 @@ class EvalSettings(BaseModel):
         labels = [m.label or m.role for m in self.models]
         if len(set(labels)) != len(labels):
             raise ValueError(f"each model needs its own label; got {labels}")
+        taken = [x for x in labels if self.checkpoints and x.startswith("checkpoint-")]
+        if taken:  # each evaluated checkpoint is labelled checkpoint-<step>
+            raise ValueError(f"label {taken[0]!r}: checkpoint-<step> names the evaluated checkpoints")
         return self
 
 

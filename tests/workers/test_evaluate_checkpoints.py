@@ -49,7 +49,7 @@ def test_each_checkpoint_is_scored_like_the_final_model(client, accounts, tmp_pa
     train = {"student": tiny_student(), "snapshot_id": snap, "max_steps": 6, "save_steps": 2,
              "save_total_limit": 1, "per_device_batch_size": 4, "learning_rate": 1e-3}  # fmt: skip
     evaluate = {"split": "all", "models": [{"role": "student"}], "max_tokens": 6, "k": 2, "temperature": 1.0,
-                "seed": 1, "bootstrap": 100, "checkpoints": {"every": 2}, **VERIFIERS}  # fmt: skip
+                "seed": 1, "bootstrap": 100, "checkpoints": {"every": 2}, "verifiers": VERIFIERS}  # fmt: skip
     recipe = {"prompt_set_id": pset, "stages": ["train", "evaluate"], "train": train, "evaluate": evaluate}
     r = client.post(f"/api/projects/{pid}/runs", headers=h, json={"name": unique("ckpt"), "recipe": recipe})
     assert r.status_code == 202, r.text
