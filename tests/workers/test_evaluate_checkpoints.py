@@ -14,8 +14,10 @@ from tests.support.prompts import seed_prompt_set, write_jsonl
 from tests.support.waiting import wait_run
 from tests.workers.train_helpers import conversations, make_snapshot, tiny_student
 
-# a pattern that tiny random weights sometimes produce and sometimes not: accuracies in between
-VERIFIERS = {"verifiers": [{"name": "regex", "settings": {"pattern": "[a-m]", "target": "completion"}}]}
+# an answer of an even number of characters passes: a tiny student's sampled answers differ in length,
+# so the verdicts are mixed and the accuracies in between
+EVEN = r"^([\s\S]{2})*$"
+VERIFIERS = {"verifiers": [{"name": "regex", "settings": {"pattern": EVEN, "target": "completion"}}]}
 PROMPTS = [{"prompt": f"What is {i} plus nothing?", "reference": str(i)} for i in range(4)]
 
 
