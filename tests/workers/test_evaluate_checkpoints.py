@@ -96,12 +96,12 @@ def test_each_checkpoint_is_scored_like_the_final_model(client, accounts, tmp_pa
     by_prompt = client.get(f"/api/projects/{pid}/runs/{run['id']}/evaluations/by-prompt", headers=h).json()
     assert {m["label"] for row in by_prompt["items"] for m in row["models"]} == {"student"}
 
-    # The CLI prints the same table, a row per step.
+    # The CLI prints the same table, a row per step (on stderr, as every `distillery` message).
     out = run_cli("runs", "checkpoints", str(run["id"]))
     assert out.returncode == 0, out.stderr
-    rows = [line.split("│") for line in out.stdout.splitlines() if line.count("│") > 4]
+    rows = [line.split("│") for line in out.stderr.splitlines() if line.count("│") > 4]
     table = {int(r[1]): r[2].strip() for r in rows if r[1].strip().isdigit()}
-    assert table == {p["step"]: f"{p['pass_at_1']:.1%}" for p in points}, out.stdout
+    assert table == {p["step"]: f"{p['pass_at_1']:.1%}" for p in points}, out.stderr
 
     # Another project's member sees none of it.
     stranger = accounts.user()
