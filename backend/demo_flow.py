@@ -56,6 +56,7 @@ class ExtraContext:
     snapshot_id: int
     base: Path
     console: Console
+    data_dir: Path  # the demo's files (var/): the on-policy arm's widened teacher is written there
 
 
 SIZES = {
@@ -243,7 +244,7 @@ def run_arms(
             if name in done:
                 queued[(arm, seed)] = done[name]["id"]
                 continue
-            x = ExtraContext(api, pid, pset["id"], size, seed, snap, base, console)
+            x = ExtraContext(api, pid, pset["id"], size, seed, snap, base, console, data_dir)
             run = api("POST", f"/api/projects/{pid}/runs", json={"name": name, "recipe": EXTRA_ARMS[arm](x)})
             queued[(arm, seed)] = run["id"]
             console.print(f"run {run['id']}: {arm}, seed {seed}")

@@ -29,8 +29,9 @@ def test_the_onpolicy_arm_is_a_distill_recipe_on_the_verified_snapshot(monkeypat
     from backend.runs.schemas import Recipe
 
     # the teacher's placement asks the API (tests/e2e run the demo's API); here only the recipe is checked
-    monkeypatch.setattr(demo_onpolicy, "served_teacher", lambda api, pid: (7, "vllm"))
-    x = ExtraContext(None, 1, 2, SIZES["small"], 0, 99, Path("var/demo/student-base"), Console(quiet=True))  # type: ignore[arg-type]
+    monkeypatch.setattr(demo_onpolicy, "served_teacher", lambda api, pid, data_dir: (7, "vllm"))
+    base = Path("var/demo/student-base")
+    x = ExtraContext(None, 1, 2, SIZES["small"], 0, 99, base, Console(quiet=True), Path("var"))  # type: ignore[arg-type]
     recipe = Recipe.model_validate(EXTRA_ARMS["onpolicy"](x))
     train = recipe.settings_of("train")
     assert recipe.teacher_id == 7 and recipe.stages == ["train", "evaluate"]
@@ -46,7 +47,7 @@ def test_the_kd_arm_captures_the_top_k_and_trains_kd(monkeypatch):
 
     monkeypatch.setattr(demo_flow, "teacher", lambda api, pid: 7)  # the demo's teacher, asked of the API
     base = Path("var/demo/student-base")
-    x = ExtraContext(None, 1, 2, SIZES["small"], 0, 99, base, Console(quiet=True))  # type: ignore[arg-type]
+    x = ExtraContext(None, 1, 2, SIZES["small"], 0, 99, base, Console(quiet=True), Path("var"))  # type: ignore[arg-type]
     kd = EXTRA_ARMS["kd"](x)
     r = Recipe.model_validate(kd)
     train = r.settings_of("train")

@@ -23,6 +23,9 @@ skip share, which taught it to work x8 and x9 out right when it does work them (
 Greedy, it answers every other multiplier right and skips on x8 and x9 (0% there; 79% of 300 fresh
 problems overall). At temperature 1.0 (800 fresh problems) it works about 29% of x8 and 40% of x9
 problems out, and is right on 93% and 95% of those; on the other multipliers it is right 97% of the time.
+
+Its heads are of 40 (160 / 4), which vLLM's CPU build does not serve: the demo's on-policy arm serves a
+copy with heads zero-padded to 64 (widen_heads.py), the same function, made when the arm runs.
 """
 
 from __future__ import annotations

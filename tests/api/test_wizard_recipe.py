@@ -13,7 +13,7 @@ from backend.runs.schemas import Recipe, RunCreate
 from tests.support.prompts import write_jsonl
 
 FIXTURES = Path(__file__).resolve().parents[2] / "frontend" / "src" / "pages" / "wizard" / "fixtures"
-NAMES = ["demo-recipe.yaml", "full-recipe.yaml"]
+NAMES = ["demo-recipe.yaml", "full-recipe.yaml", "teacher-logprobs-recipe.yaml"]
 # stages without a rollout: a train of an existing snapshot, an evaluation of existing models
 ALONE = ["train-only-recipe.yaml", "evaluate-only-recipe.yaml"]
 

@@ -3,7 +3,7 @@ import { Check, FieldError, NumField, SelectField, TextField } from "./Fields";
 
 type Prop = {
   type?: string;
-  anyOf?: { type?: string }[];
+  anyOf?: { type?: string; minimum?: number; maximum?: number }[];
   enum?: string[];
   const?: unknown;
   items?: { enum?: string[] };
@@ -14,32 +14,43 @@ type Prop = {
   title?: string;
 };
 
-/** A property's JSON-Schema type and whether null is allowed (pydantic writes `X | None` as anyOf). */
-export function propType(p: Prop): { type: string; nullable: boolean } {
-  if (p.type) return { type: p.type, nullable: false };
+/** A property's JSON-Schema type, whether null is allowed (pydantic writes `X | None` as anyOf) and its
+ * bounds (an anyOf's on its non-null member). */
+export function propType(p: Prop): { type: string; nullable: boolean; minimum?: number; maximum?: number } {
+  if (p.type) return { type: p.type, nullable: false, minimum: p.minimum, maximum: p.maximum };
   const types = (p.anyOf ?? []).map((a) => a.type ?? "object");
   const nonNull = types.filter((t) => t !== "null");
-  return { type: nonNull[0] ?? "object", nullable: types.includes("null") };
+  const member = (p.anyOf ?? []).find((a) => a.type !== "null");
+  return { type: nonNull[0] ?? "object", nullable: types.includes("null"), minimum: member?.minimum, maximum: member?.maximum };
 }
 
 /**
  * Fields drawn from a model's JSON Schema (a verifier's, a stage's): one per property, by type; a list of
  * named choices (train's override_checks) as checkboxes; objects and other lists as JSON. A value set back to
  * its default is left out, so `value` holds only what differs (the API fills the rest); a discriminator
- * (a `const`, train's method) is not editable here. `base` prefixes each field's path (the API's error paths).
+ * (a `const`, train's method) is not editable here. `base` prefixes each field's path (the API's error paths);
+ * `only` draws just those properties (in that order), `labels` names fields in words, `describe` shows each
+ * one's schema description under it.
  */
 export function SchemaFields({
   schema,
   value,
   onChange,
   base,
+  only,
+  labels,
+  describe = false,
 }: {
   schema: Record<string, unknown>;
   value: Record<string, unknown>;
   onChange: (v: Record<string, unknown>) => void;
   base: string;
+  only?: readonly string[];
+  labels?: Record<string, string>;
+  describe?: boolean;
 }) {
-  const props = (schema.properties ?? {}) as Record<string, Prop>;
+  const all = (schema.properties ?? {}) as Record<string, Prop>;
+  const props = only ? Object.fromEntries(only.filter((k) => k in all).map((k) => [k, all[k]])) : all;
   const required = (schema.required ?? []) as string[];
   const set = (key: string, v: unknown, dflt: unknown) => {
     const next = { ...value };
@@ -51,8 +62,9 @@ export function SchemaFields({
     <div className="form-grid">
       {Object.entries(props).map(([key, p]) => {
         if ("const" in p) return null;
-        const { type, nullable } = propType(p);
-        const label = key.replace(/_/g, " ");
+        const { type, nullable, minimum, maximum } = propType(p);
+        const label = labels?.[key] ?? key.replace(/_/g, " ");
+        const help = describe ? p.description : undefined;
         const current = key in value ? value[key] : p.default;
         const path = `${base}.${key}`;
         if (type === "boolean") {
@@ -66,9 +78,10 @@ export function SchemaFields({
               path={path}
               value={typeof current === "number" ? current : null}
               nullable={nullable}
-              min={p.minimum}
-              max={p.maximum}
+              min={minimum}
+              max={maximum}
               step={type === "integer" ? 1 : "any"}
+              help={help}
               onChange={(v) => set(key, v, p.default)}
             />
           );

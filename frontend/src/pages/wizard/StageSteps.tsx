@@ -2,6 +2,8 @@ import type { Schemas } from "../../api/client";
 import { Check, FieldError, NumField, SelectField, TextField } from "./Fields";
 import type { EvalRole, WizardState } from "./recipe";
 import { ChoiceList } from "./SchemaFields";
+import type { StageKind } from "./schema";
+import { ServedTeacher } from "./TeacherLogprobs";
 import { VerifierChoice } from "./VerifierSettings";
 
 export type StepProps = { state: WizardState; update: (patch: Partial<WizardState>) => void };
@@ -16,7 +18,13 @@ const METHODS = [
 
 /** The student, its data (the run's snapshot or an existing one), the method, the optimiser, the pre-flight
  * checks to waive (`waivable`: the schema's choices for the method) and LoRA. */
-export function TrainingStep({ state, update, waivable }: StepProps & { waivable: string[] }) {
+export function TrainingStep({
+  state,
+  update,
+  waivable,
+  kinds,
+  teachers,
+}: StepProps & { waivable: string[]; kinds: StageKind[]; teachers: Schemas["TeacherOut"][] }) {
   const t = state.train;
   const set = (patch: Partial<WizardState["train"]>) => update({ train: { ...t, ...patch } });
   const lora = t.lora;
@@ -93,6 +101,7 @@ export function TrainingStep({ state, update, waivable }: StepProps & { waivable
               <NumField label="Longest completion (tokens)" path="train.max_completion_length" value={t.max_completion_length} min={1} step={1} onChange={(v) => set({ max_completion_length: v ?? 1 })} />
             )}
           </div>
+          {t.method === "distill" && <ServedTeacher state={state} update={update} kinds={kinds} teachers={teachers} />}
           <ChoiceList
             label="Waive pre-flight checks"
             help="each waiver is recorded in the run's summary; too_long is decided by the setting above, never waived"

@@ -11,6 +11,7 @@ import { VerifierChoice } from "./VerifierSettings";
 import { ReviewLoadView, ReviewRouting } from "./ReviewRouting";
 import { EvaluationStep, TrainingStep, type StepProps } from "./StageSteps";
 import { choicesOf, type StageKind } from "./schema";
+import { RolloutLogprobs, ScoreStage } from "./TeacherLogprobs";
 import { suggestVerifiers, type VerifierSuggestion } from "./suggest";
 import { estimateQuery, keys, rubricsQuery, stageKindsQuery, teachersQuery, verifierKindsQuery } from "../../api/queries";
 import {
@@ -229,7 +230,12 @@ function Wizard({ projectId, defaults, kinds }: { projectId: number; defaults: W
               Data and teacher.
             </p>
           ) : (
-            step === "sampling" && <SamplingStep state={state} update={update} />
+            step === "sampling" && (
+              <>
+                <SamplingStep state={state} update={update} />
+                <RolloutLogprobs state={state} update={update} kinds={kinds} />
+              </>
+            )
           )}
           {step === "verify" && state.rollout.enabled && (
             <VerifyStep
@@ -245,7 +251,16 @@ function Wizard({ projectId, defaults, kinds }: { projectId: number; defaults: W
             />
           )}
           {step === "selection" && state.rollout.enabled && <SelectionStep state={state} update={update} />}
-          {step === "training" && <TrainingStep state={state} update={update} waivable={choicesOf(kinds, "train", "override_checks", state.train.method)} />}
+          {step === "selection" && <ScoreStage state={state} update={update} kinds={kinds} teacher={teacher} />}
+          {step === "training" && (
+            <TrainingStep
+              state={state}
+              update={update}
+              waivable={choicesOf(kinds, "train", "override_checks", state.train.method)}
+              kinds={kinds}
+              teachers={teachers.data ?? []}
+            />
+          )}
           {step === "evaluation" && <EvaluationStep state={state} update={update} verifierKinds={verifierKinds.data ?? []} />}
           {step === "launch" && (
             <LaunchStep

@@ -5,7 +5,7 @@ import { ROUTED, type Lora, type RouteRule, type Routed, type WizardState } from
 /**
  * The wizard's starting state: every setting at its stage's default, read from the stage kinds' JSON
  * Schemas (the API's own defaults, not copies), plus what the wizard decides itself: which stages run
- * (profile and snapshot on; judge, review, train, evaluate off), the models an evaluation compares.
+ * (profile and snapshot on; judge, review, score, train, evaluate off), the models an evaluation compares.
  */
 export function defaultState(kinds: StageKind[]): WizardState {
   const d = <T,>(stage: string, field: string, variant?: string) => schemaDefault<T>(kinds, stage, field, variant);
@@ -26,6 +26,7 @@ export function defaultState(kinds: StageKind[]): WizardState {
       stop_when_verified: d("rollout", "stop_when_verified"),
       smoke: d("rollout", "smoke"),
       system_prompt: d("rollout", "system_prompt"),
+      logprobs: d("rollout", "logprobs"),
     },
     // None until a prompt set is chosen: the wizard then suggests them from what the set holds (suggest.ts)
     verifiers: { mode: "all", names: [], settings: {} },
@@ -43,6 +44,7 @@ export function defaultState(kinds: StageKind[]): WizardState {
       audit: d("review", "audit"),
       unsure_margin: d("review", "unsure_margin"),
     },
+    score: { enabled: false, settings: {} },
     snapshot: {
       enabled: true,
       include: d("snapshot", "include"),
@@ -78,6 +80,8 @@ export function defaultState(kinds: StageKind[]): WizardState {
       max_completion_length: d("train", "max_completion_length", "grpo"),
       alpha: d("train", "alpha", "kd"),
       temperature: d("train", "temperature", "kd"),
+      teacher_top_k: d("train", "teacher_top_k", "distill"),
+      self_test_tolerance: d("train", "self_test_tolerance", "distill"),
     },
     evaluate: {
       enabled: false,

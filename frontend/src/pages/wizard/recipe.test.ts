@@ -93,6 +93,43 @@ describe("wizard recipe", () => {
     matchesFixture("full-recipe.yaml", toYaml(recipe));
   });
 
+  it("writes the teacher's logprobs: rollout.logprobs, the score stage, a served distill teacher's settings; and reads them back", () => {
+    const state: WizardState = {
+      ...DEFAULT_STATE,
+      prompt_set_id: 1,
+      teacher_id: 2,
+      rollout: { ...DEFAULT_STATE.rollout, n: 2, logprobs: 20 },
+      verifiers: { mode: "all", names: ["math"], settings: {} },
+      score: { enabled: true, settings: { k: 10, batch_size: 4 } },
+      train: { ...DEFAULT_STATE.train, enabled: true, method: "distill", beta: 0, teacher_top_k: 20, self_test_tolerance: 0.1, max_steps: 10 },
+    };
+    const recipe = buildRecipe(state, DEFAULT_STATE);
+    expect(recipe.stages).toEqual(["profile", "rollout", "filter", "snapshot", "score", "train"]);
+    expect(recipe.rollout).toMatchObject({ n: 2, logprobs: 20 });
+    expect(recipe.score).toEqual({ k: 10, batch_size: 4 });
+    expect(recipe.train).toMatchObject({ method: "distill", beta: 0, teacher_top_k: 20, self_test_tolerance: 0.1 });
+    matchesFixture("teacher-logprobs-recipe.yaml", toYaml(recipe));
+    const back = stateFromRecipe(recipe, DEFAULT_STATE);
+    expect(back.rollout.logprobs).toBe(20);
+    expect(back.score).toEqual({ enabled: true, settings: { k: 10, batch_size: 4 } });
+    expect(back.train).toMatchObject({ teacher_top_k: 20, self_test_tolerance: 0.1 });
+    // at their defaults, none of them is written: off, no score stage, the served settings left out
+    const plain = buildRecipe({ ...state, rollout: { ...state.rollout, logprobs: null }, score: { enabled: false, settings: {} },
+      train: { ...state.train, teacher_top_k: DEFAULT_STATE.train.teacher_top_k, self_test_tolerance: DEFAULT_STATE.train.self_test_tolerance } }, DEFAULT_STATE);
+    expect(plain.stages).not.toContain("score");
+    expect(plain.rollout).not.toHaveProperty("logprobs");
+    expect(plain.train).not.toHaveProperty("teacher_top_k");
+    expect(plain.train).not.toHaveProperty("self_test_tolerance");
+    // another method never carries distill's served settings
+    expect(buildRecipe({ ...state, train: { ...state.train, method: "sft" } }, DEFAULT_STATE).train).not.toHaveProperty("teacher_top_k");
+    // an existing snapshot scored alone: no rollout, no snapshot stage
+    const alone = buildRecipe({ ...DEFAULT_STATE, prompt_set_id: 1, teacher_id: 2, profile: false, rollout: { ...DEFAULT_STATE.rollout, enabled: false },
+      score: { enabled: true, settings: { snapshot_id: 5 } } }, DEFAULT_STATE);
+    expect(alone.stages).toEqual(["score"]);
+    expect(alone.score).toEqual({ snapshot_id: 5 });
+    expect(stepOfPath("body.recipe.score.k")).toBe("selection");
+  });
+
   it("writes only the review routing settings changed from the defaults, and reads them (and older recipes) back", () => {
     const d = DEFAULT_STATE.review;
     expect(d.rules.judge_rejected.route).toBe(false);

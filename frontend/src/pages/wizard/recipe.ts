@@ -43,6 +43,8 @@ export interface WizardState {
     /** A smoke run first: this many prompts judged by the filter before the rest; null: off. */
     smoke: { prompts: number; min_accept: number } | null;
     system_prompt: string | null;
+    /** The teacher's top-K logprobs captured per generated token (the snapshot's teacher_logprobs.parquet, for kd); null: off. */
+    logprobs: number | null;
   };
   /** Verifier names (the filter stage runs when there is at least one) and the settings changed from each
    * one's defaults. */
@@ -56,6 +58,9 @@ export interface WizardState {
     overrides_verifiers: boolean;
   };
   review: ReviewState;
+  /** The score stage: a vLLM teacher's top-K logprobs over a snapshot's kept traces; `settings` holds what
+   * differs from its schema's defaults (snapshot_id, k, batch_size), as SchemaFields edits it. */
+  score: { enabled: boolean; settings: Record<string, unknown> };
   snapshot: {
     enabled: boolean;
     include: "accepted" | "all";
@@ -96,6 +101,9 @@ export interface WizardState {
     /** kd: the mix of cross-entropy and KL to the teacher's cached top-K, and the KL's temperature. */
     alpha: number;
     temperature: number;
+    /** distill against a served teacher (vllm, or an endpoint): the top-k the loss uses, the self-test's tolerance. */
+    teacher_top_k: number;
+    self_test_tolerance: number;
   };
   evaluate: {
     enabled: boolean;
@@ -143,7 +151,7 @@ export const METHOD_FIELDS = [
   "alpha",
   "temperature",
   "tail",
-  // distill against a served teacher: no wizard field, a loaded recipe's pass through
+  // distill against a served teacher
   "teacher_top_k",
   "self_test_tolerance",
 ] as const;
@@ -171,6 +179,8 @@ export function stagesOf(s: WizardState): string[] {
   if (gen && s.judge.enabled) out.push("judge");
   if (gen && s.review.enabled) out.push("review");
   if (filter && s.snapshot.enabled) out.push("snapshot");
+  // an existing snapshot (score.snapshot_id) can be scored without a rollout
+  if (s.score.enabled) out.push("score");
   if (s.train.enabled) out.push("train");
   if (s.evaluate.enabled) out.push("evaluate");
   return out;
@@ -194,6 +204,7 @@ export function buildRecipe(s: WizardState, d: WizardState): Recipe {
     stop_when_verified: ro.stop_when_verified,
     smoke: ro.smoke,
     system_prompt: ro.system_prompt || null,
+    logprobs: ro.logprobs,
   });
   if (stages.includes("filter")) r.filter = section(b, "filter", { verifiers: combo(s.verifiers) });
   if (stages.includes("judge")) {
@@ -232,6 +243,7 @@ export function buildRecipe(s: WizardState, d: WizardState): Recipe {
       preference_pairs: sn.preference_pairs,
     });
   }
+  if (stages.includes("score")) r.score = section(b, "score", s.score.settings);
   if (stages.includes("train")) {
     const t = s.train;
     // a loaded recipe's method settings are its method's: another method would refuse or misread them
@@ -260,6 +272,12 @@ export function buildRecipe(s: WizardState, d: WizardState): Recipe {
       ...(t.method === "grpo" ? { num_generations: t.num_generations } : {}),
       ...(t.method === "grpo" || t.method === "distill" ? { max_completion_length: t.max_completion_length } : {}),
       ...(t.method === "kd" ? { alpha: t.alpha, temperature: t.temperature } : {}),
+      ...(t.method === "distill"
+        ? {
+            teacher_top_k: t.teacher_top_k === d.train.teacher_top_k ? undefined : t.teacher_top_k,
+            self_test_tolerance: t.self_test_tolerance === d.train.self_test_tolerance ? undefined : t.self_test_tolerance,
+          }
+        : {}),
     });
   }
   if (stages.includes("evaluate")) {
@@ -367,6 +385,7 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
       stop_when_verified: numOrNull(ro.stop_when_verified),
       smoke: isObj(ro.smoke) ? { prompts: num(ro.smoke.prompts, 20), min_accept: num(ro.smoke.min_accept, 0.5) } : null,
       system_prompt: typeof ro.system_prompt === "string" ? ro.system_prompt : null,
+      logprobs: numOrNull(ro.logprobs),
     },
     verifiers: stages.includes("filter") ? pickOf(obj(recipe.filter).verifiers, d.verifiers) : d.verifiers,
     judge: {
@@ -378,6 +397,7 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
       overrides_verifiers: j.overrides_verifiers === true,
     },
     review: reviewState(rv, stages.includes("review"), d.review),
+    score: { enabled: stages.includes("score"), settings: { ...obj(recipe.score) } },
     snapshot: {
       enabled: stages.includes("snapshot"),
       include: oneOf(sn.include, ["accepted", "all"] as const, d.snapshot.include),
@@ -414,6 +434,8 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
       max_completion_length: num(t.max_completion_length, d.train.max_completion_length),
       alpha: num(t.alpha, d.train.alpha),
       temperature: num(t.temperature, d.train.temperature),
+      teacher_top_k: num(t.teacher_top_k, d.train.teacher_top_k),
+      self_test_tolerance: num(t.self_test_tolerance, d.train.self_test_tolerance),
     },
     evaluate: {
       enabled: stages.includes("evaluate"),

@@ -22,7 +22,7 @@ export function stepOfPath(path: string): StepId {
   const head = p.split(".")[0];
   if (head === "rollout") return "sampling";
   if (head === "filter" || head === "judge" || head === "review") return "verify";
-  if (head === "snapshot") return "selection";
+  if (head === "snapshot" || head === "score") return "selection";
   if (head === "train") return "training";
   if (head === "evaluate") return "evaluation";
   if (head === "name" || head === "prompt_set_id" || head === "teacher_id" || head === "profile") return "data";
