@@ -68,7 +68,12 @@ def data(model_dir: str, n: int, words: int, k: int):
         row = {"input_ids": ids, "labels": labels(ids, mask)}
         sft.append(row)
         kd.append(
-            {**row, "kd_start": start, "kd_ids": top.indices.tolist(), "kd_logprobs": top.values.tolist()}
+            {
+                **row,
+                "kd_pos": list(range(start, len(ids))),
+                "kd_ids": top.indices.tolist(),
+                "kd_logprobs": top.values.tolist(),
+            }
         )
     return tok, student, sft, kd, max(len(x) for x in enc.ids)
 

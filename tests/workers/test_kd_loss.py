@@ -90,7 +90,7 @@ def test_alpha_zero_equals_trls_sft_loss_on_the_same_batch(tmp_path):
             {
                 "input_ids": ids,
                 "labels": labels,
-                "kd_start": start,
+                "kd_pos": list(range(start, start + len(top))),
                 "kd_ids": top,
                 "kd_logprobs": [[-1.0, -2.0]] * len(top),
             }

@@ -47,8 +47,9 @@ def prepare(settings: KDSettings, snap: SnapshotRef, tokenizer, model_max: int |
         ids[i]: {
             "input_ids": enc.ids[i],
             "labels": labels(enc.ids[i], enc.masks[i]),
-            "kd_start": starts[i],
-            "n": view.covered[i],
+            "turn": starts[i],
+            "n": view.covered[i][0],
+            "blocks": view.covered[i][1],
         }
         for i in report.keep
     }

@@ -18,7 +18,11 @@ from backend.core.errors import Invalid
 
 FILE = "teacher_logprobs.parquet"
 BATCH_ROWS = 256  # Parquet rows read at a time: a few MB of top-K at K=20 and 1k-token completions
-KD_COLUMNS = ("kd_start", "kd_ids", "kd_logprobs")
+KD_COLUMNS = ("kd_pos", "kd_ids", "kd_logprobs")
+# the share of a completion's teacher tokens that must align with the student's trained turn: a
+# reply re-rendered with other whitespace (`</think>\n` generated, `</think>\n\n` trained) loses a
+# token or two; below this it is another text, and its top-K would teach the wrong tokens
+MIN_ALIGNED = 0.9
 
 
 @dataclass
@@ -34,7 +38,8 @@ class TeacherView:
     k: int | None = None
     missing: list[int] = field(default_factory=list)  # examples without a row
     mismatched: dict[int, str] = field(default_factory=dict)  # example -> how its tokens differ
-    covered: dict[int, int] = field(default_factory=dict)  # example -> its teacher tokens (a prefix)
+    # example -> (its teacher tokens, the aligned blocks (teacher index, trained-turn index, length))
+    covered: dict[int, tuple[int, list[tuple[int, int, int]]]] = field(default_factory=dict)
 
     @property
     def teacher(self) -> str:
@@ -61,18 +66,32 @@ def _k_of(meta: dict[str, str]) -> int | None:
     return k if k >= 1 else None
 
 
-def _differs(tokenizer, teacher: list[int], target: list[int]) -> str | None:
-    """None when the teacher's tokens open the student's trained turn (the turn may go on with the
-    template's end-of-turn text the teacher never generated), else how they differ."""
+def align(tokenizer, teacher: list[int], target: list[int]) -> tuple[list[tuple[int, int, int]], str | None]:
+    """The blocks of the teacher's tokens that stand in the student's trained turn (teacher index,
+    turn index, length), and why the row is refused (None when at least MIN_ALIGNED of the teacher's
+    tokens align). The turn may go on with the template's end-of-turn text the teacher never
+    generated, and the snapshot re-renders the reasoning's separators canonically, so a prefix is the
+    common case and a sequence alignment the fallback (whitespace the teacher wrote otherwise)."""
     if not teacher:
-        return "the teacher's completion has no tokens"
-    if len(teacher) > len(target):
-        return f"the teacher has {len(teacher)} tokens, the student's trained turn {len(target)}"
-    j = next((j for j, (a, b) in enumerate(zip(teacher, target, strict=False)) if a != b), None)
-    if j is None:
-        return None
+        return [], "the teacher's completion has no tokens"
+    n = len(teacher)
+    if target[:n] == teacher:
+        return [(0, 0, n)], None
+    import difflib
+
+    blocks = [
+        (b.a, b.b, b.size)
+        for b in difflib.SequenceMatcher(None, teacher, target, autojunk=False).get_matching_blocks()
+        if b.size
+    ]
+    if sum(size for _, _, size in blocks) >= MIN_ALIGNED * n:
+        return blocks, None
+    diff = (j for j, (a, b) in enumerate(zip(teacher, target, strict=False)) if a != b)
+    j = next(diff, min(n, len(target)))
+    if j >= len(target):
+        return [], f"the teacher has {n} tokens, the student's trained turn {len(target)}"
     a, b = tokenizer.convert_ids_to_tokens([teacher[j], target[j]])
-    return f"token {j}: the teacher's {a!r}, the student's {b!r}"
+    return [], f"token {j}: the teacher's {a!r}, the student's {b!r}"
 
 
 def scan(
@@ -100,18 +119,20 @@ def scan(
             seen.add(i)
             if not view.same_vocab:  # other ids: comparing them says nothing (teacher_vocab refuses)
                 continue
-            why = _differs(tokenizer, tokens or [], targets[i])
+            blocks, why = align(tokenizer, tokens or [], targets[i])
             if why:
                 view.mismatched[i] = why
             else:
-                view.covered[i] = len(tokens)
+                view.covered[i] = (len(tokens), blocks)
     view.missing = [i for i in range(len(row_ids)) if i not in seen]
     return view
 
 
 def write_rows(view: TeacherView, examples: dict[int, dict], out: Path):
-    """Pass two: the kept examples (generation_id -> input_ids, labels, kd_start) with their top-K, into
-    an Arrow file under `out`, memory-mapped as a datasets.Dataset."""
+    """Pass two: the kept examples (generation_id -> input_ids, labels, turn: the trained turn's first
+    position, n and blocks: its view.covered entry) with the top-K of their aligned teacher tokens and
+    the positions those predict (kd_pos), into an Arrow file under `out`, memory-mapped as a
+    datasets.Dataset."""
     import datasets
     import pyarrow.parquet as pq
     from datasets.arrow_writer import ArrowWriter
@@ -120,7 +141,7 @@ def write_rows(view: TeacherView, examples: dict[int, dict], out: Path):
         {
             "input_ids": datasets.Sequence(datasets.Value("int32")),
             "labels": datasets.Sequence(datasets.Value("int32")),
-            "kd_start": datasets.Value("int32"),
+            "kd_pos": datasets.Sequence(datasets.Value("int32")),
             "kd_ids": datasets.Sequence(datasets.Sequence(datasets.Value("int32"))),
             "kd_logprobs": datasets.Sequence(datasets.Sequence(datasets.Value("float32"))),
         }
@@ -138,13 +159,17 @@ def write_rows(view: TeacherView, examples: dict[int, dict], out: Path):
                 if ex is None:
                     continue
                 _check_widths(view, gid, ex["n"], top, logp)
+                pos, rows = [], []
+                for a, b, size in ex["blocks"]:
+                    pos.extend(range(ex["turn"] + b, ex["turn"] + b + size))
+                    rows.extend(range(a, a + size))
                 writer.write(
                     {
                         "input_ids": ex["input_ids"],
                         "labels": ex["labels"],
-                        "kd_start": ex["kd_start"],
-                        "kd_ids": top,
-                        "kd_logprobs": logp,
+                        "kd_pos": pos,
+                        "kd_ids": [top[j] for j in rows],
+                        "kd_logprobs": [logp[j] for j in rows],
                     }
                 )
         writer.finalize()

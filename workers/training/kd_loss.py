@@ -85,11 +85,11 @@ class KDCollator:
         logp = torch.zeros(b, t, self.k, dtype=torch.float32)
         mask = torch.zeros(b, t, dtype=torch.bool)
         for row, e in enumerate(examples):
-            start, n = e["kd_start"], len(e["kd_ids"])
-            if n:
-                ids[row, start : start + n] = torch.as_tensor(e["kd_ids"], dtype=torch.long)
-                logp[row, start : start + n] = torch.as_tensor(e["kd_logprobs"], dtype=torch.float32)
-                mask[row, start : start + n] = True
+            if len(e["kd_pos"]):
+                pos = torch.as_tensor(e["kd_pos"], dtype=torch.long)
+                ids[row, pos] = torch.as_tensor(e["kd_ids"], dtype=torch.long)
+                logp[row, pos] = torch.as_tensor(e["kd_logprobs"], dtype=torch.float32)
+                mask[row, pos] = True
         out.update(kd_ids=ids, kd_logprobs=logp, kd_mask=mask)
         return out
 
