@@ -11,7 +11,9 @@ same run and over the same data, each stage's peer:
   rollout:  the bare client loop (bench/peers/client_loop.py's `ours`) over the same conversations in
             chunks of the rollout's chunk size, in a process of its own, nothing stored;
   filter:   verify_many alone over the same stored answers, batch by batch (only its calls timed);
-  snapshot: a bare COPY of the accepted rows to one Parquet file with pyarrow.
+  snapshot: a bare COPY of the accepted rows to one Parquet file with pyarrow (each row once, six
+            columns; the stage writes each kept row four times, JSONL and Parquet of two configs, plus
+            the preference pairs: the report gives the ratio per row and per byte written).
 Ratio = stage throughput / peer throughput. Targets: each ratio >= 0.8, every process under 2 GiB,
 nothing lost or duplicated (generations = prompts x attempts, unique; a verdict per generation;
 snapshot rows = the accepted attempts selection kept). Prints a markdown table.
@@ -307,6 +309,16 @@ def report(args, res: dict, peers: dict, c: dict, peak: dict, wall: float, files
           f"{_mib(c['verdicts_bytes'])} MiB); snapshot {_mib(sum(files.values()))} MiB: "
           + ", ".join(f"{k} {_mib(v)}" for k, v in sorted(files.items()))
           + f"; peer Parquet {_mib(peers['snapshot']['bytes'])} MiB")  # fmt: skip
+    # What each side writes (the ratio above is per row): the peer, each accepted row once, to one
+    # Parquet file of 6 columns; the stage, each kept row as JSONL and Parquet in two configs (messages,
+    # prompt_completion), the preference pairs in both formats too, then a SHA-256 over the JSONL. So per
+    # byte written the comparison reads differently; both are printed.
+    written, peer_bytes = sum(files.values()), peers["snapshot"]["bytes"]
+    secs, psecs = res["snapshot"]["seconds"] or float("nan"), peers["snapshot"]["seconds"]
+    print(f"snapshot writes {_mib(written)} MiB against the peer's {_mib(peer_bytes)} MiB "
+          f"({written / max(peer_bytes, 1):.1f}x): {written / secs / (1 << 20):,.1f} MiB/s against "
+          f"{peer_bytes / psecs / (1 << 20):,.1f} MiB/s, **{(written / secs) / (peer_bytes / psecs):.2f}** "
+          "per byte written")  # fmt: skip
     want = args.generations // args.attempts * args.attempts
     checks = {
         "generations = prompts x attempts": gens == want,

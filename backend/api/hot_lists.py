@@ -33,13 +33,13 @@ from urllib.parse import parse_qsl
 
 import anyio
 import orjson
-from sqlalchemy import Integer, Row, String, and_, bindparam, select
+from sqlalchemy import Connection, Integer, Row, String, and_, bindparam, select
 from sqlalchemy.orm import Session
 
-from backend.api.deps import end_session, hides_provider_text
+from backend.api.deps import hides_provider_text
 from backend.api.json_body import OPTIONS
 from backend.api.provider_text import STATE_KEY
-from backend.core.db import get_sessionmaker
+from backend.core.db import get_engine
 from backend.core.errors import AppError
 from backend.core.ids import ID_MAX
 from backend.projects.models import Membership, Role
@@ -52,7 +52,7 @@ from backend.users.service import token_params, token_refusal, use_to_note
 
 
 def runs_body(
-    session: Session, project_id: int, *, limit: int, cursor: str | None, status: Status | None
+    session: Session | Connection, project_id: int, *, limit: int, cursor: str | None, status: Status | None
 ) -> dict:
     """The runs list's body."""
     rows, nxt = service.list_runs(session, project_id=project_id, limit=limit, cursor=cursor, status=status)
@@ -61,7 +61,7 @@ def runs_body(
 
 
 def generations_body(
-    session: Session,
+    session: Session | Connection,
     run: Row,
     *,
     limit: int,
@@ -82,7 +82,7 @@ def generations_body(
     return {"items": page.rows, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}
 
 
-Body = Callable[[Session, Row], dict]  # a list's body, given the session and the access row
+Body = Callable[[Connection, Row], dict]  # a list's body, given the connection and the access row
 
 
 class NotOurs(Exception):
@@ -231,14 +231,15 @@ _ACCESS_AND_RUN = _ACCESS.add_columns(Run.id, Run.prompt_set_id).outerjoin(
 
 def _answer(token: str, project_id: int, run_id: int | None, body: Body) -> tuple[bytes, bool] | None:
     """(the JSON body, whether provider text is hidden), or None where the route must answer; in one
-    thread hop: a session, the access row, the body's statement, the end of the transaction.
+    thread hop: a connection, the access row, the body's statement, the end of the transaction.
+    A Connection, not a Session: the Session's transaction bookkeeping (begin, rollback, restoring its
+    snapshot, close) was a sixth of a runs-list request's CPU, for a read that holds no ORM object.
 
     Only a caller the route would let in, with nothing to write: a token whose use is due to be noted
     (once a minute), a refused token, a project without the caller, a run not of this project all go to
     the route, which writes, or refuses in its own words. The checks are users.service's own."""
-    session = get_sessionmaker()()
+    conn = get_engine().connect()
     try:
-        conn = session.connection()
         stmt = _ACCESS if run_id is None else _ACCESS_AND_RUN
         found = conn.execute(
             stmt, {**token_params(token), "project_id": project_id, "run_id": run_id}
@@ -248,11 +249,11 @@ def _answer(token: str, project_id: int, run_id: int | None, body: Body) -> tupl
             return None
         if found.role is None or not found.role.allows(Role.viewer) or (run_id and found.id is None):
             return None
-        return orjson.dumps(body(session, found), option=OPTIONS), hides_provider_text(found.role)
+        return orjson.dumps(body(conn, found), option=OPTIONS), hides_provider_text(found.role)
     except AppError:
         return None  # a bad cursor, filters that do not go together: the route says so
     finally:
-        end_session(session, False)  # read only: nothing to commit
+        conn.close()  # read only: the pool rolls the transaction back
 
 
 async def answer(scope: dict) -> tuple[bytes, bool] | None:

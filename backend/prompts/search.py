@@ -15,10 +15,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
-from backend.core.db import session_scope
+from backend.core.db import connection_of, session_scope
 from backend.prompts.models import PromptSet
 
 log = logging.getLogger(__name__)
@@ -45,12 +45,13 @@ _CHUNK_SQL = text(
 )
 
 
-def search_ready(session: Session, prompt_set_id: int | None) -> bool:
+def search_ready(session: Session | Connection, prompt_set_id: int | None) -> bool:
     """Whether `q` may read prompt_search for this set: PostgreSQL, and its indexing job finished."""
-    if prompt_set_id is None or session.get_bind().dialect.name != "postgresql":
+    conn = connection_of(session)
+    if prompt_set_id is None or conn.dialect.name != "postgresql":
         return False
     stmt = select(PromptSet.search_indexed_at).where(PromptSet.id == prompt_set_id)
-    return session.scalar(stmt) is not None
+    return conn.scalar(stmt) is not None
 
 
 def queue_indexing(*, project_id: int, prompt_set_id: int, user_id: int | None) -> int | None:

@@ -7,9 +7,10 @@ import logging
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import Connection, Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
+from backend.core.db import connection_of
 from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.pagination import KeysetQuery
 from backend.projects.models import Project
@@ -162,12 +163,17 @@ _LISTS = {
 
 
 def list_runs(
-    session: Session, *, project_id: int, limit: int, cursor: str | None, status: Status | None = None
+    session: Session | Connection,
+    *,
+    project_id: int,
+    limit: int,
+    cursor: str | None,
+    status: Status | None = None,
 ) -> tuple[list[dict], str | None]:
     """A page of runs, newest first, as RunListItem's fields (plain values, in their declared types)."""
     params = {"project_id": project_id, "status": status}
     # Core rows through the session's connection (no ORM result handling), made dicts by zip: a Row's
     # _asdict builds its key view again for every row
-    rows, nxt = _LISTS[status is not None].page(session.connection(), params, limit=limit, cursor=cursor)
+    rows, nxt = _LISTS[status is not None].page(connection_of(session), params, limit=limit, cursor=cursor)
     keys = [str(k) for k in rows[0]._fields] if rows else []  # plain str, as orjson wants
     return [dict(zip(keys, r, strict=True)) for r in rows], nxt

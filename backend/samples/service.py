@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from sqlalchemy import BigInteger, BindParameter, Row, Select, bindparam, func, select
+from sqlalchemy import BigInteger, BindParameter, Connection, Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
+from backend.core.db import connection_of
 from backend.core.errors import Invalid, NotFound
 from backend.prompts.models import Prompt, PromptSearch
 from backend.prompts.search import search_ready
@@ -197,7 +198,7 @@ def _page_statement(f: Filters, after: bool, indexed: bool, reasoning: bool) -> 
 
 
 def list_generations(
-    session: Session,
+    session: Session | Connection,
     *,
     run: Run | Row,
     limit: int,
@@ -219,7 +220,7 @@ def list_generations(
     shape = Filters(**{k: (v if k in _SQL_VALUES else _blank(v)) for k, v in vars(f).items()})
     stmt = _page_statement(shape, c.after, indexed, reasoning)
     # through the session's connection: plain columns need none of the ORM's result handling
-    result = session.connection().execute(stmt, {**params(run, f, c.id), "limit": limit + 1})
+    result = connection_of(session).execute(stmt, {**params(run, f, c.id), "limit": limit + 1})
     keys = [str(k) for k in result.keys()]  # plain str: a Core result's labels are a subclass orjson refuses
     rows = [dict(zip(keys, r, strict=True)) for r in result.all()]  # one fetchall, not a fetch per row
     more = len(rows) > limit

@@ -37,3 +37,11 @@ def test_parquet_rows_equal_the_jsonl_rows_across_batches(tmp_path, monkeypatch)
         table = pq.read_table(tmp_path / f"{name}.parquet")
         assert table.schema == snapshot.SCHEMAS[name] and table.to_pylist() == want
         assert sinks[name].rows == len(want)
+        # the teacher's texts plain (no dictionary, no statistics); every other column keeps both
+        meta = pq.ParquetFile(tmp_path / f"{name}.parquet").metadata.row_group(0)
+        for j in range(meta.num_columns):
+            col = meta.column(j)
+            long = col.path_in_schema in snapshot._LONG
+            assert ("RLE_DICTIONARY" in col.encodings) is not long, col.path_in_schema
+            assert col.is_stats_set is not long, col.path_in_schema
+    assert {c.split(".")[0] for c in snapshot._LONG} == {"messages", "completion", "chosen", "rejected"}
