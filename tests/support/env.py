@@ -57,6 +57,8 @@ TEST_ENV = {
     "DISTILLERY_QUEUED_RESEND_AFTER_S": "86400",
     # no hub at run time: a hub id is read from the local cache or fails at once, never after retries
     "HF_HUB_OFFLINE": "1",
+    # tests/fakes/fake_hub.py serves the Hub's LFS protocol, not Xet's storage: pushes take LFS
+    "HF_HUB_DISABLE_XET": "1",
     "DISTILLERY_BATCH_POLL_S": "0.1",  # a fake provider batch ends after a few polls
 }
 os.environ.update(TEST_ENV)
