@@ -114,11 +114,12 @@ def stop_services() -> None:
             pass
 
 
-def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli(*args: str, timeout: float = 300, stdin: str | None = None) -> subprocess.CompletedProcess:
     """`distillery ARGS...` in a process of its own, on the test database, output wide enough that
-    rich does not wrap what a test looks for."""
+    rich does not wrap what a test looks for; stdin: what it reads (a secret is never an argument)."""
     return subprocess.run(
         [sys.executable, "-m", "backend.cli", *args],
+        input=stdin,
         cwd=ROOT,
         env={**os.environ, **TEST_ENV, "COLUMNS": "200"},
         capture_output=True,

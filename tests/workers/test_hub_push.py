@@ -10,6 +10,7 @@ import socket
 import pytest
 
 from tests.fakes.fake_hub import FakeHub
+from tests.support.env import run_cli
 from tests.support.hub import ROWS, make_pushable, recorded_folder
 from tests.support.waiting import wait_job
 
@@ -177,3 +178,29 @@ def test_a_refused_token_and_an_unreachable_hub_say_which(client, accounts, cele
     assert job["status"] == "succeeded", job
     pushes = client.get(f"/api/projects/{pid}/hub/pushes?kind=model", headers=h).json()
     assert len(pushes) == 1 and pushes[0]["url"] == f"{hub.url}/team/unreachable"
+
+
+def test_the_cli_sets_the_token_from_stdin_and_pushes(client, accounts, celery_worker, hub):
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    made = make_pushable(pid)
+    out = run_cli("hub", "set", str(pid), "--endpoint", hub.url, "--token", stdin=f"{TOKEN}\n")
+    assert out.returncode == 0, out.stderr
+    assert "a token is set" in out.stderr and TOKEN not in out.stdout + out.stderr
+
+    refused = run_cli(
+        "hub", "push", "snapshot", str(made["snapshot_id"]), "--project", str(pid), "--repo", "x"
+    )
+    assert refused.returncode == 2 and "repo_id" in refused.stderr  # the Hub's id rule, before any job
+
+    out = run_cli(
+        "hub", "push", "snapshot", str(made["snapshot_id"]), "--project", str(pid), "--repo", "team/cli"
+    )
+    assert out.returncode == 0, out.stderr
+    assert f"pushed to {hub.url}/datasets/team/cli" in out.stderr
+    assert hub.repo("dataset", "team/cli").private
+
+    out = run_cli("hub", "set", str(pid), "--clear-token")
+    assert out.returncode == 0 and "no token" in out.stderr
+    out = run_cli("hub", "push", "model", str(made["model_id"]), "--project", str(pid), "--repo", "team/m")
+    assert out.returncode == 1 and "no Hub token" in out.stderr
