@@ -384,8 +384,7 @@ def hub_push(
 
     if kind not in ("snapshot", "model"):
         raise typer.BadParameter("snapshot or model", param_hint="KIND")
-    which = "snapshot" if kind == "snapshot" else "model"
-    code = push(project, which, object_id, repo_id=repo, private=not public,
+    code = push(project, "snapshot" if kind == "snapshot" else "model", object_id, repo_id=repo, private=not public,
                 acknowledge_terms=acknowledge_terms, wait=wait, console=console)  # fmt: skip
     raise typer.Exit(code)
 
