@@ -384,8 +384,16 @@ def hub_push(
 
     if kind not in ("snapshot", "model"):
         raise typer.BadParameter("snapshot or model", param_hint="KIND")
-    code = push(project, "snapshot" if kind == "snapshot" else "model", object_id, repo_id=repo, private=not public,
-                acknowledge_terms=acknowledge_terms, wait=wait, console=console)  # fmt: skip
+    code = push(
+        project,
+        "snapshot" if kind == "snapshot" else "model",
+        object_id,
+        repo_id=repo,
+        private=not public,
+        acknowledge_terms=acknowledge_terms,
+        wait=wait,
+        console=console,
+    )
     raise typer.Exit(code)
 
 
