@@ -49,6 +49,18 @@ def evaluation_table(session: Session, artifact_id: int) -> list[str]:
     return rows
 
 
+def pushed_snapshot(session: Session, snapshot_id: int | None) -> HubPush | None:
+    """The snapshot's latest successful push, if any: the model card links the dataset repository."""
+    if snapshot_id is None:
+        return None
+    return session.scalar(
+        select(HubPush)
+        .where(HubPush.kind == "snapshot", HubPush.object_id == snapshot_id, HubPush.url.is_not(None))
+        .order_by(HubPush.pushed_at.desc())
+        .limit(1)
+    )
+
+
 def lineage_lines(session: Session, artifact: ModelArtifact) -> list[str]:
     snap = session.get(DatasetSnapshot, artifact.snapshot_id) if artifact.snapshot_id else None
     source = session.get(Run, snap.run_id) if snap is not None and snap.run_id else None
@@ -92,15 +104,16 @@ def lineage_lines(session: Session, artifact: ModelArtifact) -> list[str]:
     return [*lines, "", "## Evaluation", "", *evaluation_table(session, artifact.id), ""]
 
 
-def hub_model_card(session: Session, artifact: ModelArtifact, *, dataset_repo: str | None = None) -> str:
+def hub_model_card(session: Session, artifact: ModelArtifact) -> str:
     """README.md for the model repository: the train card with a Lineage and an Evaluation section
     after its facts, and `datasets:` in the header where the snapshot was pushed."""
     card = model_card(session, artifact)
     _, head, body = card.split("---\n", 2)
     meta = yaml.safe_load(head) or {}
     meta.setdefault("license", "other")  # the base's and the teacher's terms both apply: said below
-    if dataset_repo:
-        meta["datasets"] = [dataset_repo]
+    pushed = pushed_snapshot(session, artifact.snapshot_id)
+    if pushed is not None:
+        meta["datasets"] = [pushed.repo_id]
     recipe_at = body.find("\n## Recipe\n")
     facts, recipe = (body, "") if recipe_at < 0 else (body[:recipe_at], body[recipe_at:])
     extra = "\n".join(lineage_lines(session, artifact))

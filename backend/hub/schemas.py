@@ -22,7 +22,9 @@ class HubSettingsUpdate(BaseModel):
         description="The Hub's URL (default https://huggingface.co); a mirror or a private Hub.",
     )
     token: SecretStr | None = Field(
-        None, description="Write-only: stored encrypted, never returned. An empty string clears it."
+        None,
+        max_length=2000,
+        description="Write-only: stored encrypted, never returned. An empty string clears it.",
     )
 
     @field_validator("endpoint")

@@ -101,6 +101,7 @@ def test_a_snapshot_and_a_student_pushed_load_back(client, accounts, celery_work
         "| pass@1 | 95% interval |",
         "| 50.0% | 25.0% to 75.0% |",
         f"[team/times-seven-data]({hub.url}/datasets/team/times-seven-data)",
+        "datasets:\n- team/times-seven-data\n",
         "## Recipe",
     ):
         assert fact in card, fact
