@@ -1,4 +1,4 @@
-"""The `distillery` command: serve, worker, migrate, users, members, runs, train, demo.
+"""The `distillery` command: serve, worker, migrate, users, members, runs, train, hub, demo.
 
 One concern, the command line's surface, kept in one file past 450 lines on purpose: each command here
 is only its typer signature and help (what `distillery --help` and docs/cli.md show) and hands its
@@ -27,6 +27,10 @@ teachers_app = typer.Typer(help="Teachers.", no_args_is_help=True)
 app.add_typer(teachers_app, name="teachers")
 members_app = typer.Typer(help="Project members (administrators).", no_args_is_help=True)
 app.add_typer(members_app, name="members")
+hub_app = typer.Typer(
+    help="The Hugging Face Hub: a project's token, pushing snapshots and models.", no_args_is_help=True
+)
+app.add_typer(hub_app, name="hub")
 console = Console(stderr=True)
 
 
@@ -340,6 +344,57 @@ def teachers_probe(
     job_id = queue_probe(project, teacher, console=console)
     if wait:
         raise typer.Exit(follow_probe(job_id, console=console))
+
+
+@hub_app.command("set")
+def hub_set(
+    project: Annotated[str, typer.Argument(help="Project name or id.")],
+    endpoint: Annotated[
+        str | None, typer.Option(help="The Hub's URL (default https://huggingface.co).")
+    ] = None,
+    token: Annotated[
+        bool,
+        typer.Option("--token", help="Read a write token from stdin (or a hidden prompt); stored encrypted."),
+    ] = False,
+    clear_token: Annotated[bool, typer.Option("--clear-token", help="Remove the project's token.")] = False,
+) -> None:
+    """Set the project's Hub endpoint and/or its token (write-only: never printed or returned)."""
+    from backend.hub.cli import read_token, set_settings
+
+    secret = "" if clear_token else read_token() if token else None
+    raise typer.Exit(set_settings(project, endpoint=endpoint, token=secret, console=console))
+
+
+@hub_app.command("push")
+def hub_push(
+    kind: Annotated[str, typer.Argument(help="snapshot or model.")],
+    object_id: Annotated[int, typer.Argument(help="The snapshot's or model's id.")],
+    project: Annotated[str, typer.Option(help="Project name or id.")],
+    repo: Annotated[str, typer.Option(help="The repository: namespace/name.")],
+    public: Annotated[
+        bool, typer.Option("--public", help="Create the repository public (default private).")
+    ] = False,
+    acknowledge_terms: Annotated[
+        bool, typer.Option("--acknowledge-terms", help="Push although the teacher's terms restrict it.")
+    ] = False,
+    wait: Annotated[bool, typer.Option(help="Follow the push job and print the repository's URL.")] = True,
+) -> None:
+    """Push a snapshot (dataset repository) or a trained model (model repository) to the Hub, as a job."""
+    from backend.hub.cli import push
+
+    if kind not in ("snapshot", "model"):
+        raise typer.BadParameter("snapshot or model", param_hint="KIND")
+    code = push(
+        project,
+        "snapshot" if kind == "snapshot" else "model",
+        object_id,
+        repo_id=repo,
+        private=not public,
+        acknowledge_terms=acknowledge_terms,
+        wait=wait,
+        console=console,
+    )
+    raise typer.Exit(code)
 
 
 @runs_app.command("create")

@@ -14,6 +14,7 @@ from backend.api.request_checks import refuse_nul
 from backend.api.routes import (
     auth,
     evaluations,
+    hub,
     invitations,
     jobs,
     judge,
@@ -74,6 +75,7 @@ def create_app(*, fast_lists: bool = True) -> FastAPI:
         judge,
         reviews,
         models,
+        hub,
     ):
         api.include_router(module.router)
 

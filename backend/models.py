@@ -3,6 +3,7 @@
 from backend.core.db import Base
 from backend.datasets.models import DatasetSnapshot, ModelArtifact
 from backend.evals.models import EvalSample, Evaluation
+from backend.hub.models import HubPush, HubSettings
 from backend.jobs.models import Job
 from backend.judge.models import JudgeCache, Rubric
 from backend.prices.models import Price
@@ -22,6 +23,8 @@ __all__ = [
     "EvalSample",
     "Evaluation",
     "Generation",
+    "HubPush",
+    "HubSettings",
     "HumanLabel",
     "Invitation",
     "InvitationStatus",

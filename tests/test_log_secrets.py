@@ -30,6 +30,11 @@ def test_log_lines_and_their_tracebacks_carry_no_secrets():
     assert text.count("[REDACTED]") >= 3
 
 
+def test_a_hub_token_is_scrubbed_but_hub_words_are_not():
+    text = scrub("refused hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456 in hf_hub_download")
+    assert "AbCdEf" not in text and "hf_hub_download" in text, text
+
+
 def test_a_failed_statement_names_no_parameters():
     with pytest.raises(DBAPIError) as info, session_scope() as s:
         s.execute(text("SELECT CAST(:v AS text), 1 / 0"), {"v": "encrypted-teacher-key"})

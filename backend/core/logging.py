@@ -11,6 +11,7 @@ _SECRET_PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]+"),
     re.compile(r"dst_[A-Za-z0-9_\-]{8,}"),
     re.compile(r"sk-[A-Za-z0-9_\-]{8,}"),
+    re.compile(r"\bhf_[A-Za-z0-9]{20,}"),  # Hugging Face tokens (a project's Hub token: docs/hub.md)
     re.compile(r"\$argon2[a-z]*\$[^\s'\",)]+"),  # password hashes
 ]
 # key=value / "key": value pairs whose key may name a secret; _names_secret decides on the whole key.

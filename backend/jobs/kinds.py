@@ -32,5 +32,8 @@ JOBS: dict[str, JobKind] = {
         JobKind("teacher_probe", "distillery.teachers.probe", "workers.jobs.teacher_probe", time_limit_s=900),
         # the run's filter verifiers on a reviewer's edit (backend/reviews/edits.py)
         JobKind("edit_verify", "distillery.reviews.verify_edit", "workers.jobs.edit_verify"),
+        # a snapshot or a model pushed to the Hub (backend/hub/, docs/hub.md): an upload of up to several
+        # GB, so the limit of a long download rather than the default
+        JobKind("hub_push", "distillery.hub.push", "workers.jobs.hub_push", time_limit_s=6 * 3600),
     ]
 }

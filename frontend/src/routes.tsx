@@ -21,6 +21,7 @@
  *   /projects/$projectId/judge                         JudgePage {projectId}
  *   /projects/$projectId/teachers                      TeachersPage {projectId}
  *   /projects/$projectId/members                       MembersPage {projectId}
+ *   /projects/$projectId/settings                      ProjectSettingsPage {projectId}  the Hub token, pushes
  *
  * All ids are positive integers (a path with anything else is "not found"). Everything below /login is
  * behind the auth guard: without a token the guard redirects to /login?next=<the requested path>.
@@ -69,6 +70,9 @@ const TeachersPage = lazy(() => import("./pages/settings/TeachersPage").then((m)
 const UsersPage = lazy(() => import("./pages/settings/UsersPage").then((m) => ({ default: m.UsersPage })));
 const ResetPasswordPage = lazy(() =>
   import("./pages/projects/ResetPasswordPage").then((m) => ({ default: m.ResetPasswordPage })),
+);
+const ProjectSettingsPage = lazy(() =>
+  import("./pages/settings/ProjectSettingsPage").then((m) => ({ default: m.ProjectSettingsPage })),
 );
 const MembersPage = lazy(() => import("./pages/settings/MembersPage").then((m) => ({ default: m.MembersPage })));
 
@@ -437,6 +441,15 @@ const membersRoute = createRoute({
   },
 });
 
+const settingsRoute = createRoute({
+  getParentRoute: () => projectRoute,
+  path: "settings",
+  component: function SettingsRoute() {
+    const { projectId } = settingsRoute.useParams();
+    return <ProjectSettingsPage projectId={projectId} />;
+  },
+});
+
 export const routeTree = rootRoute.addChildren([
   loginRoute,
   resetPasswordRoute,
@@ -453,6 +466,7 @@ export const routeTree = rootRoute.addChildren([
       judgeRoute,
       teachersRoute,
       membersRoute,
+      settingsRoute,
     ]),
   ]),
 ]);

@@ -57,6 +57,8 @@ TEST_ENV = {
     "DISTILLERY_QUEUED_RESEND_AFTER_S": "86400",
     # no hub at run time: a hub id is read from the local cache or fails at once, never after retries
     "HF_HUB_OFFLINE": "1",
+    # tests/fakes/fake_hub.py serves the Hub's LFS protocol, not Xet's storage: pushes take LFS
+    "HF_HUB_DISABLE_XET": "1",
     "DISTILLERY_BATCH_POLL_S": "0.1",  # a fake provider batch ends after a few polls
 }
 os.environ.update(TEST_ENV)
@@ -112,11 +114,12 @@ def stop_services() -> None:
             pass
 
 
-def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli(*args: str, timeout: float = 300, stdin: str | None = None) -> subprocess.CompletedProcess:
     """`distillery ARGS...` in a process of its own, on the test database, output wide enough that
-    rich does not wrap what a test looks for."""
+    rich does not wrap what a test looks for; stdin: what it reads (a secret is never an argument)."""
     return subprocess.run(
         [sys.executable, "-m", "backend.cli", *args],
+        input=stdin,
         cwd=ROOT,
         env={**os.environ, **TEST_ENV, "COLUMNS": "200"},
         capture_output=True,

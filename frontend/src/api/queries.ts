@@ -48,6 +48,9 @@ export const keys = {
   modelCard: (projectId: number, modelId: number) => ["model", projectId, modelId, "card"] as const,
   generation: (projectId: number, runId: number, generationId: number) =>
     ["generation", projectId, runId, generationId] as const,
+  hubSettings: (projectId: number) => ["hub", projectId] as const,
+  hubPushes: (projectId: number, kind?: "snapshot" | "model", objectId?: number) =>
+    ["hub-pushes", projectId, ...(kind ? [kind, objectId ?? 0] : [])] as const,
 };
 
 export const meQuery = () => queryOptions({ queryKey: keys.me(), queryFn: () => unwrap(api.GET("/api/users/me")) });
@@ -179,6 +182,25 @@ export const modelQuery = (projectId: number, modelId: number) =>
   queryOptions({
     queryKey: keys.model(projectId, modelId),
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/models/{model_id}", { params: { path: { project_id: projectId, model_id: modelId } } })),
+  });
+
+/** The project's Hub endpoint and whether a token is set (the token never comes back). */
+export const hubSettingsQuery = (projectId: number) =>
+  queryOptions({
+    queryKey: keys.hubSettings(projectId),
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/hub", { params: { path: { project_id: projectId } } })),
+  });
+
+/** The project's pushes to the Hub (kind and objectId: one snapshot's or model's), newest first. */
+export const hubPushesQuery = (projectId: number, kind?: "snapshot" | "model", objectId?: number) =>
+  queryOptions({
+    queryKey: keys.hubPushes(projectId, kind, objectId),
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/projects/{project_id}/hub/pushes", {
+          params: { path: { project_id: projectId }, query: { kind: kind ?? null, object_id: objectId ?? null } },
+        }),
+      ),
   });
 
 export const generationQuery = (projectId: number, runId: number, generationId: number) =>

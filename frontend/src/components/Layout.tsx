@@ -120,6 +120,9 @@ function ProjectNav({ projectId }: { projectId: number }) {
         <Link to="/projects/$projectId/members" params={p} activeProps={active} data-testid="nav-members">
           Members
         </Link>
+        <Link to="/projects/$projectId/settings" params={p} activeProps={active} data-testid="nav-settings">
+          Settings
+        </Link>
       </div>
     </nav>
   );

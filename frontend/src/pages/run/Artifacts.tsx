@@ -5,6 +5,7 @@ import { errorMessage } from "../../api/errors";
 import { formatNumber, formatTime } from "../../lib/format";
 import { atLeast } from "../../lib/roles";
 import { CardMarkdown } from "./CardMarkdown";
+import { HubPush } from "./HubPush";
 import { downloadWithToken } from "./download";
 import { modelCardQuery, modelQuery, projectQuery, snapshotCardQuery, snapshotQuery } from "../../api/queries";
 
@@ -87,6 +88,7 @@ function SnapshotLinks({ projectId, snapshotId }: { projectId: number; snapshotI
           </div>
         </>
       )}
+      <HubPush projectId={projectId} kind="snapshot" objectId={snapshotId} canPush={canDownload} />
       {download.isError && (
         <p className="error" role="alert">
           {errorMessage(download.error)}
@@ -111,6 +113,7 @@ function ModelLink({ projectId, runId, modelId }: { projectId: number; runId: nu
   const model = useQuery(modelQuery(projectId, modelId));
   // fetched on request and always afresh: the API renders it from the evaluations stored now
   const card = useQuery({ ...modelCardQuery(projectId, modelId), enabled: false, staleTime: 0 });
+  const project = useQuery(projectQuery(projectId));
   return (
     <div className="artifact" data-testid="model">
       <h4>Trained model #{modelId}</h4>
@@ -129,6 +132,7 @@ function ModelLink({ projectId, runId, modelId }: { projectId: number; runId: nu
           {card.isFetching ? "Loading card…" : "Model card"}
         </button>
       </div>
+      <HubPush projectId={projectId} kind="model" objectId={modelId} canPush={atLeast(project.data?.role, "maintainer")} />
       {card.isError && (
         <p className="error" role="alert">
           {errorMessage(card.error)}
