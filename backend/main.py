@@ -23,6 +23,7 @@ from backend.api.routes import (
     prompt_sets,
     reviews,
     runs,
+    served,
     snapshots,
     teachers,
     tokens,
@@ -74,6 +75,7 @@ def create_app(*, fast_lists: bool = True) -> FastAPI:
         judge,
         reviews,
         models,
+        served,
     ):
         api.include_router(module.router)
 

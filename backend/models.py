@@ -12,6 +12,7 @@ from backend.reviews.models import HumanLabel, Review, ReviewCount, ReviewTask
 from backend.rollouts.models import ResponseCache
 from backend.runs.models import Run, RunStage, StageChunk, Status
 from backend.samples.models import Generation, Verdict
+from backend.serving.models import ServedModel
 from backend.teachers.models import Teacher
 from backend.users.models import ApiToken, LoginThrottle, User
 
@@ -42,6 +43,7 @@ __all__ = [
     "Role",
     "Rubric",
     "Run",
+    "ServedModel",
     "RunStage",
     "StageChunk",
     "Status",

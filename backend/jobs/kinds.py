@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+SERVE_MAX_S = 30 * 24 * 3600  # a served model stops after 30 days at the latest
+
 
 @dataclass(frozen=True)
 class JobKind:
@@ -32,5 +34,10 @@ JOBS: dict[str, JobKind] = {
         JobKind("teacher_probe", "distillery.teachers.probe", "workers.jobs.teacher_probe", time_limit_s=900),
         # the run's filter verifiers on a reviewer's edit (backend/reviews/edits.py)
         JobKind("edit_verify", "distillery.reviews.verify_edit", "workers.jobs.edit_verify"),
+        # a vLLM server over a trained student, held by a gpu worker until it is stopped
+        # (backend/serving/): its limit is how long a served model may run at most
+        JobKind(
+            "serve", "distillery.serving.serve", "workers.jobs.serve", queue="gpu", time_limit_s=SERVE_MAX_S
+        ),
     ]
 }
