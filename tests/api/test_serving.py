@@ -5,8 +5,12 @@ The real server (vLLM's CPU build, a real worker) is tests/workers/test_serve_vl
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from tests.support.env import run_cli
 from tests.support.factories import make_artifact
 
 
@@ -155,3 +159,25 @@ def test_a_served_model_whose_worker_died_is_marked_stopped_and_loses_its_teache
     assert ended["error"]["code"] == "worker_lost" and ended["base_url"] is None and ended["pid"] is None
     assert ended["teacher_id"] is None
     assert client.get(f"/api/projects/{pid}/teachers/{tid}", headers=h).status_code == 404
+
+
+@pytest.mark.slow
+def test_the_cli_serves_lists_and_stops(client, accounts):
+    owner = accounts.user()
+    pid = accounts.project(owner)
+    (mid,) = _models(pid, "tiny-student")
+
+    bad = run_cli("models", "serve", str(pid), str(mid), "--settings", '{"dtype": 3}', "--no-wait")
+    assert bad.returncode == 2 and "--settings" in bad.stderr and "dtype" in bad.stderr, bad.stderr
+    assert run_cli("models", "served", str(pid)).stdout.strip() == "[]"
+
+    r = run_cli("models", "serve", str(pid), str(mid), "--name", "from-cli", "--no-wait")
+    assert r.returncode == 0, r.stderr
+    assert "[queued] from-cli" in r.stderr
+    (served,) = json.loads(run_cli("models", "served", str(pid)).stdout)
+    assert (served["name"], served["status"], served["artifact_id"]) == ("from-cli", "queued", mid)
+
+    r = run_cli("models", "stop", str(pid), str(served["id"]))
+    assert r.returncode == 0 and "[stopped] from-cli" in r.stderr, r.stderr
+    h = owner["headers"]
+    assert client.get(f"/api/projects/{pid}/served/{served['id']}", headers=h).json()["status"] == "stopped"

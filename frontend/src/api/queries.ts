@@ -45,6 +45,7 @@ export const keys = {
   snapshotCard: (projectId: number, snapshotId: number) => ["snapshot-card", projectId, snapshotId] as const,
   model: (projectId: number, modelId: number) => ["model", projectId, modelId] as const,
   modelCard: (projectId: number, modelId: number) => ["model", projectId, modelId, "card"] as const,
+  served: (projectId: number) => ["served", projectId] as const,
   generation: (projectId: number, runId: number, generationId: number) =>
     ["generation", projectId, runId, generationId] as const,
 };
@@ -166,6 +167,13 @@ export const modelQuery = (projectId: number, modelId: number) =>
   queryOptions({
     queryKey: keys.model(projectId, modelId),
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/models/{model_id}", { params: { path: { project_id: projectId, model_id: modelId } } })),
+  });
+
+/** The project's served models (newest first, ended ones included): the first page is plenty. */
+export const servedQuery = (projectId: number) =>
+  queryOptions({
+    queryKey: keys.served(projectId),
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/served", { params: { path: { project_id: projectId }, query: { limit: 50 } } })),
   });
 
 export const generationQuery = (projectId: number, runId: number, generationId: number) =>

@@ -4,6 +4,7 @@ import { ApiError, type RunSummary } from "../../api/client";
 import { errorMessage } from "../../api/errors";
 import { formatNumber, formatTime } from "../../lib/format";
 import { atLeast } from "../../lib/roles";
+import { ServedModels } from "../../components/ServedModels";
 import { CardMarkdown } from "./CardMarkdown";
 import { downloadWithToken } from "./download";
 import { modelCardQuery, modelQuery, projectQuery, snapshotCardQuery, snapshotQuery } from "../../api/queries";
@@ -129,6 +130,7 @@ function ModelLink({ projectId, runId, modelId }: { projectId: number; runId: nu
           {card.isFetching ? "Loading card…" : "Model card"}
         </button>
       </div>
+      <ServedModels projectId={projectId} artifactId={modelId} />
       {card.isError && (
         <p className="error" role="alert">
           {errorMessage(card.error)}
