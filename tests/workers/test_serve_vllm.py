@@ -28,7 +28,9 @@ from tests.workers.train_helpers import make_snapshot
 pytestmark = pytest.mark.slow
 PROMPTS = [{"prompt": f"What is two plus two? ({i})", "reference": "4"} for i in range(3)]
 VLLM = {"dtype": "float32", "max_model_len": 512, "enforce_eager": True, "gpu_memory_utilization": 0.05}
-STALE = {"DISTILLERY_STALE_AFTER_S": "8"}  # the janitor checks every 2 s, a lost worker shows in 8
+# for the janitor that finds the killed worker: it checks every 5 s, a lost worker shows in 20 (only then:
+# on a loaded host a training's beats may be late by more than that)
+STALE = {"DISTILLERY_STALE_AFTER_S": "20"}
 
 
 def _served(client, h, pid, sid) -> dict:
@@ -74,7 +76,7 @@ def test_a_trained_student_is_served_used_as_a_teacher_and_stopped(
 ):
     from backend.core.db import session_scope
 
-    main = stopped_worker.start(**STALE)
+    main = stopped_worker.start()
     owner = accounts.user()
     pid, h = accounts.project(owner), owner["headers"]
     pset = seed_prompt_set(pid, write_jsonl(tmp_path / f"{unique('p')}.jsonl", PROMPTS))
@@ -88,14 +90,14 @@ def test_a_trained_student_is_served_used_as_a_teacher_and_stopped(
 
     # the serve job goes to a worker of its own: the main one is stopped while the serve is taken
     main.stop()
-    server_worker = WorkerProcess(name=unique("serve")).start(**STALE)
+    server_worker = WorkerProcess(name=unique("serve")).start()
     try:
         body = {"name": "student", "adapters": [sibling], "settings": VLLM}
         r = client.post(f"/api/projects/{pid}/models/{model['id']}/serve", headers=h, json=body)
         assert r.status_code == 202, r.text
         sid = r.json()["id"]
         served = _wait_status(client, h, pid, sid, "running", timeout=900)
-        main.start(**STALE)
+        main.start()
         url = served["base_url"]
         assert url.startswith("http://127.0.0.1:") and served["pid"] in vllm_processes(model["base_model"])
         names = {m["id"] for m in httpx.get(f"{url}/models", trust_env=False).json()["data"]}
