@@ -2,8 +2,8 @@
 workers/jobs/serve.py): a stand-in student (Qwen2.5's real vocabulary and template, tiny weights) is
 trained with LoRA through the train stage, then served as its adapter on the base, beside a second
 adapter of the same base (a copy of the trained one, registered as another model), on a worker of its
-own. The endpoint answers chat completions for each adapter, is used as the teacher of a rollout and an
-evaluation run by the other worker, and is stopped: its server is gone and so are its teacher rows.
+own. The endpoint answers chat completions for each adapter, is used as the teacher of a rollout run by
+the other worker, and is stopped: its server is gone and so are its teacher rows.
 Served again, its worker is killed outright: the other worker's janitor marks it stopped, removes its
 teacher and stops the vLLM server the dead worker left behind. vLLM starts twice (minutes on two cores)."""
 
@@ -111,11 +111,9 @@ def test_a_trained_student_is_served_used_as_a_teacher_and_stopped(
         assert teachers[tid]["name"] == "student" and teachers[tid]["base_url"] == url
         assert {a["teacher_id"] for a in served["adapters"]} <= set(teachers)
 
-        # the served student as the teacher of a rollout and as the model of an evaluation
-        recipe = {"prompt_set_id": pset, "teacher_id": tid, "stages": ["rollout", "evaluate"],
-                  "rollout": {"n": 1, "max_tokens": 8, "temperature": 1.0, "seed": 1},
-                  "evaluate": {"split": "all", "max_tokens": 8, "k": 1, "temperature": 1.0, "seed": 1,
-                               "models": [{"role": "teacher", "label": "served"}]}}  # fmt: skip
+        # the served student as the teacher of a rollout
+        recipe = {"prompt_set_id": pset, "teacher_id": tid, "stages": ["rollout"],
+                  "rollout": {"n": 1, "max_tokens": 8, "temperature": 1.0, "seed": 1}}  # fmt: skip
         r = client.post(
             f"/api/projects/{pid}/runs", headers=h, json={"name": unique("use"), "recipe": recipe}
         )
@@ -124,8 +122,6 @@ def test_a_trained_student_is_served_used_as_a_teacher_and_stopped(
         assert run["status"] == "succeeded", [(s["kind"], s["error"]) for s in run["stages"]]
         gens = client.get(f"/api/projects/{pid}/runs/{run['id']}/generations", headers=h).json()["items"]
         assert len(gens) == len(PROMPTS) and all(g["completion_tokens"] for g in gens), gens
-        (evaluated,) = run["summary"]["evaluate"]["models"]
-        assert evaluated["label"] == "served" and evaluated["samples"] == len(PROMPTS)
 
         r = client.delete(f"/api/projects/{pid}/served/{sid}", headers=h)
         assert r.status_code == 202 and r.json()["status"] in ("stopping", "stopped"), r.text
