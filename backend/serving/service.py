@@ -236,7 +236,8 @@ def release_teachers(session: Session, row: ServedModel) -> list[int]:
         removed.append(teacher.id)
         kept.append({**a, "teacher_id": None})
     row.adapters = kept
-    row.teacher_id = kept[0]["teacher_id"] if kept else None
+    # any teacher still kept keeps the row in release_ended's sight until it goes
+    row.teacher_id = next((a["teacher_id"] for a in kept if a.get("teacher_id")), None)
     session.flush()
     return removed
 
