@@ -33,7 +33,8 @@ def line(out: ServedOut) -> str:
     where = f" at {out.base_url} (teacher {out.teacher_id})" if out.base_url else ""
     names = ", ".join(a.name for a in out.adapters)
     error = f": {out.error.get('message', '')}" if out.error else ""
-    return f"served {out.id} [{out.status.value}] {names} (model {out.artifact_id}){where}{error}"
+    # no square brackets: rich reads them as markup
+    return f"served {out.id} {out.status.value}: {names} (model {out.artifact_id}){where}{error}"
 
 
 def start(project: str, model_id: int, request: ServeRequest, *, console: Console) -> int:

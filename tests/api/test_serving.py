@@ -173,11 +173,11 @@ def test_the_cli_serves_lists_and_stops(client, accounts):
 
     r = run_cli("models", "serve", str(pid), str(mid), "--name", "from-cli", "--no-wait")
     assert r.returncode == 0, r.stderr
-    assert "[queued] from-cli" in r.stderr
+    assert "queued: from-cli" in r.stderr
     (served,) = json.loads(run_cli("models", "served", str(pid)).stdout)
     assert (served["name"], served["status"], served["artifact_id"]) == ("from-cli", "queued", mid)
 
     r = run_cli("models", "stop", str(pid), str(served["id"]))
-    assert r.returncode == 0 and "[stopped] from-cli" in r.stderr, r.stderr
+    assert r.returncode == 0 and "stopped: from-cli" in r.stderr, r.stderr
     h = owner["headers"]
     assert client.get(f"/api/projects/{pid}/served/{served['id']}", headers=h).json()["status"] == "stopped"
