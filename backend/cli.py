@@ -25,6 +25,10 @@ runs_app = typer.Typer(help="Launch and watch runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 teachers_app = typer.Typer(help="Teachers.", no_args_is_help=True)
 app.add_typer(teachers_app, name="teachers")
+models_app = typer.Typer(
+    help="Trained models: serve them with vLLM, list and stop them.", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
 members_app = typer.Typer(help="Project members (administrators).", no_args_is_help=True)
 app.add_typer(members_app, name="members")
 hub_app = typer.Typer(
@@ -395,6 +399,62 @@ def hub_push(
         console=console,
     )
     raise typer.Exit(code)
+@models_app.command("serve")
+def models_serve(
+    project: Annotated[str, typer.Argument(help="Project name or id.")],
+    model_id: Annotated[int, typer.Argument(help="The trained model's id (GET .../models).")],
+    name: Annotated[
+        str | None, typer.Option(help="Served name and teacher name; default student-<id>.")
+    ] = None,
+    adapter: Annotated[
+        list[int] | None,
+        typer.Option(help="Another LoRA model of the same base to serve beside it (repeat)."),
+    ] = None,
+    settings: Annotated[
+        str, typer.Option(help="The vLLM settings as JSON, as a vllm teacher takes them.")
+    ] = "{}",
+    wait: Annotated[bool, typer.Option(help="Wait until it answers (or fails) and print its URL.")] = True,
+) -> None:
+    """Serve a trained model with vLLM on a gpu worker; once running it is a teacher of the project."""
+    import json as _json
+
+    from backend.serving.cli import follow, start
+    from backend.serving.schemas import ServedStatus, ServeRequest
+
+    try:
+        parsed = _json.loads(settings)
+    except ValueError as exc:
+        raise typer.BadParameter(f"not JSON: {exc}", param_hint="--settings") from None
+    body = {"name": name, "adapters": adapter or [], "settings": parsed}
+    request = _validated(
+        ServeRequest, body, {"name": "--name", "adapters": "--adapter", "settings": "--settings"}
+    )
+    served_id = start(project, model_id, request, console=console)
+    if wait:
+        raise typer.Exit(follow(served_id, console=console, until={ServedStatus.running}))
+
+
+@models_app.command("served")
+def models_served(project: Annotated[str, typer.Argument(help="Project name or id.")]) -> None:
+    """The project's served models, newest first, as JSON (status, URL, teacher, adapters)."""
+    from backend.serving.cli import listing
+
+    sys.stdout.write(json.dumps(listing(project), indent=2) + "\n")
+
+
+@models_app.command("stop")
+def models_stop(
+    project: Annotated[str, typer.Argument(help="Project name or id.")],
+    served_id: Annotated[int, typer.Argument(help="The served model's id (distillery models served).")],
+    wait: Annotated[bool, typer.Option(help="Wait until its server is stopped.")] = True,
+) -> None:
+    """Stop a served model: its server ends and its teacher rows are removed."""
+    from backend.serving.cli import follow, stop
+    from backend.serving.schemas import ServedStatus
+
+    stop(project, served_id, console=console)
+    if wait:
+        follow(served_id, console=console, until={ServedStatus.stopped, ServedStatus.failed})
 
 
 @runs_app.command("create")
@@ -506,7 +566,7 @@ def demo(
         ),
     ] = "",
 ) -> None:
-    """The whole distillation on the embedded default: a tiny teacher's traces verified, a 10x smaller
+    """The whole distillation on the embedded default: a tiny teacher's traces verified, a 7x smaller
     student trained on them and evaluated, with two ablations; a table and var/demo/report.json."""
     from backend.demo import extra_arms, run_demo
 

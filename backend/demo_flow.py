@@ -1,7 +1,7 @@
 """The distillation the demo shows, driven through the REST API as a user would: a prompt set of
 multiplication problems, the project's tiny teacher (which skips its working on x8 and x9), sampled at
 temperature 1.0 until two attempts of a prompt pass the math verifier (at most eight: adaptive
-sampling), a snapshot of the verified traces, an SFT student 10x smaller, and the evaluation against its
+sampling), a snapshot of the verified traces, an SFT student 7x smaller, and the evaluation against its
 base and the teacher. Two ablations: the student on unfiltered traces (three plain attempts per prompt,
 about what the adaptive rollout drew on average, all kept), and on the verified answers without their
 reasoning. The response cache answers every attempt a run asks for that an earlier one drew. Extra arms

@@ -24,6 +24,7 @@ from backend.api.routes import (
     prompt_sets,
     reviews,
     runs,
+    served,
     snapshots,
     teachers,
     tokens,
@@ -76,6 +77,7 @@ def create_app(*, fast_lists: bool = True) -> FastAPI:
         reviews,
         models,
         hub,
+        served,
     ):
         api.include_router(module.router)
 

@@ -13,6 +13,7 @@ from backend.reviews.models import HumanLabel, Review, ReviewCount, ReviewTask
 from backend.rollouts.models import ResponseCache
 from backend.runs.models import Run, RunStage, StageChunk, Status
 from backend.samples.models import Generation, Verdict
+from backend.serving.models import ServedModel
 from backend.teachers.models import Teacher
 from backend.users.models import ApiToken, LoginThrottle, User
 
@@ -45,6 +46,7 @@ __all__ = [
     "Role",
     "Rubric",
     "Run",
+    "ServedModel",
     "RunStage",
     "StageChunk",
     "Status",

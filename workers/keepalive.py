@@ -10,7 +10,9 @@ the worker is ready, so `distillery worker`, `up`, the demo, docker-compose and 
 every quarter of the limit it re-queues stages that lost their worker (backend/runs/lifecycle.
 requeue_stalled: row locks, SKIP LOCKED, at most DISTILLERY_MAX_REQUEUES times), sends again the task
 of a stage queued past DISTILLERY_QUEUED_RESEND_AFTER_S (resend_queued: a broker that lost it), fails
-jobs that lost theirs (fail_lost_jobs, code worker_lost; not on SQLite) and deletes uploads
+jobs that lost theirs (fail_lost_jobs, code worker_lost; not on SQLite: a served student's job among
+them), removes the teacher rows of served students that no longer run (serving.service.release_ended),
+stops vLLM servers this host's dead workers left (vllm_records.reap_orphans) and deletes uploads
 that no import will read (backend/jobs/uploads.sweep_orphans). It runs outside the task pool, so a
 busy worker still checks.
 """
@@ -74,6 +76,8 @@ def janitor_pass() -> None:
     from backend.jobs.lifecycle import fail_lost_jobs
     from backend.jobs.uploads import sweep_orphans
     from backend.runs.lifecycle import requeue_stalled, resend_queued
+    from backend.serving.service import release_ended
+    from workers.teachers.vllm_records import reap_orphans
 
     with session_scope() as s:
         requeued = requeue_stalled(s)
@@ -87,6 +91,13 @@ def janitor_pass() -> None:
         lost = fail_lost_jobs(s)
     if lost:
         log.warning("janitor: jobs %s lost their worker and failed", lost)
+    with session_scope() as s:
+        released = release_ended(s)
+    if released:
+        log.warning("janitor: removed the teachers of served models %s that no longer run", released)
+    folder = get_settings().data_dir / "vllm"
+    if folder.is_dir():  # a dead worker's vLLM (a served student's included) stops holding the GPU
+        reap_orphans(folder)
     with session_scope() as s:
         removed = sweep_orphans(s)
     if removed:

@@ -117,6 +117,19 @@ class Settings(BaseSettings):
         "sets no `gpu_memory_utilization`: vLLM's own default, 0.9, leaves nothing for the worker, the API "
         "and the database beside it. On a GPU host the default stays 0.9 of the GPU's memory.",
     )
+    serve_host: str = Field(
+        "127.0.0.1",
+        description="The address a served student's vLLM server listens on (backend/serving/, "
+        "docs/serving.md). The default answers only on the worker's own host; `0.0.0.0` (or the host's "
+        "address) lets workers and clients on other hosts reach it.",
+    )
+    serve_url_host: str = Field(
+        "",
+        description="The host name a served student's URL gives to its clients (the registered teacher's "
+        "`base_url`); empty: `serve_host`, or the worker's host name where `serve_host` is `0.0.0.0`. "
+        "In production the egress policy refuses private addresses: list this host in "
+        "`DISTILLERY_EGRESS_ALLOW` so runs may call the served student.",
+    )
     worker_gpus: str | None = Field(
         None,
         description="The GPUs (comma separated indices or UUIDs, as CUDA_VISIBLE_DEVICES names them) this "

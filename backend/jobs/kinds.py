@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+SERVE_MAX_S = 30 * 24 * 3600  # a served model stops after 30 days at the latest
+
 
 @dataclass(frozen=True)
 class JobKind:
@@ -35,5 +37,10 @@ JOBS: dict[str, JobKind] = {
         # a snapshot or a model pushed to the Hub (backend/hub/, docs/hub.md): an upload of up to several
         # GB, so the limit of a long download rather than the default
         JobKind("hub_push", "distillery.hub.push", "workers.jobs.hub_push", time_limit_s=6 * 3600),
+        # a vLLM server over a trained student, held by a gpu worker until it is stopped
+        # (backend/serving/): its limit is how long a served model may run at most
+        JobKind(
+            "serve", "distillery.serving.serve", "workers.jobs.serve", queue="gpu", time_limit_s=SERVE_MAX_S
+        ),
     ]
 }

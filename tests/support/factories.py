@@ -150,3 +150,22 @@ def make_verdicts(
         for k, g in enumerate(generation_ids)
     ]
     s.execute(insert(Verdict), rows)
+
+
+def make_artifact(
+    s: Session,
+    *,
+    project_id: int,
+    path: str = "/nonexistent/model",
+    base_model: str = "tiny-student",
+    **fields,
+):
+    """A model artifact row (a trained model as the train stage registers it), without its weights."""
+    from backend.datasets.models import ModelArtifact
+
+    art = ModelArtifact(
+        project_id=project_id, base_model=base_model, method=fields.pop("method", "sft"), path=path, **fields
+    )
+    s.add(art)
+    s.flush()
+    return art

@@ -25,6 +25,7 @@ import atexit
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -192,9 +193,15 @@ def vllm_python() -> str:
 class VLLMServer:
     """One vLLM server process group on a loopback port; a context manager that starts and stops it."""
 
-    def __init__(self, spec: VLLMServerSpec, *, python: str | None = None):
+    def __init__(
+        self, spec: VLLMServerSpec, *, python: str | None = None, host: str = "127.0.0.1", url_host: str = ""
+    ):
         self.spec = spec
         self.python = python or vllm_python()
+        # where it listens, and the name its URL gives: loopback for the worker's own servers; a served
+        # student (workers/jobs/serve.py) may listen for other hosts
+        self.host = host
+        self.url_host = url_host or (socket.gethostname() if host == "0.0.0.0" else host)
         self.port: int | None = None
         self.proc: subprocess.Popen | None = None
         self.log_path: Path | None = None
@@ -207,7 +214,12 @@ class VLLMServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"http://{self.url_host}:{self.port}/v1"
+
+    @property
+    def _local(self) -> str:
+        """This host's own way to the server (its health, its /tokenize)."""
+        return "127.0.0.1" if self.host in ("0.0.0.0", "127.0.0.1") else self.host
 
     @property
     def served_name(self) -> str:
@@ -249,7 +261,7 @@ class VLLMServer:
         # a pid and a port in the same second
         stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{host_identity()}-{os.getpid()}-{self.port}"
         self.log_path = folder / f"{stamp}.log"
-        argv = self.spec.argv(self.python, "127.0.0.1", self.port)
+        argv = self.spec.argv(self.python, self.host, self.port)
         # HF_HUB_OFFLINE etc. as the caller has them, the worker's own GPUs (gpus.placement); unbuffered,
         # so that a crash's last words reach the log
         env = {"PYTHONUNBUFFERED": os.environ.get("PYTHONUNBUFFERED", "1"), **self.placement}
@@ -260,7 +272,7 @@ class VLLMServer:
         self._write_record(folder)
         try:
             wait_healthy(
-                f"http://127.0.0.1:{self.port}/health",
+                f"http://{self._local}:{self.port}/health",
                 self.proc,
                 timeout=timeout_s - (time.monotonic() - started),
                 name="vLLM",

@@ -46,6 +46,7 @@ export const keys = {
   snapshotCard: (projectId: number, snapshotId: number) => ["snapshot-card", projectId, snapshotId] as const,
   model: (projectId: number, modelId: number) => ["model", projectId, modelId] as const,
   modelCard: (projectId: number, modelId: number) => ["model", projectId, modelId, "card"] as const,
+  served: (projectId: number) => ["served", projectId] as const,
   generation: (projectId: number, runId: number, generationId: number) =>
     ["generation", projectId, runId, generationId] as const,
   hubSettings: (projectId: number) => ["hub", projectId] as const,
@@ -201,6 +202,13 @@ export const hubPushesQuery = (projectId: number, kind?: "snapshot" | "model", o
           params: { path: { project_id: projectId }, query: { kind: kind ?? null, object_id: objectId ?? null } },
         }),
       ),
+  });
+
+/** The project's served models (newest first, ended ones included): the first page is plenty. */
+export const servedQuery = (projectId: number) =>
+  queryOptions({
+    queryKey: keys.served(projectId),
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/served", { params: { path: { project_id: projectId }, query: { limit: 50 } } })),
   });
 
 export const generationQuery = (projectId: number, runId: number, generationId: number) =>

@@ -4,6 +4,7 @@ import { ApiError, type RunSummary } from "../../api/client";
 import { errorMessage } from "../../api/errors";
 import { formatNumber, formatTime } from "../../lib/format";
 import { atLeast } from "../../lib/roles";
+import { ServedModels } from "../../components/ServedModels";
 import { CardMarkdown } from "./CardMarkdown";
 import { HubPush } from "./HubPush";
 import { downloadWithToken } from "./download";
@@ -133,6 +134,7 @@ function ModelLink({ projectId, runId, modelId }: { projectId: number; runId: nu
         </button>
       </div>
       <HubPush projectId={projectId} kind="model" objectId={modelId} canPush={atLeast(project.data?.role, "maintainer")} />
+      <ServedModels projectId={projectId} artifactId={modelId} />
       {card.isError && (
         <p className="error" role="alert">
           {errorMessage(card.error)}

@@ -5,6 +5,7 @@ import { errorMessage } from "../../api/errors";
 import { isFinished } from "../../lib/format";
 import { useJob } from "../../lib/jobs";
 import { atLeast } from "../../lib/roles";
+import { ServedModels } from "../../components/ServedModels";
 import "./settings.css";
 import { keys, projectQuery, teachersQuery } from "../../api/queries";
 
@@ -391,6 +392,7 @@ export function TeachersPage({ projectId }: { projectId: number }) {
           </table>
         )}
       </div>
+      <ServedModels projectId={projectId} />
       {typeof editing === "number" && form}
     </div>
   );
