@@ -18,6 +18,8 @@ from pydantic import BaseModel, TypeAdapter
 
 from backend.datasets.schemas import SnapshotSettings, SnapshotSummary, check_best_of_n
 from backend.datasets.score import ScoreSettings, ScoreSummary, check_score, check_score_references
+from backend.evals.benchmark_schemas import BenchmarkSettings, BenchmarkSummary, check_benchmark
+from backend.evals.benchmarks import check_benchmark_references
 from backend.evals.schemas import EvalSettings, EvalSummary
 from backend.evals.service import check_eval_references
 from backend.judge.schemas import JudgeSettings, JudgeSummary
@@ -232,6 +234,20 @@ STAGES: dict[str, StageKind] = {
             queue="gpu",
             time_limit_s=12 * 3600,
             create_check=check_eval_references,
+        ),
+        StageKind(
+            name="benchmark",
+            help="Standard benchmarks through lm-evaluation-harness: the base student, the trained student, "
+            "the teacher or a served endpoint run the task suites of local folders (task YAMLs and their "
+            "data; no hub), think tokens stripped before scoring; lm-eval's scores per task are stored "
+            "beside the in-task evaluation, hashed with the task files and lm-eval's version.",
+            settings=BenchmarkSettings,
+            summary=BenchmarkSummary,
+            module="workers.stages.benchmark",
+            queue="gpu",
+            time_limit_s=24 * 3600,
+            recipe_check=check_benchmark,
+            create_check=check_benchmark_references,
         ),
     ]
 }

@@ -24,6 +24,7 @@ export const keys = {
   run: (projectId: number, runId: number) => ["run", projectId, runId] as const,
   evaluations: (projectId: number, runId: number) => ["evaluations", projectId, runId] as const,
   evalCompare: (projectId: number, runId: number) => ["eval-compare", projectId, runId] as const,
+  benchmarks: (projectId: number, runId: number) => ["benchmarks", projectId, runId] as const,
   promptSets: (projectId: number) => ["prompt-sets", projectId] as const,
   promptSet: (projectId: number, promptSetId: number) => ["prompt-set", projectId, promptSetId] as const,
   teachers: (projectId: number) => ["teachers", projectId] as const,
@@ -93,6 +94,18 @@ export const evaluationsQuery = (projectId: number, runId: number) =>
     queryFn: () =>
       unwrap(
         api.GET("/api/projects/{project_id}/runs/{run_id}/evaluations", {
+          params: { path: { project_id: projectId, run_id: runId } },
+        }),
+      ),
+  });
+
+/** The run's lm-evaluation-harness scores per model and task (its benchmark stage). */
+export const benchmarksQuery = (projectId: number, runId: number) =>
+  queryOptions({
+    queryKey: keys.benchmarks(projectId, runId),
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/projects/{project_id}/runs/{run_id}/benchmarks", {
           params: { path: { project_id: projectId, run_id: runId } },
         }),
       ),

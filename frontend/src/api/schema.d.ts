@@ -1103,6 +1103,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/runs/{run_id}/benchmarks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Benchmarks
+         * @description Each model's lm-evaluation-harness scores per task (the run's benchmark stage), with lm-eval's
+         *     version and the config hash (model files, task files, lm-eval's version, settings).
+         */
+        get: operations["listRunBenchmarks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/runs/{run_id}/evaluations/by-prompt": {
         parameters: {
             query?: never;
@@ -1591,6 +1612,209 @@ export interface components {
              * @description At most this share of the run's attempts; None: no cap.
              */
             max_share?: number | null;
+        };
+        /** BenchModel */
+        BenchModel: {
+            /**
+             * Role
+             * @description base: the student before training; student: a trained one; teacher.
+             * @enum {string}
+             */
+            role: "base" | "student" | "teacher" | "other";
+            /**
+             * Label
+             * @description Shown in reports; default: the role.
+             */
+            label?: string | null;
+            /**
+             * Model
+             * @description Hub id, artifact:<id> (a model this project trained) or a local path under DISTILLERY_MODEL_ROOTS, run by lm-eval's `hf` model in the worker. Default: the run's trained student (student), the train stage's student (base), the run's teacher (teacher).
+             */
+            model?: string | null;
+            /**
+             * Teacher Id
+             * @description A teacher of the project: a served endpoint (base_url) is asked through lm-eval's local-chat-completions (or local-completions, see `api`); a local one runs on `hf`. Default for role teacher: the run's teacher.
+             */
+            teacher_id?: number | null;
+            /**
+             * Api
+             * @description For an endpoint: /chat/completions (generation tasks only) or /completions (also log-likelihood tasks, where the server returns prompt logprobs).
+             * @default chat
+             * @enum {string}
+             */
+            api?: "chat" | "completions";
+            /**
+             * Batch Size
+             * @description hf: sequences per forward pass.
+             * @default 1
+             */
+            batch_size?: number;
+            /**
+             * Dtype
+             * @description hf: weights' dtype.
+             * @default auto
+             * @enum {string}
+             */
+            dtype?: "auto" | "float32" | "bfloat16" | "float16";
+            /**
+             * Num Concurrent
+             * @description Endpoint: requests in flight.
+             * @default 8
+             */
+            num_concurrent?: number;
+        };
+        /** BenchmarkModelScore */
+        BenchmarkModelScore: {
+            /** Label */
+            label: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "base" | "student" | "teacher" | "other";
+            /** Model */
+            model: string;
+            /** Tasks */
+            tasks: components["schemas"]["TaskScore"][];
+        };
+        /** BenchmarkResultOut */
+        BenchmarkResultOut: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: number | null;
+            /** Stage Id */
+            stage_id: number | null;
+            /** Artifact Id */
+            artifact_id: number | null;
+            /** Label */
+            label: string;
+            /** Role */
+            role: string;
+            /** Model */
+            model: string;
+            /** Task */
+            task: string;
+            /** Suite */
+            suite: string;
+            /** Metrics */
+            metrics: {
+                [key: string]: number | null;
+            };
+            /** Samples */
+            samples: number;
+            /** Lm Eval Version */
+            lm_eval_version: string;
+            /** Config Hash */
+            config_hash: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** BenchmarkSettings */
+        BenchmarkSettings: {
+            /**
+             * Suites
+             * @description Task folders to run; a recipe with a benchmark stage names one at least.
+             * @default []
+             */
+            suites?: components["schemas"]["Suite"][];
+            /**
+             * Models
+             * @description Who is evaluated. A default model the run does not have (no teacher, nothing trained) is left out.
+             */
+            models?: components["schemas"]["BenchModel"][];
+            /**
+             * Max Gen Toks
+             * @description Tokens a generation task may write (reasoning included), for every task: generous, since a reasoning model cut off inside its thinking scores nothing. None: each task's own.
+             * @default 32768
+             */
+            max_gen_toks?: number | null;
+            /**
+             * Strip Think
+             * @description Remove <think>...</think> (and everything before a lone </think>) from a generation before the task's filters and metrics see it; a reasoning cut off before </think> scores as an empty answer.
+             * @default true
+             */
+            strip_think?: boolean;
+            /**
+             * Apply Chat Template
+             * @description Render prompts with the model's chat template (lm-eval's apply_chat_template).
+             * @default true
+             */
+            apply_chat_template?: boolean;
+            /**
+             * Num Fewshot
+             * @description None: each task's own.
+             */
+            num_fewshot?: number | null;
+            /**
+             * Limit
+             * @description The first N documents of each task.
+             */
+            limit?: number | null;
+            /**
+             * Seed
+             * @description lm-eval's random, numpy and torch seeds.
+             * @default 0
+             */
+            seed?: number;
+            /**
+             * Bootstrap Iters
+             * @description For the metrics' standard errors.
+             * @default 1000
+             */
+            bootstrap_iters?: number;
+        };
+        /** BenchmarkStage */
+        BenchmarkStage: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: number;
+            /** Position */
+            position: number;
+            status: components["schemas"]["Status"];
+            /** Progress Done */
+            progress_done: number;
+            /** Progress Total */
+            progress_total: number | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Heartbeat At
+             * @description When its worker last said it is alive.
+             */
+            heartbeat_at: string | null;
+            /**
+             * Workers Lost
+             * @description Times its worker was lost and it was re-queued automatically (past DISTILLERY_MAX_REQUEUES it fails).
+             */
+            workers_lost: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "benchmark";
+            /** @description None until the stage reports. */
+            metrics?: components["schemas"]["BenchmarkSummary"] | null;
+        };
+        /** BenchmarkSummary */
+        BenchmarkSummary: {
+            /** Lm Eval Version */
+            lm_eval_version: string;
+            /** Models */
+            models: components["schemas"]["BenchmarkModelScore"][];
         };
         /** Body_importLabels */
         Body_importLabels: {
@@ -4347,6 +4571,8 @@ export interface components {
             train?: components["schemas"]["SFTSettings"] | components["schemas"]["DPOSettings"] | components["schemas"]["GRPOSettings"] | components["schemas"]["DistillSettings"] | components["schemas"]["KDSettings"];
             /** @description Settings of the evaluate stage. */
             evaluate?: components["schemas"]["EvalSettings"];
+            /** @description Settings of the benchmark stage. */
+            benchmark?: components["schemas"]["BenchmarkSettings"];
         };
         /** ReferenceExample */
         ReferenceExample: {
@@ -5072,7 +5298,7 @@ export interface components {
             /** Finished At */
             finished_at: string | null;
             /** Stages */
-            stages: (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["JudgeStage"] | components["schemas"]["ReviewStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["ScoreStage"] | components["schemas"]["TrainStage"] | components["schemas"]["EvaluateStage"])[];
+            stages: (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["JudgeStage"] | components["schemas"]["ReviewStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["ScoreStage"] | components["schemas"]["TrainStage"] | components["schemas"]["EvaluateStage"] | components["schemas"]["BenchmarkStage"])[];
             /**
              * Cost Usd
              * @description What the teacher cost so far: the rollout's and the judge's (backend/runs/cost.py).
@@ -5131,6 +5357,7 @@ export interface components {
             score?: components["schemas"]["ScoreSummary"] | null;
             train?: components["schemas"]["TrainSummary"] | null;
             evaluate?: components["schemas"]["EvalSummary"] | null;
+            benchmark?: components["schemas"]["BenchmarkSummary"] | null;
         };
         /**
          * SFTSettings
@@ -5783,6 +6010,19 @@ export interface components {
          * @enum {string}
          */
         Status: "pending" | "queued" | "running" | "succeeded" | "failed" | "cancelling" | "cancelled";
+        /** Suite */
+        Suite: {
+            /**
+             * Path
+             * @description A folder of lm-eval task YAMLs and their data files, under DISTILLERY_BENCHMARK_ROOTS. A YAML's relative data_files are read beside it.
+             */
+            path: string;
+            /**
+             * Tasks
+             * @description The task names to run; default: every task the folder's YAMLs define.
+             */
+            tasks?: string[] | null;
+        };
         /** SynthesisOptions */
         SynthesisOptions: {
             /**
@@ -5818,6 +6058,36 @@ export interface components {
              * @default 16
              */
             concurrency?: number;
+        };
+        /**
+         * TaskScore
+         * @description One task's metrics for one model, as lm-eval computed them.
+         */
+        TaskScore: {
+            /** Task */
+            task: string;
+            /**
+             * Suite
+             * @description The suite folder the task came from.
+             */
+            suite: string;
+            /**
+             * Metrics
+             * @description lm-eval's `metric,filter` keys (exact_match,strict), standard errors as `..._stderr`.
+             */
+            metrics: {
+                [key: string]: number | null;
+            };
+            /**
+             * Samples
+             * @description Documents scored.
+             */
+            samples: number;
+            /**
+             * Config Hash
+             * @description SHA-256 of the model's files, the task files, lm-eval's version and the settings.
+             */
+            config_hash: string;
         };
         /**
          * TeacherBackend
@@ -10451,7 +10721,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["JudgeStage"] | components["schemas"]["ReviewStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["ScoreStage"] | components["schemas"]["TrainStage"] | components["schemas"]["EvaluateStage"])[];
+                    "application/json": (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["JudgeStage"] | components["schemas"]["ReviewStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["ScoreStage"] | components["schemas"]["TrainStage"] | components["schemas"]["EvaluateStage"] | components["schemas"]["BenchmarkStage"])[];
                 };
             };
             /** @description Bad request */
@@ -12695,6 +12965,101 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EvaluationOut"][];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listRunBenchmarks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BenchmarkResultOut"][];
                 };
             };
             /** @description Bad request */
