@@ -11,11 +11,13 @@ the model's files, every file of the suite, lm-eval's version and the settings t
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 from sqlalchemy import delete
 
 from backend.core.db import session_scope
+from backend.core.egress import EgressPolicy, EgressRefused
 from backend.core.errors import Invalid
 from backend.evals import config_hash as ch
 from backend.evals.benchmark_schemas import BenchmarkSettings
@@ -32,6 +34,21 @@ from workers.runner import StageContext, run_stage
 log = logging.getLogger(__name__)
 
 
+def _check_egress(c: BenchContender, url: str) -> None:
+    """The egress policy (backend/core/egress.py) on the endpoint before lm-eval's own client calls it:
+    that client dials what it resolves itself, so the addresses are checked here, once, up front."""
+    policy = EgressPolicy.current()
+    try:
+        parts = policy.check_url(url)
+        host = parts.hostname or ""
+        for *_, addr in socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP):
+            policy.check_ip(host, str(addr[0]))
+    except EgressRefused as exc:
+        raise Invalid(f"benchmark: {c.label}: {exc}", code="egress_refused") from None
+    except OSError as exc:  # the name does not resolve: an infrastructure failure, not the data's
+        raise RuntimeError(f"benchmark: {c.label}: {host} does not resolve: {exc}") from None
+
+
 def _model_args(c: BenchContender, key: str | None) -> tuple[str, dict[str, Any]]:
     """lm-eval's model name and arguments for one contender."""
     o = c.options
@@ -41,9 +58,11 @@ def _model_args(c: BenchContender, key: str | None) -> tuple[str, dict[str, Any]
         device = "cuda" if torch.cuda.is_available() else "cpu"
         return "hf", {"pretrained": c.model, "dtype": o.dtype, "batch_size": o.batch_size, "device": device}
     chat = o.api == "chat"
+    url = c.base_url.rstrip("/") + ("/chat/completions" if chat else "/completions")
+    _check_egress(c, url)
     args: dict[str, Any] = {
         "model": c.model,
-        "base_url": c.base_url.rstrip("/") + ("/chat/completions" if chat else "/completions"),
+        "base_url": url,
         "num_concurrent": o.num_concurrent,
         "max_retries": 3,
         "tokenized_requests": False,
