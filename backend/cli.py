@@ -488,6 +488,14 @@ def runs_checkpoints(run_id: Annotated[int, typer.Argument(help="Run id.")]) -> 
     raise typer.Exit(checkpoints(run_id, console=console))
 
 
+@runs_app.command("benchmarks")
+def runs_benchmarks(run_id: Annotated[int, typer.Argument(help="Run id.")]) -> None:
+    """A run's benchmark scores (its benchmark stage): per model and task, lm-eval's metrics."""
+    from backend.evals.cli import show_benchmarks
+
+    raise typer.Exit(show_benchmarks(run_id, console=console))
+
+
 @runs_app.command("smoke")
 def runs_smoke(
     run_id: Annotated[int, typer.Argument(help="Run id.")],

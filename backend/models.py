@@ -2,7 +2,7 @@
 
 from backend.core.db import Base
 from backend.datasets.models import DatasetSnapshot, ModelArtifact
-from backend.evals.models import EvalSample, Evaluation
+from backend.evals.models import BenchmarkResult, EvalSample, Evaluation
 from backend.hub.models import HubPush, HubSettings
 from backend.jobs.models import Job
 from backend.judge.models import JudgeCache, Rubric
@@ -20,6 +20,7 @@ from backend.users.models import ApiToken, LoginThrottle, User
 __all__ = [
     "ApiToken",
     "Base",
+    "BenchmarkResult",
     "DatasetSnapshot",
     "EvalSample",
     "Evaluation",

@@ -193,6 +193,16 @@ class Settings(BaseSettings):
         "before it loads.",
     )
 
+    benchmark_roots: str | None = Field(
+        None,
+        description="Folders (comma separated; `*`: any) under which a `benchmark` stage may name a suite "
+        "of lm-evaluation-harness task files (`benchmark.suites[].path`). A task YAML may run Python of its "
+        "folder (`!function`), so only an administrator's folders belong here. Unset means none in "
+        "`production` and any in `development` and `test`; the same rules as DISTILLERY_MODEL_ROOTS "
+        "(resolved first; another project's folders under the data directory answer 404). Checked when a "
+        "run is created and again by the worker before it reads.",
+    )
+
     batch_poll_s: float = Field(
         30.0,
         gt=0,
@@ -210,7 +220,9 @@ class Settings(BaseSettings):
         "again by the worker before it reads.",
     )
 
-    @field_validator("egress_strict", "model_roots", "dataset_roots", "worker_gpus", mode="before")
+    @field_validator(
+        "egress_strict", "model_roots", "dataset_roots", "benchmark_roots", "worker_gpus", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v  # `DISTILLERY_EGRESS_STRICT=` in .env

@@ -1,6 +1,7 @@
 """What makes an evaluation reproducible, hashed: the model's and tokenizer's files, the chat
-template, sampling, seed, max lengths and the verifiers' versions. Two evaluations with one hash must
-give the same numbers (a test re-runs one to check)."""
+template, sampling, seed, max lengths and the verifiers' versions; for a benchmark, also every file of
+the task suite and the harness's version. Two evaluations with one hash must give the same numbers (a
+test re-runs one to check)."""
 
 from __future__ import annotations
 
@@ -25,20 +26,47 @@ FILES = (
 )
 
 
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(partial(fh.read, 1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def file_hashes(model: str) -> dict[str, str]:
     """SHA-256 of each file that decides a local model's output; {} for a hub id or an endpoint."""
     folder = Path(model)
     if not folder.is_dir():
         return {}
-    out = {}
-    for pattern in FILES:
-        for path in sorted(folder.glob(pattern)):
-            h = hashlib.sha256()
-            with path.open("rb") as fh:
-                for block in iter(partial(fh.read, 1 << 20), b""):
-                    h.update(block)
-            out[path.name] = h.hexdigest()
-    return out
+    return {path.name: _sha256(path) for pattern in FILES for path in sorted(folder.glob(pattern))}
+
+
+def suite_hashes(folder: str | Path) -> dict[str, str]:
+    """SHA-256 of every file of a benchmark suite folder (task YAMLs, their data, any Python they
+    import), by path relative to it: a changed answer key or prompt template is another benchmark."""
+    root = Path(folder)
+    return {
+        path.relative_to(root).as_posix(): _sha256(path)
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+def benchmark_config_of(*, model: str, endpoint: dict[str, Any] | None, suite: str, task: str,
+                        harness: dict[str, str], settings: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    """What decides one model's score on one task: its files, the suite's files, the harness's version
+    (`harness`: {"lm_eval": "0.4.13"}) and the stage's settings that reach the harness."""
+    return {
+        "model": model,
+        "files": file_hashes(model),
+        "chat_template": chat_template_hash(model),
+        "endpoint": endpoint,
+        "suite": suite_hashes(suite),
+        "task": task,
+        "harness": harness,
+        "settings": settings,
+    }
 
 
 def chat_template_hash(model: str) -> str | None:

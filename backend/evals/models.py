@@ -58,3 +58,32 @@ class EvalSample(Base):
     answer: Mapped[str | None] = mapped_column(Text, default=None)
     status: Mapped[str] = mapped_column(String(32))  # the verdict's status
     passed: Mapped[bool | None] = mapped_column(default=None)
+
+
+class BenchmarkResult(Base):
+    """One model's scores on one lm-evaluation-harness task in one benchmark stage (a re-run replaces
+    them), beside the in-task evaluations of the same run."""
+
+    __tablename__ = "benchmark_results"
+    __table_args__ = (
+        Index("ix_benchmark_results_stage_label_task", "stage_id", "label", "task", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    stage_id: Mapped[int | None] = mapped_column(
+        ForeignKey("run_stages.id", ondelete="CASCADE"), default=None
+    )
+    artifact_id: Mapped[int | None] = mapped_column(ForeignKey("model_artifacts.id", ondelete="SET NULL"))
+    label: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str] = mapped_column(String(300))
+    task: Mapped[str] = mapped_column(String(200))
+    suite: Mapped[str] = mapped_column(String(1000))
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    samples: Mapped[int] = mapped_column(default=0)
+    lm_eval_version: Mapped[str] = mapped_column(String(32))
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    config_hash: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -19,6 +19,8 @@ from pydantic import BaseModel, TypeAdapter
 from backend.datasets.schemas import SnapshotSettings, SnapshotSummary, check_best_of_n
 from backend.datasets.score import ScoreSettings, ScoreSummary, check_score, check_score_references
 from backend.evals.checkpoints import check_checkpoints
+from backend.evals.benchmark_schemas import BenchmarkSettings, BenchmarkSummary, check_benchmark
+from backend.evals.benchmarks import check_benchmark_references
 from backend.evals.schemas import EvalSettings, EvalSummary
 from backend.evals.service import check_eval_references
 from backend.judge.schemas import JudgeSettings, JudgeSummary
@@ -234,6 +236,20 @@ STAGES: dict[str, StageKind] = {
             time_limit_s=12 * 3600,
             recipe_check=check_checkpoints,
             create_check=check_eval_references,
+        ),
+        StageKind(
+            name="benchmark",
+            help="Standard benchmarks through lm-evaluation-harness: the base student, the trained student, "
+            "the teacher or a served endpoint run the task suites of local folders (task YAMLs and their "
+            "data; no hub), think tokens stripped before scoring; lm-eval's scores per task are stored "
+            "beside the in-task evaluation, hashed with the task files and lm-eval's version.",
+            settings=BenchmarkSettings,
+            summary=BenchmarkSummary,
+            module="workers.stages.benchmark",
+            queue="gpu",
+            time_limit_s=24 * 3600,
+            recipe_check=check_benchmark,
+            create_check=check_benchmark_references,
         ),
     ]
 }

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Path, Query
 
 from backend.api.deps import SessionDep, Viewer
 from backend.core.pagination import Page
-from backend.evals import service
+from backend.evals import benchmarks, service
+from backend.evals.benchmark_schemas import BenchmarkResultOut
 from backend.evals.schemas import CheckpointPoint, EvalSampleOut, EvaluationOut, PromptComparison
 from backend.runs.service import get_run
 
@@ -32,6 +33,14 @@ def checkpoint_curve(session: SessionDep, access: Viewer, run_id: Id) -> list[Ch
     are at .../evaluations/{evaluation_id}/samples."""
     run = get_run(session, project=access.project, run_id=run_id)
     return service.checkpoint_curve(session, run=run)
+
+
+@router.get("/runs/{run_id}/benchmarks", operation_id="listRunBenchmarks")
+def list_benchmarks(session: SessionDep, access: Viewer, run_id: Id) -> list[BenchmarkResultOut]:
+    """Each model's lm-evaluation-harness scores per task (the run's benchmark stage), with lm-eval's
+    version and the config hash (model files, task files, lm-eval's version, settings)."""
+    run = get_run(session, project=access.project, run_id=run_id)
+    return [BenchmarkResultOut.model_validate(r) for r in benchmarks.results_of(session, run=run)]
 
 
 @router.get("/runs/{run_id}/evaluations/by-prompt", operation_id="compareRunEvaluations")

@@ -25,6 +25,7 @@ export const keys = {
   evaluations: (projectId: number, runId: number) => ["evaluations", projectId, runId] as const,
   checkpointCurve: (projectId: number, runId: number) => ["checkpoint-curve", projectId, runId] as const,
   evalCompare: (projectId: number, runId: number) => ["eval-compare", projectId, runId] as const,
+  benchmarks: (projectId: number, runId: number) => ["benchmarks", projectId, runId] as const,
   promptSets: (projectId: number) => ["prompt-sets", projectId] as const,
   promptSet: (projectId: number, promptSetId: number) => ["prompt-set", projectId, promptSetId] as const,
   teachers: (projectId: number) => ["teachers", projectId] as const,
@@ -110,6 +111,18 @@ export const checkpointCurveQuery = (projectId: number, runId: number) =>
     queryFn: () =>
       unwrap(
         api.GET("/api/projects/{project_id}/runs/{run_id}/evaluations/checkpoints", {
+          params: { path: { project_id: projectId, run_id: runId } },
+        }),
+      ),
+  });
+
+/** The run's lm-evaluation-harness scores per model and task (its benchmark stage). */
+export const benchmarksQuery = (projectId: number, runId: number) =>
+  queryOptions({
+    queryKey: keys.benchmarks(projectId, runId),
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/projects/{project_id}/runs/{run_id}/benchmarks", {
           params: { path: { project_id: projectId, run_id: runId } },
         }),
       ),

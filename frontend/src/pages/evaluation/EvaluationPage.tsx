@@ -8,6 +8,7 @@ import { LIVE_REFRESH_MS } from "../../lib/live";
 import { Markdown } from "../samples/Markdown";
 import { Reasoning } from "../samples/Reasoning";
 import "./evaluation.css";
+import { BenchmarkTable } from "./BenchmarkTable";
 import { evalCompareQuery, evaluationsQuery, keys, runQuery } from "../../api/queries";
 
 type Row = Schemas["PromptComparison"];
@@ -119,6 +120,7 @@ export function EvaluationPage({
     if (wasLive.current && !live) {
       void qc.invalidateQueries({ queryKey: keys.evaluations(projectId, runId) });
       void qc.invalidateQueries({ queryKey: keys.evalCompare(projectId, runId) });
+      void qc.invalidateQueries({ queryKey: keys.benchmarks(projectId, runId) });
     }
     wasLive.current = live;
   }, [live, qc, projectId, runId]);
@@ -207,6 +209,8 @@ export function EvaluationPage({
           </table>
         )}
       </div>
+
+      <BenchmarkTable projectId={projectId} runId={runId} live={live} />
 
       <div className="card">
         <div className="card-head">
