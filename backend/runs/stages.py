@@ -18,9 +18,9 @@ from pydantic import BaseModel, TypeAdapter
 
 from backend.datasets.schemas import SnapshotSettings, SnapshotSummary, check_best_of_n
 from backend.datasets.score import ScoreSettings, ScoreSummary, check_score, check_score_references
-from backend.evals.checkpoints import check_checkpoints
 from backend.evals.benchmark_schemas import BenchmarkSettings, BenchmarkSummary, check_benchmark
 from backend.evals.benchmarks import check_benchmark_references
+from backend.evals.checkpoints import check_checkpoints
 from backend.evals.schemas import EvalSettings, EvalSummary
 from backend.evals.service import check_eval_references
 from backend.judge.schemas import JudgeSettings, JudgeSummary
