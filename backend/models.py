@@ -3,6 +3,7 @@
 from backend.core.db import Base
 from backend.datasets.models import DatasetSnapshot, ModelArtifact
 from backend.evals.models import EvalSample, Evaluation
+from backend.experiments.models import Experiment
 from backend.jobs.models import Job
 from backend.judge.models import JudgeCache, Rubric
 from backend.prices.models import Price
@@ -21,6 +22,7 @@ __all__ = [
     "DatasetSnapshot",
     "EvalSample",
     "Evaluation",
+    "Experiment",
     "Generation",
     "HumanLabel",
     "Invitation",
