@@ -79,7 +79,14 @@ def factors(recipes: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for path in paths:
         values = [lv.get(path) for lv in leaves]
-        if any(v != values[0] for v in values[1:]):
+        # a stage's setting differs only between runs that ran the stage (its on/off says the rest)
+        head = path.split(".", 1)[0]
+        ran = [
+            v
+            for r, v in zip(recipes, values, strict=True)
+            if head not in all_stages or head in (r.get("stages") or [])
+        ]
+        if any(v != ran[0] for v in ran[1:]):
             out.append({"name": NAMES.get(path, path), "path": path, "values": values})
     out.sort(
         key=lambda f: (f["path"] not in NAMES, list(NAMES).index(f["path"]) if f["path"] in NAMES else 0)
