@@ -91,9 +91,8 @@ def save_experiment(api: Any, pid: int, runs: list[dict]) -> int:
             if e["run_ids"] == run_ids:
                 return e["id"]
             api("DELETE", f"/api/projects/{pid}/experiments/{e['id']}")
-    return api("POST", f"/api/projects/{pid}/experiments", json={"name": EXPERIMENT, "run_ids": run_ids})[
-        "id"
-    ]
+    made = api("POST", f"/api/projects/{pid}/experiments", json={"name": EXPERIMENT, "run_ids": run_ids})
+    return made["id"]
 
 
 def _pct(v) -> str:

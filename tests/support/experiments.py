@@ -19,9 +19,10 @@ def _evaluate(s, run, pset: int, prompts: list[int], outcomes: dict[str, list[in
 
     for role, passed in outcomes.items():
         share = sum(passed) / len(passed)
+        ci = [max(share - 0.2, 0), min(share + 0.2, 1)]
+        metrics = {"pass_at_1": share, "pass_at_1_ci": ci}
         ev = Evaluation(project_id=run.project_id, run_id=run.id, label=role, model=f"m-{role}", role=role,
-                        prompt_set_id=pset, verifier="math",
-                        metrics={"pass_at_1": share, "pass_at_1_ci": [max(share - 0.2, 0), min(share + 0.2, 1)]})  # fmt: skip
+                        prompt_set_id=pset, verifier="math", metrics=metrics)  # fmt: skip
         s.add(ev)
         s.flush()
         s.execute(insert(EvalSample), [
