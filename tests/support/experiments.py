@@ -59,3 +59,24 @@ def evaluated_runs(pid: int, tmp_path) -> dict[str, int]:
         bare = make_run(s, project_id=pid, prompt_set_id=pset, status="succeeded",
                         recipe={"prompt_set_id": pset, "stages": ["rollout"]})  # fmt: skip
         return {"a": a.id, "b": b.id, "other": other.id, "bare": bare.id}
+
+
+def pressure_experiment(pid: int, tmp_path, *, name: str = "pressure test 1") -> int:
+    """A finished pressure test, as its run leaves it: the base student passes none of 4 held-out
+    prompts, the teacher all; returns the experiment's id."""
+    from backend.core.db import session_scope
+    from backend.experiments.models import Experiment
+
+    rows = [{"prompt": f"What is {i} times {i}?", "reference": str(i * i)} for i in range(4)]
+    pset = seed_prompt_set(pid, write_jsonl(tmp_path / f"{unique('p')}.jsonl", rows))
+    es = {"prompt_set_id": pset, "split": "all", "max_prompts": 4}
+    with session_scope() as s:
+        prompts = prompt_ids(s, pset)
+        run = make_run(s, project_id=pid, prompt_set_id=pset, status="succeeded", name=name,
+                       recipe={"prompt_set_id": pset, "stages": ["evaluate"], "evaluate": es})  # fmt: skip
+        _evaluate(s, run, pset, prompts, {"base": [0, 0, 0, 0], "teacher": [1, 1, 1, 1]})
+        exp = Experiment(project_id=pid, name=name, kind="pressure", prompt_set_id=pset, eval_set=es,
+                         run_ids=[run.id], settings={"margin": 0.05}, auto=False)  # fmt: skip
+        s.add(exp)
+        s.flush()
+        return exp.id
