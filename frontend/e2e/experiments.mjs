@@ -29,9 +29,9 @@ try {
   await page.getByRole("button", { name: need("E2E_EXPERIMENT") }).click();
   const table = page.getByTestId("experiment-table");
   await table.waitFor();
-  const text = await table.innerText();
+  const text = await table.innerText(); // headers come uppercased by the CSS
   for (const want of ["attempts per prompt", "+50.0", "$0.0200"]) {
-    if (!text.includes(want)) throw new Error(`the table lacks ${want}: ${text}`);
+    if (!text.toLowerCase().includes(want.toLowerCase())) throw new Error(`the table lacks ${want}: ${text}`);
   }
   console.log("the experiment's table shows its factors, gain and cost per point");
   const dir = need("E2E_SCREENSHOT_DIR");
