@@ -35,6 +35,9 @@ hub_app = typer.Typer(
     help="The Hugging Face Hub: a project's token, pushing snapshots and models.", no_args_is_help=True
 )
 app.add_typer(hub_app, name="hub")
+
+experiments_app = typer.Typer(help="Experiments and the pressure test.", no_args_is_help=True)
+app.add_typer(experiments_app, name="experiments")
 console = Console(stderr=True)
 
 
@@ -511,6 +514,67 @@ def runs_smoke(
     from backend.runs.cli import decide_smoke
 
     raise typer.Exit(decide_smoke(run_id, go_on=go_on, console=console))
+
+
+@experiments_app.command("list")
+def experiments_list(project: Annotated[str, typer.Option(help="Project name or id.")]) -> None:
+    """The project's experiments and pressure tests."""
+    from backend.experiments.cli import list_all
+
+    raise typer.Exit(list_all(project, console=console))
+
+
+@experiments_app.command("show")
+def experiments_show(
+    experiment_id: Annotated[int, typer.Argument(help="Experiment id.")],
+    project: Annotated[str, typer.Option(help="Project name or id.")],
+) -> None:
+    """An experiment's table (scores with intervals, cost, cost per point) or a pressure test's verdict."""
+    from backend.experiments.cli import show
+
+    raise typer.Exit(show(project, experiment_id, console=console))
+
+
+@experiments_app.command("create")
+def experiments_create(
+    run_ids: Annotated[list[int], typer.Argument(help="Run ids with an evaluate stage on one eval set.")],
+    project: Annotated[str, typer.Option(help="Project name or id.")],
+    name: Annotated[str, typer.Option(help="The experiment's name.")],
+) -> None:
+    """Compare runs of one prompt set and evaluation set; the settings that differ are the factors."""
+    from backend.experiments.cli import create
+
+    raise typer.Exit(create(project, name, run_ids, console=console))
+
+
+@experiments_app.command("derive")
+def experiments_derive(project: Annotated[str, typer.Option(help="Project name or id.")]) -> None:
+    """One experiment per prompt set and evaluation set that two or more runs share."""
+    from backend.experiments.cli import derive
+
+    raise typer.Exit(derive(project, console=console))
+
+
+@experiments_app.command("pressure-test")
+def experiments_pressure_test(
+    project: Annotated[str, typer.Option(help="Project name or id.")],
+    prompt_set: Annotated[int, typer.Option(help="Prompt set id (its eval split is sampled).")],
+    teacher: Annotated[str, typer.Option(help="Teacher name or id.")],
+    student: Annotated[str, typer.Option(help="The student before training: hub id, artifact:<id>, path.")],
+    sample: Annotated[int, typer.Option(help="Held-out prompts to evaluate.")] = 100,
+    margin: Annotated[
+        float, typer.Option(help="Materially better: lower bound above this (0.05: 5 points).")
+    ] = 0.05,
+    max_tokens: Annotated[int, typer.Option(help="Per answer.")] = 512,
+    split: Annotated[str, typer.Option(help="eval (held out), train or all.")] = "eval",
+    wait: Annotated[bool, typer.Option(help="Follow the run and print the verdict.")] = True,
+) -> None:
+    """Before spending: does the teacher materially beat the base student? (an evaluate-only run)"""
+    from backend.experiments.cli import pressure_test
+
+    body = {"prompt_set_id": prompt_set, "student": student, "sample": sample, "margin": margin,
+            "max_tokens": max_tokens, "split": split}  # fmt: skip
+    raise typer.Exit(pressure_test(project, teacher, body, wait=wait, console=console))
 
 
 @app.command()

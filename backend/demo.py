@@ -98,7 +98,7 @@ def extra_arms(seeds: int, named: tuple[str, ...]) -> tuple[str, ...]:
 def _drive(base: str, console: Console, *, seeds: int, size: str, arms: tuple[str, ...] = ()) -> bool:
     from backend.core.config import get_settings
     from backend.demo_flow import SIZES, Api, run_arms
-    from backend.demo_report import build_report, print_report
+    from backend.demo_report import build_report, print_report, save_experiment
 
     started = time.monotonic()
     data_dir = get_settings().data_dir
@@ -110,7 +110,9 @@ def _drive(base: str, console: Console, *, seeds: int, size: str, arms: tuple[st
         project = project or api("POST", "/api/projects", json={"name": "demo", "description": "make demo"})
         extra = extra_arms(seeds, arms)
         runs = run_arms(api, project["id"], SIZES[size], list(range(seeds)), data_dir, console, extra)
+        experiment = save_experiment(api, project["id"], runs)
     report = build_report(runs, time.monotonic() - started)
+    report["experiment_id"] = experiment
     print_report(report, data_dir / "demo" / "report.json", console)
     return True
 

@@ -114,7 +114,7 @@ class Api:
         resp = self.c.request(method, url, **kw)
         if resp.status_code >= 400:
             raise RuntimeError(f"{method} {url} -> {resp.status_code}: {resp.text[:2000]}")
-        return resp.json()
+        return resp.json() if resp.content else None  # a 204 (a delete) has no body
 
     def wait(self, url: str, what: str, timeout: float, console: Console | None = None) -> dict:
         deadline, seen = time.monotonic() + timeout, dict[int, str]()

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from backend.demo_flow import EXTRA_LABELS
+from backend.experiments.factors import eval_set
 
 EXPLAIN = (
     "What this shows: the teacher has a systematic habit. On x8 and x9 problems it usually skips its "
@@ -75,6 +76,23 @@ def build_report(runs: list[dict], wall_s: float) -> dict[str, Any]:
         "runs": {r["arm"] + f"/seed{r['seed']}": r["id"] for r in runs},
         "wall_s": round(wall_s, 1),
     }
+
+
+EXPERIMENT = "demo: verified, unfiltered, answers only"
+
+
+def save_experiment(api: Any, pid: int, runs: list[dict]) -> int:
+    """The report's runs as one experiment of the project (the Experiments page's table: factors, scores
+    with intervals, cost per point); a demo run again replaces it with its own runs."""
+    shared = eval_set(runs[0]["recipe"])  # an arm evaluated on other prompts would not compare
+    run_ids = [r["id"] for r in runs if eval_set(r["recipe"]) == shared]
+    for e in api("GET", f"/api/projects/{pid}/experiments"):
+        if e["name"] == EXPERIMENT:
+            if e["run_ids"] == run_ids:
+                return e["id"]
+            api("DELETE", f"/api/projects/{pid}/experiments/{e['id']}")
+    made = api("POST", f"/api/projects/{pid}/experiments", json={"name": EXPERIMENT, "run_ids": run_ids})
+    return made["id"]
 
 
 def _pct(v) -> str:

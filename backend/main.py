@@ -14,6 +14,7 @@ from backend.api.request_checks import refuse_nul
 from backend.api.routes import (
     auth,
     evaluations,
+    experiments,
     hub,
     invitations,
     jobs,
@@ -73,6 +74,7 @@ def create_app(*, fast_lists: bool = True) -> FastAPI:
         prices,
         snapshots,
         evaluations,
+        experiments,
         judge,
         reviews,
         models,

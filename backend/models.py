@@ -3,6 +3,7 @@
 from backend.core.db import Base
 from backend.datasets.models import DatasetSnapshot, ModelArtifact
 from backend.evals.models import BenchmarkResult, EvalSample, Evaluation
+from backend.experiments.models import Experiment
 from backend.hub.models import HubPush, HubSettings
 from backend.jobs.models import Job
 from backend.judge.models import JudgeCache, Rubric
@@ -24,6 +25,7 @@ __all__ = [
     "DatasetSnapshot",
     "EvalSample",
     "Evaluation",
+    "Experiment",
     "Generation",
     "HubPush",
     "HubSettings",

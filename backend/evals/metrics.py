@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from math import comb
+from typing import Any
 
 import numpy as np
 
@@ -80,4 +81,21 @@ def reasoning_length_report(samples: list[tuple[int | None, bool]], *, bins: int
         "failing": failing,
         "at_budget": at_budget,
         "unknown": len(samples) - len(known),
+    }
+
+
+def paired_difference(
+    a: dict[int, float], b: dict[int, float], *, resamples: int, seed: int
+) -> dict[str, Any]:
+    """a minus b over the prompts both answered (each a per-prompt share correct), with a paired
+    bootstrap 95% interval: the same prompts are drawn for both, so the prompts' own difficulty, which
+    both models share, does not widen the interval as two separate intervals would."""
+    common = sorted(set(a) & set(b))
+    if not common:
+        return {"difference": None, "ci": None, "prompts": 0}
+    diffs = [a[p] - b[p] for p in common]
+    return {
+        "difference": round(float(np.mean(diffs)), 4),
+        "ci": bootstrap_ci(diffs, resamples=resamples, seed=seed),
+        "prompts": len(common),
     }

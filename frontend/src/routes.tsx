@@ -19,6 +19,7 @@
  *   /projects/$projectId/prompt-sets                   PromptSetsPage {projectId}
  *   /projects/$projectId/prompt-sets/$promptSetId      PromptSetPage {projectId, promptSetId, search: PromptSetSearch, onSearch}
  *   /projects/$projectId/judge                         JudgePage {projectId}
+ *   /projects/$projectId/experiments                   ExperimentsPage {projectId}
  *   /projects/$projectId/teachers                      TeachersPage {projectId}
  *   /projects/$projectId/members                       MembersPage {projectId}
  *   /projects/$projectId/settings                      ProjectSettingsPage {projectId}  the Hub token, pushes
@@ -65,6 +66,9 @@ const SamplesPage = lazy(() => import("./pages/samples/SamplesPage").then((m) =>
 const TracePage = lazy(() => import("./pages/samples/TracePage").then((m) => ({ default: m.TracePage })));
 const ReviewPage = lazy(() => import("./pages/review/ReviewPage").then((m) => ({ default: m.ReviewPage })));
 const EvaluationPage = lazy(() => import("./pages/evaluation/EvaluationPage").then((m) => ({ default: m.EvaluationPage })));
+const ExperimentsPage = lazy(() =>
+  import("./pages/experiments/ExperimentsPage").then((m) => ({ default: m.ExperimentsPage })),
+);
 const JudgePage = lazy(() => import("./pages/judge/JudgePage").then((m) => ({ default: m.JudgePage })));
 const TeachersPage = lazy(() => import("./pages/settings/TeachersPage").then((m) => ({ default: m.TeachersPage })));
 const UsersPage = lazy(() => import("./pages/settings/UsersPage").then((m) => ({ default: m.UsersPage })));
@@ -423,6 +427,15 @@ const judgeRoute = createRoute({
   },
 });
 
+const experimentsRoute = createRoute({
+  getParentRoute: () => projectRoute,
+  path: "experiments",
+  component: function ExperimentsRoute() {
+    const { projectId } = experimentsRoute.useParams();
+    return <ExperimentsPage projectId={projectId} />;
+  },
+});
+
 const teachersRoute = createRoute({
   getParentRoute: () => projectRoute,
   path: "teachers",
@@ -464,6 +477,7 @@ export const routeTree = rootRoute.addChildren([
       promptSetsRoute,
       promptSetRoute,
       judgeRoute,
+      experimentsRoute,
       teachersRoute,
       membersRoute,
       settingsRoute,

@@ -86,6 +86,8 @@ ROUTES = [
     ("POST", "/api/projects/{p}/jobs/{job}/cancel", None, "maintainer", 202),
     ("GET", "/api/projects/{p}/stage-kinds", None, "viewer", 200),
     ("GET", "/api/projects/{p}/verifier-kinds", None, "viewer", 200),
+    ("GET", "/api/projects/{p}/experiments", None, "viewer", 200),
+    ("POST", "/api/projects/{p}/experiments/derive", None, "maintainer", 200),
 ]
 
 

@@ -32,6 +32,8 @@ export const keys = {
   members: (projectId: number) => ["members", projectId] as const,
   invitations: (projectId: number) => ["invitations", projectId] as const,
   rubrics: (projectId: number) => ["rubrics", projectId] as const,
+  experiments: (projectId: number) => ["experiments", projectId] as const,
+  experiment: (projectId: number, experimentId: number) => ["experiments", projectId, experimentId] as const,
   calibration: (projectId: number) => ["calibration", projectId] as const,
   stageKinds: (projectId: number) => ["stage-kinds", projectId] as const,
   verifierKinds: (projectId: number) => ["verifier-kinds", projectId] as const,
@@ -156,6 +158,24 @@ export const rubricsQuery = (projectId: number) =>
   queryOptions({
     queryKey: keys.rubrics(projectId),
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/rubrics", { params: { path: { project_id: projectId } } })),
+  });
+
+export const experimentsQuery = (projectId: number) =>
+  queryOptions({
+    queryKey: keys.experiments(projectId),
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/experiments", { params: { path: { project_id: projectId } } })),
+  });
+
+/** One experiment's table (or a pressure test's verdict): computed from its runs on each read. */
+export const experimentQuery = (projectId: number, experimentId: number) =>
+  queryOptions({
+    queryKey: keys.experiment(projectId, experimentId),
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/projects/{project_id}/experiments/{experiment_id}", {
+          params: { path: { project_id: projectId, experiment_id: experimentId } },
+        }),
+      ),
   });
 
 /** The stage kinds and their settings' JSON Schemas (the wizard's defaults): fixed while the API runs. */

@@ -1167,6 +1167,98 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/experiments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Experiments
+         * @description The project's experiments and pressure tests, oldest first.
+         */
+        get: operations["listExperiments"];
+        put?: never;
+        /**
+         * Create Experiment
+         * @description Group runs of one prompt set and evaluation set; the settings that differ between their recipes
+         *     are the factors. 422 names a run without an evaluate stage or evaluated on other prompts.
+         */
+        post: operations["createExperiment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/experiments/derive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Derive Experiments
+         * @description One experiment per prompt set and evaluation set that two or more runs share (brought up to date
+         *     where it exists).
+         */
+        post: operations["deriveExperiments"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/experiments/{experiment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Experiment
+         * @description The table: per run its factors, scores with 95% intervals, cost and cost per point gained; a
+         *     pressure test's verdict.
+         */
+        get: operations["getExperiment"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Experiment
+         * @description The experiment only: its runs stay.
+         */
+        delete: operations["deleteExperiment"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/pressure-tests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Pressure Test
+         * @description Evaluate the base student and the teacher on a sample of held-out prompts (an evaluate-only run);
+         *     GET .../experiments/{id} gives the verdict once the run succeeded.
+         */
+        post: operations["createPressureTest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/rubrics": {
         parameters: {
             query?: never;
@@ -2270,6 +2362,24 @@ export interface components {
              */
             created_at: string;
         };
+        /** Difference */
+        Difference: {
+            /**
+             * Difference
+             * @description Mean over shared prompts of the per-prompt difference.
+             */
+            difference: number | null;
+            /**
+             * Ci
+             * @description Paired bootstrap 95% interval (low, high).
+             */
+            ci: number[] | null;
+            /**
+             * Prompts
+             * @description Prompts both evaluations answered.
+             */
+            prompts: number;
+        };
         /**
          * DistillSettings
          * @description On-policy distillation from a teacher with the student's tokenizer: a local transformers_local
@@ -2702,6 +2812,138 @@ export interface components {
          * @enum {string}
          */
         Evolution: "deepen" | "concretize" | "reasoning" | "broaden";
+        /** ExperimentCreate */
+        ExperimentCreate: {
+            /** Name */
+            name: string;
+            /**
+             * Run Ids
+             * @description Runs with an evaluate stage over one prompt set and evaluation set, in table order.
+             */
+            run_ids: number[];
+        };
+        /** ExperimentDetail */
+        ExperimentDetail: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "compare" | "pressure";
+            /** Auto */
+            auto: boolean;
+            /** Prompt Set Id */
+            prompt_set_id: number | null;
+            /** Eval Set */
+            eval_set: {
+                [key: string]: unknown;
+            };
+            /** Run Ids */
+            run_ids: number[];
+            /** Settings */
+            settings: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Eval Set Label */
+            eval_set_label: string;
+            /** Factors */
+            factors: components["schemas"]["Factor"][];
+            /** Rows */
+            rows: components["schemas"]["ExperimentRow"][];
+            /** @description The verdict, for kind pressure. */
+            pressure: components["schemas"]["PressureResult"] | null;
+        };
+        /** ExperimentOut */
+        ExperimentOut: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "compare" | "pressure";
+            /** Auto */
+            auto: boolean;
+            /** Prompt Set Id */
+            prompt_set_id: number | null;
+            /** Eval Set */
+            eval_set: {
+                [key: string]: unknown;
+            };
+            /** Run Ids */
+            run_ids: number[];
+            /** Settings */
+            settings: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** ExperimentRow */
+        ExperimentRow: {
+            /** Run Id */
+            run_id: number;
+            /** Run Name */
+            run_name: string;
+            /** Status */
+            status: string;
+            /**
+             * Factors
+             * @description This run's value of each factor, by factor path.
+             */
+            factors: {
+                [key: string]: unknown;
+            };
+            student: components["schemas"]["Score"] | null;
+            /** @description The base student: this run's, else another run's of the experiment. */
+            base: components["schemas"]["Score"] | null;
+            teacher: components["schemas"]["Score"] | null;
+            /** @description Student minus base accuracy, paired over the prompts. */
+            gain: components["schemas"]["Difference"] | null;
+            /**
+             * Teacher Usd
+             * @description The rollout's and the judge's cost (backend/runs/cost.py).
+             */
+            teacher_usd: number;
+            /**
+             * Gpu Seconds
+             * @description The teacher's GPU time in the rollout plus the train and score stages.
+             */
+            gpu_seconds: number;
+            /**
+             * Usd Per Point
+             * @description teacher_usd per point (1%) gained over the base student.
+             */
+            usd_per_point: number | null;
+            /** Gpu Seconds Per Point */
+            gpu_seconds_per_point: number | null;
+        };
+        /** Factor */
+        Factor: {
+            /**
+             * Name
+             * @description attempts per prompt, teacher, filter ... or the recipe path.
+             */
+            name: string;
+            /**
+             * Path
+             * @description Where in the recipe: rollout.n, teacher_id, stages.filter ...
+             */
+            path: string;
+        };
         /** FieldError */
         FieldError: {
             /**
@@ -4129,6 +4371,91 @@ export interface components {
         PasswordSet: {
             /** Password */
             password?: string | null;
+        };
+        /** PressureResult */
+        PressureResult: {
+            /**
+             * Status
+             * @description The run's status; the verdict exists only once it succeeded.
+             */
+            status: string;
+            /** Margin */
+            margin: number;
+            teacher: components["schemas"]["Score"] | null;
+            student: components["schemas"]["Score"] | null;
+            /** @description Teacher minus base student accuracy. */
+            difference: components["schemas"]["Difference"] | null;
+            /** Verdict */
+            verdict: ("material" | "not_material" | "inconclusive") | null;
+            /** Material */
+            material: boolean | null;
+            /**
+             * Sentence
+             * @description The verdict in plain words.
+             */
+            sentence: string | null;
+            /**
+             * Error
+             * @description Why the run failed: no verdict on the data.
+             */
+            error: string | null;
+        };
+        /**
+         * PressureTestCreate
+         * @description Before spending: the base student and the teacher on a sample of held-out prompts.
+         */
+        PressureTestCreate: {
+            /**
+             * Name
+             * @description Default: pressure test <n>.
+             */
+            name?: string | null;
+            /** Prompt Set Id */
+            prompt_set_id: number;
+            /** Teacher Id */
+            teacher_id: number;
+            /**
+             * Student
+             * @description The student before training: a hub id, artifact:<id> or a path under DISTILLERY_MODEL_ROOTS (as train.student).
+             */
+            student: string;
+            /**
+             * Student Backend
+             * @default transformers_local
+             * @enum {string}
+             */
+            student_backend?: "transformers_local" | "vllm";
+            /**
+             * Split
+             * @description Held-out prompts: the eval split.
+             * @default eval
+             * @enum {string}
+             */
+            split?: "eval" | "train" | "all";
+            /**
+             * Sample
+             * @description The first N prompts of the split.
+             * @default 100
+             */
+            sample?: number;
+            /**
+             * Margin
+             * @description Materially better: the lower bound of teacher minus student accuracy above this (0.05: 5 points).
+             * @default 0.05
+             */
+            margin?: number;
+            /**
+             * Max Tokens
+             * @description Per answer.
+             * @default 512
+             */
+            max_tokens?: number;
+            /**
+             * K
+             * @description Samples per prompt: 1 is greedy.
+             * @default 1
+             */
+            k?: number;
         };
         /** PriceIn */
         PriceIn: {
@@ -5574,6 +5901,20 @@ export interface components {
              * @default false
              */
             packing?: boolean;
+        };
+        /** Score */
+        Score: {
+            /** Label */
+            label: string;
+            /** Evaluation Id */
+            evaluation_id: number;
+            /** Pass At 1 */
+            pass_at_1: number;
+            /**
+             * Pass At 1 Ci
+             * @description Bootstrap 95% interval (low, high).
+             */
+            pass_at_1_ci: number[];
         };
         /**
          * ScoreSettings
@@ -13291,6 +13632,578 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_EvalSampleOut_"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listExperiments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentOut"][];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createExperiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExperimentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentDetail"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deriveExperiments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentOut"][];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getExperiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentDetail"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteExperiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createPressureTest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PressureTestCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentDetail"];
                 };
             };
             /** @description Bad request */

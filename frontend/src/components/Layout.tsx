@@ -114,6 +114,9 @@ function ProjectNav({ projectId }: { projectId: number }) {
         <Link to="/projects/$projectId/judge" params={p} activeProps={active} data-testid="nav-judge">
           Judge
         </Link>
+        <Link to="/projects/$projectId/experiments" params={p} activeProps={active} data-testid="nav-experiments">
+          Experiments
+        </Link>
         <Link to="/projects/$projectId/teachers" params={p} activeProps={active} data-testid="nav-teachers">
           Teachers
         </Link>

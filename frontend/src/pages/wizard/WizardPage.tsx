@@ -29,6 +29,7 @@ import {
 } from "./recipe";
 import { SECONDS_SOURCE } from "../../lib/estimate";
 import "./wizard.css";
+import { PressureTest } from "../experiments/PressureTest";
 
 type Teacher = Schemas["TeacherOut"];
 
@@ -383,6 +384,7 @@ function DataStep({
       )}
       <SuggestionNote suggestion={suggestion} />
       {teacher && <LicenceNote teacher={teacher} />}
+      <PressureTest projectId={projectId} promptSetId={state.prompt_set_id} teacherId={state.teacher_id} student={state.train.student} />
       <Check
         label="The teacher writes attempts (rollout)"
         help="(off: train an existing snapshot or evaluate existing models only; no filter, judge, review or snapshot then)"
