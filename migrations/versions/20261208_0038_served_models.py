@@ -4,7 +4,7 @@ What is served (the artifact, its sibling LoRA adapters, the vLLM settings), whe
 pid, host) and the teacher rows it registers; its status, heartbeat and error are its `serve` job's.
 
 Revision ID: 0038
-Revises: 0035
+Revises: 0037
 Create Date: 2026-12-08 03:30:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0038"
-down_revision: str | None = "0035"
+down_revision: str | None = "0037"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,7 +6,7 @@ computed them (`metric,filter` keys), the documents scored, lm-eval's version an
 evaluations have (0017): a stage that runs again replaces its rows.
 
 Revision ID: 0039
-Revises: 0035
+Revises: 0038
 Create Date: 2026-12-08 03:40:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0039"
-down_revision: str | None = "0035"
+down_revision: str | None = "0038"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,7 +4,7 @@ One evaluation per checkpoint of the run's train stage, scored like the final mo
 (base, student, teacher, other), which is what every earlier row is.
 
 Revision ID: 0040
-Revises: 0035
+Revises: 0039
 Create Date: 2026-12-08 03:40:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0040"
-down_revision: str | None = "0035"
+down_revision: str | None = "0039"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """experiments: runs compared on one evaluation set, and the pressure test (docs/experiments.md)
 
 Revision ID: 0041
-Revises: 0035
+Revises: 0040
 Create Date: 2026-12-08 03:40:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0041"
-down_revision: str | None = "0035"
+down_revision: str | None = "0040"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1126,6 +1126,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/runs/{run_id}/benchmarks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Benchmarks
+         * @description Each model's lm-evaluation-harness scores per task (the run's benchmark stage), with lm-eval's
+         *     version and the config hash (model files, task files, lm-eval's version, settings).
+         */
+        get: operations["listRunBenchmarks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/runs/{run_id}/evaluations/by-prompt": {
         parameters: {
             query?: never;
@@ -1651,6 +1672,71 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/models/{model_id}/serve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Serve Model
+         * @description Start a vLLM server over a trained model (merged weights, or its LoRA adapter on the base, with
+         *     more adapters of the same base beside it) on a gpu worker. Poll GET .../served/{id}: once running,
+         *     `base_url` answers OpenAI chat completions and `teacher_id` (one per adapter) is a teacher of the
+         *     project that runs may use as teacher, judge or evaluation model.
+         */
+        post: operations["serveModel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/served": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Served
+         * @description Served models, newest first (ended ones included, with how they ended).
+         */
+        get: operations["listServed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/served/{served_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Served */
+        get: operations["getServed"];
+        put?: never;
+        post?: never;
+        /**
+         * Stop Served
+         * @description Stop the server: a queued one never starts, a running one stops within a heartbeat and its
+         *     teacher rows are removed; an ended one is answered as it is.
+         */
+        delete: operations["stopServed"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -1811,6 +1897,209 @@ export interface components {
              * @description At most this share of the run's attempts; None: no cap.
              */
             max_share?: number | null;
+        };
+        /** BenchModel */
+        BenchModel: {
+            /**
+             * Role
+             * @description base: the student before training; student: a trained one; teacher.
+             * @enum {string}
+             */
+            role: "base" | "student" | "teacher" | "other";
+            /**
+             * Label
+             * @description Shown in reports; default: the role.
+             */
+            label?: string | null;
+            /**
+             * Model
+             * @description Hub id, artifact:<id> (a model this project trained) or a local path under DISTILLERY_MODEL_ROOTS, run by lm-eval's `hf` model in the worker. Default: the run's trained student (student), the train stage's student (base), the run's teacher (teacher).
+             */
+            model?: string | null;
+            /**
+             * Teacher Id
+             * @description A teacher of the project: a served endpoint (base_url) is asked through lm-eval's local-chat-completions (or local-completions, see `api`); a local one runs on `hf`. Default for role teacher: the run's teacher.
+             */
+            teacher_id?: number | null;
+            /**
+             * Api
+             * @description For an endpoint: /chat/completions (generation tasks only) or /completions (also log-likelihood tasks, where the server returns prompt logprobs).
+             * @default chat
+             * @enum {string}
+             */
+            api?: "chat" | "completions";
+            /**
+             * Batch Size
+             * @description hf: sequences per forward pass.
+             * @default 1
+             */
+            batch_size?: number;
+            /**
+             * Dtype
+             * @description hf: weights' dtype.
+             * @default auto
+             * @enum {string}
+             */
+            dtype?: "auto" | "float32" | "bfloat16" | "float16";
+            /**
+             * Num Concurrent
+             * @description Endpoint: requests in flight.
+             * @default 8
+             */
+            num_concurrent?: number;
+        };
+        /** BenchmarkModelScore */
+        BenchmarkModelScore: {
+            /** Label */
+            label: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "base" | "student" | "teacher" | "other";
+            /** Model */
+            model: string;
+            /** Tasks */
+            tasks: components["schemas"]["TaskScore"][];
+        };
+        /** BenchmarkResultOut */
+        BenchmarkResultOut: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: number | null;
+            /** Stage Id */
+            stage_id: number | null;
+            /** Artifact Id */
+            artifact_id: number | null;
+            /** Label */
+            label: string;
+            /** Role */
+            role: string;
+            /** Model */
+            model: string;
+            /** Task */
+            task: string;
+            /** Suite */
+            suite: string;
+            /** Metrics */
+            metrics: {
+                [key: string]: number | null;
+            };
+            /** Samples */
+            samples: number;
+            /** Lm Eval Version */
+            lm_eval_version: string;
+            /** Config Hash */
+            config_hash: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** BenchmarkSettings */
+        BenchmarkSettings: {
+            /**
+             * Suites
+             * @description Task folders to run; a recipe with a benchmark stage names one at least.
+             * @default []
+             */
+            suites?: components["schemas"]["Suite"][];
+            /**
+             * Models
+             * @description Who is evaluated. A default model the run does not have (no teacher, nothing trained) is left out.
+             */
+            models?: components["schemas"]["BenchModel"][];
+            /**
+             * Max Gen Toks
+             * @description Tokens a generation task may write (reasoning included), for every task: generous, since a reasoning model cut off inside its thinking scores nothing. None: each task's own.
+             * @default 32768
+             */
+            max_gen_toks?: number | null;
+            /**
+             * Strip Think
+             * @description Remove <think>...</think> (and everything before a lone </think>) from a generation before the task's filters and metrics see it; a reasoning cut off before </think> scores as an empty answer.
+             * @default true
+             */
+            strip_think?: boolean;
+            /**
+             * Apply Chat Template
+             * @description Render prompts with the model's chat template (lm-eval's apply_chat_template).
+             * @default true
+             */
+            apply_chat_template?: boolean;
+            /**
+             * Num Fewshot
+             * @description None: each task's own.
+             */
+            num_fewshot?: number | null;
+            /**
+             * Limit
+             * @description The first N documents of each task.
+             */
+            limit?: number | null;
+            /**
+             * Seed
+             * @description lm-eval's random, numpy and torch seeds.
+             * @default 0
+             */
+            seed?: number;
+            /**
+             * Bootstrap Iters
+             * @description For the metrics' standard errors.
+             * @default 1000
+             */
+            bootstrap_iters?: number;
+        };
+        /** BenchmarkStage */
+        BenchmarkStage: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: number;
+            /** Position */
+            position: number;
+            status: components["schemas"]["Status"];
+            /** Progress Done */
+            progress_done: number;
+            /** Progress Total */
+            progress_total: number | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Heartbeat At
+             * @description When its worker last said it is alive.
+             */
+            heartbeat_at: string | null;
+            /**
+             * Workers Lost
+             * @description Times its worker was lost and it was re-queued automatically (past DISTILLERY_MAX_REQUEUES it fails).
+             */
+            workers_lost: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "benchmark";
+            /** @description None until the stage reports. */
+            metrics?: components["schemas"]["BenchmarkSummary"] | null;
+        };
+        /** BenchmarkSummary */
+        BenchmarkSummary: {
+            /** Lm Eval Version */
+            lm_eval_version: string;
+            /** Models */
+            models: components["schemas"]["BenchmarkModelScore"][];
         };
         /** Body_importLabels */
         Body_importLabels: {
@@ -4341,6 +4630,13 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Page[ServedOut] */
+        Page_ServedOut_: {
+            /** Items */
+            items: components["schemas"]["ServedOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Page[SnapshotOut] */
         Page_SnapshotOut_: {
             /** Items */
@@ -4968,6 +5264,8 @@ export interface components {
             train?: components["schemas"]["SFTSettings"] | components["schemas"]["DPOSettings"] | components["schemas"]["GRPOSettings"] | components["schemas"]["DistillSettings"] | components["schemas"]["KDSettings"];
             /** @description Settings of the evaluate stage. */
             evaluate?: components["schemas"]["EvalSettings"];
+            /** @description Settings of the benchmark stage. */
+            benchmark?: components["schemas"]["BenchmarkSettings"];
         };
         /** ReferenceExample */
         ReferenceExample: {
@@ -5693,7 +5991,7 @@ export interface components {
             /** Finished At */
             finished_at: string | null;
             /** Stages */
-            stages: (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["JudgeStage"] | components["schemas"]["ReviewStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["ScoreStage"] | components["schemas"]["TrainStage"] | components["schemas"]["EvaluateStage"])[];
+            stages: (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["JudgeStage"] | components["schemas"]["ReviewStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["ScoreStage"] | components["schemas"]["TrainStage"] | components["schemas"]["EvaluateStage"] | components["schemas"]["BenchmarkStage"])[];
             /**
              * Cost Usd
              * @description What the teacher cost so far: the rollout's and the judge's (backend/runs/cost.py).
@@ -5752,6 +6050,7 @@ export interface components {
             score?: components["schemas"]["ScoreSummary"] | null;
             train?: components["schemas"]["TrainSummary"] | null;
             evaluate?: components["schemas"]["EvalSummary"] | null;
+            benchmark?: components["schemas"]["BenchmarkSummary"] | null;
         };
         /**
          * SFTSettings
@@ -6013,6 +6312,86 @@ export interface components {
              */
             skipped_reason: string | null;
         };
+        /** ServeRequest */
+        ServeRequest: {
+            /**
+             * Name
+             * @description The served model name (what requests send as `model`) and the name of the teacher row it registers; default student-<model id>.
+             */
+            name?: string | null;
+            /**
+             * Adapters
+             * @description More LoRA adapters (model ids of this project) served on the same base, each as <name>-<model id> (vLLM --enable-lora): the model and each of them must be a LoRA adapter of the same base model.
+             */
+            adapters?: number[];
+            /**
+             * Settings
+             * @description The vLLM server's settings, as a vllm teacher takes them (max_model_len, dtype, gpu_memory_utilization, enforce_eager, reasoning_parser, extra_args...).
+             */
+            settings?: {
+                [key: string]: unknown;
+            };
+        };
+        /** ServedAdapter */
+        ServedAdapter: {
+            /** Name */
+            name: string;
+            /** Artifact Id */
+            artifact_id: number | null;
+            /** Teacher Id */
+            teacher_id?: number | null;
+        };
+        /**
+         * ServedOut
+         * @description A served model: poll until running (base_url set, teacher_id registered) or ended.
+         */
+        ServedOut: {
+            /** Id */
+            id: number;
+            /** Project Id */
+            project_id: number;
+            /** Artifact Id */
+            artifact_id: number | null;
+            /** Name */
+            name: string;
+            status: components["schemas"]["ServedStatus"];
+            /** Base Url */
+            base_url: string | null;
+            /** Teacher Id */
+            teacher_id: number | null;
+            /** Adapters */
+            adapters: components["schemas"]["ServedAdapter"][];
+            /** Settings */
+            settings: {
+                [key: string]: unknown;
+            };
+            /** Pid */
+            pid: number | null;
+            /** Host */
+            host: string | null;
+            /** Job Id */
+            job_id: number | null;
+            /** Error */
+            error: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Stopped At */
+            stopped_at: string | null;
+            /** Heartbeat At */
+            heartbeat_at: string | null;
+        };
+        /**
+         * ServedStatus
+         * @enum {string}
+         */
+        ServedStatus: "queued" | "starting" | "running" | "stopping" | "stopped" | "failed";
         /** SignupIn */
         SignupIn: {
             /**
@@ -6418,6 +6797,19 @@ export interface components {
          * @enum {string}
          */
         Status: "pending" | "queued" | "running" | "succeeded" | "failed" | "cancelling" | "cancelled";
+        /** Suite */
+        Suite: {
+            /**
+             * Path
+             * @description A folder of lm-eval task YAMLs and their data files, under DISTILLERY_BENCHMARK_ROOTS. A YAML's relative data_files are read beside it.
+             */
+            path: string;
+            /**
+             * Tasks
+             * @description The task names to run; default: every task the folder's YAMLs define.
+             */
+            tasks?: string[] | null;
+        };
         /** SynthesisOptions */
         SynthesisOptions: {
             /**
@@ -6453,6 +6845,36 @@ export interface components {
              * @default 16
              */
             concurrency?: number;
+        };
+        /**
+         * TaskScore
+         * @description One task's metrics for one model, as lm-eval computed them.
+         */
+        TaskScore: {
+            /** Task */
+            task: string;
+            /**
+             * Suite
+             * @description The suite folder the task came from.
+             */
+            suite: string;
+            /**
+             * Metrics
+             * @description lm-eval's `metric,filter` keys (exact_match,strict), standard errors as `..._stderr`.
+             */
+            metrics: {
+                [key: string]: number | null;
+            };
+            /**
+             * Samples
+             * @description Documents scored.
+             */
+            samples: number;
+            /**
+             * Config Hash
+             * @description SHA-256 of the model's files, the task files, lm-eval's version and the settings.
+             */
+            config_hash: string;
         };
         /**
          * TeacherBackend
@@ -11092,7 +11514,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["JudgeStage"] | components["schemas"]["ReviewStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["ScoreStage"] | components["schemas"]["TrainStage"] | components["schemas"]["EvaluateStage"])[];
+                    "application/json": (components["schemas"]["ProfileStage"] | components["schemas"]["RolloutStage"] | components["schemas"]["FilterStage"] | components["schemas"]["JudgeStage"] | components["schemas"]["ReviewStage"] | components["schemas"]["SnapshotStage"] | components["schemas"]["ScoreStage"] | components["schemas"]["TrainStage"] | components["schemas"]["EvaluateStage"] | components["schemas"]["BenchmarkStage"])[];
                 };
             };
             /** @description Bad request */
@@ -13431,6 +13853,101 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CheckpointPoint"][];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listRunBenchmarks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BenchmarkResultOut"][];
                 };
             };
             /** @description Bad request */
@@ -16243,6 +16760,392 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HubPushOut"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    serveModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServedOut"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listServed: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ServedOut_"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getServed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                served_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServedOut"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated (missing, unknown or expired token, or wrong credentials) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but the role or the teacher's terms do not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource, or one the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state or an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Upload over DISTILLERY_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; fields names each bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    stopServed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                served_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServedOut"];
                 };
             };
             /** @description Bad request */
