@@ -402,6 +402,8 @@ def hub_push(
         console=console,
     )
     raise typer.Exit(code)
+
+
 @models_app.command("serve")
 def models_serve(
     project: Annotated[str, typer.Argument(help="Project name or id.")],

@@ -159,7 +159,8 @@ def write_rows(view: TeacherView, examples: dict[int, dict], out: Path):
                 if ex is None:
                     continue
                 _check_widths(view, gid, ex["n"], top, logp)
-                pos, rows = [], []
+                pos: list[int] = []
+                rows: list[int] = []
                 for a, b, size in ex["blocks"]:
                     pos.extend(range(ex["turn"] + b, ex["turn"] + b + size))
                     rows.extend(range(a, a + size))
