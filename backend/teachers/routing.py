@@ -45,7 +45,7 @@ class RouteMatch(BaseModel):
             raise ValueError("a match names either tag or field (with equals), not both nor neither")
         if self.field is not None and "equals" not in self.model_fields_set:
             raise ValueError("a field match needs equals: the value the field must hold")
-        if self.tag is not None and "equals" in self.model_fields_set:
+        if self.tag is not None and self.equals is not None:
             raise ValueError("equals goes with field, not with tag")
         return self
 
