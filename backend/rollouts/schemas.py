@@ -248,6 +248,18 @@ class RolloutSummary(BaseModel):
     )
 
 
+class TeacherEstimate(BaseModel):
+    """One routed teacher's share of a rollout estimate (rollout.teachers)."""
+
+    teacher_id: int
+    name: str
+    prompts: int
+    attempts: int
+    output_tokens: int
+    cost_usd: float | None = Field(description="None: no price known for this teacher.")
+    seconds: float
+
+
 class RolloutEstimate(BaseModel):
     prompts: int
     attempts: int
@@ -274,6 +286,9 @@ class RolloutEstimate(BaseModel):
     basis: list[str] = Field(description="How each figure was estimated.")
     review: ReviewLoad | None = Field(
         None, description="The review queue the recipe would fill (recipes with a review stage)."
+    )
+    teachers: list[TeacherEstimate] | None = Field(
+        None, description="rollout.teachers: each routed teacher's share (the default route first)."
     )
 
 

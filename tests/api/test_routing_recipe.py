@@ -85,3 +85,30 @@ def test_a_good_route_is_stored_as_sent(client, project):
     stored = r.json()["recipe"]["rollout"]["teachers"]
     assert stored[0]["teacher_id"] == project["other"]
     assert stored[0]["match"]["field"] == "metadata.domain" and stored[0]["match"]["equals"] == "code"
+
+
+def test_the_estimate_gives_each_routed_teacher_its_share(client, project, tmp_path):
+    p = project
+    pset = seed_prompt_set(
+        p["pid"],
+        write_jsonl(
+            tmp_path / "q.jsonl", [{"prompt": f"q{i}", "tags": ["math"] if i < 3 else []} for i in range(5)]
+        ),
+    )
+    cheap = make_teacher(
+        client, p["h"], p["pid"], name="cheap", settings={"price_output_per_m": 1.0}, **p["body"]
+    )
+    dear = make_teacher(
+        client, p["h"], p["pid"], name="dear", settings={"price_output_per_m": 100.0}, **p["body"]
+    )
+    rollout = {"n": 2, "max_tokens": 100, "teachers": [{"match": {"tag": "math"}, "teacher_id": dear}]}
+    recipe = {"prompt_set_id": pset, "teacher_id": cheap, "stages": ["rollout"], "rollout": rollout}
+    r = client.post(f"/api/projects/{p['pid']}/runs/estimate", headers=p["h"], json={"recipe": recipe})
+    assert r.status_code == 200, r.text
+    est = r.json()
+    shares = {t["teacher_id"]: (t["prompts"], t["attempts"], t["output_tokens"]) for t in est["teachers"]}
+    assert shares == {cheap: (2, 4, 400), dear: (3, 6, 600)}
+    assert (est["prompts"], est["attempts"], est["output_tokens"]) == (5, 10, 1000)
+    by_cost = {t["teacher_id"]: t["cost_usd"] for t in est["teachers"]}
+    assert by_cost[dear] == pytest.approx(600 * 100.0 / 1e6, rel=1e-3)
+    assert est["cost_usd"] == pytest.approx(by_cost[cheap] + by_cost[dear], abs=1e-4)

@@ -14,7 +14,7 @@ import pytest
 
 from backend.core.net import free_port
 from tests.fakes.fake_openai_server import start_fake_server, stop_fake_server
-from tests.support.env import DATA_DIR, unique
+from tests.support.env import DATA_DIR, run_cli, unique
 from tests.support.prompts import seed_prompt_set, write_jsonl
 from tests.support.rollouts import all_generations
 from tests.support.teachers import openai_teacher
@@ -120,6 +120,13 @@ def test_each_prompt_goes_to_its_routed_teacher(client, accounts, celery_worker,
     card = client.get(f"{base}/card", headers=h).text
     assert f"beta (id {beta}, `beta`): 8 prompts, {8 * N} rows" in card
     assert f"alpha (id {alpha}, `alpha`): 6 prompts, {6 * N} rows" in card
+
+    # the CLI shows the same counts (runs show: the rollout's attempts, the snapshot's prompts and rows)
+    shown = run_cli("runs", "show", str(run["id"]))
+    assert shown.returncode == 0, shown.stderr
+    assert f"alpha (id {alpha}): {6 * N} attempts" in shown.stdout
+    assert f"beta (id {beta}): {8 * N} attempts" in shown.stdout
+    assert f"beta (id {beta}): 8 prompts, {8 * N} rows" in shown.stdout
 
 
 def _prompts(client, h, pid, pset) -> list[dict]:

@@ -31,7 +31,12 @@ def conversations(n: int, seed: int = 0, words: int = 12) -> list[list[dict]]:
 
 
 def make_snapshot(
-    project_id: int, convos: list[list[dict]], *, pairs: bool = True, generation_ids: list[int] | None = None
+    project_id: int,
+    convos: list[list[dict]],
+    *,
+    pairs: bool = True,
+    generation_ids: list[int] | None = None,
+    prompt_ids: list[int] | None = None,
 ) -> int:
     """A snapshot row and its Parquet files under DATA_DIR, as the snapshot stage writes them; each row
     names generation_ids[i] as its teacher attempt where given (the truncated-trace check reads them)."""
@@ -50,7 +55,7 @@ def make_snapshot(
         sinks["messages"].add(
             {
                 "messages": c,
-                "prompt_id": i,
+                "prompt_id": prompt_ids[i] if prompt_ids else i,
                 "reference": str(i),
                 "generation_id": generation_ids[i] if generation_ids else 10_000 + i,
             }
