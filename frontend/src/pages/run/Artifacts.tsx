@@ -6,6 +6,7 @@ import { formatNumber, formatTime } from "../../lib/format";
 import { atLeast } from "../../lib/roles";
 import { CardMarkdown } from "./CardMarkdown";
 import { downloadWithToken } from "./download";
+import { SnapshotTeachers } from "./TeacherCounts";
 import { modelCardQuery, modelQuery, projectQuery, snapshotCardQuery, snapshotQuery } from "../../api/queries";
 
 /** What the run made: its dataset snapshot (files to download, the card) and the trained model. */
@@ -55,6 +56,7 @@ function SnapshotLinks({ projectId, snapshotId }: { projectId: number; snapshotI
             {snap.data.name} · {formatTime(snap.data.created_at)} · <code title={snap.data.content_hash}>{snap.data.content_hash.slice(0, 12)}</code>
             {Object.entries(snap.data.row_counts).map(([k, v]) => ` · ${k} ${formatNumber(Number(v))}`)}
           </p>
+          <SnapshotTeachers teachers={snap.data.teachers ?? []} />
           {snap.data.teacher_logprobs && (
             <p className="small muted" data-testid="snapshot-logprobs">
               Teacher logprobs: top-{snap.data.teacher_logprobs.k} per token for {formatNumber(snap.data.teacher_logprobs.rows)} rows ·{" "}

@@ -28,6 +28,7 @@ import {
 } from "./recipe";
 import { SECONDS_SOURCE } from "../../lib/estimate";
 import "./wizard.css";
+import { TeacherRoutes } from "./TeacherRoutes";
 
 type Teacher = Schemas["TeacherOut"];
 
@@ -229,7 +230,7 @@ function Wizard({ projectId, defaults, kinds }: { projectId: number; defaults: W
               Data and teacher.
             </p>
           ) : (
-            step === "sampling" && <SamplingStep state={state} update={update} />
+            step === "sampling" && <SamplingStep state={state} update={update} teachers={teachers.data ?? []} />
           )}
           {step === "verify" && state.rollout.enabled && (
             <VerifyStep
@@ -395,7 +396,7 @@ function LicenceNote({ teacher }: { teacher: Teacher }) {
   );
 }
 
-function SamplingStep({ state, update }: StepProps) {
+function SamplingStep({ state, update, teachers }: StepProps & { teachers: Teacher[] }) {
   const r = state.rollout;
   const set = (patch: Partial<WizardState["rollout"]>) => update({ rollout: { ...r, ...patch } });
   const adaptive = r.stop_when_verified !== null;
@@ -479,6 +480,7 @@ function SamplingStep({ state, update }: StepProps) {
           />
         </div>
       )}
+      <TeacherRoutes routes={r.teachers} teachers={teachers} onChange={(routes) => set({ teachers: routes })} path="rollout.teachers" />
       <FieldError path="rollout" />
     </>
   );

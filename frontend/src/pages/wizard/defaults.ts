@@ -26,6 +26,7 @@ export function defaultState(kinds: StageKind[]): WizardState {
       stop_when_verified: d("rollout", "stop_when_verified"),
       smoke: d("rollout", "smoke"),
       system_prompt: d("rollout", "system_prompt"),
+      teachers: [],
     },
     // None until a prompt set is chosen: the wizard then suggests them from what the set holds (suggest.ts)
     verifiers: { mode: "all", names: [], settings: {} },

@@ -9,6 +9,7 @@ import yaml from "js-yaml";
 import type { Schemas } from "../../api/client";
 import { isObj } from "./schema";
 import type { VerifierPick } from "./VerifierSettings";
+import type { TeacherRoute } from "./TeacherRoutes";
 
 export type { StageKind } from "./schema";
 export { defaultState, demoState } from "./defaults";
@@ -43,6 +44,8 @@ export interface WizardState {
     /** A smoke run first: this many prompts judged by the filter before the rest; null: off. */
     smoke: { prompts: number; min_accept: number } | null;
     system_prompt: string | null;
+    /** Several teachers routed by prompt (rollout.teachers); empty: every prompt to teacher_id. */
+    teachers: TeacherRoute[];
   };
   /** Verifier names (the filter stage runs when there is at least one) and the settings changed from each
    * one's defaults. */
@@ -194,6 +197,8 @@ export function buildRecipe(s: WizardState, d: WizardState): Recipe {
     stop_when_verified: ro.stop_when_verified,
     smoke: ro.smoke,
     system_prompt: ro.system_prompt || null,
+    // empty: left out, unless a loaded recipe had routes (then [] clears them)
+    teachers: ro.teachers.length || Array.isArray(obj(b.rollout).teachers) ? ro.teachers : undefined,
   });
   if (stages.includes("filter")) r.filter = section(b, "filter", { verifiers: combo(s.verifiers) });
   if (stages.includes("judge")) {
@@ -367,6 +372,7 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
       stop_when_verified: numOrNull(ro.stop_when_verified),
       smoke: isObj(ro.smoke) ? { prompts: num(ro.smoke.prompts, 20), min_accept: num(ro.smoke.min_accept, 0.5) } : null,
       system_prompt: typeof ro.system_prompt === "string" ? ro.system_prompt : null,
+      teachers: Array.isArray(ro.teachers) ? (ro.teachers.filter(isObj) as TeacherRoute[]) : [],
     },
     verifiers: stages.includes("filter") ? pickOf(obj(recipe.filter).verifiers, d.verifiers) : d.verifiers,
     judge: {
