@@ -57,6 +57,7 @@ def make_snapshot(
                 "messages": c,
                 "prompt_id": prompt_ids[i] if prompt_ids else i,
                 "reference": str(i),
+                "teacher_id": None,
                 "generation_id": generation_ids[i] if generation_ids else 10_000 + i,
             }
         )
@@ -71,6 +72,7 @@ def make_snapshot(
                     "rejected": wrong,
                     "prompt_id": i,
                     "reference": str(i),
+                    "teacher_id": None,
                     "chosen_id": 10_000 + i,
                     "rejected_id": 20_000 + i,
                 }
