@@ -27,7 +27,7 @@ def test_each_prompt_is_scored_by_its_routed_teacher(client, accounts, tmp_path,
     prompts = client.get(f"/api/projects/{pid}/prompt-sets/{pset}/prompts", headers=h).json()["items"]
     ids = [p["id"] for p in sorted(prompts, key=lambda p: p["position"])]
     snap = make_snapshot(pid, conversations(4, seed=5), pairs=False, prompt_ids=ids)
-    plain = make_teacher(client, h, pid, name="plain", backend="transformers_local", model=tiny_model())
+    plain = make_teacher(client, h, pid, name="plain", backend="transformers_local", model=str(tiny_model()))
     mathy = make_teacher(client, h, pid, name="mathy", backend="transformers_local", model=student)
     train = {
         "student": student,
