@@ -124,9 +124,10 @@ def test_each_prompt_goes_to_its_routed_teacher(client, accounts, celery_worker,
     # the CLI shows the same counts (runs show: the rollout's attempts, the snapshot's prompts and rows)
     shown = run_cli("runs", "show", str(run["id"]))
     assert shown.returncode == 0, shown.stderr
-    assert f"alpha (id {alpha}): {6 * N} attempts" in shown.stdout
-    assert f"beta (id {beta}): {8 * N} attempts" in shown.stdout
-    assert f"beta (id {beta}): 8 prompts, {8 * N} rows" in shown.stdout
+    out = shown.stdout + shown.stderr  # the console writes to stderr
+    assert f"alpha (id {alpha}): {6 * N} attempts" in out and f"beta (id {beta}): {8 * N} attempts" in out
+    assert f"beta (id {beta}): 8 prompts, {8 * N} rows" in out
+    assert f"alpha (id {alpha}): 6 prompts, {6 * N} rows" in out
 
 
 def _prompts(client, h, pid, pset) -> list[dict]:
