@@ -69,11 +69,13 @@ def routing_of(run_id: int, settings: DistillSettings, prompt_ids: list[int]) ->
             teachers.append(t)
         # the prompts' metadata, from the run's own project only (a snapshot names prompt ids)
         metas: dict[int, Any] = dict(
-            s.execute(
+            s.execute(  # a Result has keys(): dict() would read it as a mapping, so its rows as tuples
                 select(Prompt.id, Prompt.meta)
                 .join(PromptSet, PromptSet.id == Prompt.prompt_set_id)
                 .where(PromptSet.project_id == run.project_id, Prompt.id.in_(set(prompt_ids)))
-            ).tuples()
+            )
+            .tuples()
+            .all()
         )
         routing = Routing(
             ids=ids, specs=[teacher_spec(t) for t in teachers], names=[t.name for t in teachers]
