@@ -45,6 +45,18 @@ def cut_line(counts: dict[str, int]) -> str | None:
     )
 
 
+def teachers_lines(teachers: list[dict[str, Any]] | None) -> list[str]:
+    """Which teacher taught which prompts (rollout.teachers routes prompts): prompts and rows each, the
+    rows' teacher_id column naming it. Shared by the dataset card and the model card."""
+    if not teachers:
+        return []
+    out = ["- taught by (prompts, rows; the files' `teacher_id` column):"]
+    for t in teachers:
+        who = f"{t['name']} (id {t['teacher_id']}, `{t['model']}`)" if t.get("name") else "(deleted teacher)"
+        out.append(f"  - {who}: {t['prompts']} prompts, {t['rows']} rows")
+    return out
+
+
 def _yaml_str(s: str) -> str:
     return orjson.dumps(s).decode()  # a JSON string is a valid YAML scalar
 
@@ -65,6 +77,7 @@ def render_card(
     judge_summary: dict[str, Any] | None = None,
     cost_per_accepted: float | None = None,
     teacher_logprobs: dict[str, Any] | None = None,
+    teachers: list[dict[str, Any]] | None = None,
 ) -> str:
     head = ["---", f"pretty_name: {_yaml_str(name)}", "license: other"]
     head += ["tags:", "  - distillation", "  - reasoning", "  - distillery"]
@@ -92,6 +105,7 @@ def render_card(
     if prompt_set:
         body.append(f"- prompt set: {prompt_set['name']} v{prompt_set['version']} (id {prompt_set['id']})")
     body.append(f"- run: {run['id']} ({run['name']}), recipe version {run['recipe_version']}")
+    body += teachers_lines(teachers)
     body.append(f"- content hash: `{content_hash}`")
     body += ["", "## Filtering", ""]
     if verifiers:

@@ -123,6 +123,16 @@ class TeacherLogprobsInfo(BaseModel):
     rows: int = Field(description="Rows: one per trained example that has them.")
 
 
+class TaughtCount(BaseModel):
+    """Which teacher taught which prompts: its rows in the snapshot (rollout.teachers routes prompts)."""
+
+    teacher_id: int | None = Field(description="None: the run's teacher, since deleted.")
+    name: str | None = Field(description="The teacher's name; None once it is deleted.")
+    model: str | None = None
+    prompts: int = Field(description="Prompts with at least one row written by it.")
+    rows: int = Field(description="Its rows (messages / prompt_completion).")
+
+
 class SnapshotSummary(BaseModel):
     snapshot_id: int
     content_hash: str
@@ -131,6 +141,9 @@ class SnapshotSummary(BaseModel):
     reused: bool = Field(description="An identical snapshot existed already; it was reused.")
     teacher_logprobs: TeacherLogprobsInfo | None = Field(
         None, description="The teacher logprob cache written with it (rollout.logprobs), or None."
+    )
+    teachers: list[TaughtCount] = Field(
+        default_factory=list, description="Rows and prompts per teacher (the files' teacher_id column)."
     )
 
 
@@ -147,7 +160,19 @@ class SnapshotOut(BaseModel):
     teacher_logprobs: TeacherLogprobsInfo | None = Field(
         None, description="Its teacher logprob cache (teacher_logprobs.parquet), or None without one."
     )
+    teachers: list[TaughtCount] = Field(
+        default_factory=list, description="Rows and prompts per teacher (the files' teacher_id column)."
+    )
     created_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _teachers_apart(cls, data: Any) -> Any:
+        """The counts per teacher are stored with the row counts (row_counts.teachers) and shown apart."""
+        if not isinstance(data, dict):
+            data = {name: getattr(data, name) for name in cls.model_fields if hasattr(data, name)}
+        counts = dict(data.get("row_counts") or {})
+        return {**data, "row_counts": counts, "teachers": counts.pop("teachers", [])}
 
 
 def check_best_of_n(recipe) -> list[str]:

@@ -28,6 +28,7 @@ class Attempt:
     judge_score: float | None = None  # the LLM judge's score, where the run has a judge stage
     finish_reason: str | None = None  # the teacher's, kept under a reviewer's edit (admission.refusal)
     reasoning_tokens: int | None = None  # generations.reasoning_tokens; None: written before it, or edited
+    teacher_id: int | None = None  # who wrote it (rollout.teachers); None: unknown (a deleted run teacher)
 
     @property
     def length(self) -> int:

@@ -22,10 +22,11 @@ from backend.prices.service import provider_of, rollout_quote
 from backend.prompts.models import Prompt, PromptSet
 from backend.rollouts.metrics import split_filter
 from backend.rollouts.requests import resolve_max_tokens
-from backend.rollouts.schemas import RolloutEstimate, RolloutSettings
+from backend.rollouts.schemas import RolloutEstimate, RolloutSettings, TeacherEstimate
 from backend.runs.models import Run
 from backend.samples.models import Generation
 from backend.teachers.models import Teacher
+from backend.teachers.routing import route_of
 from backend.teachers.schemas import TeacherProbe
 
 # Output tokens per second of one request when nothing was measured here yet (no run, no probe): an
@@ -87,14 +88,24 @@ def _seconds_per_attempt(
 
 
 def estimate(
-    session: Session, *, project_id: int, prompt_set: PromptSet, teacher: Teacher, settings: RolloutSettings
+    session: Session,
+    *,
+    project_id: int,
+    prompt_set: PromptSet,
+    teacher: Teacher,
+    settings: RolloutSettings,
+    counted: tuple[int, int] | None = None,
 ) -> RolloutEstimate:
     """Tokens, cost and time a rollout would take, from prompt lengths and max_tokens (an upper bound
-    for output), before anything is launched."""
-    stmt = select(func.count(), func.coalesce(func.sum(func.length(Prompt.text)), 0)).where(
-        Prompt.prompt_set_id == prompt_set.id, split_filter(settings)
-    )
-    prompts, chars = session.execute(stmt).one()
+    for output), before anything is launched. `counted`: (prompts, characters) where the caller counted
+    them (a routed teacher's share of the prompts)."""
+    if counted is None:
+        stmt = select(func.count(), func.coalesce(func.sum(func.length(Prompt.text)), 0)).where(
+            Prompt.prompt_set_id == prompt_set.id, split_filter(settings)
+        )
+        prompts, chars = session.execute(stmt).one()
+    else:
+        prompts, chars = counted
     attempts = prompts * settings.n
     basis = [f"{prompts} prompts in split {settings.split!r} x n={settings.n}"]
     input_tokens = int(chars / 4 + prompts * 8) * settings.n  # ~4 characters a token, plus the template
@@ -161,4 +172,63 @@ def estimate(
         startup_s=startup,
         price=quote.as_dict() if quote else None,
         basis=basis,
+    )
+
+
+def estimate_routed(
+    session: Session,
+    *,
+    project_id: int,
+    prompt_set: PromptSet,
+    teachers: list[Teacher],
+    settings: RolloutSettings,
+) -> RolloutEstimate:
+    """The estimate of a rollout whose prompts are routed to several teachers (rollout.teachers): each
+    teacher's share estimated as a rollout of its own (its speed, its prices), then summed; the time is
+    the slowest teacher's, since a chunk asks its teachers at once. teachers[0] is the default route."""
+    by_id = {t.id: t for t in teachers}
+    shares: dict[int, list[int]] = {t.id: [0, 0] for t in teachers}  # teacher -> [prompts, characters]
+    stmt = (
+        select(Prompt.meta, func.length(Prompt.text))
+        .where(Prompt.prompt_set_id == prompt_set.id, split_filter(settings))
+        .execution_options(yield_per=5000)
+    )
+    for meta, length in session.execute(stmt):
+        share = shares[route_of(settings.teachers, meta, teachers[0].id)]
+        share[0] += 1
+        share[1] += length or 0
+    parts = [
+        (by_id[tid], estimate(session, project_id=project_id, prompt_set=prompt_set, teacher=by_id[tid],
+                              settings=settings, counted=(share[0], share[1])))
+        for tid, share in shares.items()
+    ]  # fmt: skip
+    head = parts[0][1]
+    costs = [e.cost_usd for _, e in parts if e.attempts]
+    basis = [f"routed: {len(parts)} teachers (rollout.teachers); each share estimated on its own, summed, "
+             "the time the slowest's"]  # fmt: skip
+    for t, e in parts:
+        basis += [f"{t.name}: {b}" for b in e.basis]
+    return head.model_copy(
+        update={
+            "prompts": sum(e.prompts for _, e in parts),
+            "attempts": sum(e.attempts for _, e in parts),
+            "input_tokens": sum(e.input_tokens for _, e in parts),
+            "output_tokens": sum(e.output_tokens for _, e in parts),
+            "cost_usd": None if any(c is None for c in costs) else round(sum(c or 0.0 for c in costs), 4),
+            "seconds": max(e.seconds for _, e in parts),
+            "startup_s": max(e.startup_s for _, e in parts),
+            "basis": basis,
+            "teachers": [
+                TeacherEstimate(
+                    teacher_id=t.id,
+                    name=t.name,
+                    prompts=e.prompts,
+                    attempts=e.attempts,
+                    output_tokens=e.output_tokens,
+                    cost_usd=e.cost_usd,
+                    seconds=e.seconds,
+                )
+                for t, e in parts
+            ],  # fmt: skip
+        }
     )

@@ -65,6 +65,7 @@ def aggregate(session: Session, *, stage: RunStage) -> dict[str, Any]:
         "logprobs": sums["logprobs"],
         "logprobs_missing": sums["logprobs_missing"],
         "logprobs_note": _logprobs_note(sums["logprobs"], sums["logprobs_missing"]),
+        "teachers": {k: int(v) for k, v in sorted((totals.get("teachers") or {}).items()) if v},
     }
 
 

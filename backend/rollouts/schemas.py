@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.reviews.schemas import ReviewLoad
+from backend.teachers.routing import MAX_ROUTES, ROUTES_HELP, TeacherRoute
 
 
 class SmokeSettings(BaseModel):
@@ -119,6 +120,7 @@ class RolloutSettings(BaseModel):
         "them; an API teacher where its provider returns token ids, else the summary says none came. "
         "Unset: off. Set, the response cache is written but not read (a cached answer has no logprobs).",
     )
+    teachers: list[TeacherRoute] = Field(default_factory=list, max_length=MAX_ROUTES, description=ROUTES_HELP)
 
 
 def check_rollout(recipe) -> list[str]:
@@ -133,7 +135,21 @@ def check_rollout(recipe) -> list[str]:
     if adaptive and "filter" not in recipe.stages:
         return ["rollout.stop_when_verified: adaptive sampling verifies with the filter stage's verifiers; "
                 "add 'filter' to stages"]  # fmt: skip
-    return _check_smoke(recipe, adaptive)
+    return _check_smoke(recipe, adaptive) or _check_routes(recipe)
+
+
+def _check_routes(recipe) -> list[str]:
+    """Routes send each prompt to its own teacher's client; a provider batch is one teacher's, and the
+    logprob cache is tied to one teacher's tokenizer."""
+    r = recipe.rollout
+    if not r.teachers:
+        return []
+    if r.mode == "batch":
+        return ["rollout.teachers: a provider batch goes to one teacher; use mode online, or no routes"]
+    if r.logprobs is not None:
+        return ["rollout.teachers: the logprob cache is tied to one teacher's tokenizer; unset logprobs, or "
+                "route no prompt elsewhere"]  # fmt: skip
+    return []
 
 
 def _check_smoke(recipe, adaptive: bool) -> list[str]:
@@ -226,6 +242,22 @@ class RolloutSummary(BaseModel):
     logprobs_note: str | None = Field(
         None, description="Set when logprobs were asked for and some or all are missing, saying why."
     )
+    teachers: dict[str, int] = Field(
+        default_factory=dict,
+        description="Succeeded attempts per teacher id (rollout.teachers routes prompts to teachers).",
+    )
+
+
+class TeacherEstimate(BaseModel):
+    """One routed teacher's share of a rollout estimate (rollout.teachers)."""
+
+    teacher_id: int
+    name: str
+    prompts: int
+    attempts: int
+    output_tokens: int
+    cost_usd: float | None = Field(description="None: no price known for this teacher.")
+    seconds: float
 
 
 class RolloutEstimate(BaseModel):
@@ -254,6 +286,9 @@ class RolloutEstimate(BaseModel):
     basis: list[str] = Field(description="How each figure was estimated.")
     review: ReviewLoad | None = Field(
         None, description="The review queue the recipe would fill (recipes with a review stage)."
+    )
+    teachers: list[TeacherEstimate] | None = Field(
+        None, description="rollout.teachers: each routed teacher's share (the default route first)."
     )
 
 

@@ -88,6 +88,7 @@ def show(run_id: int, *, console: Console) -> int:
             _print_smoke(stage, run.id, console)
             if stage.kind == "evaluate":
                 _print_checkpoints(s, run, console)
+            _print_teachers(s, stage, console)
         if run.error:
             console.print(f"[red]{run.error}[/red]")
         return 0 if run.status.value != "failed" else 1
@@ -113,6 +114,27 @@ def follow(run_id: int, *, console: Console, poll_s: float = 1.0) -> int:
             console.print(f"run {run_id}: {status.value}" + (f": {error}" if error else ""))
             return 0 if status.value == "succeeded" else 1
         time.sleep(poll_s)
+
+
+def _print_teachers(s, stage, console: Console) -> None:
+    """Which teacher taught what (rollout.teachers, train.teachers): attempts per teacher on a rollout,
+    prompts and rows on a snapshot, prompts and samples scored on a routed distillation."""
+    from backend.teachers.models import Teacher
+
+    taught = (stage.metrics or {}).get("teachers")
+    if not taught:
+        return
+    console.print("    teachers:")
+    if isinstance(taught, dict):  # the rollout's: attempts per teacher id
+        for tid, n in taught.items():
+            t = s.get(Teacher, int(tid))
+            console.print(f"      {t.name if t else '(deleted)'} (id {tid}): {n:,} attempts")
+        return
+    for t in taught:
+        what = f"{t['rows']:,} rows" if "rows" in t else f"{t.get('scored', 0):,} samples scored"
+        console.print(
+            f"      {t.get('name') or '(deleted)'} (id {t['teacher_id']}): {t['prompts']:,} prompts, {what}"
+        )
 
 
 def _print_smoke(stage, run_id: int, console: Console) -> None:

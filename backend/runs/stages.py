@@ -105,9 +105,22 @@ def _adapter(name: str, settings: Any) -> TypeAdapter:
 def teacher_queue(session: Any, run: Any) -> str:
     """Where a rollout's chunks run: gpu for a teacher that generates on the worker, cpu for an endpoint."""
     from backend.teachers.models import Teacher
+    from backend.teachers.routing import TeacherRoute, teacher_ids
 
-    teacher = session.get(Teacher, run.teacher_id) if run.teacher_id else None
-    return "gpu" if teacher is not None and runs_locally(teacher.backend, teacher.base_url) else "cpu"
+    asked = ((run.recipe or {}).get("rollout") or {}).get("teachers") or []
+    routes = [TeacherRoute.model_validate(r) for r in asked]
+    # one chunk task asks every routed teacher: gpu where any of them generates on the worker
+    teachers = [session.get(Teacher, t) for t in teacher_ids(routes, run.teacher_id)]
+    local = any(t is not None and runs_locally(t.backend, t.base_url) for t in teachers)
+    return "gpu" if local else "cpu"
+
+
+def check_rollout_references(session: Any, project: Any, recipe: Any) -> None:
+    """rollout.teachers: each route's teacher must be one of the project's (another's is a 404)."""
+    from backend.teachers.routing import check_routes
+
+    routes = recipe.settings_of("rollout", RolloutSettings).teachers
+    check_routes(session, project, routes, "rollout.teachers")
 
 
 def close_review_queue(session: Any, run_id: int) -> None:
@@ -145,6 +158,7 @@ STAGES: dict[str, StageKind] = {
             fanout=True,
             chunk_queue=teacher_queue,
             recipe_check=check_rollout,
+            create_check=check_rollout_references,
         ),
         StageKind(
             name="filter",

@@ -36,6 +36,9 @@ class Generation(Base):
     # the reasoning part's tokens: the server's count, else an estimate (teachers/base.reasoning_token_count)
     reasoning_tokens: Mapped[int | None] = mapped_column(default=None)
     latency_ms: Mapped[int | None] = mapped_column(default=None)
+    # who wrote it (rollout.teachers routes prompts; null before migration 0036: the run's teacher).
+    # No foreign key: the writer's bulk insert would look every row's teacher up (migration 0036).
+    teacher_id: Mapped[int | None] = mapped_column(default=None)
     from_cache: Mapped[bool] = mapped_column(default=False)
     # The filter stage's decision (its verifiers combined): None until filtered, or when no verifier
     # could decide (timeout, error, a reference that does not parse).

@@ -27,6 +27,11 @@ class GenerationOut(BaseModel):
         "completion's tokens split by the reasoning's share of the text. None before migration 0035.",
     )
     latency_ms: int | None
+    teacher_id: int | None = Field(
+        None,
+        description="The teacher that wrote it (rollout.teachers routes prompts); None before migration "
+        "0036: the run's teacher.",
+    )
     from_cache: bool
     accepted: bool | None = Field(
         description="The filter stage's decision; None until filtered or undecided."

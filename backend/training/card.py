@@ -13,6 +13,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.datasets.card import teachers_lines
 from backend.datasets.models import ModelArtifact
 from backend.evals.models import Evaluation
 
@@ -51,6 +52,17 @@ def _evaluation_lines(session: Session, artifact_id: int) -> list[str]:
     return lines or ["- evaluation: none yet"]
 
 
+def _distill_teachers(teachers: list[dict[str, Any]] | None) -> list[str]:
+    """On-policy distillation routed by prompt (train.teachers): each teacher's prompts and samples."""
+    if not teachers:
+        return []
+    out = ["- on-policy teachers (train.teachers; prompts routed, student samples scored):"]
+    for t in teachers:
+        out.append(f"  - {t['name']} (id {t['teacher_id']}, `{t['model']}`): {t['prompts']} prompts, "
+                   f"{t['scored']} samples scored")  # fmt: skip
+    return out
+
+
 def render(artifact: ModelArtifact, evaluations: list[str]) -> str:
     facts = artifact.metrics or {}
     lineage = facts.get("lineage") or {}
@@ -71,6 +83,8 @@ def render(artifact: ModelArtifact, evaluations: list[str]) -> str:
         f"- base model: `{base}`",
         f"- teacher: {teacher.get('name', 'none')} (`{teacher.get('model', '-')}`)",
         f"- snapshot: {snap.get('id', '-')} (sha256 `{snap.get('content_hash', '-')}`)",
+        *teachers_lines(lineage.get("taught_by")),
+        *_distill_teachers(facts.get("teachers")),
         # the last checkpoint is lineage; "resumed" only when a re-queued run went on from one
         f"- resumed from: checkpoint-{resumed}" if resumed else "- resumed from: not resumed (one go)",
         f"- steps: {facts.get('step')}, final loss: {facts.get('loss')}",

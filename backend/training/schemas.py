@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_core.core_schema import ErrorType
 
+from backend.teachers.routing import MAX_ROUTES, ROUTES_HELP, TeacherRoute
 from backend.training.preflight import CHECK_KINDS, WAIVABLE
 
 ERROR_TYPES = frozenset(get_args(ErrorType))
@@ -208,6 +209,13 @@ class DistillSettings(TrainBase):
         "difference of a token's logprob above this refuses the teacher (its scores would be noise).",
     )
 
+    teachers: list[TeacherRoute] = Field(
+        default_factory=list,
+        max_length=MAX_ROUTES,
+        description="Several teachers routed by the snapshot's prompts (their metadata): " + ROUTES_HELP + " "
+        "Every teacher shares the student's tokenizer, and all are local (transformers_local) or all served.",
+    )
+
     @model_validator(mode="after")
     def _sparse_support(self) -> DistillSettings:
         if self.teacher_top_k > 1 and self.beta > 0:
@@ -384,6 +392,16 @@ class KeptCheckpoint(BaseModel):
     path: str = Field(description="Its folder (Hugging Face format: weights or adapter, tokenizer).")
 
 
+class DistillTeacher(BaseModel):
+    """One teacher of a routed on-policy distillation (train.teachers)."""
+
+    teacher_id: int
+    name: str
+    model: str
+    prompts: int = Field(description="The training prompts routed to it.")
+    scored: int = Field(0, description="Student samples it scored during training.")
+
+
 class TrainSummary(BaseModel):
     """Written live while training (step, loss, series) and completed at the end (artifact)."""
 
@@ -425,6 +443,9 @@ class TrainSummary(BaseModel):
     path: str | None = Field(None, description="The final model's folder (Hugging Face format).")
     launch: list[str] | None = Field(None, description="The accelerate launch command, on several GPUs.")
     template: TemplateInfo | None = Field(None, description="The chat template trained with (and saved).")
+    teachers: list[DistillTeacher] | None = Field(
+        None, description="distill with train.teachers: each teacher's prompts and the samples it scored."
+    )
     pad: PadInfo | None = Field(None, description="The pad token trained with (and saved).")
     sample: str | None = Field(
         None, description="One training example decoded, its trained tokens (the loss mask) inside ⟦...⟧."

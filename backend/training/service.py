@@ -11,6 +11,7 @@ from backend.core.errors import NotFound
 from backend.core.pagination import keyset
 from backend.datasets.models import DatasetSnapshot, ModelArtifact
 from backend.projects.models import Project
+from backend.teachers.routing import check_routes
 from backend.teachers.service import get_teacher
 from backend.training.model_refs import resolve_model
 
@@ -28,6 +29,7 @@ def check_train_references(session: Session, project: Project, recipe: Any) -> N
         # any backend may teach: an endpoint that is not a vLLM server (no prompt logprobs, no
         # /tokenize) is refused by the worker's pre-flight, which asks the server itself
         get_teacher(session, project=project, teacher_id=recipe.teacher_id)
+        check_routes(session, project, train.teachers, "train.teachers")
 
 
 def get_model(session: Session, *, project: Project, model_id: int) -> ModelArtifact:

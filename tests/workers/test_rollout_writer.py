@@ -31,6 +31,7 @@ def _row(run_id: int, prompt_id: int, attempt: int, status: str = "ok", **fields
         "completion_tokens": 11,
         "reasoning_tokens": 5,
         "latency_ms": 3,
+        "teacher_id": 9,  # rollout.teachers: who wrote it
         "from_cache": False,
         "created_at": datetime.now(UTC),
     }
@@ -77,6 +78,7 @@ def test_a_batch_writes_new_rows_and_replaces_only_failed_ones(accounts):
         assert len(got) == 4
         assert (got[(p0, 0)].content, got[(p0, 0)].reasoning) == (ODD, ODD)
         assert {g.reasoning_tokens for g in got.values()} == {5}  # every column of the row is written
+        assert {g.teacher_id for g in got.values()} == {9}
         assert (got[(p1, 0)].status, got[(p1, 0)].content, got[(p1, 0)].error) == (
             "ok",
             "now it answered",

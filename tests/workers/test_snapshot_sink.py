@@ -19,12 +19,14 @@ def test_parquet_rows_equal_the_jsonl_rows_across_batches(tmp_path, monkeypatch)
             {"role": "user", "content": f"q{i}"}
         ]
         turn = [{"role": "assistant", "content": f"<think>r{i}</think>a{i}" if i != 4 else ""}]
-        meta = {"prompt_id": i, "reference": None if i == 5 else str(i), "generation_id": 100 + i}
+        meta = {"prompt_id": i, "reference": None if i == 5 else str(i), "teacher_id": 7 if i % 2 else None,
+                "generation_id": 100 + i}  # fmt: skip
         rows.append(("messages", {"messages": prompt + turn, **meta}))
         rows.append(("prompt_completion", {"prompt": prompt, "completion": turn, **meta}))
         if i % 3 == 0:
             rows.append(("preference", {"prompt": prompt, "chosen": turn, "rejected": [], "prompt_id": i,
-                                        "reference": str(i), "chosen_id": i, "rejected_id": -i}))  # fmt: skip
+                                        "reference": str(i), "teacher_id": 7, "chosen_id": i,
+                                        "rejected_id": -i}))  # fmt: skip
     sinks = {name: snapshot._Sink(tmp_path, name) for name in snapshot.SCHEMAS}
     for name, row in rows:
         sinks[name].add(row)

@@ -31,7 +31,12 @@ def conversations(n: int, seed: int = 0, words: int = 12) -> list[list[dict]]:
 
 
 def make_snapshot(
-    project_id: int, convos: list[list[dict]], *, pairs: bool = True, generation_ids: list[int] | None = None
+    project_id: int,
+    convos: list[list[dict]],
+    *,
+    pairs: bool = True,
+    generation_ids: list[int] | None = None,
+    prompt_ids: list[int] | None = None,
 ) -> int:
     """A snapshot row and its Parquet files under DATA_DIR, as the snapshot stage writes them; each row
     names generation_ids[i] as its teacher attempt where given (the truncated-trace check reads them)."""
@@ -50,8 +55,9 @@ def make_snapshot(
         sinks["messages"].add(
             {
                 "messages": c,
-                "prompt_id": i,
+                "prompt_id": prompt_ids[i] if prompt_ids else i,
                 "reference": str(i),
+                "teacher_id": None,
                 "generation_id": generation_ids[i] if generation_ids else 10_000 + i,
             }
         )
@@ -66,6 +72,7 @@ def make_snapshot(
                     "rejected": wrong,
                     "prompt_id": i,
                     "reference": str(i),
+                    "teacher_id": None,
                     "chosen_id": 10_000 + i,
                     "rejected_id": 20_000 + i,
                 }

@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 BATCH = 1000
 HUMAN = ("human_accepted", "human_rejected", "human_edits")
 _TURN = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
-_META = [("prompt_id", pa.int64()), ("reference", pa.string())]
+# teacher_id: who wrote the row (rollout.teachers routes prompts to teachers; null: a deleted run teacher)
+_META = [("prompt_id", pa.int64()), ("reference", pa.string()), ("teacher_id", pa.int64())]
 SCHEMAS = {
     "messages": pa.schema([("messages", _TURN), *_META, ("generation_id", pa.int64())]),
     "prompt_completion": pa.schema(
@@ -140,7 +141,7 @@ class _Sink:
         self.parquet.close()
 
 
-def _attempts(run_id: int, tally: dict[str, int], edited: set[int]):
+def _attempts(run_id: int, tally: dict[str, int], edited: set[int], default_teacher: int | None = None):
     """(prompt, its attempts) in prompt order, streamed; a human decision from the review overrides the
     machines' (accept admits, reject removes, an edit admits the edited text)."""
     with session_scope() as s:
@@ -153,7 +154,7 @@ def _attempts(run_id: int, tally: dict[str, int], edited: set[int]):
         select(
             Generation.prompt_id, Generation.id, Generation.attempt, Generation.accepted,
             Generation.reasoning, Generation.content, Generation.completion_tokens, _judge_score(),
-            Generation.finish_reason, Generation.reasoning_tokens,
+            Generation.finish_reason, Generation.reasoning_tokens, Generation.teacher_id,
         )
         .where(Generation.run_id == run_id, Generation.status == "ok")
         .order_by(Generation.prompt_id, Generation.attempt)
@@ -161,7 +162,9 @@ def _attempts(run_id: int, tally: dict[str, int], edited: set[int]):
     )  # fmt: skip
     current, group = None, list[Attempt]()
     with session_scope() as s:
-        for pid, gid, attempt, accepted, reasoning, content, tokens, score, finish, think in s.execute(stmt):
+        for pid, gid, attempt, accepted, reasoning, content, tokens, score, finish, think, by in s.execute(
+            stmt
+        ):
             if pid != current and group:
                 yield current, group
                 group = []
@@ -178,7 +181,10 @@ def _attempts(run_id: int, tally: dict[str, int], edited: set[int]):
                 if h.edited:  # the reviewer's text replaces the teacher's; the teacher's finish stays
                     content, reasoning, tokens, think = h.content, h.reasoning, None, None
                     edited.add(gid)  # the teacher's logprobs are of another text: none for it
-            group.append(Attempt(gid, attempt, accepted, reasoning, content, tokens, score, finish, think))
+            taught = by if by is not None else default_teacher  # null: written before migration 0036
+            group.append(
+                Attempt(gid, attempt, accepted, reasoning, content, tokens, score, finish, think, taught)
+            )
     if group:
         yield current, group
 
@@ -208,7 +214,7 @@ def write_snapshot(ctx: StageContext) -> dict[str, Any]:
     rollout = settings_for("rollout", ctx.recipe, RolloutSettings)
     with session_scope() as s:
         run = s.get_one(Run, ctx.run_id)
-        project_id, run_name = run.project_id, run.name
+        project_id, run_name, run_teacher = run.project_id, run.name, run.teacher_id
         which = Generation.accepted.is_(True) if settings.include == "accepted" else Generation.status == "ok"
         total = s.scalar(select(func.count()).where(Generation.run_id == run.id, which)) or 0
     root = get_settings().data_dir / "snapshots" / str(project_id)
@@ -216,7 +222,10 @@ def write_snapshot(ctx: StageContext) -> dict[str, Any]:
     tmp.mkdir(parents=True)
     try:
         kept: set[int] = set()
-        counts, configs = _write_rows(ctx, tmp, settings, rollout.system_prompt, total, kept)
+        taught: dict[int | None, list[int]] = {}  # teacher -> [prompts, rows]
+        counts, configs = _write_rows(
+            ctx, tmp, settings, rollout.system_prompt, total, kept, taught, run_teacher
+        )
         logprobs = gather_logprobs(ctx.run_id, kept, tmp)
         digest = hashlib.sha256()
         for c in configs:
@@ -227,7 +236,7 @@ def write_snapshot(ctx: StageContext) -> dict[str, Any]:
             digest.update(orjson.dumps(logprobs, option=orjson.OPT_SORT_KEYS))
         content_hash = digest.hexdigest()
         name = settings.name or run_name
-        return _store(ctx, tmp, root, content_hash, configs, counts, settings, name, logprobs)
+        return _store(ctx, tmp, root, content_hash, configs, counts, settings, name, logprobs, taught)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -241,7 +250,14 @@ def _assistant(a: Attempt, keep_reasoning: bool = True) -> list[dict[str, str]]:
 
 
 def _write_rows(
-    ctx, folder: Path, settings: SnapshotSettings, system: str | None, total: int, kept: set[int]
+    ctx,
+    folder: Path,
+    settings: SnapshotSettings,
+    system: str | None,
+    total: int,
+    kept: set[int],
+    taught: dict[int | None, list[int]] | None = None,
+    default_teacher: int | None = None,
 ):
     sinks = {name: _Sink(folder, name) for name in SCHEMAS}
     steps = ("accepted", "after_cut_reasoning", "after_pass_rate_band", "after_near_duplicates",
@@ -258,14 +274,21 @@ def _write_rows(
         prompts = _prompts([pid for pid, _ in pending], system)
         for pid, picked in pending:
             convo, reference = prompts[pid]
+            by_prompt: set[int | None] = set()
             for a in picked.rows:
                 turn = _assistant(a, keep)
                 counts["rows_with_reasoning"] += "</think>" in turn[0]["content"]
-                meta = {"prompt_id": pid, "reference": reference, "generation_id": a.generation_id}
+                meta = {"prompt_id": pid, "reference": reference, "teacher_id": a.teacher_id,
+                        "generation_id": a.generation_id}  # fmt: skip
+                if taught is not None:
+                    taught.setdefault(a.teacher_id, [0, 0])[1] += 1
+                    by_prompt.add(a.teacher_id)
                 sinks["messages"].add({"messages": convo + turn, **meta})
                 sinks["prompt_completion"].add({"prompt": convo, "completion": turn, **meta})
                 if a.generation_id not in edited:
                     kept.add(a.generation_id)
+            for t in by_prompt:
+                taught.setdefault(t, [0, 0])[0] += 1  # type: ignore[union-attr]  # set only with taught
             for chosen, rejected in picked.pairs:
                 sinks["preference"].add(
                     {
@@ -274,6 +297,7 @@ def _write_rows(
                         "rejected": _assistant(rejected),
                         "prompt_id": pid,
                         "reference": reference,
+                        "teacher_id": chosen.teacher_id,
                         "chosen_id": chosen.generation_id,
                         "rejected_id": rejected.generation_id,
                     }
@@ -282,7 +306,7 @@ def _write_rows(
         ctx.progress(counts["accepted"], total)
 
     try:
-        for pid, attempts in _attempts(ctx.run_id, counts, edited):
+        for pid, attempts in _attempts(ctx.run_id, counts, edited, default_teacher):
             picked = select_prompt(pid, attempts, settings)
             counts["accepted"] += picked.accepted
             counts["after_cut_reasoning"] += picked.after_cut
@@ -316,7 +340,7 @@ def _write_rows(
 
 
 def _store(
-    ctx, tmp: Path, root: Path, content_hash: str, configs, counts, settings, name, logprobs
+    ctx, tmp: Path, root: Path, content_hash: str, configs, counts, settings, name, logprobs, taught=None
 ) -> dict[str, Any]:
     with session_scope() as s:
         existing = s.scalar(
@@ -328,8 +352,11 @@ def _store(
         if existing is not None:
             return _summary(existing, counts, reused=True)
         run = s.get_one(Run, ctx.run_id)
+        teachers = _taught(s, taught or {})
         card = render_card(
-            **_card_inputs(s, run, name, content_hash, configs, settings, counts), teacher_logprobs=logprobs
+            **_card_inputs(s, run, name, content_hash, configs, settings, counts),
+            teacher_logprobs=logprobs,
+            teachers=teachers,
         )
         (tmp / "README.md").write_text(card)
         final = root / content_hash
@@ -344,6 +371,7 @@ def _store(
             row_counts={
                 **counts,
                 **{c: counts["after_max_per_prompt"] for c in configs if c != "preference"},
+                "teachers": teachers,  # SnapshotOut shows them apart
             },
             files=files,
             card={"markdown": card},
@@ -356,8 +384,18 @@ def _store(
 
 def _summary(snap: DatasetSnapshot, counts, *, reused: bool) -> dict[str, Any]:
     return {"snapshot_id": snap.id, "content_hash": snap.content_hash, "counts": counts,
-            "files": dict(snap.files), "reused": reused,
-            "teacher_logprobs": snap.teacher_logprobs}  # fmt: skip
+            "files": dict(snap.files), "reused": reused, "teacher_logprobs": snap.teacher_logprobs,
+            "teachers": (snap.row_counts or {}).get("teachers", [])}  # fmt: skip
+
+
+def _taught(s, taught: dict[int | None, list[int]]) -> list[dict[str, Any]]:
+    """Prompts and rows per teacher, most rows first, with each teacher's name and model."""
+    out = []
+    for tid, (prompts, rows) in sorted(taught.items(), key=lambda kv: (-kv[1][1], kv[0] or 0)):
+        teacher = s.get(Teacher, tid) if tid is not None else None
+        name, model = (teacher.name, teacher.model) if teacher else (None, None)
+        out.append({"teacher_id": tid, "name": name, "model": model, "prompts": prompts, "rows": rows})
+    return out
 
 
 def _card_inputs(

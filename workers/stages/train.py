@@ -27,7 +27,7 @@ from backend.training.schemas import TrainBase
 from workers.celery_app import celery_app
 from workers.progress import Cancelled
 from workers.runner import StageContext, run_stage, settings_for
-from workers.training import artifacts, checks, keep, launch
+from workers.training import artifacts, checks, keep, launch, routed_distill
 from workers.training.callbacks import is_step_log, make_callback, point_of, thin, write_metrics
 from workers.training.checkpoints import last_checkpoint, stage_dir
 from workers.training.data import resolve_snapshot
@@ -148,6 +148,8 @@ def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, A
     result = trainer.train(resume_from_checkpoint=resume[0] if resume else None)
     summary.update(step=trainer.state.global_step, loss=summary.get("loss") or result.training_loss)
     summary["optimizer_steps"] = _optimizer_steps(trainer)
+    if (teachers := routed_distill.taught(report)) is not None:  # distill with train.teachers
+        summary["teachers"] = teachers
 
     final = folder / "final"
     artifacts.save_model(
@@ -168,6 +170,7 @@ def train(ctx: StageContext, distributed_rank: int | None = None) -> dict[str, A
         "template",
         "pad",
         "resumed_from_step",
+        "teachers",
     )
     metrics = {k: summary.get(k) for k in facts}  # what the model card reads (backend/training/card.py)
     summary["artifact_id"] = artifacts.register(

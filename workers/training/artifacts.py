@@ -53,6 +53,8 @@ def lineage(run_id: int, snapshot_id: int, checkpoint: str | None) -> dict[str, 
         return {
             "teacher": {"id": teacher.id, "name": teacher.name, "model": teacher.model} if teacher else None,
             "snapshot": {"id": snap.id, "content_hash": snap.content_hash, "run_id": snap.run_id},
+            # which teacher taught which prompts of the snapshot (rollout.teachers), as its card says
+            "taught_by": (snap.row_counts or {}).get("teachers") or [],
             "checkpoint": checkpoint,
             "run": {"id": run.id, "name": run.name},
         }

@@ -18,7 +18,7 @@ from backend.prompts.service import get_prompt_set
 from backend.reviews.load import judge_calibrated, review_load
 from backend.reviews.schemas import ReviewSettings
 from backend.rollouts import smoke
-from backend.rollouts.estimate import estimate
+from backend.rollouts.estimate import estimate, estimate_routed
 from backend.rollouts.schemas import RolloutEstimate, RolloutSettings, SmokeDecision
 from backend.runs import lifecycle, service
 from backend.runs.models import Run, Status
@@ -44,6 +44,7 @@ from backend.samples.schemas import (
     VerdictOut,
 )
 from backend.samples.service import Filters, verdicts_of
+from backend.teachers.routing import check_routes
 from backend.teachers.service import get_teacher
 from backend.verifiers.registry import VERIFIERS
 
@@ -148,13 +149,17 @@ def estimate_rollout(session: SessionDep, access: Viewer, body: EstimateIn) -> R
         )
     pset = get_prompt_set(session, project=access.project, prompt_set_id=recipe.prompt_set_id)
     teacher = get_teacher(session, project=access.project, teacher_id=recipe.teacher_id)
-    out = estimate(
-        session,
-        project_id=access.project.id,
-        prompt_set=pset,
-        teacher=teacher,
-        settings=recipe.settings_of("rollout", RolloutSettings),
-    )
+    settings = recipe.settings_of("rollout", RolloutSettings)
+    if settings.teachers:  # routed: each teacher's share (another project's teacher is a 404 naming it)
+        routed = check_routes(session, access.project, settings.teachers, "rollout.teachers")
+        teachers = [teacher, *{t.id: t for t in routed if t.id != teacher.id}.values()]
+        out = estimate_routed(
+            session, project_id=access.project.id, prompt_set=pset, teachers=teachers, settings=settings
+        )
+    else:
+        out = estimate(
+            session, project_id=access.project.id, prompt_set=pset, teacher=teacher, settings=settings
+        )
     if "review" in recipe.stages:
         judge = recipe.settings_of("judge", JudgeSettings) if "judge" in recipe.stages else None
         calibrated = judge_calibrated(session, project_id=access.project.id, judge=judge)

@@ -2838,6 +2838,34 @@ export interface components {
              * @default 0.05
              */
             self_test_tolerance?: number;
+            /**
+             * Teachers
+             * @description Several teachers routed by the snapshot's prompts (their metadata): Several teachers routed by prompt: each route sends the prompts that match a tag ({tag: ...}: the prompt's metadata tags or tag) or a metadata field ({field: metadata.x, equals: ...}) to its teacher of this project; the first match wins, and a prompt matching none goes to the recipe's teacher_id. Empty: every prompt to teacher_id. Every teacher shares the student's tokenizer, and all are local (transformers_local) or all served.
+             */
+            teachers?: components["schemas"]["TeacherRoute"][];
+        };
+        /**
+         * DistillTeacher
+         * @description One teacher of a routed on-policy distillation (train.teachers).
+         */
+        DistillTeacher: {
+            /** Teacher Id */
+            teacher_id: number;
+            /** Name */
+            name: string;
+            /** Model */
+            model: string;
+            /**
+             * Prompts
+             * @description The training prompts routed to it.
+             */
+            prompts: number;
+            /**
+             * Scored
+             * @description Student samples it scored during training.
+             * @default 0
+             */
+            scored?: number;
         };
         /**
          * ErrorBody
@@ -3584,6 +3612,11 @@ export interface components {
             reasoning_tokens?: number | null;
             /** Latency Ms */
             latency_ms: number | null;
+            /**
+             * Teacher Id
+             * @description The teacher that wrote it (rollout.teachers routes prompts); None before migration 0036: the run's teacher.
+             */
+            teacher_id?: number | null;
             /** From Cache */
             from_cache: boolean;
             /**
@@ -3648,6 +3681,11 @@ export interface components {
             reasoning_tokens?: number | null;
             /** Latency Ms */
             latency_ms: number | null;
+            /**
+             * Teacher Id
+             * @description The teacher that wrote it (rollout.teachers routes prompts); None before migration 0036: the run's teacher.
+             */
+            teacher_id?: number | null;
             /** From Cache */
             from_cache: boolean;
             /**
@@ -3908,6 +3946,7 @@ export interface components {
             /** Finished At */
             finished_at: string | null;
         };
+        JsonValue: unknown;
         /** JudgeSettings */
         JudgeSettings: {
             /**
@@ -5604,6 +5643,11 @@ export interface components {
             basis: string[];
             /** @description The review queue the recipe would fill (recipes with a review stage). */
             review?: components["schemas"]["ReviewLoad"] | null;
+            /**
+             * Teachers
+             * @description rollout.teachers: each routed teacher's share (the default route first).
+             */
+            teachers?: components["schemas"]["TeacherEstimate"][] | null;
         };
         /**
          * RolloutSettings
@@ -5735,6 +5779,11 @@ export interface components {
              * @description Capture the teacher's top-K log-probabilities per generated token (K here, 1..20: vLLM's default max_logprobs), stored as Parquet beside the run and gathered into the snapshot (teacher_logprobs.parquet) for logit distillation. vllm and transformers_local teachers give them; an API teacher where its provider returns token ids, else the summary says none came. Unset: off. Set, the response cache is written but not read (a cached answer has no logprobs).
              */
             logprobs?: number | null;
+            /**
+             * Teachers
+             * @description Several teachers routed by prompt: each route sends the prompts that match a tag ({tag: ...}: the prompt's metadata tags or tag) or a metadata field ({field: metadata.x, equals: ...}) to its teacher of this project; the first match wins, and a prompt matching none goes to the recipe's teacher_id. Empty: every prompt to teacher_id.
+             */
+            teachers?: components["schemas"]["TeacherRoute"][];
         };
         /** RolloutStage */
         RolloutStage: {
@@ -5866,6 +5915,31 @@ export interface components {
              * @description Set when logprobs were asked for and some or all are missing, saying why.
              */
             logprobs_note: string | null;
+            /**
+             * Teachers
+             * @description Succeeded attempts per teacher id (rollout.teachers routes prompts to teachers).
+             */
+            teachers: {
+                [key: string]: number;
+            };
+        };
+        /**
+         * RouteMatch
+         * @description Which prompts a route takes: `{tag: "math"}`, or `{field: "metadata.domain", equals: "code"}`.
+         */
+        RouteMatch: {
+            /**
+             * Tag
+             * @description Prompts whose metadata tags (tags, tag) hold it.
+             */
+            tag?: string | null;
+            /**
+             * Field
+             * @description A dotted path under the prompt's metadata, e.g. metadata.domain; with equals.
+             */
+            field?: string | null;
+            /** @description With field: the value the field must hold (JSON equality). */
+            equals?: components["schemas"]["JsonValue"];
         };
         /**
          * RouteRule
@@ -6609,6 +6683,11 @@ export interface components {
             /** @description Its teacher logprob cache (teacher_logprobs.parquet), or None without one. */
             teacher_logprobs?: components["schemas"]["TeacherLogprobsInfo"] | null;
             /**
+             * Teachers
+             * @description Rows and prompts per teacher (the files' teacher_id column).
+             */
+            teachers?: components["schemas"]["TaughtCount"][];
+            /**
              * Created At
              * Format: date-time
              */
@@ -6758,6 +6837,11 @@ export interface components {
             reused: boolean;
             /** @description The teacher logprob cache written with it (rollout.logprobs), or None. */
             teacher_logprobs?: components["schemas"]["TeacherLogprobsInfo"] | null;
+            /**
+             * Teachers
+             * @description Rows and prompts per teacher (the files' teacher_id column).
+             */
+            teachers?: components["schemas"]["TaughtCount"][];
         };
         /** StageKindOut */
         StageKindOut: {
@@ -6877,6 +6961,34 @@ export interface components {
             config_hash: string;
         };
         /**
+         * TaughtCount
+         * @description Which teacher taught which prompts: its rows in the snapshot (rollout.teachers routes prompts).
+         */
+        TaughtCount: {
+            /**
+             * Teacher Id
+             * @description None: the run's teacher, since deleted.
+             */
+            teacher_id: number | null;
+            /**
+             * Name
+             * @description The teacher's name; None once it is deleted.
+             */
+            name: string | null;
+            /** Model */
+            model?: string | null;
+            /**
+             * Prompts
+             * @description Prompts with at least one row written by it.
+             */
+            prompts: number;
+            /**
+             * Rows
+             * @description Its rows (messages / prompt_completion).
+             */
+            rows: number;
+        };
+        /**
          * TeacherBackend
          * @enum {string}
          */
@@ -6908,6 +7020,29 @@ export interface components {
             settings?: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * TeacherEstimate
+         * @description One routed teacher's share of a rollout estimate (rollout.teachers).
+         */
+        TeacherEstimate: {
+            /** Teacher Id */
+            teacher_id: number;
+            /** Name */
+            name: string;
+            /** Prompts */
+            prompts: number;
+            /** Attempts */
+            attempts: number;
+            /** Output Tokens */
+            output_tokens: number;
+            /**
+             * Cost Usd
+             * @description None: no price known for this teacher.
+             */
+            cost_usd: number | null;
+            /** Seconds */
+            seconds: number;
         };
         /**
          * TeacherLogprobsInfo
@@ -7039,6 +7174,15 @@ export interface components {
              * @description Why the probe failed, with any key scrubbed out.
              */
             error: string | null;
+        };
+        /**
+         * TeacherRoute
+         * @description Prompts matching `match` go to `teacher_id` (a teacher of the run's project).
+         */
+        TeacherRoute: {
+            match: components["schemas"]["RouteMatch"];
+            /** Teacher Id */
+            teacher_id: number;
         };
         /** TeacherUpdate */
         TeacherUpdate: {
@@ -7315,6 +7459,11 @@ export interface components {
             launch: string[] | null;
             /** @description The chat template trained with (and saved). */
             template: components["schemas"]["TemplateInfo"] | null;
+            /**
+             * Teachers
+             * @description distill with train.teachers: each teacher's prompts and the samples it scored.
+             */
+            teachers: components["schemas"]["DistillTeacher"][] | null;
             /** @description The pad token trained with (and saved). */
             pad: components["schemas"]["PadInfo"] | null;
             /**

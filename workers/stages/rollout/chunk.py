@@ -22,7 +22,8 @@ from workers.progress import Cancelled
 from workers.stages.rollout.adaptive import generate_adaptive
 from workers.stages.rollout.batch import batch_client
 from workers.stages.rollout.fanout import FANOUT
-from workers.stages.rollout.job import ChunkJob, build_job, sampling_of
+from workers.stages.rollout.job import ChunkJob, Routed, build_job, sampling_of
+from workers.stages.rollout.routed import RoutedTeachers, gpu_by_teacher
 from workers.stages.rollout.smoke import go_on, judge_sample
 from workers.stages.rollout.writer import GenerationWriter, Row
 from workers.teachers.base import Completion, Request
@@ -41,17 +42,18 @@ def _load_work(job: ChunkJob, writer: GenerationWriter) -> list[Request]:
     carries its attempts' cache keys: they look up the cache here and become its entries later."""
     with session_scope() as s:
         rows = s.execute(
-            select(Prompt.id, Prompt.text, Prompt.system, Prompt.messages)
+            select(Prompt.id, Prompt.text, Prompt.system, Prompt.messages, Prompt.meta)
             .where(*job.prompts_where())
             .order_by(Prompt.position)
         ).all()
     have = writer.existing_ok([r.id for r in rows])
     n, todo = job.settings.n, []
-    for pid, text, system, messages in rows:
+    for pid, text, system, messages, meta in rows:
+        teacher = job.route(pid, meta)  # rollout.teachers: the prompt's teacher keys its cache entries
         missing = [a for a in range(n) if (pid, a) not in have]
         if missing:
             convo = conversation(text, system, messages, job.settings.system_prompt)
-            keys = {a: cache_key(job.cache_prefix, convo, a) for a in missing}
+            keys = {a: cache_key(teacher.cache_prefix, convo, a) for a in missing}
             todo.append((pid, convo, keys))
     # a cached answer carries no logprobs: with logprobs asked for, every attempt is generated
     if job.settings.use_cache and not job.settings.logprobs and todo:
@@ -112,7 +114,7 @@ async def _generate(
 
     producer, clock = asyncio.create_task(produce()), asyncio.create_task(ticker())
     pending: list[Row] = []
-    gpu_seen = 0.0
+    gpu_seen: dict[int, float] = {}
     last_flush = time.monotonic()
     finished = False
     try:
@@ -130,8 +132,9 @@ async def _generate(
                     left -= 1
             now = time.monotonic()
             while finished or len(pending) >= FLUSH_ROWS or now - last_flush >= interval:
-                gpu = backend.gpu_seconds - gpu_seen
-                gpu_seen = backend.gpu_seconds
+                gpu_now = gpu_by_teacher(backend, job)
+                gpu = {t: v - gpu_seen.get(t, 0.0) for t, v in gpu_now.items()}
+                gpu_seen = gpu_now
                 # A batch is whatever arrived while the last write ran (at most MAX_BATCH_ROWS): one
                 # transaction and one fsync per write whatever the rate, where 256-row batches capped the
                 # rate at 256 per commit's latency on a loaded disk (bench/RESULTS.md).
@@ -161,17 +164,23 @@ async def _drive(first: ChunkJob, task_id: str | None) -> None:
     flight), take over the stage's next queued chunk so the teacher's batch never thins out between
     chunks. Each chunk is settled as it ends."""
     settings = first.settings
-    backend = make_teacher(
-        first.teacher,
-        sampling_of(settings, first.teacher),
-        concurrency=settings.concurrency,
-        max_retries=settings.max_retries,
-        timeout_s=settings.timeout_s,
-    )
+
+    def make(routed: Routed):
+        return make_teacher(
+            routed.teacher,
+            sampling_of(routed.settings, routed.teacher),
+            concurrency=settings.concurrency,
+            max_retries=settings.max_retries,
+            timeout_s=settings.timeout_s,
+        )
+
+    # each request to its prompt's teacher (rollout.teachers); one teacher when the recipe routes none
+    backend = RoutedTeachers(first, make)
     # In-process generate runs one batch at a time, and a provider batch is one submission per chunk
     # (other chunks' tasks submit theirs): nothing to overlap there.
     # The smoke sample runs alone: the planned chunks wait (pending) for its verdicts.
-    overlap = first.teacher.backend != "transformers_local" and settings.mode == "online" and not first.sample
+    in_process = any(t.teacher.backend == "transformers_local" for t in first.teachers.values())
+    overlap = not in_process and settings.mode == "online" and not first.sample
     batches: list = []
     outstanding = Outstanding()
     active: dict[asyncio.Task, ChunkJob] = {}
@@ -183,6 +192,7 @@ async def _drive(first: ChunkJob, task_id: str | None) -> None:
         except Exception as exc:  # noqa: BLE001 - recorded on the chunk and the stage
             await asyncio.to_thread(FANOUT.settle, job.stage_id, job.chunk_id, Status.failed, _why(exc))
             raise
+        backend.learn(job)
         if job.settings.mode == "batch":
             batches.append(own := batch_client(job))
             work = _generate(job, requests, writer, own, outstanding)

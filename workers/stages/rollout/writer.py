@@ -38,6 +38,7 @@ UPDATABLE = (
     "completion_tokens",
     "reasoning_tokens",
     "latency_ms",
+    "teacher_id",
     "from_cache",
     "created_at",
 )
@@ -72,6 +73,7 @@ _PG_COLUMNS = {
     "completion_tokens": "int",
     "reasoning_tokens": "int",
     "latency_ms": "int",
+    "teacher_id": "int",
     "from_cache": "bool",
     "created_at": "timestamptz",
 }
@@ -165,13 +167,19 @@ class GenerationWriter:
                     Generation.status == "ok",
                 )
             ).one()
+            # attempts per teacher (rollout.teachers), exact over re-runs: counted again from what is stored
+            teacher = func.coalesce(Generation.teacher_id, job.teacher_id)
+            ok = Generation.status == "ok"
+            ours = (Generation.run_id == job.run_id, Generation.prompt_id.in_(pids), ok)
+            by_teacher = s.execute(select(teacher, func.count()).where(*ours).group_by(teacher)).all()
             names = ("done", "truncated", "cached", "prompt_tokens", "completion_tokens")
             # Money already spent stays counted: a re-run of the chunk does not make it unspent.
             kept = {k: (chunk.counters or {}).get(k, 0.0) for k in ("cost_usd", "gpu_seconds")}
             # logprob rows live in part files, not rows to count again: what was written stays counted
             kept |= {k: (chunk.counters or {}).get(k, 0) for k in ("logprobs", "logprobs_missing")}
+            teachers = {str(t): int(k) for t, k in by_teacher}
             chunk.counters = {**dict(zip(names, map(int, stats), strict=True)), **kept, "failed": 0,
-                              "failures": {}}  # fmt: skip
+                              "failures": {}, "teachers": teachers}  # fmt: skip
 
     def copy_cached(self, keys: dict[tuple[int, int], str]) -> set[tuple[int, int]]:
         """Write the pairs the response cache can answer as generations of this run (from_cache)."""
@@ -200,7 +208,7 @@ class GenerationWriter:
                     )
                     found.append(Row(pid, attempt, c, None, from_cache=True))
         if found:
-            self.flush(found, 0.0)
+            self.flush(found, {})
         return {(r.prompt_id, r.attempt) for r in found}
 
     def _logprobs(self, written, by_pair: dict[tuple[int, int], Row], counts: Counter[str]) -> None:
@@ -223,8 +231,22 @@ class GenerationWriter:
             write_part(job.run_id, job.chunk_id, rows, self._meta)
             counts["logprobs"] += len(rows)
 
-    def flush(self, rows: list[Row], gpu_seconds: float) -> Status:
-        """Write one batch and the counters; returns the stage's status (the cancellation check)."""
+    def _cost(self, spent: dict[int, list[int]], gpu_seconds: dict[int, float]) -> float | None:
+        """Each teacher's tokens and GPU time at its own prices; None where no teacher has a price."""
+        total, priced = 0.0, False
+        for tid in spent.keys() | gpu_seconds.keys():
+            quote = self.job.teachers[tid].quote if tid in self.job.teachers else self.job.quote
+            if quote is None:
+                continue
+            tokens = spent.get(tid, [0, 0])
+            total += quote.cost(prompt_tokens=tokens[0], completion_tokens=tokens[1],
+                                gpu_seconds=gpu_seconds.get(tid, 0.0))  # fmt: skip
+            priced = True
+        return total if priced else None
+
+    def flush(self, rows: list[Row], gpu_seconds: dict[int, float]) -> Status:
+        """Write one batch and the counters; returns the stage's status (the cancellation check).
+        gpu_seconds: per teacher, since the last flush (each teacher's GPU time at its own price)."""
         job = self.job
         now = datetime.now(UTC)
         values = [
@@ -241,6 +263,7 @@ class GenerationWriter:
                 "completion_tokens": r.completion.completion_tokens,
                 "reasoning_tokens": reasoning_token_count(r.completion),
                 "latency_ms": r.completion.latency_ms,
+                "teacher_id": job.teacher_of(r.prompt_id).id,
                 "from_cache": r.from_cache,
                 "created_at": now,
             }
@@ -251,7 +274,8 @@ class GenerationWriter:
             by_pair = {(r.prompt_id, r.attempt): r for r in rows}
             counts: Counter[str] = Counter()
             failures: Counter[str] = Counter()
-            cost_in = cost_out = 0
+            spent: dict[int, list[int]] = {}  # teacher -> [billed prompt tokens, completion tokens]
+            teachers: Counter[str] = Counter()
             entries = []
             for gid, pid, attempt, status in written:
                 r = by_pair[(pid, attempt)]
@@ -262,9 +286,12 @@ class GenerationWriter:
                     counts["cached"] += r.from_cache
                     counts["prompt_tokens"] += c.prompt_tokens or 0
                     counts["completion_tokens"] += c.completion_tokens or 0
+                    tid = job.teacher_of(pid).id
+                    teachers[str(tid)] += 1
                     if not r.from_cache:
-                        cost_in += r.billed_prompt_tokens
-                        cost_out += c.completion_tokens or 0
+                        paid = spent.setdefault(tid, [0, 0])
+                        paid[0] += r.billed_prompt_tokens
+                        paid[1] += c.completion_tokens or 0
                     if r.cache_key:
                         entries.append({"key": r.cache_key, "generation_id": gid, "created_at": now})
                 else:
@@ -274,13 +301,13 @@ class GenerationWriter:
                 self._logprobs(written, by_pair, counts)
             insert_cache_entries(s, entries)
             chunk = s.get_one(StageChunk, job.chunk_id)
-            more: dict[str, Any] = {**counts, "gpu_seconds": gpu_seconds}
+            more: dict[str, Any] = {**counts, "gpu_seconds": sum(gpu_seconds.values())}
             if failures:
                 more["failures"] = dict(failures)
-            if job.quote is not None:
-                more["cost_usd"] = job.quote.cost(
-                    prompt_tokens=cost_in, completion_tokens=cost_out, gpu_seconds=gpu_seconds
-                )
+            if teachers:
+                more["teachers"] = dict(teachers)
+            if (cost := self._cost(spent, gpu_seconds)) is not None:
+                more["cost_usd"] = cost
             chunk.counters = add_counters(chunk.counters or {}, more)
             chunk.heartbeat_at = now
             stage = s.get_one(RunStage, job.stage_id)

@@ -8,6 +8,7 @@ import { ServedModels } from "../../components/ServedModels";
 import { CardMarkdown } from "./CardMarkdown";
 import { HubPush } from "./HubPush";
 import { downloadWithToken } from "./download";
+import { SnapshotTeachers } from "./TeacherCounts";
 import { modelCardQuery, modelQuery, projectQuery, snapshotCardQuery, snapshotQuery } from "../../api/queries";
 
 /** What the run made: its dataset snapshot (files to download, the card) and the trained model. */
@@ -57,6 +58,7 @@ function SnapshotLinks({ projectId, snapshotId }: { projectId: number; snapshotI
             {snap.data.name} · {formatTime(snap.data.created_at)} · <code title={snap.data.content_hash}>{snap.data.content_hash.slice(0, 12)}</code>
             {Object.entries(snap.data.row_counts).map(([k, v]) => ` · ${k} ${formatNumber(Number(v))}`)}
           </p>
+          <SnapshotTeachers teachers={snap.data.teachers ?? []} />
           {snap.data.teacher_logprobs && (
             <p className="small muted" data-testid="snapshot-logprobs">
               Teacher logprobs: top-{snap.data.teacher_logprobs.k} per token for {formatNumber(snap.data.teacher_logprobs.rows)} rows ·{" "}

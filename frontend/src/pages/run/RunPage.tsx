@@ -11,6 +11,7 @@ import { ProfileTable } from "./ProfileTable";
 import { Artifacts } from "./Artifacts";
 import { EvaluationComparison } from "./EvaluationComparison";
 import { RunMetrics } from "./RunMetrics";
+import { RolloutTeachers } from "./TeacherCounts";
 import { SmokeSample, smokeOf } from "./SmokeSample";
 import { StageResume } from "./StageResume";
 import { StageTimeline } from "./StageTimeline";
@@ -179,6 +180,7 @@ export function RunPage({ projectId, runId }: { projectId: number; runId: number
       {smoke && <SmokeSample projectId={projectId} run={r} smoke={smoke} canDecide={maintainer && !isFinished(r.status)} onDone={onDone} />}
 
       <RunMetrics run={r} />
+      <RolloutTeachers projectId={projectId} summary={r.summary} />
 
       {s.profile && <ProfileTable profile={s.profile} />}
 

@@ -30,6 +30,7 @@ import {
 import { SECONDS_SOURCE } from "../../lib/estimate";
 import "./wizard.css";
 import { PressureTest } from "../experiments/PressureTest";
+import { TeacherRoutes } from "./TeacherRoutes";
 
 type Teacher = Schemas["TeacherOut"];
 
@@ -233,7 +234,7 @@ function Wizard({ projectId, defaults, kinds }: { projectId: number; defaults: W
           ) : (
             step === "sampling" && (
               <>
-                <SamplingStep state={state} update={update} />
+                <SamplingStep state={state} update={update} teachers={teachers.data ?? []} />
                 <RolloutLogprobs state={state} update={update} kinds={kinds} />
               </>
             )
@@ -412,7 +413,7 @@ function LicenceNote({ teacher }: { teacher: Teacher }) {
   );
 }
 
-function SamplingStep({ state, update }: StepProps) {
+function SamplingStep({ state, update, teachers }: StepProps & { teachers: Teacher[] }) {
   const r = state.rollout;
   const set = (patch: Partial<WizardState["rollout"]>) => update({ rollout: { ...r, ...patch } });
   const adaptive = r.stop_when_verified !== null;
@@ -496,6 +497,7 @@ function SamplingStep({ state, update }: StepProps) {
           />
         </div>
       )}
+      <TeacherRoutes routes={r.teachers} teachers={teachers} onChange={(routes) => set({ teachers: routes })} path="rollout.teachers" />
       <FieldError path="rollout" />
     </>
   );

@@ -27,6 +27,7 @@ export function defaultState(kinds: StageKind[]): WizardState {
       smoke: d("rollout", "smoke"),
       system_prompt: d("rollout", "system_prompt"),
       logprobs: d("rollout", "logprobs"),
+      teachers: [],
     },
     // None until a prompt set is chosen: the wizard then suggests them from what the set holds (suggest.ts)
     verifiers: { mode: "all", names: [], settings: {} },

@@ -9,6 +9,7 @@ import yaml from "js-yaml";
 import type { Schemas } from "../../api/client";
 import { isObj } from "./schema";
 import type { VerifierPick } from "./VerifierSettings";
+import type { TeacherRoute } from "./TeacherRoutes";
 
 export type { StageKind } from "./schema";
 export { defaultState, demoState } from "./defaults";
@@ -45,6 +46,8 @@ export interface WizardState {
     system_prompt: string | null;
     /** The teacher's top-K logprobs captured per generated token (the snapshot's teacher_logprobs.parquet, for kd); null: off. */
     logprobs: number | null;
+    /** Several teachers routed by prompt (rollout.teachers); empty: every prompt to teacher_id. */
+    teachers: TeacherRoute[];
   };
   /** Verifier names (the filter stage runs when there is at least one) and the settings changed from each
    * one's defaults. */
@@ -205,6 +208,8 @@ export function buildRecipe(s: WizardState, d: WizardState): Recipe {
     smoke: ro.smoke,
     system_prompt: ro.system_prompt || null,
     logprobs: ro.logprobs,
+    // empty: left out, unless a loaded recipe had routes (then [] clears them)
+    teachers: ro.teachers.length || Array.isArray(obj(b.rollout).teachers) ? ro.teachers : undefined,
   });
   if (stages.includes("filter")) r.filter = section(b, "filter", { verifiers: combo(s.verifiers) });
   if (stages.includes("judge")) {
@@ -386,6 +391,7 @@ export function stateFromRecipe(recipe: unknown, defaults: WizardState): WizardS
       smoke: isObj(ro.smoke) ? { prompts: num(ro.smoke.prompts, 20), min_accept: num(ro.smoke.min_accept, 0.5) } : null,
       system_prompt: typeof ro.system_prompt === "string" ? ro.system_prompt : null,
       logprobs: numOrNull(ro.logprobs),
+      teachers: Array.isArray(ro.teachers) ? (ro.teachers.filter(isObj) as TeacherRoute[]) : [],
     },
     verifiers: stages.includes("filter") ? pickOf(obj(recipe.filter).verifiers, d.verifiers) : d.verifiers,
     judge: {
