@@ -73,6 +73,7 @@ function pages(state) {
     ["judge", `${p}/judge`],
     ["teachers", `${p}/teachers`],
     ["members", `${p}/members`],
+    ["project-settings", `${p}/settings`],
     ["users", "/users"],
     ["run", e],
     ["samples", `${j}/samples`],
@@ -88,6 +89,9 @@ async function screenshots(page, state) {
   for (const [name, path] of pages(state)) {
     await page.goto(`${BASE}${path}`);
     await page.waitForLoadState("networkidle", { timeout: 15_000 }).catch(() => {});
+    // a path the dashboard does not know renders its Not found page without a console error: a stale
+    // build or a renamed route would otherwise pass here as a screenshot of that page
+    if (await page.getByTestId("not-found").count()) throw new Error(`${name}: ${path} is not a page`);
     for (const scheme of ["light", "dark"]) {
       await page.emulateMedia({ colorScheme: scheme });
       await page.waitForFunction((s) => document.documentElement.dataset.theme === s, scheme, { timeout: 5000 });
