@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.core.ids import Id
+
 # A served name travels in every request's "model" field and names the teacher row: kept to what vLLM's
 # --served-model-name and --lora-modules (name=path) both take unquoted.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
@@ -31,7 +33,7 @@ class ServeRequest(BaseModel):
         description="The served model name (what requests send as `model`) and the name of the teacher "
         "row it registers; default student-<model id>.",
     )
-    adapters: list[int] = Field(
+    adapters: list[Id] = Field(
         default_factory=list,
         max_length=8,
         description="More LoRA adapters (model ids of this project) served on the same base, each as "
