@@ -31,7 +31,9 @@ def _count_served(client, h, pid) -> int:
     return len(r.json()["items"])
 
 
-def test_serve_is_queued_read_by_members_only_and_stopped_before_it_starts(client, accounts):
+def test_serve_is_queued_read_by_members_only_and_stopped_before_it_starts(client, accounts, stopped_worker):
+    # stopped_worker: in the whole suite the session's worker (started by an earlier test) takes the gpu
+    # queue, and the serve job would start before the test reads it queued
     owner, viewer, reviewer, stranger = accounts.user(), accounts.user(), accounts.user(), accounts.user()
     pid = accounts.project(owner, viewer=viewer, reviewer=reviewer)
     other = accounts.project(stranger)
