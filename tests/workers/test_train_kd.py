@@ -34,12 +34,13 @@ def _refused(run) -> dict:
 
 
 def _tamper(path: Path, generation_id: int) -> None:
-    """One row's first token replaced: the teacher's tokens are no longer the student's."""
+    """One row's tokens replaced: another text than the student's trained turn (a token or two that
+    differ, as a re-rendered separator does, are aligned around: tests/test_kd_align.py)."""
     table = pq.read_table(path)
     rows = table.to_pylist()
     for r in rows:
         if r["generation_id"] == generation_id:
-            r["token_ids"][0] = (r["token_ids"][0] + 1) % 1000
+            r["token_ids"] = [(t + 1) % 1000 for t in r["token_ids"]]
     import pyarrow as pa
 
     pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), path, row_group_size=4)
