@@ -1,5 +1,9 @@
 """The train stage's contract: the recipe's `train` key (TRL / open-r1 style fields, each with its help
-and range) and what the stage reports. Kept free of torch and TRL so the api validates recipes fast."""
+and range) and what the stage reports. Kept free of torch and TRL so the api validates recipes fast.
+
+One concern, the train stage's contract, kept in one module past 450 lines: the settings of each method
+(one class per method, a union on `method`) and the summary the stage writes are read together by the
+API, the wizard's schemas and the model card; the next split, when it grows, is settings / summary."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The code verifier's test harness, run inside the sandbox as `python -I harness.py REPORT_FD COUNT
-CPU_S`: stdlib only, nothing of the platform (the sandbox holds /usr and this file).
+CPU_S`: stdlib only, nothing of the platform (the sandbox holds /usr and this file). That is also why it
+stays one file past 450 lines: the sandbox mounts this file alone, so it cannot import a sibling.
 
 Why a harness and not `program + tests` with exit code 0 as the pass: an answer shares its process with
 whatever runs after it, so it can leave early (os._exit, sys.exit, atexit, a signal), patch builtins or
